@@ -1,0 +1,28 @@
+import { formatInvalid, limitExceeded } from '../errors.js';
+import { MAX_EDK_CIPHERTEXT_BYTES, MAX_PROVIDER_ID_BYTES, MAX_PROVIDER_INFO_BYTES } from '../limits.js';
+import { utf8Length } from '../crypto/bytes.js';
+
+/**
+ * One wrapped copy of the data key, as stored in the header.
+ *
+ * - `providerId` names the kind of keyring (`aws-kms`, `sealbox-local-kms`, or a raw keyring's namespace).
+ * - `providerInfo` says which key within that provider (a key ARN, a raw key name plus IV, ...).
+ * - `ciphertext` is the wrapped data key.
+ */
+export interface EncryptedDataKey {
+  readonly providerId: string;
+  readonly providerInfo: Uint8Array;
+  readonly ciphertext: Uint8Array;
+}
+
+/** Throws ERR_FORMAT_INVALID / ERR_LIMIT_EXCEEDED unless `edk` is a well-formed EDK within limits. */
+export function checkEncryptedDataKey(edk: EncryptedDataKey): void {
+  if (typeof edk !== 'object' || edk === null) throw formatInvalid('encrypted data key is not an object');
+  if (typeof edk.providerId !== 'string' || edk.providerId.length === 0) throw formatInvalid('EDK provider id must be a non-empty string');
+  if (!(edk.providerInfo instanceof Uint8Array)) throw formatInvalid('EDK provider info must be bytes');
+  if (!(edk.ciphertext instanceof Uint8Array) || edk.ciphertext.length === 0) throw formatInvalid('EDK ciphertext must be non-empty bytes');
+  const idBytes = utf8Length(edk.providerId);
+  if (idBytes > MAX_PROVIDER_ID_BYTES) throw limitExceeded('EDK provider id bytes', idBytes, MAX_PROVIDER_ID_BYTES);
+  if (edk.providerInfo.length > MAX_PROVIDER_INFO_BYTES) throw limitExceeded('EDK provider info bytes', edk.providerInfo.length, MAX_PROVIDER_INFO_BYTES);
+  if (edk.ciphertext.length > MAX_EDK_CIPHERTEXT_BYTES) throw limitExceeded('EDK ciphertext bytes', edk.ciphertext.length, MAX_EDK_CIPHERTEXT_BYTES);
+}

@@ -1,0 +1,58 @@
+/**
+ * Every bound Sealbox enforces, in one place, each with the reason it exists.
+ * Decoders check declared lengths against these before allocating anything.
+ */
+
+/** Size of the fixed preamble: magic (3) + version (1) + header length (4). */
+export const PREAMBLE_BYTES = 8;
+
+/** Largest CBOR header body. Bounds the allocation a hostile preamble can cause (255 RSA-4096 EDKs + 64 KiB context fit easily). */
+export const MAX_HEADER_BYTES = 1024 * 1024;
+
+/** Hard cap on EDKs in a header: one byte's worth, as a decoder must bound keyring work. */
+export const MAX_ENCRYPTED_DATA_KEYS = 255;
+
+/** Default `maxEncryptedDataKeys` on decrypt: each EDK may cost a network call to a key service. */
+export const DEFAULT_MAX_ENCRYPTED_DATA_KEYS = 16;
+
+/** Largest provider id (UTF-8 bytes): names like `aws-kms` or a raw keyring namespace. */
+export const MAX_PROVIDER_ID_BYTES = 1024;
+
+/** Largest provider info: a key ARN or a raw keyring's name plus IV. */
+export const MAX_PROVIDER_INFO_BYTES = 4096;
+
+/** Largest wrapped data key: an RSA-4096 ciphertext is 512 bytes, a KMS blob about 200; leave headroom. */
+export const MAX_EDK_CIPHERTEXT_BYTES = 8192;
+
+/** Largest encryption context, summed UTF-8 bytes of keys and values: it is repeated in KMS calls, which cap at 8 KiB per value, so 64 KiB total is generous. */
+export const MAX_ENCRYPTION_CONTEXT_BYTES = 64 * 1024;
+
+/** Most pairs in an encryption context. */
+export const MAX_ENCRYPTION_CONTEXT_PAIRS = 1024;
+
+/** Default frame length: 64 KiB amortizes per-frame cipher set-up (about 9 us in node:crypto) while keeping stream memory small. */
+export const DEFAULT_FRAME_LENGTH = 64 * 1024;
+
+/** Smallest frame length: tiny frames are legal (tests use them) but never useful below 1 byte. */
+export const MIN_FRAME_LENGTH = 1;
+
+/** Largest frame length the format allows: a stream decoder buffers one frame, so this bounds its memory. */
+export const MAX_FRAME_LENGTH = 16 * 1024 * 1024;
+
+/** Default decrypt bound on frame length; callers may lower it (or raise it up to MAX_FRAME_LENGTH). */
+export const DEFAULT_MAX_FRAME_LENGTH = 4 * 1024 * 1024;
+
+/** Most frames in one message: 2^32 - 1 keeps GCM invocations per content key far below its safety bound. */
+export const MAX_FRAMES = 2 ** 32 - 1;
+
+/** AES-GCM tag length in bytes. */
+export const TAG_BYTES = 16;
+
+/** Length of the message id (HKDF salt): 256 random bits make a collision across messages negligible. */
+export const MESSAGE_ID_BYTES = 32;
+
+/** Length of the key commitment. */
+export const COMMITMENT_BYTES = 32;
+
+/** Data key length for the AES-256 suite. */
+export const DATA_KEY_BYTES = 32;

@@ -1,0 +1,44 @@
+import { SealboxError } from '../errors.js';
+import type { Keyring } from '../keyring/keyring.js';
+import { checkedKeyring } from '../keyring/keyring.js';
+import type {
+  DecryptionMaterials,
+  DecryptionMaterialsRequest,
+  EncryptionMaterials,
+  EncryptionMaterialsRequest,
+  MaterialsManager,
+} from './materials.js';
+
+/**
+ * The default materials manager: asks one keyring (often a multi-keyring) for a fresh data key
+ * per message, and to unwrap one on decrypt.
+ *
+ * @example
+ * ```ts
+ * const cmm = new DefaultMaterialsManager(keyring);
+ * await encrypt(data, { materialsManager: cmm });
+ * ```
+ * @throws SealboxError `ERR_KEYRING` when the keyring fails; `ERR_NO_MATCHING_KEY` when it
+ * holds none of the message's keys.
+ */
+export class DefaultMaterialsManager implements MaterialsManager {
+  readonly #keyring: Keyring;
+
+  constructor(keyring: Keyring) {
+    this.#keyring = checkedKeyring(keyring);
+  }
+
+  async getEncryptionMaterials(request: EncryptionMaterialsRequest): Promise<EncryptionMaterials> {
+    const { dataKey, encryptedDataKeys } = await this.#keyring.wrapKey({
+      suite: request.suite,
+      encryptionContext: request.encryptionContext,
+    });
+    return { suite: request.suite, dataKey, encryptedDataKeys, encryptionContext: request.encryptionContext };
+  }
+
+  async getDecryptionMaterials(request: DecryptionMaterialsRequest): Promise<DecryptionMaterials> {
+    const dataKey = await this.#keyring.unwrapKey(request);
+    if (dataKey === null) throw new SealboxError('ERR_NO_MATCHING_KEY', 'No keyring holds a key for any of the message\'s encrypted data keys');
+    return { suite: request.suite, dataKey, encryptionContext: request.encryptionContext };
+  }
+}

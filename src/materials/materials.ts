@@ -1,0 +1,47 @@
+import type { Suite } from '../crypto/suites.js';
+import type { EncryptedDataKey } from '../format/edk.js';
+import type { EncryptionContext } from '../keyring/keyring.js';
+
+/** Asked of a materials manager on encrypt. */
+export interface EncryptionMaterialsRequest {
+  readonly suite: Suite;
+  readonly encryptionContext: EncryptionContext;
+  /** Plaintext length when known (one-shot calls); undefined for streams of unknown length. */
+  readonly plaintextLength?: number;
+}
+
+/** What encrypt needs: a data key, its wrapped copies, the context to store. */
+export interface EncryptionMaterials {
+  readonly suite: Suite;
+  readonly dataKey: Uint8Array;
+  readonly encryptedDataKeys: readonly EncryptedDataKey[];
+  readonly encryptionContext: EncryptionContext;
+  /**
+   * Called with each frame's plaintext length before the frame is encrypted. A manager that
+   * limits bytes per data key (the caching manager) throws ERR_LIMIT_EXCEEDED here.
+   */
+  readonly onPlaintext?: (bytes: number) => void;
+}
+
+/** Asked of a materials manager on decrypt. */
+export interface DecryptionMaterialsRequest {
+  readonly suite: Suite;
+  readonly encryptionContext: EncryptionContext;
+  readonly encryptedDataKeys: readonly EncryptedDataKey[];
+}
+
+/** What decrypt needs: the unwrapped data key. */
+export interface DecryptionMaterials {
+  readonly suite: Suite;
+  readonly dataKey: Uint8Array;
+  readonly encryptionContext: EncryptionContext;
+}
+
+/**
+ * Turns requests into materials. The default manager asks a keyring; others (caching,
+ * required encryption context) sit in front of it.
+ */
+export interface MaterialsManager {
+  getEncryptionMaterials(request: EncryptionMaterialsRequest): Promise<EncryptionMaterials>;
+  getDecryptionMaterials(request: DecryptionMaterialsRequest): Promise<DecryptionMaterials>;
+}
