@@ -1,11 +1,24 @@
-// Public API of `sealbox`: named exports only.
+// Public API of `sealbox` (works in Node and browsers): named exports only.
+export { encrypt } from './encrypt.js';
+export type { EncryptOptions, EncryptResult } from './encrypt.js';
+export { decrypt } from './decrypt.js';
+export type { DecryptOptions, DecryptResult } from './decrypt.js';
 export { SealboxError, isSealboxError } from './errors.js';
 export type { SealboxErrorCode, SealboxErrorOptions } from './errors.js';
 export type { Keyring, WrapRequest, WrapResult, UnwrapRequest, EncryptionContext } from './keyring/keyring.js';
 export { checkedKeyring } from './keyring/keyring.js';
+export { RawAesKeyring } from './keyring/raw-aes.js';
+export type { RawAesKeyringOptions } from './keyring/raw-aes.js';
+export { MultiKeyring } from './keyring/multi.js';
+export type { MultiKeyringOptions } from './keyring/multi.js';
 export type { EncryptedDataKey } from './format/edk.js';
+export type { MessageHeader } from './format/header.js';
+export { RESERVED_CONTEXT_PREFIX } from './format/context.js';
 export type { Suite } from './crypto/suites.js';
 export { SUITE_AES256_GCM_HKDF_SHA512_COMMIT, DEFAULT_SUITE } from './crypto/suites.js';
+export { getAeadBackend } from './crypto/backend.js';
+export type { AeadBackendName } from './crypto/backend.js';
+export type { AeadBackend, AeadKey } from './crypto/aead.js';
 export type {
   MaterialsManager,
   EncryptionMaterials,
@@ -14,3 +27,4 @@ export type {
   DecryptionMaterialsRequest,
 } from './materials/materials.js';
 export { DefaultMaterialsManager } from './materials/default.js';
+export type { KeySource } from './materials/resolve.js';

@@ -1,0 +1,30 @@
+import { decryptionFailed } from '../errors.js';
+
+/** A value or a promise of it: node:crypto and noble answer synchronously, WebCrypto does not. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** Nonce length for AES-GCM in this format (96 bits, the only length GCM handles natively). */
+export const NONCE_BYTES = 12;
+
+/**
+ * An imported AES-256-GCM key. `seal` returns ciphertext followed by the 16-byte tag; `open`
+ * returns the plaintext only after the tag has verified, and otherwise throws the opaque
+ * ERR_DECRYPTION_FAILED.
+ */
+export interface AeadKey {
+  seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): MaybePromise<Uint8Array>;
+  open(nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): MaybePromise<Uint8Array>;
+}
+
+/** A source of AES-GCM keys: `node:crypto`, WebCrypto or `@noble/ciphers`. */
+export interface AeadBackend {
+  /** Which implementation this is, for diagnostics and benchmarks. */
+  readonly name: 'node' | 'webcrypto' | 'noble';
+  /** Import a 16- or 32-byte raw key. The caller may wipe `key` afterwards. */
+  importKey(key: Uint8Array): MaybePromise<AeadKey>;
+}
+
+/** Shared guard: every `open` of every backend fails with the same opaque error. */
+export function authFailure(): never {
+  throw decryptionFailed();
+}

@@ -1,0 +1,38 @@
+import type { Suite } from './suites.js';
+import { hkdfSha512 } from './hkdf.js';
+import { utf8 } from './bytes.js';
+
+/** The per-message keys derived from the data key (SPEC §5). */
+export interface MessageKeys {
+  /** AES-256-GCM key for the header tag and every frame. */
+  readonly contentKey: Uint8Array;
+  /** Stored in the header; proves which data key the message was made with. */
+  readonly commitment: Uint8Array;
+}
+
+const labels = new Map<number, { content: Uint8Array; commit: Uint8Array }>();
+
+function labelsFor(version: number, suite: Suite): { content: Uint8Array; commit: Uint8Array } {
+  const id = version * 0x10000 + suite.id;
+  let l = labels.get(id);
+  if (!l) {
+    l = {
+      content: utf8(`sealbox v${version} suite ${suite.id} content key`),
+      commit: utf8(`sealbox v${version} suite ${suite.id} key commitment`),
+    };
+    labels.set(id, l);
+  }
+  return l;
+}
+
+/**
+ * content key = HKDF-SHA-512(ikm = data key, salt = message id, info = "sealbox v1 suite 1 content key", 32)
+ * commitment  = HKDF-SHA-512(ikm = data key, salt = message id, info = "sealbox v1 suite 1 key commitment", 32)
+ */
+export function deriveMessageKeys(version: number, suite: Suite, dataKey: Uint8Array, messageId: Uint8Array): MessageKeys {
+  const l = labelsFor(version, suite);
+  return {
+    contentKey: hkdfSha512(dataKey, messageId, l.content, suite.contentKeyLength),
+    commitment: hkdfSha512(dataKey, messageId, l.commit, suite.commitmentLength),
+  };
+}

@@ -1,0 +1,93 @@
+import { SealboxError, limitExceeded } from '../errors.js';
+import { MAX_ENCRYPTION_CONTEXT_BYTES, MAX_ENCRYPTION_CONTEXT_PAIRS } from '../limits.js';
+import { isWellFormed, utf8 } from '../crypto/bytes.js';
+import type { EncryptionContext } from '../keyring/keyring.js';
+import { headerEncoder } from './cbor.js';
+
+/** Keys starting with this prefix belong to Sealbox itself; callers cannot set them. */
+export const RESERVED_CONTEXT_PREFIX = 'sealbox:';
+
+/** One context pair with its key's UTF-8 bytes, in canonical order. */
+export interface ContextEntry {
+  readonly key: string;
+  readonly value: string;
+  readonly keyBytes: Uint8Array;
+}
+
+function invalid(what: string): SealboxError {
+  return new SealboxError('ERR_ENCRYPTION_CONTEXT_INVALID', `Invalid encryption context: ${what}`);
+}
+
+/**
+ * Checks a caller's encryption context and returns its pairs in canonical order (SPEC §4):
+ * own string keys and values, well-formed Unicode, non-empty keys, no reserved prefix (unless
+ * `allowReserved`), within the size limits.
+ *
+ * @throws SealboxError ERR_ENCRYPTION_CONTEXT_INVALID, ERR_LIMIT_EXCEEDED
+ */
+export function canonicalContext(context: unknown, allowReserved = false): ContextEntry[] {
+  if (context === undefined) return [];
+  if (typeof context !== 'object' || context === null || Array.isArray(context)) {
+    throw new TypeError('"encryptionContext" expected a plain object of string keys to string values');
+  }
+  const entries: ContextEntry[] = [];
+  let total = 0;
+  const isMap = context instanceof Map;
+  const pairs: Iterable<[unknown, unknown]> = isMap ? (context as Map<unknown, unknown>) : Object.entries(context);
+  for (const [key, value] of pairs) {
+    if (typeof key !== 'string' || typeof value !== 'string') throw invalid('keys and values must be strings');
+    if (key.length === 0) throw invalid('keys must not be empty');
+    if (!isWellFormed(key) || !isWellFormed(value)) throw invalid('keys and values must be well-formed Unicode');
+    if (!allowReserved && key.startsWith(RESERVED_CONTEXT_PREFIX)) throw invalid(`the prefix "${RESERVED_CONTEXT_PREFIX}" is reserved`);
+    const keyBytes = utf8(key);
+    total += keyBytes.length + utf8(value).length;
+    if (entries.length >= MAX_ENCRYPTION_CONTEXT_PAIRS) throw limitExceeded('encryption context pairs', entries.length + 1, MAX_ENCRYPTION_CONTEXT_PAIRS);
+    if (total > MAX_ENCRYPTION_CONTEXT_BYTES) throw limitExceeded('encryption context bytes', total, MAX_ENCRYPTION_CONTEXT_BYTES);
+    entries.push({ key, value, keyBytes });
+  }
+  entries.sort(compareEntries);
+  return entries;
+}
+
+/**
+ * RFC 8949 §4.2.1 order for text keys: shorter encodings first, then bytewise. For text
+ * strings this is (UTF-8 length, UTF-8 bytes).
+ */
+function compareEntries(a: ContextEntry, b: ContextEntry): number {
+  if (a.keyBytes.length !== b.keyBytes.length) return a.keyBytes.length - b.keyBytes.length;
+  for (let i = 0; i < a.keyBytes.length; i++) {
+    const d = (a.keyBytes[i] as number) - (b.keyBytes[i] as number);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** A frozen plain object from canonical entries (safe for keys like `__proto__`). */
+export function contextObject(entries: readonly ContextEntry[]): EncryptionContext {
+  return Object.freeze(Object.fromEntries(entries.map((e) => [e.key, e.value])));
+}
+
+/**
+ * Checks that every expected pair is present with the same value.
+ *
+ * @throws SealboxError ERR_ENCRYPTION_CONTEXT_MISMATCH naming the first missing or differing key.
+ */
+export function checkExpectedContext(actual: EncryptionContext, expected: EncryptionContext | undefined): void {
+  if (expected === undefined) return;
+  if (typeof expected !== 'object' || expected === null) throw new TypeError('"expectedEncryptionContext" expected a plain object');
+  for (const [key, value] of Object.entries(expected)) {
+    if (!Object.prototype.hasOwnProperty.call(actual, key)) {
+      throw new SealboxError('ERR_ENCRYPTION_CONTEXT_MISMATCH', `Encryption context has no key "${key}"`);
+    }
+    if (actual[key] !== value) throw new SealboxError('ERR_ENCRYPTION_CONTEXT_MISMATCH', `Encryption context value for "${key}" differs`);
+  }
+}
+
+/**
+ * The canonical CBOR encoding of a context (a deterministic map, SPEC §4): what keyrings bind
+ * their wrapping to, so a wrapped key only opens under the same context.
+ */
+export function encodeContext(context: EncryptionContext): Uint8Array {
+  const entries = canonicalContext(context, true);
+  return headerEncoder.encode(new Map(entries.map((e) => [e.key, e.value]))) as Uint8Array;
+}

@@ -1,0 +1,94 @@
+import { readU32, writeU64 } from '../crypto/bytes.js';
+import { SealboxError, formatInvalid, limitExceeded } from '../errors.js';
+import { NONCE_BYTES } from '../crypto/aead.js';
+import { MAX_FRAMES, MESSAGE_ID_BYTES, TAG_BYTES } from '../limits.js';
+
+/** Frame type byte of a regular (non-final) frame: exactly `frameLength` plaintext bytes. */
+export const FRAME_REGULAR = 0x00;
+/** Frame type byte of the final frame: a u32 plaintext length (less than `frameLength`) follows. */
+export const FRAME_FINAL = 0x01;
+
+/** Bytes a regular frame adds to its plaintext: type byte and tag. */
+export const REGULAR_FRAME_OVERHEAD = 1 + TAG_BYTES;
+/** Bytes the final frame adds: type byte, u32 length, tag. */
+export const FINAL_FRAME_OVERHEAD = 1 + 4 + TAG_BYTES;
+/** Bytes before the ciphertext in a final frame. */
+export const FINAL_FRAME_PREFIX = 5;
+
+/** Nonce kinds (SPEC §6): the header tag, a regular frame, the final frame. */
+const NONCE_HEADER = 0;
+const NONCE_REGULAR = 1;
+const NONCE_FINAL = 2;
+
+/** nonce = 0x000000 ‖ kind ‖ u64be(index). Derived, never stored. */
+export function frameNonce(index: number, final: boolean): Uint8Array {
+  const nonce = new Uint8Array(NONCE_BYTES);
+  nonce[3] = final ? NONCE_FINAL : NONCE_REGULAR;
+  writeU64(nonce, 4, index);
+  return nonce;
+}
+
+/** The header tag's nonce: kind 0, index 0. */
+export function headerNonce(): Uint8Array {
+  const nonce = new Uint8Array(NONCE_BYTES);
+  nonce[3] = NONCE_HEADER;
+  return nonce;
+}
+
+/** aad = messageId ‖ u64be(index) ‖ final (0x00 or 0x01). */
+export function frameAad(messageId: Uint8Array, index: number, final: boolean): Uint8Array {
+  const aad = new Uint8Array(MESSAGE_ID_BYTES + 9);
+  aad.set(messageId, 0);
+  writeU64(aad, MESSAGE_ID_BYTES, index);
+  aad[MESSAGE_ID_BYTES + 8] = final ? 1 : 0;
+  return aad;
+}
+
+/** How plaintext of `length` bytes splits: `regular` full frames, then a final frame of `finalLength` (< frameLength). */
+export interface FrameLayout {
+  readonly regular: number;
+  readonly finalLength: number;
+}
+
+/** Frames are filled eagerly: floor(length / F) regular frames, the rest (possibly 0 bytes) in the final frame. */
+export function frameLayout(plaintextLength: number, frameLength: number): FrameLayout {
+  return { regular: Math.floor(plaintextLength / frameLength), finalLength: plaintextLength % frameLength };
+}
+
+/** Total bytes of the frames for a plaintext of `plaintextLength` bytes. */
+export function framesByteLength(plaintextLength: number, frameLength: number): number {
+  const { regular, finalLength } = frameLayout(plaintextLength, frameLength);
+  return regular * (frameLength + REGULAR_FRAME_OVERHEAD) + finalLength + FINAL_FRAME_OVERHEAD;
+}
+
+/**
+ * Walks the frames of a complete message body starting at `start` by their type bytes and
+ * declared lengths, without decrypting. Checks structure only (SPEC §8 rules 9-12).
+ *
+ * @throws SealboxError ERR_TRUNCATED (ends before the final frame), ERR_TRAILING_DATA,
+ * ERR_FORMAT_INVALID (unknown type byte, final length not below the frame length), ERR_LIMIT_EXCEEDED
+ */
+export function walkFrames(bytes: Uint8Array, start: number, frameLength: number): FrameLayout {
+  const regularSize = frameLength + REGULAR_FRAME_OVERHEAD;
+  let pos = start;
+  let regular = 0;
+  for (;;) {
+    if (pos >= bytes.length) throw new SealboxError('ERR_TRUNCATED', 'The message ends before its final frame');
+    const type = bytes[pos];
+    if (type === FRAME_REGULAR) {
+      if (pos + regularSize > bytes.length) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside a frame');
+      pos += regularSize;
+      regular++;
+      if (regular + 1 > MAX_FRAMES) throw limitExceeded('frames', regular + 1, MAX_FRAMES);
+      continue;
+    }
+    if (type !== FRAME_FINAL) throw formatInvalid('unknown frame type');
+    if (pos + FINAL_FRAME_PREFIX > bytes.length) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside the final frame');
+    const finalLength = readU32(bytes, pos + 1);
+    if (finalLength >= frameLength) throw formatInvalid('final frame length must be below the frame length');
+    const end = pos + FINAL_FRAME_OVERHEAD + finalLength;
+    if (end > bytes.length) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside the final frame');
+    if (end < bytes.length) throw new SealboxError('ERR_TRAILING_DATA', 'Bytes follow the final frame');
+    return { regular, finalLength };
+  }
+}

@@ -1,0 +1,145 @@
+import { SealboxError, formatInvalid, limitExceeded } from '../errors.js';
+import {
+  COMMITMENT_BYTES,
+  MAX_ENCRYPTED_DATA_KEYS,
+  MAX_FRAME_LENGTH,
+  MAX_HEADER_BYTES,
+  MESSAGE_ID_BYTES,
+  MIN_FRAME_LENGTH,
+  PREAMBLE_BYTES,
+} from '../limits.js';
+import { readU32, writeU32 } from '../crypto/bytes.js';
+import type { Suite } from '../crypto/suites.js';
+import { suiteById } from '../crypto/suites.js';
+import type { EncryptionContext } from '../keyring/keyring.js';
+import type { EncryptedDataKey } from './edk.js';
+import { checkEncryptedDataKey } from './edk.js';
+import { canonicalContext, contextObject } from './context.js';
+import { headerDecoder, headerEncoder } from './cbor.js';
+
+/** "SBX": the first three bytes of every Sealbox message. */
+export const MAGIC = Uint8Array.of(0x53, 0x42, 0x58);
+
+/** The only format version this release writes and reads. */
+export const FORMAT_VERSION = 1;
+
+/** A parsed (or to-be-written) message header. Immutable once built. */
+export interface MessageHeader {
+  readonly version: number;
+  readonly suite: Suite;
+  readonly messageId: Uint8Array;
+  readonly encryptionContext: EncryptionContext;
+  readonly encryptedDataKeys: readonly EncryptedDataKey[];
+  readonly frameLength: number;
+  readonly commitment: Uint8Array;
+}
+
+/** Bounds a decoder applies (SPEC §7); each defaults to the library limit. */
+export interface HeaderLimits {
+  readonly maxHeaderBytes: number;
+  readonly maxEncryptedDataKeys: number;
+  readonly maxFrameLength: number;
+}
+
+/** Serializes a header: preamble (magic, version, body length) then the canonical CBOR body. */
+export function encodeHeader(header: MessageHeader): Uint8Array {
+  const context = new Map(canonicalContext(header.encryptionContext, true).map((e) => [e.key, e.value]));
+  const body = headerEncoder.encode([
+    header.suite.id,
+    header.messageId,
+    context,
+    header.encryptedDataKeys.map((edk) => [edk.providerId, edk.providerInfo, edk.ciphertext]),
+    header.frameLength,
+    header.commitment,
+  ]) as Uint8Array;
+  if (body.length > MAX_HEADER_BYTES) throw limitExceeded('header bytes', body.length, MAX_HEADER_BYTES);
+  const out = new Uint8Array(PREAMBLE_BYTES + body.length);
+  out.set(MAGIC, 0);
+  out[3] = header.version;
+  writeU32(out, 4, body.length);
+  out.set(body, PREAMBLE_BYTES);
+  return out;
+}
+
+/**
+ * Reads the fixed preamble. Returns the total header length (preamble + body), or `undefined`
+ * when fewer than {@link PREAMBLE_BYTES} bytes are available yet and they are a valid prefix.
+ *
+ * @throws SealboxError ERR_FORMAT_INVALID (bad magic), ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED
+ */
+export function readPreamble(bytes: Uint8Array, maxHeaderBytes: number = MAX_HEADER_BYTES): number | undefined {
+  for (let i = 0; i < MAGIC.length && i < bytes.length; i++) {
+    if (bytes[i] !== MAGIC[i]) throw formatInvalid('bad magic bytes');
+  }
+  if (bytes.length < 4) return undefined;
+  if (bytes[3] !== FORMAT_VERSION) throw new SealboxError('ERR_UNSUPPORTED_VERSION', `Unsupported format version ${bytes[3]}`);
+  if (bytes.length < PREAMBLE_BYTES) return undefined;
+  const bodyLength = readU32(bytes, 4);
+  if (bodyLength > Math.min(maxHeaderBytes, MAX_HEADER_BYTES)) throw limitExceeded('header bytes', bodyLength, Math.min(maxHeaderBytes, MAX_HEADER_BYTES));
+  return PREAMBLE_BYTES + bodyLength;
+}
+
+function isBytes(v: unknown, length?: number): v is Uint8Array {
+  return v instanceof Uint8Array && (length === undefined || v.length === length);
+}
+
+/**
+ * Decodes and strictly validates a header: exactly `bytes` = preamble + body. The body must
+ * be its own canonical encoding (one message, one encoding), every field must have its type
+ * and be within `limits`.
+ *
+ * @throws SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED
+ */
+export function decodeHeader(bytes: Uint8Array, limits: HeaderLimits): MessageHeader {
+  const total = readPreamble(bytes, limits.maxHeaderBytes);
+  if (total === undefined || total !== bytes.length) throw formatInvalid('header length does not match its preamble');
+  const body = bytes.subarray(PREAMBLE_BYTES);
+  let item: unknown;
+  try {
+    item = headerDecoder.decode(body);
+  } catch {
+    throw formatInvalid('header is not well-formed CBOR');
+  }
+  if (!Array.isArray(item) || item.length !== 6) throw formatInvalid('header must be a CBOR array of 6 items');
+  const [suiteId, messageId, context, edks, frameLength, commitment] = item as unknown[];
+  if (typeof suiteId !== 'number' || !Number.isInteger(suiteId) || suiteId < 0) throw formatInvalid('suite must be an unsigned integer');
+  const suite = suiteById(suiteId);
+  if (!isBytes(messageId, MESSAGE_ID_BYTES)) throw formatInvalid('message id must be 32 bytes');
+  if (!(context instanceof Map)) throw formatInvalid('encryption context must be a map');
+  let entries;
+  try {
+    entries = canonicalContext(context, true);
+  } catch (err) {
+    if (err instanceof SealboxError && err.code === 'ERR_LIMIT_EXCEEDED') throw err;
+    throw formatInvalid('encryption context must map text to text');
+  }
+  if (!Array.isArray(edks) || edks.length === 0) throw formatInvalid('at least one encrypted data key is required');
+  const maxEdks = Math.min(limits.maxEncryptedDataKeys, MAX_ENCRYPTED_DATA_KEYS);
+  if (edks.length > maxEdks) throw limitExceeded('encrypted data keys', edks.length, maxEdks);
+  const encryptedDataKeys: EncryptedDataKey[] = edks.map((e: unknown) => {
+    if (!Array.isArray(e) || e.length !== 3) throw formatInvalid('an encrypted data key must be an array of 3 items');
+    const [providerId, providerInfo, ciphertext] = e as unknown[];
+    if (typeof providerId !== 'string' || !isBytes(providerInfo) || !isBytes(ciphertext)) throw formatInvalid('encrypted data key fields have the wrong types');
+    const edk = { providerId, providerInfo: providerInfo.slice(), ciphertext: ciphertext.slice() };
+    checkEncryptedDataKey(edk);
+    return Object.freeze(edk);
+  });
+  if (typeof frameLength !== 'number' || !Number.isInteger(frameLength) || frameLength < MIN_FRAME_LENGTH || frameLength > MAX_FRAME_LENGTH) {
+    throw formatInvalid('frame length out of range');
+  }
+  if (frameLength > limits.maxFrameLength) throw limitExceeded('frame length', frameLength, limits.maxFrameLength);
+  if (!isBytes(commitment, COMMITMENT_BYTES)) throw formatInvalid('commitment must be 32 bytes');
+  const header: MessageHeader = Object.freeze({
+    version: FORMAT_VERSION,
+    suite,
+    messageId: messageId.slice(),
+    encryptionContext: contextObject(entries),
+    encryptedDataKeys: Object.freeze(encryptedDataKeys),
+    frameLength,
+    commitment: commitment.slice(),
+  });
+  // One message, one encoding: the bytes must equal the canonical re-encoding (SPEC §8 rule 4).
+  const canonical = encodeHeader(header);
+  if (canonical.length !== bytes.length || !canonical.every((b, i) => b === bytes[i])) throw formatInvalid('header is not in canonical CBOR encoding');
+  return header;
+}

@@ -1,0 +1,92 @@
+import type { AeadKey } from '../crypto/aead.js';
+import { getAeadBackend } from '../crypto/backend.js';
+import { assertBytes, utf8 } from '../crypto/bytes.js';
+import { randomBytes } from '../crypto/random.js';
+import { SealboxError, isSealboxError } from '../errors.js';
+import { encodeContext } from '../format/context.js';
+import type { EncryptedDataKey } from '../format/edk.js';
+import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from './keyring.js';
+
+const IV_BYTES = 12;
+
+/** Options of {@link RawAesKeyring}. */
+export interface RawAesKeyringOptions {
+  /** Names the key's owner; stored as the EDK provider id. Not `aws-kms` nor `sealbox`-prefixed. */
+  namespace: string;
+  /** Names the key within the namespace; stored in the EDK provider info. */
+  name: string;
+  /** The 256-bit wrapping key. Copied; the caller may wipe its own copy. */
+  wrappingKey: Uint8Array;
+  /** Source of random bytes (data keys, IVs). Only for deterministic test vectors. */
+  random?: (length: number) => Uint8Array;
+}
+
+/**
+ * Wraps data keys with a caller-held AES-256 key: AES-256-GCM with a random 96-bit IV and the
+ * message's canonical encryption context as AAD, so a wrapped key opens only under the same
+ * context. EDK: provider id = namespace, provider info = UTF-8 name ‖ IV, ciphertext = wrapped key ‖ tag.
+ *
+ * @example
+ * ```ts
+ * const keyring = new RawAesKeyring({ namespace: 'acme', name: 'backup-2026', wrappingKey: key32 });
+ * const { ciphertext } = await encrypt(data, { keyring });
+ * ```
+ * @throws TypeError / RangeError for bad options; on decrypt, SealboxError ERR_KEYRING when an
+ * EDK names this key but does not open (wrong key bytes, other context, tampering).
+ */
+export class RawAesKeyring implements Keyring {
+  readonly namespace: string;
+  readonly name: string;
+  readonly #nameBytes: Uint8Array;
+  readonly #key: Promise<AeadKey>;
+  readonly #random: (length: number) => Uint8Array;
+
+  constructor(options: RawAesKeyringOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('RawAesKeyring expected an options object');
+    const { namespace, name, wrappingKey } = options;
+    if (typeof namespace !== 'string' || namespace.length === 0) throw new TypeError('"namespace" expected a non-empty string');
+    if (namespace === 'aws-kms' || namespace.startsWith('sealbox')) throw new RangeError(`"namespace" ${JSON.stringify(namespace)} is reserved`);
+    if (typeof name !== 'string' || name.length === 0) throw new TypeError('"name" expected a non-empty string');
+    assertBytes('wrappingKey', wrappingKey, 32);
+    this.namespace = namespace;
+    this.name = name;
+    this.#nameBytes = utf8(name);
+    this.#random = options.random ?? randomBytes;
+    this.#key = Promise.resolve(getAeadBackend().importKey(wrappingKey.slice()));
+  }
+
+  async wrapKey(request: WrapRequest): Promise<WrapResult> {
+    const dataKey = request.dataKey ?? this.#random(request.suite.dataKeyLength);
+    const iv = this.#random(IV_BYTES);
+    const key = await this.#key;
+    const ciphertext = await key.seal(iv, encodeContext(request.encryptionContext), dataKey);
+    const providerInfo = new Uint8Array(this.#nameBytes.length + IV_BYTES);
+    providerInfo.set(this.#nameBytes, 0);
+    providerInfo.set(iv, this.#nameBytes.length);
+    return { dataKey, encryptedDataKeys: [{ providerId: this.namespace, providerInfo, ciphertext }] };
+  }
+
+  async unwrapKey(request: UnwrapRequest): Promise<Uint8Array | null> {
+    const mine = request.encryptedDataKeys.filter((edk) => this.#isMine(edk));
+    if (mine.length === 0) return null;
+    const key = await this.#key;
+    const aad = encodeContext(request.encryptionContext);
+    for (const edk of mine) {
+      try {
+        const dataKey = await key.open(edk.providerInfo.subarray(this.#nameBytes.length), aad, edk.ciphertext);
+        if (dataKey.length === request.suite.dataKeyLength) return dataKey;
+      } catch (err) {
+        if (!isSealboxError(err, 'ERR_DECRYPTION_FAILED')) throw err;
+      }
+    }
+    throw new SealboxError('ERR_KEYRING', `Raw AES key "${this.namespace}/${this.name}" could not unwrap its encrypted data key`);
+  }
+
+  #isMine(edk: EncryptedDataKey): boolean {
+    if (edk.providerId !== this.namespace) return false;
+    const info = edk.providerInfo;
+    if (info.length !== this.#nameBytes.length + IV_BYTES) return false;
+    for (let i = 0; i < this.#nameBytes.length; i++) if (info[i] !== this.#nameBytes[i]) return false;
+    return true;
+  }
+}

@@ -1,0 +1,50 @@
+import type { AeadBackend, AeadKey, MaybePromise } from '../crypto/aead.js';
+import { constantTimeEqual, wipe } from '../crypto/bytes.js';
+import { deriveMessageKeys } from '../crypto/derive.js';
+import { SealboxError } from '../errors.js';
+import type { MessageHeader } from '../format/header.js';
+import { frameAad, frameNonce, headerNonce } from '../format/frame.js';
+import type { DecryptionMaterials } from '../materials/materials.js';
+
+/** Opens the frames of one authenticated header. */
+export interface DecryptSession {
+  /** Opens frame `index`: returns its plaintext only if its tag verifies, else throws ERR_DECRYPTION_FAILED. */
+  openFrame(index: number, final: boolean, sealed: Uint8Array): MaybePromise<Uint8Array>;
+}
+
+/**
+ * Checks the key commitment (constant time) before the data key is used for anything else,
+ * then the header tag over the exact header bytes received. Shared by every decrypt path.
+ *
+ * @param headerBytes preamble + CBOR body exactly as received
+ * @param headerTag the 16 bytes that follow them
+ * @throws SealboxError ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED
+ */
+export async function startDecryption(
+  header: MessageHeader,
+  headerBytes: Uint8Array,
+  headerTag: Uint8Array,
+  materials: DecryptionMaterials,
+  backend: AeadBackend,
+): Promise<DecryptSession> {
+  const { contentKey, commitment } = deriveMessageKeys(header.version, header.suite, materials.dataKey, header.messageId);
+  if (!constantTimeEqual(commitment, header.commitment)) {
+    wipe(contentKey);
+    throw new SealboxError('ERR_COMMITMENT_MISMATCH', 'The data key does not match the message\'s key commitment');
+  }
+  let key: AeadKey;
+  try {
+    key = await backend.importKey(contentKey);
+  } finally {
+    wipe(contentKey);
+  }
+  const sealed = new Uint8Array(headerTag.length);
+  sealed.set(headerTag);
+  await key.open(headerNonce(), headerBytes, sealed);
+  const messageId = header.messageId;
+  return {
+    openFrame(index, final, frame) {
+      return key.open(frameNonce(index, final), frameAad(messageId, index, final), frame);
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import type { AeadBackend, AeadKey, MaybePromise } from '../crypto/aead.js';
+import { wipe } from '../crypto/bytes.js';
+import { deriveMessageKeys } from '../crypto/derive.js';
+import { randomBytes } from '../crypto/random.js';
+import { FORMAT_VERSION, encodeHeader } from '../format/header.js';
+import type { MessageHeader } from '../format/header.js';
+import { frameAad, frameNonce, headerNonce } from '../format/frame.js';
+import { SealboxError, limitExceeded } from '../errors.js';
+import { MAX_FRAMES, MAX_FRAME_LENGTH, MESSAGE_ID_BYTES, MIN_FRAME_LENGTH, TAG_BYTES } from '../limits.js';
+import type { EncryptionMaterials } from '../materials/materials.js';
+
+/** Everything needed to write one message: its header bytes and a sealer for its frames. */
+export interface EncryptSession {
+  readonly header: MessageHeader;
+  /** Preamble, CBOR body and header tag: the first bytes of the message. */
+  readonly headerBytes: Uint8Array;
+  /** Seals frame `index`; returns ciphertext ‖ tag. Frames must be sealed with increasing indexes. */
+  sealFrame(index: number, final: boolean, plaintext: Uint8Array): MaybePromise<Uint8Array>;
+}
+
+/** Throws RangeError unless `frameLength` is an allowed frame length. */
+export function checkFrameLength(frameLength: number): void {
+  if (!Number.isInteger(frameLength) || frameLength < MIN_FRAME_LENGTH || frameLength > MAX_FRAME_LENGTH) {
+    throw new RangeError(`"frameLength" expected an integer from ${MIN_FRAME_LENGTH} to ${MAX_FRAME_LENGTH}, got ${frameLength}`);
+  }
+}
+
+/**
+ * Starts a message: derives the content key and commitment from the materials' data key and
+ * a fresh message id, builds the header and its tag. Shared by one-shot and stream encrypt.
+ */
+export async function startEncryption(
+  materials: EncryptionMaterials,
+  frameLength: number,
+  backend: AeadBackend,
+  messageId: Uint8Array = randomBytes(MESSAGE_ID_BYTES),
+): Promise<EncryptSession> {
+  checkFrameLength(frameLength);
+  const { contentKey, commitment } = deriveMessageKeys(FORMAT_VERSION, materials.suite, materials.dataKey, messageId);
+  let key: AeadKey;
+  try {
+    key = await backend.importKey(contentKey);
+  } finally {
+    wipe(contentKey);
+  }
+  const header: MessageHeader = Object.freeze({
+    version: FORMAT_VERSION,
+    suite: materials.suite,
+    messageId,
+    encryptionContext: materials.encryptionContext,
+    encryptedDataKeys: materials.encryptedDataKeys,
+    frameLength,
+    commitment,
+  });
+  const encoded = encodeHeader(header);
+  const tag = await key.seal(headerNonce(), encoded, new Uint8Array(0));
+  const headerBytes = new Uint8Array(encoded.length + TAG_BYTES);
+  headerBytes.set(encoded, 0);
+  headerBytes.set(tag, encoded.length);
+  let next = 0;
+  return {
+    header,
+    headerBytes,
+    sealFrame(index, final, plaintext) {
+      // Nonce reuse under one key would be catastrophic: refuse anything but the next index.
+      if (next === -1) throw new SealboxError('ERR_STATE', 'The final frame was already sealed');
+      if (index !== next) throw new RangeError(`frame ${index} sealed out of order (expected ${next})`);
+      if (index + 1 > MAX_FRAMES) throw limitExceeded('frames', index + 1, MAX_FRAMES);
+      next = final ? -1 : next + 1;
+      materials.onPlaintext?.(plaintext.length);
+      return key.seal(frameNonce(index, final), frameAad(messageId, index, final), plaintext);
+    },
+  };
+}
