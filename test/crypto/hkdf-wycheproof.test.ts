@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { hkdfSha512Node, hkdfSha512Noble } from '../../src/crypto/hkdf.js';
+import type { HkdfSha512 } from '../../src/crypto/hkdf.js';
+import { fromHex, toHex } from '../../src/crypto/bytes.js';
+import { isSealboxError } from '../../src/errors.js';
+import { loadWycheproof } from '../helpers/wycheproof.js';
+
+interface Test { tcId: number; ikm: string; salt: string; info: string; size: number; okm: string; result: 'valid' | 'invalid' }
+const file = loadWycheproof<{ tests: Test[] }>('hkdf_sha512_test.json');
+const cases = file.testGroups.flatMap((g) => g.tests);
+
+const impls: [string, HkdfSha512][] = [['noble', hkdfSha512Noble]];
+if (hkdfSha512Node) impls.push(['node', hkdfSha512Node]);
+
+describe.each(impls)('Wycheproof HKDF-SHA-512 on %s', (_name, hkdf) => {
+  it('has every case (80 valid, 3 invalid)', () => {
+    expect(cases.length).toBe(file.numberOfTests);
+    expect(cases.filter((t) => t.result === 'invalid').length).toBe(3);
+  });
+  it.each(cases.map((t) => [t.tcId, t] as const))('tcId %i', (_id, t) => {
+    if (t.result === 'valid') {
+      expect(toHex(hkdf(fromHex(t.ikm), fromHex(t.salt), fromHex(t.info), t.size))).toBe(t.okm);
+    } else {
+      let error: unknown;
+      try {
+        hkdf(fromHex(t.ikm), fromHex(t.salt), fromHex(t.info), t.size);
+      } catch (err) {
+        error = err;
+      }
+      expect(isSealboxError(error, 'ERR_LIMIT_EXCEEDED')).toBe(true);
+    }
+  });
+});
+
+it('runs on node:crypto in Node', () => {
+  expect(hkdfSha512Node).toBeDefined();
+});
