@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'test/vectors/**/*.json'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'scratch/', 'test/vectors/**/*.json'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -12,7 +12,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bench/**', 'test/**', '.ci/**', 'scripts/**'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly' } },
+    files: ['bench/**', 'test/**', 'scripts/**'],
+    languageOptions: {
+      globals: {
+        process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly',
+        setImmediate: 'readonly', performance: 'readonly', URL: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly',
+        crypto: 'readonly', globalThis: 'readonly', fetch: 'readonly', window: 'readonly', document: 'readonly',
+      },
+    },
   },
 );

@@ -46,6 +46,14 @@ export interface EncryptResult {
  * ERR_KEYRING (keyring failure; see `cause`). TypeError/RangeError for bad arguments.
  */
 export async function encrypt(plaintext: Uint8Array, options: EncryptOptions): Promise<EncryptResult> {
+  return encryptWithMessageId(plaintext, options);
+}
+
+/**
+ * {@link encrypt} with an optional fixed message id. Internal: only the frozen-vector generator
+ * and cross-backend tests pass one; a reused message id under one data key reuses nonces.
+ */
+export async function encryptWithMessageId(plaintext: Uint8Array, options: EncryptOptions, messageId?: Uint8Array): Promise<EncryptResult> {
   assertBytes('plaintext', plaintext);
   const cmm = resolveMaterialsManager(options);
   const frameLength = options.frameLength ?? DEFAULT_FRAME_LENGTH;
@@ -53,7 +61,7 @@ export async function encrypt(plaintext: Uint8Array, options: EncryptOptions): P
   const backend = getAeadBackend(options.backend);
   const encryptionContext = contextObject(canonicalContext(options.encryptionContext));
   const materials = await cmm.getEncryptionMaterials({ suite: DEFAULT_SUITE, encryptionContext, plaintextLength: plaintext.length });
-  const session = await startEncryption(materials, frameLength, backend);
+  const session = await startEncryption(materials, frameLength, backend, messageId);
 
   // The output size is known: allocate once, write each frame in place.
   const out = new Uint8Array(session.headerBytes.length + framesByteLength(plaintext.length, frameLength));

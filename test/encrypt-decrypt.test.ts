@@ -62,7 +62,7 @@ describe('encryption context', () => {
 
   it('a missing or different expected pair is ERR_ENCRYPTION_CONTEXT_MISMATCH', async () => {
     const { ciphertext } = await encrypt(pattern(5), { keyring, encryptionContext: { tenant: 'acme' } });
-    for (const expected of [{ tenant: 'other' }, { region: 'eu' }, { tenant: 'acme', extra: '1' }]) {
+    for (const expected of <Record<string, string>[]>[{ tenant: 'other' }, { region: 'eu' }, { tenant: 'acme', extra: '1' }]) {
       const err = await thrown(() => decrypt(ciphertext, { keyring, expectedEncryptionContext: expected }));
       expect(err).toBeInstanceOf(SealboxError);
       expect((err as SealboxError).code).toBe('ERR_ENCRYPTION_CONTEXT_MISMATCH');
@@ -70,7 +70,7 @@ describe('encryption context', () => {
   });
 
   it('refuses the reserved prefix, lone surrogates, empty keys and oversize contexts', async () => {
-    const bad = [{ 'sealbox:x': '1' }, { k: '\ud800' }, { '': 'v' }];
+    const bad: Record<string, string>[] = [{ 'sealbox:x': '1' }, { k: '\ud800' }, { '': 'v' }];
     for (const encryptionContext of bad) {
       const err = await thrown(() => encrypt(pattern(1), { keyring, encryptionContext }));
       expect((err as SealboxError).code).toBe('ERR_ENCRYPTION_CONTEXT_INVALID');

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { decodeHeader, encodeHeader, FORMAT_VERSION } from '../../src/format/header.js';
+import type { MessageHeader } from '../../src/format/header.js';
+import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT } from '../../src/crypto/suites.js';
+import { SealboxError } from '../../src/errors.js';
+import { headerEncoder } from '../../src/format/cbor.js';
+import { writeU32 } from '../../src/crypto/bytes.js';
+
+const limits = { maxHeaderBytes: 1 << 20, maxEncryptedDataKeys: 255, maxFrameLength: 1 << 24 };
+
+const text = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 });
+const header = fc.record({
+  messageId: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+  encryptionContext: fc.dictionary(text, fc.string({ unit: 'grapheme', maxLength: 12 }), { maxKeys: 6 }),
+  encryptedDataKeys: fc.array(
+    fc.record({ providerId: text, providerInfo: fc.uint8Array({ maxLength: 40 }), ciphertext: fc.uint8Array({ minLength: 1, maxLength: 60 }) }),
+    { minLength: 1, maxLength: 4 },
+  ),
+  frameLength: fc.integer({ min: 1, max: 1 << 24 }),
+  commitment: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+}).map((h): MessageHeader => ({ ...h, version: FORMAT_VERSION, suite: SUITE_AES256_GCM_HKDF_SHA512_COMMIT }));
+
+function decodes(bytes: Uint8Array): MessageHeader | SealboxError {
+  try {
+    return decodeHeader(bytes, limits);
+  } catch (err) {
+    if (err instanceof SealboxError) return err;
+    throw err; // anything but a SealboxError is a bug
+  }
+}
+
+describe('header encoding', () => {
+  it('decode(encode(h)) gives h back, and encode is a fixed point', () => {
+    fc.assert(
+      fc.property(header, (h) => {
+        const bytes = encodeHeader(h);
+        const back = decodeHeader(bytes, limits);
+        expect(back.messageId).toEqual(h.messageId);
+        expect(back.encryptionContext).toEqual(h.encryptionContext);
+        expect(back.frameLength).toBe(h.frameLength);
+        expect(back.encryptedDataKeys.length).toBe(h.encryptedDataKeys.length);
+        expect(encodeHeader(back)).toEqual(bytes);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('any mutated header either is rejected with a SealboxError or re-encodes to the same bytes', () => {
+    fc.assert(
+      fc.property(header, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), (h, edits) => {
+        const bytes = encodeHeader(h).slice();
+        for (const [pos, value] of edits) bytes[8 + (pos % (bytes.length - 8))] = value;
+        const r = decodes(bytes);
+        if (!(r instanceof SealboxError)) expect(encodeHeader(r)).toEqual(bytes);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('arbitrary CBOR bodies are rejected or canonical', () => {
+    const value = fc.letrec((tie) => ({
+      v: fc.oneof(
+        { depthSize: 'small' },
+        fc.nat(),
+        fc.string(),
+        fc.uint8Array({ maxLength: 40 }),
+        fc.array(tie('v'), { maxLength: 7 }),
+        fc.dictionary(fc.string(), tie('v'), { maxKeys: 3 }).map((o) => new Map(Object.entries(o))),
+      ),
+    })).v;
+    fc.assert(
+      fc.property(fc.array(value, { minLength: 6, maxLength: 6 }), (items) => {
+        const body = headerEncoder.encode(items) as Uint8Array;
+        const bytes = new Uint8Array(8 + body.length);
+        bytes.set([0x53, 0x42, 0x58, 1]);
+        writeU32(bytes, 4, body.length);
+        bytes.set(body, 8);
+        const r = decodes(bytes);
+        if (!(r instanceof SealboxError)) expect(encodeHeader(r)).toEqual(bytes);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
