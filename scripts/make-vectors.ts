@@ -1,0 +1,230 @@
+/**
+ * Generates the frozen message vectors in test/vectors/ (run: `npm run vectors`).
+ *
+ * Deterministic: data keys, IVs and message ids come from an HMAC-SHA-256 counter generator
+ * seeded with a fixed string, so a rerun writes identical files. Once released, vector files
+ * are frozen: a change in the format that alters them is a breaking change (SPEC §10).
+ * Each negative vector violates exactly one MUST-reject rule of docs/SPEC.md §8, named by
+ * `rule`, and gives the error code a decoder must report in `expect`.
+ */
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { encryptWithMessageId } from '../src/encrypt.js';
+import { RawAesKeyring } from '../src/keyring/raw-aes.js';
+import { MultiKeyring } from '../src/keyring/multi.js';
+import { utf8, toHex, writeU32, concat } from '../src/crypto/bytes.js';
+import { decodeHeader, readPreamble } from '../src/format/header.js';
+import { headerEncoder } from '../src/format/cbor.js';
+import { deriveMessageKeys } from '../src/crypto/derive.js';
+import { getAeadBackend } from '../src/crypto/backend.js';
+import { headerNonce, REGULAR_FRAME_OVERHEAD } from '../src/format/frame.js';
+import { TAG_BYTES } from '../src/limits.js';
+import type { Keyring } from '../src/keyring/keyring.js';
+
+const OUT = join(process.cwd(), 'test', 'vectors');
+
+function drbg(seed: string): (n: number) => Uint8Array {
+  let counter = 0;
+  const key = sha256(utf8(seed));
+  return (n) => {
+    const out = new Uint8Array(n);
+    for (let off = 0; off < n; off += 32) {
+      const block = hmac(sha256, key, utf8(String(counter++)));
+      out.set(block.subarray(0, Math.min(32, n - off)), off);
+    }
+    return out;
+  };
+}
+
+const random = drbg('sealbox test vectors v1');
+/** The raw AES keys every vector uses (also written to keys.json). */
+const KEYS: Record<string, Uint8Array> = { alpha: random(32), beta: random(32), gamma: random(32) };
+const keyringOf = (name: string): Keyring => new RawAesKeyring({ namespace: 'vectors', name, wrappingKey: KEYS[name]!, random });
+const keyringFor = (names: string[]): Keyring =>
+  names.length === 1 ? keyringOf(names[0]!) : new MultiKeyring({ generator: keyringOf(names[0]!), children: names.slice(1).map(keyringOf) });
+
+interface Vector {
+  description: string;
+  rule: number | null;
+  keyring: string[];
+  decryptOptions?: Record<string, unknown>;
+  expect: string;
+  ciphertext: Uint8Array;
+  plaintext?: Uint8Array;
+  encryptionContext?: Record<string, string>;
+}
+
+const vectors = new Map<string, Vector>();
+const add = (name: string, v: Vector): void => void vectors.set(name, v);
+
+interface Made { ciphertext: Uint8Array; dataKey: Uint8Array; headerEnd: number; frameLength: number }
+
+/** Encrypts deterministically and remembers the data key so negative vectors can be re-tagged. */
+async function make(plaintext: Uint8Array, names: string[], frameLength: number, encryptionContext: Record<string, string> = {}): Promise<Made> {
+  let dataKey = new Uint8Array(0);
+  const inner = keyringFor(names);
+  const spy: Keyring = {
+    wrapKey: async (r) => {
+      const res = await inner.wrapKey(r);
+      dataKey = res.dataKey.slice();
+      return res;
+    },
+    unwrapKey: (r) => inner.unwrapKey(r),
+  };
+  const { ciphertext } = await encryptWithMessageId(plaintext, { keyring: spy, frameLength, encryptionContext }, random(32));
+  return { ciphertext, dataKey, headerEnd: readPreamble(ciphertext)!, frameLength };
+}
+
+/** Replaces the header (preamble + body) and recomputes a valid header tag with the real content key. */
+async function withHeader(m: Made, body: Uint8Array, version = 1): Promise<Uint8Array> {
+  const header = decodeHeader(m.ciphertext.subarray(0, m.headerEnd), { maxHeaderBytes: 1 << 20, maxEncryptedDataKeys: 255, maxFrameLength: 1 << 24 });
+  const pre = new Uint8Array(8);
+  pre.set([0x53, 0x42, 0x58, version]);
+  writeU32(pre, 4, body.length);
+  const headerBytes = concat(pre, body);
+  const { contentKey } = deriveMessageKeys(1, header.suite, m.dataKey, header.messageId);
+  const key = await getAeadBackend('node').importKey(contentKey);
+  const tag = await key.seal(headerNonce(), headerBytes, new Uint8Array(0));
+  return concat(headerBytes, tag, m.ciphertext.subarray(m.headerEnd + TAG_BYTES));
+}
+
+/** The header as CBOR items, to edit and re-encode. */
+function items(m: Made): unknown[] {
+  return headerEncoder.decode(m.ciphertext.subarray(8, m.headerEnd)) as unknown[];
+}
+
+const flip = (bytes: Uint8Array, at: number): Uint8Array => {
+  const out = bytes.slice();
+  out[at]! ^= 0x01;
+  return out;
+};
+
+const pt = (n: number): Uint8Array => random(n);
+
+async function main(): Promise<void> {
+  // Positive vectors.
+  const empty = await make(new Uint8Array(0), ['alpha'], 64);
+  add('ok-empty', { description: 'Empty plaintext: only a final frame with no bytes', rule: null, keyring: ['alpha'], expect: 'success', ciphertext: empty.ciphertext, plaintext: new Uint8Array(0), encryptionContext: {} });
+  const onePt = pt(40);
+  const one = await make(onePt, ['alpha'], 64);
+  add('ok-one-frame', { description: '40 bytes in a single final frame (frame length 64)', rule: null, keyring: ['alpha'], expect: 'success', ciphertext: one.ciphertext, plaintext: onePt, encryptionContext: {} });
+  const ctx = { tenant: 'acme', purpose: 'vectors', 'ключ': 'значение' };
+  const multiPt = pt(200);
+  const multi = await make(multiPt, ['alpha', 'beta'], 64, ctx);
+  add('ok-frames-context-two-edks', { description: '200 bytes in 3 regular frames and a final frame of 8, a context, EDKs for alpha and beta', rule: null, keyring: ['alpha', 'beta'], expect: 'success', ciphertext: multi.ciphertext, plaintext: multiPt, encryptionContext: ctx });
+  add('ok-second-edk', { description: 'The same message decrypted with the second EDK only (beta)', rule: null, keyring: ['beta'], expect: 'success', ciphertext: multi.ciphertext, plaintext: multiPt, encryptionContext: ctx });
+  const exactPt = pt(128);
+  const exact = await make(exactPt, ['alpha'], 64);
+  add('ok-exact-multiple', { description: '128 bytes with frame length 64: two regular frames and an empty final frame', rule: null, keyring: ['alpha'], expect: 'success', ciphertext: exact.ciphertext, plaintext: exactPt, encryptionContext: {} });
+  add('ok-expected-context', { description: 'Decrypt requiring a subset of the stored context', rule: null, keyring: ['alpha'], decryptOptions: { expectedEncryptionContext: { tenant: 'acme' } }, expect: 'success', ciphertext: multi.ciphertext, plaintext: multiPt, encryptionContext: ctx });
+
+  const m = multi;
+  const c = m.ciphertext;
+  const body0 = m.headerEnd + TAG_BYTES; // first frame
+  const R = m.frameLength + REGULAR_FRAME_OVERHEAD;
+  const neg = (name: string, rule: number, expect: string, description: string, ciphertext: Uint8Array, extra: Partial<Vector> = {}): void =>
+    add(name, { description, rule, keyring: ['alpha', 'beta'], expect, ciphertext, ...extra });
+
+  neg('bad-magic', 1, 'ERR_FORMAT_INVALID', 'First byte changed: not a Sealbox message', flip(c, 0));
+  const v2 = c.slice(); v2[3] = 2;
+  neg('unknown-version', 2, 'ERR_UNSUPPORTED_VERSION', 'Version byte 2', v2);
+  const big = c.slice(); writeU32(big, 4, 2 * 1024 * 1024);
+  neg('header-length-over-limit', 3, 'ERR_LIMIT_EXCEEDED', 'Preamble declares a 2 MiB header (limit 1 MiB)', big);
+  neg('truncated-in-header', 4, 'ERR_TRUNCATED', 'Message cut inside the header', c.subarray(0, m.headerEnd - 3));
+  {
+    // frame length written as a 4-byte integer instead of the shortest form, header tag valid
+    const it = items(m);
+    const canonical = headerEncoder.encode(it) as Uint8Array;
+    const fl = headerEncoder.encode(it[4]) as Uint8Array; // 0x18 0x40
+    const hex = toHex(canonical);
+    const at = hex.lastIndexOf(toHex(fl) + '5820') / 2; // frame length followed by the 32-byte commitment
+    const body = concat(canonical.subarray(0, at), Uint8Array.of(0x1a, 0, 0, 0, 64), canonical.subarray(at + fl.length));
+    neg('noncanonical-integer', 5, 'ERR_FORMAT_INVALID', 'Frame length encoded in 5 bytes instead of 2 (not deterministic CBOR); header tag valid', await withHeader(m, body));
+  }
+  {
+    const it = items(m);
+    const ctxMap = it[2] as Map<string, string>;
+    const reversed = new Map([...ctxMap.entries()].reverse());
+    it[2] = reversed;
+    neg('noncanonical-context-order', 5, 'ERR_FORMAT_INVALID', 'Context map keys not in RFC 8949 §4.2.1 order; header tag valid', await withHeader(m, headerEncoder.encode(it) as Uint8Array));
+  }
+  {
+    const it = items(m);
+    it[1] = (it[1] as Uint8Array).subarray(0, 31);
+    neg('wrong-field-type', 6, 'ERR_FORMAT_INVALID', 'Message id of 31 bytes; header tag valid', await withHeader(m, headerEncoder.encode(it) as Uint8Array));
+  }
+  {
+    const it = items(m);
+    it[0] = 99;
+    neg('unknown-suite', 7, 'ERR_UNSUPPORTED_VERSION', 'Algorithm suite 99; header tag valid', await withHeader(m, headerEncoder.encode(it) as Uint8Array));
+  }
+  neg('too-many-edks', 8, 'ERR_LIMIT_EXCEEDED', 'Two EDKs, decrypt allows one', c, { decryptOptions: { maxEncryptedDataKeys: 1 } });
+  neg('frame-length-over-bound', 9, 'ERR_LIMIT_EXCEEDED', 'Frame length 64, decrypt allows 32', c, { decryptOptions: { maxFrameLength: 32 } });
+  neg('context-mismatch', 10, 'ERR_ENCRYPTION_CONTEXT_MISMATCH', 'Decrypt expects tenant=other', c, { decryptOptions: { expectedEncryptionContext: { tenant: 'other' } } });
+  neg('no-matching-key', 11, 'ERR_NO_MATCHING_KEY', 'Only gamma is offered; the EDKs are for alpha and beta', c, { keyring: ['gamma'] });
+  {
+    const it = items(m);
+    const edks = it[3] as [string, Uint8Array, Uint8Array][];
+    edks[0] = [edks[0]![0], edks[0]![1], flip(edks[0]![2], 3)];
+    neg('edk-tampered', 11, 'ERR_KEYRING', 'The only EDK for alpha is modified; header tag valid', await withHeader(m, headerEncoder.encode(it) as Uint8Array), { keyring: ['alpha'] });
+  }
+  {
+    const it = items(m);
+    it[5] = flip(it[5] as Uint8Array, 0);
+    neg('commitment-mismatch', 12, 'ERR_COMMITMENT_MISMATCH', 'Commitment changed; header tag recomputed so only the commitment is wrong', await withHeader(m, headerEncoder.encode(it) as Uint8Array));
+  }
+  neg('header-tag-invalid', 13, 'ERR_DECRYPTION_FAILED', 'Header tag changed', flip(c, m.headerEnd + 5));
+  {
+    // Only the header tag protects the order of EDKs: swap them without re-tagging.
+    const it = items(m);
+    (it[3] as unknown[]).reverse();
+    const body = headerEncoder.encode(it) as Uint8Array;
+    neg('header-edks-swapped', 13, 'ERR_DECRYPTION_FAILED', 'The two EDKs swapped in the header; header tag not recomputed', concat(c.subarray(0, 8), body, c.subarray(m.headerEnd)));
+  }
+  neg('frame-ciphertext-changed', 14, 'ERR_DECRYPTION_FAILED', 'One ciphertext byte of frame 1 changed', flip(c, body0 + R + 10));
+  neg('frame-tag-changed', 14, 'ERR_DECRYPTION_FAILED', 'One tag byte of frame 0 changed', flip(c, body0 + R - 1));
+  const frames = (order: number[]): Uint8Array => concat(c.subarray(0, body0), ...order.map((i) => c.subarray(body0 + i * R, body0 + (i + 1) * R)), c.subarray(body0 + 3 * R));
+  neg('frames-reordered', 15, 'ERR_DECRYPTION_FAILED', 'Regular frames 0 and 1 swapped', frames([1, 0, 2]));
+  neg('frame-duplicated', 15, 'ERR_DECRYPTION_FAILED', 'Frame 0 repeated in place of frame 1', frames([0, 0, 2]));
+  neg('frame-dropped', 15, 'ERR_DECRYPTION_FAILED', 'Frame 1 removed', frames([0, 2]));
+  neg('final-frame-missing', 16, 'ERR_TRUNCATED', 'The final frame removed', c.subarray(0, body0 + 3 * R));
+  neg('truncated-in-frame', 16, 'ERR_TRUNCATED', 'Cut in the middle of the final frame', c.subarray(0, c.length - 5));
+  neg('two-final-frames', 17, 'ERR_TRAILING_DATA', 'The final frame appears twice', concat(c, c.subarray(body0 + 3 * R)));
+  neg('trailing-byte', 17, 'ERR_TRAILING_DATA', 'One zero byte after the final frame', concat(c, new Uint8Array(1)));
+  {
+    const out = c.slice(); writeU32(out, body0 + 3 * R + 1, 64);
+    neg('final-length-not-below-frame-length', 18, 'ERR_FORMAT_INVALID', 'Final frame declares 64 bytes with frame length 64', out);
+  }
+  {
+    const out = c.slice(); out[body0 + R] = 0x02;
+    neg('unknown-frame-type', 18, 'ERR_FORMAT_INVALID', 'Frame 1 has type byte 0x02', out);
+  }
+  {
+    // A regular frame relabelled final: type 0x01 and a length, keeping the body: the tag was made for a regular frame.
+    const lastRegular = body0 + 2 * R;
+    const relabelled = concat(c.subarray(0, lastRegular), Uint8Array.of(0x01, 0, 0, 0, 63), c.subarray(lastRegular + 1, lastRegular + 1 + 63 + 16));
+    neg('regular-frame-marked-final', 14, 'ERR_DECRYPTION_FAILED', 'Frame 2 cut to 63 bytes and marked final: its tag does not verify as a final frame', relabelled);
+  }
+
+  mkdirSync(OUT, { recursive: true });
+  for (const f of readdirSync(OUT)) if (f.endsWith('.json')) rmSync(join(OUT, f));
+  const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+  writeFileSync(join(OUT, 'keys.json'), JSON.stringify({ namespace: 'vectors', keys: Object.fromEntries(Object.entries(KEYS).map(([k, v]) => [k, toHex(v)])) }, null, 2) + '\n');
+  for (const [name, v] of vectors) {
+    const json = {
+      description: v.description,
+      rule: v.rule,
+      expect: v.expect,
+      keyring: v.keyring,
+      ...(v.decryptOptions ? { decryptOptions: v.decryptOptions } : {}),
+      ciphertext: b64(v.ciphertext),
+      ...(v.plaintext ? { plaintext: b64(v.plaintext), encryptionContext: v.encryptionContext } : {}),
+    };
+    writeFileSync(join(OUT, `${name}.json`), JSON.stringify(json, null, 2) + '\n');
+  }
+  console.log(`wrote ${vectors.size} vectors to ${OUT}`);
+}
+
+await main();
