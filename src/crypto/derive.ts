@@ -31,8 +31,11 @@ function labelsFor(version: number, suite: Suite): { content: Uint8Array; commit
  */
 export function deriveMessageKeys(version: number, suite: Suite, dataKey: Uint8Array, messageId: Uint8Array): MessageKeys {
   const l = labelsFor(version, suite);
-  return {
-    contentKey: hkdfSha512(dataKey, messageId, l.content, suite.contentKeyLength),
-    commitment: hkdfSha512(dataKey, messageId, l.commit, suite.commitmentLength),
+  const prk = hkdfSha512.extract(dataKey, messageId);
+  const keys = {
+    contentKey: hkdfSha512.expand(prk, l.content, suite.contentKeyLength),
+    commitment: hkdfSha512.expand(prk, l.commit, suite.commitmentLength),
   };
+  prk.fill(0);
+  return keys;
 }

@@ -88,6 +88,14 @@ export function checkExpectedContext(actual: EncryptionContext, expected: Encryp
  * their wrapping to, so a wrapped key only opens under the same context.
  */
 export function encodeContext(context: EncryptionContext): Uint8Array {
+  const cached = encodedContexts.get(context);
+  if (cached) return cached;
   const entries = canonicalContext(context, true);
-  return headerEncoder.encode(new Map(entries.map((e) => [e.key, e.value]))) as Uint8Array;
+  const encoded = headerEncoder.encode(new Map(entries.map((e) => [e.key, e.value]))) as Uint8Array;
+  // Contexts built by Sealbox are frozen, so their encoding cannot go stale: the header
+  // encoder and every keyring of one message then share one encoding.
+  if (Object.isFrozen(context)) encodedContexts.set(context, encoded);
+  return encoded;
 }
+
+const encodedContexts = new WeakMap<EncryptionContext, Uint8Array>();
