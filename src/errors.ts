@@ -87,7 +87,14 @@ export function limitExceeded(what: string, value: number | bigint, limit: numbe
   return new SealboxError('ERR_LIMIT_EXCEEDED', `${what} is ${value}, above the limit of ${limit}`);
 }
 
-/** True when `err` is a SealboxError with the given code. */
+/**
+ * True when `err` is a SealboxError (with the given code, if one is named).
+ *
+ * @example
+ * ```ts
+ * catch (err) { if (isSealboxError(err, 'ERR_NO_MATCHING_KEY')) askForAnotherKey(); }
+ * ```
+ */
 export function isSealboxError(err: unknown, code?: SealboxErrorCode): err is SealboxError {
   return err instanceof SealboxError && (code === undefined || err.code === code);
 }

@@ -17,7 +17,14 @@ export interface Suite {
   readonly commitmentLength: number;
 }
 
-/** AES-256-GCM frames, HKDF-SHA-512 key derivation, 256-bit key commitment, no signature. */
+/**
+ * AES-256-GCM frames, HKDF-SHA-512 key derivation, 256-bit key commitment, no signature.
+ *
+ * @example
+ * ```ts
+ * header.suite === SUITE_AES256_GCM_HKDF_SHA512_COMMIT; // every v1 message
+ * ```
+ */
 export const SUITE_AES256_GCM_HKDF_SHA512_COMMIT: Suite = Object.freeze({
   id: 1,
   name: 'AES256_GCM_HKDF_SHA512_COMMIT_KEY',
@@ -26,7 +33,14 @@ export const SUITE_AES256_GCM_HKDF_SHA512_COMMIT: Suite = Object.freeze({
   commitmentLength: 32,
 });
 
-/** The suite `encrypt` uses unless told otherwise. */
+/**
+ * The suite `encrypt` uses.
+ *
+ * @example
+ * ```ts
+ * DEFAULT_SUITE.dataKeyLength; // 32: what keyrings must generate
+ * ```
+ */
 export const DEFAULT_SUITE = SUITE_AES256_GCM_HKDF_SHA512_COMMIT;
 
 const SUITES: ReadonlyMap<number, Suite> = new Map([[SUITE_AES256_GCM_HKDF_SHA512_COMMIT.id, SUITE_AES256_GCM_HKDF_SHA512_COMMIT]]);

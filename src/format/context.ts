@@ -4,7 +4,15 @@ import { isWellFormed, utf8 } from '../crypto/bytes.js';
 import type { EncryptionContext } from '../keyring/keyring.js';
 import { headerEncoder } from './cbor.js';
 
-/** Keys starting with this prefix belong to Sealbox itself; callers cannot set them. */
+/**
+ * Keys starting with this prefix belong to Sealbox itself; `encrypt` refuses them with
+ * `ERR_ENCRYPTION_CONTEXT_INVALID`.
+ *
+ * @example
+ * ```ts
+ * Object.keys(ctx).some((k) => k.startsWith(RESERVED_CONTEXT_PREFIX)); // must be false
+ * ```
+ */
 export const RESERVED_CONTEXT_PREFIX = 'sealbox:';
 
 /** One context pair with its key's UTF-8 bytes, in canonical order. */

@@ -79,6 +79,12 @@ export function readPreamble(bytes: Uint8Array, maxHeaderBytes: number = MAX_HEA
   return PREAMBLE_BYTES + bodyLength;
 }
 
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function isBytes(v: unknown, length?: number): v is Uint8Array {
   return v instanceof Uint8Array && (length === undefined || v.length === length);
 }
@@ -140,6 +146,6 @@ export function decodeHeader(bytes: Uint8Array, limits: HeaderLimits): MessageHe
   });
   // One message, one encoding: the bytes must equal the canonical re-encoding (SPEC §8 rule 4).
   const canonical = encodeHeader(header);
-  if (canonical.length !== bytes.length || !canonical.every((b, i) => b === bytes[i])) throw formatInvalid('header is not in canonical CBOR encoding');
+  if (!equalBytes(canonical, bytes)) throw formatInvalid('header is not in canonical CBOR encoding');
   return header;
 }

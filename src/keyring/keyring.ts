@@ -61,6 +61,14 @@ function keyringFault(what: string): SealboxError {
 /**
  * Wraps a keyring so that what it returns is checked: key length, at least one well-formed
  * EDK, and errors that are not SealboxErrors become `ERR_KEYRING` with the original as `cause`.
+ * `encrypt`/`decrypt` and the multi-keyring apply it to every keyring they are given.
+ *
+ * @example
+ * ```ts
+ * const safe = checkedKeyring(myCustomKeyring);
+ * ```
+ * @throws TypeError when `keyring` lacks the two methods; the returned keyring throws
+ * SealboxError `ERR_KEYRING` (contract broken, or the keyring failed) or the keyring's own SealboxError.
  */
 export function checkedKeyring(keyring: Keyring): Keyring {
   if (typeof keyring !== 'object' || keyring === null || typeof keyring.wrapKey !== 'function' || typeof keyring.unwrapKey !== 'function') {

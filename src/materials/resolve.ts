@@ -22,5 +22,13 @@ export function resolveMaterialsManager(options: KeySource): MaterialsManager {
     return materialsManager;
   }
   if (!keyring) throw new TypeError('options expected "keyring" or "materialsManager"');
-  return new DefaultMaterialsManager(keyring);
+  let cmm = defaultManagers.get(keyring);
+  if (!cmm) {
+    cmm = new DefaultMaterialsManager(keyring);
+    defaultManagers.set(keyring, cmm);
+  }
+  return cmm;
 }
+
+// The default manager holds no state but its keyring: one per keyring saves re-wrapping it per call.
+const defaultManagers = new WeakMap<object, DefaultMaterialsManager>();
