@@ -28,3 +28,14 @@ export type {
 } from './materials/materials.js';
 export { DefaultMaterialsManager } from './materials/default.js';
 export type { KeySource } from './materials/resolve.js';
+export { KmsKeyring, KmsDiscoveryKeyring } from './keyring/kms.js';
+export type { KmsKeyringOptions, KmsDiscoveryKeyringOptions, KmsConnectionOptions } from './keyring/kms.js';
+export { KMS_PROVIDER_ID, DEFAULT_KMS_CALL_TIMEOUT_MS } from './keyring/kms-call.js';
+export { kmsClientSupplier, singleClientSupplier, DEFAULT_KMS_CONNECTION_TIMEOUT_MS, DEFAULT_KMS_REQUEST_TIMEOUT_MS } from './keyring/kms-client-supplier.js';
+export type { KmsClientLike, KmsClientSupplier, KmsClientSupplierOptions } from './keyring/kms-client-supplier.js';
+export { parseKmsArn, sameKmsKey } from './keyring/kms-arn.js';
+export type { KmsKeyArn } from './keyring/kms-arn.js';
+export { CachingMaterialsManager } from './materials/caching.js';
+export type { CachingMaterialsManagerOptions, CachingMaterialsManagerStats } from './materials/caching.js';
+export { RequiredContextMaterialsManager } from './materials/required-context.js';
+export type { RequiredContextMaterialsManagerOptions } from './materials/required-context.js';
