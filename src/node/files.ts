@@ -67,7 +67,7 @@ async function pump(
       written += r.bytesWritten;
     });
   };
-  let buffers = [Buffer.allocUnsafe(chunkBytes()), Buffer.allocUnsafe(chunkBytes())];
+  const buffers = [Buffer.allocUnsafe(chunkBytes()), Buffer.allocUnsafe(chunkBytes())];
   let which = 0;
   let reading = input.read(buffers[0] as Buffer, 0, chunkBytes(), null);
   try {
@@ -88,7 +88,6 @@ async function pump(
   } finally {
     // Let an outstanding read finish before the handle is closed.
     await reading.catch(() => undefined);
-    buffers = [];
   }
   await pendingWrite;
   return written;

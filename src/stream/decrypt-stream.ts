@@ -23,6 +23,15 @@ export function createDecryptFramer(plan: DecryptPlan, onHeader?: (header: Messa
   });
 }
 
+/**
+ * Queue size of a chunk in bytes. Not-bytes count as 1 so that they reach `transform`, which
+ * rejects them with a TypeError that errors both sides (a throwing size() would error only
+ * the writable side and leave readers hanging).
+ */
+export function chunkBytes(chunk: unknown): number {
+  return chunk instanceof Uint8Array ? chunk.byteLength : 1;
+}
+
 /** A promise that never raises "unhandled rejection" when nobody awaits it. */
 export function headerPromise(): { promise: Promise<MessageHeader>; resolve: (h: MessageHeader) => void; reject: (e: unknown) => void } {
   let resolve!: (h: MessageHeader) => void;
@@ -62,7 +71,6 @@ export function decryptStream(options: DecryptOptions): DecryptionStream {
     header.reject(err);
     throw err;
   };
-  const frameBytes = (chunk: Uint8Array): number => chunk.byteLength;
   const stream = new TransformStream<Uint8Array, Uint8Array>(
     {
       transform(chunk, controller) {
@@ -82,8 +90,8 @@ export function decryptStream(options: DecryptOptions): DecryptionStream {
         }
       },
     },
-    { highWaterMark: 64 * 1024, size: frameBytes },
-    { highWaterMark: 128 * 1024, size: frameBytes },
+    { highWaterMark: 64 * 1024, size: chunkBytes },
+    { highWaterMark: 128 * 1024, size: chunkBytes },
   );
   return Object.assign(stream, { header: header.promise }) as DecryptionStream;
 }

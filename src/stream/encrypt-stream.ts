@@ -3,7 +3,7 @@ import type { MessageHeader } from '../format/header.js';
 import type { EncryptSession } from '../message/encrypt-session.js';
 import type { EncryptOptions } from '../message/prologue.js';
 import { beginEncryption, planEncryption } from '../message/prologue.js';
-import { headerPromise } from './decrypt-stream.js';
+import { chunkBytes, headerPromise } from './decrypt-stream.js';
 import { EncryptFramer } from './encrypt-framer.js';
 
 /** A TransformStream from plaintext to a Sealbox message, with the header it writes. */
@@ -65,8 +65,8 @@ export function createEncryptionStream(options: EncryptOptions, messageId?: Uint
       },
     },
     // Writable side: one frame of plaintext in flight; readable side: about two frames out.
-    { highWaterMark: plan.frameLength, size: (chunk) => chunk.byteLength },
-    { highWaterMark: 2 * plan.frameLength, size: (chunk) => chunk.byteLength },
+    { highWaterMark: plan.frameLength, size: chunkBytes },
+    { highWaterMark: 2 * plan.frameLength, size: chunkBytes },
   );
   return Object.assign(stream, { header: header.promise }) as EncryptionStream;
 }
