@@ -57,7 +57,7 @@ describe('decryptRange', async () => {
 
   it('a tampered frame inside the range is ERR_DECRYPTION_FAILED; one outside it is not read', async () => {
     const bad = ciphertext.slice();
-    bad[frameAt(3) + 30] ^= 1;
+    bad[frameAt(3) + 30] = (bad[frameAt(3) + 30] as number) ^ 1;
     expect(await thrown(() => decryptRange(bad, { keyring, start: 310, end: 320 }))).toMatchObject({ code: 'ERR_DECRYPTION_FAILED' });
     // Straddling frames 2 and 3: frame 3 is needed.
     expect(await thrown(() => decryptRange(bad, { keyring, start: 295, end: 305 }))).toMatchObject({ code: 'ERR_DECRYPTION_FAILED' });
@@ -66,13 +66,13 @@ describe('decryptRange', async () => {
 
   it('a tampered final frame, header or type byte is rejected even for a range far from it', async () => {
     const finalBad = ciphertext.slice();
-    finalBad[finalBad.length - 1] ^= 1;
+    finalBad[finalBad.length - 1] = (finalBad[finalBad.length - 1] as number) ^ 1;
     expect(await thrown(() => decryptRange(finalBad, { keyring, start: 0, end: 10 }))).toMatchObject({ code: 'ERR_DECRYPTION_FAILED' });
     const typeBad = ciphertext.slice();
     typeBad[frameAt(1)] = 1;
     expect(await thrown(() => decryptRange(typeBad, { keyring, start: 100, end: 110 }))).toMatchObject({ code: 'ERR_FORMAT_INVALID' });
     const headerBad = ciphertext.slice();
-    headerBad[bodyStart - 1] ^= 1;
+    headerBad[bodyStart - 1] = (headerBad[bodyStart - 1] as number) ^ 1;
     expect(await thrown(() => decryptRange(headerBad, { keyring, start: 0, end: 10 }))).toMatchObject({ code: 'ERR_DECRYPTION_FAILED' });
   });
 
