@@ -6,7 +6,7 @@
 // docs/performance.md. Not part of `npm test`.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +15,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MIB = 1024 * 1024;
 const FILE_MIB = Number(process.env.BENCH_FILE_MIB ?? 256);
 const BUFFER_MIB = Number(process.env.BENCH_BUFFER_MIB ?? 64);
-const SMALL_SECONDS = Number(process.env.BENCH_SMALL_SECONDS ?? 2);
-const FILE_REPS = Number(process.env.BENCH_FILE_REPS ?? 3);
+const SMALL_SECONDS = Number(process.env.BENCH_SMALL_SECONDS ?? 3);
+const FILE_REPS = Number(process.env.BENCH_FILE_REPS ?? 5);
 
 function log(line) {
   process.stderr.write(`${line}\n`);
@@ -121,6 +121,7 @@ try {
   writeRandomFile(bufPlain, BUFFER_MIB * MIB);
   const bufEnc = worker('buffer-rss', 'sealbox', 'enc', bufPlain, bufSealed);
   const bufDec = worker('buffer-rss', 'sealbox', 'dec', bufSealed, join(dir, 'buf.out'));
+  const rawEnc = worker('buffer-rss', 'raw', 'enc', bufPlain, join(dir, 'buf.raw'));
   const N = BUFFER_MIB * MIB;
   const memRows = [
     [`Sealbox encryptFile, ${FILE_MIB} MiB`, rss['sealbox-file-enc'], 96 * MIB],
@@ -131,6 +132,7 @@ try {
     [`AWS SDK stream encrypt, ${FILE_MIB} MiB (reference)`, rss['aws-stream-enc'], null],
     [`Sealbox encrypt, ${BUFFER_MIB} MiB Buffer (read file, write file)`, bufEnc.peakRss, 2 * N + 64 * MIB],
     [`Sealbox decrypt, ${BUFFER_MIB} MiB Buffer (read file, write file)`, bufDec.peakRss, 2 * N + 64 * MIB],
+    [`raw node:crypto framed encrypt, ${BUFFER_MIB} MiB Buffer (reference)`, rawEnc.peakRss, null],
   ];
   for (const [name, bytes, limit] of memRows) add('Peak RSS', name, bytes / MIB, 'MiB', null, limit ? [['limit', bytes / limit, null, limit / MIB]] : []);
 } finally {
@@ -189,6 +191,24 @@ ${table}
 
 ${failed === 0 ? 'All targets met in this run.' : `${failed} target(s) were **not** met in this run (marked above).`}
 Whole benchmark: ${fmt(seconds, 0)} s.
+
+## Reading these numbers
+
+- The machine is shared and has 2 cores: throughput of every implementation, the baselines
+  included, moves by a factor of two between runs, which is why each row is a best of several
+  runs and why only same-run ratios are meaningful. The AWS SDK numbers of a run depend on
+  that run too.
+- Peak RSS of a Buffer operation is dominated by \`node:crypto\` itself: \`update()\` returns a
+  fresh buffer per frame, and V8 frees such buffers only when its external-memory threshold
+  (tens of MiB) triggers a collection. The raw \`node:crypto\` reference row does the same work
+  with no Sealbox code and shows the same peak, so the 2N + 64 MiB target cannot be met on
+  \`node:crypto\` without fewer allocations per frame than Node's cipher API allows.
+- A Node stream pipeline moves 64 KiB chunks through three stream objects; its cost is the
+  per-chunk hand-offs between \`fs\` reads, the Transform and \`fs\` writes, not the crypto.
+  \`encryptFile\` / \`decryptFile\` read whole frames (1 MiB) per system call, overlap reading,
+  crypto and writing, and are the fast path for files.
+- Stream memory is also checked without timing in test/node/memory.test.ts (live memory after
+  forced GC stays within 4 MiB while 96 MiB pass through a stalling consumer).
 `;
 writeFileSync(join(root, 'docs', 'performance.md'), doc);
 log('Wrote docs/performance.md');
