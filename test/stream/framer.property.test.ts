@@ -31,12 +31,15 @@ describe('framers under arbitrary chunkings (property)', () => {
         fc.array(fc.nat(), { maxLength: 12 }),
         async (plaintext, F, cutsIn, cutsOut) => {
           const { ciphertext } = await encryptWithMessageId(plaintext, { materialsManager, frameLength: F }, MESSAGE_ID);
-          const framer = new EncryptFramer(await beginEncryption(planEncryption({ materialsManager, frameLength: F }), undefined, MESSAGE_ID));
-          const out: Uint8Array[] = [];
-          // Empty chunks included: they must be harmless.
-          for (const part of split(plaintext, cutsIn)) framer.push(part, (b) => out.push(b));
-          framer.finish((b) => out.push(b));
-          expect(bytesEqual(concat(...out), ciphertext)).toBe(true);
+          for (const parts of [false, true]) {
+            const session = await beginEncryption(planEncryption({ materialsManager, frameLength: F }), undefined, MESSAGE_ID);
+            const framer = new EncryptFramer(session, { parts });
+            const out: Uint8Array[] = [];
+            // Empty chunks included: they must be harmless.
+            for (const part of split(plaintext, cutsIn)) framer.push(part, (b) => out.push(b));
+            framer.finish((b) => out.push(b));
+            expect(bytesEqual(concat(...out), ciphertext), `parts: ${parts}`).toBe(true);
+          }
 
           const dec = createDecryptFramer(planDecryption({ materialsManager }));
           const back: Uint8Array[] = [];
