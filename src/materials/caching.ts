@@ -44,6 +44,8 @@ interface EncryptEntry {
   readonly created: number;
   messages: number;
   bytes: number;
+  /** A stream ran into the byte limit: hand this key to no new message. */
+  exhausted: boolean;
 }
 
 interface DecryptEntry {
@@ -157,7 +159,7 @@ export class CachingMaterialsManager implements MaterialsManager {
       }
       let claimed: EncryptEntry | undefined;
       const miss = this.#backing.getEncryptionMaterials(request).then((materials) => {
-        const fresh: EncryptEntry = { materials, created: this.#now(), messages: 0, bytes: 0 };
+        const fresh: EncryptEntry = { materials, created: this.#now(), messages: 0, bytes: 0, exhausted: false };
         // The caller that missed claims first, so waiters cannot starve it.
         if (this.#claim(fresh, length)) claimed = fresh;
         this.#lru.set(key, fresh);
@@ -213,7 +215,7 @@ export class CachingMaterialsManager implements MaterialsManager {
 
   /** Counts one more message (and its bytes, when known) against the entry's limits, if they allow. */
   #claim(entry: EncryptEntry, length: number | undefined): boolean {
-    if (entry.messages + 1 > this.#maxMessages) return false;
+    if (entry.exhausted || entry.messages + 1 > this.#maxMessages) return false;
     if (length === undefined ? entry.bytes >= this.#maxBytes && this.#maxBytes > 0 : entry.bytes + length > this.#maxBytes) return false;
     entry.messages++;
     entry.bytes += length ?? 0;
@@ -225,7 +227,10 @@ export class CachingMaterialsManager implements MaterialsManager {
     const max = this.#maxBytes;
     // Known length: its bytes were counted by #claim. Unknown: count each frame as it comes.
     const onPlaintext = length !== undefined ? inner : (bytes: number): void => {
-      if (entry.bytes + bytes > max) throw limitExceeded('bytes encrypted under one cached data key', entry.bytes + bytes, max);
+      if (entry.bytes + bytes > max) {
+        entry.exhausted = true;
+        throw limitExceeded('bytes encrypted under one cached data key', entry.bytes + bytes, max);
+      }
       entry.bytes += bytes;
       inner?.(bytes);
     };

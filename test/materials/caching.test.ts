@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decrypt, encrypt } from '../../src/index.js';
+import { decrypt, encrypt, encryptStream } from '../../src/index.js';
 import { SealboxError } from '../../src/errors.js';
 import { DEFAULT_SUITE } from '../../src/crypto/suites.js';
 import { getAeadBackend } from '../../src/crypto/backend.js';
@@ -178,6 +178,22 @@ describe('CachingMaterialsManager: encrypt', () => {
     expect((sealErr as SealboxError).code).toBe('ERR_LIMIT_EXCEEDED');
     // The used-up key is not handed out again.
     await cmm.getEncryptionMaterials(request({ a: '1' }, null));
+    expect(keyring.wraps).toBe(2);
+  });
+
+  it('Web Streams of unknown length share the cached key and fail once it would carry more than max bytes', async () => {
+    const { keyring, cmm } = setup({ maxBytesEncrypted: 10_000 });
+    const run = async (length: number): Promise<Uint8Array> => {
+      const source = new Blob([pattern(length, length)]).stream();
+      return new Uint8Array(await new Response(source.pipeThrough(encryptStream({ materialsManager: cmm, frameLength: 1024 }))).arrayBuffer());
+    };
+    const first = await run(6_000);
+    expect(bytesEqual((await decrypt(first, { keyring: testKeyring('counted', 3) })).plaintext, pattern(6_000, 6_000))).toBe(true);
+    const err = await thrown(() => run(6_000)); // 12,000 bytes under one key: refused mid-stream
+    expect((err as SealboxError).code).toBe('ERR_LIMIT_EXCEEDED');
+    expect(keyring.wraps).toBe(1);
+    // The used-up key is retired; the next stream gets a fresh one.
+    await run(3_000);
     expect(keyring.wraps).toBe(2);
   });
 
