@@ -35,6 +35,12 @@ function describeText(m: KeyMetadata): string {
 
 const ok = (what: string) => (): string => `${what}\n`;
 
+/** Management operations take key ids or ARNs only (as in AWS); the CLI also accepts aliases. */
+async function keyIdOf(kms: LocalKms, key: string): Promise<string> {
+  if (!key.startsWith('alias/') && !/^arn:[^:]+:kms:[^:]*:[^:]*:alias\//.test(key)) return key;
+  return (await kms.describeKey({ KeyId: key })).KeyMetadata!.KeyId!;
+}
+
 /** `sealbox keys ...`: manage local KMS keys. */
 export function registerKeys(program: Command, globals: () => GlobalOptions): void {
   const keys = program.command('keys').description('Manage keys of the local KMS')
@@ -76,35 +82,36 @@ export function registerKeys(program: Command, globals: () => GlobalOptions): vo
 
   keys.command('describe').argument('<key>', 'key id, alias or ARN').description('Show a key')
     .action(withKms(globals, async (kms, key: string) => (await kms.describeKey({ KeyId: key })).KeyMetadata, describeText));
-  keys.command('enable').argument('<key>', 'key id or ARN').description('Enable a key')
-    .action(withKms(globals, (kms, key: string) => kms.enableKey({ KeyId: key }), ok('enabled')));
-  keys.command('disable').argument('<key>', 'key id or ARN').description('Disable a key (it can no longer encrypt or decrypt)')
-    .action(withKms(globals, (kms, key: string) => kms.disableKey({ KeyId: key }), ok('disabled')));
-  keys.command('rotate').argument('<key>', 'key id or ARN').description('Rotate now: new material for new messages, old versions still decrypt')
-    .action(withKms(globals, (kms, key: string) => kms.rotateKeyOnDemand({ KeyId: key }), ok('rotated')));
+  keys.command('enable').argument('<key>', 'key id, ARN or alias').description('Enable a key')
+    .action(withKms(globals, async (kms, key: string) => kms.enableKey({ KeyId: await keyIdOf(kms, key) }), ok('enabled')));
+  keys.command('disable').argument('<key>', 'key id, ARN or alias').description('Disable a key (it can no longer encrypt or decrypt)')
+    .action(withKms(globals, async (kms, key: string) => kms.disableKey({ KeyId: await keyIdOf(kms, key) }), ok('disabled')));
+  keys.command('rotate').argument('<key>', 'key id, ARN or alias').description('Rotate now: new material for new messages, old versions still decrypt')
+    .action(withKms(globals, async (kms, key: string) => kms.rotateKeyOnDemand({ KeyId: await keyIdOf(kms, key) }), ok('rotated')));
 
   const rotation = keys.command('rotation').description('Automatic rotation');
-  rotation.command('on').argument('<key>', 'key id or ARN').option('--period <days>', 'rotation period in days (90-2560, default 365)')
+  rotation.command('on').argument('<key>', 'key id, ARN or alias').option('--period <days>', 'rotation period in days (90-2560, default 365)')
     .description('Enable automatic rotation')
-    .action(withKms(globals, (kms, key: string, opts: { period?: string }) => kms.enableKeyRotation({ KeyId: key, ...(opts.period ? { RotationPeriodInDays: Number(opts.period) } : {}) }), ok('rotation enabled')));
-  rotation.command('off').argument('<key>', 'key id or ARN').description('Disable automatic rotation')
-    .action(withKms(globals, (kms, key: string) => kms.disableKeyRotation({ KeyId: key }), ok('rotation disabled')));
-  rotation.command('status').argument('<key>', 'key id or ARN').description('Show rotation status')
-    .action(withKms(globals, (kms, key: string) => kms.getKeyRotationStatus({ KeyId: key }), (r: { KeyRotationEnabled?: boolean; NextRotationDate?: Date }) =>
+    .action(withKms(globals, async (kms, key: string, opts: { period?: string }) => kms.enableKeyRotation({ KeyId: await keyIdOf(kms, key), ...(opts.period ? { RotationPeriodInDays: Number(opts.period) } : {}) }), ok('rotation enabled')));
+  rotation.command('off').argument('<key>', 'key id, ARN or alias').description('Disable automatic rotation')
+    .action(withKms(globals, async (kms, key: string) => kms.disableKeyRotation({ KeyId: await keyIdOf(kms, key) }), ok('rotation disabled')));
+  rotation.command('status').argument('<key>', 'key id, ARN or alias').description('Show rotation status')
+    .action(withKms(globals, async (kms, key: string) => kms.getKeyRotationStatus({ KeyId: await keyIdOf(kms, key) }), (r: { KeyRotationEnabled?: boolean; NextRotationDate?: Date }) =>
       `rotation ${r.KeyRotationEnabled ? `on, next ${r.NextRotationDate?.toISOString()}` : 'off'}\n`));
 
-  keys.command('schedule-deletion').argument('<key>', 'key id or ARN').option('--days <n>', 'waiting period, 7-30 days (default 30)')
+  keys.command('schedule-deletion').argument('<key>', 'key id, ARN or alias').option('--days <n>', 'waiting period, 7-30 days (default 30)')
     .description('Schedule deletion: the key is unusable now and deleted for good after the waiting period')
-    .action(withKms(globals, (kms, key: string, opts: { days?: string }) => kms.scheduleKeyDeletion({ KeyId: key, ...(opts.days ? { PendingWindowInDays: Number(opts.days) } : {}) }),
+    .action(withKms(globals, async (kms, key: string, opts: { days?: string }) => kms.scheduleKeyDeletion({ KeyId: await keyIdOf(kms, key), ...(opts.days ? { PendingWindowInDays: Number(opts.days) } : {}) }),
       (r: { DeletionDate?: Date }) => `deletion scheduled for ${r.DeletionDate?.toISOString()}\n`));
-  keys.command('cancel-deletion').argument('<key>', 'key id or ARN').description('Cancel a scheduled deletion (the key stays disabled)')
-    .action(withKms(globals, (kms, key: string) => kms.cancelKeyDeletion({ KeyId: key }), ok('deletion cancelled; the key is disabled')));
+  keys.command('cancel-deletion').argument('<key>', 'key id, ARN or alias').description('Cancel a scheduled deletion (the key stays disabled)')
+    .action(withKms(globals, async (kms, key: string) => kms.cancelKeyDeletion({ KeyId: await keyIdOf(kms, key) }), ok('deletion cancelled; the key is disabled')));
 
   const alias = keys.command('alias').description('Aliases');
-  alias.command('set').argument('<alias>', 'alias/name').argument('<key>', 'key id or ARN').description('Point an alias at a key (creating it if needed)')
+  alias.command('set').argument('<alias>', 'alias/name').argument('<key>', 'key id, ARN or alias').description('Point an alias at a key (creating it if needed)')
     .action(withKms(globals, async (kms, name: string, key: string) => {
       const exists = (await kms.listAliases({ Limit: 100 })).Aliases?.some((a) => a.AliasName === name);
-      return exists ? kms.updateAlias({ AliasName: name, TargetKeyId: key }) : kms.createAlias({ AliasName: name, TargetKeyId: key });
+      const target = await keyIdOf(kms, key);
+      return exists ? kms.updateAlias({ AliasName: name, TargetKeyId: target }) : kms.createAlias({ AliasName: name, TargetKeyId: target });
     }, ok('alias set')));
   alias.command('rm').argument('<alias>', 'alias/name').description('Delete an alias')
     .action(withKms(globals, (kms, name: string) => kms.deleteAlias({ AliasName: name }), ok('alias removed')));
@@ -112,10 +119,10 @@ export function registerKeys(program: Command, globals: () => GlobalOptions): vo
     .action(withKms(globals, async (kms) => (await kms.listAliases({ Limit: 100 })).Aliases ?? [],
       (rows: { AliasName?: string; TargetKeyId?: string }[]) => rows.map((a) => `${a.AliasName}  ${a.TargetKeyId}`).join('\n') + (rows.length ? '\n' : '')));
 
-  keys.command('tag').argument('<key>', 'key id or ARN').argument('<pairs...>', 'tags as key=value').description('Tag a key')
-    .action(withKms(globals, (kms, key: string, pairs: string[]) => {
+  keys.command('tag').argument('<key>', 'key id, ARN or alias').argument('<pairs...>', 'tags as key=value').description('Tag a key')
+    .action(withKms(globals, async (kms, key: string, pairs: string[]) => {
       const tags = parsePairs(pairs, 'tag');
       if (!tags) throw new UsageError('tag expects key=value pairs');
-      return kms.tagResource({ KeyId: key, Tags: Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })) });
+      return kms.tagResource({ KeyId: await keyIdOf(kms, key), Tags: Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })) });
     }, ok('tagged')));
 }

@@ -125,7 +125,7 @@ describe('key lifecycle and audit', () => {
     expect(refused.stderr).toContain('DisabledException');
     expect(sealbox(home, ['keys', 'enable', id]).code).toBe(0);
     const before = sealbox(home, ['encrypt', '--key', 'alias/life'], 'old');
-    expect(sealbox(home, ['keys', 'rotate', id]).code).toBe(0);
+    expect(sealbox(home, ['keys', 'rotate', 'alias/life']).code).toBe(0);
     expect(sealbox(home, ['decrypt'], before.stdout).stdout.toString()).toBe('old');
     expect(sealbox(home, ['keys', 'rotation', 'on', id, '--period', '90']).code).toBe(0);
     expect(sealbox(home, ['keys', 'rotation', 'status', id]).stdout.toString()).toMatch(/^rotation on/);
