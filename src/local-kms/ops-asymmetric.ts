@@ -106,7 +106,7 @@ const verifyOp = defineOperation<VerifyRequest>(
     const key = usable(ctx, input.KeyId, 'kms:Verify', 'SIGN_VERIFY', input.GrantTokens);
     const alg = algorithmFor(key, input.SigningAlgorithm, input.MessageType, input.Message);
     const publicKey = createPublicKey(privateKeyOf(ctx, key));
-    let valid = false;
+    let valid: boolean;
     try {
       if (alg.digest) {
         const expected = Buffer.concat([Buffer.from(DIGEST_INFO[alg.hash], 'hex'), input.Message]);
