@@ -1,9 +1,13 @@
 import type { DecryptCommandOutput, EncryptCommandOutput, GenerateDataKeyCommandOutput } from '@aws-sdk/client-kms';
-import { DecryptCommand, EncryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms';
 import { SealboxError } from '../errors.js';
 import type { EncryptionContext } from './keyring.js';
 import type { KmsClientLike, KmsClientSupplier } from './kms-client-supplier.js';
 import { parseKmsArn } from './kms-arn.js';
+
+// The AWS SDK is loaded on the first KMS call, not when `sealbox` is imported: it costs about
+// 450 ms and 20 MiB, which users of raw keyrings (and every CLI start) should not pay.
+let sdk: Promise<typeof import('@aws-sdk/client-kms')> | undefined;
+const kmsSdk = (): Promise<typeof import('@aws-sdk/client-kms')> => (sdk ??= import('@aws-sdk/client-kms'));
 
 /** The provider id of every EDK a KMS keyring writes (the AWS Encryption SDK uses the same). */
 export const KMS_PROVIDER_ID = 'aws-kms';
@@ -28,14 +32,20 @@ async function clientFor(caller: KmsCaller, region: string | undefined): Promise
   }
 }
 
-async function send<T>(caller: KmsCaller, region: string | undefined, command: object, what: string): Promise<T> {
+type KmsOperation = 'GenerateDataKey' | 'Encrypt' | 'Decrypt';
+
+async function send<T>(caller: KmsCaller, region: string | undefined, operation: KmsOperation, input: object): Promise<T> {
   const client = await clientFor(caller, region);
   try {
+    // An in-process key service (LocalKms) takes the operation by name: no SDK needed.
+    if (typeof client.execute === 'function') return (await client.execute(operation, input)) as T;
+    const Command = (await kmsSdk())[`${operation}Command`] as unknown as new (input: object) => object;
+    const command = new Command(input);
     // The deadline covers the SDK's retries too; per-attempt timeouts live on the request handler.
     return (await client.send(command, { abortSignal: AbortSignal.timeout(caller.timeoutMs) })) as T;
   } catch (err) {
     const name = err instanceof Error ? err.name : 'Error';
-    throw new SealboxError('ERR_KEYRING', `KMS ${what} failed (${name})`, { cause: err });
+    throw new SealboxError('ERR_KEYRING', `KMS ${operation} failed (${name})`, { cause: err });
   }
 }
 
@@ -97,12 +107,12 @@ export async function kmsGenerateDataKey(
   length: number,
   context: EncryptionContext,
 ): Promise<{ dataKey: Uint8Array; keyArn: string; ciphertext: Uint8Array }> {
-  const out = await send<GenerateDataKeyCommandOutput>(caller, parseKmsArn(keyId)?.region, new GenerateDataKeyCommand({
+  const out = await send<GenerateDataKeyCommandOutput>(caller, parseKmsArn(keyId)?.region, 'GenerateDataKey', {
     KeyId: keyId,
     NumberOfBytes: length,
     EncryptionContext: kmsContext(context),
     GrantTokens: caller.grantTokens ? [...caller.grantTokens] : undefined,
-  }), 'GenerateDataKey');
+  });
   const dataKey = ownedKey(out.Plaintext, length);
   try {
     return { dataKey, keyArn: checkResponseKeyId(keyId, out.KeyId), ciphertext: blob(out.CiphertextBlob) };
@@ -119,12 +129,12 @@ export async function kmsEncrypt(
   dataKey: Uint8Array,
   context: EncryptionContext,
 ): Promise<{ keyArn: string; ciphertext: Uint8Array }> {
-  const out = await send<EncryptCommandOutput>(caller, parseKmsArn(keyId)?.region, new EncryptCommand({
+  const out = await send<EncryptCommandOutput>(caller, parseKmsArn(keyId)?.region, 'Encrypt', {
     KeyId: keyId,
     Plaintext: dataKey,
     EncryptionContext: kmsContext(context),
     GrantTokens: caller.grantTokens ? [...caller.grantTokens] : undefined,
-  }), 'Encrypt');
+  });
   return { keyArn: checkResponseKeyId(keyId, out.KeyId), ciphertext: blob(out.CiphertextBlob) };
 }
 
@@ -136,12 +146,12 @@ export async function kmsDecrypt(
   length: number,
   context: EncryptionContext,
 ): Promise<Uint8Array> {
-  const out = await send<DecryptCommandOutput>(caller, parseKmsArn(keyArn)?.region, new DecryptCommand({
+  const out = await send<DecryptCommandOutput>(caller, parseKmsArn(keyArn)?.region, 'Decrypt', {
     KeyId: keyArn,
     CiphertextBlob: ciphertext,
     EncryptionContext: kmsContext(context),
     GrantTokens: caller.grantTokens ? [...caller.grantTokens] : undefined,
-  }), 'Decrypt');
+  });
   try {
     checkResponseKeyId(keyArn, out.KeyId);
   } catch (err) {

@@ -2,11 +2,14 @@ import type { KMSClientConfig } from '@aws-sdk/client-kms';
 
 /**
  * What the KMS keyrings need of a client: `send(command, { abortSignal })`, as
- * `KMSClient` from `@aws-sdk/client-kms` has it. The in-process `LocalKms` fits too.
+ * `KMSClient` from `@aws-sdk/client-kms` has it. The in-process `LocalKms` fits too, and
+ * offers `execute(operation, input)`, which the keyrings prefer: it needs no SDK objects.
  */
 export interface KmsClientLike {
   // Commands are the SDK's Command objects (GenerateDataKeyCommand, EncryptCommand, DecryptCommand).
   send(command: object, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
+  /** Runs an operation by its AWS name with the AWS input shape (LocalKms). */
+  execute?(operation: string, input: unknown): Promise<unknown>;
 }
 
 /**
