@@ -13,7 +13,7 @@
  * - wrong signature, service or region in the scope, a date more than 5 minutes off,
  *   a payload hash that does not match the body: `InvalidSignatureException`
  */
-import { createHash, createHmac, timingSafeEqual, type BinaryLike } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { AUTH_ERRORS, KmsProtocolError } from './errors.js';
 
@@ -60,14 +60,20 @@ const ALGORITHM = 'AWS4-HMAC-SHA256';
 const AMZ_DATE_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
+function toBinary(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
+  if (typeof data === 'string') return data;
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return new Uint8Array(data);
+}
+
 /** `node:crypto` behind the hash interface `@smithy/signature-v4` expects (it defaults to nothing). */
 class NodeSha256 {
   private readonly hash;
-  constructor(secret?: BinaryLike) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBinary(secret));
   }
-  update(data: Uint8Array | string): void {
-    this.hash.update(data);
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.hash.update(toBinary(data));
   }
   digest(): Promise<Uint8Array> {
     return Promise.resolve(this.hash.digest());

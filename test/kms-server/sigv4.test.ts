@@ -11,14 +11,20 @@ const ALICE: SigV4Credential = {
   accountId: '111122223333',
 };
 const lookup = (id: string) => (id === ALICE.accessKeyId ? ALICE : undefined);
+function toBinary(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
+  if (typeof data === 'string') return data;
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return new Uint8Array(data);
+}
+
 /** The client's hash: an independent node:crypto wrapper, as the SDK's own is a separate package. */
 class Sha256 {
   private readonly h;
-  constructor(secret?: string | Uint8Array) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', toBinary(secret));
   }
-  update(d: string | Uint8Array) {
-    this.h.update(d);
+  update(d: string | ArrayBuffer | ArrayBufferView) {
+    this.h.update(toBinary(d));
   }
   digest() {
     return Promise.resolve(new Uint8Array(this.h.digest()));
