@@ -248,7 +248,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: KmsHtt
     // An unread body may still be arriving; do not reuse the connection for another request.
     if (status === 413) res.setHeader('Connection', 'close');
   }
-  const bytes = Buffer.from(body, 'utf8');
-  res.writeHead(status, { 'Content-Type': CONTENT_TYPE, 'Content-Length': bytes.length });
-  res.end(bytes);
+  res.writeHead(status, { 'Content-Type': CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body, 'utf8') });
+  // A string body lets Node send head and body in one write (a Buffer costs a writev of two).
+  res.end(body, 'utf8');
 }
