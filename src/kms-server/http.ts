@@ -47,6 +47,8 @@ export interface HttpLimits {
   readonly requestTimeoutMs?: number;
   /** Milliseconds an idle keep-alive connection stays open. Default 5 s. */
   readonly keepAliveTimeoutMs?: number;
+  /** Open connections at most; further ones are refused by the socket layer. Default 256. */
+  readonly maxConnections?: number;
 }
 
 /** Options for {@link createKmsHttpServer}. */
@@ -81,6 +83,7 @@ export const DEFAULT_HTTP_LIMITS = {
   maxHeaderBytes: 16 * 1024,
   requestTimeoutMs: 10_000,
   keepAliveTimeoutMs: 5_000,
+  maxConnections: 256,
 } as const;
 
 function errorBody(name: string, message: string): string {
@@ -191,6 +194,7 @@ export function createKmsHttpServer(options: KmsHttpServerOptions): Server {
     },
   );
   server.headersTimeout = Math.min(limits.requestTimeoutMs, 60_000);
+  server.maxConnections = limits.maxConnections;
   // A malformed request line or an oversized head: answer 400/431 as Node does, keep serving.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
