@@ -20,6 +20,10 @@ export interface KmsTarget {
   disableKey(arn: string): Promise<void>;
   /** False when the target ignores DisableKey for cryptographic calls (moto 5.2). */
   readonly enforcesKeyState: boolean;
+  /** Successful calls of `operation` on `keyArn` as the server records them (its audit log); undefined when it keeps none. */
+  serverCount?(operation: string, keyArn: string): number;
+  /** Grant tokens the target accepts for calls on these keys (a target without grants takes any string). */
+  grantTokens(keyArns: readonly string[]): Promise<string[]>;
   /** Exception names for a Decrypt refused (wrong encryption context, altered blob). */
   readonly refusals: readonly string[];
 }
@@ -189,7 +193,7 @@ export function kmsKeyringSuite(target: () => KmsTarget | undefined): void {
     const [g, a] = [await t.createKey(), await t.createKey()];
     const seen: Seen[] = [];
     const client = observed(t.client(), t.regions[0], seen);
-    const grantTokens = ['token-one', 'token-two'];
+    const grantTokens = await t.grantTokens([g, a]);
     const keyring = new KmsKeyring({ generatorKeyId: g, keyIds: [a], client, grantTokens });
     const { ciphertext } = await encrypt(data, { keyring });
     await decrypt(ciphertext, { keyring });
@@ -224,9 +228,12 @@ export function kmsKeyringSuite(target: () => KmsTarget | undefined): void {
     const small = pattern(64, 2);
     let last: Uint8Array | undefined;
     for (let i = 0; i < 10_000; i++) last = (await encrypt(small, { materialsManager: cmm, encryptionContext: { app: 'x' } })).ciphertext;
-    console.log(`${t.name}: 10,000 cached encrypts made ${client.generateDataKey} GenerateDataKey calls (counted by a wrapper around the real client)`);
+    const counted = t.serverCount?.('GenerateDataKey', arn);
+    console.log(`${t.name}: 10,000 cached encrypts made ${client.generateDataKey} GenerateDataKey calls (counted by a wrapper around the real client)`
+      + (counted === undefined ? '' : `; the server's audit log counts ${counted}`));
     expect(client.generateDataKey).toBeLessThanOrEqual(10);
     expect(client.generateDataKey).toBe(10);
+    if (counted !== undefined) expect(counted).toBe(10);
     expect(bytesEqual((await decrypt(last!, { keyring: new KmsKeyring({ keyIds: [arn], client: t.client() }) })).plaintext, small)).toBe(true);
   });
 
@@ -239,6 +246,7 @@ export function kmsKeyringSuite(target: () => KmsTarget | undefined): void {
     const cmm = new CachingMaterialsManager({ keyring: new KmsKeyring({ generatorKeyId: arn, client }), capacity: 10, maxAgeMs: 60_000, maxMessagesEncrypted: 1_000 });
     const results = await Promise.all(Array.from({ length: 100 }, () => encrypt(data, { materialsManager: cmm })));
     expect(seen.map((s) => s.op)).toEqual(['GenerateDataKey']);
+    if (t.serverCount) expect(t.serverCount('GenerateDataKey', arn)).toBe(1);
     seen.length = 0;
     const outs = await Promise.all(results.map((r) => decrypt(r.ciphertext, { materialsManager: cmm })));
     expect(outs.every((o) => bytesEqual(o.plaintext, data))).toBe(true);

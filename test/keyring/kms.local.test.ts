@@ -28,6 +28,12 @@ const target: KmsTarget = {
   createKey: async (region) => (await of(region).createKey({})).KeyMetadata!.Arn!,
   disableKey: async (arn) => { await of(arn.split(':')[3]).disableKey({ KeyId: arn }); },
   enforcesKeyState: true,
+  serverCount: (operation, arn) => {
+    const id = arn.split('/')[1]!;
+    return of(arn.split(':')[3]).readAudit().filter((r) => r.operation === operation && r.error === null && r.keyId !== null && (r.keyId === id || r.keyId === arn)).length;
+  },
+  // Without the access-control extension the in-process local KMS does not check grant tokens.
+  grantTokens: async () => ['token-one', 'token-two'],
   refusals: ['InvalidCiphertextException'],
 };
 

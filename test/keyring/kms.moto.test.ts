@@ -56,6 +56,8 @@ const motoTarget = (): KmsTarget | undefined => (moto ? {
   // moto resolves only bare key ids in DisableKey.
   disableKey: async (arn) => { await client.send(new DisableKeyCommand({ KeyId: arn.split('/')[1] })); },
   enforcesKeyState: false,
+  // moto does not check grant tokens.
+  grantTokens: async () => ['token-one', 'token-two'],
   // moto answers a wrong context with AccessDeniedException where AWS says InvalidCiphertextException.
   refusals: ['AccessDeniedException', 'InvalidCiphertextException'],
 } : undefined);
