@@ -157,18 +157,19 @@ export class CachingMaterialsManager implements MaterialsManager {
         await pending;
         continue;
       }
-      let claimed: EncryptEntry | undefined;
+      let mine: EncryptionMaterials | undefined;
       const miss = this.#backing.getEncryptionMaterials(request).then((materials) => {
         const fresh: EncryptEntry = { materials, created: this.#now(), messages: 0, bytes: 0, exhausted: false };
-        // The caller that missed claims first, so waiters cannot starve it.
-        if (this.#claim(fresh, length)) claimed = fresh;
+        // The caller that missed claims first, so waiters cannot starve it, and copies the key
+        // now: by the time it resumes, another miss may have evicted (and zeroed) the entry.
+        if (this.#claim(fresh, length)) mine = this.#handOut(fresh, length);
         this.#lru.set(key, fresh);
         return fresh;
       });
       this.#misses++;
       this.#track(key, miss);
       await miss;
-      if (claimed) return this.#handOut(claimed, length);
+      if (mine) return mine;
     }
   }
 
@@ -189,15 +190,16 @@ export class CachingMaterialsManager implements MaterialsManager {
         await pending;
         continue;
       }
+      let mine: DecryptionMaterials | undefined;
       const miss = this.#backing.getDecryptionMaterials(request).then((materials) => {
-        const fresh: DecryptEntry = { materials, created: this.#now() };
-        this.#lru.set(key, fresh);
-        return fresh;
+        // Copy before the entry is shared: it may be evicted and zeroed before we resume.
+        mine = { ...materials, dataKey: materials.dataKey.slice() };
+        this.#lru.set(key, { materials, created: this.#now() });
       });
       this.#misses++;
       this.#track(key, miss);
-      const fresh = await miss;
-      return { ...fresh.materials, dataKey: fresh.materials.dataKey.slice() };
+      await miss;
+      return mine as DecryptionMaterials;
     }
   }
 

@@ -146,6 +146,15 @@ describe('CachingMaterialsManager: encrypt', () => {
     expect(keyring.wraps).toBe(2);
   });
 
+  it('capacity 1 under concurrent misses for different contexts: every caller gets a live key', async () => {
+    const { cmm } = setup({ capacity: 1 });
+    const data = pattern(100, 4);
+    const outs = await Promise.all(Array.from({ length: 30 }, (_, i) => encrypt(data, { materialsManager: cmm, encryptionContext: { n: String(i % 10) } })));
+    for (const o of outs) expect(bytesEqual((await decrypt(o.ciphertext, { keyring: testKeyring('counted', 3) })).plaintext, data)).toBe(true);
+    const decrypted = await Promise.all(outs.map((o) => decrypt(o.ciphertext, { materialsManager: cmm })));
+    expect(decrypted.every((d) => bytesEqual(d.plaintext, data))).toBe(true);
+  });
+
   it('zeroing a cached key never corrupts a message in flight', async () => {
     const { cmm } = setup();
     const data = pattern(5000, 9);
