@@ -5,7 +5,7 @@ import { CreateKeyCommand, DisableKeyCommand, KMSClient, ReplicateKeyCommand } f
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decrypt, encrypt } from '../../src/index.js';
 import { SealboxError } from '../../src/errors.js';
-import { KmsKeyring } from '../../src/keyring/kms.js';
+import { KmsDiscoveryKeyring, KmsKeyring } from '../../src/keyring/kms.js';
 import type { KmsClientLike } from '../../src/keyring/kms-client-supplier.js';
 import { kmsClientSupplier } from '../../src/keyring/kms-client-supplier.js';
 import { MultiKeyring } from '../../src/keyring/multi.js';
@@ -163,6 +163,19 @@ describe('KMS keyring against moto_server: clients, retries, multi-keyring, Mult
       expect((err as SealboxError).code).toBe('ERR_NO_MATCHING_KEY');
     }
     expect(seen.filter((s) => s.op === 'Decrypt').map((s) => [s.region, s.input.KeyId])).toEqual([['eu-west-1', replica]]);
+
+    // Multi-Region aware discovery in eu-west-1: the mrk EDK goes to the local replica; a
+    // single-region us-east-1 EDK is skipped without a call.
+    seen.length = 0;
+    const discovery = new KmsDiscoveryKeyring({ clientSupplier, region: 'eu-west-1' });
+    await thrown(() => decrypt(ciphertext, { keyring: discovery }));
+    expect(seen.filter((s) => s.op === 'Decrypt').map((s) => [s.region, s.input.KeyId])).toEqual([['eu-west-1', replica]]);
+    seen.length = 0;
+    const single = await encrypt(data, { keyring: new KmsKeyring({ generatorKeyId: await newKey(east), client: east }) });
+    const err = await thrown(() => decrypt(single.ciphertext, { keyring: discovery }));
+    expect((err as SealboxError).code).toBe('ERR_NO_MATCHING_KEY');
+    expect((err as SealboxError).errors).toHaveLength(0);
+    expect(seen).toHaveLength(0);
     west.middlewareStack.remove('sealboxTestRecorder');
   });
 });
