@@ -11,7 +11,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import { LocalKmsError, type LocalKmsErrorName } from './errors.js';
+import { LocalKmsError } from './errors.js';
 import { validateGrantTerms, type GrantConstraints, type GrantTerms } from './grant-rules.js';
 import { defineOperation, type Caller, type Migration, type OperationContext } from './operation.js';
 
@@ -162,8 +162,7 @@ function markerRowid(marker: string | undefined): number {
 }
 
 function dryRun(input: { DryRun?: boolean }): void {
-  // The name is being added to LocalKmsErrorName on the local-kms branch.
-  if (input.DryRun === true) throw new LocalKmsError('DryRunOperationException' as LocalKmsErrorName, 'The request would have succeeded.');
+  if (input.DryRun === true) throw new LocalKmsError('DryRunOperationException', 'The request would have succeeded.');
 }
 
 function isAccountRoot(caller: Caller, accountId: string): boolean {
