@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateGrantCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { LocalKms } from '../../src/local-kms/index.js';
 import type { KmsTarget } from './kms-suite.js';
@@ -32,8 +33,10 @@ const target: KmsTarget = {
     const id = arn.split('/')[1]!;
     return of(arn.split(':')[3]).readAudit().filter((r) => r.operation === operation && r.error === null && r.keyId !== null && (r.keyId === id || r.keyId === arn)).length;
   },
-  // Without the access-control extension the in-process local KMS does not check grant tokens.
-  grantTokens: async () => ['token-one', 'token-two'],
+  // Real grants: the local KMS refuses tokens it did not issue.
+  grantTokens: async (arns) => Promise.all(arns.map(async (KeyId) => (await of(KeyId.split(':')[3]).send<{ GrantToken: string }>(new CreateGrantCommand({
+    KeyId, GranteePrincipal: 'arn:aws:iam::111122223333:root', Operations: ['GenerateDataKey', 'Encrypt', 'Decrypt'],
+  }))).GrantToken)),
   refusals: ['InvalidCiphertextException'],
 };
 

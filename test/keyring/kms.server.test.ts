@@ -7,7 +7,6 @@ import { decrypt, encrypt } from '../../src/index.js';
 import type { SealboxError } from '../../src/errors.js';
 import { KmsKeyring } from '../../src/keyring/kms.js';
 import { LocalKms } from '../../src/local-kms/index.js';
-import { accessControlExtension } from '../../src/local-kms/access.js';
 import { startKmsServer } from '../../src/kms-server/index.js';
 import type { RunningKmsServer } from '../../src/kms-server/index.js';
 import type { SigV4Credential } from '../../src/kms-server/sigv4.js';
@@ -15,7 +14,7 @@ import { bytesEqual, pattern, thrown } from '../helpers/keys.js';
 import type { KmsTarget } from './kms-suite.js';
 import { kmsKeyringSuite } from './kms-suite.js';
 
-// The local endpoint: LocalKms (with key policies and grants) behind startKmsServer, reached by
+// The local endpoint: LocalKms (key policies and grants are built in) behind startKmsServer, reached by
 // a real @aws-sdk/client-kms KMSClient with an endpoint override and SigV4 credentials.
 const regions = ['us-east-1', 'eu-west-1'] as const;
 const account = '111122223333';
@@ -28,7 +27,7 @@ const servers = new Map<string, { kms: LocalKms; server: RunningKmsServer }>();
 
 beforeAll(async () => {
   for (const region of regions) {
-    const kms = LocalKms.open({ dataDir: join(dir, region), rootKey: new Uint8Array(32).fill(6), region, accountId: account, extensions: [accessControlExtension] });
+    const kms = LocalKms.open({ dataDir: join(dir, region), rootKey: new Uint8Array(32).fill(6), region, accountId: account });
     const server = await startKmsServer({ kms, credentials: (id) => credentials.get(id), region, port: 0, host: '127.0.0.1' });
     servers.set(region, { kms, server });
   }
