@@ -227,13 +227,20 @@ export class CachingMaterialsManager implements MaterialsManager {
   #handOut(entry: EncryptEntry, length: number | undefined): EncryptionMaterials {
     const inner = entry.materials.onPlaintext;
     const max = this.#maxBytes;
-    // Known length: its bytes were counted by #claim. Unknown: count each frame as it comes.
-    const onPlaintext = length !== undefined ? inner : (bytes: number): void => {
-      if (entry.bytes + bytes > max) {
-        entry.exhausted = true;
-        throw limitExceeded('bytes encrypted under one cached data key', entry.bytes + bytes, max);
+    // A known length was counted by #claim; anything beyond it (a stream of unknown length, or
+    // a source that grew after it was measured) is counted frame by frame as it comes.
+    let declared = length ?? 0;
+    const onPlaintext = (bytes: number): void => {
+      const covered = Math.min(bytes, declared);
+      declared -= covered;
+      const extra = bytes - covered;
+      if (extra > 0) {
+        if (entry.bytes + extra > max) {
+          entry.exhausted = true;
+          throw limitExceeded('bytes encrypted under one cached data key', entry.bytes + extra, max);
+        }
+        entry.bytes += extra;
       }
-      entry.bytes += bytes;
       inner?.(bytes);
     };
     return { ...entry.materials, dataKey: entry.materials.dataKey.slice(), onPlaintext };

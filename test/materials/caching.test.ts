@@ -190,6 +190,16 @@ describe('CachingMaterialsManager: encrypt', () => {
     expect(keyring.wraps).toBe(2);
   });
 
+  it('a message that turns out longer than its declared length is counted beyond it too', async () => {
+    const { cmm } = setup({ maxBytesEncrypted: 1000 });
+    const m = await cmm.getEncryptionMaterials(request({ a: '1' }, 100));
+    m.onPlaintext!(60);
+    m.onPlaintext!(40); // the declared 100
+    m.onPlaintext!(900); // 1000 in all: at the limit
+    const err = await thrown(() => m.onPlaintext!(1));
+    expect((err as SealboxError).code).toBe('ERR_LIMIT_EXCEEDED');
+  });
+
   it('Web Streams of unknown length share the cached key and fail once it would carry more than max bytes', async () => {
     const { keyring, cmm } = setup({ maxBytesEncrypted: 10_000 });
     const run = async (length: number): Promise<Uint8Array> => {
