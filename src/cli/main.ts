@@ -8,6 +8,10 @@ import { registerRandom } from './random.js';
 import { describeError, EXIT } from './exit.js';
 import type { GlobalOptions } from './local.js';
 
+// The AWS SDK warns on every run under Node 20 that its 2027 releases will need Node 22; the
+// CLI keeps stderr for its own one-line messages (docs/cli.md mentions the Node support plan).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const program = new Command();
 program
   .name('sealbox')
