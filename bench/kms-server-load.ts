@@ -57,6 +57,7 @@ async function timed(label: string, total: number, workers: number, one: () => P
     Array.from({ length: workers }, async () => {
       while (next < total) {
         next++;
+        requestsSent++;
         try {
           await one();
         } catch (err) {
@@ -116,6 +117,9 @@ function leanClient(url: string, cred: { accessKeyId: string; secretAccessKey: s
   };
 }
 
+let serverCpuMicros = 0;
+let requestsSent = 0;
+
 interface Served {
   url: string;
   credential: { accessKeyId: string; secretAccessKey: string };
@@ -136,6 +140,10 @@ async function startServerProcess(dir: string): Promise<Served> {
     credential,
     close: () =>
       new Promise((resolve) => {
+        lines.once('line', (line) => {
+          const { user, system } = JSON.parse(line) as { user: number; system: number };
+          serverCpuMicros = user + system;
+        });
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
@@ -148,20 +156,28 @@ async function main(): Promise<void> {
   const served = await startServerProcess(dir);
   try {
     const { url, credential } = served;
-    const { execute, close: closeLocal } = await openInProcessKms(dir);
+    const { execute, url: localUrl, close: closeLocal } = await openInProcessKms(dir);
     const warm = sdkClient(url, credential, 1);
     const key = await warm.send(new CreateKeyCommand({ Description: 'bench' }));
     const keyId = key.KeyMetadata!.KeyId!;
     console.log(`node ${process.version}, ${N_CONCURRENT} requests x ${CONCURRENCY} clients, ${N_SEQUENTIAL} sequential; plaintext 32 B`);
     for (let i = 0; i < 200; i++) await warm.send(new EncryptCommand({ KeyId: keyId, Plaintext: PLAINTEXT }));
 
+    const sentBeforeBaseline = requestsSent;
     const baseline = await timed('in-process LocalKms.execute Encrypt (baseline)', N_SEQUENTIAL, 1, () =>
       execute('Encrypt', { KeyId: keyId, Plaintext: PLAINTEXT, EncryptionContext: CONTEXT }),
     );
+    requestsSent = sentBeforeBaseline; // the baseline is in this process, not over HTTP
     const lean = leanClient(url, credential);
     const leanRate = await timed('lean signed client, 1 connection, Encrypt', N_SEQUENTIAL, 1, () =>
       lean('Encrypt', { KeyId: keyId, Plaintext: Buffer.from(PLAINTEXT).toString('base64'), EncryptionContext: CONTEXT }),
     );
+    const sentBeforeSameProcess = requestsSent;
+    const sameProcess = leanClient(localUrl, credential);
+    await timed('lean signed client, server in the same process, Encrypt', N_SEQUENTIAL, 1, () =>
+      sameProcess('Encrypt', { KeyId: keyId, Plaintext: Buffer.from(PLAINTEXT).toString('base64'), EncryptionContext: CONTEXT }),
+    );
+    requestsSent = sentBeforeSameProcess; // not served by the server process
     const seq = await timed('@aws-sdk/client-kms, 1 connection, Encrypt', N_SEQUENTIAL, 1, () =>
       warm.send(new EncryptCommand({ KeyId: keyId, Plaintext: PLAINTEXT, EncryptionContext: CONTEXT })),
     );
@@ -184,14 +200,15 @@ async function main(): Promise<void> {
     await served.close();
     rmSync(dir, { recursive: true, force: true });
   }
+  // Includes start-up and the warm-up requests; an upper bound on the per-request cost.
+  console.log(`server process CPU per HTTP request: ${(serverCpuMicros / (requestsSent + 201)).toFixed(0)} us (all requests, start-up included)`);
 }
 
 if (process.argv[2] === 'serve') {
   const served = await serveKms(process.argv[3]!);
   console.log(JSON.stringify({ url: served.url, credential: served.credential }));
   process.once('SIGTERM', () => {
-    const cpu = process.cpuUsage();
-    console.error(`server process CPU: user ${(cpu.user / 1e6).toFixed(2)} s, system ${(cpu.system / 1e6).toFixed(2)} s`);
+    console.log(JSON.stringify(process.cpuUsage()));
     void served.close().then(() => process.exit(0));
   });
 } else {

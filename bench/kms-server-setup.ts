@@ -26,5 +26,14 @@ export async function serveKms(dir: string) {
 /** The same data directory opened in this process: the in-process baseline. */
 export async function openInProcessKms(dir: string) {
   const kms = LocalKms.open({ dataDir: dir, rootKey: rootKey() });
-  return { execute: (op: string, input: unknown) => kms.execute(op, input), close: async () => kms.close() };
+  const server = await startKmsServer({ kms });
+  return {
+    execute: (op: string, input: unknown) => kms.execute(op, input),
+    /** The same store served from this process too (client and server share one event loop). */
+    url: server.url,
+    close: async () => {
+      await server.close();
+      kms.close();
+    },
+  };
 }
