@@ -284,6 +284,17 @@ describe('authentication and authorization over HTTP', () => {
     );
     await aliceClient.send(new RetireGrantCommand({ GrantToken: second.GrantToken }));
     expect((await aliceClient.send(new ListGrantsCommand({ KeyId: key }))).Grants).toEqual([]);
+
+    // The audit log names the authenticated principal, refusals included, and holds no secret.
+    const rows = kms.kms.readAudit();
+    expect(rows.some((r) => r.caller === bob.principal && r.operation === 'Decrypt' && r.error === null)).toBe(true);
+    expect(rows.some((r) => r.caller === bob.principal && r.operation === 'Encrypt' && r.error === 'AccessDeniedException')).toBe(true);
+    expect(rows.some((r) => r.caller === 'arn:aws:iam::444455556666:user/mallory' && r.error === 'AccessDeniedException')).toBe(true);
+    const log = kms.kms.exportAudit();
+    for (const secret of [alice.secretAccessKey, bob.secretAccessKey, grant.GrantToken!, second.GrantToken!]) {
+      expect(log).not.toContain(secret);
+    }
+    expect(kms.kms.verifyAudit().ok).toBe(true);
   });
 
   it('CreateAlias with the reserved prefix is refused', async () => {

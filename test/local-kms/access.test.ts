@@ -235,6 +235,15 @@ describe('grants', () => {
     expect(await errorName(grantBob({ DryRun: true }))).toBe('DryRunOperationException');
   });
 
+  it('a grantee with CreateGrant may pass on only the operations of its grant', async () => {
+    await grantBob({ Operations: ['Decrypt', 'Encrypt', 'CreateGrant'] });
+    const carol = `arn:aws:iam::${ACCOUNT}:user/carol`;
+    await run(BOB, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: carol, Operations: ['Decrypt'] });
+    expect(await errorName(run(BOB, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: carol, Operations: ['ReEncryptFrom'] }))).toBe(
+      'AccessDeniedException',
+    );
+  });
+
   it('CreateGrant on a key pending deletion is KMSInvalidStateException', async () => {
     await run(ALICE, 'ScheduleKeyDeletion', { KeyId: KEY_ID, PendingWindowInDays: 7 });
     expect(await errorName(grantBob())).toBe('KMSInvalidStateException');
