@@ -1,0 +1,255 @@
+/**
+ * Key policies, grants and the authorize hook, enforced by the real LocalKms for the caller
+ * each call names (as the HTTP server passes the SigV4 principal). Over HTTP with
+ * `@aws-sdk/client-kms`: test/kms-server/sdk.test.ts.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalKms } from '../../src/local-kms/local-kms.js';
+import type { Caller } from '../../src/local-kms/operation.js';
+import { defaultKeyPolicy } from '../../src/local-kms/policy.js';
+
+const ACCOUNT = '111122223333';
+const ROOT: Caller = { principal: `arn:aws:iam::${ACCOUNT}:root`, accountId: ACCOUNT };
+const ALICE: Caller = { principal: `arn:aws:iam::${ACCOUNT}:user/alice`, accountId: ACCOUNT };
+const BOB: Caller = { principal: `arn:aws:iam::${ACCOUNT}:user/bob`, accountId: ACCOUNT };
+const MALLORY: Caller = { principal: 'arn:aws:iam::444455556666:user/mallory', accountId: '444455556666' };
+
+let kms: LocalKms;
+let dir: string;
+let KEY_ID: string;
+let KEY_ARN: string;
+
+function run(caller: Caller, operation: string, input: Record<string, unknown>): Promise<unknown> {
+  return kms.execute(operation, input, caller);
+}
+
+/** Encrypts as alice (allowed by every policy here) with `context`, then decrypts as `caller`. */
+async function decryptAs(caller: Caller, context?: Record<string, string>, extra: Record<string, unknown> = {}): Promise<unknown> {
+  const ctx = context ? { EncryptionContext: context } : {};
+  const enc = (await run(ALICE, 'Encrypt', { KeyId: KEY_ID, Plaintext: new Uint8Array([1]), ...ctx })) as { CiphertextBlob: Uint8Array };
+  await run(caller, 'Decrypt', { CiphertextBlob: enc.CiphertextBlob, ...ctx, ...extra });
+  return { ok: true };
+}
+
+async function encryptAs(caller: Caller, context?: Record<string, string>, extra: Record<string, unknown> = {}): Promise<unknown> {
+  await run(caller, 'Encrypt', { KeyId: KEY_ID, Plaintext: new Uint8Array([1]), ...(context ? { EncryptionContext: context } : {}), ...extra });
+  return { ok: true };
+}
+
+async function errorName(p: Promise<unknown> | (() => Promise<unknown>)): Promise<string> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (err) {
+    return (err as Error).name;
+  }
+  return 'none';
+}
+
+/** Only alice administers the key; nobody else is in the policy. */
+const ALICE_ONLY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Sid: 'admin', Effect: 'Allow', Principal: { AWS: ALICE.principal }, Action: 'kms:*', Resource: '*' }],
+});
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'sealbox-access-'));
+  kms = LocalKms.open({ dataDir: dir, rootKey: new Uint8Array(32).fill(9), accountId: ACCOUNT });
+  const created = (await run(ROOT, 'CreateKey', {})) as { KeyMetadata: { KeyId: string; Arn: string } };
+  KEY_ID = created.KeyMetadata.KeyId;
+  KEY_ARN = created.KeyMetadata.Arn;
+});
+
+afterEach(() => {
+  kms.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('key policy operations', () => {
+  it('the default policy lets the account in and keeps other accounts out', async () => {
+    expect(await encryptAs(ROOT)).toEqual({ ok: true });
+    expect(await encryptAs(BOB)).toEqual({ ok: true });
+    expect(await errorName(encryptAs(MALLORY))).toBe('AccessDeniedException');
+  });
+
+  it('PutKeyPolicy replaces the policy; GetKeyPolicy and ListKeyPolicies read it', async () => {
+    await run(ROOT, 'PutKeyPolicy', { KeyId: KEY_ID, PolicyName: 'default', Policy: ALICE_ONLY, BypassPolicyLockoutSafetyCheck: true });
+    expect(await run(ALICE, 'GetKeyPolicy', { KeyId: KEY_ID })).toEqual({ Policy: ALICE_ONLY, PolicyName: 'default' });
+    expect(await run(ALICE, 'ListKeyPolicies', { KeyId: KEY_ID })).toEqual({ PolicyNames: ['default'], Truncated: false });
+    expect(await errorName(encryptAs(BOB))).toBe('AccessDeniedException');
+    expect(await errorName(run(BOB, 'GetKeyPolicy', { KeyId: KEY_ID }))).toBe('AccessDeniedException');
+    expect(await errorName(run(ALICE, 'GetKeyPolicy', { KeyId: KEY_ID, PolicyName: 'other' }))).toBe('NotFoundException');
+  });
+
+  it('refuses a policy that would lock the caller out, unless bypassed', async () => {
+    expect(await errorName(run(BOB, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: ALICE_ONLY }))).toBe('MalformedPolicyDocumentException');
+    expect(await encryptAs(ALICE)).toEqual({ ok: true }); // unchanged: still the default policy
+    await run(BOB, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: ALICE_ONLY, BypassPolicyLockoutSafetyCheck: true });
+    expect(await errorName(run(BOB, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: defaultKeyPolicy(ACCOUNT) }))).toBe('AccessDeniedException');
+  });
+
+  it('refuses a malformed policy', async () => {
+    expect(await errorName(run(ALICE, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: '{"Statement":[{"Effect":"Allow"}]}' }))).toBe(
+      'MalformedPolicyDocumentException',
+    );
+  });
+
+  it('conditions on the encryption context apply to the request', async () => {
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { AWS: ALICE.principal }, Action: 'kms:*', Resource: '*' },
+        {
+          Effect: 'Allow',
+          Principal: { AWS: BOB.principal },
+          Action: 'kms:Decrypt',
+          Resource: '*',
+          Condition: { StringEquals: { 'kms:EncryptionContext:tenant': 'acme' } },
+        },
+      ],
+    });
+    await run(ALICE, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: policy });
+    expect(await decryptAs(BOB, { tenant: 'acme' })).toEqual({ ok: true });
+    expect(await errorName(decryptAs(BOB, { tenant: 'other' }))).toBe('AccessDeniedException');
+    expect(await errorName(encryptAs(BOB, { tenant: 'acme' }))).toBe('AccessDeniedException');
+  });
+});
+
+describe('grants', () => {
+  beforeEach(async () => {
+    await run(ROOT, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: ALICE_ONLY, BypassPolicyLockoutSafetyCheck: true });
+  });
+
+  const grantBob = async (extra: Record<string, unknown> = {}) =>
+    (await run(ALICE, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, Operations: ['Decrypt'], ...extra })) as {
+      GrantId: string;
+      GrantToken: string;
+    };
+
+  it('a grant allows its grantee its operations at once, and nothing more', async () => {
+    expect(await errorName(decryptAs(BOB))).toBe('AccessDeniedException');
+    const { GrantId, GrantToken } = await grantBob();
+    expect(GrantId).toMatch(/^[0-9a-f]{64}$/);
+    expect(await decryptAs(BOB, undefined, { GrantTokens: [GrantToken] })).toEqual({ ok: true });
+    expect(await decryptAs(BOB)).toEqual({ ok: true });
+    expect(await errorName(encryptAs(BOB))).toBe('AccessDeniedException');
+    expect(await errorName(decryptAs(MALLORY))).toBe('AccessDeniedException');
+  });
+
+  it('a grant can reach another account', async () => {
+    await run(ALICE, 'CreateGrant', { KeyId: KEY_ARN, GranteePrincipal: MALLORY.principal, Operations: ['Encrypt'] });
+    expect(await encryptAs(MALLORY)).toEqual({ ok: true });
+  });
+
+  it('constraints limit a grant to matching encryption contexts', async () => {
+    grantBob({ Constraints: { EncryptionContextSubset: { tenant: 'acme' } } });
+    expect(await decryptAs(BOB, { tenant: 'acme', file: 'x' })).toEqual({ ok: true });
+    expect(await errorName(decryptAs(BOB, { tenant: 'evil' }))).toBe('AccessDeniedException');
+    await run(ALICE, 'CreateGrant', {
+      KeyId: KEY_ID,
+      GranteePrincipal: MALLORY.principal,
+      Operations: ['Decrypt'],
+      Constraints: { EncryptionContextEquals: { tenant: 'acme' } },
+    });
+    expect(await decryptAs(MALLORY, { tenant: 'acme' })).toEqual({ ok: true });
+    expect(await errorName(decryptAs(MALLORY, { tenant: 'acme', x: 'y' }))).toBe(
+      'AccessDeniedException',
+    );
+  });
+
+  it('an explicit Deny in the policy beats a grant', async () => {
+    grantBob();
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { AWS: ALICE.principal }, Action: 'kms:*', Resource: '*' },
+        { Effect: 'Deny', Principal: { AWS: BOB.principal }, Action: 'kms:Decrypt', Resource: '*' },
+      ],
+    });
+    await run(ALICE, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: policy });
+    expect(await errorName(decryptAs(BOB))).toBe('AccessDeniedException');
+  });
+
+  it('a revoked grant allows nothing; its token is then inert', async () => {
+    const { GrantId, GrantToken } = await grantBob();
+    await run(ALICE, 'RevokeGrant', { KeyId: KEY_ID, GrantId });
+    expect(await errorName(decryptAs(BOB, undefined, { GrantTokens: [GrantToken] }))).toBe('AccessDeniedException');
+    expect(await errorName(run(ALICE, 'RevokeGrant', { KeyId: KEY_ID, GrantId }))).toBe('NotFoundException');
+    expect(await errorName(run(BOB, 'RevokeGrant', { KeyId: KEY_ID, GrantId }))).toBe('AccessDeniedException');
+  });
+
+  it('bad, forged and too many grant tokens are refused', async () => {
+    const { GrantToken } = await grantBob();
+    expect(await errorName(decryptAs(BOB, undefined, { GrantTokens: ['not-a-token'] }))).toBe('InvalidGrantTokenException');
+    const forged = GrantToken.slice(0, -2) + (GrantToken.endsWith('AA') ? 'BA' : 'AA');
+    expect(await errorName(decryptAs(BOB, undefined, { GrantTokens: [forged] }))).toBe('InvalidGrantTokenException');
+    expect(await errorName(decryptAs(BOB, undefined, { GrantTokens: Array(11).fill(GrantToken) }))).toBe('ValidationException');
+  });
+
+  it('RetireGrant: by token or id, by the retiring principal, the grantee with RetireGrant, or the account', async () => {
+    const carol: Caller = { principal: `arn:aws:iam::${ACCOUNT}:user/carol`, accountId: ACCOUNT };
+    const a = await grantBob({ RetiringPrincipal: carol.principal });
+    expect(await errorName(run(BOB, 'RetireGrant', { GrantToken: a.GrantToken }))).toBe('AccessDeniedException');
+    await run(carol, 'RetireGrant', { GrantToken: a.GrantToken });
+    expect(await errorName(decryptAs(BOB))).toBe('AccessDeniedException');
+    const b = await grantBob({ Operations: ['Decrypt', 'RetireGrant'] });
+    await run(BOB, 'RetireGrant', { KeyId: KEY_ARN, GrantId: b.GrantId });
+    const c = await grantBob();
+    await run(ROOT, 'RetireGrant', { KeyId: KEY_ARN, GrantId: c.GrantId });
+    expect(await errorName(run(ROOT, 'RetireGrant', { KeyId: KEY_ARN, GrantId: c.GrantId }))).toBe('NotFoundException');
+    expect(await errorName(run(ROOT, 'RetireGrant', {}))).toBe('ValidationException');
+  });
+
+  it('ListGrants pages through a key\'s grants; ListRetirableGrants finds by retiring principal', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await grantBob({ Name: `g${i}`, RetiringPrincipal: i % 2 ? ROOT.principal : ALICE.principal })).GrantId);
+    const seen: string[] = [];
+    let marker: string | undefined;
+    do {
+      const page = (await run(ALICE, 'ListGrants', { KeyId: KEY_ID, Limit: 2, ...(marker ? { Marker: marker } : {}) })) as {
+        Grants: { GrantId: string; KeyId: string; Operations: string[]; IssuingAccount: string }[];
+        Truncated: boolean;
+        NextMarker?: string;
+      };
+      seen.push(...page.Grants.map((g) => g.GrantId));
+      expect(page.Grants.every((g) => g.KeyId === KEY_ARN && g.IssuingAccount === ROOT.principal)).toBe(true);
+      marker = page.Truncated ? page.NextMarker : undefined;
+    } while (marker !== undefined);
+    expect(seen).toEqual(ids);
+    const retirable = (await run(ALICE, 'ListRetirableGrants', { RetiringPrincipal: ROOT.principal })) as { Grants: { GrantId: string }[] };
+    expect(retirable.Grants.map((g) => g.GrantId)).toEqual([ids[1], ids[3]]);
+    expect(await errorName(run(BOB, 'ListGrants', { KeyId: KEY_ID }))).toBe('AccessDeniedException');
+    expect(await errorName(run(ALICE, 'ListGrants', { KeyId: KEY_ID, Marker: 'zz' }))).toBe('InvalidMarkerException');
+  });
+
+  it('CreateGrant is idempotent on Name and checks its terms', async () => {
+    const a = await grantBob({ Name: 'same' });
+    const b = await grantBob({ Name: 'same' });
+    expect(b.GrantId).toBe(a.GrantId);
+    expect(await errorName(grantBob({ Operations: ['Sign'], Constraints: { EncryptionContextSubset: { a: 'b' } } }))).toBe('ValidationException');
+    expect(await errorName(run(BOB, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, Operations: ['Decrypt'] }))).toBe(
+      'AccessDeniedException',
+    );
+    expect(await errorName(grantBob({ DryRun: true }))).toBe('DryRunOperationException');
+  });
+
+  it('a grantee with CreateGrant may pass on only the operations of its grant', async () => {
+    await grantBob({ Operations: ['Decrypt', 'Encrypt', 'CreateGrant'] });
+    const carol = `arn:aws:iam::${ACCOUNT}:user/carol`;
+    await run(BOB, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: carol, Operations: ['Decrypt'] });
+    expect(await errorName(run(BOB, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: carol, Operations: ['ReEncryptFrom'] }))).toBe(
+      'AccessDeniedException',
+    );
+  });
+
+  it('CreateGrant on a key pending deletion is KMSInvalidStateException', async () => {
+    await run(ALICE, 'ScheduleKeyDeletion', { KeyId: KEY_ID, PendingWindowInDays: 7 });
+    expect(await errorName(grantBob())).toBe('KMSInvalidStateException');
+  });
+
+  it('key-less actions are for the local account only', async () => {
+    expect(await errorName(run(MALLORY, 'ListRetirableGrants', { RetiringPrincipal: ROOT.principal }))).toBe('AccessDeniedException');
+  });
+});
