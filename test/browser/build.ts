@@ -1,0 +1,58 @@
+import { build } from 'esbuild';
+import type { Plugin } from 'esbuild';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Repository root. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** URL path the page imports the Sealbox bundle from. */
+export const BUNDLE_PATH = '/sealbox.min.js';
+
+/**
+ * Builds the browser bundle in memory with the options of the `dist/browser` entry in
+ * tsup.config.ts (ESM, platform browser, minified, everything inlined but @aws-sdk/*), so
+ * tests measure and run exactly what `npm run build` ships, without needing a prior build.
+ */
+export async function buildBrowserBundle(): Promise<Uint8Array> {
+  const result = await build({
+    absWorkingDir: ROOT,
+    entryPoints: ['src/index.ts'],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    external: ['@aws-sdk/*'],
+    write: false,
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0]!.contents;
+}
+
+/**
+ * The in-page test code. Imports of the public entry (`src/index.ts`) are rewritten to the
+ * served bundle, so the suites exercise the minified bundle itself; the few internals the
+ * suites need (fixed message ids, named backends) are bundled from src alongside.
+ */
+export async function buildPageScript(entry: string): Promise<Uint8Array> {
+  const toBundle: Plugin = {
+    name: 'sealbox-bundle',
+    setup(b) {
+      b.onResolve({ filter: /\/src\/index\.js$/ }, () => ({ path: BUNDLE_PATH, external: true }));
+    },
+  };
+  const result = await build({
+    absWorkingDir: ROOT,
+    entryPoints: [join(ROOT, entry)],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    plugins: [toBundle],
+    external: ['@aws-sdk/*'],
+    write: false,
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0]!.contents;
+}
