@@ -1,10 +1,17 @@
 import { build } from 'esbuild';
 import type { Plugin } from 'esbuild';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Repository root. */
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** Repository root: the nearest directory above this file (or its bundled copy) holding sealbox's package.json. */
+export const ROOT = ((): string => {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'sealbox') return dir;
+  }
+  throw new Error('sealbox package.json not found above ' + import.meta.url);
+})();
 
 /** URL path the page imports the Sealbox bundle from. */
 export const BUNDLE_PATH = '/sealbox.min.js';
