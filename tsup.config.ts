@@ -5,12 +5,13 @@ export default defineConfig([
   {
     entry: {
       index: 'src/index.ts',
+      'node/index': 'src/node/index.ts',
       'cli/main': 'src/cli/main.ts',
     },
     format: ['esm'],
     target: 'node20',
     platform: 'neutral',
-    dts: { entry: { index: 'src/index.ts' } },
+    dts: { entry: { index: 'src/index.ts', 'node/index': 'src/node/index.ts' } },
     sourcemap: true,
     // Keep the browser bundle, built in parallel by the second entry.
     clean: ['!browser/**'],

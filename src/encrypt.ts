@@ -1,26 +1,10 @@
-import type { AeadBackendName } from './crypto/backend.js';
-import { getAeadBackend } from './crypto/backend.js';
-import { assertBytes } from './crypto/bytes.js';
-import { DEFAULT_SUITE } from './crypto/suites.js';
-import { canonicalContext, contextObject } from './format/context.js';
+import { assertBytes, writeU32 } from './crypto/bytes.js';
 import { FINAL_FRAME_PREFIX, FRAME_FINAL, FRAME_REGULAR, frameLayout, framesByteLength } from './format/frame.js';
 import type { MessageHeader } from './format/header.js';
-import { writeU32 } from './crypto/bytes.js';
-import type { EncryptionContext } from './keyring/keyring.js';
-import { DEFAULT_FRAME_LENGTH } from './limits.js';
-import type { KeySource } from './materials/resolve.js';
-import { resolveMaterialsManager } from './materials/resolve.js';
-import { checkFrameLength, startEncryption } from './message/encrypt-session.js';
+import type { EncryptOptions } from './message/prologue.js';
+import { beginEncryption, planEncryption } from './message/prologue.js';
 
-/** Options of {@link encrypt}. Give exactly one of `keyring` or `materialsManager`. */
-export interface EncryptOptions extends KeySource {
-  /** Text pairs authenticated with the message and stored in its header (not secret). */
-  encryptionContext?: EncryptionContext;
-  /** Plaintext bytes per frame; default 64 KiB. */
-  frameLength?: number;
-  /** Force an AES-GCM backend (default: the fastest this runtime has). */
-  backend?: AeadBackendName;
-}
+export type { EncryptOptions } from './message/prologue.js';
 
 /** What {@link encrypt} returns. */
 export interface EncryptResult {
@@ -55,13 +39,9 @@ export async function encrypt(plaintext: Uint8Array, options: EncryptOptions): P
  */
 export async function encryptWithMessageId(plaintext: Uint8Array, options: EncryptOptions, messageId?: Uint8Array): Promise<EncryptResult> {
   assertBytes('plaintext', plaintext);
-  const cmm = resolveMaterialsManager(options);
-  const frameLength = options.frameLength ?? DEFAULT_FRAME_LENGTH;
-  checkFrameLength(frameLength);
-  const backend = getAeadBackend(options.backend);
-  const encryptionContext = contextObject(canonicalContext(options.encryptionContext));
-  const materials = await cmm.getEncryptionMaterials({ suite: DEFAULT_SUITE, encryptionContext, plaintextLength: plaintext.length });
-  const session = await startEncryption(materials, frameLength, backend, messageId);
+  const plan = planEncryption(options);
+  const frameLength = plan.frameLength;
+  const session = await beginEncryption(plan, plaintext.length, messageId);
 
   // The output size is known: allocate once, write each frame in place.
   const out = new Uint8Array(session.headerBytes.length + framesByteLength(plaintext.length, frameLength));

@@ -28,3 +28,12 @@ export type {
 } from './materials/materials.js';
 export { DefaultMaterialsManager } from './materials/default.js';
 export type { KeySource } from './materials/resolve.js';
+export { encryptStream } from './stream/encrypt-stream.js';
+export type { EncryptionStream } from './stream/encrypt-stream.js';
+export { decryptStream } from './stream/decrypt-stream.js';
+export type { DecryptionStream } from './stream/decrypt-stream.js';
+export { readHeader } from './stream/read-header.js';
+export type { HeaderSource, ReadHeaderOptions } from './stream/read-header.js';
+export { decryptRange } from './range/decrypt-range.js';
+export type { DecryptRangeOptions, DecryptRangeResult } from './range/decrypt-range.js';
+export type { RangeSource, RangeReader, FileHandleLike } from './range/source.js';

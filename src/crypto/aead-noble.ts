@@ -1,6 +1,6 @@
 import { gcm } from '@noble/ciphers/aes.js';
 import type { AeadBackend, AeadKey } from './aead.js';
-import { authFailure } from './aead.js';
+import { authFailure, withHeadroom } from './aead.js';
 
 /**
  * Pure-JS AES-GCM from @noble/ciphers: the portable fallback for runtimes with neither
@@ -14,8 +14,8 @@ export function createNobleAeadBackend(): AeadBackend {
       if (raw.length !== 32 && raw.length !== 16) throw new RangeError(`"key" expected Uint8Array of length 16 or 32, got length=${raw.length}`);
       const key = raw.slice();
       return {
-        seal(nonce, aad, plaintext) {
-          return gcm(key, nonce, aad).encrypt(plaintext);
+        seal(nonce, aad, plaintext, headroom = 0) {
+          return withHeadroom(gcm(key, nonce, aad).encrypt(plaintext), headroom);
         },
         open(nonce, aad, sealed) {
           try {

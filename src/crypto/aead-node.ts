@@ -24,13 +24,13 @@ export function createNodeAeadBackend(): AeadBackend | undefined {
       if (!algorithm) throw new RangeError(`"key" expected Uint8Array of length 16 or 32, got length=${raw.length}`);
       const key = crypto.createSecretKey(raw);
       return {
-        seal(nonce, aad, plaintext) {
+        seal(nonce, aad, plaintext, headroom = 0) {
           const cipher = crypto.createCipheriv(algorithm, key, nonce, { authTagLength: TAG_BYTES });
           cipher.setAAD(aad);
-          const out = new Uint8Array(plaintext.length + TAG_BYTES);
-          out.set(cipher.update(plaintext), 0);
+          const out = new Uint8Array(headroom + plaintext.length + TAG_BYTES);
+          out.set(cipher.update(plaintext), headroom);
           cipher.final();
-          out.set(cipher.getAuthTag(), plaintext.length);
+          out.set(cipher.getAuthTag(), headroom + plaintext.length);
           return out;
         },
         open(nonce, aad, sealed) {

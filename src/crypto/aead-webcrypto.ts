@@ -1,5 +1,5 @@
 import type { AeadBackend, AeadKey } from './aead.js';
-import { authFailure } from './aead.js';
+import { authFailure, withHeadroom } from './aead.js';
 import { TAG_BYTES } from '../limits.js';
 
 /** The WebCrypto SubtleCrypto, when this runtime has one (secure browser contexts, Node, workers). */
@@ -21,9 +21,9 @@ export function createWebCryptoAeadBackend(): AeadBackend | undefined {
       if (raw.length !== 32 && raw.length !== 16) throw new RangeError(`"key" expected Uint8Array of length 16 or 32, got length=${raw.length}`);
       const key = await subtle.importKey('raw', raw.slice(), { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
       return {
-        async seal(nonce, aad, plaintext) {
+        async seal(nonce, aad, plaintext, headroom = 0) {
           const out = await subtle.encrypt({ name: 'AES-GCM', iv: nonce as BufferSource, additionalData: aad as BufferSource, tagLength: TAG_BYTES * 8 }, key, plaintext as BufferSource);
-          return new Uint8Array(out);
+          return withHeadroom(new Uint8Array(out), headroom);
         },
         async open(nonce, aad, sealed) {
           if (sealed.length < TAG_BYTES) authFailure();

@@ -12,7 +12,11 @@ export const NONCE_BYTES = 12;
  * ERR_DECRYPTION_FAILED.
  */
 export interface AeadKey {
-  seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): MaybePromise<Uint8Array>;
+  /**
+   * `headroom` (default 0) reserves that many zero bytes before the ciphertext in the returned
+   * array, so a framer can write its frame prefix there instead of copying the whole frame.
+   */
+  seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, headroom?: number): MaybePromise<Uint8Array>;
   open(nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): MaybePromise<Uint8Array>;
 }
 
@@ -27,4 +31,12 @@ export interface AeadBackend {
 /** Shared guard: every `open` of every backend fails with the same opaque error. */
 export function authFailure(): never {
   throw decryptionFailed();
+}
+
+/** `bytes` preceded by `headroom` zero bytes (a copy unless `headroom` is 0). */
+export function withHeadroom(bytes: Uint8Array, headroom: number): Uint8Array {
+  if (headroom === 0) return bytes;
+  const out = new Uint8Array(headroom + bytes.length);
+  out.set(bytes, headroom);
+  return out;
 }

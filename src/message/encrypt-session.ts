@@ -1,10 +1,10 @@
 import type { AeadBackend, AeadKey, MaybePromise } from '../crypto/aead.js';
-import { wipe } from '../crypto/bytes.js';
+import { wipe, writeU32 } from '../crypto/bytes.js';
 import { deriveMessageKeys } from '../crypto/derive.js';
 import { randomBytes } from '../crypto/random.js';
 import { FORMAT_VERSION, encodeHeader } from '../format/header.js';
 import type { MessageHeader } from '../format/header.js';
-import { frameAad, frameNonce, headerNonce } from '../format/frame.js';
+import { FINAL_FRAME_PREFIX, FRAME_FINAL, FRAME_REGULAR, frameAad, frameNonce, headerNonce } from '../format/frame.js';
 import { SealboxError, limitExceeded } from '../errors.js';
 import { MAX_FRAMES, MAX_FRAME_LENGTH, MESSAGE_ID_BYTES, MIN_FRAME_LENGTH, TAG_BYTES } from '../limits.js';
 import type { EncryptionMaterials } from '../materials/materials.js';
@@ -16,6 +16,11 @@ export interface EncryptSession {
   readonly headerBytes: Uint8Array;
   /** Seals frame `index`; returns ciphertext ‖ tag. Frames must be sealed with increasing indexes. */
   sealFrame(index: number, final: boolean, plaintext: Uint8Array): MaybePromise<Uint8Array>;
+  /**
+   * Seals frame `index` and returns its whole encoding (SPEC §6): type byte, the final frame's
+   * u32 length, ciphertext, tag. One allocation: streams emit it as one chunk.
+   */
+  sealFrameEncoded(index: number, final: boolean, plaintext: Uint8Array): MaybePromise<Uint8Array>;
 }
 
 /** Throws RangeError unless `frameLength` is an allowed frame length. */
@@ -58,17 +63,35 @@ export async function startEncryption(
   headerBytes.set(encoded, 0);
   headerBytes.set(tag, encoded.length);
   let next = 0;
+  const seal = (index: number, final: boolean, plaintext: Uint8Array, headroom: number): MaybePromise<Uint8Array> => {
+    // Nonce reuse under one key would be catastrophic: refuse anything but the next index.
+    if (next === -1) throw new SealboxError('ERR_STATE', 'The final frame was already sealed');
+    if (index !== next) throw new RangeError(`frame ${index} sealed out of order (expected ${next})`);
+    if (index + 1 > MAX_FRAMES) throw limitExceeded('frames', index + 1, MAX_FRAMES);
+    next = final ? -1 : next + 1;
+    materials.onPlaintext?.(plaintext.length);
+    return key.seal(frameNonce(index, final), frameAad(messageId, index, final), plaintext, headroom);
+  };
+  const writePrefix = (frame: Uint8Array, final: boolean, length: number): Uint8Array => {
+    if (final) {
+      frame[0] = FRAME_FINAL;
+      writeU32(frame, 1, length);
+    } else {
+      frame[0] = FRAME_REGULAR;
+    }
+    return frame;
+  };
   return {
     header,
     headerBytes,
     sealFrame(index, final, plaintext) {
-      // Nonce reuse under one key would be catastrophic: refuse anything but the next index.
-      if (next === -1) throw new SealboxError('ERR_STATE', 'The final frame was already sealed');
-      if (index !== next) throw new RangeError(`frame ${index} sealed out of order (expected ${next})`);
-      if (index + 1 > MAX_FRAMES) throw limitExceeded('frames', index + 1, MAX_FRAMES);
-      next = final ? -1 : next + 1;
-      materials.onPlaintext?.(plaintext.length);
-      return key.seal(frameNonce(index, final), frameAad(messageId, index, final), plaintext);
+      return seal(index, final, plaintext, 0);
+    },
+    sealFrameEncoded(index, final, plaintext) {
+      const sealed = seal(index, final, plaintext, final ? FINAL_FRAME_PREFIX : 1);
+      return sealed instanceof Promise
+        ? sealed.then((frame) => writePrefix(frame, final, plaintext.length))
+        : writePrefix(sealed, final, plaintext.length);
     },
   };
 }

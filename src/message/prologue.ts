@@ -1,0 +1,136 @@
+import type { AeadBackend } from '../crypto/aead.js';
+import type { AeadBackendName } from '../crypto/backend.js';
+import { getAeadBackend } from '../crypto/backend.js';
+import { DEFAULT_SUITE } from '../crypto/suites.js';
+import { canonicalContext, checkExpectedContext, contextObject } from '../format/context.js';
+import type { HeaderLimits, MessageHeader } from '../format/header.js';
+import { decodeHeader } from '../format/header.js';
+import type { EncryptionContext } from '../keyring/keyring.js';
+import { DEFAULT_FRAME_LENGTH, DEFAULT_MAX_ENCRYPTED_DATA_KEYS, DEFAULT_MAX_FRAME_LENGTH, MAX_FRAME_LENGTH, MAX_HEADER_BYTES } from '../limits.js';
+import type { MaterialsManager } from '../materials/materials.js';
+import type { KeySource } from '../materials/resolve.js';
+import { resolveMaterialsManager } from '../materials/resolve.js';
+import type { DecryptSession } from './decrypt-session.js';
+import { startDecryption } from './decrypt-session.js';
+import type { EncryptSession } from './encrypt-session.js';
+import { checkFrameLength, startEncryption } from './encrypt-session.js';
+
+/**
+ * The "options -> materials -> session" prologue every encrypt and decrypt path shares
+ * (one-shot, Web Streams, Node streams, range decrypt), so they validate options identically.
+ * Planning is synchronous and checks every option before any keyring is called.
+ */
+
+/** Options of `encrypt`, `encryptStream` and the Node encrypt helpers. Give exactly one of `keyring` or `materialsManager`. */
+export interface EncryptOptions extends KeySource {
+  /** Text pairs authenticated with the message and stored in its header (not secret). */
+  encryptionContext?: EncryptionContext;
+  /** Plaintext bytes per frame; default 64 KiB. */
+  frameLength?: number;
+  /** Force an AES-GCM backend (default: the fastest this runtime has). */
+  backend?: AeadBackendName;
+}
+
+/** Options of `decrypt`, `decryptStream`, `decryptRange` and the Node decrypt helpers. Give exactly one of `keyring` or `materialsManager`. */
+export interface DecryptOptions extends KeySource {
+  /** Pairs the message's encryption context must contain (it may contain more). */
+  expectedEncryptionContext?: EncryptionContext;
+  /** Refuse headers with more EDKs than this (default 16, at most 255): each may cost a KMS call. */
+  maxEncryptedDataKeys?: number;
+  /** Refuse frame lengths above this (default 4 MiB, at most 16 MiB): bounds stream memory. */
+  maxFrameLength?: number;
+  /** Refuse headers larger than this many bytes (default and maximum 1 MiB). */
+  maxHeaderBytes?: number;
+  /** Force an AES-GCM backend (default: the fastest this runtime has). */
+  backend?: AeadBackendName;
+}
+
+/** Validated encrypt options. */
+export interface EncryptPlan {
+  readonly cmm: MaterialsManager;
+  readonly frameLength: number;
+  readonly backend: AeadBackend;
+  readonly encryptionContext: EncryptionContext;
+}
+
+/** Validated decrypt options. */
+export interface DecryptPlan {
+  readonly cmm: MaterialsManager;
+  readonly limits: HeaderLimits;
+  readonly backend: AeadBackend;
+  readonly expectedEncryptionContext: EncryptionContext | undefined;
+}
+
+/**
+ * Checks encrypt options (TypeError/RangeError for programmer mistakes, ERR_ENCRYPTION_CONTEXT_INVALID
+ * and ERR_LIMIT_EXCEEDED for a bad context) without calling any keyring.
+ */
+export function planEncryption(options: EncryptOptions): EncryptPlan {
+  const cmm = resolveMaterialsManager(options);
+  const frameLength = options.frameLength ?? DEFAULT_FRAME_LENGTH;
+  checkFrameLength(frameLength);
+  const backend = getAeadBackend(options.backend);
+  const encryptionContext = contextObject(canonicalContext(options.encryptionContext));
+  return { cmm, frameLength, backend, encryptionContext };
+}
+
+/**
+ * Asks the materials manager for a data key and starts the message.
+ * `plaintextLength` is undefined for streams of unknown length.
+ */
+export async function beginEncryption(plan: EncryptPlan, plaintextLength?: number, messageId?: Uint8Array): Promise<EncryptSession> {
+  const materials = await plan.cmm.getEncryptionMaterials({ suite: DEFAULT_SUITE, encryptionContext: plan.encryptionContext, plaintextLength });
+  return startEncryption(materials, plan.frameLength, plan.backend, messageId);
+}
+
+/** Decrypt-side limits from options, each checked as a programmer error when out of range. */
+export function headerLimits(options: Pick<DecryptOptions, 'maxEncryptedDataKeys' | 'maxFrameLength' | 'maxHeaderBytes'>): HeaderLimits {
+  const limit = (name: string, value: number | undefined, dflt: number, max: number): number => {
+    if (value === undefined) return dflt;
+    if (!Number.isInteger(value) || value < 1 || value > max) throw new RangeError(`"${name}" expected an integer from 1 to ${max}, got ${value}`);
+    return value;
+  };
+  return {
+    maxEncryptedDataKeys: limit('maxEncryptedDataKeys', options.maxEncryptedDataKeys, DEFAULT_MAX_ENCRYPTED_DATA_KEYS, 255),
+    maxFrameLength: limit('maxFrameLength', options.maxFrameLength, DEFAULT_MAX_FRAME_LENGTH, MAX_FRAME_LENGTH),
+    maxHeaderBytes: limit('maxHeaderBytes', options.maxHeaderBytes, MAX_HEADER_BYTES, MAX_HEADER_BYTES),
+  };
+}
+
+/** Checks decrypt options without calling any keyring. */
+export function planDecryption(options: DecryptOptions): DecryptPlan {
+  const cmm = resolveMaterialsManager(options);
+  const limits = headerLimits(options);
+  const backend = getAeadBackend(options.backend);
+  const expected = options.expectedEncryptionContext;
+  if (expected !== undefined && (typeof expected !== 'object' || expected === null)) {
+    throw new TypeError('"expectedEncryptionContext" expected a plain object');
+  }
+  return { cmm, limits, backend, expectedEncryptionContext: expected };
+}
+
+/**
+ * Decodes a complete header (preamble + CBOR body) within the plan's limits and checks the
+ * expected encryption context, before any keyring is asked.
+ *
+ * @throws SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED, ERR_ENCRYPTION_CONTEXT_MISMATCH
+ */
+export function acceptHeader(plan: DecryptPlan, headerBytes: Uint8Array): MessageHeader {
+  const header = decodeHeader(headerBytes, plan.limits);
+  checkExpectedContext(header.encryptionContext, plan.expectedEncryptionContext);
+  return header;
+}
+
+/**
+ * After {@link acceptHeader}: unwraps the data key, checks the commitment and the header tag.
+ *
+ * @throws SealboxError ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED
+ */
+export async function beginDecryption(plan: DecryptPlan, header: MessageHeader, headerBytes: Uint8Array, headerTag: Uint8Array): Promise<DecryptSession> {
+  const materials = await plan.cmm.getDecryptionMaterials({
+    suite: header.suite,
+    encryptionContext: header.encryptionContext,
+    encryptedDataKeys: header.encryptedDataKeys,
+  });
+  return startDecryption(header, headerBytes, headerTag, materials, plan.backend);
+}

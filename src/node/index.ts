@@ -1,0 +1,5 @@
+// Public API of `sealbox/node` (Node only: node:stream, node:fs). Named exports only.
+export { createEncryptStream, createDecryptStream } from './streams.js';
+export type { EncryptTransform, DecryptTransform } from './streams.js';
+export { encryptFile, decryptFile } from './files.js';
+export type { FileResult } from './files.js';

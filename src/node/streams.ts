@@ -1,0 +1,147 @@
+import { Transform } from 'node:stream';
+import type { TransformCallback } from 'node:stream';
+import type { MaybePromise } from '../crypto/aead.js';
+import type { MessageHeader } from '../format/header.js';
+import type { DecryptOptions, EncryptOptions, EncryptPlan } from '../message/prologue.js';
+import { beginEncryption, planDecryption, planEncryption } from '../message/prologue.js';
+import type { DecryptFramer } from '../stream/decrypt-framer.js';
+import { createDecryptFramer, headerPromise } from '../stream/decrypt-stream.js';
+import { EncryptFramer } from '../stream/encrypt-framer.js';
+
+/** Runs one framer step and reports to a Node stream callback, synchronously when it can. */
+function settle(step: () => MaybePromise<void>, callback: TransformCallback, onError?: (err: unknown) => void): void {
+  let r: MaybePromise<void>;
+  try {
+    r = step();
+  } catch (err) {
+    onError?.(err);
+    callback(err as Error);
+    return;
+  }
+  if (r instanceof Promise) {
+    r.then(
+      () => callback(),
+      (err: unknown) => {
+        onError?.(err);
+        callback(err as Error);
+      },
+    );
+  } else {
+    callback();
+  }
+}
+
+function checkChunk(chunk: unknown): Uint8Array {
+  if (!(chunk instanceof Uint8Array)) throw new TypeError(`"chunk" expected Buffer or Uint8Array, got ${typeof chunk}`);
+  return chunk;
+}
+
+/**
+ * A Node Transform that encrypts the bytes written to it into one Sealbox message: the same
+ * framer (and the same output bytes) as `encryptStream` and one-shot `encrypt`.
+ */
+export class EncryptTransform extends Transform {
+  /** Resolves with the header once the data key is wrapped. */
+  readonly header: Promise<MessageHeader>;
+  readonly #plan: EncryptPlan;
+  readonly #messageId: Uint8Array | undefined;
+  readonly #headerPromise = headerPromise();
+  #framer: EncryptFramer | undefined;
+
+  /** @internal Use {@link createEncryptStream}. */
+  constructor(options: EncryptOptions, messageId?: Uint8Array) {
+    const plan = planEncryption(options);
+    // Buffer about one frame on each side: memory stays a few frames whatever the consumer does.
+    super({ writableHighWaterMark: plan.frameLength, readableHighWaterMark: 2 * plan.frameLength });
+    this.#plan = plan;
+    this.#messageId = messageId;
+    this.header = this.#headerPromise.promise;
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    beginEncryption(this.#plan, undefined, this.#messageId).then(
+      (session) => {
+        this.#framer = new EncryptFramer(session);
+        this.#headerPromise.resolve(session.header);
+        callback();
+      },
+      (err: unknown) => {
+        this.#headerPromise.reject(err);
+        callback(err as Error);
+      },
+    );
+  }
+
+  override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
+    settle(() => (this.#framer as EncryptFramer).push(checkChunk(chunk), (bytes) => this.push(bytes)), callback);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    settle(() => (this.#framer as EncryptFramer).finish((bytes) => this.push(bytes)), callback);
+  }
+}
+
+/**
+ * A Node Transform that decrypts one Sealbox message. Each frame's plaintext is pushed only
+ * after its tag verifies; the stream errors with ERR_TRUNCATED when input ends before the
+ * final frame and ERR_TRAILING_DATA when bytes follow it (see docs/streaming.md for what was
+ * already released then).
+ */
+export class DecryptTransform extends Transform {
+  /** Resolves with the authenticated header before the first plaintext byte. */
+  readonly header: Promise<MessageHeader>;
+  readonly #framer: DecryptFramer;
+  readonly #reject: (err: unknown) => void;
+
+  /** @internal Use {@link createDecryptStream}. */
+  constructor(options: DecryptOptions) {
+    const plan = planDecryption(options);
+    super({ writableHighWaterMark: 64 * 1024, readableHighWaterMark: 128 * 1024 });
+    const h = headerPromise();
+    this.header = h.promise;
+    this.#reject = h.reject;
+    this.#framer = createDecryptFramer(plan, h.resolve);
+  }
+
+  override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
+    settle(() => this.#framer.push(checkChunk(chunk), (bytes) => this.push(bytes)), callback, this.#reject);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    settle(() => this.#framer.finish(), callback, this.#reject);
+  }
+}
+
+/**
+ * Creates a Node Transform stream that encrypts into one Sealbox message, for
+ * `stream.pipeline`.
+ *
+ * @example
+ * ```ts
+ * import { pipeline } from 'node:stream/promises';
+ * import { createReadStream, createWriteStream } from 'node:fs';
+ * import { createEncryptStream } from 'sealbox/node';
+ * await pipeline(createReadStream('in.bin'), createEncryptStream({ keyring }), createWriteStream('in.bin.sbx'));
+ * ```
+ * @throws TypeError/RangeError for bad options (synchronously). The stream errors with
+ * SealboxError ERR_ENCRYPTION_CONTEXT_INVALID, ERR_LIMIT_EXCEEDED, ERR_KEYRING.
+ */
+export function createEncryptStream(options: EncryptOptions): EncryptTransform {
+  return new EncryptTransform(options);
+}
+
+/**
+ * Creates a Node Transform stream that decrypts one Sealbox message, for `stream.pipeline`.
+ *
+ * @example
+ * ```ts
+ * await pipeline(createReadStream('in.bin.sbx'), createDecryptStream({ keyring }), createWriteStream('in.bin'));
+ * ```
+ * @throws TypeError/RangeError for bad options (synchronously). The stream errors with
+ * SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED,
+ * ERR_ENCRYPTION_CONTEXT_MISMATCH, ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH,
+ * ERR_DECRYPTION_FAILED, ERR_TRUNCATED, ERR_TRAILING_DATA.
+ */
+export function createDecryptStream(options: DecryptOptions): DecryptTransform {
+  return new DecryptTransform(options);
+}

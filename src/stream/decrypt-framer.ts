@@ -1,0 +1,221 @@
+import type { MaybePromise } from '../crypto/aead.js';
+import { readU32 } from '../crypto/bytes.js';
+import { SealboxError, formatInvalid, limitExceeded } from '../errors.js';
+import { FRAME_FINAL, FRAME_REGULAR } from '../format/frame.js';
+import type { MessageHeader } from '../format/header.js';
+import { readPreamble } from '../format/header.js';
+import { MAX_FRAMES, MAX_HEADER_BYTES, PREAMBLE_BYTES, TAG_BYTES } from '../limits.js';
+import type { DecryptSession } from '../message/decrypt-session.js';
+import type { Emit } from './encrypt-framer.js';
+
+/** How the framer turns header bytes into a session; the stream adapters bind these to a plan. */
+export interface DecryptFramerHooks {
+  /** Largest header body accepted (checked on the preamble, before the header is buffered). */
+  readonly maxHeaderBytes?: number;
+  /** Decodes and checks the complete header (preamble + body). Synchronous, no keys involved. */
+  acceptHeader(headerBytes: Uint8Array): MessageHeader;
+  /** Unwraps the data key, checks commitment and header tag. */
+  begin(header: MessageHeader, headerBytes: Uint8Array, headerTag: Uint8Array): Promise<DecryptSession>;
+  /** Told once the header is authenticated. */
+  onHeader?(header: MessageHeader): void;
+}
+
+const enum Phase {
+  Preamble,
+  Header,
+  FrameType,
+  FinalLength,
+  FrameBody,
+  Done,
+  Failed,
+}
+
+/**
+ * The decrypt side of the streaming framer: a pure state machine over arbitrary chunks.
+ *
+ * - The preamble is checked byte by byte as it arrives (magic, version), and the declared
+ *   header length against the limit before the header is buffered.
+ * - A frame's plaintext is emitted only after its tag verifies; nothing of a failing frame is.
+ * - Bytes after the final frame fail with ERR_TRAILING_DATA; `finish` before the final frame
+ *   has verified fails with ERR_TRUNCATED.
+ * - Memory: the header, one frame's ciphertext (only when a frame straddles input chunks; a
+ *   frame inside one chunk is opened in place) and the frame being opened.
+ *
+ * After any error the framer refuses further input (ERR_STATE).
+ */
+export class DecryptFramer {
+  readonly #hooks: DecryptFramerHooks;
+  #phase = Phase.Preamble;
+  /** Bytes collected for the current item (preamble, header + tag, final length, or a straddling frame). */
+  #buffer: Uint8Array = new Uint8Array(PREAMBLE_BYTES);
+  #filled = 0;
+  #need = PREAMBLE_BYTES;
+  #session: DecryptSession | undefined;
+  #frameLength = 0;
+  #frameBuffer: Uint8Array | undefined;
+  #index = 0;
+  #final = false;
+  readonly #small = new Uint8Array(4);
+
+  constructor(hooks: DecryptFramerHooks) {
+    this.#hooks = hooks;
+  }
+
+  /** True once the final frame has verified. */
+  get done(): boolean {
+    return this.#phase === Phase.Done;
+  }
+
+  /** Consumes `chunk`; emits plaintext of each frame that verifies. */
+  push(chunk: Uint8Array, emit: Emit): MaybePromise<void> {
+    if (this.#phase === Phase.Failed) throw new SealboxError('ERR_STATE', 'The stream already failed');
+    return this.#guard(() => this.#consume(chunk, 0, emit));
+  }
+
+  /** Declares the end of input. */
+  finish(): void {
+    if (this.#phase === Phase.Failed) throw new SealboxError('ERR_STATE', 'The stream already failed');
+    if (this.#phase !== Phase.Done) {
+      this.#fail();
+      throw new SealboxError('ERR_TRUNCATED', this.#phase <= Phase.Header ? 'The message ends inside its header' : 'The message ends before its final frame');
+    }
+  }
+
+  #fail(): void {
+    this.#phase = Phase.Failed;
+    this.#frameBuffer = undefined;
+    this.#buffer = new Uint8Array(0);
+  }
+
+  #guard(step: () => MaybePromise<void>): MaybePromise<void> {
+    try {
+      const r = step();
+      if (r instanceof Promise) {
+        return r.catch((err: unknown) => {
+          this.#fail();
+          throw err;
+        });
+      }
+      return r;
+    } catch (err) {
+      this.#fail();
+      throw err;
+    }
+  }
+
+  /** Copies up to `#need - #filled` bytes from chunk into `#buffer`; returns the new position. */
+  #collect(chunk: Uint8Array, pos: number): number {
+    const take = Math.min(this.#need - this.#filled, chunk.length - pos);
+    this.#buffer.set(chunk.subarray(pos, pos + take), this.#filled);
+    this.#filled += take;
+    return pos + take;
+  }
+
+  #consume(chunk: Uint8Array, offset: number, emit: Emit): MaybePromise<void> {
+    let pos = offset;
+    while (pos < chunk.length) {
+      switch (this.#phase) {
+        case Phase.Preamble: {
+          pos = this.#collect(chunk, pos);
+          // Checked on every prefix: a wrong magic or version fails at its first byte.
+          const total = readPreamble(this.#buffer.subarray(0, this.#filled), this.#hooks.maxHeaderBytes ?? MAX_HEADER_BYTES);
+          if (total === undefined) break;
+          const header = new Uint8Array(total + TAG_BYTES);
+          header.set(this.#buffer);
+          this.#buffer = header;
+          this.#need = header.length;
+          this.#phase = Phase.Header;
+          break;
+        }
+        case Phase.Header: {
+          pos = this.#collect(chunk, pos);
+          if (this.#filled < this.#need) break;
+          const all = this.#buffer;
+          const headerBytes = all.subarray(0, all.length - TAG_BYTES);
+          const header = this.#hooks.acceptHeader(headerBytes);
+          this.#frameLength = header.frameLength;
+          const resume = pos;
+          return this.#hooks.begin(header, headerBytes, all.subarray(all.length - TAG_BYTES)).then((session) => {
+            this.#session = session;
+            this.#buffer = this.#small;
+            this.#phase = Phase.FrameType;
+            this.#hooks.onHeader?.(header);
+            return this.#consume(chunk, resume, emit);
+          });
+        }
+        case Phase.FrameType: {
+          const type = chunk[pos++];
+          if (this.#index + 1 > MAX_FRAMES) throw limitExceeded('frames', this.#index + 1, MAX_FRAMES);
+          if (type === FRAME_REGULAR) {
+            this.#startBody(false, this.#frameLength);
+          } else if (type === FRAME_FINAL) {
+            this.#phase = Phase.FinalLength;
+            this.#filled = 0;
+            this.#need = 4;
+          } else {
+            throw formatInvalid('unknown frame type');
+          }
+          break;
+        }
+        case Phase.FinalLength: {
+          pos = this.#collect(chunk, pos);
+          if (this.#filled < 4) break;
+          const length = readU32(this.#small, 0);
+          if (length >= this.#frameLength) throw formatInvalid('final frame length must be below the frame length');
+          this.#startBody(true, length);
+          break;
+        }
+        case Phase.FrameBody: {
+          let sealed: Uint8Array;
+          if (this.#filled === 0 && chunk.length - pos >= this.#need) {
+            // The whole frame is inside this chunk: open it in place.
+            sealed = chunk.subarray(pos, pos + this.#need);
+            pos += this.#need;
+          } else {
+            pos = this.#collect(chunk, pos);
+            if (this.#filled < this.#need) break;
+            sealed = this.#buffer.subarray(0, this.#need);
+          }
+          const opened = (this.#session as DecryptSession).openFrame(this.#index, this.#final, sealed);
+          if (opened instanceof Promise) {
+            const resume = pos;
+            return opened.then((plaintext) => {
+              this.#frameDone(plaintext, emit);
+              return this.#consume(chunk, resume, emit);
+            });
+          }
+          this.#frameDone(opened, emit);
+          break;
+        }
+        case Phase.Done:
+          throw new SealboxError('ERR_TRAILING_DATA', 'Bytes follow the final frame');
+        default:
+          throw new SealboxError('ERR_STATE', 'The stream already failed');
+      }
+    }
+    return undefined;
+  }
+
+  #startBody(final: boolean, length: number): void {
+    this.#final = final;
+    this.#need = length + TAG_BYTES;
+    this.#filled = 0;
+    // One buffer of F + 16 bytes serves every frame that straddles chunks.
+    this.#buffer = this.#frameBuffer ??= new Uint8Array(this.#frameLength + TAG_BYTES);
+    this.#phase = Phase.FrameBody;
+  }
+
+  #frameDone(plaintext: Uint8Array, emit: Emit): void {
+    this.#index++;
+    this.#filled = 0;
+    if (this.#final) {
+      this.#phase = Phase.Done;
+      this.#frameBuffer = undefined;
+    } else {
+      this.#phase = Phase.FrameType;
+      this.#buffer = this.#small;
+    }
+    // An empty final frame has nothing to release.
+    if (plaintext.length > 0) emit(plaintext);
+  }
+}

@@ -1,0 +1,97 @@
+import { assertBytes } from '../crypto/bytes.js';
+import type { MessageHeader } from '../format/header.js';
+import type { DecryptOptions, DecryptPlan } from '../message/prologue.js';
+import { acceptHeader, beginDecryption, planDecryption } from '../message/prologue.js';
+import { DecryptFramer } from './decrypt-framer.js';
+
+/** A TransformStream from a Sealbox message to its plaintext, with the message's header. */
+export interface DecryptionStream extends TransformStream<Uint8Array, Uint8Array> {
+  /**
+   * Resolves with the header once it is authenticated (data key unwrapped, commitment and
+   * header tag checked), before the first plaintext byte; rejects if that fails.
+   */
+  readonly header: Promise<MessageHeader>;
+}
+
+/** Binds a decrypt framer to a plan; `onHeader` hears of the authenticated header. */
+export function createDecryptFramer(plan: DecryptPlan, onHeader?: (header: MessageHeader) => void): DecryptFramer {
+  return new DecryptFramer({
+    maxHeaderBytes: plan.limits.maxHeaderBytes,
+    acceptHeader: (bytes) => acceptHeader(plan, bytes),
+    begin: (header, bytes, tag) => beginDecryption(plan, header, bytes, tag),
+    onHeader,
+  });
+}
+
+/**
+ * Queue size of a chunk in bytes. Not-bytes count as 1 so that they reach `transform`, which
+ * rejects them with a TypeError that errors both sides (a throwing size() would error only
+ * the writable side and leave readers hanging).
+ */
+export function chunkBytes(chunk: unknown): number {
+  return chunk instanceof Uint8Array ? chunk.byteLength : 1;
+}
+
+/** A promise that never raises "unhandled rejection" when nobody awaits it. */
+export function headerPromise(): { promise: Promise<MessageHeader>; resolve: (h: MessageHeader) => void; reject: (e: unknown) => void } {
+  let resolve!: (h: MessageHeader) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<MessageHeader>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+/**
+ * Decrypts a Sealbox message arriving as a stream of chunks (Web Streams: Node >= 18 and
+ * browsers). Each frame's plaintext is released only after that frame's tag verifies.
+ *
+ * What a consumer may have received before an error: every frame before the failing point
+ * was authenticated on its own, but a stream that errors with ERR_TRUNCATED was cut and its
+ * plaintext is incomplete; treat the output as unusable unless the stream closes normally.
+ * See docs/streaming.md.
+ *
+ * @example
+ * ```ts
+ * const dec = decryptStream({ keyring, expectedEncryptionContext: { file: 'report.pdf' } });
+ * await download.pipeThrough(dec).pipeTo(fileSink);
+ * ```
+ * @throws TypeError/RangeError for bad options (synchronously). The stream errors with
+ * SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED,
+ * ERR_ENCRYPTION_CONTEXT_MISMATCH, ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH,
+ * ERR_DECRYPTION_FAILED, ERR_TRUNCATED (input ended before the final frame), ERR_TRAILING_DATA.
+ */
+export function decryptStream(options: DecryptOptions): DecryptionStream {
+  const plan = planDecryption(options);
+  const header = headerPromise();
+  const framer = createDecryptFramer(plan, header.resolve);
+  const fail = (err: unknown): never => {
+    header.reject(err);
+    throw err;
+  };
+  const stream = new TransformStream<Uint8Array, Uint8Array>(
+    {
+      transform(chunk, controller) {
+        assertBytes('chunk', chunk);
+        try {
+          const r = framer.push(chunk, (bytes) => controller.enqueue(bytes));
+          return r instanceof Promise ? r.catch(fail) : undefined;
+        } catch (err) {
+          return fail(err);
+        }
+      },
+      flush() {
+        try {
+          framer.finish();
+        } catch (err) {
+          fail(err);
+        }
+      },
+    },
+    { highWaterMark: 64 * 1024, size: chunkBytes },
+    { highWaterMark: 128 * 1024, size: chunkBytes },
+  );
+  return Object.assign(stream, { header: header.promise }) as DecryptionStream;
+}

@@ -1,0 +1,93 @@
+import type { MaybePromise } from '../crypto/aead.js';
+import { SealboxError } from '../errors.js';
+import type { EncryptSession } from '../message/encrypt-session.js';
+
+/** Receives output bytes in order. The framer never holds on to what it emitted. */
+export type Emit = (bytes: Uint8Array) => void;
+
+/**
+ * The encrypt side of the streaming framer: a pure state machine, no I/O and no platform
+ * stream type, shared by the Web Streams, the Node Transform and the file helpers.
+ *
+ * Frames are filled eagerly (SPEC §6): as soon as F plaintext bytes are known they form a
+ * regular frame, because a full frame can never be the final one; `finish` seals the rest
+ * (0 to F-1 bytes) as the final frame. So the output is byte-identical to one-shot encrypt
+ * whatever the write sizes, and memory is one frame of plaintext plus the frame being sealed.
+ *
+ * Results are MaybePromise: with `node:crypto` every call completes synchronously.
+ */
+export class EncryptFramer {
+  readonly #session: EncryptSession;
+  readonly #frameLength: number;
+  #buffer: Uint8Array | undefined;
+  #filled = 0;
+  #index = 0;
+  #headerSent = false;
+  #done = false;
+
+  constructor(session: EncryptSession) {
+    this.#session = session;
+    this.#frameLength = session.header.frameLength;
+  }
+
+  /** Consumes `chunk` (which the caller must not change until the result settles). */
+  push(chunk: Uint8Array, emit: Emit): MaybePromise<void> {
+    if (this.#done) throw new SealboxError('ERR_STATE', 'The stream was already finished');
+    this.#sendHeader(emit);
+    return this.#consume(chunk, 0, emit);
+  }
+
+  /** Seals the final frame. After this the framer accepts nothing more. */
+  finish(emit: Emit): MaybePromise<void> {
+    if (this.#done) throw new SealboxError('ERR_STATE', 'The stream was already finished');
+    this.#sendHeader(emit);
+    this.#done = true;
+    const rest = this.#buffer ? this.#buffer.subarray(0, this.#filled) : new Uint8Array(0);
+    const sealed = this.#session.sealFrameEncoded(this.#index, true, rest);
+    const after = (frame: Uint8Array): void => {
+      this.#buffer?.fill(0);
+      this.#buffer = undefined;
+      emit(frame);
+    };
+    return sealed instanceof Promise ? sealed.then(after) : after(sealed);
+  }
+
+  #sendHeader(emit: Emit): void {
+    if (this.#headerSent) return;
+    this.#headerSent = true;
+    emit(this.#session.headerBytes);
+  }
+
+  /** Loops synchronously while the backend answers synchronously; resumes after a promise otherwise. */
+  #consume(chunk: Uint8Array, offset: number, emit: Emit): MaybePromise<void> {
+    const F = this.#frameLength;
+    let pos = offset;
+    while (pos < chunk.length) {
+      let plaintext: Uint8Array;
+      if (this.#filled === 0 && chunk.length - pos >= F) {
+        // A whole frame inside the chunk: seal it in place, no copy.
+        plaintext = chunk.subarray(pos, pos + F);
+        pos += F;
+      } else {
+        const buffer = (this.#buffer ??= new Uint8Array(F));
+        const take = Math.min(F - this.#filled, chunk.length - pos);
+        buffer.set(chunk.subarray(pos, pos + take), this.#filled);
+        this.#filled += take;
+        pos += take;
+        if (this.#filled < F) break;
+        plaintext = buffer;
+        this.#filled = 0;
+      }
+      const sealed = this.#session.sealFrameEncoded(this.#index++, false, plaintext);
+      if (sealed instanceof Promise) {
+        const resume = pos;
+        return sealed.then((frame) => {
+          emit(frame);
+          return this.#consume(chunk, resume, emit);
+        });
+      }
+      emit(sealed);
+    }
+    return undefined;
+  }
+}

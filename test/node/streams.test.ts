@@ -1,0 +1,84 @@
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { describe, expect, it } from 'vitest';
+import { encryptWithMessageId } from '../../src/encrypt.js';
+import { concat } from '../../src/crypto/bytes.js';
+import { createDecryptStream, createEncryptStream } from '../../src/node/index.js';
+import { EncryptTransform } from '../../src/node/streams.js';
+import { bytesEqual, pattern, testKeyring } from '../helpers/keys.js';
+import { FixedMaterialsManager, MESSAGE_ID, chunks } from '../stream/helpers.js';
+
+const MIB = 1024 * 1024;
+
+/** Pipes `bytes` in chunks of `size` through `transform`; returns the output and the error code, if any. */
+async function pipe(transform: NodeJS.ReadWriteStream, bytes: Uint8Array, size: number): Promise<{ out: Uint8Array; code?: string }> {
+  const parts: Uint8Array[] = [];
+  const sink = new Writable({
+    write(chunk: Uint8Array, _enc, cb) {
+      parts.push(chunk);
+      cb();
+    },
+  });
+  try {
+    await pipeline(Readable.from(chunks(bytes, size), { objectMode: false }), transform, sink);
+  } catch (err) {
+    return { out: concat(...parts), code: (err as { code: string }).code };
+  }
+  return { out: concat(...parts) };
+}
+
+describe('Node Transforms: size grid x write-chunk sizes, byte-identical to one-shot', () => {
+  for (const F of [64, 1000]) {
+    const sizes = [0, 1, F - 1, F, F + 1, 2 * F + 1, 37 * F + 11];
+    for (const n of sizes) {
+      it(`F=${F}, ${n} bytes`, async () => {
+        const materialsManager = new FixedMaterialsManager();
+        const plaintext = pattern(n, n + 5);
+        const { ciphertext } = await encryptWithMessageId(plaintext, { materialsManager, frameLength: F }, MESSAGE_ID);
+        for (const w of [1, 7, F - 1, F, F + 1, MIB]) {
+          const enc = new EncryptTransform({ materialsManager, frameLength: F }, MESSAGE_ID);
+          const e = await pipe(enc, plaintext, w);
+          expect(e.code).toBeUndefined();
+          expect(bytesEqual(e.out, ciphertext), `encrypt, writes of ${w}`).toBe(true);
+          const dec = createDecryptStream({ materialsManager });
+          const d = await pipe(dec, ciphertext, w);
+          expect(d.code).toBeUndefined();
+          expect(bytesEqual(d.out, plaintext), `decrypt, writes of ${w}`).toBe(true);
+          expect((await dec.header).frameLength).toBe(F);
+        }
+      });
+    }
+  }
+});
+
+describe('Node Transforms: failures', async () => {
+  const keyring = testKeyring();
+  const F = 64;
+  const plaintext = pattern(3 * F + 5);
+  const enc = createEncryptStream({ keyring, frameLength: F });
+  const { out: ciphertext } = await pipe(enc, plaintext, 50);
+  const finalStart = ciphertext.length - (5 + 21);
+
+  it('truncated, reordered and appended streams fail with their codes', async () => {
+    expect((await pipe(createDecryptStream({ keyring }), ciphertext.subarray(0, finalStart), 33)).code).toBe('ERR_TRUNCATED');
+    expect((await pipe(createDecryptStream({ keyring }), ciphertext.subarray(0, 20), 33)).code).toBe('ERR_TRUNCATED');
+    expect((await pipe(createDecryptStream({ keyring }), concat(ciphertext, Uint8Array.of(7)), 33)).code).toBe('ERR_TRAILING_DATA');
+    const f0 = finalStart - 3 * (F + 17);
+    const swapped = concat(ciphertext.subarray(0, f0), ciphertext.subarray(f0 + F + 17, f0 + 2 * (F + 17)), ciphertext.subarray(f0, f0 + F + 17), ciphertext.subarray(f0 + 2 * (F + 17)));
+    expect(swapped.length).toBe(ciphertext.length);
+    const r = await pipe(createDecryptStream({ keyring }), swapped, 1000);
+    expect(r.code).toBe('ERR_DECRYPTION_FAILED');
+    expect(r.out.length).toBe(0);
+  });
+
+  it('keyring failures reject the header promise and the pipeline', async () => {
+    const dec = createDecryptStream({ keyring: testKeyring('other', 3) });
+    expect((await pipe(dec, ciphertext, 100)).code).toBe('ERR_NO_MATCHING_KEY');
+    await expect(dec.header).rejects.toMatchObject({ code: 'ERR_NO_MATCHING_KEY' });
+  });
+
+  it('bad options throw synchronously', () => {
+    expect(() => createEncryptStream({ keyring, frameLength: 0 })).toThrow(RangeError);
+    expect(() => createDecryptStream({} as never)).toThrow(TypeError);
+  });
+});
