@@ -4,6 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import * as sealbox from '../../src/index.js';
 import { encryptWithMessageId } from '../../src/encrypt.js';
 import { loadVectorKeys, loadVectors } from '../helpers/vectors.js';
+import { loadWycheproof } from '../helpers/wycheproof.js';
 import { BUNDLE_PATH, buildBrowserBundle, buildPageScript } from './build.js';
 import { CHROMIUM, INDEX_HTML, launchChromium } from './chromium.js';
 import type { Suites } from './page/suites.js';
@@ -95,6 +96,19 @@ describe('the page', () => {
       for (const code of Object.keys(s.truncations)) expect(code).toMatch(/^ERR_(TRUNCATED|FORMAT_INVALID)$/);
       expect(s.appended).toBe('ERR_TRAILING_DATA');
     }
+  });
+
+  it('Web Streams: size grid x write sizes byte-identical to one-shot, both directions, failure codes', async () => {
+    const { checked, failures } = await run(page, 'webStreams');
+    expect(failures).toEqual([]);
+    expect(checked).toBe(2 * 7 * 6 + 4);
+  });
+
+  it('passes Wycheproof AES-GCM (128/256-bit keys, 96-bit IV, 128-bit tag) on WebCrypto and noble', async () => {
+    const file = loadWycheproof<{ keySize: number; ivSize: number; tagSize: number; tests: Parameters<Suites['wycheproofAesGcm']>[0] }>('aes_gcm_test.json');
+    const cases = file.testGroups.filter((g) => (g.keySize === 128 || g.keySize === 256) && g.ivSize === 96 && g.tagSize === 128).flatMap((g) => g.tests);
+    expect(cases.length).toBe(133);
+    for (const backend of ['webcrypto', 'noble'] as const) expect(await run(page, 'wycheproofAesGcm', cases, backend)).toEqual({ checked: 133, failures: [] });
   });
 
   it('decrypts the frozen vectors to the same results as Node', async () => {

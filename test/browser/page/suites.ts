@@ -3,11 +3,62 @@
 // only internal used is encryptWithMessageId, to fix the message id for byte comparisons.
 import * as api from '../../../src/index.js';
 import type { AeadBackendName } from '../../../src/index.js';
+import type { DecryptionMaterialsRequest, EncryptionMaterials, EncryptionMaterialsRequest, MaterialsManager } from '../../../src/index.js';
 import { encryptWithMessageId } from '../../../src/encrypt.js';
-import { CROSS, crossKeyring, equalBytes, fixedMessage, fromBase64, outcome, pattern, sizeGrid, sortedJson, tamperSummary, toBase64, vectorOutcomes } from '../shared.js';
+import { createEncryptionStream } from '../../../src/stream/encrypt-stream.js';
+import { CROSS, crossKeyring, equalBytes, fixedMessage, fromBase64, hexToBytes, outcome, pattern, sizeGrid, sortedJson, tamperSummary, toBase64, vectorOutcomes } from '../shared.js';
 import type { VectorFile } from '../shared.js';
 
 const keyring = new api.RawAesKeyring({ namespace: 'page', name: 'k', wrappingKey: pattern(32, 7) });
+
+/** Same data key and EDKs for every encrypt: with a fixed message id, messages are then byte-identical. */
+class FixedMaterials implements MaterialsManager {
+  readonly #inner = new api.DefaultMaterialsManager(keyring);
+  #materials: Promise<EncryptionMaterials> | undefined;
+  getEncryptionMaterials(request: EncryptionMaterialsRequest) {
+    return (this.#materials ??= this.#inner.getEncryptionMaterials(request));
+  }
+  getDecryptionMaterials(request: DecryptionMaterialsRequest) {
+    return this.#inner.getDecryptionMaterials(request);
+  }
+}
+const MESSAGE_ID = new Uint8Array(32).fill(0x5a);
+
+/** A ReadableStream of `bytes` in chunks of `size` (copies: the consumer owns them). */
+function readableOf(bytes: Uint8Array, size: number): ReadableStream<Uint8Array> {
+  let pos = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pos >= bytes.length) controller.close();
+      else controller.enqueue(bytes.slice(pos, (pos += size)));
+    },
+  });
+}
+
+/** Runs `bytes` through `ts` in chunks of `size`; returns everything it output. */
+async function through(ts: TransformStream<Uint8Array, Uint8Array>, bytes: Uint8Array, size: number): Promise<Uint8Array> {
+  // Read by hand: Response(stream).arrayBuffer() would replace the stream's error with a TypeError.
+  const reader = readableOf(bytes, size).pipeThrough(ts).getReader();
+  const parts: Uint8Array[] = [];
+  for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** The error code a stream failed with, or 'ok'. */
+async function streamOutcome(ts: TransformStream<Uint8Array, Uint8Array>, bytes: Uint8Array, size: number): Promise<string> {
+  try {
+    await through(ts, bytes, size);
+    return 'ok';
+  } catch (err) {
+    return err instanceof api.SealboxError ? err.code : `foreign:${(err as Error)?.name}`;
+  }
+}
 
 const suites = {
   info() {
@@ -62,6 +113,75 @@ const suites = {
     const out = [];
     for (const s of samples) out.push(await tamperSummary(api, multi, s));
     return out;
+  },
+
+  /**
+   * Web Streams in Chromium's own implementation: the size grid x write-chunk grid, streamed
+   * encrypt byte-identical to one-shot, the bundle's decryptStream back to the plaintext, the
+   * bundle's encryptStream through one-shot decrypt, and truncated / appended / flipped streams.
+   */
+  async webStreams(): Promise<{ checked: number; failures: string[] }> {
+    const failures: string[] = [];
+    let checked = 0;
+    const MiB = 1024 * 1024;
+    for (const F of [64, 1000]) {
+      const sizes = [0, 1, F - 1, F, F + 1, 2 * F + 1, 37 * F + 11];
+      for (const n of sizes) {
+        const materialsManager = new FixedMaterials();
+        const plaintext = pattern(n, n + 1);
+        const { ciphertext } = await encryptWithMessageId(plaintext, { materialsManager, frameLength: F }, MESSAGE_ID);
+        for (const w of [1, 7, F - 1, F, F + 1, MiB]) {
+          checked++;
+          const label = `F=${F} n=${n} writes=${w}`;
+          const streamed = await through(createEncryptionStream({ materialsManager, frameLength: F }, MESSAGE_ID), plaintext, w);
+          if (!equalBytes(streamed, ciphertext)) failures.push(`${label}: encryptStream bytes differ from one-shot`);
+          const dec = api.decryptStream({ keyring });
+          if (!equalBytes(await through(dec, ciphertext, w), plaintext)) failures.push(`${label}: decryptStream`);
+          if ((await dec.header).frameLength !== F) failures.push(`${label}: header`);
+          const enc = api.encryptStream({ keyring, frameLength: F, encryptionContext: { w: String(w) } });
+          const result = await api.decrypt(await through(enc, plaintext, w), { keyring, expectedEncryptionContext: { w: String(w) } });
+          if (!equalBytes(result.plaintext, plaintext)) failures.push(`${label}: encryptStream -> decrypt`);
+        }
+      }
+    }
+    // Failures: a stream cut short, a byte appended, a bit flipped in a frame.
+    const { ciphertext } = await api.encrypt(pattern(5000), { keyring, frameLength: 1000 });
+    const codes = {
+      truncated: await streamOutcome(api.decryptStream({ keyring }), ciphertext.subarray(0, ciphertext.length - 30), 777),
+      finalFrameMissing: await streamOutcome(api.decryptStream({ keyring }), ciphertext.subarray(0, ciphertext.length - 21), 1000),
+      appended: await streamOutcome(api.decryptStream({ keyring }), Uint8Array.of(...ciphertext, 0), 777),
+      flipped: await streamOutcome(api.decryptStream({ keyring }), ciphertext.map((b, i) => (i === ciphertext.length - 100 ? b ^ 1 : b)), 777),
+    };
+    const expected = { truncated: 'ERR_TRUNCATED', finalFrameMissing: 'ERR_TRUNCATED', appended: 'ERR_TRAILING_DATA', flipped: 'ERR_DECRYPTION_FAILED' };
+    for (const [k, v] of Object.entries(expected)) {
+      checked++;
+      if (codes[k as keyof typeof codes] !== v) failures.push(`${k}: ${codes[k as keyof typeof codes]}, expected ${v}`);
+    }
+    return { checked, failures };
+  },
+
+  /** Wycheproof AES-GCM (the SDK profile) on the bundle's in-page backends; returns failing tcIds. */
+  async wycheproofAesGcm(cases: Array<{ tcId: number; key: string; iv: string; aad: string; msg: string; ct: string; tag: string; result: string }>, backend: AeadBackendName) {
+    const failures: string[] = [];
+    const aead = api.getAeadBackend(backend);
+    for (const t of cases) {
+      const key = await aead.importKey(hexToBytes(t.key));
+      const iv = hexToBytes(t.iv);
+      const aad = hexToBytes(t.aad);
+      const sealed = hexToBytes(t.ct + t.tag);
+      try {
+        if (t.result === 'valid') {
+          if (!equalBytes(await key.seal(iv, aad, hexToBytes(t.msg)), sealed)) failures.push(`${t.tcId}: seal`);
+          if (!equalBytes(await key.open(iv, aad, sealed), hexToBytes(t.msg))) failures.push(`${t.tcId}: open`);
+        } else {
+          await key.open(iv, aad, sealed);
+          failures.push(`${t.tcId}: invalid case opened`);
+        }
+      } catch (err) {
+        if (t.result === 'valid' || !(err instanceof api.SealboxError && err.code === 'ERR_DECRYPTION_FAILED')) failures.push(`${t.tcId}: ${(err as Error).name}`);
+      }
+    }
+    return { checked: cases.length, failures };
   },
 
   vectors(vectors: VectorFile[], keys: { namespace: string; keys: Record<string, string> }) {
