@@ -51,11 +51,16 @@ async function openSuites(ctx: BrowserContext): Promise<Page> {
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
-  const [bundle, suites] = await Promise.all([buildBrowserBundle(), buildPageScript('test/browser/page/suites.ts')]);
+  const [bundle, suites, worker] = await Promise.all([
+    buildBrowserBundle(),
+    buildPageScript('test/browser/page/suites.ts'),
+    buildPageScript('test/browser/page/worker.ts'),
+  ]);
   const assets = new Map<string, Asset>([
     ['/', { type: 'text/html; charset=utf-8', body: INDEX_HTML }],
     [BUNDLE_PATH, { type: 'text/javascript', body: bundle }],
     ['/suites.js', { type: 'text/javascript', body: suites }],
+    ['/worker.js', { type: 'text/javascript', body: worker }],
   ]);
   server = await serve(assets);
   browser = await launchChromium();
@@ -77,6 +82,10 @@ afterAll(async () => {
 describe('the page', () => {
   it('is a secure context without Node globals, and Sealbox picks WebCrypto', async () => {
     expect(await run(page, 'info')).toEqual({ backend: 'webcrypto', subtle: true, secureContext: true, hasBuffer: false, hasProcess: false });
+  });
+
+  it('the bundle works unchanged in a module Web Worker (one-shot and streams)', async () => {
+    expect(await run(page, 'worker')).toBe('ok webcrypto');
   });
 
   it('round-trips the size grid, a few MiB, offset views and every backend pair', async () => {

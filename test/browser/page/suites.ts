@@ -184,6 +184,18 @@ const suites = {
     return { checked: cases.length, failures };
   },
 
+  /** The bundle in a module Web Worker: one-shot and stream round trips; returns its report. */
+  worker(): Promise<string> {
+    return new Promise((resolve) => {
+      const w = new Worker('/worker.js', { type: 'module' });
+      w.onmessage = (e) => {
+        resolve(String(e.data));
+        w.terminate();
+      };
+      w.onerror = (e) => resolve(`worker error ${e.message}`);
+    });
+  },
+
   vectors(vectors: VectorFile[], keys: { namespace: string; keys: Record<string, string> }) {
     return vectorOutcomes(api, vectors, keys);
   },
