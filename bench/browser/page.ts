@@ -1,6 +1,6 @@
 // In-page benchmark: Sealbox (the minified bundle) against one raw crypto.subtle AES-GCM call
 // over the same 16 MiB, in the same page and run. Loaded by bench/browser/run.ts.
-import { decrypt, encrypt, getAeadBackend, RawAesKeyring } from '../../src/index.js';
+import { decrypt, decryptStream, encrypt, encryptStream, getAeadBackend, RawAesKeyring } from '../../src/index.js';
 
 const MiB = 1024 * 1024;
 
@@ -8,6 +8,25 @@ function randomData(n: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(n);
   for (let off = 0; off < n; off += 65536) crypto.getRandomValues(out.subarray(off, Math.min(n, off + 65536)));
   return out;
+}
+
+/** Drains a stream, counting bytes (no copy into one array: that would be measured too). */
+async function drain(stream: ReadableStream<Uint8Array>): Promise<number> {
+  let n = 0;
+  const reader = stream.getReader();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) n += r.value.length;
+  return n;
+}
+
+/** `data` as a stream of 64 KiB chunks (views, as a fetch body or file would deliver). */
+function chunked(data: Uint8Array): ReadableStream<Uint8Array> {
+  let pos = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (pos >= data.length) c.close();
+      else c.enqueue(data.subarray(pos, (pos += 65536)));
+    },
+  });
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -27,12 +46,14 @@ async function bench(size: number, rounds: number, frameLength?: number) {
   const rawSealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, data));
   const options = frameLength ? { keyring, frameLength } : { keyring };
   const { ciphertext } = await encrypt(data, options);
-  const t = { rawEncrypt: [] as number[], rawDecrypt: [] as number[], sealboxEncrypt: [] as number[], sealboxDecrypt: [] as number[] };
+  const t = { rawEncrypt: [] as number[], rawDecrypt: [] as number[], sealboxEncrypt: [] as number[], sealboxDecrypt: [] as number[], streamEncrypt: [] as number[], streamDecrypt: [] as number[] };
   for (let i = 0; i < rounds; i++) {
     t.rawEncrypt.push(await time(() => crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, data)));
     t.sealboxEncrypt.push(await time(() => encrypt(data, options)));
     t.rawDecrypt.push(await time(() => crypto.subtle.decrypt({ name: 'AES-GCM', iv }, key, rawSealed)));
     t.sealboxDecrypt.push(await time(() => decrypt(ciphertext, { keyring })));
+    t.streamEncrypt.push(await time(() => drain(chunked(data).pipeThrough(encryptStream(options)))));
+    t.streamDecrypt.push(await time(() => drain(chunked(ciphertext).pipeThrough(decryptStream({ keyring })))));
   }
   return {
     backend: getAeadBackend().name,
@@ -42,6 +63,8 @@ async function bench(size: number, rounds: number, frameLength?: number) {
     sealboxEncryptMs: median(t.sealboxEncrypt),
     rawDecryptMs: median(t.rawDecrypt),
     sealboxDecryptMs: median(t.sealboxDecrypt),
+    streamEncryptMs: median(t.streamEncrypt),
+    streamDecryptMs: median(t.streamDecrypt),
   };
 }
 
