@@ -1,0 +1,82 @@
+/**
+ * Errors of the local KMS. Each carries, as `name`, the exception name AWS KMS uses for the
+ * same failure, so code written against `@aws-sdk/client-kms` (which matches on `err.name`)
+ * handles local and remote failures alike. Messages never contain key material or plaintext.
+ */
+
+/** AWS KMS exception names the local KMS raises (plus the generic protocol ones). */
+export type LocalKmsErrorName =
+  | 'AccessDeniedException'
+  | 'AlreadyExistsException'
+  | 'DependencyTimeoutException'
+  | 'DisabledException'
+  | 'ExpiredImportTokenException'
+  | 'IncorrectKeyException'
+  | 'IncorrectKeyMaterialException'
+  | 'InvalidAliasNameException'
+  | 'InvalidArnException'
+  | 'InvalidCiphertextException'
+  | 'InvalidGrantIdException'
+  | 'InvalidGrantTokenException'
+  | 'InvalidImportTokenException'
+  | 'InvalidKeyUsageException'
+  | 'InvalidMarkerException'
+  | 'KMSInternalException'
+  | 'KMSInvalidMacException'
+  | 'KMSInvalidSignatureException'
+  | 'KMSInvalidStateException'
+  | 'LimitExceededException'
+  | 'MalformedPolicyDocumentException'
+  | 'NotFoundException'
+  | 'SerializationException'
+  | 'TagException'
+  | 'UnknownOperationException'
+  | 'UnsupportedOperationException'
+  | 'ValidationException'
+  /** Not an AWS name: the root key given does not open this data directory. */
+  | 'RootKeyMismatchException';
+
+/**
+ * An error raised by the local KMS. `name` is the AWS exception name; `$fault` says whose
+ * fault it is, as in the AWS SDK (`client` for 4xx, `server` for 5xx).
+ *
+ * @example
+ * ```ts
+ * try { await kms.decrypt({ CiphertextBlob: blob }); }
+ * catch (err) { if (err instanceof LocalKmsError && err.name === 'InvalidCiphertextException') { ... } }
+ * ```
+ */
+export class LocalKmsError extends Error {
+  override readonly name: LocalKmsErrorName;
+  /** `client` when the request was wrong, `server` when the service failed. */
+  readonly $fault: 'client' | 'server';
+  /** Shape-compatible with AWS SDK service exceptions. */
+  readonly $metadata: { readonly httpStatusCode: number };
+
+  constructor(name: LocalKmsErrorName, message: string, fault: 'client' | 'server' = 'client') {
+    super(message);
+    this.name = name;
+    this.$fault = fault;
+    this.$metadata = { httpStatusCode: fault === 'server' ? 500 : 400 };
+  }
+}
+
+/** Shorthand constructors, one per common failure. */
+export const kmsErrors = {
+  validation: (message: string) => new LocalKmsError('ValidationException', message),
+  serialization: (message: string) => new LocalKmsError('SerializationException', message),
+  notFound: (message: string) => new LocalKmsError('NotFoundException', message),
+  invalidState: (message: string) => new LocalKmsError('KMSInvalidStateException', message),
+  disabled: (message: string) => new LocalKmsError('DisabledException', message),
+  invalidKeyUsage: (message: string) => new LocalKmsError('InvalidKeyUsageException', message),
+  invalidCiphertext: () => new LocalKmsError('InvalidCiphertextException', 'The ciphertext is invalid or does not match the encryption context'),
+  incorrectKey: () => new LocalKmsError('IncorrectKeyException', 'The ciphertext was not encrypted under the KMS key given'),
+  unsupported: (message: string) => new LocalKmsError('UnsupportedOperationException', message),
+  alreadyExists: (message: string) => new LocalKmsError('AlreadyExistsException', message),
+  internal: (message: string) => new LocalKmsError('KMSInternalException', message, 'server'),
+} as const;
+
+/** True when `err` is a LocalKmsError (with the given name, if one is named). */
+export function isLocalKmsError(err: unknown, name?: LocalKmsErrorName): err is LocalKmsError {
+  return err instanceof LocalKmsError && (name === undefined || err.name === name);
+}

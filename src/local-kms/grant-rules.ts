@@ -1,0 +1,147 @@
+/**
+ * The pure rules of grants (AWS KMS Developer Guide, "Grants in AWS KMS"): which operations a
+ * grant may name, which of them may carry encryption context constraints, how a constraint
+ * matches a request, and whether a grant covers a request.
+ */
+import { LocalKmsError } from './errors.js';
+
+/** Operations a grant can allow (the `GrantOperation` enum of the KMS API). */
+export const GRANT_OPERATIONS = [
+  'Decrypt',
+  'Encrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
+  'ReEncryptFrom',
+  'ReEncryptTo',
+  'Sign',
+  'Verify',
+  'GetPublicKey',
+  'CreateGrant',
+  'RetireGrant',
+  'DescribeKey',
+  'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext',
+  'GenerateMac',
+  'VerifyMac',
+  'DeriveSharedSecret',
+] as const;
+
+/** One grant operation name. */
+export type GrantOperation = (typeof GRANT_OPERATIONS)[number];
+
+/**
+ * Operations that take an encryption context, and so may appear in a grant with constraints
+ * (plus CreateGrant and RetireGrant, which AWS also allows there).
+ */
+const CONSTRAINABLE = new Set<string>([
+  'Decrypt',
+  'Encrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
+  'ReEncryptFrom',
+  'ReEncryptTo',
+  'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext',
+  'CreateGrant',
+  'RetireGrant',
+]);
+
+/** Encryption context constraints of a grant; at most one of the two is normally given. */
+export interface GrantConstraints {
+  /** The request's context must be exactly this. */
+  readonly EncryptionContextEquals?: Readonly<Record<string, string>>;
+  /** The request's context must contain these pairs (and may have more). */
+  readonly EncryptionContextSubset?: Readonly<Record<string, string>>;
+}
+
+/** What a grant holds that decides whether it covers a request. */
+export interface GrantTerms {
+  readonly granteePrincipal: string;
+  readonly operations: readonly string[];
+  readonly constraints: GrantConstraints | undefined;
+}
+
+function isStringMap(value: unknown): value is Record<string, string> {
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string')
+  );
+}
+
+/**
+ * Checks a CreateGrant's Operations and Constraints as AWS does.
+ *
+ * @throws LocalKmsError `ValidationException` for an empty, unknown or repeated operation, a
+ *   malformed constraint, or a constraint on a grant naming an operation without a context.
+ * @example
+ * ```ts
+ * validateGrantTerms(['Decrypt'], { EncryptionContextSubset: { tenant: 'a' } });
+ * ```
+ */
+export function validateGrantTerms(operations: unknown, constraints: unknown): void {
+  if (!Array.isArray(operations) || operations.length === 0) {
+    throw new LocalKmsError('ValidationException', 'Operations must list at least one grant operation.');
+  }
+  const seen = new Set<string>();
+  for (const op of operations) {
+    if (typeof op !== 'string' || !(GRANT_OPERATIONS as readonly string[]).includes(op) || seen.has(op)) {
+      throw new LocalKmsError('ValidationException', 'Operations must be distinct grant operation names.');
+    }
+    seen.add(op);
+  }
+  if (constraints === undefined) return;
+  if (typeof constraints !== 'object' || constraints === null || Array.isArray(constraints)) {
+    throw new LocalKmsError('ValidationException', 'Constraints must be an object.');
+  }
+  for (const [name, value] of Object.entries(constraints)) {
+    if ((name !== 'EncryptionContextEquals' && name !== 'EncryptionContextSubset') || !isStringMap(value)) {
+      throw new LocalKmsError('ValidationException', 'Constraints allows EncryptionContextEquals and EncryptionContextSubset maps of strings.');
+    }
+  }
+  if (Object.keys(constraints).length > 0 && !operations.every((op: string) => CONSTRAINABLE.has(op))) {
+    throw new LocalKmsError('ValidationException', 'Encryption context constraints need operations that take an encryption context.');
+  }
+}
+
+/**
+ * True when a request's encryption context satisfies a grant's constraints.
+ *
+ * @example
+ * ```ts
+ * constraintsAllow({ EncryptionContextSubset: { a: '1' } }, { a: '1', b: '2' }); // true
+ * constraintsAllow({ EncryptionContextEquals: { a: '1' } }, { a: '1', b: '2' }); // false
+ * ```
+ */
+export function constraintsAllow(constraints: GrantConstraints | undefined, context: Readonly<Record<string, string>> | undefined): boolean {
+  if (constraints === undefined) return true;
+  const actual = context ?? {};
+  const equals = constraints.EncryptionContextEquals;
+  if (equals !== undefined) {
+    const keys = Object.keys(equals);
+    if (keys.length !== Object.keys(actual).length) return false;
+    if (!keys.every((k) => Object.hasOwn(actual, k) && actual[k] === equals[k])) return false;
+  }
+  const subset = constraints.EncryptionContextSubset;
+  if (subset !== undefined) {
+    if (!Object.keys(subset).every((k) => Object.hasOwn(actual, k) && actual[k] === subset[k])) return false;
+  }
+  return true;
+}
+
+/**
+ * True when a grant lets `principal` perform `action` (`kms:Decrypt`) with `context`. A grantee
+ * that is an account root (`arn:aws:iam::<account>:root`) covers every principal of the account.
+ *
+ * @example
+ * ```ts
+ * grantCovers(grant, { principal, accountId, action: 'kms:Decrypt', encryptionContext });
+ * ```
+ */
+export function grantCovers(
+  grant: GrantTerms,
+  request: { principal: string; accountId: string; action: string; encryptionContext?: Readonly<Record<string, string>> },
+): boolean {
+  const operation = request.action.startsWith('kms:') ? request.action.slice(4) : request.action;
+  const grantee = grant.granteePrincipal;
+  const principalOk = grantee === request.principal || grantee === `arn:aws:iam::${request.accountId}:root`;
+  return principalOk && grant.operations.includes(operation) && constraintsAllow(grant.constraints, request.encryptionContext);
+}

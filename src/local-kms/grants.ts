@@ -1,0 +1,347 @@
+/**
+ * Grants: the `grants` table and the CreateGrant, ListGrants, ListRetirableGrants, RetireGrant
+ * and RevokeGrant operations (AWS KMS API Reference). Whether a grant covers a request is
+ * decided by grant-rules.ts; the authorize hook that consults grants lives in access.ts.
+ *
+ * Grant tokens: AWS returns a token so that a new grant can be used before it has propagated.
+ * The local store is consistent at once, so a token is never needed for access; it is still
+ * issued, checked when presented (a token that was not issued here is
+ * `InvalidGrantTokenException`), and identifies a grant to RetireGrant. A token is the grant id
+ * plus 32 random bytes; only a SHA-256 of the random part is stored.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import { LocalKmsError, type LocalKmsErrorName } from './errors.js';
+import { validateGrantTerms, type GrantConstraints, type GrantTerms } from './grant-rules.js';
+import { defineOperation, type Caller, type Migration, type OperationContext } from './operation.js';
+
+/** Most grant tokens one request may carry (AWS limit). */
+export const MAX_GRANT_TOKENS = 10;
+
+/** The `grants` table, owned by the `grants` module. */
+export const grantMigrations: readonly Migration[] = [
+  {
+    module: 'grants',
+    version: 1,
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE grants (
+          grant_id TEXT PRIMARY KEY,
+          key_id TEXT NOT NULL,
+          key_arn TEXT NOT NULL,
+          name TEXT,
+          grantee_principal TEXT NOT NULL,
+          retiring_principal TEXT,
+          issuing_account TEXT NOT NULL,
+          operations TEXT NOT NULL,
+          constraints TEXT,
+          token_hash BLOB NOT NULL,
+          created_at INTEGER NOT NULL
+        );
+        CREATE INDEX grants_by_key ON grants (key_id);
+        CREATE INDEX grants_by_retiring ON grants (retiring_principal);
+      `),
+  },
+];
+
+interface GrantRow {
+  rowid: number;
+  grant_id: string;
+  key_id: string;
+  key_arn: string;
+  name: string | null;
+  grantee_principal: string;
+  retiring_principal: string | null;
+  issuing_account: string;
+  operations: string;
+  constraints: string | null;
+  token_hash: Buffer;
+  created_at: number;
+}
+
+/** A stored grant, decoded. */
+export interface StoredGrant extends GrantTerms {
+  readonly grantId: string;
+  readonly keyId: string;
+  readonly keyArn: string;
+  readonly name: string | undefined;
+  readonly retiringPrincipal: string | undefined;
+  readonly issuingAccount: string;
+  readonly createdAt: Date;
+}
+
+function decode(row: GrantRow): StoredGrant {
+  return {
+    grantId: row.grant_id,
+    keyId: row.key_id,
+    keyArn: row.key_arn,
+    name: row.name ?? undefined,
+    granteePrincipal: row.grantee_principal,
+    retiringPrincipal: row.retiring_principal ?? undefined,
+    issuingAccount: row.issuing_account,
+    operations: JSON.parse(row.operations) as string[],
+    constraints: row.constraints === null ? undefined : (JSON.parse(row.constraints) as GrantConstraints),
+    createdAt: new Date(row.created_at),
+  };
+}
+
+/** The GrantListEntry shape of the KMS API. */
+function listEntry(g: StoredGrant): Record<string, unknown> {
+  return {
+    KeyId: g.keyArn,
+    GrantId: g.grantId,
+    Name: g.name,
+    CreationDate: g.createdAt,
+    GranteePrincipal: g.granteePrincipal,
+    RetiringPrincipal: g.retiringPrincipal,
+    IssuingAccount: `arn:aws:iam::${g.issuingAccount}:root`,
+    Operations: g.operations,
+    Constraints: g.constraints,
+  };
+}
+
+/** Every grant on a key (what the authorize hook reads). */
+export function grantsForKey(db: Database, keyId: string): StoredGrant[] {
+  return (db.prepare('SELECT rowid, * FROM grants WHERE key_id = ?').all(keyId) as GrantRow[]).map(decode);
+}
+
+function tokenHash(secret: Buffer): Buffer {
+  return createHash('sha256').update(secret).digest();
+}
+
+function parseToken(token: string): { grantId: string; secret: Buffer } {
+  const raw = /^[A-Za-z0-9_-]{86}$/.test(token) ? Buffer.from(token, 'base64url') : undefined;
+  if (raw === undefined || raw.length !== 64) throw new LocalKmsError('InvalidGrantTokenException', 'The grant token is not valid.');
+  return { grantId: raw.subarray(0, 32).toString('hex'), secret: raw.subarray(32) };
+}
+
+/**
+ * Checks grant tokens presented with a request: at most 10, each issued by this store. Returns
+ * the ids of the grants they name that still exist.
+ *
+ * @throws LocalKmsError `ValidationException` (more than 10), `InvalidGrantTokenException`.
+ * @example
+ * ```ts
+ * checkGrantTokens(ctx.db, input.GrantTokens);
+ * ```
+ */
+export function checkGrantTokens(db: Database, tokens: readonly string[] | undefined): string[] {
+  if (tokens === undefined) return [];
+  if (tokens.length > MAX_GRANT_TOKENS) throw new LocalKmsError('ValidationException', `At most ${MAX_GRANT_TOKENS} grant tokens.`);
+  const ids: string[] = [];
+  for (const token of tokens) {
+    const { grantId, secret } = parseToken(token);
+    const row = db.prepare('SELECT token_hash FROM grants WHERE grant_id = ?').get(grantId) as { token_hash: Buffer } | undefined;
+    // A token for a grant since retired or revoked is genuine but grants nothing.
+    if (row === undefined) continue;
+    if (!timingSafeEqual(row.token_hash, tokenHash(secret))) throw new LocalKmsError('InvalidGrantTokenException', 'The grant token is not valid.');
+    ids.push(grantId);
+  }
+  return ids;
+}
+
+const PRINCIPAL = { type: 'string', min: 1, max: 256, pattern: /^[\w+=,.@:/-]+$/ } as const;
+const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
+const GRANT_ID = { type: 'string', min: 1, max: 128, pattern: /^[a-zA-Z0-9-]+$/ } as const;
+const PAGING = { Limit: { type: 'integer', min: 1, max: 100 }, Marker: { type: 'string', min: 1, max: 1024 } } as const;
+
+function page(rows: GrantRow[], limit: number): Record<string, unknown> {
+  const shown = rows.slice(0, limit);
+  const truncated = rows.length > limit;
+  return {
+    Grants: shown.map((r) => listEntry(decode(r))),
+    Truncated: truncated,
+    ...(truncated ? { NextMarker: String(shown.at(-1)!.rowid) } : {}),
+  };
+}
+
+function markerRowid(marker: string | undefined): number {
+  if (marker === undefined) return 0;
+  if (!/^\d{1,15}$/.test(marker)) throw new LocalKmsError('InvalidMarkerException', 'The marker is not valid.');
+  return Number(marker);
+}
+
+function dryRun(input: { DryRun?: boolean }): void {
+  // The name is being added to LocalKmsErrorName on the local-kms branch.
+  if (input.DryRun === true) throw new LocalKmsError('DryRunOperationException' as LocalKmsErrorName, 'The request would have succeeded.');
+}
+
+function isAccountRoot(caller: Caller, accountId: string): boolean {
+  return caller.principal === `arn:aws:iam::${accountId}:root`;
+}
+
+interface CreateGrantInput {
+  KeyId: string;
+  GranteePrincipal: string;
+  Operations: string[];
+  RetiringPrincipal?: string;
+  Constraints?: GrantConstraints;
+  GrantTokens?: string[];
+  Name?: string;
+  DryRun?: boolean;
+}
+
+const createGrant = defineOperation<CreateGrantInput>(
+  'CreateGrant',
+  {
+    KeyId: KEY_ID,
+    GranteePrincipal: { ...PRINCIPAL, required: true },
+    Operations: { type: 'stringList', required: true, min: 1 },
+    RetiringPrincipal: PRINCIPAL,
+    Constraints: { type: 'structure' },
+    GrantTokens: { type: 'stringList', max: MAX_GRANT_TOKENS },
+    Name: { type: 'string', min: 1, max: 256, pattern: /^[a-zA-Z0-9:/_-]+$/ },
+    DryRun: { type: 'boolean' },
+  },
+  (ctx, input) => {
+    validateGrantTerms(input.Operations, input.Constraints);
+    checkGrantTokens(ctx.db, input.GrantTokens);
+    const key = ctx.resolveKey(input.KeyId, {
+      allowAlias: false,
+      action: 'kms:CreateGrant',
+      ...(input.GrantTokens ? { grantTokens: input.GrantTokens } : {}),
+    });
+    if (key.state === 'PendingDeletion' || key.state === 'Unavailable') {
+      throw new LocalKmsError('KMSInvalidStateException', `The key is ${key.state}.`);
+    }
+    dryRun(input);
+    const operations = [...input.Operations].sort();
+    const constraints = input.Constraints && Object.keys(input.Constraints).length > 0 ? JSON.stringify(input.Constraints) : null;
+    const secret = randomBytes(32);
+    // CreateGrant is idempotent on Name: the same terms under the same name return the same grant.
+    if (input.Name !== undefined) {
+      const same = ctx.db
+        .prepare(
+          `SELECT grant_id FROM grants WHERE key_id = ? AND name = ? AND grantee_principal = ? AND operations = ?
+             AND constraints IS ? AND retiring_principal IS ?`,
+        )
+        .get(key.keyId, input.Name, input.GranteePrincipal, JSON.stringify(operations), constraints, input.RetiringPrincipal ?? null) as
+        | { grant_id: string }
+        | undefined;
+      if (same !== undefined) {
+        ctx.db.prepare('UPDATE grants SET token_hash = ? WHERE grant_id = ?').run(tokenHash(secret), same.grant_id);
+        return { GrantId: same.grant_id, GrantToken: Buffer.concat([Buffer.from(same.grant_id, 'hex'), secret]).toString('base64url') };
+      }
+    }
+    const id = randomBytes(32);
+    const grantId = id.toString('hex');
+    ctx.db
+      .prepare(
+        `INSERT INTO grants (grant_id, key_id, key_arn, name, grantee_principal, retiring_principal, issuing_account,
+           operations, constraints, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        grantId,
+        key.keyId,
+        key.arn,
+        input.Name ?? null,
+        input.GranteePrincipal,
+        input.RetiringPrincipal ?? null,
+        ctx.accountId,
+        JSON.stringify(operations),
+        constraints,
+        tokenHash(secret),
+        ctx.now.getTime(),
+      );
+    return { GrantId: grantId, GrantToken: Buffer.concat([id, secret]).toString('base64url') };
+  },
+  { sensitive: ['GrantTokens'] },
+);
+
+interface ListGrantsInput {
+  KeyId: string;
+  Limit?: number;
+  Marker?: string;
+  GrantId?: string;
+  GranteePrincipal?: string;
+}
+
+const listGrants = defineOperation<ListGrantsInput>(
+  'ListGrants',
+  { KeyId: KEY_ID, ...PAGING, GrantId: GRANT_ID, GranteePrincipal: PRINCIPAL },
+  (ctx, input) => {
+    const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:ListGrants' });
+    const limit = input.Limit ?? 50;
+    const rows = ctx.db
+      .prepare(
+        `SELECT rowid, * FROM grants WHERE key_id = ? AND rowid > ? AND (? IS NULL OR grant_id = ?)
+           AND (? IS NULL OR grantee_principal = ?) ORDER BY rowid LIMIT ?`,
+      )
+      .all(key.keyId, markerRowid(input.Marker), input.GrantId ?? null, input.GrantId ?? null, input.GranteePrincipal ?? null, input.GranteePrincipal ?? null, limit + 1) as GrantRow[];
+    return page(rows, limit);
+  },
+);
+
+const listRetirableGrants = defineOperation<{ RetiringPrincipal: string; Limit?: number; Marker?: string }>(
+  'ListRetirableGrants',
+  { RetiringPrincipal: { ...PRINCIPAL, required: true }, ...PAGING },
+  (ctx, input) => {
+    ctx.authorize({ action: 'kms:ListRetirableGrants' });
+    const limit = input.Limit ?? 50;
+    const rows = ctx.db
+      .prepare('SELECT rowid, * FROM grants WHERE retiring_principal = ? AND rowid > ? ORDER BY rowid LIMIT ?')
+      .all(input.RetiringPrincipal, markerRowid(input.Marker), limit + 1) as GrantRow[];
+    return page(rows, limit);
+  },
+);
+
+function findGrant(db: Database, grantId: string): StoredGrant | undefined {
+  const row = db.prepare('SELECT rowid, * FROM grants WHERE grant_id = ?').get(grantId) as GrantRow | undefined;
+  return row === undefined ? undefined : decode(row);
+}
+
+interface RetireGrantInput {
+  GrantToken?: string;
+  KeyId?: string;
+  GrantId?: string;
+  DryRun?: boolean;
+}
+
+const retireGrant = defineOperation<RetireGrantInput>(
+  'RetireGrant',
+  { GrantToken: { type: 'string', min: 1, max: 8192 }, KeyId: { type: 'string', min: 1, max: 2048 }, GrantId: GRANT_ID, DryRun: { type: 'boolean' } },
+  (ctx, input) => {
+    let grant: StoredGrant | undefined;
+    if (input.GrantToken !== undefined) {
+      const [grantId] = checkGrantTokens(ctx.db, [input.GrantToken]);
+      grant = grantId === undefined ? undefined : findGrant(ctx.db, grantId);
+      if (grant === undefined) throw new LocalKmsError('NotFoundException', 'The grant does not exist.');
+    } else {
+      if (input.KeyId === undefined || input.GrantId === undefined) {
+        throw new LocalKmsError('ValidationException', 'RetireGrant needs GrantToken, or KeyId and GrantId.');
+      }
+      const key = ctx.resolveKey(input.KeyId, { allowAlias: false });
+      grant = findGrant(ctx.db, input.GrantId);
+      if (grant === undefined || grant.keyId !== key.keyId) throw new LocalKmsError('NotFoundException', 'The grant does not exist.');
+    }
+    ctx.auditKey(grant.keyId);
+    // Who may retire (AWS): the retiring principal, the grantee when the grant includes
+    // RetireGrant, and the account that issued the grant.
+    const caller = ctx.caller;
+    const allowed =
+      caller.principal === grant.retiringPrincipal ||
+      (caller.principal === grant.granteePrincipal && grant.operations.includes('RetireGrant')) ||
+      isAccountRoot(caller, grant.issuingAccount);
+    if (!allowed) throw new LocalKmsError('AccessDeniedException', 'The caller may not retire this grant.');
+    dryRun(input);
+    ctx.db.prepare('DELETE FROM grants WHERE grant_id = ?').run(grant.grantId);
+    return undefined;
+  },
+  { sensitive: ['GrantToken'] },
+);
+
+const revokeGrant = defineOperation<{ KeyId: string; GrantId: string; DryRun?: boolean }>(
+  'RevokeGrant',
+  { KeyId: KEY_ID, GrantId: { ...GRANT_ID, required: true }, DryRun: { type: 'boolean' } },
+  (ctx: OperationContext, input) => {
+    const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:RevokeGrant' });
+    const grant = findGrant(ctx.db, input.GrantId);
+    if (grant === undefined || grant.keyId !== key.keyId) throw new LocalKmsError('NotFoundException', 'The grant does not exist.');
+    dryRun(input);
+    ctx.db.prepare('DELETE FROM grants WHERE grant_id = ?').run(grant.grantId);
+    return undefined;
+  },
+);
+
+/** The grant operations, for the access extension. */
+export const grantOperations = [createGrant, listGrants, listRetirableGrants, retireGrant, revokeGrant] as const;

@@ -1,0 +1,188 @@
+/**
+ * Extension points of the local KMS: how operations, tables and authorization plug in.
+ *
+ * Every operation (`Encrypt`, `CreateKey`, ...) is an {@link OperationDefinition}: an input
+ * shape checked like AWS checks it, and a synchronous handler. `LocalKms.execute` runs the
+ * handler inside one SQLite write transaction (`BEGIN IMMEDIATE`, so concurrent processes
+ * queue on the busy timeout instead of failing) and, in the same transaction, appends the
+ * audit row. A failing handler is rolled back to a savepoint first, so its audit row (with the
+ * error name) is still written and nothing else it did survives.
+ *
+ * Handlers are synchronous on purpose: `better-sqlite3` transactions cannot span an `await`,
+ * and `node:crypto` offers synchronous versions of everything a KMS operation needs.
+ *
+ * Modules (key policies, grants, SigV4 credentials, ...) contribute a {@link LocalKmsExtension}:
+ * more operations, their own tables through {@link Migration}s (versioned per module), and an
+ * {@link AuthorizeHook} that may veto any key operation. Built-in extensions are listed in
+ * `extensions.ts`; callers can add more with `LocalKms.open({ extensions })`.
+ *
+ * @example
+ * ```ts
+ * // grants.ts (sketch)
+ * export const grantsExtension: LocalKmsExtension = {
+ *   name: 'grants',
+ *   migrations: [{ module: 'grants', version: 1, up: (db) => db.exec('CREATE TABLE grants (...)') }],
+ *   operations: [
+ *     defineOperation('ListGrants', { KeyId: { type: 'string', required: true } }, (ctx, input) => {
+ *       const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:ListGrants' });
+ *       return { Grants: listGrants(ctx.db, key.keyId), Truncated: false };
+ *     }),
+ *   ],
+ *   authorize: (req) => { if (!allowedByGrant(req)) throw new LocalKmsError('AccessDeniedException', '...'); },
+ * };
+ * ```
+ */
+import type { Database } from 'better-sqlite3';
+import type { KeyRecord } from './key-record.js';
+
+/** Who is calling: an IAM principal ARN and its account. */
+export interface Caller {
+  /** The principal ARN, e.g. `arn:aws:iam::111122223333:root` or `arn:aws:iam::111122223333:user/alice`. */
+  readonly principal: string;
+  /** The twelve-digit account id of the principal. */
+  readonly accountId: string;
+}
+
+/** The type of one input member, as in the AWS JSON protocol model. */
+export type MemberType =
+  /** A string. */
+  | 'string'
+  /** Bytes: a `Uint8Array` in-process (base64 text on the wire; the HTTP layer converts). */
+  | 'blob'
+  /** An integer number. */
+  | 'integer'
+  | 'boolean'
+  /** A `Date` in-process (epoch seconds on the wire). */
+  | 'timestamp'
+  /** An array of strings. */
+  | 'stringList'
+  /** An object of string to string (EncryptionContext). */
+  | 'stringMap'
+  /** An array of `{ TagKey, TagValue }`. */
+  | 'tagList'
+  /** Any JSON object (checked by the handler). */
+  | 'structure';
+
+/** Constraints on one input member. Type mismatches raise SerializationException, constraint violations ValidationException, as AWS does. */
+export interface MemberSpec {
+  readonly type: MemberType;
+  readonly required?: boolean;
+  /** Minimum length (strings, blobs, lists) or value (integers). */
+  readonly min?: number;
+  /** Maximum length (strings, blobs, lists) or value (integers). */
+  readonly max?: number;
+  /** Allowed values of a string. */
+  readonly enum?: readonly string[];
+  /** Pattern a string must match. */
+  readonly pattern?: RegExp;
+}
+
+/** An operation's input members by name. Members not listed are rejected (SerializationException). */
+export type InputShape = Readonly<Record<string, MemberSpec>>;
+
+/** Options of {@link OperationContext.resolveKey}. */
+export interface ResolveKeyOptions {
+  /** Accept `alias/...` names and alias ARNs (AWS allows them for cryptographic operations and DescribeKey, not for management). */
+  readonly allowAlias: boolean;
+  /** The IAM action to authorize, e.g. `kms:Encrypt`. Omit only for internal lookups. */
+  readonly action?: string;
+  readonly encryptionContext?: Readonly<Record<string, string>>;
+  readonly grantTokens?: readonly string[];
+}
+
+/** What an {@link AuthorizeHook} is asked. */
+export interface AuthorizeRequest {
+  readonly caller: Caller;
+  /** The IAM action, e.g. `kms:Encrypt`, `kms:CreateKey`. */
+  readonly action: string;
+  /** The operation name, e.g. `Encrypt`. */
+  readonly operation: string;
+  /** The key the action is on; absent for key-less actions (CreateKey, ListKeys, GenerateRandom, ...). */
+  readonly keyArn?: string;
+  /** The key itself (its `policy` text is what a policy evaluator reads). */
+  readonly key?: KeyRecord;
+  readonly encryptionContext?: Readonly<Record<string, string>>;
+  readonly grantTokens?: readonly string[];
+  /** The running operation (gives the hook the database and the clock). */
+  readonly context: OperationContext;
+}
+
+/**
+ * Decides whether a call may proceed. Throw a `LocalKmsError` (normally `AccessDeniedException`)
+ * to deny; return to allow. Every hook of every extension must allow. With no hooks, every
+ * call is allowed (the local account owns everything).
+ */
+export type AuthorizeHook = (request: AuthorizeRequest) => void;
+
+/** One schema change of one module. Versions of a module run in order, each once, in one transaction. */
+export interface Migration {
+  /** The module that owns the tables, e.g. `core`, `grants`. */
+  readonly module: string;
+  /** 1, 2, 3, ... within the module. */
+  readonly version: number;
+  readonly up: (db: Database) => void;
+}
+
+/** The per-call environment a handler runs in. Valid only during the call. */
+export interface OperationContext {
+  /** The open database, inside the operation's transaction. */
+  readonly db: Database;
+  /** The operation name, e.g. `Encrypt`. */
+  readonly operation: string;
+  /** The injected clock, read once per call. */
+  readonly now: Date;
+  readonly region: string;
+  readonly accountId: string;
+  readonly caller: Caller;
+  /** The ARN of a key id in this region and account. */
+  keyArn(keyId: string): string;
+  /**
+   * Finds the key a `KeyId` member names (key id, key ARN, and where allowed alias name or
+   * alias ARN), records it in the audit row and, when `action` is given, authorizes it.
+   * @throws NotFoundException (no such key, or an ARN for another region or account),
+   * ValidationException / InvalidArnException (malformed), AccessDeniedException (a hook denied).
+   */
+  resolveKey(keyId: string, options: ResolveKeyOptions): KeyRecord;
+  /** Runs every authorize hook; for key-less actions (`kms:CreateKey`, `kms:ListKeys`, ...). */
+  authorize(request: Omit<AuthorizeRequest, 'caller' | 'operation' | 'context'>): void;
+  /** Names the key this call concerns in its audit row (resolveKey does this itself). */
+  auditKey(keyId: string): void;
+}
+
+/** An operation: name, input shape, synchronous handler, and which members the audit log must never hold. */
+export interface OperationDefinition<I = Record<string, unknown>, O = unknown> {
+  readonly name: string;
+  readonly input: InputShape;
+  readonly handler: (context: OperationContext, input: I) => O;
+  /** Input members left out of the audit row besides blobs (which are always reduced to their length). */
+  readonly sensitive?: readonly string[];
+}
+
+/**
+ * Declares an operation.
+ *
+ * @example
+ * ```ts
+ * const getRandomByte = defineOperation('GetRandomByte', {}, () => ({ Byte: randomBytes(1)[0] }));
+ * ```
+ * @throws TypeError when `name` is not PascalCase.
+ */
+export function defineOperation<I = Record<string, unknown>, O = unknown>(
+  name: string,
+  input: InputShape,
+  handler: (context: OperationContext, input: I) => O,
+  options: { sensitive?: readonly string[] } = {},
+): OperationDefinition<I, O> {
+  if (!/^[A-Z][A-Za-z0-9]*$/.test(name)) throw new TypeError('"name" expected a PascalCase operation name');
+  return { name, input, handler, ...(options.sensitive ? { sensitive: options.sensitive } : {}) };
+}
+
+/** A bundle of operations, tables and an authorize hook that plugs into the local KMS. */
+export interface LocalKmsExtension {
+  readonly name: string;
+  readonly migrations?: readonly Migration[];
+  // Handlers are stored type-erased; defineOperation keeps them typed where they are written.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly operations?: readonly OperationDefinition<any, any>[];
+  readonly authorize?: AuthorizeHook;
+}

@@ -1,0 +1,96 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CredentialStore, credentialMigrations } from '../../src/local-kms/credentials.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function openDb() {
+  const dir = mkdtempSync(join(tmpdir(), 'sealbox-cred-'));
+  dirs.push(dir);
+  const file = join(dir, 'kms.db');
+  const db = new Database(file);
+  for (const m of credentialMigrations) m.up(db);
+  return { db, file };
+}
+
+function errorName(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    return (err as Error).name;
+  }
+  return 'none';
+}
+
+describe('CredentialStore', () => {
+  it('creates keys that look up to their secret and principal, and lists them without secrets', () => {
+    const { db } = openDb();
+    const store = new CredentialStore(db, randomBytes(32));
+    const alice = store.create({ principal: 'arn:aws:iam::111122223333:user/alice', description: 'ci' });
+    expect(alice.accessKeyId).toMatch(/^LKIA[A-Z2-7]{16}$/);
+    expect(alice.secretAccessKey).toHaveLength(40);
+    expect(store.lookup(alice.accessKeyId)).toEqual({
+      accessKeyId: alice.accessKeyId,
+      secretAccessKey: alice.secretAccessKey,
+      principal: alice.principal,
+      accountId: '111122223333',
+    });
+    const listed = store.list();
+    expect(listed).toHaveLength(1);
+    expect(JSON.stringify(listed)).not.toContain(alice.secretAccessKey);
+    expect(store.lookup('LKIAUNKNOWN')).toBeUndefined();
+  });
+
+  it('never stores a secret in the clear', () => {
+    const { db, file } = openDb();
+    const store = new CredentialStore(db, randomBytes(32));
+    const secrets = Array.from({ length: 5 }, () => store.create({ principal: 'arn:aws:iam::111122223333:root' }).secretAccessKey);
+    db.close();
+    const bytes = readFileSync(file);
+    for (const s of secrets) {
+      expect(bytes.includes(Buffer.from(s))).toBe(false);
+      expect(bytes.includes(Buffer.from(s, 'base64'))).toBe(false);
+    }
+  });
+
+  it('does not open secrets under another sealing key, or moved to another key id', () => {
+    const { db } = openDb();
+    const a = new CredentialStore(db, randomBytes(32)).create({ principal: 'arn:aws:iam::111122223333:root' });
+    expect(new CredentialStore(db, randomBytes(32)).lookup(a.accessKeyId)).toBeUndefined();
+    const key = randomBytes(32);
+    const store = new CredentialStore(db, key);
+    const x = store.create({ principal: 'arn:aws:iam::111122223333:root' });
+    const y = store.create({ principal: 'arn:aws:iam::111122223333:user/y' });
+    db.prepare('UPDATE access_keys SET sealed_secret = (SELECT sealed_secret FROM access_keys WHERE access_key_id = ?) WHERE access_key_id = ?').run(x.accessKeyId, y.accessKeyId);
+    expect(new CredentialStore(db, key).lookup(y.accessKeyId)).toBeUndefined();
+  });
+
+  it('refuses inactive and deleted keys', () => {
+    const { db } = openDb();
+    const store = new CredentialStore(db, randomBytes(32));
+    const k = store.create({ principal: 'arn:aws:iam::111122223333:user/bob' });
+    store.setStatus(k.accessKeyId, 'Inactive');
+    expect(store.lookup(k.accessKeyId)).toBeUndefined();
+    store.setStatus(k.accessKeyId, 'Active');
+    expect(store.lookup(k.accessKeyId)?.principal).toBe(k.principal);
+    store.delete(k.accessKeyId);
+    expect(store.lookup(k.accessKeyId)).toBeUndefined();
+    expect(errorName(() => store.delete(k.accessKeyId))).toBe('NotFoundException');
+  });
+
+  it('refuses malformed principals and sealing keys', () => {
+    const { db } = openDb();
+    const store = new CredentialStore(db, randomBytes(32));
+    for (const principal of ['alice', 'arn:aws:iam::1234:user/a', 'arn:aws:iam::111122223333:group/g', 'arn:aws:iam::111122223333:user/*x y']) {
+      expect(errorName(() => store.create({ principal }))).toBe('ValidationException');
+    }
+    expect(errorName(() => new CredentialStore(db, randomBytes(16)))).toBe('RangeError');
+  });
+});

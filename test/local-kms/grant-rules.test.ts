@@ -1,0 +1,81 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { constraintsAllow, grantCovers, validateGrantTerms } from '../../src/local-kms/grant-rules.js';
+
+const ALICE = 'arn:aws:iam::111122223333:user/alice';
+const req = (action: string, encryptionContext?: Record<string, string>, principal = ALICE) => ({
+  principal,
+  accountId: '111122223333',
+  action,
+  ...(encryptionContext ? { encryptionContext } : {}),
+});
+
+function errorName(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    return (err as Error).name;
+  }
+  return 'none';
+}
+
+describe('constraintsAllow', () => {
+  it('EncryptionContextEquals needs the exact context', () => {
+    const c = { EncryptionContextEquals: { tenant: 'a' } };
+    expect(constraintsAllow(c, { tenant: 'a' })).toBe(true);
+    expect(constraintsAllow(c, { tenant: 'a', x: 'y' })).toBe(false);
+    expect(constraintsAllow(c, { tenant: 'b' })).toBe(false);
+    expect(constraintsAllow(c, undefined)).toBe(false);
+  });
+
+  it('EncryptionContextSubset needs the pairs and allows more', () => {
+    const c = { EncryptionContextSubset: { tenant: 'a' } };
+    expect(constraintsAllow(c, { tenant: 'a', x: 'y' })).toBe(true);
+    expect(constraintsAllow(c, { Tenant: 'a' })).toBe(false);
+    expect(constraintsAllow(c, {})).toBe(false);
+  });
+
+  it('a context satisfies Subset of any of its own subsets, and Equals of itself only', () => {
+    const ctx = fc.dictionary(fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 }), { maxKeys: 5 });
+    fc.assert(
+      fc.property(ctx, fc.nat(), (context, seed) => {
+        const keys = Object.keys(context).filter((_, i) => (seed >> i) & 1);
+        const subset = Object.fromEntries(keys.map((k) => [k, context[k]!]));
+        expect(constraintsAllow({ EncryptionContextSubset: subset }, context)).toBe(true);
+        expect(constraintsAllow({ EncryptionContextEquals: subset }, context)).toBe(keys.length === Object.keys(context).length);
+      }),
+    );
+  });
+});
+
+describe('grantCovers', () => {
+  const grant = { granteePrincipal: ALICE, operations: ['Decrypt', 'GenerateDataKey'], constraints: { EncryptionContextSubset: { tenant: 'a' } } };
+  it('covers the grantee, the operations and the context it names, nothing else', () => {
+    expect(grantCovers(grant, req('kms:Decrypt', { tenant: 'a' }))).toBe(true);
+    expect(grantCovers(grant, req('kms:Encrypt', { tenant: 'a' }))).toBe(false);
+    expect(grantCovers(grant, req('kms:Decrypt', { tenant: 'b' }))).toBe(false);
+    expect(grantCovers(grant, req('kms:Decrypt', { tenant: 'a' }, 'arn:aws:iam::111122223333:user/bob'))).toBe(false);
+  });
+  it('a grant to the account root covers its principals', () => {
+    const g = { granteePrincipal: 'arn:aws:iam::111122223333:root', operations: ['Encrypt'], constraints: undefined };
+    expect(grantCovers(g, req('kms:Encrypt'))).toBe(true);
+  });
+});
+
+describe('validateGrantTerms', () => {
+  it('accepts valid terms', () => {
+    expect(errorName(() => validateGrantTerms(['Encrypt', 'Decrypt'], { EncryptionContextEquals: { a: 'b' } }))).toBe('none');
+    expect(errorName(() => validateGrantTerms(['Sign', 'DescribeKey'], undefined))).toBe('none');
+  });
+  it.each([
+    ['no operations', [], undefined],
+    ['unknown operation', ['Fly'], undefined],
+    ['repeated operation', ['Encrypt', 'Encrypt'], undefined],
+    ['constraint on Sign', ['Sign'], { EncryptionContextSubset: { a: 'b' } }],
+    ['constraint on DescribeKey', ['Decrypt', 'DescribeKey'], { EncryptionContextEquals: {} }],
+    ['unknown constraint', ['Decrypt'], { SomethingElse: {} }],
+    ['non-string value', ['Decrypt'], { EncryptionContextSubset: { a: 1 } }],
+  ])('refuses %s with ValidationException', (_n, ops, constraints) => {
+    expect(errorName(() => validateGrantTerms(ops, constraints))).toBe('ValidationException');
+  });
+});
