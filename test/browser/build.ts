@@ -42,7 +42,7 @@ export async function buildBrowserBundle(): Promise<Uint8Array> {
  * served bundle, so the suites exercise the minified bundle itself; the few internals the
  * suites need (fixed message ids, named backends) are bundled from src alongside.
  */
-export async function buildPageScript(entry: string): Promise<Uint8Array> {
+export async function buildPageScript(entry: string, options: { inlineAwsSdk?: boolean } = {}): Promise<Uint8Array> {
   const toBundle: Plugin = {
     name: 'sealbox-bundle',
     setup(b) {
@@ -57,7 +57,8 @@ export async function buildPageScript(entry: string): Promise<Uint8Array> {
     platform: 'browser',
     target: 'es2022',
     plugins: [toBundle],
-    external: ['@aws-sdk/*'],
+    // Pages that talk to KMS carry their own browser build of @aws-sdk/client-kms.
+    external: options.inlineAwsSdk ? [] : ['@aws-sdk/*'],
     write: false,
     logLevel: 'silent',
   });
