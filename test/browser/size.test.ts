@@ -20,3 +20,10 @@ it('the browser bundle imports nothing from Node and nothing but @aws-sdk/*', as
   // Node globals the core must not rely on (cbor-x probes globalThis.Buffer, which is fine).
   expect(text).not.toMatch(/\brequire\(/);
 });
+
+it('test/browser/build.ts builds with the options of the dist/browser entry in tsup.config.ts', async () => {
+  const { default: configs } = await import('../../tsup.config.js');
+  const entry = (Array.isArray(configs) ? configs : [configs]).find((c) => (c as { outDir?: string }).outDir === 'dist/browser') as Record<string, unknown>;
+  expect(entry).toMatchObject({ entry: { sealbox: 'src/index.ts' }, format: ['esm'], platform: 'browser', target: 'es2022', minify: true, splitting: false });
+  expect(entry.external).toEqual([/^@aws-sdk\//]);
+});
