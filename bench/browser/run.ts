@@ -42,6 +42,11 @@ try {
     if (frameLength === 65536) ok = enc >= TARGET && dec >= TARGET;
   }
   console.log(`default frames (64 KiB) ${ok ? 'meet' : 'MISS'} the ${TARGET}x target`);
+  const small = await page.evaluate((n) => (globalThis as unknown as { sealboxSmallOps: (n: number) => Promise<Record<string, number>> }).sealboxSmallOps(n), 2000);
+  console.log(
+    `message keys (HKDF-SHA-512 extract + 2 expands): @noble/hashes ${small.nobleUs!.toFixed(1)} us, WebCrypto ${small.webcryptoUs!.toFixed(1)} us (${(small.webcryptoUs! / small.nobleUs!).toFixed(1)}x slower)`,
+  );
+  console.log(`1 KiB messages: ${Math.round(1e6 / small.encryptUs!)} encrypts/s, ${Math.round(1e6 / small.decryptUs!)} decrypts/s`);
 } finally {
   await browser.close();
   await server.close();

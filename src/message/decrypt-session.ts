@@ -1,6 +1,6 @@
 import type { AeadBackend, AeadKey, MaybePromise } from '../crypto/aead.js';
 import { constantTimeEqual, wipe } from '../crypto/bytes.js';
-import { deriveMessageKeys } from '../crypto/derive.js';
+import { deriveMessageKeysFast } from '../crypto/derive.js';
 import { SealboxError } from '../errors.js';
 import type { MessageHeader } from '../format/header.js';
 import { frameAad, frameNonce, headerNonce } from '../format/frame.js';
@@ -27,7 +27,8 @@ export async function startDecryption(
   materials: DecryptionMaterials,
   backend: AeadBackend,
 ): Promise<DecryptSession> {
-  const { contentKey, commitment } = deriveMessageKeys(header.version, header.suite, materials.dataKey, header.messageId);
+  const pending = deriveMessageKeysFast(header.version, header.suite, materials.dataKey, header.messageId);
+  const { contentKey, commitment } = pending instanceof Promise ? await pending : pending;
   if (!constantTimeEqual(commitment, header.commitment)) {
     wipe(contentKey);
     throw new SealboxError('ERR_COMMITMENT_MISMATCH', 'The data key does not match the message\'s key commitment');

@@ -1,6 +1,6 @@
 import type { AeadBackend, AeadKey, MaybePromise } from '../crypto/aead.js';
 import { wipe, writeU32 } from '../crypto/bytes.js';
-import { deriveMessageKeys } from '../crypto/derive.js';
+import { deriveMessageKeysFast } from '../crypto/derive.js';
 import { randomBytes } from '../crypto/random.js';
 import { FORMAT_VERSION, encodeHeader } from '../format/header.js';
 import type { MessageHeader } from '../format/header.js';
@@ -41,7 +41,8 @@ export async function startEncryption(
   messageId: Uint8Array = randomBytes(MESSAGE_ID_BYTES),
 ): Promise<EncryptSession> {
   checkFrameLength(frameLength);
-  const { contentKey, commitment } = deriveMessageKeys(FORMAT_VERSION, materials.suite, materials.dataKey, messageId);
+  const pending = deriveMessageKeysFast(FORMAT_VERSION, materials.suite, materials.dataKey, messageId);
+  const { contentKey, commitment } = pending instanceof Promise ? await pending : pending;
   let key: AeadKey;
   try {
     key = await backend.importKey(contentKey);
