@@ -33,6 +33,13 @@ export function createNodeAeadBackend(): AeadBackend | undefined {
           out.set(cipher.getAuthTag(), headroom + plaintext.length);
           return out;
         },
+        sealParts(nonce, aad, plaintext) {
+          const cipher = crypto.createCipheriv(algorithm, key, nonce, { authTagLength: TAG_BYTES });
+          cipher.setAAD(aad);
+          const ciphertext = cipher.update(plaintext);
+          cipher.final();
+          return [ciphertext, cipher.getAuthTag()];
+        },
         open(nonce, aad, sealed) {
           if (sealed.length < TAG_BYTES) authFailure();
           const ctLen = sealed.length - TAG_BYTES;

@@ -18,6 +18,11 @@ export interface AeadKey {
    */
   seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, headroom?: number): MaybePromise<Uint8Array>;
   open(nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): MaybePromise<Uint8Array>;
+  /**
+   * Optional, synchronous backends only: seal returning ciphertext and tag as two arrays, so a
+   * writer that gathers (writev) needs no copy of the ciphertext.
+   */
+  sealParts?(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): [Uint8Array, Uint8Array];
 }
 
 /** A source of AES-GCM keys: `node:crypto`, WebCrypto or `@noble/ciphers`. */

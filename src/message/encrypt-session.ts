@@ -21,6 +21,11 @@ export interface EncryptSession {
    * u32 length, ciphertext, tag. One allocation: streams emit it as one chunk.
    */
   sealFrameEncoded(index: number, final: boolean, plaintext: Uint8Array): MaybePromise<Uint8Array>;
+  /**
+   * Like {@link sealFrameEncoded}, as parts to write in order (prefix, ciphertext, tag when the
+   * backend can, else one array): for gathering writers, without copying the ciphertext.
+   */
+  sealFrameParts(index: number, final: boolean, plaintext: Uint8Array): MaybePromise<Uint8Array[]>;
 }
 
 /** Throws RangeError unless `frameLength` is an allowed frame length. */
@@ -64,13 +69,16 @@ export async function startEncryption(
   headerBytes.set(encoded, 0);
   headerBytes.set(tag, encoded.length);
   let next = 0;
-  const seal = (index: number, final: boolean, plaintext: Uint8Array, headroom: number): MaybePromise<Uint8Array> => {
+  const claim = (index: number, final: boolean, plaintext: Uint8Array): void => {
     // Nonce reuse under one key would be catastrophic: refuse anything but the next index.
     if (next === -1) throw new SealboxError('ERR_STATE', 'The final frame was already sealed');
     if (index !== next) throw new RangeError(`frame ${index} sealed out of order (expected ${next})`);
     if (index + 1 > MAX_FRAMES) throw limitExceeded('frames', index + 1, MAX_FRAMES);
     next = final ? -1 : next + 1;
     materials.onPlaintext?.(plaintext.length);
+  };
+  const seal = (index: number, final: boolean, plaintext: Uint8Array, headroom: number): MaybePromise<Uint8Array> => {
+    claim(index, final, plaintext);
     return key.seal(frameNonce(index, final), frameAad(messageId, index, final), plaintext, headroom);
   };
   const writePrefix = (frame: Uint8Array, final: boolean, length: number): Uint8Array => {
@@ -82,17 +90,27 @@ export async function startEncryption(
     }
     return frame;
   };
+  const sealEncoded = (index: number, final: boolean, plaintext: Uint8Array): MaybePromise<Uint8Array> => {
+    const sealed = seal(index, final, plaintext, final ? FINAL_FRAME_PREFIX : 1);
+    return sealed instanceof Promise
+      ? sealed.then((frame) => writePrefix(frame, final, plaintext.length))
+      : writePrefix(sealed, final, plaintext.length);
+  };
   return {
     header,
     headerBytes,
     sealFrame(index, final, plaintext) {
       return seal(index, final, plaintext, 0);
     },
-    sealFrameEncoded(index, final, plaintext) {
-      const sealed = seal(index, final, plaintext, final ? FINAL_FRAME_PREFIX : 1);
-      return sealed instanceof Promise
-        ? sealed.then((frame) => writePrefix(frame, final, plaintext.length))
-        : writePrefix(sealed, final, plaintext.length);
+    sealFrameEncoded: sealEncoded,
+    sealFrameParts(index, final, plaintext) {
+      if (!key.sealParts) {
+        const sealed = sealEncoded(index, final, plaintext);
+        return sealed instanceof Promise ? sealed.then((frame) => [frame]) : [sealed];
+      }
+      claim(index, final, plaintext);
+      const [ciphertext, tag] = key.sealParts(frameNonce(index, final), frameAad(messageId, index, final), plaintext);
+      return [writePrefix(new Uint8Array(final ? FINAL_FRAME_PREFIX : 1), final, plaintext.length), ciphertext, tag];
     },
   };
 }

@@ -112,7 +112,7 @@ export async function encryptFile(src: string, dst: string, options: EncryptOpti
   try {
     const { size } = await input.stat();
     const session = await beginEncryption(plan, size);
-    const framer = new EncryptFramer(session);
+    const framer = new EncryptFramer(session, { parts: true });
     // Whole frames per read, so the framer seals straight from the read buffer.
     const chunk = Math.max(1, Math.floor(READ_BYTES / plan.frameLength)) * plan.frameLength;
     const bytesWritten = await writeAtomically(dst, async (out) => {

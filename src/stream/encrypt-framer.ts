@@ -25,8 +25,15 @@ export class EncryptFramer {
   #headerSent = false;
   #done = false;
 
-  constructor(session: EncryptSession) {
+  readonly #parts: boolean;
+
+  /**
+   * @param options.parts emit each frame as several arrays (prefix, ciphertext, tag) instead of
+   * one, saving a copy per frame: for writers that gather, like `FileHandle.writev`.
+   */
+  constructor(session: EncryptSession, options: { parts?: boolean } = {}) {
     this.#session = session;
+    this.#parts = options.parts ?? false;
     this.#frameLength = session.header.frameLength;
   }
 
@@ -43,13 +50,19 @@ export class EncryptFramer {
     this.#sendHeader(emit);
     this.#done = true;
     const rest = this.#buffer ? this.#buffer.subarray(0, this.#filled) : new Uint8Array(0);
-    const sealed = this.#session.sealFrameEncoded(this.#index, true, rest);
-    const after = (frame: Uint8Array): void => {
+    const sealed = this.#seal(this.#index, true, rest);
+    const after = (frame: Uint8Array[]): void => {
       this.#buffer?.fill(0);
       this.#buffer = undefined;
-      emit(frame);
+      for (const part of frame) emit(part);
     };
     return sealed instanceof Promise ? sealed.then(after) : after(sealed);
+  }
+
+  #seal(index: number, final: boolean, plaintext: Uint8Array): MaybePromise<Uint8Array[]> {
+    if (this.#parts) return this.#session.sealFrameParts(index, final, plaintext);
+    const sealed = this.#session.sealFrameEncoded(index, final, plaintext);
+    return sealed instanceof Promise ? sealed.then((frame) => [frame]) : [sealed];
   }
 
   #sendHeader(emit: Emit): void {
@@ -78,15 +91,15 @@ export class EncryptFramer {
         plaintext = buffer;
         this.#filled = 0;
       }
-      const sealed = this.#session.sealFrameEncoded(this.#index++, false, plaintext);
+      const sealed = this.#seal(this.#index++, false, plaintext);
       if (sealed instanceof Promise) {
         const resume = pos;
         return sealed.then((frame) => {
-          emit(frame);
+          for (const part of frame) emit(part);
           return this.#consume(chunk, resume, emit);
         });
       }
-      emit(sealed);
+      for (const part of sealed) emit(part);
     }
     return undefined;
   }
