@@ -50,6 +50,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Member schemas per structure; `getMemberSchemas` builds a fresh object on every call. */
+const memberCache = new WeakMap<NormalizedSchema, Record<string, NormalizedSchema>>();
+
 function readValue(schema: NormalizedSchema, value: unknown, path: string): unknown {
   if (schema.isBlobSchema()) {
     if (typeof value !== 'string' || !BASE64_RE.test(value)) throw serialization(path, 'base64 text');
@@ -88,7 +91,11 @@ function readValue(schema: NormalizedSchema, value: unknown, path: string): unkn
   }
   if (schema.isStructSchema()) {
     if (!isObject(value)) throw serialization(path, 'a structure');
-    const members = schema.getMemberSchemas() as Record<string, NormalizedSchema>;
+    let members = memberCache.get(schema);
+    if (members === undefined) {
+      members = schema.getMemberSchemas() as Record<string, NormalizedSchema>;
+      memberCache.set(schema, members);
+    }
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       if (v === null) continue; // JSON null means absent in awsJson1.1
