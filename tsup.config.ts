@@ -20,8 +20,9 @@ export default defineConfig([
     external: [/^node:/, 'better-sqlite3', '@aws-sdk/client-kms'],
   },
   {
-    // dist/browser/sealbox.min.js: the `.` entry as one self-contained ES module for pages and
-    // workers without a bundler (<script type="module">, import maps). Everything is inlined
+    // dist/browser/sealbox.min.js: the `.` entry as a self-contained ES module for pages and
+    // workers without a bundler (<script type="module">, import maps), plus lazily loaded
+    // chunks beside it (serve the whole directory). Everything is inlined
     // except @aws-sdk/* (the KMS keyring's client, which applications bundle themselves), so
     // the size budget in test/browser/size.test.ts measures the core. Same options as
     // test/browser/build.ts.
@@ -34,7 +35,9 @@ export default defineConfig([
     minify: true,
     sourcemap: true,
     clean: true,
-    splitting: false,
+    // Code-split: the @noble/ciphers fallback (a dynamic import) becomes a chunk that only
+    // pages without WebCrypto fetch.
+    splitting: true,
     treeshake: false,
     noExternal: [/^(?!@aws-sdk\/)/],
     external: [/^@aws-sdk\//],

@@ -1,7 +1,7 @@
 // npm run bench:browser: 16 MiB encrypt and decrypt through Sealbox in headless Chromium,
 // against one raw crypto.subtle AES-GCM call on the same data in the same page and run.
 // Target (issue 7): Sealbox at least 0.7x the raw call's throughput each way.
-import { BUNDLE_PATH, buildBrowserBundle, buildPageScript } from '../../test/browser/build.js';
+import { buildBrowserBundle, buildPageScript } from '../../test/browser/build.js';
 import { launchChromium } from '../../test/browser/chromium.js';
 import { serve } from '../../test/browser/server.js';
 
@@ -14,7 +14,7 @@ const [bundle, script] = await Promise.all([buildBrowserBundle(), buildPageScrip
 const server = await serve(
   new Map([
     ['/', { type: 'text/html', body: '<!doctype html><script type="module" src="/bench.js"></script>' }],
-    [BUNDLE_PATH, { type: 'text/javascript', body: bundle }],
+    ...[...bundle.files].map(([path, body]) => [path, { type: 'text/javascript', body }] as const),
     ['/bench.js', { type: 'text/javascript', body: script }],
   ]),
 );

@@ -16,25 +16,49 @@ export const ROOT = ((): string => {
 /** URL path the page imports the Sealbox bundle from. */
 export const BUNDLE_PATH = '/sealbox.min.js';
 
+/** The browser bundle: its entry, and chunks it loads on demand (the noble fallback). */
+export interface BrowserBundle {
+  /** Every output file by URL path (`/sealbox.min.js`, `/chunk-*.min.js`). */
+  readonly files: ReadonlyMap<string, Uint8Array>;
+  /** The files a page downloads before first use: the entry and what it imports statically. */
+  readonly core: readonly string[];
+  /** Files reached only through `import()`: fetched when first needed, if ever. */
+  readonly lazy: readonly string[];
+}
+
 /**
  * Builds the browser bundle in memory with the options of the `dist/browser` entry in
- * tsup.config.ts (ESM, platform browser, minified, everything inlined but @aws-sdk/*), so
- * tests measure and run exactly what `npm run build` ships, without needing a prior build.
+ * tsup.config.ts (ESM, platform browser, minified, everything inlined but @aws-sdk/*, code
+ * split so the pure-JS fallback loads only where it is used), so tests measure and run
+ * exactly what `npm run build` ships, without needing a prior build.
  */
-export async function buildBrowserBundle(): Promise<Uint8Array> {
+export async function buildBrowserBundle(): Promise<BrowserBundle> {
   const result = await build({
     absWorkingDir: ROOT,
-    entryPoints: ['src/index.ts'],
+    entryPoints: { sealbox: 'src/index.ts' },
+    outdir: join(ROOT, 'dist', 'browser'),
+    outExtension: { '.js': '.min.js' },
     bundle: true,
+    splitting: true,
     format: 'esm',
     platform: 'browser',
     target: 'es2022',
     minify: true,
     external: ['@aws-sdk/*'],
     write: false,
+    metafile: true,
     logLevel: 'silent',
   });
-  return result.outputFiles[0]!.contents;
+  const outDir = join(ROOT, 'dist', 'browser');
+  const url = (path: string): string => '/' + path.slice(outDir.length + 1).replaceAll('\\', '/');
+  const files = new Map(result.outputFiles.map((f) => [url(f.path), f.contents] as const));
+  const outputs = result.metafile.outputs;
+  const key = (u: string): string => Object.keys(outputs).find((k) => k.endsWith(u.slice(1)))!;
+  const core = new Set<string>([BUNDLE_PATH]);
+  for (const u of core) {
+    for (const i of outputs[key(u)]!.imports) if (i.kind === 'import-statement' && !i.external) core.add('/' + i.path.split('/').pop()!);
+  }
+  return { files, core: [...core], lazy: [...files.keys()].filter((f) => !core.has(f)) };
 }
 
 /**

@@ -5,7 +5,7 @@ import * as sealbox from '../../src/index.js';
 import { encryptWithMessageId } from '../../src/encrypt.js';
 import { loadVectorKeys, loadVectors } from '../helpers/vectors.js';
 import { loadWycheproof } from '../helpers/wycheproof.js';
-import { BUNDLE_PATH, buildBrowserBundle, buildPageScript } from './build.js';
+import { buildBrowserBundle, buildPageScript } from './build.js';
 import { CHROMIUM, INDEX_HTML, launchChromium } from './chromium.js';
 import type { Suites } from './page/suites.js';
 import type { Asset, TestServer } from './server.js';
@@ -58,7 +58,7 @@ beforeAll(async () => {
   ]);
   const assets = new Map<string, Asset>([
     ['/', { type: 'text/html; charset=utf-8', body: INDEX_HTML }],
-    [BUNDLE_PATH, { type: 'text/javascript', body: bundle }],
+    ...[...bundle.files].map(([path, body]) => [path, { type: 'text/javascript', body }] as const),
     ['/suites.js', { type: 'text/javascript', body: suites }],
     ['/worker.js', { type: 'text/javascript', body: worker }],
   ]);

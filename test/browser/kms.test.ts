@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startKmsServer } from '../../src/kms-server/server.js';
 import type { RunningKmsServer } from '../../src/kms-server/server.js';
 import type { SigV4Credential } from '../../src/kms-server/sigv4.js';
-import { BUNDLE_PATH, buildBrowserBundle, buildPageScript } from './build.js';
+import { buildBrowserBundle, buildPageScript } from './build.js';
 import { launchChromium } from './chromium.js';
 import type { TestServer } from './server.js';
 import { serve } from './server.js';
@@ -66,7 +66,7 @@ beforeAll(async () => {
   pages = await serve(
     new Map([
       ['/', { type: 'text/html', body: '<!doctype html><script type="module" src="/kms.js"></script>' }],
-      [BUNDLE_PATH, { type: 'text/javascript', body: bundle }],
+      ...[...bundle.files].map(([path, body]) => [path, { type: 'text/javascript', body }] as const),
       ['/kms.js', { type: 'text/javascript', body: script }],
     ]),
   );
