@@ -76,7 +76,7 @@ async function bench(size: number, rounds: number, frameLength?: number) {
  * deriveBits), and small messages end to end. Microseconds per operation.
  */
 async function smallOps(iterations: number) {
-  const { hkdfSha512Noble } = await import('../../src/crypto/hkdf.js');
+  const { hkdfSha512Noble } = await import('../../src/crypto/hkdf-noble.js');
   const ikm = randomData(32);
   const salt = randomData(32);
   const info1 = new TextEncoder().encode('sealbox v1 suite 1 content key');

@@ -1,6 +1,6 @@
 import type { AeadBackend, AeadKey, MaybePromise } from '../crypto/aead.js';
 import { constantTimeEqual, wipe } from '../crypto/bytes.js';
-import { deriveMessageKeysFast } from '../crypto/derive.js';
+import { deriveMessageKeys } from '../crypto/derive.js';
 import { SealboxError } from '../errors.js';
 import type { MessageHeader } from '../format/header.js';
 import { frameAad, frameNonce, headerNonce } from '../format/frame.js';
@@ -27,7 +27,7 @@ export async function startDecryption(
   materials: DecryptionMaterials,
   backend: AeadBackend,
 ): Promise<DecryptSession> {
-  const pending = deriveMessageKeysFast(header.version, header.suite, materials.dataKey, header.messageId);
+  const pending = deriveMessageKeys(header.version, header.suite, materials.dataKey, header.messageId);
   const { contentKey, commitment } = pending instanceof Promise ? await pending : pending;
   if (!constantTimeEqual(commitment, header.commitment)) {
     wipe(contentKey);

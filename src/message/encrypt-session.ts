@@ -1,6 +1,6 @@
 import type { AeadBackend, AeadKey, MaybePromise } from '../crypto/aead.js';
 import { wipe, writeU32 } from '../crypto/bytes.js';
-import { deriveMessageKeysFast } from '../crypto/derive.js';
+import { deriveMessageKeys } from '../crypto/derive.js';
 import { randomBytes } from '../crypto/random.js';
 import { FORMAT_VERSION, encodeHeader } from '../format/header.js';
 import type { MessageHeader } from '../format/header.js';
@@ -46,7 +46,7 @@ export async function startEncryption(
   messageId: Uint8Array = randomBytes(MESSAGE_ID_BYTES),
 ): Promise<EncryptSession> {
   checkFrameLength(frameLength);
-  const pending = deriveMessageKeysFast(FORMAT_VERSION, materials.suite, materials.dataKey, messageId);
+  const pending = deriveMessageKeys(FORMAT_VERSION, materials.suite, materials.dataKey, messageId);
   const { contentKey, commitment } = pending instanceof Promise ? await pending : pending;
   let key: AeadKey;
   try {
