@@ -120,6 +120,10 @@ describe('the page', () => {
     for (const backend of ['webcrypto', 'noble'] as const) expect(await run(page, 'wycheproofAesGcm', cases, backend)).toEqual({ checked: 133, failures: [] });
   });
 
+  it('readHeader and decryptRange over bytes, a Blob stream and a Blob-backed reader', async () => {
+    expect(await run(page, 'rangeAndHeader')).toEqual({ checked: 2 + 12 + 1, failures: [] });
+  });
+
   it('decrypts the frozen vectors to the same results as Node', async () => {
     const vectors = loadVectors();
     const keys = loadVectorKeys();

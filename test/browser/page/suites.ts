@@ -184,6 +184,40 @@ const suites = {
     return { checked: cases.length, failures };
   },
 
+  /**
+   * readHeader from bytes and from a Blob stream; decryptRange over bytes and over a Blob (how a
+   * page reads a user's File) matching slices of the plaintext; a tampered frame in range fails.
+   */
+  async rangeAndHeader(): Promise<{ checked: number; failures: string[] }> {
+    const failures: string[] = [];
+    let checked = 0;
+    const plaintext = pattern(300_003, 21);
+    const { ciphertext } = await api.encrypt(plaintext, { keyring, frameLength: 4096, encryptionContext: { file: 'a.bin' } });
+    const blob = new Blob([ciphertext as Uint8Array<ArrayBuffer>]);
+    for (const source of [ciphertext, blob.stream()]) {
+      checked++;
+      const header = await api.readHeader(source);
+      if (header.frameLength !== 4096 || header.encryptionContext.file !== 'a.bin') failures.push('readHeader');
+    }
+    const fromBlob = { size: blob.size, read: async (offset: number, length: number) => new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer()) };
+    for (const [start, end] of [[0, 1], [4095, 4097], [100_000, 200_000], [299_000, 300_003], [300_003, 300_003], [0, 300_003]] as const) {
+      for (const source of [ciphertext, fromBlob]) {
+        checked++;
+        const r = await api.decryptRange(source, { keyring, start, end, expectedEncryptionContext: { file: 'a.bin' } });
+        if (!equalBytes(r.plaintext, plaintext.subarray(start, end)) || r.plaintextLength !== plaintext.length) failures.push(`range ${start}-${end}`);
+      }
+    }
+    checked++;
+    const tampered = ciphertext.slice();
+    tampered[ciphertext.length - 3 * 4113]! ^= 1; // inside a regular frame near the end
+    const code = await api.decryptRange(tampered, { keyring, start: 290_000, end: 300_000 }).then(
+      () => 'PLAINTEXT',
+      (err: unknown) => (err instanceof api.SealboxError ? err.code : 'foreign'),
+    );
+    if (code !== 'ERR_DECRYPTION_FAILED') failures.push(`tampered range: ${code}`);
+    return { checked, failures };
+  },
+
   /** The bundle in a module Web Worker: one-shot and stream round trips; returns its report. */
   worker(): Promise<string> {
     return new Promise((resolve) => {
