@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 export interface Asset {
   readonly type: string;
   readonly body: Uint8Array | string;
+  /** Extra response headers (e.g. a Content-Security-Policy). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** A static server on 127.0.0.1 (a secure context, so the page has crypto.subtle). */
@@ -21,7 +23,7 @@ export async function serve(assets: ReadonlyMap<string, Asset>): Promise<TestSer
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-store' }).end(asset.body);
+    res.writeHead(200, { ...asset.headers, 'content-type': asset.type, 'cache-control': 'no-store' }).end(asset.body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

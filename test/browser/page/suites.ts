@@ -60,6 +60,16 @@ async function streamOutcome(ts: TransformStream<Uint8Array, Uint8Array>, bytes:
   }
 }
 
+// Probed when the module loads: calls made through the DevTools protocol may eval under any CSP.
+const EVAL_ALLOWED_AT_LOAD = ((): boolean => {
+  try {
+    new Function('');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
 const suites = {
   info() {
     return {
@@ -68,6 +78,7 @@ const suites = {
       secureContext: globalThis.isSecureContext,
       hasBuffer: 'Buffer' in globalThis,
       hasProcess: 'process' in globalThis,
+      evalAllowed: EVAL_ALLOWED_AT_LOAD,
     };
   },
 
