@@ -1,5 +1,5 @@
-import { assertBytes, writeU32 } from './crypto/bytes.js';
-import { FINAL_FRAME_PREFIX, FRAME_FINAL, FRAME_REGULAR, frameLayout, framesByteLength } from './format/frame.js';
+import { assertBytes } from './crypto/bytes.js';
+import { frameLayout, framesByteLength } from './format/frame.js';
 import type { MessageHeader } from './format/header.js';
 import type { EncryptOptions } from './message/prologue.js';
 import { beginEncryption, planEncryption } from './message/prologue.js';
@@ -52,17 +52,12 @@ export async function encryptWithMessageId(plaintext: Uint8Array, options: Encry
     const final = i === regular;
     const start = i * frameLength;
     const chunk = plaintext.subarray(start, start + (final ? finalLength : frameLength));
-    if (final) {
-      out[pos] = FRAME_FINAL;
-      writeU32(out, pos + 1, finalLength);
-      pos += FINAL_FRAME_PREFIX;
-    } else {
-      out[pos++] = FRAME_REGULAR;
+    // Prefix, ciphertext and tag as parts: each is copied once, straight into the output.
+    const sealed = session.sealFrameParts(i, final, chunk);
+    for (const part of sealed instanceof Promise ? await sealed : sealed) {
+      out.set(part, pos);
+      pos += part.length;
     }
-    const sealed = session.sealFrame(i, final, chunk);
-    const bytes = sealed instanceof Promise ? await sealed : sealed;
-    out.set(bytes, pos);
-    pos += bytes.length;
   }
   return { ciphertext: out, header: session.header };
 }

@@ -72,7 +72,28 @@ function compareEntries(a: ContextEntry, b: ContextEntry): number {
 
 /** A frozen plain object from canonical entries (safe for keys like `__proto__`). */
 export function contextObject(entries: readonly ContextEntry[]): EncryptionContext {
-  return Object.freeze(Object.fromEntries(entries.map((e) => [e.key, e.value])));
+  const pairs = entries.map((e): [string, string] => [e.key, e.value]);
+  const context: EncryptionContext = Object.freeze(Object.fromEntries(pairs));
+  canonicalMaps.set(context, new Map(pairs));
+  return context;
+}
+
+// Contexts built by Sealbox are frozen, so what is derived from them cannot go stale: the
+// header encoder and every keyring of one message share one canonical map and one encoding.
+const canonicalMaps = new WeakMap<EncryptionContext, ReadonlyMap<string, string>>();
+const encodedContexts = new WeakMap<EncryptionContext, Uint8Array>();
+
+/**
+ * The context as a Map in canonical key order, ready for the CBOR encoder.
+ *
+ * @throws SealboxError ERR_ENCRYPTION_CONTEXT_INVALID, ERR_LIMIT_EXCEEDED for an invalid context
+ */
+export function canonicalMap(context: EncryptionContext): ReadonlyMap<string, string> {
+  const cached = canonicalMaps.get(context);
+  if (cached) return cached;
+  const map = new Map(canonicalContext(context, true).map((e) => [e.key, e.value]));
+  if (Object.isFrozen(context)) canonicalMaps.set(context, map);
+  return map;
 }
 
 /**
@@ -98,12 +119,7 @@ export function checkExpectedContext(actual: EncryptionContext, expected: Encryp
 export function encodeContext(context: EncryptionContext): Uint8Array {
   const cached = encodedContexts.get(context);
   if (cached) return cached;
-  const entries = canonicalContext(context, true);
-  const encoded = headerEncoder.encode(new Map(entries.map((e) => [e.key, e.value]))) as Uint8Array;
-  // Contexts built by Sealbox are frozen, so their encoding cannot go stale: the header
-  // encoder and every keyring of one message then share one encoding.
+  const encoded = headerEncoder.encode(canonicalMap(context)) as Uint8Array;
   if (Object.isFrozen(context)) encodedContexts.set(context, encoded);
   return encoded;
 }
-
-const encodedContexts = new WeakMap<EncryptionContext, Uint8Array>();

@@ -14,7 +14,7 @@ import { suiteById } from '../crypto/suites.js';
 import type { EncryptionContext } from '../keyring/keyring.js';
 import type { EncryptedDataKey } from './edk.js';
 import { checkEncryptedDataKey } from './edk.js';
-import { canonicalContext, contextObject } from './context.js';
+import { canonicalContext, canonicalMap, contextObject } from './context.js';
 import { headerDecoder, headerEncoder } from './cbor.js';
 
 /** "SBX": the first three bytes of every Sealbox message. */
@@ -43,7 +43,7 @@ export interface HeaderLimits {
 
 /** Serializes a header: preamble (magic, version, body length) then the canonical CBOR body. */
 export function encodeHeader(header: MessageHeader): Uint8Array {
-  const context = new Map(canonicalContext(header.encryptionContext, true).map((e) => [e.key, e.value]));
+  const context = canonicalMap(header.encryptionContext);
   const body = headerEncoder.encode([
     header.suite.id,
     header.messageId,

@@ -35,8 +35,9 @@ async function* chunksOf(source: ReadableStream<Uint8Array> | AsyncIterable<Uint
  * inspecting it. The header tag is NOT checked (that needs the data key): treat the result as
  * unauthenticated until a decrypt succeeds.
  *
- * A stream is read only as far as the header (plus the rest of the chunk it ends in), and its
- * lock is released; use `stream.tee()` first if the whole message is needed afterwards.
+ * A ReadableStream is read only as far as the header (plus the rest of the chunk it ends in)
+ * and its lock is released; use `stream.tee()` first if the whole message is needed
+ * afterwards. An async iterable is closed (its `return()` is called) once the header is read.
  *
  * @example
  * ```ts
