@@ -1,0 +1,147 @@
+import type { DecryptCommandOutput, EncryptCommandOutput, GenerateDataKeyCommandOutput } from '@aws-sdk/client-kms';
+import { DecryptCommand, EncryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms';
+import { SealboxError } from '../errors.js';
+import type { EncryptionContext } from './keyring.js';
+import type { KmsClientLike, KmsClientSupplier } from './kms-client-supplier.js';
+import { parseKmsArn } from './kms-arn.js';
+
+/** The provider id of every EDK a KMS keyring writes (the AWS Encryption SDK uses the same). */
+export const KMS_PROVIDER_ID = 'aws-kms';
+
+/** Default deadline of one KMS call, retries included: nothing waits on a key service forever. */
+export const DEFAULT_KMS_CALL_TIMEOUT_MS = 60_000;
+
+/** Shared plumbing of the KMS keyrings: client lookup, deadlines, error wrapping, response checks. */
+export interface KmsCaller {
+  readonly supplier: KmsClientSupplier;
+  readonly grantTokens: readonly string[] | undefined;
+  readonly timeoutMs: number;
+}
+
+async function clientFor(caller: KmsCaller, region: string | undefined): Promise<KmsClientLike> {
+  try {
+    const client = await caller.supplier(region);
+    if (typeof client !== 'object' || client === null || typeof client.send !== 'function') throw new TypeError('client supplier returned no client');
+    return client;
+  } catch (err) {
+    throw new SealboxError('ERR_KEYRING', `No KMS client for region ${region ?? '(default)'}`, { cause: err });
+  }
+}
+
+async function send<T>(caller: KmsCaller, region: string | undefined, command: object, what: string): Promise<T> {
+  const client = await clientFor(caller, region);
+  try {
+    // The deadline covers the SDK's retries too; per-attempt timeouts live on the request handler.
+    return (await client.send(command, { abortSignal: AbortSignal.timeout(caller.timeoutMs) })) as T;
+  } catch (err) {
+    const name = err instanceof Error ? err.name : 'Error';
+    throw new SealboxError('ERR_KEYRING', `KMS ${what} failed (${name})`, { cause: err });
+  }
+}
+
+// The SDK types maps as Record<string, string>; Sealbox contexts are frozen plain objects.
+function kmsContext(context: EncryptionContext): Record<string, string> {
+  return { ...context };
+}
+
+function responseFault(what: string): SealboxError {
+  return new SealboxError('ERR_KEYRING', `KMS response rejected: ${what}`);
+}
+
+/**
+ * The ARN a response names, checked against what was asked: with an ARN, exactly that ARN;
+ * with a bare key id, an ARN of that key id; with an alias, any key ARN (KMS resolves aliases).
+ * A response for another key is refused, so a confused or hostile endpoint cannot make a
+ * message carry an EDK for a key the caller never chose.
+ */
+export function checkResponseKeyId(requested: string, returned: unknown): string {
+  if (typeof returned !== 'string') throw responseFault('no KeyId');
+  const arn = parseKmsArn(returned);
+  if (!arn || arn.resourceType !== 'key') throw responseFault('KeyId is not a key ARN');
+  const asked = parseKmsArn(requested);
+  if (asked?.resourceType === 'key') {
+    if (returned !== requested) throw responseFault('KeyId differs from the key asked for');
+  } else if (asked === undefined && !requested.startsWith('alias/')) {
+    if (arn.resourceId !== requested) throw responseFault('KeyId differs from the key asked for');
+  }
+  return returned;
+}
+
+/** Copies `bytes` into a fresh array of exactly `length` bytes and wipes the SDK's copy. */
+function ownedKey(bytes: unknown, length: number): Uint8Array {
+  if (!(bytes instanceof Uint8Array)) throw responseFault('no Plaintext');
+  if (bytes.length !== length) {
+    bytes.fill(0);
+    throw responseFault(`Plaintext has ${bytes.length} bytes, expected ${length}`);
+  }
+  // The SDK may hand back a view into a shared pool slab: keep our own copy, zero theirs.
+  const out = bytes.slice();
+  bytes.fill(0);
+  return out;
+}
+
+function blob(bytes: unknown): Uint8Array {
+  if (!(bytes instanceof Uint8Array) || bytes.length === 0) throw responseFault('no CiphertextBlob');
+  return bytes.slice();
+}
+
+/** GenerateDataKey: a fresh data key and its KMS ciphertext. */
+export async function kmsGenerateDataKey(
+  caller: KmsCaller,
+  keyId: string,
+  length: number,
+  context: EncryptionContext,
+): Promise<{ dataKey: Uint8Array; keyArn: string; ciphertext: Uint8Array }> {
+  const out = await send<GenerateDataKeyCommandOutput>(caller, parseKmsArn(keyId)?.region, new GenerateDataKeyCommand({
+    KeyId: keyId,
+    NumberOfBytes: length,
+    EncryptionContext: kmsContext(context),
+    GrantTokens: caller.grantTokens ? [...caller.grantTokens] : undefined,
+  }), 'GenerateDataKey');
+  const dataKey = ownedKey(out.Plaintext, length);
+  try {
+    return { dataKey, keyArn: checkResponseKeyId(keyId, out.KeyId), ciphertext: blob(out.CiphertextBlob) };
+  } catch (err) {
+    dataKey.fill(0);
+    throw err;
+  }
+}
+
+/** Encrypt: the same data key under another KMS key. */
+export async function kmsEncrypt(
+  caller: KmsCaller,
+  keyId: string,
+  dataKey: Uint8Array,
+  context: EncryptionContext,
+): Promise<{ keyArn: string; ciphertext: Uint8Array }> {
+  const out = await send<EncryptCommandOutput>(caller, parseKmsArn(keyId)?.region, new EncryptCommand({
+    KeyId: keyId,
+    Plaintext: dataKey,
+    EncryptionContext: kmsContext(context),
+    GrantTokens: caller.grantTokens ? [...caller.grantTokens] : undefined,
+  }), 'Encrypt');
+  return { keyArn: checkResponseKeyId(keyId, out.KeyId), ciphertext: blob(out.CiphertextBlob) };
+}
+
+/** Decrypt with an explicit KeyId (never KeyId-less: KMS would then use whatever key the blob names). */
+export async function kmsDecrypt(
+  caller: KmsCaller,
+  keyArn: string,
+  ciphertext: Uint8Array,
+  length: number,
+  context: EncryptionContext,
+): Promise<Uint8Array> {
+  const out = await send<DecryptCommandOutput>(caller, parseKmsArn(keyArn)?.region, new DecryptCommand({
+    KeyId: keyArn,
+    CiphertextBlob: ciphertext,
+    EncryptionContext: kmsContext(context),
+    GrantTokens: caller.grantTokens ? [...caller.grantTokens] : undefined,
+  }), 'Decrypt');
+  try {
+    checkResponseKeyId(keyArn, out.KeyId);
+  } catch (err) {
+    if (out.Plaintext instanceof Uint8Array) out.Plaintext.fill(0);
+    throw err;
+  }
+  return ownedKey(out.Plaintext, length);
+}

@@ -1,0 +1,79 @@
+import type { KMSClientConfig } from '@aws-sdk/client-kms';
+
+/**
+ * What the KMS keyrings need of a client: `send(command, { abortSignal })`, as
+ * `KMSClient` from `@aws-sdk/client-kms` has it. The in-process `LocalKms` fits too.
+ */
+export interface KmsClientLike {
+  // Commands are the SDK's Command objects (GenerateDataKeyCommand, EncryptCommand, DecryptCommand).
+  send(command: object, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
+}
+
+/**
+ * Returns the client for a region. `region` is undefined when a key is named without an ARN
+ * (a bare key id or an alias name): the supplier's default region applies.
+ */
+export type KmsClientSupplier = (region: string | undefined) => KmsClientLike | Promise<KmsClientLike>;
+
+/** Options of {@link kmsClientSupplier}. */
+export interface KmsClientSupplierOptions {
+  /** Config for every client (credentials, endpoint, retries, ...); `region` is set per client. */
+  clientConfig?: KMSClientConfig;
+  /** Only these regions get a client; others fail with ERR_KEYRING from the keyring. */
+  regions?: readonly string[];
+}
+
+/**
+ * Per-attempt timeouts when the caller's config sets no request handler: the SDK's default has
+ * none, so a silent peer would hang an attempt forever. Retries follow the SDK's standard mode
+ * (3 attempts, exponential backoff with jitter) unless `maxAttempts`/`retryMode` say otherwise.
+ */
+export const DEFAULT_KMS_CONNECTION_TIMEOUT_MS = 5_000;
+/** See {@link DEFAULT_KMS_CONNECTION_TIMEOUT_MS}. */
+export const DEFAULT_KMS_REQUEST_TIMEOUT_MS = 20_000;
+
+/**
+ * A client supplier that creates one `KMSClient` per region on first use and reuses it.
+ * `@aws-sdk/client-kms` is loaded lazily, so code that brings its own client never loads it.
+ *
+ * @example
+ * ```ts
+ * const clientSupplier = kmsClientSupplier({ clientConfig: { maxAttempts: 5 } });
+ * const keyring = new KmsKeyring({ generatorKeyId: usEastArn, keyIds: [euWestArn], clientSupplier });
+ * ```
+ * @throws RangeError (from the returned function) when a region is not in `regions`.
+ */
+export function kmsClientSupplier(options: KmsClientSupplierOptions = {}): KmsClientSupplier {
+  if (typeof options !== 'object' || options === null) throw new TypeError('kmsClientSupplier expected an options object');
+  const config = options.clientConfig ?? {};
+  const regions = options.regions ? new Set(options.regions) : undefined;
+  const clients = new Map<string, Promise<KmsClientLike>>();
+  return (region) => {
+    const name = region ?? '';
+    if (regions && region !== undefined && !regions.has(region)) {
+      throw new RangeError(`no KMS client for region ${JSON.stringify(region)} (allowed: ${[...regions].join(', ')})`);
+    }
+    let client = clients.get(name);
+    if (!client) {
+      client = import('@aws-sdk/client-kms').then(({ KMSClient }) =>
+        new KMSClient({
+          requestHandler: { connectionTimeout: DEFAULT_KMS_CONNECTION_TIMEOUT_MS, requestTimeout: DEFAULT_KMS_REQUEST_TIMEOUT_MS },
+          ...config,
+          ...(region === undefined ? {} : { region }),
+        }),
+      );
+      // A failed import must not stay cached as a rejected promise.
+      client.catch(() => clients.delete(name));
+      clients.set(name, client);
+    }
+    return client;
+  };
+}
+
+/** A supplier that returns one client whatever the region (a fixed endpoint, or the local KMS). */
+export function singleClientSupplier(client: KmsClientLike): KmsClientSupplier {
+  if (typeof client !== 'object' || client === null || typeof client.send !== 'function') {
+    throw new TypeError('"client" expected an object with a send(command) method');
+  }
+  return () => client;
+}

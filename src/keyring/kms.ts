@@ -1,0 +1,243 @@
+import { fromUtf8, utf8 } from '../crypto/bytes.js';
+import { SealboxError } from '../errors.js';
+import type { EncryptedDataKey } from '../format/edk.js';
+import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from './keyring.js';
+import type { KmsKeyArn } from './kms-arn.js';
+import { formatKmsArn, isMultiRegionKey, parseKmsArn, sameKmsKey } from './kms-arn.js';
+import type { KmsCaller } from './kms-call.js';
+import { DEFAULT_KMS_CALL_TIMEOUT_MS, KMS_PROVIDER_ID, kmsDecrypt, kmsEncrypt, kmsGenerateDataKey } from './kms-call.js';
+import type { KmsClientLike, KmsClientSupplier } from './kms-client-supplier.js';
+import { kmsClientSupplier, singleClientSupplier } from './kms-client-supplier.js';
+
+/** How a KMS keyring reaches KMS. Give at most one of `client` and `clientSupplier`. */
+export interface KmsConnectionOptions {
+  /** One client for every key (a `KMSClient` with an endpoint, or the in-process `LocalKms`). */
+  client?: KmsClientLike;
+  /** A client per region (default: {@link kmsClientSupplier} with the SDK's default credentials). */
+  clientSupplier?: KmsClientSupplier;
+  /** Grant tokens sent with every KMS call (at most 10, as KMS allows). */
+  grantTokens?: readonly string[];
+  /** Deadline of one KMS call including the SDK's retries, in ms (default 60,000). */
+  timeoutMs?: number;
+}
+
+/** Options of {@link KmsKeyring}. */
+export interface KmsKeyringOptions extends KmsConnectionOptions {
+  /** Generates the data key (GenerateDataKey). Key ARN, key id, alias name or alias ARN. */
+  generatorKeyId?: string;
+  /** Each wraps the same data key (Encrypt). On decrypt only key ARNs can match an EDK. */
+  keyIds?: readonly string[];
+}
+
+/** Options of {@link KmsDiscoveryKeyring}. */
+export interface KmsDiscoveryKeyringOptions extends KmsConnectionOptions {
+  /** Only EDKs under keys of these accounts in this partition are tried. */
+  discoveryFilter?: { readonly accountIds: readonly string[]; readonly partition: string };
+  /**
+   * Multi-Region aware discovery: Multi-Region EDKs are decrypted with the replica in this
+   * region, and single-region EDKs from other regions are skipped.
+   */
+  region?: string;
+}
+
+function callerFrom(options: KmsConnectionOptions): KmsCaller {
+  if (options.client && options.clientSupplier) throw new TypeError('pass either "client" or "clientSupplier", not both');
+  const supplier = options.client ? singleClientSupplier(options.client) : (options.clientSupplier ?? kmsClientSupplier());
+  if (typeof supplier !== 'function') throw new TypeError('"clientSupplier" expected a function');
+  const tokens = options.grantTokens;
+  if (tokens !== undefined) {
+    if (!Array.isArray(tokens) || tokens.some((t) => typeof t !== 'string' || t.length === 0)) throw new TypeError('"grantTokens" expected an array of non-empty strings');
+    if (tokens.length > 10) throw new RangeError(`"grantTokens" expected at most 10 tokens, got ${tokens.length}`);
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_KMS_CALL_TIMEOUT_MS;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new RangeError(`"timeoutMs" expected a positive integer, got ${timeoutMs}`);
+  return { supplier, grantTokens: tokens && tokens.length > 0 ? Object.freeze([...tokens]) : undefined, timeoutMs };
+}
+
+function checkKeyId(name: string, id: unknown): string {
+  if (typeof id !== 'string' || id.length === 0 || id.length > 2048) throw new TypeError(`"${name}" expected a KMS key id, ARN or alias`);
+  return id;
+}
+
+/** The key ARN an EDK names, when it is a well-formed `aws-kms` EDK; else undefined (not a KMS EDK). */
+function edkArn(edk: EncryptedDataKey): KmsKeyArn | undefined {
+  if (edk.providerId !== KMS_PROVIDER_ID) return undefined;
+  let text: string;
+  try {
+    text = fromUtf8(edk.providerInfo);
+  } catch {
+    return undefined;
+  }
+  const arn = parseKmsArn(text);
+  return arn?.resourceType === 'key' ? arn : undefined;
+}
+
+/** Tries each candidate in order; returns the first data key, else reports every failure. */
+async function unwrapFirst(
+  caller: KmsCaller,
+  request: UnwrapRequest,
+  candidates: readonly { edk: EncryptedDataKey; keyArn: string }[],
+): Promise<Uint8Array | null> {
+  const errors: unknown[] = [];
+  for (const { edk, keyArn } of candidates) {
+    try {
+      return await kmsDecrypt(caller, keyArn, edk.ciphertext, request.suite.dataKeyLength, request.encryptionContext);
+    } catch (err) {
+      // Go on to the next EDK: another key (or region) may still work.
+      errors.push(err);
+    }
+  }
+  if (errors.length === 0) return null;
+  throw new SealboxError('ERR_NO_MATCHING_KEY', `No KMS key could decrypt the data key (${errors.length} failed)`, { errors });
+}
+
+/**
+ * A keyring over AWS KMS (or anything speaking its API: the local KMS over HTTP or in-process).
+ * Strict mode: it uses exactly the keys it is given.
+ *
+ * - Encrypt: the generator makes the data key with GenerateDataKey; every key in `keyIds`
+ *   wraps the same data key with Encrypt. Each EDK has provider id `aws-kms` and the key ARN
+ *   KMS returned (UTF-8) as provider info. The message's encryption context goes to KMS.
+ * - Decrypt: only EDKs whose ARN is one of the configured key ARNs are tried (a Multi-Region
+ *   key matches its replicas in other regions: Decrypt then goes to the configured replica),
+ *   each with Decrypt naming that KeyId and the message's encryption context.
+ * - Every response is checked: the KeyId KMS names must be the key asked for, and the data key
+ *   must have the suite's length.
+ *
+ * @example
+ * ```ts
+ * import { KMSClient } from '@aws-sdk/client-kms';
+ * const keyring = new KmsKeyring({
+ *   generatorKeyId: 'arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd',
+ *   keyIds: ['arn:aws:kms:eu-west-1:111122223333:key/0f1e2d3c-...'],
+ *   clientSupplier: kmsClientSupplier(),
+ * });
+ * const { ciphertext } = await encrypt(data, { keyring, encryptionContext: { tenant: 'acme' } });
+ * ```
+ * @throws TypeError / RangeError for bad options. Encrypt: SealboxError ERR_KEYRING (a KMS call
+ * failed, `cause` is the KMS exception; or a response was refused). Decrypt: ERR_NO_MATCHING_KEY
+ * with every failure in `errors` when EDKs matched but none could be decrypted.
+ */
+export class KmsKeyring implements Keyring {
+  readonly generatorKeyId: string | undefined;
+  readonly keyIds: readonly string[];
+  readonly #caller: KmsCaller;
+  readonly #decryptArns: readonly KmsKeyArn[];
+
+  constructor(options: KmsKeyringOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('KmsKeyring expected an options object');
+    const keyIds = options.keyIds ?? [];
+    if (!Array.isArray(keyIds)) throw new TypeError('"keyIds" expected an array of key ids');
+    this.generatorKeyId = options.generatorKeyId === undefined ? undefined : checkKeyId('generatorKeyId', options.generatorKeyId);
+    this.keyIds = Object.freeze(keyIds.map((id, i) => checkKeyId(`keyIds[${i}]`, id)));
+    if (this.generatorKeyId === undefined && this.keyIds.length === 0) throw new TypeError('KmsKeyring needs a generatorKeyId or at least one of keyIds');
+    this.#caller = callerFrom(options);
+    const all = this.generatorKeyId === undefined ? this.keyIds : [this.generatorKeyId, ...this.keyIds];
+    this.#decryptArns = all.map(parseKmsArn).filter((a): a is KmsKeyArn => a?.resourceType === 'key');
+  }
+
+  async wrapKey(request: WrapRequest): Promise<WrapResult> {
+    const context = request.encryptionContext;
+    const edks: EncryptedDataKey[] = [];
+    let dataKey = request.dataKey;
+    let generated: Uint8Array | undefined;
+    let wrapWith = this.keyIds;
+    if (!dataKey) {
+      if (this.generatorKeyId === undefined) throw new SealboxError('ERR_KEYRING', 'KmsKeyring without a generatorKeyId cannot create a data key');
+      const g = await kmsGenerateDataKey(this.#caller, this.generatorKeyId, request.suite.dataKeyLength, context);
+      dataKey = generated = g.dataKey;
+      edks.push(kmsEdk(g.keyArn, g.ciphertext));
+    } else if (this.generatorKeyId !== undefined) {
+      wrapWith = [this.generatorKeyId, ...this.keyIds];
+    }
+    try {
+      const key = dataKey;
+      // Independent keys, possibly in several regions: wrap concurrently.
+      const wrapped = await Promise.all(wrapWith.map((id) => kmsEncrypt(this.#caller, id, key, context)));
+      for (const w of wrapped) edks.push(kmsEdk(w.keyArn, w.ciphertext));
+    } catch (err) {
+      generated?.fill(0);
+      throw err;
+    }
+    return { dataKey, encryptedDataKeys: edks };
+  }
+
+  async unwrapKey(request: UnwrapRequest): Promise<Uint8Array | null> {
+    const candidates: { edk: EncryptedDataKey; keyArn: string }[] = [];
+    for (const edk of request.encryptedDataKeys) {
+      const arn = edkArn(edk);
+      if (!arn) continue;
+      // Decrypt with the configured key (for an MRK, the configured replica), never with
+      // whatever the EDK names: an EDK cannot steer us to another key.
+      const mine = this.#decryptArns.find((k) => sameKmsKey(k, arn));
+      if (mine) candidates.push({ edk, keyArn: formatKmsArn(mine) });
+    }
+    return unwrapFirst(this.#caller, request, candidates);
+  }
+}
+
+/**
+ * A KMS keyring that decrypts with whatever KMS key ARN an EDK names, as far as the caller's
+ * credentials allow, optionally limited to some accounts in one partition. It cannot encrypt.
+ * With `region`, it is Multi-Region aware: `mrk-` EDKs from any region are decrypted with the
+ * replica in `region`, other EDKs only when they are in `region`.
+ *
+ * @example
+ * ```ts
+ * const keyring = new KmsDiscoveryKeyring({
+ *   clientSupplier: kmsClientSupplier(),
+ *   discoveryFilter: { accountIds: ['111122223333'], partition: 'aws' },
+ * });
+ * const { plaintext } = await decrypt(ciphertext, { keyring });
+ * ```
+ * @throws TypeError for bad options; wrapKey always throws SealboxError ERR_KEYRING; decrypt
+ * ERR_NO_MATCHING_KEY with every failure in `errors` when EDKs were tried and none decrypted.
+ */
+export class KmsDiscoveryKeyring implements Keyring {
+  readonly #caller: KmsCaller;
+  readonly #accounts: ReadonlySet<string> | undefined;
+  readonly #partition: string | undefined;
+  readonly #region: string | undefined;
+
+  constructor(options: KmsDiscoveryKeyringOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('KmsDiscoveryKeyring expected an options object');
+    this.#caller = callerFrom(options);
+    const filter = options.discoveryFilter;
+    if (filter !== undefined) {
+      if (typeof filter !== 'object' || filter === null || !Array.isArray(filter.accountIds) || filter.accountIds.length === 0
+        || filter.accountIds.some((a) => typeof a !== 'string' || !/^[0-9]{12}$/.test(a))) {
+        throw new TypeError('"discoveryFilter.accountIds" expected a non-empty array of 12-digit account ids');
+      }
+      if (typeof filter.partition !== 'string' || filter.partition.length === 0) throw new TypeError('"discoveryFilter.partition" expected a partition name such as "aws"');
+      this.#accounts = new Set(filter.accountIds);
+      this.#partition = filter.partition;
+    }
+    if (options.region !== undefined && (typeof options.region !== 'string' || !/^[a-z0-9-]{1,64}$/.test(options.region))) {
+      throw new TypeError('"region" expected a region name such as "us-east-1"');
+    }
+    this.#region = options.region;
+  }
+
+  async wrapKey(_request: WrapRequest): Promise<WrapResult> {
+    throw new SealboxError('ERR_KEYRING', 'A KMS discovery keyring cannot encrypt: use a KmsKeyring with key ids');
+  }
+
+  async unwrapKey(request: UnwrapRequest): Promise<Uint8Array | null> {
+    const candidates: { edk: EncryptedDataKey; keyArn: string }[] = [];
+    for (const edk of request.encryptedDataKeys) {
+      let arn = edkArn(edk);
+      if (!arn) continue;
+      if (this.#accounts && (arn.partition !== this.#partition || !this.#accounts.has(arn.accountId))) continue;
+      if (this.#region !== undefined && arn.region !== this.#region) {
+        if (!isMultiRegionKey(arn)) continue;
+        arn = { ...arn, region: this.#region };
+      }
+      candidates.push({ edk, keyArn: formatKmsArn(arn) });
+    }
+    return unwrapFirst(this.#caller, request, candidates);
+  }
+}
+
+function kmsEdk(keyArn: string, ciphertext: Uint8Array): EncryptedDataKey {
+  return { providerId: KMS_PROVIDER_ID, providerInfo: utf8(keyArn), ciphertext };
+}
