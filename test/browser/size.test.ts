@@ -34,3 +34,14 @@ it('test/browser/build.ts builds with the options of the dist/browser entry in t
   expect((entry.outExtension as () => unknown)()).toEqual({ js: '.min.js' });
   expect(entry.external).toEqual([/^@aws-sdk\//]);
 });
+
+it('the core loads without @aws-sdk: a page without a bundler or import map can use it', async () => {
+  // Static imports of bare specifiers would make sealbox.min.js fail to load in such a page,
+  // KMS used or not; @aws-sdk/client-kms may only be reached through import().
+  const { files, core } = await buildBrowserBundle();
+  for (const path of core) {
+    const text = new TextDecoder().decode(files.get(path)!);
+    const staticImports = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*)["']([^"']+)["']/g)].map((m) => m[1]!);
+    for (const s of staticImports) expect(s, path).toMatch(/^\.\/[\w-]+\.min\.js$/);
+  }
+});
