@@ -105,8 +105,10 @@ export async function startEncryption(
     sealFrameEncoded: sealEncoded,
     sealFrameParts(index, final, plaintext) {
       if (!key.sealParts) {
-        const sealed = sealEncoded(index, final, plaintext);
-        return sealed instanceof Promise ? sealed.then((frame) => [frame]) : [sealed];
+        // The prefix as its own part: no headroom copy of the sealed frame (WebCrypto, noble).
+        const sealed = seal(index, final, plaintext, 0);
+        const prefix = writePrefix(new Uint8Array(final ? FINAL_FRAME_PREFIX : 1), final, plaintext.length);
+        return sealed instanceof Promise ? sealed.then((frame) => [prefix, frame]) : [prefix, sealed];
       }
       claim(index, final, plaintext);
       const [ciphertext, tag] = key.sealParts(frameNonce(index, final), frameAad(messageId, index, final), plaintext);
