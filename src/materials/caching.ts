@@ -1,0 +1,272 @@
+import { sha512 } from '@noble/hashes/sha2.js';
+import { utf8, wipe } from '../crypto/bytes.js';
+import { limitExceeded } from '../errors.js';
+import { encodeContext } from '../format/context.js';
+import type {
+  DecryptionMaterials,
+  DecryptionMaterialsRequest,
+  EncryptionMaterials,
+  EncryptionMaterialsRequest,
+  MaterialsManager,
+} from './materials.js';
+import type { KeySource } from './resolve.js';
+import { resolveMaterialsManager } from './resolve.js';
+import { LruMap } from './lru.js';
+
+/** Options of {@link CachingMaterialsManager}. Give exactly one of `keyring` or `materialsManager` (what a miss asks). */
+export interface CachingMaterialsManagerOptions extends KeySource {
+  /** Most entries held (encrypt and decrypt together); the least recently used goes first. */
+  capacity: number;
+  /** Longest time an entry is used after it was made, in ms. */
+  maxAgeMs: number;
+  /** Most messages encrypted under one cached data key (default and maximum 2^32). */
+  maxMessagesEncrypted?: number;
+  /** Most plaintext bytes encrypted under one cached data key (default and maximum 2^53 - 1). */
+  maxBytesEncrypted?: number;
+  /** Clock in ms (default `Date.now`); for tests. */
+  now?: () => number;
+}
+
+/** What the cache saw; for monitoring and tests. */
+export interface CachingMaterialsManagerStats {
+  /** Requests served from the cache. */
+  readonly hits: number;
+  /** Requests that asked the underlying manager (one per miss, however many callers waited on it). */
+  readonly misses: number;
+  /** Encrypt requests that bypassed the cache (plaintext longer than `maxBytesEncrypted`). */
+  readonly bypassed: number;
+  /** Entries currently held. */
+  readonly size: number;
+}
+
+interface EncryptEntry {
+  readonly materials: EncryptionMaterials;
+  readonly created: number;
+  messages: number;
+  bytes: number;
+  /** A stream ran into the byte limit: hand this key to no new message. */
+  exhausted: boolean;
+}
+
+interface DecryptEntry {
+  readonly materials: DecryptionMaterials;
+  readonly created: number;
+}
+
+type Entry = EncryptEntry | DecryptEntry;
+
+/** AWS's default and the most GCM messages we let one data key protect: far below the key's safe use. */
+const MAX_MESSAGES = 2 ** 32;
+
+/**
+ * Reuses data keys within limits the caller sets, so a busy service does not call KMS for every
+ * message. Sits in front of a keyring or another manager.
+ *
+ * - Encrypt: one data key (and its EDKs) per encryption context, reused until it is `maxAgeMs`
+ *   old, has protected `maxMessagesEncrypted` messages or `maxBytesEncrypted` bytes. A message
+ *   whose known length alone exceeds `maxBytesEncrypted` bypasses the cache. A stream of unknown
+ *   length uses the cache and counts its bytes frame by frame: a frame that would carry the data
+ *   key past `maxBytesEncrypted` fails with ERR_LIMIT_EXCEEDED.
+ * - Decrypt: unwrapped keys cached by suite, encryption context and the exact EDKs, until `maxAgeMs`.
+ * - Concurrent misses for the same entry make one call to the underlying manager; its failure
+ *   goes to every waiter and is not cached.
+ * - Entries that expire, run out or are evicted have their data key zeroed. Each message gets
+ *   its own copy of the key, so zeroing never touches a message in flight.
+ *
+ * @example
+ * ```ts
+ * const cmm = new CachingMaterialsManager({
+ *   keyring: new KmsKeyring({ generatorKeyId: arn, client }),
+ *   capacity: 100,
+ *   maxAgeMs: 5 * 60_000,
+ *   maxMessagesEncrypted: 1_000,
+ * });
+ * const { ciphertext } = await encrypt(data, { materialsManager: cmm });
+ * ```
+ * @throws TypeError / RangeError for bad options; passes on what the underlying manager throws
+ * (ERR_KEYRING, ERR_NO_MATCHING_KEY, ...); ERR_LIMIT_EXCEEDED from a stream of unknown length
+ * that would exceed `maxBytesEncrypted`.
+ */
+export class CachingMaterialsManager implements MaterialsManager {
+  readonly #backing: MaterialsManager;
+  readonly #lru: LruMap<string, Entry>;
+  readonly #pending = new Map<string, Promise<unknown>>();
+  readonly #maxAge: number;
+  readonly #maxMessages: number;
+  readonly #maxBytes: number;
+  readonly #now: () => number;
+  #lastSweep: number;
+  #hits = 0;
+  #misses = 0;
+  #bypassed = 0;
+
+  constructor(options: CachingMaterialsManagerOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('CachingMaterialsManager expected an options object');
+    this.#backing = resolveMaterialsManager(options);
+    const { capacity, maxAgeMs } = options;
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`"capacity" expected a positive integer, got ${capacity}`);
+    if (typeof maxAgeMs !== 'number' || !(maxAgeMs > 0) || !Number.isFinite(maxAgeMs)) throw new RangeError(`"maxAgeMs" expected a positive finite number, got ${maxAgeMs}`);
+    const maxMessages = options.maxMessagesEncrypted ?? MAX_MESSAGES;
+    if (!Number.isInteger(maxMessages) || maxMessages < 1 || maxMessages > MAX_MESSAGES) throw new RangeError(`"maxMessagesEncrypted" expected an integer from 1 to 2^32, got ${maxMessages}`);
+    const maxBytes = options.maxBytesEncrypted ?? Number.MAX_SAFE_INTEGER;
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new RangeError(`"maxBytesEncrypted" expected a non-negative safe integer, got ${maxBytes}`);
+    this.#maxAge = maxAgeMs;
+    this.#maxMessages = maxMessages;
+    this.#maxBytes = maxBytes;
+    this.#now = options.now ?? Date.now;
+    this.#lastSweep = this.#now();
+    this.#lru = new LruMap<string, Entry>(capacity, (entry) => wipe(entry.materials.dataKey));
+  }
+
+  /** Counters since construction. */
+  get stats(): CachingMaterialsManagerStats {
+    return { hits: this.#hits, misses: this.#misses, bypassed: this.#bypassed, size: this.#lru.size };
+  }
+
+  /** Drops every entry, zeroing its data key (for shutdown, or after a key was revoked). */
+  clear(): void {
+    this.#lru.clear();
+  }
+
+  async getEncryptionMaterials(request: EncryptionMaterialsRequest): Promise<EncryptionMaterials> {
+    const length = request.plaintextLength;
+    if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) throw new RangeError(`"plaintextLength" expected a non-negative integer, got ${length}`);
+    if (length !== undefined && length > this.#maxBytes) {
+      // This message alone would exhaust a cached key: give it its own.
+      this.#bypassed++;
+      return this.#backing.getEncryptionMaterials(request);
+    }
+    const key = `e${request.suite.id}:${latin1(encodeContext(request.encryptionContext))}`;
+    this.#sweep();
+    for (;;) {
+      const entry = this.#lru.get(key) as EncryptEntry | undefined;
+      if (entry) {
+        if (this.#expired(entry)) {
+          this.#lru.delete(key);
+        } else if (this.#claim(entry, length)) {
+          this.#hits++;
+          return this.#handOut(entry, length);
+        } else {
+          // Used up: retire it (zeroed; messages in flight hold their own copies).
+          this.#lru.delete(key);
+        }
+      }
+      const pending = this.#pending.get(key);
+      if (pending) {
+        // Someone is already asking the underlying manager: wait, then look again.
+        await pending;
+        continue;
+      }
+      let claimed: EncryptEntry | undefined;
+      const miss = this.#backing.getEncryptionMaterials(request).then((materials) => {
+        const fresh: EncryptEntry = { materials, created: this.#now(), messages: 0, bytes: 0, exhausted: false };
+        // The caller that missed claims first, so waiters cannot starve it.
+        if (this.#claim(fresh, length)) claimed = fresh;
+        this.#lru.set(key, fresh);
+        return fresh;
+      });
+      this.#misses++;
+      this.#track(key, miss);
+      await miss;
+      if (claimed) return this.#handOut(claimed, length);
+    }
+  }
+
+  async getDecryptionMaterials(request: DecryptionMaterialsRequest): Promise<DecryptionMaterials> {
+    const key = decryptKey(request);
+    this.#sweep();
+    for (;;) {
+      const entry = this.#lru.get(key) as DecryptEntry | undefined;
+      if (entry) {
+        if (!this.#expired(entry)) {
+          this.#hits++;
+          return { ...entry.materials, dataKey: entry.materials.dataKey.slice() };
+        }
+        this.#lru.delete(key);
+      }
+      const pending = this.#pending.get(key);
+      if (pending) {
+        await pending;
+        continue;
+      }
+      const miss = this.#backing.getDecryptionMaterials(request).then((materials) => {
+        const fresh: DecryptEntry = { materials, created: this.#now() };
+        this.#lru.set(key, fresh);
+        return fresh;
+      });
+      this.#misses++;
+      this.#track(key, miss);
+      const fresh = await miss;
+      return { ...fresh.materials, dataKey: fresh.materials.dataKey.slice() };
+    }
+  }
+
+  #track(key: string, miss: Promise<unknown>): void {
+    this.#pending.set(key, miss);
+    const done = (): void => {
+      if (this.#pending.get(key) === miss) this.#pending.delete(key);
+    };
+    miss.then(done, done);
+  }
+
+  #expired(entry: Entry): boolean {
+    return this.#now() - entry.created >= this.#maxAge;
+  }
+
+  /** Counts one more message (and its bytes, when known) against the entry's limits, if they allow. */
+  #claim(entry: EncryptEntry, length: number | undefined): boolean {
+    if (entry.exhausted || entry.messages + 1 > this.#maxMessages) return false;
+    if (length === undefined ? entry.bytes >= this.#maxBytes && this.#maxBytes > 0 : entry.bytes + length > this.#maxBytes) return false;
+    entry.messages++;
+    entry.bytes += length ?? 0;
+    return true;
+  }
+
+  #handOut(entry: EncryptEntry, length: number | undefined): EncryptionMaterials {
+    const inner = entry.materials.onPlaintext;
+    const max = this.#maxBytes;
+    // Known length: its bytes were counted by #claim. Unknown: count each frame as it comes.
+    const onPlaintext = length !== undefined ? inner : (bytes: number): void => {
+      if (entry.bytes + bytes > max) {
+        entry.exhausted = true;
+        throw limitExceeded('bytes encrypted under one cached data key', entry.bytes + bytes, max);
+      }
+      entry.bytes += bytes;
+      inner?.(bytes);
+    };
+    return { ...entry.materials, dataKey: entry.materials.dataKey.slice(), onPlaintext };
+  }
+
+  /** Drops expired entries now and then, so their keys are zeroed even if never asked for again. */
+  #sweep(): void {
+    const now = this.#now();
+    if (now - this.#lastSweep < Math.min(this.#maxAge, 1_000)) return;
+    this.#lastSweep = now;
+    this.#lru.prune((entry) => now - entry.created >= this.#maxAge);
+  }
+}
+
+function latin1(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 4096) s += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  return s;
+}
+
+/** SHA-512 over suite, context and every EDK, each length-prefixed: a bounded key for any header. */
+function decryptKey(request: DecryptionMaterialsRequest): string {
+  const h = sha512.create();
+  const u32 = (n: number): Uint8Array => Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+  const part = (bytes: Uint8Array): void => {
+    h.update(u32(bytes.length));
+    h.update(bytes);
+  };
+  h.update(u32(request.suite.id));
+  part(encodeContext(request.encryptionContext));
+  h.update(u32(request.encryptedDataKeys.length));
+  for (const edk of request.encryptedDataKeys) {
+    part(utf8(edk.providerId));
+    part(edk.providerInfo);
+    part(edk.ciphertext);
+  }
+  return `d${latin1(h.digest())}`;
+}

@@ -1,0 +1,285 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decrypt, encrypt, encryptStream } from '../../src/index.js';
+import { SealboxError } from '../../src/errors.js';
+import { DEFAULT_SUITE } from '../../src/crypto/suites.js';
+import { getAeadBackend } from '../../src/crypto/backend.js';
+import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from '../../src/keyring/keyring.js';
+import { CachingMaterialsManager } from '../../src/materials/caching.js';
+import type { CachingMaterialsManagerOptions } from '../../src/materials/caching.js';
+import { startEncryption } from '../../src/message/encrypt-session.js';
+import { bytesEqual, pattern, testKeyring, thrown } from '../helpers/keys.js';
+
+/** A real raw AES keyring that counts calls and keeps every data key it handed out (to see zeroing). */
+class CountingKeyring implements Keyring {
+  wraps = 0;
+  unwraps = 0;
+  readonly issued: Uint8Array[] = [];
+  delayMs = 0;
+  fail = false;
+  readonly #inner = testKeyring('counted', 3);
+
+  async wrapKey(request: WrapRequest): Promise<WrapResult> {
+    this.wraps++;
+    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    if (this.fail) throw new SealboxError('ERR_KEYRING', 'key service down');
+    const result = await this.#inner.wrapKey(request);
+    this.issued.push(result.dataKey);
+    return result;
+  }
+
+  async unwrapKey(request: UnwrapRequest): Promise<Uint8Array | null> {
+    this.unwraps++;
+    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    const key = await this.#inner.unwrapKey(request);
+    if (key) this.issued.push(key);
+    return key;
+  }
+}
+
+const isZero = (b: Uint8Array): boolean => b.every((x) => x === 0);
+
+function setup(options: Partial<CachingMaterialsManagerOptions> = {}) {
+  const keyring = new CountingKeyring();
+  let now = 1_000_000;
+  const cmm = new CachingMaterialsManager({ keyring, capacity: 10, maxAgeMs: 60_000, now: () => now, ...options });
+  return { keyring, cmm, advance: (ms: number) => { now += ms; } };
+}
+
+/** `plaintextLength: null` means a stream of unknown length. */
+const request = (context: Record<string, string> = { a: '1' }, plaintextLength: number | null = 10) =>
+  ({ suite: DEFAULT_SUITE, encryptionContext: context, plaintextLength: plaintextLength ?? undefined });
+
+describe('CachingMaterialsManager: encrypt', () => {
+  it('reuses one data key per context; another context gets another key', async () => {
+    const { keyring, cmm } = setup();
+    const data = pattern(100);
+    const outs = [];
+    for (let i = 0; i < 5; i++) outs.push(await encrypt(data, { materialsManager: cmm, encryptionContext: { a: '1' } }));
+    await encrypt(data, { materialsManager: cmm, encryptionContext: { a: '2' } });
+    expect(keyring.wraps).toBe(2);
+    expect(cmm.stats).toMatchObject({ hits: 4, misses: 2 });
+    // Same EDKs, different message ids; each decrypts with the plain keyring.
+    expect(bytesEqual(outs[0]!.header.encryptedDataKeys[0]!.ciphertext, outs[4]!.header.encryptedDataKeys[0]!.ciphertext)).toBe(true);
+    for (const o of outs) expect(bytesEqual((await decrypt(o.ciphertext, { keyring: testKeyring('counted', 3) })).plaintext, data)).toBe(true);
+  });
+
+  it('max messages: a key protects at most that many messages, then is zeroed and replaced', async () => {
+    const { keyring, cmm } = setup({ maxMessagesEncrypted: 3 });
+    for (let i = 0; i < 10; i++) await cmm.getEncryptionMaterials(request());
+    expect(keyring.wraps).toBe(4);
+    expect(keyring.issued.slice(0, 3).every(isZero)).toBe(true);
+    expect(isZero(keyring.issued[3]!)).toBe(false);
+  });
+
+  it('max bytes with known lengths; a message longer than the limit bypasses the cache', async () => {
+    const { keyring, cmm } = setup({ maxBytesEncrypted: 100 });
+    await cmm.getEncryptionMaterials(request({ a: '1' }, 60));
+    await cmm.getEncryptionMaterials(request({ a: '1' }, 40)); // exactly 100: still the same key
+    expect(keyring.wraps).toBe(1);
+    await cmm.getEncryptionMaterials(request({ a: '1' }, 1));
+    expect(keyring.wraps).toBe(2);
+    await cmm.getEncryptionMaterials(request({ a: '1' }, 101));
+    await cmm.getEncryptionMaterials(request({ a: '1' }, 101));
+    expect(keyring.wraps).toBe(4);
+    expect(cmm.stats.bypassed).toBe(2);
+  });
+
+  it('max age: an expired key is not used again and is zeroed, even if never asked for again', async () => {
+    const { keyring, cmm, advance } = setup({ maxAgeMs: 1_000 });
+    const m1 = await cmm.getEncryptionMaterials(request({ a: '1' }));
+    await cmm.getEncryptionMaterials(request({ b: '1' }));
+    advance(999);
+    await cmm.getEncryptionMaterials(request({ a: '1' }));
+    expect(keyring.wraps).toBe(2);
+    advance(1);
+    const m2 = await cmm.getEncryptionMaterials(request({ a: '1' }));
+    expect(keyring.wraps).toBe(3);
+    expect(bytesEqual(m1.dataKey, m2.dataKey)).toBe(false);
+    // {b} was swept on that call: its key is zeroed although nobody asked for it.
+    expect(keyring.issued.slice(0, 2).every(isZero)).toBe(true);
+    // The copy handed out earlier is untouched.
+    expect(isZero(m1.dataKey)).toBe(false);
+  });
+
+  it('capacity: the least recently used entry is evicted and zeroed', async () => {
+    const { keyring, cmm } = setup({ capacity: 2 });
+    await cmm.getEncryptionMaterials(request({ k: 'A' }));
+    await cmm.getEncryptionMaterials(request({ k: 'B' }));
+    await cmm.getEncryptionMaterials(request({ k: 'A' })); // A is now most recent
+    await cmm.getEncryptionMaterials(request({ k: 'C' })); // evicts B
+    expect(keyring.wraps).toBe(3);
+    expect(isZero(keyring.issued[1]!)).toBe(true);
+    expect(isZero(keyring.issued[0]!)).toBe(false);
+    await cmm.getEncryptionMaterials(request({ k: 'A' }));
+    expect(keyring.wraps).toBe(3);
+    await cmm.getEncryptionMaterials(request({ k: 'B' }));
+    expect(keyring.wraps).toBe(4);
+    expect(cmm.stats.size).toBe(2);
+  });
+
+  it('100 concurrent misses for one entry make one keyring call', async () => {
+    const { keyring, cmm } = setup();
+    keyring.delayMs = 20;
+    const data = pattern(50);
+    const results = await Promise.all(Array.from({ length: 100 }, () => encrypt(data, { materialsManager: cmm, encryptionContext: { a: '1' } })));
+    expect(keyring.wraps).toBe(1);
+    expect(new Set(results.map((r) => Buffer.from(r.header.messageId).toString('hex'))).size).toBe(100);
+  });
+
+  it('concurrent misses beyond max messages: one call per max-messages batch', async () => {
+    const { keyring, cmm } = setup({ maxMessagesEncrypted: 10 });
+    keyring.delayMs = 5;
+    await Promise.all(Array.from({ length: 35 }, () => cmm.getEncryptionMaterials(request())));
+    expect(keyring.wraps).toBe(4);
+  });
+
+  it('a failed miss reaches every waiter once and is not cached', async () => {
+    const { keyring, cmm } = setup();
+    keyring.delayMs = 10;
+    keyring.fail = true;
+    const settled = await Promise.allSettled(Array.from({ length: 20 }, () => cmm.getEncryptionMaterials(request())));
+    expect(settled.every((s) => s.status === 'rejected' && (s.reason as SealboxError).code === 'ERR_KEYRING')).toBe(true);
+    expect(keyring.wraps).toBe(1);
+    keyring.fail = false;
+    await cmm.getEncryptionMaterials(request());
+    expect(keyring.wraps).toBe(2);
+  });
+
+  it('zeroing a cached key never corrupts a message in flight', async () => {
+    const { cmm } = setup();
+    const data = pattern(5000, 9);
+    const materials = await cmm.getEncryptionMaterials(request({ a: '1' }, data.length));
+    cmm.clear();
+    const session = await startEncryption(materials, 1024, getAeadBackend());
+    const parts: Uint8Array[] = [session.headerBytes];
+    for (let i = 0; i < 5; i++) {
+      const final = i === 4;
+      const chunk = data.subarray(i * 1024, final ? data.length : (i + 1) * 1024);
+      const sealed = await session.sealFrame(i, final, chunk);
+      parts.push(final ? Uint8Array.of(1, 0, 0, (chunk.length >> 8) & 0xff, chunk.length & 0xff) : Uint8Array.of(0), sealed);
+    }
+    const bytes = Buffer.concat(parts);
+    expect(bytesEqual((await decrypt(bytes, { keyring: testKeyring('counted', 3) })).plaintext, data)).toBe(true);
+  });
+
+  it('unknown length: bytes are counted frame by frame; a frame past the limit fails with ERR_LIMIT_EXCEEDED', async () => {
+    const { keyring, cmm } = setup({ maxBytesEncrypted: 1000 });
+    const a = await cmm.getEncryptionMaterials(request({ a: '1' }, null));
+    const b = await cmm.getEncryptionMaterials(request({ a: '1' }, null));
+    expect(keyring.wraps).toBe(1);
+    a.onPlaintext!(600);
+    b.onPlaintext!(400); // 1000: at the limit
+    const err = await thrown(() => b.onPlaintext!(1));
+    expect((err as SealboxError).code).toBe('ERR_LIMIT_EXCEEDED');
+    // Through the engine: a stream's frames are refused once the key is used up.
+    const session = await startEncryption(a, 100, getAeadBackend());
+    const sealErr = await thrown(() => session.sealFrame(0, false, new Uint8Array(100)));
+    expect((sealErr as SealboxError).code).toBe('ERR_LIMIT_EXCEEDED');
+    // The used-up key is not handed out again.
+    await cmm.getEncryptionMaterials(request({ a: '1' }, null));
+    expect(keyring.wraps).toBe(2);
+  });
+
+  it('Web Streams of unknown length share the cached key and fail once it would carry more than max bytes', async () => {
+    const { keyring, cmm } = setup({ maxBytesEncrypted: 10_000 });
+    const run = async (length: number): Promise<Uint8Array> => {
+      const source = new Blob([pattern(length, length)]).stream();
+      return new Uint8Array(await new Response(source.pipeThrough(encryptStream({ materialsManager: cmm, frameLength: 1024 }))).arrayBuffer());
+    };
+    const first = await run(6_000);
+    expect(bytesEqual((await decrypt(first, { keyring: testKeyring('counted', 3) })).plaintext, pattern(6_000, 6_000))).toBe(true);
+    const err = await thrown(() => run(6_000)); // 12,000 bytes under one key: refused mid-stream
+    expect((err as SealboxError).code).toBe('ERR_LIMIT_EXCEEDED');
+    expect(keyring.wraps).toBe(1);
+    // The used-up key is retired; the next stream gets a fresh one.
+    await run(3_000);
+    expect(keyring.wraps).toBe(2);
+  });
+
+  it('property: no handed-out key exceeds max messages, max bytes or max age', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.record({
+        ctx: fc.integer({ min: 0, max: 2 }),
+        known: fc.boolean(),
+        length: fc.integer({ min: 0, max: 600 }),
+        advance: fc.constantFrom(0, 0, 0, 250, 500, 999, 1),
+      }), { maxLength: 60 }),
+      fc.integer({ min: 1, max: 5 }),
+      fc.integer({ min: 1, max: 3 }),
+      async (ops, maxMessages, capacity) => {
+        const maxBytes = 1000;
+        const maxAge = 1000;
+        const keyring = new CountingKeyring();
+        let now = 0;
+        const cmm = new CachingMaterialsManager({ keyring, capacity, maxAgeMs: maxAge, maxMessagesEncrypted: maxMessages, maxBytesEncrypted: maxBytes, now: () => now });
+        const use = new Map<string, { messages: number; bytes: number; first: number }>();
+        for (const op of ops) {
+          now += op.advance;
+          const m = await cmm.getEncryptionMaterials(request({ c: String(op.ctx) }, op.known ? op.length : null));
+          const id = Buffer.from(m.dataKey).toString('hex');
+          const u = use.get(id) ?? { messages: 0, bytes: 0, first: now };
+          u.messages++;
+          if (op.known) u.bytes += op.length;
+          else {
+            try {
+              m.onPlaintext?.(op.length);
+              u.bytes += op.length;
+            } catch (err) {
+              expect((err as SealboxError).code).toBe('ERR_LIMIT_EXCEEDED');
+            }
+          }
+          use.set(id, u);
+          expect(u.messages).toBeLessThanOrEqual(maxMessages);
+          expect(u.bytes).toBeLessThanOrEqual(maxBytes);
+          expect(now - u.first).toBeLessThan(maxAge);
+        }
+      },
+    ), { numRuns: 200 });
+  });
+});
+
+describe('CachingMaterialsManager: decrypt', () => {
+  it('caches unwrapped keys by EDKs and context; concurrent misses make one call', async () => {
+    const { keyring, cmm } = setup();
+    const data = pattern(300);
+    const m1 = await encrypt(data, { keyring: testKeyring('counted', 3), encryptionContext: { a: '1' } });
+    const m2 = await encrypt(data, { keyring: testKeyring('counted', 3), encryptionContext: { a: '1' } });
+    keyring.delayMs = 10;
+    const outs = await Promise.all(Array.from({ length: 50 }, () => decrypt(m1.ciphertext, { materialsManager: cmm })));
+    expect(outs.every((o) => bytesEqual(o.plaintext, data))).toBe(true);
+    expect(keyring.unwraps).toBe(1);
+    await decrypt(m2.ciphertext, { materialsManager: cmm });
+    expect(keyring.unwraps).toBe(2);
+  });
+
+  it('expires decrypt entries after max age and zeroes them', async () => {
+    const { keyring, cmm, advance } = setup({ maxAgeMs: 500 });
+    const m = await encrypt(pattern(10), { keyring: testKeyring('counted', 3) });
+    await decrypt(m.ciphertext, { materialsManager: cmm });
+    advance(500);
+    await decrypt(m.ciphertext, { materialsManager: cmm });
+    expect(keyring.unwraps).toBe(2);
+    expect(isZero(keyring.issued[0]!)).toBe(true);
+  });
+
+  it('a message with no matching key is not cached as a success', async () => {
+    const { cmm } = setup();
+    const m = await encrypt(pattern(10), { keyring: testKeyring('other', 99) });
+    for (let i = 0; i < 2; i++) {
+      const err = await thrown(() => decrypt(m.ciphertext, { materialsManager: cmm }));
+      expect((err as SealboxError).code).toBe('ERR_NO_MATCHING_KEY');
+    }
+  });
+});
+
+describe('CachingMaterialsManager: options', () => {
+  it('refuses bad limits', () => {
+    const keyring = testKeyring();
+    expect(() => new CachingMaterialsManager({ keyring, capacity: 0, maxAgeMs: 1 })).toThrow(RangeError);
+    expect(() => new CachingMaterialsManager({ keyring, capacity: 1, maxAgeMs: 0 })).toThrow(RangeError);
+    expect(() => new CachingMaterialsManager({ keyring, capacity: 1, maxAgeMs: 1, maxMessagesEncrypted: 2 ** 32 + 1 })).toThrow(RangeError);
+    expect(() => new CachingMaterialsManager({ keyring, capacity: 1, maxAgeMs: 1, maxBytesEncrypted: -1 })).toThrow(RangeError);
+    expect(() => new CachingMaterialsManager({ capacity: 1, maxAgeMs: 1 })).toThrow(TypeError);
+  });
+});
