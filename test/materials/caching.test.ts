@@ -184,7 +184,7 @@ describe('CachingMaterialsManager: encrypt', () => {
   it('Web Streams of unknown length share the cached key and fail once it would carry more than max bytes', async () => {
     const { keyring, cmm } = setup({ maxBytesEncrypted: 10_000 });
     const run = async (length: number): Promise<Uint8Array> => {
-      const source = new Blob([pattern(length, length)]).stream();
+      const source = new Blob([pattern(length, length) as Uint8Array<ArrayBuffer>]).stream();
       return new Uint8Array(await new Response(source.pipeThrough(encryptStream({ materialsManager: cmm, frameLength: 1024 }))).arrayBuffer());
     };
     const first = await run(6_000);
