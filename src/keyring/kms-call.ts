@@ -1,5 +1,4 @@
 import type { DecryptCommandOutput, EncryptCommandOutput, GenerateDataKeyCommandOutput } from '@aws-sdk/client-kms';
-import { DecryptCommand, EncryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms';
 import { SealboxError } from '../errors.js';
 import type { EncryptionContext } from './keyring.js';
 import type { KmsClientLike, KmsClientSupplier } from './kms-client-supplier.js';
@@ -10,6 +9,23 @@ export const KMS_PROVIDER_ID = 'aws-kms';
 
 /** Default deadline of one KMS call, retries included: nothing waits on a key service forever. */
 export const DEFAULT_KMS_CALL_TIMEOUT_MS = 60_000;
+
+type ClientKms = typeof import('@aws-sdk/client-kms');
+let clientKms: Promise<ClientKms> | undefined;
+
+/**
+ * The SDK's command classes, loaded on the first KMS call rather than imported statically: the
+ * browser bundle (which leaves @aws-sdk/* to the application) must load in a page that never
+ * uses KMS and has no bundler or import map for it (test/browser/size.test.ts).
+ */
+function kmsCommands(): Promise<ClientKms> {
+  const loading = (clientKms ??= import('@aws-sdk/client-kms'));
+  return loading.catch((err: unknown) => {
+    // A failed import must not stay cached as a rejected promise.
+    if (clientKms === loading) clientKms = undefined;
+    throw new SealboxError('ERR_KEYRING', '@aws-sdk/client-kms could not be loaded', { cause: err });
+  });
+}
 
 /** Shared plumbing of the KMS keyrings: client lookup, deadlines, error wrapping, response checks. */
 export interface KmsCaller {
@@ -92,6 +108,7 @@ export async function kmsGenerateDataKey(
   length: number,
   context: EncryptionContext,
 ): Promise<{ dataKey: Uint8Array; keyArn: string; ciphertext: Uint8Array }> {
+  const { GenerateDataKeyCommand } = await kmsCommands();
   const out = await send<GenerateDataKeyCommandOutput>(caller, parseKmsArn(keyId)?.region, new GenerateDataKeyCommand({
     KeyId: keyId,
     NumberOfBytes: length,
@@ -114,6 +131,7 @@ export async function kmsEncrypt(
   dataKey: Uint8Array,
   context: EncryptionContext,
 ): Promise<{ keyArn: string; ciphertext: Uint8Array }> {
+  const { EncryptCommand } = await kmsCommands();
   const out = await send<EncryptCommandOutput>(caller, parseKmsArn(keyId)?.region, new EncryptCommand({
     KeyId: keyId,
     Plaintext: dataKey,
@@ -131,6 +149,7 @@ export async function kmsDecrypt(
   length: number,
   context: EncryptionContext,
 ): Promise<Uint8Array> {
+  const { DecryptCommand } = await kmsCommands();
   const out = await send<DecryptCommandOutput>(caller, parseKmsArn(keyArn)?.region, new DecryptCommand({
     KeyId: keyArn,
     CiphertextBlob: ciphertext,

@@ -66,7 +66,7 @@ export async function buildBrowserBundle(): Promise<BrowserBundle> {
  * served bundle, so the suites exercise the minified bundle itself; the few internals the
  * suites need (fixed message ids, named backends) are bundled from src alongside.
  */
-export async function buildPageScript(entry: string, options: { inlineAwsSdk?: boolean } = {}): Promise<Uint8Array> {
+export async function buildPageScript(entry: string): Promise<Uint8Array> {
   const toBundle: Plugin = {
     name: 'sealbox-bundle',
     setup(b) {
@@ -81,8 +81,27 @@ export async function buildPageScript(entry: string, options: { inlineAwsSdk?: b
     platform: 'browser',
     target: 'es2022',
     plugins: [toBundle],
-    // Pages that talk to KMS carry their own browser build of @aws-sdk/client-kms.
-    external: options.inlineAwsSdk ? [] : ['@aws-sdk/*'],
+    // Pages that talk to KMS map @aws-sdk/client-kms with an import map (buildClientKms).
+    external: ['@aws-sdk/*'],
+    write: false,
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0]!.contents;
+}
+
+/**
+ * @aws-sdk/client-kms as one browser ES module, for a page to map with an import map (what an
+ * application without a bundler does): the bundle's KMS keyring imports it by name on first use.
+ */
+export async function buildClientKms(): Promise<Uint8Array> {
+  const result = await build({
+    absWorkingDir: ROOT,
+    stdin: { contents: "export * from '@aws-sdk/client-kms';", resolveDir: ROOT, loader: 'js' },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
     write: false,
     logLevel: 'silent',
   });

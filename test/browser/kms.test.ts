@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startKmsServer } from '../../src/kms-server/server.js';
 import type { RunningKmsServer } from '../../src/kms-server/server.js';
 import type { SigV4Credential } from '../../src/kms-server/sigv4.js';
-import { buildBrowserBundle, buildPageScript } from './build.js';
+import { buildBrowserBundle, buildClientKms, buildPageScript } from './build.js';
 import { launchChromium } from './chromium.js';
 import type { TestServer } from './server.js';
 import { serve } from './server.js';
@@ -63,10 +63,11 @@ let page: Page;
 const calls: string[] = [];
 
 beforeAll(async () => {
-  const [bundle, script] = await Promise.all([buildBrowserBundle(), buildPageScript('test/browser/page/kms.ts', { inlineAwsSdk: true })]);
+  const [bundle, script, clientKms] = await Promise.all([buildBrowserBundle(), buildPageScript('test/browser/page/kms.ts'), buildClientKms()]);
   pages = await serve(
     new Map([
-      ['/', { type: 'text/html', body: '<!doctype html><script type="module" src="/kms.js"></script>' }],
+      ['/', { type: 'text/html', body: `<!doctype html><script type="importmap">${JSON.stringify({ imports: { '@aws-sdk/client-kms': '/client-kms.js' } })}</script><script type="module" src="/kms.js"></script>` }],
+      ['/client-kms.js', { type: 'text/javascript', body: clientKms }],
       ...[...bundle.files].map(([path, body]) => [path, { type: 'text/javascript', body }] as const),
       ['/kms.js', { type: 'text/javascript', body: script }],
     ]),
@@ -97,7 +98,7 @@ afterAll(async () => {
   await pages?.close();
 });
 
-it('a page encrypts and decrypts with data keys from the local KMS endpoint (SigV4, CORS)', async () => {
+it('the bundle\'s KmsKeyring, in a page with an import map for @aws-sdk/client-kms, round-trips against the local KMS endpoint (SigV4, CORS)', async () => {
   expect(new URL(kms.url).origin).not.toBe(pages.origin); // a cross-origin call: CORS is exercised
   const result = await page.evaluate(
     (args) => (globalThis as unknown as { sealboxKms: (a: typeof args) => Promise<Record<string, string | boolean>> }).sealboxKms(args),

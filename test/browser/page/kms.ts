@@ -1,10 +1,9 @@
-// In-page KMS round trip: @aws-sdk/client-kms, bundled for the browser, signs SigV4 requests
-// to the local KMS HTTP endpoint on another origin (CORS); the KMS keyring wraps and unwraps
-// Sealbox data keys with it; Sealbox itself is the minified bundle. KmsKeyring is not yet
-// exported from the package entry, so it is bundled here from src/keyring/kms.ts.
+// In-page KMS round trip as a page without a bundler does it: an import map names
+// @aws-sdk/client-kms (one browser ES module), Sealbox is the minified bundle, and the bundle's
+// KmsKeyring wraps and unwraps data keys through a KMSClient that signs SigV4 requests to the
+// local KMS HTTP endpoint on another origin (CORS).
 import { KMSClient } from '@aws-sdk/client-kms';
 import * as api from '../../../src/index.js';
-import { KmsKeyring } from '../../../src/keyring/kms.js';
 import { equalBytes, pattern } from '../shared.js';
 
 interface KmsArgs {
@@ -38,14 +37,14 @@ async function kmsRoundTrip(args: KmsArgs) {
   const client = (secretAccessKey: string): KMSClient =>
     new KMSClient({ endpoint: args.endpoint, region: args.region, credentials: { accessKeyId: args.accessKeyId, secretAccessKey }, maxAttempts: 1 });
   const good = client(args.secretAccessKey);
-  const keyring = new KmsKeyring({ generatorKeyId: args.keyId, client: good });
+  const keyring = new api.KmsKeyring({ generatorKeyId: args.keyId, client: good });
   const plaintext = pattern(100_000, 3);
   const { ciphertext, header } = await api.encrypt(plaintext, { keyring, encryptionContext: { tenant: 'acme' } });
   const result = await api.decrypt(ciphertext, { keyring, expectedEncryptionContext: { tenant: 'acme' } });
   // A wrapped key replayed under another context is refused by KMS; so is a wrong secret.
   const foreignContext = await failure(() => keyring.unwrapKey({ suite: header.suite, encryptionContext: { tenant: 'other' }, encryptedDataKeys: header.encryptedDataKeys }));
   const wrong = client('wrong');
-  const badCredentials = await failure(() => api.encrypt(plaintext, { keyring: new KmsKeyring({ generatorKeyId: args.keyId, client: wrong }) }));
+  const badCredentials = await failure(() => api.encrypt(plaintext, { keyring: new api.KmsKeyring({ generatorKeyId: args.keyId, client: wrong }) }));
   good.destroy();
   wrong.destroy();
   return {
