@@ -77,7 +77,12 @@ export function checkResponseKeyId(requested: string, returned: unknown): string
   const asked = parseKmsArn(requested);
   if (asked?.resourceType === 'key') {
     if (returned !== requested) throw responseFault('KeyId differs from the key asked for');
-  } else if (asked === undefined && !requested.startsWith('alias/')) {
+  } else if (asked?.resourceType === 'alias') {
+    // An alias ARN resolves to a key of the same partition, region and account.
+    if (arn.partition !== asked.partition || arn.region !== asked.region || arn.accountId !== asked.accountId) {
+      throw responseFault('KeyId is outside the alias\'s account and region');
+    }
+  } else if (!requested.startsWith('alias/')) {
     if (arn.resourceId !== requested) throw responseFault('KeyId differs from the key asked for');
   }
   return returned;

@@ -10,6 +10,7 @@ export type LocalKmsErrorName =
   | 'AlreadyExistsException'
   | 'DependencyTimeoutException'
   | 'DisabledException'
+  | 'DryRunOperationException'
   | 'ExpiredImportTokenException'
   | 'IncorrectKeyException'
   | 'IncorrectKeyMaterialException'

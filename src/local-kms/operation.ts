@@ -147,6 +147,31 @@ export interface OperationContext {
   authorize(request: Omit<AuthorizeRequest, 'caller' | 'operation' | 'context'>): void;
   /** Names the key this call concerns in its audit row (resolveKey does this itself). */
   auditKey(keyId: string): void;
+  /**
+   * Throws unless `key` may be used for cryptography now: DisabledException when Disabled,
+   * KMSInvalidStateException when PendingDeletion, PendingImport (or any other state).
+   */
+  requireUsable(key: KeyRecord): void;
+  /**
+   * The key material of `version` (default: the current version), unsealed: 32 raw bytes for
+   * SYMMETRIC_DEFAULT, raw bytes for HMAC keys, PKCS#8 DER for RSA and ECC keys.
+   * @throws KMSInvalidStateException when the key has no material (PendingImport);
+   * InvalidCiphertextException when the version does not exist.
+   */
+  material(key: KeyRecord, version?: number): Uint8Array;
+  /**
+   * Stores material as the key's version 1 (imported keys) or next version, sealed under the
+   * root key and bound to key id and version; returns the version number.
+   */
+  addMaterial(keyId: string, material: Uint8Array): number;
+  /** Deletes every version of a key's material (DeleteImportedKeyMaterial, expiry). */
+  deleteMaterial(keyId: string): void;
+  /** Updates key columns (state, validTo, ...) of the `keys` table. */
+  updateKey(keyId: string, changes: Partial<Pick<KeyRecord, 'state' | 'validTo' | 'currentVersion'>>): void;
+  /** Seals bytes under a root-derived key, bound to `label` (e.g. import token material). */
+  seal(label: string, plaintext: Uint8Array): Uint8Array;
+  /** Opens what {@link seal} sealed with the same label; throws InvalidCiphertextException otherwise. */
+  unseal(label: string, sealed: Uint8Array): Uint8Array;
 }
 
 /** An operation: name, input shape, synchronous handler, and which members the audit log must never hold. */

@@ -45,7 +45,8 @@ describe('KMS response checks', () => {
     expect(checkResponseKeyId(plain, plain)).toBe(plain);
     expect(checkResponseKeyId('1234abcd-12ab-34cd-56ef-1234567890ab', plain)).toBe(plain);
     expect(checkResponseKeyId('alias/app', plain)).toBe(plain);
-    for (const [asked, got] of [[plain, west], [east, west], ['other-key-id', plain], [plain, undefined], [plain, 'alias/app'], ['alias/app', 'not an arn']]) {
+    expect(checkResponseKeyId('arn:aws:kms:us-east-1:111122223333:alias/app', plain)).toBe(plain);
+    for (const [asked, got] of [[plain, west], [east, west], ['other-key-id', plain], [plain, undefined], [plain, 'alias/app'], ['alias/app', 'not an arn'], ['arn:aws:kms:eu-west-1:111122223333:alias/app', plain], ['arn:aws:kms:us-east-1:999999999999:alias/app', plain]]) {
       let err: unknown;
       try {
         checkResponseKeyId(asked as string, got);

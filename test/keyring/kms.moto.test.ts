@@ -1,7 +1,7 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import type { Socket } from 'node:net';
-import { CreateKeyCommand, DisableKeyCommand, ReplicateKeyCommand } from '@aws-sdk/client-kms';
-import type { KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DisableKeyCommand, KMSClient, ReplicateKeyCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decrypt, encrypt } from '../../src/index.js';
 import { SealboxError } from '../../src/errors.js';
@@ -9,7 +9,9 @@ import { DEFAULT_SUITE } from '../../src/crypto/suites.js';
 import { KmsDiscoveryKeyring, KmsKeyring } from '../../src/keyring/kms.js';
 import type { EncryptedDataKey } from '../../src/format/edk.js';
 import type { KmsClientLike } from '../../src/keyring/kms-client-supplier.js';
-import { bytesEqual, pattern, thrown } from '../helpers/keys.js';
+import { kmsClientSupplier } from '../../src/keyring/kms-client-supplier.js';
+import { MultiKeyring } from '../../src/keyring/multi.js';
+import { bytesEqual, pattern, testKeyring, thrown } from '../helpers/keys.js';
 import type { Moto } from '../helpers/moto.js';
 import { startMoto } from '../helpers/moto.js';
 
@@ -214,6 +216,74 @@ describe('KMS keyring against moto_server', () => {
     expect(asked.at(-1)).toBe('eu-west-1');
   });
 
+  it('kmsClientSupplier: one real KMSClient per region, reused; regions outside the list fail as ERR_KEYRING', async () => {
+    if (skip()) return;
+    const clientConfig = { endpoint: moto!.endpoint, credentials: { accessKeyId: 'AKIAMOTOTEST', secretAccessKey: 'x' } };
+    const supplier = kmsClientSupplier({ clientConfig, regions: ['us-east-1', 'eu-west-1'] });
+    const [a, b, c] = await Promise.all([supplier('us-east-1'), supplier('us-east-1'), supplier('eu-west-1')]);
+    expect(a).toBe(b);
+    expect(a).not.toBe(c);
+    expect(await (c as KMSClient).config.region()).toBe('eu-west-1');
+    const arn = await newKey();
+    const keyring = new KmsKeyring({ generatorKeyId: arn, clientSupplier: supplier });
+    const { ciphertext } = await encrypt(data, { keyring });
+    expect(bytesEqual((await decrypt(ciphertext, { keyring })).plaintext, data)).toBe(true);
+    const elsewhere = new KmsKeyring({ generatorKeyId: arn.replace('us-east-1', 'ap-south-1'), clientSupplier: supplier });
+    const err = await thrown(() => encrypt(data, { keyring: elsewhere }));
+    expect((err as SealboxError).code).toBe('ERR_KEYRING');
+    expect((err as SealboxError).cause).toBeInstanceOf(RangeError);
+  });
+
+  it('as a child of a MultiKeyring: wraps a data key another keyring generated (Encrypt), and decrypts alone', async () => {
+    if (skip()) return;
+    const arn = await newKey();
+    const seen = recordInputs(client);
+    const keyring = new MultiKeyring({ generator: testKeyring(), children: [new KmsKeyring({ generatorKeyId: arn, client })] });
+    const { ciphertext, header } = await encrypt(data, { keyring, encryptionContext: context });
+    expect(header.encryptedDataKeys.map((e) => e.providerId)).toEqual(['test', 'aws-kms']);
+    expect(seen.map((s) => s.op)).toEqual(['Encrypt']);
+    client.middlewareStack.remove('sealboxTestRecorder');
+    expect(bytesEqual((await decrypt(ciphertext, { keyring: new KmsKeyring({ keyIds: [arn], client }) })).plaintext, data)).toBe(true);
+  });
+
+  it('transient failures are retried the AWS SDK way (a reset connection, then a 500), then succeed', async () => {
+    if (skip()) return;
+    const arn = await newKey();
+    let requests = 0;
+    const proxy = createHttpServer(async (req, res) => {
+      requests++;
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      if (requests === 1) return req.socket.destroy();
+      if (requests === 2) {
+        res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' });
+        return res.end(JSON.stringify({ __type: 'KMSInternalException', message: 'try again' }));
+      }
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
+      const upstream = await fetch(moto!.endpoint + (req.url ?? '/'), { method: req.method, headers, body: Buffer.concat(chunks) });
+      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+      res.end(Buffer.from(await upstream.arrayBuffer()));
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const port = (proxy.address() as { port: number }).port;
+    const make = (maxAttempts: number) => new KMSClient({
+      region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, maxAttempts,
+      credentials: { accessKeyId: 'AKIAMOTOTEST', secretAccessKey: 'x' },
+    });
+    try {
+      const { ciphertext } = await encrypt(data, { keyring: new KmsKeyring({ generatorKeyId: arn, client: make(3) }) });
+      expect(requests).toBe(3);
+      expect(bytesEqual((await decrypt(ciphertext, { keyring: new KmsKeyring({ keyIds: [arn], client }) })).plaintext, data)).toBe(true);
+      requests = 1; // next request is answered with a 500
+      const err = await thrown(() => encrypt(data, { keyring: new KmsKeyring({ generatorKeyId: arn, client: make(1) }) }));
+      expect((err as SealboxError).code).toBe('ERR_KEYRING');
+      expect(((err as SealboxError).cause as Error).name).toBe('KMSInternalException');
+    } finally {
+      await new Promise((r) => proxy.close(r));
+    }
+  });
+
   it('Multi-Region keys: a keyring holding the eu-west-1 replica asks its own replica for a us-east-1 EDK', async () => {
     if (skip()) return;
     const east = moto!.client('us-east-1');
@@ -247,7 +317,6 @@ describe('KMS keyring: nothing hangs forever', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : 0;
-    const { KMSClient } = await import('@aws-sdk/client-kms');
     const silent = new KMSClient({
       region: 'us-east-1',
       endpoint: `http://127.0.0.1:${port}`,

@@ -1,0 +1,611 @@
+import type { Database } from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import * as kmsModels from '@aws-sdk/client-kms';
+import type {
+  CancelKeyDeletionRequest,
+  CancelKeyDeletionResponse,
+  CreateAliasRequest,
+  CreateGrantRequest,
+  CreateGrantResponse,
+  CreateKeyRequest,
+  CreateKeyResponse,
+  DecryptRequest,
+  DecryptResponse,
+  DeleteAliasRequest,
+  DeleteImportedKeyMaterialRequest,
+  DeleteImportedKeyMaterialResponse,
+  DescribeKeyRequest,
+  DescribeKeyResponse,
+  DisableKeyRequest,
+  DisableKeyRotationRequest,
+  EnableKeyRequest,
+  EnableKeyRotationRequest,
+  EncryptRequest,
+  EncryptResponse,
+  GenerateDataKeyPairRequest,
+  GenerateDataKeyPairResponse,
+  GenerateDataKeyPairWithoutPlaintextRequest,
+  GenerateDataKeyPairWithoutPlaintextResponse,
+  GenerateDataKeyRequest,
+  GenerateDataKeyResponse,
+  GenerateDataKeyWithoutPlaintextRequest,
+  GenerateDataKeyWithoutPlaintextResponse,
+  GenerateMacRequest,
+  GenerateMacResponse,
+  GenerateRandomRequest,
+  GenerateRandomResponse,
+  GetKeyPolicyRequest,
+  GetKeyPolicyResponse,
+  GetKeyRotationStatusRequest,
+  GetKeyRotationStatusResponse,
+  GetParametersForImportRequest,
+  GetParametersForImportResponse,
+  GetPublicKeyRequest,
+  GetPublicKeyResponse,
+  ImportKeyMaterialRequest,
+  ImportKeyMaterialResponse,
+  ListAliasesRequest,
+  ListAliasesResponse,
+  ListGrantsRequest,
+  ListGrantsResponse,
+  ListKeyPoliciesRequest,
+  ListKeyPoliciesResponse,
+  ListKeyRotationsRequest,
+  ListKeyRotationsResponse,
+  ListKeysRequest,
+  ListKeysResponse,
+  ListResourceTagsRequest,
+  ListResourceTagsResponse,
+  ListRetirableGrantsRequest,
+  PutKeyPolicyRequest,
+  ReEncryptRequest,
+  ReEncryptResponse,
+  RetireGrantRequest,
+  RevokeGrantRequest,
+  RotateKeyOnDemandRequest,
+  RotateKeyOnDemandResponse,
+  ScheduleKeyDeletionRequest,
+  ScheduleKeyDeletionResponse,
+  SignRequest,
+  SignResponse,
+  TagResourceRequest,
+  UntagResourceRequest,
+  UpdateAliasRequest,
+  UpdateKeyDescriptionRequest,
+  VerifyMacRequest,
+  VerifyMacResponse,
+  VerifyRequest,
+  VerifyResponse,
+} from '@aws-sdk/client-kms';
+import envPaths from 'env-paths';
+import { LocalKmsError } from './errors.js';
+import type { Caller, LocalKmsExtension, Migration, OperationContext, OperationDefinition } from './operation.js';
+import { coreMigrations, getMeta, initMeta, migrate, openDatabase } from './store.js';
+import { resolveRootKey } from './root-key.js';
+import { Sealer } from './sealing.js';
+import { appendAudit, exportAudit, readAudit, sanitizeRequest, verifyAudit } from './audit.js';
+import type { AuditRecord, AuditVerification } from './audit.js';
+import { getKey, keyArn, requireUsable, resolveKeyId } from './key-store.js';
+import { validateInput } from './validate.js';
+import { coreExtension } from './core-ops.js';
+import { runDueWork } from './scheduler.js';
+import type { KeyRecord } from './key-record.js';
+
+/** Options of {@link LocalKms.open}. */
+export interface LocalKmsOptions {
+  /** Data directory. Default: `SEALBOX_HOME`, else the platform data directory (env-paths). */
+  dataDir?: string;
+  /** 32-byte root key. Default: `SEALBOX_ROOT_KEY`, a passphrase, or the directory's root.key file. */
+  rootKey?: Uint8Array;
+  /** Passphrase to stretch into the root key with scrypt (or `SEALBOX_PASSPHRASE`). */
+  passphrase?: string;
+  /** Region in ARNs. Default `us-east-1`. */
+  region?: string;
+  /** Twelve-digit account id in ARNs. Default `111122223333`. */
+  accountId?: string;
+  /** Injected clock (tests move it through rotation, deletion windows and expiry). */
+  clock?: () => Date;
+  /** Who in-process calls act as. Default: the account's root principal. */
+  caller?: Caller;
+  /** More operations, tables and authorize hooks. */
+  extensions?: readonly LocalKmsExtension[];
+}
+
+/** The default data directory: `SEALBOX_HOME`, else the platform's data directory for `sealbox`. */
+export function defaultDataDir(): string {
+  return process.env.SEALBOX_HOME || envPaths('sealbox', { suffix: '' }).data;
+}
+
+// Command class -> operation name, for send(): instanceof works even when a bundler renames classes.
+const commandNames = new Map<unknown, string>(
+  Object.entries(kmsModels)
+    .filter(([name, value]) => name.endsWith('Command') && typeof value === 'function')
+    .map(([name, value]) => [value, name.slice(0, -'Command'.length)]),
+);
+
+/**
+ * The bundled local key service: AWS KMS's operations, names, states and errors, on this
+ * machine, in a SQLite database, with no account and no network.
+ *
+ * @example
+ * ```ts
+ * import { LocalKms } from 'sealbox/local-kms';
+ * const kms = LocalKms.open();                       // SEALBOX_HOME or the platform data dir
+ * const { KeyMetadata } = await kms.createKey({ Description: 'app data' });
+ * const { CiphertextBlob } = await kms.encrypt({ KeyId: KeyMetadata!.KeyId, Plaintext: bytes, EncryptionContext: { app: 'x' } });
+ * kms.close();
+ * ```
+ * @throws LocalKmsError with the AWS exception name (`NotFoundException`, `DisabledException`,
+ * `KMSInvalidStateException`, `InvalidCiphertextException`, `ValidationException`, ...).
+ */
+export class LocalKms {
+  /** The data directory in use. */
+  readonly dataDir: string;
+  readonly region: string;
+  readonly accountId: string;
+  readonly #db: Database;
+  readonly #rootKey: Uint8Array;
+  readonly #materialSealer: Sealer;
+  readonly #clock: () => Date;
+  readonly #caller: Caller;
+  readonly #operations = new Map<string, OperationDefinition>();
+  readonly #authorizers: ((req: Parameters<NonNullable<LocalKmsExtension['authorize']>>[0]) => void)[] = [];
+  #closed = false;
+
+  private constructor(options: LocalKmsOptions) {
+    this.dataDir = options.dataDir ?? defaultDataDir();
+    this.region = options.region ?? 'us-east-1';
+    this.accountId = options.accountId ?? '111122223333';
+    if (!/^[a-z0-9-]+$/.test(this.region)) throw new RangeError('"region" expected a region name like us-east-1');
+    if (!/^\d{12}$/.test(this.accountId)) throw new RangeError('"accountId" expected 12 digits');
+    this.#clock = options.clock ?? (() => new Date());
+    this.#caller = options.caller ?? { principal: `arn:aws:iam::${this.accountId}:root`, accountId: this.accountId };
+    const extensions = [coreExtension, ...(options.extensions ?? [])];
+    this.#db = openDatabase(this.dataDir);
+    try {
+      const migrations: Migration[] = [...coreMigrations, ...extensions.flatMap((e) => e.migrations ?? [])];
+      migrate(this.#db, migrations);
+      const salt = () => Buffer.from(initMeta(this.#db, 'passphrase_salt', randomBytes(16).toString('hex')), 'hex');
+      this.#rootKey = resolveRootKey(this.dataDir, options, salt);
+      const check = initMeta(this.#db, 'root_key_check', Sealer.checkValue(this.#rootKey));
+      if (check !== Sealer.checkValue(this.#rootKey)) {
+        throw new LocalKmsError('RootKeyMismatchException', `The root key does not open the key store in ${this.dataDir}`);
+      }
+      this.#materialSealer = new Sealer(this.#rootKey, 'key material');
+      for (const ext of extensions) {
+        for (const op of ext.operations ?? []) this.#operations.set(op.name, op);
+        if (ext.authorize) this.#authorizers.push(ext.authorize);
+      }
+    } catch (err) {
+      this.#db.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Opens (creating on first use) the local KMS in a data directory.
+   *
+   * @example
+   * ```ts
+   * const kms = LocalKms.open({ dataDir: '/tmp/kms', rootKey: crypto.getRandomValues(new Uint8Array(32)) });
+   * ```
+   * @throws LocalKmsError `RootKeyMismatchException` when the root key is not this directory's;
+   * RangeError for bad options.
+   */
+  static open(options: LocalKmsOptions = {}): LocalKms {
+    return new LocalKms(options);
+  }
+
+  /** Closes the database. Further calls throw. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+    this.#rootKey.fill(0);
+  }
+
+  /** The open database (for extensions and tools such as the CLI's audit commands). */
+  get database(): Database {
+    return this.#db;
+  }
+
+  /** 32 bytes derived from the root key for one purpose (e.g. sealing access-key secrets). */
+  deriveKey(purpose: string): Uint8Array {
+    return Sealer.subkey(this.#rootKey, purpose);
+  }
+
+  /** Operation names this instance serves. */
+  get operations(): string[] {
+    return [...this.#operations.keys()].sort();
+  }
+
+  /**
+   * Runs one operation by its AWS name with the AWS input shape: what the HTTP endpoint calls.
+   * The operation, due rotations/deletions/expiries and its audit row commit in one transaction.
+   *
+   * @example
+   * ```ts
+   * await kms.execute('GenerateRandom', { NumberOfBytes: 32 });
+   * ```
+   * @throws LocalKmsError with the AWS exception name; `UnknownOperationException` for unknown names.
+   */
+  async execute(operation: string, input: unknown, caller: Caller = this.#caller): Promise<unknown> {
+    return this.#executeSync(operation, input, caller);
+  }
+
+  #executeSync(operation: string, input: unknown, caller: Caller): unknown {
+    if (this.#closed) throw new LocalKmsError('KMSInternalException', 'The local KMS is closed', 'server');
+    const op = this.#operations.get(operation);
+    if (!op) throw new LocalKmsError('UnknownOperationException', `Unknown operation ${String(operation).slice(0, 64)}`);
+    const now = this.#clock();
+    let auditKeyId: string | null = null;
+    let request = '{}';
+    const db = this.#db;
+    const run = db.transaction(() => {
+      runDueWork(this.#contextFor('Scheduler', now, { principal: 'sealbox:scheduler', accountId: this.accountId }, () => undefined));
+      let result: unknown;
+      let error: unknown;
+      try {
+        const valid = validateInput(op.input, input);
+        request = sanitizeRequest(valid, op.sensitive);
+        const ctx = this.#contextFor(operation, now, caller, (id) => (auditKeyId = id));
+        // A nested transaction is a savepoint: a failing handler leaves nothing but its audit row.
+        result = db.transaction(() => op.handler(ctx, valid))();
+      } catch (err) {
+        error = err instanceof LocalKmsError ? err : new LocalKmsError('KMSInternalException', 'Internal error', 'server');
+        if (!(err instanceof LocalKmsError)) (error as Error).cause = err;
+      }
+      appendAudit(db, {
+        time: now.getTime(),
+        operation,
+        caller: caller.principal,
+        keyId: auditKeyId,
+        request,
+        error: error ? (error as LocalKmsError).name : null,
+      });
+      return { result, error };
+    });
+    const { result, error } = run.immediate();
+    if (error) throw error;
+    return result;
+  }
+
+  #contextFor(operation: string, now: Date, caller: Caller, onKey: (keyId: string) => void): OperationContext {
+    const { region, accountId } = this;
+    const db = this.#db;
+    const sealer = this.#materialSealer;
+    const authorizers = this.#authorizers;
+    const ctx: OperationContext = {
+      db,
+      operation,
+      now,
+      region,
+      accountId,
+      caller,
+      keyArn: (keyId) => keyArn(region, accountId, keyId),
+      resolveKey: (keyId, options) => {
+        const key = resolveKeyId(db, region, accountId, keyId, options.allowAlias);
+        onKey(key.keyId);
+        if (options.action) {
+          for (const authorize of authorizers) {
+            authorize({
+              caller,
+              operation,
+              action: options.action,
+              keyArn: key.arn,
+              key,
+              context: ctx,
+              ...(options.encryptionContext ? { encryptionContext: options.encryptionContext } : {}),
+              ...(options.grantTokens ? { grantTokens: options.grantTokens } : {}),
+            });
+          }
+        }
+        return key;
+      },
+      authorize: (request) => {
+        for (const authorize of authorizers) authorize({ ...request, caller, operation, context: ctx });
+      },
+      auditKey: (keyId) => onKey(keyId),
+      requireUsable,
+      material: (key: KeyRecord, version?: number) => {
+        const v = version ?? key.currentVersion;
+        if (v === 0) throw new LocalKmsError('KMSInvalidStateException', `${key.arn} has no key material.`);
+        const row = db.prepare('SELECT sealed_material FROM key_versions WHERE key_id = ? AND version = ?').get(key.keyId, v) as { sealed_material: Buffer } | undefined;
+        if (!row) throw new LocalKmsError('InvalidCiphertextException', 'The ciphertext refers to a key version that does not exist');
+        return sealer.open(row.sealed_material, `${key.keyId}/${v}`);
+      },
+      addMaterial: (keyId, material) => {
+        const last = db.prepare('SELECT max(version) AS v FROM key_versions WHERE key_id = ?').get(keyId) as { v: number | null };
+        const version = (last.v ?? 0) + 1;
+        db.prepare('INSERT INTO key_versions (key_id, version, sealed_material, created_at) VALUES (?, ?, ?, ?)').run(
+          keyId, version, sealer.seal(material, `${keyId}/${version}`), now.getTime(),
+        );
+        db.prepare('UPDATE keys SET current_version = ? WHERE key_id = ?').run(version, keyId);
+        return version;
+      },
+      deleteMaterial: (keyId) => {
+        db.prepare('DELETE FROM key_versions WHERE key_id = ?').run(keyId);
+        db.prepare('UPDATE keys SET current_version = 0 WHERE key_id = ?').run(keyId);
+      },
+      updateKey: (keyId, changes) => {
+        if (changes.state !== undefined) db.prepare('UPDATE keys SET state = ? WHERE key_id = ?').run(changes.state, keyId);
+        if ('validTo' in changes) db.prepare('UPDATE keys SET valid_to = ? WHERE key_id = ?').run(changes.validTo ? changes.validTo.getTime() : null, keyId);
+        if (changes.currentVersion !== undefined) db.prepare('UPDATE keys SET current_version = ? WHERE key_id = ?').run(changes.currentVersion, keyId);
+      },
+      seal: (label, plaintext) => new Sealer(this.#rootKey, `extension ${label}`).seal(plaintext, label),
+      unseal: (label, sealed) => {
+        try {
+          return new Sealer(this.#rootKey, `extension ${label}`).open(sealed, label);
+        } catch {
+          throw new LocalKmsError('InvalidCiphertextException', 'The sealed value is not valid');
+        }
+      },
+    };
+    return ctx;
+  }
+
+  /**
+   * Runs an `@aws-sdk/client-kms` command object in-process, so code written for a
+   * `KMSClient` (`client.send(new EncryptCommand(input))`) runs against the local KMS.
+   *
+   * @example
+   * ```ts
+   * const out = await kms.send(new GenerateDataKeyCommand({ KeyId: 'alias/app', KeySpec: 'AES_256' }));
+   * ```
+   * @throws LocalKmsError as {@link execute}; TypeError for an object that is not a command.
+   */
+  async send<Output = unknown>(command: { input?: unknown; constructor: unknown }): Promise<Output> {
+    if (typeof command !== 'object' || command === null) throw new TypeError('"command" expected an @aws-sdk/client-kms Command');
+    const ctor = (command as { constructor: { name?: string } }).constructor;
+    const name = commandNames.get(ctor) ?? ctor.name?.replace(/Command$/, '');
+    if (!name) throw new TypeError('"command" expected an @aws-sdk/client-kms Command');
+    const output = (await this.execute(name, command.input ?? {})) as Record<string, unknown>;
+    return { ...output, $metadata: { httpStatusCode: 200 } } as Output;
+  }
+
+  // One method per operation, named and typed as in the AWS SDK v3 aggregated `KMS` client.
+  /** AWS KMS `CreateKey`. */
+  createKey(input: CreateKeyRequest = {}): Promise<CreateKeyResponse> {
+    return this.execute('CreateKey', input) as Promise<CreateKeyResponse>;
+  }
+
+  /** AWS KMS `DescribeKey`. */
+  describeKey(input: DescribeKeyRequest): Promise<DescribeKeyResponse> {
+    return this.execute('DescribeKey', input) as Promise<DescribeKeyResponse>;
+  }
+
+  /** AWS KMS `ListKeys`. */
+  listKeys(input: ListKeysRequest = {}): Promise<ListKeysResponse> {
+    return this.execute('ListKeys', input) as Promise<ListKeysResponse>;
+  }
+
+  /** AWS KMS `EnableKey`. */
+  enableKey(input: EnableKeyRequest): Promise<Record<string, never>> {
+    return this.execute('EnableKey', input) as Promise<Record<string, never>>;
+  }
+
+  /** AWS KMS `DisableKey`. */
+  disableKey(input: DisableKeyRequest): Promise<Record<string, never>> {
+    return this.execute('DisableKey', input) as Promise<Record<string, never>>;
+  }
+
+  /** AWS KMS `UpdateKeyDescription`. */
+  updateKeyDescription(input: UpdateKeyDescriptionRequest): Promise<Record<string, never>> {
+    return this.execute('UpdateKeyDescription', input) as Promise<Record<string, never>>;
+  }
+
+  /** AWS KMS `TagResource`. */
+  tagResource(input: TagResourceRequest): Promise<Record<string, never>> {
+    return this.execute('TagResource', input) as Promise<Record<string, never>>;
+  }
+
+  /** AWS KMS `UntagResource`. */
+  untagResource(input: UntagResourceRequest): Promise<Record<string, never>> {
+    return this.execute('UntagResource', input) as Promise<Record<string, never>>;
+  }
+
+  /** AWS KMS `ListResourceTags`. */
+  listResourceTags(input: ListResourceTagsRequest): Promise<ListResourceTagsResponse> {
+    return this.execute('ListResourceTags', input) as Promise<ListResourceTagsResponse>;
+  }
+
+  /** AWS KMS `GenerateRandom`. */
+  generateRandom(input: GenerateRandomRequest = {}): Promise<GenerateRandomResponse> {
+    return this.execute('GenerateRandom', input) as Promise<GenerateRandomResponse>;
+  }
+
+  /** AWS KMS `CreateAlias`. */
+  createAlias(input: CreateAliasRequest): Promise<Record<string, never>> {
+    return this.execute('CreateAlias', input) as Promise<Record<string, never>>;
+  }
+
+  /** AWS KMS `UpdateAlias`. */
+  updateAlias(input: UpdateAliasRequest): Promise<Record<string, never>> {
+    return this.execute('UpdateAlias', input) as Promise<Record<string, never>>;
+  }
+
+  /** AWS KMS `DeleteAlias`. */
+  deleteAlias(input: DeleteAliasRequest): Promise<Record<string, never>> {
+    return this.execute('DeleteAlias', input) as Promise<Record<string, never>>;
+  }
+
+  /** AWS KMS `ListAliases`. */
+  listAliases(input: ListAliasesRequest = {}): Promise<ListAliasesResponse> {
+    return this.execute('ListAliases', input) as Promise<ListAliasesResponse>;
+  }
+
+  /** AWS KMS `ScheduleKeyDeletion`. */
+  scheduleKeyDeletion(input: ScheduleKeyDeletionRequest): Promise<ScheduleKeyDeletionResponse> {
+    return this.execute('ScheduleKeyDeletion', input) as Promise<ScheduleKeyDeletionResponse>;
+  }
+
+  /** AWS KMS `CancelKeyDeletion`. */
+  cancelKeyDeletion(input: CancelKeyDeletionRequest): Promise<CancelKeyDeletionResponse> {
+    return this.execute('CancelKeyDeletion', input) as Promise<CancelKeyDeletionResponse>;
+  }
+
+  /** AWS KMS `EnableKeyRotation`. */
+  enableKeyRotation(input: EnableKeyRotationRequest): Promise<Record<string, never>> {
+    return this.execute('EnableKeyRotation', input) as Promise<Record<string, never>>;
+  }
+
+  /** AWS KMS `DisableKeyRotation`. */
+  disableKeyRotation(input: DisableKeyRotationRequest): Promise<Record<string, never>> {
+    return this.execute('DisableKeyRotation', input) as Promise<Record<string, never>>;
+  }
+
+  /** AWS KMS `GetKeyRotationStatus`. */
+  getKeyRotationStatus(input: GetKeyRotationStatusRequest): Promise<GetKeyRotationStatusResponse> {
+    return this.execute('GetKeyRotationStatus', input) as Promise<GetKeyRotationStatusResponse>;
+  }
+
+  /** AWS KMS `RotateKeyOnDemand`. */
+  rotateKeyOnDemand(input: RotateKeyOnDemandRequest): Promise<RotateKeyOnDemandResponse> {
+    return this.execute('RotateKeyOnDemand', input) as Promise<RotateKeyOnDemandResponse>;
+  }
+
+  /** AWS KMS `ListKeyRotations`. */
+  listKeyRotations(input: ListKeyRotationsRequest): Promise<ListKeyRotationsResponse> {
+    return this.execute('ListKeyRotations', input) as Promise<ListKeyRotationsResponse>;
+  }
+
+  /** AWS KMS `Encrypt`. */
+  encrypt(input: EncryptRequest): Promise<EncryptResponse> {
+    return this.execute('Encrypt', input) as Promise<EncryptResponse>;
+  }
+
+  /** AWS KMS `Decrypt`. */
+  decrypt(input: DecryptRequest): Promise<DecryptResponse> {
+    return this.execute('Decrypt', input) as Promise<DecryptResponse>;
+  }
+
+  /** AWS KMS `ReEncrypt`. */
+  reEncrypt(input: ReEncryptRequest): Promise<ReEncryptResponse> {
+    return this.execute('ReEncrypt', input) as Promise<ReEncryptResponse>;
+  }
+
+  /** AWS KMS `GenerateDataKey`. */
+  generateDataKey(input: GenerateDataKeyRequest): Promise<GenerateDataKeyResponse> {
+    return this.execute('GenerateDataKey', input) as Promise<GenerateDataKeyResponse>;
+  }
+
+  /** AWS KMS `GenerateDataKeyWithoutPlaintext`. */
+  generateDataKeyWithoutPlaintext(input: GenerateDataKeyWithoutPlaintextRequest): Promise<GenerateDataKeyWithoutPlaintextResponse> {
+    return this.execute('GenerateDataKeyWithoutPlaintext', input) as Promise<GenerateDataKeyWithoutPlaintextResponse>;
+  }
+
+  /** AWS KMS `Sign`. */
+  sign(input: SignRequest): Promise<SignResponse> {
+    return this.execute('Sign', input) as Promise<SignResponse>;
+  }
+
+  /** AWS KMS `Verify`. */
+  verify(input: VerifyRequest): Promise<VerifyResponse> {
+    return this.execute('Verify', input) as Promise<VerifyResponse>;
+  }
+
+  /** AWS KMS `GetPublicKey`. */
+  getPublicKey(input: GetPublicKeyRequest): Promise<GetPublicKeyResponse> {
+    return this.execute('GetPublicKey', input) as Promise<GetPublicKeyResponse>;
+  }
+
+  /** AWS KMS `GenerateDataKeyPair`. */
+  generateDataKeyPair(input: GenerateDataKeyPairRequest): Promise<GenerateDataKeyPairResponse> {
+    return this.execute('GenerateDataKeyPair', input) as Promise<GenerateDataKeyPairResponse>;
+  }
+
+  /** AWS KMS `GenerateDataKeyPairWithoutPlaintext`. */
+  generateDataKeyPairWithoutPlaintext(input: GenerateDataKeyPairWithoutPlaintextRequest): Promise<GenerateDataKeyPairWithoutPlaintextResponse> {
+    return this.execute('GenerateDataKeyPairWithoutPlaintext', input) as Promise<GenerateDataKeyPairWithoutPlaintextResponse>;
+  }
+
+  /** AWS KMS `GenerateMac`. */
+  generateMac(input: GenerateMacRequest): Promise<GenerateMacResponse> {
+    return this.execute('GenerateMac', input) as Promise<GenerateMacResponse>;
+  }
+
+  /** AWS KMS `VerifyMac`. */
+  verifyMac(input: VerifyMacRequest): Promise<VerifyMacResponse> {
+    return this.execute('VerifyMac', input) as Promise<VerifyMacResponse>;
+  }
+
+  /** AWS KMS `GetParametersForImport`. */
+  getParametersForImport(input: GetParametersForImportRequest): Promise<GetParametersForImportResponse> {
+    return this.execute('GetParametersForImport', input) as Promise<GetParametersForImportResponse>;
+  }
+
+  /** AWS KMS `ImportKeyMaterial`. */
+  importKeyMaterial(input: ImportKeyMaterialRequest): Promise<ImportKeyMaterialResponse> {
+    return this.execute('ImportKeyMaterial', input) as Promise<ImportKeyMaterialResponse>;
+  }
+
+  /** AWS KMS `DeleteImportedKeyMaterial`. */
+  deleteImportedKeyMaterial(input: DeleteImportedKeyMaterialRequest): Promise<DeleteImportedKeyMaterialResponse> {
+    return this.execute('DeleteImportedKeyMaterial', input) as Promise<DeleteImportedKeyMaterialResponse>;
+  }
+
+  /** AWS KMS `PutKeyPolicy`. */
+  putKeyPolicy(input: PutKeyPolicyRequest): Promise<Record<string, never>> {
+    return this.execute('PutKeyPolicy', input) as Promise<Record<string, never>>;
+  }
+
+  /** AWS KMS `GetKeyPolicy`. */
+  getKeyPolicy(input: GetKeyPolicyRequest): Promise<GetKeyPolicyResponse> {
+    return this.execute('GetKeyPolicy', input) as Promise<GetKeyPolicyResponse>;
+  }
+
+  /** AWS KMS `ListKeyPolicies`. */
+  listKeyPolicies(input: ListKeyPoliciesRequest): Promise<ListKeyPoliciesResponse> {
+    return this.execute('ListKeyPolicies', input) as Promise<ListKeyPoliciesResponse>;
+  }
+
+  /** AWS KMS `CreateGrant`. */
+  createGrant(input: CreateGrantRequest): Promise<CreateGrantResponse> {
+    return this.execute('CreateGrant', input) as Promise<CreateGrantResponse>;
+  }
+
+  /** AWS KMS `ListGrants`. */
+  listGrants(input: ListGrantsRequest): Promise<ListGrantsResponse> {
+    return this.execute('ListGrants', input) as Promise<ListGrantsResponse>;
+  }
+
+  /** AWS KMS `ListRetirableGrants`. */
+  listRetirableGrants(input: ListRetirableGrantsRequest = {}): Promise<ListGrantsResponse> {
+    return this.execute('ListRetirableGrants', input) as Promise<ListGrantsResponse>;
+  }
+
+  /** AWS KMS `RetireGrant`. */
+  retireGrant(input: RetireGrantRequest = {}): Promise<Record<string, never>> {
+    return this.execute('RetireGrant', input) as Promise<Record<string, never>>;
+  }
+
+  /** AWS KMS `RevokeGrant`. */
+  revokeGrant(input: RevokeGrantRequest): Promise<Record<string, never>> {
+    return this.execute('RevokeGrant', input) as Promise<Record<string, never>>;
+  }
+
+  /** Checks the audit chain; names the first row that was edited, deleted or reordered. */
+  verifyAudit(): AuditVerification {
+    return verifyAudit(this.#db);
+  }
+
+  /** Audit rows, oldest first (optionally only the last `limit`). */
+  readAudit(options: { limit?: number } = {}): AuditRecord[] {
+    return readAudit(this.#db, options);
+  }
+
+  /** The audit log as JSON lines. */
+  exportAudit(): string {
+    return exportAudit(this.#db);
+  }
+
+  /** Reads one key's record without auditing (tools; not an AWS operation). */
+  peekKey(keyId: string): KeyRecord | undefined {
+    return getKey(this.#db, this.region, this.accountId, keyId);
+  }
+
+  /** A stored meta value (schema version, passphrase salt, ...). */
+  meta(name: string): string | undefined {
+    return getMeta(this.#db, name);
+  }
+}

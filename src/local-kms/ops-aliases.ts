@@ -1,0 +1,92 @@
+import { LocalKmsError } from './errors.js';
+import { defineOperation } from './operation.js';
+import type { OperationContext } from './operation.js';
+import { aliasArn } from './key-store.js';
+
+const ALIAS_NAME = { type: 'string', required: true, min: 1, max: 256 } as const;
+const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
+
+/** Alias names: `alias/` then [a-zA-Z0-9:/_-]; `alias/aws/` is reserved for AWS managed keys. */
+function checkAliasName(name: string): void {
+  if (!/^alias\/[a-zA-Z0-9:/_-]+$/.test(name)) throw new LocalKmsError('ValidationException', 'AliasName must match ^alias/[a-zA-Z0-9:/_-]+$');
+  if (name.startsWith('alias/aws/')) throw new LocalKmsError('InvalidAliasNameException', 'Alias names beginning with alias/aws/ are reserved');
+}
+
+function targetKey(ctx: OperationContext, keyId: string, action: string) {
+  // Aliases point at keys, never at other aliases.
+  const key = ctx.resolveKey(keyId, { allowAlias: false, action });
+  if (key.state === 'PendingDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+  return key;
+}
+
+const createAlias = defineOperation<{ AliasName: string; TargetKeyId: string }>(
+  'CreateAlias',
+  { AliasName: ALIAS_NAME, TargetKeyId: KEY_ID },
+  (ctx, input) => {
+    checkAliasName(input.AliasName);
+    const key = targetKey(ctx, input.TargetKeyId, 'kms:CreateAlias');
+    const exists = ctx.db.prepare('SELECT 1 FROM aliases WHERE alias_name = ?').get(input.AliasName);
+    if (exists) throw new LocalKmsError('AlreadyExistsException', `An alias with the name ${aliasArn(ctx.region, ctx.accountId, input.AliasName)} already exists`);
+    const t = ctx.now.getTime();
+    ctx.db.prepare('INSERT INTO aliases (alias_name, key_id, created_at, updated_at) VALUES (?, ?, ?, ?)').run(input.AliasName, key.keyId, t, t);
+    return {};
+  },
+);
+
+const updateAlias = defineOperation<{ AliasName: string; TargetKeyId: string }>(
+  'UpdateAlias',
+  { AliasName: ALIAS_NAME, TargetKeyId: KEY_ID },
+  (ctx, input) => {
+    checkAliasName(input.AliasName);
+    const current = ctx.db.prepare('SELECT key_id FROM aliases WHERE alias_name = ?').get(input.AliasName) as { key_id: string } | undefined;
+    if (!current) throw new LocalKmsError('NotFoundException', `Alias ${input.AliasName} is not found`);
+    const key = targetKey(ctx, input.TargetKeyId, 'kms:UpdateAlias');
+    const old = ctx.resolveKey(current.key_id, { allowAlias: false });
+    // AWS: the new key must have the same key usage (and spec family) as the old one.
+    if (old.keyUsage !== key.keyUsage || (old.keySpec === 'SYMMETRIC_DEFAULT') !== (key.keySpec === 'SYMMETRIC_DEFAULT')) {
+      throw new LocalKmsError('ValidationException', 'The new target key must have the same key type and key usage as the current one');
+    }
+    ctx.db.prepare('UPDATE aliases SET key_id = ?, updated_at = ? WHERE alias_name = ?').run(key.keyId, ctx.now.getTime(), input.AliasName);
+    return {};
+  },
+);
+
+const deleteAlias = defineOperation<{ AliasName: string }>('DeleteAlias', { AliasName: ALIAS_NAME }, (ctx, input) => {
+  checkAliasName(input.AliasName);
+  const current = ctx.db.prepare('SELECT key_id FROM aliases WHERE alias_name = ?').get(input.AliasName) as { key_id: string } | undefined;
+  if (!current) throw new LocalKmsError('NotFoundException', `Alias ${input.AliasName} is not found`);
+  ctx.resolveKey(current.key_id, { allowAlias: false, action: 'kms:DeleteAlias' });
+  ctx.db.prepare('DELETE FROM aliases WHERE alias_name = ?').run(input.AliasName);
+  return {};
+});
+
+const listAliases = defineOperation<{ KeyId?: string; Limit?: number; Marker?: string }>(
+  'ListAliases',
+  { KeyId: { type: 'string', min: 1, max: 2048 }, Limit: { type: 'integer', min: 1, max: 100 }, Marker: { type: 'string', min: 1, max: 1024 } },
+  (ctx, input) => {
+    ctx.authorize({ action: 'kms:ListAliases' });
+    const keyId = input.KeyId ? ctx.resolveKey(input.KeyId, { allowAlias: false }).keyId : undefined;
+    const limit = input.Limit ?? 50;
+    const rows = (keyId
+      ? ctx.db.prepare('SELECT * FROM aliases WHERE key_id = ? AND alias_name > ? ORDER BY alias_name LIMIT ?').all(keyId, input.Marker ?? '', limit + 1)
+      : ctx.db.prepare('SELECT * FROM aliases WHERE alias_name > ? ORDER BY alias_name LIMIT ?').all(input.Marker ?? '', limit + 1)) as {
+      alias_name: string; key_id: string; created_at: number; updated_at: number;
+    }[];
+    const page = rows.slice(0, limit);
+    const truncated = rows.length > limit;
+    return {
+      Aliases: page.map((r) => ({
+        AliasName: r.alias_name,
+        AliasArn: aliasArn(ctx.region, ctx.accountId, r.alias_name),
+        TargetKeyId: r.key_id,
+        CreationDate: new Date(r.created_at),
+        LastUpdatedDate: new Date(r.updated_at),
+      })),
+      Truncated: truncated,
+      ...(truncated ? { NextMarker: page[page.length - 1]!.alias_name } : {}),
+    };
+  },
+);
+
+/** Alias operations. */
+export const aliasOperations = [createAlias, updateAlias, deleteAlias, listAliases];

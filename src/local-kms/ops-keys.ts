@@ -1,0 +1,204 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { KeyMetadata, KeySpec } from '@aws-sdk/client-kms';
+import { LocalKmsError } from './errors.js';
+import { defineOperation } from './operation.js';
+import type { OperationContext } from './operation.js';
+import type { KeyRecord } from './key-record.js';
+import { getKey } from './key-store.js';
+import { defaultKeyPolicyDocument } from './default-policy.js';
+import { keySpecInfo } from './key-specs.js';
+
+
+/** DescribeKey's KeyMetadata for a key, as AWS shapes it. */
+export function keyMetadata(ctx: OperationContext, key: KeyRecord): KeyMetadata {
+  const info = keySpecInfo(key.keySpec);
+  return {
+    AWSAccountId: ctx.accountId,
+    KeyId: key.keyId,
+    Arn: key.arn,
+    CreationDate: key.createdAt,
+    Enabled: key.state === 'Enabled',
+    Description: key.description,
+    KeyUsage: key.keyUsage,
+    KeyState: key.state,
+    ...(key.deletionDate ? { DeletionDate: key.deletionDate, PendingDeletionWindowInDays: key.pendingWindowInDays } : {}),
+    ...(key.validTo ? { ValidTo: key.validTo } : {}),
+    Origin: key.origin,
+    KeyManager: 'CUSTOMER',
+    CustomerMasterKeySpec: key.keySpec as KeyMetadata['CustomerMasterKeySpec'],
+    KeySpec: key.keySpec,
+    ...(key.origin === 'EXTERNAL' ? { ExpirationModel: key.validTo ? 'KEY_MATERIAL_EXPIRES' : 'KEY_MATERIAL_DOES_NOT_EXPIRE' } : {}),
+    ...(key.keyUsage === 'ENCRYPT_DECRYPT' ? { EncryptionAlgorithms: info.encryptionAlgorithms } : {}),
+    ...(key.keyUsage === 'SIGN_VERIFY' ? { SigningAlgorithms: info.signingAlgorithms } : {}),
+    ...(key.keyUsage === 'GENERATE_VERIFY_MAC' ? { MacAlgorithms: info.macAlgorithms } : {}),
+    MultiRegion: false,
+  };
+}
+
+function describe(ctx: OperationContext, keyId: string): { KeyMetadata: KeyMetadata } {
+  return { KeyMetadata: keyMetadata(ctx, getKey(ctx.db, ctx.region, ctx.accountId, keyId)!) };
+}
+
+const TAGS = { type: 'tagList', max: 50 } as const;
+
+function putTags(ctx: OperationContext, keyId: string, tags: { TagKey: string; TagValue: string }[]): void {
+  for (const t of tags) {
+    if (t.TagKey.length < 1 || t.TagKey.length > 128 || t.TagValue.length > 256) throw new LocalKmsError('TagException', 'Tag keys are 1-128 characters, values 0-256');
+    if (t.TagKey.startsWith('aws:')) throw new LocalKmsError('TagException', 'Tag keys beginning with aws: are reserved');
+    ctx.db.prepare('INSERT INTO tags (key_id, tag_key, tag_value) VALUES (?, ?, ?) ON CONFLICT(key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value').run(keyId, t.TagKey, t.TagValue);
+  }
+}
+
+interface CreateKeyInput {
+  Policy?: string;
+  Description?: string;
+  KeyUsage?: string;
+  KeySpec?: string;
+  CustomerMasterKeySpec?: string;
+  Origin?: string;
+  Tags?: { TagKey: string; TagValue: string }[];
+  MultiRegion?: boolean;
+  BypassPolicyLockoutSafetyCheck?: boolean;
+}
+
+const createKey = defineOperation<CreateKeyInput>(
+  'CreateKey',
+  {
+    Policy: { type: 'string', min: 1, max: 32768 },
+    Description: { type: 'string', max: 8192 },
+    KeyUsage: { type: 'string', enum: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'] },
+    KeySpec: { type: 'string' },
+    CustomerMasterKeySpec: { type: 'string' },
+    Origin: { type: 'string', enum: ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE'] },
+    Tags: TAGS,
+    MultiRegion: { type: 'boolean' },
+    BypassPolicyLockoutSafetyCheck: { type: 'boolean' },
+  },
+  (ctx, input) => {
+    ctx.authorize({ action: 'kms:CreateKey' });
+    const keySpec = (input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT') as KeySpec;
+    const info = keySpecInfo(keySpec); // ValidationException for unknown specs
+    const keyUsage = input.KeyUsage ?? info.usages[0]!;
+    if (!info.usages.includes(keyUsage)) throw new LocalKmsError('ValidationException', `KeyUsage ${keyUsage} is not valid for KeySpec ${keySpec}`);
+    const origin = input.Origin ?? 'AWS_KMS';
+    if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL') throw new LocalKmsError('UnsupportedOperationException', `Origin ${origin} is not supported by the local KMS`);
+    if (origin === 'EXTERNAL' && keySpec !== 'SYMMETRIC_DEFAULT' && !keySpec.startsWith('HMAC_')) {
+      throw new LocalKmsError('UnsupportedOperationException', 'The local KMS imports only symmetric and HMAC key material');
+    }
+    if (input.MultiRegion) throw new LocalKmsError('UnsupportedOperationException', 'Multi-Region keys are not supported by the local KMS');
+    if (input.Policy !== undefined) {
+      try {
+        JSON.parse(input.Policy);
+      } catch {
+        throw new LocalKmsError('MalformedPolicyDocumentException', 'The key policy is not valid JSON');
+      }
+    }
+    const keyId = randomUUID();
+    ctx.db
+      .prepare('INSERT INTO keys (key_id, key_spec, key_usage, origin, state, description, policy, created_at, current_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)')
+      .run(keyId, keySpec, keyUsage, origin, origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled', input.Description ?? '', input.Policy ?? defaultKeyPolicyDocument(ctx.accountId), ctx.now.getTime());
+    ctx.auditKey(keyId);
+    if (origin === 'AWS_KMS') ctx.addMaterial(keyId, info.generate());
+    if (input.Tags) putTags(ctx, keyId, input.Tags);
+    return describe(ctx, keyId);
+  },
+);
+
+const describeKey = defineOperation<{ KeyId: string; GrantTokens?: string[] }>(
+  'DescribeKey',
+  { KeyId: { type: 'string', required: true, min: 1, max: 2048 }, GrantTokens: { type: 'stringList', max: 10 } },
+  (ctx, input) => {
+    const key = ctx.resolveKey(input.KeyId, { allowAlias: true, action: 'kms:DescribeKey', ...(input.GrantTokens ? { grantTokens: input.GrantTokens } : {}) });
+    return { KeyMetadata: keyMetadata(ctx, key) };
+  },
+);
+
+const listKeys = defineOperation<{ Limit?: number; Marker?: string }>(
+  'ListKeys',
+  { Limit: { type: 'integer', min: 1, max: 1000 }, Marker: { type: 'string', min: 1, max: 1024 } },
+  (ctx, input) => {
+    ctx.authorize({ action: 'kms:ListKeys' });
+    const limit = input.Limit ?? 100;
+    const rows = ctx.db.prepare('SELECT key_id FROM keys WHERE key_id > ? ORDER BY key_id LIMIT ?').all(input.Marker ?? '', limit + 1) as { key_id: string }[];
+    const page = rows.slice(0, limit);
+    const truncated = rows.length > limit;
+    return {
+      Keys: page.map((r) => ({ KeyId: r.key_id, KeyArn: ctx.keyArn(r.key_id) })),
+      Truncated: truncated,
+      ...(truncated ? { NextMarker: page[page.length - 1]!.key_id } : {}),
+    };
+  },
+);
+
+const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
+
+const enableKey = defineOperation<{ KeyId: string }>('EnableKey', { KeyId: KEY_ID }, (ctx, input) => {
+  const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:EnableKey' });
+  if (key.state !== 'Enabled' && key.state !== 'Disabled') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
+  ctx.updateKey(key.keyId, { state: 'Enabled' });
+  return {};
+});
+
+const disableKey = defineOperation<{ KeyId: string }>('DisableKey', { KeyId: KEY_ID }, (ctx, input) => {
+  const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:DisableKey' });
+  if (key.state !== 'Enabled' && key.state !== 'Disabled') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
+  ctx.updateKey(key.keyId, { state: 'Disabled' });
+  return {};
+});
+
+const updateKeyDescription = defineOperation<{ KeyId: string; Description: string }>(
+  'UpdateKeyDescription',
+  { KeyId: KEY_ID, Description: { type: 'string', required: true, max: 8192 } },
+  (ctx, input) => {
+    const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:UpdateKeyDescription' });
+    if (key.state === 'PendingDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
+    ctx.db.prepare('UPDATE keys SET description = ? WHERE key_id = ?').run(input.Description, key.keyId);
+    return {};
+  },
+);
+
+const tagResource = defineOperation<{ KeyId: string; Tags: { TagKey: string; TagValue: string }[] }>(
+  'TagResource',
+  { KeyId: KEY_ID, Tags: { ...TAGS, required: true } },
+  (ctx, input) => {
+    const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:TagResource' });
+    if (key.state === 'PendingDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
+    putTags(ctx, key.keyId, input.Tags);
+    return {};
+  },
+);
+
+const untagResource = defineOperation<{ KeyId: string; TagKeys: string[] }>(
+  'UntagResource',
+  { KeyId: KEY_ID, TagKeys: { type: 'stringList', required: true, max: 50 } },
+  (ctx, input) => {
+    const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:UntagResource' });
+    if (key.state === 'PendingDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
+    for (const k of input.TagKeys) ctx.db.prepare('DELETE FROM tags WHERE key_id = ? AND tag_key = ?').run(key.keyId, k);
+    return {};
+  },
+);
+
+const listResourceTags = defineOperation<{ KeyId: string; Limit?: number; Marker?: string }>(
+  'ListResourceTags',
+  { KeyId: KEY_ID, Limit: { type: 'integer', min: 1, max: 50 }, Marker: { type: 'string' } },
+  (ctx, input) => {
+    const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:ListResourceTags' });
+    const tags = ctx.db.prepare('SELECT tag_key, tag_value FROM tags WHERE key_id = ? ORDER BY tag_key').all(key.keyId) as { tag_key: string; tag_value: string }[];
+    return { Tags: tags.map((t) => ({ TagKey: t.tag_key, TagValue: t.tag_value })), Truncated: false };
+  },
+);
+
+const generateRandom = defineOperation<{ NumberOfBytes?: number }>(
+  'GenerateRandom',
+  { NumberOfBytes: { type: 'integer', min: 1, max: 1024 }, CustomKeyStoreId: { type: 'string' } },
+  (ctx, input) => {
+    ctx.authorize({ action: 'kms:GenerateRandom' });
+    if (input.NumberOfBytes === undefined) throw new LocalKmsError('ValidationException', 'NumberOfBytes is required');
+    return { Plaintext: new Uint8Array(randomBytes(input.NumberOfBytes)) };
+  },
+);
+
+/** Key management operations. */
+export const keyOperations = [createKey, describeKey, listKeys, enableKey, disableKey, updateKeyDescription, tagResource, untagResource, listResourceTags, generateRandom];
+

@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { LocalKmsError } from './errors.js';
+import { defineOperation } from './operation.js';
+import type { OperationContext } from './operation.js';
+import type { KeyRecord } from './key-record.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
+
+const scheduleKeyDeletion = defineOperation<{ KeyId: string; PendingWindowInDays?: number }>(
+  'ScheduleKeyDeletion',
+  { KeyId: KEY_ID, PendingWindowInDays: { type: 'integer', min: 7, max: 30 } },
+  (ctx, input) => {
+    const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:ScheduleKeyDeletion' });
+    if (key.state === 'PendingDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+    const days = input.PendingWindowInDays ?? 30;
+    const deletionDate = new Date(ctx.now.getTime() + days * DAY);
+    ctx.db.prepare("UPDATE keys SET state = 'PendingDeletion', deletion_date = ?, pending_window_days = ? WHERE key_id = ?").run(deletionDate.getTime(), days, key.keyId);
+    return { KeyId: key.arn, DeletionDate: deletionDate, KeyState: 'PendingDeletion', PendingWindowInDays: days };
+  },
+);
+
+const cancelKeyDeletion = defineOperation<{ KeyId: string }>('CancelKeyDeletion', { KeyId: KEY_ID }, (ctx, input) => {
+  const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:CancelKeyDeletion' });
+  if (key.state !== 'PendingDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is not pending deletion.`);
+  // AWS: a key whose deletion is cancelled is Disabled (PendingImport if it has no material).
+  const state = key.currentVersion === 0 ? 'PendingImport' : 'Disabled';
+  ctx.db.prepare('UPDATE keys SET state = ?, deletion_date = NULL, pending_window_days = NULL WHERE key_id = ?').run(state, key.keyId);
+  return { KeyId: key.arn };
+});
+
+function rotatable(key: KeyRecord): void {
+  if (key.keySpec !== 'SYMMETRIC_DEFAULT' || key.origin !== 'AWS_KMS') {
+    throw new LocalKmsError('UnsupportedOperationException', `${key.arn}: only symmetric keys with AWS_KMS origin rotate`);
+  }
+  if (key.state === 'PendingDeletion' || key.state === 'PendingImport') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
+  if (key.state === 'Disabled') throw new LocalKmsError('DisabledException', `${key.arn} is disabled.`);
+}
+
+/** Adds a fresh key version and records the rotation. */
+export function addRotation(ctx: OperationContext, key: KeyRecord, type: 'AUTOMATIC' | 'ON_DEMAND'): number {
+  const version = ctx.addMaterial(key.keyId, new Uint8Array(randomBytes(32)));
+  ctx.db.prepare('INSERT INTO rotations (key_id, version, rotated_at, rotation_type) VALUES (?, ?, ?, ?)').run(key.keyId, version, ctx.now.getTime(), type);
+  return version;
+}
+
+const enableKeyRotation = defineOperation<{ KeyId: string; RotationPeriodInDays?: number }>(
+  'EnableKeyRotation',
+  { KeyId: KEY_ID, RotationPeriodInDays: { type: 'integer', min: 90, max: 2560 } },
+  (ctx, input) => {
+    const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:EnableKeyRotation' });
+    rotatable(key);
+    const days = input.RotationPeriodInDays ?? 365;
+    ctx.db.prepare('UPDATE keys SET rotation_enabled = 1, rotation_period_days = ?, next_rotation_at = ? WHERE key_id = ?').run(days, ctx.now.getTime() + days * DAY, key.keyId);
+    return {};
+  },
+);
+
+const disableKeyRotation = defineOperation<{ KeyId: string }>('DisableKeyRotation', { KeyId: KEY_ID }, (ctx, input) => {
+  const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:DisableKeyRotation' });
+  rotatable(key);
+  ctx.db.prepare('UPDATE keys SET rotation_enabled = 0, next_rotation_at = NULL WHERE key_id = ?').run(key.keyId);
+  return {};
+});
+
+const getKeyRotationStatus = defineOperation<{ KeyId: string }>('GetKeyRotationStatus', { KeyId: KEY_ID }, (ctx, input) => {
+  const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:GetKeyRotationStatus' });
+  if (key.keySpec !== 'SYMMETRIC_DEFAULT') throw new LocalKmsError('UnsupportedOperationException', `${key.arn} is not a symmetric key`);
+  return {
+    KeyId: key.arn,
+    KeyRotationEnabled: key.rotationEnabled,
+    ...(key.rotationEnabled ? { RotationPeriodInDays: key.rotationPeriodInDays, NextRotationDate: key.nextRotationAt } : {}),
+  };
+});
+
+const rotateKeyOnDemand = defineOperation<{ KeyId: string }>('RotateKeyOnDemand', { KeyId: KEY_ID }, (ctx, input) => {
+  const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:RotateKeyOnDemand' });
+  rotatable(key);
+  addRotation(ctx, key, 'ON_DEMAND');
+  return { KeyId: key.keyId };
+});
+
+const listKeyRotations = defineOperation<{ KeyId: string; Limit?: number; Marker?: string }>(
+  'ListKeyRotations',
+  { KeyId: KEY_ID, Limit: { type: 'integer', min: 1, max: 1000 }, Marker: { type: 'string' } },
+  (ctx, input) => {
+    const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:ListKeyRotations' });
+    if (key.keySpec !== 'SYMMETRIC_DEFAULT') throw new LocalKmsError('UnsupportedOperationException', `${key.arn} is not a symmetric key`);
+    const rows = ctx.db.prepare('SELECT version, rotated_at, rotation_type FROM rotations WHERE key_id = ? ORDER BY version').all(key.keyId) as { version: number; rotated_at: number; rotation_type: string }[];
+    return { Rotations: rows.map((r) => ({ KeyId: key.keyId, RotationDate: new Date(r.rotated_at), RotationType: r.rotation_type })), Truncated: false };
+  },
+);
+
+/** Deletion and rotation operations. */
+export const lifecycleOperations = [scheduleKeyDeletion, cancelKeyDeletion, enableKeyRotation, disableKeyRotation, getKeyRotationStatus, rotateKeyOnDemand, listKeyRotations];

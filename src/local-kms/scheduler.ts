@@ -1,0 +1,35 @@
+import type { OperationContext } from './operation.js';
+import { appendAudit } from './audit.js';
+import { addRotation } from './ops-lifecycle.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+
+/**
+ * Work that falls due with time, done at the start of every operation's transaction (so the
+ * injected clock drives it and nothing runs in the background):
+ * - keys whose deletion window has passed are deleted with their material, aliases and tags;
+ * - keys with automatic rotation due get a new version;
+ * - imported material past its ValidTo is deleted and the key goes to PendingImport.
+ * Each event gets its own audit row.
+ */
+export function runDueWork(ctx: OperationContext): void {
+  const { db, now } = ctx;
+  const t = now.getTime();
+  const audit = (operation: string, keyId: string, detail: Record<string, unknown>): void =>
+    appendAudit(db, { time: t, operation, caller: ctx.caller.principal, keyId, request: JSON.stringify(detail), error: null });
+
+  for (const { key_id } of db.prepare("SELECT key_id FROM keys WHERE state = 'PendingDeletion' AND deletion_date <= ?").all(t) as { key_id: string }[]) {
+    db.prepare('DELETE FROM keys WHERE key_id = ?').run(key_id);
+    audit('DeleteKey', key_id, { reason: 'deletion window passed' });
+  }
+  for (const row of db.prepare("SELECT key_id, rotation_period_days FROM keys WHERE rotation_enabled = 1 AND next_rotation_at <= ? AND state = 'Enabled'").all(t) as { key_id: string; rotation_period_days: number }[]) {
+    const version = addRotation(ctx, ctx.resolveKey(row.key_id, { allowAlias: false }), 'AUTOMATIC');
+    db.prepare('UPDATE keys SET next_rotation_at = ? WHERE key_id = ?').run(t + row.rotation_period_days * DAY, row.key_id);
+    audit('RotateKey', row.key_id, { rotationType: 'AUTOMATIC', version });
+  }
+  for (const { key_id } of db.prepare("SELECT key_id FROM keys WHERE origin = 'EXTERNAL' AND valid_to IS NOT NULL AND valid_to <= ? AND state IN ('Enabled', 'Disabled')").all(t) as { key_id: string }[]) {
+    ctx.deleteMaterial(key_id);
+    db.prepare("UPDATE keys SET state = 'PendingImport', valid_to = NULL WHERE key_id = ?").run(key_id);
+    audit('ExpireImportedKeyMaterial', key_id, { reason: 'ValidTo passed' });
+  }
+}

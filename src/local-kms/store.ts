@@ -1,0 +1,119 @@
+import Database from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Migration } from './operation.js';
+
+/** The database file inside the data directory. */
+export const DATABASE_FILE = 'kms.sqlite';
+
+/** Core schema, version by version. Later versions are appended, never edited. */
+export const coreMigrations: readonly Migration[] = [
+  {
+    module: 'core',
+    version: 1,
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE keys (
+          key_id TEXT PRIMARY KEY,
+          key_spec TEXT NOT NULL,
+          key_usage TEXT NOT NULL,
+          origin TEXT NOT NULL,
+          state TEXT NOT NULL,
+          description TEXT NOT NULL,
+          policy TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          deletion_date INTEGER,
+          pending_window_days INTEGER,
+          rotation_enabled INTEGER NOT NULL DEFAULT 0,
+          rotation_period_days INTEGER,
+          next_rotation_at INTEGER,
+          current_version INTEGER NOT NULL,
+          valid_to INTEGER
+        );
+        CREATE TABLE key_versions (
+          key_id TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
+          version INTEGER NOT NULL,
+          sealed_material BLOB NOT NULL,
+          created_at INTEGER NOT NULL,
+          PRIMARY KEY (key_id, version)
+        );
+        CREATE TABLE rotations (
+          key_id TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
+          version INTEGER NOT NULL,
+          rotated_at INTEGER NOT NULL,
+          rotation_type TEXT NOT NULL,
+          PRIMARY KEY (key_id, version)
+        );
+        CREATE TABLE aliases (
+          alias_name TEXT PRIMARY KEY,
+          key_id TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX aliases_by_key ON aliases(key_id);
+        CREATE TABLE tags (
+          key_id TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
+          tag_key TEXT NOT NULL,
+          tag_value TEXT NOT NULL,
+          PRIMARY KEY (key_id, tag_key)
+        );
+        CREATE TABLE audit (
+          seq INTEGER PRIMARY KEY,
+          time INTEGER NOT NULL,
+          operation TEXT NOT NULL,
+          caller TEXT NOT NULL,
+          key_id TEXT,
+          request TEXT NOT NULL,
+          error TEXT,
+          prev_hash TEXT NOT NULL,
+          hash TEXT NOT NULL
+        );
+      `),
+  },
+];
+
+/**
+ * Opens (creating if needed) the SQLite database of a data directory: WAL so readers never
+ * block the writer and a killed process loses no committed transaction, a busy timeout so
+ * several processes queue instead of failing, foreign keys on.
+ */
+export function openDatabase(dataDir: string): Db {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const db = new Database(join(dataDir, DATABASE_FILE));
+  db.pragma('busy_timeout = 15000');
+  db.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode: a committed transaction survives a killed process (it is in the WAL
+  // file); only an OS crash can lose the last commits. FULL would fsync every audit row.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  return db;
+}
+
+/** Runs every migration not yet applied, each module's in version order, in one immediate transaction. */
+export function migrate(db: Db, migrations: readonly Migration[]): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (module TEXT NOT NULL, version INTEGER NOT NULL, applied_at INTEGER NOT NULL, PRIMARY KEY (module, version))');
+  const applied = db.prepare('SELECT 1 FROM schema_migrations WHERE module = ? AND version = ?');
+  const record = db.prepare('INSERT INTO schema_migrations (module, version, applied_at) VALUES (?, ?, ?)');
+  const sorted = [...migrations].sort((a, b) => (a.module === b.module ? a.version - b.version : 0));
+  db.transaction(() => {
+    for (const m of sorted) {
+      if (applied.get(m.module, m.version)) continue;
+      m.up(db);
+      record.run(m.module, m.version, Date.now());
+    }
+  }).immediate();
+}
+
+/** Reads a meta value. */
+export function getMeta(db: Db, name: string): string | undefined {
+  const row = db.prepare('SELECT value FROM meta WHERE name = ?').get(name) as { value: string } | undefined;
+  return row?.value;
+}
+
+/** Sets a meta value only if it is not set yet; returns the value in force. */
+export function initMeta(db: Db, name: string, value: string): string {
+  db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)').run(name, value);
+  return getMeta(db, name)!;
+}

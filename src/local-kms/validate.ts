@@ -1,0 +1,77 @@
+import { LocalKmsError } from './errors.js';
+import type { InputShape, MemberSpec } from './operation.js';
+
+function serialization(name: string, expected: string): LocalKmsError {
+  return new LocalKmsError('SerializationException', `${name} must be ${expected}`);
+}
+
+function validation(message: string): LocalKmsError {
+  return new LocalKmsError('ValidationException', message);
+}
+
+function checkMember(name: string, spec: MemberSpec, value: unknown): void {
+  switch (spec.type) {
+    case 'string':
+      if (typeof value !== 'string') throw serialization(name, 'a string');
+      if (spec.min !== undefined && value.length < spec.min) throw validation(`${name} must have length >= ${spec.min}`);
+      if (spec.max !== undefined && value.length > spec.max) throw validation(`${name} must have length <= ${spec.max}`);
+      if (spec.enum && !spec.enum.includes(value)) throw validation(`${name} must be one of ${spec.enum.join(', ')}`);
+      if (spec.pattern && !spec.pattern.test(value)) throw validation(`${name} does not match its pattern`);
+      return;
+    case 'blob':
+      if (!(value instanceof Uint8Array)) throw serialization(name, 'bytes');
+      if (spec.min !== undefined && value.length < spec.min) throw validation(`${name} must have length >= ${spec.min}`);
+      if (spec.max !== undefined && value.length > spec.max) throw validation(`${name} must have length <= ${spec.max}`);
+      return;
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value)) throw serialization(name, 'an integer');
+      if (spec.min !== undefined && value < spec.min) throw validation(`${name} must be >= ${spec.min}`);
+      if (spec.max !== undefined && value > spec.max) throw validation(`${name} must be <= ${spec.max}`);
+      return;
+    case 'boolean':
+      if (typeof value !== 'boolean') throw serialization(name, 'a boolean');
+      return;
+    case 'timestamp':
+      if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw serialization(name, 'a timestamp');
+      return;
+    case 'stringList':
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw serialization(name, 'a list of strings');
+      if (spec.min !== undefined && value.length < spec.min) throw validation(`${name} must have at least ${spec.min} members`);
+      if (spec.max !== undefined && value.length > spec.max) throw validation(`${name} must have at most ${spec.max} members`);
+      return;
+    case 'stringMap':
+      if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+        throw serialization(name, 'a map of strings');
+      }
+      return;
+    case 'tagList':
+      if (!Array.isArray(value) || !value.every((t) => t && typeof t === 'object' && typeof t.TagKey === 'string' && typeof t.TagValue === 'string')) {
+        throw serialization(name, 'a list of { TagKey, TagValue }');
+      }
+      return;
+    case 'structure':
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw serialization(name, 'a structure');
+      return;
+  }
+}
+
+/**
+ * Checks an operation's input as AWS does: wrong member types are SerializationException,
+ * constraint violations ValidationException. Members the shape does not list are ignored (a
+ * newer SDK may send members this version does not know), and `null` counts as absent.
+ */
+export function validateInput(shape: InputShape, input: unknown): Record<string, unknown> {
+  if (input === undefined || input === null) input = {};
+  if (typeof input !== 'object' || Array.isArray(input)) throw new LocalKmsError('SerializationException', 'The request must be a JSON object');
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(shape)) {
+    const value = (input as Record<string, unknown>)[name];
+    if (value === undefined || value === null) {
+      if (spec.required) throw validation(`${name} is required`);
+      continue;
+    }
+    checkMember(name, spec, value);
+    out[name] = value;
+  }
+  return out;
+}
