@@ -4,7 +4,7 @@
 // local KMS HTTP endpoint on another origin (CORS).
 import { KMSClient } from '@aws-sdk/client-kms';
 import * as api from '../../../src/index.js';
-import { equalBytes, pattern } from '../shared.js';
+import { equalBytes, pattern, toBase64 } from '../shared.js';
 
 interface KmsArgs {
   endpoint: string;
@@ -53,6 +53,7 @@ async function kmsRoundTrip(args: KmsArgs) {
     keyArn: new TextDecoder().decode(header.encryptedDataKeys[0]?.providerInfo),
     foreignContext,
     badCredentials,
+    ciphertext: toBase64(ciphertext),
   };
 }
 
