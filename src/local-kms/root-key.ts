@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, openSync, readFileSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, scryptSync } from 'node:crypto';
 import { LocalKmsError } from './errors.js';
@@ -44,17 +44,17 @@ export function resolveRootKey(dataDir: string, source: RootKeySource, getSalt: 
   }
   const file = join(dataDir, ROOT_KEY_FILE);
   if (!existsSync(file)) {
+    // Write the whole key to a private temporary file, then link it into place: link is
+    // atomic and fails if the name exists, so a process starting at the same moment either
+    // wins or reads the complete key of the one that did (never a half-written file).
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    writeFileSync(tmp, Buffer.from(randomBytes(32)).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
     try {
-      // 'wx': never overwrite a key another process created a moment ago.
-      const fd = openSync(file, 'wx', 0o600);
-      try {
-        writeSync(fd, Buffer.from(randomBytes(32)).toString('hex') + '\n');
-      } finally {
-        closeSync(fd);
-      }
-      chmodSync(file, 0o600);
+      linkSync(tmp, file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      unlinkSync(tmp);
     }
   }
   return decodeKeyText(readFileSync(file, 'utf8'), ROOT_KEY_FILE);
