@@ -1,3 +1,50 @@
 #!/usr/bin/env node
-console.error("sealbox: not built yet");
-process.exitCode = 1;
+import { Command, CommanderError } from 'commander';
+import { registerCrypt } from './crypt.js';
+import { registerInspect } from './inspect.js';
+import { registerKeys } from './keys.js';
+import { registerAudit } from './audit.js';
+import { registerRandom } from './random.js';
+import { describeError, EXIT } from './exit.js';
+import type { GlobalOptions } from './local.js';
+
+const program = new Command();
+program
+  .name('sealbox')
+  .description('Client-side envelope encryption. Keys live in the bundled local KMS (no set-up), AWS KMS, or raw key files.')
+  .option('--home <dir>', 'local KMS data directory (default: $SEALBOX_HOME or the platform data directory)')
+  .option('--json', 'machine-readable output for non-streaming commands')
+  .showHelpAfterError()
+  .exitOverride()
+  .addHelpText('after', `
+Examples:
+  echo hello | sealbox encrypt | sealbox decrypt
+  sealbox encrypt report.pdf -o report.pdf.sbx --context purpose=backup
+  sealbox inspect report.pdf.sbx
+  sealbox keys list
+
+Exit codes: 0 ok, 1 usage, 2 not authentic / integrity failure, 3 key service failure.`);
+
+const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+registerCrypt(program, globals);
+registerInspect(program, globals);
+registerKeys(program, globals);
+registerAudit(program, globals);
+registerRandom(program, globals);
+
+// Streams to a closed pipe (e.g. `| head`) are not an error worth a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
+});
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+  } else {
+    const { line, code } = describeError(err);
+    process.stderr.write(`sealbox: ${line}\n`);
+    process.exitCode = code;
+  }
+}

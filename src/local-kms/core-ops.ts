@@ -3,9 +3,12 @@ import { keyOperations } from './ops-keys.js';
 import { aliasOperations } from './ops-aliases.js';
 import { lifecycleOperations } from './ops-lifecycle.js';
 import { cryptoOperations } from './ops-crypto.js';
+import { asymmetricOperations } from './ops-asymmetric.js';
+import { importMigrations, importOperations } from './ops-import.js';
 
-/** The local KMS's own operations: keys, aliases, deletion, rotation, encryption. */
+/** The local KMS's own operations: keys, aliases, deletion, rotation, encryption, signing, MACs, import. */
 export const coreExtension: LocalKmsExtension = {
   name: 'core',
-  operations: [...keyOperations, ...aliasOperations, ...lifecycleOperations, ...cryptoOperations],
+  operations: [...keyOperations, ...aliasOperations, ...lifecycleOperations, ...cryptoOperations, ...asymmetricOperations, ...importOperations],
+  migrations: importMigrations,
 };

@@ -37,7 +37,7 @@ export function resolveRootKey(dataDir: string, source: RootKeySource, getSalt: 
   }
   const env = process.env.SEALBOX_ROOT_KEY;
   if (env) return decodeKeyText(env, 'SEALBOX_ROOT_KEY');
-  const passphrase = source.passphrase ?? process.env.SEALBOX_PASSPHRASE;
+  const passphrase = source.passphrase ?? (process.env.SEALBOX_PASSPHRASE || undefined);
   if (passphrase !== undefined) {
     if (passphrase.length === 0) throw new LocalKmsError('ValidationException', 'The passphrase must not be empty');
     return new Uint8Array(scryptSync(passphrase.normalize('NFC'), getSalt(), 32, SCRYPT));

@@ -1,0 +1,105 @@
+import type { Command } from 'commander';
+import { encryptFile, decryptFile } from '../node/files.js';
+import { createDecryptStream, createEncryptStream } from '../node/streams.js';
+import { KmsKeyring } from '../keyring/kms.js';
+import type { Keyring } from '../keyring/keyring.js';
+import type { LocalKms } from '../local-kms/index.js';
+import { DEFAULT_ALIAS, ensureDefaultKey, openLocalKms } from './local.js';
+import type { GlobalOptions } from './local.js';
+import { keyringsFromOptions, localDiscoveryKeyring, parsePairs } from './keyrings.js';
+import { inputStream, progressFor, runPipeline, wantsProgress } from './io.js';
+
+interface CryptOptions {
+  key?: string[];
+  context?: string[];
+  requireContext?: string[];
+  output?: string;
+  endpointUrl?: string;
+  frameLength?: string;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** Opens the local KMS only if a command needs it, once. */
+function lazyLocal(globals: GlobalOptions): { get: () => Promise<LocalKms>; close: () => void } {
+  let kms: LocalKms | undefined;
+  return {
+    get: async () => (kms ??= openLocalKms(globals)),
+    close: () => kms?.close(),
+  };
+}
+
+async function run(file: string | undefined, opts: CryptOptions, globals: GlobalOptions, direction: 'encrypt' | 'decrypt'): Promise<void> {
+  const local = lazyLocal(globals);
+  try {
+    let keyring: Keyring | undefined = await keyringsFromOptions(opts.key ?? [], opts, local.get);
+    if (!keyring) {
+      const kms = await local.get();
+      if (direction === 'encrypt') {
+        await ensureDefaultKey(kms);
+        const { KeyMetadata } = await kms.describeKey({ KeyId: DEFAULT_ALIAS });
+        keyring = new KmsKeyring({ generatorKeyId: KeyMetadata!.Arn!, client: kms });
+      } else {
+        keyring = localDiscoveryKeyring(kms);
+      }
+    }
+    const toFile = opts.output !== undefined && opts.output !== '-';
+    const { stream, size } = inputStream(file);
+    // File to file without a progress bar: the fast path (positional reads, atomic rename).
+    const direct = file !== undefined && file !== '-' && toFile && !wantsProgress(size);
+    if (direct) stream.destroy();
+    const progress = direct ? undefined : progressFor(size);
+    if (direction === 'encrypt') {
+      const frameLength = opts.frameLength === undefined ? undefined : Number(opts.frameLength);
+      const context = parsePairs(opts.context, '--context');
+      const options = { keyring, ...(context ? { encryptionContext: context } : {}), ...(frameLength !== undefined ? { frameLength } : {}) };
+      if (direct) await encryptFile(file!, opts.output!, options);
+      else await runPipeline(stream, [...(progress ? [progress] : []), createEncryptStream(options)], opts.output);
+    } else {
+      const expected = parsePairs(opts.requireContext, '--require-context');
+      const options = { keyring, ...(expected ? { expectedEncryptionContext: expected } : {}) };
+      if (direct) await decryptFile(file!, opts.output!, options);
+      else await runPipeline(stream, [...(progress ? [progress] : []), createDecryptStream(options)], opts.output);
+    }
+  } finally {
+    local.close();
+  }
+}
+
+/** `sealbox encrypt` and `sealbox decrypt`. */
+export function registerCrypt(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('encrypt')
+    .description('Encrypt a file or stdin (default key: the local KMS key alias/sealbox-default)')
+    .argument('[file]', 'input file (default: stdin)')
+    .option('-o, --output <file>', 'output file (default: stdout); written only if encryption succeeds')
+    .option('-k, --key <key>', 'local key id/alias/ARN, kms:<AWS key ARN>, or file:<raw key file>; repeat for several', collect)
+    .option('-c, --context <k=v>', 'encryption context pair (repeatable)', collect)
+    .option('--endpoint-url <url>', 'AWS KMS endpoint for kms: keys')
+    .option('--frame-length <bytes>', 'plaintext bytes per frame (default 65536)')
+    .addHelpText('after', `
+Examples:
+  echo hello | sealbox encrypt > hello.sbx
+  sealbox encrypt report.pdf -o report.pdf.sbx --context purpose=backup
+  sealbox encrypt data.csv -o data.sbx --key alias/app --key file:escrow.key
+  sealbox encrypt in.bin -o out.sbx --key kms:arn:aws:kms:us-east-1:111122223333:key/1234abcd-...`)
+    .action((file: string | undefined, opts: CryptOptions) => run(file, opts, globals(), 'encrypt'));
+
+  program
+    .command('decrypt')
+    .description('Decrypt a file or stdin; with -o, nothing is written unless the whole message verifies')
+    .argument('[file]', 'input file (default: stdin)')
+    .option('-o, --output <file>', 'output file (default: stdout)')
+    .option('-k, --key <key>', 'key to try (as for encrypt; default: any key of the local KMS)', collect)
+    .option('-r, --require-context <k=v>', 'fail unless the message has this context pair (repeatable)', collect)
+    .option('--endpoint-url <url>', 'AWS KMS endpoint for kms: keys')
+    .addHelpText('after', `
+Examples:
+  sealbox decrypt hello.sbx
+  sealbox decrypt report.pdf.sbx -o report.pdf --require-context purpose=backup
+  sealbox decrypt data.sbx -o data.csv --key file:escrow.key
+
+Exit codes: 0 ok, 1 usage, 2 not authentic / context mismatch, 3 key service or no matching key.
+Plaintext written to stdout before a failure belongs to an incomplete message; use -o to get all or nothing.`)
+    .action((file: string | undefined, opts: CryptOptions) => run(file, opts, globals(), 'decrypt'));
+}

@@ -1,0 +1,47 @@
+import { SealboxError } from '../errors.js';
+import { LocalKmsError } from '../local-kms/errors.js';
+
+/** Exit codes (docs/cli.md). */
+export const EXIT = {
+  OK: 0,
+  /** Usage errors, bad arguments, files that cannot be read or written. */
+  USAGE: 1,
+  /** The message is not authentic or not what was required: tampered, truncated, wrong context. */
+  INTEGRITY: 2,
+  /** A key service or keyring failed, or no key could unwrap the message. */
+  KEY_SERVICE: 3,
+} as const;
+
+/** A usage error raised by the CLI itself. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+const INTEGRITY_CODES = new Set([
+  'ERR_DECRYPTION_FAILED',
+  'ERR_COMMITMENT_MISMATCH',
+  'ERR_TRUNCATED',
+  'ERR_TRAILING_DATA',
+  'ERR_FORMAT_INVALID',
+  'ERR_UNSUPPORTED_VERSION',
+  'ERR_ENCRYPTION_CONTEXT_MISMATCH',
+  'ERR_LIMIT_EXCEEDED',
+]);
+
+/** One line for stderr and the exit code for an error. Never includes key material. */
+export function describeError(err: unknown): { line: string; code: number } {
+  if (err instanceof SealboxError) {
+    const exit = INTEGRITY_CODES.has(err.code) ? EXIT.INTEGRITY : err.code === 'ERR_ENCRYPTION_CONTEXT_INVALID' || err.code === 'ERR_RANGE' || err.code === 'ERR_STATE' ? EXIT.USAGE : EXIT.KEY_SERVICE;
+    const cause = err.cause instanceof Error ? `: ${err.cause.name}: ${err.cause.message}` : '';
+    return { line: `${err.message}${cause} (${err.code})`, code: exit };
+  }
+  if (err instanceof LocalKmsError) return { line: `${err.message} (${err.name})`, code: EXIT.KEY_SERVICE };
+  if (err instanceof UsageError) return { line: err.message, code: EXIT.USAGE };
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e.code === 'string' && e.syscall) return { line: `${e.message} (${e.code})`, code: EXIT.USAGE };
+  if (err instanceof TypeError || err instanceof RangeError) return { line: `${err.message} (${err.name})`, code: EXIT.USAGE };
+  const name = err instanceof Error ? err.name : 'Error';
+  // Errors from AWS SDK clients carry the service's exception name.
+  if (err instanceof Error && (err as { $fault?: unknown }).$fault) return { line: `${err.message} (${name})`, code: EXIT.KEY_SERVICE };
+  return { line: `${err instanceof Error ? err.message : String(err)} (${name})`, code: EXIT.USAGE };
+}

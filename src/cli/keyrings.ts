@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { KMSClient } from '@aws-sdk/client-kms';
+import type { Keyring } from '../keyring/keyring.js';
+import { KmsDiscoveryKeyring, KmsKeyring } from '../keyring/kms.js';
+import { MultiKeyring } from '../keyring/multi.js';
+import { RawAesKeyring } from '../keyring/raw-aes.js';
+import { parseKmsArn } from '../keyring/kms-arn.js';
+import type { LocalKms } from '../local-kms/index.js';
+import { UsageError } from './exit.js';
+
+/** Options that say how to reach AWS KMS for `kms:` keys. */
+export interface KeyOptions {
+  key?: string[];
+  endpointUrl?: string;
+}
+
+/** Namespace of raw key files in EDKs; the name is the key's fingerprint, so decrypt finds it. */
+const RAW_NAMESPACE = 'raw-key-file';
+
+function rawKeyring(path: string): Keyring {
+  let text: Buffer;
+  try {
+    text = readFileSync(path);
+  } catch (err) {
+    throw new UsageError(`cannot read key file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  const trimmed = text.toString('utf8').trim();
+  const key = text.length === 32 ? new Uint8Array(text) : /^[0-9a-fA-F]{64}$/.test(trimmed) ? new Uint8Array(Buffer.from(trimmed, 'hex')) : new Uint8Array(Buffer.from(trimmed, 'base64'));
+  if (key.length !== 32) throw new UsageError(`key file ${path} must hold 32 bytes (raw, 64 hex digits or base64)`);
+  const name = createHash('sha256').update(key).digest('hex').slice(0, 32);
+  return new RawAesKeyring({ namespace: RAW_NAMESPACE, name, wrappingKey: key });
+}
+
+function awsClient(arn: string, endpointUrl: string | undefined): KMSClient {
+  const parsed = parseKmsArn(arn);
+  if (!parsed) throw new UsageError(`"kms:" keys must be AWS KMS key or alias ARNs, got ${arn}`);
+  return new KMSClient({ region: parsed.region, ...(endpointUrl ? { endpoint: endpointUrl } : {}) });
+}
+
+/** What one --key names: a keyring usable for encrypt (generator) and for decrypt. */
+async function keyringFor(spec: string, local: () => Promise<LocalKms>, endpointUrl: string | undefined): Promise<Keyring> {
+  if (spec.startsWith('file:') || spec.startsWith('raw:')) return rawKeyring(spec.slice(spec.indexOf(':') + 1));
+  if (spec.startsWith('kms:')) {
+    const arn = spec.slice(4);
+    return new KmsKeyring({ generatorKeyId: arn, client: awsClient(arn, endpointUrl) });
+  }
+  // A local key: id, alias or ARN. Resolve to the key ARN, which is what EDKs record.
+  const kms = await local();
+  const { KeyMetadata } = await kms.describeKey({ KeyId: spec });
+  return new KmsKeyring({ generatorKeyId: KeyMetadata!.Arn!, client: kms });
+}
+
+/**
+ * Keyrings for `--key` options: one key is its keyring, several make a multi-keyring whose
+ * first key generates the data key. With no --key, `fallback` decides.
+ */
+export async function keyringsFromOptions(keys: readonly string[], options: KeyOptions, local: () => Promise<LocalKms>): Promise<Keyring | undefined> {
+  if (keys.length === 0) return undefined;
+  const rings: Keyring[] = [];
+  for (const spec of keys) rings.push(await keyringFor(spec, local, options.endpointUrl));
+  return rings.length === 1 ? rings[0] : new MultiKeyring({ generator: rings[0]!, children: rings.slice(1) });
+}
+
+/** For decrypt without --key: any key of the local KMS (discovery limited to its account). */
+export function localDiscoveryKeyring(kms: LocalKms): Keyring {
+  return new KmsDiscoveryKeyring({ client: kms, discoveryFilter: { accountIds: [kms.accountId], partition: 'aws' } });
+}
+
+/** Parses repeatable `k=v` options into a context object. */
+export function parsePairs(values: readonly string[] | undefined, option: string): Record<string, string> | undefined {
+  if (!values || values.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const i = v.indexOf('=');
+    if (i <= 0) throw new UsageError(`${option} expects key=value, got "${v}"`);
+    const key = v.slice(0, i);
+    if (Object.prototype.hasOwnProperty.call(out, key)) throw new UsageError(`${option} names "${key}" twice`);
+    Object.defineProperty(out, key, { value: v.slice(i + 1), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}

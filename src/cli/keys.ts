@@ -1,0 +1,128 @@
+import type { Command } from 'commander';
+import type { KeyMetadata } from '@aws-sdk/client-kms';
+import type { LocalKms } from '../local-kms/index.js';
+import { openLocalKms } from './local.js';
+import type { GlobalOptions } from './local.js';
+import { parsePairs } from './keyrings.js';
+import { UsageError } from './exit.js';
+
+/** Runs `fn` against the local KMS and prints its result (JSON with --json, else `text`). */
+function withKms<A extends unknown[]>(globals: () => GlobalOptions, fn: (kms: LocalKms, ...args: A) => Promise<unknown>, text: (result: never) => string) {
+  return async (...args: A): Promise<void> => {
+    const g = globals();
+    const kms = openLocalKms(g);
+    try {
+      const result = await fn(kms, ...args);
+      process.stdout.write(g.json ? JSON.stringify(result ?? {}, null, 2) + '\n' : text(result as never));
+    } finally {
+      kms.close();
+    }
+  };
+}
+
+function describeText(m: KeyMetadata): string {
+  return [
+    `key id:       ${m.KeyId}`,
+    `arn:          ${m.Arn}`,
+    `state:        ${m.KeyState}`,
+    `spec/usage:   ${m.KeySpec} / ${m.KeyUsage}`,
+    `origin:       ${m.Origin}`,
+    `created:      ${m.CreationDate?.toISOString()}`,
+    ...(m.DeletionDate ? [`deletion:     ${m.DeletionDate.toISOString()}`] : []),
+    `description:  ${m.Description ?? ''}`,
+  ].join('\n') + '\n';
+}
+
+const ok = (what: string) => (): string => `${what}\n`;
+
+/** Management operations take key ids or ARNs only (as in AWS); the CLI also accepts aliases. */
+async function keyIdOf(kms: LocalKms, key: string): Promise<string> {
+  if (!key.startsWith('alias/') && !/^arn:[^:]+:kms:[^:]*:[^:]*:alias\//.test(key)) return key;
+  return (await kms.describeKey({ KeyId: key })).KeyMetadata!.KeyId!;
+}
+
+/** `sealbox keys ...`: manage local KMS keys. */
+export function registerKeys(program: Command, globals: () => GlobalOptions): void {
+  const keys = program.command('keys').description('Manage keys of the local KMS')
+    .addHelpText('after', '\nExamples:\n  sealbox keys create --alias alias/app --description "app data"\n  sealbox keys list\n  sealbox keys rotation on alias/app --period 90\n  sealbox keys schedule-deletion 1234abcd-... --days 7');
+
+  keys.command('create').description('Create a key')
+    .option('--description <text>', 'description')
+    .option('--spec <spec>', 'KeySpec (SYMMETRIC_DEFAULT, RSA_2048, ECC_NIST_P256, HMAC_256, ...)')
+    .option('--usage <usage>', 'KeyUsage (ENCRYPT_DECRYPT, SIGN_VERIFY, GENERATE_VERIFY_MAC)')
+    .option('--alias <alias/name>', 'also create this alias')
+    .addHelpText('after', '\nExample:\n  sealbox keys create --alias alias/app --description "app data"')
+    .action(withKms(globals, async (kms, opts: { description?: string; spec?: string; usage?: string; alias?: string }) => {
+      const { KeyMetadata } = await kms.createKey({
+        ...(opts.description ? { Description: opts.description } : {}),
+        ...(opts.spec ? { KeySpec: opts.spec as never } : {}),
+        ...(opts.usage ? { KeyUsage: opts.usage as never } : {}),
+      });
+      if (opts.alias) await kms.createAlias({ AliasName: opts.alias, TargetKeyId: KeyMetadata!.KeyId! });
+      return KeyMetadata;
+    }, describeText));
+
+  keys.command('list').description('List keys with their aliases and states')
+    .addHelpText('after', '\nExample:\n  sealbox keys list --json')
+    .action(withKms(globals, async (kms) => {
+      const out: { KeyId: string; State: string; Aliases: string[]; Description: string }[] = [];
+      const aliases = (await kms.listAliases({ Limit: 100 })).Aliases ?? [];
+      let marker: string | undefined;
+      do {
+        const page = await kms.listKeys({ Limit: 100, ...(marker ? { Marker: marker } : {}) });
+        for (const k of page.Keys ?? []) {
+          const m = (await kms.describeKey({ KeyId: k.KeyId! })).KeyMetadata!;
+          out.push({ KeyId: m.KeyId!, State: m.KeyState!, Aliases: aliases.filter((a) => a.TargetKeyId === m.KeyId).map((a) => a.AliasName!), Description: m.Description ?? '' });
+        }
+        marker = page.Truncated ? page.NextMarker : undefined;
+      } while (marker);
+      return out;
+    }, (rows: { KeyId: string; State: string; Aliases: string[]; Description: string }[]) =>
+      rows.length === 0 ? 'no keys\n' : rows.map((r) => `${r.KeyId}  ${r.State.padEnd(15)} ${r.Aliases.join(',')}  ${r.Description}`).join('\n') + '\n'));
+
+  keys.command('describe').argument('<key>', 'key id, alias or ARN').description('Show a key')
+    .action(withKms(globals, async (kms, key: string) => (await kms.describeKey({ KeyId: key })).KeyMetadata, describeText));
+  keys.command('enable').argument('<key>', 'key id, ARN or alias').description('Enable a key')
+    .action(withKms(globals, async (kms, key: string) => kms.enableKey({ KeyId: await keyIdOf(kms, key) }), ok('enabled')));
+  keys.command('disable').argument('<key>', 'key id, ARN or alias').description('Disable a key (it can no longer encrypt or decrypt)')
+    .action(withKms(globals, async (kms, key: string) => kms.disableKey({ KeyId: await keyIdOf(kms, key) }), ok('disabled')));
+  keys.command('rotate').argument('<key>', 'key id, ARN or alias').description('Rotate now: new material for new messages, old versions still decrypt')
+    .action(withKms(globals, async (kms, key: string) => kms.rotateKeyOnDemand({ KeyId: await keyIdOf(kms, key) }), ok('rotated')));
+
+  const rotation = keys.command('rotation').description('Automatic rotation');
+  rotation.command('on').argument('<key>', 'key id, ARN or alias').option('--period <days>', 'rotation period in days (90-2560, default 365)')
+    .description('Enable automatic rotation')
+    .action(withKms(globals, async (kms, key: string, opts: { period?: string }) => kms.enableKeyRotation({ KeyId: await keyIdOf(kms, key), ...(opts.period ? { RotationPeriodInDays: Number(opts.period) } : {}) }), ok('rotation enabled')));
+  rotation.command('off').argument('<key>', 'key id, ARN or alias').description('Disable automatic rotation')
+    .action(withKms(globals, async (kms, key: string) => kms.disableKeyRotation({ KeyId: await keyIdOf(kms, key) }), ok('rotation disabled')));
+  rotation.command('status').argument('<key>', 'key id, ARN or alias').description('Show rotation status')
+    .action(withKms(globals, async (kms, key: string) => kms.getKeyRotationStatus({ KeyId: await keyIdOf(kms, key) }), (r: { KeyRotationEnabled?: boolean; NextRotationDate?: Date }) =>
+      `rotation ${r.KeyRotationEnabled ? `on, next ${r.NextRotationDate?.toISOString()}` : 'off'}\n`));
+
+  keys.command('schedule-deletion').argument('<key>', 'key id, ARN or alias').option('--days <n>', 'waiting period, 7-30 days (default 30)')
+    .description('Schedule deletion: the key is unusable now and deleted for good after the waiting period')
+    .action(withKms(globals, async (kms, key: string, opts: { days?: string }) => kms.scheduleKeyDeletion({ KeyId: await keyIdOf(kms, key), ...(opts.days ? { PendingWindowInDays: Number(opts.days) } : {}) }),
+      (r: { DeletionDate?: Date }) => `deletion scheduled for ${r.DeletionDate?.toISOString()}\n`));
+  keys.command('cancel-deletion').argument('<key>', 'key id, ARN or alias').description('Cancel a scheduled deletion (the key stays disabled)')
+    .action(withKms(globals, async (kms, key: string) => kms.cancelKeyDeletion({ KeyId: await keyIdOf(kms, key) }), ok('deletion cancelled; the key is disabled')));
+
+  const alias = keys.command('alias').description('Aliases');
+  alias.command('set').argument('<alias>', 'alias/name').argument('<key>', 'key id, ARN or alias').description('Point an alias at a key (creating it if needed)')
+    .action(withKms(globals, async (kms, name: string, key: string) => {
+      const exists = (await kms.listAliases({ Limit: 100 })).Aliases?.some((a) => a.AliasName === name);
+      const target = await keyIdOf(kms, key);
+      return exists ? kms.updateAlias({ AliasName: name, TargetKeyId: target }) : kms.createAlias({ AliasName: name, TargetKeyId: target });
+    }, ok('alias set')));
+  alias.command('rm').argument('<alias>', 'alias/name').description('Delete an alias')
+    .action(withKms(globals, (kms, name: string) => kms.deleteAlias({ AliasName: name }), ok('alias removed')));
+  alias.command('list').description('List aliases')
+    .action(withKms(globals, async (kms) => (await kms.listAliases({ Limit: 100 })).Aliases ?? [],
+      (rows: { AliasName?: string; TargetKeyId?: string }[]) => rows.map((a) => `${a.AliasName}  ${a.TargetKeyId}`).join('\n') + (rows.length ? '\n' : '')));
+
+  keys.command('tag').argument('<key>', 'key id, ARN or alias').argument('<pairs...>', 'tags as key=value').description('Tag a key')
+    .action(withKms(globals, async (kms, key: string, pairs: string[]) => {
+      const tags = parsePairs(pairs, 'tag');
+      if (!tags) throw new UsageError('tag expects key=value pairs');
+      return kms.tagResource({ KeyId: await keyIdOf(kms, key), Tags: Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })) });
+    }, ok('tagged')));
+}

@@ -1,0 +1,41 @@
+import { LocalKms, defaultDataDir } from '../local-kms/index.js';
+import { LocalKmsError } from '../local-kms/errors.js';
+
+/** The alias the CLI encrypts under when no --key is given. */
+export const DEFAULT_ALIAS = 'alias/sealbox-default';
+
+/** Global options every command accepts. */
+export interface GlobalOptions {
+  home?: string;
+  json?: boolean;
+}
+
+/** Opens the local KMS of `--home` / SEALBOX_HOME / the platform data dir. */
+export function openLocalKms(options: GlobalOptions): LocalKms {
+  return LocalKms.open({ dataDir: options.home ?? defaultDataDir() });
+}
+
+/**
+ * Makes sure the default key exists, creating it (and, through LocalKms.open, the data
+ * directory and root key) on first use, and saying so on stderr once.
+ */
+export async function ensureDefaultKey(kms: LocalKms): Promise<void> {
+  try {
+    await kms.describeKey({ KeyId: DEFAULT_ALIAS });
+    return;
+  } catch (err) {
+    if (!(err instanceof LocalKmsError && err.name === 'NotFoundException')) throw err;
+  }
+  const { KeyMetadata } = await kms.createKey({ Description: 'Sealbox CLI default key' });
+  try {
+    await kms.createAlias({ AliasName: DEFAULT_ALIAS, TargetKeyId: KeyMetadata!.KeyId! });
+  } catch (err) {
+    // Another process created it a moment ago: use theirs, retire ours.
+    if (err instanceof LocalKmsError && err.name === 'AlreadyExistsException') {
+      await kms.scheduleKeyDeletion({ KeyId: KeyMetadata!.KeyId!, PendingWindowInDays: 7 });
+      return;
+    }
+    throw err;
+  }
+  process.stderr.write(`sealbox: created the local key store in ${kms.dataDir} with default key ${DEFAULT_ALIAS}\n`);
+}

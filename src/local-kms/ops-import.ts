@@ -1,0 +1,134 @@
+import { constants, createHash, createPrivateKey, generateKeyPairSync, privateDecrypt, randomBytes, timingSafeEqual } from 'node:crypto';
+import { LocalKmsError } from './errors.js';
+import { defineOperation } from './operation.js';
+import type { Migration, OperationContext } from './operation.js';
+import type { KeyRecord } from './key-record.js';
+
+const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
+/** Import parameters are valid for 24 hours, as in AWS. */
+const TOKEN_LIFETIME_MS = 24 * 60 * 60 * 1000;
+/** Material sizes by key spec: what ImportKeyMaterial accepts. */
+const MATERIAL_BYTES: Record<string, number> = { SYMMETRIC_DEFAULT: 32, HMAC_224: 28, HMAC_256: 32, HMAC_384: 48, HMAC_512: 64 };
+
+/** Tables of the import operations. */
+export const importMigrations: readonly Migration[] = [
+  {
+    module: 'import',
+    version: 1,
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE import_tokens (
+          token_hash TEXT PRIMARY KEY,
+          key_id TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
+          wrapping_algorithm TEXT NOT NULL,
+          sealed_private_key BLOB NOT NULL,
+          expires_at INTEGER NOT NULL
+        );
+        CREATE TABLE imported_material (
+          key_id TEXT PRIMARY KEY REFERENCES keys(key_id) ON DELETE CASCADE,
+          sealed_material BLOB NOT NULL
+        );
+      `),
+  },
+];
+
+function externalKey(ctx: OperationContext, keyId: string, action: string): KeyRecord {
+  const key = ctx.resolveKey(keyId, { allowAlias: false, action });
+  if (key.origin !== 'EXTERNAL') throw new LocalKmsError('UnsupportedOperationException', `${key.arn} does not have EXTERNAL origin`);
+  if (key.state === 'PendingDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+  return key;
+}
+
+const tokenHash = (token: Uint8Array): string => createHash('sha256').update(token).digest('hex');
+
+const getParametersForImport = defineOperation<{ KeyId: string; WrappingAlgorithm: string; WrappingKeySpec: string }>(
+  'GetParametersForImport',
+  {
+    KeyId: KEY_ID,
+    WrappingAlgorithm: { type: 'string', required: true, enum: ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'] },
+    WrappingKeySpec: { type: 'string', required: true, enum: ['RSA_2048', 'RSA_3072', 'RSA_4096'] },
+  },
+  (ctx, input) => {
+    const key = externalKey(ctx, input.KeyId, 'kms:GetParametersForImport');
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+      modulusLength: Number(input.WrappingKeySpec.slice(4)),
+      privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+      publicKeyEncoding: { type: 'spki', format: 'der' },
+    });
+    const token = new Uint8Array(randomBytes(32));
+    const hash = tokenHash(token);
+    const expires = ctx.now.getTime() + TOKEN_LIFETIME_MS;
+    ctx.db.prepare('INSERT INTO import_tokens (token_hash, key_id, wrapping_algorithm, sealed_private_key, expires_at) VALUES (?, ?, ?, ?, ?)').run(
+      hash, key.keyId, input.WrappingAlgorithm, ctx.seal(`import-token/${hash}`, new Uint8Array(privateKey)), expires,
+    );
+    privateKey.fill(0);
+    return { KeyId: key.arn, ImportToken: token, PublicKey: new Uint8Array(publicKey), ParametersValidTo: new Date(expires) };
+  },
+);
+
+interface ImportInput { KeyId: string; ImportToken: Uint8Array; EncryptedKeyMaterial: Uint8Array; ValidTo?: Date; ExpirationModel?: string }
+
+const importKeyMaterial = defineOperation<ImportInput>(
+  'ImportKeyMaterial',
+  {
+    KeyId: KEY_ID,
+    ImportToken: { type: 'blob', required: true, min: 1, max: 6144 },
+    EncryptedKeyMaterial: { type: 'blob', required: true, min: 1, max: 6144 },
+    ValidTo: { type: 'timestamp' },
+    ExpirationModel: { type: 'string', enum: ['KEY_MATERIAL_EXPIRES', 'KEY_MATERIAL_DOES_NOT_EXPIRE'] },
+  },
+  (ctx, input) => {
+    const key = externalKey(ctx, input.KeyId, 'kms:ImportKeyMaterial');
+    const model = input.ExpirationModel ?? (input.ValidTo ? 'KEY_MATERIAL_EXPIRES' : 'KEY_MATERIAL_DOES_NOT_EXPIRE');
+    if (model === 'KEY_MATERIAL_EXPIRES' && !input.ValidTo) throw new LocalKmsError('ValidationException', 'ValidTo is required with KEY_MATERIAL_EXPIRES');
+    if (model === 'KEY_MATERIAL_DOES_NOT_EXPIRE' && input.ValidTo) throw new LocalKmsError('ValidationException', 'ValidTo is not allowed with KEY_MATERIAL_DOES_NOT_EXPIRE');
+    if (input.ValidTo && input.ValidTo.getTime() <= ctx.now.getTime()) throw new LocalKmsError('ValidationException', 'ValidTo must be in the future');
+    const hash = tokenHash(input.ImportToken);
+    const row = ctx.db.prepare('SELECT key_id, wrapping_algorithm, sealed_private_key, expires_at FROM import_tokens WHERE token_hash = ?').get(hash) as
+      | { key_id: string; wrapping_algorithm: string; sealed_private_key: Buffer; expires_at: number }
+      | undefined;
+    if (!row || row.key_id !== key.keyId) throw new LocalKmsError('InvalidImportTokenException', 'The import token is not valid for this key');
+    if (ctx.now.getTime() > row.expires_at) throw new LocalKmsError('ExpiredImportTokenException', 'The import token has expired');
+    const privateDer = ctx.unseal(`import-token/${hash}`, row.sealed_private_key);
+    let material: Uint8Array;
+    try {
+      material = new Uint8Array(privateDecrypt(
+        { key: createPrivateKey({ key: Buffer.from(privateDer), format: 'der', type: 'pkcs8' }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: row.wrapping_algorithm === 'RSAES_OAEP_SHA_1' ? 'sha1' : 'sha256' },
+        input.EncryptedKeyMaterial,
+      ));
+    } catch {
+      throw new LocalKmsError('InvalidCiphertextException', 'The encrypted key material does not decrypt under the import parameters');
+    } finally {
+      privateDer.fill(0);
+    }
+    try {
+      if (material.length !== MATERIAL_BYTES[key.keySpec]) throw new LocalKmsError('IncorrectKeyMaterialException', `${key.keySpec} key material is ${MATERIAL_BYTES[key.keySpec]} bytes`);
+      // A key takes one material for life: re-imports must bring the same bytes back.
+      const previous = ctx.db.prepare('SELECT sealed_material FROM imported_material WHERE key_id = ?').get(key.keyId) as { sealed_material: Buffer } | undefined;
+      if (previous) {
+        const known = ctx.unseal(`imported/${key.keyId}`, previous.sealed_material);
+        const same = known.length === material.length && timingSafeEqual(known, material);
+        known.fill(0);
+        if (!same) throw new LocalKmsError('IncorrectKeyMaterialException', 'This key was imported with different key material');
+      } else {
+        ctx.db.prepare('INSERT INTO imported_material (key_id, sealed_material) VALUES (?, ?)').run(key.keyId, ctx.seal(`imported/${key.keyId}`, material));
+      }
+      if (key.currentVersion === 0) ctx.addMaterial(key.keyId, material);
+      ctx.updateKey(key.keyId, { validTo: input.ValidTo, ...(key.state === 'PendingImport' ? { state: 'Enabled' as const } : {}) });
+      ctx.db.prepare('DELETE FROM import_tokens WHERE token_hash = ?').run(hash);
+    } finally {
+      material.fill(0);
+    }
+    return { KeyId: key.arn };
+  },
+);
+
+const deleteImportedKeyMaterial = defineOperation<{ KeyId: string }>('DeleteImportedKeyMaterial', { KeyId: KEY_ID, KeyMaterialId: { type: 'string' } }, (ctx, input) => {
+  const key = externalKey(ctx, input.KeyId, 'kms:DeleteImportedKeyMaterial');
+  ctx.deleteMaterial(key.keyId);
+  ctx.updateKey(key.keyId, { state: 'PendingImport', validTo: undefined });
+  return { KeyId: key.arn };
+});
+
+/** Key import operations (keys with Origin EXTERNAL). */
+export const importOperations = [getParametersForImport, importKeyMaterial, deleteImportedKeyMaterial];

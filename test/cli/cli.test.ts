@@ -1,0 +1,179 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { CLI, ensureBuilt } from './build.js';
+
+beforeAll(() => ensureBuilt(), 120_000);
+
+interface Run { code: number | null; stdout: Buffer; stderr: string }
+
+/** Spawns the built CLI as a user would, with its own SEALBOX_HOME. */
+function sealbox(home: string, args: string[], input?: Buffer | string, cwd?: string): Run {
+  const env: NodeJS.ProcessEnv = { ...process.env, SEALBOX_HOME: home };
+  delete env.SEALBOX_ROOT_KEY;
+  delete env.SEALBOX_PASSPHRASE;
+  const r = spawnSync(process.execPath, [CLI, ...args], { input, cwd, env, maxBuffer: 64 * 1024 * 1024 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
+}
+
+function tmp(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `sealbox-cli-${prefix}-`));
+}
+
+describe('the main job', () => {
+  it('echo hello | sealbox encrypt | sealbox decrypt prints hello on an empty SEALBOX_HOME, announcing set-up once', () => {
+    const home = join(tmp('main'), 'home');
+    const enc = sealbox(home, ['encrypt'], 'hello\n');
+    expect(enc.code).toBe(0);
+    expect(enc.stderr).toMatch(/created the local key store .* alias\/sealbox-default/);
+    const dec = sealbox(home, ['decrypt'], enc.stdout);
+    expect(dec.code).toBe(0);
+    expect(dec.stdout.toString()).toBe('hello\n');
+    const again = sealbox(home, ['encrypt'], 'x');
+    expect(again.code).toBe(0);
+    expect(again.stderr).toBe('');
+  });
+});
+
+describe('files, keys and contexts', () => {
+  it('encrypts and decrypts files with -o, and inspect shows the header without a key', () => {
+    const home = tmp('files');
+    const dir = tmp('files-data');
+    const plain = join(dir, 'data.bin');
+    const data = Buffer.alloc(300_000).map((_, i) => (i * 7) & 0xff);
+    writeFileSync(plain, data);
+    expect(sealbox(home, ['encrypt', plain, '-o', join(dir, 'data.sbx'), '--context', 'purpose=test', '--context', 'team=a']).code).toBe(0);
+    const inspect = sealbox(home, ['--json', 'inspect', join(dir, 'data.sbx')]);
+    expect(inspect.code).toBe(0);
+    const info = JSON.parse(inspect.stdout.toString());
+    expect(info).toMatchObject({ version: 1, frameLength: 65536, encryptionContext: { purpose: 'test', team: 'a' } });
+    expect(info.encryptedDataKeys[0].provider).toBe('aws-kms');
+    expect(info.encryptedDataKeys[0].key).toMatch(/^arn:aws:kms:us-east-1:111122223333:key\//);
+    expect(sealbox(home, ['inspect', join(dir, 'data.sbx')]).stdout.toString()).toContain('purpose=test');
+    expect(sealbox(home, ['decrypt', join(dir, 'data.sbx'), '-o', join(dir, 'out.bin'), '--require-context', 'purpose=test']).code).toBe(0);
+    expect(readFileSync(join(dir, 'out.bin')).equals(data)).toBe(true);
+  });
+
+  it('several --key make a multi-keyring; each key alone decrypts', () => {
+    const home = tmp('multi');
+    const dir = tmp('multi-data');
+    writeFileSync(join(dir, 'escrow.key'), Buffer.alloc(32, 5).toString('hex'));
+    expect(sealbox(home, ['keys', 'create', '--alias', 'alias/app']).code).toBe(0);
+    const enc = sealbox(home, ['encrypt', '--key', 'alias/app', '--key', `file:${join(dir, 'escrow.key')}`], 'multi');
+    expect(enc.code).toBe(0);
+    const header = JSON.parse(sealbox(home, ['--json', 'inspect'], enc.stdout).stdout.toString());
+    expect(header.encryptedDataKeys.map((e: { provider: string }) => e.provider)).toEqual(['aws-kms', 'raw-key-file']);
+    expect(sealbox(home, ['decrypt', '--key', `file:${join(dir, 'escrow.key')}`], enc.stdout).stdout.toString()).toBe('multi');
+    expect(sealbox(home, ['decrypt', '--key', 'alias/app'], enc.stdout).stdout.toString()).toBe('multi');
+    expect(sealbox(home, ['decrypt'], enc.stdout).stdout.toString()).toBe('multi');
+    writeFileSync(join(dir, 'other.key'), Buffer.alloc(32, 6).toString('hex'));
+    const wrong = sealbox(home, ['decrypt', '--key', `file:${join(dir, 'other.key')}`], enc.stdout);
+    expect(wrong.code).toBe(3);
+    expect(wrong.stderr).toContain('ERR_NO_MATCHING_KEY');
+  });
+
+  it('a missing or different required context fails with exit 2 and writes nothing', () => {
+    const home = tmp('ctx');
+    const dir = tmp('ctx-data');
+    const enc = sealbox(home, ['encrypt', '--context', 'tenant=acme'], 'ctx');
+    writeFileSync(join(dir, 'm.sbx'), enc.stdout);
+    for (const req of ['tenant=other', 'region=eu']) {
+      const r = sealbox(home, ['decrypt', join(dir, 'm.sbx'), '-o', join(dir, 'out'), '--require-context', req]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^sealbox: .*\(ERR_ENCRYPTION_CONTEXT_MISMATCH\)\n$/);
+      expect(existsSync(join(dir, 'out'))).toBe(false);
+    }
+    expect(sealbox(home, ['encrypt', '--context', 'sealbox:x=1'], 'x').code).toBe(1);
+    expect(sealbox(home, ['encrypt', '--context', 'novalue'], 'x').code).toBe(1);
+  });
+
+  it('a tampered file fails with exit 2 and leaves no output or temporary file', () => {
+    const home = tmp('tamper');
+    const dir = tmp('tamper-data');
+    const enc = sealbox(home, ['encrypt'], Buffer.alloc(200_000, 1));
+    for (const at of [enc.stdout.length - 3, enc.stdout.length - 70_000]) {
+      const bad = Buffer.from(enc.stdout);
+      bad[at]! ^= 0x10;
+      writeFileSync(join(dir, 'bad.sbx'), bad);
+      const r = sealbox(home, ['decrypt', join(dir, 'bad.sbx'), '-o', join(dir, 'plain.out')]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('ERR_DECRYPTION_FAILED');
+      const piped = sealbox(home, ['decrypt', '-o', join(dir, 'plain.out')], bad);
+      expect(piped.code).toBe(2);
+      expect(readdirSync(dir)).toEqual(['bad.sbx']);
+    }
+    const truncated = sealbox(home, ['decrypt'], enc.stdout.subarray(0, enc.stdout.length - 1));
+    expect(truncated.code).toBe(2);
+    expect(truncated.stderr).toContain('ERR_TRUNCATED');
+  });
+});
+
+describe('key lifecycle and audit', () => {
+  it('create, list, describe, disable, enable, rotate, rotation on/off, deletion, aliases, tags', () => {
+    const home = tmp('keys');
+    const created = JSON.parse(sealbox(home, ['--json', 'keys', 'create', '--description', 'life', '--alias', 'alias/life']).stdout.toString());
+    const id: string = created.KeyId;
+    expect(created.KeyState).toBe('Enabled');
+    expect(sealbox(home, ['keys', 'list']).stdout.toString()).toMatch(new RegExp(`${id}.*alias/life`));
+    expect(sealbox(home, ['keys', 'describe', 'alias/life']).stdout.toString()).toContain(id);
+    expect(sealbox(home, ['keys', 'disable', id]).code).toBe(0);
+    const refused = sealbox(home, ['encrypt', '--key', 'alias/life'], 'x');
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('DisabledException');
+    expect(sealbox(home, ['keys', 'enable', id]).code).toBe(0);
+    const before = sealbox(home, ['encrypt', '--key', 'alias/life'], 'old');
+    expect(sealbox(home, ['keys', 'rotate', 'alias/life']).code).toBe(0);
+    expect(sealbox(home, ['decrypt'], before.stdout).stdout.toString()).toBe('old');
+    expect(sealbox(home, ['keys', 'rotation', 'on', id, '--period', '90']).code).toBe(0);
+    expect(sealbox(home, ['keys', 'rotation', 'status', id]).stdout.toString()).toMatch(/^rotation on/);
+    expect(sealbox(home, ['keys', 'rotation', 'on', id, '--period', '10']).code).toBe(3);
+    expect(sealbox(home, ['keys', 'rotation', 'off', id]).code).toBe(0);
+    expect(sealbox(home, ['keys', 'tag', id, 'team=sec']).code).toBe(0);
+    expect(sealbox(home, ['keys', 'alias', 'set', 'alias/other', id]).code).toBe(0);
+    expect(sealbox(home, ['keys', 'alias', 'list']).stdout.toString()).toContain('alias/other');
+    expect(sealbox(home, ['keys', 'alias', 'rm', 'alias/other']).code).toBe(0);
+    expect(sealbox(home, ['keys', 'schedule-deletion', id, '--days', '7']).stdout.toString()).toMatch(/deletion scheduled/);
+    expect(sealbox(home, ['keys', 'cancel-deletion', id]).code).toBe(0);
+    expect(JSON.parse(sealbox(home, ['--json', 'keys', 'describe', id]).stdout.toString()).KeyState).toBe('Disabled');
+    expect(sealbox(home, ['keys', 'describe', 'alias/nope']).code).toBe(3);
+  });
+
+  it('audit verify passes, then fails with exit 2 naming the row after the store is tampered with', () => {
+    const home = tmp('audit');
+    sealbox(home, ['encrypt'], 'a');
+    sealbox(home, ['random', '8']);
+    const ok = sealbox(home, ['audit', 'verify']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout.toString()).toMatch(/audit log verified: \d+ rows/);
+    expect(sealbox(home, ['audit', 'show']).stdout.toString()).toContain('GenerateRandom');
+    const exported = sealbox(home, ['audit', 'export']).stdout.toString().trim().split('\n').map((l) => JSON.parse(l));
+    expect(exported.length).toBeGreaterThan(2);
+    const db = new Database(join(home, 'kms.sqlite'));
+    db.prepare("UPDATE audit SET caller = 'someone-else' WHERE seq = 2").run();
+    db.close();
+    const bad = sealbox(home, ['audit', 'verify']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('row 2');
+  });
+});
+
+describe('other commands', () => {
+  it('random, --help with examples everywhere, usage errors exit 1', () => {
+    const home = tmp('misc');
+    expect(sealbox(home, ['random', '16']).stdout.toString()).toMatch(/^[0-9a-f]{32}\n$/);
+    expect(sealbox(home, ['random', '2000']).code).toBe(1);
+    for (const cmd of [[], ['encrypt'], ['decrypt'], ['inspect'], ['keys'], ['keys', 'create'], ['audit'], ['random']]) {
+      const help = sealbox(home, [...cmd, '--help']);
+      expect(help.code, cmd.join(' ')).toBe(0);
+      expect(help.stdout.toString(), cmd.join(' ')).toMatch(/Example/);
+    }
+    expect(sealbox(home, ['encrypt', '--bogus']).code).toBe(1);
+    expect(sealbox(home, ['frobnicate']).code).toBe(1);
+    const missing = sealbox(home, ['decrypt', '/nonexistent/file']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^sealbox: .*ENOENT/);
+  });
+});
