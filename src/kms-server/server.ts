@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createKmsHttpServer, type CorsOptions, type HttpLimits, type RequestCaller } from './http.js';
 import { verifySigV4, type CredentialLookup } from './sigv4.js';
+import { LocalKms, type LocalKmsOptions } from '../local-kms/local-kms.js';
+import { CREDENTIAL_SEALING_PURPOSE, CredentialStore } from '../local-kms/credentials.js';
 
 /** What the server needs of a key service: `LocalKms` satisfies it. */
 export interface KmsBackend {
@@ -15,12 +17,14 @@ export interface KmsBackend {
 
 /** Options for {@link startKmsServer}. */
 export interface KmsServerOptions {
-  /** The key service to serve. */
-  readonly kms: KmsBackend;
-  /** Finds the secret and principal of an access key (`CredentialStore.lookup`). */
-  readonly credentials: CredentialLookup;
-  /** The region clients must sign for; the local KMS's region. */
-  readonly region: string;
+  /** The key service to serve. Default: `LocalKms.open(localKms)` (closed again by `close()`). */
+  readonly kms?: KmsBackend | LocalKms;
+  /** Options for the LocalKms opened when `kms` is not given (`dataDir`, `rootKey`, ...). */
+  readonly localKms?: LocalKmsOptions;
+  /** Finds the secret and principal of an access key. Default: the LocalKms's credential store. */
+  readonly credentials?: CredentialLookup;
+  /** The region clients must sign for. Default: the LocalKms's region. */
+  readonly region?: string;
   /** TCP port; 0 picks a free one. Default 0. */
   readonly port?: number;
   /** Interface to listen on. Default `127.0.0.1`: the endpoint is for this machine only. */
@@ -38,6 +42,8 @@ export interface RunningKmsServer {
   readonly port: number;
   /** The underlying Node server (for tests and embedding). */
   readonly server: Server;
+  /** The key service being served. */
+  readonly kms: KmsBackend | LocalKms;
   /** Stops accepting, closes idle and active connections, resolves when closed. */
   close(): Promise<void>;
 }
@@ -47,44 +53,80 @@ export interface RunningKmsServer {
  *
  * @example
  * ```ts
- * const server = await startKmsServer({ kms, credentials: (id) => store.lookup(id), region: 'us-east-1' });
+ * const server = await startKmsServer({ localKms: { dataDir } });     // or { kms: LocalKms.open(...) }
  * const client = new KMSClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId, secretAccessKey } });
  * await server.close();
  * ```
- * @throws RangeError for an invalid port or limit; the listen error (e.g. `EADDRINUSE`) otherwise.
+ * @throws RangeError for an invalid port or limit; TypeError when `kms` is not a LocalKms and
+ *   `region` or `credentials` is missing; LocalKmsError from opening the store; the listen error
+ *   (e.g. `EADDRINUSE`) otherwise.
  */
-export async function startKmsServer(options: KmsServerOptions): Promise<RunningKmsServer> {
+export async function startKmsServer(options: KmsServerOptions = {}): Promise<RunningKmsServer> {
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError('"port" expected an integer 0-65535');
   const host = options.host ?? '127.0.0.1';
-  const { kms, credentials, region } = options;
-  const server = createKmsHttpServer({
-    handler: (operation, input, caller) => kms.execute(operation, input, caller),
-    authenticate: async (request) => {
-      const credential = await verifySigV4(request, { region, lookup: credentials });
-      return { principal: credential.principal, accountId: credential.accountId };
-    },
-    ...(options.cors ? { cors: options.cors } : {}),
-    ...(options.limits ? { limits: options.limits } : {}),
-    ...(options.onInternalError ? { onInternalError: options.onInternalError } : {}),
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
+  const owned = options.kms === undefined ? LocalKms.open(options.localKms ?? {}) : undefined;
+  const kms = options.kms ?? owned!;
+  try {
+    const local = kms instanceof LocalKms ? kms : undefined;
+    const region = options.region ?? local?.region;
+    if (region === undefined) throw new TypeError('"region" is required when "kms" is not a LocalKms');
+    let credentials = options.credentials;
+    if (credentials === undefined) {
+      if (local === undefined) throw new TypeError('"credentials" is required when "kms" is not a LocalKms');
+      const store = credentialStoreFor(local);
+      credentials = (id) => store.lookup(id);
+    }
+    const lookup = credentials;
+    const server = createKmsHttpServer({
+      handler: (operation, input, caller) => kms.execute(operation, input, caller),
+      authenticate: async (request) => {
+        const credential = await verifySigV4(request, { region, lookup });
+        return { principal: credential.principal, accountId: credential.accountId };
+      },
+      ...(local ? { operations: new Set(local.operations) } : {}),
+      ...(options.cors ? { cors: options.cors } : {}),
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.onInternalError ? { onInternalError: options.onInternalError } : {}),
     });
-  });
-  const address = server.address() as AddressInfo;
-  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return {
-    url: `http://${urlHost}:${address.port}`,
-    port: address.port,
-    server,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address() as AddressInfo;
+    const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return {
+      url: `http://${urlHost}:${address.port}`,
+      port: address.port,
+      server,
+      kms,
+      close: () =>
+        new Promise<void>((resolve, reject) => {
+          server.close((err) => {
+            owned?.close();
+            if (err) reject(err);
+            else resolve();
+          });
+          server.closeAllConnections();
+        }),
+    };
+  } catch (err) {
+    owned?.close();
+    throw err;
+  }
+}
+
+/**
+ * The credential store of a LocalKms (what `sealbox kms credentials create/list` use).
+ *
+ * @example
+ * ```ts
+ * const { accessKeyId, secretAccessKey } = credentialStoreFor(kms).create({ principal: `arn:aws:iam::${kms.accountId}:root` });
+ * ```
+ */
+export function credentialStoreFor(kms: LocalKms): CredentialStore {
+  return new CredentialStore(kms.database, kms.deriveKey(CREDENTIAL_SEALING_PURPOSE));
 }

@@ -41,6 +41,8 @@ function rowHash(r: Omit<AuditRecord, 'hash'>): string {
  * in `sensitive` become `"[redacted]"`. Plaintext, key material and secrets never reach the log.
  */
 export function sanitizeRequest(input: unknown, sensitive: readonly string[] = []): string {
+  // Grant tokens name a grant and carry the secret that proves it was issued here: never logged.
+  sensitive = [...sensitive, 'GrantTokens', 'GrantToken'];
   const clean = (value: unknown, depth: number): unknown => {
     if (value instanceof Uint8Array) return { bytes: value.length };
     if (value instanceof Date) return value.toISOString();

@@ -5,6 +5,8 @@ import { lifecycleOperations } from './ops-lifecycle.js';
 import { cryptoOperations } from './ops-crypto.js';
 import { asymmetricOperations } from './ops-asymmetric.js';
 import { importMigrations, importOperations } from './ops-import.js';
+import { accessControlExtension } from './access.js';
+import { credentialsExtension } from './credentials.js';
 
 /** The local KMS's own operations: keys, aliases, deletion, rotation, encryption, signing, MACs, import. */
 export const coreExtension: LocalKmsExtension = {
@@ -12,3 +14,9 @@ export const coreExtension: LocalKmsExtension = {
   operations: [...keyOperations, ...aliasOperations, ...lifecycleOperations, ...cryptoOperations, ...asymmetricOperations, ...importOperations],
   migrations: importMigrations,
 };
+
+/**
+ * Built in besides the core: key policies and grants (enforced for every caller, in process
+ * and over HTTP) and the access-key table of the KMS server.
+ */
+export const builtInExtensions: readonly LocalKmsExtension[] = [coreExtension, accessControlExtension, credentialsExtension];

@@ -12,7 +12,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { LocalKmsError } from './errors.js';
-import type { Migration } from './operation.js';
+import type { LocalKmsExtension, Migration } from './operation.js';
 
 /** The `access_keys` table, owned by the `credentials` module. */
 export const credentialMigrations: readonly Migration[] = [
@@ -33,6 +33,21 @@ export const credentialMigrations: readonly Migration[] = [
       `),
   },
 ];
+
+/**
+ * The access-key table as a local KMS extension (no operations: access keys are managed through
+ * {@link CredentialStore}, never through the KMS API).
+ *
+ * @example
+ * ```ts
+ * const kms = LocalKms.open({ extensions: [credentialsExtension] });
+ * const store = new CredentialStore(kms.database, kms.deriveKey(CREDENTIAL_SEALING_PURPOSE));
+ * ```
+ */
+export const credentialsExtension: LocalKmsExtension = { name: 'credentials', migrations: credentialMigrations };
+
+/** The purpose label of the root-key derivation that seals access-key secrets. */
+export const CREDENTIAL_SEALING_PURPOSE = 'access key secrets';
 
 /** An access key as listed (never with its secret). */
 export interface AccessKeyInfo {

@@ -11,8 +11,9 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import { LocalKmsError, type LocalKmsErrorName } from './errors.js';
-import { validateGrantTerms, type GrantConstraints, type GrantTerms } from './grant-rules.js';
+import { LocalKmsError } from './errors.js';
+import { grantCovers, validateGrantTerms, type GrantConstraints, type GrantTerms } from './grant-rules.js';
+import { cachedKeyPolicy, evaluateKeyPolicy } from './policy.js';
 import { defineOperation, type Caller, type Migration, type OperationContext } from './operation.js';
 
 /** Most grant tokens one request may carry (AWS limit). */
@@ -162,8 +163,7 @@ function markerRowid(marker: string | undefined): number {
 }
 
 function dryRun(input: { DryRun?: boolean }): void {
-  // The name is being added to LocalKmsErrorName on the local-kms branch.
-  if (input.DryRun === true) throw new LocalKmsError('DryRunOperationException' as LocalKmsErrorName, 'The request would have succeeded.');
+  if (input.DryRun === true) throw new LocalKmsError('DryRunOperationException', 'The request would have succeeded.');
 }
 
 function isAccountRoot(caller: Caller, accountId: string): boolean {
@@ -203,6 +203,19 @@ const createGrant = defineOperation<CreateGrantInput>(
     });
     if (key.state === 'PendingDeletion' || key.state === 'Unavailable') {
       throw new LocalKmsError('KMSInvalidStateException', `The key is ${key.state}.`);
+    }
+    // A caller allowed only through a grant with CreateGrant may pass on no more than that
+    // grant gives: the same or fewer operations under the same constraints (AWS).
+    const caller = { principal: ctx.caller.principal, accountId: ctx.caller.accountId, action: 'kms:CreateGrant', keyArn: key.arn };
+    if (evaluateKeyPolicy(cachedKeyPolicy(key.policy), caller) !== 'allow') {
+      const wanted = JSON.stringify(input.Constraints ?? null);
+      const parent = grantsForKey(ctx.db, key.keyId).find(
+        (g) =>
+          grantCovers({ ...g, constraints: undefined }, caller) &&
+          input.Operations.every((op) => g.operations.includes(op)) &&
+          (g.constraints === undefined || JSON.stringify(g.constraints) === wanted),
+      );
+      if (parent === undefined) throw new LocalKmsError('AccessDeniedException', 'A grant may only pass on what it allows.');
     }
     dryRun(input);
     const operations = [...input.Operations].sort();

@@ -87,7 +87,7 @@ import { appendAudit, exportAudit, readAudit, sanitizeRequest, verifyAudit } fro
 import type { AuditRecord, AuditVerification } from './audit.js';
 import { getKey, keyArn, requireUsable, resolveKeyId } from './key-store.js';
 import { validateInput } from './validate.js';
-import { coreExtension } from './core-ops.js';
+import { builtInExtensions } from './core-ops.js';
 import { runDueWork } from './scheduler.js';
 import type { KeyRecord } from './key-record.js';
 
@@ -160,7 +160,7 @@ export class LocalKms {
     if (!/^\d{12}$/.test(this.accountId)) throw new RangeError('"accountId" expected 12 digits');
     this.#clock = options.clock ?? (() => new Date());
     this.#caller = options.caller ?? { principal: `arn:aws:iam::${this.accountId}:root`, accountId: this.accountId };
-    const extensions = [coreExtension, ...(options.extensions ?? [])];
+    const extensions = [...builtInExtensions, ...(options.extensions ?? [])];
     this.#db = openDatabase(this.dataDir);
     try {
       const migrations: Migration[] = [...coreMigrations, ...extensions.flatMap((e) => e.migrations ?? [])];

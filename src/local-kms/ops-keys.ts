@@ -6,6 +6,7 @@ import type { OperationContext } from './operation.js';
 import type { KeyRecord } from './key-record.js';
 import { getKey } from './key-store.js';
 import { defaultKeyPolicyDocument } from './default-policy.js';
+import { parseKeyPolicy } from './policy.js';
 import { keySpecInfo } from './key-specs.js';
 
 
@@ -86,13 +87,8 @@ const createKey = defineOperation<CreateKeyInput>(
       throw new LocalKmsError('UnsupportedOperationException', 'The local KMS imports only symmetric and HMAC key material');
     }
     if (input.MultiRegion) throw new LocalKmsError('UnsupportedOperationException', 'Multi-Region keys are not supported by the local KMS');
-    if (input.Policy !== undefined) {
-      try {
-        JSON.parse(input.Policy);
-      } catch {
-        throw new LocalKmsError('MalformedPolicyDocumentException', 'The key policy is not valid JSON');
-      }
-    }
+    // Checked by the same parser that enforces policies, so no stored policy is half-understood.
+    if (input.Policy !== undefined) parseKeyPolicy(input.Policy);
     const keyId = randomUUID();
     ctx.db
       .prepare('INSERT INTO keys (key_id, key_spec, key_usage, origin, state, description, policy, created_at, current_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)')

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { Database as Db } from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Migration } from './operation.js';
@@ -88,7 +88,29 @@ export function openDatabase(dataDir: string): Db {
   // file); only an OS crash can lose the last commits. FULL would fsync every audit row.
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
+  cacheStatements(db);
   return db;
+}
+
+/**
+ * Makes `db.prepare` return one compiled statement per SQL text. better-sqlite3 compiles on
+ * every call, and operations prepare their few fixed statements each time: caching them
+ * measured Encrypt at 84-116 us instead of 238-267 us a call. Bounded, in case SQL is ever
+ * built from values. (A statement is busy while an `iterate()` over it is open; the one
+ * iterating query, the audit read, is not prepared again inside its loop.)
+ */
+function cacheStatements(db: Db): void {
+  const prepare = db.prepare.bind(db);
+  const cache = new Map<string, Statement>();
+  db.prepare = ((sql: string) => {
+    let statement = cache.get(sql);
+    if (statement === undefined) {
+      statement = prepare(sql);
+      if (cache.size >= 512) cache.clear();
+      cache.set(sql, statement);
+    }
+    return statement;
+  }) as Db['prepare'];
 }
 
 /** Runs every migration not yet applied, each module's in version order, in one immediate transaction. */

@@ -1,14 +1,14 @@
 /**
- * The access extension (key policy operations, grants, the authorize hook) driven through a
- * small stand-in for the LocalKms executor over a real SQLite database. The end-to-end tests
- * against LocalKms over HTTP are in test/kms-server/.
+ * Key policies, grants and the authorize hook, enforced by the real LocalKms for the caller
+ * each call names (as the HTTP server passes the SigV4 principal). Over HTTP with
+ * `@aws-sdk/client-kms`: test/kms-server/sdk.test.ts.
  */
-import Database from 'better-sqlite3';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { accessControlExtension, authorizeAccess } from '../../src/local-kms/access.js';
-import { defineOperation, type Caller, type OperationContext, type OperationDefinition } from '../../src/local-kms/operation.js';
-import type { KeyRecord } from '../../src/local-kms/key-record.js';
-import { LocalKmsError } from '../../src/local-kms/errors.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalKms } from '../../src/local-kms/local-kms.js';
+import type { Caller } from '../../src/local-kms/operation.js';
 import { defaultKeyPolicy } from '../../src/local-kms/policy.js';
 
 const ACCOUNT = '111122223333';
@@ -16,67 +16,32 @@ const ROOT: Caller = { principal: `arn:aws:iam::${ACCOUNT}:root`, accountId: ACC
 const ALICE: Caller = { principal: `arn:aws:iam::${ACCOUNT}:user/alice`, accountId: ACCOUNT };
 const BOB: Caller = { principal: `arn:aws:iam::${ACCOUNT}:user/bob`, accountId: ACCOUNT };
 const MALLORY: Caller = { principal: 'arn:aws:iam::444455556666:user/mallory', accountId: '444455556666' };
-const KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
-const KEY_ARN = `arn:aws:kms:us-east-1:${ACCOUNT}:key/${KEY_ID}`;
 
-/** Stands in for a key operation: resolves and authorizes the key like the core's Encrypt does. */
-const fakeCrypto = (name: string) =>
-  defineOperation<{ KeyId: string; EncryptionContext?: Record<string, string>; GrantTokens?: string[] }>(name, {}, (ctx, input) => {
-    ctx.resolveKey(input.KeyId, {
-      allowAlias: true,
-      action: `kms:${name}`,
-      ...(input.EncryptionContext ? { encryptionContext: input.EncryptionContext } : {}),
-      ...(input.GrantTokens ? { grantTokens: input.GrantTokens } : {}),
-    });
-    return { ok: true };
-  });
+let kms: LocalKms;
+let dir: string;
+let KEY_ID: string;
+let KEY_ARN: string;
 
-let db: Database.Database;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const ops = new Map<string, OperationDefinition<any, any>>();
-for (const op of [...(accessControlExtension.operations ?? []), fakeCrypto('Encrypt'), fakeCrypto('Decrypt')]) ops.set(op.name, op);
-
-function keyRecord(): KeyRecord {
-  const row = db.prepare('SELECT * FROM keys WHERE key_id = ?').get(KEY_ID) as { policy: string; state: KeyRecord['state'] };
-  return { keyId: KEY_ID, arn: KEY_ARN, policy: row.policy, state: row.state } as KeyRecord;
+function run(caller: Caller, operation: string, input: Record<string, unknown>): Promise<unknown> {
+  return kms.execute(operation, input, caller);
 }
 
-function run(caller: Caller, operation: string, input: Record<string, unknown>): unknown {
-  const op = ops.get(operation)!;
-  const context: OperationContext = {
-    db,
-    operation,
-    now: new Date(),
-    region: 'us-east-1',
-    accountId: ACCOUNT,
-    caller,
-    keyArn: (id) => `arn:aws:kms:us-east-1:${ACCOUNT}:key/${id}`,
-    resolveKey: (keyId, options) => {
-      if (keyId !== KEY_ID && keyId !== KEY_ARN) throw new LocalKmsError('NotFoundException', 'no key');
-      const key = keyRecord();
-      if (options.action !== undefined) {
-        authorizeAccess({
-          caller,
-          operation,
-          context,
-          action: options.action,
-          keyArn: key.arn,
-          key,
-          ...(options.encryptionContext ? { encryptionContext: options.encryptionContext } : {}),
-          ...(options.grantTokens ? { grantTokens: options.grantTokens } : {}),
-        });
-      }
-      return key;
-    },
-    authorize: (request) => authorizeAccess({ ...request, caller, operation, context }),
-    auditKey: () => undefined,
-  };
-  return db.transaction(() => op.handler(context, input))();
+/** Encrypts as alice (allowed by every policy here) with `context`, then decrypts as `caller`. */
+async function decryptAs(caller: Caller, context?: Record<string, string>, extra: Record<string, unknown> = {}): Promise<unknown> {
+  const ctx = context ? { EncryptionContext: context } : {};
+  const enc = (await run(ALICE, 'Encrypt', { KeyId: KEY_ID, Plaintext: new Uint8Array([1]), ...ctx })) as { CiphertextBlob: Uint8Array };
+  await run(caller, 'Decrypt', { CiphertextBlob: enc.CiphertextBlob, ...ctx, ...extra });
+  return { ok: true };
 }
 
-function errorName(fn: () => unknown): string {
+async function encryptAs(caller: Caller, context?: Record<string, string>, extra: Record<string, unknown> = {}): Promise<unknown> {
+  await run(caller, 'Encrypt', { KeyId: KEY_ID, Plaintext: new Uint8Array([1]), ...(context ? { EncryptionContext: context } : {}), ...extra });
+  return { ok: true };
+}
+
+async function errorName(p: Promise<unknown> | (() => Promise<unknown>)): Promise<string> {
   try {
-    fn();
+    await (typeof p === 'function' ? p() : p);
   } catch (err) {
     return (err as Error).name;
   }
@@ -89,43 +54,49 @@ const ALICE_ONLY = JSON.stringify({
   Statement: [{ Sid: 'admin', Effect: 'Allow', Principal: { AWS: ALICE.principal }, Action: 'kms:*', Resource: '*' }],
 });
 
-beforeEach(() => {
-  db = new Database(':memory:');
-  db.exec('CREATE TABLE keys (key_id TEXT PRIMARY KEY, policy TEXT NOT NULL, state TEXT NOT NULL)');
-  for (const m of accessControlExtension.migrations ?? []) m.up(db);
-  db.prepare('INSERT INTO keys VALUES (?, ?, ?)').run(KEY_ID, defaultKeyPolicy(ACCOUNT), 'Enabled');
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'sealbox-access-'));
+  kms = LocalKms.open({ dataDir: dir, rootKey: new Uint8Array(32).fill(9), accountId: ACCOUNT });
+  const created = (await run(ROOT, 'CreateKey', {})) as { KeyMetadata: { KeyId: string; Arn: string } };
+  KEY_ID = created.KeyMetadata.KeyId;
+  KEY_ARN = created.KeyMetadata.Arn;
+});
+
+afterEach(() => {
+  kms.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('key policy operations', () => {
-  it('the default policy lets the account in and keeps other accounts out', () => {
-    expect(run(ROOT, 'Encrypt', { KeyId: KEY_ID })).toEqual({ ok: true });
-    expect(run(BOB, 'Encrypt', { KeyId: KEY_ID })).toEqual({ ok: true });
-    expect(errorName(() => run(MALLORY, 'Encrypt', { KeyId: KEY_ID }))).toBe('AccessDeniedException');
+  it('the default policy lets the account in and keeps other accounts out', async () => {
+    expect(await encryptAs(ROOT)).toEqual({ ok: true });
+    expect(await encryptAs(BOB)).toEqual({ ok: true });
+    expect(await errorName(encryptAs(MALLORY))).toBe('AccessDeniedException');
   });
 
-  it('PutKeyPolicy replaces the policy; GetKeyPolicy and ListKeyPolicies read it', () => {
-    run(ROOT, 'PutKeyPolicy', { KeyId: KEY_ID, PolicyName: 'default', Policy: ALICE_ONLY, BypassPolicyLockoutSafetyCheck: true });
-    expect(run(ALICE, 'GetKeyPolicy', { KeyId: KEY_ID })).toEqual({ Policy: ALICE_ONLY, PolicyName: 'default' });
-    expect(run(ALICE, 'ListKeyPolicies', { KeyId: KEY_ID })).toEqual({ PolicyNames: ['default'], Truncated: false });
-    expect(errorName(() => run(BOB, 'Encrypt', { KeyId: KEY_ID }))).toBe('AccessDeniedException');
-    expect(errorName(() => run(BOB, 'GetKeyPolicy', { KeyId: KEY_ID }))).toBe('AccessDeniedException');
-    expect(errorName(() => run(ALICE, 'GetKeyPolicy', { KeyId: KEY_ID, PolicyName: 'other' }))).toBe('NotFoundException');
+  it('PutKeyPolicy replaces the policy; GetKeyPolicy and ListKeyPolicies read it', async () => {
+    await run(ROOT, 'PutKeyPolicy', { KeyId: KEY_ID, PolicyName: 'default', Policy: ALICE_ONLY, BypassPolicyLockoutSafetyCheck: true });
+    expect(await run(ALICE, 'GetKeyPolicy', { KeyId: KEY_ID })).toEqual({ Policy: ALICE_ONLY, PolicyName: 'default' });
+    expect(await run(ALICE, 'ListKeyPolicies', { KeyId: KEY_ID })).toEqual({ PolicyNames: ['default'], Truncated: false });
+    expect(await errorName(encryptAs(BOB))).toBe('AccessDeniedException');
+    expect(await errorName(run(BOB, 'GetKeyPolicy', { KeyId: KEY_ID }))).toBe('AccessDeniedException');
+    expect(await errorName(run(ALICE, 'GetKeyPolicy', { KeyId: KEY_ID, PolicyName: 'other' }))).toBe('NotFoundException');
   });
 
-  it('refuses a policy that would lock the caller out, unless bypassed', () => {
-    expect(errorName(() => run(BOB, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: ALICE_ONLY }))).toBe('MalformedPolicyDocumentException');
-    expect(run(ALICE, 'Encrypt', { KeyId: KEY_ID })).toEqual({ ok: true }); // unchanged: still the default policy
-    run(BOB, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: ALICE_ONLY, BypassPolicyLockoutSafetyCheck: true });
-    expect(errorName(() => run(BOB, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: defaultKeyPolicy(ACCOUNT) }))).toBe('AccessDeniedException');
+  it('refuses a policy that would lock the caller out, unless bypassed', async () => {
+    expect(await errorName(run(BOB, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: ALICE_ONLY }))).toBe('MalformedPolicyDocumentException');
+    expect(await encryptAs(ALICE)).toEqual({ ok: true }); // unchanged: still the default policy
+    await run(BOB, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: ALICE_ONLY, BypassPolicyLockoutSafetyCheck: true });
+    expect(await errorName(run(BOB, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: defaultKeyPolicy(ACCOUNT) }))).toBe('AccessDeniedException');
   });
 
-  it('refuses a malformed policy', () => {
-    expect(errorName(() => run(ALICE, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: '{"Statement":[{"Effect":"Allow"}]}' }))).toBe(
+  it('refuses a malformed policy', async () => {
+    expect(await errorName(run(ALICE, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: '{"Statement":[{"Effect":"Allow"}]}' }))).toBe(
       'MalformedPolicyDocumentException',
     );
   });
 
-  it('conditions on the encryption context apply to the request', () => {
+  it('conditions on the encryption context apply to the request', async () => {
     const policy = JSON.stringify({
       Version: '2012-10-17',
       Statement: [
@@ -139,56 +110,56 @@ describe('key policy operations', () => {
         },
       ],
     });
-    run(ALICE, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: policy });
-    expect(run(BOB, 'Decrypt', { KeyId: KEY_ID, EncryptionContext: { tenant: 'acme' } })).toEqual({ ok: true });
-    expect(errorName(() => run(BOB, 'Decrypt', { KeyId: KEY_ID, EncryptionContext: { tenant: 'other' } }))).toBe('AccessDeniedException');
-    expect(errorName(() => run(BOB, 'Encrypt', { KeyId: KEY_ID, EncryptionContext: { tenant: 'acme' } }))).toBe('AccessDeniedException');
+    await run(ALICE, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: policy });
+    expect(await decryptAs(BOB, { tenant: 'acme' })).toEqual({ ok: true });
+    expect(await errorName(decryptAs(BOB, { tenant: 'other' }))).toBe('AccessDeniedException');
+    expect(await errorName(encryptAs(BOB, { tenant: 'acme' }))).toBe('AccessDeniedException');
   });
 });
 
 describe('grants', () => {
-  beforeEach(() => {
-    run(ROOT, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: ALICE_ONLY, BypassPolicyLockoutSafetyCheck: true });
+  beforeEach(async () => {
+    await run(ROOT, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: ALICE_ONLY, BypassPolicyLockoutSafetyCheck: true });
   });
 
-  const grantBob = (extra: Record<string, unknown> = {}) =>
-    run(ALICE, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, Operations: ['Decrypt'], ...extra }) as {
+  const grantBob = async (extra: Record<string, unknown> = {}) =>
+    (await run(ALICE, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, Operations: ['Decrypt'], ...extra })) as {
       GrantId: string;
       GrantToken: string;
     };
 
-  it('a grant allows its grantee its operations at once, and nothing more', () => {
-    expect(errorName(() => run(BOB, 'Decrypt', { KeyId: KEY_ID }))).toBe('AccessDeniedException');
-    const { GrantId, GrantToken } = grantBob();
+  it('a grant allows its grantee its operations at once, and nothing more', async () => {
+    expect(await errorName(decryptAs(BOB))).toBe('AccessDeniedException');
+    const { GrantId, GrantToken } = await grantBob();
     expect(GrantId).toMatch(/^[0-9a-f]{64}$/);
-    expect(run(BOB, 'Decrypt', { KeyId: KEY_ID, GrantTokens: [GrantToken] })).toEqual({ ok: true });
-    expect(run(BOB, 'Decrypt', { KeyId: KEY_ID })).toEqual({ ok: true });
-    expect(errorName(() => run(BOB, 'Encrypt', { KeyId: KEY_ID }))).toBe('AccessDeniedException');
-    expect(errorName(() => run(MALLORY, 'Decrypt', { KeyId: KEY_ID }))).toBe('AccessDeniedException');
+    expect(await decryptAs(BOB, undefined, { GrantTokens: [GrantToken] })).toEqual({ ok: true });
+    expect(await decryptAs(BOB)).toEqual({ ok: true });
+    expect(await errorName(encryptAs(BOB))).toBe('AccessDeniedException');
+    expect(await errorName(decryptAs(MALLORY))).toBe('AccessDeniedException');
   });
 
-  it('a grant can reach another account', () => {
-    run(ALICE, 'CreateGrant', { KeyId: KEY_ARN, GranteePrincipal: MALLORY.principal, Operations: ['Encrypt'] });
-    expect(run(MALLORY, 'Encrypt', { KeyId: KEY_ARN })).toEqual({ ok: true });
+  it('a grant can reach another account', async () => {
+    await run(ALICE, 'CreateGrant', { KeyId: KEY_ARN, GranteePrincipal: MALLORY.principal, Operations: ['Encrypt'] });
+    expect(await encryptAs(MALLORY)).toEqual({ ok: true });
   });
 
-  it('constraints limit a grant to matching encryption contexts', () => {
+  it('constraints limit a grant to matching encryption contexts', async () => {
     grantBob({ Constraints: { EncryptionContextSubset: { tenant: 'acme' } } });
-    expect(run(BOB, 'Decrypt', { KeyId: KEY_ID, EncryptionContext: { tenant: 'acme', file: 'x' } })).toEqual({ ok: true });
-    expect(errorName(() => run(BOB, 'Decrypt', { KeyId: KEY_ID, EncryptionContext: { tenant: 'evil' } }))).toBe('AccessDeniedException');
-    run(ALICE, 'CreateGrant', {
+    expect(await decryptAs(BOB, { tenant: 'acme', file: 'x' })).toEqual({ ok: true });
+    expect(await errorName(decryptAs(BOB, { tenant: 'evil' }))).toBe('AccessDeniedException');
+    await run(ALICE, 'CreateGrant', {
       KeyId: KEY_ID,
       GranteePrincipal: MALLORY.principal,
       Operations: ['Decrypt'],
       Constraints: { EncryptionContextEquals: { tenant: 'acme' } },
     });
-    expect(run(MALLORY, 'Decrypt', { KeyId: KEY_ID, EncryptionContext: { tenant: 'acme' } })).toEqual({ ok: true });
-    expect(errorName(() => run(MALLORY, 'Decrypt', { KeyId: KEY_ID, EncryptionContext: { tenant: 'acme', x: 'y' } }))).toBe(
+    expect(await decryptAs(MALLORY, { tenant: 'acme' })).toEqual({ ok: true });
+    expect(await errorName(decryptAs(MALLORY, { tenant: 'acme', x: 'y' }))).toBe(
       'AccessDeniedException',
     );
   });
 
-  it('an explicit Deny in the policy beats a grant', () => {
+  it('an explicit Deny in the policy beats a grant', async () => {
     grantBob();
     const policy = JSON.stringify({
       Version: '2012-10-17',
@@ -197,46 +168,47 @@ describe('grants', () => {
         { Effect: 'Deny', Principal: { AWS: BOB.principal }, Action: 'kms:Decrypt', Resource: '*' },
       ],
     });
-    run(ALICE, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: policy });
-    expect(errorName(() => run(BOB, 'Decrypt', { KeyId: KEY_ID }))).toBe('AccessDeniedException');
+    await run(ALICE, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: policy });
+    expect(await errorName(decryptAs(BOB))).toBe('AccessDeniedException');
   });
 
-  it('a revoked grant allows nothing; its token is then inert', () => {
-    const { GrantId, GrantToken } = grantBob();
-    run(ALICE, 'RevokeGrant', { KeyId: KEY_ID, GrantId });
-    expect(errorName(() => run(BOB, 'Decrypt', { KeyId: KEY_ID, GrantTokens: [GrantToken] }))).toBe('AccessDeniedException');
-    expect(errorName(() => run(ALICE, 'RevokeGrant', { KeyId: KEY_ID, GrantId }))).toBe('NotFoundException');
-    expect(errorName(() => run(BOB, 'RevokeGrant', { KeyId: KEY_ID, GrantId }))).toBe('AccessDeniedException');
+  it('a revoked grant allows nothing; its token is then inert', async () => {
+    const { GrantId, GrantToken } = await grantBob();
+    await run(ALICE, 'RevokeGrant', { KeyId: KEY_ID, GrantId });
+    expect(await errorName(decryptAs(BOB, undefined, { GrantTokens: [GrantToken] }))).toBe('AccessDeniedException');
+    expect(await errorName(run(ALICE, 'RevokeGrant', { KeyId: KEY_ID, GrantId }))).toBe('NotFoundException');
+    expect(await errorName(run(BOB, 'RevokeGrant', { KeyId: KEY_ID, GrantId }))).toBe('AccessDeniedException');
   });
 
-  it('bad, forged and too many grant tokens are refused', () => {
-    const { GrantToken } = grantBob();
-    expect(errorName(() => run(BOB, 'Decrypt', { KeyId: KEY_ID, GrantTokens: ['not-a-token'] }))).toBe('InvalidGrantTokenException');
+  it('bad, forged and too many grant tokens are refused', async () => {
+    const { GrantToken } = await grantBob();
+    expect(await errorName(decryptAs(BOB, undefined, { GrantTokens: ['not-a-token'] }))).toBe('InvalidGrantTokenException');
     const forged = GrantToken.slice(0, -2) + (GrantToken.endsWith('AA') ? 'BA' : 'AA');
-    expect(errorName(() => run(BOB, 'Decrypt', { KeyId: KEY_ID, GrantTokens: [forged] }))).toBe('InvalidGrantTokenException');
-    expect(errorName(() => run(BOB, 'Decrypt', { KeyId: KEY_ID, GrantTokens: Array(11).fill(GrantToken) }))).toBe('ValidationException');
+    expect(await errorName(decryptAs(BOB, undefined, { GrantTokens: [forged] }))).toBe('InvalidGrantTokenException');
+    expect(await errorName(decryptAs(BOB, undefined, { GrantTokens: Array(11).fill(GrantToken) }))).toBe('ValidationException');
   });
 
-  it('RetireGrant: by token or id, by the retiring principal, the grantee with RetireGrant, or the account', () => {
+  it('RetireGrant: by token or id, by the retiring principal, the grantee with RetireGrant, or the account', async () => {
     const carol: Caller = { principal: `arn:aws:iam::${ACCOUNT}:user/carol`, accountId: ACCOUNT };
-    const a = grantBob({ RetiringPrincipal: carol.principal });
-    expect(errorName(() => run(BOB, 'RetireGrant', { GrantToken: a.GrantToken }))).toBe('AccessDeniedException');
-    run(carol, 'RetireGrant', { GrantToken: a.GrantToken });
-    expect(errorName(() => run(BOB, 'Decrypt', { KeyId: KEY_ID }))).toBe('AccessDeniedException');
-    const b = grantBob({ Operations: ['Decrypt', 'RetireGrant'] });
-    run(BOB, 'RetireGrant', { KeyId: KEY_ARN, GrantId: b.GrantId });
-    const c = grantBob();
-    run(ROOT, 'RetireGrant', { KeyId: KEY_ARN, GrantId: c.GrantId });
-    expect(errorName(() => run(ROOT, 'RetireGrant', { KeyId: KEY_ARN, GrantId: c.GrantId }))).toBe('NotFoundException');
-    expect(errorName(() => run(ROOT, 'RetireGrant', {}))).toBe('ValidationException');
+    const a = await grantBob({ RetiringPrincipal: carol.principal });
+    expect(await errorName(run(BOB, 'RetireGrant', { GrantToken: a.GrantToken }))).toBe('AccessDeniedException');
+    await run(carol, 'RetireGrant', { GrantToken: a.GrantToken });
+    expect(await errorName(decryptAs(BOB))).toBe('AccessDeniedException');
+    const b = await grantBob({ Operations: ['Decrypt', 'RetireGrant'] });
+    await run(BOB, 'RetireGrant', { KeyId: KEY_ARN, GrantId: b.GrantId });
+    const c = await grantBob();
+    await run(ROOT, 'RetireGrant', { KeyId: KEY_ARN, GrantId: c.GrantId });
+    expect(await errorName(run(ROOT, 'RetireGrant', { KeyId: KEY_ARN, GrantId: c.GrantId }))).toBe('NotFoundException');
+    expect(await errorName(run(ROOT, 'RetireGrant', {}))).toBe('ValidationException');
   });
 
-  it('ListGrants pages through a key\'s grants; ListRetirableGrants finds by retiring principal', () => {
-    const ids = Array.from({ length: 5 }, (_, i) => grantBob({ Name: `g${i}`, RetiringPrincipal: i % 2 ? ROOT.principal : ALICE.principal }).GrantId);
+  it('ListGrants pages through a key\'s grants; ListRetirableGrants finds by retiring principal', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await grantBob({ Name: `g${i}`, RetiringPrincipal: i % 2 ? ROOT.principal : ALICE.principal })).GrantId);
     const seen: string[] = [];
     let marker: string | undefined;
     do {
-      const page = run(ALICE, 'ListGrants', { KeyId: KEY_ID, Limit: 2, ...(marker ? { Marker: marker } : {}) }) as {
+      const page = (await run(ALICE, 'ListGrants', { KeyId: KEY_ID, Limit: 2, ...(marker ? { Marker: marker } : {}) })) as {
         Grants: { GrantId: string; KeyId: string; Operations: string[]; IssuingAccount: string }[];
         Truncated: boolean;
         NextMarker?: string;
@@ -246,29 +218,38 @@ describe('grants', () => {
       marker = page.Truncated ? page.NextMarker : undefined;
     } while (marker !== undefined);
     expect(seen).toEqual(ids);
-    const retirable = run(ALICE, 'ListRetirableGrants', { RetiringPrincipal: ROOT.principal }) as { Grants: { GrantId: string }[] };
+    const retirable = (await run(ALICE, 'ListRetirableGrants', { RetiringPrincipal: ROOT.principal })) as { Grants: { GrantId: string }[] };
     expect(retirable.Grants.map((g) => g.GrantId)).toEqual([ids[1], ids[3]]);
-    expect(errorName(() => run(BOB, 'ListGrants', { KeyId: KEY_ID }))).toBe('AccessDeniedException');
-    expect(errorName(() => run(ALICE, 'ListGrants', { KeyId: KEY_ID, Marker: 'zz' }))).toBe('InvalidMarkerException');
+    expect(await errorName(run(BOB, 'ListGrants', { KeyId: KEY_ID }))).toBe('AccessDeniedException');
+    expect(await errorName(run(ALICE, 'ListGrants', { KeyId: KEY_ID, Marker: 'zz' }))).toBe('InvalidMarkerException');
   });
 
-  it('CreateGrant is idempotent on Name and checks its terms', () => {
-    const a = grantBob({ Name: 'same' });
-    const b = grantBob({ Name: 'same' });
+  it('CreateGrant is idempotent on Name and checks its terms', async () => {
+    const a = await grantBob({ Name: 'same' });
+    const b = await grantBob({ Name: 'same' });
     expect(b.GrantId).toBe(a.GrantId);
-    expect(errorName(() => grantBob({ Operations: ['Sign'], Constraints: { EncryptionContextSubset: { a: 'b' } } }))).toBe('ValidationException');
-    expect(errorName(() => run(BOB, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, Operations: ['Decrypt'] }))).toBe(
+    expect(await errorName(grantBob({ Operations: ['Sign'], Constraints: { EncryptionContextSubset: { a: 'b' } } }))).toBe('ValidationException');
+    expect(await errorName(run(BOB, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, Operations: ['Decrypt'] }))).toBe(
       'AccessDeniedException',
     );
-    expect(errorName(() => grantBob({ DryRun: true }))).toBe('DryRunOperationException');
+    expect(await errorName(grantBob({ DryRun: true }))).toBe('DryRunOperationException');
   });
 
-  it('CreateGrant on a key pending deletion is KMSInvalidStateException', () => {
-    db.prepare("UPDATE keys SET state = 'PendingDeletion'").run();
-    expect(errorName(() => grantBob())).toBe('KMSInvalidStateException');
+  it('a grantee with CreateGrant may pass on only the operations of its grant', async () => {
+    await grantBob({ Operations: ['Decrypt', 'Encrypt', 'CreateGrant'] });
+    const carol = `arn:aws:iam::${ACCOUNT}:user/carol`;
+    await run(BOB, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: carol, Operations: ['Decrypt'] });
+    expect(await errorName(run(BOB, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: carol, Operations: ['ReEncryptFrom'] }))).toBe(
+      'AccessDeniedException',
+    );
   });
 
-  it('key-less actions are for the local account only', () => {
-    expect(errorName(() => run(MALLORY, 'ListRetirableGrants', { RetiringPrincipal: ROOT.principal }))).toBe('AccessDeniedException');
+  it('CreateGrant on a key pending deletion is KMSInvalidStateException', async () => {
+    await run(ALICE, 'ScheduleKeyDeletion', { KeyId: KEY_ID, PendingWindowInDays: 7 });
+    expect(await errorName(grantBob())).toBe('KMSInvalidStateException');
+  });
+
+  it('key-less actions are for the local account only', async () => {
+    expect(await errorName(run(MALLORY, 'ListRetirableGrants', { RetiringPrincipal: ROOT.principal }))).toBe('AccessDeniedException');
   });
 });

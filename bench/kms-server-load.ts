@@ -1,0 +1,199 @@
+/**
+ * Load test of the KMS HTTP endpoint (`npm run bench:kms-server`).
+ *
+ * Starts the local KMS and its server on 127.0.0.1, then drives it with real clients over
+ * keep-alive connections for a fixed number of requests each:
+ * - `@aws-sdk/client-kms`, 8 concurrent callers: Encrypt, GenerateDataKey;
+ * - `@aws-sdk/client-kms`, one sequential connection: Encrypt (target >= 1,500/s);
+ * - a lean signed client (SignatureV4 + node:http), one sequential connection: Encrypt, to
+ *   separate server cost from SDK cost;
+ * - the baseline, measured in the same run: the same Encrypt called in process
+ *   (`LocalKms.execute`), so the HTTP layer's cost shows as a ratio.
+ * Every request must succeed; any error fails the run.
+ */
+import { Agent, request as httpRequest } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { CreateKeyCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { openInProcessKms, serveKms } from './kms-server-setup.js';
+
+const N_CONCURRENT = Number(process.env.BENCH_REQUESTS ?? 4000);
+const N_SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 3000);
+const CONCURRENCY = 8;
+const PLAINTEXT = new Uint8Array(32).fill(7);
+const CONTEXT = { purpose: 'bench' };
+
+function toBinary(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
+  if (typeof data === 'string') return data;
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return new Uint8Array(data);
+}
+
+class Sha256 {
+  private readonly h;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', toBinary(secret));
+  }
+  update(d: string | ArrayBuffer | ArrayBufferView) {
+    this.h.update(toBinary(d));
+  }
+  digest() {
+    return Promise.resolve(new Uint8Array(this.h.digest()));
+  }
+}
+
+async function timed(label: string, total: number, workers: number, one: () => Promise<unknown>): Promise<number> {
+  let next = 0;
+  let errors = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (next < total) {
+        next++;
+        try {
+          await one();
+        } catch (err) {
+          errors++;
+          if (errors === 1) console.error(label, err);
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  const rate = total / seconds;
+  console.log(`${label.padEnd(58)} ${String(total).padStart(6)} req  ${rate.toFixed(0).padStart(6)} req/s  errors ${errors}`);
+  if (errors > 0) process.exitCode = 1;
+  return rate;
+}
+
+function sdkClient(url: string, cred: { accessKeyId: string; secretAccessKey: string }, sockets: number): KMSClient {
+  return new KMSClient({
+    endpoint: url,
+    region: 'us-east-1',
+    credentials: cred,
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: sockets }) }),
+  });
+}
+
+/** A minimal signed client: what any SDK must at least do per request. */
+function leanClient(url: string, cred: { accessKeyId: string; secretAccessKey: string }) {
+  const u = new URL(url);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const signer = new SignatureV4({ credentials: cred, region: 'us-east-1', service: 'kms', sha256: Sha256 });
+  return async (target: string, payload: unknown): Promise<unknown> => {
+    const body = JSON.stringify(payload);
+    const signed = await signer.sign({
+      method: 'POST',
+      protocol: 'http:',
+      hostname: u.hostname,
+      port: Number(u.port),
+      path: '/',
+      query: {},
+      headers: { host: u.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `TrentService.${target}` },
+      body,
+    });
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({ host: u.hostname, port: u.port, path: '/', method: 'POST', headers: signed.headers, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          if (res.statusCode !== 200) reject(new Error(`${res.statusCode} ${text}`));
+          else resolve(JSON.parse(text));
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  };
+}
+
+interface Served {
+  url: string;
+  credential: { accessKeyId: string; secretAccessKey: string };
+  close(): Promise<void>;
+}
+
+/** The server runs in its own process, as `sealbox kms serve` would, so client and server each have a core. */
+async function startServerProcess(dir: string): Promise<Served> {
+  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean), fileURLToPath(import.meta.url), 'serve', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const first = await new Promise<string>((resolve, reject) => {
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  const { url, credential } = JSON.parse(first) as Served;
+  return {
+    url,
+    credential,
+    close: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sealbox-bench-kms-'));
+  process.env.BENCH_ROOT_KEY ??= randomBytes(32).toString('hex');
+  const served = await startServerProcess(dir);
+  try {
+    const { url, credential } = served;
+    const { execute, close: closeLocal } = await openInProcessKms(dir);
+    const warm = sdkClient(url, credential, 1);
+    const key = await warm.send(new CreateKeyCommand({ Description: 'bench' }));
+    const keyId = key.KeyMetadata!.KeyId!;
+    console.log(`node ${process.version}, ${N_CONCURRENT} requests x ${CONCURRENCY} clients, ${N_SEQUENTIAL} sequential; plaintext 32 B`);
+    for (let i = 0; i < 200; i++) await warm.send(new EncryptCommand({ KeyId: keyId, Plaintext: PLAINTEXT }));
+
+    const baseline = await timed('in-process LocalKms.execute Encrypt (baseline)', N_SEQUENTIAL, 1, () =>
+      execute('Encrypt', { KeyId: keyId, Plaintext: PLAINTEXT, EncryptionContext: CONTEXT }),
+    );
+    const lean = leanClient(url, credential);
+    const leanRate = await timed('lean signed client, 1 connection, Encrypt', N_SEQUENTIAL, 1, () =>
+      lean('Encrypt', { KeyId: keyId, Plaintext: Buffer.from(PLAINTEXT).toString('base64'), EncryptionContext: CONTEXT }),
+    );
+    const seq = await timed('@aws-sdk/client-kms, 1 connection, Encrypt', N_SEQUENTIAL, 1, () =>
+      warm.send(new EncryptCommand({ KeyId: keyId, Plaintext: PLAINTEXT, EncryptionContext: CONTEXT })),
+    );
+    const many = sdkClient(url, credential, CONCURRENCY);
+    const enc = await timed(`@aws-sdk/client-kms, ${CONCURRENCY} clients keep-alive, Encrypt`, N_CONCURRENT, CONCURRENCY, () =>
+      many.send(new EncryptCommand({ KeyId: keyId, Plaintext: PLAINTEXT, EncryptionContext: CONTEXT })),
+    );
+    const gdk = await timed(`@aws-sdk/client-kms, ${CONCURRENCY} clients keep-alive, GenerateDataKey`, N_CONCURRENT, CONCURRENCY, () =>
+      many.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: CONTEXT })),
+    );
+    console.log(
+      `ratios to in-process: lean HTTP ${(leanRate / baseline).toFixed(2)}, SDK sequential ${(seq / baseline).toFixed(2)}, ` +
+        `SDK 8 clients Encrypt ${(enc / baseline).toFixed(2)}, GenerateDataKey ${(gdk / baseline).toFixed(2)}`,
+    );
+    console.log(`target: >= 1500 Encrypt/s on one sequential connection: ${seq >= 1500 ? 'met' : 'NOT met'} (${seq.toFixed(0)}/s)`);
+    warm.destroy();
+    many.destroy();
+    await closeLocal();
+  } finally {
+    await served.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === 'serve') {
+  const served = await serveKms(process.argv[3]!);
+  console.log(JSON.stringify({ url: served.url, credential: served.credential }));
+  process.once('SIGTERM', () => {
+    const cpu = process.cpuUsage();
+    console.error(`server process CPU: user ${(cpu.user / 1e6).toFixed(2)} s, system ${(cpu.system / 1e6).toFixed(2)} s`);
+    void served.close().then(() => process.exit(0));
+  });
+} else {
+  await main();
+}
