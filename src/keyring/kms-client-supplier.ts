@@ -70,7 +70,16 @@ export function kmsClientSupplier(options: KmsClientSupplierOptions = {}): KmsCl
   };
 }
 
-/** A supplier that returns one client whatever the region (a fixed endpoint, or the local KMS). */
+/**
+ * A supplier that returns one client whatever the region (a fixed endpoint, or the local KMS).
+ * `KmsKeyring({ client })` uses it.
+ *
+ * @example
+ * ```ts
+ * const keyring = new KmsKeyring({ generatorKeyId: arn, clientSupplier: singleClientSupplier(localKms) });
+ * ```
+ * @throws TypeError when `client` has no `send` method.
+ */
 export function singleClientSupplier(client: KmsClientLike): KmsClientSupplier {
   if (typeof client !== 'object' || client === null || typeof client.send !== 'function') {
     throw new TypeError('"client" expected an object with a send(command) method');
