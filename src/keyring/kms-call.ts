@@ -4,16 +4,29 @@ import type { EncryptionContext } from './keyring.js';
 import type { KmsClientLike, KmsClientSupplier } from './kms-client-supplier.js';
 import { parseKmsArn } from './kms-arn.js';
 
-// The AWS SDK is loaded on the first KMS call, not when `sealbox` is imported: it costs about
-// 450 ms and 20 MiB, which users of raw keyrings (and every CLI start) should not pay.
-let sdk: Promise<typeof import('@aws-sdk/client-kms')> | undefined;
-const kmsSdk = (): Promise<typeof import('@aws-sdk/client-kms')> => (sdk ??= import('@aws-sdk/client-kms'));
-
 /** The provider id of every EDK a KMS keyring writes (the AWS Encryption SDK uses the same). */
 export const KMS_PROVIDER_ID = 'aws-kms';
 
 /** Default deadline of one KMS call, retries included: nothing waits on a key service forever. */
 export const DEFAULT_KMS_CALL_TIMEOUT_MS = 60_000;
+
+type ClientKms = typeof import('@aws-sdk/client-kms');
+let clientKms: Promise<ClientKms> | undefined;
+
+/**
+ * The SDK's command classes, loaded on the first KMS call rather than imported statically: the
+ * browser bundle (which leaves @aws-sdk/* to the application) must load in a page that never
+ * uses KMS and has no bundler or import map for it (test/browser/size.test.ts), and in Node the
+ * import costs about 450 ms and 20 MiB that raw-keyring users and every CLI start should not pay.
+ */
+function kmsCommands(): Promise<ClientKms> {
+  const loading = (clientKms ??= import('@aws-sdk/client-kms'));
+  return loading.catch((err: unknown) => {
+    // A failed import must not stay cached as a rejected promise.
+    if (clientKms === loading) clientKms = undefined;
+    throw new SealboxError('ERR_KEYRING', '@aws-sdk/client-kms could not be loaded', { cause: err });
+  });
+}
 
 /** Shared plumbing of the KMS keyrings: client lookup, deadlines, error wrapping, response checks. */
 export interface KmsCaller {
@@ -39,7 +52,7 @@ async function send<T>(caller: KmsCaller, region: string | undefined, operation:
   try {
     // An in-process key service (LocalKms) takes the operation by name: no SDK needed.
     if (typeof client.execute === 'function') return (await client.execute(operation, input)) as T;
-    const Command = (await kmsSdk())[`${operation}Command`] as unknown as new (input: object) => object;
+    const Command = (await kmsCommands())[`${operation}Command`] as unknown as new (input: object) => object;
     const command = new Command(input);
     // The deadline covers the SDK's retries too; per-attempt timeouts live on the request handler.
     return (await client.send(command, { abortSignal: AbortSignal.timeout(caller.timeoutMs) })) as T;
