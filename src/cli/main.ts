@@ -5,6 +5,7 @@ import { registerInspect } from './inspect.js';
 import { registerKeys } from './keys.js';
 import { registerAudit } from './audit.js';
 import { registerRandom } from './random.js';
+import { registerKms } from './kms.js';
 import { describeError, EXIT } from './exit.js';
 import type { GlobalOptions } from './local.js';
 
@@ -35,6 +36,7 @@ registerInspect(program, globals);
 registerKeys(program, globals);
 registerAudit(program, globals);
 registerRandom(program, globals);
+registerKms(program, globals);
 
 // Streams to a closed pipe (e.g. `| head`) are not an error worth a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { credentialStoreFor, startKmsServer } from '../kms-server/server.js';
+import { openLocalKms } from './local.js';
+import type { GlobalOptions } from './local.js';
+import { UsageError } from './exit.js';
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** `sealbox kms serve` and `sealbox kms credentials create|list`. */
+export function registerKms(program: Command, globals: () => GlobalOptions): void {
+  const kms = program.command('kms').description('The local KMS over the AWS KMS JSON protocol, for AWS SDKs and the AWS CLI')
+    .addHelpText('after', `
+Examples:
+  sealbox kms credentials create --description "my laptop"
+  sealbox kms serve --port 4599
+  aws kms create-key --endpoint-url http://127.0.0.1:4599 --region us-east-1`);
+
+  kms.command('serve').description('Serve the local KMS on 127.0.0.1 (SigV4-authenticated); prints its URL')
+    .option('--port <n>', 'TCP port (default: a free one)', '0')
+    .option('--host <addr>', 'interface (default 127.0.0.1: this machine only)', '127.0.0.1')
+    .option('--cors-origin <origin>', 'allow browser calls from this origin (repeatable, or * for any)', collect)
+    .addHelpText('after', '\nExample:\n  sealbox kms serve --port 4599 --cors-origin http://localhost:5173')
+    .action(async (opts: { port: string; host: string; corsOrigin?: string[] }) => {
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0-65535');
+      const origins = opts.corsOrigin;
+      const server = await startKmsServer({
+        kms: openLocalKms(globals()),
+        port,
+        host: opts.host,
+        ...(origins ? { cors: { origins: origins.includes('*') ? '*' : origins } } : {}),
+        onInternalError: (err) => process.stderr.write(`sealbox: internal error serving a request (${err instanceof Error ? err.name : 'Error'})\n`),
+      });
+      const local = server.kms as { region?: string; dataDir?: string; close?: () => void };
+      process.stdout.write(`${server.url}\n`);
+      process.stderr.write(`sealbox: local KMS for region ${local.region} (${local.dataDir}) listening on ${server.url}; Ctrl-C stops it\n`);
+      const stop = (): void => {
+        void server.close().finally(() => local.close?.());
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+
+  const creds = kms.command('credentials').description('Access keys for SigV4 clients of `sealbox kms serve`');
+  creds.command('create').description('Create an access key; the secret is shown once, here, and never logged')
+    .option('--principal <arn>', 'IAM principal ARN the key acts as (default: the local account root)')
+    .option('--description <text>', 'what the key is for')
+    .addHelpText('after', '\nExample:\n  sealbox kms credentials create --principal arn:aws:iam::111122223333:user/alice')
+    .action((opts: { principal?: string; description?: string }) => {
+      const local = openLocalKms(globals());
+      try {
+        const key = credentialStoreFor(local).create({
+          principal: opts.principal ?? `arn:aws:iam::${local.accountId}:root`,
+          ...(opts.description ? { description: opts.description } : {}),
+        });
+        if (globals().json) process.stdout.write(JSON.stringify({ accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey, principal: key.principal, region: local.region }, null, 2) + '\n');
+        else process.stdout.write(`AWS_ACCESS_KEY_ID=${key.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${key.secretAccessKey}\nAWS_REGION=${local.region}\n`);
+      } finally {
+        local.close();
+      }
+    });
+  creds.command('list').description('List access keys (never their secrets)')
+    .action(() => {
+      const local = openLocalKms(globals());
+      try {
+        const keys = credentialStoreFor(local).list();
+        if (globals().json) process.stdout.write(JSON.stringify(keys, null, 2) + '\n');
+        else for (const k of keys) process.stdout.write(`${k.accessKeyId}  ${k.status}  ${k.principal}  ${k.description}\n`);
+      } finally {
+        local.close();
+      }
+    });
+}

@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CLI, ensureBuilt } from './build.js';
+
+const home = mkdtempSync(join(tmpdir(), 'sealbox-cli-serve-'));
+const env = { ...process.env, SEALBOX_HOME: home };
+let server: ChildProcess | undefined;
+let url = '';
+
+beforeAll(async () => {
+  ensureBuilt();
+  server = spawn(process.execPath, [CLI, 'kms', 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    server!.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(out.trim());
+    });
+    server!.once('exit', (code) => reject(new Error(`kms serve exited with ${code}`)));
+  });
+}, 120_000);
+afterAll(() => {
+  server?.kill('SIGTERM');
+});
+
+it('sealbox kms serve: a real KMSClient with credentials from `sealbox kms credentials create` round-trips', async () => {
+  expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  const created = spawnSync(process.execPath, [CLI, '--json', 'kms', 'credentials', 'create', '--description', 'test'], { env });
+  expect(created.status).toBe(0);
+  const { accessKeyId, secretAccessKey, region } = JSON.parse(created.stdout.toString());
+  const listed = spawnSync(process.execPath, [CLI, 'kms', 'credentials', 'list'], { env }).stdout.toString();
+  expect(listed).toContain(accessKeyId);
+  expect(listed).not.toContain(secretAccessKey);
+  const client = new KMSClient({ endpoint: url, region, credentials: { accessKeyId, secretAccessKey } });
+  const { KeyMetadata } = await client.send(new CreateKeyCommand({ Description: 'over http' }));
+  const enc = await client.send(new EncryptCommand({ KeyId: KeyMetadata!.KeyId!, Plaintext: new TextEncoder().encode('over the wire'), EncryptionContext: { a: 'b' } }));
+  const dec = await client.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob!, EncryptionContext: { a: 'b' } }));
+  expect(new TextDecoder().decode(dec.Plaintext)).toBe('over the wire');
+  const wrong = new KMSClient({ endpoint: url, region, credentials: { accessKeyId, secretAccessKey: 'not-the-secret' }, maxAttempts: 1 });
+  await expect(wrong.send(new CreateKeyCommand({}))).rejects.toMatchObject({ name: 'InvalidSignatureException' });
+  client.destroy();
+  wrong.destroy();
+}, 60_000);
