@@ -177,3 +177,27 @@ describe('other commands', () => {
     expect(missing.stderr).toMatch(/^sealbox: .*ENOENT/);
   });
 });
+
+describe('progress', () => {
+  it('shows a progress bar on a terminal for large inputs, and nothing when stderr is piped', () => {
+    const home = tmp('progress');
+    const dir = tmp('progress-data');
+    const big = join(dir, 'big.bin');
+    writeFileSync(big, Buffer.alloc(6 * 1024 * 1024, 3));
+    const piped = sealbox(home, ['encrypt', big, '-o', join(dir, 'piped.sbx')]);
+    expect(piped.code).toBe(0);
+    expect(piped.stderr).not.toContain('%');
+    // util-linux `script` runs the CLI on a pseudo-terminal, as a person at a terminal would.
+    const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+    if (!hasScript) {
+      console.log('script(1) is not available: the terminal case is skipped');
+      return;
+    }
+    const env: NodeJS.ProcessEnv = { ...process.env, SEALBOX_HOME: home };
+    const tty = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} encrypt ${JSON.stringify(big)} -o ${JSON.stringify(join(dir, 'tty.sbx'))}`, '/dev/null'], { env });
+    expect(tty.status).toBe(0);
+    expect(tty.stdout.toString()).toContain('100% | 6291456/6291456 bytes');
+    expect(sealbox(home, ['decrypt', join(dir, 'tty.sbx'), '-o', join(dir, 'back.bin')]).code).toBe(0);
+    expect(readFileSync(join(dir, 'back.bin')).equals(readFileSync(big))).toBe(true);
+  });
+});
