@@ -1,6 +1,6 @@
 import { defineConfig } from 'tsup';
 
-// One ESM build for Node entry points (with .d.ts) and the CLI.
+// One ESM build for Node entry points (with .d.ts) and the CLI, plus a minified browser bundle.
 export default defineConfig([
   {
     entry: {
@@ -14,9 +14,33 @@ export default defineConfig([
     platform: 'neutral',
     dts: { entry: { index: 'src/index.ts', 'node/index': 'src/node/index.ts', 'local-kms/index': 'src/local-kms/index.ts' } },
     sourcemap: true,
-    clean: true,
+    // Keep the browser bundle, built in parallel by the second entry.
+    clean: ['!browser/**'],
     splitting: true,
     treeshake: true,
     external: [/^node:/, 'better-sqlite3', '@aws-sdk/client-kms', 'env-paths'],
+  },
+  {
+    // dist/browser/sealbox.min.js: the `.` entry as a self-contained ES module for pages and
+    // workers without a bundler (<script type="module">, import maps), plus lazily loaded
+    // chunks beside it (serve the whole directory). Everything is inlined
+    // except @aws-sdk/* (the KMS keyring's client, which applications bundle themselves), so
+    // the size budget in test/browser/size.test.ts measures the core. Same options as
+    // test/browser/build.ts.
+    entry: { sealbox: 'src/index.ts' },
+    outDir: 'dist/browser',
+    outExtension: () => ({ js: '.min.js' }),
+    format: ['esm'],
+    target: 'es2022',
+    platform: 'browser',
+    minify: true,
+    sourcemap: true,
+    clean: true,
+    // Code-split: the @noble/ciphers fallback (a dynamic import) becomes a chunk that only
+    // pages without WebCrypto fetch.
+    splitting: true,
+    treeshake: false,
+    noExternal: [/^(?!@aws-sdk\/)/],
+    external: [/^@aws-sdk\//],
   },
 ]);

@@ -84,7 +84,7 @@ async function withHeader(m: Made, body: Uint8Array, version = 1): Promise<Uint8
   pre.set([0x53, 0x42, 0x58, version]);
   writeU32(pre, 4, body.length);
   const headerBytes = concat(pre, body);
-  const { contentKey } = deriveMessageKeys(1, header.suite, m.dataKey, header.messageId);
+  const { contentKey } = await deriveMessageKeys(1, header.suite, m.dataKey, header.messageId);
   const key = await getAeadBackend('node').importKey(contentKey);
   const tag = await key.seal(headerNonce(), headerBytes, new Uint8Array(0));
   return concat(headerBytes, tag, m.ciphertext.subarray(m.headerEnd + TAG_BYTES));

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { KMSClient } from '@aws-sdk/client-kms';
 import type { Keyring } from '../keyring/keyring.js';
 import { KmsDiscoveryKeyring, KmsKeyring } from '../keyring/kms.js';
 import { MultiKeyring } from '../keyring/multi.js';
@@ -32,9 +31,11 @@ function rawKeyring(path: string): Keyring {
   return new RawAesKeyring({ namespace: RAW_NAMESPACE, name, wrappingKey: key });
 }
 
-function awsClient(arn: string, endpointUrl: string | undefined): KMSClient {
+async function awsClient(arn: string, endpointUrl: string | undefined) {
   const parsed = parseKmsArn(arn);
   if (!parsed) throw new UsageError(`"kms:" keys must be AWS KMS key or alias ARNs, got ${arn}`);
+  // Loaded only for kms: keys: the local KMS path does not need the AWS SDK's HTTP client.
+  const { KMSClient } = await import('@aws-sdk/client-kms');
   return new KMSClient({ region: parsed.region, ...(endpointUrl ? { endpoint: endpointUrl } : {}) });
 }
 
@@ -43,7 +44,7 @@ async function keyringFor(spec: string, local: () => Promise<LocalKms>, endpoint
   if (spec.startsWith('file:') || spec.startsWith('raw:')) return rawKeyring(spec.slice(spec.indexOf(':') + 1));
   if (spec.startsWith('kms:')) {
     const arn = spec.slice(4);
-    return new KmsKeyring({ generatorKeyId: arn, client: awsClient(arn, endpointUrl) });
+    return new KmsKeyring({ generatorKeyId: arn, client: await awsClient(arn, endpointUrl) });
   }
   // A local key: id, alias or ARN. Resolve to the key ARN, which is what EDKs record.
   const kms = await local();

@@ -1,5 +1,5 @@
 import type { AeadBackend, AeadKey } from './aead.js';
-import { authFailure, withHeadroom } from './aead.js';
+import { authFailure, NONCE_BYTES, withHeadroom } from './aead.js';
 import { TAG_BYTES } from '../limits.js';
 
 /** The WebCrypto SubtleCrypto, when this runtime has one (secure browser contexts, Node, workers). */
@@ -9,30 +9,61 @@ export function subtleCrypto(): SubtleCrypto | undefined {
 }
 
 /**
+ * A view WebCrypto accepts. It refuses views of a SharedArrayBuffer (cross-origin-isolated
+ * pages, wasm memory), which node:crypto and noble take, so those are copied: every backend
+ * accepts the same inputs. Plain views pass through uncopied (WebCrypto copies them itself).
+ */
+function source(view: Uint8Array): Uint8Array<ArrayBuffer> {
+  return (view.buffer instanceof ArrayBuffer ? view : view.slice()) as Uint8Array<ArrayBuffer>;
+}
+
+/**
  * AES-GCM through WebCrypto. The key is imported once per message as a non-extractable
  * CryptoKey; every call is asynchronous, so frames should be large (64 KiB default).
+ *
+ * Byte-identical to the node:crypto and noble backends: 96-bit nonce, 128-bit tag appended to
+ * the ciphertext, AAD authenticated (test/crypto/backends-identical.test.ts, and in Chromium
+ * test/browser/chromium.test.ts).
  */
 export function createWebCryptoAeadBackend(): AeadBackend | undefined {
   const subtle = subtleCrypto();
   if (!subtle) return undefined;
+  const params = (nonce: Uint8Array, aad: Uint8Array): AesGcmParams => {
+    // WebCrypto accepts any IV length (and GHASHes the others); the format only ever uses 96 bits.
+    if (nonce.length !== NONCE_BYTES) throw new RangeError(`"nonce" expected Uint8Array of length ${NONCE_BYTES}, got length=${nonce.length}`);
+    return { name: 'AES-GCM', iv: source(nonce), additionalData: source(aad), tagLength: TAG_BYTES * 8 };
+  };
   return {
     name: 'webcrypto',
     async importKey(raw: Uint8Array): Promise<AeadKey> {
       if (raw.length !== 32 && raw.length !== 16) throw new RangeError(`"key" expected Uint8Array of length 16 or 32, got length=${raw.length}`);
-      const key = await subtle.importKey('raw', raw.slice(), { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
+      // The CryptoKey holds its own copy (non-extractable): wipe ours once it is imported.
+      const copy = raw.slice();
+      let key: CryptoKey;
+      try {
+        key = await subtle.importKey('raw', copy, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
+      } finally {
+        copy.fill(0);
+      }
       return {
         async seal(nonce, aad, plaintext, headroom = 0) {
-          const out = await subtle.encrypt({ name: 'AES-GCM', iv: nonce as BufferSource, additionalData: aad as BufferSource, tagLength: TAG_BYTES * 8 }, key, plaintext as BufferSource);
+          const out = await subtle.encrypt(params(nonce, aad), key, source(plaintext));
           return withHeadroom(new Uint8Array(out), headroom);
         },
         async open(nonce, aad, sealed) {
           if (sealed.length < TAG_BYTES) authFailure();
+          const p = params(nonce, aad);
+          let out: ArrayBuffer;
           try {
-            const out = await subtle.decrypt({ name: 'AES-GCM', iv: nonce as BufferSource, additionalData: aad as BufferSource, tagLength: TAG_BYTES * 8 }, key, sealed as BufferSource);
-            return new Uint8Array(out);
-          } catch {
-            return authFailure();
+            // WebCrypto checks the tag before it returns any plaintext.
+            out = await subtle.decrypt(p, key, source(sealed));
+          } catch (err) {
+            // OperationError is the tag failure: opaque like every backend's. Anything else
+            // (a detached buffer, say) is a programming error and stays visible.
+            if ((err as { name?: unknown })?.name === 'OperationError') authFailure();
+            throw err;
           }
+          return new Uint8Array(out);
         },
       };
     },

@@ -1,5 +1,3 @@
-import { extract as nobleExtract, expand as nobleExpand } from '@noble/hashes/hkdf.js';
-import { sha512 } from '@noble/hashes/sha2.js';
 import { nodeCrypto } from './aead-node.js';
 import { limitExceeded } from '../errors.js';
 
@@ -15,15 +13,6 @@ export interface HkdfSha512 {
   extract(ikm: Uint8Array, salt: Uint8Array): Uint8Array;
   expand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array;
 }
-
-/** HKDF-SHA-512 in pure JS (@noble/hashes): browsers and the fallback path. */
-export const hkdfSha512Noble: HkdfSha512 = {
-  extract: (ikm, salt) => nobleExtract(sha512, ikm, salt),
-  expand: (prk, info, length) => {
-    checkLength(length);
-    return nobleExpand(sha512, prk, info, length);
-  },
-};
 
 /**
  * HKDF-SHA-512 on node:crypto HMAC. Not `hkdfSync`: that repeats the extract for every label
@@ -53,9 +42,6 @@ export const hkdfSha512Node: HkdfSha512 | undefined = (() => {
   };
 })();
 
-/** The fastest HKDF-SHA-512 this runtime has. */
-export const hkdfSha512: HkdfSha512 = hkdfSha512Node ?? hkdfSha512Noble;
-
 /**
  * One-call HKDF-SHA-512 (extract then expand).
  *
@@ -66,7 +52,8 @@ export function hkdf(impl: HkdfSha512, ikm: Uint8Array, salt: Uint8Array, info: 
   return impl.expand(impl.extract(ikm, salt), info, length);
 }
 
-function checkLength(length: number): void {
+/** Throws RangeError for a bad length, ERR_LIMIT_EXCEEDED above 255 * 64 bytes. */
+export function checkLength(length: number): void {
   if (!Number.isInteger(length) || length < 0) throw new RangeError('"length" expected a non-negative integer');
   if (length > MAX_OKM) throw limitExceeded('HKDF output length', length, MAX_OKM);
 }

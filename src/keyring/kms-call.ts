@@ -1,5 +1,4 @@
 import type { DecryptCommandOutput, EncryptCommandOutput, GenerateDataKeyCommandOutput } from '@aws-sdk/client-kms';
-import { DecryptCommand, EncryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms';
 import { SealboxError } from '../errors.js';
 import type { EncryptionContext } from './keyring.js';
 import type { KmsClientLike, KmsClientSupplier } from './kms-client-supplier.js';
@@ -10,6 +9,24 @@ export const KMS_PROVIDER_ID = 'aws-kms';
 
 /** Default deadline of one KMS call, retries included: nothing waits on a key service forever. */
 export const DEFAULT_KMS_CALL_TIMEOUT_MS = 60_000;
+
+type ClientKms = typeof import('@aws-sdk/client-kms');
+let clientKms: Promise<ClientKms> | undefined;
+
+/**
+ * The SDK's command classes, loaded on the first KMS call rather than imported statically: the
+ * browser bundle (which leaves @aws-sdk/* to the application) must load in a page that never
+ * uses KMS and has no bundler or import map for it (test/browser/size.test.ts), and in Node the
+ * import costs about 450 ms and 20 MiB that raw-keyring users and every CLI start should not pay.
+ */
+function kmsCommands(): Promise<ClientKms> {
+  const loading = (clientKms ??= import('@aws-sdk/client-kms'));
+  return loading.catch((err: unknown) => {
+    // A failed import must not stay cached as a rejected promise.
+    if (clientKms === loading) clientKms = undefined;
+    throw new SealboxError('ERR_KEYRING', '@aws-sdk/client-kms could not be loaded', { cause: err });
+  });
+}
 
 /** Shared plumbing of the KMS keyrings: client lookup, deadlines, error wrapping, response checks. */
 export interface KmsCaller {
@@ -28,14 +45,20 @@ async function clientFor(caller: KmsCaller, region: string | undefined): Promise
   }
 }
 
-async function send<T>(caller: KmsCaller, region: string | undefined, command: object, what: string): Promise<T> {
+type KmsOperation = 'GenerateDataKey' | 'Encrypt' | 'Decrypt';
+
+async function send<T>(caller: KmsCaller, region: string | undefined, operation: KmsOperation, input: object): Promise<T> {
   const client = await clientFor(caller, region);
   try {
+    // An in-process key service (LocalKms) takes the operation by name: no SDK needed.
+    if (typeof client.execute === 'function') return (await client.execute(operation, input)) as T;
+    const Command = (await kmsCommands())[`${operation}Command`] as unknown as new (input: object) => object;
+    const command = new Command(input);
     // The deadline covers the SDK's retries too; per-attempt timeouts live on the request handler.
     return (await client.send(command, { abortSignal: AbortSignal.timeout(caller.timeoutMs) })) as T;
   } catch (err) {
     const name = err instanceof Error ? err.name : 'Error';
-    throw new SealboxError('ERR_KEYRING', `KMS ${what} failed (${name})`, { cause: err });
+    throw new SealboxError('ERR_KEYRING', `KMS ${operation} failed (${name})`, { cause: err });
   }
 }
 
@@ -97,12 +120,12 @@ export async function kmsGenerateDataKey(
   length: number,
   context: EncryptionContext,
 ): Promise<{ dataKey: Uint8Array; keyArn: string; ciphertext: Uint8Array }> {
-  const out = await send<GenerateDataKeyCommandOutput>(caller, parseKmsArn(keyId)?.region, new GenerateDataKeyCommand({
+  const out = await send<GenerateDataKeyCommandOutput>(caller, parseKmsArn(keyId)?.region, 'GenerateDataKey', {
     KeyId: keyId,
     NumberOfBytes: length,
     EncryptionContext: kmsContext(context),
     GrantTokens: caller.grantTokens ? [...caller.grantTokens] : undefined,
-  }), 'GenerateDataKey');
+  });
   const dataKey = ownedKey(out.Plaintext, length);
   try {
     return { dataKey, keyArn: checkResponseKeyId(keyId, out.KeyId), ciphertext: blob(out.CiphertextBlob) };
@@ -119,12 +142,12 @@ export async function kmsEncrypt(
   dataKey: Uint8Array,
   context: EncryptionContext,
 ): Promise<{ keyArn: string; ciphertext: Uint8Array }> {
-  const out = await send<EncryptCommandOutput>(caller, parseKmsArn(keyId)?.region, new EncryptCommand({
+  const out = await send<EncryptCommandOutput>(caller, parseKmsArn(keyId)?.region, 'Encrypt', {
     KeyId: keyId,
     Plaintext: dataKey,
     EncryptionContext: kmsContext(context),
     GrantTokens: caller.grantTokens ? [...caller.grantTokens] : undefined,
-  }), 'Encrypt');
+  });
   return { keyArn: checkResponseKeyId(keyId, out.KeyId), ciphertext: blob(out.CiphertextBlob) };
 }
 
@@ -136,12 +159,12 @@ export async function kmsDecrypt(
   length: number,
   context: EncryptionContext,
 ): Promise<Uint8Array> {
-  const out = await send<DecryptCommandOutput>(caller, parseKmsArn(keyArn)?.region, new DecryptCommand({
+  const out = await send<DecryptCommandOutput>(caller, parseKmsArn(keyArn)?.region, 'Decrypt', {
     KeyId: keyArn,
     CiphertextBlob: ciphertext,
     EncryptionContext: kmsContext(context),
     GrantTokens: caller.grantTokens ? [...caller.grantTokens] : undefined,
-  }), 'Decrypt');
+  });
   try {
     checkResponseKeyId(keyArn, out.KeyId);
   } catch (err) {

@@ -2,11 +2,14 @@ import type { KMSClientConfig } from '@aws-sdk/client-kms';
 
 /**
  * What the KMS keyrings need of a client: `send(command, { abortSignal })`, as
- * `KMSClient` from `@aws-sdk/client-kms` has it. The in-process `LocalKms` fits too.
+ * `KMSClient` from `@aws-sdk/client-kms` has it. The in-process `LocalKms` fits too, and
+ * offers `execute(operation, input)`, which the keyrings prefer: it needs no SDK objects.
  */
 export interface KmsClientLike {
   // Commands are the SDK's Command objects (GenerateDataKeyCommand, EncryptCommand, DecryptCommand).
   send(command: object, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
+  /** Runs an operation by its AWS name with the AWS input shape (LocalKms). */
+  execute?(operation: string, input: unknown): Promise<unknown>;
 }
 
 /**
@@ -70,7 +73,16 @@ export function kmsClientSupplier(options: KmsClientSupplierOptions = {}): KmsCl
   };
 }
 
-/** A supplier that returns one client whatever the region (a fixed endpoint, or the local KMS). */
+/**
+ * A supplier that returns one client whatever the region (a fixed endpoint, or the local KMS).
+ * `KmsKeyring({ client })` uses it.
+ *
+ * @example
+ * ```ts
+ * const keyring = new KmsKeyring({ generatorKeyId: arn, clientSupplier: singleClientSupplier(localKms) });
+ * ```
+ * @throws TypeError when `client` has no `send` method.
+ */
 export function singleClientSupplier(client: KmsClientLike): KmsClientSupplier {
   if (typeof client !== 'object' || client === null || typeof client.send !== 'function') {
     throw new TypeError('"client" expected an object with a send(command) method');

@@ -1,6 +1,5 @@
 import type { Database } from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import * as kmsModels from '@aws-sdk/client-kms';
 import type {
   CancelKeyDeletionRequest,
   CancelKeyDeletionResponse,
@@ -116,12 +115,18 @@ export function defaultDataDir(): string {
   return process.env.SEALBOX_HOME || envPaths('sealbox', { suffix: '' }).data;
 }
 
-// Command class -> operation name, for send(): instanceof works even when a bundler renames classes.
-const commandNames = new Map<unknown, string>(
-  Object.entries(kmsModels)
-    .filter(([name, value]) => name.endsWith('Command') && typeof value === 'function')
-    .map(([name, value]) => [value, name.slice(0, -'Command'.length)]),
-);
+// Command class -> operation name, for send(): instanceof-style lookup works even when a
+// bundler renames classes. Built on the first send(), so opening the local KMS does not load
+// the AWS SDK (about 450 ms).
+let commandNames: Promise<Map<unknown, string>> | undefined;
+function commandNameMap(): Promise<Map<unknown, string>> {
+  commandNames ??= import('@aws-sdk/client-kms').then((sdk) => new Map<unknown, string>(
+    Object.entries(sdk)
+      .filter(([name, value]) => name.endsWith('Command') && typeof value === 'function')
+      .map(([name, value]) => [value, name.slice(0, -'Command'.length)]),
+  ));
+  return commandNames;
+}
 
 /**
  * The bundled local key service: AWS KMS's operations, names, states and errors, on this
@@ -357,7 +362,7 @@ export class LocalKms {
   async send<Output = unknown>(command: { input?: unknown; constructor: unknown }): Promise<Output> {
     if (typeof command !== 'object' || command === null) throw new TypeError('"command" expected an @aws-sdk/client-kms Command');
     const ctor = (command as { constructor: { name?: string } }).constructor;
-    const name = commandNames.get(ctor) ?? ctor.name?.replace(/Command$/, '');
+    const name = (await commandNameMap()).get(ctor) ?? ctor.name?.replace(/Command$/, '');
     if (!name) throw new TypeError('"command" expected an @aws-sdk/client-kms Command');
     const output = (await this.execute(name, command.input ?? {})) as Record<string, unknown>;
     return { ...output, $metadata: { httpStatusCode: 200 } } as Output;

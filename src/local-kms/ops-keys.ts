@@ -5,8 +5,7 @@ import { defineOperation } from './operation.js';
 import type { OperationContext } from './operation.js';
 import type { KeyRecord } from './key-record.js';
 import { getKey } from './key-store.js';
-import { defaultKeyPolicyDocument } from './default-policy.js';
-import { parseKeyPolicy } from './policy.js';
+import { defaultKeyPolicy, parseKeyPolicy } from './policy.js';
 import { keySpecInfo } from './key-specs.js';
 
 
@@ -92,7 +91,7 @@ const createKey = defineOperation<CreateKeyInput>(
     const keyId = randomUUID();
     ctx.db
       .prepare('INSERT INTO keys (key_id, key_spec, key_usage, origin, state, description, policy, created_at, current_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)')
-      .run(keyId, keySpec, keyUsage, origin, origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled', input.Description ?? '', input.Policy ?? defaultKeyPolicyDocument(ctx.accountId), ctx.now.getTime());
+      .run(keyId, keySpec, keyUsage, origin, origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled', input.Description ?? '', input.Policy ?? defaultKeyPolicy(ctx.accountId), ctx.now.getTime());
     ctx.auditKey(keyId);
     if (origin === 'AWS_KMS') ctx.addMaterial(keyId, info.generate());
     if (input.Tags) putTags(ctx, keyId, input.Tags);

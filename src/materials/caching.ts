@@ -157,18 +157,19 @@ export class CachingMaterialsManager implements MaterialsManager {
         await pending;
         continue;
       }
-      let claimed: EncryptEntry | undefined;
+      let mine: EncryptionMaterials | undefined;
       const miss = this.#backing.getEncryptionMaterials(request).then((materials) => {
         const fresh: EncryptEntry = { materials, created: this.#now(), messages: 0, bytes: 0, exhausted: false };
-        // The caller that missed claims first, so waiters cannot starve it.
-        if (this.#claim(fresh, length)) claimed = fresh;
+        // The caller that missed claims first, so waiters cannot starve it, and copies the key
+        // now: by the time it resumes, another miss may have evicted (and zeroed) the entry.
+        if (this.#claim(fresh, length)) mine = this.#handOut(fresh, length);
         this.#lru.set(key, fresh);
         return fresh;
       });
       this.#misses++;
       this.#track(key, miss);
       await miss;
-      if (claimed) return this.#handOut(claimed, length);
+      if (mine) return mine;
     }
   }
 
@@ -189,15 +190,16 @@ export class CachingMaterialsManager implements MaterialsManager {
         await pending;
         continue;
       }
+      let mine: DecryptionMaterials | undefined;
       const miss = this.#backing.getDecryptionMaterials(request).then((materials) => {
-        const fresh: DecryptEntry = { materials, created: this.#now() };
-        this.#lru.set(key, fresh);
-        return fresh;
+        // Copy before the entry is shared: it may be evicted and zeroed before we resume.
+        mine = { ...materials, dataKey: materials.dataKey.slice() };
+        this.#lru.set(key, { materials, created: this.#now() });
       });
       this.#misses++;
       this.#track(key, miss);
-      const fresh = await miss;
-      return { ...fresh.materials, dataKey: fresh.materials.dataKey.slice() };
+      await miss;
+      return mine as DecryptionMaterials;
     }
   }
 
@@ -225,13 +227,20 @@ export class CachingMaterialsManager implements MaterialsManager {
   #handOut(entry: EncryptEntry, length: number | undefined): EncryptionMaterials {
     const inner = entry.materials.onPlaintext;
     const max = this.#maxBytes;
-    // Known length: its bytes were counted by #claim. Unknown: count each frame as it comes.
-    const onPlaintext = length !== undefined ? inner : (bytes: number): void => {
-      if (entry.bytes + bytes > max) {
-        entry.exhausted = true;
-        throw limitExceeded('bytes encrypted under one cached data key', entry.bytes + bytes, max);
+    // A known length was counted by #claim; anything beyond it (a stream of unknown length, or
+    // a source that grew after it was measured) is counted frame by frame as it comes.
+    let declared = length ?? 0;
+    const onPlaintext = (bytes: number): void => {
+      const covered = Math.min(bytes, declared);
+      declared -= covered;
+      const extra = bytes - covered;
+      if (extra > 0) {
+        if (entry.bytes + extra > max) {
+          entry.exhausted = true;
+          throw limitExceeded('bytes encrypted under one cached data key', entry.bytes + extra, max);
+        }
+        entry.bytes += extra;
       }
-      entry.bytes += bytes;
       inner?.(bytes);
     };
     return { ...entry.materials, dataKey: entry.materials.dataKey.slice(), onPlaintext };

@@ -27,7 +27,8 @@ export async function startDecryption(
   materials: DecryptionMaterials,
   backend: AeadBackend,
 ): Promise<DecryptSession> {
-  const { contentKey, commitment } = deriveMessageKeys(header.version, header.suite, materials.dataKey, header.messageId);
+  const pending = deriveMessageKeys(header.version, header.suite, materials.dataKey, header.messageId);
+  const { contentKey, commitment } = pending instanceof Promise ? await pending : pending;
   if (!constantTimeEqual(commitment, header.commitment)) {
     wipe(contentKey);
     throw new SealboxError('ERR_COMMITMENT_MISMATCH', 'The data key does not match the message\'s key commitment');

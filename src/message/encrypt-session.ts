@@ -46,7 +46,8 @@ export async function startEncryption(
   messageId: Uint8Array = randomBytes(MESSAGE_ID_BYTES),
 ): Promise<EncryptSession> {
   checkFrameLength(frameLength);
-  const { contentKey, commitment } = deriveMessageKeys(FORMAT_VERSION, materials.suite, materials.dataKey, messageId);
+  const pending = deriveMessageKeys(FORMAT_VERSION, materials.suite, materials.dataKey, messageId);
+  const { contentKey, commitment } = pending instanceof Promise ? await pending : pending;
   let key: AeadKey;
   try {
     key = await backend.importKey(contentKey);
@@ -104,8 +105,10 @@ export async function startEncryption(
     sealFrameEncoded: sealEncoded,
     sealFrameParts(index, final, plaintext) {
       if (!key.sealParts) {
-        const sealed = sealEncoded(index, final, plaintext);
-        return sealed instanceof Promise ? sealed.then((frame) => [frame]) : [sealed];
+        // The prefix as its own part: no headroom copy of the sealed frame (WebCrypto, noble).
+        const sealed = seal(index, final, plaintext, 0);
+        const prefix = writePrefix(new Uint8Array(final ? FINAL_FRAME_PREFIX : 1), final, plaintext.length);
+        return sealed instanceof Promise ? sealed.then((frame) => [prefix, frame]) : [prefix, sealed];
       }
       claim(index, final, plaintext);
       const [ciphertext, tag] = key.sealParts(frameNonce(index, final), frameAad(messageId, index, final), plaintext);

@@ -77,4 +77,15 @@ describe('KMS keyring options', () => {
     const err = await thrown(() => keyring.wrapKey({ suite: { id: 1, name: 'x', dataKeyLength: 32, contentKeyLength: 32, commitmentLength: 32 }, encryptionContext: {} }));
     expect((err as SealboxError).code).toBe('ERR_KEYRING');
   });
+
+  it('a Decrypt answer naming another key, or a key of the wrong length, is refused and reported', async () => {
+    const edk = { providerId: 'aws-kms', providerInfo: new TextEncoder().encode(plain), ciphertext: new Uint8Array(10) };
+    const suite = { id: 1, name: 'x', dataKeyLength: 32, contentKeyLength: 32, commitmentLength: 32 };
+    for (const answer of [{ KeyId: west, Plaintext: new Uint8Array(32) }, { KeyId: plain, Plaintext: new Uint8Array(16) }, { KeyId: plain }]) {
+      const keyring = new KmsKeyring({ keyIds: [plain], client: { send: async () => ({ ...answer }) } });
+      const err = await thrown(() => keyring.unwrapKey({ suite, encryptionContext: {}, encryptedDataKeys: [edk] }));
+      expect((err as SealboxError).code).toBe('ERR_NO_MATCHING_KEY');
+      expect(((err as SealboxError).errors[0] as SealboxError).code).toBe('ERR_KEYRING');
+    }
+  });
 });

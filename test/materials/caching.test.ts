@@ -146,6 +146,15 @@ describe('CachingMaterialsManager: encrypt', () => {
     expect(keyring.wraps).toBe(2);
   });
 
+  it('capacity 1 under concurrent misses for different contexts: every caller gets a live key', async () => {
+    const { cmm } = setup({ capacity: 1 });
+    const data = pattern(100, 4);
+    const outs = await Promise.all(Array.from({ length: 30 }, (_, i) => encrypt(data, { materialsManager: cmm, encryptionContext: { n: String(i % 10) } })));
+    for (const o of outs) expect(bytesEqual((await decrypt(o.ciphertext, { keyring: testKeyring('counted', 3) })).plaintext, data)).toBe(true);
+    const decrypted = await Promise.all(outs.map((o) => decrypt(o.ciphertext, { materialsManager: cmm })));
+    expect(decrypted.every((d) => bytesEqual(d.plaintext, data))).toBe(true);
+  });
+
   it('zeroing a cached key never corrupts a message in flight', async () => {
     const { cmm } = setup();
     const data = pattern(5000, 9);
@@ -179,6 +188,16 @@ describe('CachingMaterialsManager: encrypt', () => {
     // The used-up key is not handed out again.
     await cmm.getEncryptionMaterials(request({ a: '1' }, null));
     expect(keyring.wraps).toBe(2);
+  });
+
+  it('a message that turns out longer than its declared length is counted beyond it too', async () => {
+    const { cmm } = setup({ maxBytesEncrypted: 1000 });
+    const m = await cmm.getEncryptionMaterials(request({ a: '1' }, 100));
+    m.onPlaintext!(60);
+    m.onPlaintext!(40); // the declared 100
+    m.onPlaintext!(900); // 1000 in all: at the limit
+    const err = await thrown(() => m.onPlaintext!(1));
+    expect((err as SealboxError).code).toBe('ERR_LIMIT_EXCEEDED');
   });
 
   it('Web Streams of unknown length share the cached key and fail once it would carry more than max bytes', async () => {

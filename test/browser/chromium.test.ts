@@ -1,0 +1,217 @@
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import * as sealbox from '../../src/index.js';
+import { encryptWithMessageId } from '../../src/encrypt.js';
+import { loadVectorKeys, loadVectors } from '../helpers/vectors.js';
+import { loadWycheproof } from '../helpers/wycheproof.js';
+import { buildBrowserBundle, buildPageScript } from './build.js';
+import { CHROMIUM, INDEX_HTML, launchChromium } from './chromium.js';
+import type { Suites } from './page/suites.js';
+import type { Asset, TestServer } from './server.js';
+import { serve } from './server.js';
+import { CROSS, crossKeyring, fixedMessage, fromBase64, outcome, pattern, sortedJson, toBase64, vectorOutcomes } from './shared.js';
+
+// Issue 7: the `.` entry, as the minified browser bundle, tested in real headless Chromium.
+// Each describe block runs one in-page suite (test/browser/page/suites.ts) and checks its
+// results here, often against the same computation done in Node on src/.
+
+let server: TestServer;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let fallbackContext: BrowserContext;
+let fallback: Page;
+let strict: Page;
+const cspViolations: string[] = [];
+
+const STRICT_CSP = "default-src 'none'; script-src 'self'; worker-src 'self'; connect-src 'self'";
+
+/** Calls suite `name` in `target` with JSON arguments. */
+async function run<K extends keyof Suites>(target: Page, name: K, ...args: Parameters<Suites[K]>): Promise<Awaited<ReturnType<Suites[K]>>> {
+  return target.evaluate(
+    ({ name, args }) => (globalThis as unknown as { sealboxSuites: Record<string, (...a: unknown[]) => unknown> }).sealboxSuites[name]!(...args),
+    { name, args: args as unknown[] },
+  ) as Promise<Awaited<ReturnType<Suites[K]>>>;
+}
+
+/**
+ * {@link run}, but started from a page task (setTimeout) rather than inside the DevTools
+ * evaluation, which Chromium exempts from a page's CSP eval restrictions.
+ */
+async function runDetached<K extends keyof Suites>(target: Page, name: K, ...args: Parameters<Suites[K]>): Promise<Awaited<ReturnType<Suites[K]>>> {
+  await target.evaluate(
+    ({ name, args }) => {
+      const g = globalThis as unknown as { sealboxSuites: Record<string, (...a: unknown[]) => Promise<unknown>>; detached?: Promise<unknown> };
+      g.detached = new Promise((resolve, reject) => setTimeout(() => Promise.resolve(g.sealboxSuites[name]!(...args)).then(resolve, reject), 0));
+    },
+    { name, args: args as unknown[] },
+  );
+  return target.evaluate(() => (globalThis as unknown as { detached: Promise<unknown> }).detached) as Promise<Awaited<ReturnType<Suites[K]>>>;
+}
+
+/** A context whose pages can reach nothing but the test server. */
+async function isolatedContext(): Promise<BrowserContext> {
+  const ctx = await browser.newContext();
+  await ctx.route((url) => url.origin !== server.origin, (route) => route.abort());
+  return ctx;
+}
+
+async function openSuites(ctx: BrowserContext, path = '/'): Promise<Page> {
+  const p = await ctx.newPage();
+  const errors: string[] = [];
+  p.on('pageerror', (err) => errors.push(err.message));
+  p.on('console', (msg) => {
+    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
+  });
+  await p.goto(`${server.origin}${path}`);
+  await p.waitForFunction(() => 'sealboxSuites' in globalThis, undefined, { timeout: 20_000 }).catch((err: unknown) => {
+    throw new Error(`suites did not load: ${errors.join('; ') || String(err)}`);
+  });
+  return p;
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
+  const [bundle, suites, worker] = await Promise.all([
+    buildBrowserBundle(),
+    buildPageScript('test/browser/page/suites.ts'),
+    buildPageScript('test/browser/page/worker.ts'),
+  ]);
+  const assets = new Map<string, Asset>([
+    ['/', { type: 'text/html; charset=utf-8', body: INDEX_HTML }],
+    // The same page under a strict Content Security Policy: no eval, no inline script, no wasm.
+    ['/strict.html', { type: 'text/html; charset=utf-8', body: INDEX_HTML, headers: { 'content-security-policy': STRICT_CSP } }],
+    ...[...bundle.files].map(([path, body]) => [path, { type: 'text/javascript', body }] as const),
+    ['/suites.js', { type: 'text/javascript', body: suites }],
+    ['/worker.js', { type: 'text/javascript', body: worker }],
+  ]);
+  server = await serve(assets);
+  browser = await launchChromium();
+  context = await isolatedContext();
+  page = await openSuites(context);
+  // The forced fallback: crypto.subtle hidden before any script runs, as in an insecure context.
+  fallbackContext = await isolatedContext();
+  await fallbackContext.addInitScript(() => {
+    Object.defineProperty(Crypto.prototype, 'subtle', { get: () => undefined, configurable: true });
+  });
+  fallback = await openSuites(fallbackContext);
+  strict = await openSuites(context, '/strict.html');
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('the page', () => {
+  it('is a secure context without Node globals, and Sealbox picks WebCrypto', async () => {
+    expect(await run(page, 'info')).toEqual({ backend: 'webcrypto', subtle: true, secureContext: true, hasBuffer: false, hasProcess: false, evalAllowed: true });
+  });
+
+  it('the bundle works unchanged in a module Web Worker (one-shot and streams)', async () => {
+    expect(await run(page, 'worker')).toBe('ok webcrypto');
+  });
+
+  it('round-trips the size grid, a few MiB, offset views and every backend pair', async () => {
+    const { checked, failures } = await run(page, 'roundTrips');
+    expect(failures).toEqual([]);
+    expect(checked).toBeGreaterThan(25);
+  });
+
+  it('rejects every bit flip, truncation and appended byte with a code', async () => {
+    const samples = await run(page, 'tamper');
+    expect(samples).toHaveLength(3);
+    for (const s of samples) {
+      expect(s.untouched).toBe('PLAINTEXT');
+      expect(Object.keys(s.flips)).not.toContain('PLAINTEXT');
+      for (const code of Object.keys(s.flips)) expect(code).toMatch(/^ERR_[A-Z_]+$/);
+      expect(s.flips.ERR_DECRYPTION_FAILED).toBeGreaterThan(0);
+      for (const code of Object.keys(s.truncations)) expect(code).toMatch(/^ERR_(TRUNCATED|FORMAT_INVALID)$/);
+      expect(s.appended).toBe('ERR_TRAILING_DATA');
+    }
+  });
+
+  it('Web Streams: size grid x write sizes byte-identical to one-shot, both directions, failure codes', async () => {
+    const { checked, failures } = await run(page, 'webStreams');
+    expect(failures).toEqual([]);
+    expect(checked).toBe(2 * 7 * 6 + 4);
+  });
+
+  it('passes Wycheproof AES-GCM (128/256-bit keys, 96-bit IV, 128-bit tag) on WebCrypto and noble', async () => {
+    const file = loadWycheproof<{ keySize: number; ivSize: number; tagSize: number; tests: Parameters<Suites['wycheproofAesGcm']>[0] }>('aes_gcm_test.json');
+    const cases = file.testGroups.filter((g) => (g.keySize === 128 || g.keySize === 256) && g.ivSize === 96 && g.tagSize === 128).flatMap((g) => g.tests);
+    expect(cases.length).toBe(133);
+    for (const backend of ['webcrypto', 'noble'] as const) expect(await run(page, 'wycheproofAesGcm', cases, backend)).toEqual({ checked: 133, failures: [] });
+  });
+
+  it('readHeader and decryptRange over bytes, a Blob stream and a Blob-backed reader', async () => {
+    expect(await run(page, 'rangeAndHeader')).toEqual({ checked: 2 + 12 + 1, failures: [] });
+  });
+
+  it('decrypts the frozen vectors to the same results as Node', async () => {
+    const vectors = loadVectors();
+    const keys = loadVectorKeys();
+    const inNode = await vectorOutcomes(sealbox, vectors, keys);
+    const inPage = await run(page, 'vectors', vectors, keys);
+    expect(inPage).toEqual(inNode);
+    // And Node's results are the ones each vector names.
+    for (const v of vectors) {
+      const got = inNode[v.name]!;
+      if (v.expect === 'success') expect(got).toBe(`plaintext:${v.plaintext}:${sortedJson(v.encryptionContext ?? {})}`);
+      else expect(got, v.name).toBe(v.expect);
+    }
+  });
+});
+
+describe('cross-runtime', () => {
+  it('a message made in Node decrypts in the page', async () => {
+    const { ciphertext } = await sealbox.encrypt(pattern(CROSS.size, 5), { keyring: crossKeyring(sealbox), frameLength: CROSS.frameLength, encryptionContext: CROSS.encryptionContext });
+    expect(await run(page, 'crossDecrypt', toBase64(ciphertext))).toBe('match');
+    expect(await run(fallback, 'crossDecrypt', toBase64(ciphertext))).toBe('match');
+  });
+
+  it('a message made in the page (WebCrypto and forced noble) decrypts in Node', async () => {
+    const expected = `plaintext:${toBase64(pattern(CROSS.size, 5))}:${sortedJson(CROSS.encryptionContext)}`;
+    for (const target of [page, fallback]) {
+      const ciphertext = fromBase64(await run(target, 'crossEncrypt'));
+      expect(await outcome(sealbox, () => sealbox.decrypt(ciphertext, { keyring: crossKeyring(sealbox), expectedEncryptionContext: CROSS.encryptionContext }))).toBe(expected);
+    }
+  });
+
+  it('WebCrypto, noble (in the page) and node:crypto write identical bytes for the same inputs and randomness', async () => {
+    const inNode = await fixedMessage(encryptWithMessageId, sealbox.RawAesKeyring, 'node');
+    expect(await fixedMessage(encryptWithMessageId, sealbox.RawAesKeyring, 'noble')).toBe(inNode);
+    expect(await run(page, 'fixedMessage', 'webcrypto')).toBe(inNode);
+    expect(await run(page, 'fixedMessage', 'noble')).toBe(inNode);
+    expect(await run(fallback, 'fixedMessage', null)).toBe(inNode);
+  });
+});
+
+describe('under a strict Content Security Policy (no unsafe-eval)', () => {
+  it('round-trips, streams and decrypts the frozen vectors as Node does', async () => {
+    // cbor-x probes once for eval (new Function) when it loads and does without it.
+    expect(await run(strict, 'info')).toMatchObject({ backend: 'webcrypto', evalAllowed: false });
+    expect((await runDetached(strict, 'roundTrips')).failures).toEqual([]);
+    expect((await runDetached(strict, 'webStreams')).failures).toEqual([]);
+    expect(await runDetached(strict, 'worker')).toBe('ok webcrypto');
+    const vectors = loadVectors();
+    const keys = loadVectorKeys();
+    expect(await runDetached(strict, 'vectors', vectors, keys)).toEqual(await vectorOutcomes(sealbox, vectors, keys));
+    for (const v of cspViolations) expect(v).toMatch(/unsafe-eval/);
+  });
+});
+
+describe('forced fallback (no crypto.subtle)', () => {
+  it('picks noble', async () => {
+    expect(await run(fallback, 'info')).toMatchObject({ backend: 'noble', subtle: false });
+  });
+
+  it('still round-trips the size grid', async () => {
+    const { checked, failures } = await run(fallback, 'roundTrips');
+    // The webcrypto pairs cannot run without crypto.subtle: exactly those fail, with an Error.
+    expect(failures.filter((f) => !f.includes('webcrypto'))).toEqual([]);
+    expect(failures.filter((f) => f.includes('webcrypto'))).toHaveLength(3);
+    expect(checked).toBeGreaterThan(25);
+  });
+});

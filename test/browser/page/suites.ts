@@ -1,0 +1,268 @@
+// The in-page test suites, run by test/browser/chromium.test.ts in headless Chromium. The
+// public API comes from the minified bundle (test/browser/build.ts rewrites the import); the
+// only internal used is encryptWithMessageId, to fix the message id for byte comparisons.
+import * as api from '../../../src/index.js';
+import type { AeadBackendName } from '../../../src/index.js';
+import type { DecryptionMaterialsRequest, EncryptionMaterials, EncryptionMaterialsRequest, MaterialsManager } from '../../../src/index.js';
+import { encryptWithMessageId } from '../../../src/encrypt.js';
+import { createEncryptionStream } from '../../../src/stream/encrypt-stream.js';
+import { CROSS, crossKeyring, equalBytes, fixedMessage, fromBase64, hexToBytes, outcome, pattern, sizeGrid, sortedJson, tamperSummary, toBase64, vectorOutcomes } from '../shared.js';
+import type { VectorFile } from '../shared.js';
+
+const keyring = new api.RawAesKeyring({ namespace: 'page', name: 'k', wrappingKey: pattern(32, 7) });
+
+/** Same data key and EDKs for every encrypt: with a fixed message id, messages are then byte-identical. */
+class FixedMaterials implements MaterialsManager {
+  readonly #inner = new api.DefaultMaterialsManager(keyring);
+  #materials: Promise<EncryptionMaterials> | undefined;
+  getEncryptionMaterials(request: EncryptionMaterialsRequest) {
+    return (this.#materials ??= this.#inner.getEncryptionMaterials(request));
+  }
+  getDecryptionMaterials(request: DecryptionMaterialsRequest) {
+    return this.#inner.getDecryptionMaterials(request);
+  }
+}
+const MESSAGE_ID = new Uint8Array(32).fill(0x5a);
+
+/** A ReadableStream of `bytes` in chunks of `size` (copies: the consumer owns them). */
+function readableOf(bytes: Uint8Array, size: number): ReadableStream<Uint8Array> {
+  let pos = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pos >= bytes.length) controller.close();
+      else controller.enqueue(bytes.slice(pos, (pos += size)));
+    },
+  });
+}
+
+/** Runs `bytes` through `ts` in chunks of `size`; returns everything it output. */
+async function through(ts: TransformStream<Uint8Array, Uint8Array>, bytes: Uint8Array, size: number): Promise<Uint8Array> {
+  // Read by hand: Response(stream).arrayBuffer() would replace the stream's error with a TypeError.
+  const reader = readableOf(bytes, size).pipeThrough(ts).getReader();
+  const parts: Uint8Array[] = [];
+  for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** The error code a stream failed with, or 'ok'. */
+async function streamOutcome(ts: TransformStream<Uint8Array, Uint8Array>, bytes: Uint8Array, size: number): Promise<string> {
+  try {
+    await through(ts, bytes, size);
+    return 'ok';
+  } catch (err) {
+    return err instanceof api.SealboxError ? err.code : `foreign:${(err as Error)?.name}`;
+  }
+}
+
+// Probed when the module loads: calls made through the DevTools protocol may eval under any CSP.
+const EVAL_ALLOWED_AT_LOAD = ((): boolean => {
+  try {
+    new Function('');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+const suites = {
+  info() {
+    return {
+      backend: api.getAeadBackend().name,
+      subtle: typeof globalThis.crypto?.subtle !== 'undefined',
+      secureContext: globalThis.isSecureContext,
+      hasBuffer: 'Buffer' in globalThis,
+      hasProcess: 'process' in globalThis,
+      evalAllowed: EVAL_ALLOWED_AT_LOAD,
+    };
+  },
+
+  /** Round trips over the size grid, a few MiB, offset views, and every in-page backend pair. */
+  async roundTrips(): Promise<{ checked: number; failures: string[] }> {
+    const failures: string[] = [];
+    let checked = 0;
+    const check = async (label: string, plaintext: Uint8Array, frameLength: number | undefined, enc?: AeadBackendName, dec?: AeadBackendName): Promise<void> => {
+      checked++;
+      try {
+        const { ciphertext, header } = await api.encrypt(plaintext, { keyring, ...(frameLength ? { frameLength } : {}), ...(enc ? { backend: enc } : {}) });
+        if (frameLength && header.frameLength !== frameLength) failures.push(`${label}: frame length ${header.frameLength}`);
+        const result = await api.decrypt(ciphertext, { keyring, ...(dec ? { backend: dec } : {}) });
+        if (!equalBytes(result.plaintext, plaintext)) failures.push(`${label}: plaintext differs`);
+      } catch (err) {
+        failures.push(`${label}: ${(err as Error).name} ${(err as { code?: string }).code ?? ''}`);
+      }
+    };
+    for (const { frameLength, size } of sizeGrid()) await check(`F=${frameLength} n=${size}`, pattern(size, size + 3), frameLength);
+    await check('3 MiB + 123, default frames', pattern(3 * 1024 * 1024 + 123), undefined);
+    // Views with a non-zero offset, in and out.
+    const backing = pattern(5000);
+    await check('subarray input', backing.subarray(77, 4077), 512);
+    const { ciphertext } = await api.encrypt(backing, { keyring, frameLength: 512 });
+    const shifted = new Uint8Array(ciphertext.length + 13);
+    shifted.set(ciphertext, 13);
+    checked++;
+    if (!equalBytes((await api.decrypt(shifted.subarray(13), { keyring })).plaintext, backing)) failures.push('subarray ciphertext');
+    for (const enc of ['webcrypto', 'noble'] as const) {
+      for (const dec of ['webcrypto', 'noble'] as const) await check(`${enc} -> ${dec}`, pattern(3000), 1000, enc, dec);
+    }
+    return { checked, failures };
+  },
+
+  /** The three samples of test/tamper.test.ts: every bit flip, every truncation, an appended byte. */
+  async tamper() {
+    const multi = new api.MultiKeyring({ generator: keyring, children: [new api.RawAesKeyring({ namespace: 'page', name: 'b', wrappingKey: pattern(32, 2) })] });
+    const samples = [
+      (await api.encrypt(new Uint8Array(0), { keyring: multi, frameLength: 64 })).ciphertext,
+      (await api.encrypt(pattern(40), { keyring: multi, frameLength: 64 })).ciphertext,
+      (await api.encrypt(pattern(150), { keyring: multi, frameLength: 64, encryptionContext: { tenant: 'acme', purpose: 'test' } })).ciphertext,
+    ];
+    const out = [];
+    for (const s of samples) out.push(await tamperSummary(api, multi, s));
+    return out;
+  },
+
+  /**
+   * Web Streams in Chromium's own implementation: the size grid x write-chunk grid, streamed
+   * encrypt byte-identical to one-shot, the bundle's decryptStream back to the plaintext, the
+   * bundle's encryptStream through one-shot decrypt, and truncated / appended / flipped streams.
+   */
+  async webStreams(): Promise<{ checked: number; failures: string[] }> {
+    const failures: string[] = [];
+    let checked = 0;
+    const MiB = 1024 * 1024;
+    for (const F of [64, 1000]) {
+      const sizes = [0, 1, F - 1, F, F + 1, 2 * F + 1, 37 * F + 11];
+      for (const n of sizes) {
+        const materialsManager = new FixedMaterials();
+        const plaintext = pattern(n, n + 1);
+        const { ciphertext } = await encryptWithMessageId(plaintext, { materialsManager, frameLength: F }, MESSAGE_ID);
+        for (const w of [1, 7, F - 1, F, F + 1, MiB]) {
+          checked++;
+          const label = `F=${F} n=${n} writes=${w}`;
+          const streamed = await through(createEncryptionStream({ materialsManager, frameLength: F }, MESSAGE_ID), plaintext, w);
+          if (!equalBytes(streamed, ciphertext)) failures.push(`${label}: encryptStream bytes differ from one-shot`);
+          const dec = api.decryptStream({ keyring });
+          if (!equalBytes(await through(dec, ciphertext, w), plaintext)) failures.push(`${label}: decryptStream`);
+          if ((await dec.header).frameLength !== F) failures.push(`${label}: header`);
+          const enc = api.encryptStream({ keyring, frameLength: F, encryptionContext: { w: String(w) } });
+          const result = await api.decrypt(await through(enc, plaintext, w), { keyring, expectedEncryptionContext: { w: String(w) } });
+          if (!equalBytes(result.plaintext, plaintext)) failures.push(`${label}: encryptStream -> decrypt`);
+        }
+      }
+    }
+    // Failures: a stream cut short, a byte appended, a bit flipped in a frame.
+    const { ciphertext } = await api.encrypt(pattern(5000), { keyring, frameLength: 1000 });
+    const codes = {
+      truncated: await streamOutcome(api.decryptStream({ keyring }), ciphertext.subarray(0, ciphertext.length - 30), 777),
+      finalFrameMissing: await streamOutcome(api.decryptStream({ keyring }), ciphertext.subarray(0, ciphertext.length - 21), 1000),
+      appended: await streamOutcome(api.decryptStream({ keyring }), Uint8Array.of(...ciphertext, 0), 777),
+      flipped: await streamOutcome(api.decryptStream({ keyring }), ciphertext.map((b, i) => (i === ciphertext.length - 100 ? b ^ 1 : b)), 777),
+    };
+    const expected = { truncated: 'ERR_TRUNCATED', finalFrameMissing: 'ERR_TRUNCATED', appended: 'ERR_TRAILING_DATA', flipped: 'ERR_DECRYPTION_FAILED' };
+    for (const [k, v] of Object.entries(expected)) {
+      checked++;
+      if (codes[k as keyof typeof codes] !== v) failures.push(`${k}: ${codes[k as keyof typeof codes]}, expected ${v}`);
+    }
+    return { checked, failures };
+  },
+
+  /** Wycheproof AES-GCM (the SDK profile) on the bundle's in-page backends; returns failing tcIds. */
+  async wycheproofAesGcm(cases: Array<{ tcId: number; key: string; iv: string; aad: string; msg: string; ct: string; tag: string; result: string }>, backend: AeadBackendName) {
+    const failures: string[] = [];
+    const aead = api.getAeadBackend(backend);
+    for (const t of cases) {
+      const key = await aead.importKey(hexToBytes(t.key));
+      const iv = hexToBytes(t.iv);
+      const aad = hexToBytes(t.aad);
+      const sealed = hexToBytes(t.ct + t.tag);
+      try {
+        if (t.result === 'valid') {
+          if (!equalBytes(await key.seal(iv, aad, hexToBytes(t.msg)), sealed)) failures.push(`${t.tcId}: seal`);
+          if (!equalBytes(await key.open(iv, aad, sealed), hexToBytes(t.msg))) failures.push(`${t.tcId}: open`);
+        } else {
+          await key.open(iv, aad, sealed);
+          failures.push(`${t.tcId}: invalid case opened`);
+        }
+      } catch (err) {
+        if (t.result === 'valid' || !(err instanceof api.SealboxError && err.code === 'ERR_DECRYPTION_FAILED')) failures.push(`${t.tcId}: ${(err as Error).name}`);
+      }
+    }
+    return { checked: cases.length, failures };
+  },
+
+  /**
+   * readHeader from bytes and from a Blob stream; decryptRange over bytes and over a Blob (how a
+   * page reads a user's File) matching slices of the plaintext; a tampered frame in range fails.
+   */
+  async rangeAndHeader(): Promise<{ checked: number; failures: string[] }> {
+    const failures: string[] = [];
+    let checked = 0;
+    const plaintext = pattern(300_003, 21);
+    const { ciphertext } = await api.encrypt(plaintext, { keyring, frameLength: 4096, encryptionContext: { file: 'a.bin' } });
+    const blob = new Blob([ciphertext as Uint8Array<ArrayBuffer>]);
+    for (const source of [ciphertext, blob.stream()]) {
+      checked++;
+      const header = await api.readHeader(source);
+      if (header.frameLength !== 4096 || header.encryptionContext.file !== 'a.bin') failures.push('readHeader');
+    }
+    const fromBlob = { size: blob.size, read: async (offset: number, length: number) => new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer()) };
+    for (const [start, end] of [[0, 1], [4095, 4097], [100_000, 200_000], [299_000, 300_003], [300_003, 300_003], [0, 300_003]] as const) {
+      for (const source of [ciphertext, fromBlob]) {
+        checked++;
+        const r = await api.decryptRange(source, { keyring, start, end, expectedEncryptionContext: { file: 'a.bin' } });
+        if (!equalBytes(r.plaintext, plaintext.subarray(start, end)) || r.plaintextLength !== plaintext.length) failures.push(`range ${start}-${end}`);
+      }
+    }
+    checked++;
+    const tampered = ciphertext.slice();
+    tampered[ciphertext.length - 3 * 4113]! ^= 1; // inside a regular frame near the end
+    const code = await api.decryptRange(tampered, { keyring, start: 290_000, end: 300_000 }).then(
+      () => 'PLAINTEXT',
+      (err: unknown) => (err instanceof api.SealboxError ? err.code : 'foreign'),
+    );
+    if (code !== 'ERR_DECRYPTION_FAILED') failures.push(`tampered range: ${code}`);
+    return { checked, failures };
+  },
+
+  /** The bundle in a module Web Worker: one-shot and stream round trips; returns its report. */
+  worker(): Promise<string> {
+    return new Promise((resolve) => {
+      const w = new Worker('/worker.js', { type: 'module' });
+      w.onmessage = (e) => {
+        resolve(String(e.data));
+        w.terminate();
+      };
+      w.onerror = (e) => resolve(`worker error ${e.message}`);
+    });
+  },
+
+  vectors(vectors: VectorFile[], keys: { namespace: string; keys: Record<string, string> }) {
+    return vectorOutcomes(api, vectors, keys);
+  },
+
+  /** The fixed message with a named backend (or the page's default). */
+  fixedMessage(backend: AeadBackendName | null) {
+    return fixedMessage(encryptWithMessageId, api.RawAesKeyring, backend ?? undefined);
+  },
+
+  /** Cross-runtime: encrypt the agreed plaintext here for Node to decrypt. */
+  async crossEncrypt(): Promise<string> {
+    const { ciphertext } = await api.encrypt(pattern(CROSS.size, 5), { keyring: crossKeyring(api), frameLength: CROSS.frameLength, encryptionContext: CROSS.encryptionContext });
+    return toBase64(ciphertext);
+  },
+
+  /** Cross-runtime: decrypt a message Node made; true when it gives the agreed plaintext and context. */
+  async crossDecrypt(b64: string): Promise<string> {
+    const result = await outcome(api, () => api.decrypt(fromBase64(b64), { keyring: crossKeyring(api), expectedEncryptionContext: CROSS.encryptionContext }));
+    const expected = `plaintext:${toBase64(pattern(CROSS.size, 5))}:${sortedJson(CROSS.encryptionContext)}`;
+    return result === expected ? 'match' : result.slice(0, 80);
+  },
+};
+
+(globalThis as unknown as { sealboxSuites: typeof suites }).sealboxSuites = suites;
+export type Suites = typeof suites;
