@@ -44,6 +44,8 @@ export interface RunningKmsServer {
   readonly server: Server;
   /** The key service being served. */
   readonly kms: KmsBackend | LocalKms;
+  /** The access keys of the served LocalKms (create, list, deactivate); undefined for other backends. */
+  readonly credentialStore: CredentialStore | undefined;
   /** Stops accepting, closes idle and active connections, resolves when closed. */
   close(): Promise<void>;
 }
@@ -71,10 +73,10 @@ export async function startKmsServer(options: KmsServerOptions = {}): Promise<Ru
     const local = kms instanceof LocalKms ? kms : undefined;
     const region = options.region ?? local?.region;
     if (region === undefined) throw new TypeError('"region" is required when "kms" is not a LocalKms');
+    const store = local === undefined ? undefined : credentialStoreFor(local);
     let credentials = options.credentials;
     if (credentials === undefined) {
-      if (local === undefined) throw new TypeError('"credentials" is required when "kms" is not a LocalKms');
-      const store = credentialStoreFor(local);
+      if (store === undefined) throw new TypeError('"credentials" is required when "kms" is not a LocalKms');
       credentials = (id) => store.lookup(id);
     }
     const lookup = credentials;
@@ -103,6 +105,7 @@ export async function startKmsServer(options: KmsServerOptions = {}): Promise<Ru
       port: address.port,
       server,
       kms,
+      credentialStore: store,
       close: () =>
         new Promise<void>((resolve, reject) => {
           server.close((err) => {

@@ -45,6 +45,11 @@ import {
 import { createPublicKey, createVerify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServedKms, type ServedKms } from './served-kms.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { startKmsServer } from '../../src/kms-server/server.js';
 
 let kms: ServedKms;
 let root: KMSClient;
@@ -301,5 +306,23 @@ describe('authentication and authorization over HTTP', () => {
     const key = await newKey();
     const err = await failure(root.send(new CreateAliasCommand({ AliasName: 'alias/aws/mine', TargetKeyId: key })));
     expect(err instanceof InvalidAliasNameException || err.name === 'NotAuthorizedException').toBe(true);
+  });
+});
+
+describe('startKmsServer without a kms', () => {
+  it('opens a LocalKms in dataDir, serves it on 127.0.0.1 with its access keys, and closes it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealbox-serve-'));
+    const server = await startKmsServer({ localKms: { dataDir: dir, rootKey: randomBytes(32) } });
+    try {
+      expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const key = server.credentialStore!.create({ principal: 'arn:aws:iam::111122223333:root' });
+      const client = new KMSClient({ endpoint: server.url, region: 'us-east-1', credentials: key, maxAttempts: 1 });
+      const out = await client.send(new CreateKeyCommand({}));
+      expect(out.KeyMetadata?.KeyState).toBe('Enabled');
+      client.destroy();
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
