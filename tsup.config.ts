@@ -7,18 +7,19 @@ export default defineConfig([
       index: 'src/index.ts',
       'node/index': 'src/node/index.ts',
       'local-kms/index': 'src/local-kms/index.ts',
+      'kms-server/index': 'src/kms-server/index.ts',
       'cli/main': 'src/cli/main.ts',
     },
     format: ['esm'],
     target: 'node20',
     platform: 'neutral',
-    dts: { entry: { index: 'src/index.ts', 'node/index': 'src/node/index.ts', 'local-kms/index': 'src/local-kms/index.ts' } },
+    dts: { entry: { index: 'src/index.ts', 'node/index': 'src/node/index.ts', 'local-kms/index': 'src/local-kms/index.ts', 'kms-server/index': 'src/kms-server/index.ts' } },
     sourcemap: true,
     // Keep the browser bundle, built in parallel by the second entry.
     clean: ['!browser/**'],
     splitting: true,
     treeshake: true,
-    external: [/^node:/, 'better-sqlite3', '@aws-sdk/client-kms', 'env-paths'],
+    external: [/^node:/, 'better-sqlite3', /^@aws-sdk\//, /^@smithy\//, 'env-paths'],
   },
   {
     // dist/browser/sealbox.min.js: the `.` entry as a self-contained ES module for pages and
