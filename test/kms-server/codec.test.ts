@@ -1,15 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeInput, encodeOutput, operationModel } from '../../src/kms-server/codec.js';
+import { thrownName } from '../helpers/errors.js';
 
-function errorName(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as Error).name;
-  }
-  return 'none';
-}
 
 describe('decodeInput', () => {
   it('turns base64 members into bytes and epoch seconds into Dates, nested ones too', () => {
@@ -51,11 +44,11 @@ describe('decodeInput', () => {
       { CiphertextBlob: 'AQ==', Recipient: 'x' },
       { CiphertextBlob: 'AQ==', DryRun: 0 },
     ]) {
-      expect(errorName(() => decodeInput('Decrypt', body))).toBe('SerializationException');
+      expect(thrownName(() => decodeInput('Decrypt', body))).toBe('SerializationException');
     }
-    expect(errorName(() => decodeInput('ImportKeyMaterial', { ValidTo: '2026-01-01' }))).toBe('SerializationException');
-    expect(errorName(() => decodeInput('GenerateRandom', { NumberOfBytes: '5' }))).toBe('SerializationException');
-    expect(errorName(() => decodeInput('Encrypt', []))).toBe('SerializationException');
+    expect(thrownName(() => decodeInput('ImportKeyMaterial', { ValidTo: '2026-01-01' }))).toBe('SerializationException');
+    expect(thrownName(() => decodeInput('GenerateRandom', { NumberOfBytes: '5' }))).toBe('SerializationException');
+    expect(thrownName(() => decodeInput('Encrypt', []))).toBe('SerializationException');
   });
 });
 

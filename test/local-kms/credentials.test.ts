@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CredentialStore, credentialMigrations } from '../../src/local-kms/credentials.js';
+import { thrownName } from '../helpers/errors.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -20,14 +21,6 @@ function openDb() {
   return { db, file };
 }
 
-function errorName(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as Error).name;
-  }
-  return 'none';
-}
 
 describe('CredentialStore', () => {
   it('creates keys that look up to their secret and principal, and lists them without secrets', () => {
@@ -82,15 +75,15 @@ describe('CredentialStore', () => {
     expect(store.lookup(k.accessKeyId)?.principal).toBe(k.principal);
     store.delete(k.accessKeyId);
     expect(store.lookup(k.accessKeyId)).toBeUndefined();
-    expect(errorName(() => store.delete(k.accessKeyId))).toBe('NotFoundException');
+    expect(thrownName(() => store.delete(k.accessKeyId))).toBe('NotFoundException');
   });
 
   it('refuses malformed principals and sealing keys', () => {
     const { db } = openDb();
     const store = new CredentialStore(db, randomBytes(32));
     for (const principal of ['alice', 'arn:aws:iam::1234:user/a', 'arn:aws:iam::111122223333:group/g', 'arn:aws:iam::111122223333:user/*x y']) {
-      expect(errorName(() => store.create({ principal }))).toBe('ValidationException');
+      expect(thrownName(() => store.create({ principal }))).toBe('ValidationException');
     }
-    expect(errorName(() => new CredentialStore(db, randomBytes(16)))).toBe('RangeError');
+    expect(thrownName(() => new CredentialStore(db, randomBytes(16)))).toBe('RangeError');
   });
 });

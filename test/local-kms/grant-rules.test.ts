@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { constraintsAllow, grantCovers, validateGrantTerms } from '../../src/local-kms/grant-rules.js';
+import { thrownName } from '../helpers/errors.js';
 
 const ALICE = 'arn:aws:iam::111122223333:user/alice';
 const req = (action: string, encryptionContext?: Record<string, string>, principal = ALICE) => ({
@@ -10,14 +11,6 @@ const req = (action: string, encryptionContext?: Record<string, string>, princip
   ...(encryptionContext ? { encryptionContext } : {}),
 });
 
-function errorName(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as Error).name;
-  }
-  return 'none';
-}
 
 describe('constraintsAllow', () => {
   it('EncryptionContextEquals needs the exact context', () => {
@@ -64,8 +57,8 @@ describe('grantCovers', () => {
 
 describe('validateGrantTerms', () => {
   it('accepts valid terms', () => {
-    expect(errorName(() => validateGrantTerms(['Encrypt', 'Decrypt'], { EncryptionContextEquals: { a: 'b' } }))).toBe('none');
-    expect(errorName(() => validateGrantTerms(['Sign', 'DescribeKey'], undefined))).toBe('none');
+    expect(thrownName(() => validateGrantTerms(['Encrypt', 'Decrypt'], { EncryptionContextEquals: { a: 'b' } }))).toBe('none');
+    expect(thrownName(() => validateGrantTerms(['Sign', 'DescribeKey'], undefined))).toBe('none');
   });
   it.each([
     ['no operations', [], undefined],
@@ -76,6 +69,6 @@ describe('validateGrantTerms', () => {
     ['unknown constraint', ['Decrypt'], { SomethingElse: {} }],
     ['non-string value', ['Decrypt'], { EncryptionContextSubset: { a: 1 } }],
   ])('refuses %s with ValidationException', (_n, ops, constraints) => {
-    expect(errorName(() => validateGrantTerms(ops, constraints))).toBe('ValidationException');
+    expect(thrownName(() => validateGrantTerms(ops, constraints))).toBe('ValidationException');
   });
 });

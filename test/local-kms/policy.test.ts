@@ -6,6 +6,7 @@ import {
   wildcardPattern,
   type PolicyRequest,
 } from '../../src/local-kms/policy.js';
+import { thrownName } from '../helpers/errors.js';
 
 const ACCOUNT = '111122223333';
 const KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
@@ -23,14 +24,6 @@ const req = (over: Partial<PolicyRequest> = {}): PolicyRequest => ({
 
 const policy = (...Statement: object[]) => parseKeyPolicy(JSON.stringify({ Version: '2012-10-17', Statement }));
 
-function errorName(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as Error).name;
-  }
-  return 'none';
-}
 
 describe('default key policy', () => {
   const p = parseKeyPolicy(defaultKeyPolicy(ACCOUNT));
@@ -153,11 +146,11 @@ describe('parseKeyPolicy refuses what it cannot enforce', () => {
     ['unknown key', JSON.stringify({ Statement: [{ ...base, Condition: { StringEquals: { 'aws:SourceIp': '1' } } }] })],
     ['set key without set operator', JSON.stringify({ Statement: [{ ...base, Condition: { StringEquals: { 'kms:EncryptionContextKeys': 'a' } } }] })],
   ])('%s', (_name, text) => {
-    expect(errorName(() => parseKeyPolicy(text))).toBe('MalformedPolicyDocumentException');
+    expect(thrownName(() => parseKeyPolicy(text))).toBe('MalformedPolicyDocumentException');
   });
   it('refuses an empty or too long policy with ValidationException', () => {
-    expect(errorName(() => parseKeyPolicy(''))).toBe('ValidationException');
-    expect(errorName(() => parseKeyPolicy(' '.repeat(32_769)))).toBe('ValidationException');
+    expect(thrownName(() => parseKeyPolicy(''))).toBe('ValidationException');
+    expect(thrownName(() => parseKeyPolicy(' '.repeat(32_769)))).toBe('ValidationException');
   });
 });
 
