@@ -8,6 +8,7 @@ import { DEFAULT_ALIAS, ensureDefaultKey, openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
 import { keyringsFromOptions, localDiscoveryKeyring, parsePairs } from './keyrings.js';
 import { inputStream, progressFor, runPipeline, wantsProgress } from './io.js';
+import { UsageError } from './exit.js';
 
 interface CryptOptions {
   key?: string[];
@@ -30,6 +31,10 @@ function lazyLocal(globals: GlobalOptions): { get: () => Promise<LocalKms>; clos
 }
 
 async function run(file: string | undefined, opts: CryptOptions, globals: GlobalOptions, direction: 'encrypt' | 'decrypt'): Promise<void> {
+  if (direction === 'encrypt' && (opts.output === undefined || opts.output === '-') && process.stdout.isTTY) {
+    // Binary ciphertext on a terminal is unreadable and can garble it (as age refuses, too).
+    throw new UsageError('refusing to write ciphertext to a terminal: use -o FILE or redirect stdout');
+  }
   const local = lazyLocal(globals);
   try {
     let keyring: Keyring | undefined = await keyringsFromOptions(opts.key ?? [], opts, local.get);

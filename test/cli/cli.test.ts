@@ -198,6 +198,10 @@ describe('progress', () => {
     expect(tty.status).toBe(0);
     expect(tty.stdout.toString()).toContain('100% | 6291456/6291456 bytes');
     expect(sealbox(home, ['decrypt', join(dir, 'tty.sbx'), '-o', join(dir, 'back.bin')]).code).toBe(0);
+    // Ciphertext is never written to a terminal.
+    const toTerminal = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} encrypt ${JSON.stringify(join(dir, 'back.bin'))}`, '/dev/null'], { env });
+    expect(toTerminal.status).toBe(1);
+    expect(toTerminal.stdout.toString()).toContain('refusing to write ciphertext to a terminal');
     expect(readFileSync(join(dir, 'back.bin')).equals(readFileSync(big))).toBe(true);
   });
 });
