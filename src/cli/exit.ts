@@ -28,12 +28,25 @@ const INTEGRITY_CODES = new Set([
   'ERR_LIMIT_EXCEEDED',
 ]);
 
+/**
+ * What each key tried said, by name only (e.g. "DisabledException"), so that "no matching key"
+ * tells a disabled key from a wrong one. Names only: nested messages may be long or repeat.
+ */
+function tried(errors: readonly unknown[]): string {
+  const names = errors.map((e) => {
+    if (e instanceof SealboxError && e.cause instanceof Error) return e.cause.name;
+    if (e instanceof SealboxError) return e.code;
+    return e instanceof Error ? e.name : 'Error';
+  });
+  return names.length ? ` [${[...new Set(names)].join(', ')}]` : '';
+}
+
 /** One line for stderr and the exit code for an error. Never includes key material. */
 export function describeError(err: unknown): { line: string; code: number } {
   if (err instanceof SealboxError) {
     const exit = INTEGRITY_CODES.has(err.code) ? EXIT.INTEGRITY : err.code === 'ERR_ENCRYPTION_CONTEXT_INVALID' || err.code === 'ERR_RANGE' || err.code === 'ERR_STATE' ? EXIT.USAGE : EXIT.KEY_SERVICE;
     const cause = err.cause instanceof Error ? `: ${err.cause.name}: ${err.cause.message}` : '';
-    return { line: `${err.message}${cause} (${err.code})`, code: exit };
+    return { line: `${err.message}${cause}${tried(err.errors)} (${err.code})`, code: exit };
   }
   if (err instanceof LocalKmsError) return { line: `${err.message} (${err.name})`, code: EXIT.KEY_SERVICE };
   if (err instanceof UsageError) return { line: err.message, code: EXIT.USAGE };

@@ -165,7 +165,14 @@ describe('other commands', () => {
     const home = tmp('misc');
     expect(sealbox(home, ['random', '16']).stdout.toString()).toMatch(/^[0-9a-f]{32}\n$/);
     expect(sealbox(home, ['random', '2000']).code).toBe(1);
-    for (const cmd of [[], ['encrypt'], ['decrypt'], ['inspect'], ['keys'], ['keys', 'create'], ['audit'], ['random']]) {
+    const commands = [
+      '', 'encrypt', 'decrypt', 'inspect', 'random', 'keys', 'keys create', 'keys list', 'keys describe', 'keys enable',
+      'keys disable', 'keys rotate', 'keys rotation', 'keys rotation on', 'keys rotation off', 'keys rotation status',
+      'keys schedule-deletion', 'keys cancel-deletion', 'keys alias', 'keys alias set', 'keys alias rm', 'keys alias list',
+      'keys tag', 'audit', 'audit show', 'audit verify', 'audit export', 'kms', 'kms serve', 'kms credentials',
+      'kms credentials create', 'kms credentials list',
+    ];
+    for (const cmd of commands.map((c) => (c ? c.split(' ') : []))) {
       const help = sealbox(home, [...cmd, '--help']);
       expect(help.code, cmd.join(' ')).toBe(0);
       expect(help.stdout.toString(), cmd.join(' ')).toMatch(/Example/);
@@ -174,7 +181,29 @@ describe('other commands', () => {
     expect(sealbox(home, ['frobnicate']).code).toBe(1);
     const missing = sealbox(home, ['decrypt', '/nonexistent/file']);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/^sealbox: .*ENOENT/);
+    expect(missing.stderr).toMatch(/^sealbox: .*\(ENOENT\)\n$/);
+    const missingToFile = sealbox(home, ['encrypt', '/nonexistent/file', '-o', join(tmp('misc-out'), 'x.sbx')]);
+    expect(missingToFile.code).toBe(1);
+    expect(missingToFile.stderr).toMatch(/^sealbox: .*\(ENOENT\)\n$/);
+  });
+
+  it('a usage error creates nothing: a bad --context leaves SEALBOX_HOME absent', () => {
+    const home = join(tmp('usage'), 'home');
+    const r = sealbox(home, ['encrypt', '--context', 'no-equals-sign'], 'x');
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(existsSync(home)).toBe(false);
+  });
+
+  it('decrypting under a disabled key exits 3 and names DisabledException and the code', () => {
+    const home = tmp('disabled');
+    const enc = sealbox(home, ['encrypt'], 'secret');
+    expect(enc.code).toBe(0);
+    expect(sealbox(home, ['keys', 'disable', 'alias/sealbox-default']).code).toBe(0);
+    const dec = sealbox(home, ['decrypt'], enc.stdout);
+    expect(dec.code).toBe(3);
+    expect(dec.stdout.length).toBe(0);
+    expect(dec.stderr).toMatch(/^sealbox: .*DisabledException.*\(ERR_NO_MATCHING_KEY\)\n$/);
   });
 });
 
