@@ -12,7 +12,7 @@ export const EXIT = {
   KEY_SERVICE: 3,
 } as const;
 
-/** A usage error raised by the CLI itself. */
+/** A usage error raised by the CLI itself; shown with the code ERR_USAGE (exit 1). */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
@@ -49,7 +49,7 @@ export function describeError(err: unknown): { line: string; code: number } {
     return { line: `${err.message}${cause}${tried(err.errors)} (${err.code})`, code: exit };
   }
   if (err instanceof LocalKmsError) return { line: `${err.message} (${err.name})`, code: EXIT.KEY_SERVICE };
-  if (err instanceof UsageError) return { line: err.message, code: EXIT.USAGE };
+  if (err instanceof UsageError) return { line: `${err.message} (ERR_USAGE)`, code: EXIT.USAGE };
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e.code === 'string' && e.syscall) return { line: `${e.message} (${e.code})`, code: EXIT.USAGE };
   if (err instanceof TypeError || err instanceof RangeError) return { line: `${err.message} (${err.name})`, code: EXIT.USAGE };
