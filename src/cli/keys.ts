@@ -4,7 +4,6 @@ import type { LocalKms } from '../local-kms/index.js';
 import { openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
 import { parsePairs } from './keyrings.js';
-import { UsageError } from './exit.js';
 
 /** Runs `fn` against the local KMS and prints its result (JSON with --json, else `text`). */
 function withKms<A extends unknown[]>(globals: () => GlobalOptions, fn: (kms: LocalKms, ...args: A) => Promise<unknown>, text: (result: never) => string) {
