@@ -45,7 +45,8 @@ function tried(errors: readonly unknown[]): string {
 export function describeError(err: unknown): { line: string; code: number } {
   if (err instanceof SealboxError) {
     const exit = INTEGRITY_CODES.has(err.code) ? EXIT.INTEGRITY : err.code === 'ERR_ENCRYPTION_CONTEXT_INVALID' || err.code === 'ERR_RANGE' || err.code === 'ERR_STATE' ? EXIT.USAGE : EXIT.KEY_SERVICE;
-    const cause = err.cause instanceof Error ? `: ${err.cause.name}: ${err.cause.message}` : '';
+    // The cause's name only when the message does not already say it ("... failed (DisabledException)").
+    const cause = err.cause instanceof Error ? `: ${err.message.includes(err.cause.name) ? '' : `${err.cause.name}: `}${err.cause.message}` : '';
     return { line: `${err.message}${cause}${tried(err.errors)} (${err.code})`, code: exit };
   }
   if (err instanceof LocalKmsError) return { line: `${err.message} (${err.name})`, code: EXIT.KEY_SERVICE };
