@@ -10,6 +10,7 @@ export function registerAudit(program: Command, globals: () => GlobalOptions): v
     .addHelpText('after', '\nExamples:\n  sealbox audit show --limit 20\n  sealbox audit verify\n  sealbox audit export -o audit.jsonl');
 
   audit.command('show').option('--limit <n>', 'only the last n rows', '50').description('Show recent audit rows')
+    .addHelpText('after', '\nExamples:\n  sealbox audit show --limit 20\n  sealbox --json audit show --limit 5')
     .action((opts: { limit: string }) => {
       const kms = openLocalKms(globals());
       try {
@@ -22,6 +23,7 @@ export function registerAudit(program: Command, globals: () => GlobalOptions): v
     });
 
   audit.command('verify').description('Check the hash chain; exit 2 and name the first bad row if anything was edited, deleted or reordered')
+    .addHelpText('after', '\nExample:\n  sealbox audit verify && echo intact')
     .action(() => {
       const kms = openLocalKms(globals());
       try {
@@ -36,6 +38,7 @@ export function registerAudit(program: Command, globals: () => GlobalOptions): v
     });
 
   audit.command('export').option('-o, --output <file>', 'write to a file instead of stdout').description('Export the log as JSON lines')
+    .addHelpText('after', '\nExample:\n  sealbox audit export -o audit.jsonl')
     .action((opts: { output?: string }) => {
       const kms = openLocalKms(globals());
       try {

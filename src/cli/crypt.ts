@@ -35,6 +35,11 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
     // Binary ciphertext on a terminal is unreadable and can garble it (as age refuses, too).
     throw new UsageError('refusing to write ciphertext to a terminal: use -o FILE or redirect stdout');
   }
+  // Usage errors before any side effect: a typo must not create the key store.
+  const context = direction === 'encrypt' ? parsePairs(opts.context, '--context') : undefined;
+  const expected = direction === 'decrypt' ? parsePairs(opts.requireContext, '--require-context') : undefined;
+  const frameLength = opts.frameLength === undefined ? undefined : Number(opts.frameLength);
+  const { stream, size } = inputStream(file);
   const local = lazyLocal(globals);
   try {
     let keyring: Keyring | undefined = await keyringsFromOptions(opts.key ?? [], opts, local.get);
@@ -49,19 +54,15 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
       }
     }
     const toFile = opts.output !== undefined && opts.output !== '-';
-    const { stream, size } = inputStream(file);
     // File to file without a progress bar: the fast path (positional reads, atomic rename).
     const direct = file !== undefined && file !== '-' && toFile && !wantsProgress(size);
     if (direct) stream.destroy();
     const progress = direct ? undefined : progressFor(size);
     if (direction === 'encrypt') {
-      const frameLength = opts.frameLength === undefined ? undefined : Number(opts.frameLength);
-      const context = parsePairs(opts.context, '--context');
       const options = { keyring, ...(context ? { encryptionContext: context } : {}), ...(frameLength !== undefined ? { frameLength } : {}) };
       if (direct) await encryptFile(file!, opts.output!, options);
       else await runPipeline(stream, [...(progress ? [progress] : []), createEncryptStream(options)], opts.output);
     } else {
-      const expected = parsePairs(opts.requireContext, '--require-context');
       const options = { keyring, ...(expected ? { expectedEncryptionContext: expected } : {}) };
       if (direct) await decryptFile(file!, opts.output!, options);
       else await runPipeline(stream, [...(progress ? [progress] : []), createDecryptStream(options)], opts.output);

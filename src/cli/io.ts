@@ -13,7 +13,9 @@ const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
 /** The input: a file, or stdin for none / "-". */
 export function inputStream(file: string | undefined): { stream: Readable; size: number | undefined } {
   if (file === undefined || file === '-') return { stream: process.stdin, size: undefined };
-  return { stream: createReadStream(file, { highWaterMark: 1024 * 1024 }), size: statSync(file).size };
+  // Stat first: a stream opened on a missing file would emit an unhandled 'error' (a stack trace).
+  const size = statSync(file).size;
+  return { stream: createReadStream(file, { highWaterMark: 1024 * 1024 }), size };
 }
 
 /** True when a progress bar should be shown: stderr is a terminal and the input is large. */

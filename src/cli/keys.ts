@@ -4,7 +4,6 @@ import type { LocalKms } from '../local-kms/index.js';
 import { openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
 import { parsePairs } from './keyrings.js';
-import { UsageError } from './exit.js';
 
 /** Runs `fn` against the local KMS and prints its result (JSON with --json, else `text`). */
 function withKms<A extends unknown[]>(globals: () => GlobalOptions, fn: (kms: LocalKms, ...args: A) => Promise<unknown>, text: (result: never) => string) {
@@ -81,48 +80,67 @@ export function registerKeys(program: Command, globals: () => GlobalOptions): vo
       rows.length === 0 ? 'no keys\n' : rows.map((r) => `${r.KeyId}  ${r.State.padEnd(15)} ${r.Aliases.join(',')}  ${r.Description}`).join('\n') + '\n'));
 
   keys.command('describe').argument('<key>', 'key id, alias or ARN').description('Show a key')
+    .addHelpText('after', '\nExamples:\n  sealbox keys describe alias/app\n  sealbox --json keys describe alias/app')
     .action(withKms(globals, async (kms, key: string) => (await kms.describeKey({ KeyId: key })).KeyMetadata, describeText));
   keys.command('enable').argument('<key>', 'key id, ARN or alias').description('Enable a key')
+    .addHelpText('after', '\nExample:\n  sealbox keys enable alias/app')
     .action(withKms(globals, async (kms, key: string) => kms.enableKey({ KeyId: await keyIdOf(kms, key) }), ok('enabled')));
   keys.command('disable').argument('<key>', 'key id, ARN or alias').description('Disable a key (it can no longer encrypt or decrypt)')
+    .addHelpText('after', '\nExample:\n  sealbox keys disable alias/app')
     .action(withKms(globals, async (kms, key: string) => kms.disableKey({ KeyId: await keyIdOf(kms, key) }), ok('disabled')));
   keys.command('rotate').argument('<key>', 'key id, ARN or alias').description('Rotate now: new material for new messages, old versions still decrypt')
+    .addHelpText('after', '\nExample:\n  sealbox keys rotate alias/app')
     .action(withKms(globals, async (kms, key: string) => kms.rotateKeyOnDemand({ KeyId: await keyIdOf(kms, key) }), ok('rotated')));
 
-  const rotation = keys.command('rotation').description('Automatic rotation');
+  const rotation = keys.command('rotation').description('Automatic rotation')
+    .addHelpText('after', '\nExamples:\n  sealbox keys rotation on alias/app --period 90\n  sealbox keys rotation status alias/app\n  sealbox keys rotation off alias/app');
   rotation.command('on').argument('<key>', 'key id, ARN or alias').option('--period <days>', 'rotation period in days (90-2560, default 365)')
     .description('Enable automatic rotation')
+    .addHelpText('after', '\nExample:\n  sealbox keys rotation on alias/app --period 90')
     .action(withKms(globals, async (kms, key: string, opts: { period?: string }) => kms.enableKeyRotation({ KeyId: await keyIdOf(kms, key), ...(opts.period ? { RotationPeriodInDays: Number(opts.period) } : {}) }), ok('rotation enabled')));
   rotation.command('off').argument('<key>', 'key id, ARN or alias').description('Disable automatic rotation')
+    .addHelpText('after', '\nExample:\n  sealbox keys rotation off alias/app')
     .action(withKms(globals, async (kms, key: string) => kms.disableKeyRotation({ KeyId: await keyIdOf(kms, key) }), ok('rotation disabled')));
   rotation.command('status').argument('<key>', 'key id, ARN or alias').description('Show rotation status')
+    .addHelpText('after', '\nExample:\n  sealbox keys rotation status alias/app')
     .action(withKms(globals, async (kms, key: string) => kms.getKeyRotationStatus({ KeyId: await keyIdOf(kms, key) }), (r: { KeyRotationEnabled?: boolean; NextRotationDate?: Date }) =>
       `rotation ${r.KeyRotationEnabled ? `on, next ${r.NextRotationDate?.toISOString()}` : 'off'}\n`));
 
   keys.command('schedule-deletion').argument('<key>', 'key id, ARN or alias').option('--days <n>', 'waiting period, 7-30 days (default 30)')
     .description('Schedule deletion: the key is unusable now and deleted for good after the waiting period')
+    .addHelpText('after', '\nExample:\n  sealbox keys schedule-deletion alias/old --days 7')
     .action(withKms(globals, async (kms, key: string, opts: { days?: string }) => kms.scheduleKeyDeletion({ KeyId: await keyIdOf(kms, key), ...(opts.days ? { PendingWindowInDays: Number(opts.days) } : {}) }),
       (r: { DeletionDate?: Date }) => `deletion scheduled for ${r.DeletionDate?.toISOString()}\n`));
   keys.command('cancel-deletion').argument('<key>', 'key id, ARN or alias').description('Cancel a scheduled deletion (the key stays disabled)')
+    .addHelpText('after', '\nExamples:\n  sealbox keys cancel-deletion 1234abcd-12ab-34cd-56ef-1234567890ab\n  sealbox keys enable 1234abcd-12ab-34cd-56ef-1234567890ab')
     .action(withKms(globals, async (kms, key: string) => kms.cancelKeyDeletion({ KeyId: await keyIdOf(kms, key) }), ok('deletion cancelled; the key is disabled')));
 
-  const alias = keys.command('alias').description('Aliases');
+  const alias = keys.command('alias').description('Aliases')
+    .addHelpText('after', '\nExamples:\n  sealbox keys alias set alias/app 1234abcd-12ab-34cd-56ef-1234567890ab\n  sealbox keys alias list\n  sealbox keys alias rm alias/app');
   alias.command('set').argument('<alias>', 'alias/name').argument('<key>', 'key id, ARN or alias').description('Point an alias at a key (creating it if needed)')
+    .addHelpText('after', '\nExample:\n  sealbox keys alias set alias/app 1234abcd-12ab-34cd-56ef-1234567890ab')
     .action(withKms(globals, async (kms, name: string, key: string) => {
       const exists = (await kms.listAliases({ Limit: 100 })).Aliases?.some((a) => a.AliasName === name);
       const target = await keyIdOf(kms, key);
       return exists ? kms.updateAlias({ AliasName: name, TargetKeyId: target }) : kms.createAlias({ AliasName: name, TargetKeyId: target });
     }, ok('alias set')));
   alias.command('rm').argument('<alias>', 'alias/name').description('Delete an alias')
+    .addHelpText('after', '\nExample:\n  sealbox keys alias rm alias/app')
     .action(withKms(globals, (kms, name: string) => kms.deleteAlias({ AliasName: name }), ok('alias removed')));
   alias.command('list').description('List aliases')
+    .addHelpText('after', '\nExample:\n  sealbox keys alias list --json')
     .action(withKms(globals, async (kms) => (await kms.listAliases({ Limit: 100 })).Aliases ?? [],
       (rows: { AliasName?: string; TargetKeyId?: string }[]) => rows.map((a) => `${a.AliasName}  ${a.TargetKeyId}`).join('\n') + (rows.length ? '\n' : '')));
 
-  keys.command('tag').argument('<key>', 'key id, ARN or alias').argument('<pairs...>', 'tags as key=value').description('Tag a key')
-    .action(withKms(globals, async (kms, key: string, pairs: string[]) => {
+  keys.command('tag').argument('<key>', 'key id, ARN or alias').argument('[pairs...]', 'tags as key=value (none: list the tags)')
+    .option('--remove <tagKey>', 'remove a tag (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .description('Tag a key, remove tags, or list them')
+    .addHelpText('after', '\nExamples:\n  sealbox keys tag alias/app team=payments env=prod\n  sealbox keys tag alias/app --remove env\n  sealbox keys tag alias/app')
+    .action(withKms(globals, async (kms, key: string, pairs: string[], opts: { remove?: string[] }) => {
+      const KeyId = await keyIdOf(kms, key);
       const tags = parsePairs(pairs, 'tag');
-      if (!tags) throw new UsageError('tag expects key=value pairs');
-      return kms.tagResource({ KeyId: await keyIdOf(kms, key), Tags: Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })) });
-    }, ok('tagged')));
+      if (tags) await kms.tagResource({ KeyId, Tags: Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })) });
+      if (opts.remove) await kms.untagResource({ KeyId, TagKeys: opts.remove });
+      return (await kms.listResourceTags({ KeyId })).Tags ?? [];
+    }, (rows: { TagKey?: string; TagValue?: string }[]) => rows.map((t) => `${t.TagKey}=${t.TagValue}`).join('\n') + (rows.length ? '\n' : '')));
 }

@@ -1,8 +1,13 @@
 import type { Command } from 'commander';
-import { credentialStoreFor, startKmsServer } from '../kms-server/server.js';
 import { openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
 import { UsageError } from './exit.js';
+
+/**
+ * The server (and its SigV4 dependencies, ~60 ms to load) only for the commands that use it:
+ * every other command starts faster.
+ */
+const loadServer = () => import('../kms-server/server.js');
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -24,6 +29,7 @@ Examples:
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0-65535');
       const origins = opts.corsOrigin;
+      const { startKmsServer } = await loadServer();
       const server = await startKmsServer({
         kms: openLocalKms(globals()),
         port,
@@ -41,12 +47,14 @@ Examples:
       process.once('SIGTERM', stop);
     });
 
-  const creds = kms.command('credentials').description('Access keys for SigV4 clients of `sealbox kms serve`');
+  const creds = kms.command('credentials').description('Access keys for SigV4 clients of `sealbox kms serve`')
+    .addHelpText('after', '\nExamples:\n  sealbox kms credentials create --description ci\n  sealbox kms credentials list');
   creds.command('create').description('Create an access key; the secret is shown once, here, and never logged')
     .option('--principal <arn>', 'IAM principal ARN the key acts as (default: the local account root)')
     .option('--description <text>', 'what the key is for')
     .addHelpText('after', '\nExample:\n  sealbox kms credentials create --principal arn:aws:iam::111122223333:user/alice')
-    .action((opts: { principal?: string; description?: string }) => {
+    .action(async (opts: { principal?: string; description?: string }) => {
+      const { credentialStoreFor } = await loadServer();
       const local = openLocalKms(globals());
       try {
         const key = credentialStoreFor(local).create({
@@ -60,7 +68,9 @@ Examples:
       }
     });
   creds.command('list').description('List access keys (never their secrets)')
-    .action(() => {
+    .addHelpText('after', '\nExample:\n  sealbox --json kms credentials list')
+    .action(async () => {
+      const { credentialStoreFor } = await loadServer();
       const local = openLocalKms(globals());
       try {
         const keys = credentialStoreFor(local).list();

@@ -131,7 +131,9 @@ describe('key lifecycle and audit', () => {
     expect(sealbox(home, ['keys', 'rotation', 'status', id]).stdout.toString()).toMatch(/^rotation on/);
     expect(sealbox(home, ['keys', 'rotation', 'on', id, '--period', '10']).code).toBe(3);
     expect(sealbox(home, ['keys', 'rotation', 'off', id]).code).toBe(0);
-    expect(sealbox(home, ['keys', 'tag', id, 'team=sec']).code).toBe(0);
+    expect(sealbox(home, ['keys', 'tag', id, 'team=sec', 'env=dev']).code).toBe(0);
+    expect(sealbox(home, ['keys', 'tag', 'alias/life', '--remove', 'env']).code).toBe(0);
+    expect(JSON.parse(sealbox(home, ['--json', 'keys', 'tag', id]).stdout.toString())).toEqual([{ TagKey: 'team', TagValue: 'sec' }]);
     expect(sealbox(home, ['keys', 'alias', 'set', 'alias/other', id]).code).toBe(0);
     expect(sealbox(home, ['keys', 'alias', 'list']).stdout.toString()).toContain('alias/other');
     expect(sealbox(home, ['keys', 'alias', 'rm', 'alias/other']).code).toBe(0);
@@ -165,16 +167,50 @@ describe('other commands', () => {
     const home = tmp('misc');
     expect(sealbox(home, ['random', '16']).stdout.toString()).toMatch(/^[0-9a-f]{32}\n$/);
     expect(sealbox(home, ['random', '2000']).code).toBe(1);
-    for (const cmd of [[], ['encrypt'], ['decrypt'], ['inspect'], ['keys'], ['keys', 'create'], ['audit'], ['random']]) {
+    const commands = [
+      '', 'encrypt', 'decrypt', 'inspect', 'random', 'keys', 'keys create', 'keys list', 'keys describe', 'keys enable',
+      'keys disable', 'keys rotate', 'keys rotation', 'keys rotation on', 'keys rotation off', 'keys rotation status',
+      'keys schedule-deletion', 'keys cancel-deletion', 'keys alias', 'keys alias set', 'keys alias rm', 'keys alias list',
+      'keys tag', 'audit', 'audit show', 'audit verify', 'audit export', 'kms', 'kms serve', 'kms credentials',
+      'kms credentials create', 'kms credentials list',
+    ];
+    for (const cmd of commands.map((c) => (c ? c.split(' ') : []))) {
       const help = sealbox(home, [...cmd, '--help']);
       expect(help.code, cmd.join(' ')).toBe(0);
       expect(help.stdout.toString(), cmd.join(' ')).toMatch(/Example/);
     }
-    expect(sealbox(home, ['encrypt', '--bogus']).code).toBe(1);
-    expect(sealbox(home, ['frobnicate']).code).toBe(1);
+    for (const args of [['encrypt', '--bogus'], ['frobnicate'], ['random'], ['random', '0'], ['keys', 'tag', 'k', 'novalue']]) {
+      const r = sealbox(home, args);
+      expect(r.code, args.join(' ')).toBe(1);
+      // The first line names the problem and the code; at most a pointer to --help follows.
+      expect(r.stderr.split('\n')[0], args.join(' ')).toMatch(/^sealbox: .*\(ERR_USAGE\)$/);
+      expect(r.stderr.split('\n').filter(Boolean).length, args.join(' ')).toBeLessThanOrEqual(2);
+    }
     const missing = sealbox(home, ['decrypt', '/nonexistent/file']);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/^sealbox: .*ENOENT/);
+    expect(missing.stderr).toMatch(/^sealbox: .*\(ENOENT\)\n$/);
+    const missingToFile = sealbox(home, ['encrypt', '/nonexistent/file', '-o', join(tmp('misc-out'), 'x.sbx')]);
+    expect(missingToFile.code).toBe(1);
+    expect(missingToFile.stderr).toMatch(/^sealbox: .*\(ENOENT\)\n$/);
+  });
+
+  it('a usage error creates nothing: a bad --context leaves SEALBOX_HOME absent', () => {
+    const home = join(tmp('usage'), 'home');
+    const r = sealbox(home, ['encrypt', '--context', 'no-equals-sign'], 'x');
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(existsSync(home)).toBe(false);
+  });
+
+  it('decrypting under a disabled key exits 3 and names DisabledException and the code', () => {
+    const home = tmp('disabled');
+    const enc = sealbox(home, ['encrypt'], 'secret');
+    expect(enc.code).toBe(0);
+    expect(sealbox(home, ['keys', 'disable', 'alias/sealbox-default']).code).toBe(0);
+    const dec = sealbox(home, ['decrypt'], enc.stdout);
+    expect(dec.code).toBe(3);
+    expect(dec.stdout.length).toBe(0);
+    expect(dec.stderr).toMatch(/^sealbox: .*DisabledException.*\(ERR_NO_MATCHING_KEY\)\n$/);
   });
 });
 
