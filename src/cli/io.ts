@@ -6,13 +6,18 @@ import { Transform } from 'node:stream';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import cliProgress from 'cli-progress';
+import { UsageError } from './exit.js';
 
 /** Inputs above this size get a progress bar when stderr is a terminal. */
 const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
 
 /** The input: a file, or stdin for none / "-". */
 export function inputStream(file: string | undefined): { stream: Readable; size: number | undefined } {
-  if (file === undefined || file === '-') return { stream: process.stdin, size: undefined };
+  if (file === undefined || file === '-') {
+    // Waiting silently on a terminal for input nobody means to type helps no one.
+    if (process.stdin.isTTY) throw new UsageError('no input: give a file, or pipe data to stdin');
+    return { stream: process.stdin, size: undefined };
+  }
   // Stat first: a stream opened on a missing file would emit an unhandled 'error' (a stack trace).
   const size = statSync(file).size;
   return { stream: createReadStream(file, { highWaterMark: 1024 * 1024 }), size };

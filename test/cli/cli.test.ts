@@ -238,6 +238,10 @@ describe('progress', () => {
     const toTerminal = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} encrypt ${JSON.stringify(join(dir, 'back.bin'))}`, '/dev/null'], { env });
     expect(toTerminal.status).toBe(1);
     expect(toTerminal.stdout.toString()).toContain('refusing to write ciphertext to a terminal');
+    // Nor does decrypt sit waiting on a terminal for input.
+    const noInput = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} decrypt`, '/dev/null'], { env });
+    expect(noInput.status).toBe(1);
+    expect(noInput.stdout.toString()).toContain('no input');
     expect(readFileSync(join(dir, 'back.bin')).equals(readFileSync(big))).toBe(true);
   });
 });
