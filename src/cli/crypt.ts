@@ -7,6 +7,8 @@ import type { LocalKms } from '../local-kms/index.js';
 import { DEFAULT_ALIAS, ensureDefaultKey, openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
 import { keyringsFromOptions, localDiscoveryKeyring, parsePairs } from './keyrings.js';
+import { positiveInteger } from './args.js';
+import { DEFAULT_MAX_FRAME_LENGTH } from '../limits.js';
 import { inputStream, progressFor, runPipeline, wantsProgress } from './io.js';
 
 interface CryptOptions {
@@ -30,10 +32,11 @@ function lazyLocal(globals: GlobalOptions): { get: () => Promise<LocalKms>; clos
 }
 
 async function run(file: string | undefined, opts: CryptOptions, globals: GlobalOptions, direction: 'encrypt' | 'decrypt'): Promise<void> {
-  // Usage errors before any side effect: a typo must not create the key store.
+  // Usage errors before any side effect: a typo must not create the key store. Frames stay
+  // within what decrypt accepts by default, so the CLI never writes a message it refuses to read.
   const context = direction === 'encrypt' ? parsePairs(opts.context, '--context') : undefined;
   const expected = direction === 'decrypt' ? parsePairs(opts.requireContext, '--require-context') : undefined;
-  const frameLength = opts.frameLength === undefined ? undefined : Number(opts.frameLength);
+  const frameLength = opts.frameLength === undefined ? undefined : positiveInteger(opts.frameLength, '--frame-length', DEFAULT_MAX_FRAME_LENGTH);
   const { stream, size } = inputStream(file);
   const local = lazyLocal(globals);
   try {
@@ -77,7 +80,7 @@ export function registerCrypt(program: Command, globals: () => GlobalOptions): v
     .option('-k, --key <key>', 'local key id/alias/ARN, kms:<AWS key ARN>, or file:<raw key file>; repeat for several', collect)
     .option('-c, --context <k=v>', 'encryption context pair (repeatable)', collect)
     .option('--endpoint-url <url>', 'AWS KMS endpoint for kms: keys')
-    .option('--frame-length <bytes>', 'plaintext bytes per frame (default 65536)')
+    .option('--frame-length <bytes>', 'plaintext bytes per frame, 1-4194304 (default 65536)')
     .addHelpText('after', `
 Examples:
   echo hello | sealbox encrypt > hello.sbx

@@ -129,12 +129,15 @@ describe('key lifecycle and audit', () => {
     expect(sealbox(home, ['decrypt'], before.stdout).stdout.toString()).toBe('old');
     expect(sealbox(home, ['keys', 'rotation', 'on', id, '--period', '90']).code).toBe(0);
     expect(sealbox(home, ['keys', 'rotation', 'status', id]).stdout.toString()).toMatch(/^rotation on/);
-    expect(sealbox(home, ['keys', 'rotation', 'on', id, '--period', '10']).code).toBe(3);
+    const invalid = sealbox(home, ['keys', 'rotation', 'on', id, '--period', '10']);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toContain('ValidationException');
     expect(sealbox(home, ['keys', 'rotation', 'off', id]).code).toBe(0);
     expect(sealbox(home, ['keys', 'tag', id, 'team=sec']).code).toBe(0);
     expect(sealbox(home, ['keys', 'alias', 'set', 'alias/other', id]).code).toBe(0);
     expect(sealbox(home, ['keys', 'alias', 'list']).stdout.toString()).toContain('alias/other');
     expect(sealbox(home, ['keys', 'alias', 'rm', 'alias/other']).code).toBe(0);
+    expect(sealbox(home, ['keys', 'schedule-deletion', id, '--days', '6']).code).toBe(1);
     expect(sealbox(home, ['keys', 'schedule-deletion', id, '--days', '7']).stdout.toString()).toMatch(/deletion scheduled/);
     expect(sealbox(home, ['keys', 'cancel-deletion', id]).code).toBe(0);
     expect(JSON.parse(sealbox(home, ['--json', 'keys', 'describe', id]).stdout.toString()).KeyState).toBe('Disabled');
@@ -187,12 +190,21 @@ describe('other commands', () => {
     expect(missingToFile.stderr).toMatch(/^sealbox: .*\(ENOENT\)\n$/);
   });
 
-  it('a usage error creates nothing: a bad --context leaves SEALBOX_HOME absent', () => {
+  it('a usage error creates nothing: a bad --context, --frame-length or --limit leaves SEALBOX_HOME absent', () => {
     const home = join(tmp('usage'), 'home');
-    const r = sealbox(home, ['encrypt', '--context', 'no-equals-sign'], 'x');
-    expect(r.code).toBe(1);
-    expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
-    expect(existsSync(home)).toBe(false);
+    for (const args of [
+      ['encrypt', '--context', 'no-equals-sign'],
+      ['encrypt', '--frame-length', 'abc'],
+      ['encrypt', '--frame-length', '0'],
+      // Above what decrypt accepts by default: the CLI must not write what it cannot read.
+      ['encrypt', '--frame-length', String(4 * 1024 * 1024 + 1)],
+      ['audit', 'show', '--limit', '-3'],
+    ]) {
+      const r = sealbox(home, args, 'x');
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+      expect(existsSync(home)).toBe(false);
+    }
   });
 
   it('decrypting under a disabled key exits 3 and names DisabledException and the code', () => {
