@@ -8,6 +8,7 @@ import { DEFAULT_ALIAS, ensureDefaultKey, openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
 import { keyringsFromOptions, localDiscoveryKeyring, parsePairs } from './keyrings.js';
 import { positiveInteger } from './args.js';
+import { UsageError } from './exit.js';
 import { DEFAULT_MAX_FRAME_LENGTH } from '../limits.js';
 import { inputStream, progressFor, runPipeline, wantsProgress } from './io.js';
 
@@ -37,6 +38,10 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
   const context = direction === 'encrypt' ? parsePairs(opts.context, '--context') : undefined;
   const expected = direction === 'decrypt' ? parsePairs(opts.requireContext, '--require-context') : undefined;
   const frameLength = opts.frameLength === undefined ? undefined : positiveInteger(opts.frameLength, '--frame-length', DEFAULT_MAX_FRAME_LENGTH);
+  // Like age: ciphertext is binary, and dumping it on a terminal garbles it and helps no one.
+  if (direction === 'encrypt' && (opts.output === undefined || opts.output === '-') && process.stdout.isTTY) {
+    throw new UsageError('refusing to write ciphertext to a terminal: redirect stdout or use -o FILE');
+  }
   const { stream, size } = inputStream(file);
   const local = lazyLocal(globals);
   try {

@@ -220,7 +220,7 @@ describe('other commands', () => {
 });
 
 describe('progress', () => {
-  it('shows a progress bar on a terminal for large inputs, and nothing when stderr is piped', () => {
+  it('shows a progress bar on a terminal for large inputs, nothing when stderr is piped, and never writes ciphertext to a terminal', () => {
     const home = tmp('progress');
     const dir = tmp('progress-data');
     const big = join(dir, 'big.bin');
@@ -240,5 +240,11 @@ describe('progress', () => {
     expect(tty.stdout.toString()).toContain('100% | 6291456/6291456 bytes');
     expect(sealbox(home, ['decrypt', join(dir, 'tty.sbx'), '-o', join(dir, 'back.bin')]).code).toBe(0);
     expect(readFileSync(join(dir, 'back.bin')).equals(readFileSync(big))).toBe(true);
+    // Ciphertext is never dumped on a terminal: a usage error, before the key store is touched.
+    const fresh = join(tmp('tty-home'), 'home');
+    const toTerminal = spawnSync('script', ['-qec', `echo hello | ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} encrypt`, '/dev/null'], { env: { ...env, SEALBOX_HOME: fresh } });
+    expect(toTerminal.status).toBe(1);
+    expect(toTerminal.stdout.toString()).toMatch(/^sealbox: .*\r?\n$/);
+    expect(existsSync(fresh)).toBe(false);
   });
 });
