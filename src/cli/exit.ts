@@ -12,7 +12,7 @@ export const EXIT = {
   KEY_SERVICE: 3,
 } as const;
 
-/** A usage error raised by the CLI itself. */
+/** A usage error raised by the CLI itself; shown with the code ERR_USAGE (exit 1). */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
@@ -45,13 +45,14 @@ function tried(errors: readonly unknown[]): string {
 export function describeError(err: unknown): { line: string; code: number } {
   if (err instanceof SealboxError) {
     const exit = INTEGRITY_CODES.has(err.code) ? EXIT.INTEGRITY : err.code === 'ERR_ENCRYPTION_CONTEXT_INVALID' || err.code === 'ERR_RANGE' || err.code === 'ERR_STATE' ? EXIT.USAGE : EXIT.KEY_SERVICE;
-    const cause = err.cause instanceof Error ? `: ${err.cause.name}: ${err.cause.message}` : '';
+    // The cause's name only when the message does not already say it ("... failed (DisabledException)").
+    const cause = err.cause instanceof Error ? `: ${err.message.includes(err.cause.name) ? '' : `${err.cause.name}: `}${err.cause.message}` : '';
     return { line: `${err.message}${cause}${tried(err.errors)} (${err.code})`, code: exit };
   }
   // The key service refusing an argument (a rotation period of 10 days, a 3-day deletion
   // window) is the user's mistake, not a key service failure.
   if (err instanceof LocalKmsError) return { line: `${err.message} (${err.name})`, code: err.name === 'ValidationException' ? EXIT.USAGE : EXIT.KEY_SERVICE };
-  if (err instanceof UsageError) return { line: err.message, code: EXIT.USAGE };
+  if (err instanceof UsageError) return { line: `${err.message} (ERR_USAGE)`, code: EXIT.USAGE };
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e.code === 'string' && e.syscall) return { line: `${e.message} (${e.code})`, code: EXIT.USAGE };
   if (err instanceof TypeError || err instanceof RangeError) return { line: `${err.message} (${err.name})`, code: EXIT.USAGE };

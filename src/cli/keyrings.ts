@@ -22,7 +22,7 @@ function rawKeyring(path: string): Keyring {
   try {
     text = readFileSync(path);
   } catch (err) {
-    throw new UsageError(`cannot read key file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new UsageError(`cannot read key file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   const trimmed = text.toString('utf8').trim();
   const key = text.length === 32 ? new Uint8Array(text) : /^[0-9a-fA-F]{64}$/.test(trimmed) ? new Uint8Array(Buffer.from(trimmed, 'hex')) : new Uint8Array(Buffer.from(trimmed, 'base64'));

@@ -4,7 +4,6 @@ import type { LocalKms } from '../local-kms/index.js';
 import { openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
 import { parsePairs } from './keyrings.js';
-import { UsageError } from './exit.js';
 
 /** Runs `fn` against the local KMS and prints its result (JSON with --json, else `text`). */
 function withKms<A extends unknown[]>(globals: () => GlobalOptions, fn: (kms: LocalKms, ...args: A) => Promise<unknown>, text: (result: never) => string) {
@@ -133,11 +132,15 @@ export function registerKeys(program: Command, globals: () => GlobalOptions): vo
     .action(withKms(globals, async (kms) => (await kms.listAliases({ Limit: 100 })).Aliases ?? [],
       (rows: { AliasName?: string; TargetKeyId?: string }[]) => rows.map((a) => `${a.AliasName}  ${a.TargetKeyId}`).join('\n') + (rows.length ? '\n' : '')));
 
-  keys.command('tag').argument('<key>', 'key id, ARN or alias').argument('<pairs...>', 'tags as key=value').description('Tag a key')
-    .addHelpText('after', '\nExample:\n  sealbox keys tag alias/app team=payments env=prod')
-    .action(withKms(globals, async (kms, key: string, pairs: string[]) => {
+  keys.command('tag').argument('<key>', 'key id, ARN or alias').argument('[pairs...]', 'tags as key=value (none: list the tags)')
+    .option('--remove <tagKey>', 'remove a tag (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .description('Tag a key, remove tags, or list them')
+    .addHelpText('after', '\nExamples:\n  sealbox keys tag alias/app team=payments env=prod\n  sealbox keys tag alias/app --remove env\n  sealbox keys tag alias/app')
+    .action(withKms(globals, async (kms, key: string, pairs: string[], opts: { remove?: string[] }) => {
+      const KeyId = await keyIdOf(kms, key);
       const tags = parsePairs(pairs, 'tag');
-      if (!tags) throw new UsageError('tag expects key=value pairs');
-      return kms.tagResource({ KeyId: await keyIdOf(kms, key), Tags: Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })) });
-    }, ok('tagged')));
+      if (tags) await kms.tagResource({ KeyId, Tags: Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })) });
+      if (opts.remove) await kms.untagResource({ KeyId, TagKeys: opts.remove });
+      return (await kms.listResourceTags({ KeyId })).Tags ?? [];
+    }, (rows: { TagKey?: string; TagValue?: string }[]) => rows.map((t) => `${t.TagKey}=${t.TagValue}`).join('\n') + (rows.length ? '\n' : '')));
 }

@@ -19,7 +19,10 @@ program
   .description('Client-side envelope encryption. Keys live in the bundled local KMS (no set-up), AWS KMS, or raw key files.')
   .option('--home <dir>', 'local KMS data directory (default: $SEALBOX_HOME or the platform data directory)')
   .option('--json', 'machine-readable output for non-streaming commands')
-  .showHelpAfterError()
+  // Usage errors are one line in the same shape as every other error, plus a pointer to --help
+  // (the full help would bury the line that says what was wrong).
+  .configureOutput({ outputError: (str, write) => write(`sealbox: ${str.replace(/^error: /, '').trimEnd()} (ERR_USAGE)\n`) })
+  .showHelpAfterError('(add --help for usage and examples)')
   .exitOverride()
   .addHelpText('after', `
 Examples:

@@ -133,7 +133,9 @@ describe('key lifecycle and audit', () => {
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toContain('ValidationException');
     expect(sealbox(home, ['keys', 'rotation', 'off', id]).code).toBe(0);
-    expect(sealbox(home, ['keys', 'tag', id, 'team=sec']).code).toBe(0);
+    expect(sealbox(home, ['keys', 'tag', id, 'team=sec', 'env=dev']).code).toBe(0);
+    expect(sealbox(home, ['keys', 'tag', 'alias/life', '--remove', 'env']).code).toBe(0);
+    expect(JSON.parse(sealbox(home, ['--json', 'keys', 'tag', id]).stdout.toString())).toEqual([{ TagKey: 'team', TagValue: 'sec' }]);
     expect(sealbox(home, ['keys', 'alias', 'set', 'alias/other', id]).code).toBe(0);
     expect(sealbox(home, ['keys', 'alias', 'list']).stdout.toString()).toContain('alias/other');
     expect(sealbox(home, ['keys', 'alias', 'rm', 'alias/other']).code).toBe(0);
@@ -180,8 +182,13 @@ describe('other commands', () => {
       expect(help.code, cmd.join(' ')).toBe(0);
       expect(help.stdout.toString(), cmd.join(' ')).toMatch(/Example/);
     }
-    expect(sealbox(home, ['encrypt', '--bogus']).code).toBe(1);
-    expect(sealbox(home, ['frobnicate']).code).toBe(1);
+    for (const args of [['encrypt', '--bogus'], ['frobnicate'], ['random'], ['random', '0'], ['keys', 'tag', 'k', 'novalue']]) {
+      const r = sealbox(home, args);
+      expect(r.code, args.join(' ')).toBe(1);
+      // The first line names the problem and the code; at most a pointer to --help follows.
+      expect(r.stderr.split('\n')[0], args.join(' ')).toMatch(/^sealbox: .*\(ERR_USAGE\)$/);
+      expect(r.stderr.split('\n').filter(Boolean).length, args.join(' ')).toBeLessThanOrEqual(2);
+    }
     const missing = sealbox(home, ['decrypt', '/nonexistent/file']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^sealbox: .*\(ENOENT\)\n$/);
