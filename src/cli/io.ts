@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, fstatSync, statSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -10,9 +10,22 @@ import cliProgress from 'cli-progress';
 /** Inputs above this size get a progress bar when stderr is a terminal. */
 const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
 
+/**
+ * The size of stdin when it is a regular file (`sealbox encrypt < big.bin`), so that input
+ * gets a progress bar too; undefined for pipes and terminals, whose length is unknown.
+ */
+function stdinFileSize(): number | undefined {
+  try {
+    const st = fstatSync(0);
+    return st.isFile() ? st.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The input: a file, or stdin for none / "-". */
 export function inputStream(file: string | undefined): { stream: Readable; size: number | undefined } {
-  if (file === undefined || file === '-') return { stream: process.stdin, size: undefined };
+  if (file === undefined || file === '-') return { stream: process.stdin, size: stdinFileSize() };
   // Stat first: a stream opened on a missing file would emit an unhandled 'error' (a stack trace).
   const size = statSync(file).size;
   return { stream: createReadStream(file, { highWaterMark: 1024 * 1024 }), size };

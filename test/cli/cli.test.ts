@@ -247,6 +247,13 @@ describe('progress', () => {
     expect(tty.stdout.toString()).toContain('100% | 6291456/6291456 bytes');
     expect(sealbox(home, ['decrypt', join(dir, 'tty.sbx'), '-o', join(dir, 'back.bin')]).code).toBe(0);
     expect(readFileSync(join(dir, 'back.bin')).equals(readFileSync(big))).toBe(true);
+    // stdin redirected from a file has a known size, so it gets a bar too; a pipe does not.
+    const redirected = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} encrypt -o ${JSON.stringify(join(dir, 'redir.sbx'))} < ${JSON.stringify(big)}`, '/dev/null'], { env });
+    expect(redirected.status).toBe(0);
+    expect(redirected.stdout.toString()).toContain('100% | 6291456/6291456 bytes');
+    const fromPipe = spawnSync('script', ['-qec', `cat ${JSON.stringify(big)} | ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} encrypt -o ${JSON.stringify(join(dir, 'pipe.sbx'))}`, '/dev/null'], { env });
+    expect(fromPipe.status).toBe(0);
+    expect(fromPipe.stdout.toString()).not.toContain('%');
     // Ciphertext is never dumped on a terminal: a usage error, before the key store is touched.
     const fresh = join(tmp('tty-home'), 'home');
     const toTerminal = spawnSync('script', ['-qec', `echo hello | ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} encrypt`, '/dev/null'], { env: { ...env, SEALBOX_HOME: fresh } });
