@@ -8,6 +8,7 @@ import { DEFAULT_ALIAS, ensureDefaultKey, openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
 import { keyringsFromOptions, localDiscoveryKeyring, parsePairs } from './keyrings.js';
 import { positiveInteger } from './args.js';
+import { cleanUpOnSignal } from './interrupt.js';
 import { UsageError } from './exit.js';
 import { DEFAULT_MAX_FRAME_LENGTH } from '../limits.js';
 import { inputStream, progressFor, runPipeline, wantsProgress } from './io.js';
@@ -44,6 +45,7 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
   }
   const { stream, size } = inputStream(file);
   const local = lazyLocal(globals);
+  let dropHandlers: (() => void) | undefined;
   try {
     let keyring: Keyring | undefined = await keyringsFromOptions(opts.key ?? [], opts, local.get);
     if (!keyring) {
@@ -57,6 +59,7 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
       }
     }
     const toFile = opts.output !== undefined && opts.output !== '-';
+    if (toFile) dropHandlers = cleanUpOnSignal(opts.output!);
     // File to file without a progress bar: the fast path (positional reads, atomic rename).
     const direct = file !== undefined && file !== '-' && toFile && !wantsProgress(size);
     if (direct) stream.destroy();
@@ -71,6 +74,7 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
       else await runPipeline(stream, [...(progress ? [progress] : []), createDecryptStream(options)], opts.output);
     }
   } finally {
+    dropHandlers?.();
     local.close();
   }
 }

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -212,6 +212,22 @@ describe('other commands', () => {
       expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
       expect(existsSync(home)).toBe(false);
     }
+  });
+
+  it('Ctrl-C while writing -o leaves neither the output nor its temporary file', async () => {
+    const home = tmp('sigint');
+    const dir = tmp('sigint-out');
+    expect(sealbox(home, ['encrypt', '-o', join(dir, 'warm.sbx')], 'x').code).toBe(0);
+    const child = spawn(process.execPath, [CLI, 'encrypt', '-o', join(dir, 'out.sbx')], { env: { ...process.env, SEALBOX_HOME: home }, stdio: ['pipe', 'ignore', 'ignore'] });
+    // Stdin stays open, so the command is mid-write when the signal comes.
+    child.stdin.write(Buffer.alloc(256 * 1024, 1));
+    const temporary = (): string[] => readdirSync(dir).filter((n) => n.endsWith('.sealbox-tmp'));
+    for (let i = 0; i < 200 && temporary().length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(temporary()).toHaveLength(1);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(readdirSync(dir)).toEqual(['warm.sbx']);
   });
 
   it('decrypting under a disabled key exits 3 and names DisabledException and the code', () => {
