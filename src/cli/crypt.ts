@@ -9,9 +9,9 @@ import type { GlobalOptions } from './local.js';
 import { keyringsFromOptions, localDiscoveryKeyring, parsePairs } from './keyrings.js';
 import { positiveInteger } from './args.js';
 import { cleanUpOnSignal } from './interrupt.js';
-import { UsageError } from './exit.js';
 import { DEFAULT_MAX_FRAME_LENGTH } from '../limits.js';
 import { inputStream, progressFor, runPipeline, wantsProgress } from './io.js';
+import { UsageError } from './exit.js';
 
 interface CryptOptions {
   key?: string[];
@@ -34,15 +34,15 @@ function lazyLocal(globals: GlobalOptions): { get: () => Promise<LocalKms>; clos
 }
 
 async function run(file: string | undefined, opts: CryptOptions, globals: GlobalOptions, direction: 'encrypt' | 'decrypt'): Promise<void> {
+  if (direction === 'encrypt' && (opts.output === undefined || opts.output === '-') && process.stdout.isTTY) {
+    // Binary ciphertext on a terminal is unreadable and can garble it (as age refuses, too).
+    throw new UsageError('refusing to write ciphertext to a terminal: use -o FILE or redirect stdout');
+  }
   // Usage errors before any side effect: a typo must not create the key store. Frames stay
   // within what decrypt accepts by default, so the CLI never writes a message it refuses to read.
   const context = direction === 'encrypt' ? parsePairs(opts.context, '--context') : undefined;
   const expected = direction === 'decrypt' ? parsePairs(opts.requireContext, '--require-context') : undefined;
   const frameLength = opts.frameLength === undefined ? undefined : positiveInteger(opts.frameLength, '--frame-length', DEFAULT_MAX_FRAME_LENGTH);
-  // Like age: ciphertext is binary, and dumping it on a terminal garbles it and helps no one.
-  if (direction === 'encrypt' && (opts.output === undefined || opts.output === '-') && process.stdout.isTTY) {
-    throw new UsageError('refusing to write ciphertext to a terminal: redirect stdout or use -o FILE');
-  }
   const { stream, size } = inputStream(file);
   const local = lazyLocal(globals);
   let dropHandlers: (() => void) | undefined;

@@ -262,6 +262,10 @@ describe('progress', () => {
     expect(tty.status).toBe(0);
     expect(tty.stdout.toString()).toContain('100% | 6291456/6291456 bytes');
     expect(sealbox(home, ['decrypt', join(dir, 'tty.sbx'), '-o', join(dir, 'back.bin')]).code).toBe(0);
+    // Ciphertext is never written to a terminal.
+    const toTerminal = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} encrypt ${JSON.stringify(join(dir, 'back.bin'))}`, '/dev/null'], { env });
+    expect(toTerminal.status).toBe(1);
+    expect(toTerminal.stdout.toString()).toContain('refusing to write ciphertext to a terminal');
     expect(readFileSync(join(dir, 'back.bin')).equals(readFileSync(big))).toBe(true);
     // stdin redirected from a file has a known size, so it gets a bar too; a pipe does not.
     const redirected = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} encrypt -o ${JSON.stringify(join(dir, 'redir.sbx'))} < ${JSON.stringify(big)}`, '/dev/null'], { env });
@@ -270,11 +274,11 @@ describe('progress', () => {
     const fromPipe = spawnSync('script', ['-qec', `cat ${JSON.stringify(big)} | ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} encrypt -o ${JSON.stringify(join(dir, 'pipe.sbx'))}`, '/dev/null'], { env });
     expect(fromPipe.status).toBe(0);
     expect(fromPipe.stdout.toString()).not.toContain('%');
-    // Ciphertext is never dumped on a terminal: a usage error, before the key store is touched.
+    // Refused before the key store is touched: a fresh SEALBOX_HOME stays absent.
     const fresh = join(tmp('tty-home'), 'home');
-    const toTerminal = spawnSync('script', ['-qec', `echo hello | ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} encrypt`, '/dev/null'], { env: { ...env, SEALBOX_HOME: fresh } });
-    expect(toTerminal.status).toBe(1);
-    expect(toTerminal.stdout.toString()).toMatch(/^sealbox: .*\r?\n$/);
+    const freshTerminal = spawnSync('script', ['-qec', `echo hello | ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} encrypt`, '/dev/null'], { env: { ...env, SEALBOX_HOME: fresh } });
+    expect(freshTerminal.status).toBe(1);
+    expect(freshTerminal.stdout.toString()).toMatch(/^sealbox: .*\r?\n$/);
     expect(existsSync(fresh)).toBe(false);
   });
 });
