@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
 import { EXIT } from './exit.js';
+import { positiveInteger } from './args.js';
 
 /** `sealbox audit show | verify | export`. */
 export function registerAudit(program: Command, globals: () => GlobalOptions): void {
@@ -12,9 +13,10 @@ export function registerAudit(program: Command, globals: () => GlobalOptions): v
   audit.command('show').option('--limit <n>', 'only the last n rows', '50').description('Show recent audit rows')
     .addHelpText('after', '\nExamples:\n  sealbox audit show --limit 20\n  sealbox --json audit show --limit 5')
     .action((opts: { limit: string }) => {
+      const limit = positiveInteger(opts.limit, '--limit');
       const kms = openLocalKms(globals());
       try {
-        const rows = kms.readAudit({ limit: Number(opts.limit) });
+        const rows = kms.readAudit({ limit });
         if (globals().json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
         else for (const r of rows) process.stdout.write(`${r.seq}\t${new Date(r.time).toISOString()}\t${r.operation}\t${r.error ?? 'ok'}\t${r.keyId ?? '-'}\t${r.caller}\n`);
       } finally {

@@ -7,6 +7,9 @@ import type { LocalKms } from '../local-kms/index.js';
 import { DEFAULT_ALIAS, ensureDefaultKey, openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
 import { keyringsFromOptions, localDiscoveryKeyring, parsePairs } from './keyrings.js';
+import { positiveInteger } from './args.js';
+import { cleanUpOnSignal } from './interrupt.js';
+import { DEFAULT_MAX_FRAME_LENGTH } from '../limits.js';
 import { inputStream, progressFor, runPipeline, wantsProgress } from './io.js';
 import { UsageError } from './exit.js';
 
@@ -35,12 +38,14 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
     // Binary ciphertext on a terminal is unreadable and can garble it (as age refuses, too).
     throw new UsageError('refusing to write ciphertext to a terminal: use -o FILE or redirect stdout');
   }
-  // Usage errors before any side effect: a typo must not create the key store.
+  // Usage errors before any side effect: a typo must not create the key store. Frames stay
+  // within what decrypt accepts by default, so the CLI never writes a message it refuses to read.
   const context = direction === 'encrypt' ? parsePairs(opts.context, '--context') : undefined;
   const expected = direction === 'decrypt' ? parsePairs(opts.requireContext, '--require-context') : undefined;
-  const frameLength = opts.frameLength === undefined ? undefined : Number(opts.frameLength);
+  const frameLength = opts.frameLength === undefined ? undefined : positiveInteger(opts.frameLength, '--frame-length', DEFAULT_MAX_FRAME_LENGTH);
   const { stream, size } = inputStream(file);
   const local = lazyLocal(globals);
+  let dropHandlers: (() => void) | undefined;
   try {
     let keyring: Keyring | undefined = await keyringsFromOptions(opts.key ?? [], opts, local.get);
     if (!keyring) {
@@ -54,6 +59,7 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
       }
     }
     const toFile = opts.output !== undefined && opts.output !== '-';
+    if (toFile) dropHandlers = cleanUpOnSignal(opts.output!);
     // File to file without a progress bar: the fast path (positional reads, atomic rename).
     const direct = file !== undefined && file !== '-' && toFile && !wantsProgress(size);
     if (direct) stream.destroy();
@@ -68,6 +74,7 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
       else await runPipeline(stream, [...(progress ? [progress] : []), createDecryptStream(options)], opts.output);
     }
   } finally {
+    dropHandlers?.();
     local.close();
   }
 }
@@ -82,7 +89,7 @@ export function registerCrypt(program: Command, globals: () => GlobalOptions): v
     .option('-k, --key <key>', 'local key id/alias/ARN, kms:<AWS key ARN>, or file:<raw key file>; repeat for several', collect)
     .option('-c, --context <k=v>', 'encryption context pair (repeatable)', collect)
     .option('--endpoint-url <url>', 'AWS KMS endpoint for kms: keys')
-    .option('--frame-length <bytes>', 'plaintext bytes per frame (default 65536)')
+    .option('--frame-length <bytes>', 'plaintext bytes per frame, 1-4194304 (default 65536)')
     .addHelpText('after', `
 Examples:
   echo hello | sealbox encrypt > hello.sbx

@@ -49,7 +49,9 @@ export function describeError(err: unknown): { line: string; code: number } {
     const cause = err.cause instanceof Error ? `: ${err.message.includes(err.cause.name) ? '' : `${err.cause.name}: `}${err.cause.message}` : '';
     return { line: `${err.message}${cause}${tried(err.errors)} (${err.code})`, code: exit };
   }
-  if (err instanceof LocalKmsError) return { line: `${err.message} (${err.name})`, code: EXIT.KEY_SERVICE };
+  // The key service refusing an argument (a rotation period of 10 days, a 3-day deletion
+  // window) is the user's mistake, not a key service failure.
+  if (err instanceof LocalKmsError) return { line: `${err.message} (${err.name})`, code: err.name === 'ValidationException' ? EXIT.USAGE : EXIT.KEY_SERVICE };
   if (err instanceof UsageError) return { line: `${err.message} (ERR_USAGE)`, code: EXIT.USAGE };
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e.code === 'string' && e.syscall) return { line: `${e.message} (${e.code})`, code: EXIT.USAGE };

@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, fstatSync, statSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -11,12 +11,25 @@ import { UsageError } from './exit.js';
 /** Inputs above this size get a progress bar when stderr is a terminal. */
 const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
 
+/**
+ * The size of stdin when it is a regular file (`sealbox encrypt < big.bin`), so that input
+ * gets a progress bar too; undefined for pipes and terminals, whose length is unknown.
+ */
+function stdinFileSize(): number | undefined {
+  try {
+    const st = fstatSync(0);
+    return st.isFile() ? st.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The input: a file, or stdin for none / "-". */
 export function inputStream(file: string | undefined): { stream: Readable; size: number | undefined } {
   if (file === undefined || file === '-') {
     // Waiting silently on a terminal for input nobody means to type helps no one.
     if (process.stdin.isTTY) throw new UsageError('no input: give a file, or pipe data to stdin');
-    return { stream: process.stdin, size: undefined };
+    return { stream: process.stdin, size: stdinFileSize() };
   }
   // Stat first: a stream opened on a missing file would emit an unhandled 'error' (a stack trace).
   const size = statSync(file).size;

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,7 +129,9 @@ describe('key lifecycle and audit', () => {
     expect(sealbox(home, ['decrypt'], before.stdout).stdout.toString()).toBe('old');
     expect(sealbox(home, ['keys', 'rotation', 'on', id, '--period', '90']).code).toBe(0);
     expect(sealbox(home, ['keys', 'rotation', 'status', id]).stdout.toString()).toMatch(/^rotation on/);
-    expect(sealbox(home, ['keys', 'rotation', 'on', id, '--period', '10']).code).toBe(3);
+    const invalid = sealbox(home, ['keys', 'rotation', 'on', id, '--period', '10']);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toContain('ValidationException');
     expect(sealbox(home, ['keys', 'rotation', 'off', id]).code).toBe(0);
     expect(sealbox(home, ['keys', 'tag', id, 'team=sec', 'env=dev']).code).toBe(0);
     expect(sealbox(home, ['keys', 'tag', 'alias/life', '--remove', 'env']).code).toBe(0);
@@ -137,6 +139,7 @@ describe('key lifecycle and audit', () => {
     expect(sealbox(home, ['keys', 'alias', 'set', 'alias/other', id]).code).toBe(0);
     expect(sealbox(home, ['keys', 'alias', 'list']).stdout.toString()).toContain('alias/other');
     expect(sealbox(home, ['keys', 'alias', 'rm', 'alias/other']).code).toBe(0);
+    expect(sealbox(home, ['keys', 'schedule-deletion', id, '--days', '6']).code).toBe(1);
     expect(sealbox(home, ['keys', 'schedule-deletion', id, '--days', '7']).stdout.toString()).toMatch(/deletion scheduled/);
     expect(sealbox(home, ['keys', 'cancel-deletion', id]).code).toBe(0);
     expect(JSON.parse(sealbox(home, ['--json', 'keys', 'describe', id]).stdout.toString()).KeyState).toBe('Disabled');
@@ -194,12 +197,37 @@ describe('other commands', () => {
     expect(missingToFile.stderr).toMatch(/^sealbox: .*\(ENOENT\)\n$/);
   });
 
-  it('a usage error creates nothing: a bad --context leaves SEALBOX_HOME absent', () => {
+  it('a usage error creates nothing: a bad --context, --frame-length or --limit leaves SEALBOX_HOME absent', () => {
     const home = join(tmp('usage'), 'home');
-    const r = sealbox(home, ['encrypt', '--context', 'no-equals-sign'], 'x');
-    expect(r.code).toBe(1);
-    expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
-    expect(existsSync(home)).toBe(false);
+    for (const args of [
+      ['encrypt', '--context', 'no-equals-sign'],
+      ['encrypt', '--frame-length', 'abc'],
+      ['encrypt', '--frame-length', '0'],
+      // Above what decrypt accepts by default: the CLI must not write what it cannot read.
+      ['encrypt', '--frame-length', String(4 * 1024 * 1024 + 1)],
+      ['audit', 'show', '--limit', '-3'],
+    ]) {
+      const r = sealbox(home, args, 'x');
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+      expect(existsSync(home)).toBe(false);
+    }
+  });
+
+  it('Ctrl-C while writing -o leaves neither the output nor its temporary file', async () => {
+    const home = tmp('sigint');
+    const dir = tmp('sigint-out');
+    expect(sealbox(home, ['encrypt', '-o', join(dir, 'warm.sbx')], 'x').code).toBe(0);
+    const child = spawn(process.execPath, [CLI, 'encrypt', '-o', join(dir, 'out.sbx')], { env: { ...process.env, SEALBOX_HOME: home }, stdio: ['pipe', 'ignore', 'ignore'] });
+    // Stdin stays open, so the command is mid-write when the signal comes.
+    child.stdin.write(Buffer.alloc(256 * 1024, 1));
+    const temporary = (): string[] => readdirSync(dir).filter((n) => n.endsWith('.sealbox-tmp'));
+    for (let i = 0; i < 200 && temporary().length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(temporary()).toHaveLength(1);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(readdirSync(dir)).toEqual(['warm.sbx']);
   });
 
   it('decrypting under a disabled key exits 3 and names DisabledException and the code', () => {
@@ -215,7 +243,7 @@ describe('other commands', () => {
 });
 
 describe('progress', () => {
-  it('shows a progress bar on a terminal for large inputs, and nothing when stderr is piped', () => {
+  it('shows a progress bar on a terminal for large inputs, nothing when stderr is piped, and never writes ciphertext to a terminal', () => {
     const home = tmp('progress');
     const dir = tmp('progress-data');
     const big = join(dir, 'big.bin');
@@ -243,5 +271,18 @@ describe('progress', () => {
     expect(noInput.status).toBe(1);
     expect(noInput.stdout.toString()).toContain('no input');
     expect(readFileSync(join(dir, 'back.bin')).equals(readFileSync(big))).toBe(true);
+    // stdin redirected from a file has a known size, so it gets a bar too; a pipe does not.
+    const redirected = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} encrypt -o ${JSON.stringify(join(dir, 'redir.sbx'))} < ${JSON.stringify(big)}`, '/dev/null'], { env });
+    expect(redirected.status).toBe(0);
+    expect(redirected.stdout.toString()).toContain('100% | 6291456/6291456 bytes');
+    const fromPipe = spawnSync('script', ['-qec', `cat ${JSON.stringify(big)} | ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} encrypt -o ${JSON.stringify(join(dir, 'pipe.sbx'))}`, '/dev/null'], { env });
+    expect(fromPipe.status).toBe(0);
+    expect(fromPipe.stdout.toString()).not.toContain('%');
+    // Refused before the key store is touched: a fresh SEALBOX_HOME stays absent.
+    const fresh = join(tmp('tty-home'), 'home');
+    const freshTerminal = spawnSync('script', ['-qec', `echo hello | ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} encrypt`, '/dev/null'], { env: { ...env, SEALBOX_HOME: fresh } });
+    expect(freshTerminal.status).toBe(1);
+    expect(freshTerminal.stdout.toString()).toMatch(/^sealbox: .*\r?\n$/);
+    expect(existsSync(fresh)).toBe(false);
   });
 });
