@@ -41,6 +41,7 @@ async function signed(
     secret?: string;
     accessKeyId?: string;
     extraHeaders?: Record<string, string>;
+    path?: string;
   } = {},
 ): Promise<SignedRequest> {
   const body = opts.body ?? '{"KeyId":"alias/x"}';
@@ -59,7 +60,7 @@ async function signed(
       protocol: 'http:',
       hostname: '127.0.0.1',
       port: 4000,
-      path: '/',
+      path: opts.path ?? '/',
       query: {},
       headers: {
         host: '127.0.0.1:4000',
@@ -74,7 +75,7 @@ async function signed(
   );
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = v;
-  return { method: 'POST', path: '/', headers, body: Buffer.from(body) };
+  return { method: 'POST', path: opts.path ?? '/', headers, body: Buffer.from(body) };
 }
 
 const verify = (req: SignedRequest, now = NOW) => verifySigV4(req, { region: 'us-east-1', lookup, now: () => now });
@@ -180,6 +181,41 @@ describe('verifySigV4', () => {
         expect(await refusal(verify({ ...req, body: other }))).toBe('InvalidSignatureException');
       }),
       { numRuns: 40 },
+    );
+  });
+
+  it('agrees with @smithy/signature-v4 on any set of signed headers and values', async () => {
+    // Values with tabs, runs of spaces, edge spaces: the canonical forms must match exactly.
+    const name = fc.stringMatching(/^x-[a-z0-9-]{1,12}$/).filter((n) => n !== 'x-amz-date' && n !== 'x-amz-security-token' && n !== 'x-amz-content-sha256' && n !== 'x-amz-target');
+    const value = fc.stringMatching(/^[ \t]{0,2}[!-~]{1,6}([ \t]{1,3}[!-~]{1,6}){0,3}[ \t]{0,2}$/);
+    await fc.assert(
+      fc.asyncProperty(fc.dictionary(name, value, { maxKeys: 5 }), async (extraHeaders) => {
+        const req = await signed({ extraHeaders });
+        await expect(verify(req)).resolves.toBe(ALICE);
+        for (const k of Object.keys(extraHeaders)) {
+          const changed = { ...req.headers, [k]: `${String(req.headers[k])}z` };
+          expect(await refusal(verify({ ...req, headers: changed }))).toBe('InvalidSignatureException');
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('verifies requests to other paths through the general signer', async () => {
+    const req = await signed({ path: '/other/path' });
+    await expect(verify(req)).resolves.toBe(ALICE);
+    expect(await refusal(verify({ ...req, path: '/' }))).toBe('InvalidSignatureException');
+  });
+
+  it('refuses a date that does not exist and an unsorted SignedHeaders list', async () => {
+    const req = await signed();
+    const badDate = { ...req.headers, 'x-amz-date': '20261322T100000Z' };
+    expect(await refusal(verify({ ...req, headers: badDate }))).toBe('IncompleteSignatureException');
+    const auth = String(req.headers.authorization);
+    const list = /SignedHeaders=([^,]*)/.exec(auth)![1]!;
+    const reversed = auth.replace(list, list.split(';').reverse().join(';'));
+    expect(await refusal(verify({ ...req, headers: { ...req.headers, authorization: reversed } }))).toBe(
+      'InvalidSignatureException',
     );
   });
 });
