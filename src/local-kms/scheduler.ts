@@ -1,8 +1,16 @@
+import type { Database } from 'better-sqlite3';
 import type { OperationContext } from './operation.js';
 import { appendAudit } from './audit.js';
 import { addRotation } from './ops-lifecycle.js';
 
 const DAY = 24 * 60 * 60 * 1000;
+
+/** The three conditions below, each served by a partial index (core migration 2). */
+const ANY_DUE = `SELECT
+  EXISTS (SELECT 1 FROM keys WHERE state = 'PendingDeletion' AND deletion_date <= @t)
+  OR EXISTS (SELECT 1 FROM keys WHERE rotation_enabled = 1 AND state = 'Enabled' AND next_rotation_at <= @t)
+  OR EXISTS (SELECT 1 FROM keys WHERE origin = 'EXTERNAL' AND valid_to IS NOT NULL AND state IN ('Enabled', 'Disabled') AND valid_to <= @t)
+  AS due`;
 
 /**
  * Work that falls due with time, done at the start of every operation's transaction (so the
@@ -11,10 +19,14 @@ const DAY = 24 * 60 * 60 * 1000;
  * - keys with automatic rotation due get a new version;
  * - imported material past its ValidTo is deleted and the key goes to PendingImport.
  * Each event gets its own audit row.
+ *
+ * One indexed query first asks whether anything is due at all (almost never), so the common
+ * call costs a single index probe; `context` is only built when there is work.
  */
-export function runDueWork(ctx: OperationContext): void {
-  const { db, now } = ctx;
+export function runDueWork(db: Database, now: Date, context: () => OperationContext): void {
   const t = now.getTime();
+  if ((db.prepare(ANY_DUE).get({ t }) as { due: number }).due === 0) return;
+  const ctx = context();
   const audit = (operation: string, keyId: string, detail: Record<string, unknown>): void =>
     appendAudit(db, { time: t, operation, caller: ctx.caller.principal, keyId, request: JSON.stringify(detail), error: null });
 

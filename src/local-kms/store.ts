@@ -72,6 +72,17 @@ export const coreMigrations: readonly Migration[] = [
         );
       `),
   },
+  {
+    // Partial indexes for the scheduler's "anything due?" probe, run at the start of every call.
+    module: 'core',
+    version: 2,
+    up: (db) =>
+      db.exec(`
+        CREATE INDEX keys_deletion_due ON keys(deletion_date) WHERE state = 'PendingDeletion';
+        CREATE INDEX keys_rotation_due ON keys(next_rotation_at) WHERE rotation_enabled = 1 AND state = 'Enabled';
+        CREATE INDEX keys_import_expiry ON keys(valid_to) WHERE origin = 'EXTERNAL' AND valid_to IS NOT NULL AND state IN ('Enabled', 'Disabled');
+      `),
+  },
 ];
 
 /**
