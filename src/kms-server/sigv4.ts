@@ -131,10 +131,12 @@ function parseAuthorization(value: string): ParsedAuthorization {
 function parseAmzDate(value: string): number | undefined {
   const m = AMZ_DATE_RE.exec(value);
   if (m === null) return undefined;
-  const t = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+  const [year, month, day, hour, minute, second] = [+m[1]!, +m[2]!, +m[3]!, +m[4]!, +m[5]!, +m[6]!];
+  const t = Date.UTC(year, month - 1, day, hour, minute, second);
   // Date.UTC rolls month 13 or second 61 over; the date is signed as written, so it must be real.
-  if (Number.isNaN(t) || new Date(t).toISOString().replace(/[-:]|\.\d{3}/g, '') !== value) return undefined;
-  return t;
+  const d = new Date(t);
+  const real = d.getUTCMonth() === month - 1 && d.getUTCDate() === day && d.getUTCHours() === hour && d.getUTCMinutes() === minute && d.getUTCSeconds() === second;
+  return real ? t : undefined;
 }
 
 const signers = new Map<string, SignatureV4>();
