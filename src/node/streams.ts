@@ -31,6 +31,23 @@ function settle(step: () => MaybePromise<void>, callback: TransformCallback, onE
   }
 }
 
+/** Chunks at least this large are sealed or opened in a later turn (see {@link later}). */
+const DEFER_BYTES = 16 * 1024;
+
+/**
+ * Runs the crypto for a large chunk from `setImmediate` instead of inside `write()`. Inside
+ * `write()` it would run before the source stream gets to ask for its next chunk, so a file read
+ * (on libuv's thread pool) and the encryption of the chunk before it would take turns instead of
+ * overlapping; deferring let a 256 MiB createReadStream -> Transform -> createWriteStream
+ * pipeline go from ~870 ms to ~690 ms here. The writable side holds two chunks (about two
+ * frames) so that the source is not paused meanwhile. Small chunks are only copied into the
+ * frame buffer: they run at once.
+ */
+function later(chunk: unknown, run: () => void): void {
+  if (chunk instanceof Uint8Array && chunk.length >= DEFER_BYTES) setImmediate(run);
+  else run();
+}
+
 function checkChunk(chunk: unknown): Uint8Array {
   if (!(chunk instanceof Uint8Array)) throw new TypeError(`"chunk" expected Buffer or Uint8Array, got ${typeof chunk}`);
   return chunk;
@@ -51,8 +68,8 @@ export class EncryptTransform extends Transform {
   /** @internal Use {@link createEncryptStream}. */
   constructor(options: EncryptOptions, messageId?: Uint8Array) {
     const plan = planEncryption(options);
-    // Buffer about one frame on each side: memory stays a few frames whatever the consumer does.
-    super({ writableHighWaterMark: plan.frameLength, readableHighWaterMark: 2 * plan.frameLength });
+    // Buffer about two frames on each side: memory stays a few frames whatever the consumer does.
+    super({ writableHighWaterMark: 2 * plan.frameLength + 1, readableHighWaterMark: 2 * plan.frameLength });
     this.#plan = plan;
     this.#messageId = messageId;
     this.header = this.#headerPromise.promise;
@@ -73,7 +90,7 @@ export class EncryptTransform extends Transform {
   }
 
   override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
-    settle(() => (this.#framer as EncryptFramer).push(checkChunk(chunk), (bytes) => this.push(bytes)), callback);
+    later(chunk, () => settle(() => (this.#framer as EncryptFramer).push(checkChunk(chunk), (bytes) => this.push(bytes)), callback));
   }
 
   override _flush(callback: TransformCallback): void {
@@ -96,7 +113,7 @@ export class DecryptTransform extends Transform {
   /** @internal Use {@link createDecryptStream}. */
   constructor(options: DecryptOptions) {
     const plan = planDecryption(options);
-    super({ writableHighWaterMark: 64 * 1024, readableHighWaterMark: 128 * 1024 });
+    super({ writableHighWaterMark: 2 * 64 * 1024 + 1, readableHighWaterMark: 128 * 1024 });
     const h = headerPromise();
     this.header = h.promise;
     this.#reject = h.reject;
@@ -104,7 +121,7 @@ export class DecryptTransform extends Transform {
   }
 
   override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
-    settle(() => this.#framer.push(checkChunk(chunk), (bytes) => this.push(bytes)), callback, this.#reject);
+    later(chunk, () => settle(() => this.#framer.push(checkChunk(chunk), (bytes) => this.push(bytes)), callback, this.#reject));
   }
 
   override _flush(callback: TransformCallback): void {
