@@ -77,6 +77,35 @@ describe('Node Transforms: failures', async () => {
     await expect(dec.header).rejects.toMatchObject({ code: 'ERR_NO_MATCHING_KEY' });
   });
 
+  it('large writes (sealed and opened in a later turn) fail with the same codes', async () => {
+    // Chunks of 16 KiB and more take the deferred path in the Transforms.
+    const big = pattern(40 * 1024 + 3);
+    const { out: sealed } = await pipe(createEncryptStream({ keyring, frameLength: 4096 }), big, MIB);
+    const opened = await pipe(createDecryptStream({ keyring }), sealed, MIB);
+    expect(opened.code).toBeUndefined();
+    expect(bytesEqual(opened.out, big)).toBe(true);
+    expect((await pipe(createDecryptStream({ keyring }), sealed.subarray(0, sealed.length - 30), 20_000)).code).toBe('ERR_TRUNCATED');
+    expect((await pipe(createDecryptStream({ keyring }), concat(sealed, Uint8Array.of(7)), MIB)).code).toBe('ERR_TRAILING_DATA');
+    const tampered = sealed.slice();
+    tampered[sealed.length - 5000] ^= 1;
+    const r = await pipe(createDecryptStream({ keyring }), tampered, MIB);
+    expect(r.code).toBe('ERR_DECRYPTION_FAILED');
+    // Nothing from the tampered frame onwards was released.
+    expect(r.out.length).toBeLessThan(big.length - 4096);
+  });
+
+  it('destroying a Transform while a large chunk waits for its turn is quiet', async () => {
+    const t = createEncryptStream({ keyring, frameLength: 4096 });
+    await t.header;
+    const errors: unknown[] = [];
+    t.on('error', (err) => errors.push(err));
+    t.write(pattern(64 * 1024));
+    t.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(t.destroyed).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
   it('bad options throw synchronously', () => {
     expect(() => createEncryptStream({ keyring, frameLength: 0 })).toThrow(RangeError);
     expect(() => createDecryptStream({} as never)).toThrow(TypeError);
