@@ -87,7 +87,7 @@ describe('Node Transforms: failures', async () => {
     expect((await pipe(createDecryptStream({ keyring }), sealed.subarray(0, sealed.length - 30), 20_000)).code).toBe('ERR_TRUNCATED');
     expect((await pipe(createDecryptStream({ keyring }), concat(sealed, Uint8Array.of(7)), MIB)).code).toBe('ERR_TRAILING_DATA');
     const tampered = sealed.slice();
-    tampered[sealed.length - 5000] ^= 1;
+    tampered[sealed.length - 5000] = tampered[sealed.length - 5000]! ^ 1;
     const r = await pipe(createDecryptStream({ keyring }), tampered, MIB);
     expect(r.code).toBe('ERR_DECRYPTION_FAILED');
     // Nothing from the tampered frame onwards was released.
