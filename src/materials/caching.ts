@@ -1,5 +1,6 @@
-import { sha512 } from '@noble/hashes/sha2.js';
-import { utf8, wipe } from '../crypto/bytes.js';
+import { concat, utf8, wipe } from '../crypto/bytes.js';
+import type { MaybePromise } from '../crypto/aead.js';
+import { sha512 } from '../crypto/sha512.js';
 import { limitExceeded } from '../errors.js';
 import { encodeContext } from '../format/context.js';
 import type {
@@ -174,7 +175,9 @@ export class CachingMaterialsManager implements MaterialsManager {
   }
 
   async getDecryptionMaterials(request: DecryptionMaterialsRequest): Promise<DecryptionMaterials> {
-    const key = decryptKey(request);
+    const pendingKey = decryptKey(request);
+    // Synchronous on Node: no extra turn before the cache is consulted.
+    const key = typeof pendingKey === 'string' ? pendingKey : await pendingKey;
     this.#sweep();
     for (;;) {
       const entry = this.#lru.get(key) as DecryptEntry | undefined;
@@ -262,20 +265,20 @@ function latin1(bytes: Uint8Array): string {
 }
 
 /** SHA-512 over suite, context and every EDK, each length-prefixed: a bounded key for any header. */
-function decryptKey(request: DecryptionMaterialsRequest): string {
-  const h = sha512.create();
+function decryptKey(request: DecryptionMaterialsRequest): MaybePromise<string> {
+  const parts: Uint8Array[] = [];
   const u32 = (n: number): Uint8Array => Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
   const part = (bytes: Uint8Array): void => {
-    h.update(u32(bytes.length));
-    h.update(bytes);
+    parts.push(u32(bytes.length), bytes);
   };
-  h.update(u32(request.suite.id));
+  parts.push(u32(request.suite.id));
   part(encodeContext(request.encryptionContext));
-  h.update(u32(request.encryptedDataKeys.length));
+  parts.push(u32(request.encryptedDataKeys.length));
   for (const edk of request.encryptedDataKeys) {
     part(utf8(edk.providerId));
     part(edk.providerInfo);
     part(edk.ciphertext);
   }
-  return `d${latin1(h.digest())}`;
+  const digest = sha512(concat(...parts));
+  return digest instanceof Promise ? digest.then((d) => `d${latin1(d)}`) : `d${latin1(digest)}`;
 }
