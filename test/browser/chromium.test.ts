@@ -202,6 +202,17 @@ describe('under a strict Content Security Policy (no unsafe-eval)', () => {
   });
 });
 
+describe('caching materials manager in the page', () => {
+  it('caches decrypt materials by header (cache key hashed on WebCrypto, or noble without it)', async () => {
+    for (const target of [page, fallback]) {
+      const { stats, plaintextOk } = await run(target, 'cachingDecrypt');
+      expect(plaintextOk).toBe(true);
+      // Three decrypts of one message: one miss, two hits; another context: another miss.
+      expect(stats).toMatchObject({ hits: 2, misses: 2, size: 2 });
+    }
+  });
+});
+
 describe('forced fallback (no crypto.subtle)', () => {
   it('picks noble', async () => {
     expect(await run(fallback, 'info')).toMatchObject({ backend: 'noble', subtle: false });

@@ -250,6 +250,21 @@ const suites = {
     return fixedMessage(encryptWithMessageId, api.RawAesKeyring, backend ?? undefined);
   },
 
+  /** The caching manager in the page: its decrypt cache key is hashed on WebCrypto (or noble). */
+  async cachingDecrypt(): Promise<{ stats: api.CachingMaterialsManagerStats; plaintextOk: boolean }> {
+    const cmm = new api.CachingMaterialsManager({ keyring, capacity: 10, maxAgeMs: 60_000 });
+    const plaintext = pattern(3000, 9);
+    const { ciphertext } = await api.encrypt(plaintext, { keyring, encryptionContext: { page: 'caching' } });
+    let plaintextOk = true;
+    for (let i = 0; i < 3; i++) {
+      const out = await api.decrypt(ciphertext, { materialsManager: cmm });
+      plaintextOk &&= equalBytes(out.plaintext, plaintext);
+    }
+    const other = await api.encrypt(plaintext, { keyring, encryptionContext: { page: 'other' } });
+    await api.decrypt(other.ciphertext, { materialsManager: cmm });
+    return { stats: cmm.stats, plaintextOk };
+  },
+
   /** Cross-runtime: encrypt the agreed plaintext here for Node to decrypt. */
   async crossEncrypt(): Promise<string> {
     const { ciphertext } = await api.encrypt(pattern(CROSS.size, 5), { keyring: crossKeyring(api), frameLength: CROSS.frameLength, encryptionContext: CROSS.encryptionContext });
