@@ -58,8 +58,8 @@ export async function decrypt(ciphertext: Uint8Array, options: DecryptOptions): 
       const final = i === regular;
       const len = final ? finalLength : F;
       pos += final ? FINAL_FRAME_PREFIX : 1;
-      const opened = session.openFrame(i, final, ciphertext.subarray(pos, pos + len + TAG_BYTES));
-      out.set(opened instanceof Promise ? await opened : opened, i * F);
+      const opened = session.openFrameInto(i, final, ciphertext.subarray(pos, pos + len + TAG_BYTES), out, i * F);
+      if (opened instanceof Promise) await opened;
       pos += len + TAG_BYTES;
     }
   } catch (err) {

@@ -52,12 +52,9 @@ export async function encryptWithMessageId(plaintext: Uint8Array, options: Encry
     const final = i === regular;
     const start = i * frameLength;
     const chunk = plaintext.subarray(start, start + (final ? finalLength : frameLength));
-    // Prefix, ciphertext and tag as parts: each is copied once, straight into the output.
-    const sealed = session.sealFrameParts(i, final, chunk);
-    for (const part of sealed instanceof Promise ? await sealed : sealed) {
-      out.set(part, pos);
-      pos += part.length;
-    }
+    // Written straight into the output: no per-frame arrays with node:crypto.
+    const written = session.sealFrameInto(i, final, chunk, out, pos);
+    pos += written instanceof Promise ? await written : written;
   }
   return { ciphertext: out, header: session.header };
 }

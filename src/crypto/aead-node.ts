@@ -13,10 +13,30 @@ export function nodeCrypto(): NodeCrypto | undefined {
   return mod && typeof mod.createCipheriv === 'function' ? mod : undefined;
 }
 
+/**
+ * From this many bytes, `sealInto` / `openInto` take node:crypto's output as a latin1 string and
+ * write it into the destination. `update()` otherwise returns a fresh Buffer per frame, and V8
+ * frees those (external memory) only when tens of MiB have piled up; strings live in the young
+ * generation and go at the next scavenge. For a 64 MiB message that is ~25 MiB less peak RSS
+ * at the same speed (bench/worker.mjs buffer-rss). Below it, the Buffer path is cheaper.
+ */
+const STRING_OUTPUT_BYTES = 16 * 1024;
+
 /** AES-GCM through OpenSSL (node:crypto): the fast path on Node. Undefined outside Node. */
 export function createNodeAeadBackend(): AeadBackend | undefined {
   const crypto = nodeCrypto();
   if (!crypto) return undefined;
+  const { Buffer } = (globalThis as unknown as { process: { getBuiltinModule(id: 'node:buffer'): typeof import('node:buffer') } }).process.getBuiltinModule('node:buffer');
+  /** Writes `update()` output for `input` into out[offset ..]; returns the bytes written. */
+  const updateInto = (c: import('node:crypto').Cipher | import('node:crypto').Decipher, input: Uint8Array, out: Uint8Array, offset: number): number => {
+    if (input.length < STRING_OUTPUT_BYTES) {
+      const chunk = c.update(input);
+      out.set(chunk, offset);
+      return chunk.length;
+    }
+    const text = c.update(input, undefined, 'latin1');
+    return Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(text, offset, 'latin1');
+  };
   return {
     name: 'node',
     importKey(raw: Uint8Array): AeadKey {
@@ -39,6 +59,29 @@ export function createNodeAeadBackend(): AeadBackend | undefined {
           const ciphertext = cipher.update(plaintext);
           cipher.final();
           return [ciphertext, cipher.getAuthTag()];
+        },
+        sealInto(nonce, aad, plaintext, out, offset) {
+          const cipher = crypto.createCipheriv(algorithm, key, nonce, { authTagLength: TAG_BYTES });
+          cipher.setAAD(aad);
+          const written = updateInto(cipher, plaintext, out, offset);
+          cipher.final();
+          if (written !== plaintext.length) throw new RangeError('"out" is too small for the sealed frame');
+          out.set(cipher.getAuthTag(), offset + written);
+        },
+        openInto(nonce, aad, sealed, out, offset) {
+          if (sealed.length < TAG_BYTES) authFailure();
+          const ctLen = sealed.length - TAG_BYTES;
+          if (offset + ctLen > out.length) throw new RangeError('"out" is too small for the opened frame');
+          const decipher = crypto.createDecipheriv(algorithm, key, nonce, { authTagLength: TAG_BYTES });
+          decipher.setAAD(aad);
+          decipher.setAuthTag(sealed.subarray(ctLen));
+          updateInto(decipher, sealed.subarray(0, ctLen), out, offset);
+          try {
+            decipher.final();
+          } catch {
+            out.fill(0, offset, offset + ctLen);
+            authFailure();
+          }
         },
         open(nonce, aad, sealed) {
           if (sealed.length < TAG_BYTES) authFailure();

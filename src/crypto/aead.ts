@@ -23,6 +23,18 @@ export interface AeadKey {
    * writer that gathers (writev) needs no copy of the ciphertext.
    */
   sealParts?(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): [Uint8Array, Uint8Array];
+  /**
+   * Optional, synchronous backends only: seal writing ciphertext ‖ tag straight into
+   * `out[offset ..]`, for one-shot encrypt of large messages (no per-frame output array).
+   */
+  sealInto?(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array, offset: number): void;
+  /**
+   * Optional, synchronous backends only: open writing the plaintext into `out[offset ..]`. The
+   * bytes may be written before the tag is checked; on failure they are zeroed before the
+   * opaque ERR_DECRYPTION_FAILED is thrown, so `out` must be a buffer the caller has not
+   * released to anyone.
+   */
+  openInto?(nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array, out: Uint8Array, offset: number): void;
 }
 
 /** A source of AES-GCM keys: `node:crypto`, WebCrypto or `@noble/ciphers`. */

@@ -10,6 +10,12 @@ import type { DecryptionMaterials } from '../materials/materials.js';
 export interface DecryptSession {
   /** Opens frame `index`: returns its plaintext only if its tag verifies, else throws ERR_DECRYPTION_FAILED. */
   openFrame(index: number, final: boolean, sealed: Uint8Array): MaybePromise<Uint8Array>;
+  /**
+   * Opens frame `index` into `out[offset ..]` (with node:crypto without a per-frame array). On
+   * failure the bytes written are zeroed and ERR_DECRYPTION_FAILED is thrown; `out` must not have
+   * been released to anyone yet.
+   */
+  openFrameInto(index: number, final: boolean, sealed: Uint8Array, out: Uint8Array, offset: number): MaybePromise<void>;
 }
 
 /**
@@ -46,6 +52,15 @@ export async function startDecryption(
   return {
     openFrame(index, final, frame) {
       return key.open(frameNonce(index, final), frameAad(messageId, index, final), frame);
+    },
+    openFrameInto(index, final, frame, out, offset) {
+      const nonce = frameNonce(index, final);
+      const aad = frameAad(messageId, index, final);
+      if (key.openInto) return key.openInto(nonce, aad, frame, out, offset);
+      const opened = key.open(nonce, aad, frame);
+      if (opened instanceof Promise) return opened.then((plaintext) => void out.set(plaintext, offset));
+      out.set(opened, offset);
+      return undefined;
     },
   };
 }

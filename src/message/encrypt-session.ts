@@ -26,6 +26,11 @@ export interface EncryptSession {
    * backend can, else one array): for gathering writers, without copying the ciphertext.
    */
   sealFrameParts(index: number, final: boolean, plaintext: Uint8Array): MaybePromise<Uint8Array[]>;
+  /**
+   * Like {@link sealFrameEncoded}, written into `out[offset ..]`; returns the bytes written. With
+   * node:crypto nothing is allocated per frame: one-shot encrypt uses it.
+   */
+  sealFrameInto(index: number, final: boolean, plaintext: Uint8Array, out: Uint8Array, offset: number): MaybePromise<number>;
 }
 
 /** Throws RangeError unless `frameLength` is an allowed frame length. */
@@ -103,6 +108,22 @@ export async function startEncryption(
       return seal(index, final, plaintext, 0);
     },
     sealFrameEncoded: sealEncoded,
+    sealFrameInto(index, final, plaintext, out, offset) {
+      const prefix = final ? FINAL_FRAME_PREFIX : 1;
+      if (!key.sealInto) {
+        const sealed = seal(index, final, plaintext, 0);
+        const place = (frame: Uint8Array): number => {
+          writePrefix(out.subarray(offset, offset + prefix), final, plaintext.length);
+          out.set(frame, offset + prefix);
+          return prefix + frame.length;
+        };
+        return sealed instanceof Promise ? sealed.then(place) : place(sealed);
+      }
+      claim(index, final, plaintext);
+      writePrefix(out.subarray(offset, offset + prefix), final, plaintext.length);
+      key.sealInto(frameNonce(index, final), frameAad(messageId, index, final), plaintext, out, offset + prefix);
+      return prefix + plaintext.length + TAG_BYTES;
+    },
     sealFrameParts(index, final, plaintext) {
       if (!key.sealParts) {
         // The prefix as its own part: no headroom copy of the sealed frame (WebCrypto, noble).

@@ -1,0 +1,83 @@
+import { createCipheriv } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createNodeAeadBackend } from '../../src/crypto/aead-node.js';
+import { decrypt } from '../../src/decrypt.js';
+import { encryptWithMessageId } from '../../src/encrypt.js';
+import { RawAesKeyring } from '../../src/keyring/raw-aes.js';
+import { pattern } from '../helpers/keys.js';
+
+const KEY = pattern(32, 3);
+const NONCE = pattern(12, 4);
+const AAD = pattern(20, 5);
+
+function reference(plaintext: Uint8Array): Buffer {
+  const c = createCipheriv('aes-256-gcm', KEY, NONCE);
+  c.setAAD(AAD);
+  return Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()]);
+}
+
+describe('node backend sealInto / openInto (Buffer path below 16 KiB, string path from it)', () => {
+  const key = createNodeAeadBackend()!.importKey(KEY) as Exclude<ReturnType<NonNullable<ReturnType<typeof createNodeAeadBackend>>['importKey']>, Promise<unknown>>;
+
+  for (const n of [0, 1, 16 * 1024 - 1, 16 * 1024, 16 * 1024 + 1, 65536, 200_003]) {
+    it(`${n} bytes: the same bytes as one node:crypto call, written at an offset, and back`, () => {
+      const plaintext = pattern(n, n);
+      const out = new Uint8Array(7 + n + 16 + 5).fill(0xee);
+      key.sealInto!(NONCE, AAD, plaintext, out, 7);
+      expect(Buffer.from(out.subarray(7, 7 + n + 16)).equals(reference(plaintext))).toBe(true);
+      expect(out.subarray(0, 7).every((b) => b === 0xee)).toBe(true);
+      expect(out.subarray(7 + n + 16).every((b) => b === 0xee)).toBe(true);
+      const back = new Uint8Array(n + 3).fill(0xee);
+      key.openInto!(NONCE, AAD, out.subarray(7, 7 + n + 16), back, 3);
+      expect(Buffer.from(back.subarray(3)).equals(Buffer.from(plaintext))).toBe(true);
+    });
+  }
+
+  it('a bad tag zeroes what was written and throws ERR_DECRYPTION_FAILED', () => {
+    for (const n of [1000, 40_000]) {
+      const sealed = reference(pattern(n, 9));
+      sealed[sealed.length - 1]! ^= 1;
+      const out = new Uint8Array(n + 10).fill(0xee);
+      expect(() => key.openInto!(NONCE, AAD, sealed, out, 5)).toThrow(expect.objectContaining({ code: 'ERR_DECRYPTION_FAILED' }));
+      expect(out.subarray(5, 5 + n).every((b) => b === 0)).toBe(true);
+      expect(out.subarray(0, 5).every((b) => b === 0xee)).toBe(true);
+    }
+  });
+
+  it('refuses an output too small for the frame', () => {
+    expect(() => key.sealInto!(NONCE, AAD, pattern(40_000), new Uint8Array(40_000), 0)).toThrow(RangeError);
+    expect(() => key.openInto!(NONCE, AAD, reference(pattern(40_000)), new Uint8Array(39_999), 0)).toThrow(RangeError);
+  });
+});
+
+describe('one-shot messages with large frames', () => {
+  const plaintext = pattern(3 * 65536 + 12_345, 11);
+
+  it('node:crypto, WebCrypto and noble write identical bytes and open each other', async () => {
+    const messages = await Promise.all(
+      (['node', 'webcrypto', 'noble'] as const).map(async (backend) => {
+        let seed = 1;
+        const keyring = new RawAesKeyring({ namespace: 'ns', name: 'k', wrappingKey: pattern(32, 9), random: (n) => pattern(n, seed++) });
+        return (await encryptWithMessageId(plaintext, { keyring, backend }, pattern(32, 77))).ciphertext;
+      }),
+    );
+    expect(Buffer.from(messages[1]!).equals(Buffer.from(messages[0]!))).toBe(true);
+    expect(Buffer.from(messages[2]!).equals(Buffer.from(messages[0]!))).toBe(true);
+    const keyring = new RawAesKeyring({ namespace: 'ns', name: 'k', wrappingKey: pattern(32, 9) });
+    for (const backend of ['node', 'webcrypto', 'noble'] as const) {
+      const { plaintext: out } = await decrypt(messages[0]!, { keyring, backend });
+      expect(Buffer.from(out).equals(Buffer.from(plaintext))).toBe(true);
+    }
+  });
+
+  it('a flipped bit in any frame fails with ERR_DECRYPTION_FAILED', async () => {
+    const keyring = new RawAesKeyring({ namespace: 'ns', name: 'k', wrappingKey: pattern(32, 9) });
+    const { ciphertext } = await encryptWithMessageId(plaintext, { keyring }, pattern(32, 78));
+    for (const from of [1, 2, 3, 4]) {
+      const bad = ciphertext.slice();
+      const at = bad.length - from * 50_000;
+      bad[at] = bad[at]! ^ 0x10;
+      await expect(decrypt(bad, { keyring })).rejects.toMatchObject({ code: 'ERR_DECRYPTION_FAILED' });
+    }
+  });
+});
