@@ -218,4 +218,20 @@ describe('verifySigV4', () => {
       'InvalidSignatureException',
     );
   });
+
+  it('answers any Authorization, X-Amz-Date and SignedHeaders garbage with an AWS refusal name', async () => {
+    const req = await signed();
+    const auth = String(req.headers.authorization);
+    const names = new Set(['MissingAuthenticationTokenException', 'IncompleteSignatureException', 'UnrecognizedClientException', 'InvalidSignatureException']);
+    const part = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('AWS4-HMAC-SHA256 ', 'Credential=', 'SignedHeaders=', 'Signature=', ',', ';', '/', ALICE.accessKeyId, 'host', 'x-amz-date', '20261122', 'us-east-1', 'kms', 'aws4_request', '__proto__', 'constructor'));
+    await fc.assert(
+      fc.asyncProperty(fc.array(part, { maxLength: 12 }), fc.option(fc.string({ maxLength: 20 })), fc.boolean(), async (parts, date, mangleList) => {
+        const authorization = mangleList ? auth.replace(/SignedHeaders=[^,]*/, `SignedHeaders=${parts.join('')}`) : parts.join('');
+        const headers: Record<string, string> = { ...(req.headers as Record<string, string>), authorization };
+        if (date !== null) headers['x-amz-date'] = date;
+        expect(names.has(await refusal(verify({ ...req, headers })))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
