@@ -203,12 +203,12 @@ Whole benchmark: ${fmt(seconds, 0)} s.
   raw \`node:crypto\` reference row shows that peak. Sealbox's one-shot encrypt and decrypt take
   the output of frames of 16 KiB or more as latin1 strings written straight into the result:
   strings live in V8's young generation and go at the next scavenge. That costs a copy per frame
-  (Sealbox runs at 0.84-0.92x the raw reference instead of ~1x) and keeps the peak under 2N + 64
+  (Sealbox runs at 0.81-0.92x the raw reference instead of ~1x) and keeps the peak under 2N + 64
   MiB.
 - A Node stream pipeline moves 64 KiB chunks through three stream objects. The Transforms
   seal or open a large chunk from \`setImmediate\` rather than inside \`write()\`, so that the
   read stream asks for its next chunk (on libuv's thread pool) before the crypto runs and the
-  two overlap: that took the pipeline from 0.55-0.66x to 0.86-0.90x the plain copy.
+  two overlap: that took the pipeline from 0.55-0.66x to 0.86-0.99x the plain copy.
   \`encryptFile\` / \`decryptFile\` read whole frames (1 MiB) per system call, overlap reading,
   crypto and writing, and are the fast path for files.
 - Stream memory is also checked without timing in test/node/memory.test.ts (live memory after
