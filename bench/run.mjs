@@ -199,12 +199,13 @@ Whole benchmark: ${fmt(seconds, 0)} s.
   runs and why only same-run ratios are meaningful. The AWS SDK numbers of a run depend on
   that run too.
 - Peak RSS of a Buffer operation: \`node:crypto\`'s \`update()\` returns a fresh Buffer per
-  frame, and V8 frees such buffers (external memory) only when tens of MiB have piled up; the
-  raw \`node:crypto\` reference row shows that peak. Sealbox's one-shot encrypt and decrypt take
-  the output of frames of 16 KiB or more as latin1 strings written straight into the result:
-  strings live in V8's young generation and go at the next scavenge. That costs a copy per frame
-  (Sealbox runs at 0.81-0.92x the raw reference instead of ~1x) and keeps the peak under 2N + 64
-  MiB.
+  frame, and V8 frees such buffers (external memory) only when a collection runs, which for
+  Buffers alone happens after tens of MiB have piled up; the raw \`node:crypto\` reference row
+  shows that peak. Sealbox's one-shot encrypt and decrypt ask for the output of frames of 16 KiB
+  or more as latin1 strings and write them straight into the result: the strings fill V8's young
+  generation, which is then collected every few MiB and takes the per-frame Buffers with it.
+  That costs a copy per frame (Sealbox runs at 0.81-0.92x the raw reference instead of ~1x) and
+  keeps the peak under 2N + 64 MiB.
 - A Node stream pipeline moves 64 KiB chunks through three stream objects. The Transforms
   seal or open a large chunk from \`setImmediate\` rather than inside \`write()\`, so that the
   read stream asks for its next chunk (on libuv's thread pool) before the crypto runs and the

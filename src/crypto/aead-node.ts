@@ -14,11 +14,13 @@ export function nodeCrypto(): NodeCrypto | undefined {
 }
 
 /**
- * From this many bytes, `sealInto` / `openInto` take node:crypto's output as a latin1 string and
- * write it into the destination. `update()` otherwise returns a fresh Buffer per frame, and V8
- * frees those (external memory) only when tens of MiB have piled up; strings live in the young
- * generation and go at the next scavenge. For a 64 MiB message that is ~25 MiB less peak RSS
- * at the same speed (bench/worker.mjs buffer-rss). Below it, the Buffer path is cheaper.
+ * From this many bytes, `sealInto` / `openInto` ask node:crypto for its output as a latin1
+ * string and write that into the destination. node:crypto makes a fresh Buffer per `update()`
+ * either way, and V8 frees such external memory only when a collection runs, which for
+ * Buffers alone happens after tens of MiB have piled up. The string is allocated in V8's young
+ * generation, so the young generation fills and is collected every few MiB, taking the
+ * per-frame Buffers with it. For a 64 MiB message that is ~25 MiB less peak RSS, for one more
+ * copy per frame (bench/worker.mjs buffer-rss and buffer). Below it, the Buffer path is cheaper.
  */
 const STRING_OUTPUT_BYTES = 16 * 1024;
 
