@@ -21,7 +21,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { CreateKeyCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -29,32 +29,13 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { openInProcessKms, serveKms } from './kms-server-setup.js';
-import { sigV4RootSignature, sigV4SigningKey } from '../src/kms-server/sigv4.js';
+import { NodeSha256, sigV4RootSignature, sigV4SigningKey } from '../src/kms-server/sigv4.js';
 
 const N_CONCURRENT = Number(process.env.BENCH_REQUESTS ?? 4000);
 const N_SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 3000);
 const CONCURRENCY = 8;
 const PLAINTEXT = new Uint8Array(32).fill(7);
 const CONTEXT = { purpose: 'bench' };
-
-function toBinary(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
-  if (typeof data === 'string') return data;
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return new Uint8Array(data);
-}
-
-class Sha256 {
-  private readonly h;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', toBinary(secret));
-  }
-  update(d: string | ArrayBuffer | ArrayBufferView) {
-    this.h.update(toBinary(d));
-  }
-  digest() {
-    return Promise.resolve(new Uint8Array(this.h.digest()));
-  }
-}
 
 async function timed(label: string, total: number, workers: number, one: () => Promise<unknown>): Promise<number> {
   let next = 0;
@@ -189,7 +170,7 @@ async function checkLeanSigner(cred: { accessKeyId: string; secretAccessKey: str
   const now = Date.UTC(2026, 10, 22, 12, 34, 56);
   const body = '{"KeyId":"alias/bench","Plaintext":"AAAA"}';
   const lean = leanSign('127.0.0.1:4566', cred, 'Encrypt', body, now);
-  const smithy = await new SignatureV4({ credentials: cred, region: 'us-east-1', service: 'kms', sha256: Sha256, applyChecksum: false }).sign(
+  const smithy = await new SignatureV4({ credentials: cred, region: 'us-east-1', service: 'kms', sha256: NodeSha256, applyChecksum: false }).sign(
     {
       method: 'POST',
       protocol: 'http:',

@@ -69,7 +69,7 @@ function toBinary(data: string | ArrayBuffer | ArrayBufferView): string | Uint8A
 }
 
 /** `node:crypto` behind the hash interface `@smithy/signature-v4` expects (it defaults to nothing). */
-class NodeSha256 {
+export class NodeSha256 {
   private readonly hash;
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
     this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBinary(secret));
