@@ -52,11 +52,15 @@ try {
   // 1 KiB messages, operations per second, one direction per process.
   log('1 KiB messages ...');
   const small = {};
-  for (const impl of ['sealbox', 'aws']) for (const d of ['enc', 'dec']) small[`${impl}-${d}`] = worker('small', impl, d, SMALL_SECONDS).opsPerSec;
+  for (const impl of ['floor', 'sealbox', 'aws']) for (const d of ['enc', 'dec']) small[`${impl}-${d}`] = worker('small', impl, d, SMALL_SECONDS).opsPerSec;
   for (const d of ['enc', 'dec']) {
     const verb = d === 'enc' ? 'encrypt' : 'decrypt';
+    add('1 KiB messages', `node:crypto calls alone ${verb} (floor)`, small[`floor-${d}`], 'ops/s');
     add('1 KiB messages', `AWS SDK ${verb}`, small[`aws-${d}`], 'ops/s');
-    add('1 KiB messages', `Sealbox ${verb}`, small[`sealbox-${d}`], 'ops/s', null, [['AWS SDK', small[`sealbox-${d}`] / small[`aws-${d}`], 10]]);
+    add('1 KiB messages', `Sealbox ${verb}`, small[`sealbox-${d}`], 'ops/s', null, [
+      ['floor', small[`sealbox-${d}`] / small[`floor-${d}`], null],
+      ['AWS SDK', small[`sealbox-${d}`] / small[`aws-${d}`], 10],
+    ]);
   }
 
   // Buffers in memory, MiB/s (best of 5 after a warm-up).
@@ -158,6 +162,7 @@ for (const r of rows) {
       }
       const ok = target === null || x >= target;
       if (!ok) failed++;
+      if (target === null) return `${fmt(x, 2)}x ${base}`;
       return `${fmt(x, 2)}x ${base} (>= ${target}x${ok ? '' : ', **NOT met**'})`;
     })
     .join('; ');
@@ -179,6 +184,10 @@ Baselines:
 - **raw node:crypto framed**: AES-256-GCM over 64 KiB frames with a fresh cipher per frame,
   counter nonces and AAD, written into one preallocated buffer: the floor for any framed
   format on \`node:crypto\` (no key derivation, no header).
+- **node:crypto calls alone (floor)**: for 1 KiB messages, just the node:crypto calls the
+  format needs per message (data key wrap or unwrap, HKDF extract and two expands, content key
+  import, header tag, frame), with no encoding or other work: what any implementation of this
+  format on \`node:crypto\` pays at least.
 - **plain fs copy pipeline**: \`pipeline(createReadStream(a), createWriteStream(b))\`.
 - **AWS SDK**: \`@aws-crypto/client-node\` 5.0.2, raw AES keyring,
   \`ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY\` (committing, not signing), 64 KiB frames,
@@ -198,11 +207,11 @@ Whole benchmark: ${fmt(seconds, 0)} s.
   included, moves by a factor of two between runs, which is why each row is a best of several
   runs and why only same-run ratios are meaningful. The AWS SDK numbers of a run depend on
   that run too.
-- 1 KiB messages: the \`node:crypto\` calls a decrypt needs (unwrap the data key, HKDF extract
-  and two expands, import the content key, check the header tag, open the frame) take about
-  26 us together in a tight loop on this machine, i.e. at most ~38k decrypts/s with no other
-  work at all; Sealbox runs at about twice that per message. Encrypt needs the same number of
-  calls.
+- 1 KiB messages: the floor rows are the \`node:crypto\` calls alone (about 26 us for a
+  decrypt here). Sealbox's other per-message work (header encoding and its canonical check,
+  keyring and materials logic, allocation) costs about as much again. 10x the AWS SDK's decrypt
+  rate would be above the floor itself in most runs, so that target needs fewer or cheaper
+  primitive calls per message, i.e. a format change, not tuning.
 - Peak RSS of a Buffer operation: \`node:crypto\`'s \`update()\` returns a fresh Buffer per
   frame, and V8 frees such buffers (external memory) only when a collection runs, which for
   Buffers alone happens after tens of MiB have piled up; the raw \`node:crypto\` reference row
@@ -214,7 +223,7 @@ Whole benchmark: ${fmt(seconds, 0)} s.
 - A Node stream pipeline moves 64 KiB chunks through three stream objects. The Transforms
   seal or open a large chunk from \`setImmediate\` rather than inside \`write()\`, so that the
   read stream asks for its next chunk (on libuv's thread pool) before the crypto runs and the
-  two overlap: that took the pipeline from 0.55-0.66x to 0.86-0.99x the plain copy.
+  two overlap: that took the pipeline from 0.55-0.66x to 0.85-0.99x the plain copy.
   \`encryptFile\` / \`decryptFile\` read whole frames (1 MiB) per system call, overlap reading,
   crypto and writing, and are the fast path for files.
 - Stream memory is also checked without timing in test/node/memory.test.ts (live memory after
