@@ -2,28 +2,13 @@
 // it takes the Sealbox API as a parameter and imports nothing at run time, so both runtimes
 // execute the same code and their results can be compared as plain JSON.
 import type * as Sealbox from '../../src/index.js';
+import { counterRandom, pattern } from '../helpers/pattern.js';
+
+export { counterRandom, pattern } from '../helpers/pattern.js';
 
 /** The part of the public API the shared cases use. */
 export type Api = Pick<typeof Sealbox, 'encrypt' | 'decrypt' | 'RawAesKeyring' | 'MultiKeyring' | 'SealboxError'>;
 
-/** A deterministic byte pattern (xorshift; same as test/helpers/keys.ts). */
-export function pattern(length: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-/** A deterministic "random" source for keyrings: each call gets the next seeded pattern. */
-export function counterRandom(): (n: number) => Uint8Array {
-  let seed = 1;
-  return (n) => pattern(n, seed++);
-}
 
 /** Base64 without Buffer (the page has none). */
 export function toBase64(bytes: Uint8Array): string {

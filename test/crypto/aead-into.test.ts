@@ -4,7 +4,7 @@ import { createNodeAeadBackend } from '../../src/crypto/aead-node.js';
 import { decrypt } from '../../src/decrypt.js';
 import { encryptWithMessageId } from '../../src/encrypt.js';
 import { RawAesKeyring } from '../../src/keyring/raw-aes.js';
-import { pattern } from '../helpers/keys.js';
+import { counterRandom, pattern } from '../helpers/keys.js';
 
 const KEY = pattern(32, 3);
 const NONCE = pattern(12, 4);
@@ -56,8 +56,7 @@ describe('one-shot messages with large frames', () => {
   it('node:crypto, WebCrypto and noble write identical bytes and open each other', async () => {
     const messages = await Promise.all(
       (['node', 'webcrypto', 'noble'] as const).map(async (backend) => {
-        let seed = 1;
-        const keyring = new RawAesKeyring({ namespace: 'ns', name: 'k', wrappingKey: pattern(32, 9), random: (n) => pattern(n, seed++) });
+        const keyring = new RawAesKeyring({ namespace: 'ns', name: 'k', wrappingKey: pattern(32, 9), random: counterRandom() });
         return (await encryptWithMessageId(plaintext, { keyring, backend }, pattern(32, 77))).ciphertext;
       }),
     );

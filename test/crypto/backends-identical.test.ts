@@ -2,13 +2,8 @@ import { expect, it } from 'vitest';
 import { encryptWithMessageId } from '../../src/encrypt.js';
 import { RawAesKeyring } from '../../src/keyring/raw-aes.js';
 import { getAeadBackend } from '../../src/crypto/backend.js';
-import { pattern } from '../helpers/keys.js';
+import { counterRandom, pattern } from '../helpers/keys.js';
 
-/** A deterministic "random" source: the same bytes for every backend's run. */
-function counterRandom(): (n: number) => Uint8Array {
-  let seed = 1;
-  return (n) => pattern(n, seed++);
-}
 
 it('node:crypto, WebCrypto and noble write identical messages for the same inputs and randomness', async () => {
   const plaintext = pattern(5000, 42);

@@ -1,17 +1,7 @@
 import { RawAesKeyring } from '../../src/keyring/raw-aes.js';
+import { pattern } from './pattern.js';
 
-/** A deterministic byte pattern (not random: tests must be reproducible). */
-export function pattern(length: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+export { counterRandom, pattern } from './pattern.js';
 
 /** A raw AES keyring over a fixed test key. */
 export function testKeyring(name = 'key-1', seed = 7): RawAesKeyring {

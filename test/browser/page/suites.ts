@@ -8,6 +8,7 @@ import { encryptWithMessageId } from '../../../src/encrypt.js';
 import { createEncryptionStream } from '../../../src/stream/encrypt-stream.js';
 import { CROSS, crossKeyring, equalBytes, fixedMessage, fromBase64, hexToBytes, outcome, pattern, sizeGrid, sortedJson, tamperSummary, toBase64, vectorOutcomes } from '../shared.js';
 import type { VectorFile } from '../shared.js';
+import { through } from '../../helpers/web-streams.js';
 
 const keyring = new api.RawAesKeyring({ namespace: 'page', name: 'k', wrappingKey: pattern(32, 7) });
 
@@ -23,32 +24,6 @@ class FixedMaterials implements MaterialsManager {
   }
 }
 const MESSAGE_ID = new Uint8Array(32).fill(0x5a);
-
-/** A ReadableStream of `bytes` in chunks of `size` (copies: the consumer owns them). */
-function readableOf(bytes: Uint8Array, size: number): ReadableStream<Uint8Array> {
-  let pos = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (pos >= bytes.length) controller.close();
-      else controller.enqueue(bytes.slice(pos, (pos += size)));
-    },
-  });
-}
-
-/** Runs `bytes` through `ts` in chunks of `size`; returns everything it output. */
-async function through(ts: TransformStream<Uint8Array, Uint8Array>, bytes: Uint8Array, size: number): Promise<Uint8Array> {
-  // Read by hand: Response(stream).arrayBuffer() would replace the stream's error with a TypeError.
-  const reader = readableOf(bytes, size).pipeThrough(ts).getReader();
-  const parts: Uint8Array[] = [];
-  for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
 /** The error code a stream failed with, or 'ok'. */
 async function streamOutcome(ts: TransformStream<Uint8Array, Uint8Array>, bytes: Uint8Array, size: number): Promise<string> {
