@@ -1,4 +1,5 @@
-// Web Streams plumbing for tests. No imports: the in-page suites bundle this too.
+// Web Streams plumbing for tests; the in-page suites bundle this too (bytes.ts is browser-safe).
+import { concat } from '../../src/crypto/bytes.js';
 
 /** Splits `bytes` into chunks of `size` (the last may be shorter); no chunks for empty input. */
 export function* chunks(bytes: Uint8Array, size: number): Generator<Uint8Array> {
@@ -23,21 +24,9 @@ export function readableOf(bytes: Uint8Array, size: number): ReadableStream<Uint
  */
 export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
-  let total = 0;
   const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    parts.push(value);
-    total += value.length;
-  }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value);
+  return concat(...parts);
 }
 
 /** Runs `bytes` through a TransformStream in chunks of `size`; returns the output. */
