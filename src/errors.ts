@@ -94,6 +94,7 @@ export function limitExceeded(what: string, value: number | bigint, limit: numbe
  * ```ts
  * catch (err) { if (isSealboxError(err, 'ERR_NO_MATCHING_KEY')) askForAnotherKey(); }
  * ```
+ * @throws Never.
  */
 export function isSealboxError(err: unknown, code?: SealboxErrorCode): err is SealboxError {
   return err instanceof SealboxError && (code === undefined || err.code === code);

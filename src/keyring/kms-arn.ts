@@ -29,6 +29,7 @@ const ARN_PATTERN = /^arn:([a-z][a-z0-9-]{0,62}):kms:([a-z0-9-]{1,64}):([0-9]{12
  * ```ts
  * parseKmsArn('arn:aws:kms:us-east-1:111122223333:key/mrk-1234')?.region; // 'us-east-1'
  * ```
+ * @throws Never: anything that is not a KMS ARN gives `undefined`.
  */
 export function parseKmsArn(text: string): KmsKeyArn | undefined {
   if (typeof text !== 'string') return undefined;
@@ -57,6 +58,7 @@ export function isMultiRegionKey(arn: KmsKeyArn): boolean {
  * ```ts
  * sameKmsKey(parseKmsArn(usEast1Mrk)!, parseKmsArn(euWest1Mrk)!); // true for replicas
  * ```
+ * @throws Never.
  */
 export function sameKmsKey(a: KmsKeyArn, b: KmsKeyArn): boolean {
   if (a.partition !== b.partition || a.accountId !== b.accountId || a.resourceType !== b.resourceType || a.resourceId !== b.resourceId) return false;

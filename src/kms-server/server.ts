@@ -129,6 +129,8 @@ export async function startKmsServer(options: KmsServerOptions = {}): Promise<Ru
  * ```ts
  * const { accessKeyId, secretAccessKey } = credentialStoreFor(kms).create({ principal: `arn:aws:iam::${kms.accountId}:root` });
  * ```
+ * @throws Never itself; the store's methods throw LocalKmsError (see {@link CredentialStore}),
+ * and better-sqlite3's TypeError once `kms` is closed.
  */
 export function credentialStoreFor(kms: LocalKms): CredentialStore {
   return new CredentialStore(kms.database, kms.deriveKey(CREDENTIAL_SEALING_PURPOSE));

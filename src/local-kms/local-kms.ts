@@ -113,7 +113,16 @@ export interface LocalKmsOptions {
   extensions?: readonly LocalKmsExtension[];
 }
 
-/** The default data directory: `SEALBOX_HOME`, else the platform's data directory for `sealbox`. */
+/**
+ * The default data directory: `SEALBOX_HOME`, else the platform's data directory for `sealbox`
+ * (`$XDG_DATA_HOME/sealbox` or `~/.local/share/sealbox` on Linux).
+ *
+ * @example
+ * ```ts
+ * const kms = LocalKms.open({ dataDir: defaultDataDir() }); // the store the CLI uses
+ * ```
+ * @throws Never.
+ */
 export function defaultDataDir(): string {
   return process.env.SEALBOX_HOME || envPaths('sealbox', { suffix: '' }).data;
 }

@@ -186,6 +186,7 @@ export function parseKeyPolicy(text: string): KeyPolicy {
  * ```ts
  * defaultKeyPolicy('111122223333'); // '{"Version":"2012-10-17","Id":"key-default-1",...}'
  * ```
+ * @throws Never.
  */
 export function defaultKeyPolicy(accountId: string): string {
   return JSON.stringify(
@@ -274,6 +275,7 @@ function statementApplies(statement: PolicyStatement, request: PolicyRequest): b
  * evaluateKeyPolicy(parseKeyPolicy(text), { principal, accountId, action: 'kms:Decrypt', keyArn,
  *   encryptionContext: { tenant: 'a' } }); // 'allow' | 'deny' | 'implicitDeny'
  * ```
+ * @throws Never: {@link parseKeyPolicy} has already refused anything it could not evaluate.
  */
 export function evaluateKeyPolicy(policy: KeyPolicy, request: PolicyRequest): PolicyDecision {
   let allowed = false;

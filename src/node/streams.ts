@@ -55,7 +55,18 @@ function checkChunk(chunk: unknown): Uint8Array {
 
 /**
  * A Node Transform that encrypts the bytes written to it into one Sealbox message: the same
- * framer (and the same output bytes) as `encryptStream` and one-shot `encrypt`.
+ * framer (and the same output bytes) as `encryptStream` and one-shot `encrypt`. Made by
+ * {@link createEncryptStream}; the class is exported for `instanceof` and its `header` promise.
+ *
+ * @example
+ * ```ts
+ * const encryptor = createEncryptStream({ keyring });
+ * await pipeline(createReadStream('in.bin'), encryptor, createWriteStream('in.bin.sbx'));
+ * console.log((await encryptor.header).messageId);
+ * ```
+ * @throws TypeError/RangeError for bad options (constructor). The stream errors with
+ * SealboxError ERR_ENCRYPTION_CONTEXT_INVALID, ERR_LIMIT_EXCEEDED, ERR_KEYRING, ERR_STATE, and
+ * TypeError for a chunk that is not a Uint8Array.
  */
 export class EncryptTransform extends Transform {
   /** Resolves with the header once the data key is wrapped. */
@@ -102,7 +113,17 @@ export class EncryptTransform extends Transform {
  * A Node Transform that decrypts one Sealbox message. Each frame's plaintext is pushed only
  * after its tag verifies; the stream errors with ERR_TRUNCATED when input ends before the
  * final frame and ERR_TRAILING_DATA when bytes follow it (see docs/streaming.md for what was
- * already released then).
+ * already released then). Made by {@link createDecryptStream}.
+ *
+ * @example
+ * ```ts
+ * const decryptor = createDecryptStream({ keyring, expectedEncryptionContext: { tenant: 'acme' } });
+ * await pipeline(createReadStream('in.bin.sbx'), decryptor, createWriteStream('in.bin'));
+ * ```
+ * @throws TypeError/RangeError for bad options (constructor). The stream errors with
+ * SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED,
+ * ERR_ENCRYPTION_CONTEXT_MISMATCH, ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH,
+ * ERR_DECRYPTION_FAILED, ERR_TRUNCATED, ERR_TRAILING_DATA, ERR_STATE.
  */
 export class DecryptTransform extends Transform {
   /** Resolves with the authenticated header before the first plaintext byte. */
