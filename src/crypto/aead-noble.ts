@@ -1,5 +1,6 @@
 import type { AeadBackend, AeadKey } from './aead.js';
 import { authFailure, withHeadroom } from './aead.js';
+import { copyBytes } from './bytes.js';
 
 type Gcm = typeof import('@noble/ciphers/aes.js').gcm;
 let gcmModule: Promise<Gcm> | undefined;
@@ -15,7 +16,7 @@ export function createNobleAeadBackend(): AeadBackend {
     name: 'noble',
     async importKey(raw: Uint8Array): Promise<AeadKey> {
       if (raw.length !== 32 && raw.length !== 16) throw new RangeError(`"key" expected Uint8Array of length 16 or 32, got length=${raw.length}`);
-      const key = raw.slice();
+      const key = copyBytes(raw);
       const gcm = await (gcmModule ??= import('@noble/ciphers/aes.js').then((m) => m.gcm));
       return {
         seal(nonce, aad, plaintext, headroom = 0) {

@@ -1,6 +1,7 @@
 import type { AeadBackend, AeadKey } from './aead.js';
 import { authFailure, NONCE_BYTES, withHeadroom } from './aead.js';
 import { TAG_BYTES } from '../limits.js';
+import { copyBytes } from './bytes.js';
 
 /** The WebCrypto SubtleCrypto, when this runtime has one (secure browser contexts, Node, workers). */
 export function subtleCrypto(): SubtleCrypto | undefined {
@@ -14,7 +15,7 @@ export function subtleCrypto(): SubtleCrypto | undefined {
  * accepts the same inputs. Plain views pass through uncopied (WebCrypto copies them itself).
  */
 function source(view: Uint8Array): Uint8Array<ArrayBuffer> {
-  return (view.buffer instanceof ArrayBuffer ? view : view.slice()) as Uint8Array<ArrayBuffer>;
+  return (view.buffer instanceof ArrayBuffer ? view : copyBytes(view)) as Uint8Array<ArrayBuffer>;
 }
 
 /**
@@ -38,7 +39,7 @@ export function createWebCryptoAeadBackend(): AeadBackend | undefined {
     async importKey(raw: Uint8Array): Promise<AeadKey> {
       if (raw.length !== 32 && raw.length !== 16) throw new RangeError(`"key" expected Uint8Array of length 16 or 32, got length=${raw.length}`);
       // The CryptoKey holds its own copy (non-extractable): wipe ours once it is imported.
-      const copy = raw.slice();
+      const copy = copyBytes(raw);
       let key: CryptoKey;
       try {
         key = await subtle.importKey('raw', copy, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);

@@ -3,6 +3,15 @@
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/**
+ * A copy of `bytes` in a new, plain Uint8Array. Not `bytes.slice()`: on a Node Buffer, `slice`
+ * returns a view of the same memory, so wiping the "copy" would wipe the original (and the
+ * reverse), and a view of a decoder's or SDK's input would stay tied to it.
+ */
+export function copyBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(bytes);
+}
+
 /** UTF-8 encode. Lone surrogates become U+FFFD; callers that care check {@link isWellFormed} first. */
 export function utf8(text: string): Uint8Array {
   return encoder.encode(text);

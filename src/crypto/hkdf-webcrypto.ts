@@ -1,5 +1,6 @@
 import { subtleCrypto } from './aead-webcrypto.js';
 import { limitExceeded } from '../errors.js';
+import { copyBytes } from './bytes.js';
 
 /** HKDF-SHA-512 output cap (RFC 5869 section 2.3): 255 blocks of 64 bytes. */
 const MAX_OKM = 255 * 64;
@@ -19,13 +20,13 @@ export const hkdfSha512WebCrypto:
   const subtle = subtleCrypto();
   if (!subtle) return undefined;
   // WebCrypto refuses views of a SharedArrayBuffer; the other implementations take them.
-  const source = (view: Uint8Array): Uint8Array<ArrayBuffer> => (view.buffer instanceof ArrayBuffer ? view : view.slice()) as Uint8Array<ArrayBuffer>;
+  const source = (view: Uint8Array): Uint8Array<ArrayBuffer> => (view.buffer instanceof ArrayBuffer ? view : copyBytes(view)) as Uint8Array<ArrayBuffer>;
   return async (ikm, salt, outputs) => {
     for (const { length } of outputs) {
       if (!Number.isInteger(length) || length < 0) throw new RangeError('"length" expected a non-negative integer');
       if (length > MAX_OKM) throw limitExceeded('HKDF output length', length, MAX_OKM);
     }
-    const copy = ikm.slice();
+    const copy = copyBytes(ikm);
     let key: CryptoKey;
     try {
       key = await subtle.importKey('raw', copy, 'HKDF', false, ['deriveBits']);

@@ -1,6 +1,6 @@
 import { SealboxError, limitExceeded } from '../errors.js';
 import { MAX_ENCRYPTION_CONTEXT_BYTES, MAX_ENCRYPTION_CONTEXT_PAIRS } from '../limits.js';
-import { isWellFormed, utf8 } from '../crypto/bytes.js';
+import { copyBytes, isWellFormed, utf8 } from '../crypto/bytes.js';
 import type { EncryptionContext } from '../keyring/keyring.js';
 import { headerEncoder } from './cbor.js';
 
@@ -120,7 +120,7 @@ export function encodeContext(context: EncryptionContext): Uint8Array {
   const cached = encodedContexts.get(context);
   if (cached) return cached;
   // slice(): cbor-x returns a view of its 8 KiB working buffer; a cached view would keep it alive.
-  const encoded = (headerEncoder.encode(canonicalMap(context)) as Uint8Array).slice();
+  const encoded = copyBytes(headerEncoder.encode(canonicalMap(context)) as Uint8Array);
   if (Object.isFrozen(context)) encodedContexts.set(context, encoded);
   return encoded;
 }

@@ -8,7 +8,7 @@ import {
   MIN_FRAME_LENGTH,
   PREAMBLE_BYTES,
 } from '../limits.js';
-import { readU32, writeU32 } from '../crypto/bytes.js';
+import { copyBytes, readU32, writeU32 } from '../crypto/bytes.js';
 import type { Suite } from '../crypto/suites.js';
 import { suiteById } from '../crypto/suites.js';
 import type { EncryptionContext } from '../keyring/keyring.js';
@@ -126,7 +126,7 @@ export function decodeHeader(bytes: Uint8Array, limits: HeaderLimits): MessageHe
     if (!Array.isArray(e) || e.length !== 3) throw formatInvalid('an encrypted data key must be an array of 3 items');
     const [providerId, providerInfo, ciphertext] = e as unknown[];
     if (typeof providerId !== 'string' || !isBytes(providerInfo) || !isBytes(ciphertext)) throw formatInvalid('encrypted data key fields have the wrong types');
-    const edk = { providerId, providerInfo: providerInfo.slice(), ciphertext: ciphertext.slice() };
+    const edk = { providerId, providerInfo: copyBytes(providerInfo), ciphertext: copyBytes(ciphertext) };
     checkEncryptedDataKey(edk);
     return Object.freeze(edk);
   });
@@ -138,11 +138,11 @@ export function decodeHeader(bytes: Uint8Array, limits: HeaderLimits): MessageHe
   const header: MessageHeader = Object.freeze({
     version: FORMAT_VERSION,
     suite,
-    messageId: messageId.slice(),
+    messageId: copyBytes(messageId),
     encryptionContext: contextObject(entries),
     encryptedDataKeys: Object.freeze(encryptedDataKeys),
     frameLength,
-    commitment: commitment.slice(),
+    commitment: copyBytes(commitment),
   });
   // One message, one encoding: the bytes must equal the canonical re-encoding (SPEC §8 rule 4).
   const canonical = encodeHeader(header);

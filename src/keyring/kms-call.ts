@@ -3,6 +3,7 @@ import { SealboxError } from '../errors.js';
 import type { EncryptionContext } from './keyring.js';
 import type { KmsClientLike, KmsClientSupplier } from './kms-client-supplier.js';
 import { parseKmsArn } from './kms-arn.js';
+import { copyBytes } from '../crypto/bytes.js';
 
 /** The provider id of every EDK a KMS keyring writes (the AWS Encryption SDK uses the same). */
 export const KMS_PROVIDER_ID = 'aws-kms';
@@ -103,14 +104,14 @@ function ownedKey(bytes: unknown, length: number): Uint8Array {
     throw responseFault(`Plaintext has ${bytes.length} bytes, expected ${length}`);
   }
   // The SDK may hand back a view into a shared pool slab: keep our own copy, zero theirs.
-  const out = bytes.slice();
+  const out = copyBytes(bytes);
   bytes.fill(0);
   return out;
 }
 
 function blob(bytes: unknown): Uint8Array {
   if (!(bytes instanceof Uint8Array) || bytes.length === 0) throw responseFault('no CiphertextBlob');
-  return bytes.slice();
+  return copyBytes(bytes);
 }
 
 /** GenerateDataKey: a fresh data key and its KMS ciphertext. */

@@ -1,6 +1,6 @@
 import type { AeadKey } from '../crypto/aead.js';
 import { getAeadBackend } from '../crypto/backend.js';
-import { assertBytes, utf8 } from '../crypto/bytes.js';
+import { assertBytes, copyBytes, utf8 } from '../crypto/bytes.js';
 import { randomBytes } from '../crypto/random.js';
 import { SealboxError, isSealboxError } from '../errors.js';
 import { encodeContext } from '../format/context.js';
@@ -52,7 +52,7 @@ export class RawAesKeyring implements Keyring {
     this.name = name;
     this.#nameBytes = utf8(name);
     this.#random = options.random ?? randomBytes;
-    this.#key = Promise.resolve(getAeadBackend().importKey(wrappingKey.slice()));
+    this.#key = Promise.resolve(getAeadBackend().importKey(copyBytes(wrappingKey)));
   }
 
   async wrapKey(request: WrapRequest): Promise<WrapResult> {

@@ -2,6 +2,7 @@ import { existsSync, linkSync, readFileSync, unlinkSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { randomBytes, scryptSync } from 'node:crypto';
 import { LocalKmsError } from './errors.js';
+import { copyBytes } from '../crypto/bytes.js';
 
 /** Where the root key comes from, in order of precedence. */
 export interface RootKeySource {
@@ -33,7 +34,7 @@ function decodeKeyText(text: string, from: string): Uint8Array {
 export function resolveRootKey(dataDir: string, source: RootKeySource, getSalt: () => Uint8Array): Uint8Array {
   if (source.rootKey !== undefined) {
     if (!(source.rootKey instanceof Uint8Array) || source.rootKey.length !== 32) throw new RangeError('"rootKey" expected Uint8Array of length 32');
-    return source.rootKey.slice();
+    return copyBytes(source.rootKey);
   }
   const env = process.env.SEALBOX_ROOT_KEY;
   if (env) return decodeKeyText(env, 'SEALBOX_ROOT_KEY');

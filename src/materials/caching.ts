@@ -1,4 +1,4 @@
-import { concat, utf8, wipe } from '../crypto/bytes.js';
+import { concat, copyBytes, utf8, wipe } from '../crypto/bytes.js';
 import type { MaybePromise } from '../crypto/aead.js';
 import { sha512 } from '../crypto/sha512.js';
 import { limitExceeded } from '../errors.js';
@@ -184,7 +184,7 @@ export class CachingMaterialsManager implements MaterialsManager {
       if (entry) {
         if (!this.#expired(entry)) {
           this.#hits++;
-          return { ...entry.materials, dataKey: entry.materials.dataKey.slice() };
+          return { ...entry.materials, dataKey: copyBytes(entry.materials.dataKey) };
         }
         this.#lru.delete(key);
       }
@@ -196,7 +196,7 @@ export class CachingMaterialsManager implements MaterialsManager {
       let mine: DecryptionMaterials | undefined;
       const miss = this.#backing.getDecryptionMaterials(request).then((materials) => {
         // Copy before the entry is shared: it may be evicted and zeroed before we resume.
-        mine = { ...materials, dataKey: materials.dataKey.slice() };
+        mine = { ...materials, dataKey: copyBytes(materials.dataKey) };
         this.#lru.set(key, { materials, created: this.#now() });
       });
       this.#misses++;
@@ -246,7 +246,7 @@ export class CachingMaterialsManager implements MaterialsManager {
       }
       inner?.(bytes);
     };
-    return { ...entry.materials, dataKey: entry.materials.dataKey.slice(), onPlaintext };
+    return { ...entry.materials, dataKey: copyBytes(entry.materials.dataKey), onPlaintext };
   }
 
   /** Drops expired entries now and then, so their keys are zeroed even if never asked for again. */
