@@ -5,6 +5,10 @@ import { TAG_BYTES } from '../limits.js';
 // The core may not import node:* (it must bundle for browsers), so the Node backend reaches
 // node:crypto at run time through process.getBuiltinModule (Node >= 20.16).
 type NodeCrypto = typeof import('node:crypto');
+type KeyObject = import('node:crypto').KeyObject;
+type CipherGCM = import('node:crypto').CipherGCM;
+type DecipherGCM = import('node:crypto').DecipherGCM;
+type GcmAlgorithm = 'aes-256-gcm' | 'aes-128-gcm';
 
 /** node:crypto when running on Node, else undefined. */
 export function nodeCrypto(): NodeCrypto | undefined {
@@ -24,11 +28,62 @@ export function nodeCrypto(): NodeCrypto | undefined {
  */
 const STRING_OUTPUT_BYTES = 16 * 1024;
 
+/** Inputs up to this many bytes are copied into an off-heap scratch buffer (see {@link offHeapScratch}). */
+const SCRATCH_BYTES = 64;
+
+/**
+ * Hands small inputs to node:crypto from a reused off-heap Buffer. V8 keeps a new typed array of
+ * at most 64 bytes inside its heap, and node:crypto first moves such an array out of it, about
+ * 0.5 us a call; nonces, frame AAD, message ids and data keys are all that small and fresh, a
+ * dozen of them per message. Copying into a Buffer made once costs tens of nanoseconds.
+ * node:crypto copies what it is given before returning, so the caller may reuse the scratch at
+ * once; `wipe()` clears it after secret inputs.
+ */
+export function offHeapScratch(): ((bytes: Uint8Array) => Uint8Array) & { wipe(): void } {
+  const { Buffer } = (globalThis as unknown as { process: { getBuiltinModule(id: 'node:buffer'): typeof import('node:buffer') } }).process.getBuiltinModule('node:buffer');
+  const scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES).fill(0);
+  const views: Uint8Array[] = [];
+  for (let n = 0; n <= SCRATCH_BYTES; n++) views.push(scratch.subarray(0, n));
+  const copy = (bytes: Uint8Array): Uint8Array => {
+    if (bytes.length > SCRATCH_BYTES) return bytes;
+    scratch.set(bytes);
+    return views[bytes.length]!;
+  };
+  return Object.assign(copy, { wipe: () => void scratch.fill(0) });
+}
+
 /** AES-GCM through OpenSSL (node:crypto): the fast path on Node. Undefined outside Node. */
 export function createNodeAeadBackend(): AeadBackend | undefined {
   const crypto = nodeCrypto();
   if (!crypto) return undefined;
   const { Buffer } = (globalThis as unknown as { process: { getBuiltinModule(id: 'node:buffer'): typeof import('node:buffer') } }).process.getBuiltinModule('node:buffer');
+  // One scratch per role, shared by every key of this backend: each is filled and consumed
+  // within one synchronous call.
+  const nonceIn = offHeapScratch();
+  const aadIn = offHeapScratch();
+  const tagIn = offHeapScratch();
+  const dataIn = offHeapScratch();
+  /** A cipher for `nonce` and `aad`, both passed through the scratches (as is the decipher's tag). */
+  const cipher = (algorithm: GcmAlgorithm, key: KeyObject, nonce: Uint8Array, aad: Uint8Array): CipherGCM => {
+    const c = crypto.createCipheriv(algorithm, key, nonceIn(nonce), { authTagLength: TAG_BYTES });
+    c.setAAD(aadIn(aad));
+    return c;
+  };
+  const decipherFor = (algorithm: GcmAlgorithm, key: KeyObject, nonce: Uint8Array, aad: Uint8Array, tag: Uint8Array): DecipherGCM => {
+    const d = crypto.createDecipheriv(algorithm, key, nonceIn(nonce), { authTagLength: TAG_BYTES });
+    d.setAAD(aadIn(aad));
+    d.setAuthTag(tagIn(tag));
+    return d;
+  };
+  /** update() on a small secret input (a data key being wrapped or unwrapped) through the scratch, wiped after. */
+  const updateSmall = (c: import('node:crypto').Cipher | import('node:crypto').Decipher, input: Uint8Array): Uint8Array => {
+    if (input.length > SCRATCH_BYTES) return c.update(input);
+    try {
+      return c.update(dataIn(input));
+    } finally {
+      dataIn.wipe();
+    }
+  };
   /** Writes `update()` output for `input` into out[offset ..]; returns the bytes written. */
   const updateInto = (c: import('node:crypto').Cipher | import('node:crypto').Decipher, input: Uint8Array, out: Uint8Array, offset: number): number => {
     if (input.length < STRING_OUTPUT_BYTES) {
@@ -42,41 +97,41 @@ export function createNodeAeadBackend(): AeadBackend | undefined {
   return {
     name: 'node',
     importKey(raw: Uint8Array): AeadKey {
-      const algorithm = raw.length === 32 ? 'aes-256-gcm' : raw.length === 16 ? 'aes-128-gcm' : undefined;
+      const algorithm: GcmAlgorithm | undefined = raw.length === 32 ? 'aes-256-gcm' : raw.length === 16 ? 'aes-128-gcm' : undefined;
       if (!algorithm) throw new RangeError(`"key" expected Uint8Array of length 16 or 32, got length=${raw.length}`);
-      const key = crypto.createSecretKey(raw);
+      let key: KeyObject;
+      try {
+        key = crypto.createSecretKey(dataIn(raw));
+      } finally {
+        dataIn.wipe();
+      }
       return {
         seal(nonce, aad, plaintext, headroom = 0) {
-          const cipher = crypto.createCipheriv(algorithm, key, nonce, { authTagLength: TAG_BYTES });
-          cipher.setAAD(aad);
+          const c = cipher(algorithm, key, nonce, aad);
           const out = new Uint8Array(headroom + plaintext.length + TAG_BYTES);
-          out.set(cipher.update(plaintext), headroom);
-          cipher.final();
-          out.set(cipher.getAuthTag(), headroom + plaintext.length);
+          if (plaintext.length > 0) out.set(updateSmall(c, plaintext), headroom);
+          c.final();
+          out.set(c.getAuthTag(), headroom + plaintext.length);
           return out;
         },
         sealParts(nonce, aad, plaintext) {
-          const cipher = crypto.createCipheriv(algorithm, key, nonce, { authTagLength: TAG_BYTES });
-          cipher.setAAD(aad);
-          const ciphertext = cipher.update(plaintext);
-          cipher.final();
-          return [ciphertext, cipher.getAuthTag()];
+          const c = cipher(algorithm, key, nonce, aad);
+          const ciphertext = c.update(plaintext);
+          c.final();
+          return [ciphertext, c.getAuthTag()];
         },
         sealInto(nonce, aad, plaintext, out, offset) {
-          const cipher = crypto.createCipheriv(algorithm, key, nonce, { authTagLength: TAG_BYTES });
-          cipher.setAAD(aad);
-          const written = updateInto(cipher, plaintext, out, offset);
-          cipher.final();
+          const c = cipher(algorithm, key, nonce, aad);
+          const written = updateInto(c, plaintext, out, offset);
+          c.final();
           if (written !== plaintext.length) throw new RangeError('"out" is too small for the sealed frame');
-          out.set(cipher.getAuthTag(), offset + written);
+          out.set(c.getAuthTag(), offset + written);
         },
         openInto(nonce, aad, sealed, out, offset) {
           if (sealed.length < TAG_BYTES) authFailure();
           const ctLen = sealed.length - TAG_BYTES;
           if (offset + ctLen > out.length) throw new RangeError('"out" is too small for the opened frame');
-          const decipher = crypto.createDecipheriv(algorithm, key, nonce, { authTagLength: TAG_BYTES });
-          decipher.setAAD(aad);
-          decipher.setAuthTag(sealed.subarray(ctLen));
+          const decipher = decipherFor(algorithm, key, nonce, aad, sealed.subarray(ctLen));
           updateInto(decipher, sealed.subarray(0, ctLen), out, offset);
           try {
             decipher.final();
@@ -88,11 +143,9 @@ export function createNodeAeadBackend(): AeadBackend | undefined {
         open(nonce, aad, sealed) {
           if (sealed.length < TAG_BYTES) authFailure();
           const ctLen = sealed.length - TAG_BYTES;
-          const decipher = crypto.createDecipheriv(algorithm, key, nonce, { authTagLength: TAG_BYTES });
-          decipher.setAAD(aad);
-          decipher.setAuthTag(sealed.subarray(ctLen));
+          const decipher = decipherFor(algorithm, key, nonce, aad, sealed.subarray(ctLen));
           // update() output is held back until final() has checked the tag.
-          const pt = decipher.update(sealed.subarray(0, ctLen));
+          const pt = updateSmall(decipher, sealed.subarray(0, ctLen));
           try {
             decipher.final();
           } catch {

@@ -41,8 +41,11 @@ export interface HeaderLimits {
   readonly maxFrameLength: number;
 }
 
-/** Serializes a header: preamble (magic, version, body length) then the canonical CBOR body. */
-export function encodeHeader(header: MessageHeader): Uint8Array {
+/**
+ * Serializes a header: preamble (magic, version, body length) then the canonical CBOR body.
+ * With `reserve`, the result has that many more (zero) bytes at its end, for the header tag.
+ */
+export function encodeHeader(header: MessageHeader, reserve = 0): Uint8Array {
   const context = canonicalMap(header.encryptionContext);
   const body = headerEncoder.encode([
     header.suite.id,
@@ -53,7 +56,7 @@ export function encodeHeader(header: MessageHeader): Uint8Array {
     header.commitment,
   ]) as Uint8Array;
   if (body.length > MAX_HEADER_BYTES) throw limitExceeded('header bytes', body.length, MAX_HEADER_BYTES);
-  const out = new Uint8Array(PREAMBLE_BYTES + body.length);
+  const out = new Uint8Array(PREAMBLE_BYTES + body.length + reserve);
   out.set(MAGIC, 0);
   out[3] = header.version;
   writeU32(out, 4, body.length);

@@ -68,11 +68,14 @@ export async function startEncryption(
     frameLength,
     commitment,
   });
-  const encoded = encodeHeader(header);
-  const tag = await key.seal(headerNonce(), encoded, new Uint8Array(0));
-  const headerBytes = new Uint8Array(encoded.length + TAG_BYTES);
-  headerBytes.set(encoded, 0);
-  headerBytes.set(tag, encoded.length);
+  // One array for the header and its tag.
+  const headerBytes = encodeHeader(header, TAG_BYTES);
+  const encoded = headerBytes.subarray(0, headerBytes.length - TAG_BYTES);
+  if (key.sealInto) {
+    key.sealInto(headerNonce(), encoded, new Uint8Array(0), headerBytes, encoded.length);
+  } else {
+    headerBytes.set(await key.seal(headerNonce(), encoded, new Uint8Array(0)), encoded.length);
+  }
   let next = 0;
   const claim = (index: number, final: boolean, plaintext: Uint8Array): void => {
     // Nonce reuse under one key would be catastrophic: refuse anything but the next index.
