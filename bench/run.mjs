@@ -218,7 +218,11 @@ Whole benchmark: ${fmt(seconds, 0)} s.
   that run too.
 - 1 KiB messages: the floor rows are the \`node:crypto\` calls alone (about 26 us for a
   decrypt here). Sealbox's other per-message work (header encoding and its canonical check,
-  keyring and materials logic, allocation) costs about as much again. 10x the AWS SDK's decrypt
+  keyring and materials logic, allocation) costs about as much again on decrypt and about
+  half as much on encrypt. One cost that is easy to miss: V8 keeps typed arrays of up to 64
+  bytes inside its heap, and node:crypto moves each such array out before using it (about
+  0.5 us); a message has a dozen fresh nonces, AADs, ids and keys that small, so Sealbox hands
+  them to node:crypto from reused off-heap scratch buffers (\`src/crypto/aead-node.ts\`). 10x the AWS SDK's decrypt
   rate would be above the floor itself in most runs, so that target needs fewer or cheaper
   primitive calls per message, i.e. a format change, not tuning. The floor rows' own ratio to
   the AWS SDK shows it for each run.
