@@ -14,8 +14,10 @@ const header = fc.record({
   messageId: fc.uint8Array({ minLength: 32, maxLength: 32 }),
   encryptionContext: fc.dictionary(text, fc.string({ unit: 'grapheme', maxLength: 12 }), { maxKeys: 6 }),
   encryptedDataKeys: fc.array(
-    fc.record({ providerId: text, providerInfo: fc.uint8Array({ maxLength: 40 }), ciphertext: fc.uint8Array({ minLength: 1, maxLength: 60 }) }),
-    { minLength: 1, maxLength: 4 },
+    // Fields on both sides of the 64 bytes up to which the encoder stages byte strings, and
+    // enough EDKs to outgrow the staging array's first size.
+    fc.record({ providerId: text, providerInfo: fc.uint8Array({ maxLength: 80 }), ciphertext: fc.uint8Array({ minLength: 1, maxLength: 100 }) }),
+    { minLength: 1, maxLength: 12 },
   ),
   frameLength: fc.integer({ min: 1, max: 1 << 24 }),
   commitment: fc.uint8Array({ minLength: 32, maxLength: 32 }),
@@ -40,7 +42,14 @@ describe('header encoding', () => {
         expect(back.encryptionContext).toEqual(h.encryptionContext);
         expect(back.frameLength).toBe(h.frameLength);
         expect(back.encryptedDataKeys.length).toBe(h.encryptedDataKeys.length);
+        back.encryptedDataKeys.forEach((edk, i) => {
+          expect(edk.providerId).toBe(h.encryptedDataKeys[i]!.providerId);
+          expect(edk.providerInfo).toEqual(h.encryptedDataKeys[i]!.providerInfo);
+          expect(edk.ciphertext).toEqual(h.encryptedDataKeys[i]!.ciphertext);
+        });
+        expect(back.commitment).toEqual(h.commitment);
         expect(encodeHeader(back)).toEqual(bytes);
+        expect(encodeHeader(h)).toEqual(bytes);
       }),
       { numRuns: 300 },
     );
