@@ -65,21 +65,25 @@ function stager(header: MessageHeader): (bytes: Uint8Array) => Uint8Array {
   };
 }
 
+/** The header's canonical CBOR body, as a view of the encoder's memory (copy it to keep it). */
+function encodeBody(header: MessageHeader): Uint8Array {
+  const stage = stager(header);
+  return headerEncoder.encode([
+    header.suite.id,
+    stage(header.messageId),
+    canonicalMap(header.encryptionContext),
+    header.encryptedDataKeys.map((edk) => [edk.providerId, stage(edk.providerInfo), stage(edk.ciphertext)]),
+    header.frameLength,
+    stage(header.commitment),
+  ]) as Uint8Array;
+}
+
 /**
  * Serializes a header: preamble (magic, version, body length) then the canonical CBOR body.
  * With `reserve`, the result has that many more (zero) bytes at its end, for the header tag.
  */
 export function encodeHeader(header: MessageHeader, reserve = 0): Uint8Array {
-  const context = canonicalMap(header.encryptionContext);
-  const stage = stager(header);
-  const body = headerEncoder.encode([
-    header.suite.id,
-    stage(header.messageId),
-    context,
-    header.encryptedDataKeys.map((edk) => [edk.providerId, stage(edk.providerInfo), stage(edk.ciphertext)]),
-    header.frameLength,
-    stage(header.commitment),
-  ]) as Uint8Array;
+  const body = encodeBody(header);
   if (body.length > MAX_HEADER_BYTES) throw limitExceeded('header bytes', body.length, MAX_HEADER_BYTES);
   const out = new Uint8Array(PREAMBLE_BYTES + body.length + reserve);
   out.set(MAGIC, 0);
@@ -173,7 +177,7 @@ export function decodeHeader(bytes: Uint8Array, limits: HeaderLimits): MessageHe
     commitment: copyBytes(commitment),
   });
   // One message, one encoding: the bytes must equal the canonical re-encoding (SPEC §8 rule 4).
-  const canonical = encodeHeader(header);
-  if (!equalBytes(canonical, bytes)) throw formatInvalid('header is not in canonical CBOR encoding');
+  // (The preamble was checked by readPreamble and the body length against it above.)
+  if (!equalBytes(encodeBody(header), body)) throw formatInvalid('header is not in canonical CBOR encoding');
   return header;
 }
