@@ -42,12 +42,11 @@ const SCRATCH_BYTES = 64;
 export function offHeapScratch(): ((bytes: Uint8Array) => Uint8Array) & { wipe(): void } {
   const { Buffer } = (globalThis as unknown as { process: { getBuiltinModule(id: 'node:buffer'): typeof import('node:buffer') } }).process.getBuiltinModule('node:buffer');
   const scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES).fill(0);
-  const views: Uint8Array[] = [];
-  for (let n = 0; n <= SCRATCH_BYTES; n++) views.push(scratch.subarray(0, n));
+  const views: (Uint8Array | undefined)[] = [];
   const copy = (bytes: Uint8Array): Uint8Array => {
     if (bytes.length > SCRATCH_BYTES) return bytes;
     scratch.set(bytes);
-    return views[bytes.length]!;
+    return (views[bytes.length] ??= scratch.subarray(0, bytes.length));
   };
   return Object.assign(copy, { wipe: () => void scratch.fill(0) });
 }

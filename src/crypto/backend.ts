@@ -7,6 +7,8 @@ import { createWebCryptoAeadBackend } from './aead-webcrypto.js';
 export type AeadBackendName = AeadBackend['name'];
 
 let chosen: AeadBackend | undefined;
+/** Backends asked for by name, made once each (the node backend keeps scratch buffers). */
+const named = new Map<AeadBackendName, AeadBackend>();
 
 /**
  * The AES-GCM backend for this runtime: `node:crypto` on Node, WebCrypto in browsers and
@@ -24,7 +26,10 @@ export function getAeadBackend(name?: AeadBackendName): AeadBackend {
     chosen ??= createNodeAeadBackend() ?? createWebCryptoAeadBackend() ?? createNobleAeadBackend();
     return chosen;
   }
+  const cached = named.get(name);
+  if (cached) return cached;
   const backend = name === 'node' ? createNodeAeadBackend() : name === 'webcrypto' ? createWebCryptoAeadBackend() : createNobleAeadBackend();
   if (!backend) throw new Error(`AES-GCM backend "${name}" is not available in this runtime`);
+  named.set(name, backend);
   return backend;
 }
