@@ -47,7 +47,7 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
   const local = lazyLocal(globals);
   let dropHandlers: (() => void) | undefined;
   try {
-    let keyring: Keyring | undefined = await keyringsFromOptions(opts.key ?? [], opts, local.get);
+    let keyring: Keyring | undefined = await keyringsFromOptions(opts.key ?? [], opts, local.get, direction);
     if (!keyring) {
       const kms = await local.get();
       if (direction === 'encrypt') {
@@ -86,7 +86,7 @@ export function registerCrypt(program: Command, globals: () => GlobalOptions): v
     .description('Encrypt a file or stdin (default key: the local KMS key alias/sealbox-default)')
     .argument('[file]', 'input file (default: stdin)')
     .option('-o, --output <file>', 'output file (default: stdout); written only if encryption succeeds')
-    .option('-k, --key <key>', 'local key id/alias/ARN, kms:<AWS key ARN>, or file:<raw key file>; repeat for several', collect)
+    .option('-k, --key <key>', 'local key id/alias/ARN, kms:<AWS key ARN>, file:<raw key file> or rsa:<RSA key file>; repeat for several', collect)
     .option('-c, --context <k=v>', 'encryption context pair (repeatable)', collect)
     .option('--endpoint-url <url>', 'AWS KMS endpoint for kms: keys')
     .option('--frame-length <bytes>', 'plaintext bytes per frame, 1-4194304 (default 65536)')
@@ -95,6 +95,7 @@ Examples:
   echo hello | sealbox encrypt > hello.sbx
   sealbox encrypt report.pdf -o report.pdf.sbx --context purpose=backup
   sealbox encrypt data.csv -o data.sbx --key alias/app --key file:escrow.key
+  sealbox encrypt notes.txt -o notes.sbx --key rsa:alice.pub.pem --key rsa:bob.pub.pem
   sealbox encrypt in.bin -o out.sbx --key kms:arn:aws:kms:us-east-1:111122223333:key/1234abcd-...`)
     .action((file: string | undefined, opts: CryptOptions) => run(file, opts, globals(), 'encrypt'));
 
@@ -111,6 +112,7 @@ Examples:
   sealbox decrypt hello.sbx
   sealbox decrypt report.pdf.sbx -o report.pdf --require-context purpose=backup
   sealbox decrypt data.sbx -o data.csv --key file:escrow.key
+  sealbox decrypt notes.sbx --key rsa:alice.pem
 
 Exit codes: 0 ok, 1 usage, 2 not authentic / context mismatch, 3 key service or no matching key.
 Plaintext written to stdout before a failure belongs to an incomplete message; use -o to get all or nothing.`)

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createReadStream } from 'node:fs';
 import { readHeader } from '../stream/read-header.js';
 import { fromUtf8 } from '../crypto/bytes.js';
+import { RAW_NAMESPACE, RSA_NAMESPACE } from './keyrings.js';
 import type { GlobalOptions } from './local.js';
 
 /** `sealbox inspect`: the header only, without any key. */
@@ -22,20 +23,20 @@ export function registerInspect(program: Command, globals: () => GlobalOptions):
         frameLength: header.frameLength,
         encryptionContext: header.encryptionContext,
         encryptedDataKeys: header.encryptedDataKeys.map((edk) => {
-          let key: string;
-          try {
-            key = fromUtf8(edk.providerInfo);
-          } catch {
-            key = Buffer.from(edk.providerInfo).toString('hex');
-          }
-          // Raw keyrings append a 12-byte IV to the key name: show the name only.
-          if (edk.providerId !== 'aws-kms' && edk.providerInfo.length > 12) {
+          const text = (bytes: Uint8Array): string | undefined => {
             try {
-              key = fromUtf8(edk.providerInfo.subarray(0, edk.providerInfo.length - 12));
+              return fromUtf8(bytes);
             } catch {
-              /* not a raw keyring name: keep what we have */
+              return undefined;
             }
-          }
+          };
+          const info = edk.providerInfo;
+          const whole = text(info);
+          // Raw AES keyrings append a 12-byte IV to the key name: show the name only. KMS and
+          // RSA keyrings store the name alone.
+          const name = info.length > 12 ? text(info.subarray(0, info.length - 12)) : undefined;
+          const nameOnly = edk.providerId === 'aws-kms' || edk.providerId === RSA_NAMESPACE;
+          const key = !nameOnly && name !== undefined && (edk.providerId === RAW_NAMESPACE || whole === undefined) ? name : (whole ?? Buffer.from(info).toString('hex'));
           return { provider: edk.providerId, key };
         }),
       };

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type { Keyring } from '../keyring/keyring.js';
 import { KmsDiscoveryKeyring, KmsKeyring } from '../keyring/kms.js';
 import { MultiKeyring } from '../keyring/multi.js';
 import { RawAesKeyring } from '../keyring/raw-aes.js';
+import { RawRsaKeyring } from '../keyring/raw-rsa.js';
 import { parseKmsArn } from '../keyring/kms-arn.js';
 import type { LocalKms } from '../local-kms/index.js';
 import { UsageError } from './exit.js';
@@ -15,7 +17,55 @@ export interface KeyOptions {
 }
 
 /** Namespace of raw key files in EDKs; the name is the key's fingerprint, so decrypt finds it. */
-const RAW_NAMESPACE = 'raw-key-file';
+export const RAW_NAMESPACE = 'raw-key-file';
+/** Namespace of RSA key files in EDKs; the name is the public key's fingerprint. */
+export const RSA_NAMESPACE = 'rsa-key-file';
+
+/**
+ * An RSA key file (PEM or DER; SPKI, PKCS #8 or PKCS #1): a public key encrypts only, a
+ * private key decrypts (and encrypts, with its public half). The EDK is named by the SHA-256
+ * of the public key's SPKI, so the private key's file finds what the public key's file made.
+ */
+function rsaKeyring(path: string, direction: 'encrypt' | 'decrypt'): Keyring {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new UsageError(`cannot read key file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const pem = bytes.includes('-----BEGIN');
+  const parse = <T>(f: () => T): T | undefined => {
+    try {
+      return f();
+    } catch {
+      return undefined;
+    }
+  };
+  const asPrivate = (): KeyObject =>
+    pem ? createPrivateKey(bytes.toString('utf8')) : (parse(() => createPrivateKey({ key: bytes, format: 'der', type: 'pkcs8' })) ?? createPrivateKey({ key: bytes, format: 'der', type: 'pkcs1' }));
+  const asPublic = (): KeyObject =>
+    pem ? createPublicKey(bytes.toString('utf8')) : (parse(() => createPublicKey({ key: bytes, format: 'der', type: 'spki' })) ?? createPublicKey({ key: bytes, format: 'der', type: 'pkcs1' }));
+  const isPrivate = pem ? /-----BEGIN (RSA |ENCRYPTED )?PRIVATE KEY-----/.test(bytes.toString('utf8')) : parse(asPrivate) !== undefined;
+  if (pem && /-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(bytes.toString('utf8'))) {
+    throw new UsageError(`key file ${path} is passphrase-protected: decrypt it first (openssl pkey -in ${path} -out plain.pem)`);
+  }
+  const privateKey = isPrivate ? parse(asPrivate) : undefined;
+  const publicKey = privateKey ? createPublicKey(privateKey) : parse(asPublic);
+  if (!publicKey || publicKey.asymmetricKeyType !== 'rsa') throw new UsageError(`key file ${path} must hold an RSA public or private key (PEM or DER)`);
+  if (direction === 'decrypt' && !privateKey) throw new UsageError(`key file ${path} holds a public key: decrypting needs the private key`);
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  const name = createHash('sha256').update(spki).digest('hex').slice(0, 32);
+  try {
+    return new RawRsaKeyring({
+      namespace: RSA_NAMESPACE,
+      name,
+      publicKey: new Uint8Array(spki),
+      ...(privateKey ? { privateKey: new Uint8Array(privateKey.export({ type: 'pkcs8', format: 'der' })) } : {}),
+    });
+  } catch (err) {
+    throw new UsageError(`key file ${path}: ${(err as Error).message}`);
+  }
+}
 
 function rawKeyring(path: string): Keyring {
   let text: Buffer;
@@ -40,8 +90,9 @@ async function awsClient(arn: string, endpointUrl: string | undefined) {
 }
 
 /** What one --key names: a keyring usable for encrypt (generator) and for decrypt. */
-async function keyringFor(spec: string, local: () => Promise<LocalKms>, endpointUrl: string | undefined): Promise<Keyring> {
+async function keyringFor(spec: string, local: () => Promise<LocalKms>, endpointUrl: string | undefined, direction: 'encrypt' | 'decrypt'): Promise<Keyring> {
   if (spec.startsWith('file:') || spec.startsWith('raw:')) return rawKeyring(spec.slice(spec.indexOf(':') + 1));
+  if (spec.startsWith('rsa:')) return rsaKeyring(spec.slice(4), direction);
   if (spec.startsWith('kms:')) {
     const arn = spec.slice(4);
     return new KmsKeyring({ generatorKeyId: arn, client: await awsClient(arn, endpointUrl) });
@@ -56,10 +107,15 @@ async function keyringFor(spec: string, local: () => Promise<LocalKms>, endpoint
  * Keyrings for `--key` options: one key is its keyring, several make a multi-keyring whose
  * first key generates the data key. With no --key, `fallback` decides.
  */
-export async function keyringsFromOptions(keys: readonly string[], options: KeyOptions, local: () => Promise<LocalKms>): Promise<Keyring | undefined> {
+export async function keyringsFromOptions(
+  keys: readonly string[],
+  options: KeyOptions,
+  local: () => Promise<LocalKms>,
+  direction: 'encrypt' | 'decrypt',
+): Promise<Keyring | undefined> {
   if (keys.length === 0) return undefined;
   const rings: Keyring[] = [];
-  for (const spec of keys) rings.push(await keyringFor(spec, local, options.endpointUrl));
+  for (const spec of keys) rings.push(await keyringFor(spec, local, options.endpointUrl, direction));
   return rings.length === 1 ? rings[0] : new MultiKeyring({ generator: rings[0]!, children: rings.slice(1) });
 }
 

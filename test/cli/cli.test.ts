@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +74,41 @@ describe('files, keys and contexts', () => {
     const wrong = sealbox(home, ['decrypt', '--key', `file:${join(dir, 'other.key')}`], enc.stdout);
     expect(wrong.code).toBe(3);
     expect(wrong.stderr).toContain('ERR_NO_MATCHING_KEY');
+  });
+
+  it('rsa: key files: encrypt to public keys (PEM SPKI, PKCS #1, DER), decrypt with either private key; no local KMS is created', () => {
+    const home = tmp('rsa');
+    const dir = tmp('rsa-data');
+    const alice = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const bob = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const eve = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    writeFileSync(join(dir, 'alice.pub.pem'), alice.publicKey.export({ type: 'spki', format: 'pem' }));
+    writeFileSync(join(dir, 'alice.pem'), alice.privateKey.export({ type: 'pkcs1', format: 'pem' }));
+    writeFileSync(join(dir, 'bob.pub.der'), bob.publicKey.export({ type: 'pkcs1', format: 'der' }));
+    writeFileSync(join(dir, 'bob.der'), bob.privateKey.export({ type: 'pkcs8', format: 'der' }));
+    writeFileSync(join(dir, 'eve.pem'), eve.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    writeFileSync(join(dir, 'locked.pem'), alice.privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'x' }));
+    writeFileSync(join(dir, 'ec.pem'), generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const enc = sealbox(home, ['encrypt', '--key', `rsa:${join(dir, 'alice.pub.pem')}`, '--key', `rsa:${join(dir, 'bob.pub.der')}`], 'for two');
+    expect(enc.code).toBe(0);
+    const header = JSON.parse(sealbox(home, ['--json', 'inspect'], enc.stdout).stdout.toString());
+    expect(header.encryptedDataKeys.map((e: { provider: string; key: string }) => e.provider)).toEqual(['rsa-key-file', 'rsa-key-file']);
+    expect(header.encryptedDataKeys[0].key).toMatch(/^[0-9a-f]{32}$/);
+    for (const key of ['alice.pem', 'bob.der']) {
+      const dec = sealbox(home, ['decrypt', '--key', `rsa:${join(dir, key)}`], enc.stdout);
+      expect(dec.stderr).toBe('');
+      expect(dec.stdout.toString()).toBe('for two');
+    }
+    const wrong = sealbox(home, ['decrypt', '--key', `rsa:${join(dir, 'eve.pem')}`], enc.stdout);
+    expect(wrong.code).toBe(3);
+    expect(wrong.stderr).toContain('ERR_NO_MATCHING_KEY');
+    const publicOnly = sealbox(home, ['decrypt', '--key', `rsa:${join(dir, 'alice.pub.pem')}`], enc.stdout);
+    expect(publicOnly.code).toBe(1);
+    expect(publicOnly.stderr).toContain('decrypting needs the private key');
+    expect(sealbox(home, ['encrypt', '--key', `rsa:${join(dir, 'locked.pem')}`], 'x').stderr).toContain('passphrase-protected');
+    expect(sealbox(home, ['encrypt', '--key', `rsa:${join(dir, 'ec.pem')}`], 'x').stderr).toContain('must hold an RSA');
+    expect(sealbox(home, ['encrypt', '--key', `rsa:${join(dir, 'missing.pem')}`], 'x').code).toBe(1);
+    expect(readdirSync(home)).toEqual([]);
   });
 
   it('a missing or different required context fails with exit 2 and writes nothing', () => {
