@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -177,6 +178,20 @@ describe('cross-runtime', () => {
       const ciphertext = fromBase64(await run(target, 'crossEncrypt'));
       expect(await outcome(sealbox, () => sealbox.decrypt(ciphertext, { keyring: crossKeyring(sealbox), expectedEncryptionContext: CROSS.encryptionContext }))).toBe(expected);
     }
+  });
+
+  it('RSA keyring: Node encrypts to a public key, the page decrypts with the PEM private key, and the reverse', async () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const publicPem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const { ciphertext } = await sealbox.encrypt(pattern(3000, 11), {
+      keyring: new sealbox.RawRsaKeyring({ namespace: 'cross', name: 'rsa', publicKey: publicPem }),
+      encryptionContext: { side: 'node' },
+    });
+    expect(await run(page, 'rsaDecrypt', toBase64(ciphertext), privatePem)).toBe('match');
+    const fromPage = fromBase64(await run(page, 'rsaEncrypt', publicPem));
+    const mine = new sealbox.RawRsaKeyring({ namespace: 'cross', name: 'rsa', privateKey: privatePem });
+    expect(await outcome(sealbox, () => sealbox.decrypt(fromPage, { keyring: mine }))).toBe(`plaintext:${toBase64(pattern(3000, 12))}:${sortedJson({ side: 'page' })}`);
   });
 
   it('WebCrypto, noble (in the page) and node:crypto write identical bytes for the same inputs and randomness', async () => {

@@ -247,6 +247,20 @@ const suites = {
   },
 
   /** Cross-runtime: decrypt a message Node made; true when it gives the agreed plaintext and context. */
+  /** RSA keyring in the page: decrypts `b64` with the PEM private key; returns 'match' or the outcome. */
+  async rsaDecrypt(b64: string, privatePem: string): Promise<string> {
+    const keyring = new api.RawRsaKeyring({ namespace: 'cross', name: 'rsa', privateKey: privatePem });
+    const result = await outcome(api, () => api.decrypt(fromBase64(b64), { keyring }));
+    return result === `plaintext:${toBase64(pattern(3000, 11))}:${sortedJson({ side: 'node' })}` ? 'match' : result.slice(0, 80);
+  },
+
+  /** RSA keyring in the page: encrypts pattern(3000, 12) to the PEM public key. */
+  async rsaEncrypt(publicPem: string): Promise<string> {
+    const keyring = new api.RawRsaKeyring({ namespace: 'cross', name: 'rsa', publicKey: publicPem });
+    const { ciphertext } = await api.encrypt(pattern(3000, 12), { keyring, encryptionContext: { side: 'page' } });
+    return toBase64(ciphertext);
+  },
+
   async crossDecrypt(b64: string): Promise<string> {
     const result = await outcome(api, () => api.decrypt(fromBase64(b64), { keyring: crossKeyring(api), expectedEncryptionContext: CROSS.encryptionContext }));
     const expected = `plaintext:${toBase64(pattern(CROSS.size, 5))}:${sortedJson(CROSS.encryptionContext)}`;
