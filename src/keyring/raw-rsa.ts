@@ -114,7 +114,13 @@ export function importRsaOaepKey(input: RsaKeyInput, type: 'public' | 'private',
 /** RSA-OAEP encryption with `label` (internal; exported for tests). */
 export async function rsaOaepEncrypt(key: CryptoKey, plaintext: Uint8Array, label: Uint8Array): Promise<Uint8Array> {
   const subtle = subtleCrypto() as SubtleCrypto;
-  return new Uint8Array(await subtle.encrypt({ name: 'RSA-OAEP', label: copyBytes(label) }, key, copyBytes(plaintext)));
+  // Copies: WebCrypto refuses views of a SharedArrayBuffer. The copy of the data key is wiped.
+  const input = copyBytes(plaintext);
+  try {
+    return new Uint8Array(await subtle.encrypt({ name: 'RSA-OAEP', label: copyBytes(label) }, key, input));
+  } finally {
+    input.fill(0);
+  }
 }
 
 /**
