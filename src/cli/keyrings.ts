@@ -33,37 +33,48 @@ function rsaKeyring(path: string, direction: 'encrypt' | 'decrypt'): Keyring {
   } catch (err) {
     throw new UsageError(`cannot read key file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  const pem = bytes.includes('-----BEGIN');
-  const parse = <T>(f: () => T): T | undefined => {
-    try {
-      return f();
-    } catch {
-      return undefined;
-    }
-  };
-  const asPrivate = (): KeyObject =>
-    pem ? createPrivateKey(bytes.toString('utf8')) : (parse(() => createPrivateKey({ key: bytes, format: 'der', type: 'pkcs8' })) ?? createPrivateKey({ key: bytes, format: 'der', type: 'pkcs1' }));
-  const asPublic = (): KeyObject =>
-    pem ? createPublicKey(bytes.toString('utf8')) : (parse(() => createPublicKey({ key: bytes, format: 'der', type: 'spki' })) ?? createPublicKey({ key: bytes, format: 'der', type: 'pkcs1' }));
-  const isPrivate = pem ? /-----BEGIN (RSA |ENCRYPTED )?PRIVATE KEY-----/.test(bytes.toString('utf8')) : parse(asPrivate) !== undefined;
-  if (pem && /-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(bytes.toString('utf8'))) {
+  const text = bytes.includes('-----BEGIN') ? bytes.toString('utf8') : undefined;
+  if (text?.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
     throw new UsageError(`key file ${path} is passphrase-protected: decrypt it first (openssl pkey -in ${path} -out plain.pem)`);
   }
-  const privateKey = isPrivate ? parse(asPrivate) : undefined;
-  const publicKey = privateKey ? createPublicKey(privateKey) : parse(asPublic);
+  const attempt = <T>(...tries: (() => T)[]): T | undefined => {
+    for (const f of tries) {
+      try {
+        return f();
+      } catch {
+        /* the next form */
+      }
+    }
+    return undefined;
+  };
+  const der = <T extends 'pkcs8' | 'spki' | 'pkcs1'>(type: T) => ({ key: bytes, format: 'der' as const, type });
+  // A private key first (its public half comes with it), then a public key.
+  const privateKey = text
+    ? attempt(() => createPrivateKey(text))
+    : attempt(
+        () => createPrivateKey(der('pkcs8')),
+        () => createPrivateKey(der('pkcs1')),
+      );
+  const publicKey: KeyObject | undefined = privateKey
+    ? createPublicKey(privateKey)
+    : text
+      ? attempt(() => createPublicKey(text))
+      : attempt(
+          () => createPublicKey(der('spki')),
+          () => createPublicKey(der('pkcs1')),
+        );
   if (!publicKey || publicKey.asymmetricKeyType !== 'rsa') throw new UsageError(`key file ${path} must hold an RSA public or private key (PEM or DER)`);
   if (direction === 'decrypt' && !privateKey) throw new UsageError(`key file ${path} holds a public key: decrypting needs the private key`);
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   const name = createHash('sha256').update(spki).digest('hex').slice(0, 32);
+  const pkcs8 = privateKey?.export({ type: 'pkcs8', format: 'der' });
   try {
-    return new RawRsaKeyring({
-      namespace: RSA_NAMESPACE,
-      name,
-      publicKey: new Uint8Array(spki),
-      ...(privateKey ? { privateKey: new Uint8Array(privateKey.export({ type: 'pkcs8', format: 'der' })) } : {}),
-    });
+    // The keyring copies the DER before it returns: ours is wiped at once.
+    return new RawRsaKeyring({ namespace: RSA_NAMESPACE, name, publicKey: spki, ...(pkcs8 ? { privateKey: pkcs8 } : {}) });
   } catch (err) {
     throw new UsageError(`key file ${path}: ${(err as Error).message}`);
+  } finally {
+    pkcs8?.fill(0);
   }
 }
 
