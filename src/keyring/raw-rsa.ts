@@ -6,8 +6,11 @@ import { encodeContext } from '../format/context.js';
 import type { EncryptedDataKey } from '../format/edk.js';
 import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from './keyring.js';
 
-/** OAEP hashes a {@link RawRsaKeyring} accepts (the MGF1 hash is the same). */
-export type RsaOaepHash = 'SHA-256' | 'SHA-384' | 'SHA-512';
+/**
+ * OAEP hashes a {@link RawRsaKeyring} accepts (the MGF1 hash is the same). `SHA-1` only for
+ * peers and keys that know nothing else: collisions do not weaken OAEP, but prefer SHA-256.
+ */
+export type RsaOaepHash = 'SHA-256' | 'SHA-384' | 'SHA-512' | 'SHA-1';
 
 /** Smallest RSA modulus accepted, in bits (NIST SP 800-131A: 2048 and up). */
 export const MIN_RSA_MODULUS_BITS = 2048;
@@ -31,11 +34,11 @@ export interface RawRsaKeyringOptions {
   publicKey?: RsaKeyInput;
   /** Unwraps data keys (decrypt). PKCS #8 PEM or DER, or a CryptoKey with the `decrypt` usage. */
   privateKey?: RsaKeyInput;
-  /** OAEP (and MGF1) hash; default `SHA-256`. */
+  /** OAEP (and MGF1) hash; default `SHA-256` (`SHA-1` only for interoperability). */
   hash?: RsaOaepHash;
 }
 
-const HASHES: readonly string[] = ['SHA-256', 'SHA-384', 'SHA-512'];
+const HASHES: readonly string[] = ['SHA-256', 'SHA-384', 'SHA-512', 'SHA-1'];
 
 /** DER bytes of a PEM block with the given label; TypeError (with a way out) for any other text. */
 function pemToDer(text: string, label: 'PUBLIC KEY' | 'PRIVATE KEY', option: string): Uint8Array {

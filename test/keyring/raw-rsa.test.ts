@@ -14,12 +14,17 @@ import { loadWycheproof } from '../helpers/wycheproof.js';
 interface OaepTest { tcId: number; msg: string; ct: string; label: string; result: 'valid' | 'invalid'; flags: string[] }
 interface OaepGroup { keySize: number; sha: string; mgfSha: string; privateKeyPem: string; tests: OaepTest[] }
 
-// Wycheproof RSAES-OAEP (SHA-256, MGF1-SHA-256) through the keyring's own OAEP calls: every valid
-// case opens to its message, every invalid one (bad padding, bad length, wrong label) fails
-// the same way.
-describe.each(['rsa_oaep_2048_sha256_mgf1sha256_test.json', 'rsa_oaep_3072_sha256_mgf1sha256_test.json', 'rsa_oaep_4096_sha256_mgf1sha256_test.json'])(
+// Wycheproof RSAES-OAEP (SHA-256 and SHA-1, MGF1 with the same hash) through the keyring's own
+// OAEP calls: every valid case opens to its message, every invalid one (bad padding, bad
+// length, wrong label) fails the same way.
+describe.each([
+  ['rsa_oaep_2048_sha256_mgf1sha256_test.json', 'SHA-256'],
+  ['rsa_oaep_3072_sha256_mgf1sha256_test.json', 'SHA-256'],
+  ['rsa_oaep_4096_sha256_mgf1sha256_test.json', 'SHA-256'],
+  ['rsa_oaep_2048_sha1_mgf1sha1_test.json', 'SHA-1'],
+] as const)(
   'Wycheproof %s',
-  (fileName) => {
+  (fileName, hash) => {
     const file = loadWycheproof<OaepGroup>(fileName);
     const cases = file.testGroups.flatMap((g) => g.tests.map((t) => [t.tcId, g, t] as const));
     it('has every case', () => {
@@ -27,8 +32,9 @@ describe.each(['rsa_oaep_2048_sha256_mgf1sha256_test.json', 'rsa_oaep_3072_sha25
       expect(cases.some(([, , t]) => t.flags.includes('InvalidOaepPadding'))).toBe(true);
     });
     it.each(cases)('tcId %i', async (_id, group, t) => {
-      expect(group.sha).toBe('SHA-256');
-      const key = await importRsaOaepKey(group.privateKeyPem, 'private', 'SHA-256');
+      expect(group.sha).toBe(hash);
+      expect(group.mgfSha).toBe(hash);
+      const key = await importRsaOaepKey(group.privateKeyPem, 'private', hash);
       const opened = await rsaOaepDecrypt(key, fromHex(t.ct), fromHex(t.label));
       if (t.result === 'valid') expect(toHex(opened!)).toBe(t.msg);
       else expect(opened).toBeUndefined();
@@ -62,7 +68,7 @@ describe('RawRsaKeyring', () => {
   });
 
   it('DER bytes and WebCrypto CryptoKeys work as well as PEM, with SHA-384 and SHA-512 too', async () => {
-    for (const hash of ['SHA-256', 'SHA-384', 'SHA-512'] as const) {
+    for (const hash of ['SHA-256', 'SHA-384', 'SHA-512', 'SHA-1'] as const) {
       const publicDer = new Uint8Array(alice.publicKey.export({ type: 'spki', format: 'der' }));
       const privateCrypto = await crypto.subtle.importKey('pkcs8', alice.privateKey.export({ type: 'pkcs8', format: 'der' }), { name: 'RSA-OAEP', hash }, false, ['decrypt']);
       const { ciphertext } = await encrypt(pattern(100, 2), { keyring: new RawRsaKeyring({ namespace: 'acme', name: 'alice', hash, publicKey: publicDer }) });
@@ -133,10 +139,11 @@ describe('RawRsaKeyring', () => {
     expect(make({ publicKey: alice.privatePem })).toThrow(TypeError);
     expect(make({ publicKey: 'not a key' })).toThrow(TypeError);
     expect(make({})).toThrow(TypeError);
-    expect(make({ publicKey: alice.publicPem, hash: 'SHA-1' })).toThrow(RangeError);
+    expect(make({ publicKey: alice.publicPem, hash: 'MD5' })).toThrow(RangeError);
     expect(() => new RawRsaKeyring({ namespace: 'aws-kms', name: 'x', publicKey: alice.publicPem })).toThrow(RangeError);
     const sha1Key = await crypto.subtle.importKey('spki', alice.publicKey.export({ type: 'spki', format: 'der' }), { name: 'RSA-OAEP', hash: 'SHA-1' }, false, ['encrypt']);
-    expect(make({ publicKey: sha1Key })).toThrow(/SHA-1/);
+    expect(make({ publicKey: sha1Key })).toThrow(/made for SHA-1, but the keyring's hash is SHA-256/);
+    expect(make({ publicKey: sha1Key, hash: 'SHA-1' })).not.toThrow();
     const wrongUse = await crypto.subtle.importKey('pkcs8', alice.privateKey.export({ type: 'pkcs8', format: 'der' }), { name: 'RSA-OAEP', hash: 'SHA-256' }, false, ['unwrapKey']);
     expect(make({ privateKey: wrongUse })).toThrow(/"decrypt" usage/);
   });
