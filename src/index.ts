@@ -40,6 +40,8 @@ export { decryptRange } from './range/decrypt-range.js';
 export type { DecryptRangeOptions, DecryptRangeResult } from './range/decrypt-range.js';
 export type { RangeSource, RangeReader, FileHandleLike } from './range/source.js';
 export { KmsKeyring, KmsDiscoveryKeyring } from './keyring/kms.js';
+export { KmsRsaKeyring, KMS_RSA_PROVIDER_ID } from './keyring/kms-rsa.js';
+export type { KmsRsaKeyringOptions, KmsRsaAlgorithm } from './keyring/kms-rsa.js';
 export type { KmsKeyringOptions, KmsDiscoveryKeyringOptions, KmsConnectionOptions } from './keyring/kms.js';
 export { KMS_PROVIDER_ID, DEFAULT_KMS_CALL_TIMEOUT_MS } from './keyring/kms-call.js';
 export { kmsClientSupplier, singleClientSupplier, DEFAULT_KMS_CONNECTION_TIMEOUT_MS, DEFAULT_KMS_REQUEST_TIMEOUT_MS } from './keyring/kms-client-supplier.js';

@@ -1,4 +1,4 @@
-import type { DecryptCommandOutput, EncryptCommandOutput, GenerateDataKeyCommandOutput } from '@aws-sdk/client-kms';
+import type { DecryptCommandOutput, EncryptCommandOutput, GenerateDataKeyCommandOutput, GetPublicKeyCommandOutput } from '@aws-sdk/client-kms';
 import { SealboxError } from '../errors.js';
 import type { EncryptionContext } from './keyring.js';
 import type { KmsClientLike, KmsClientSupplier } from './kms-client-supplier.js';
@@ -46,7 +46,7 @@ async function clientFor(caller: KmsCaller, region: string | undefined): Promise
   }
 }
 
-type KmsOperation = 'GenerateDataKey' | 'Encrypt' | 'Decrypt';
+type KmsOperation = 'GenerateDataKey' | 'Encrypt' | 'Decrypt' | 'GetPublicKey';
 
 async function send<T>(caller: KmsCaller, region: string | undefined, operation: KmsOperation, input: object): Promise<T> {
   const client = await clientFor(caller, region);
@@ -173,4 +173,35 @@ export async function kmsDecrypt(
     throw err;
   }
   return ownedKey(out.Plaintext, length);
+}
+
+/**
+ * Decrypt under an asymmetric (RSA) KMS key with an explicit KeyId and algorithm. No encryption
+ * context: KMS accepts one only for symmetric keys.
+ */
+export async function kmsDecryptAsymmetric(caller: KmsCaller, keyArn: string, ciphertext: Uint8Array, length: number, algorithm: string): Promise<Uint8Array> {
+  const out = await send<DecryptCommandOutput>(caller, parseKmsArn(keyArn)?.region, 'Decrypt', {
+    KeyId: keyArn,
+    CiphertextBlob: ciphertext,
+    EncryptionAlgorithm: algorithm,
+    GrantTokens: caller.grantTokens ? [...caller.grantTokens] : undefined,
+  });
+  try {
+    checkResponseKeyId(keyArn, out.KeyId);
+  } catch (err) {
+    if (out.Plaintext instanceof Uint8Array) out.Plaintext.fill(0);
+    throw err;
+  }
+  return ownedKey(out.Plaintext, length);
+}
+
+/** GetPublicKey: the key's SPKI DER and what KMS says it may be used for. */
+export async function kmsGetPublicKey(caller: KmsCaller, keyArn: string): Promise<{ spki: Uint8Array; keyUsage: string | undefined; encryptionAlgorithms: readonly string[] }> {
+  const out = await send<GetPublicKeyCommandOutput>(caller, parseKmsArn(keyArn)?.region, 'GetPublicKey', {
+    KeyId: keyArn,
+    GrantTokens: caller.grantTokens ? [...caller.grantTokens] : undefined,
+  });
+  checkResponseKeyId(keyArn, out.KeyId);
+  if (!(out.PublicKey instanceof Uint8Array) || out.PublicKey.length === 0) throw responseFault('no PublicKey');
+  return { spki: copyBytes(out.PublicKey), keyUsage: out.KeyUsage, encryptionAlgorithms: out.EncryptionAlgorithms ?? [] };
 }

@@ -40,7 +40,8 @@ export interface KmsDiscoveryKeyringOptions extends KmsConnectionOptions {
   region?: string;
 }
 
-function callerFrom(options: KmsConnectionOptions): KmsCaller {
+/** The validated connection options of a KMS keyring (the KMS and KMS RSA keyrings share them). */
+export function kmsCallerFrom(options: KmsConnectionOptions): KmsCaller {
   if (options.client && options.clientSupplier) throw new TypeError('pass either "client" or "clientSupplier", not both');
   const supplier = options.client ? singleClientSupplier(options.client) : (options.clientSupplier ?? kmsClientSupplier());
   if (typeof supplier !== 'function') throw new TypeError('"clientSupplier" expected a function');
@@ -131,7 +132,7 @@ export class KmsKeyring implements Keyring {
     this.generatorKeyId = options.generatorKeyId === undefined ? undefined : checkKeyId('generatorKeyId', options.generatorKeyId);
     this.keyIds = Object.freeze(keyIds.map((id, i) => checkKeyId(`keyIds[${i}]`, id)));
     if (this.generatorKeyId === undefined && this.keyIds.length === 0) throw new TypeError('KmsKeyring needs a generatorKeyId or at least one of keyIds');
-    this.#caller = callerFrom(options);
+    this.#caller = kmsCallerFrom(options);
     const all = this.generatorKeyId === undefined ? this.keyIds : [this.generatorKeyId, ...this.keyIds];
     this.#decryptArns = all.map(parseKmsArn).filter((a): a is KmsKeyArn => a?.resourceType === 'key');
   }
@@ -201,7 +202,7 @@ export class KmsDiscoveryKeyring implements Keyring {
 
   constructor(options: KmsDiscoveryKeyringOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new TypeError('KmsDiscoveryKeyring expected an options object');
-    this.#caller = callerFrom(options);
+    this.#caller = kmsCallerFrom(options);
     const filter = options.discoveryFilter;
     if (filter !== undefined) {
       if (typeof filter !== 'object' || filter === null || !Array.isArray(filter.accountIds) || filter.accountIds.length === 0

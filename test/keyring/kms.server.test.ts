@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decrypt, encrypt } from '../../src/index.js';
 import type { SealboxError } from '../../src/errors.js';
 import { KmsKeyring } from '../../src/keyring/kms.js';
+import { KmsRsaKeyring } from '../../src/keyring/kms-rsa.js';
 import { LocalKms } from '../../src/local-kms/index.js';
 import { startKmsServer } from '../../src/kms-server/index.js';
 import type { RunningKmsServer } from '../../src/kms-server/index.js';
@@ -92,5 +93,20 @@ describe('KMS keyring against the local endpoint (kms-server + LocalKms, SigV4)'
     const keyring = new KmsKeyring({ generatorKeyId: arn, client: aliceClient, grantTokens: [GrantToken!] });
     const { ciphertext } = await encrypt(data, { keyring, encryptionContext: { a: 'b' } });
     expect(bytesEqual((await decrypt(ciphertext, { keyring })).plaintext, data)).toBe(true);
+  });
+
+  it('KmsRsaKeyring through the real SDK: GetPublicKey once, then Decrypt with RSAES_OAEP_SHA_256; no context is sent', async () => {
+    const kmsClient = client();
+    const arn = (await kmsClient.send(new CreateKeyCommand({ KeySpec: 'RSA_3072', KeyUsage: 'ENCRYPT_DECRYPT' }))).KeyMetadata!.Arn!;
+    const keyring = new KmsRsaKeyring({ keyId: arn, client: kmsClient });
+    const data = pattern(2000, 9);
+    const { ciphertext, header } = await encrypt(data, { keyring, encryptionContext: { tenant: 'acme' } });
+    expect(header.encryptedDataKeys[0]!.ciphertext.length).toBe(384);
+    expect(bytesEqual((await decrypt(ciphertext, { keyring })).plaintext, data)).toBe(true);
+    const id = arn.split('/')[1]!;
+    const audit = servers.get('us-east-1')!.kms.database.prepare("SELECT operation, request FROM audit WHERE key_id = ? AND operation IN ('GetPublicKey', 'Decrypt') ORDER BY seq").all(id) as { operation: string; request: string }[];
+    expect(audit.map((r) => r.operation)).toEqual(['GetPublicKey', 'Decrypt']);
+    expect(audit[1]!.request).toContain('RSAES_OAEP_SHA_256');
+    expect(audit[1]!.request).not.toContain('acme');
   });
 });
