@@ -152,38 +152,22 @@ export async function kmsEncrypt(
   return { keyArn: checkResponseKeyId(keyId, out.KeyId), ciphertext: blob(out.CiphertextBlob) };
 }
 
-/** Decrypt with an explicit KeyId (never KeyId-less: KMS would then use whatever key the blob names). */
+/**
+ * Decrypt with an explicit KeyId (never KeyId-less: KMS would then use whatever key the blob
+ * names): under a symmetric key with the message's encryption context, or under an RSA key
+ * with its algorithm (KMS accepts a context only for symmetric keys).
+ */
 export async function kmsDecrypt(
   caller: KmsCaller,
   keyArn: string,
   ciphertext: Uint8Array,
   length: number,
-  context: EncryptionContext,
+  under: { readonly context: EncryptionContext } | { readonly algorithm: string },
 ): Promise<Uint8Array> {
   const out = await send<DecryptCommandOutput>(caller, parseKmsArn(keyArn)?.region, 'Decrypt', {
     KeyId: keyArn,
     CiphertextBlob: ciphertext,
-    EncryptionContext: kmsContext(context),
-    GrantTokens: caller.grantTokens ? [...caller.grantTokens] : undefined,
-  });
-  try {
-    checkResponseKeyId(keyArn, out.KeyId);
-  } catch (err) {
-    if (out.Plaintext instanceof Uint8Array) out.Plaintext.fill(0);
-    throw err;
-  }
-  return ownedKey(out.Plaintext, length);
-}
-
-/**
- * Decrypt under an asymmetric (RSA) KMS key with an explicit KeyId and algorithm. No encryption
- * context: KMS accepts one only for symmetric keys.
- */
-export async function kmsDecryptAsymmetric(caller: KmsCaller, keyArn: string, ciphertext: Uint8Array, length: number, algorithm: string): Promise<Uint8Array> {
-  const out = await send<DecryptCommandOutput>(caller, parseKmsArn(keyArn)?.region, 'Decrypt', {
-    KeyId: keyArn,
-    CiphertextBlob: ciphertext,
-    EncryptionAlgorithm: algorithm,
+    ...('context' in under ? { EncryptionContext: kmsContext(under.context) } : { EncryptionAlgorithm: under.algorithm }),
     GrantTokens: caller.grantTokens ? [...caller.grantTokens] : undefined,
   });
   try {

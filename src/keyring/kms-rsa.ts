@@ -4,7 +4,7 @@ import { SealboxError } from '../errors.js';
 import type { EncryptedDataKey } from '../format/edk.js';
 import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from './keyring.js';
 import { parseKmsArn } from './kms-arn.js';
-import { kmsDecryptAsymmetric, kmsGetPublicKey } from './kms-call.js';
+import { kmsDecrypt, kmsGetPublicKey } from './kms-call.js';
 import type { KmsCaller } from './kms-call.js';
 import type { KmsConnectionOptions } from './kms.js';
 import { kmsCallerFrom } from './kms.js';
@@ -97,7 +97,7 @@ export class KmsRsaKeyring implements Keyring {
     const errors: unknown[] = [];
     for (const edk of mine) {
       try {
-        return await kmsDecryptAsymmetric(this.#caller, this.keyId, edk.ciphertext, request.suite.dataKeyLength, this.encryptionAlgorithm);
+        return await kmsDecrypt(this.#caller, this.keyId, edk.ciphertext, request.suite.dataKeyLength, { algorithm: this.encryptionAlgorithm });
       } catch (err) {
         errors.push(err);
       }

@@ -82,7 +82,7 @@ async function unwrapFirst(
   const errors: unknown[] = [];
   for (const { edk, keyArn } of candidates) {
     try {
-      return await kmsDecrypt(caller, keyArn, edk.ciphertext, request.suite.dataKeyLength, request.encryptionContext);
+      return await kmsDecrypt(caller, keyArn, edk.ciphertext, request.suite.dataKeyLength, { context: request.encryptionContext });
     } catch (err) {
       // Go on to the next EDK: another key (or region) may still work.
       errors.push(err);
