@@ -86,7 +86,7 @@ function checkCryptoKey(key: CryptoKey, type: 'public' | 'private', usage: KeyUs
 }
 
 /**
- * Imports an RSA-OAEP key for the keyring (internal; exported for tests).
+ * Imports an RSA-OAEP key (internal: the raw and KMS RSA keyrings use it; exported for tests).
  *
  * @throws TypeError / RangeError for inputs of the wrong kind; the promise rejects with
  * ERR_KEYRING when WebCrypto refuses the DER, or with RangeError for a modulus out of range.
@@ -114,7 +114,7 @@ export function importRsaOaepKey(input: RsaKeyInput, type: 'public' | 'private',
   );
 }
 
-/** RSA-OAEP encryption with `label` (internal; exported for tests). */
+/** RSA-OAEP encryption with `label` (internal: both RSA keyrings use it; exported for tests). */
 export async function rsaOaepEncrypt(key: CryptoKey, plaintext: Uint8Array, label: Uint8Array): Promise<Uint8Array> {
   const subtle = subtleCrypto() as SubtleCrypto;
   // Copies: WebCrypto refuses views of a SharedArrayBuffer. The copy of the data key is wiped.
