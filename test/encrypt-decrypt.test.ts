@@ -143,6 +143,13 @@ describe('keyrings', () => {
     expect(() => new RawAesKeyring({ namespace: 'n', name: 'k', wrappingKey: new Uint8Array(16) })).toThrow(RangeError);
     expect(() => new RawAesKeyring({ namespace: 'aws-kms', name: 'k', wrappingKey: new Uint8Array(32) })).toThrow(RangeError);
     expect(() => new RawAesKeyring({ namespace: '', name: 'k', wrappingKey: new Uint8Array(32) })).toThrow(TypeError);
+    // Names the format could not store, or that would never match on decrypt, fail at once.
+    const key = new Uint8Array(32);
+    expect(() => new RawAesKeyring({ namespace: 'aws-kms-rsa', name: 'k', wrappingKey: key })).toThrow(/reserved/);
+    expect(() => new RawAesKeyring({ namespace: 'n', name: 'x'.repeat(4096 - 12), wrappingKey: key })).not.toThrow();
+    expect(() => new RawAesKeyring({ namespace: 'n', name: 'x'.repeat(4096 - 11), wrappingKey: key })).toThrow(/at most 4084 UTF-8 bytes/);
+    expect(() => new RawAesKeyring({ namespace: 'é'.repeat(513), name: 'k', wrappingKey: key })).toThrow(/at most 1024 UTF-8 bytes/);
+    expect(() => new RawAesKeyring({ namespace: 'n', name: 'a\uD800b', wrappingKey: key })).toThrow(/well-formed/);
   });
 });
 

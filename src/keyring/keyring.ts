@@ -2,6 +2,8 @@ import { SealboxError } from '../errors.js';
 import type { Suite } from '../crypto/suites.js';
 import type { EncryptedDataKey } from '../format/edk.js';
 import { checkEncryptedDataKey } from '../format/edk.js';
+import { isWellFormed, utf8, utf8Length } from '../crypto/bytes.js';
+import { MAX_PROVIDER_ID_BYTES, MAX_PROVIDER_INFO_BYTES } from '../limits.js';
 
 /** The encryption context: text keys to text values, authenticated with the message. */
 export type EncryptionContext = Readonly<Record<string, string>>;
@@ -52,6 +54,25 @@ export interface UnwrapRequest {
 export interface Keyring {
   wrapKey(request: WrapRequest): Promise<WrapResult>;
   unwrapKey(request: UnwrapRequest): Promise<Uint8Array | null>;
+}
+
+/**
+ * Checks a raw keyring's namespace and name (the EDK provider id, and the provider info with
+ * `infoExtraBytes` more after the name): non-empty, well-formed text within the format's EDK
+ * limits, not a reserved namespace (`aws-kms`, `aws-kms-rsa`, anything starting `sealbox`).
+ * Returns the name's UTF-8 bytes.
+ *
+ * @throws TypeError / RangeError
+ */
+export function checkRawKeyName(namespace: unknown, name: unknown, infoExtraBytes = 0): Uint8Array {
+  if (typeof namespace !== 'string' || namespace.length === 0) throw new TypeError('"namespace" expected a non-empty string');
+  if (namespace === 'aws-kms' || namespace === 'aws-kms-rsa' || namespace.startsWith('sealbox')) throw new RangeError(`"namespace" ${JSON.stringify(namespace)} is reserved`);
+  if (typeof name !== 'string' || name.length === 0) throw new TypeError('"name" expected a non-empty string');
+  if (!isWellFormed(namespace) || !isWellFormed(name)) throw new RangeError('"namespace" and "name" must be well-formed Unicode');
+  if (utf8Length(namespace) > MAX_PROVIDER_ID_BYTES) throw new RangeError(`"namespace" expected at most ${MAX_PROVIDER_ID_BYTES} UTF-8 bytes`);
+  const nameBytes = utf8(name);
+  if (nameBytes.length + infoExtraBytes > MAX_PROVIDER_INFO_BYTES) throw new RangeError(`"name" expected at most ${MAX_PROVIDER_INFO_BYTES - infoExtraBytes} UTF-8 bytes`);
+  return nameBytes;
 }
 
 function keyringFault(what: string): SealboxError {

@@ -1,11 +1,12 @@
 import type { AeadKey } from '../crypto/aead.js';
 import { getAeadBackend } from '../crypto/backend.js';
-import { assertBytes, copyBytes, utf8 } from '../crypto/bytes.js';
+import { assertBytes, copyBytes } from '../crypto/bytes.js';
 import { randomBytes } from '../crypto/random.js';
 import { SealboxError, isSealboxError } from '../errors.js';
 import { encodeContext } from '../format/context.js';
 import type { EncryptedDataKey } from '../format/edk.js';
 import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from './keyring.js';
+import { checkRawKeyName } from './keyring.js';
 
 const IV_BYTES = 12;
 
@@ -44,13 +45,10 @@ export class RawAesKeyring implements Keyring {
   constructor(options: RawAesKeyringOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('RawAesKeyring expected an options object');
     const { namespace, name, wrappingKey } = options;
-    if (typeof namespace !== 'string' || namespace.length === 0) throw new TypeError('"namespace" expected a non-empty string');
-    if (namespace === 'aws-kms' || namespace.startsWith('sealbox')) throw new RangeError(`"namespace" ${JSON.stringify(namespace)} is reserved`);
-    if (typeof name !== 'string' || name.length === 0) throw new TypeError('"name" expected a non-empty string');
+    this.#nameBytes = checkRawKeyName(namespace, name, IV_BYTES);
     assertBytes('wrappingKey', wrappingKey, 32);
     this.namespace = namespace;
     this.name = name;
-    this.#nameBytes = utf8(name);
     this.#random = options.random ?? randomBytes;
     this.#key = Promise.resolve(getAeadBackend().importKey(copyBytes(wrappingKey)));
   }

@@ -1,10 +1,11 @@
 import { subtleCrypto } from '../crypto/aead-webcrypto.js';
-import { copyBytes, utf8 } from '../crypto/bytes.js';
+import { copyBytes } from '../crypto/bytes.js';
 import { randomBytes } from '../crypto/random.js';
 import { SealboxError } from '../errors.js';
 import { encodeContext } from '../format/context.js';
 import type { EncryptedDataKey } from '../format/edk.js';
 import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from './keyring.js';
+import { checkRawKeyName } from './keyring.js';
 
 /**
  * OAEP hashes a {@link RawRsaKeyring} accepts (the MGF1 hash is the same). `SHA-1` only for
@@ -175,9 +176,7 @@ export class RawRsaKeyring implements Keyring {
   constructor(options: RawRsaKeyringOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('RawRsaKeyring expected an options object');
     const { namespace, name, publicKey, privateKey } = options;
-    if (typeof namespace !== 'string' || namespace.length === 0) throw new TypeError('"namespace" expected a non-empty string');
-    if (namespace === 'aws-kms' || namespace.startsWith('sealbox')) throw new RangeError(`"namespace" ${JSON.stringify(namespace)} is reserved`);
-    if (typeof name !== 'string' || name.length === 0) throw new TypeError('"name" expected a non-empty string');
+    const nameBytes = checkRawKeyName(namespace, name);
     const hash = options.hash ?? 'SHA-256';
     if (!HASHES.includes(hash)) throw new RangeError(`"hash" expected one of ${HASHES.join(', ')}, got ${String(hash)}`);
     if (publicKey === undefined && privateKey === undefined) throw new TypeError('RawRsaKeyring expected "publicKey", "privateKey" or both');
@@ -185,7 +184,7 @@ export class RawRsaKeyring implements Keyring {
     this.namespace = namespace;
     this.name = name;
     this.hash = hash;
-    this.#nameBytes = utf8(name);
+    this.#nameBytes = nameBytes;
     const load = (input: RsaKeyInput, type: 'public' | 'private'): Promise<CryptoKey> => {
       const pending = importRsaOaepKey(input, type, hash, `RSA ${type} key "${namespace}/${name}"`);
       pending.catch(() => undefined); // reported on use, not as an unhandled rejection

@@ -141,6 +141,8 @@ describe('RawRsaKeyring', () => {
     expect(make({})).toThrow(TypeError);
     expect(make({ publicKey: alice.publicPem, hash: 'MD5' })).toThrow(RangeError);
     expect(() => new RawRsaKeyring({ namespace: 'aws-kms', name: 'x', publicKey: alice.publicPem })).toThrow(RangeError);
+    expect(() => new RawRsaKeyring({ namespace: 'aws-kms-rsa', name: 'x', publicKey: alice.publicPem })).toThrow(/reserved/);
+    expect(make({ name: 'x'.repeat(4097), publicKey: alice.publicPem })).toThrow(/at most 4096 UTF-8 bytes/);
     const sha1Key = await crypto.subtle.importKey('spki', alice.publicKey.export({ type: 'spki', format: 'der' }), { name: 'RSA-OAEP', hash: 'SHA-1' }, false, ['encrypt']);
     expect(make({ publicKey: sha1Key })).toThrow(/made for SHA-1, but the keyring's hash is SHA-256/);
     expect(make({ publicKey: sha1Key, hash: 'SHA-1' })).not.toThrow();
