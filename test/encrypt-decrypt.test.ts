@@ -116,6 +116,11 @@ describe('keyrings', () => {
     expect(err.code).toBe('ERR_NO_MATCHING_KEY');
     expect(err.errors.map((e) => (e as SealboxError).code)).toEqual(['ERR_KEYRING', 'ERR_KEYRING']);
     expect((err.errors[1] as SealboxError).cause).toBeInstanceOf(Error);
+    // Nested: the outer multi-keyring lists the inner one's failures, not one more layer.
+    const nested = new MultiKeyring({ children: [multi, testKeyring('key-1', 51)] });
+    const outer = (await thrown(() => decrypt(ciphertext, { keyring: nested }))) as SealboxError;
+    expect(outer.code).toBe('ERR_NO_MATCHING_KEY');
+    expect(outer.errors.map((e) => (e as SealboxError).code)).toEqual(['ERR_KEYRING', 'ERR_KEYRING', 'ERR_KEYRING']);
   });
 
   it('a multi-keyring without a generator cannot encrypt', async () => {

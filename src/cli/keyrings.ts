@@ -6,9 +6,13 @@ import { KmsDiscoveryKeyring, KmsKeyring } from '../keyring/kms.js';
 import { MultiKeyring } from '../keyring/multi.js';
 import { RawAesKeyring } from '../keyring/raw-aes.js';
 import { RawRsaKeyring } from '../keyring/raw-rsa.js';
-import { parseKmsArn } from '../keyring/kms-arn.js';
+import { formatKmsArn, parseKmsArn } from '../keyring/kms-arn.js';
+import { KMS_RSA_PROVIDER_ID, KmsRsaKeyring } from '../keyring/kms-rsa.js';
+import type { KmsClientLike } from '../keyring/kms-client-supplier.js';
+import { SealboxError } from '../errors.js';
 import type { LocalKms } from '../local-kms/index.js';
 import { UsageError } from './exit.js';
+import { LOCAL_ACCOUNT } from './local.js';
 
 /** Options that say how to reach AWS KMS for `kms:` keys. */
 export interface KeyOptions {
@@ -78,6 +82,62 @@ function rsaKeyring(path: string, direction: 'encrypt' | 'decrypt'): Keyring {
   }
 }
 
+/** The line before the PEM block that names the KMS key a public key belongs to. */
+const KMS_KEY_LINE = 'KMS key: ';
+
+/** A KMS key's public key as PEM, preceded by a line naming its ARN (text outside a PEM block is ignored by PEM readers). */
+export function kmsPublicKeyPem(keyArn: string, spki: Uint8Array): string {
+  const b64 = Buffer.from(spki).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
+  return `${KMS_KEY_LINE}${keyArn}\n-----BEGIN PUBLIC KEY-----\n${b64}\n-----END PUBLIC KEY-----\n`;
+}
+
+/**
+ * `kms-rsa:<file>`: a public key written by `sealbox keys public-key` (its KMS key ARN on the
+ * line before the PEM): encrypt needs no KMS at all; decrypt asks the KMS the ARN names (the
+ * local KMS when it is one of its keys, else AWS KMS). `kms-rsa:<key ARN>`: the public key
+ * comes from KMS.
+ */
+async function kmsRsaKeyring(spec: string, local: () => Promise<LocalKms>, endpointUrl: string | undefined, direction: 'encrypt' | 'decrypt'): Promise<Keyring> {
+  let keyId = spec;
+  let publicKey: string | undefined;
+  if (!parseKmsArn(spec)) {
+    let text: string;
+    try {
+      text = readFileSync(spec, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read key file ${spec} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    const line = text.split('\n').find((l) => l.startsWith(KMS_KEY_LINE));
+    const arn = line === undefined ? undefined : parseKmsArn(line.slice(KMS_KEY_LINE.length).trim());
+    if (arn?.resourceType !== 'key') throw new UsageError(`${spec} does not name its KMS key: write it with "sealbox keys public-key", or give the key ARN as kms-rsa:<arn>`);
+    keyId = line!.slice(KMS_KEY_LINE.length).trim();
+    publicKey = text;
+  }
+  const arn = parseKmsArn(keyId);
+  if (arn?.resourceType !== 'key') throw new UsageError(`"kms-rsa:" expects a key ARN or a public key file, got ${spec}`);
+  // Encrypting with a given public key needs no client; otherwise the key's own KMS.
+  const needsKms = direction === 'decrypt' || publicKey === undefined;
+  const client = needsKms ? await kmsFor(keyId, local, endpointUrl) : undefined;
+  try {
+    return new KmsRsaKeyring({ keyId, ...(publicKey ? { publicKey } : {}), ...(client ? { client } : { client: NO_KMS }) });
+  } catch (err) {
+    throw new UsageError(`${spec}: ${(err as Error).message}`);
+  }
+}
+
+/** A client that refuses every call: for keyrings that must not reach KMS. */
+const NO_KMS: KmsClientLike = { send: () => Promise.reject(new Error('no KMS client: this key only encrypts')) };
+
+/** The local KMS when `keyArn` is one of its keys (its account and region), else AWS KMS. */
+async function kmsFor(keyArn: string, local: () => Promise<LocalKms>, endpointUrl: string | undefined): Promise<KmsClientLike> {
+  const arn = parseKmsArn(keyArn)!;
+  if (arn.partition === 'aws' && arn.accountId === LOCAL_ACCOUNT && !endpointUrl) {
+    const kms = await local();
+    if (kms.region === arn.region) return kms;
+  }
+  return awsClient(keyArn, endpointUrl);
+}
+
 function rawKeyring(path: string): Keyring {
   let text: Buffer;
   try {
@@ -104,6 +164,7 @@ async function awsClient(arn: string, endpointUrl: string | undefined) {
 async function keyringFor(spec: string, local: () => Promise<LocalKms>, endpointUrl: string | undefined, direction: 'encrypt' | 'decrypt'): Promise<Keyring> {
   if (spec.startsWith('file:') || spec.startsWith('raw:')) return rawKeyring(spec.slice(spec.indexOf(':') + 1));
   if (spec.startsWith('rsa:')) return rsaKeyring(spec.slice(4), direction);
+  if (spec.startsWith('kms-rsa:')) return kmsRsaKeyring(spec.slice(8), local, endpointUrl, direction);
   if (spec.startsWith('kms:')) {
     const arn = spec.slice(4);
     return new KmsKeyring({ generatorKeyId: arn, client: await awsClient(arn, endpointUrl) });
@@ -111,7 +172,10 @@ async function keyringFor(spec: string, local: () => Promise<LocalKms>, endpoint
   // A local key: id, alias or ARN. Resolve to the key ARN, which is what EDKs record.
   const kms = await local();
   const { KeyMetadata } = await kms.describeKey({ KeyId: spec });
-  return new KmsKeyring({ generatorKeyId: KeyMetadata!.Arn!, client: kms });
+  const { Arn, KeySpec, KeyUsage } = KeyMetadata!;
+  if (KeySpec?.startsWith('RSA_') && KeyUsage === 'ENCRYPT_DECRYPT') return new KmsRsaKeyring({ keyId: Arn!, client: kms });
+  if (KeySpec !== 'SYMMETRIC_DEFAULT') throw new UsageError(`${spec} has key spec ${KeySpec} and usage ${KeyUsage}: encrypt and decrypt use a symmetric key or an RSA ENCRYPT_DECRYPT key`);
+  return new KmsKeyring({ generatorKeyId: Arn!, client: kms });
 }
 
 /**
@@ -130,9 +194,27 @@ export async function keyringsFromOptions(
   return rings.length === 1 ? rings[0] : new MultiKeyring({ generator: rings[0]!, children: rings.slice(1) });
 }
 
-/** For decrypt without --key: any key of the local KMS (discovery limited to its account). */
+/**
+ * For decrypt without --key: any key of the local KMS (discovery limited to its account), its
+ * symmetric keys and its RSA ENCRYPT_DECRYPT keys alike.
+ */
 export function localDiscoveryKeyring(kms: LocalKms): Keyring {
-  return new KmsDiscoveryKeyring({ client: kms, discoveryFilter: { accountIds: [kms.accountId], partition: 'aws' } });
+  const symmetric = new KmsDiscoveryKeyring({ client: kms, discoveryFilter: { accountIds: [kms.accountId], partition: 'aws' } });
+  const rsa: Keyring = {
+    wrapKey: () => Promise.reject(new SealboxError('ERR_KEYRING', 'discovery keyrings do not encrypt')),
+    async unwrapKey(request) {
+      // Each RSA EDK that names one of the local KMS's own keys, tried with that key.
+      const arns = new Set<string>();
+      for (const edk of request.encryptedDataKeys) {
+        if (edk.providerId !== KMS_RSA_PROVIDER_ID) continue;
+        const arn = parseKmsArn(Buffer.from(edk.providerInfo).toString('utf8'));
+        if (arn?.resourceType === 'key' && arn.partition === 'aws' && arn.accountId === kms.accountId && arn.region === kms.region) arns.add(formatKmsArn(arn));
+      }
+      if (arns.size === 0) return null;
+      return new MultiKeyring({ children: [...arns].map((keyId) => new KmsRsaKeyring({ keyId, client: kms })) }).unwrapKey(request);
+    },
+  };
+  return new MultiKeyring({ children: [symmetric, rsa] });
 }
 
 /** Parses repeatable `k=v` options into a context object. */

@@ -3,7 +3,8 @@ import type { KeyMetadata } from '@aws-sdk/client-kms';
 import type { LocalKms } from '../local-kms/index.js';
 import { openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
-import { parsePairs } from './keyrings.js';
+import { kmsPublicKeyPem, parsePairs } from './keyrings.js';
+import { writeFileSync } from 'node:fs';
 
 /** Runs `fn` against the local KMS and prints its result (JSON with --json, else `text`). */
 function withKms<A extends unknown[]>(globals: () => GlobalOptions, fn: (kms: LocalKms, ...args: A) => Promise<unknown>, text: (result: never) => string) {
@@ -82,6 +83,26 @@ export function registerKeys(program: Command, globals: () => GlobalOptions): vo
   keys.command('describe').argument('<key>', 'key id, alias or ARN').description('Show a key')
     .addHelpText('after', '\nExamples:\n  sealbox keys describe alias/app\n  sealbox --json keys describe alias/app')
     .action(withKms(globals, async (kms, key: string) => (await kms.describeKey({ KeyId: key })).KeyMetadata, describeText));
+  keys.command('public-key').argument('<key>', 'key id, alias or ARN of an asymmetric key').description('Print the public key (PEM) of an RSA or ECC key')
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .addHelpText('after', `
+The PEM names the key's ARN on a line before it, so that others can encrypt to an RSA
+ENCRYPT_DECRYPT key with --key kms-rsa:<file>, without any KMS access; you decrypt as usual.
+
+Example:
+  sealbox keys create --spec RSA_3072 --usage ENCRYPT_DECRYPT --alias alias/inbox
+  sealbox keys public-key alias/inbox -o inbox.pub.pem`)
+    .action(async (key: string, opts: { output?: string }) => {
+      const kms = openLocalKms(globals());
+      try {
+        const out = (await kms.execute('GetPublicKey', { KeyId: key })) as { KeyId: string; PublicKey: Uint8Array };
+        const pem = kmsPublicKeyPem(out.KeyId, out.PublicKey);
+        if (opts.output && opts.output !== '-') writeFileSync(opts.output, pem);
+        else process.stdout.write(pem);
+      } finally {
+        kms.close();
+      }
+    });
   keys.command('enable').argument('<key>', 'key id, ARN or alias').description('Enable a key')
     .addHelpText('after', '\nExample:\n  sealbox keys enable alias/app')
     .action(withKms(globals, async (kms, key: string) => kms.enableKey({ KeyId: await keyIdOf(kms, key) }), ok('enabled')));

@@ -4,6 +4,9 @@ import { LocalKmsError } from '../local-kms/errors.js';
 /** The alias the CLI encrypts under when no --key is given. */
 export const DEFAULT_ALIAS = 'alias/sealbox-default';
 
+/** The local KMS's account id (the one AWS uses in its examples, never a real account). */
+export const LOCAL_ACCOUNT = '111122223333';
+
 /** Global options every command accepts. */
 export interface GlobalOptions {
   home?: string;
@@ -12,7 +15,7 @@ export interface GlobalOptions {
 
 /** Opens the local KMS of `--home` / SEALBOX_HOME / the platform data dir. */
 export function openLocalKms(options: GlobalOptions): LocalKms {
-  return LocalKms.open({ dataDir: options.home ?? defaultDataDir() });
+  return LocalKms.open({ dataDir: options.home ?? defaultDataDir(), accountId: LOCAL_ACCOUNT });
 }
 
 /**

@@ -62,7 +62,9 @@ export class MultiKeyring implements Keyring {
         const key = await keyring.unwrapKey(request);
         if (key) return key;
       } catch (err) {
-        errors.push(err);
+        // A nested multi-keyring's failures are listed one by one, not as one more layer.
+        if (err instanceof SealboxError && err.code === 'ERR_NO_MATCHING_KEY' && err.errors.length > 0) errors.push(...err.errors);
+        else errors.push(err);
       }
     }
     if (errors.length === 0) return null;

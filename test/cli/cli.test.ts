@@ -111,6 +111,38 @@ describe('files, keys and contexts', () => {
     expect(readdirSync(home)).toEqual([]);
   });
 
+  it('RSA keys of the local KMS: others encrypt with kms-rsa:<public key file> and no KMS; the owner decrypts with or without --key', () => {
+    const owner = tmp('kms-rsa-owner');
+    const sender = join(tmp('kms-rsa-sender'), 'home');
+    const dir = tmp('kms-rsa-data');
+    expect(sealbox(owner, ['keys', 'create', '--spec', 'RSA_3072', '--usage', 'ENCRYPT_DECRYPT', '--alias', 'alias/inbox']).code).toBe(0);
+    const pub = join(dir, 'inbox.pub.pem');
+    expect(sealbox(owner, ['keys', 'public-key', 'alias/inbox', '-o', pub]).code).toBe(0);
+    const pem = readFileSync(pub, 'utf8');
+    expect(pem).toMatch(/^KMS key: arn:aws:kms:us-east-1:111122223333:key\/[0-9a-f-]{36}\n-----BEGIN PUBLIC KEY-----\n/);
+    const enc = sealbox(sender, ['encrypt', '--key', `kms-rsa:${pub}`], 'to the inbox');
+    expect(enc.code).toBe(0);
+    expect(existsSync(sender)).toBe(false); // the sender has no local KMS and needs none
+    const header = JSON.parse(sealbox(owner, ['--json', 'inspect'], enc.stdout).stdout.toString());
+    expect(header.encryptedDataKeys).toEqual([{ provider: 'aws-kms-rsa', key: pem.split('\n')[0]!.slice('KMS key: '.length) }]);
+    for (const args of [['decrypt'], ['decrypt', '--key', 'alias/inbox'], ['decrypt', '--key', `kms-rsa:${pub}`]]) {
+      const dec = sealbox(owner, args, enc.stdout);
+      expect(dec.stderr).toBe('');
+      expect(dec.stdout.toString()).toBe('to the inbox');
+    }
+    // The sender cannot decrypt what it encrypted: only the owner's KMS holds the private key.
+    expect(sealbox(sender, ['decrypt', '--key', `kms-rsa:${pub}`], enc.stdout).code).toBe(3);
+    // Encrypting with the local RSA key by alias works too; a signing key is a usage error.
+    const local = sealbox(owner, ['encrypt', '--key', 'alias/inbox'], 'local');
+    expect(sealbox(owner, ['decrypt'], local.stdout).stdout.toString()).toBe('local');
+    expect(sealbox(owner, ['keys', 'create', '--spec', 'ECC_NIST_P256', '--usage', 'SIGN_VERIFY', '--alias', 'alias/sig']).code).toBe(0);
+    const sig = sealbox(owner, ['encrypt', '--key', 'alias/sig'], 'x');
+    expect(sig.code).toBe(1);
+    expect(sig.stderr).toContain('has key spec ECC_NIST_P256 and usage SIGN_VERIFY');
+    writeFileSync(join(dir, 'plain.pem'), pem.split('\n').slice(1).join('\n'));
+    expect(sealbox(sender, ['encrypt', '--key', `kms-rsa:${join(dir, 'plain.pem')}`], 'x').stderr).toContain('does not name its KMS key');
+  });
+
   it('a missing or different required context fails with exit 2 and writes nothing', () => {
     const home = tmp('ctx');
     const dir = tmp('ctx-data');
