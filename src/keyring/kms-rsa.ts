@@ -71,7 +71,7 @@ export class KmsRsaKeyring implements Keyring {
     const arn = typeof keyId === 'string' ? parseKmsArn(keyId) : undefined;
     if (arn?.resourceType !== 'key') throw new TypeError(`"keyId" expected a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got ${String(keyId)}`);
     const algorithm = options.encryptionAlgorithm ?? 'RSAES_OAEP_SHA_256';
-    if (!(algorithm in HASH_OF)) throw new RangeError(`"encryptionAlgorithm" expected RSAES_OAEP_SHA_256 or RSAES_OAEP_SHA_1, got ${String(algorithm)}`);
+    if (!Object.hasOwn(HASH_OF, algorithm)) throw new RangeError(`"encryptionAlgorithm" expected RSAES_OAEP_SHA_256 or RSAES_OAEP_SHA_1, got ${String(algorithm)}`);
     this.keyId = keyId;
     this.encryptionAlgorithm = algorithm;
     this.#caller = kmsCallerFrom(options);

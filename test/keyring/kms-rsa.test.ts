@@ -132,6 +132,7 @@ describe('KmsRsaKeyring (against the local KMS in-process)', () => {
   it('refuses bad options', () => {
     expect(() => new KmsRsaKeyring({ keyId: 'alias/x', client: kms })).toThrow(TypeError);
     expect(() => new KmsRsaKeyring({ keyId: rsaKey, client: kms, encryptionAlgorithm: 'RSAES_PKCS1_V1_5' as never })).toThrow(RangeError);
+    expect(() => new KmsRsaKeyring({ keyId: rsaKey, client: kms, encryptionAlgorithm: 'toString' as never })).toThrow(RangeError);
     expect(() => new KmsRsaKeyring({ keyId: rsaKey, client: kms, clientSupplier: () => kms })).toThrow(TypeError);
     expect(() => new KmsRsaKeyring({ keyId: rsaKey, publicKey: '-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----' })).toThrow(TypeError);
   });
