@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { decrypt, KmsKeyring } from '../../src/index.js';
+import { decrypt, KmsKeyring, KmsRsaKeyring } from '../../src/index.js';
 import { startKmsServer } from '../../src/kms-server/server.js';
 import type { RunningKmsServer } from '../../src/kms-server/server.js';
 import type { SigV4Credential } from '../../src/kms-server/sigv4.js';
@@ -30,6 +30,7 @@ const CRED: SigV4Credential = {
 const dataDir = mkdtempSync(join(tmpdir(), 'sealbox-browser-kms-'));
 let localKms: LocalKms;
 let keyArn: string;
+let rsaKeyArn: string;
 let pages: TestServer;
 let kms: RunningKmsServer;
 let browser: Browser;
@@ -48,6 +49,7 @@ beforeAll(async () => {
   );
   localKms = LocalKms.open({ dataDir, rootKey: new Uint8Array(32).fill(7), region: REGION, accountId: ACCOUNT });
   keyArn = ((await localKms.createKey({ Description: 'browser test' })) as { KeyMetadata: { Arn: string } }).KeyMetadata.Arn;
+  rsaKeyArn = ((await localKms.createKey({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' })) as { KeyMetadata: { Arn: string } }).KeyMetadata.Arn;
   kms = await startKmsServer({
     kms: {
       execute: (operation, input, caller) => {
@@ -76,17 +78,21 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-it('the bundle\'s KmsKeyring, in a page with an import map for @aws-sdk/client-kms, round-trips against the local KMS endpoint (SigV4, CORS)', async () => {
+it('the bundle\'s KmsKeyring and KmsRsaKeyring, in a page with an import map for @aws-sdk/client-kms, round-trips against the local KMS endpoint (SigV4, CORS)', async () => {
   expect(new URL(kms.url).origin).not.toBe(pages.origin); // a cross-origin call: CORS is exercised
   const result = await page.evaluate(
     (args) => (globalThis as unknown as { sealboxKms: (a: typeof args) => Promise<Record<string, string | boolean>> }).sealboxKms(args),
-    { endpoint: kms.url, region: REGION, accessKeyId: CRED.accessKeyId, secretAccessKey: CRED.secretAccessKey, keyId: keyArn },
+    { endpoint: kms.url, region: REGION, accessKeyId: CRED.accessKeyId, secretAccessKey: CRED.secretAccessKey, keyId: keyArn, rsaKeyId: rsaKeyArn },
   );
   expect(result).toMatchObject({ ok: true, provider: 'aws-kms', keyArn });
   // Failures keep their AWS exception as the cause.
   expect(result.foreignContext).toMatch(/^ERR_(KEYRING|NO_MATCHING_KEY):InvalidCiphertextException$/);
   expect(result.badCredentials).toBe('ERR_KEYRING:InvalidSignatureException');
-  expect(calls).toEqual(['GenerateDataKey', 'Decrypt', 'Decrypt']);
+  expect(calls).toEqual(['GenerateDataKey', 'Decrypt', 'Decrypt', 'GetPublicKey', 'Decrypt']);
+  // KmsRsaKeyring in the page: its message also decrypts in Node.
+  expect(result.rsaOk).toBe(true);
+  const rsaInNode = await decrypt(fromBase64(result.rsaCiphertext as string), { keyring: new KmsRsaKeyring({ keyId: rsaKeyArn, client: localKms }) });
+  expect(Buffer.from(rsaInNode.plaintext).equals(Buffer.from(pattern(5000, 4)))).toBe(true);
   // The page's message decrypts in Node with a KMS keyring on the same local KMS, in process.
   const inNode = await decrypt(fromBase64(result.ciphertext as string), { keyring: new KmsKeyring({ generatorKeyId: keyArn, client: localKms }), expectedEncryptionContext: { tenant: 'acme' } });
   expect(Buffer.from(inNode.plaintext).equals(Buffer.from(pattern(100_000, 3)))).toBe(true);

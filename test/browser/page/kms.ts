@@ -12,6 +12,8 @@ interface KmsArgs {
   accessKeyId: string;
   secretAccessKey: string;
   keyId: string;
+  /** An RSA ENCRYPT_DECRYPT key for the KmsRsaKeyring round trip. */
+  rsaKeyId: string;
 }
 
 interface Failure {
@@ -43,6 +45,10 @@ async function kmsRoundTrip(args: KmsArgs) {
   const result = await api.decrypt(ciphertext, { keyring, expectedEncryptionContext: { tenant: 'acme' } });
   // A wrapped key replayed under another context is refused by KMS; so is a wrong secret.
   const foreignContext = await failure(() => keyring.unwrapKey({ suite: header.suite, encryptionContext: { tenant: 'other' }, encryptedDataKeys: header.encryptedDataKeys }));
+  // An RSA KMS key: the page fetches the public key (GetPublicKey), wraps locally, KMS decrypts.
+  const rsa = new api.KmsRsaKeyring({ keyId: args.rsaKeyId, client: good });
+  const rsaMessage = await api.encrypt(pattern(5000, 4), { keyring: rsa });
+  const rsaOk = equalBytes((await api.decrypt(rsaMessage.ciphertext, { keyring: rsa })).plaintext, pattern(5000, 4));
   const wrong = client('wrong');
   const badCredentials = await failure(() => api.encrypt(plaintext, { keyring: new api.KmsKeyring({ generatorKeyId: args.keyId, client: wrong }) }));
   good.destroy();
@@ -54,6 +60,8 @@ async function kmsRoundTrip(args: KmsArgs) {
     foreignContext,
     badCredentials,
     ciphertext: toBase64(ciphertext),
+    rsaOk,
+    rsaCiphertext: toBase64(rsaMessage.ciphertext),
   };
 }
 
