@@ -12,6 +12,8 @@ import { cleanUpOnSignal } from './interrupt.js';
 import { DEFAULT_MAX_FRAME_LENGTH } from '../limits.js';
 import { inputStream, progressFor, runPipeline, wantsProgress } from './io.js';
 import { UsageError } from './exit.js';
+import { createArmorStream, createDearmorStream } from './armor.js';
+import { closeSync, openSync, readSync } from 'node:fs';
 
 interface CryptOptions {
   key?: string[];
@@ -20,6 +22,18 @@ interface CryptOptions {
   output?: string;
   endpointUrl?: string;
   frameLength?: string;
+  armor?: boolean;
+}
+
+/** True when the file starts like an armored message ('-'; a binary one starts "SBX"). */
+function looksArmored(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const first = Buffer.alloc(1);
+    return readSync(fd, first, 0, 1, 0) === 1 && first[0] === 0x2d;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -34,9 +48,9 @@ function lazyLocal(globals: GlobalOptions): { get: () => Promise<LocalKms>; clos
 }
 
 async function run(file: string | undefined, opts: CryptOptions, globals: GlobalOptions, direction: 'encrypt' | 'decrypt'): Promise<void> {
-  if (direction === 'encrypt' && (opts.output === undefined || opts.output === '-') && process.stdout.isTTY) {
+  if (direction === 'encrypt' && !opts.armor && (opts.output === undefined || opts.output === '-') && process.stdout.isTTY) {
     // Binary ciphertext on a terminal is unreadable and can garble it (as age refuses, too).
-    throw new UsageError('refusing to write ciphertext to a terminal: use -o FILE or redirect stdout');
+    throw new UsageError('refusing to write binary ciphertext to a terminal: use -o FILE, redirect stdout, or --armor');
   }
   // Usage errors before any side effect: a typo must not create the key store. Frames stay
   // within what decrypt accepts by default, so the CLI never writes a message it refuses to read.
@@ -60,18 +74,21 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
     }
     const toFile = opts.output !== undefined && opts.output !== '-';
     if (toFile) dropHandlers = cleanUpOnSignal(opts.output!);
-    // File to file without a progress bar: the fast path (positional reads, atomic rename).
-    const direct = file !== undefined && file !== '-' && toFile && !wantsProgress(size);
+    // File to file without a progress bar or armor: the fast path (positional reads, atomic rename).
+    const fromFile = file !== undefined && file !== '-';
+    const armored = direction === 'encrypt' ? Boolean(opts.armor) : fromFile && looksArmored(file);
+    const direct = fromFile && toFile && !armored && !wantsProgress(size);
     if (direct) stream.destroy();
     const progress = direct ? undefined : progressFor(size);
     if (direction === 'encrypt') {
       const options = { keyring, ...(context ? { encryptionContext: context } : {}), ...(frameLength !== undefined ? { frameLength } : {}) };
       if (direct) await encryptFile(file!, opts.output!, options);
-      else await runPipeline(stream, [...(progress ? [progress] : []), createEncryptStream(options)], opts.output);
+      else await runPipeline(stream, [...(progress ? [progress] : []), createEncryptStream(options), ...(opts.armor ? [createArmorStream()] : [])], opts.output);
     } else {
       const options = { keyring, ...(expected ? { expectedEncryptionContext: expected } : {}) };
       if (direct) await decryptFile(file!, opts.output!, options);
-      else await runPipeline(stream, [...(progress ? [progress] : []), createDecryptStream(options)], opts.output);
+      // Armor or binary: the dearmor stage passes binary input straight through.
+      else await runPipeline(stream, [...(progress ? [progress] : []), createDearmorStream(), createDecryptStream(options)], opts.output);
     }
   } finally {
     dropHandlers?.();
@@ -86,16 +103,18 @@ export function registerCrypt(program: Command, globals: () => GlobalOptions): v
     .description('Encrypt a file or stdin (default key: the local KMS key alias/sealbox-default)')
     .argument('[file]', 'input file (default: stdin)')
     .option('-o, --output <file>', 'output file (default: stdout); written only if encryption succeeds')
-    .option('-k, --key <key>', 'local key id/alias/ARN, kms:<AWS key ARN>, file:<raw key file> or rsa:<RSA key file>; repeat for several', collect)
+    .option('-k, --key <key>', 'local key id/alias/ARN, kms:<AWS key ARN>, kms-rsa:<public key file or ARN>, file:<raw key file> or rsa:<RSA key file>; repeat for several', collect)
     .option('-c, --context <k=v>', 'encryption context pair (repeatable)', collect)
     .option('--endpoint-url <url>', 'AWS KMS endpoint for kms: keys')
     .option('--frame-length <bytes>', 'plaintext bytes per frame, 1-4194304 (default 65536)')
+    .option('-a, --armor', 'write the message as text (base64 between BEGIN/END SEALBOX MESSAGE lines)')
     .addHelpText('after', `
 Examples:
   echo hello | sealbox encrypt > hello.sbx
   sealbox encrypt report.pdf -o report.pdf.sbx --context purpose=backup
   sealbox encrypt data.csv -o data.sbx --key alias/app --key file:escrow.key
   sealbox encrypt notes.txt -o notes.sbx --key rsa:alice.pub.pem --key rsa:bob.pub.pem
+  echo "the code is 1234" | sealbox encrypt --armor --key kms-rsa:inbox.pub.pem
   sealbox encrypt in.bin -o out.sbx --key kms:arn:aws:kms:us-east-1:111122223333:key/1234abcd-...`)
     .action((file: string | undefined, opts: CryptOptions) => run(file, opts, globals(), 'encrypt'));
 

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { readHeader } from '../stream/read-header.js';
 import { fromUtf8 } from '../crypto/bytes.js';
 import { RAW_NAMESPACE, RSA_NAMESPACE } from './keyrings.js';
+import { createDearmorStream } from './armor.js';
 import type { GlobalOptions } from './local.js';
 
 /** `sealbox inspect`: the header only, without any key. */
@@ -14,7 +15,8 @@ export function registerInspect(program: Command, globals: () => GlobalOptions):
     .addHelpText('after', '\nExamples:\n  sealbox inspect report.pdf.sbx\n  sealbox inspect report.pdf.sbx --json')
     .action(async (file: string | undefined) => {
       const source = file === undefined || file === '-' ? process.stdin : createReadStream(file);
-      const header = await readHeader(source as unknown as AsyncIterable<Uint8Array>);
+      // Armored or binary alike (the dearmor stage passes binary through).
+      const header = await readHeader(source.pipe(createDearmorStream()) as unknown as AsyncIterable<Uint8Array>);
       if (typeof (source as { destroy?: () => void }).destroy === 'function') (source as { destroy: () => void }).destroy();
       const info = {
         version: header.version,

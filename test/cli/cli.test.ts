@@ -143,6 +143,31 @@ describe('files, keys and contexts', () => {
     expect(sealbox(sender, ['encrypt', '--key', `kms-rsa:${join(dir, 'plain.pem')}`], 'x').stderr).toContain('does not name its KMS key');
   });
 
+  it('--armor writes text that decrypt and inspect read from stdin or a file; damaged armor exits 2', () => {
+    const home = tmp('armor');
+    const dir = tmp('armor-data');
+    const enc = sealbox(home, ['encrypt', '--armor'], 'armored secret');
+    expect(enc.code).toBe(0);
+    const armored = enc.stdout.toString();
+    const lines = armored.trimEnd().split('\n');
+    expect(lines[0]).toBe('-----BEGIN SEALBOX MESSAGE-----');
+    expect(lines.at(-1)).toBe('-----END SEALBOX MESSAGE-----');
+    expect(lines.every((l) => l.length <= 64 && /^[\x20-\x7e]*$/.test(l))).toBe(true);
+    expect(sealbox(home, ['decrypt'], armored).stdout.toString()).toBe('armored secret');
+    writeFileSync(join(dir, 'm.asc'), armored.replace(/\n/g, '\r\n'));
+    const out = join(dir, 'm.txt');
+    expect(sealbox(home, ['decrypt', join(dir, 'm.asc'), '-o', out]).code).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe('armored secret');
+    expect(JSON.parse(sealbox(home, ['--json', 'inspect', join(dir, 'm.asc')]).stdout.toString()).version).toBe(1);
+    const damaged = sealbox(home, ['decrypt'], armored.replace(lines[1]!, `${lines[1]!.slice(0, 10)}*${lines[1]!.slice(11)}`));
+    expect(damaged.code).toBe(2);
+    expect(damaged.stderr).toContain('ERR_FORMAT_INVALID');
+    const cut = sealbox(home, ['decrypt', '-o', join(dir, 'cut.txt')], lines.slice(0, -1).join('\n'));
+    expect(cut.code).toBe(2);
+    expect(cut.stderr).toContain('ERR_TRUNCATED');
+    expect(existsSync(join(dir, 'cut.txt'))).toBe(false);
+  });
+
   it('a missing or different required context fails with exit 2 and writes nothing', () => {
     const home = tmp('ctx');
     const dir = tmp('ctx-data');
@@ -333,7 +358,12 @@ describe('progress', () => {
     // Ciphertext is never written to a terminal.
     const toTerminal = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} encrypt ${JSON.stringify(join(dir, 'back.bin'))}`, '/dev/null'], { env });
     expect(toTerminal.status).toBe(1);
-    expect(toTerminal.stdout.toString()).toContain('refusing to write ciphertext to a terminal');
+    expect(toTerminal.stdout.toString()).toContain('refusing to write binary ciphertext to a terminal');
+    // Armored text is fine there.
+    writeFileSync(join(dir, 'small.txt'), 'small');
+    const armoredTty = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} encrypt --armor ${JSON.stringify(join(dir, 'small.txt'))}`, '/dev/null'], { env });
+    expect(armoredTty.status).toBe(0);
+    expect(armoredTty.stdout.toString()).toContain('-----END SEALBOX MESSAGE-----');
     // Nor does decrypt sit waiting on a terminal for input.
     const noInput = spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} decrypt`, '/dev/null'], { env });
     expect(noInput.status).toBe(1);

@@ -1,0 +1,83 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ARMOR_BEGIN, ARMOR_END, createArmorStream, createDearmorStream } from '../../src/cli/armor.js';
+import { SealboxError } from '../../src/errors.js';
+
+/** Runs `chunks` through a transform; returns the output bytes. */
+async function through(transform: NodeJS.ReadWriteStream, chunks: Uint8Array[]): Promise<Buffer> {
+  const out: Buffer[] = [];
+  await pipeline(Readable.from(chunks.map((c) => Buffer.from(c))), transform, async (source: AsyncIterable<string | Buffer>) => {
+    for await (const c of source) out.push(Buffer.from(c));
+  });
+  return Buffer.concat(out);
+}
+
+/** `bytes` cut at the given points. */
+function cut(bytes: Uint8Array, points: number[]): Uint8Array[] {
+  const at = [...new Set(points.map((p) => p % (bytes.length + 1)))].sort((a, b) => a - b);
+  const parts: Uint8Array[] = [];
+  let from = 0;
+  for (const p of at) {
+    parts.push(bytes.subarray(from, p));
+    from = p;
+  }
+  parts.push(bytes.subarray(from));
+  return parts.filter((p) => p.length > 0);
+}
+
+async function code(chunks: Uint8Array[]): Promise<string> {
+  try {
+    await through(createDearmorStream(), chunks);
+    return 'ok';
+  } catch (err) {
+    return err instanceof SealboxError ? err.code : `foreign:${String(err)}`;
+  }
+}
+
+const text = (s: string): Uint8Array[] => [Buffer.from(s)];
+
+describe('CLI armor', () => {
+  it('armor: BEGIN line, base64 lines of 64 characters, END line', async () => {
+    const armored = (await through(createArmorStream(), [new Uint8Array(100).fill(1), new Uint8Array(30).fill(2)])).toString();
+    const lines = armored.split('\n');
+    expect(lines[0]).toBe(ARMOR_BEGIN);
+    expect(lines.at(-2)).toBe(ARMOR_END);
+    expect(lines.at(-1)).toBe('');
+    expect(lines.slice(1, -3).every((l) => l.length === 64)).toBe(true);
+    expect(Buffer.from(lines.slice(1, -2).join(''), 'base64').equals(Buffer.concat([Buffer.alloc(100, 1), Buffer.alloc(30, 2)]))).toBe(true);
+    expect((await through(createArmorStream(), [])).toString()).toBe(`${ARMOR_BEGIN}\n${ARMOR_END}\n`);
+  });
+
+  it('dearmor(armor(x)) = x for any bytes, write sizes and line endings; binary input passes through unchanged', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 2000 }), fc.array(fc.nat(), { maxLength: 6 }), fc.array(fc.nat(), { maxLength: 6 }), fc.boolean(), async (data, writes, reads, crlf) => {
+        let armored = await through(createArmorStream(), cut(data, writes));
+        if (crlf) armored = Buffer.from(armored.toString().replace(/\n/g, '\r\n'));
+        expect((await through(createDearmorStream(), cut(armored, reads))).equals(Buffer.from(data))).toBe(true);
+        // A binary message starts with "SBX": whatever follows goes through untouched.
+        const binary = Buffer.concat([Buffer.from('SBX'), Buffer.from(data)]);
+        expect((await through(createDearmorStream(), cut(binary, reads))).equals(binary)).toBe(true);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('refuses anything but strict armor, with codes', async () => {
+    const body = Buffer.from('hello sealbox armor').toString('base64'); // ends in '='
+    const ok = `${ARMOR_BEGIN}\n${body}\n${ARMOR_END}\n`;
+    expect(await code(text(ok))).toBe('ok');
+    expect(await code(text(`${ok}\n  \r\n`))).toBe('ok');
+    expect(await code(text(`-----BEGIN PGP MESSAGE-----\n${body}\n${ARMOR_END}\n`))).toBe('ERR_FORMAT_INVALID');
+    expect(await code(text(`-${'x'.repeat(100)}`))).toBe('ERR_FORMAT_INVALID');
+    expect(await code(text(`${ARMOR_BEGIN}\n${body.replace('a', '!')}\n${ARMOR_END}\n`))).toBe('ERR_FORMAT_INVALID');
+    expect(await code(text(`${ARMOR_BEGIN}\n${body}\nQUJD\n${ARMOR_END}\n`))).toBe('ERR_FORMAT_INVALID'); // data after padding
+    expect(await code(text(`${ARMOR_BEGIN}\nQUJDR\n${ARMOR_END}\n`))).toBe('ERR_FORMAT_INVALID'); // not a multiple of 4
+    expect(await code([Buffer.concat([Buffer.from(`${ARMOR_BEGIN}\nQU`), Buffer.from([0xc3, 0xa9]), Buffer.from(`JD\n${ARMOR_END}\n`)])])).toBe('ERR_FORMAT_INVALID');
+    expect(await code(text(`${ARMOR_BEGIN}\n${body}\n`))).toBe('ERR_TRUNCATED');
+    expect(await code(text(`${ARMOR_BEGIN}`))).toBe('ERR_TRUNCATED');
+    expect(await code(text(`${ok}junk`))).toBe('ERR_TRAILING_DATA');
+    expect(await code(text(`${ok}${ok}`))).toBe('ERR_TRAILING_DATA');
+  });
+});
