@@ -13,7 +13,7 @@ import { DEFAULT_MAX_FRAME_LENGTH } from '../limits.js';
 import { inputStream, progressFor, runPipeline, wantsProgress } from './io.js';
 import { UsageError } from './exit.js';
 import { createArmorStream, createDearmorStream } from './armor.js';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 
 interface CryptOptions {
   key?: string[];
@@ -75,9 +75,10 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
     const toFile = opts.output !== undefined && opts.output !== '-';
     if (toFile) dropHandlers = cleanUpOnSignal(opts.output!);
     // File to file without a progress bar or armor: the fast path (positional reads, atomic rename).
-    const fromFile = file !== undefined && file !== '-';
-    const armored = direction === 'encrypt' ? Boolean(opts.armor) : fromFile && looksArmored(file);
-    const direct = fromFile && toFile && !armored && !wantsProgress(size);
+    // Only a regular file can be read at positions (not a pipe such as /dev/stdin).
+    const regularFile = file !== undefined && file !== '-' && statSync(file).isFile();
+    const armored = direction === 'encrypt' ? Boolean(opts.armor) : regularFile && looksArmored(file);
+    const direct = regularFile && toFile && !armored && !wantsProgress(size);
     if (direct) stream.destroy();
     const progress = direct ? undefined : progressFor(size);
     if (direction === 'encrypt') {
