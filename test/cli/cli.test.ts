@@ -166,6 +166,15 @@ describe('files, keys and contexts', () => {
     expect(cut.code).toBe(2);
     expect(cut.stderr).toContain('ERR_TRUNCATED');
     expect(existsSync(join(dir, 'cut.txt'))).toBe(false);
+    // A named input that is a pipe (not a regular file) takes the stream path, binary or armored.
+    writeFileSync(join(dir, 'm.sbx'), sealbox(home, ['encrypt'], 'through a pipe').stdout);
+    for (const [input, expected] of [['m.sbx', 'through a pipe'], ['m.asc', 'armored secret']] as const) {
+      const sh = spawnSync('sh', ['-c', `cat ${JSON.stringify(join(dir, input))} | ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} decrypt /dev/stdin -o ${JSON.stringify(join(dir, 'pipe.txt'))}`], {
+        env: { ...process.env, SEALBOX_HOME: home },
+      });
+      expect(sh.stderr.toString()).toBe('');
+      expect(readFileSync(join(dir, 'pipe.txt'), 'utf8')).toBe(expected);
+    }
   });
 
   it('a missing or different required context fails with exit 2 and writes nothing', () => {
