@@ -1,5 +1,5 @@
 import type { AeadBackend, AeadKey, MaybePromise } from '../crypto/aead.js';
-import { constantTimeEqual, wipe } from '../crypto/bytes.js';
+import { constantTimeEqual, copyBytes, wipe } from '../crypto/bytes.js';
 import { deriveMessageKeys } from '../crypto/derive.js';
 import { SealboxError } from '../errors.js';
 import type { MessageHeader } from '../format/header.js';
@@ -48,7 +48,8 @@ export async function startDecryption(
   const sealed = new Uint8Array(headerTag.length);
   sealed.set(headerTag);
   await key.open(headerNonce(), headerBytes, sealed);
-  const messageId = header.messageId;
+  // Our own copy: the header is the caller's (streams hand it out before the first frame).
+  const messageId = copyBytes(header.messageId);
   return {
     openFrame(index, final, frame) {
       return key.open(frameNonce(index, final), frameAad(messageId, index, final), frame);

@@ -1,5 +1,5 @@
 import type { AeadBackend, AeadKey, MaybePromise } from '../crypto/aead.js';
-import { wipe, writeU32 } from '../crypto/bytes.js';
+import { copyBytes, wipe, writeU32 } from '../crypto/bytes.js';
 import { deriveMessageKeys } from '../crypto/derive.js';
 import { randomBytes } from '../crypto/random.js';
 import { FORMAT_VERSION, encodeHeader } from '../format/header.js';
@@ -62,7 +62,8 @@ export async function startEncryption(
   const header: MessageHeader = Object.freeze({
     version: FORMAT_VERSION,
     suite: materials.suite,
-    messageId,
+    // The caller's copy: the session's frames use its own, whatever happens to this one.
+    messageId: copyBytes(messageId),
     encryptionContext: materials.encryptionContext,
     encryptedDataKeys: materials.encryptedDataKeys,
     frameLength,

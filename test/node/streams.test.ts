@@ -1,7 +1,8 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { encryptWithMessageId } from '../../src/encrypt.js';
+import { encrypt, encryptWithMessageId } from '../../src/encrypt.js';
+import { decrypt } from '../../src/decrypt.js';
 import { concat } from '../../src/crypto/bytes.js';
 import { createDecryptStream, createEncryptStream } from '../../src/node/index.js';
 import { EncryptTransform } from '../../src/node/streams.js';
@@ -104,6 +105,23 @@ describe('Node Transforms: failures', async () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(t.destroyed).toBe(true);
     expect(errors).toEqual([]);
+  });
+
+  it('the header handed out is the caller\'s: wiping its message id changes neither stream\'s frames', async () => {
+    const plaintext = pattern(5000, 3);
+    const enc = createEncryptStream({ keyring, frameLength: 1000 });
+    void enc.header.then((h) => h.messageId.fill(0));
+    const sealed = await pipe(enc, plaintext, 700);
+    expect(sealed.code).toBeUndefined();
+    // Each side on its own: a plain decrypt of what the meddled encrypt wrote, and a meddled
+    // decrypt of a plain message.
+    expect(bytesEqual((await decrypt(sealed.out, { keyring })).plaintext, plaintext)).toBe(true);
+    const { ciphertext } = await encrypt(plaintext, { keyring, frameLength: 1000 });
+    const dec = createDecryptStream({ keyring });
+    void dec.header.then((h) => h.messageId.fill(0));
+    const opened = await pipe(dec, ciphertext, 700);
+    expect(opened.code).toBeUndefined();
+    expect(bytesEqual(opened.out, plaintext)).toBe(true);
   });
 
   it('bad options throw synchronously', () => {
