@@ -65,7 +65,11 @@ export async function startEncryption(
     // The caller's copy: the session's frames use its own, whatever happens to this one.
     messageId: copyBytes(messageId),
     encryptionContext: materials.encryptionContext,
-    encryptedDataKeys: materials.encryptedDataKeys,
+    // Copies: a caching materials manager shares its EDKs between messages, and this header is
+    // the caller's to keep (or change).
+    encryptedDataKeys: Object.freeze(
+      materials.encryptedDataKeys.map((edk) => Object.freeze({ providerId: edk.providerId, providerInfo: copyBytes(edk.providerInfo), ciphertext: copyBytes(edk.ciphertext) })),
+    ),
     frameLength,
     commitment,
   });

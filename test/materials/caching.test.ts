@@ -64,6 +64,17 @@ describe('CachingMaterialsManager: encrypt', () => {
     for (const o of outs) expect(bytesEqual((await decrypt(o.ciphertext, { keyring: testKeyring('counted', 3) })).plaintext, data)).toBe(true);
   });
 
+  it('a message\'s header is its own: changing one header\'s EDK bytes leaves the cache and the next message intact', async () => {
+    const { cmm } = setup();
+    const first = await encrypt(pattern(50), { materialsManager: cmm, encryptionContext: { a: '1' } });
+    first.header.encryptedDataKeys[0]!.ciphertext.fill(0);
+    first.header.encryptedDataKeys[0]!.providerInfo.fill(0);
+    const second = await encrypt(pattern(50), { materialsManager: cmm, encryptionContext: { a: '1' } });
+    expect(cmm.stats).toMatchObject({ hits: 1, misses: 1 });
+    expect(bytesEqual((await decrypt(second.ciphertext, { keyring: testKeyring('counted', 3) })).plaintext, pattern(50))).toBe(true);
+    expect(bytesEqual((await decrypt(first.ciphertext, { keyring: testKeyring('counted', 3) })).plaintext, pattern(50))).toBe(true);
+  });
+
   it('max messages: a key protects at most that many messages, then is zeroed and replaced', async () => {
     const { keyring, cmm } = setup({ maxMessagesEncrypted: 3 });
     for (let i = 0; i < 10; i++) await cmm.getEncryptionMaterials(request());
