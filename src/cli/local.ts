@@ -29,6 +29,7 @@ export async function ensureDefaultKey(kms: LocalKms): Promise<void> {
   } catch (err) {
     if (!(err instanceof LocalKmsError && err.name === 'NotFoundException')) throw err;
   }
+  const fresh = ((await kms.listKeys({ Limit: 1 })).Keys ?? []).length === 0;
   const { KeyMetadata } = await kms.createKey({ Description: 'Sealbox CLI default key' });
   try {
     await kms.createAlias({ AliasName: DEFAULT_ALIAS, TargetKeyId: KeyMetadata!.KeyId! });
@@ -40,5 +41,9 @@ export async function ensureDefaultKey(kms: LocalKms): Promise<void> {
     }
     throw err;
   }
-  process.stderr.write(`sealbox: created the local key store in ${kms.dataDir} with default key ${DEFAULT_ALIAS}\n`);
+  process.stderr.write(
+    fresh
+      ? `sealbox: created the local key store in ${kms.dataDir} with default key ${DEFAULT_ALIAS}\n`
+      : `sealbox: created the default key ${DEFAULT_ALIAS} in the local key store at ${kms.dataDir}\n`,
+  );
 }

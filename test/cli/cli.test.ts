@@ -36,6 +36,10 @@ describe('the main job', () => {
     const again = sealbox(home, ['encrypt'], 'x');
     expect(again.code).toBe(0);
     expect(again.stderr).toBe('');
+    // A store that exists but lacks the default key: only the key is new, and it says so.
+    const other = join(tmp('main-existing'), 'home');
+    expect(sealbox(other, ['keys', 'create', '--alias', 'alias/mine']).code).toBe(0);
+    expect(sealbox(other, ['encrypt'], 'x').stderr).toMatch(/^sealbox: created the default key alias\/sealbox-default in the local key store at /);
   });
 });
 
