@@ -28,6 +28,11 @@ export function nodeCrypto(): NodeCrypto | undefined {
  */
 const STRING_OUTPUT_BYTES = 16 * 1024;
 
+/** Node's Buffer class (call only where nodeCrypto() found Node). */
+function nodeBuffer(): typeof import('node:buffer').Buffer {
+  return (globalThis as unknown as { process: { getBuiltinModule(id: 'node:buffer'): typeof import('node:buffer') } }).process.getBuiltinModule('node:buffer').Buffer;
+}
+
 /** Inputs up to this many bytes are copied into an off-heap scratch buffer (see {@link offHeapScratch}). */
 const SCRATCH_BYTES = 64;
 
@@ -40,7 +45,7 @@ const SCRATCH_BYTES = 64;
  * once; `wipe()` clears it after secret inputs.
  */
 export function offHeapScratch(): ((bytes: Uint8Array) => Uint8Array) & { wipe(): void } {
-  const { Buffer } = (globalThis as unknown as { process: { getBuiltinModule(id: 'node:buffer'): typeof import('node:buffer') } }).process.getBuiltinModule('node:buffer');
+  const Buffer = nodeBuffer();
   const scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES).fill(0);
   const views: (Uint8Array | undefined)[] = [];
   const copy = (bytes: Uint8Array): Uint8Array => {
@@ -55,7 +60,7 @@ export function offHeapScratch(): ((bytes: Uint8Array) => Uint8Array) & { wipe()
 export function createNodeAeadBackend(): AeadBackend | undefined {
   const crypto = nodeCrypto();
   if (!crypto) return undefined;
-  const { Buffer } = (globalThis as unknown as { process: { getBuiltinModule(id: 'node:buffer'): typeof import('node:buffer') } }).process.getBuiltinModule('node:buffer');
+  const Buffer = nodeBuffer();
   // One scratch per role, shared by every key of this backend: each is filled and consumed
   // within one synchronous call.
   const nonceIn = offHeapScratch();

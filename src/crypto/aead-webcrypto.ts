@@ -14,7 +14,7 @@ export function subtleCrypto(): SubtleCrypto | undefined {
  * pages, wasm memory), which node:crypto and noble take, so those are copied: every backend
  * accepts the same inputs. Plain views pass through uncopied (WebCrypto copies them itself).
  */
-function source(view: Uint8Array): Uint8Array<ArrayBuffer> {
+export function webCryptoView(view: Uint8Array): Uint8Array<ArrayBuffer> {
   return (view.buffer instanceof ArrayBuffer ? view : copyBytes(view)) as Uint8Array<ArrayBuffer>;
 }
 
@@ -32,7 +32,7 @@ export function createWebCryptoAeadBackend(): AeadBackend | undefined {
   const params = (nonce: Uint8Array, aad: Uint8Array): AesGcmParams => {
     // WebCrypto accepts any IV length (and GHASHes the others); the format only ever uses 96 bits.
     if (nonce.length !== NONCE_BYTES) throw new RangeError(`"nonce" expected Uint8Array of length ${NONCE_BYTES}, got length=${nonce.length}`);
-    return { name: 'AES-GCM', iv: source(nonce), additionalData: source(aad), tagLength: TAG_BYTES * 8 };
+    return { name: 'AES-GCM', iv: webCryptoView(nonce), additionalData: webCryptoView(aad), tagLength: TAG_BYTES * 8 };
   };
   return {
     name: 'webcrypto',
@@ -48,7 +48,7 @@ export function createWebCryptoAeadBackend(): AeadBackend | undefined {
       }
       return {
         async seal(nonce, aad, plaintext, headroom = 0) {
-          const out = await subtle.encrypt(params(nonce, aad), key, source(plaintext));
+          const out = await subtle.encrypt(params(nonce, aad), key, webCryptoView(plaintext));
           return withHeadroom(new Uint8Array(out), headroom);
         },
         async open(nonce, aad, sealed) {
@@ -57,7 +57,7 @@ export function createWebCryptoAeadBackend(): AeadBackend | undefined {
           let out: ArrayBuffer;
           try {
             // WebCrypto checks the tag before it returns any plaintext.
-            out = await subtle.decrypt(p, key, source(sealed));
+            out = await subtle.decrypt(p, key, webCryptoView(sealed));
           } catch (err) {
             // OperationError is the tag failure: opaque like every backend's. Anything else
             // (a detached buffer, say) is a programming error and stays visible.

@@ -1,4 +1,4 @@
-import { subtleCrypto } from './aead-webcrypto.js';
+import { subtleCrypto, webCryptoView } from './aead-webcrypto.js';
 import { limitExceeded } from '../errors.js';
 import { copyBytes } from './bytes.js';
 
@@ -19,8 +19,6 @@ export const hkdfSha512WebCrypto:
   | undefined = (() => {
   const subtle = subtleCrypto();
   if (!subtle) return undefined;
-  // WebCrypto refuses views of a SharedArrayBuffer; the other implementations take them.
-  const source = (view: Uint8Array): Uint8Array<ArrayBuffer> => (view.buffer instanceof ArrayBuffer ? view : copyBytes(view)) as Uint8Array<ArrayBuffer>;
   return async (ikm, salt, outputs) => {
     for (const { length } of outputs) {
       if (!Number.isInteger(length) || length < 0) throw new RangeError('"length" expected a non-negative integer');
@@ -33,11 +31,11 @@ export const hkdfSha512WebCrypto:
     } finally {
       copy.fill(0);
     }
-    const s = source(salt);
+    const s = webCryptoView(salt);
     return Promise.all(
       outputs.map(async ({ info, length }) =>
         // deriveBits refuses a length of 0 bits in some engines; the empty output needs no work.
-        length === 0 ? new Uint8Array(0) : new Uint8Array(await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-512', salt: s, info: source(info) }, key, length * 8)),
+        length === 0 ? new Uint8Array(0) : new Uint8Array(await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-512', salt: s, info: webCryptoView(info) }, key, length * 8)),
       ),
     );
   };

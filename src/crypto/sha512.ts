@@ -1,7 +1,6 @@
 import type { MaybePromise } from './aead.js';
 import { nodeCrypto } from './aead-node.js';
-import { subtleCrypto } from './aead-webcrypto.js';
-import { copyBytes } from './bytes.js';
+import { subtleCrypto, webCryptoView } from './aead-webcrypto.js';
 
 /**
  * SHA-512 on the platform's own implementation: node:crypto on Node (synchronous), WebCrypto
@@ -13,9 +12,7 @@ export function sha512(data: Uint8Array): MaybePromise<Uint8Array> {
   if (node) return node.createHash('sha512').update(data).digest();
   const subtle = subtleCrypto();
   if (subtle) {
-    // WebCrypto refuses views of a SharedArrayBuffer.
-    const source = (data.buffer instanceof ArrayBuffer ? data : copyBytes(data)) as Uint8Array<ArrayBuffer>;
-    return subtle.digest('SHA-512', source).then((digest) => new Uint8Array(digest));
+    return subtle.digest('SHA-512', webCryptoView(data)).then((digest) => new Uint8Array(digest));
   }
   return import('@noble/hashes/sha2.js').then((m) => m.sha512(data));
 }

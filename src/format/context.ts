@@ -119,7 +119,7 @@ export function checkExpectedContext(actual: EncryptionContext, expected: Encryp
 export function encodeContext(context: EncryptionContext): Uint8Array {
   const cached = encodedContexts.get(context);
   if (cached) return cached;
-  // slice(): cbor-x returns a view of its 8 KiB working buffer; a cached view would keep it alive.
+  // A copy: cbor-x returns a view of its 8 KiB working buffer; a cached view would keep it alive.
   const encoded = copyBytes(headerEncoder.encode(canonicalMap(context)) as Uint8Array);
   if (Object.isFrozen(context)) encodedContexts.set(context, encoded);
   return encoded;

@@ -1,6 +1,6 @@
 import { formatInvalid, limitExceeded } from '../errors.js';
 import { MAX_EDK_CIPHERTEXT_BYTES, MAX_PROVIDER_ID_BYTES, MAX_PROVIDER_INFO_BYTES } from '../limits.js';
-import { utf8Length } from '../crypto/bytes.js';
+import { copyBytes, utf8Length } from '../crypto/bytes.js';
 
 /**
  * One wrapped copy of the data key, as stored in the header.
@@ -13,6 +13,11 @@ export interface EncryptedDataKey {
   readonly providerId: string;
   readonly providerInfo: Uint8Array;
   readonly ciphertext: Uint8Array;
+}
+
+/** A frozen EDK with its own copies of the bytes (nothing shared with `edk`'s arrays). */
+export function copyEncryptedDataKey(edk: EncryptedDataKey): EncryptedDataKey {
+  return Object.freeze({ providerId: edk.providerId, providerInfo: copyBytes(edk.providerInfo), ciphertext: copyBytes(edk.ciphertext) });
 }
 
 /** Throws ERR_FORMAT_INVALID / ERR_LIMIT_EXCEEDED unless `edk` is a well-formed EDK within limits. */

@@ -13,7 +13,7 @@ import type { Suite } from '../crypto/suites.js';
 import { suiteById } from '../crypto/suites.js';
 import type { EncryptionContext } from '../keyring/keyring.js';
 import type { EncryptedDataKey } from './edk.js';
-import { checkEncryptedDataKey } from './edk.js';
+import { checkEncryptedDataKey, copyEncryptedDataKey } from './edk.js';
 import { canonicalContext, canonicalMap, contextObject } from './context.js';
 import { headerDecoder, headerEncoder } from './cbor.js';
 
@@ -158,9 +158,9 @@ export function decodeHeader(bytes: Uint8Array, limits: HeaderLimits): MessageHe
     if (!Array.isArray(e) || e.length !== 3) throw formatInvalid('an encrypted data key must be an array of 3 items');
     const [providerId, providerInfo, ciphertext] = e as unknown[];
     if (typeof providerId !== 'string' || !isBytes(providerInfo) || !isBytes(ciphertext)) throw formatInvalid('encrypted data key fields have the wrong types');
-    const edk = { providerId, providerInfo: copyBytes(providerInfo), ciphertext: copyBytes(ciphertext) };
+    const edk = copyEncryptedDataKey({ providerId, providerInfo, ciphertext });
     checkEncryptedDataKey(edk);
-    return Object.freeze(edk);
+    return edk;
   });
   if (typeof frameLength !== 'number' || !Number.isInteger(frameLength) || frameLength < MIN_FRAME_LENGTH || frameLength > MAX_FRAME_LENGTH) {
     throw formatInvalid('frame length out of range');

@@ -109,19 +109,12 @@ export class KmsRsaKeyring implements Keyring {
 
   /** The public key: as given, or fetched once with GetPublicKey (a failed fetch is tried again next time). */
   #encryptionKey(): Promise<CryptoKey> {
-    let pending = this.#publicKey;
-    if (!pending) {
-      const fetching = this.#fetchPublicKey();
-      fetching.catch(() => {
-        if (this.#publicKey === fetching) this.#publicKey = undefined;
-      });
-      this.#publicKey = pending = fetching;
-    }
-    return pending.catch((err: unknown) => {
-      if (err instanceof SealboxError) throw err;
-      // A size or kind check on the key (RangeError/TypeError): the keyring cannot work.
-      throw new SealboxError('ERR_KEYRING', `KMS RSA key ${this.keyId} cannot be used: ${(err as Error).message}`, { cause: err });
+    if (this.#publicKey) return this.#publicKey;
+    const fetching = this.#fetchPublicKey();
+    fetching.catch(() => {
+      if (this.#publicKey === fetching) this.#publicKey = undefined;
     });
+    return (this.#publicKey = fetching);
   }
 
   async #fetchPublicKey(): Promise<CryptoKey> {

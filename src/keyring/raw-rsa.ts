@@ -1,4 +1,4 @@
-import { subtleCrypto } from '../crypto/aead-webcrypto.js';
+import { subtleCrypto, webCryptoView } from '../crypto/aead-webcrypto.js';
 import { copyBytes } from '../crypto/bytes.js';
 import { randomBytes } from '../crypto/random.js';
 import { SealboxError } from '../errors.js';
@@ -89,8 +89,9 @@ function checkCryptoKey(key: CryptoKey, type: 'public' | 'private', usage: KeyUs
 /**
  * Imports an RSA-OAEP key (internal: the raw and KMS RSA keyrings use it; exported for tests).
  *
- * @throws TypeError / RangeError for inputs of the wrong kind; the promise rejects with
- * ERR_KEYRING when WebCrypto refuses the DER, or with RangeError for a modulus out of range.
+ * @throws TypeError / RangeError for inputs of the wrong kind, and for a CryptoKey of the
+ * wrong algorithm, hash, use or size. For PEM and DER the promise rejects with ERR_KEYRING:
+ * WebCrypto refuses the DER, or the imported key fails those same checks.
  */
 export function importRsaOaepKey(input: RsaKeyInput, type: 'public' | 'private', hash: RsaOaepHash, describe = `RSA ${type} key`): Promise<CryptoKey> {
   const subtle = subtleCrypto();
@@ -106,7 +107,11 @@ export function importRsaOaepKey(input: RsaKeyInput, type: 'public' | 'private',
   return subtle.importKey(format, der as Uint8Array<ArrayBuffer>, { name: 'RSA-OAEP', hash }, false, [usage]).then(
     (key) => {
       der.fill(0);
-      return checkCryptoKey(key, type, usage, hash, option);
+      try {
+        return checkCryptoKey(key, type, usage, hash, option);
+      } catch (err) {
+        throw new SealboxError('ERR_KEYRING', `${describe} cannot be used: ${(err as Error).message}`, { cause: err });
+      }
     },
     (err: unknown) => {
       der.fill(0);
@@ -118,10 +123,10 @@ export function importRsaOaepKey(input: RsaKeyInput, type: 'public' | 'private',
 /** RSA-OAEP encryption with `label` (internal: both RSA keyrings use it; exported for tests). */
 export async function rsaOaepEncrypt(key: CryptoKey, plaintext: Uint8Array, label: Uint8Array): Promise<Uint8Array> {
   const subtle = subtleCrypto() as SubtleCrypto;
-  // Copies: WebCrypto refuses views of a SharedArrayBuffer. The copy of the data key is wiped.
+  // Our own copy of the data key, wiped after.
   const input = copyBytes(plaintext);
   try {
-    return new Uint8Array(await subtle.encrypt({ name: 'RSA-OAEP', label: copyBytes(label) }, key, input));
+    return new Uint8Array(await subtle.encrypt({ name: 'RSA-OAEP', label: webCryptoView(label) }, key, input));
   } finally {
     input.fill(0);
   }
@@ -135,7 +140,7 @@ export async function rsaOaepEncrypt(key: CryptoKey, plaintext: Uint8Array, labe
 export async function rsaOaepDecrypt(key: CryptoKey, ciphertext: Uint8Array, label: Uint8Array): Promise<Uint8Array | undefined> {
   const subtle = subtleCrypto() as SubtleCrypto;
   try {
-    return new Uint8Array(await subtle.decrypt({ name: 'RSA-OAEP', label: copyBytes(label) }, key, copyBytes(ciphertext)));
+    return new Uint8Array(await subtle.decrypt({ name: 'RSA-OAEP', label: webCryptoView(label) }, key, webCryptoView(ciphertext)));
   } catch {
     return undefined;
   }
@@ -196,7 +201,7 @@ export class RawRsaKeyring implements Keyring {
 
   async wrapKey(request: WrapRequest): Promise<WrapResult> {
     if (!this.#publicKey) throw new SealboxError('ERR_KEYRING', `RSA key "${this.namespace}/${this.name}" has no public key: it can only decrypt`);
-    const key = await this.#usable(this.#publicKey);
+    const key = await this.#publicKey;
     const dataKey = request.dataKey ?? randomBytes(request.suite.dataKeyLength);
     const ciphertext = await rsaOaepEncrypt(key, dataKey, encodeContext(request.encryptionContext));
     return { dataKey, encryptedDataKeys: [{ providerId: this.namespace, providerInfo: copyBytes(this.#nameBytes), ciphertext }] };
@@ -206,7 +211,7 @@ export class RawRsaKeyring implements Keyring {
     if (!this.#privateKey) return null;
     const mine = request.encryptedDataKeys.filter((edk) => this.#isMine(edk));
     if (mine.length === 0) return null;
-    const key = await this.#usable(this.#privateKey);
+    const key = await this.#privateKey;
     const modulusBytes = Math.ceil((key.algorithm as RsaHashedKeyAlgorithm).modulusLength / 8);
     const label = encodeContext(request.encryptionContext);
     for (const edk of mine) {
@@ -218,16 +223,6 @@ export class RawRsaKeyring implements Keyring {
       dataKey?.fill(0);
     }
     throw new SealboxError('ERR_KEYRING', `RSA key "${this.namespace}/${this.name}" could not unwrap its encrypted data key`);
-  }
-
-  async #usable(key: Promise<CryptoKey>): Promise<CryptoKey> {
-    try {
-      return await key;
-    } catch (err) {
-      if (err instanceof SealboxError) throw err;
-      // A size or kind check on an imported key (RangeError/TypeError): the keyring cannot work.
-      throw new SealboxError('ERR_KEYRING', `RSA key "${this.namespace}/${this.name}" cannot be used: ${(err as Error).message}`, { cause: err });
-    }
   }
 
   #isMine(edk: EncryptedDataKey): boolean {

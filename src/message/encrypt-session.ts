@@ -8,6 +8,7 @@ import { FINAL_FRAME_PREFIX, FRAME_FINAL, FRAME_REGULAR, frameAad, frameNonce, h
 import { SealboxError, limitExceeded } from '../errors.js';
 import { MAX_FRAMES, MAX_FRAME_LENGTH, MESSAGE_ID_BYTES, MIN_FRAME_LENGTH, TAG_BYTES } from '../limits.js';
 import type { EncryptionMaterials } from '../materials/materials.js';
+import { copyEncryptedDataKey } from '../format/edk.js';
 
 /** Everything needed to write one message: its header bytes and a sealer for its frames. */
 export interface EncryptSession {
@@ -67,9 +68,7 @@ export async function startEncryption(
     encryptionContext: materials.encryptionContext,
     // Copies: a caching materials manager shares its EDKs between messages, and this header is
     // the caller's to keep (or change).
-    encryptedDataKeys: Object.freeze(
-      materials.encryptedDataKeys.map((edk) => Object.freeze({ providerId: edk.providerId, providerInfo: copyBytes(edk.providerInfo), ciphertext: copyBytes(edk.ciphertext) })),
-    ),
+    encryptedDataKeys: Object.freeze(materials.encryptedDataKeys.map(copyEncryptedDataKey)),
     frameLength,
     commitment,
   });
