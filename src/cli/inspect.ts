@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { createReadStream } from 'node:fs';
 import { readHeader } from '../stream/read-header.js';
 import { fromUtf8 } from '../crypto/bytes.js';
-import { RAW_NAMESPACE, RSA_NAMESPACE } from './keyrings.js';
+import { RAW_NAMESPACE } from './keyrings.js';
 import { createDearmorStream } from './armor.js';
 import type { GlobalOptions } from './local.js';
 
@@ -34,11 +34,10 @@ export function registerInspect(program: Command, globals: () => GlobalOptions):
           };
           const info = edk.providerInfo;
           const whole = text(info);
-          // Raw AES keyrings append a 12-byte IV to the key name: show the name only. KMS and
-          // RSA keyrings store the name alone.
-          const name = info.length > 12 ? text(info.subarray(0, info.length - 12)) : undefined;
-          const nameOnly = edk.providerId === 'aws-kms' || edk.providerId === RSA_NAMESPACE;
-          const key = !nameOnly && name !== undefined && (edk.providerId === RAW_NAMESPACE || whole === undefined) ? name : (whole ?? Buffer.from(info).toString('hex'));
+          // Raw AES keyrings store name ‖ 12-byte IV (the CLI's key files always; others show it
+          // as bytes that are not text): show the name. Other keyrings store the name alone.
+          const aesName = edk.providerId !== 'aws-kms' && (edk.providerId === RAW_NAMESPACE || whole === undefined) && info.length > 12 ? text(info.subarray(0, -12)) : undefined;
+          const key = aesName ?? whole ?? Buffer.from(info).toString('hex');
           return { provider: edk.providerId, key };
         }),
       };

@@ -20,10 +20,19 @@ export interface KeyOptions {
   endpointUrl?: string;
 }
 
+/** The bytes of a key file; a usage error naming the file when it cannot be read. */
+function readKeyFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new UsageError(`cannot read key file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
 /** Namespace of raw key files in EDKs; the name is the key's fingerprint, so decrypt finds it. */
 export const RAW_NAMESPACE = 'raw-key-file';
 /** Namespace of RSA key files in EDKs; the name is the public key's fingerprint. */
-export const RSA_NAMESPACE = 'rsa-key-file';
+const RSA_NAMESPACE = 'rsa-key-file';
 
 /**
  * An RSA key file (PEM or DER; SPKI, PKCS #8 or PKCS #1): a public key encrypts only, a
@@ -31,12 +40,7 @@ export const RSA_NAMESPACE = 'rsa-key-file';
  * of the public key's SPKI, so the private key's file finds what the public key's file made.
  */
 function rsaKeyring(path: string, direction: 'encrypt' | 'decrypt'): Keyring {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new UsageError(`cannot read key file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+  const bytes = readKeyFile(path);
   const text = bytes.includes('-----BEGIN') ? bytes.toString('utf8') : undefined;
   if (text?.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
     throw new UsageError(`key file ${path} is passphrase-protected: decrypt it first (openssl pkey -in ${path} -out plain.pem)`);
@@ -101,20 +105,12 @@ async function kmsRsaKeyring(spec: string, local: () => Promise<LocalKms>, endpo
   let keyId = spec;
   let publicKey: string | undefined;
   if (!parseKmsArn(spec)) {
-    let text: string;
-    try {
-      text = readFileSync(spec, 'utf8');
-    } catch (err) {
-      throw new UsageError(`cannot read key file ${spec} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
-    const line = text.split('\n').find((l) => l.startsWith(KMS_KEY_LINE));
-    const arn = line === undefined ? undefined : parseKmsArn(line.slice(KMS_KEY_LINE.length).trim());
-    if (arn?.resourceType !== 'key') throw new UsageError(`${spec} does not name its KMS key: write it with "sealbox keys public-key", or give the key ARN as kms-rsa:<arn>`);
-    keyId = line!.slice(KMS_KEY_LINE.length).trim();
-    publicKey = text;
+    publicKey = readKeyFile(spec).toString('utf8');
+    keyId = publicKey.split('\n').find((l) => l.startsWith(KMS_KEY_LINE))?.slice(KMS_KEY_LINE.length).trim() ?? '';
+    if (parseKmsArn(keyId)?.resourceType !== 'key') throw new UsageError(`${spec} does not name its KMS key: write it with "sealbox keys public-key", or give the key ARN as kms-rsa:<arn>`);
+  } else if (parseKmsArn(spec)?.resourceType !== 'key') {
+    throw new UsageError(`"kms-rsa:" expects a key ARN or a public key file, got ${spec}`);
   }
-  const arn = parseKmsArn(keyId);
-  if (arn?.resourceType !== 'key') throw new UsageError(`"kms-rsa:" expects a key ARN or a public key file, got ${spec}`);
   // Encrypting with a given public key needs no client; otherwise the key's own KMS.
   const needsKms = direction === 'decrypt' || publicKey === undefined;
   const client = needsKms ? await kmsFor(keyId, local, endpointUrl) : undefined;
@@ -139,12 +135,7 @@ async function kmsFor(keyArn: string, local: () => Promise<LocalKms>, endpointUr
 }
 
 function rawKeyring(path: string): Keyring {
-  let text: Buffer;
-  try {
-    text = readFileSync(path);
-  } catch (err) {
-    throw new UsageError(`cannot read key file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+  const text = readKeyFile(path);
   const trimmed = text.toString('utf8').trim();
   const key = text.length === 32 ? new Uint8Array(text) : /^[0-9a-fA-F]{64}$/.test(trimmed) ? new Uint8Array(Buffer.from(trimmed, 'hex')) : new Uint8Array(Buffer.from(trimmed, 'base64'));
   if (key.length !== 32) throw new UsageError(`key file ${path} must hold 32 bytes (raw, 64 hex digits or base64)`);
