@@ -14,6 +14,9 @@
  * - an unknown access key or a session token: `UnrecognizedClientException`
  * - wrong signature, service or region in the scope, a date more than 5 minutes off,
  *   a payload hash that does not match the body: `InvalidSignatureException`
+ * - a SignedHeaders list without `host` and `x-amz-date`, or leaving out a `content-type`
+ *   or any `x-amz-*` header (`x-amz-target` above all) that the request carries:
+ *   `InvalidSignatureException`, as AWS answers "'Host' must be a 'SignedHeader'"
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -87,8 +90,39 @@ function refuse(name: string, message: string): KmsProtocolError {
 }
 
 function header(headers: SignedRequest['headers'], name: string): string | undefined {
+  // Own members only: Node's header object inherits from Object.prototype, and a SignedHeaders
+  // list naming `constructor` must find no header, not a function.
+  if (!Object.hasOwn(headers, name)) return undefined;
   const value = headers[name];
-  return Array.isArray(value) ? value.join(',') : value;
+  if (Array.isArray(value)) return value.join(',');
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * True for a header that must be signed whenever the request carries it. AWS requires `host`
+ * and every `x-amz-*` header in SignedHeaders; `content-type` and `x-amz-target` decide how
+ * the body is read and which operation runs, so a signature that left them out could be
+ * replayed, within the clock-skew window, as another operation with the same body.
+ */
+function mustBeSigned(name: string): boolean {
+  return name === 'host' || name === 'content-type' || name.startsWith('x-amz-');
+}
+
+/**
+ * Refuses a SignedHeaders list that leaves out `host`, `x-amz-date`, or any header of the
+ * request that {@link mustBeSigned}, or that names `authorization`.
+ */
+function checkSignedHeaderSet(headers: SignedRequest['headers'], names: readonly string[]): void {
+  const signed = new Set(names);
+  if (!signed.has('host') || !signed.has('x-amz-date') || signed.has('authorization')) {
+    throw refuse(AUTH_ERRORS.badSignature, "'Host' and 'X-Amz-Date' must be signed.");
+  }
+  for (const name of Object.keys(headers)) {
+    const lower = name.toLowerCase();
+    if (mustBeSigned(lower) && !signed.has(lower) && headers[name] !== undefined) {
+      throw refuse(AUTH_ERRORS.badSignature, `'${lower}' is present in the request and must be a SignedHeader.`);
+    }
+  }
 }
 
 interface ParsedAuthorization {
@@ -266,6 +300,7 @@ export async function verifySigV4(request: SignedRequest, options: SigV4VerifyOp
   if (signedAt === undefined) {
     throw refuse(AUTH_ERRORS.incomplete, 'X-Amz-Date must have the form YYYYMMDDTHHMMSSZ.');
   }
+  checkSignedHeaderSet(request.headers, auth.signedHeaders);
   // Sealbox issues long-term keys only; a token means credentials from elsewhere.
   if (header(request.headers, 'x-amz-security-token') !== undefined) {
     throw refuse(AUTH_ERRORS.unknownKey, 'The security token included in the request is invalid.');
@@ -289,9 +324,6 @@ export async function verifySigV4(request: SignedRequest, options: SigV4VerifyOp
     throw refuse(AUTH_ERRORS.badSignature, `Signature expired or not yet current: ${amzDate} is more than 5 minutes from the server time.`);
   }
   const names = auth.signedHeaders;
-  if (!names.includes('host') || !names.includes('x-amz-date') || names.includes('authorization')) {
-    throw refuse(AUTH_ERRORS.badSignature, "'Host' and 'X-Amz-Date' must be signed.");
-  }
   const headers: (readonly [string, string])[] = [];
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;

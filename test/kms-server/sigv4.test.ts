@@ -42,6 +42,10 @@ async function signed(
     accessKeyId?: string;
     extraHeaders?: Record<string, string>;
     path?: string;
+    /** Headers the signer leaves out of SignedHeaders (a minimal signer's choice). */
+    unsigned?: string[];
+    /** Whether the signer adds a signed x-amz-content-sha256 (default true, as @smithy does). */
+    checksum?: boolean;
   } = {},
 ): Promise<SignedRequest> {
   const body = opts.body ?? '{"KeyId":"alias/x"}';
@@ -53,6 +57,7 @@ async function signed(
     region: opts.region ?? 'us-east-1',
     service: opts.service ?? 'kms',
     sha256: Sha256,
+    applyChecksum: opts.checksum ?? true,
   });
   const req = await signer.sign(
     {
@@ -71,7 +76,7 @@ async function signed(
       },
       body,
     },
-    { signingDate: new Date(opts.date ?? NOW) },
+    { signingDate: new Date(opts.date ?? NOW), ...(opts.unsigned ? { unsignableHeaders: new Set(opts.unsigned) } : {}) },
   );
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = v;
@@ -137,6 +142,50 @@ describe('verifySigV4', () => {
     expect(await refusal(verify({ ...req, headers }))).toBe('InvalidSignatureException');
     const { host: _h, ...noHost } = req.headers;
     expect(await refusal(verify({ ...req, headers: noHost }))).toBe('InvalidSignatureException');
+  });
+
+  it('refuses a signature over host;x-amz-date only, before and after the target is changed', async () => {
+    // A minimal signer: what the check used to require. The target and content type ride unsigned.
+    const req = await signed({ unsigned: ['content-type', 'x-amz-target'], checksum: false });
+    expect(/SignedHeaders=([^,]*)/.exec(String(req.headers.authorization))![1]).toBe('host;x-amz-date');
+    expect(await refusal(verify(req))).toBe('InvalidSignatureException');
+    const replayed = { ...req, headers: { ...req.headers, 'x-amz-target': 'TrentService.ScheduleKeyDeletion' } };
+    expect(await refusal(verify(replayed))).toBe('InvalidSignatureException');
+  });
+
+  it('refuses a request whose content-type or x-amz-target alone is unsigned', async () => {
+    expect(await refusal(verify(await signed({ unsigned: ['content-type'] })))).toBe('InvalidSignatureException');
+    expect(await refusal(verify(await signed({ unsigned: ['x-amz-target'] })))).toBe('InvalidSignatureException');
+  });
+
+  it('refuses any unsigned x-amz-* header: a session token, a payload hash, one of any name', async () => {
+    const body = '{"KeyId":"alias/x"}';
+    const hash = createHash('sha256').update(body).digest('hex');
+    for (const [name, value] of [
+      ['x-amz-security-token', 'tok'],
+      ['x-amz-content-sha256', hash],
+      ['x-amz-user-agent', 'aws-sdk-js/3'],
+      ['x-amz-anything', 'v'],
+    ] as const) {
+      const unsigned = await signed({ body, extraHeaders: { [name]: value }, unsigned: [name], checksum: false });
+      expect(await refusal(verify(unsigned))).toBe('InvalidSignatureException');
+      // The same header added after signing, to a request that did not carry it.
+      const req = await signed({ body, checksum: false });
+      expect(await refusal(verify({ ...req, headers: { ...req.headers, [name]: value } }))).toBe('InvalidSignatureException');
+    }
+  });
+
+  it('still accepts unsigned headers outside x-amz-* (user-agent, x-amzn-trace-id)', async () => {
+    const req = await signed({ extraHeaders: { 'x-amzn-trace-id': 'Root=1-abc' } });
+    expect(/SignedHeaders=([^,]*)/.exec(String(req.headers.authorization))![1]).not.toContain('x-amzn-trace-id');
+    await expect(verify({ ...req, headers: { ...req.headers, 'user-agent': 'other', accept: '*/*' } })).resolves.toBe(ALICE);
+  });
+
+  it('finds no header for SignedHeaders names inherited from Object.prototype', async () => {
+    const req = await signed();
+    const auth = String(req.headers.authorization).replace(/SignedHeaders=/, 'SignedHeaders=constructor;');
+    // Node's header objects inherit from Object.prototype, as this one does.
+    expect(await refusal(verify({ ...req, headers: { ...req.headers, authorization: auth } }))).toBe('InvalidSignatureException');
   });
 
   it('refuses a payload hash header that does not match the body', async () => {
