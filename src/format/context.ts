@@ -27,23 +27,38 @@ function invalid(what: string): SealboxError {
 }
 
 /**
- * Checks a caller's encryption context and returns its pairs in canonical order (SPEC §4):
- * own string keys and values, well-formed Unicode, non-empty keys, no reserved prefix (unless
- * `allowReserved`), within the size limits.
+ * The pairs of a context-like value: a plain object (own enumerable string-keyed properties;
+ * its prototype is `Object.prototype`, from any realm, or `null`) or a `Map`. Every option
+ * that takes a context goes through here, so a `Map` means the same thing everywhere.
  *
- * @throws SealboxError ERR_ENCRYPTION_CONTEXT_INVALID, ERR_LIMIT_EXCEEDED
+ * @throws TypeError for anything else (arrays, class instances, primitives, `null`)
  */
-export function canonicalContext(context: unknown, allowReserved = false): ContextEntry[] {
-  if (context === undefined) return [];
-  if (typeof context !== 'object' || context === null || Array.isArray(context)) {
-    throw new TypeError('"encryptionContext" expected a plain object of string keys to string values');
+function contextPairs(context: unknown, name: string): Iterable<[unknown, unknown]> {
+  if (context instanceof Map) return context as Map<unknown, unknown>;
+  if (typeof context === 'object' && context !== null) {
+    const proto: unknown = Object.getPrototypeOf(context);
+    // Object.prototype of this or another realm (its own prototype is null), or none at all.
+    if (proto === null || Object.getPrototypeOf(proto) === null) return Object.entries(context);
   }
+  throw new TypeError(`"${name}" expected a plain object or a Map of string keys to string values`);
+}
+
+/**
+ * Checks a context-like value and returns its pairs in canonical order (SPEC §4): string keys
+ * and values (TypeError otherwise), well-formed Unicode, non-empty keys, no reserved prefix
+ * (unless `allowReserved`), within the size limits. The one normalizer behind every context
+ * option (`encryptionContext`, `expectedEncryptionContext`, materials requests) and header
+ * decoding.
+ *
+ * @param name the option's name, for the TypeError
+ * @throws TypeError unless a plain object or Map of strings; SealboxError ERR_ENCRYPTION_CONTEXT_INVALID, ERR_LIMIT_EXCEEDED
+ */
+export function canonicalContext(context: unknown, allowReserved = false, name = 'encryptionContext'): ContextEntry[] {
+  if (context === undefined) return [];
   const entries: ContextEntry[] = [];
   let total = 0;
-  const isMap = context instanceof Map;
-  const pairs: Iterable<[unknown, unknown]> = isMap ? (context as Map<unknown, unknown>) : Object.entries(context);
-  for (const [key, value] of pairs) {
-    if (typeof key !== 'string' || typeof value !== 'string') throw invalid('keys and values must be strings');
+  for (const [key, value] of contextPairs(context, name)) {
+    if (typeof key !== 'string' || typeof value !== 'string') throw new TypeError(`"${name}" expected string keys and string values`);
     if (key.length === 0) throw invalid('keys must not be empty');
     if (!isWellFormed(key) || !isWellFormed(value)) throw invalid('keys and values must be well-formed Unicode');
     if (!allowReserved && key.startsWith(RESERVED_CONTEXT_PREFIX)) throw invalid(`the prefix "${RESERVED_CONTEXT_PREFIX}" is reserved`);
@@ -55,6 +70,19 @@ export function canonicalContext(context: unknown, allowReserved = false): Conte
   }
   entries.sort(compareEntries);
   return entries;
+}
+
+/**
+ * A context-like value (plain object or Map) as Sealbox's own frozen context object, for
+ * options and requests that may come from a caller (`expectedEncryptionContext`, a materials
+ * request). A context Sealbox already checked is returned as is.
+ *
+ * @throws TypeError unless a plain object or Map of strings; SealboxError ERR_ENCRYPTION_CONTEXT_INVALID, ERR_LIMIT_EXCEEDED
+ */
+export function normalizeContext(context: unknown, name: string): EncryptionContext {
+  if (typeof context === 'object' && context !== null && canonicalMaps.has(context as EncryptionContext)) return context as EncryptionContext;
+  // Reserved keys allowed: messages may carry them, so expectations and requests may name them.
+  return contextObject(canonicalContext(context, true, name));
 }
 
 /**
@@ -97,13 +125,13 @@ export function canonicalMap(context: EncryptionContext): ReadonlyMap<string, st
 }
 
 /**
- * Checks that every expected pair is present with the same value.
+ * Checks that every expected pair is present with the same value. `expected` is a context
+ * normalized by {@link normalizeContext} (a caller's Map or plain object).
  *
  * @throws SealboxError ERR_ENCRYPTION_CONTEXT_MISMATCH naming the first missing or differing key.
  */
 export function checkExpectedContext(actual: EncryptionContext, expected: EncryptionContext | undefined): void {
   if (expected === undefined) return;
-  if (typeof expected !== 'object' || expected === null) throw new TypeError('"expectedEncryptionContext" expected a plain object');
   for (const [key, value] of Object.entries(expected)) {
     if (!Object.prototype.hasOwnProperty.call(actual, key)) {
       throw new SealboxError('ERR_ENCRYPTION_CONTEXT_MISMATCH', `Encryption context has no key "${key}"`);

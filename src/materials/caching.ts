@@ -10,6 +10,7 @@ import type {
   EncryptionMaterialsRequest,
   MaterialsManager,
 } from './materials.js';
+import { normalizeRequest } from './materials.js';
 import type { KeySource } from './resolve.js';
 import { resolveMaterialsManager } from './resolve.js';
 import { LruMap } from './lru.js';
@@ -129,7 +130,8 @@ export class CachingMaterialsManager implements MaterialsManager {
     this.#lru.clear();
   }
 
-  async getEncryptionMaterials(request: EncryptionMaterialsRequest): Promise<EncryptionMaterials> {
+  async getEncryptionMaterials(given: EncryptionMaterialsRequest): Promise<EncryptionMaterials> {
+    const request = normalizeRequest(given);
     const length = request.plaintextLength;
     if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) throw new RangeError(`"plaintextLength" expected a non-negative integer, got ${length}`);
     if (length !== undefined && length > this.#maxBytes) {
@@ -174,7 +176,8 @@ export class CachingMaterialsManager implements MaterialsManager {
     }
   }
 
-  async getDecryptionMaterials(request: DecryptionMaterialsRequest): Promise<DecryptionMaterials> {
+  async getDecryptionMaterials(given: DecryptionMaterialsRequest): Promise<DecryptionMaterials> {
+    const request = normalizeRequest(given);
     const pendingKey = decryptKey(request);
     // Synchronous on Node: no extra turn before the cache is consulted.
     const key = typeof pendingKey === 'string' ? pendingKey : await pendingKey;

@@ -8,6 +8,7 @@ import type {
   EncryptionMaterialsRequest,
   MaterialsManager,
 } from './materials.js';
+import { normalizeRequest } from './materials.js';
 
 /**
  * The default materials manager: asks one keyring (often a multi-keyring) for a fresh data key
@@ -28,7 +29,8 @@ export class DefaultMaterialsManager implements MaterialsManager {
     this.#keyring = checkedKeyring(keyring);
   }
 
-  async getEncryptionMaterials(request: EncryptionMaterialsRequest): Promise<EncryptionMaterials> {
+  async getEncryptionMaterials(given: EncryptionMaterialsRequest): Promise<EncryptionMaterials> {
+    const request = normalizeRequest(given);
     const { dataKey, encryptedDataKeys } = await this.#keyring.wrapKey({
       suite: request.suite,
       encryptionContext: request.encryptionContext,
@@ -36,7 +38,8 @@ export class DefaultMaterialsManager implements MaterialsManager {
     return { suite: request.suite, dataKey, encryptedDataKeys, encryptionContext: request.encryptionContext };
   }
 
-  async getDecryptionMaterials(request: DecryptionMaterialsRequest): Promise<DecryptionMaterials> {
+  async getDecryptionMaterials(given: DecryptionMaterialsRequest): Promise<DecryptionMaterials> {
+    const request = normalizeRequest(given);
     const dataKey = await this.#keyring.unwrapKey(request);
     if (dataKey === null) throw new SealboxError('ERR_NO_MATCHING_KEY', 'No keyring holds a key for any of the message\'s encrypted data keys');
     return { suite: request.suite, dataKey, encryptionContext: request.encryptionContext };

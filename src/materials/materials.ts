@@ -1,6 +1,7 @@
 import type { Suite } from '../crypto/suites.js';
 import type { EncryptedDataKey } from '../format/edk.js';
 import type { EncryptionContext } from '../keyring/keyring.js';
+import { normalizeContext } from '../format/context.js';
 
 /** Asked of a materials manager on encrypt. */
 export interface EncryptionMaterialsRequest {
@@ -44,4 +45,17 @@ export interface DecryptionMaterials {
 export interface MaterialsManager {
   getEncryptionMaterials(request: EncryptionMaterialsRequest): Promise<EncryptionMaterials>;
   getDecryptionMaterials(request: DecryptionMaterialsRequest): Promise<DecryptionMaterials>;
+}
+
+/**
+ * A request whose encryption context is Sealbox's normalized form: the managers call this
+ * first, so a caller who asks a manager directly with a Map gets the same checks as `encrypt`
+ * (the request is returned as is when its context already is one Sealbox made).
+ *
+ * @throws TypeError unless the context is a plain object or Map of strings
+ */
+export function normalizeRequest<R extends { readonly encryptionContext: EncryptionContext }>(request: R): R {
+  if (typeof request !== 'object' || request === null) throw new TypeError('a materials request expected an object');
+  const encryptionContext = normalizeContext(request.encryptionContext, 'encryptionContext');
+  return encryptionContext === request.encryptionContext ? request : { ...request, encryptionContext };
 }

@@ -8,6 +8,7 @@ import type {
   EncryptionMaterialsRequest,
   MaterialsManager,
 } from './materials.js';
+import { normalizeRequest } from './materials.js';
 import type { KeySource } from './resolve.js';
 import { resolveMaterialsManager } from './resolve.js';
 
@@ -62,7 +63,8 @@ export class RequiredContextMaterialsManager implements MaterialsManager {
     this.#backing = resolveMaterialsManager(options);
   }
 
-  async getEncryptionMaterials(request: EncryptionMaterialsRequest): Promise<EncryptionMaterials> {
+  async getEncryptionMaterials(given: EncryptionMaterialsRequest): Promise<EncryptionMaterials> {
+    const request = normalizeRequest(given);
     const absent = missing(request.encryptionContext, this.requiredKeys);
     if (absent !== undefined) throw new SealboxError('ERR_ENCRYPTION_CONTEXT_INVALID', `Encryption context lacks the required key "${absent}"`);
     const materials = await this.#backing.getEncryptionMaterials(request);
@@ -75,7 +77,8 @@ export class RequiredContextMaterialsManager implements MaterialsManager {
     return materials;
   }
 
-  async getDecryptionMaterials(request: DecryptionMaterialsRequest): Promise<DecryptionMaterials> {
+  async getDecryptionMaterials(given: DecryptionMaterialsRequest): Promise<DecryptionMaterials> {
+    const request = normalizeRequest(given);
     const absent = missing(request.encryptionContext, this.requiredKeys);
     if (absent !== undefined) throw new SealboxError('ERR_ENCRYPTION_CONTEXT_MISMATCH', `Message's encryption context lacks the required key "${absent}"`);
     return this.#backing.getDecryptionMaterials(request);

@@ -2,7 +2,7 @@ import type { AeadBackend } from '../crypto/aead.js';
 import type { AeadBackendName } from '../crypto/backend.js';
 import { getAeadBackend } from '../crypto/backend.js';
 import { DEFAULT_SUITE } from '../crypto/suites.js';
-import { canonicalContext, checkExpectedContext, contextObject } from '../format/context.js';
+import { canonicalContext, checkExpectedContext, contextObject, normalizeContext } from '../format/context.js';
 import type { HeaderLimits, MessageHeader } from '../format/header.js';
 import { decodeHeader } from '../format/header.js';
 import type { EncryptionContext } from '../keyring/keyring.js';
@@ -23,8 +23,8 @@ import { checkFrameLength, startEncryption } from './encrypt-session.js';
 
 /** Options of `encrypt`, `encryptStream` and the Node encrypt helpers. Give exactly one of `keyring` or `materialsManager`. */
 export interface EncryptOptions extends KeySource {
-  /** Text pairs authenticated with the message and stored in its header (not secret). */
-  encryptionContext?: EncryptionContext;
+  /** Text pairs authenticated with the message and stored in its header (not secret): a plain object or a Map. */
+  encryptionContext?: EncryptionContext | ReadonlyMap<string, string>;
   /** Plaintext bytes per frame; default 64 KiB. */
   frameLength?: number;
   /** Force an AES-GCM backend (default: the fastest this runtime has). */
@@ -33,8 +33,8 @@ export interface EncryptOptions extends KeySource {
 
 /** Options of `decrypt`, `decryptStream`, `decryptRange` and the Node decrypt helpers. Give exactly one of `keyring` or `materialsManager`. */
 export interface DecryptOptions extends KeySource {
-  /** Pairs the message's encryption context must contain (it may contain more). */
-  expectedEncryptionContext?: EncryptionContext;
+  /** Pairs the message's encryption context must contain (it may contain more): a plain object or a Map. */
+  expectedEncryptionContext?: EncryptionContext | ReadonlyMap<string, string>;
   /** Refuse headers with more EDKs than this (default 16, at most 255): each may cost a KMS call. */
   maxEncryptedDataKeys?: number;
   /** Refuse frame lengths above this (default 4 MiB, at most 16 MiB): bounds stream memory. */
@@ -102,11 +102,10 @@ export function planDecryption(options: DecryptOptions): DecryptPlan {
   const cmm = resolveMaterialsManager(options);
   const limits = headerLimits(options);
   const backend = getAeadBackend(options.backend);
+  // Normalized like encrypt's context, so a Map is checked pair by pair, not read as no pairs.
   const expected = options.expectedEncryptionContext;
-  if (expected !== undefined && (typeof expected !== 'object' || expected === null)) {
-    throw new TypeError('"expectedEncryptionContext" expected a plain object');
-  }
-  return { cmm, limits, backend, expectedEncryptionContext: expected };
+  const expectedEncryptionContext = expected === undefined ? undefined : normalizeContext(expected, 'expectedEncryptionContext');
+  return { cmm, limits, backend, expectedEncryptionContext };
 }
 
 /**

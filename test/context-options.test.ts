@@ -1,0 +1,121 @@
+// Every option that takes an encryption context reads a Map the way encrypt does (issue 13,
+// finding 7: a Map given as expectedEncryptionContext used to check nothing).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decrypt, decryptRange, decryptStream, encrypt, SealboxError } from '../src/index.js';
+import type { DecryptOptions } from '../src/index.js';
+import { CachingMaterialsManager } from '../src/materials/caching.js';
+import { DefaultMaterialsManager } from '../src/materials/default.js';
+import { RequiredContextMaterialsManager } from '../src/materials/required-context.js';
+import { createDecryptStream, decryptFile } from '../src/node/index.js';
+import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT as suite } from '../src/crypto/suites.js';
+import type { EncryptionContext } from '../src/keyring/keyring.js';
+import { bytesEqual, pattern, testKeyring, thrown } from './helpers/keys.js';
+import { through } from './helpers/web-streams.js';
+
+const keyring = testKeyring();
+const dir = await mkdtemp(join(tmpdir(), 'sealbox-context-'));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const plaintext = pattern(300, 4);
+const { ciphertext } = await encrypt(plaintext, { keyring, frameLength: 100, encryptionContext: new Map([['tenant', 'acme'], ['purpose', 'backup']]) });
+const file = join(dir, 'm.sbx');
+await writeFile(file, ciphertext);
+
+type Entry = (options: DecryptOptions) => Promise<Uint8Array>;
+
+/** Every decrypt entry point, as "options -> plaintext". */
+const entryPoints: Record<string, Entry> = {
+  decrypt: async (o) => (await decrypt(ciphertext, o)).plaintext,
+  decryptRange: async (o) => (await decryptRange(ciphertext, { ...o, start: 0 })).plaintext,
+  decryptStream: (o) => through(decryptStream(o), ciphertext, 37),
+  'createDecryptStream (Node)': async (o) => {
+    const parts: Buffer[] = [];
+    const sink = new Writable({ write: (c: Buffer, _e, cb) => void (parts.push(c), cb()) });
+    await pipeline(Readable.from([ciphertext.subarray(0, 50), ciphertext.subarray(50)]), createDecryptStream(o), sink);
+    return Buffer.concat(parts);
+  },
+  decryptFile: async (o) => {
+    const out = join(dir, `out-${Math.random().toString(36).slice(2)}`);
+    await decryptFile(file, out, o);
+    const { readFile } = await import('node:fs/promises');
+    return new Uint8Array(await readFile(out));
+  },
+};
+
+/** Key sources: a keyring, and each materials manager. */
+const sources: Record<string, () => DecryptOptions> = {
+  keyring: () => ({ keyring }),
+  'required-context manager': () => ({ materialsManager: new RequiredContextMaterialsManager({ keyring, requiredKeys: ['tenant'] }) }),
+  'caching manager': () => ({ materialsManager: new CachingMaterialsManager({ keyring, capacity: 4, maxAgeMs: 60_000 }) }),
+};
+
+describe('expectedEncryptionContext given as a Map', () => {
+  for (const [entry, run] of Object.entries(entryPoints)) {
+    for (const [source, options] of Object.entries(sources)) {
+      it(`${entry} with a ${source}: a mismatching Map is ERR_ENCRYPTION_CONTEXT_MISMATCH, a matching one decrypts`, async () => {
+        for (const expected of [new Map([['tenant', 'other']]), new Map([['region', 'eu']]), new Map([['tenant', 'acme'], ['x', '1']])]) {
+          const err = await thrown(() => run({ ...options(), expectedEncryptionContext: expected }));
+          expect(err).toBeInstanceOf(SealboxError);
+          expect((err as SealboxError).code).toBe('ERR_ENCRYPTION_CONTEXT_MISMATCH');
+        }
+        const out = await run({ ...options(), expectedEncryptionContext: new Map([['tenant', 'acme']]) });
+        expect(bytesEqual(out, plaintext)).toBe(true);
+      });
+    }
+  }
+
+  it('a Map of non-strings, an array, a class instance or a primitive is a TypeError, before any keyring is asked', async () => {
+    let asked = 0;
+    const watched = { wrapKey: keyring.wrapKey.bind(keyring), unwrapKey: (r: Parameters<typeof keyring.unwrapKey>[0]) => (asked++, keyring.unwrapKey(r)) };
+    const bad: unknown[] = [new Map([['tenant', 1]]), new Map([[1, 'acme']]), [['tenant', 'acme']], new (class Ctx { tenant = 'acme'; })(), new Date(0), 'tenant=acme', 1, null];
+    for (const [entry, run] of Object.entries(entryPoints)) {
+      for (const expected of bad) {
+        const err = await thrown(() => run({ keyring: watched, expectedEncryptionContext: expected as EncryptionContext }));
+        expect(err, `${entry} ${String(expected)}`).toBeInstanceOf(TypeError);
+      }
+    }
+    expect(asked).toBe(0);
+  });
+
+  it('a null-prototype object and a plain object of another realm are plain objects', async () => {
+    const nullProto = Object.assign(Object.create(null) as Record<string, string>, { tenant: 'other' });
+    expect(((await thrown(() => decrypt(ciphertext, { keyring, expectedEncryptionContext: nullProto }))) as SealboxError).code).toBe('ERR_ENCRYPTION_CONTEXT_MISMATCH');
+    const { runInNewContext } = await import('node:vm');
+    const foreign = runInNewContext('({ tenant: "other" })') as Record<string, string>;
+    expect(((await thrown(() => decrypt(ciphertext, { keyring, expectedEncryptionContext: foreign }))) as SealboxError).code).toBe('ERR_ENCRYPTION_CONTEXT_MISMATCH');
+  });
+});
+
+describe('materials managers asked directly with a Map context', () => {
+  const map = new Map([['tenant', 'acme']]);
+  const managers = {
+    default: () => new DefaultMaterialsManager(keyring),
+    'required-context': () => new RequiredContextMaterialsManager({ keyring, requiredKeys: ['tenant'] }),
+    caching: () => new CachingMaterialsManager({ keyring, capacity: 4, maxAgeMs: 60_000 }),
+  };
+  for (const [name, make] of Object.entries(managers)) {
+    it(`${name}: reads the Map's pairs (the same materials as for the plain object) and refuses non-contexts`, async () => {
+      const cmm = make();
+      const materials = await cmm.getEncryptionMaterials({ suite, encryptionContext: map as unknown as EncryptionContext });
+      expect({ ...materials.encryptionContext }).toEqual({ tenant: 'acme' });
+      const back = await cmm.getDecryptionMaterials({ suite, encryptionContext: { tenant: 'acme' }, encryptedDataKeys: materials.encryptedDataKeys });
+      expect(back.dataKey.length).toBe(32);
+      await expect(cmm.getEncryptionMaterials({ suite, encryptionContext: [['tenant', 'acme']] as unknown as EncryptionContext })).rejects.toBeInstanceOf(TypeError);
+      await expect(cmm.getDecryptionMaterials({ suite, encryptionContext: new Map([['tenant', 2]]) as unknown as EncryptionContext, encryptedDataKeys: materials.encryptedDataKeys })).rejects.toBeInstanceOf(TypeError);
+    });
+  }
+});
+
+describe('encryptionContext on encrypt', () => {
+  it('a Map and the equal plain object make the same header context; non-string values are a TypeError', async () => {
+    const a = await encrypt(plaintext, { keyring, encryptionContext: new Map([['b', '2'], ['a', '1']]) });
+    expect({ ...a.header.encryptionContext }).toEqual({ a: '1', b: '2' });
+    expect(await thrown(() => encrypt(plaintext, { keyring, encryptionContext: { a: 1 } as unknown as EncryptionContext }))).toBeInstanceOf(TypeError);
+    expect(await thrown(() => encrypt(plaintext, { keyring, encryptionContext: new (class { a = '1'; })() as unknown as EncryptionContext }))).toBeInstanceOf(TypeError);
+  });
+});
