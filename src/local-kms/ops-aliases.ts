@@ -40,8 +40,11 @@ const updateAlias = defineOperation<{ AliasName: string; TargetKeyId: string }>(
     checkAliasName(input.AliasName);
     const current = ctx.db.prepare('SELECT key_id FROM aliases WHERE alias_name = ?').get(input.AliasName) as { key_id: string } | undefined;
     if (!current) throw new LocalKmsError('NotFoundException', `Alias ${input.AliasName} is not found`);
+    // AWS requires kms:UpdateAlias on the key the alias points to now AND on the new target:
+    // without the first check, anyone with rights on some key of their own could repoint
+    // another principal's alias at it, and every later call "under the alias" would use it.
+    const old = ctx.resolveKey(current.key_id, { allowAlias: false, action: 'kms:UpdateAlias' });
     const key = targetKey(ctx, input.TargetKeyId, 'kms:UpdateAlias');
-    const old = ctx.resolveKey(current.key_id, { allowAlias: false });
     // AWS: the new key must have the same key usage (and spec family) as the old one.
     if (old.keyUsage !== key.keyUsage || (old.keySpec === 'SYMMETRIC_DEFAULT') !== (key.keySpec === 'SYMMETRIC_DEFAULT')) {
       throw new LocalKmsError('ValidationException', 'The new target key must have the same key type and key usage as the current one');

@@ -41,6 +41,7 @@ import {
   VerifyCommand,
   GetPublicKeyCommand,
   InvalidAliasNameException,
+  UpdateAliasCommand,
 } from '@aws-sdk/client-kms';
 import { createPublicKey, createVerify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -298,6 +299,22 @@ describe('authentication and authorization over HTTP', () => {
       expect(log).not.toContain(secret);
     }
     expect(kms.kms.verifyAudit().ok).toBe(true);
+  });
+
+  it('a second principal cannot repoint an alias of a key it has no rights on to a key of its own', async () => {
+    const alice = kms.createCredential(`arn:aws:iam::${kms.accountId}:user/alice-alias`);
+    const mallory = kms.createCredential(`arn:aws:iam::${kms.accountId}:user/mallory-alias`);
+    const onlyFor = (principal: string) =>
+      JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: principal }, Action: 'kms:*', Resource: '*' }] });
+    const victim = await newKey({ Policy: onlyFor(alice.principal), BypassPolicyLockoutSafetyCheck: true });
+    const own = await newKey({ Policy: onlyFor(mallory.principal), BypassPolicyLockoutSafetyCheck: true });
+    const aliceClient = kms.client(alice);
+    await aliceClient.send(new CreateAliasCommand({ AliasName: 'alias/victim-app', TargetKeyId: victim }));
+    const err = await failure(kms.client(mallory).send(new UpdateAliasCommand({ AliasName: 'alias/victim-app', TargetKeyId: own })));
+    expect(err.name).toBe('AccessDeniedException');
+    expect(err).toBeInstanceOf(KMSServiceException);
+    const described = await aliceClient.send(new DescribeKeyCommand({ KeyId: 'alias/victim-app' }));
+    expect(described.KeyMetadata?.KeyId).toBe(victim);
   });
 
   it('CreateAlias with the reserved prefix is refused', async () => {

@@ -253,3 +253,60 @@ describe('grants', () => {
     expect(await errorName(run(MALLORY, 'ListRetirableGrants', { RetiringPrincipal: ROOT.principal }))).toBe('AccessDeniedException');
   });
 });
+
+describe('aliases, attacked by a principal with rights only on a key of their own', () => {
+  /** A policy giving `who` every right on the key and nobody else any. */
+  const onlyFor = (who: Caller) =>
+    JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: who.principal }, Action: 'kms:*', Resource: '*' }] });
+  let bobKeyId: string;
+  let bobKeyArn: string;
+
+  beforeEach(async () => {
+    // The victim: alice's key, named by alice's alias. The attacker: bob, with a key of his own.
+    await run(ROOT, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: onlyFor(ALICE), BypassPolicyLockoutSafetyCheck: true });
+    await run(ALICE, 'CreateAlias', { AliasName: 'alias/app', TargetKeyId: KEY_ID });
+    const bobKey = (await run(ROOT, 'CreateKey', { Policy: onlyFor(BOB), BypassPolicyLockoutSafetyCheck: true })) as {
+      KeyMetadata: { KeyId: string; Arn: string };
+    };
+    bobKeyId = bobKey.KeyMetadata.KeyId;
+    bobKeyArn = bobKey.KeyMetadata.Arn;
+  });
+
+  const aliasTarget = async () => ((await run(ALICE, 'DescribeKey', { KeyId: 'alias/app' })) as { KeyMetadata: { Arn: string } }).KeyMetadata.Arn;
+
+  it('UpdateAlias needs kms:UpdateAlias on the key the alias points to now, not only on the new target', async () => {
+    expect(await errorName(run(BOB, 'UpdateAlias', { AliasName: 'alias/app', TargetKeyId: bobKeyId }))).toBe('AccessDeniedException');
+    expect(await aliasTarget()).toBe(KEY_ARN);
+    const enc = (await run(ALICE, 'Encrypt', { KeyId: 'alias/app', Plaintext: new Uint8Array([1]) })) as { KeyId: string };
+    expect(enc.KeyId).toBe(KEY_ARN);
+    // The refusal is in the audit log under the attacker's name.
+    expect(kms.readAudit().some((r) => r.operation === 'UpdateAlias' && r.caller === BOB.principal && r.error === 'AccessDeniedException')).toBe(true);
+  });
+
+  it('UpdateAlias needs kms:UpdateAlias on the new target too', async () => {
+    expect(await errorName(run(ALICE, 'UpdateAlias', { AliasName: 'alias/app', TargetKeyId: bobKeyId }))).toBe('AccessDeniedException');
+    expect(await aliasTarget()).toBe(KEY_ARN);
+  });
+
+  it('a principal with kms:UpdateAlias on both keys may repoint the alias', async () => {
+    const both = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { AWS: BOB.principal }, Action: 'kms:*', Resource: '*' },
+        { Effect: 'Allow', Principal: { AWS: ALICE.principal }, Action: 'kms:UpdateAlias', Resource: '*' },
+      ],
+    });
+    await run(BOB, 'PutKeyPolicy', { KeyId: bobKeyId, Policy: both });
+    await run(ALICE, 'UpdateAlias', { AliasName: 'alias/app', TargetKeyId: bobKeyId });
+    expect(await aliasTarget().catch(() => 'denied')).toBe('denied'); // alice may not DescribeKey bob's key
+    expect(((await run(BOB, 'DescribeKey', { KeyId: 'alias/app' })) as { KeyMetadata: { Arn: string } }).KeyMetadata.Arn).toBe(bobKeyArn);
+  });
+
+  it('CreateAlias and DeleteAlias need the permission on the key the alias is (or will be) for', async () => {
+    expect(await errorName(run(BOB, 'CreateAlias', { AliasName: 'alias/bob-on-alice', TargetKeyId: KEY_ID }))).toBe('AccessDeniedException');
+    expect(await errorName(run(BOB, 'DeleteAlias', { AliasName: 'alias/app' }))).toBe('AccessDeniedException');
+    expect(await aliasTarget()).toBe(KEY_ARN);
+    await run(BOB, 'CreateAlias', { AliasName: 'alias/bob', TargetKeyId: bobKeyId });
+    expect(await errorName(run(ALICE, 'DeleteAlias', { AliasName: 'alias/bob' }))).toBe('AccessDeniedException');
+  });
+});
