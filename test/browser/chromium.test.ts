@@ -1,5 +1,4 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import * as sealbox from '../../src/index.js';
@@ -7,7 +6,7 @@ import { encryptWithMessageId } from '../../src/encrypt.js';
 import { loadVectorKeys, loadVectors } from '../helpers/vectors.js';
 import { loadWycheproof } from '../helpers/wycheproof.js';
 import { buildBrowserBundle, buildPageScript } from './build.js';
-import { CHROMIUM, INDEX_HTML, launchChromium } from './chromium.js';
+import { BROWSER_SKIP, INDEX_HTML, launchChromium } from './chromium.js';
 import type { Suites } from './page/suites.js';
 import type { Asset, TestServer } from './server.js';
 import { serve } from './server.js';
@@ -73,7 +72,6 @@ async function openSuites(ctx: BrowserContext, path = '/'): Promise<Page> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
   const [bundle, suites, worker] = await Promise.all([
     buildBrowserBundle(),
     buildPageScript('test/browser/page/suites.ts'),
@@ -105,7 +103,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-describe('the page', () => {
+describe.skipIf(BROWSER_SKIP)('the page', () => {
   it('is a secure context without Node globals, and Sealbox picks WebCrypto', async () => {
     expect(await run(page, 'info')).toEqual({ backend: 'webcrypto', subtle: true, secureContext: true, hasBuffer: false, hasProcess: false, evalAllowed: true });
   });
@@ -165,7 +163,7 @@ describe('the page', () => {
   });
 });
 
-describe('cross-runtime', () => {
+describe.skipIf(BROWSER_SKIP)('cross-runtime', () => {
   it('a message made in Node decrypts in the page', async () => {
     const { ciphertext } = await sealbox.encrypt(pattern(CROSS.size, 5), { keyring: crossKeyring(sealbox), frameLength: CROSS.frameLength, encryptionContext: CROSS.encryptionContext });
     expect(await run(page, 'crossDecrypt', toBase64(ciphertext))).toBe('match');
@@ -203,7 +201,7 @@ describe('cross-runtime', () => {
   });
 });
 
-describe('under a strict Content Security Policy (no unsafe-eval)', () => {
+describe.skipIf(BROWSER_SKIP)('under a strict Content Security Policy (no unsafe-eval)', () => {
   it('round-trips, streams and decrypts the frozen vectors as Node does', async () => {
     // cbor-x probes once for eval (new Function) when it loads and does without it.
     expect(await run(strict, 'info')).toMatchObject({ backend: 'webcrypto', evalAllowed: false });
@@ -217,7 +215,7 @@ describe('under a strict Content Security Policy (no unsafe-eval)', () => {
   });
 });
 
-describe('caching materials manager in the page', () => {
+describe.skipIf(BROWSER_SKIP)('caching materials manager in the page', () => {
   it('caches decrypt materials by header (cache key hashed on WebCrypto, or noble without it)', async () => {
     for (const target of [page, fallback]) {
       const { stats, plaintextOk } = await run(target, 'cachingDecrypt');
@@ -228,7 +226,7 @@ describe('caching materials manager in the page', () => {
   });
 });
 
-describe('forced fallback (no crypto.subtle)', () => {
+describe.skipIf(BROWSER_SKIP)('forced fallback (no crypto.subtle)', () => {
   it('picks noble', async () => {
     expect(await run(fallback, 'info')).toMatchObject({ backend: 'noble', subtle: false });
   });

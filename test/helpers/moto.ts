@@ -1,19 +1,16 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { MOTO_SKIP } from './environment.js';
+
+export { MOTO_SKIP };
 
 /** A moto_server (a second KMS implementation nobody here wrote) on 127.0.0.1. */
 export interface Moto {
   readonly endpoint: string;
   client(region?: string): KMSClient;
   stop(): Promise<void>;
-}
-
-/** True when `python3 -c 'import moto'` works on this machine. */
-export function motoAvailable(): boolean {
-  const r = spawnSync('python3', ['-c', 'import moto'], { stdio: 'ignore' });
-  return r.status === 0;
 }
 
 async function freePort(): Promise<number> {
@@ -28,12 +25,12 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts moto_server on a free port and waits until it answers; undefined when moto is missing. */
-export async function startMoto(): Promise<Moto | undefined> {
-  if (!motoAvailable()) {
-    console.log('moto is not available on this machine (python3 -c "import moto" failed): skipping the moto cases');
-    return undefined;
-  }
+/**
+ * Starts moto_server on a free port and waits until it answers. Tests that call it skip
+ * themselves with `describe.skipIf(MOTO_SKIP)` / `it.skipIf(MOTO_SKIP)` when moto is missing.
+ */
+export async function startMoto(): Promise<Moto> {
+  if (MOTO_SKIP) throw new Error(MOTO_SKIP);
   const port = await freePort();
   const child: ChildProcess = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
   const endpoint = `http://127.0.0.1:${port}`;

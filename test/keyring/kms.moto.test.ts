@@ -13,7 +13,7 @@ import { bytesEqual, pattern, testKeyring, thrown } from '../helpers/keys.js';
 import type { KmsTarget } from './kms-suite.js';
 import { kmsKeyringSuite } from './kms-suite.js';
 import type { Moto } from '../helpers/moto.js';
-import { startMoto } from '../helpers/moto.js';
+import { MOTO_SKIP, startMoto } from '../helpers/moto.js';
 
 // Real @aws-sdk/client-kms clients against moto_server: no mocked client anywhere.
 let moto: Moto | undefined;
@@ -38,8 +38,9 @@ function recordInputs(c: KMSClient): { op: string; input: Record<string, unknown
 }
 
 beforeAll(async () => {
+  if (MOTO_SKIP) return; // the moto describes below are skipped
   moto = await startMoto();
-  if (moto) client = moto.client();
+  client = moto.client();
 });
 afterAll(async () => {
   await moto?.stop();
@@ -48,7 +49,7 @@ afterAll(async () => {
 const data = pattern(3000, 11);
 const context = { tenant: 'acme', purpose: 'test' };
 
-const motoTarget = (): KmsTarget | undefined => (moto ? {
+const motoTarget = (): KmsTarget => ({
   name: 'moto_server',
   regions: ['us-east-1', 'eu-west-1'],
   client: (region = 'us-east-1') => moto!.client(region),
@@ -60,21 +61,15 @@ const motoTarget = (): KmsTarget | undefined => (moto ? {
   grantTokens: async () => ['token-one', 'token-two'],
   // moto answers a wrong context with AccessDeniedException where AWS says InvalidCiphertextException.
   refusals: ['AccessDeniedException', 'InvalidCiphertextException'],
-} : undefined);
+});
 
-describe('KMS keyring against moto_server: the issue 6 round trips', () => {
+describe.skipIf(MOTO_SKIP)('KMS keyring against moto_server: the issue 6 round trips', () => {
   kmsKeyringSuite(motoTarget);
 });
 
-describe('KMS keyring against moto_server: clients, retries, multi-keyring, Multi-Region', () => {
-  // moto starts in beforeAll: each case checks it (and says so when it is missing).
-  const skip = (): boolean => {
-    if (!moto) console.log('moto unavailable: case skipped');
-    return !moto;
-  };
+describe.skipIf(MOTO_SKIP)('KMS keyring against moto_server: clients, retries, multi-keyring, Multi-Region', () => {
 
   it('kmsClientSupplier: one real KMSClient per region, reused; regions outside the list fail as ERR_KEYRING', async () => {
-    if (skip()) return;
     const clientConfig = { endpoint: moto!.endpoint, credentials: { accessKeyId: 'AKIAMOTOTEST', secretAccessKey: 'x' } };
     const supplier = kmsClientSupplier({ clientConfig, regions: ['us-east-1', 'eu-west-1'] });
     const [a, b, c] = await Promise.all([supplier('us-east-1'), supplier('us-east-1'), supplier('eu-west-1')]);
@@ -92,7 +87,6 @@ describe('KMS keyring against moto_server: clients, retries, multi-keyring, Mult
   });
 
   it('as a child of a MultiKeyring: wraps a data key another keyring generated (Encrypt), and decrypts alone', async () => {
-    if (skip()) return;
     const arn = await newKey();
     const seen = recordInputs(client);
     const keyring = new MultiKeyring({ generator: testKeyring(), children: [new KmsKeyring({ generatorKeyId: arn, client })] });
@@ -104,7 +98,6 @@ describe('KMS keyring against moto_server: clients, retries, multi-keyring, Mult
   });
 
   it('transient failures are retried the AWS SDK way (a reset connection, then a 500), then succeed', async () => {
-    if (skip()) return;
     const arn = await newKey();
     let requests = 0;
     const proxy = createHttpServer(async (req, res) => {
@@ -142,7 +135,6 @@ describe('KMS keyring against moto_server: clients, retries, multi-keyring, Mult
   });
 
   it('Multi-Region keys: a keyring holding the eu-west-1 replica asks its own replica for a us-east-1 EDK', async () => {
-    if (skip()) return;
     const east = moto!.client('us-east-1');
     const west = moto!.client('eu-west-1');
     const primary = await newKey(east, true);
