@@ -7,7 +7,9 @@
  * The local store is consistent at once, so a token is never needed for access; it is still
  * issued, checked when presented (a token that was not issued here is
  * `InvalidGrantTokenException`), and identifies a grant to RetireGrant. A token is the grant id
- * plus 32 random bytes; only a SHA-256 of the random part is stored.
+ * plus 32 random bytes; only a SHA-256 of the random part is stored. An idempotent CreateGrant
+ * (same Name and terms) returns the same grant id with a new token, and every token issued for
+ * a grant stays valid as long as the grant, as in AWS.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
@@ -41,6 +43,21 @@ export const grantMigrations: readonly Migration[] = [
         );
         CREATE INDEX grants_by_key ON grants (key_id);
         CREATE INDEX grants_by_retiring ON grants (retiring_principal);
+      `),
+  },
+  {
+    // Tokens handed out again by an idempotent CreateGrant (same Name, same terms). AWS returns a
+    // new token every time and "all grant tokens for the same grant ID can be used
+    // interchangeably" (API Reference, CreateGrant, Name), so each issued token stays valid:
+    // grants.token_hash keeps the first, this table the later ones, gone with their grant.
+    module: 'grants',
+    version: 2,
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE grant_tokens (grant_id TEXT NOT NULL, token_hash BLOB NOT NULL);
+        CREATE INDEX grant_tokens_by_grant ON grant_tokens (grant_id);
+        CREATE TRIGGER grant_tokens_with_grant AFTER DELETE ON grants
+          BEGIN DELETE FROM grant_tokens WHERE grant_id = old.grant_id; END;
       `),
   },
 ];
@@ -135,7 +152,12 @@ export function checkGrantTokens(db: Database, tokens: readonly string[] | undef
     const row = db.prepare('SELECT token_hash FROM grants WHERE grant_id = ?').get(grantId) as { token_hash: Buffer } | undefined;
     // A token for a grant since retired or revoked is genuine but grants nothing.
     if (row === undefined) continue;
-    if (!timingSafeEqual(row.token_hash, tokenHash(secret))) throw new LocalKmsError('InvalidGrantTokenException', 'The grant token is not valid.');
+    const hash = tokenHash(secret);
+    const reissued = db.prepare('SELECT token_hash FROM grant_tokens WHERE grant_id = ?').all(grantId) as { token_hash: Buffer }[];
+    // Compare with every issued token (no early exit): each comparison is constant-time.
+    let valid = timingSafeEqual(row.token_hash, hash);
+    for (const r of reissued) valid = timingSafeEqual(r.token_hash, hash) || valid;
+    if (!valid) throw new LocalKmsError('InvalidGrantTokenException', 'The grant token is not valid.');
     ids.push(grantId);
   }
   return ids;
@@ -232,7 +254,8 @@ const createGrant = defineOperation<CreateGrantInput>(
         | { grant_id: string }
         | undefined;
       if (same !== undefined) {
-        ctx.db.prepare('UPDATE grants SET token_hash = ? WHERE grant_id = ?').run(tokenHash(secret), same.grant_id);
+        // A new token for the same grant; the tokens already handed out stay valid.
+        ctx.db.prepare('INSERT INTO grant_tokens (grant_id, token_hash) VALUES (?, ?)').run(same.grant_id, tokenHash(secret));
         return { GrantId: same.grant_id, GrantToken: Buffer.concat([Buffer.from(same.grant_id, 'hex'), secret]).toString('base64url') };
       }
     }

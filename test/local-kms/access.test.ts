@@ -228,11 +228,28 @@ describe('grants', () => {
     const a = await grantBob({ Name: 'same' });
     const b = await grantBob({ Name: 'same' });
     expect(b.GrantId).toBe(a.GrantId);
+    expect(b.GrantToken).not.toBe(a.GrantToken);
     expect(await errorName(grantBob({ Operations: ['Sign'], Constraints: { EncryptionContextSubset: { a: 'b' } } }))).toBe('ValidationException');
     expect(await errorName(run(BOB, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, Operations: ['Decrypt'] }))).toBe(
       'AccessDeniedException',
     );
     expect(await errorName(grantBob({ DryRun: true }))).toBe('DryRunOperationException');
+  });
+
+  it('re-issuing a named grant keeps every token already handed out valid', async () => {
+    const first = await grantBob({ Name: 'reissued' });
+    const second = await grantBob({ Name: 'reissued' });
+    const third = await grantBob({ Name: 'reissued' });
+    for (const token of [first.GrantToken, second.GrantToken, third.GrantToken]) {
+      expect(await decryptAs(BOB, undefined, { GrantTokens: [token] })).toEqual({ ok: true });
+    }
+    // A forged token for the same grant id is still refused.
+    const forged = Buffer.concat([Buffer.from(first.GrantId, 'hex'), Buffer.alloc(32, 7)]).toString('base64url');
+    expect(await errorName(decryptAs(BOB, undefined, { GrantTokens: [forged] }))).toBe('InvalidGrantTokenException');
+    // The first token still identifies the grant to RetireGrant; afterwards no token grants anything.
+    await run(ROOT, 'RetireGrant', { GrantToken: first.GrantToken });
+    expect(await errorName(decryptAs(BOB, undefined, { GrantTokens: [second.GrantToken] }))).toBe('AccessDeniedException');
+    expect(kms.database.prepare('SELECT count(*) AS n FROM grant_tokens').get()).toEqual({ n: 0 });
   });
 
   it('a grantee with CreateGrant may pass on only the operations of its grant', async () => {
