@@ -3,6 +3,8 @@ export { encrypt } from './encrypt.js';
 export type { EncryptOptions, EncryptResult } from './encrypt.js';
 export { decrypt } from './decrypt.js';
 export type { DecryptOptions, DecryptResult } from './decrypt.js';
+export { rewrap } from './rewrap.js';
+export type { RewrapOptions, RewrapResult } from './rewrap.js';
 export { SealboxError, isSealboxError } from './errors.js';
 export type { SealboxErrorCode, SealboxErrorOptions } from './errors.js';
 export type { Keyring, WrapRequest, WrapResult, UnwrapRequest, EncryptionContext } from './keyring/keyring.js';

@@ -20,19 +20,20 @@ export interface DecryptSession {
 
 /**
  * Checks the key commitment (constant time) before the data key is used for anything else,
- * then the header tag over the exact header bytes received. Shared by every decrypt path.
+ * then the header tag over the exact header bytes received. Returns the content key, imported.
+ * Shared by every decrypt path and by rewrap (which seals its new header with the same key).
  *
  * @param headerBytes preamble + CBOR body exactly as received
  * @param headerTag the 16 bytes that follow them
  * @throws SealboxError ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED
  */
-export async function startDecryption(
+export async function openHeader(
   header: MessageHeader,
   headerBytes: Uint8Array,
   headerTag: Uint8Array,
   materials: DecryptionMaterials,
   backend: AeadBackend,
-): Promise<DecryptSession> {
+): Promise<AeadKey> {
   const pending = deriveMessageKeys(header.version, header.suite, materials.dataKey, header.messageId);
   const { contentKey, commitment } = pending instanceof Promise ? await pending : pending;
   if (!constantTimeEqual(commitment, header.commitment)) {
@@ -48,8 +49,28 @@ export async function startDecryption(
   const sealed = new Uint8Array(headerTag.length);
   sealed.set(headerTag);
   await key.open(headerNonce(), headerBytes, sealed);
+  return key;
+}
+
+/**
+ * {@link openHeader}, then a session that opens the message's frames.
+ *
+ * @throws SealboxError ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED
+ */
+export async function startDecryption(
+  header: MessageHeader,
+  headerBytes: Uint8Array,
+  headerTag: Uint8Array,
+  materials: DecryptionMaterials,
+  backend: AeadBackend,
+): Promise<DecryptSession> {
+  return frameOpener(await openHeader(header, headerBytes, headerTag, materials, backend), header.messageId);
+}
+
+/** Opens the frames of the message `messageId` under its (authenticated) content key. */
+export function frameOpener(key: AeadKey, headerMessageId: Uint8Array): DecryptSession {
   // Our own copy: the header is the caller's (streams hand it out before the first frame).
-  const messageId = copyBytes(header.messageId);
+  const messageId = copyBytes(headerMessageId);
   return {
     openFrame(index, final, frame) {
       return key.open(frameNonce(index, final), frameAad(messageId, index, final), frame);

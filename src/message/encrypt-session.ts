@@ -42,6 +42,24 @@ export function checkFrameLength(frameLength: number): void {
 }
 
 /**
+ * Encodes `header` and appends its header tag (SPEC §3), made with the message's content key:
+ * preamble ‖ CBOR body ‖ tag in one new array. Encrypt and rewrap both write headers with it.
+ *
+ * @throws SealboxError ERR_LIMIT_EXCEEDED (header body above 1 MiB)
+ */
+export async function sealHeader(header: MessageHeader, key: AeadKey): Promise<Uint8Array> {
+  // One array for the header and its tag.
+  const headerBytes = encodeHeader(header, TAG_BYTES);
+  const encoded = headerBytes.subarray(0, headerBytes.length - TAG_BYTES);
+  if (key.sealInto) {
+    key.sealInto(headerNonce(), encoded, new Uint8Array(0), headerBytes, encoded.length);
+  } else {
+    headerBytes.set(await key.seal(headerNonce(), encoded, new Uint8Array(0)), encoded.length);
+  }
+  return headerBytes;
+}
+
+/**
  * Starts a message: derives the content key and commitment from the materials' data key and
  * a fresh message id, builds the header and its tag. Shared by one-shot and stream encrypt.
  */
@@ -72,14 +90,7 @@ export async function startEncryption(
     frameLength,
     commitment,
   });
-  // One array for the header and its tag.
-  const headerBytes = encodeHeader(header, TAG_BYTES);
-  const encoded = headerBytes.subarray(0, headerBytes.length - TAG_BYTES);
-  if (key.sealInto) {
-    key.sealInto(headerNonce(), encoded, new Uint8Array(0), headerBytes, encoded.length);
-  } else {
-    headerBytes.set(await key.seal(headerNonce(), encoded, new Uint8Array(0)), encoded.length);
-  }
+  const headerBytes = await sealHeader(header, key);
   let next = 0;
   const claim = (index: number, final: boolean, plaintext: Uint8Array): void => {
     // Nonce reuse under one key would be catastrophic: refuse anything but the next index.

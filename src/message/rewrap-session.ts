@@ -1,0 +1,183 @@
+import type { AeadKey, MaybePromise } from '../crypto/aead.js';
+import { copyBytes, readU32, wipe } from '../crypto/bytes.js';
+import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT } from '../crypto/suites.js';
+import { SealboxError, formatInvalid, limitExceeded } from '../errors.js';
+import { FINAL_FRAME_PREFIX, FRAME_FINAL, FRAME_REGULAR } from '../format/frame.js';
+import type { EncryptedDataKey } from '../format/edk.js';
+import { copyEncryptedDataKey } from '../format/edk.js';
+import type { MessageHeader } from '../format/header.js';
+import type { Keyring } from '../keyring/keyring.js';
+import { checkedKeyring } from '../keyring/keyring.js';
+import { MAX_ENCRYPTED_DATA_KEYS, TAG_BYTES } from '../limits.js';
+import type { DecryptSession } from './decrypt-session.js';
+import { frameOpener, openHeader } from './decrypt-session.js';
+import { sealHeader } from './encrypt-session.js';
+import type { DecryptOptions, DecryptPlan } from './prologue.js';
+import { acceptHeader, planDecryption } from './prologue.js';
+
+/**
+ * Rewrap: a message gets new wrapped data keys by rewriting its header alone. The frames depend
+ * only on the content key and the message id (SPEC §5, §6), which derive from the data key and
+ * the message id, and both stay; so the body is copied byte for byte.
+ */
+
+/**
+ * Options of `rewrap`, `rewrapStream`, `rewrapFile` and `createRewrapStream`. `keyring` or
+ * `materialsManager` unwraps the data key of the message as it is; `to` wraps it for the new header.
+ */
+export interface RewrapOptions extends DecryptOptions {
+  /** Wraps the message's data key for the new header (a multi-keyring wraps it for several keys). */
+  to: Keyring;
+  /**
+   * `'replace'` (default): the new header holds only the EDKs `to` makes, so the keys of the old
+   * EDKs can no longer decrypt the message. `'add'`: the old EDKs stay and `to`'s are appended.
+   */
+  mode?: 'replace' | 'add';
+  /**
+   * With `mode: 'add'`: the old EDKs this keyring unwraps are dropped (the key being retired).
+   * Each old EDK is offered to it alone: one key-service call per EDK it claims as its own.
+   * If it fails on one of them the rewrap fails: nothing is written.
+   */
+  remove?: Keyring;
+  /**
+   * Also authenticate every frame (a full decrypt pass whose plaintext is discarded, never
+   * released). Default false: rewrap authenticates the header and checks the frame structure,
+   * and the frames are verified by whoever decrypts the result, as they were before.
+   */
+  verifyFrames?: boolean;
+}
+
+/** Validated rewrap options. */
+export interface RewrapPlan {
+  readonly decrypt: DecryptPlan;
+  readonly to: Keyring;
+  readonly mode: 'replace' | 'add';
+  readonly remove: Keyring | undefined;
+  readonly verifyFrames: boolean;
+}
+
+/** The suites whose messages can be rewrapped: only those whose header nothing but the content key authenticates. */
+const REWRAPPABLE_SUITES: ReadonlySet<number> = new Set([SUITE_AES256_GCM_HKDF_SHA512_COMMIT.id]);
+
+/**
+ * Checks rewrap options without calling any keyring.
+ *
+ * @throws TypeError / RangeError for bad options
+ */
+export function planRewrap(options: RewrapOptions): RewrapPlan {
+  const decrypt = planDecryption(options);
+  if (typeof options.to !== 'object' || options.to === null) throw new TypeError('"to" expected a keyring');
+  const to = checkedKeyring(options.to);
+  const mode = options.mode ?? 'replace';
+  if (mode !== 'replace' && mode !== 'add') throw new TypeError('"mode" expected "replace" or "add"');
+  if (options.remove !== undefined && mode !== 'add') throw new TypeError('"remove" needs mode "add" ("replace" drops every old EDK)');
+  const remove = options.remove === undefined ? undefined : checkedKeyring(options.remove);
+  if (options.verifyFrames !== undefined && typeof options.verifyFrames !== 'boolean') throw new TypeError('"verifyFrames" expected a boolean');
+  return { decrypt, to, mode, remove, verifyFrames: options.verifyFrames ?? false };
+}
+
+/** What {@link rewrapHeader} produced. */
+export interface RewrappedHeader {
+  /** The new header: same suite, message id, context, frame length and commitment; new EDKs. */
+  readonly header: MessageHeader;
+  /** The old header, authenticated. */
+  readonly previous: MessageHeader;
+  /** The new preamble ‖ CBOR body ‖ header tag: what replaces the old header and tag. */
+  readonly headerBytes: Uint8Array;
+  /** Opens the message's frames (for `verifyFrames`); the body is unchanged, so its frames are the same. */
+  readonly session: DecryptSession;
+}
+
+/**
+ * Header in, header out. Decodes the old header (within the limits, expected context checked),
+ * refuses suites that cannot be rewrapped, unwraps the data key, checks the commitment and the
+ * header tag (the old header is fully authenticated before anything is produced), wraps the same
+ * data key with `to`, and seals the new header with the same content key. The data key is
+ * zeroed before this returns, whatever happens.
+ *
+ * @param headerBytes the old preamble ‖ CBOR body, exactly as read
+ * @param headerTag the 16 bytes that follow them
+ * @param checkBody called with the decoded (not yet authenticated) header before any keyring
+ * is asked: callers check the body's public structure there, so a cut message costs no key call
+ * @throws SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED,
+ * ERR_ENCRYPTION_CONTEXT_MISMATCH, ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH,
+ * ERR_DECRYPTION_FAILED, and what `checkBody` throws
+ */
+export async function rewrapHeader(
+  plan: RewrapPlan,
+  headerBytes: Uint8Array,
+  headerTag: Uint8Array,
+  checkBody?: (header: MessageHeader) => MaybePromise<void>,
+): Promise<RewrappedHeader> {
+  const previous = acceptHeader(plan.decrypt, headerBytes);
+  if (!REWRAPPABLE_SUITES.has(previous.suite.id)) {
+    // A signed suite's signature covers the header: a new header needs the signing key.
+    throw new SealboxError('ERR_UNSUPPORTED_VERSION', `Messages of suite ${previous.suite.name} cannot be rewrapped`);
+  }
+  await checkBody?.(previous);
+  const { suite, encryptionContext } = previous;
+  const materials = await plan.decrypt.cmm.getDecryptionMaterials({ suite, encryptionContext, encryptedDataKeys: previous.encryptedDataKeys });
+  const dataKey = materials.dataKey;
+  try {
+    const key: AeadKey = await openHeader(previous, headerBytes, headerTag, materials, plan.decrypt.backend);
+    const kept: EncryptedDataKey[] = [];
+    if (plan.mode === 'add') {
+      for (const edk of previous.encryptedDataKeys) {
+        if (plan.remove) {
+          const opened = await plan.remove.unwrapKey({ suite, encryptionContext, encryptedDataKeys: [edk] });
+          if (opened !== null) {
+            wipe(opened);
+            continue;
+          }
+        }
+        kept.push(edk);
+      }
+    }
+    const wrapped = await plan.to.wrapKey({ suite, encryptionContext, dataKey });
+    const edks = [...kept, ...wrapped.encryptedDataKeys.map(copyEncryptedDataKey)];
+    // Never write a message that decrypt with the same bound would refuse.
+    const maxEdks = Math.min(plan.decrypt.limits.maxEncryptedDataKeys, MAX_ENCRYPTED_DATA_KEYS);
+    if (edks.length > maxEdks) throw limitExceeded('encrypted data keys', edks.length, maxEdks);
+    const header: MessageHeader = Object.freeze({
+      ...previous,
+      messageId: copyBytes(previous.messageId),
+      encryptedDataKeys: Object.freeze(edks),
+      commitment: copyBytes(previous.commitment),
+    });
+    return { header, previous, headerBytes: await sealHeader(header, key), session: frameOpener(key, previous.messageId) };
+  } finally {
+    wipe(dataKey);
+  }
+}
+
+/**
+ * Opens consecutive whole frames (`bytes` starts with frame `firstIndex`; it may end with the
+ * final frame) into one reused scratch frame, zeroed afterwards: the tags are checked and no
+ * plaintext leaves. Returns the index of the next frame. For `verifyFrames`.
+ *
+ * @throws SealboxError ERR_DECRYPTION_FAILED, ERR_FORMAT_INVALID, ERR_TRUNCATED
+ */
+export async function checkFrameTags(session: DecryptSession, bytes: Uint8Array, frameLength: number, firstIndex: number): Promise<number> {
+  const scratch = new Uint8Array(Math.min(frameLength, bytes.length));
+  let pos = 0;
+  let index = firstIndex;
+  try {
+    while (pos < bytes.length) {
+      const final = bytes[pos] === FRAME_FINAL;
+      if (!final && bytes[pos] !== FRAME_REGULAR) throw formatInvalid('unknown frame type');
+      if (final && pos + FINAL_FRAME_PREFIX > bytes.length) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside the final frame');
+      const len = final ? readU32(bytes, pos + 1) : frameLength;
+      if (len >= frameLength && final) throw formatInvalid('final frame length must be below the frame length');
+      pos += final ? FINAL_FRAME_PREFIX : 1;
+      if (pos + len + TAG_BYTES > bytes.length) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside a frame');
+      const opened = session.openFrameInto(index, final, bytes.subarray(pos, pos + len + TAG_BYTES), scratch, 0);
+      if (opened instanceof Promise) await opened;
+      pos += len + TAG_BYTES;
+      index++;
+      if (final && pos < bytes.length) throw new SealboxError('ERR_TRAILING_DATA', 'Bytes follow the final frame');
+    }
+  } finally {
+    scratch.fill(0);
+  }
+  return index;
+}

@@ -1,0 +1,71 @@
+import { assertBytes } from './crypto/bytes.js';
+import { SealboxError } from './errors.js';
+import { walkFrames } from './format/frame.js';
+import type { MessageHeader } from './format/header.js';
+import { readPreamble } from './format/header.js';
+import { TAG_BYTES } from './limits.js';
+import type { RewrapOptions } from './message/rewrap-session.js';
+import { checkFrameTags, planRewrap, rewrapHeader } from './message/rewrap-session.js';
+
+export type { RewrapOptions } from './message/rewrap-session.js';
+
+/** What {@link rewrap} returns. */
+export interface RewrapResult {
+  /** The rewrapped message: the new header and header tag, then the old body, byte for byte. */
+  readonly ciphertext: Uint8Array;
+  /** The new header. */
+  readonly header: MessageHeader;
+  /** The old header (authenticated). */
+  readonly previousHeader: MessageHeader;
+}
+
+/**
+ * Moves a message to new keys without re-encrypting it: the header gets new encrypted data keys
+ * (EDKs) for the same data key and a new header tag; the frames are copied unchanged. The
+ * message id, suite, encryption context, frame length and key commitment stay the same.
+ *
+ * Before anything is produced the old header is authenticated completely (a data key is
+ * unwrapped, the commitment and the header tag are checked) and the frame structure is walked
+ * (truncation, trailing bytes, frame types and lengths). Frame tags are not checked unless
+ * `verifyFrames` is set (a decrypt pass that keeps no plaintext): a rewrapped message whose
+ * frames were damaged fails on decrypt exactly as it would have before. The data key is zeroed
+ * before this returns.
+ *
+ * Only suite 1 messages can be rewrapped (the only suite so far); a signed suite's signature
+ * covers the header and will need the signing key.
+ *
+ * @example
+ * ```ts
+ * import { rewrap, RawAesKeyring } from 'sealbox';
+ * // Retire key-1: the message then opens with key-2 only.
+ * const { ciphertext } = await rewrap(message, { keyring: key1, to: key2 });
+ * // Add an escrow recipient, keep the others, and require the context first.
+ * await rewrap(message, { keyring: key1, to: escrow, mode: 'add', expectedEncryptionContext: { tenant: 'acme' } });
+ * ```
+ * @throws SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION (unknown version or suite, or a
+ * suite that cannot be rewrapped), ERR_LIMIT_EXCEEDED (also when the new header would hold more
+ * EDKs than `maxEncryptedDataKeys`, default 16, at most 255), ERR_TRUNCATED, ERR_TRAILING_DATA,
+ * ERR_ENCRYPTION_CONTEXT_MISMATCH, ERR_NO_MATCHING_KEY, ERR_KEYRING (unwrapping, or wrapping
+ * with `to`), ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED (header tag; with `verifyFrames`,
+ * any frame). TypeError/RangeError for bad arguments.
+ */
+export async function rewrap(message: Uint8Array, options: RewrapOptions): Promise<RewrapResult> {
+  assertBytes('message', message);
+  const plan = planRewrap(options);
+  const headerEnd = readPreamble(message, plan.decrypt.limits.maxHeaderBytes);
+  if (headerEnd === undefined || message.length < headerEnd + TAG_BYTES) {
+    throw new SealboxError('ERR_TRUNCATED', 'The message ends inside its header');
+  }
+  const bodyStart = headerEnd + TAG_BYTES;
+  // The body's public structure is walked before any keyring is asked (frame tags: verifyFrames).
+  const result = await rewrapHeader(plan, message.subarray(0, headerEnd), message.subarray(headerEnd, bodyStart), (h) => {
+    walkFrames(message, bodyStart, h.frameLength);
+  });
+  const { header, previous } = result;
+  if (plan.verifyFrames) await checkFrameTags(result.session, message.subarray(bodyStart), header.frameLength, 0);
+  const body = message.subarray(bodyStart);
+  const ciphertext = new Uint8Array(result.headerBytes.length + body.length);
+  ciphertext.set(result.headerBytes, 0);
+  ciphertext.set(body, result.headerBytes.length);
+  return { ciphertext, header, previousHeader: previous };
+}
