@@ -10,10 +10,11 @@ import { keyringsFromOptions, localDiscoveryKeyring, parsePairs } from './keyrin
 import { positiveInteger } from './args.js';
 import { cleanUpOnSignal } from './interrupt.js';
 import { DEFAULT_MAX_FRAME_LENGTH } from '../limits.js';
-import { inputStream, progressFor, runPipeline, wantsProgress } from './io.js';
+import { progressFor, runPipeline, wantsProgress } from './io.js';
+import { inputError, openInput } from './input.js';
 import { UsageError } from './exit.js';
 import { createArmorStream, createDearmorStream } from './armor.js';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 
 interface CryptOptions {
   key?: string[];
@@ -57,7 +58,7 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
   const context = direction === 'encrypt' ? parsePairs(opts.context, '--context') : undefined;
   const expected = direction === 'decrypt' ? parsePairs(opts.requireContext, '--require-context') : undefined;
   const frameLength = opts.frameLength === undefined ? undefined : positiveInteger(opts.frameLength, '--frame-length', DEFAULT_MAX_FRAME_LENGTH);
-  const { stream, size } = inputStream(file);
+  const { stream, size, regularFile } = openInput(file, 'refuse');
   const local = lazyLocal(globals);
   let dropHandlers: (() => void) | undefined;
   try {
@@ -76,8 +77,7 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
     if (toFile) dropHandlers = cleanUpOnSignal(opts.output!);
     // File to file without a progress bar or armor: the fast path (positional reads, atomic rename).
     // Only a regular file can be read at positions (not a pipe such as /dev/stdin).
-    const regularFile = file !== undefined && file !== '-' && statSync(file).isFile();
-    const armored = direction === 'encrypt' ? Boolean(opts.armor) : regularFile && looksArmored(file);
+    const armored = direction === 'encrypt' ? Boolean(opts.armor) : regularFile && looksArmored(file!);
     const direct = regularFile && toFile && !armored && !wantsProgress(size);
     if (direct) stream.destroy();
     const progress = direct ? undefined : progressFor(size);
@@ -91,6 +91,8 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
       // Armor or binary: the dearmor stage passes binary input straight through.
       else await runPipeline(stream, [...(progress ? [progress] : []), createDearmorStream(), createDecryptStream(options)], opts.output);
     }
+  } catch (err) {
+    throw inputError(err, file);
   } finally {
     dropHandlers?.();
     local.close();

@@ -53,11 +53,49 @@ export function describeError(err: unknown): { line: string; code: number } {
   // window) is the user's mistake, not a key service failure.
   if (err instanceof LocalKmsError) return { line: `${err.message} (${err.name})`, code: err.name === 'ValidationException' ? EXIT.USAGE : EXIT.KEY_SERVICE };
   if (err instanceof UsageError) return { line: `${err.message} (ERR_USAGE)`, code: EXIT.USAGE };
+  if (err instanceof FileError) return { line: `${err.message} (${err.code})`, code: EXIT.USAGE };
   const e = err as NodeJS.ErrnoException;
-  if (e && typeof e.code === 'string' && e.syscall) return { line: `${e.message} (${e.code})`, code: EXIT.USAGE };
+  if (e && typeof e.code === 'string' && e.syscall) {
+    return { line: e.path ? `${fileError(e, e.path, ['open', 'read', 'write'].includes(e.syscall) ? e.syscall : 'use').message} (${e.code})` : `${e.message} (${e.code})`, code: EXIT.USAGE };
+  }
   if (err instanceof TypeError || err instanceof RangeError) return { line: `${err.message} (${err.name})`, code: EXIT.USAGE };
   const name = err instanceof Error ? err.name : 'Error';
   // Errors from AWS SDK clients carry the service's exception name.
   if (err instanceof Error && (err as { $fault?: unknown }).$fault) return { line: `${err.message} (${name})`, code: EXIT.KEY_SERVICE };
   return { line: `${err instanceof Error ? err.message : String(err)} (${name})`, code: EXIT.USAGE };
+}
+
+/** System error texts without Node's "ENOENT: ..., open '<path>'" wrapping. */
+const REASONS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'the name is too long',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EIO: 'input/output error',
+};
+
+/**
+ * A file system error as one line naming the path the user gave (not an internal name), with
+ * the system code kept for the exit line: "cannot read x.sbx: no such file or directory (ENOENT)".
+ */
+export function fileError(err: unknown, path: string, verb: string): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (!e || typeof e.code !== 'string') return err as Error;
+  return new FileError(`cannot ${verb} ${path}: ${REASONS[e.code] ?? e.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '')}`, e.code);
+}
+
+/** A file that cannot be read or written, by the path the user gave; exit 1 with its system code. */
+export class FileError extends Error {
+  override readonly name = 'FileError';
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
 }

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
-import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream';
 import { readHeader } from '../stream/read-header.js';
 import { fromUtf8 } from '../crypto/bytes.js';
 import { RAW_NAMESPACE } from './keyrings.js';
 import { createDearmorStream } from './armor.js';
 import type { GlobalOptions } from './local.js';
+import { inputError, openInput } from './input.js';
 
 /** `sealbox inspect`: the header only, without any key. */
 export function registerInspect(program: Command, globals: () => GlobalOptions): void {
@@ -14,10 +15,19 @@ export function registerInspect(program: Command, globals: () => GlobalOptions):
     .argument('[file]', 'message file (default: stdin)')
     .addHelpText('after', '\nExamples:\n  sealbox inspect report.pdf.sbx\n  sealbox inspect report.pdf.sbx --json')
     .action(async (file: string | undefined) => {
-      const source = file === undefined || file === '-' ? process.stdin : createReadStream(file);
-      // Armored or binary alike (the dearmor stage passes binary through).
-      const header = await readHeader(source.pipe(createDearmorStream()) as unknown as AsyncIterable<Uint8Array>);
-      if (typeof (source as { destroy?: () => void }).destroy === 'function') (source as { destroy: () => void }).destroy();
+      const { stream: source } = openInput(file, 'refuse');
+      // Armored or binary alike (the dearmor stage passes binary through). pipeline() carries a
+      // read error of the source (EIO, a directory) into the iteration instead of an unhandled event.
+      const dearmored = pipeline(source, createDearmorStream(), () => undefined);
+      let header;
+      try {
+        header = await readHeader(dearmored as unknown as AsyncIterable<Uint8Array>);
+      } catch (err) {
+        throw inputError(err, file);
+      } finally {
+        dearmored.destroy();
+        if (source !== process.stdin) source.destroy();
+      }
       const info = {
         version: header.version,
         suite: header.suite.name,

@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, fstatSync, statSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -6,35 +6,9 @@ import { Transform } from 'node:stream';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import cliProgress from 'cli-progress';
-import { UsageError } from './exit.js';
 
 /** Inputs above this size get a progress bar when stderr is a terminal. */
 const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
-
-/**
- * The size of stdin when it is a regular file (`sealbox encrypt < big.bin`), so that input
- * gets a progress bar too; undefined for pipes and terminals, whose length is unknown.
- */
-function stdinFileSize(): number | undefined {
-  try {
-    const st = fstatSync(0);
-    return st.isFile() ? st.size : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The input: a file, or stdin for none / "-". */
-export function inputStream(file: string | undefined): { stream: Readable; size: number | undefined } {
-  if (file === undefined || file === '-') {
-    // Waiting silently on a terminal for input nobody means to type helps no one.
-    if (process.stdin.isTTY) throw new UsageError('no input: give a file, or pipe data to stdin');
-    return { stream: process.stdin, size: stdinFileSize() };
-  }
-  // Stat first: a stream opened on a missing file would emit an unhandled 'error' (a stack trace).
-  const size = statSync(file).size;
-  return { stream: createReadStream(file, { highWaterMark: 1024 * 1024 }), size };
-}
 
 /** True when a progress bar should be shown: stderr is a terminal and the input is large. */
 export function wantsProgress(size: number | undefined): boolean {

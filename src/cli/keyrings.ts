@@ -11,7 +11,7 @@ import { KMS_RSA_PROVIDER_ID, KmsRsaKeyring } from '../keyring/kms-rsa.js';
 import type { KmsClientLike } from '../keyring/kms-client-supplier.js';
 import { SealboxError } from '../errors.js';
 import type { LocalKms } from '../local-kms/index.js';
-import { UsageError } from './exit.js';
+import { UsageError, fileError } from './exit.js';
 import { LOCAL_ACCOUNT } from './local.js';
 
 /** Options that say how to reach AWS KMS for `kms:` keys. */
@@ -25,7 +25,7 @@ function readKeyFile(path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new UsageError(`cannot read key file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw fileError(err, `key file ${path}`, 'read');
   }
 }
 

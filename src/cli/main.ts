@@ -46,6 +46,16 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
 });
 
+// A last resort: whatever escapes (an 'error' event nobody listens to) is still one line and an
+// exit status, never a stack trace. The known paths handle their errors themselves.
+const fail = (err: unknown): void => {
+  const { line, code } = describeError(err);
+  process.stderr.write(`sealbox: ${line}\n`);
+  process.exit(code);
+};
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
