@@ -6,7 +6,8 @@
  * SDK serializes with), so nested blobs and timestamps convert exactly where AWS has them and a
  * member of the wrong JSON type is a `SerializationException`, as AWS answers. Members the model
  * does not know are passed on unchanged for the local KMS to judge. Output needs no model: every
- * `Uint8Array` becomes base64 and every `Date` epoch seconds.
+ * `Uint8Array` becomes base64 and every `Date` epoch seconds. Maps and structures are built on
+ * null-prototype objects in both directions, so any key, `__proto__` included, stays a member.
  */
 import * as kmsModel from '@aws-sdk/client-kms';
 import { NormalizedSchema } from '@smithy/core/schema';
@@ -50,6 +51,16 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * An object for caller-chosen keys. A plain `{}` inherits `__proto__`'s setter: `out['__proto__'] = v`
+ * would set the prototype (or do nothing) instead of adding the member, so an encryption-context
+ * key named `__proto__` would vanish, and a structure member named so would lend its members to
+ * the input by inheritance. `JSON.parse` itself creates an own `__proto__`; copies must too.
+ */
+function mapObject<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 /** Member schemas per structure; `getMemberSchemas` builds a fresh object on every call. */
 const memberCache = new WeakMap<NormalizedSchema, Record<string, NormalizedSchema>>();
 
@@ -83,7 +94,7 @@ function readValue(schema: NormalizedSchema, value: unknown, path: string): unkn
   if (schema.isMapSchema()) {
     if (!isObject(value)) throw serialization(path, 'a map');
     const item = schema.getValueSchema();
-    const out: Record<string, unknown> = {};
+    const out = mapObject<unknown>();
     for (const [k, v] of Object.entries(value)) {
       if (v !== null) out[k] = readValue(item, v, `${path}.${k}`);
     }
@@ -96,7 +107,7 @@ function readValue(schema: NormalizedSchema, value: unknown, path: string): unkn
       members = schema.getMemberSchemas() as Record<string, NormalizedSchema>;
       memberCache.set(schema, members);
     }
-    const out: Record<string, unknown> = {};
+    const out = mapObject<unknown>();
     for (const [k, v] of Object.entries(value)) {
       if (v === null) continue; // JSON null means absent in awsJson1.1
       const member = Object.hasOwn(members, k) ? members[k] : undefined;
@@ -132,7 +143,7 @@ function writeValue(value: unknown): Json | undefined {
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
   if (value instanceof Date) return value.getTime() / 1000;
   if (Array.isArray(value)) return value.map((v) => writeValue(v) ?? null);
-  const out: Record<string, Json> = {};
+  const out = mapObject<Json>();
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     const w = writeValue(v);
     if (w !== undefined) out[k] = w;

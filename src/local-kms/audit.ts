@@ -49,7 +49,8 @@ export function sanitizeRequest(input: unknown, sensitive: readonly string[] = [
     if (Array.isArray(value)) return depth > 4 ? '[...]' : value.map((v) => clean(v, depth + 1));
     if (value !== null && typeof value === 'object') {
       if (depth > 4) return '[...]';
-      const out: Record<string, unknown> = {};
+      // Null prototype: a context key named `__proto__` is logged like any other key.
+      const out = Object.create(null) as Record<string, unknown>;
       for (const [k, v] of Object.entries(value)) out[k] = sensitive.includes(k) ? '[redacted]' : clean(v, depth + 1);
       return out;
     }

@@ -52,6 +52,46 @@ describe('decodeInput', () => {
   });
 });
 
+describe('keys named like Object.prototype members', () => {
+  const NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', '__defineGetter__'];
+
+  it('keeps every map key, __proto__ included, as an own member (JSON.parse gives them so)', () => {
+    for (const name of NAMES) {
+      const body = JSON.parse(`{"CiphertextBlob":"AQ==","EncryptionContext":{${JSON.stringify(name)}:"v","a":"b"}}`) as unknown;
+      const ctx = decodeInput('Decrypt', body).EncryptionContext as Record<string, string>;
+      expect(Object.hasOwn(ctx, name)).toBe(true);
+      expect(ctx[name]).toBe('v');
+      expect(Object.keys(ctx).sort()).toEqual([name, 'a'].sort());
+    }
+  });
+
+  it('keeps grant-constraint maps nested in structures', () => {
+    const body = JSON.parse('{"KeyId":"k","GranteePrincipal":"p","Operations":["Encrypt"],"Constraints":{"EncryptionContextSubset":{"__proto__":"g"}}}') as unknown;
+    const constraints = decodeInput('CreateGrant', body).Constraints as { EncryptionContextSubset: Record<string, string> };
+    expect(Object.hasOwn(constraints.EncryptionContextSubset, '__proto__')).toBe(true);
+    expect(constraints.EncryptionContextSubset.__proto__).toBe('g');
+  });
+
+  it('never lets a structure member named __proto__ lend members by inheritance', () => {
+    const input = decodeInput('Encrypt', JSON.parse('{"__proto__":{"KeyId":"alias/evil"},"Plaintext":"AQ=="}') as unknown);
+    expect(input.KeyId).toBeUndefined();
+    expect(Object.hasOwn(input, '__proto__')).toBe(true);
+  });
+
+  it('writes any map key back out, for every key name', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...NAMES, 'a', ''), fc.string(), (name, value) => {
+        const map = JSON.parse(`{${JSON.stringify(name)}:${JSON.stringify(value)}}`) as Record<string, string>;
+        const text = encodeOutput('ListGrants', { Grants: [{ Constraints: { EncryptionContextEquals: map } }] });
+        const back = JSON.parse(text) as { Grants: [{ Constraints: { EncryptionContextEquals: Record<string, string> } }] };
+        const out = back.Grants[0].Constraints.EncryptionContextEquals;
+        expect(Object.hasOwn(out, name)).toBe(true);
+        expect(out[name]).toBe(value);
+      }),
+    );
+  });
+});
+
 describe('encodeOutput', () => {
   it('writes Dates as epoch seconds, bytes as base64, drops undefined', () => {
     const text = encodeOutput('DescribeKey', { KeyMetadata: { KeyId: 'k', CreationDate: new Date(1500), Description: undefined } });
