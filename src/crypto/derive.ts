@@ -3,7 +3,7 @@ import type { MaybePromise } from './aead.js';
 import type { HkdfSha512 } from './hkdf.js';
 import { hkdfSha512Node } from './hkdf.js';
 import { hkdfSha512WebCrypto } from './hkdf-webcrypto.js';
-import { utf8 } from './bytes.js';
+import { utf8, wipe } from './bytes.js';
 
 /** The per-message keys derived from the data key (SPEC §5). */
 export interface MessageKeys {
@@ -61,4 +61,25 @@ export function deriveMessageKeys(version: number, suite: Suite, dataKey: Uint8A
     ]).then(([contentKey, commitment]) => ({ contentKey: contentKey!, commitment: commitment! }));
   }
   return import('./hkdf-noble.js').then((m) => deriveMessageKeysWith(m.hkdfSha512Noble, version, suite, dataKey, messageId));
+}
+
+/**
+ * The message keys (see {@link deriveMessageKeys}), then `dataKey` zeroed, whether
+ * derivation succeeded or not (`check` runs first, inside the same guard). Encrypt sessions
+ * start here, so the data key a materials manager hands to one message lives no longer than it
+ * must: a manager that reuses a key (the caching manager) hands out a copy per message and
+ * keeps its own.
+ */
+export function deriveAndWipe(version: number, suite: Suite, dataKey: Uint8Array, messageId: Uint8Array, check?: () => void): MaybePromise<MessageKeys> {
+  let pending: MaybePromise<MessageKeys>;
+  try {
+    check?.();
+    pending = deriveMessageKeys(version, suite, dataKey, messageId);
+  } catch (err) {
+    wipe(dataKey);
+    throw err;
+  }
+  if (pending instanceof Promise) return pending.finally(() => wipe(dataKey));
+  wipe(dataKey);
+  return pending;
 }

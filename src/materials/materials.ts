@@ -14,6 +14,10 @@ export interface EncryptionMaterialsRequest {
 /** What encrypt needs: a data key, its wrapped copies, the context to store. */
 export interface EncryptionMaterials {
   readonly suite: Suite;
+  /**
+   * The message's own data key: Sealbox zeroes these bytes once the content key and
+   * commitment are derived. A manager that reuses a key hands out a copy per message.
+   */
   readonly dataKey: Uint8Array;
   readonly encryptedDataKeys: readonly EncryptedDataKey[];
   readonly encryptionContext: EncryptionContext;
@@ -34,13 +38,16 @@ export interface DecryptionMaterialsRequest {
 /** What decrypt needs: the unwrapped data key. */
 export interface DecryptionMaterials {
   readonly suite: Suite;
+  /** The message's own data key: zeroed once derived from, as for {@link EncryptionMaterials}. */
   readonly dataKey: Uint8Array;
   readonly encryptionContext: EncryptionContext;
 }
 
 /**
  * Turns requests into materials. The default manager asks a keyring; others (caching,
- * required encryption context) sit in front of it.
+ * required encryption context) sit in front of it. The materials returned belong to one
+ * message: Sealbox zeroes their `dataKey` as soon as it has derived the message's keys, so a
+ * manager that keeps a key for later (a cache) must hand out a copy each time.
  */
 export interface MaterialsManager {
   getEncryptionMaterials(request: EncryptionMaterialsRequest): Promise<EncryptionMaterials>;

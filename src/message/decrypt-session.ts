@@ -53,7 +53,8 @@ export async function openHeader(
 }
 
 /**
- * {@link openHeader}, then a session that opens the message's frames.
+ * {@link openHeader}, then a session that opens the message's frames. The materials' data key
+ * is zeroed once the header is open (or on failure): the frames need only the content key.
  *
  * @throws SealboxError ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED
  */
@@ -64,7 +65,11 @@ export async function startDecryption(
   materials: DecryptionMaterials,
   backend: AeadBackend,
 ): Promise<DecryptSession> {
-  return frameOpener(await openHeader(header, headerBytes, headerTag, materials, backend), header.messageId);
+  try {
+    return frameOpener(await openHeader(header, headerBytes, headerTag, materials, backend), header.messageId);
+  } finally {
+    wipe(materials.dataKey);
+  }
 }
 
 /** Opens the frames of the message `messageId` under its (authenticated) content key. */

@@ -1,6 +1,6 @@
 import type { AeadBackend, AeadKey, MaybePromise } from '../crypto/aead.js';
 import { copyBytes, wipe, writeU32 } from '../crypto/bytes.js';
-import { deriveMessageKeys } from '../crypto/derive.js';
+import { deriveAndWipe } from '../crypto/derive.js';
 import { randomBytes } from '../crypto/random.js';
 import { FORMAT_VERSION, encodeHeader } from '../format/header.js';
 import type { MessageHeader } from '../format/header.js';
@@ -62,6 +62,7 @@ export async function sealHeader(header: MessageHeader, key: AeadKey): Promise<U
 /**
  * Starts a message: derives the content key and commitment from the materials' data key and
  * a fresh message id, builds the header and its tag. Shared by one-shot and stream encrypt.
+ * The materials' data key is zeroed once derived from (or on failure): nothing later needs it.
  */
 export async function startEncryption(
   materials: EncryptionMaterials,
@@ -69,8 +70,7 @@ export async function startEncryption(
   backend: AeadBackend,
   messageId: Uint8Array = randomBytes(MESSAGE_ID_BYTES),
 ): Promise<EncryptSession> {
-  checkFrameLength(frameLength);
-  const pending = deriveMessageKeys(FORMAT_VERSION, materials.suite, materials.dataKey, messageId);
+  const pending = deriveAndWipe(FORMAT_VERSION, materials.suite, materials.dataKey, messageId, () => checkFrameLength(frameLength));
   const { contentKey, commitment } = pending instanceof Promise ? await pending : pending;
   let key: AeadKey;
   try {

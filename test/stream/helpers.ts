@@ -15,7 +15,8 @@ export class FixedMaterialsManager implements MaterialsManager {
 
   async getEncryptionMaterials(request: EncryptionMaterialsRequest): Promise<EncryptionMaterials> {
     this.#materials ??= await this.#inner.getEncryptionMaterials(request);
-    return this.#materials;
+    // A copy per message: Sealbox zeroes the data key it is handed once it has derived from it.
+    return { ...this.#materials, dataKey: this.#materials.dataKey.slice() };
   }
 
   getDecryptionMaterials(request: DecryptionMaterialsRequest): Promise<DecryptionMaterials> {

@@ -16,8 +16,10 @@ const keyring = new api.RawAesKeyring({ namespace: 'page', name: 'k', wrappingKe
 class FixedMaterials implements MaterialsManager {
   readonly #inner = new api.DefaultMaterialsManager(keyring);
   #materials: Promise<EncryptionMaterials> | undefined;
-  getEncryptionMaterials(request: EncryptionMaterialsRequest) {
-    return (this.#materials ??= this.#inner.getEncryptionMaterials(request));
+  async getEncryptionMaterials(request: EncryptionMaterialsRequest): Promise<EncryptionMaterials> {
+    const materials = await (this.#materials ??= this.#inner.getEncryptionMaterials(request));
+    // A copy per message: Sealbox zeroes the data key it is handed once it has derived from it.
+    return { ...materials, dataKey: materials.dataKey.slice() };
   }
   getDecryptionMaterials(request: DecryptionMaterialsRequest) {
     return this.#inner.getDecryptionMaterials(request);
