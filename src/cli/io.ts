@@ -1,11 +1,9 @@
-import { createWriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { Transform } from 'node:stream';
-import type { Readable, Writable } from 'node:stream';
+import type { FileHandle } from 'node:fs/promises';
+import { Transform, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import cliProgress from 'cli-progress';
+import { writeFileAtomically } from '../node/atomic-write.js';
 
 /** Inputs above this size get a progress bar when stderr is a terminal. */
 const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
@@ -35,20 +33,26 @@ export function progressFor(size: number | undefined): Transform | undefined {
 }
 
 /**
- * Runs input → stages → output. With an output path, writes a private temporary file beside it
- * and renames it only on success: a failed run leaves no output file.
+ * A Writable over a FileHandle that leaves closing to its owner (the atomic writer fsyncs and
+ * closes it). Not `FileHandle.createWriteStream({ autoClose: false })`: with such a stream
+ * attached, `FileHandle.close()` never settles on Node 20.
+ */
+function handleWriter(out: FileHandle): Writable {
+  return new Writable({
+    write: (chunk: Buffer, _encoding, callback) => void out.write(chunk).then(() => callback(), callback),
+    writev: (chunks, callback) => void out.writev(chunks.map((c) => c.chunk as Buffer)).then(() => callback(), callback),
+  });
+}
+
+/**
+ * Runs input → stages → output. With an output path, writes a private temporary file beside it,
+ * fsyncs it and renames it only on success (src/node/atomic-write.ts): a failed run leaves no
+ * output file, and a power cut after the run leaves the whole file.
  */
 export async function runPipeline(input: Readable, stages: Transform[], output: string | undefined): Promise<void> {
   if (output === undefined || output === '-') {
     await pipeline([input, ...stages, process.stdout as Writable]);
     return;
   }
-  const tmp = join(dirname(output), `.${basename(output)}.${randomBytes(6).toString('hex')}.sealbox-tmp`);
-  try {
-    await pipeline([input, ...stages, createWriteStream(tmp, { flags: 'wx', mode: 0o600 })]);
-    await rename(tmp, output);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
+  await writeFileAtomically(output, (out) => pipeline([input, ...stages, handleWriter(out)]));
 }

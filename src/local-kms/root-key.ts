@@ -1,8 +1,9 @@
-import { existsSync, linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, scryptSync } from 'node:crypto';
 import { LocalKmsError } from './errors.js';
 import { copyBytes } from '../crypto/bytes.js';
+import { writeFileAtomicallySync } from '../node/atomic-write.js';
 
 /** Where the root key comes from, in order of precedence. */
 export interface RootKeySource {
@@ -45,17 +46,15 @@ export function resolveRootKey(dataDir: string, source: RootKeySource, getSalt: 
   }
   const file = join(dataDir, ROOT_KEY_FILE);
   if (!existsSync(file)) {
-    // Write the whole key to a private temporary file, then link it into place: link is
+    // Written whole to a private temporary file, fsynced, then linked into place: link is
     // atomic and fails if the name exists, so a process starting at the same moment either
-    // wins or reads the complete key of the one that did (never a half-written file).
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    writeFileSync(tmp, Buffer.from(randomBytes(32)).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+    // wins or reads the complete key of the one that did (never a half-written file), and a
+    // power cut never leaves an empty key file behind a store sealed under the lost key.
+    const text = Buffer.from(Buffer.from(randomBytes(32)).toString('hex') + '\n');
     try {
-      linkSync(tmp, file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      writeFileAtomicallySync(file, text, { exclusive: true });
     } finally {
-      unlinkSync(tmp);
+      text.fill(0);
     }
   }
   return decodeKeyText(readFileSync(file, 'utf8'), ROOT_KEY_FILE);

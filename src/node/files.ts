@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { open } from 'node:fs/promises';
+import { writeFileAtomically } from './atomic-write.js';
 import type { MaybePromise } from '../crypto/aead.js';
 import { SealboxError } from '../errors.js';
 import type { MessageHeader } from '../format/header.js';
@@ -22,29 +21,6 @@ export interface FileResult {
   readonly header: MessageHeader;
   /** Bytes written to the output file. */
   readonly bytesWritten: number;
-}
-
-/**
- * Writes `dst` through a temporary file in the same directory, renamed over `dst` only when
- * `body` succeeds; on failure the temporary file is removed and `dst` is left untouched.
- */
-async function writeAtomically<T>(dst: string, body: (out: FileHandle) => Promise<T>): Promise<T> {
-  const tmp = join(dirname(dst), `.${basename(dst)}.${randomBytes(6).toString('hex')}.sealbox-tmp`);
-  // 'wx': never follow or clobber an existing path; 0o600: plaintext is private until renamed.
-  const out = await open(tmp, 'wx', 0o600);
-  let ok = false;
-  try {
-    const result = await body(out);
-    await out.close();
-    await rename(tmp, dst);
-    ok = true;
-    return result;
-  } finally {
-    if (!ok) {
-      await out.close().catch(() => undefined);
-      await unlink(tmp).catch(() => undefined);
-    }
-  }
 }
 
 /**
@@ -115,7 +91,7 @@ export async function encryptFile(src: string, dst: string, options: EncryptOpti
     const framer = new EncryptFramer(session, { parts: true });
     // Whole frames per read, so the framer seals straight from the read buffer.
     const chunk = Math.max(1, Math.floor(READ_BYTES / plan.frameLength)) * plan.frameLength;
-    const bytesWritten = await writeAtomically(dst, async (out) => {
+    const bytesWritten = await writeFileAtomically(dst, async (out) => {
       let n = await pump(input, out, () => chunk, (bytes, emit) => framer.push(bytes, emit));
       const parts: Uint8Array[] = [];
       const r = framer.finish((bytes) => parts.push(bytes));
@@ -167,7 +143,7 @@ export async function decryptFile(src: string, dst: string, options: DecryptOpti
     if (header === undefined) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside its header');
     const frameBytes = header.frameLength + REGULAR_FRAME_OVERHEAD;
     const chunk = Math.max(1, Math.floor(READ_BYTES / frameBytes)) * frameBytes;
-    const bytesWritten = await writeAtomically(dst, async (out) => {
+    const bytesWritten = await writeFileAtomically(dst, async (out) => {
       const n = await pump(input, out, () => chunk, (bytes, emit) => framer.push(bytes, emit));
       framer.finish();
       return n;

@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/**
+ * Every write that must appear whole or not at all goes through here: `encryptFile`,
+ * `decryptFile`, the CLI's `-o FILE`, the local KMS's root key file. The steps, in order:
+ * write a private temporary file in the destination's directory (created exclusively, mode
+ * 0600), fsync it, close it, rename (or link) it over the destination, fsync the directory.
+ * Without the first fsync a power cut after the rename can leave an empty or partial
+ * destination (the rename reaches the disk before the data); without the second the rename
+ * itself may be lost. On any failure before the rename the temporary file is removed and the
+ * destination is untouched.
+ */
+
+/** The file-system calls made, in one place so tests can record their order and inject failures. */
+export interface AtomicWriteFs {
+  open(path: string, flags: string, mode: number): Promise<FileHandle>;
+  syncFile(file: FileHandle): Promise<void>;
+  close(file: FileHandle): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  syncDir(dir: string): Promise<void>;
+  openSync(path: string, flags: string, mode: number): number;
+  writeSync(fd: number, data: Uint8Array): void;
+  fsyncSync(fd: number): void;
+  closeSync(fd: number): void;
+  linkSync(from: string, to: string): void;
+  renameSync(from: string, to: string): void;
+  unlinkSync(path: string): void;
+  syncDirSync(dir: string): void;
+}
+
+/**
+ * Errors that mean "this file system cannot fsync a directory" rather than "the data may be
+ * lost": some network and FUSE file systems answer EINVAL or ENOTSUP. Windows cannot open a
+ * directory as a file at all (and its rename is durable through NTFS's journal), so it skips.
+ */
+function dirSyncUnsupported(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EINVAL' || code === 'ENOTSUP' || code === 'EOPNOTSUPP';
+}
+
+export const nodeAtomicWriteFs: AtomicWriteFs = {
+  open: (path, flags, mode) => open(path, flags, mode),
+  syncFile: (file) => file.sync(),
+  close: (file) => file.close(),
+  rename,
+  unlink,
+  async syncDir(dir) {
+    if (process.platform === 'win32') return;
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } catch (err) {
+      if (!dirSyncUnsupported(err)) throw err;
+    } finally {
+      await handle.close();
+    }
+  },
+  openSync,
+  writeSync: (fd, data) => {
+    for (let off = 0; off < data.length;) off += writeSync(fd, data, off);
+  },
+  fsyncSync,
+  closeSync,
+  linkSync,
+  renameSync,
+  unlinkSync,
+  syncDirSync(dir) {
+    if (process.platform === 'win32') return;
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } catch (err) {
+      if (!dirSyncUnsupported(err)) throw err;
+    } finally {
+      closeSync(fd);
+    }
+  },
+};
+
+/**
+ * The temporary file for `dst`: `.<name>.<12 hex>.sealbox-tmp` beside it (same file system,
+ * so the rename is atomic). The CLI's signal handler (src/cli/interrupt.ts) matches this name.
+ */
+export function temporaryPathFor(dst: string): string {
+  return join(dirname(dst), `.${basename(dst)}.${randomBytes(6).toString('hex')}.sealbox-tmp`);
+}
+
+/**
+ * Writes `dst` through a private temporary file that `body` fills, then fsyncs it, renames it
+ * over `dst` and fsyncs the directory. If `body` or any step before the rename fails, the
+ * temporary file is removed and `dst` is left as it was. If only the final directory fsync
+ * fails, `dst` is in place but may not survive a power cut: the error is thrown.
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomically('out.bin', async (fh) => { await fh.write(bytes); });
+ * ```
+ * @throws Node file system errors (EEXIST is never thrown for `dst`: it is replaced).
+ */
+export async function writeFileAtomically<T>(dst: string, body: (out: FileHandle) => Promise<T>, fs: AtomicWriteFs = nodeAtomicWriteFs): Promise<T> {
+  const tmp = temporaryPathFor(dst);
+  // 'wx': never follow or clobber an existing path; 0o600: plaintext is private until renamed.
+  const out = await fs.open(tmp, 'wx', 0o600);
+  let open = true;
+  let renamed = false;
+  try {
+    const result = await body(out);
+    await fs.syncFile(out);
+    open = false;
+    await fs.close(out);
+    await fs.rename(tmp, dst);
+    renamed = true;
+    await fs.syncDir(dirname(dst));
+    return result;
+  } finally {
+    if (!renamed) {
+      if (open) await fs.close(out).catch(() => undefined);
+      await fs.unlink(tmp).catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * Writes small `data` to `dst` the same way, synchronously. With `exclusive`, `dst` is linked
+ * into place instead of renamed, so an existing `dst` is never replaced: returns false when
+ * it already existed (another process won the race; its file is complete, never half-written).
+ *
+ * @example
+ * ```ts
+ * writeFileAtomicallySync(join(dir, 'root.key'), keyText, { exclusive: true });
+ * ```
+ * @throws Node file system errors.
+ */
+export function writeFileAtomicallySync(dst: string, data: Uint8Array, options: { exclusive?: boolean } = {}, fs: AtomicWriteFs = nodeAtomicWriteFs): boolean {
+  const tmp = temporaryPathFor(dst);
+  const fd = fs.openSync(tmp, 'wx', 0o600);
+  let placed = false;
+  try {
+    try {
+      fs.writeSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (options.exclusive) {
+      try {
+        fs.linkSync(tmp, dst);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw err;
+      }
+      placed = true;
+      fs.unlinkSync(tmp);
+    } else {
+      fs.renameSync(tmp, dst);
+      placed = true;
+    }
+    fs.syncDirSync(dirname(dst));
+    return true;
+  } finally {
+    if (!placed) {
+      try {
+        fs.unlinkSync(tmp);
+      } catch {
+        // Never created or already gone.
+      }
+    }
+  }
+}
