@@ -192,6 +192,14 @@ function isAccountRoot(caller: Caller, accountId: string): boolean {
   return caller.principal === `arn:aws:iam::${accountId}:root`;
 }
 
+/** The encryption contexts a CreateGrant's constraints name (none without constraints). */
+function constraintContexts(constraints: GrantConstraints | undefined): Readonly<Record<string, string>>[] {
+  if (constraints === undefined) return [];
+  return [constraints.EncryptionContextEquals, constraints.EncryptionContextSubset].filter(
+    (c): c is Readonly<Record<string, string>> => c !== undefined,
+  );
+}
+
 interface CreateGrantInput {
   KeyId: string;
   GranteePrincipal: string;
@@ -218,18 +226,27 @@ const createGrant = defineOperation<CreateGrantInput>(
   (ctx, input) => {
     validateGrantTerms(input.Operations, input.Constraints);
     checkGrantTokens(ctx.db, input.GrantTokens);
+    // AWS evaluates kms:EncryptionContext:* and kms:EncryptionContextKeys of a CreateGrant
+    // against the encryption context in its constraints: each constraint is authorized.
+    const [firstContext, ...moreContexts] = constraintContexts(input.Constraints);
     const key = ctx.resolveKey(input.KeyId, {
       allowAlias: false,
       action: 'kms:CreateGrant',
       ...(input.GrantTokens ? { grantTokens: input.GrantTokens } : {}),
+      ...(firstContext ? { encryptionContext: firstContext } : {}),
     });
+    for (const encryptionContext of moreContexts) ctx.authorize({ action: 'kms:CreateGrant', key, keyArn: key.arn, encryptionContext });
     if (key.state === 'PendingDeletion' || key.state === 'Unavailable') {
       throw new LocalKmsError('KMSInvalidStateException', `The key is ${key.state}.`);
     }
     // A caller allowed only through a grant with CreateGrant may pass on no more than that
     // grant gives: the same or fewer operations under the same constraints (AWS).
     const caller = { principal: ctx.caller.principal, accountId: ctx.caller.accountId, action: 'kms:CreateGrant', keyArn: key.arn };
-    if (evaluateKeyPolicy(cachedKeyPolicy(key.policy), caller) !== 'allow') {
+    const policy = cachedKeyPolicy(key.policy);
+    const byPolicy = [firstContext, ...moreContexts].every(
+      (encryptionContext) => evaluateKeyPolicy(policy, encryptionContext ? { ...caller, encryptionContext } : caller) === 'allow',
+    );
+    if (!byPolicy) {
       const wanted = JSON.stringify(input.Constraints ?? null);
       const parent = grantsForKey(ctx.db, key.keyId).find(
         (g) =>

@@ -31,8 +31,22 @@ const DIGEST_INFO: Record<Hash, string> = {
   sha512: '3051300d060960864801650304020305000440',
 };
 
-function usable(ctx: OperationContext, keyId: string, action: string, usage: string, grantTokens: string[] | undefined): KeyRecord {
-  const key = ctx.resolveKey(keyId, { allowAlias: true, action, ...(grantTokens ? { grantTokens } : {}) });
+function usable(
+  ctx: OperationContext,
+  keyId: string,
+  action: string,
+  usage: string,
+  grantTokens: string[] | undefined,
+  encryptionContext?: Record<string, string>,
+): KeyRecord {
+  // Operations that take an encryption context are authorized with it (policy conditions on
+  // kms:EncryptionContext:*, grant constraints), exactly as Encrypt and GenerateDataKey are.
+  const key = ctx.resolveKey(keyId, {
+    allowAlias: true,
+    action,
+    ...(grantTokens ? { grantTokens } : {}),
+    ...(encryptionContext ? { encryptionContext } : {}),
+  });
   ctx.requireUsable(key);
   if (key.keyUsage !== usage) throw new LocalKmsError('InvalidKeyUsageException', `${key.arn} key usage is ${key.keyUsage}, not ${usage}`);
   return key;
@@ -179,7 +193,7 @@ interface PairRequest { KeyId: string; KeyPairSpec: string; EncryptionContext?: 
 const PAIR_SHAPE = { KeyId: KEY_ID, KeyPairSpec: { type: 'string', required: true, enum: PAIR_SPECS }, EncryptionContext: { type: 'stringMap' }, GrantTokens: GRANT_TOKENS, DryRun: { type: 'boolean' } } as const;
 
 function dataKeyPair(ctx: OperationContext, input: PairRequest, action: string) {
-  const key = usable(ctx, input.KeyId, action, 'ENCRYPT_DECRYPT', input.GrantTokens);
+  const key = usable(ctx, input.KeyId, action, 'ENCRYPT_DECRYPT', input.GrantTokens, input.EncryptionContext);
   if (key.keySpec !== 'SYMMETRIC_DEFAULT') throw new LocalKmsError('InvalidKeyUsageException', `${key.arn} is not a symmetric encryption key`);
   const privateDer = keySpecInfo(input.KeyPairSpec).generate();
   const publicDer = createPublicKey(createPrivateKey({ key: Buffer.from(privateDer), format: 'der', type: 'pkcs8' })).export({ type: 'spki', format: 'der' });

@@ -327,3 +327,78 @@ describe('aliases, attacked by a principal with rights only on a key of their ow
     expect(await errorName(run(ALICE, 'DeleteAlias', { AliasName: 'alias/bob' }))).toBe('AccessDeniedException');
   });
 });
+
+describe('every operation that takes an encryption context is authorized with it', () => {
+  /** Alice may do anything, except anything at all where the context says tenant=blocked. */
+  const DENY_BLOCKED = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: { AWS: ALICE.principal }, Action: 'kms:*', Resource: '*' },
+      { Effect: 'Deny', Principal: '*', Action: 'kms:*', Resource: '*', Condition: { StringEquals: { 'kms:EncryptionContext:tenant': 'blocked' } } },
+    ],
+  });
+  const BLOCKED = { tenant: 'blocked' };
+  const OK = { tenant: 'ok' };
+  let blockedBlob: Uint8Array;
+  let okBlob: Uint8Array;
+
+  beforeEach(async () => {
+    // Ciphertexts under both contexts, made before the Deny is in place.
+    blockedBlob = ((await run(ROOT, 'Encrypt', { KeyId: KEY_ID, Plaintext: new Uint8Array([1]), EncryptionContext: BLOCKED })) as { CiphertextBlob: Uint8Array }).CiphertextBlob;
+    okBlob = ((await run(ROOT, 'Encrypt', { KeyId: KEY_ID, Plaintext: new Uint8Array([1]), EncryptionContext: OK })) as { CiphertextBlob: Uint8Array }).CiphertextBlob;
+    await run(ROOT, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: DENY_BLOCKED, BypassPolicyLockoutSafetyCheck: true });
+  });
+
+  const cases: [string, (context: Record<string, string>) => [string, Record<string, unknown>]][] = [
+    ['Encrypt', (c) => ['Encrypt', { KeyId: KEY_ID, Plaintext: new Uint8Array([1]), EncryptionContext: c }]],
+    ['Decrypt', (c) => ['Decrypt', { CiphertextBlob: c === BLOCKED ? blockedBlob : okBlob, EncryptionContext: c }]],
+    ['Decrypt naming its KeyId', (c) => ['Decrypt', { KeyId: KEY_ID, CiphertextBlob: c === BLOCKED ? blockedBlob : okBlob, EncryptionContext: c }]],
+    ['ReEncrypt, source side', (c) => ['ReEncrypt', { CiphertextBlob: c === BLOCKED ? blockedBlob : okBlob, SourceEncryptionContext: c, DestinationKeyId: KEY_ID, DestinationEncryptionContext: OK }]],
+    ['ReEncrypt, destination side', (c) => ['ReEncrypt', { CiphertextBlob: okBlob, SourceEncryptionContext: OK, DestinationKeyId: KEY_ID, DestinationEncryptionContext: c }]],
+    ['GenerateDataKey', (c) => ['GenerateDataKey', { KeyId: KEY_ID, KeySpec: 'AES_256', EncryptionContext: c }]],
+    ['GenerateDataKeyWithoutPlaintext', (c) => ['GenerateDataKeyWithoutPlaintext', { KeyId: KEY_ID, NumberOfBytes: 16, EncryptionContext: c }]],
+    ['GenerateDataKeyPair', (c) => ['GenerateDataKeyPair', { KeyId: KEY_ID, KeyPairSpec: 'ECC_NIST_P256', EncryptionContext: c }]],
+    ['GenerateDataKeyPairWithoutPlaintext', (c) => ['GenerateDataKeyPairWithoutPlaintext', { KeyId: KEY_ID, KeyPairSpec: 'ECC_NIST_P256', EncryptionContext: c }]],
+    ['CreateGrant (EncryptionContextSubset)', (c) => ['CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: c } }]],
+    ['CreateGrant (EncryptionContextEquals)', (c) => ['CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, Operations: ['Decrypt'], Constraints: { EncryptionContextEquals: c } }]],
+    [
+      'CreateGrant (both constraints, the blocked one second)',
+      (c) => ['CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, Operations: ['Decrypt'], Constraints: { EncryptionContextEquals: OK, EncryptionContextSubset: c } }],
+    ],
+  ];
+
+  it.each(cases)('%s: a Deny on kms:EncryptionContext:tenant applies', async (_name, request) => {
+    const [operation, input] = request(BLOCKED);
+    expect(await errorName(run(ALICE, operation, input))).toBe('AccessDeniedException');
+    const [again, allowed] = request(OK);
+    await run(ALICE, again, allowed);
+  });
+
+  it('a grant constrained to a context allows GenerateDataKeyPair(+WithoutPlaintext) with that context only', async () => {
+    await run(ALICE, 'CreateGrant', {
+      KeyId: KEY_ID,
+      GranteePrincipal: BOB.principal,
+      Operations: ['GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext'],
+      Constraints: { EncryptionContextSubset: OK },
+    });
+    for (const operation of ['GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext']) {
+      await run(BOB, operation, { KeyId: KEY_ID, KeyPairSpec: 'ECC_NIST_P256', EncryptionContext: { ...OK, file: 'x' } });
+      expect(await errorName(run(BOB, operation, { KeyId: KEY_ID, KeyPairSpec: 'ECC_NIST_P256', EncryptionContext: { tenant: 'other' } }))).toBe(
+        'AccessDeniedException',
+      );
+    }
+  });
+
+  it('an Allow conditioned on the context lets a grant with that constraint be created', async () => {
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/admin` }, Action: 'kms:*', Resource: '*' },
+        { Effect: 'Allow', Principal: { AWS: ALICE.principal }, Action: 'kms:CreateGrant', Resource: '*', Condition: { StringEquals: { 'kms:EncryptionContext:tenant': 'ok' } } },
+      ],
+    });
+    await run(ALICE, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: policy, BypassPolicyLockoutSafetyCheck: true });
+    await run(ALICE, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, Operations: ['Decrypt'], Constraints: { EncryptionContextEquals: OK } });
+    expect(await errorName(run(ALICE, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, Operations: ['Decrypt'] }))).toBe('AccessDeniedException');
+  });
+});
