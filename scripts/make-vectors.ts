@@ -4,10 +4,12 @@
  * Deterministic: data keys, IVs and message ids come from an HMAC-SHA-256 counter generator
  * seeded with a fixed string, so a rerun writes identical files. Once released, vector files
  * are frozen: a change in the format that alters them is a breaking change (SPEC §10).
- * Each negative vector violates exactly one MUST-reject rule of docs/SPEC.md §8, named by
- * `rule`, and gives the error code a decoder must report in `expect`.
+ * Each negative vector names in `rule` the MUST-reject rule of docs/SPEC.md §8 whose code it
+ * expects in `expect`: the only rule it breaks, or, for the vectors that break several on
+ * purpose (their description says which), the one that comes first in the order of SPEC §8.1.
+ * The README's table is rewritten from the vectors.
  */
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -59,7 +61,7 @@ interface Vector {
 const vectors = new Map<string, Vector>();
 const add = (name: string, v: Vector): void => void vectors.set(name, v);
 
-interface Made { ciphertext: Uint8Array; dataKey: Uint8Array; headerEnd: number; frameLength: number }
+interface Made { ciphertext: Uint8Array; dataKey: Uint8Array; headerEnd: number; frameLength: number; plaintext: Uint8Array }
 
 /** Encrypts deterministically and remembers the data key so negative vectors can be re-tagged. */
 async function make(plaintext: Uint8Array, names: string[], frameLength: number, encryptionContext: Record<string, string> = {}): Promise<Made> {
@@ -74,7 +76,7 @@ async function make(plaintext: Uint8Array, names: string[], frameLength: number,
     unwrapKey: (r) => inner.unwrapKey(r),
   };
   const { ciphertext } = await encryptWithMessageId(plaintext, { keyring: spy, frameLength, encryptionContext }, random(32));
-  return { ciphertext, dataKey, headerEnd: readPreamble(ciphertext)!, frameLength };
+  return { ciphertext, dataKey, headerEnd: readPreamble(ciphertext)!, frameLength, plaintext };
 }
 
 /** Replaces the header (preamble + body) and recomputes a valid header tag with the real content key. */
@@ -102,6 +104,145 @@ const flip = (bytes: Uint8Array, at: number): Uint8Array => {
 };
 
 const pt = (n: number): Uint8Array => random(n);
+
+
+/** The header items edited by `edit`, re-encoded and re-tagged with the real content key. */
+async function reheader(m: Made, edit: (it: unknown[]) => void, version = 1): Promise<Uint8Array> {
+  const it = items(m);
+  edit(it);
+  return withHeader(m, headerEncoder.encode(it) as Uint8Array, version);
+}
+
+const PREAMBLE = (length: number): Uint8Array => {
+  const pre = Uint8Array.of(0x53, 0x42, 0x58, 1, 0, 0, 0, 0);
+  writeU32(pre, 4, length);
+  return pre;
+};
+
+type EdkItem = [string, Uint8Array, Uint8Array];
+
+async function addOrderAndLimitVectors(m: Made): Promise<void> {
+  const c = m.ciphertext;
+  const body0 = m.headerEnd + TAG_BYTES;
+  const R = m.frameLength + REGULAR_FRAME_OVERHEAD;
+  const neg = (name: string, rule: number, expect: string, description: string, ciphertext: Uint8Array, extra: Partial<Vector> = {}): void =>
+    add(name, { description, rule, keyring: ['alpha', 'beta'], expect, ciphertext, ...extra });
+
+  // SPEC §8.1 stage P: inputs shorter than the preamble, checked byte by byte.
+  neg('input-empty', 4, 'ERR_TRUNCATED', 'No bytes at all: the input ends before the magic', new Uint8Array(0));
+  neg('input-magic-prefix', 4, 'ERR_TRUNCATED', 'Only "SB": a prefix of the magic, then the input ends', Uint8Array.of(0x53, 0x42));
+  neg('input-short-bad-magic', 1, 'ERR_FORMAT_INVALID', 'Only "SX": breaks rules 1 and 4; the second byte is wrong before the input ends, so rule 1', Uint8Array.of(0x53, 0x58));
+  neg('input-short-bad-version', 2, 'ERR_UNSUPPORTED_VERSION', '"SBX" and version 2, then the input ends: breaks rules 2 and 4, rule 2 comes first', Uint8Array.of(0x53, 0x42, 0x58, 2));
+  neg('preamble-only-length-zero', 4, 'ERR_TRUNCATED', 'A complete preamble declaring a header body of 0 bytes, and nothing else: the header tag is missing', PREAMBLE(0));
+  neg('header-body-empty', 5, 'ERR_FORMAT_INVALID', 'A preamble declaring 0 bytes and 16 bytes of header tag: an empty body is not a CBOR item', concat(PREAMBLE(0), new Uint8Array(16)));
+  {
+    const out = c.slice(); writeU32(out, 4, 2 * 1024 * 1024); out[3] = 2;
+    neg('order-version-before-header-length', 2, 'ERR_UNSUPPORTED_VERSION', 'Version 2 and a 2 MiB header length: breaks rules 2, 3 and 4; the version byte comes first', out);
+  }
+
+  // Stage H: deterministic encoding first (rule 5), then the suite (7), then the fields in order.
+  neg('header-trailing-byte-in-body', 5, 'ERR_FORMAT_INVALID', 'One zero byte after the header array inside the declared body; header tag valid', await withHeader(m, concat(headerEncoder.encode(items(m)) as Uint8Array, new Uint8Array(1))));
+  {
+    // A context key written twice (same value): the second copy is not strictly after the first.
+    const canonical = headerEncoder.encode(items(m)) as Uint8Array;
+    const map = headerEncoder.encode(items(m)[2]) as Uint8Array;
+    const at = toHex(canonical).indexOf(toHex(map)) / 2;
+    const first = headerEncoder.encode('tenant') as Uint8Array;
+    const pair = concat(first, headerEncoder.encode('acme') as Uint8Array);
+    const pairAt = toHex(map).indexOf(toHex(pair)) / 2;
+    const dup = concat(Uint8Array.of(map[0]! + 1), map.subarray(1, pairAt + pair.length), pair, map.subarray(pairAt + pair.length));
+    neg('header-duplicate-context-key', 5, 'ERR_FORMAT_INVALID', 'The context key "tenant" appears twice with the same value; header tag valid', await withHeader(m, concat(canonical.subarray(0, at), dup, canonical.subarray(at + map.length))));
+  }
+  {
+    // Frame length as a tagged item: tag 0 (a date string would be) is no part of the header.
+    const it = items(m);
+    const canonical = headerEncoder.encode(it) as Uint8Array;
+    const fl = headerEncoder.encode(it[4]) as Uint8Array;
+    const at = toHex(canonical).lastIndexOf(toHex(fl) + '5820') / 2;
+    neg('header-tagged-item', 5, 'ERR_FORMAT_INVALID', 'The frame length wrapped in CBOR tag 1 (no tags in a header); header tag valid', await withHeader(m, concat(canonical.subarray(0, at), Uint8Array.of(0xc1), canonical.subarray(at))));
+  }
+  neg('unknown-suite-2-pow-32', 7, 'ERR_UNSUPPORTED_VERSION', 'Suite 2^32 (an 8-byte unsigned integer): any unsigned integer is a suite id, and this one is unknown; header tag valid', await reheader(m, (it) => { it[0] = 2n ** 32n; }));
+  neg('unknown-suite-2-pow-64-minus-1', 7, 'ERR_UNSUPPORTED_VERSION', 'Suite 2^64 - 1, the largest CBOR unsigned integer; header tag valid', await reheader(m, (it) => { it[0] = 2n ** 64n - 1n; }));
+  neg('unknown-suite-short-header', 7, 'ERR_UNSUPPORTED_VERSION', 'Header [99, message id]: an unknown suite, whose other fields are not examined (rule 6 is not reached); header tag valid', await reheader(m, (it) => { it.splice(0, it.length, 99, it[1]); }));
+  {
+    const it = items(m);
+    it[0] = 99;
+    const canonical = headerEncoder.encode(it) as Uint8Array;
+    const fl = headerEncoder.encode(it[4]) as Uint8Array;
+    const at = toHex(canonical).lastIndexOf(toHex(fl) + '5820') / 2;
+    const body = concat(canonical.subarray(0, at), Uint8Array.of(0x1a, 0, 0, 0, 64), canonical.subarray(at + fl.length));
+    neg('order-encoding-before-suite', 5, 'ERR_FORMAT_INVALID', 'Suite 99 and a frame length in 5 bytes: breaks rules 5 and 7; the encoding is checked first', await withHeader(m, body));
+  }
+  neg('order-fields-in-array-order', 6, 'ERR_FORMAT_INVALID', 'A 31-byte message id and a frame length above the decrypt bound: breaks rules 6 and 9; the message id comes first in the array', await reheader(m, (it) => { it[1] = (it[1] as Uint8Array).subarray(0, 31); }), { decryptOptions: { maxFrameLength: 32 } });
+
+  // Context rules (19-21).
+  {
+    const many = new Map<string, string>();
+    const keys = Array.from({ length: 1025 }, (_, i) => `k${String(i).padStart(4, '0')}`);
+    for (const k of keys) many.set(k, '');
+    neg('context-too-many-pairs', 19, 'ERR_LIMIT_EXCEEDED', 'A context of 1025 pairs (limit 1024); header tag valid', await reheader(m, (it) => { it[2] = many; }));
+    const withEmpty = new Map<string, string>([['', 'x'], ...[...many.entries()]]);
+    neg('order-context-count-before-pairs', 19, 'ERR_LIMIT_EXCEEDED', 'A context of 1026 pairs, the first with an empty key: breaks rules 19 and 20; the count comes first', await reheader(m, (it) => { it[2] = withEmpty; }));
+  }
+  neg('context-empty-key', 20, 'ERR_FORMAT_INVALID', 'A context pair with the empty key; header tag valid', await reheader(m, (it) => { it[2] = new Map([['', 'x'], ...(it[2] as Map<string, string>)]); }));
+  neg('context-too-many-bytes', 21, 'ERR_LIMIT_EXCEEDED', 'A context of one pair of 1 + 65 536 bytes (limit 65 536); header tag valid', await reheader(m, (it) => { it[2] = new Map([['k', 'v'.repeat(65536)]]); }));
+
+  // EDK list and EDK fields (22-27).
+  {
+    const edks = (it: unknown[]): EdkItem[] => it[3] as EdkItem[];
+    const filler = (n: number, first?: EdkItem): EdkItem[] => Array.from({ length: n }, (_, i): EdkItem => (i === 0 && first ? first : ['filler', Uint8Array.of(i & 0xff, i >> 8), Uint8Array.of(1)]));
+    neg('edks-more-than-255', 22, 'ERR_LIMIT_EXCEEDED', '256 EDKs (the first two real, 254 fillers) with maxEncryptedDataKeys 255; header tag valid', await reheader(m, (it) => { it[3] = [...edks(it), ...filler(254)]; }), { decryptOptions: { maxEncryptedDataKeys: 255 } });
+    neg('order-edk-count-before-edks', 22, 'ERR_LIMIT_EXCEEDED', '256 EDKs, the first with an empty provider id: breaks rules 22 and 23; the count comes first', await reheader(m, (it) => { it[3] = [...filler(254, ['', Uint8Array.of(0), Uint8Array.of(1)]), ...edks(it)]; }), { decryptOptions: { maxEncryptedDataKeys: 255 } });
+    neg('edk-empty-provider-id', 23, 'ERR_FORMAT_INVALID', 'A third EDK with an empty provider id; header tag valid', await reheader(m, (it) => { edks(it).push(['', Uint8Array.of(1), Uint8Array.of(1)]); }));
+    neg('edk-empty-ciphertext', 24, 'ERR_FORMAT_INVALID', 'A third EDK with an empty ciphertext; header tag valid', await reheader(m, (it) => { edks(it).push(['other', Uint8Array.of(1), new Uint8Array(0)]); }));
+    neg('edk-provider-id-too-long', 25, 'ERR_LIMIT_EXCEEDED', 'A third EDK whose provider id is 1025 bytes (limit 1024); header tag valid', await reheader(m, (it) => { edks(it).push(['p'.repeat(1025), Uint8Array.of(1), Uint8Array.of(1)]); }));
+    neg('edk-provider-info-too-long', 26, 'ERR_LIMIT_EXCEEDED', 'A third EDK whose provider info is 4097 bytes (limit 4096); header tag valid', await reheader(m, (it) => { edks(it).push(['other', new Uint8Array(4097), Uint8Array.of(1)]); }));
+    neg('edk-ciphertext-too-long', 27, 'ERR_LIMIT_EXCEEDED', 'A third EDK whose ciphertext is 8193 bytes (limit 8192); header tag valid', await reheader(m, (it) => { edks(it).push(['other', Uint8Array.of(1), new Uint8Array(8193)]); }));
+    neg('order-edk-fields-before-sizes', 23, 'ERR_FORMAT_INVALID', 'A third EDK with an empty provider id and a 8193-byte ciphertext: breaks rules 23 and 27; each EDK\'s shape comes before its sizes', await reheader(m, (it) => { edks(it).push(['', Uint8Array.of(1), new Uint8Array(8193)]); }));
+  }
+  neg('edk-empty-provider-info-accepted', 11, 'ERR_NO_MATCHING_KEY', 'A third EDK with an empty provider info (allowed), offered only gamma: the header is valid, no EDK is gamma\'s', await reheader(m, (it) => { (it[3] as EdkItem[]).push(['other', new Uint8Array(0), Uint8Array.of(1)]); }), { keyring: ['gamma'] });
+
+  // Decrypt options out of range (rule 29): programmer errors, before any byte is read.
+  neg('option-max-edks-above-255', 29, 'RangeError', 'A valid message, decrypt with maxEncryptedDataKeys 256 (at most 255)', c, { decryptOptions: { maxEncryptedDataKeys: 256 } });
+  neg('option-max-frame-length-above-16-mib', 29, 'RangeError', 'A valid message, decrypt with maxFrameLength 16 MiB + 1', c, { decryptOptions: { maxFrameLength: 16 * 1024 * 1024 + 1 } });
+  neg('option-max-header-bytes-above-1-mib', 29, 'RangeError', 'A valid message, decrypt with maxHeaderBytes 1 MiB + 1', c, { decryptOptions: { maxHeaderBytes: 1024 * 1024 + 1 } });
+
+  // Stages K, T and F: keys before the header tag before the frames, frames front to back.
+  neg('order-keys-before-frames', 11, 'ERR_NO_MATCHING_KEY', 'Only gamma offered and the final frame cut: breaks rules 11 and 16; keys come before frames', c.subarray(0, c.length - 5), { keyring: ['gamma'] });
+  neg('order-keys-before-frame-layout', 11, 'ERR_NO_MATCHING_KEY', 'Only gamma offered and the message cut 85 bytes into frame 2 (no final frame can end there): breaks rules 11 and 16; keys come before frames', c.subarray(0, body0 + 2 * R + 85), { keyring: ['gamma'] });
+  neg('order-context-before-keys', 10, 'ERR_ENCRYPTION_CONTEXT_MISMATCH', 'Expected tenant=other and only gamma offered: breaks rules 10 and 11; the context comes first', c, { keyring: ['gamma'], decryptOptions: { expectedEncryptionContext: { tenant: 'other' } } });
+  neg('order-header-tag-before-frames', 13, 'ERR_DECRYPTION_FAILED', 'Header tag changed and an unknown type byte in frame 1: breaks rules 13 and 18; the header tag comes first', (() => { const out = flip(c, m.headerEnd + 5); out[body0 + R] = 0x02; return out; })());
+  neg('order-frame-tag-before-later-frame', 14, 'ERR_DECRYPTION_FAILED', 'A tag byte of frame 0 changed and frame 1 has type byte 0x02: breaks rules 14 and 18; frame 0 comes first', (() => { const out = flip(c, body0 + R - 1); out[body0 + R] = 0x02; return out; })());
+  neg('order-final-length-before-truncation', 18, 'ERR_FORMAT_INVALID', 'The final frame declares 200 bytes with frame length 64 and the message ends there: breaks rules 18 and 16; L < F is checked on the length bytes', (() => { const out = c.slice(); writeU32(out, body0 + 3 * R + 1, 200); return out; })());
+}
+
+/**
+ * Frozen vectors whose description (frozen with them) does not say that they break more than
+ * one rule: the README says it for them. Vectors added later say it in their description.
+ */
+const SEVERAL: Record<string, string> = {
+  'header-length-over-limit': 'also rule 4 (2 MiB declared in a 577-byte input): the bound is checked first (SPEC §8.1 stage 1)',
+  'final-length-not-below-frame-length': 'also rule 16 (64 + 16 bytes declared, 24 left): `L < F` is checked on the length bytes, before the body is awaited',
+};
+
+/** Rewrites the table of test/vectors/README.md between its markers, from the vectors. */
+function writeReadmeTable(): void {
+  const path = join(OUT, 'README.md');
+  const readme = readFileSync(path, 'utf8');
+  const begin = '<!-- vectors table: written by scripts/make-vectors.ts -->';
+  const end = '<!-- end of vectors table -->';
+  const rows = [...vectors.entries()].sort(([a, x], [b, y]) => (x.rule ?? 0) - (y.rule ?? 0) || (a < b ? -1 : 1));
+  const cell = (text: string): string => text.replace(/\|/g, '\\|');
+  const table = [
+    '| vector | rule | expect | keys offered | what it is; where it breaks several rules, which one wins |',
+    '|---|---|---|---|---|',
+    ...rows.map(([name, v]) => `| \`${name}\` | ${v.rule ?? '—'} | \`${v.expect}\` | ${v.keyring.join(', ')} | ${cell(v.description)}${SEVERAL[name] ? ` (${cell(SEVERAL[name])})` : ''} |`),
+  ].join('\n');
+  const from = readme.indexOf(begin);
+  const to = readme.indexOf(end);
+  if (from < 0 || to < 0) throw new Error('README.md lacks the table markers');
+  writeFileSync(path, readme.slice(0, from + begin.length) + '\n' + table + '\n' + readme.slice(to));
+}
 
 async function main(): Promise<void> {
   // Positive vectors.
@@ -208,6 +349,10 @@ async function main(): Promise<void> {
     neg('regular-frame-marked-final', 14, 'ERR_DECRYPTION_FAILED', 'Frame 2 cut to 63 bytes and marked final: its tag does not verify as a final frame', relabelled);
   }
 
+  // ---- Added after the first 34 (issue 18). Everything below draws its randomness after all of
+  // the above, so the frozen files keep their bytes; a new vector is only ever appended here.
+  await addOrderAndLimitVectors(m);
+
   mkdirSync(OUT, { recursive: true });
   for (const f of readdirSync(OUT)) if (f.endsWith('.json')) rmSync(join(OUT, f));
   const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
@@ -224,6 +369,7 @@ async function main(): Promise<void> {
     };
     writeFileSync(join(OUT, `${name}.json`), JSON.stringify(json, null, 2) + '\n');
   }
+  writeReadmeTable();
   console.log(`wrote ${vectors.size} vectors to ${OUT}`);
 }
 

@@ -1,6 +1,6 @@
 import { assertBytes } from './crypto/bytes.js';
 import { SealboxError } from './errors.js';
-import { FINAL_FRAME_PREFIX, walkFrames } from './format/frame.js';
+import { FINAL_FRAME_PREFIX, scanFrames } from './format/frame.js';
 import type { MessageHeader } from './format/header.js';
 import { readPreamble } from './format/header.js';
 import type { EncryptionContext } from './keyring/keyring.js';
@@ -45,23 +45,26 @@ export async function decrypt(ciphertext: Uint8Array, options: DecryptOptions): 
   const headerBytes = ciphertext.subarray(0, headerEnd);
   const header = acceptHeader(plan, headerBytes);
   const bodyStart = headerEnd + TAG_BYTES;
-  // Structure first (public information), so the output can be allocated exactly once.
-  const { regular, finalLength } = walkFrames(ciphertext, bodyStart, header.frameLength);
+  // The structure is public and read first so the output is allocated once, but reported in
+  // SPEC §8.1 order: after the keys, the header tag and the tags of the frames before it.
+  const { regular, finalLength, fault } = scanFrames(ciphertext, bodyStart, header.frameLength);
 
   const session = await beginDecryption(plan, header, headerBytes, ciphertext.subarray(headerEnd, bodyStart));
 
   const F = header.frameLength;
-  const out = new Uint8Array(regular * F + finalLength);
+  const out = new Uint8Array(regular * F + (finalLength ?? 0));
   let pos = bodyStart;
   try {
     for (let i = 0; i <= regular; i++) {
       const final = i === regular;
-      const len = final ? finalLength : F;
+      if (final && finalLength === undefined) break;
+      const len = final ? (finalLength as number) : F;
       pos += final ? FINAL_FRAME_PREFIX : 1;
       const opened = session.openFrameInto(i, final, ciphertext.subarray(pos, pos + len + TAG_BYTES), out, i * F);
       if (opened instanceof Promise) await opened;
       pos += len + TAG_BYTES;
     }
+    if (fault) throw fault;
   } catch (err) {
     out.fill(0);
     throw err;

@@ -45,9 +45,9 @@ export const DEFAULT_SUITE = SUITE_AES256_GCM_HKDF_SHA512_COMMIT;
 
 const SUITES: ReadonlyMap<number, Suite> = new Map([[SUITE_AES256_GCM_HKDF_SHA512_COMMIT.id, SUITE_AES256_GCM_HKDF_SHA512_COMMIT]]);
 
-/** Look up a suite by id; unknown ids are ERR_UNSUPPORTED_VERSION. */
-export function suiteById(id: number): Suite {
-  const suite = SUITES.get(id);
+/** Look up a suite by id (any unsigned integer, a bigint above 2^53); unknown ids are ERR_UNSUPPORTED_VERSION. */
+export function suiteById(id: number | bigint): Suite {
+  const suite = typeof id === 'number' ? SUITES.get(id) : undefined;
   if (!suite) throw new SealboxError('ERR_UNSUPPORTED_VERSION', `Unknown algorithm suite ${id}`);
   return suite;
 }

@@ -61,34 +61,59 @@ export function framesByteLength(plaintextLength: number, frameLength: number): 
   return regular * (frameLength + REGULAR_FRAME_OVERHEAD) + finalLength + FINAL_FRAME_OVERHEAD;
 }
 
+/** The frame structure of a complete message body, as far as it is sound (see {@link scanFrames}). */
+export interface FrameScan {
+  /** Regular frames that are whole, before the final frame or the first structural fault. */
+  readonly regular: number;
+  /** Plaintext length of the final frame, when it is whole (its tag not yet checked). */
+  readonly finalLength?: number;
+  /**
+   * The first structural fault in byte order, if any: it is reported only after the tags of
+   * the frames before it (and, for trailing bytes, the final frame's tag) have verified.
+   */
+  readonly fault?: SealboxError;
+}
+
 /**
- * Walks the frames of a complete message body starting at `start` by their type bytes and
- * declared lengths, without decrypting. Checks structure only (SPEC §8 rules 9-12).
- *
- * @throws SealboxError ERR_TRUNCATED (ends before the final frame), ERR_TRAILING_DATA,
- * ERR_FORMAT_INVALID (unknown type byte, final length not below the frame length), ERR_LIMIT_EXCEEDED
+ * Reads the frames of a complete message body starting at `start` by their type bytes and
+ * declared lengths, without decrypting, in the order SPEC §8.1 checks them: for each frame, input
+ * ending before it (rule 16), the frame count (28), its type byte (18); for the final frame
+ * its length bytes (16), `L < F` (18), its body (16); then bytes after it (17). Never throws:
+ * the decoder opens the sound frames first, so a tag failure before a fault wins.
  */
-export function walkFrames(bytes: Uint8Array, start: number, frameLength: number): FrameLayout {
+export function scanFrames(bytes: Uint8Array, start: number, frameLength: number): FrameScan {
   const regularSize = frameLength + REGULAR_FRAME_OVERHEAD;
   let pos = start;
   let regular = 0;
   for (;;) {
-    if (pos >= bytes.length) throw new SealboxError('ERR_TRUNCATED', 'The message ends before its final frame');
+    if (pos >= bytes.length) return { regular, fault: new SealboxError('ERR_TRUNCATED', 'The message ends before its final frame') };
+    if (regular + 1 > MAX_FRAMES) return { regular, fault: limitExceeded('frames', regular + 1, MAX_FRAMES) };
     const type = bytes[pos];
     if (type === FRAME_REGULAR) {
-      if (pos + regularSize > bytes.length) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside a frame');
+      if (pos + regularSize > bytes.length) return { regular, fault: new SealboxError('ERR_TRUNCATED', 'The message ends inside a frame') };
       pos += regularSize;
       regular++;
-      if (regular + 1 > MAX_FRAMES) throw limitExceeded('frames', regular + 1, MAX_FRAMES);
       continue;
     }
-    if (type !== FRAME_FINAL) throw formatInvalid('unknown frame type');
-    if (pos + FINAL_FRAME_PREFIX > bytes.length) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside the final frame');
+    if (type !== FRAME_FINAL) return { regular, fault: formatInvalid('unknown frame type') };
+    if (pos + FINAL_FRAME_PREFIX > bytes.length) return { regular, fault: new SealboxError('ERR_TRUNCATED', 'The message ends inside the final frame') };
     const finalLength = readU32(bytes, pos + 1);
-    if (finalLength >= frameLength) throw formatInvalid('final frame length must be below the frame length');
+    if (finalLength >= frameLength) return { regular, fault: formatInvalid('final frame length must be below the frame length') };
     const end = pos + FINAL_FRAME_OVERHEAD + finalLength;
-    if (end > bytes.length) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside the final frame');
-    if (end < bytes.length) throw new SealboxError('ERR_TRAILING_DATA', 'Bytes follow the final frame');
+    if (end > bytes.length) return { regular, fault: new SealboxError('ERR_TRUNCATED', 'The message ends inside the final frame') };
+    if (end < bytes.length) return { regular, finalLength, fault: new SealboxError('ERR_TRAILING_DATA', 'Bytes follow the final frame') };
     return { regular, finalLength };
   }
+}
+
+/**
+ * Checks the frame structure only and throws its first fault ({@link scanFrames}); for callers
+ * that never decrypt (rewrap).
+ *
+ * @throws SealboxError ERR_TRUNCATED, ERR_TRAILING_DATA, ERR_FORMAT_INVALID, ERR_LIMIT_EXCEEDED
+ */
+export function walkFrames(bytes: Uint8Array, start: number, frameLength: number): FrameLayout {
+  const { regular, finalLength, fault } = scanFrames(bytes, start, frameLength);
+  if (fault) throw fault;
+  return { regular, finalLength: finalLength as number };
 }

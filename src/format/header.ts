@@ -2,6 +2,7 @@ import { SealboxError, formatInvalid, limitExceeded } from '../errors.js';
 import {
   COMMITMENT_BYTES,
   MAX_ENCRYPTED_DATA_KEYS,
+  MAX_ENCRYPTION_CONTEXT_PAIRS,
   MAX_FRAME_LENGTH,
   MAX_HEADER_BYTES,
   MESSAGE_ID_BYTES,
@@ -15,7 +16,7 @@ import type { EncryptionContext } from '../keyring/keyring.js';
 import type { EncryptedDataKey } from './edk.js';
 import { checkEncryptedDataKey, copyEncryptedDataKey } from './edk.js';
 import { canonicalContext, canonicalMap, contextObject } from './context.js';
-import { headerDecoder, headerEncoder } from './cbor.js';
+import { headerDecoder, headerEncoder, isDeterministicItem } from './cbor.js';
 
 /** "SBX": the first three bytes of every Sealbox message. */
 export const MAGIC = Uint8Array.of(0x53, 0x42, 0x58);
@@ -132,24 +133,32 @@ export function decodeHeader(bytes: Uint8Array, limits: HeaderLimits): MessageHe
   const total = readPreamble(bytes, limits.maxHeaderBytes);
   if (total === undefined || total !== bytes.length) throw formatInvalid('header length does not match its preamble');
   const body = bytes.subarray(PREAMBLE_BYTES);
+  // SPEC §8.1, stage H: encoding (rule 5), then the suite (rules 6, 7), then each field in
+  // array order, within a field its declared count before its items.
+  if (!isDeterministicItem(body)) throw formatInvalid('header is not one item of deterministic CBOR');
   let item: unknown;
   try {
     item = headerDecoder.decode(body);
   } catch {
     throw formatInvalid('header is not well-formed CBOR');
   }
-  if (!Array.isArray(item) || item.length !== 6) throw formatInvalid('header must be a CBOR array of 6 items');
-  const [suiteId, messageId, context, edks, frameLength, commitment] = item as unknown[];
-  if (typeof suiteId !== 'number' || !Number.isInteger(suiteId) || suiteId < 0) throw formatInvalid('suite must be an unsigned integer');
+  if (!Array.isArray(item) || item.length === 0) throw formatInvalid('header must be a CBOR array');
+  const suiteId: unknown = item[0];
+  if (typeof suiteId !== 'number' && typeof suiteId !== 'bigint') throw formatInvalid('suite must be an unsigned integer');
+  // Any unsigned integer names a suite; one this release does not know is unsupported, and
+  // nothing else of its header is examined (a later suite may lay it out differently).
   const suite = suiteById(suiteId);
+  if (item.length !== 6) throw formatInvalid('header must be a CBOR array of 6 items');
+  const [, messageId, context, edks, frameLength, commitment] = item as unknown[];
   if (!isBytes(messageId, MESSAGE_ID_BYTES)) throw formatInvalid('message id must be 32 bytes');
   if (!(context instanceof Map)) throw formatInvalid('encryption context must be a map');
+  if (context.size > MAX_ENCRYPTION_CONTEXT_PAIRS) throw limitExceeded('encryption context pairs', context.size, MAX_ENCRYPTION_CONTEXT_PAIRS);
   let entries;
   try {
     entries = canonicalContext(context, true);
   } catch (err) {
     if (err instanceof SealboxError && err.code === 'ERR_LIMIT_EXCEEDED') throw err;
-    throw formatInvalid('encryption context must map text to text');
+    throw formatInvalid('encryption context must map non-empty text to text');
   }
   if (!Array.isArray(edks) || edks.length === 0) throw formatInvalid('at least one encrypted data key is required');
   const maxEdks = Math.min(limits.maxEncryptedDataKeys, MAX_ENCRYPTED_DATA_KEYS);
@@ -176,8 +185,7 @@ export function decodeHeader(bytes: Uint8Array, limits: HeaderLimits): MessageHe
     frameLength,
     commitment: copyBytes(commitment),
   });
-  // One message, one encoding: the bytes must equal the canonical re-encoding (SPEC §8 rule 4).
-  // (The preamble was checked by readPreamble and the body length against it above.)
+  // Belt and braces: the checked bytes must also be what this encoder writes for the header.
   if (!equalBytes(encodeBody(header), body)) throw formatInvalid('header is not in canonical CBOR encoding');
   return header;
 }

@@ -69,6 +69,8 @@ export async function decryptRange(source: RangeSource, options: DecryptRangeOpt
   const headerBytes = headerAll.subarray(0, headerEnd);
   const header = acceptHeader(plan, headerBytes);
   const bodyStart = headerEnd + TAG_BYTES;
+  // Keys, commitment and header tag before anything about the frames (SPEC §8.1).
+  const session = await beginDecryption(plan, header, headerBytes, headerAll.subarray(headerEnd));
 
   // Layout from the size: x = n (F + 17) + L with 0 <= L < F.
   const F = header.frameLength;
@@ -85,7 +87,6 @@ export async function decryptRange(source: RangeSource, options: DecryptRangeOpt
     throw new SealboxError('ERR_RANGE', `Range [${start}, ${end}) is outside the plaintext of ${plaintextLength} bytes`);
   }
 
-  const session = await beginDecryption(plan, header, headerBytes, headerAll.subarray(headerEnd));
 
   // The final frame first, whatever the range: it proves the message is whole.
   const finalBytes = await readExactly(reader, bodyStart + n * R, L + FINAL_FRAME_OVERHEAD);

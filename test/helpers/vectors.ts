@@ -12,7 +12,7 @@ export interface MessageVector {
   rule: number | null;
   expect: string;
   keyring: string[];
-  decryptOptions?: { expectedEncryptionContext?: Record<string, string>; maxEncryptedDataKeys?: number; maxFrameLength?: number };
+  decryptOptions?: { expectedEncryptionContext?: Record<string, string>; maxEncryptedDataKeys?: number; maxFrameLength?: number; maxHeaderBytes?: number };
   ciphertext: string;
   plaintext?: string;
   encryptionContext?: Record<string, string>;
