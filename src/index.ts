@@ -5,6 +5,8 @@ export { decrypt } from './decrypt.js';
 export type { DecryptOptions, DecryptResult } from './decrypt.js';
 export { rewrap } from './rewrap.js';
 export type { RewrapOptions, RewrapResult } from './rewrap.js';
+export { rewrapStream } from './stream/rewrap-stream.js';
+export type { RewrapStream } from './stream/rewrap-stream.js';
 export { SealboxError, isSealboxError } from './errors.js';
 export type { SealboxErrorCode, SealboxErrorOptions } from './errors.js';
 export type { Keyring, WrapRequest, WrapResult, UnwrapRequest, EncryptionContext } from './keyring/keyring.js';

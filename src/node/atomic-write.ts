@@ -91,8 +91,9 @@ export function temporaryPathFor(dst: string): string {
 }
 
 /**
- * Writes `dst` through a private temporary file that `body` fills, then fsyncs it, renames it
- * over `dst` and fsyncs the directory. If `body` or any step before the rename fails, the
+ * Writes `dst` through a private temporary file that `body` fills (it gets the open file and its
+ * path: rewrapFile copies into it by path), then fsyncs it, renames it over `dst` and fsyncs
+ * the directory. If `body` or any step before the rename fails, the
  * temporary file is removed and `dst` is left as it was. If only the final directory fsync
  * fails, `dst` is in place but may not survive a power cut: the error is thrown.
  *
@@ -102,14 +103,14 @@ export function temporaryPathFor(dst: string): string {
  * ```
  * @throws Node file system errors (EEXIST is never thrown for `dst`: it is replaced).
  */
-export async function writeFileAtomically<T>(dst: string, body: (out: FileHandle) => Promise<T>, fs: AtomicWriteFs = nodeAtomicWriteFs): Promise<T> {
+export async function writeFileAtomically<T>(dst: string, body: (out: FileHandle, tmp: string) => Promise<T>, fs: AtomicWriteFs = nodeAtomicWriteFs): Promise<T> {
   const tmp = temporaryPathFor(dst);
   // 'wx': never follow or clobber an existing path; 0o600: plaintext is private until renamed.
   const out = await fs.open(tmp, 'wx', 0o600);
   let open = true;
   let renamed = false;
   try {
-    const result = await body(out);
+    const result = await body(out, tmp);
     await fs.syncFile(out);
     open = false;
     await fs.close(out);

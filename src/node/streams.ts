@@ -9,7 +9,7 @@ import { createDecryptFramer, headerPromise } from '../stream/decrypt-stream.js'
 import { EncryptFramer } from '../stream/encrypt-framer.js';
 
 /** Runs one framer step and reports to a Node stream callback, synchronously when it can. */
-function settle(step: () => MaybePromise<void>, callback: TransformCallback, onError?: (err: unknown) => void): void {
+export function settle(step: () => MaybePromise<void>, callback: TransformCallback, onError?: (err: unknown) => void): void {
   let r: MaybePromise<void>;
   try {
     r = step();
@@ -48,7 +48,7 @@ function later(chunk: unknown, run: () => void): void {
   else run();
 }
 
-function checkChunk(chunk: unknown): Uint8Array {
+export function checkChunk(chunk: unknown): Uint8Array {
   if (!(chunk instanceof Uint8Array)) throw new TypeError(`"chunk" expected Buffer or Uint8Array, got ${typeof chunk}`);
   return chunk;
 }

@@ -1,0 +1,190 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { open, readFile, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { readU32, writeU32, writeU64 } from '../crypto/bytes.js';
+import { SealboxError } from '../errors.js';
+import { nodeAtomicWriteFs } from './atomic-write.js';
+
+/**
+ * Crash-safe replacement of a message's header in place, for a new header of exactly the old
+ * header's length (rewrapFile with dst = src). A write of a few KiB is not atomic across a
+ * crash or power loss (it may land partly, at any granularity), so the new header goes first
+ * to a journal beside the file, and the file is written only once the journal is durable:
+ *
+ * 1. write the journal `.<name>.sealbox-rewrap` (old header, new header, file size and tail,
+ *    SHA-256 over all of it), fsync it, fsync the directory;
+ * 2. write the new header at offset 0 of the file, fsync the file;
+ * 3. remove the journal, fsync the directory.
+ *
+ * Why a crash at any moment leaves the old message or the new one, never a mix:
+ * - during step 1 the file has not been touched: it is the old message. A journal that was
+ *   not completely written fails its checksum and is discarded by recovery (the file was not
+ *   touched, since step 2 starts only after the journal and its directory entry are synced);
+ * - from the end of step 1 on, a complete journal exists on disk; the file's header region
+ *   holds, byte for byte, the old header, the new one, or a mix of the two (only the EDKs and
+ *   the tag differ: same length, same message id, context, frame length, commitment).
+ *   Recovery rewrites the new header whole, syncs and removes the journal: the new message.
+ *   Recovery is itself steps 2 and 3, so a crash during recovery leaves the same situation;
+ * - after step 2, the file holds the new message; step 3 only tidies up.
+ *
+ * Recovery runs at the start of every rewrapFile of the file (and the CLI's rewrap), or by
+ * calling {@link recoverRewrap}. Before it runs, a reader that ignores the journal may find a
+ * header that fails authentication (ERR_DECRYPTION_FAILED), never one that authenticates as
+ * something else: the tag covers the whole header.
+ */
+
+const MAGIC = Buffer.from('SBXRWJ1\n');
+const FIXED = MAGIC.length + 4 + 8 + 16;
+const DIGEST_BYTES = 32;
+/** Bytes of the file's end recorded in the journal: the final frame's tag. */
+export const TAIL_BYTES = 16;
+
+/** The steps of {@link writeHeaderInPlace}, in order; tests stop the process after each. */
+export type JournalStep = 'journal-written' | 'journal-synced' | 'header-written' | 'header-synced' | 'journal-removed';
+
+/** Called after each step; a test hook (kills the process there). */
+export type StepHook = (step: JournalStep | 'copy-block') => void | Promise<void>;
+
+/** Path of the journal of an in-place rewrap of `path`. */
+export function journalPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.sealbox-rewrap`);
+}
+
+function encodeJournal(oldHeader: Uint8Array, newHeader: Uint8Array, size: number, tail: Uint8Array): Buffer {
+  const out = Buffer.alloc(FIXED + 2 * oldHeader.length + DIGEST_BYTES);
+  MAGIC.copy(out, 0);
+  writeU32(out, MAGIC.length, oldHeader.length);
+  writeU64(out, MAGIC.length + 4, size);
+  out.set(tail, MAGIC.length + 12);
+  out.set(oldHeader, FIXED);
+  out.set(newHeader, FIXED + oldHeader.length);
+  createHash('sha256').update(out.subarray(0, out.length - DIGEST_BYTES)).digest().copy(out, out.length - DIGEST_BYTES);
+  return out;
+}
+
+interface Journal {
+  readonly oldHeader: Uint8Array;
+  readonly newHeader: Uint8Array;
+  readonly size: number;
+  readonly tail: Uint8Array;
+}
+
+/** The journal's contents, or undefined when it is incomplete or damaged (it never became durable). */
+function decodeJournal(bytes: Buffer): Journal | undefined {
+  if (bytes.length < FIXED + DIGEST_BYTES || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+  const length = readU32(bytes, MAGIC.length);
+  if (bytes.length !== FIXED + 2 * length + DIGEST_BYTES) return undefined;
+  const digest = createHash('sha256').update(bytes.subarray(0, bytes.length - DIGEST_BYTES)).digest();
+  if (!timingSafeEqual(digest, bytes.subarray(bytes.length - DIGEST_BYTES))) return undefined;
+  const size = bytes.readUInt32BE(MAGIC.length + 4) * 2 ** 32 + bytes.readUInt32BE(MAGIC.length + 8);
+  return {
+    size,
+    tail: bytes.subarray(MAGIC.length + 12, FIXED),
+    oldHeader: bytes.subarray(FIXED, FIXED + length),
+    newHeader: bytes.subarray(FIXED + length, FIXED + 2 * length),
+  };
+}
+
+async function readAt(handle: FileHandle, length: number, position: number): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(buf, done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return buf.subarray(0, done);
+}
+
+async function writeAt(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) done += (await handle.write(bytes, done, bytes.length - done, position + done)).bytesWritten;
+}
+
+/**
+ * Replaces the first `oldHeader.length` bytes of `path` (open as `file`, read-write) with
+ * `newHeader` of the same length, through the journal (see the top of this file).
+ */
+export async function writeHeaderInPlace(path: string, file: FileHandle, oldHeader: Uint8Array, newHeader: Uint8Array, step?: StepHook): Promise<void> {
+  if (oldHeader.length !== newHeader.length) throw new RangeError('the new header must have the old header\'s length');
+  const { size } = await file.stat();
+  const tail = await readAt(file, TAIL_BYTES, size - TAIL_BYTES);
+  const journal = journalPath(path);
+  const dir = dirname(path);
+  // 'wx': a journal that exists belongs to another rewrap of this file (or to one that crashed,
+  // which rewrapFile recovers before it gets here).
+  const handle = await open(journal, 'wx', 0o600);
+  try {
+    await writeAt(handle, encodeJournal(oldHeader, newHeader, size, tail), 0);
+    await step?.('journal-written');
+    await handle.sync();
+  } catch (err) {
+    await handle.close();
+    await unlink(journal).catch(() => undefined);
+    throw err;
+  }
+  await handle.close();
+  await nodeAtomicWriteFs.syncDir(dir);
+  await step?.('journal-synced');
+  // From here on the rewrap is committed: a crash is finished by recovery, never undone.
+  await writeAt(file, newHeader, 0);
+  await step?.('header-written');
+  await file.sync();
+  await step?.('header-synced');
+  await unlink(journal);
+  await nodeAtomicWriteFs.syncDir(dir);
+  await step?.('journal-removed');
+}
+
+/**
+ * Finishes an in-place rewrap of `path` that a crash interrupted, if there was one: when its
+ * journal is complete, the new header is written whole and synced and the journal removed (the
+ * new message); when the journal is incomplete, the file was never touched and the journal is
+ * removed (the old message). `rewrapFile` does this itself before it reads a file; call it
+ * before other programs read a file whose rewrap may have been interrupted.
+ *
+ * @example
+ * ```ts
+ * import { recoverRewrap } from 'sealbox/node';
+ * const outcome = await recoverRewrap('archive/2026-01.sbx'); // 'none', 'completed' or 'discarded'
+ * ```
+ * @returns `'none'` (no journal), `'completed'` (the new message is in place) or `'discarded'`
+ * (an incomplete journal was removed; the old message is in place)
+ * @throws SealboxError ERR_STATE when the journal does not belong to the file as it is now
+ * (another file was put in its place): both are left as they are. Node file system errors.
+ */
+export async function recoverRewrap(path: string): Promise<'none' | 'completed' | 'discarded'> {
+  const journal = journalPath(path);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(journal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'none';
+    throw err;
+  }
+  const entry = decodeJournal(bytes);
+  if (!entry) {
+    await unlink(journal);
+    await nodeAtomicWriteFs.syncDir(dirname(path));
+    return 'discarded';
+  }
+  const file = await open(path, 'r+');
+  try {
+    const { size } = await file.stat();
+    const region = await readAt(file, entry.oldHeader.length, 0);
+    const tail = await readAt(file, TAIL_BYTES, size - TAIL_BYTES);
+    // Every byte of the header region is the old header's or the new header's: the torn file
+    // this journal was written for, and no other.
+    let ours = size === entry.size && tail.equals(entry.tail) && region.length === entry.oldHeader.length;
+    for (let i = 0; ours && i < region.length; i++) ours = region[i] === entry.oldHeader[i] || region[i] === entry.newHeader[i];
+    if (!ours) throw new SealboxError('ERR_STATE', `The rewrap journal ${basename(journal)} does not belong to ${basename(path)} as it is now; both were left as they are`);
+    await writeAt(file, entry.newHeader, 0);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await unlink(journal);
+  await nodeAtomicWriteFs.syncDir(dirname(path));
+  return 'completed';
+}

@@ -1,0 +1,217 @@
+import type { FileHandle } from 'node:fs/promises';
+import { copyFile, open, stat } from 'node:fs/promises';
+import { readU32 } from '../crypto/bytes.js';
+import { SealboxError, formatInvalid, limitExceeded } from '../errors.js';
+import { FINAL_FRAME_OVERHEAD, FINAL_FRAME_PREFIX, FRAME_FINAL, FRAME_REGULAR, REGULAR_FRAME_OVERHEAD } from '../format/frame.js';
+import type { MessageHeader } from '../format/header.js';
+import { readPreamble } from '../format/header.js';
+import { MAX_FRAMES, PREAMBLE_BYTES, TAG_BYTES } from '../limits.js';
+import type { RewrapOptions } from '../message/rewrap-session.js';
+import { checkFrameTags, planRewrap, rewrapHeader } from '../message/rewrap-session.js';
+import { writeFileAtomically } from './atomic-write.js';
+import type { StepHook } from './header-journal.js';
+import { recoverRewrap, writeHeaderInPlace } from './header-journal.js';
+
+/** Bytes per positional read and write when the body must move (the header changed length). */
+const COPY_BLOCK = 1024 * 1024;
+
+/** Options of {@link rewrapFile}: those of `rewrap`, and how to replace a file in place. */
+export interface RewrapFileOptions extends RewrapOptions {
+  /**
+   * When `dst` is `src` and the new header has exactly the old header's length: `'header'`
+   * (default) writes the header alone, in place, through a journal (crash-safe, O(header));
+   * `'copy'` writes a whole new file and renames it over `src`. A header of another length
+   * always takes the copy.
+   */
+  inPlace?: 'header' | 'copy';
+}
+
+/** What {@link rewrapFile} returns. */
+export interface RewrapFileResult {
+  /** The new header. */
+  readonly header: MessageHeader;
+  /** The old header (authenticated). */
+  readonly previousHeader: MessageHeader;
+  /** `'header'`: only the header was rewritten, in place; `'copy'`: a new file was written and renamed. */
+  readonly method: 'header' | 'copy';
+  /** Bytes written: the header's, or the whole new file's. */
+  readonly bytesWritten: number;
+}
+
+async function readFully(handle: FileHandle, length: number, position: number): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(buf, done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return buf.subarray(0, done);
+}
+
+/**
+ * The body's structure from its length and the final frame's prefix alone (O(1) reads): the
+ * body of a message with frame length F is n regular frames of F + 17 bytes and a final frame
+ * of L + 21 bytes (L < F), so its length fixes n and L, and the final frame must sit where they
+ * say, declaring L. A cut or extended file fails here. (The regular frames' type bytes are read
+ * by `verifyFrames`, and by every decrypt.)
+ */
+async function checkBodyShape(input: FileHandle, bodyStart: number, size: number, frameLength: number): Promise<void> {
+  const bodyLength = size - bodyStart;
+  if (bodyLength < FINAL_FRAME_OVERHEAD) throw new SealboxError('ERR_TRUNCATED', 'The message ends before its final frame');
+  const regularSize = frameLength + REGULAR_FRAME_OVERHEAD;
+  const n = Math.floor((bodyLength - FINAL_FRAME_OVERHEAD) / regularSize);
+  const length = bodyLength - FINAL_FRAME_OVERHEAD - n * regularSize;
+  if (n + 1 > MAX_FRAMES) throw limitExceeded('frames', n + 1, MAX_FRAMES);
+  const prefix = await readFully(input, FINAL_FRAME_PREFIX, bodyStart + n * regularSize);
+  const type = prefix[0];
+  if (type === FRAME_REGULAR) throw new SealboxError('ERR_TRUNCATED', 'The message ends before its final frame');
+  if (type !== FRAME_FINAL) throw formatInvalid('unknown frame type');
+  const declared = readU32(prefix, 1);
+  if (declared >= frameLength) throw formatInvalid('final frame length must be below the frame length');
+  if (declared < length) throw new SealboxError('ERR_TRAILING_DATA', 'Bytes follow the final frame');
+  if (declared > length) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside the final frame');
+  if (n > 0 && (await readFully(input, 1, bodyStart))[0] !== FRAME_REGULAR) throw formatInvalid('unknown frame type');
+}
+
+/** Copies `input[from, end)` to `out` at `at`, in large positional blocks, reading the next block while one is written. */
+async function copyBody(input: FileHandle, from: number, end: number, out: FileHandle, at: number, step?: StepHook): Promise<void> {
+  const buffers = [Buffer.allocUnsafe(COPY_BLOCK), Buffer.allocUnsafe(COPY_BLOCK)];
+  let which = 0;
+  let pos = from;
+  let writing: Promise<unknown> = Promise.resolve();
+  let reading = input.read(buffers[0]!, 0, Math.min(COPY_BLOCK, end - pos), pos);
+  while (pos < end) {
+    const { bytesRead } = await reading;
+    if (bytesRead === 0) throw new SealboxError('ERR_TRUNCATED', 'The file became shorter while it was copied');
+    const block = buffers[which]!.subarray(0, bytesRead);
+    const target = at + (pos - from);
+    pos += bytesRead;
+    await writing;
+    await step?.('copy-block');
+    which ^= 1;
+    if (pos < end) reading = input.read(buffers[which]!, 0, Math.min(COPY_BLOCK, end - pos), pos);
+    writing = (async () => {
+      let done = 0;
+      while (done < block.length) done += (await out.write(block, done, block.length - done, target + done)).bytesWritten;
+    })();
+  }
+  await writing;
+}
+
+/** True when `a` and `b` name the same existing file (same device and inode). */
+async function sameFile(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([stat(a), stat(b).catch(() => undefined)]);
+  return y !== undefined && x.dev === y.dev && x.ino === y.ino;
+}
+
+/** {@link rewrapFile} with a step hook (tests stop the process at each step). */
+export async function rewrapFileWith(src: string, dst: string, options: RewrapFileOptions, step?: StepHook): Promise<RewrapFileResult> {
+  const plan = planRewrap(options);
+  const inPlace = options.inPlace ?? 'header';
+  if (inPlace !== 'header' && inPlace !== 'copy') throw new TypeError('"inPlace" expected "header" or "copy"');
+  // An in-place rewrap of src that a crash interrupted is finished before src is read.
+  await recoverRewrap(src);
+  const same = await sameFile(src, dst);
+  const input = await open(src, 'r');
+  try {
+    const { size } = await input.stat();
+    const preamble = await readFully(input, PREAMBLE_BYTES, 0);
+    const headerEnd = readPreamble(preamble, plan.decrypt.limits.maxHeaderBytes);
+    if (headerEnd === undefined) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside its header');
+    const bodyStart = headerEnd + TAG_BYTES;
+    const old = await readFully(input, bodyStart, 0);
+    if (old.length < bodyStart) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside its header');
+    const result = await rewrapHeader(plan, old.subarray(0, headerEnd), old.subarray(headerEnd), (h) => checkBodyShape(input, bodyStart, size, h.frameLength));
+    const { header, previous, headerBytes } = result;
+    if (plan.verifyFrames) await verifyFileFrames(input, bodyStart, size, header.frameLength, result);
+    const done = (method: 'header' | 'copy', bytesWritten: number): RewrapFileResult => ({ header, previousHeader: previous, method, bytesWritten });
+
+    if (same && inPlace === 'header' && headerBytes.length === bodyStart) {
+      const file = await open(src, 'r+');
+      try {
+        await writeHeaderInPlace(src, file, old, headerBytes, step);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new SealboxError('ERR_STATE', 'Another rewrap of this file is in progress');
+        throw err;
+      } finally {
+        await file.close();
+      }
+      return done('header', headerBytes.length);
+    }
+
+    const { mode } = await input.stat();
+    const written = await writeFileAtomically(dst, async (out, tmp) => {
+      if (headerBytes.length === bodyStart) {
+        // Same length: the platform's copy (copy_file_range, or a clone where the file system
+        // has them), then the header overwritten in the copy, which nobody else sees yet.
+        // Onto the temporary file writeFileAtomically created ('wx'): same inode, truncated first.
+        await copyFile(src, tmp);
+        // The copy came from the path: it must still be the message whose header was authenticated.
+        const check = await open(tmp, 'r');
+        try {
+          const copied = await readFully(check, bodyStart, 0);
+          if ((await check.stat()).size !== size || !copied.equals(old)) throw new SealboxError('ERR_STATE', 'The source file changed while it was rewrapped');
+        } finally {
+          await check.close();
+        }
+        await step?.('copy-block');
+      } else {
+        await copyBody(input, bodyStart, size, out, headerBytes.length, step);
+        await out.chmod(mode & 0o777);
+      }
+      let n = 0;
+      while (n < headerBytes.length) n += (await out.write(headerBytes, n, headerBytes.length - n, n)).bytesWritten;
+      return headerBytes.length + size - bodyStart;
+    });
+    return done('copy', written);
+  } finally {
+    await input.close();
+  }
+}
+
+/** `verifyFrames` for a file: whole frames per read, each opened into scratch memory and zeroed. */
+async function verifyFileFrames(input: FileHandle, bodyStart: number, size: number, frameLength: number, result: Awaited<ReturnType<typeof rewrapHeader>>): Promise<void> {
+  const frameBytes = frameLength + REGULAR_FRAME_OVERHEAD;
+  const perRead = Math.max(1, Math.floor(COPY_BLOCK / frameBytes)) * frameBytes;
+  let index = 0;
+  for (let pos = bodyStart; pos < size; ) {
+    // The last read takes the rest: the final frame (and any regular frames before it).
+    const length = size - pos <= perRead + frameBytes ? size - pos : perRead;
+    const bytes = await readFully(input, length, pos);
+    index = await checkFrameTags(result.session, bytes, frameLength, index);
+    pos += length;
+  }
+}
+
+/**
+ * Moves the message in file `src` to new keys without re-encrypting it, into `dst` (`dst` may
+ * be `src`). Reads only the header (and the final frame's prefix), authenticates it completely
+ * (data key unwrapped, commitment and header tag checked), then:
+ *
+ * - `dst` is `src` and the new header has the old header's length (same keyring kinds and key
+ *   names, see docs/rewrap.md): only the header is rewritten, in place, crash-safely through a
+ *   journal beside the file; a crash at any moment leaves the old message or the new one,
+ *   never a mix (see {@link recoverRewrap}). O(header) whatever the file size.
+ * - otherwise a new file is written beside `dst` and renamed over it on success: the new
+ *   header, then the body copied unchanged (with the platform's file copy when the header keeps
+ *   its length, else positional reads and writes of 1 MiB); the file keeps `src`'s permissions.
+ *
+ * Any failure before that point writes nothing and leaves `src` and `dst` untouched. A journal
+ * left by an interrupted in-place rewrap of `src` is finished first.
+ *
+ * @example
+ * ```ts
+ * import { rewrapFile } from 'sealbox/node';
+ * // Rotate a stored file to the new key, in place.
+ * await rewrapFile('backup.sbx', 'backup.sbx', { keyring: oldKey, to: newKey });
+ * ```
+ * @throws SealboxError as `rewrap` (ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION,
+ * ERR_LIMIT_EXCEEDED, ERR_TRUNCATED, ERR_TRAILING_DATA, ERR_ENCRYPTION_CONTEXT_MISMATCH,
+ * ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED), ERR_STATE
+ * (another rewrap of the file is in progress, a journal that does not belong to the file, the
+ * file changed while it was copied); Node file system errors. TypeError/RangeError for bad options.
+ */
+export function rewrapFile(src: string, dst: string, options: RewrapFileOptions): Promise<RewrapFileResult> {
+  return rewrapFileWith(src, dst, options);
+}

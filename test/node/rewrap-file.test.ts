@@ -1,0 +1,226 @@
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decrypt } from '../../src/decrypt.js';
+import { encrypt } from '../../src/encrypt.js';
+import { readPreamble } from '../../src/format/header.js';
+import { TAG_BYTES } from '../../src/limits.js';
+import type { Keyring } from '../../src/keyring/keyring.js';
+import { recoverRewrap, rewrapFile } from '../../src/node/index.js';
+import { journalPath, writeHeaderInPlace } from '../../src/node/header-journal.js';
+import { rewrap } from '../../src/rewrap.js';
+import { bytesEqual, pattern, testKeyring, thrown } from '../helpers/keys.js';
+
+const oldKey = testKeyring('old', 1);
+const newKey = testKeyring('new', 2);
+const dir = await mkdtemp(join(tmpdir(), 'sealbox-rewrap-file-'));
+const child = join(process.cwd(), 'node_modules', '.cache', 'sealbox-test', `rewrap-child-${process.pid}.mjs`);
+beforeAll(async () => {
+  await build({ entryPoints: [join(import.meta.dirname, 'fixtures', 'rewrap-child.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: child, logLevel: 'silent' });
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+  await rm(child, { force: true });
+});
+
+const code = (err: unknown): string => (err as { code?: string; name: string }).code ?? (err as Error).name;
+const bodyOf = (m: Uint8Array): Uint8Array => m.subarray(readPreamble(m)! + TAG_BYTES);
+const leftovers = async (): Promise<string[]> => (await readdir(dir)).filter((f) => f.includes('sealbox-tmp') || f.includes('sealbox-rewrap'));
+
+async function message(name: string, n = 300_000, frameLength = 4096): Promise<{ path: string; bytes: Buffer; plaintext: Uint8Array }> {
+  const plaintext = pattern(n, 9);
+  const { ciphertext } = await encrypt(plaintext, { keyring: oldKey, frameLength, encryptionContext: { file: name } });
+  const path = join(dir, name);
+  await writeFile(path, ciphertext);
+  return { path, bytes: Buffer.from(ciphertext), plaintext };
+}
+
+async function opensWith(path: string, keyring: Keyring, plaintext: Uint8Array): Promise<boolean> {
+  try {
+    return bytesEqual((await decrypt(await readFile(path), { keyring })).plaintext, plaintext);
+  } catch {
+    return false;
+  }
+}
+
+describe('rewrapFile', () => {
+  it('into a new file: same header length uses the platform copy; the body is identical; src is untouched', async () => {
+    const { path, bytes, plaintext } = await message('a.sbx');
+    const r = await rewrapFile(path, join(dir, 'a2.sbx'), { keyring: oldKey, to: newKey, expectedEncryptionContext: { file: 'a.sbx' } });
+    expect(r.method).toBe('copy');
+    const out = await readFile(join(dir, 'a2.sbx'));
+    expect(r.bytesWritten).toBe(out.length);
+    expect(out.length).toBe(bytes.length);
+    expect(bytesEqual(bodyOf(out), bodyOf(bytes))).toBe(true);
+    expect(await opensWith(join(dir, 'a2.sbx'), newKey, plaintext)).toBe(true);
+    expect(await opensWith(join(dir, 'a2.sbx'), oldKey, plaintext)).toBe(false);
+    expect(bytesEqual(await readFile(path), bytes)).toBe(true);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('a header of another length: positional copy, permissions kept; in place it replaces the file by rename', async () => {
+    const { path, bytes, plaintext } = await message('b.sbx', 3 * 1024 * 1024 + 5, 65536);
+    await chmod(path, 0o640);
+    const r = await rewrapFile(path, join(dir, 'b2.sbx'), { keyring: oldKey, to: newKey, mode: 'add' });
+    expect(r.method).toBe('copy');
+    const out = await readFile(join(dir, 'b2.sbx'));
+    expect(out.length).toBeGreaterThan(bytes.length);
+    expect(bytesEqual(bodyOf(out), bodyOf(bytes))).toBe(true);
+    expect((await stat(join(dir, 'b2.sbx'))).mode & 0o777).toBe(0o640);
+    for (const k of [oldKey, newKey]) expect(await opensWith(join(dir, 'b2.sbx'), k, plaintext)).toBe(true);
+    const inode = (await stat(path)).ino;
+    const again = await rewrapFile(path, path, { keyring: oldKey, to: newKey, mode: 'add' });
+    expect(again.method).toBe('copy');
+    expect((await stat(path)).ino).not.toBe(inode);
+    expect(bytesEqual(await readFile(path), out)).toBe(false);
+    expect(bytesEqual(bodyOf(await readFile(path)), bodyOf(bytes))).toBe(true);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('in place with an equal header length writes only the header, in the same file', async () => {
+    const { path, bytes, plaintext } = await message('c.sbx');
+    const inode = (await stat(path)).ino;
+    const r = await rewrapFile(path, path, { keyring: oldKey, to: newKey });
+    expect(r.method).toBe('header');
+    expect(r.bytesWritten).toBe(bytes.length - bodyOf(bytes).length);
+    expect((await stat(path)).ino).toBe(inode);
+    const now = await readFile(path);
+    expect(bytesEqual(bodyOf(now), bodyOf(bytes))).toBe(true);
+    expect(await opensWith(path, newKey, plaintext)).toBe(true);
+    expect(await opensWith(path, oldKey, plaintext)).toBe(false);
+    expect(await leftovers()).toEqual([]);
+    // inPlace: 'copy' writes a new file even when the header keeps its length.
+    const copied = await rewrapFile(path, path, { keyring: newKey, to: oldKey, inPlace: 'copy' });
+    expect(copied.method).toBe('copy');
+    expect((await stat(path)).ino).not.toBe(inode);
+    expect(await opensWith(path, oldKey, plaintext)).toBe(true);
+  });
+
+  it('refuses tampered headers and damaged bodies before writing anything', async () => {
+    const { path, bytes } = await message('d.sbx', 50_000, 1000);
+    const headerEnd = readPreamble(bytes)!;
+    const cases: [string, Uint8Array, string][] = [
+      ['header tag', Uint8Array.from(bytes, (b, i) => (i === headerEnd + 1 ? b ^ 1 : b)), 'ERR_DECRYPTION_FAILED'],
+      ['commitment', Uint8Array.from(bytes, (b, i) => (i === headerEnd - 2 ? b ^ 1 : b)), 'ERR_COMMITMENT_MISMATCH'],
+      ['cut in the header', bytes.subarray(0, headerEnd), 'ERR_TRUNCATED'],
+      ['cut by a byte', bytes.subarray(0, bytes.length - 1), 'ERR_TRUNCATED'],
+      ['cut by a frame', bytes.subarray(0, bytes.length - 1017), 'ERR_TRUNCATED'],
+      ['no final frame', bytes.subarray(0, bytes.length - (50_000 % 1000) - 21), 'ERR_TRUNCATED'],
+      ['a byte appended', Buffer.concat([bytes, Buffer.of(1)]), 'ERR_TRAILING_DATA'],
+    ];
+    const bad = join(dir, 'bad.sbx');
+    for (const [name, content, expected] of cases) {
+      await writeFile(bad, content);
+      for (const dst of [bad, join(dir, 'bad-out.sbx')]) {
+        let wraps = 0;
+        const to: Keyring = { wrapKey: (req) => (wraps++, newKey.wrapKey(req)), unwrapKey: (req) => newKey.unwrapKey(req) };
+        expect(code(await thrown(() => rewrapFile(bad, dst, { keyring: oldKey, to }))), name).toBe(expected);
+        expect(wraps, name).toBe(0);
+        expect(bytesEqual(await readFile(bad), content), name).toBe(true);
+        expect(await stat(join(dir, 'bad-out.sbx')).catch(() => null), name).toBeNull();
+        expect(await leftovers(), name).toEqual([]);
+      }
+    }
+    expect(bytesEqual(await readFile(path), bytes)).toBe(true);
+  });
+
+  it('verifyFrames reads every frame of the file', async () => {
+    const { path, bytes } = await message('e.sbx', 2 * 1024 * 1024 + 100, 4096);
+    await rewrapFile(path, join(dir, 'e2.sbx'), { keyring: oldKey, to: newKey, verifyFrames: true });
+    const bad = join(dir, 'e-bad.sbx');
+    await writeFile(bad, Uint8Array.from(bytes, (b, i) => (i === 1024 * 1024 + 7 ? b ^ 1 : b)));
+    expect(code(await thrown(() => rewrapFile(bad, bad, { keyring: oldKey, to: newKey, verifyFrames: true })))).toBe('ERR_DECRYPTION_FAILED');
+    // A copy of the final frame appended after the message fits its length rule; only the full walk sees it.
+    const twice = join(dir, 'e-twice.sbx');
+    await writeFile(twice, Buffer.concat([bytes, bytes.subarray(bytes.length - 4113)]));
+    expect(code(await thrown(() => rewrapFile(twice, twice, { keyring: oldKey, to: newKey, verifyFrames: true })))).toBe('ERR_TRAILING_DATA');
+    // Without it the damaged frame is carried over unchanged.
+    await rewrapFile(bad, bad, { keyring: oldKey, to: newKey });
+    expect(code(await thrown(async () => decrypt(await readFile(bad), { keyring: newKey })))).toBe('ERR_DECRYPTION_FAILED');
+  });
+});
+
+describe('in-place header replacement survives a crash at any point', () => {
+  it('a torn header with its journal: recovery gives the new message, for every tear point', async () => {
+    const { path, bytes, plaintext } = await message('t.sbx', 5000, 1000);
+    const { ciphertext: next } = await rewrap(bytes, { keyring: oldKey, to: newKey });
+    const len = bytes.length - bodyOf(bytes).length;
+    const oldHeader = bytes.subarray(0, len);
+    const newHeader = next.subarray(0, len);
+    // The journal exactly as writeHeaderInPlace leaves it once synced (stop it right there).
+    const stop = new Error('stop');
+    const { open } = await import('node:fs/promises');
+    const f = await open(path, 'r+');
+    await writeHeaderInPlace(path, f, oldHeader, newHeader, (s) => {
+      if (s === 'journal-synced') throw stop;
+    }).catch((e: unknown) => expect(e).toBe(stop));
+    await f.close();
+    const journal = await readFile(journalPath(path));
+    const differing = [...oldHeader.keys()].filter((i) => oldHeader[i] !== newHeader[i]);
+    expect(differing.length).toBeGreaterThan(0);
+    for (let k = 0; k <= len; k++) {
+      // The first k bytes written (a write that landed partly), and the same with only every other byte (any granularity).
+      for (const torn of [Buffer.concat([newHeader.subarray(0, k), bytes.subarray(k)]), Buffer.from(bytes.map((b, i) => (i < k && i % 2 === 0 ? newHeader[i]! : b)))]) {
+        await writeFile(path, torn);
+        await writeFile(journalPath(path), journal);
+        expect(await recoverRewrap(path)).toBe('completed');
+        expect(bytesEqual(await readFile(path), next)).toBe(true);
+      }
+    }
+    expect(await opensWith(path, newKey, plaintext)).toBe(true);
+    // A journal cut anywhere was never synced, so the file was never touched: it is discarded.
+    for (let k = 0; k < journal.length; k += 7) {
+      await writeFile(path, bytes);
+      await writeFile(journalPath(path), journal.subarray(0, k));
+      expect(await recoverRewrap(path)).toBe('discarded');
+      expect(bytesEqual(await readFile(path), bytes)).toBe(true);
+    }
+    // A journal for another file is left alone, and so is the file.
+    const other = await message('t-other.sbx', 5000, 1000);
+    await writeFile(journalPath(other.path), journal);
+    expect(code(await thrown(() => recoverRewrap(other.path)))).toBe('ERR_STATE');
+    expect(bytesEqual(await readFile(other.path), other.bytes)).toBe(true);
+    expect(code(await thrown(() => rewrapFile(other.path, other.path, { keyring: oldKey, to: newKey })))).toBe('ERR_STATE');
+    await rm(journalPath(other.path));
+    expect(await recoverRewrap(path)).toBe('none');
+  });
+
+  for (const step of ['journal-written', 'journal-synced', 'header-written', 'header-synced', 'journal-removed']) {
+    it(`a process killed after ${step} leaves the old or the new message`, async () => {
+      const { path, bytes, plaintext } = await message(`k-${step}.sbx`, 100_000, 4096);
+      const r = spawnSync(process.execPath, [child, path, path, step, 'replace'], { encoding: 'utf8' });
+      expect(r.signal, r.stderr).toBe('SIGKILL');
+      const raw = await readFile(path);
+      // Before the journal is durable the file has not been touched at all.
+      if (step === 'journal-written' || step === 'journal-synced') expect(bytesEqual(raw, bytes)).toBe(true);
+      await recoverRewrap(path);
+      const now = await readFile(path);
+      const isOld = bytesEqual(now, bytes);
+      const isNew = !isOld && (await opensWith(path, newKey, plaintext)) && !(await opensWith(path, oldKey, plaintext));
+      expect(isOld || isNew).toBe(true);
+      expect(bytesEqual(bodyOf(now), bodyOf(bytes))).toBe(true);
+      expect(await leftovers()).toEqual([]);
+      // Done again, it finishes (and the file is a normal message).
+      await rewrapFile(path, path, { keyring: isNew ? newKey : oldKey, to: newKey });
+      expect(await opensWith(path, newKey, plaintext)).toBe(true);
+    }, 30_000);
+  }
+
+  it('a process killed mid-copy leaves the original intact (in place and into another file)', async () => {
+    const { path, bytes } = await message('m.sbx', 8 * 1024 * 1024, 65536);
+    for (const dst of [path, join(dir, 'm-out.sbx')]) {
+      const r = spawnSync(process.execPath, [child, path, dst, 'copy-block', 'add'], { encoding: 'utf8' });
+      expect(r.signal, r.stderr).toBe('SIGKILL');
+      expect(bytesEqual(await readFile(path), bytes)).toBe(true);
+      expect(await stat(join(dir, 'm-out.sbx')).catch(() => null)).toBeNull();
+    }
+    // A killed process cannot remove its temporary file; it is named so that it is recognisable.
+    for (const f of await leftovers()) {
+      expect(f).toMatch(/^\.m(-out)?\.sbx\.[0-9a-f]{12}\.sealbox-tmp$/);
+      await rm(join(dir, f));
+    }
+  }, 30_000);
+});
