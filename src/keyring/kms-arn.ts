@@ -22,6 +22,25 @@ export interface KmsKeyArn {
 // cannot smuggle separators or control characters into a client lookup or an error message.
 const ARN_PATTERN = /^arn:([a-z][a-z0-9-]{0,62}):kms:([a-z0-9-]{1,64}):([0-9]{12}):(key|alias)\/([A-Za-z0-9:/_-]{1,256})$/;
 
+// AWS region names: a two-letter area, one to three words, a number (us-east-1, us-gov-west-1,
+// us-isob-east-1, ap-southeast-7). The partitions' regionRegex in the SDK's endpoint rules all fit.
+const REGION_PATTERN = /^[a-z]{2}(?:-[a-z]{1,16}){1,3}-[0-9]{1,2}$/;
+
+/**
+ * True when `name` has the syntax of an AWS region name (`us-east-1`, `us-gov-west-1`). It says
+ * nothing about whether the region exists.
+ *
+ * @example
+ * ```ts
+ * isAwsRegionName('eu-west-1'); // true
+ * isAwsRegionName('eu-west-1.attacker.example'); // false
+ * ```
+ * @throws Never.
+ */
+export function isAwsRegionName(name: unknown): name is string {
+  return typeof name === 'string' && REGION_PATTERN.test(name);
+}
+
 /**
  * Parses a KMS ARN; `undefined` when `text` is not one (a bare key id, an alias name, junk).
  *

@@ -1,5 +1,6 @@
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
-import { SealboxError } from '../errors.js';
+import { SealboxError, limitExceeded } from '../errors.js';
+import { MAX_KMS_DISCOVERY_REGIONS } from '../limits.js';
 import type { EncryptedDataKey } from '../format/edk.js';
 import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from './keyring.js';
 import type { KmsKeyArn } from './kms-arn.js';
@@ -38,6 +39,12 @@ export interface KmsDiscoveryKeyringOptions extends KmsConnectionOptions {
    * region, and single-region EDKs from other regions are skipped.
    */
   region?: string;
+  /**
+   * Only EDKs in these regions are tried (after the Multi-Region mapping of `region`); others
+   * are skipped without a call, like EDKs outside `discoveryFilter`. Without it, at most 8
+   * distinct regions are called for one message.
+   */
+  regions?: readonly string[];
 }
 
 /** The validated connection options of a KMS keyring (the KMS and KMS RSA keyrings share them). */
@@ -73,13 +80,16 @@ function edkArn(edk: EncryptedDataKey): KmsKeyArn | undefined {
   return arn?.resourceType === 'key' ? arn : undefined;
 }
 
-/** Tries each candidate in order; returns the first data key, else reports every failure. */
+/**
+ * Tries each candidate in order; returns the first data key, else reports every failure
+ * (`errors` may already hold why other EDKs were not tried).
+ */
 async function unwrapFirst(
   caller: KmsCaller,
   request: UnwrapRequest,
   candidates: readonly { edk: EncryptedDataKey; keyArn: string }[],
+  errors: unknown[] = [],
 ): Promise<Uint8Array | null> {
-  const errors: unknown[] = [];
   for (const { edk, keyArn } of candidates) {
     try {
       return await kmsDecrypt(caller, keyArn, edk.ciphertext, request.suite.dataKeyLength, { context: request.encryptionContext });
@@ -181,13 +191,17 @@ export class KmsKeyring implements Keyring {
  * A KMS keyring that decrypts with whatever KMS key ARN an EDK names, as far as the caller's
  * credentials allow, optionally limited to some accounts in one partition. It cannot encrypt.
  * With `region`, it is Multi-Region aware: `mrk-` EDKs from any region are decrypted with the
- * replica in `region`, other EDKs only when they are in `region`.
+ * replica in `region`, other EDKs only when they are in `region`. With `regions`, EDKs in other
+ * regions are skipped. Regions come from EDKs, which anyone can write: whatever the options, at
+ * most 8 distinct regions (`MAX_KMS_DISCOVERY_REGIONS`) are called for one message, and EDKs
+ * in further regions are not tried (the final error then lists an `ERR_LIMIT_EXCEEDED`).
  *
  * @example
  * ```ts
  * const keyring = new KmsDiscoveryKeyring({
- *   clientSupplier: kmsClientSupplier(),
+ *   clientSupplier: kmsClientSupplier({ regions: ['us-east-1', 'eu-west-1'] }),
  *   discoveryFilter: { accountIds: ['111122223333'], partition: 'aws' },
+ *   regions: ['us-east-1', 'eu-west-1'],
  * });
  * const { plaintext } = await decrypt(ciphertext, { keyring });
  * ```
@@ -199,6 +213,7 @@ export class KmsDiscoveryKeyring implements Keyring {
   readonly #accounts: ReadonlySet<string> | undefined;
   readonly #partition: string | undefined;
   readonly #region: string | undefined;
+  readonly #regions: ReadonlySet<string> | undefined;
 
   constructor(options: KmsDiscoveryKeyringOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new TypeError('KmsDiscoveryKeyring expected an options object');
@@ -213,10 +228,14 @@ export class KmsDiscoveryKeyring implements Keyring {
       this.#accounts = new Set(filter.accountIds);
       this.#partition = filter.partition;
     }
-    if (options.region !== undefined && (typeof options.region !== 'string' || !/^[a-z0-9-]{1,64}$/.test(options.region))) {
+    if (options.region !== undefined && !isRegionOption(options.region)) {
       throw new TypeError('"region" expected a region name such as "us-east-1"');
     }
     this.#region = options.region;
+    if (options.regions !== undefined && (!Array.isArray(options.regions) || options.regions.length === 0 || !options.regions.every(isRegionOption))) {
+      throw new TypeError('"regions" expected a non-empty array of region names such as "us-east-1"');
+    }
+    this.#regions = options.regions === undefined ? undefined : new Set(options.regions);
   }
 
   async wrapKey(_request: WrapRequest): Promise<WrapResult> {
@@ -225,6 +244,9 @@ export class KmsDiscoveryKeyring implements Keyring {
 
   async unwrapKey(request: UnwrapRequest): Promise<Uint8Array | null> {
     const candidates: { edk: EncryptedDataKey; keyArn: string }[] = [];
+    // The regions called so far, and those named beyond the limit (EDKs there are not tried).
+    const called = new Set<string>();
+    const beyond = new Set<string>();
     for (const edk of request.encryptedDataKeys) {
       let arn = edkArn(edk);
       if (!arn) continue;
@@ -233,10 +255,24 @@ export class KmsDiscoveryKeyring implements Keyring {
         if (!isMultiRegionKey(arn)) continue;
         arn = { ...arn, region: this.#region };
       }
+      if (this.#regions && !this.#regions.has(arn.region)) continue;
+      if (!called.has(arn.region)) {
+        if (called.size >= MAX_KMS_DISCOVERY_REGIONS) {
+          beyond.add(arn.region);
+          continue;
+        }
+        called.add(arn.region);
+      }
       candidates.push({ edk, keyArn: formatKmsArn(arn) });
     }
-    return unwrapFirst(this.#caller, request, candidates);
+    const errors = beyond.size === 0 ? [] : [limitExceeded('KMS regions named by one message', called.size + beyond.size, MAX_KMS_DISCOVERY_REGIONS)];
+    return unwrapFirst(this.#caller, request, candidates, errors);
   }
+}
+
+/** A region name as the keyring options take it (the client supplier may be stricter). */
+function isRegionOption(region: unknown): region is string {
+  return typeof region === 'string' && /^[a-z0-9-]{1,64}$/.test(region);
 }
 
 function kmsEdk(keyArn: string, ciphertext: Uint8Array): EncryptedDataKey {
