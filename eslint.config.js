@@ -12,6 +12,15 @@ export default tseslint.config(
     },
   },
   {
+    // Public .d.ts must not need @types/better-sqlite3 (a devDependency): src names the
+    // database through src/local-kms/sqlite.ts; only the store opens better-sqlite3 itself.
+    files: ['src/**'],
+    ignores: ['src/local-kms/store.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: 'better-sqlite3', message: 'Use SqliteDatabase from src/local-kms/sqlite.ts (public types must not need @types/better-sqlite3).' }] }],
+    },
+  },
+  {
     files: ['bench/**', 'test/**', 'scripts/**'],
     languageOptions: {
       globals: {

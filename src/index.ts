@@ -14,7 +14,7 @@ export { checkedKeyring } from './keyring/keyring.js';
 export { RawAesKeyring } from './keyring/raw-aes.js';
 export type { RawAesKeyringOptions } from './keyring/raw-aes.js';
 export { RawRsaKeyring, MIN_RSA_MODULUS_BITS, MAX_RSA_MODULUS_BITS } from './keyring/raw-rsa.js';
-export type { RawRsaKeyringOptions, RsaKeyInput, RsaOaepHash } from './keyring/raw-rsa.js';
+export type { CryptoKeyLike, RawRsaKeyringOptions, RsaKeyInput, RsaOaepHash } from './keyring/raw-rsa.js';
 export { MultiKeyring } from './keyring/multi.js';
 export type { MultiKeyringOptions } from './keyring/multi.js';
 export type { EncryptedDataKey } from './format/edk.js';

@@ -19,11 +19,23 @@ export const MIN_RSA_MODULUS_BITS = 2048;
 export const MAX_RSA_MODULUS_BITS = 16384;
 
 /**
+ * A WebCrypto `CryptoKey`, named by the members every runtime's `CryptoKey` has, so that the
+ * published types need neither the DOM lib nor `@types/node` (whose `CryptoKey` is not a
+ * global). Only a real `CryptoKey` is accepted at run time.
+ */
+export interface CryptoKeyLike {
+  readonly type: string;
+  readonly extractable: boolean;
+  readonly algorithm: object;
+  readonly usages: readonly string[];
+}
+
+/**
  * A key for {@link RawRsaKeyring}: PEM text (`-----BEGIN PUBLIC KEY-----` SPKI for the public
  * key, `-----BEGIN PRIVATE KEY-----` PKCS #8 for the private key), the same structures as DER
  * bytes, or a WebCrypto `CryptoKey` made for RSA-OAEP with the keyring's hash.
  */
-export type RsaKeyInput = string | Uint8Array | CryptoKey;
+export type RsaKeyInput = string | Uint8Array | CryptoKeyLike;
 
 /** Options of {@link RawRsaKeyring}. Give a public key to encrypt, a private key to decrypt, or both. */
 export interface RawRsaKeyringOptions {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Database } from 'better-sqlite3';
+import type { SqliteDatabase as Database } from './sqlite.js';
 
 /** One audit log row as stored and exported. */
 export interface AuditRecord {

@@ -10,7 +10,7 @@
  * listed, logged or written to the audit log.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { Database } from 'better-sqlite3';
+import type { SqliteDatabase as Database } from './sqlite.js';
 import { LocalKmsError } from './errors.js';
 import type { LocalKmsExtension, Migration } from './operation.js';
 

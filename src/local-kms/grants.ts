@@ -12,7 +12,7 @@
  * a grant stays valid as long as the grant, as in AWS.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Database } from 'better-sqlite3';
+import type { SqliteDatabase as Database } from './sqlite.js';
 import { LocalKmsError } from './errors.js';
 import { grantCovers, validateGrantTerms, type GrantConstraints, type GrantTerms } from './grant-rules.js';
 import { cachedKeyPolicy, evaluateKeyPolicy } from './policy.js';

@@ -17,3 +17,4 @@ export type {
 } from './operation.js';
 export type { KeyRecord } from './key-record.js';
 export type { AuditRecord, AuditVerification } from './audit.js';
+export type { SqliteDatabase, SqliteStatement, SqliteRunResult, SqliteTransaction } from './sqlite.js';

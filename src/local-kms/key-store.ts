@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { SqliteDatabase as Database } from './sqlite.js';
 import type { KeySpec, KeyState, KeyUsageType, OriginType } from '@aws-sdk/client-kms';
 import type { KeyRecord } from './key-record.js';
 import { LocalKmsError } from './errors.js';

@@ -1,4 +1,4 @@
-import type { Database, Transaction } from 'better-sqlite3';
+import type { SqliteDatabase as Database, SqliteTransaction as Transaction } from './sqlite.js';
 import { randomBytes } from 'node:crypto';
 import type {
   CancelKeyDeletionRequest,
@@ -171,7 +171,7 @@ export class LocalKms {
    * The transaction wrappers, made once: better-sqlite3 builds a wrapper per `db.transaction()`
    * call, which measured ~9 us, a tenth of an Encrypt. Called inside another, one is a savepoint.
    */
-  readonly #transaction: Transaction<(body: () => unknown) => unknown>;
+  readonly #transaction: Transaction<[body: () => unknown], unknown>;
   /** Unsealed key material by sealed bytes (see {@link LocalKms.#material}). */
   readonly #materialCache = new Map<string, { sealed: Buffer; material: Uint8Array }>();
   #closed = false;

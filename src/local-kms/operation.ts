@@ -32,7 +32,7 @@
  * };
  * ```
  */
-import type { Database } from 'better-sqlite3';
+import type { SqliteDatabase as Database } from './sqlite.js';
 import type { KeyRecord } from './key-record.js';
 
 /** Who is calling: an IAM principal ARN and its account. */

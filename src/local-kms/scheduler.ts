@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { SqliteDatabase as Database } from './sqlite.js';
 import type { OperationContext } from './operation.js';
 import { appendAudit } from './audit.js';
 import { addRotation } from './ops-lifecycle.js';

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { Database as Db, Statement } from 'better-sqlite3';
+import type { SqliteDatabase as Db } from './sqlite.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Migration } from './operation.js';
@@ -110,9 +110,9 @@ export function openDatabase(dataDir: string): Db {
  * built from values. (A statement is busy while an `iterate()` over it is open; the one
  * iterating query, the audit read, is not prepared again inside its loop.)
  */
-function cacheStatements(db: Db): void {
+function cacheStatements(db: Database.Database): void {
   const prepare = db.prepare.bind(db);
-  const cache = new Map<string, Statement>();
+  const cache = new Map<string, Database.Statement>();
   db.prepare = ((sql: string) => {
     let statement = cache.get(sql);
     if (statement === undefined) {
@@ -121,7 +121,7 @@ function cacheStatements(db: Db): void {
       cache.set(sql, statement);
     }
     return statement;
-  }) as Db['prepare'];
+  }) as Database.Database['prepare'];
 }
 
 /** Runs every migration not yet applied, each module's in version order, in one immediate transaction. */
