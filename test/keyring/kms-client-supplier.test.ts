@@ -10,6 +10,7 @@ import { kmsClientSupplier } from '../../src/keyring/kms-client-supplier.js';
 import { KmsDiscoveryKeyring } from '../../src/keyring/kms.js';
 import { DEFAULT_KMS_CLIENT_CACHE_SIZE, MAX_KMS_DISCOVERY_REGIONS } from '../../src/limits.js';
 import { thrown } from '../helpers/keys.js';
+import { regionName } from '../helpers/hostile-names.js';
 
 const made = vi.hoisted(() => ({ regions: [] as (string | undefined)[] }));
 
@@ -26,15 +27,7 @@ vi.mock('@aws-sdk/client-kms', async (importOriginal) => {
   return { ...real, KMSClient: CountingKMSClient };
 });
 
-function letters(n: number): string {
-  let s = '';
-  do {
-    s = String.fromCharCode(97 + (n % 26)) + s;
-    n = Math.floor(n / 26);
-  } while (n > 0);
-  return s;
-}
-const region = (i: number) => `zz-${letters(i)}-1`;
+const region = regionName;
 
 describe('isAwsRegionName', () => {
   it('accepts the shapes AWS uses, refuses anything else', () => {

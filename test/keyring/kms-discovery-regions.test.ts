@@ -17,6 +17,7 @@ import type { KmsClientLike } from '../../src/keyring/kms-client-supplier.js';
 import { MAX_KMS_DISCOVERY_REGIONS } from '../../src/limits.js';
 import { LocalKms } from '../../src/local-kms/index.js';
 import { bytesEqual, thrown } from '../helpers/keys.js';
+import { regionName } from '../helpers/hostile-names.js';
 
 const ACCOUNT = '111122223333';
 const dir = mkdtempSync(join(tmpdir(), 'sealbox-discovery-regions-'));
@@ -32,19 +33,9 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** `n` as lower-case letters (0 -> a, 25 -> z, 26 -> ba): distinct, valid region words. */
-function letters(n: number): string {
-  let s = '';
-  do {
-    s = String.fromCharCode(97 + (n % 26)) + s;
-    n = Math.floor(n / 26);
-  } while (n > 0);
-  return s;
-}
-
-/** An `aws-kms` EDK naming a key in region `zz-<letters>-1`, as an attacker writes one. */
+/** An `aws-kms` EDK naming a key in region `regionName(i)`, as an attacker writes one. */
 function foreignEdk(i: number): EncryptedDataKey {
-  const arn = `arn:aws:kms:zz-${letters(i)}-1:${ACCOUNT}:key/00000000-0000-0000-0000-${String(i).padStart(12, '0')}`;
+  const arn = `arn:aws:kms:${regionName(i)}:${ACCOUNT}:key/00000000-0000-0000-0000-${String(i).padStart(12, '0')}`;
   return { providerId: 'aws-kms', providerInfo: new TextEncoder().encode(arn), ciphertext: new Uint8Array([1, 2, 3]) };
 }
 

@@ -11,54 +11,30 @@ import {
   InvalidCiphertextException,
   ListGrantsCommand,
   PutKeyPolicyCommand,
-  type KMSClient,
 } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decrypt, encrypt } from '../../src/index.js';
 import { KmsKeyring } from '../../src/keyring/kms.js';
-import { startServedKms, type ServedKms } from './served-kms.js';
+import { failure, useServedKms } from './served-kms.js';
 import { signedPost } from './signing.js';
+import { protoContext } from '../helpers/hostile-names.js';
 
-let kms: ServedKms;
-let root: KMSClient;
-
-beforeAll(async () => {
-  kms = await startServedKms();
-  root = kms.client(kms.rootCredential);
-});
-
-afterAll(async () => {
-  await kms?.close();
-});
-
-/** A context with an own `__proto__` member, as JSON.parse makes it. */
-function protoContext(value: string, extra: Record<string, string> = { app: 'x' }): Record<string, string> {
-  const pairs = [...Object.entries(extra), ['__proto__', value]].map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`);
-  return JSON.parse(`{${pairs.join(',')}}`) as Record<string, string>;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
+const served = useServedKms();
 
 describe('an encryption-context key named __proto__ over HTTP', () => {
   it('is an own member of the context the helper builds', () => {
-    const ctx = protoContext('v');
+    const ctx = protoContext('v', { app: 'x' });
     expect(Object.hasOwn(ctx, '__proto__')).toBe(true);
     expect(Object.keys(ctx).sort()).toEqual(['__proto__', 'app']);
   });
 
   it('a Sealbox message encrypted in-process decrypts over HTTP with @aws-sdk/client-kms', async () => {
+    const { kms, root } = served;
     const keyArn = (await kms.kms.createKey({})).KeyMetadata!.Arn!;
     const plaintext = new TextEncoder().encode('proto keys travel');
     const { ciphertext } = await encrypt(plaintext, {
       keyring: new KmsKeyring({ generatorKeyId: keyArn, client: kms.kms }),
-      encryptionContext: protoContext('tenant-a'),
+      encryptionContext: protoContext('tenant-a', { app: 'x' }),
     });
     const out = await decrypt(ciphertext, { keyring: new KmsKeyring({ keyIds: [keyArn], client: root }) });
     expect(out.plaintext).toEqual(plaintext);
@@ -67,24 +43,26 @@ describe('an encryption-context key named __proto__ over HTTP', () => {
   });
 
   it('is bound to the ciphertext: another value, or no such key, fails', async () => {
+    const { kms, root } = served;
     const keyId = (await root.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     const { CiphertextBlob } = await root.send(
-      new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array([7]), EncryptionContext: protoContext('one') }),
+      new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array([7]), EncryptionContext: protoContext('one', { app: 'x' }) }),
     );
-    const ok = await root.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: protoContext('one') }));
+    const ok = await root.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: protoContext('one', { app: 'x' }) }));
     expect(ok.Plaintext).toEqual(new Uint8Array([7]));
     // In-process, with the same context: the HTTP call bound the same pairs.
-    expect((await kms.kms.decrypt({ CiphertextBlob: CiphertextBlob!, EncryptionContext: protoContext('one') })).Plaintext).toEqual(
+    expect((await kms.kms.decrypt({ CiphertextBlob: CiphertextBlob!, EncryptionContext: protoContext('one', { app: 'x' }) })).Plaintext).toEqual(
       new Uint8Array([7]),
     );
-    for (const EncryptionContext of [protoContext('two'), { app: 'x' }]) {
-      expect(await rejection(root.send(new DecryptCommand({ CiphertextBlob, EncryptionContext })))).toBeInstanceOf(
+    for (const EncryptionContext of [protoContext('two', { app: 'x' }), { app: 'x' }]) {
+      expect(await failure(root.send(new DecryptCommand({ CiphertextBlob, EncryptionContext })))).toBeInstanceOf(
         InvalidCiphertextException,
       );
     }
   });
 
   it('is seen by key-policy conditions and written to the audit log', async () => {
+    const { kms, root } = served;
     const keyId = (await root.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     const policy = JSON.stringify({
       Version: '2012-10-17',
@@ -101,9 +79,9 @@ describe('an encryption-context key named __proto__ over HTTP', () => {
       ],
     });
     await root.send(new PutKeyPolicyCommand({ KeyId: keyId, Policy: policy, BypassPolicyLockoutSafetyCheck: true }));
-    await root.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array([1]), EncryptionContext: protoContext('fine') }));
+    await root.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array([1]), EncryptionContext: protoContext('fine', { app: 'x' }) }));
     expect(
-      ((await rejection(root.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array([1]), EncryptionContext: protoContext('blocked') })))) as Error).name,
+      (await failure(root.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array([1]), EncryptionContext: protoContext('blocked', { app: 'x' }) })))).name,
     ).toBe('AccessDeniedException');
     const rows = kms.kms.readAudit({ limit: 2 });
     expect(rows.map((r) => r.operation)).toEqual(['Encrypt', 'Encrypt']);
@@ -115,8 +93,9 @@ describe('an encryption-context key named __proto__ over HTTP', () => {
   });
 
   it('keeps grant constraints naming __proto__, in and out', async () => {
+    const { kms, root } = served;
     const keyId = (await root.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
-    const subset = protoContext('g', {});
+    const subset = protoContext('g');
     await root.send(
       new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: kms.rootCredential.principal, Operations: ['Encrypt'], Constraints: { EncryptionContextSubset: subset } }),
     );
@@ -128,6 +107,7 @@ describe('an encryption-context key named __proto__ over HTTP', () => {
   });
 
   it('never lends a structure member named __proto__ to the input by inheritance', async () => {
+    const { kms, root } = served;
     const keyId = (await root.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     // KeyId only inside __proto__: the operation must see no KeyId at all.
     const body = `{"__proto__":{"KeyId":${JSON.stringify(keyId)}},"Plaintext":"AQ=="}`;

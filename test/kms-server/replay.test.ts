@@ -3,29 +3,20 @@
  * window, as another operation with the same body (DescribeKey -> DisableKey takes the same
  * `{"KeyId"}`). The signature must cover X-Amz-Target, whatever the client chose to sign.
  */
-import { CreateKeyCommand, DescribeKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServedKms, type ServedKms } from './served-kms.js';
+import { CreateKeyCommand, DescribeKeyCommand } from '@aws-sdk/client-kms';
+import { describe, expect, it } from 'vitest';
+import { useServedKms } from './served-kms.js';
 import { postRaw, signHeaders } from './signing.js';
 
-let kms: ServedKms;
-let root: KMSClient;
-
-beforeAll(async () => {
-  kms = await startServedKms();
-  root = kms.client(kms.rootCredential);
-});
-
-afterAll(async () => {
-  await kms?.close();
-});
+const served = useServedKms();
 
 async function keyState(keyId: string): Promise<string | undefined> {
-  return (await root.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyState;
+  return (await served.root.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyState;
 }
 
 describe('replaying a captured request as another operation', () => {
   it('refuses a DescribeKey signed over host;x-amz-date only, and its replay as DisableKey; the key stays enabled', async () => {
+    const { kms, root } = served;
     const keyId = (await root.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     const body = JSON.stringify({ KeyId: keyId });
     const captured = await signHeaders(kms.url, 'TrentService.DescribeKey', body, kms.rootCredential, kms.region, {
@@ -44,6 +35,7 @@ describe('replaying a captured request as another operation', () => {
   });
 
   it('refuses a fully signed DescribeKey replayed as DisableKey', async () => {
+    const { kms, root } = served;
     const keyId = (await root.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     const body = JSON.stringify({ KeyId: keyId });
     const captured = await signHeaders(kms.url, 'TrentService.DescribeKey', body, kms.rootCredential, kms.region);
@@ -55,6 +47,7 @@ describe('replaying a captured request as another operation', () => {
   });
 
   it('refuses an unsigned session token and an unsigned content type over HTTP', async () => {
+    const { kms } = served;
     const body = '{}';
     const withToken = await signHeaders(kms.url, 'TrentService.ListKeys', body, kms.rootCredential, kms.region, { unsigned: [] });
     expect((await postRaw(kms.url, withToken, body)).status).toBe(200);

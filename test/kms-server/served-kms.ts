@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { afterAll, beforeAll } from 'vitest';
 import { credentialStoreFor, startKmsServer } from '../../src/kms-server/server.js';
 import { LocalKms } from '../../src/local-kms/local-kms.js';
 
@@ -59,4 +60,38 @@ export async function startServedKms(): Promise<ServedKms> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A served KMS for one test file: started before its tests, closed after them. Read `kms` and
+ * `root` (a client acting as the account root) inside tests, once `beforeAll` has run.
+ */
+export function useServedKms(): { readonly kms: ServedKms; readonly root: KMSClient } {
+  let kms: ServedKms | undefined;
+  let root: KMSClient | undefined;
+  beforeAll(async () => {
+    kms = await startServedKms();
+    root = kms.client(kms.rootCredential);
+  });
+  afterAll(async () => {
+    await kms?.close();
+  });
+  return {
+    get kms() {
+      return kms!;
+    },
+    get root() {
+      return root!;
+    },
+  };
+}
+
+/** The error a call fails with; throws when it succeeds. */
+export async function failure(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected the call to fail');
 }

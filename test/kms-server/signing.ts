@@ -21,6 +21,13 @@ export class Sha256 {
   }
 }
 
+/** What {@link postRaw} and {@link signedPost} return. */
+export interface PostResult {
+  status: number;
+  json: { __type?: string; message?: string } | undefined;
+  text: string;
+}
+
 /** Options of {@link signHeaders}: a minimal signer leaves headers out of SignedHeaders. */
 export interface SignOptions {
   /** Headers sent but left out of SignedHeaders. */
@@ -59,7 +66,7 @@ export async function postRaw(
   url: string,
   headers: Record<string, string>,
   body: string,
-): Promise<{ status: number; json: { __type?: string; message?: string } | undefined; text: string }> {
+): Promise<PostResult> {
   const res = await fetch(url, { method: 'POST', headers, body });
   const text = await res.text();
   return { status: res.status, json: text ? (JSON.parse(text) as { __type?: string }) : undefined, text };
@@ -72,6 +79,6 @@ export async function signedPost(
   body: string,
   cred: { accessKeyId: string; secretAccessKey: string },
   region = 'us-east-1',
-): Promise<{ status: number; json: { __type?: string; message?: string } | undefined; text: string }> {
+): Promise<PostResult> {
   return postRaw(url, await signHeaders(url, target, body, cred, region), body);
 }

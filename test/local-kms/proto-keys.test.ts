@@ -5,12 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { sanitizeRequest } from '../../src/local-kms/audit.js';
 import { errorName, freshKms } from './helpers.js';
-
-/** `{ __proto__: value, ...extra }` with `__proto__` an own member, as JSON.parse makes it. */
-function protoContext(value: string, extra: Record<string, string> = {}): Record<string, string> {
-  const pairs = [...Object.entries(extra), ['__proto__', value]].map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`);
-  return JSON.parse(`{${pairs.join(',')}}`) as Record<string, string>;
-}
+import { protoContext } from '../helpers/hostile-names.js';
 
 let cleanup: (() => void) | undefined;
 afterEach(() => {
