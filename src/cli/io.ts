@@ -51,7 +51,10 @@ function handleWriter(out: FileHandle): Writable {
  */
 export async function runPipeline(input: Readable, stages: Transform[], output: string | undefined): Promise<void> {
   if (output === undefined || output === '-') {
-    await pipeline([input, ...stages, process.stdout as Writable]);
+    // end: false: ending process.stdout shuts the descriptor down for writing, and when stdout
+    // is a socket (a parent in Node spawns us with stdio 'pipe') that shutdown is shared: the
+    // parent's shell could no longer write to it (its next command died of SIGPIPE).
+    await pipeline([input, ...stages, process.stdout as Writable], { end: false });
     return;
   }
   await writeFileAtomically(output, (out) => pipeline([input, ...stages, handleWriter(out)]));

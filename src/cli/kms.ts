@@ -9,6 +9,12 @@ import { UsageError } from './exit.js';
  */
 const loadServer = () => import('../kms-server/server.js');
 
+/** `export NAME=value` lines, each value quoted for POSIX shells when it needs it. */
+function shellExports(vars: Record<string, string>): string {
+  const quote = (v: string): string => (/^[A-Za-z0-9_./+=:@-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
+  return Object.entries(vars).map(([name, value]) => `export ${name}=${quote(value)}\n`).join('');
+}
+
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** `sealbox kms serve` and `sealbox kms credentials create|list`. */
@@ -62,7 +68,9 @@ Examples:
           ...(opts.description ? { description: opts.description } : {}),
         });
         if (globals().json) process.stdout.write(JSON.stringify({ accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey, principal: key.principal, region: local.region }, null, 2) + '\n');
-        else process.stdout.write(`AWS_ACCESS_KEY_ID=${key.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${key.secretAccessKey}\nAWS_REGION=${local.region}\n`);
+        // `export` lines for `eval "$(sealbox kms credentials create)"`: the region under both names,
+        // since AWS CLI v1 and older SDKs read AWS_DEFAULT_REGION and v2 and the JS SDK AWS_REGION.
+        else process.stdout.write(shellExports({ AWS_ACCESS_KEY_ID: key.accessKeyId, AWS_SECRET_ACCESS_KEY: key.secretAccessKey, AWS_REGION: local.region, AWS_DEFAULT_REGION: local.region }));
       } finally {
         local.close();
       }

@@ -46,3 +46,19 @@ it('sealbox kms serve: a real KMSClient with credentials from `sealbox kms crede
   client.destroy();
   wrong.destroy();
 }, 60_000);
+
+const HAS_AWS_CLI = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
+
+// docs/cli.md: eval "$(sealbox kms credentials create)", then the AWS CLI with --endpoint-url.
+// The environment has no AWS region, profile or config of its own: the region must come from
+// the lines sealbox prints (AWS CLI v1 reads only AWS_DEFAULT_REGION).
+it.skipIf(!HAS_AWS_CLI)('eval "$(sealbox kms credentials create)" sets up the AWS CLI: export lines with AWS_REGION and AWS_DEFAULT_REGION', () => {
+  const bare: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: mkdtempSync(join(tmpdir(), 'sealbox-cli-aws-home-')), SEALBOX_HOME: home };
+  const printed = spawnSync(process.execPath, [CLI, 'kms', 'credentials', 'create'], { env: bare }).stdout.toString();
+  expect(printed).toMatch(/^export AWS_ACCESS_KEY_ID=\S+\nexport AWS_SECRET_ACCESS_KEY=\S+\nexport AWS_REGION=us-east-1\nexport AWS_DEFAULT_REGION=us-east-1\n$/);
+  const script = `eval "$(${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} kms credentials create)" && aws kms create-key --endpoint-url ${url} --query KeyMetadata.KeyState --output text`;
+  const r = spawnSync('sh', ['-c', script], { env: bare });
+  expect(r.stderr.toString()).toBe('');
+  expect(r.stdout.toString()).toBe('Enabled\n');
+  expect(r.status).toBe(0);
+}, 60_000);
