@@ -18,7 +18,7 @@ export const DEFAULT_MAX_ENCRYPTED_DATA_KEYS = 16;
 /** Distinct regions a discovery KMS keyring calls for one message: each may need a new KMS client and costs round trips, and a hostile header names as many regions as it has EDKs. */
 export const MAX_KMS_DISCOVERY_REGIONS = 8;
 
-/** KMS clients `kmsClientSupplier` keeps by default, least recently used dropped first: about one partition's regions, never one per region an EDK names. */
+/** KMS clients `kmsClientSupplier` keeps by default, least recently used dropped first: more regions than one application uses, never one per region an EDK names. */
 export const DEFAULT_KMS_CLIENT_CACHE_SIZE = 16;
 
 /** Largest provider id (UTF-8 bytes): names like `aws-kms` or a raw keyring namespace. */

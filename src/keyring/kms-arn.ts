@@ -23,7 +23,7 @@ export interface KmsKeyArn {
 const ARN_PATTERN = /^arn:([a-z][a-z0-9-]{0,62}):kms:([a-z0-9-]{1,64}):([0-9]{12}):(key|alias)\/([A-Za-z0-9:/_-]{1,256})$/;
 
 // AWS region names: a two-letter area, one to three words, a number (us-east-1, us-gov-west-1,
-// us-isob-east-1, ap-southeast-7). The partitions' regionRegex in the SDK's endpoint rules all fit.
+// us-isob-east-1, ap-southeast-7): every region of every partition the SDK's endpoint rules list.
 const REGION_PATTERN = /^[a-z]{2}(?:-[a-z]{1,16}){1,3}-[0-9]{1,2}$/;
 
 /**
