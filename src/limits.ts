@@ -30,8 +30,21 @@ export const MAX_PROVIDER_INFO_BYTES = 4096;
 /** Largest wrapped data key: an RSA-4096 ciphertext is 512 bytes, a KMS blob about 200; leave headroom. */
 export const MAX_EDK_CIPHERTEXT_BYTES = 8192;
 
-/** Largest encryption context, summed UTF-8 bytes of keys and values: it is repeated in KMS calls, which cap at 8 KiB per value, so 64 KiB total is generous. */
+/** Largest encryption context, summed UTF-8 bytes of keys and values: bounds what a header may make a decoder hold. A context sent to a KMS keyring must also fit MAX_KMS_ENCRYPTION_CONTEXT_BYTES. */
 export const MAX_ENCRYPTION_CONTEXT_BYTES = 64 * 1024;
+
+/**
+ * Largest encryption context the local KMS accepts in one request, summed UTF-8 bytes of keys
+ * and values (larger is `ValidationException`, AWS's name for a request outside its
+ * constraints). It bounds the policy and grant work a caller-chosen context can cause inside
+ * the write transaction, and the audit row it leaves. AWS KMS publishes no total: the API
+ * Reference gives EncryptionContext no length constraint and the Developer Guide's "Encryption
+ * context rules" list only string types and Unicode (checked December 2026); the one documented
+ * bound is for grant constraints, 8 pairs and 384 characters (Developer Guide, "Grant
+ * constraints"), see grant-rules.ts. 8 KiB is Alibaba Cloud KMS's documented cap (8,192
+ * characters), far above any context in real use.
+ */
+export const MAX_KMS_ENCRYPTION_CONTEXT_BYTES = 8 * 1024;
 
 /** Most pairs in an encryption context. */
 export const MAX_ENCRYPTION_CONTEXT_PAIRS = 1024;

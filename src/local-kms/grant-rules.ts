@@ -46,6 +46,12 @@ const CONSTRAINABLE = new Set<string>([
   'RetireGrant',
 ]);
 
+/** Most pairs in one grant constraint's encryption context (AWS KMS Developer Guide, "Grant constraints"). */
+export const MAX_CONSTRAINT_PAIRS = 8;
+
+/** Most characters in one grant constraint's encryption context, keys and values together (same source). */
+export const MAX_CONSTRAINT_CHARACTERS = 384;
+
 /** Encryption context constraints of a grant; at most one of the two is normally given. */
 export interface GrantConstraints {
   /** The request's context must be exactly this. */
@@ -95,6 +101,14 @@ export function validateGrantTerms(operations: unknown, constraints: unknown): v
   for (const [name, value] of Object.entries(constraints)) {
     if ((name !== 'EncryptionContextEquals' && name !== 'EncryptionContextSubset') || !isStringMap(value)) {
       throw new LocalKmsError('ValidationException', 'Constraints allows EncryptionContextEquals and EncryptionContextSubset maps of strings.');
+    }
+    const pairs = Object.entries(value);
+    const characters = pairs.reduce((n, [k, v]) => n + k.length + v.length, 0);
+    if (pairs.length > MAX_CONSTRAINT_PAIRS || characters > MAX_CONSTRAINT_CHARACTERS) {
+      throw new LocalKmsError(
+        'ValidationException',
+        `A grant constraint holds at most ${MAX_CONSTRAINT_PAIRS} pairs and ${MAX_CONSTRAINT_CHARACTERS} characters.`,
+      );
     }
   }
   if (Object.keys(constraints).length > 0 && !operations.every((op: string) => CONSTRAINABLE.has(op))) {

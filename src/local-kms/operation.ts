@@ -69,7 +69,7 @@ export interface MemberSpec {
   readonly required?: boolean;
   /** Minimum length (strings, blobs, lists) or value (integers). */
   readonly min?: number;
-  /** Maximum length (strings, blobs, lists) or value (integers). */
+  /** Maximum length (strings, blobs, lists), value (integers), or UTF-8 bytes of keys and values together (string maps). */
   readonly max?: number;
   /** Allowed values of a string. */
   readonly enum?: readonly string[];

@@ -5,7 +5,7 @@ import { defineOperation } from './operation.js';
 import type { OperationContext } from './operation.js';
 import type { KeyRecord } from './key-record.js';
 import { keySpecInfo } from './key-specs.js';
-import { sealSymmetric } from './ops-crypto.js';
+import { CONTEXT, sealSymmetric } from './ops-crypto.js';
 
 const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
 const GRANT_TOKENS = { type: 'stringList', max: 10 } as const;
@@ -190,7 +190,7 @@ const verifyMac = defineOperation<{ KeyId: string; Message: Uint8Array; MacAlgor
 
 const PAIR_SPECS = ['RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521'];
 interface PairRequest { KeyId: string; KeyPairSpec: string; EncryptionContext?: Record<string, string>; GrantTokens?: string[] }
-const PAIR_SHAPE = { KeyId: KEY_ID, KeyPairSpec: { type: 'string', required: true, enum: PAIR_SPECS }, EncryptionContext: { type: 'stringMap' }, GrantTokens: GRANT_TOKENS, DryRun: { type: 'boolean' } } as const;
+const PAIR_SHAPE = { KeyId: KEY_ID, KeyPairSpec: { type: 'string', required: true, enum: PAIR_SPECS }, EncryptionContext: CONTEXT, GrantTokens: GRANT_TOKENS, DryRun: { type: 'boolean' } } as const;
 
 function dataKeyPair(ctx: OperationContext, input: PairRequest, action: string) {
   const key = usable(ctx, input.KeyId, action, 'ENCRYPT_DECRYPT', input.GrantTokens, input.EncryptionContext);

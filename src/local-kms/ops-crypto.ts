@@ -1,4 +1,5 @@
 import { constants, createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
+import { MAX_KMS_ENCRYPTION_CONTEXT_BYTES } from '../limits.js';
 import { LocalKmsError } from './errors.js';
 import { defineOperation } from './operation.js';
 import type { OperationContext } from './operation.js';
@@ -7,7 +8,8 @@ import { blobAad, decodeBlob, encodeBlob } from './ciphertext-blob.js';
 
 type Context = Record<string, string> | undefined;
 const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
-const CONTEXT = { type: 'stringMap' } as const;
+/** An encryption context, bounded as src/limits.ts explains. */
+export const CONTEXT = { type: 'stringMap', max: MAX_KMS_ENCRYPTION_CONTEXT_BYTES } as const;
 const GRANT_TOKENS = { type: 'stringList', max: 10 } as const;
 const ALGORITHM = { type: 'string', enum: ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE'] } as const;
 

@@ -18,6 +18,7 @@
  * principals are trusted as an IAM administrator would be.
  */
 import { LocalKmsError } from './errors.js';
+import { compileWildcard, type WildcardMatcher } from './wildcard.js';
 
 /** The longest key policy AWS accepts, in characters. */
 export const MAX_POLICY_LENGTH = 32_768;
@@ -28,8 +29,8 @@ export interface PolicyStatement {
   readonly effect: 'Allow' | 'Deny';
   /** `['*']` for anyone, else ARNs or account ids. */
   readonly principals: readonly string[];
-  readonly actions: readonly RegExp[];
-  readonly resources: readonly RegExp[];
+  readonly actions: readonly WildcardMatcher[];
+  readonly resources: readonly WildcardMatcher[];
   readonly conditions: readonly PolicyCondition[];
 }
 
@@ -79,11 +80,6 @@ function stringList(value: unknown, what: string): string[] {
   return list;
 }
 
-/** An IAM wildcard pattern (`*` any run, `?` one character) as an anchored RegExp. */
-export function wildcardPattern(pattern: string, ignoreCase = false): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, ignoreCase ? 'is' : 's');
-}
 
 function parsePrincipal(value: unknown): string[] {
   if (value === '*') return ['*'];
@@ -133,9 +129,9 @@ function parseStatement(value: unknown): PolicyStatement {
   if (value.Sid !== undefined && typeof value.Sid !== 'string') throw malformed('Sid must be a string.');
   const actions = stringList(value.Action, 'Action').map((a) => {
     if (a !== '*' && !/^kms:[A-Za-z*?]+$/i.test(a)) throw malformed('Action entries must be "*" or kms:<Name> patterns.');
-    return wildcardPattern(a, true);
+    return compileWildcard(a, true);
   });
-  const resources = stringList(value.Resource, 'Resource').map((r) => wildcardPattern(r));
+  const resources = stringList(value.Resource, 'Resource').map((r) => compileWildcard(r));
   return {
     sid: value.Sid,
     effect: value.Effect,
@@ -237,7 +233,8 @@ function valueMatches(base: string, actual: string, expected: string): boolean {
     case 'StringNotEqualsIgnoreCase':
       return actual.toLowerCase() === expected.toLowerCase();
     default:
-      return wildcardPattern(expected).test(actual);
+      // StringLike / StringNotLike: `actual` is caller-chosen, so no backtracking regex (wildcard.ts).
+      return compileWildcard(expected).test(actual);
   }
 }
 

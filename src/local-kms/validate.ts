@@ -9,6 +9,13 @@ function validation(message: string): LocalKmsError {
   return new LocalKmsError('ValidationException', message);
 }
 
+/** UTF-8 bytes of a string map's keys and values together. */
+function mapBytes(map: Readonly<Record<string, string>>): number {
+  let total = 0;
+  for (const [k, v] of Object.entries(map)) total += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8');
+  return total;
+}
+
 function checkMember(name: string, spec: MemberSpec, value: unknown): void {
   switch (spec.type) {
     case 'string':
@@ -42,6 +49,9 @@ function checkMember(name: string, spec: MemberSpec, value: unknown): void {
     case 'stringMap':
       if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'string')) {
         throw serialization(name, 'a map of strings');
+      }
+      if (spec.max !== undefined && mapBytes(value as Record<string, string>) > spec.max) {
+        throw validation(`${name} must be at most ${spec.max} bytes (UTF-8, keys and values together)`);
       }
       return;
     case 'tagList':

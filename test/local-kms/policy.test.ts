@@ -3,7 +3,6 @@ import {
   defaultKeyPolicy,
   evaluateKeyPolicy,
   parseKeyPolicy,
-  wildcardPattern,
   type PolicyRequest,
 } from '../../src/local-kms/policy.js';
 import { thrownName } from '../helpers/errors.js';
@@ -154,10 +153,3 @@ describe('parseKeyPolicy refuses what it cannot enforce', () => {
   });
 });
 
-describe('wildcardPattern', () => {
-  it('treats regex characters literally', () => {
-    expect(wildcardPattern('a.b').test('axb')).toBe(false);
-    expect(wildcardPattern('a.b').test('a.b')).toBe(true);
-    expect(wildcardPattern('(x)*').test('(x)yz')).toBe(true);
-  });
-});
