@@ -40,7 +40,7 @@ function looksArmored(file: string): boolean {
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** Opens the local KMS only if a command needs it, once. */
-function lazyLocal(globals: GlobalOptions): { get: () => Promise<LocalKms>; close: () => void } {
+export function lazyLocal(globals: GlobalOptions): { get: () => Promise<LocalKms>; close: () => void } {
   let kms: LocalKms | undefined;
   return {
     get: async () => (kms ??= openLocalKms(globals)),

@@ -6,6 +6,7 @@ import { registerKeys } from './keys.js';
 import { registerAudit } from './audit.js';
 import { registerRandom } from './random.js';
 import { registerKms } from './kms.js';
+import { registerRewrap } from './rewrap.js';
 import { describeError, EXIT } from './exit.js';
 import type { GlobalOptions } from './local.js';
 
@@ -40,6 +41,7 @@ registerKeys(program, globals);
 registerAudit(program, globals);
 registerRandom(program, globals);
 registerKms(program, globals);
+registerRewrap(program, globals);
 
 // Streams to a closed pipe (e.g. `| head`) are not an error worth a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -15,7 +15,8 @@ import { nodeAtomicWriteFs } from './atomic-write.js';
  * 1. write the journal `.<name>.sealbox-rewrap` (old header, new header, file size and tail,
  *    SHA-256 over all of it), fsync it, fsync the directory;
  * 2. write the new header at offset 0 of the file, fsync the file;
- * 3. remove the journal, fsync the directory.
+ * 3. remove the journal (its directory is not synced: should the journal come back after a
+ *    crash, recovery finds the new header in place and writes the same bytes again).
  *
  * Why a crash at any moment leaves the old message or the new one, never a mix:
  * - during step 1 the file has not been touched: it is the old message. A journal that was
@@ -132,8 +133,9 @@ export async function writeHeaderInPlace(path: string, file: FileHandle, oldHead
   await step?.('header-written');
   await file.sync();
   await step?.('header-synced');
+  // Not synced: a journal that comes back after a crash finds the new header in place, and
+  // recovery writes the same bytes again.
   await unlink(journal);
-  await nodeAtomicWriteFs.syncDir(dir);
   await step?.('journal-removed');
 }
 

@@ -1,0 +1,140 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decrypt, encrypt, MultiKeyring, RawAesKeyring } from '../../src/index.js';
+import { CLI, ensureBuilt } from './build.js';
+
+beforeAll(() => ensureBuilt(), 120_000);
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+function sealbox(home: string, args: string[]): Run {
+  const env: NodeJS.ProcessEnv = { ...process.env, SEALBOX_HOME: home };
+  const r = spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A raw key file and the keyring the CLI makes of it (namespace raw-key-file, named by fingerprint). */
+function keyFile(dir: string, name: string, seed: number): { path: string; keyring: RawAesKeyring } {
+  const key = new Uint8Array(32).fill(seed);
+  const path = join(dir, name);
+  writeFileSync(path, key);
+  return { path, keyring: new RawAesKeyring({ namespace: 'raw-key-file', name: createHash('sha256').update(key).digest('hex').slice(0, 32), wrappingKey: key }) };
+}
+
+const opens = async (bytes: Uint8Array, keyring: RawAesKeyring): Promise<string> => {
+  try {
+    return Buffer.from((await decrypt(bytes, { keyring })).plaintext).toString();
+  } catch (err) {
+    return (err as { code: string }).code;
+  }
+};
+
+describe('sealbox rewrap', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sealbox-cli-rewrap-'));
+  const home = join(dir, 'home');
+  const oldKey = keyFile(dir, 'old.key', 1);
+  const newKey = keyFile(dir, 'new.key', 2);
+  const escrow = keyFile(dir, 'escrow.key', 3);
+
+  it('rewraps a directory of 2,000 small messages in place in one process, header only', async () => {
+    const msgs = join(dir, 'many');
+    spawnSync('mkdir', [msgs]);
+    const files: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const file = join(msgs, `m${i}.sbx`);
+      writeFileSync(file, (await encrypt(Buffer.from(`message ${i} `.repeat(80)), { keyring: oldKey.keyring, encryptionContext: { n: String(i) } })).ciphertext);
+      files.push(file);
+    }
+    const started = Date.now();
+    const r = sealbox(home, ['--json', 'rewrap', ...files, '--key', `file:${newKey.path}`, '--unwrap-key', `file:${oldKey.path}`]);
+    const ms = Date.now() - started;
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; ok: boolean; method: string });
+    expect(lines.length).toBe(2000);
+    expect(lines.every((l) => l.ok && l.method === 'header')).toBe(true);
+    expect(new Set(lines.map((l) => l.file)).size).toBe(2000);
+    for (const i of [0, 1, 999, 1999]) {
+      const bytes = readFileSync(files[i]!);
+      expect(await opens(bytes, newKey.keyring)).toBe(`message ${i} `.repeat(80));
+      expect(await opens(bytes, oldKey.keyring)).toBe('ERR_NO_MATCHING_KEY');
+    }
+    expect(readdirSync(msgs).filter((f) => f.startsWith('.'))).toEqual([]);
+    process.stderr.write(`[rewrap CLI] 2,000 files in ${ms} ms\n`);
+  }, 120_000);
+
+  it('-o for one file, --add, --remove-key, usage errors', async () => {
+    const src = join(dir, 'one.sbx');
+    writeFileSync(src, (await encrypt(Buffer.from('one'), { keyring: new MultiKeyring({ generator: oldKey.keyring, children: [escrow.keyring] }) })).ciphertext);
+    const before = readFileSync(src);
+    const out = join(dir, 'one-out.sbx');
+    expect(sealbox(home, ['rewrap', src, '-o', out, '--key', `file:${newKey.path}`, '--unwrap-key', `file:${oldKey.path}`]).code).toBe(0);
+    expect(readFileSync(src).equals(before)).toBe(true);
+    expect(await opens(readFileSync(out), newKey.keyring)).toBe('one');
+    expect(await opens(readFileSync(out), escrow.keyring)).toBe('ERR_NO_MATCHING_KEY');
+    // --remove-key: the escrow copy stays, the old key's goes, the new key's is added.
+    expect(sealbox(home, ['rewrap', src, '--key', `file:${newKey.path}`, '--remove-key', `file:${oldKey.path}`]).code).toBe(0);
+    expect(await opens(readFileSync(src), oldKey.keyring)).toBe('ERR_NO_MATCHING_KEY');
+    expect(await opens(readFileSync(src), escrow.keyring)).toBe('one');
+    expect(await opens(readFileSync(src), newKey.keyring)).toBe('one');
+    // --add keeps all.
+    expect(sealbox(home, ['rewrap', src, '--key', `file:${oldKey.path}`, '--unwrap-key', `file:${newKey.path}`, '--add']).code).toBe(0);
+    for (const k of [oldKey, newKey, escrow]) expect(await opens(readFileSync(src), k.keyring)).toBe('one');
+    const usage = [
+      ['rewrap', src],
+      ['rewrap', src, '--key', `file:${newKey.path}`, '--add', '--remove-key', `file:${oldKey.path}`],
+      ['rewrap', src, out, '-o', join(dir, 'x'), '--key', `file:${newKey.path}`],
+      ['rewrap', join(dir, 'missing.sbx'), '--key', `file:${newKey.path}`],
+      ['rewrap', dir, '--key', `file:${newKey.path}`],
+    ];
+    for (const args of usage) {
+      const r = sealbox(home, args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr, args.join(' ')).toMatch(/^sealbox: .*\((ERR_USAGE|ENOENT|EISDIR)\)\n/);
+    }
+    expect(readdirSync(join(dir)).includes('home')).toBe(false);
+  }, 60_000);
+
+  it('exit codes as for decrypt; the other files are still rewrapped; a bad file is left as it was', async () => {
+    const good = join(dir, 'good.sbx');
+    const bad = join(dir, 'bad.sbx');
+    const other = join(dir, 'other.sbx');
+    const enc = async (keyring: RawAesKeyring): Promise<Buffer> => Buffer.from((await encrypt(Buffer.from('x'), { keyring })).ciphertext);
+    writeFileSync(good, await enc(oldKey.keyring));
+    const tampered = await enc(oldKey.keyring);
+    // A flipped header tag byte (a 1-byte message ends with the 16-byte tag and a 22-byte final frame).
+    tampered[tampered.length - 30]! ^= 1;
+    writeFileSync(bad, tampered);
+    writeFileSync(other, await enc(escrow.keyring));
+    const r = sealbox(home, ['--json', 'rewrap', bad, good, other, '--key', `file:${newKey.path}`, '--unwrap-key', `file:${oldKey.path}`]);
+    expect(r.code).toBe(2);
+    const results = Object.fromEntries(r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; ok: boolean; error?: string }).map((x) => [x.file, x]));
+    expect(results[good]!.ok).toBe(true);
+    expect(results[bad]!.error).toMatch(/ERR_DECRYPTION_FAILED/);
+    expect(results[other]!.error).toMatch(/ERR_NO_MATCHING_KEY/);
+    expect(readFileSync(bad).equals(tampered)).toBe(true);
+    expect(await opens(readFileSync(good), newKey.keyring)).toBe('x');
+    const alone = sealbox(home, ['rewrap', other, '--key', `file:${newKey.path}`, '--unwrap-key', `file:${oldKey.path}`]);
+    expect(alone.code).toBe(3);
+    expect(alone.stderr).toMatch(/^sealbox: .*other\.sbx: .*\(ERR_NO_MATCHING_KEY\)\n$/);
+  }, 60_000);
+
+  it('local KMS keys: from one alias to another, header only; without --unwrap-key any local key opens', () => {
+    const h = join(dir, 'kms-home');
+    expect(sealbox(h, ['keys', 'create', '--alias', 'alias/k1']).code).toBe(0);
+    expect(sealbox(h, ['keys', 'create', '--alias', 'alias/k2']).code).toBe(0);
+    const plain = join(dir, 'p.txt');
+    writeFileSync(plain, 'kms');
+    const file = join(dir, 'k.sbx');
+    expect(sealbox(h, ['encrypt', plain, '-o', file, '--key', 'alias/k1']).code).toBe(0);
+    const r = sealbox(h, ['--json', 'rewrap', file, '--key', 'alias/k2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).method).toBe('header');
+    expect(sealbox(h, ['keys', 'disable', 'alias/k1']).code).toBe(0);
+    const dec = sealbox(h, ['decrypt', file, '--key', 'alias/k2']);
+    expect(dec.stdout).toBe('kms');
+  }, 60_000);
+});
