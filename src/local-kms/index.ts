@@ -16,5 +16,5 @@ export type {
   MemberSpec,
 } from './operation.js';
 export type { KeyRecord } from './key-record.js';
-export type { AuditRecord, AuditVerification } from './audit.js';
+export type { AuditProblem, AuditRecord, AuditVerification } from './audit.js';
 export type { SqliteDatabase, SqliteStatement, SqliteRunResult, SqliteTransaction } from './sqlite.js';

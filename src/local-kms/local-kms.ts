@@ -82,7 +82,7 @@ import type { Caller, LocalKmsExtension, Migration, OperationContext, OperationD
 import { coreMigrations, getMeta, initMeta, migrate, openDatabase } from './store.js';
 import { resolveRootKey } from './root-key.js';
 import { Sealer } from './sealing.js';
-import { appendAudit, exportAudit, readAudit, sanitizeRequest, verifyAudit } from './audit.js';
+import { AUDIT_KEY_PURPOSE, appendAudit, auditHead, exportAudit, readAudit, sanitizeRequest, upgradeAudit, verifyAudit } from './audit.js';
 import type { AuditRecord, AuditVerification } from './audit.js';
 import { getKey, keyArn, requireUsable, resolveKeyId } from './key-store.js';
 import { validateInput } from './validate.js';
@@ -163,6 +163,8 @@ export class LocalKms {
   readonly #db: Database;
   readonly #rootKey: Uint8Array;
   readonly #materialSealer: Sealer;
+  /** The audit chain's MAC key, derived from the root key: without it no row can be forged. */
+  readonly #auditKey: Uint8Array;
   readonly #clock: () => Date;
   readonly #caller: Caller;
   readonly #operations = new Map<string, OperationDefinition>();
@@ -197,6 +199,7 @@ export class LocalKms {
         throw new LocalKmsError('RootKeyMismatchException', `The root key does not open the key store in ${this.dataDir}`);
       }
       this.#materialSealer = new Sealer(this.#rootKey, 'key material');
+      this.#auditKey = Sealer.subkey(this.#rootKey, AUDIT_KEY_PURPOSE);
       for (const ext of extensions) {
         for (const op of ext.operations ?? []) this.#operations.set(op.name, op);
         if (ext.authorize) this.#authorizers.push(ext.authorize);
@@ -228,6 +231,7 @@ export class LocalKms {
     this.#db.close();
     this.#clearMaterialCache();
     this.#rootKey.fill(0);
+    this.#auditKey.fill(0);
   }
 
   /** The open database (for extensions and tools such as the CLI's audit commands). */
@@ -269,7 +273,7 @@ export class LocalKms {
     const db = this.#db;
     const transaction = this.#transaction;
     const outcome = transaction.immediate(() => {
-      runDueWork(db, now, () => this.#contextFor('Scheduler', now, { principal: 'sealbox:scheduler', accountId: this.accountId }, () => undefined));
+      runDueWork(db, now, this.#auditKey, () => this.#contextFor('Scheduler', now, { principal: 'sealbox:scheduler', accountId: this.accountId }, () => undefined));
       let result: unknown;
       let error: unknown;
       try {
@@ -282,7 +286,7 @@ export class LocalKms {
         error = err instanceof LocalKmsError ? err : new LocalKmsError('KMSInternalException', 'Internal error', 'server');
         if (!(err instanceof LocalKmsError)) (error as Error).cause = err;
       }
-      appendAudit(db, {
+      appendAudit(db, this.#auditKey, {
         time: now.getTime(),
         operation,
         caller: caller.principal,
@@ -631,9 +635,42 @@ export class LocalKms {
     return this.execute('RevokeGrant', input) as Promise<Record<string, never>>;
   }
 
-  /** Checks the audit chain; names the first row that was edited, deleted or reordered. */
-  verifyAudit(): AuditVerification {
-    return verifyAudit(this.#db);
+  /**
+   * Checks the audit chain (MACs under a key derived from the root key, links, sequence, head);
+   * names the first row that was edited, inserted, deleted or reordered, and the problem. With
+   * `anchor` (a head from {@link LocalKms.auditHead} kept elsewhere), also detects the log cut
+   * back before that head or replaced by an older copy.
+   *
+   * @example
+   * ```ts
+   * const v = kms.verifyAudit({ anchor: savedHead });
+   * if (!v.ok) console.error(`row ${v.firstBadSeq}: ${v.problem}`);
+   * ```
+   * @throws RangeError when `anchor` is not `<seq>:<64 hex>`.
+   */
+  verifyAudit(options: { anchor?: string } = {}): AuditVerification {
+    return verifyAudit(this.#db, this.#auditKey, options);
+  }
+
+  /** The audit log's current head (`<seq>:<MAC>`) to keep elsewhere as an anchor; undefined while empty. */
+  auditHead(): string | undefined {
+    return auditHead(this.#db);
+  }
+
+  /**
+   * Keys the audit rows of a store written before the chain was keyed (Sealbox 0.1 stores):
+   * checks the old unkeyed chain, then rewrites it as MACs. Refuses (changing nothing) when the
+   * old chain does not verify. It vouches for the old rows as they are: run it once, right
+   * after upgrading, on a store nobody else could write.
+   *
+   * @example
+   * ```ts
+   * const { verification, upgraded } = kms.upgradeAudit();
+   * ```
+   * @throws Never (a chain that does not verify is reported in `verification`).
+   */
+  upgradeAudit(): { verification: AuditVerification; upgraded: number } {
+    return upgradeAudit(this.#db, this.#auditKey);
   }
 
   /** Audit rows, oldest first (optionally only the last `limit`). */

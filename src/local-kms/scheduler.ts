@@ -23,12 +23,12 @@ const ANY_DUE = `SELECT
  * One indexed query first asks whether anything is due at all (almost never), so the common
  * call costs a single index probe; `context` is only built when there is work.
  */
-export function runDueWork(db: Database, now: Date, context: () => OperationContext): void {
+export function runDueWork(db: Database, now: Date, auditKey: Uint8Array, context: () => OperationContext): void {
   const t = now.getTime();
   if ((db.prepare(ANY_DUE).get({ t }) as { due: number }).due === 0) return;
   const ctx = context();
   const audit = (operation: string, keyId: string, detail: Record<string, unknown>): void =>
-    appendAudit(db, { time: t, operation, caller: ctx.caller.principal, keyId, request: JSON.stringify(detail), error: null });
+    appendAudit(db, auditKey, { time: t, operation, caller: ctx.caller.principal, keyId, request: JSON.stringify(detail), error: null });
 
   for (const { key_id } of db.prepare("SELECT key_id FROM keys WHERE state = 'PendingDeletion' AND deletion_date <= ?").all(t) as { key_id: string }[]) {
     db.prepare('DELETE FROM keys WHERE key_id = ?').run(key_id);
