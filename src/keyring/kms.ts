@@ -28,6 +28,22 @@ export interface KmsKeyringOptions extends KmsConnectionOptions {
   generatorKeyId?: string;
   /** Each wraps the same data key (Encrypt). On decrypt only key ARNs can match an EDK. */
   keyIds?: readonly string[];
+  /**
+   * Pins the keys this keyring may wrap under: when given, every key ARN KMS answers with on
+   * encrypt (what an alias or key id resolved to) must be in this list, or encrypt fails with
+   * `ERR_KEYRING` before any EDK leaves the keyring. Whoever may call UpdateAlias can repoint an
+   * alias at another key, and every later message "under the alias" would be wrapped for that
+   * key; with this list they cannot. The listed keys are also keys this keyring decrypts with,
+   * so `{ generatorKeyId: 'alias/app', allowedKeyArns: [arnA, arnB] }` decrypts what either
+   * key wrapped. Key ARNs only (no aliases); a key ARN given in `generatorKeyId` or `keyIds`
+   * must be listed too.
+   *
+   * @example
+   * ```ts
+   * new KmsKeyring({ generatorKeyId: 'alias/app', allowedKeyArns: ['arn:aws:kms:us-east-1:111122223333:key/1234abcd-...'], client });
+   * ```
+   */
+  allowedKeyArns?: readonly string[];
 }
 
 /** Options of {@link KmsDiscoveryKeyring}. */
@@ -60,6 +76,19 @@ export function kmsCallerFrom(options: KmsConnectionOptions): KmsCaller {
   const timeoutMs = options.timeoutMs ?? DEFAULT_KMS_CALL_TIMEOUT_MS;
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new RangeError(`"timeoutMs" expected a positive integer, got ${timeoutMs}`);
   return { supplier, grantTokens: tokens && tokens.length > 0 ? Object.freeze([...tokens]) : undefined, timeoutMs };
+}
+
+/** Checks the `allowedKeyArns` option: key ARNs, and every key ARN configured is among them. */
+function allowedKeyArnsFrom(allowed: unknown, configured: readonly string[]): readonly string[] | undefined {
+  if (allowed === undefined) return undefined;
+  if (!Array.isArray(allowed) || allowed.length === 0) throw new TypeError('"allowedKeyArns" expected a non-empty array of KMS key ARNs');
+  allowed.forEach((a: unknown, i) => {
+    if (typeof a !== 'string' || parseKmsArn(a)?.resourceType !== 'key') throw new TypeError(`"allowedKeyArns[${i}]" expected a KMS key ARN, got ${String(a)}`);
+  });
+  for (const id of configured) {
+    if (parseKmsArn(id)?.resourceType === 'key' && !allowed.includes(id)) throw new TypeError(`"allowedKeyArns" does not list the configured key ${id}`);
+  }
+  return Object.freeze([...(allowed as string[])]);
 }
 
 function checkKeyId(name: string, id: unknown): string {
@@ -113,7 +142,9 @@ async function unwrapFirst(
  *   key matches its replicas in other regions: Decrypt then goes to the configured replica),
  *   each with Decrypt naming that KeyId and the message's encryption context.
  * - Every response is checked: the KeyId KMS names must be the key asked for, and the data key
- *   must have the suite's length.
+ *   must have the suite's length. With an alias, "the key asked for" is whatever the alias
+ *   points to when the call is made: give `allowedKeyArns` to pin it (docs/kms-keyring.md,
+ *   "Aliases").
  *
  * @example
  * ```ts
@@ -126,12 +157,15 @@ async function unwrapFirst(
  * const { ciphertext } = await encrypt(data, { keyring, encryptionContext: { tenant: 'acme' } });
  * ```
  * @throws TypeError / RangeError for bad options. Encrypt: SealboxError ERR_KEYRING (a KMS call
- * failed, `cause` is the KMS exception; or a response was refused). Decrypt: ERR_NO_MATCHING_KEY
+ * failed, `cause` is the KMS exception; or a response was refused, including a key ARN that
+ * `allowedKeyArns` does not list). Decrypt: ERR_NO_MATCHING_KEY
  * with every failure in `errors` when EDKs matched but none could be decrypted.
  */
 export class KmsKeyring implements Keyring {
   readonly generatorKeyId: string | undefined;
   readonly keyIds: readonly string[];
+  /** The `allowedKeyArns` option, when given. */
+  readonly allowedKeyArns: readonly string[] | undefined;
   readonly #caller: KmsCaller;
   readonly #decryptArns: readonly KmsKeyArn[];
 
@@ -144,7 +178,16 @@ export class KmsKeyring implements Keyring {
     if (this.generatorKeyId === undefined && this.keyIds.length === 0) throw new TypeError('KmsKeyring needs a generatorKeyId or at least one of keyIds');
     this.#caller = kmsCallerFrom(options);
     const all = this.generatorKeyId === undefined ? this.keyIds : [this.generatorKeyId, ...this.keyIds];
-    this.#decryptArns = all.map(parseKmsArn).filter((a): a is KmsKeyArn => a?.resourceType === 'key');
+    const configured = all.map(parseKmsArn).filter((a): a is KmsKeyArn => a?.resourceType === 'key');
+    this.allowedKeyArns = allowedKeyArnsFrom(options.allowedKeyArns, all);
+    this.#decryptArns = [...configured, ...(this.allowedKeyArns ?? []).map((a) => parseKmsArn(a)!)];
+  }
+
+  /** Refuses a key ARN KMS answered with that `allowedKeyArns` does not list. */
+  #checkAllowed(asked: string, keyArn: string): void {
+    if (this.allowedKeyArns !== undefined && !this.allowedKeyArns.includes(keyArn)) {
+      throw new SealboxError('ERR_KEYRING', `KMS used ${keyArn} for ${asked}, which allowedKeyArns does not list`);
+    }
   }
 
   async wrapKey(request: WrapRequest): Promise<WrapResult> {
@@ -157,6 +200,12 @@ export class KmsKeyring implements Keyring {
       if (this.generatorKeyId === undefined) throw new SealboxError('ERR_KEYRING', 'KmsKeyring without a generatorKeyId cannot create a data key');
       const g = await kmsGenerateDataKey(this.#caller, this.generatorKeyId, request.suite.dataKeyLength, context);
       dataKey = generated = g.dataKey;
+      try {
+        this.#checkAllowed(this.generatorKeyId, g.keyArn);
+      } catch (err) {
+        generated.fill(0);
+        throw err;
+      }
       edks.push(kmsEdk(g.keyArn, g.ciphertext));
     } else if (this.generatorKeyId !== undefined) {
       wrapWith = [this.generatorKeyId, ...this.keyIds];
@@ -165,6 +214,7 @@ export class KmsKeyring implements Keyring {
       const key = dataKey;
       // Independent keys, possibly in several regions: wrap concurrently.
       const wrapped = await Promise.all(wrapWith.map((id) => kmsEncrypt(this.#caller, id, key, context)));
+      wrapped.forEach((w, i) => this.#checkAllowed(wrapWith[i]!, w.keyArn));
       for (const w of wrapped) edks.push(kmsEdk(w.keyArn, w.ciphertext));
     } catch (err) {
       generated?.fill(0);

@@ -1,4 +1,4 @@
-import { GenerateDataKeyCommand } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, GenerateDataKeyCommand, UpdateAliasCommand } from '@aws-sdk/client-kms';
 import { expect, it } from 'vitest';
 import { decrypt, encrypt } from '../../src/index.js';
 import type { SealboxError } from '../../src/errors.js';
@@ -86,6 +86,34 @@ export function kmsKeyringSuite(target: () => KmsTarget): void {
       expect(seen.map((s) => [s.op, s.input.KeyId])).toEqual([['Decrypt', only]]);
       expect(seen[0]!.input.EncryptionContext).toEqual(context);
     }
+  });
+
+  it('an alias repointed to another key: without allowedKeyArns the keyring follows it; with them encrypt refuses', async () => {
+    const t = target();
+    const [mine, other] = [await t.createKey(), await t.createKey()];
+    const client = t.client();
+    const alias = `alias/pinned-${Math.random().toString(36).slice(2)}`;
+    await client.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: mine }));
+    const pinned = new KmsKeyring({ generatorKeyId: alias, allowedKeyArns: [mine], client });
+    const followed = new KmsKeyring({ generatorKeyId: alias, client });
+    // Before: both wrap under the key the alias names; the pinned keyring decrypts it (the pin
+    // lists the key ARN, so it is a decrypt key too).
+    const before = await encrypt(data, { keyring: pinned, encryptionContext: context });
+    expect(utf8(before.header.encryptedDataKeys[0]!.providerInfo)).toBe(mine);
+    expect(bytesEqual((await decrypt(before.ciphertext, { keyring: pinned })).plaintext, data)).toBe(true);
+    // Someone allowed to repoint the alias points it at another key.
+    await client.send(new UpdateAliasCommand({ AliasName: alias, TargetKeyId: other }));
+    const after = await encrypt(data, { keyring: followed, encryptionContext: context });
+    expect(utf8(after.header.encryptedDataKeys[0]!.providerInfo)).toBe(other);
+    const err = await thrown(() => encrypt(data, { keyring: pinned, encryptionContext: context }));
+    expect((err as SealboxError).code).toBe('ERR_KEYRING');
+    // The same check on Encrypt (a key in keyIds, wrapping the generator's data key).
+    const child = new KmsKeyring({ generatorKeyId: mine, keyIds: [alias], allowedKeyArns: [mine], client });
+    expect(((await thrown(() => encrypt(data, { keyring: child, encryptionContext: context }))) as SealboxError).code).toBe('ERR_KEYRING');
+    // Listing the new key accepts it.
+    const both = new KmsKeyring({ generatorKeyId: alias, allowedKeyArns: [mine, other], client });
+    const ok = await encrypt(data, { keyring: both, encryptionContext: context });
+    expect(utf8(ok.header.encryptedDataKeys[0]!.providerInfo)).toBe(other);
   });
 
   it('a strict keyring holding none of the message keys: ERR_NO_MATCHING_KEY without a KMS call', async () => {

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateGrantCommand } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KmsKeyring } from '../../src/keyring/kms.js';
 import { LocalKms } from '../../src/local-kms/index.js';
 import type { KmsTarget } from './kms-suite.js';
 import { kmsKeyringSuite } from './kms-suite.js';
@@ -42,4 +43,19 @@ const target: KmsTarget = {
 
 describe('KMS keyring against the in-process LocalKms', () => {
   kmsKeyringSuite(() => target);
+});
+
+describe('KmsKeyring allowedKeyArns option', () => {
+  const a = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const b = 'arn:aws:kms:us-east-1:111122223333:key/0f1e2d3c-12ab-34cd-56ef-1234567890ab';
+
+  it('takes a non-empty list of key ARNs that includes every key ARN configured', () => {
+    expect(new KmsKeyring({ generatorKeyId: 'alias/app', allowedKeyArns: [a], client: of() }).allowedKeyArns).toEqual([a]);
+    expect(new KmsKeyring({ generatorKeyId: a, keyIds: ['alias/x'], allowedKeyArns: [a, b], client: of() }).allowedKeyArns).toEqual([a, b]);
+    for (const bad of [[], ['alias/app'], ['arn:aws:kms:us-east-1:111122223333:alias/app'], ['1234abcd-12ab-34cd-56ef-1234567890ab'], 'x', [7]]) {
+      expect(() => new KmsKeyring({ generatorKeyId: 'alias/app', allowedKeyArns: bad as string[], client: of() })).toThrow(TypeError);
+    }
+    expect(() => new KmsKeyring({ generatorKeyId: a, allowedKeyArns: [b], client: of() })).toThrow(TypeError);
+    expect(() => new KmsKeyring({ generatorKeyId: 'alias/app', keyIds: [b], allowedKeyArns: [a], client: of() })).toThrow(TypeError);
+  });
 });
