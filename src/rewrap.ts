@@ -62,7 +62,7 @@ export async function rewrap(message: Uint8Array, options: RewrapOptions): Promi
     walkFrames(message, bodyStart, h.frameLength);
   });
   const { header, previous } = result;
-  if (plan.verifyFrames) await checkFrameTags(result.session, message.subarray(bodyStart), header.frameLength, 0);
+  if (plan.verifyFrames) await checkFrameTags(result.openFrames(), message.subarray(bodyStart), header.frameLength, 0);
   const body = message.subarray(bodyStart);
   const ciphertext = new Uint8Array(result.headerBytes.length + body.length);
   ciphertext.set(result.headerBytes, 0);

@@ -85,7 +85,7 @@ export interface RewrappedHeader {
   /** The new preamble ‖ CBOR body ‖ header tag: what replaces the old header and tag. */
   readonly headerBytes: Uint8Array;
   /** Opens the message's frames (for `verifyFrames`); the body is unchanged, so its frames are the same. */
-  readonly session: DecryptSession;
+  openFrames(): DecryptSession;
 }
 
 /**
@@ -144,7 +144,7 @@ export async function rewrapHeader(
       encryptedDataKeys: Object.freeze(edks),
       commitment: copyBytes(previous.commitment),
     });
-    return { header, previous, headerBytes: await sealHeader(header, key), session: frameOpener(key, previous.messageId) };
+    return { header, previous, headerBytes: await sealHeader(header, key), openFrames: () => frameOpener(key, header.messageId) };
   } finally {
     wipe(dataKey);
   }

@@ -87,7 +87,8 @@ function decodeJournal(bytes: Buffer): Journal | undefined {
   };
 }
 
-async function readAt(handle: FileHandle, length: number, position: number): Promise<Buffer> {
+/** Reads up to `length` bytes at `position` (fewer only at the end of the file). */
+export async function readAt(handle: FileHandle, length: number, position: number): Promise<Buffer> {
   const buf = Buffer.alloc(length);
   let done = 0;
   while (done < length) {

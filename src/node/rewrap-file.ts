@@ -10,7 +10,7 @@ import type { RewrapOptions } from '../message/rewrap-session.js';
 import { checkFrameTags, planRewrap, rewrapHeader } from '../message/rewrap-session.js';
 import { writeFileAtomically } from './atomic-write.js';
 import type { StepHook } from './header-journal.js';
-import { recoverRewrap, writeHeaderInPlace } from './header-journal.js';
+import { readAt, recoverRewrap, writeHeaderInPlace } from './header-journal.js';
 
 /** Bytes per positional read and write when the body must move (the header changed length). */
 const COPY_BLOCK = 1024 * 1024;
@@ -38,17 +38,6 @@ export interface RewrapFileResult {
   readonly bytesWritten: number;
 }
 
-async function readFully(handle: FileHandle, length: number, position: number): Promise<Buffer> {
-  const buf = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await handle.read(buf, done, length - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return buf.subarray(0, done);
-}
-
 /**
  * The body's structure from its length and the final frame's prefix alone (O(1) reads): the
  * body of a message with frame length F is n regular frames of F + 17 bytes and a final frame
@@ -63,7 +52,7 @@ async function checkBodyShape(input: FileHandle, bodyStart: number, size: number
   const n = Math.floor((bodyLength - FINAL_FRAME_OVERHEAD) / regularSize);
   const length = bodyLength - FINAL_FRAME_OVERHEAD - n * regularSize;
   if (n + 1 > MAX_FRAMES) throw limitExceeded('frames', n + 1, MAX_FRAMES);
-  const prefix = await readFully(input, FINAL_FRAME_PREFIX, bodyStart + n * regularSize);
+  const prefix = await readAt(input, FINAL_FRAME_PREFIX, bodyStart + n * regularSize);
   const type = prefix[0];
   if (type === FRAME_REGULAR) throw new SealboxError('ERR_TRUNCATED', 'The message ends before its final frame');
   if (type !== FRAME_FINAL) throw formatInvalid('unknown frame type');
@@ -71,7 +60,7 @@ async function checkBodyShape(input: FileHandle, bodyStart: number, size: number
   if (declared >= frameLength) throw formatInvalid('final frame length must be below the frame length');
   if (declared < length) throw new SealboxError('ERR_TRAILING_DATA', 'Bytes follow the final frame');
   if (declared > length) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside the final frame');
-  if (n > 0 && (await readFully(input, 1, bodyStart))[0] !== FRAME_REGULAR) throw formatInvalid('unknown frame type');
+  if (n > 0 && (await readAt(input, 1, bodyStart))[0] !== FRAME_REGULAR) throw formatInvalid('unknown frame type');
 }
 
 /** Copies `input[from, end)` to `out` at `at`, in large positional blocks, reading the next block while one is written. */
@@ -116,11 +105,11 @@ export async function rewrapFileWith(src: string, dst: string, options: RewrapFi
   const input = await open(src, 'r');
   try {
     const { size } = await input.stat();
-    const preamble = await readFully(input, PREAMBLE_BYTES, 0);
+    const preamble = await readAt(input, PREAMBLE_BYTES, 0);
     const headerEnd = readPreamble(preamble, plan.decrypt.limits.maxHeaderBytes);
     if (headerEnd === undefined) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside its header');
     const bodyStart = headerEnd + TAG_BYTES;
-    const old = await readFully(input, bodyStart, 0);
+    const old = await readAt(input, bodyStart, 0);
     if (old.length < bodyStart) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside its header');
     const result = await rewrapHeader(plan, old.subarray(0, headerEnd), old.subarray(headerEnd), (h) => checkBodyShape(input, bodyStart, size, h.frameLength));
     const { header, previous, headerBytes } = result;
@@ -150,7 +139,7 @@ export async function rewrapFileWith(src: string, dst: string, options: RewrapFi
         // The copy came from the path: it must still be the message whose header was authenticated.
         const check = await open(tmp, 'r');
         try {
-          const copied = await readFully(check, bodyStart, 0);
+          const copied = await readAt(check, bodyStart, 0);
           if ((await check.stat()).size !== size || !copied.equals(old)) throw new SealboxError('ERR_STATE', 'The source file changed while it was rewrapped');
         } finally {
           await check.close();
@@ -174,12 +163,13 @@ export async function rewrapFileWith(src: string, dst: string, options: RewrapFi
 async function verifyFileFrames(input: FileHandle, bodyStart: number, size: number, frameLength: number, result: Awaited<ReturnType<typeof rewrapHeader>>): Promise<void> {
   const frameBytes = frameLength + REGULAR_FRAME_OVERHEAD;
   const perRead = Math.max(1, Math.floor(COPY_BLOCK / frameBytes)) * frameBytes;
+  const session = result.openFrames();
   let index = 0;
   for (let pos = bodyStart; pos < size; ) {
     // The last read takes the rest: the final frame (and any regular frames before it).
     const length = size - pos <= perRead + frameBytes ? size - pos : perRead;
-    const bytes = await readFully(input, length, pos);
-    index = await checkFrameTags(result.session, bytes, frameLength, index);
+    const bytes = await readAt(input, length, pos);
+    index = await checkFrameTags(session, bytes, frameLength, index);
     pos += length;
   }
 }

@@ -1,3 +1,4 @@
+import type { MaybePromise } from '../crypto/aead.js';
 import { assertBytes } from '../crypto/bytes.js';
 import type { MessageHeader } from '../format/header.js';
 import type { DecryptOptions, DecryptPlan } from '../message/prologue.js';
@@ -67,11 +68,23 @@ export function decryptStream(options: DecryptOptions): DecryptionStream {
   const plan = planDecryption(options);
   const header = headerPromise();
   const framer = createDecryptFramer(plan, header.resolve);
+  const stream = framerTransform(framer, header.reject);
+  return Object.assign(stream, { header: header.promise }) as DecryptionStream;
+}
+
+/**
+ * The Web TransformStream around a framer (decrypt, rewrap): chunks are checked and pushed, the
+ * end of input declared on flush; any failure errors the stream and goes to `reject` too.
+ */
+export function framerTransform(
+  framer: { push(chunk: Uint8Array, emit: (bytes: Uint8Array) => void): MaybePromise<void>; finish(): void },
+  reject: (err: unknown) => void,
+): TransformStream<Uint8Array, Uint8Array> {
   const fail = (err: unknown): never => {
-    header.reject(err);
+    reject(err);
     throw err;
   };
-  const stream = new TransformStream<Uint8Array, Uint8Array>(
+  return new TransformStream<Uint8Array, Uint8Array>(
     {
       transform(chunk, controller) {
         assertBytes('chunk', chunk);
@@ -93,5 +106,4 @@ export function decryptStream(options: DecryptOptions): DecryptionStream {
     { highWaterMark: 64 * 1024, size: chunkBytes },
     { highWaterMark: 128 * 1024, size: chunkBytes },
   );
-  return Object.assign(stream, { header: header.promise }) as DecryptionStream;
 }

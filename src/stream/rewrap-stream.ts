@@ -1,7 +1,6 @@
-import { assertBytes } from '../crypto/bytes.js';
 import type { MessageHeader } from '../format/header.js';
 import type { RewrapOptions } from '../message/rewrap-session.js';
-import { chunkBytes, headerPromise } from './decrypt-stream.js';
+import { framerTransform, headerPromise } from './decrypt-stream.js';
 import { RewrapFramer } from './rewrap-framer.js';
 
 /** A TransformStream from a Sealbox message to the same message rewrapped, with its new header. */
@@ -32,31 +31,6 @@ export interface RewrapStream extends TransformStream<Uint8Array, Uint8Array> {
 export function rewrapStream(options: RewrapOptions): RewrapStream {
   const header = headerPromise();
   const framer = new RewrapFramer(options, header.resolve);
-  const fail = (err: unknown): never => {
-    header.reject(err);
-    throw err;
-  };
-  const stream = new TransformStream<Uint8Array, Uint8Array>(
-    {
-      transform(chunk, controller) {
-        assertBytes('chunk', chunk);
-        try {
-          const r = framer.push(chunk, (bytes) => controller.enqueue(bytes));
-          return r instanceof Promise ? r.catch(fail) : undefined;
-        } catch (err) {
-          return fail(err);
-        }
-      },
-      flush() {
-        try {
-          framer.finish();
-        } catch (err) {
-          fail(err);
-        }
-      },
-    },
-    { highWaterMark: 64 * 1024, size: chunkBytes },
-    { highWaterMark: 128 * 1024, size: chunkBytes },
-  );
+  const stream = framerTransform(framer, header.reject);
   return Object.assign(stream, { header: header.promise });
 }
