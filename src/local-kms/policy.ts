@@ -219,9 +219,16 @@ function conditionValues(key: string, request: PolicyRequest): readonly string[]
   if (lower === 'aws:principalarn') return [request.principal];
   const context = request.encryptionContext;
   if (lower === 'kms:encryptioncontextkeys') return context ? Object.keys(context) : undefined;
-  // The prefix is case-insensitive like every condition key; the context key itself is not.
-  const contextKey = key.slice('kms:EncryptionContext:'.length);
-  return context !== undefined && Object.hasOwn(context, contextKey) ? [context[contextKey]!] : undefined;
+  // The whole condition key is case-insensitive, the context key in it included (KMS Developer
+  // Guide, "Case sensitivity of the encryption context condition"): kms:EncryptionContext:appname
+  // tests a context key AppName. A context may hold several keys differing only in case; every
+  // one of their values is a candidate (conditionHolds decides how they combine).
+  if (context === undefined) return undefined;
+  const contextKey = lower.slice('kms:encryptioncontext:'.length);
+  const values = Object.keys(context)
+    .filter((k) => k.toLowerCase() === contextKey)
+    .map((k) => context[k]!);
+  return values.length > 0 ? values : undefined;
 }
 
 function valueMatches(base: string, actual: string, expected: string): boolean {
@@ -238,7 +245,13 @@ function valueMatches(base: string, actual: string, expected: string): boolean {
   }
 }
 
-function conditionHolds(condition: PolicyCondition, request: PolicyRequest): boolean {
+/**
+ * Whether a condition holds. A single-valued key with several candidate values (context keys
+ * differing only in case) is read against the statement: a Deny holds when any candidate
+ * satisfies it, an Allow only when every candidate does, so case variants can neither dodge a
+ * Deny nor borrow an Allow.
+ */
+function conditionHolds(condition: PolicyCondition, request: PolicyRequest, effect: 'Allow' | 'Deny'): boolean {
   const { operator } = condition;
   const setOp = operator.startsWith('ForAllValues:') ? 'all' : operator.startsWith('ForAnyValue:') ? 'any' : undefined;
   const ifExists = operator.endsWith('IfExists');
@@ -252,7 +265,7 @@ function conditionHolds(condition: PolicyCondition, request: PolicyRequest): boo
   const one = (value: string) => condition.values.some((expected) => valueMatches(base, value, expected)) !== negated;
   if (setOp === 'all') return actual.every(one);
   if (setOp === 'any') return actual.some(one);
-  return one(actual[0]!);
+  return effect === 'Deny' ? actual.some(one) : actual.every(one);
 }
 
 function statementApplies(statement: PolicyStatement, request: PolicyRequest): boolean {
@@ -260,7 +273,7 @@ function statementApplies(statement: PolicyStatement, request: PolicyRequest): b
     principalMatches(statement.principals, request) &&
     statement.actions.some((a) => a.test(request.action)) &&
     statement.resources.some((r) => r.test(request.keyArn)) &&
-    statement.conditions.every((c) => conditionHolds(c, request))
+    statement.conditions.every((c) => conditionHolds(c, request, statement.effect))
   );
 }
 

@@ -374,6 +374,13 @@ describe('every operation that takes an encryption context is authorized with it
     await run(ALICE, again, allowed);
   });
 
+  it('the Deny applies whatever the case of the context key (the condition key is case-insensitive in AWS)', async () => {
+    for (const context of [{ Tenant: 'blocked' }, { TENANT: 'blocked', other: 'x' }, { tenant: 'ok', Tenant: 'blocked' }]) {
+      expect(await errorName(run(ALICE, 'GenerateDataKey', { KeyId: KEY_ID, KeySpec: 'AES_256', EncryptionContext: context }))).toBe('AccessDeniedException');
+    }
+    await run(ALICE, 'GenerateDataKey', { KeyId: KEY_ID, KeySpec: 'AES_256', EncryptionContext: { Tenant: 'ok' } });
+  });
+
   it('a grant constrained to a context allows GenerateDataKeyPair(+WithoutPlaintext) with that context only', async () => {
     await run(ALICE, 'CreateGrant', {
       KeyId: KEY_ID,

@@ -77,12 +77,27 @@ describe('statements', () => {
 describe('conditions', () => {
   const onContext = (Condition: object) => policy({ Effect: 'Allow', Principal: { AWS: ALICE }, Action: 'kms:Decrypt', Resource: '*', Condition });
 
-  it('StringEquals on kms:EncryptionContext:<key> is exact and case-sensitive', () => {
+  it('StringEquals on kms:EncryptionContext:<key>: the value is case-sensitive, the key is not (as in AWS)', () => {
     const p = onContext({ StringEquals: { 'kms:EncryptionContext:tenant': 'acme' } });
     expect(evaluateKeyPolicy(p, req({ action: 'kms:Decrypt', encryptionContext: { tenant: 'acme', x: 'y' } }))).toBe('allow');
     expect(evaluateKeyPolicy(p, req({ action: 'kms:Decrypt', encryptionContext: { tenant: 'ACME' } }))).toBe('implicitDeny');
-    expect(evaluateKeyPolicy(p, req({ action: 'kms:Decrypt', encryptionContext: { Tenant: 'acme' } }))).toBe('implicitDeny');
+    // The KMS Developer Guide's own example: kms:EncryptionContext:Appname matches a key AppName.
+    expect(evaluateKeyPolicy(p, req({ action: 'kms:Decrypt', encryptionContext: { Tenant: 'acme' } }))).toBe('allow');
     expect(evaluateKeyPolicy(p, req({ action: 'kms:Decrypt' }))).toBe('implicitDeny');
+    // Case variants of one key: an Allow needs every one of them to pass.
+    expect(evaluateKeyPolicy(p, req({ action: 'kms:Decrypt', encryptionContext: { tenant: 'acme', TENANT: 'evil' } }))).toBe('implicitDeny');
+  });
+
+  it('a Deny on kms:EncryptionContext:<key> cannot be dodged by writing the context key in another case', () => {
+    const p = policy(
+      { Effect: 'Allow', Principal: { AWS: ALICE }, Action: 'kms:*', Resource: '*' },
+      { Effect: 'Deny', Principal: '*', Action: 'kms:*', Resource: '*', Condition: { StringEquals: { 'kms:EncryptionContext:classification': 'secret' } } },
+    );
+    const variants: Record<string, string>[] = [{ classification: 'secret' }, { Classification: 'secret' }, { CLASSIFICATION: 'secret', x: '1' }, { classification: 'public', Classification: 'secret' }];
+    for (const encryptionContext of variants) {
+      expect(evaluateKeyPolicy(p, req({ action: 'kms:Decrypt', encryptionContext }))).toBe('deny');
+    }
+    expect(evaluateKeyPolicy(p, req({ action: 'kms:Decrypt', encryptionContext: { Classification: 'public' } }))).toBe('allow');
   });
 
   it('a list of values is any-of; several keys are all-of', () => {
