@@ -1,0 +1,127 @@
+// A short, deterministic run of both fuzzers (part of `npm test`), and proof that the oracle
+// can fail: injected broken targets and a broken server must be reported.
+import { describe, expect, it } from 'vitest';
+import { startKmsServer } from '../../src/kms-server/server.js';
+import { credentialStoreFor } from '../../src/kms-server/server.js';
+import { decrypt } from '../../src/decrypt.js';
+import { runEndpointFuzz } from './endpoint.js';
+import type { MessageTarget } from './messages.js';
+import { MESSAGE_TARGETS, makeSeeds, runMessageFuzz } from './messages.js';
+
+const SEED = 20261206;
+
+describe('message fuzzer, short run', () => {
+  for (const target of MESSAGE_TARGETS) {
+    // The stream entry points cost about ten times a one-shot decrypt per input.
+    const n = target.weight >= 4 ? 3000 : 1000;
+    it(`${target.name}: ${n} inputs, every outcome the right plaintext or a coded error`, async () => {
+      const report = await runMessageFuzz({ seed: SEED, iterations: n, targets: [target] });
+      expect(report.inputs).toBe(n);
+      expect(report.violations.map((v) => `${v.kind} ${v.mutation}: ${v.detail}`)).toEqual([]);
+      const outcomes = report.perTarget[target.name]!.outcomes;
+      // The run reached past the cheap rejections: valid inputs decrypted and authentication failures happened.
+      expect(Object.keys(outcomes).length).toBeGreaterThan(3);
+      if (target.name !== 'readHeader') {
+        expect(outcomes.plaintext).toBeGreaterThan(0);
+        expect(outcomes.ERR_DECRYPTION_FAILED).toBeGreaterThan(0);
+      }
+    }, 60_000);
+  }
+
+  it('the same seed replays the same inputs', async () => {
+    const seen: string[][] = [[], []];
+    for (const run of [0, 1]) {
+      await runMessageFuzz({ seed: 99, iterations: 200, targets: [MESSAGE_TARGETS[0]!], onInput: (_t, input) => seen[run]!.push(Buffer.from(input).toString('base64')) });
+    }
+    expect(seen[0]).toEqual(seen[1]);
+  });
+});
+
+describe('the oracle fails when it should', () => {
+  const broken = (name: string, run: MessageTarget['run']): MessageTarget => ({ name, weight: 1, run });
+
+  it('a decrypt that skips authentication (returns the seed plaintext whatever the input) is a forgery', async () => {
+    const seeds = await makeSeeds();
+    const report = await runMessageFuzz({
+      seed: SEED,
+      iterations: 200,
+      targets: [broken('no-auth', async (input, _rng, _k, hint) => ({ plaintext: hint ? hint.plaintext : input }))],
+    });
+    expect(seeds.length).toBeGreaterThan(0);
+    expect(report.violations.length).toBeGreaterThan(0);
+    expect(new Set(report.violations.map((v) => v.kind))).toContain('forgery');
+  });
+
+  it('a decrypt that throws something other than a SealboxError is an exception', async () => {
+    const report = await runMessageFuzz({
+      seed: SEED,
+      iterations: 200,
+      targets: [
+        broken('throws', async (input, _rng, keyring) => {
+          if (input.length % 7 === 3) throw new TypeError('Cannot read properties of undefined');
+          return { plaintext: (await decrypt(input, { keyring })).plaintext };
+        }),
+      ],
+    });
+    expect(report.violations.map((v) => v.kind)).toContain('exception');
+    expect(report.violations.every((v) => v.input.length % 7 === 3)).toBe(true);
+  });
+
+  it('a decrypt that never settles is a hang; one that loses the plaintext of a valid message is caught', async () => {
+    const hang = await runMessageFuzz({ seed: SEED, iterations: 3, timeoutMs: 50, targets: [broken('hangs', () => new Promise(() => undefined))] });
+    expect(hang.violations.map((v) => v.kind)).toEqual(['hang', 'hang', 'hang']);
+    const lossy = await runMessageFuzz({
+      seed: SEED,
+      iterations: 500,
+      targets: [broken('lossy', async (input, _rng, keyring) => ({ plaintext: (await decrypt(input, { keyring })).plaintext.subarray(1) }))],
+    });
+    expect(lossy.violations.map((v) => v.kind)).toContain('wrong-plaintext');
+  });
+
+  it('an allocation far beyond the limits is a memory violation', async () => {
+    const report = await runMessageFuzz({
+      seed: SEED,
+      iterations: 64,
+      targets: [
+        broken('hoards', async () => {
+          // What an unchecked declared length would do: 64 MiB for one input.
+          const waste = new Uint8Array(64 * 1024 * 1024);
+          waste[waste.length - 1] = 1;
+          throw Object.assign(new (await import('../../src/errors.js')).SealboxError('ERR_FORMAT_INVALID', 'x'), { waste });
+        }),
+      ],
+    });
+    expect(report.violations.map((v) => v.kind)).toContain('memory');
+  });
+});
+
+describe('KMS endpoint fuzzer', () => {
+  it('a short run: every malformed request gets a 4xx AWS-shaped error (or is closed when oversized or slow); another client keeps being answered', async () => {
+    const report = await runEndpointFuzz({ seed: SEED, iterations: 300, slowRequests: 2, requestTimeoutMs: 500 });
+    expect(report.violations.map((v) => `${v.request.kind}: ${v.detail}`)).toEqual([]);
+    expect(report.requests).toBe(300);
+    expect(report.health.checks).toBeGreaterThan(3);
+    expect(report.kinds['slow-body']).toBeDefined();
+    expect(Object.keys(report.kinds.oversized ?? {}).every((k) => k === '413' || /^E[A-Z]+$/.test(k))).toBe(true);
+  }, 60_000);
+
+  it('a server that answers 500 to some operation breaks the oracle', async () => {
+    const report = await runEndpointFuzz({
+      seed: SEED,
+      iterations: 150,
+      slowRequests: 0,
+      start: (kms, requestTimeoutMs) => {
+        const store = credentialStoreFor(kms);
+        return startKmsServer({
+          kms: { execute: (op, input, caller) => (op === 'DescribeKey' ? Promise.reject(new TypeError('bug')) : kms.execute(op, input, caller)) },
+          region: kms.region,
+          credentials: (id) => store.lookup(id),
+          limits: { requestTimeoutMs },
+        });
+      },
+    });
+    // The health client's DescribeKey fails too: both the oracle and the health check notice.
+    expect(report.violations.some((v) => v.kind === 'oracle' && v.detail.startsWith('HTTP 500'))).toBe(true);
+    expect(report.violations.some((v) => v.kind === 'health')).toBe(true);
+  }, 60_000);
+});
