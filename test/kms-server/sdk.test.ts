@@ -317,6 +317,23 @@ describe('authentication and authorization over HTTP', () => {
     expect(described.KeyMetadata?.KeyId).toBe(victim);
   });
 
+  it('an encryption context over 8,192 UTF-8 bytes is ValidationException over HTTP too, under a many-star StringLike policy', async () => {
+    const key = await newKey({
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${kms.accountId}:root` }, Action: 'kms:*', Resource: '*' },
+          { Effect: 'Deny', Principal: '*', Action: 'kms:Encrypt', Resource: '*', Condition: { StringLike: { 'kms:EncryptionContext:p': `${'*a'.repeat(20)}*b` } } },
+        ],
+      }),
+    });
+    const encrypt = (value: string) => root.send(new EncryptCommand({ KeyId: key, Plaintext: Buffer.from('x'), EncryptionContext: { p: value } }));
+    expect((await failure(encrypt('a'.repeat(8_192)))).name).toBe('ValidationException');
+    // Just under the limit, the hostile value is matched at once: allowed, then denied by the b.
+    await encrypt('a'.repeat(8_190));
+    expect((await failure(encrypt(`${'a'.repeat(8_189)}b`))).name).toBe('AccessDeniedException');
+  });
+
   it('CreateAlias with the reserved prefix is refused', async () => {
     const key = await newKey();
     const err = await failure(root.send(new CreateAliasCommand({ AliasName: 'alias/aws/mine', TargetKeyId: key })));
