@@ -4,6 +4,7 @@ import { openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
 import { EXIT, UsageError } from './exit.js';
 import { positiveInteger } from './args.js';
+import { checkOutputPath } from './output-path.js';
 
 /** `sealbox audit show | verify | head | upgrade | export`. */
 export function registerAudit(program: Command, globals: () => GlobalOptions): void {
@@ -76,6 +77,7 @@ export function registerAudit(program: Command, globals: () => GlobalOptions): v
   audit.command('export').option('-o, --output <file>', 'write to a file instead of stdout').description('Export the log as JSON lines')
     .addHelpText('after', '\nExample:\n  sealbox audit export -o audit.jsonl')
     .action((opts: { output?: string }) => {
+      checkOutputPath(opts.output);
       const kms = openLocalKms(globals());
       try {
         const text = kms.exportAudit();

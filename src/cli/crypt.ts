@@ -12,6 +12,9 @@ import { cleanUpOnSignal } from './interrupt.js';
 import { DEFAULT_MAX_FRAME_LENGTH } from '../limits.js';
 import { progressFor, runPipeline, wantsProgress } from './io.js';
 import { inputError, openInput } from './input.js';
+import { checkOutputPath } from './output-path.js';
+import { rememberingEdks } from './edk-names.js';
+import { SealboxError } from '../errors.js';
 import { UsageError } from './exit.js';
 import { createArmorStream, createDearmorStream } from './armor.js';
 import { closeSync, openSync, readSync } from 'node:fs';
@@ -58,9 +61,15 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
   const context = direction === 'encrypt' ? parsePairs(opts.context, '--context') : undefined;
   const expected = direction === 'decrypt' ? parsePairs(opts.requireContext, '--require-context') : undefined;
   const frameLength = opts.frameLength === undefined ? undefined : positiveInteger(opts.frameLength, '--frame-length', DEFAULT_MAX_FRAME_LENGTH);
+  const keySpecs = opts.key ?? [];
+  if (opts.endpointUrl !== undefined && !keySpecs.some((k) => k.startsWith('kms:') || k.startsWith('kms-rsa:'))) {
+    throw new UsageError('--endpoint-url applies to kms: and kms-rsa: keys only; the local KMS and key files need no endpoint');
+  }
+  checkOutputPath(opts.output);
   const { stream, size, regularFile } = openInput(file, 'refuse');
   const local = lazyLocal(globals);
   let dropHandlers: (() => void) | undefined;
+  let remembered: ReturnType<typeof rememberingEdks> | undefined;
   try {
     let keyring: Keyring | undefined = await keyringsFromOptions(opts.key ?? [], opts, local.get, direction);
     if (!keyring) {
@@ -86,12 +95,19 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
       if (direct) await encryptFile(file!, opts.output!, options);
       else await runPipeline(stream, [...(progress ? [progress] : []), createEncryptStream(options), ...(opts.armor ? [createArmorStream()] : [])], opts.output);
     } else {
-      const options = { keyring, ...(expected ? { expectedEncryptionContext: expected } : {}) };
+      remembered = rememberingEdks(keyring);
+      const options = { keyring: remembered.keyring, ...(expected ? { expectedEncryptionContext: expected } : {}) };
       if (direct) await decryptFile(file!, opts.output!, options);
       // Armor or binary: the dearmor stage passes binary input straight through.
       else await runPipeline(stream, [...(progress ? [progress] : []), createDearmorStream(), createDecryptStream(options)], opts.output);
     }
   } catch (err) {
+    // No key even matched (a raw or RSA key file message, another store's key): say which
+    // keys would, as inspect shows them.
+    const needed = remembered?.needed();
+    if (err instanceof SealboxError && err.code === 'ERR_NO_MATCHING_KEY' && err.errors.length === 0 && needed) {
+      throw new SealboxError('ERR_NO_MATCHING_KEY', `No key given can unwrap the data key: the message needs ${needed}`);
+    }
     throw inputError(err, file);
   } finally {
     dropHandlers?.();

@@ -29,16 +29,16 @@ const INTEGRITY_CODES = new Set([
 ]);
 
 /**
- * What each key tried said, by name only (e.g. "DisabledException"), so that "no matching key"
- * tells a disabled key from a wrong one. Names only: nested messages may be long or repeat.
+ * What each key tried said, each failure's own message (which for KMS names the key and KMS's
+ * reason, e.g. "... for arn:...:key/... (KMSInvalidStateException): ... is pending deletion."),
+ * so that "no matching key" says what to do. Messages never carry key material.
  */
 function tried(errors: readonly unknown[]): string {
-  const names = errors.map((e) => {
-    if (e instanceof SealboxError && e.cause instanceof Error) return e.cause.name;
-    if (e instanceof SealboxError) return e.code;
-    return e instanceof Error ? e.name : 'Error';
+  const lines = errors.map((e) => {
+    if (e instanceof SealboxError) return e.code === 'ERR_KEYRING' ? e.message : `${e.message} (${e.code})`;
+    return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
   });
-  return names.length ? ` [${[...new Set(names)].join(', ')}]` : '';
+  return lines.length ? `: ${[...new Set(lines)].join('; ')}` : '';
 }
 
 /** One line for stderr and the exit code for an error. Never includes key material. */
@@ -46,7 +46,8 @@ export function describeError(err: unknown): { line: string; code: number } {
   if (err instanceof SealboxError) {
     const exit = INTEGRITY_CODES.has(err.code) ? EXIT.INTEGRITY : err.code === 'ERR_ENCRYPTION_CONTEXT_INVALID' || err.code === 'ERR_RANGE' || err.code === 'ERR_STATE' ? EXIT.USAGE : EXIT.KEY_SERVICE;
     // The cause's name only when the message does not already say it ("... failed (DisabledException)").
-    const cause = err.cause instanceof Error ? `: ${err.message.includes(err.cause.name) ? '' : `${err.cause.name}: `}${err.cause.message}` : '';
+    // The cause only when the message does not already say it (KMS failures carry KMS's reason).
+    const cause = err.cause instanceof Error && !err.message.includes(err.cause.message) ? `: ${err.message.includes(err.cause.name) ? '' : `${err.cause.name}: `}${err.cause.message}` : '';
     return { line: `${err.message}${cause}${tried(err.errors)} (${err.code})`, code: exit };
   }
   // The key service refusing an argument (a rotation period of 10 days, a 3-day deletion

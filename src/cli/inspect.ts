@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { pipeline } from 'node:stream';
 import { readHeader } from '../stream/read-header.js';
-import { fromUtf8 } from '../crypto/bytes.js';
-import { RAW_NAMESPACE } from './keyrings.js';
+import { describeEdk } from './edk-names.js';
 import { createDearmorStream } from './armor.js';
 import type { GlobalOptions } from './local.js';
 import { inputError, openInput } from './input.js';
@@ -34,22 +33,7 @@ export function registerInspect(program: Command, globals: () => GlobalOptions):
         messageId: Buffer.from(header.messageId).toString('hex'),
         frameLength: header.frameLength,
         encryptionContext: header.encryptionContext,
-        encryptedDataKeys: header.encryptedDataKeys.map((edk) => {
-          const text = (bytes: Uint8Array): string | undefined => {
-            try {
-              return fromUtf8(bytes);
-            } catch {
-              return undefined;
-            }
-          };
-          const info = edk.providerInfo;
-          const whole = text(info);
-          // Raw AES keyrings store name ‖ 12-byte IV (the CLI's key files always; others show it
-          // as bytes that are not text): show the name. Other keyrings store the name alone.
-          const aesName = edk.providerId !== 'aws-kms' && (edk.providerId === RAW_NAMESPACE || whole === undefined) && info.length > 12 ? text(info.subarray(0, -12)) : undefined;
-          const key = aesName ?? whole ?? Buffer.from(info).toString('hex');
-          return { provider: edk.providerId, key };
-        }),
+        encryptedDataKeys: header.encryptedDataKeys.map(describeEdk),
       };
       if (globals().json) {
         process.stdout.write(JSON.stringify(info, null, 2) + '\n');

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import type { Keyring } from '../keyring/keyring.js';
+import type { Keyring, UnwrapRequest } from '../keyring/keyring.js';
 import { KmsDiscoveryKeyring, KmsKeyring } from '../keyring/kms.js';
 import { MultiKeyring } from '../keyring/multi.js';
 import { RawAesKeyring } from '../keyring/raw-aes.js';
@@ -9,7 +9,7 @@ import { RawRsaKeyring } from '../keyring/raw-rsa.js';
 import { formatKmsArn, parseKmsArn } from '../keyring/kms-arn.js';
 import { KMS_RSA_PROVIDER_ID, KmsRsaKeyring } from '../keyring/kms-rsa.js';
 import type { KmsClientLike } from '../keyring/kms-client-supplier.js';
-import { SealboxError } from '../errors.js';
+import { SealboxError, decryptionFailed } from '../errors.js';
 import type { LocalKms } from '../local-kms/index.js';
 import { UsageError, fileError } from './exit.js';
 import { LOCAL_ACCOUNT } from './local.js';
@@ -32,7 +32,7 @@ function readKeyFile(path: string): Buffer {
 /** Namespace of raw key files in EDKs; the name is the key's fingerprint, so decrypt finds it. */
 export const RAW_NAMESPACE = 'raw-key-file';
 /** Namespace of RSA key files in EDKs; the name is the public key's fingerprint. */
-const RSA_NAMESPACE = 'rsa-key-file';
+export const RSA_NAMESPACE = 'rsa-key-file';
 
 /**
  * An RSA key file (PEM or DER; SPKI, PKCS #8 or PKCS #1): a public key encrypts only, a
@@ -160,7 +160,13 @@ async function keyringFor(spec: string, local: () => Promise<LocalKms>, endpoint
     const arn = spec.slice(4);
     return new KmsKeyring({ generatorKeyId: arn, client: await awsClient(arn, endpointUrl) });
   }
-  // A local key: id, alias or ARN. Resolve to the key ARN, which is what EDKs record.
+  // A local key: id, alias or ARN. Anything else is a mistake, most often a key file without
+  // its prefix: say so before the key store is opened (or created).
+  if (!/^(alias\/.+|arn:.+|mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.test(spec)) {
+    const file = existsSync(spec) ? `; ${spec} is a file: write --key file:${spec} for a raw AES key file or --key rsa:${spec} for an RSA key file` : '';
+    throw new UsageError(`--key ${spec} is not a key id, alias/NAME or ARN of the local KMS, nor kms:, kms-rsa:, file: or rsa:${file}`);
+  }
+  // Resolve to the key ARN, which is what EDKs record.
   const kms = await local();
   const { KeyMetadata } = await kms.describeKey({ KeyId: spec });
   const { Arn, KeySpec, KeyUsage } = KeyMetadata!;
@@ -205,7 +211,43 @@ export function localDiscoveryKeyring(kms: LocalKms): Keyring {
       return new MultiKeyring({ children: [...arns].map((keyId) => new KmsRsaKeyring({ keyId, client: kms })) }).unwrapKey(request);
     },
   };
-  return new MultiKeyring({ children: [symmetric, rsa] });
+  const both = new MultiKeyring({ children: [symmetric, rsa] });
+  return {
+    wrapKey: (request) => both.wrapKey(request),
+    async unwrapKey(request) {
+      let result: Uint8Array | null;
+      try {
+        result = await both.unwrapKey(request);
+      } catch (err) {
+        await refuseAlteredKeyNames(kms, request);
+        throw err;
+      }
+      if (result === null) await refuseAlteredKeyNames(kms, request);
+      return result;
+    },
+  };
+}
+
+/**
+ * When no local key opened the message, was its header altered? A KMS EDK whose ciphertext
+ * the local KMS recognises as one of its own keys', under another key than the ARN the EDK
+ * names, means the header was changed (the ARN is covered by the header tag, which would
+ * fail): report an inauthentic message (ERR_DECRYPTION_FAILED, exit 2), not a key problem.
+ * The data key such a probe returns is wiped at once and never used.
+ */
+async function refuseAlteredKeyNames(kms: LocalKms, request: UnwrapRequest): Promise<void> {
+  for (const edk of request.encryptedDataKeys) {
+    if (edk.providerId !== 'aws-kms') continue;
+    let owner: string | undefined;
+    try {
+      const out = await kms.decrypt({ CiphertextBlob: edk.ciphertext, EncryptionContext: { ...request.encryptionContext } });
+      out.Plaintext?.fill(0);
+      owner = out.KeyId;
+    } catch {
+      continue; // not one of our keys' ciphertexts (or not usable): nothing to say
+    }
+    if (owner !== Buffer.from(edk.providerInfo).toString('utf8')) throw decryptionFailed();
+  }
 }
 
 /** Parses repeatable `k=v` options into a context object. */

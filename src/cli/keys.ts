@@ -5,6 +5,12 @@ import { openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
 import { kmsPublicKeyPem, parsePairs } from './keyrings.js';
 import { writeFileSync } from 'node:fs';
+import { SUPPORTED_KEY_SPECS } from '../local-kms/key-specs.js';
+import { integerOption, oneOf } from './args.js';
+import { checkOutputPath } from './output-path.js';
+
+/** The key usages the local KMS knows. */
+const KEY_USAGES = ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC'] as const;
 
 /** Runs `fn` against the local KMS and prints its result (JSON with --json, else `text`). */
 function withKms<A extends unknown[]>(globals: () => GlobalOptions, fn: (kms: LocalKms, ...args: A) => Promise<unknown>, text: (result: never) => string) {
@@ -48,8 +54,8 @@ export function registerKeys(program: Command, globals: () => GlobalOptions): vo
 
   keys.command('create').description('Create a key')
     .option('--description <text>', 'description')
-    .option('--spec <spec>', 'KeySpec (SYMMETRIC_DEFAULT, RSA_2048, ECC_NIST_P256, HMAC_256, ...)')
-    .option('--usage <usage>', 'KeyUsage (ENCRYPT_DECRYPT, SIGN_VERIFY, GENERATE_VERIFY_MAC)')
+    .option('--spec <spec>', `KeySpec: ${SUPPORTED_KEY_SPECS.join(', ')} (default SYMMETRIC_DEFAULT)`, (v: string) => oneOf(v, '--spec', SUPPORTED_KEY_SPECS))
+    .option('--usage <usage>', `KeyUsage: ${KEY_USAGES.join(', ')}`, (v: string) => oneOf(v, '--usage', KEY_USAGES))
     .option('--alias <alias/name>', 'also create this alias')
     .addHelpText('after', '\nExample:\n  sealbox keys create --alias alias/app --description "app data"')
     .action(withKms(globals, async (kms, opts: { description?: string; spec?: string; usage?: string; alias?: string }) => {
@@ -93,6 +99,7 @@ Example:
   sealbox keys create --spec RSA_3072 --usage ENCRYPT_DECRYPT --alias alias/inbox
   sealbox keys public-key alias/inbox -o inbox.pub.pem`)
     .action(async (key: string, opts: { output?: string }) => {
+      checkOutputPath(opts.output);
       const kms = openLocalKms(globals());
       try {
         const out = (await kms.execute('GetPublicKey', { KeyId: key })) as { KeyId: string; PublicKey: Uint8Array };
@@ -115,10 +122,10 @@ Example:
 
   const rotation = keys.command('rotation').description('Automatic rotation')
     .addHelpText('after', '\nExamples:\n  sealbox keys rotation on alias/app --period 90\n  sealbox keys rotation status alias/app\n  sealbox keys rotation off alias/app');
-  rotation.command('on').argument('<key>', 'key id, ARN or alias').option('--period <days>', 'rotation period in days (90-2560, default 365)')
+  rotation.command('on').argument('<key>', 'key id, ARN or alias').option('--period <days>', 'rotation period in days (90-2560, default 365)', (v: string) => integerOption(v, '--period', 90, 2560))
     .description('Enable automatic rotation')
     .addHelpText('after', '\nExample:\n  sealbox keys rotation on alias/app --period 90')
-    .action(withKms(globals, async (kms, key: string, opts: { period?: string }) => kms.enableKeyRotation({ KeyId: await keyIdOf(kms, key), ...(opts.period ? { RotationPeriodInDays: Number(opts.period) } : {}) }), ok('rotation enabled')));
+    .action(withKms(globals, async (kms, key: string, opts: { period?: number }) => kms.enableKeyRotation({ KeyId: await keyIdOf(kms, key), ...(opts.period !== undefined ? { RotationPeriodInDays: opts.period } : {}) }), ok('rotation enabled')));
   rotation.command('off').argument('<key>', 'key id, ARN or alias').description('Disable automatic rotation')
     .addHelpText('after', '\nExample:\n  sealbox keys rotation off alias/app')
     .action(withKms(globals, async (kms, key: string) => kms.disableKeyRotation({ KeyId: await keyIdOf(kms, key) }), ok('rotation disabled')));
@@ -127,10 +134,10 @@ Example:
     .action(withKms(globals, async (kms, key: string) => kms.getKeyRotationStatus({ KeyId: await keyIdOf(kms, key) }), (r: { KeyRotationEnabled?: boolean; NextRotationDate?: Date }) =>
       `rotation ${r.KeyRotationEnabled ? `on, next ${r.NextRotationDate?.toISOString()}` : 'off'}\n`));
 
-  keys.command('schedule-deletion').argument('<key>', 'key id, ARN or alias').option('--days <n>', 'waiting period, 7-30 days (default 30)')
+  keys.command('schedule-deletion').argument('<key>', 'key id, ARN or alias').option('--days <n>', 'waiting period, 7-30 days (default 30)', (v: string) => integerOption(v, '--days', 7, 30))
     .description('Schedule deletion: the key is unusable now and deleted for good after the waiting period')
     .addHelpText('after', '\nExample:\n  sealbox keys schedule-deletion alias/old --days 7')
-    .action(withKms(globals, async (kms, key: string, opts: { days?: string }) => kms.scheduleKeyDeletion({ KeyId: await keyIdOf(kms, key), ...(opts.days ? { PendingWindowInDays: Number(opts.days) } : {}) }),
+    .action(withKms(globals, async (kms, key: string, opts: { days?: number }) => kms.scheduleKeyDeletion({ KeyId: await keyIdOf(kms, key), ...(opts.days !== undefined ? { PendingWindowInDays: opts.days } : {}) }),
       (r: { DeletionDate?: Date }) => `deletion scheduled for ${r.DeletionDate?.toISOString()}\n`));
   keys.command('cancel-deletion').argument('<key>', 'key id, ARN or alias').description('Cancel a scheduled deletion (the key stays disabled)')
     .addHelpText('after', '\nExamples:\n  sealbox keys cancel-deletion 1234abcd-12ab-34cd-56ef-1234567890ab\n  sealbox keys enable 1234abcd-12ab-34cd-56ef-1234567890ab')

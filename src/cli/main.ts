@@ -14,16 +14,21 @@ import type { GlobalOptions } from './local.js';
 // CLI keeps stderr for its own one-line messages (docs/cli.md mentions the Node support plan).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+/** Commander's error text as one line: "error: unknown command 'x'\n(Did you mean y?)" → "unknown command 'x' (did you mean y?)". */
+function usageLine(text: string): string {
+  return text.replace(/^error: /, '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ').replace(/\(Did you mean/g, '(did you mean');
+}
+
 const program = new Command();
 program
   .name('sealbox')
   .description('Client-side envelope encryption. Keys live in the bundled local KMS (no set-up), AWS KMS, or raw key files.')
   .option('--home <dir>', 'local KMS data directory (default: $SEALBOX_HOME or the platform data directory)')
   .option('--json', 'machine-readable output for non-streaming commands')
-  // Usage errors are one line in the same shape as every other error, plus a pointer to --help
-  // (the full help would bury the line that says what was wrong).
-  .configureOutput({ outputError: (str, write) => write(`sealbox: ${str.replace(/^error: /, '').trimEnd()} (ERR_USAGE)\n`) })
-  .showHelpAfterError('(add --help for usage and examples)')
+  // Usage errors are one line in the same shape as every other error, the code at the end
+  // (commander's suggestion, "Did you mean encrypt?", joins the line; the full help would bury
+  // what was wrong).
+  .configureOutput({ outputError: (str, write) => write(`sealbox: ${usageLine(str)}; add --help for usage (ERR_USAGE)\n`) })
   .exitOverride()
   .addHelpText('after', `
 Examples:

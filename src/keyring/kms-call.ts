@@ -58,9 +58,22 @@ async function send<T>(caller: KmsCaller, region: string | undefined, operation:
     // The deadline covers the SDK's retries too; per-attempt timeouts live on the request handler.
     return (await client.send(command, { abortSignal: AbortSignal.timeout(caller.timeoutMs) })) as T;
   } catch (err) {
-    const name = err instanceof Error ? err.name : 'Error';
-    throw new SealboxError('ERR_KEYRING', `KMS ${operation} failed (${name})`, { cause: err });
+    throw new SealboxError('ERR_KEYRING', kmsFailure(operation, (input as { KeyId?: unknown }).KeyId, err), { cause: err });
   }
+}
+
+/**
+ * The message of a failed KMS call: the operation, the key asked for, the exception's name and
+ * KMS's own reason ("... is pending deletion."), so that the message alone says what to do.
+ * KMS reasons name keys, states and limits, never key material; the request's plaintext and
+ * ciphertext are not in them. Control characters are dropped and the reason is kept short.
+ */
+function kmsFailure(operation: KmsOperation, keyId: unknown, err: unknown): string {
+  const name = err instanceof Error ? err.name : 'Error';
+  const key = typeof keyId === 'string' ? ` for ${keyId}` : '';
+  const text = err instanceof Error && typeof err.message === 'string' ? err.message.replace(/\p{Cc}+/gu, ' ').trim() : '';
+  const reason = text && text !== name && text !== 'UnknownError' ? `: ${text.length > 300 ? `${text.slice(0, 300)}...` : text}` : '';
+  return `KMS ${operation} failed${key} (${name})${reason}`;
 }
 
 // The SDK types maps as Record<string, string>; Sealbox contexts are frozen plain objects.

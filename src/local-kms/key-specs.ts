@@ -63,6 +63,9 @@ const SPECS: Record<string, KeySpecInfo> = {
   HMAC_512: hmac(64, 'HMAC_SHA_512'),
 };
 
+/** The key specs the local KMS supports, for tools that list them (the CLI's `--spec`). */
+export const SUPPORTED_KEY_SPECS: readonly string[] = Object.freeze(Object.keys(SPECS));
+
 /** @throws ValidationException for a key spec the local KMS does not support. */
 export function keySpecInfo(keySpec: string): KeySpecInfo {
   const info = Object.prototype.hasOwnProperty.call(SPECS, keySpec) ? SPECS[keySpec] : undefined;

@@ -237,7 +237,7 @@ describe('key lifecycle and audit', () => {
     expect(sealbox(home, ['keys', 'rotation', 'status', id]).stdout.toString()).toMatch(/^rotation on/);
     const invalid = sealbox(home, ['keys', 'rotation', 'on', id, '--period', '10']);
     expect(invalid.code).toBe(1);
-    expect(invalid.stderr).toContain('ValidationException');
+    expect(invalid.stderr).toContain('ERR_USAGE');
     expect(sealbox(home, ['keys', 'rotation', 'off', id]).code).toBe(0);
     expect(sealbox(home, ['keys', 'tag', id, 'team=sec', 'env=dev']).code).toBe(0);
     expect(sealbox(home, ['keys', 'tag', 'alias/life', '--remove', 'env']).code).toBe(0);

@@ -1,0 +1,58 @@
+import { fromUtf8 } from '../crypto/bytes.js';
+import type { EncryptedDataKey } from '../format/edk.js';
+import type { Keyring } from '../keyring/keyring.js';
+import { RAW_NAMESPACE, RSA_NAMESPACE } from './keyrings.js';
+
+/** Text, or undefined for bytes that are not UTF-8. */
+function text(bytes: Uint8Array): string | undefined {
+  try {
+    return fromUtf8(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What `inspect` shows of a wrapped key: its provider and the key it names (ARN, fingerprint, name). */
+export function describeEdk(edk: EncryptedDataKey): { provider: string; key: string } {
+  const info = edk.providerInfo;
+  const whole = text(info);
+  // Raw AES keyrings store name ‖ 12-byte IV (the CLI's key files always; others show it
+  // as bytes that are not text): show the name. Other keyrings store the name alone.
+  const aesName = edk.providerId !== 'aws-kms' && (edk.providerId === RAW_NAMESPACE || whole === undefined) && info.length > 12 ? text(info.subarray(0, -12)) : undefined;
+  return { provider: edk.providerId, key: aesName ?? whole ?? Buffer.from(info).toString('hex') };
+}
+
+/** Which key would open an EDK, and the --key that gives it. */
+function neededKey(edk: EncryptedDataKey): string {
+  const { provider, key } = describeEdk(edk);
+  switch (provider) {
+    case RAW_NAMESPACE:
+      return `the raw AES key file with fingerprint ${key} (--key file:FILE)`;
+    case RSA_NAMESPACE:
+      return `the RSA private key with fingerprint ${key} (--key rsa:FILE)`;
+    case 'aws-kms':
+      return `KMS key ${key} (--key kms:${key})`;
+    case 'aws-kms-rsa':
+      return `KMS RSA key ${key} (--key kms-rsa:${key})`;
+    default:
+      return `${provider} key ${key}`;
+  }
+}
+
+/**
+ * A keyring that remembers the EDKs of the message it was asked to open, so that when no key
+ * matched, the CLI can say which keys would have (as `inspect` shows them).
+ */
+export function rememberingEdks(keyring: Keyring): { keyring: Keyring; needed: () => string | undefined } {
+  let edks: readonly EncryptedDataKey[] = [];
+  return {
+    keyring: {
+      wrapKey: (request) => keyring.wrapKey(request),
+      unwrapKey: (request) => {
+        edks = request.encryptedDataKeys;
+        return keyring.unwrapKey(request);
+      },
+    },
+    needed: () => (edks.length === 0 ? undefined : [...new Set(edks.map(neededKey))].join(', ')),
+  };
+}

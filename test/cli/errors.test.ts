@@ -1,0 +1,160 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureBuilt } from './build.js';
+import { sealbox, tmp } from './run.js';
+
+beforeAll(() => ensureBuilt(), 120_000);
+
+/** Exactly one line on stderr, ending with the code in parentheses. */
+function oneLine(stderr: string, code: string): void {
+  expect(stderr).toMatch(new RegExp(`^sealbox: [^\\n]*\\(${code}\\)\\n$`));
+}
+
+/** The key ARN of the first wrapped key, as inspect shows it. */
+function firstKey(home: string, message: Buffer): string {
+  return JSON.parse(sealbox(home, ['--json', 'inspect'], message).stdout.toString()).encryptedDataKeys[0].key;
+}
+
+describe('decrypt failures name the key and the reason', () => {
+  it('a key pending deletion: KMSInvalidStateException with the key ARN (exit 3)', () => {
+    const home = tmp('err-pending');
+    const enc = sealbox(home, ['encrypt'], 'x');
+    const arn = firstKey(home, enc.stdout);
+    expect(sealbox(home, ['keys', 'schedule-deletion', 'alias/sealbox-default', '--days', '7']).code).toBe(0);
+    const dec = sealbox(home, ['decrypt'], enc.stdout);
+    expect(dec.code).toBe(3);
+    oneLine(dec.stderr, 'ERR_NO_MATCHING_KEY');
+    expect(dec.stderr).toContain('KMSInvalidStateException');
+    expect(dec.stderr).toContain(arn);
+  });
+
+  it("a message from another machine's key store: NotFoundException with the key ARN (exit 3)", () => {
+    const enc = sealbox(tmp('err-store-a'), ['encrypt'], 'x');
+    const other = tmp('err-store-b');
+    expect(sealbox(other, ['keys', 'create']).code).toBe(0);
+    const dec = sealbox(other, ['decrypt'], enc.stdout);
+    expect(dec.code).toBe(3);
+    oneLine(dec.stderr, 'ERR_NO_MATCHING_KEY');
+    expect(dec.stderr).toContain('NotFoundException');
+    expect(dec.stderr).toContain(firstKey(other, enc.stdout));
+  });
+
+  it('a raw-key or RSA message decrypted without the right --key says which key it needs', () => {
+    const home = tmp('err-needs');
+    const dir = tmp('err-needs-data');
+    writeFileSync(join(dir, 'a.key'), Buffer.alloc(32, 1));
+    writeFileSync(join(dir, 'b.key'), Buffer.alloc(32, 2));
+    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    writeFileSync(join(dir, 'alice.pub.pem'), pair.publicKey.export({ type: 'spki', format: 'pem' }));
+    const raw = sealbox(home, ['encrypt', '--key', `file:${join(dir, 'a.key')}`], 'x');
+    const rsa = sealbox(home, ['encrypt', '--key', `rsa:${join(dir, 'alice.pub.pem')}`], 'x');
+    for (const [message, prefix, args] of [
+      [raw.stdout, 'file:', []],
+      [raw.stdout, 'file:', ['--key', `file:${join(dir, 'b.key')}`]],
+      [rsa.stdout, 'rsa:', []],
+    ] as const) {
+      const dec = sealbox(home, ['decrypt', ...args], message);
+      expect(dec.code).toBe(3);
+      oneLine(dec.stderr, 'ERR_NO_MATCHING_KEY');
+      expect(dec.stderr).toContain(firstKey(home, message)); // the fingerprint inspect shows
+      expect(dec.stderr).toContain(`--key ${prefix}`);
+    }
+  });
+
+  it('a key ARN altered in the header is an inauthentic message (exit 2), not a key problem', () => {
+    const home = tmp('err-tamper-arn');
+    expect(sealbox(home, ['keys', 'create', '--alias', 'alias/other']).code).toBe(0);
+    const enc = sealbox(home, ['encrypt'], 'x');
+    const arn = firstKey(home, enc.stdout);
+    const otherArn = JSON.parse(sealbox(home, ['--json', 'keys', 'describe', 'alias/other']).stdout.toString()).Arn as string;
+    const at = enc.stdout.indexOf(Buffer.from(arn));
+    expect(at).toBeGreaterThan(0);
+    const altered = (replacement: string): Buffer => {
+      const bad = Buffer.from(enc.stdout);
+      Buffer.from(replacement).copy(bad, at);
+      return bad;
+    };
+    const lastHex = arn.at(-1) === '0' ? '1' : '0';
+    for (const bad of [
+      altered(`${arn.slice(0, -1)}${lastHex}`), // a key that does not exist
+      altered(otherArn), // another key of the same store
+      altered(arn.replace('111122223333', '111122223334')), // another account
+    ]) {
+      const dec = sealbox(home, ['decrypt'], bad);
+      oneLine(dec.stderr, 'ERR_DECRYPTION_FAILED');
+      expect(dec.code).toBe(2);
+      expect(dec.stdout.length).toBe(0);
+    }
+  });
+});
+
+describe('common mistakes get a hint, before anything is created', () => {
+  it('--key aes.key (a file without file:), --days 3, --period 10, --spec FOO, --usage FOO', () => {
+    const home = join(tmp('err-hints'), 'home');
+    const dir = tmp('err-hints-data');
+    writeFileSync(join(dir, 'aes.key'), Buffer.alloc(32, 1));
+    const keyFile = sealbox(home, ['encrypt', '--key', 'aes.key'], 'x', { cwd: dir });
+    expect(keyFile.code).toBe(1);
+    oneLine(keyFile.stderr, 'ERR_USAGE');
+    expect(keyFile.stderr).toContain('file:aes.key');
+    for (const [args, hint] of [
+      [['keys', 'schedule-deletion', 'alias/x', '--days', '3'], '7 to 30'],
+      [['keys', 'rotation', 'on', 'alias/x', '--period', '10'], '90 to 2560'],
+      [['keys', 'create', '--spec', 'FOO'], 'RSA_2048'],
+      [['keys', 'create', '--usage', 'FOO'], 'ENCRYPT_DECRYPT'],
+    ] as const) {
+      const r = sealbox(home, [...args]);
+      expect(r.code, args.join(' ')).toBe(1);
+      oneLine(r.stderr, 'ERR_USAGE');
+      expect(r.stderr).toContain(hint);
+    }
+    expect(existsSync(home)).toBe(false);
+  });
+
+  it('usage errors are one line with the code at the end, keeping the suggestion', () => {
+    const home = join(tmp('err-usage'), 'home');
+    for (const args of [['encrpt'], ['keys', 'lst'], ['encrypt', '--bogus'], ['random']]) {
+      const r = sealbox(home, args);
+      expect(r.code, args.join(' ')).toBe(1);
+      oneLine(r.stderr, 'ERR_USAGE');
+    }
+    expect(sealbox(home, ['encrpt']).stderr).toContain('encrypt?');
+  });
+
+  it('bad output paths are refused before any work and before the key store exists, naming the path given', () => {
+    const home = join(tmp('err-out'), 'home');
+    const dir = tmp('err-out-data');
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'in.txt'), 'x');
+    const missingDir = join(dir, 'nonexistent', 'x.sbx');
+    for (const args of [
+      ['encrypt', join(dir, 'in.txt'), '-o', missingDir],
+      ['encrypt', '-o', join(dir, 'sub')],
+      ['encrypt', '--armor', '-o', join(dir, 'in.txt', 'x.sbx')],
+      ['decrypt', '-o', missingDir],
+      ['decrypt', '-o', join(dir, 'sub')],
+      ['keys', 'public-key', 'alias/x', '-o', missingDir],
+      ['audit', 'export', '-o', join(dir, 'sub')],
+    ]) {
+      const r = sealbox(home, args, 'plaintext');
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr, args.join(' ')).toMatch(/^sealbox: cannot write [^\n]*\((ENOENT|EISDIR|ENOTDIR)\)\n$/);
+      expect(r.stderr).toContain(args.at(-1));
+      expect(r.stderr).not.toContain('sealbox-tmp');
+    }
+    expect(existsSync(home)).toBe(false);
+    expect(readdirSync(join(dir, 'sub'))).toEqual([]);
+  });
+
+  it('--endpoint-url with a local key or with no key is a usage error', () => {
+    const home = join(tmp('err-endpoint'), 'home');
+    for (const args of [['encrypt', '--endpoint-url', 'http://127.0.0.1:1'], ['decrypt', '--endpoint-url', 'http://127.0.0.1:1'], ['encrypt', '--key', 'alias/app', '--endpoint-url', 'http://127.0.0.1:1']]) {
+      const r = sealbox(home, args, 'x');
+      expect(r.code, args.join(' ')).toBe(1);
+      oneLine(r.stderr, 'ERR_USAGE');
+    }
+    expect(existsSync(home)).toBe(false);
+  });
+});
