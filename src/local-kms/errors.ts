@@ -35,7 +35,9 @@ export type LocalKmsErrorName =
   | 'UnsupportedOperationException'
   | 'ValidationException'
   /** Not an AWS name: the root key given does not open this data directory. */
-  | 'RootKeyMismatchException';
+  | 'RootKeyMismatchException'
+  /** Not an AWS name: the data directory or a key file is accessible to group or others. */
+  | 'InsecurePermissionsException';
 
 /**
  * An error raised by the local KMS. `name` is the AWS exception name; `$fault` says whose

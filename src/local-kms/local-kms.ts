@@ -1,5 +1,4 @@
 import type { SqliteDatabase as Database, SqliteTransaction as Transaction } from './sqlite.js';
-import { randomBytes } from 'node:crypto';
 import type {
   CancelKeyDeletionRequest,
   CancelKeyDeletionResponse,
@@ -80,7 +79,7 @@ import envPaths from 'env-paths';
 import { LocalKmsError } from './errors.js';
 import type { Caller, LocalKmsExtension, Migration, OperationContext, OperationDefinition } from './operation.js';
 import { coreMigrations, getMeta, initMeta, migrate, openDatabase } from './store.js';
-import { resolveRootKey } from './root-key.js';
+import { passphraseKdf, resolveRootKey } from './root-key.js';
 import { Sealer } from './sealing.js';
 import { AUDIT_KEY_PURPOSE, appendAudit, auditHead, exportAudit, readAudit, sanitizeRequest, upgradeAudit, verifyAudit } from './audit.js';
 import type { AuditRecord, AuditVerification } from './audit.js';
@@ -192,8 +191,7 @@ export class LocalKms {
     try {
       const migrations: Migration[] = [...coreMigrations, ...extensions.flatMap((e) => e.migrations ?? [])];
       migrate(this.#db, migrations);
-      const salt = () => Buffer.from(initMeta(this.#db, 'passphrase_salt', randomBytes(16).toString('hex')), 'hex');
-      this.#rootKey = resolveRootKey(this.dataDir, options, salt);
+      this.#rootKey = resolveRootKey(this.dataDir, options, () => passphraseKdf(this.#db));
       const check = initMeta(this.#db, 'root_key_check', Sealer.checkValue(this.#rootKey));
       if (check !== Sealer.checkValue(this.#rootKey)) {
         throw new LocalKmsError('RootKeyMismatchException', `The root key does not open the key store in ${this.dataDir}`);

@@ -4,6 +4,9 @@ import { randomBytes, scryptSync } from 'node:crypto';
 import { LocalKmsError } from './errors.js';
 import { copyBytes } from '../crypto/bytes.js';
 import { writeFileAtomicallySync } from '../node/atomic-write.js';
+import { requirePrivate } from './permissions.js';
+import type { SqliteDatabase } from './sqlite.js';
+import { getMeta } from './store.js';
 
 /** Where the root key comes from, in order of precedence. */
 export interface RootKeySource {
@@ -13,8 +16,63 @@ export interface RootKeySource {
   readonly passphrase?: string;
 }
 
-/** scrypt cost: N = 2^15, r = 8 (32 MiB, ~100 ms here): RFC 7914's interactive-login order of cost. */
-const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
+/** scrypt parameters, stored with the salt so that later versions can raise them. */
+export interface ScryptParams {
+  readonly N: number;
+  readonly r: number;
+  readonly p: number;
+}
+
+/**
+ * For new stores: N = 2^17, r = 8, p = 1 (128 MiB), four times the old cost per offline guess.
+ * Measured here (2 shared cores, load average 15-19): scrypt alone 1.11-1.35 s, a whole
+ * `LocalKms.open` with a passphrase 1.29-1.48 s; N = 2^15 took 0.21-0.40 s in the same runs
+ * (about 0.1 s unloaded), so about 0.4-0.6 s on an idle core. Paid once per open (each CLI
+ * command). N = 2^18 took 2.4-3.1 s: too slow for a CLI that unlocks on every command.
+ */
+export const SCRYPT_DEFAULTS: ScryptParams = { N: 1 << 17, r: 8, p: 1 };
+/** What stores made before the parameters were stored used (no `passphrase_kdf` meta row). */
+export const SCRYPT_LEGACY: ScryptParams = { N: 1 << 15, r: 8, p: 1 };
+
+/** Stored parameters are checked before use: a forged row must not make open() allocate gigabytes or spin for hours. */
+function checkParams(value: unknown): ScryptParams {
+  const v = value as Partial<ScryptParams> | null;
+  const ok = v !== null && typeof v === 'object'
+    && Number.isInteger(v.N) && v.N! >= 1 << 14 && v.N! <= 1 << 20 && (v.N! & (v.N! - 1)) === 0
+    && Number.isInteger(v.r) && v.r! >= 1 && v.r! <= 16
+    && Number.isInteger(v.p) && v.p! >= 1 && v.p! <= 4;
+  if (!ok) throw new LocalKmsError('KMSInternalException', 'The stored passphrase parameters are not valid', 'server');
+  return { N: v.N!, r: v.r!, p: v.p! };
+}
+
+/**
+ * The passphrase salt and scrypt parameters of a store, created on first use (both in one
+ * immediate transaction, so concurrent first opens agree). A store with a salt and no stored
+ * parameters predates them and uses {@link SCRYPT_LEGACY}.
+ */
+export function passphraseKdf(db: SqliteDatabase): { salt: Uint8Array; params: ScryptParams } {
+  return db.transaction(() => {
+    let salt = getMeta(db, 'passphrase_salt');
+    let stored = getMeta(db, 'passphrase_kdf');
+    if (salt === undefined) {
+      salt = randomBytes(16).toString('hex');
+      stored = JSON.stringify({ alg: 'scrypt', ...SCRYPT_DEFAULTS });
+      db.prepare("INSERT INTO meta (name, value) VALUES ('passphrase_kdf', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value").run(stored);
+      db.prepare("INSERT INTO meta (name, value) VALUES ('passphrase_salt', ?)").run(salt);
+    }
+    let params = SCRYPT_LEGACY;
+    if (stored !== undefined) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(stored);
+      } catch {
+        parsed = null;
+      }
+      params = checkParams(parsed);
+    }
+    return { salt: Buffer.from(salt, 'hex'), params };
+  }).immediate();
+}
 
 /** The root key file name inside the data directory (mode 0600). */
 export const ROOT_KEY_FILE = 'root.key';
@@ -29,10 +87,12 @@ function decodeKeyText(text: string, from: string): Uint8Array {
 /**
  * Resolves the root key: `options.rootKey`, else `SEALBOX_ROOT_KEY` (hex or base64), else a
  * passphrase (`options.passphrase` or `SEALBOX_PASSPHRASE`) stretched with scrypt and the salt
- * from `getSalt`, else the key file in `dataDir`, created with mode 0600 on first use.
- * The root key never enters the database.
+ * and parameters from `getKdf`, else the key file in `dataDir`, created with mode 0600 on
+ * first use and refused when group or others can read it. The root key never enters the database.
+ *
+ * @throws LocalKmsError `InsecurePermissionsException` for a key file others can access.
  */
-export function resolveRootKey(dataDir: string, source: RootKeySource, getSalt: () => Uint8Array): Uint8Array {
+export function resolveRootKey(dataDir: string, source: RootKeySource, getKdf: () => { salt: Uint8Array; params: ScryptParams }): Uint8Array {
   if (source.rootKey !== undefined) {
     if (!(source.rootKey instanceof Uint8Array) || source.rootKey.length !== 32) throw new RangeError('"rootKey" expected Uint8Array of length 32');
     return copyBytes(source.rootKey);
@@ -42,7 +102,8 @@ export function resolveRootKey(dataDir: string, source: RootKeySource, getSalt: 
   const passphrase = source.passphrase ?? (process.env.SEALBOX_PASSPHRASE || undefined);
   if (passphrase !== undefined) {
     if (passphrase.length === 0) throw new LocalKmsError('ValidationException', 'The passphrase must not be empty');
-    return new Uint8Array(scryptSync(passphrase.normalize('NFC'), getSalt(), 32, SCRYPT));
+    const { salt, params } = getKdf();
+    return new Uint8Array(scryptSync(passphrase.normalize('NFC'), salt, 32, { ...params, maxmem: 128 * params.N * params.r + 16 * 1024 * 1024 }));
   }
   const file = join(dataDir, ROOT_KEY_FILE);
   if (!existsSync(file)) {
@@ -57,5 +118,6 @@ export function resolveRootKey(dataDir: string, source: RootKeySource, getSalt: 
       text.fill(0);
     }
   }
+  requirePrivate(file, 'file');
   return decodeKeyText(readFileSync(file, 'utf8'), ROOT_KEY_FILE);
 }

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import type { SqliteDatabase as Db } from './sqlite.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { makePrivateFile, requirePrivate } from './permissions.js';
 import type { Migration } from './operation.js';
 
 /** The database file inside the data directory. */
@@ -86,13 +87,21 @@ export const coreMigrations: readonly Migration[] = [
 ];
 
 /**
- * Opens (creating if needed) the SQLite database of a data directory: WAL so readers never
+ * Opens (creating if needed) the SQLite database of a data directory (which must be private:
+ * `InsecurePermissionsException` otherwise; files 0600): WAL so readers never
  * block the writer and a killed process loses no committed transaction, a busy timeout so
  * several processes queue instead of failing, foreign keys on.
  */
 export function openDatabase(dataDir: string): Db {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const db = new Database(join(dataDir, DATABASE_FILE));
+  requirePrivate(dataDir, 'directory');
+  const file = join(dataDir, DATABASE_FILE);
+  // SQLite would create the file with the umask (usually 0644). Created 0600 first, it makes
+  // its -wal and -shm files with the database file's mode (os_unix.c: findCreateFileMode,
+  // unixOpenSharedMemory), whenever it creates them later. Existing ones are tightened.
+  makePrivateFile(file, { create: true });
+  for (const suffix of ['-wal', '-shm', '-journal']) makePrivateFile(file + suffix, { create: false });
+  const db = new Database(file);
   db.pragma('busy_timeout = 15000');
   db.pragma('journal_mode = WAL');
   // NORMAL in WAL mode: a committed transaction survives a killed process (it is in the WAL

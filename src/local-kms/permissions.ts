@@ -1,0 +1,46 @@
+import { chmodSync, closeSync, openSync, statSync } from 'node:fs';
+import { LocalKmsError } from './errors.js';
+
+/**
+ * File modes of the data directory. The database holds the scrypt salt and the root-key check
+ * value: a copy lets anyone guess a passphrase offline. The directory must be private to its
+ * owner (mode 0700, as ssh demands of ~/.ssh), and the files in it are created 0600 whatever
+ * the umask. POSIX only: Windows has no mode bits (its ACLs inherit from the user's profile).
+ */
+const POSIX = process.platform !== 'win32';
+
+/**
+ * Refuses a data directory or key file that group or others can access, naming the path and
+ * the command that fixes it. A mode is only ever tightened by the user, never silently by us:
+ * a loose directory may already have leaked its contents, which they should know.
+ *
+ * @throws LocalKmsError `InsecurePermissionsException`.
+ */
+export function requirePrivate(path: string, kind: 'directory' | 'file'): void {
+  if (!POSIX) return;
+  const mode = statSync(path).mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  const fix = kind === 'directory' ? 'chmod 700' : 'chmod 600';
+  throw new LocalKmsError(
+    'InsecurePermissionsException',
+    `The ${kind === 'directory' ? 'data directory' : 'key file'} ${path} is accessible to other users (mode ${mode.toString(8).padStart(4, '0')}); run: ${fix} ${JSON.stringify(path)}`,
+  );
+}
+
+/**
+ * Creates `path` empty with mode 0600 if it does not exist, and takes group and other
+ * permissions away from it if it does (stores made before this check had 0644 files).
+ * Without `create`, a file that does not exist stays absent.
+ */
+export function makePrivateFile(path: string, options: { create: boolean }): void {
+  if (!POSIX) return;
+  if (options.create) closeSync(openSync(path, 'a', 0o600));
+  let mode: number;
+  try {
+    mode = statSync(path).mode & 0o777;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !options.create) return;
+    throw err;
+  }
+  if ((mode & 0o077) !== 0) chmodSync(path, mode & 0o700);
+}

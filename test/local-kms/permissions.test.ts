@@ -1,0 +1,158 @@
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { randomBytes, scryptSync } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalKms } from '../../src/local-kms/index.js';
+import { ROOT_KEY } from './helpers.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'sealbox-kms-perms-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+let n = 0;
+const fresh = (): string => join(tmp, `d${n++}`);
+
+// The usual umask: files a process creates without asking are 0644.
+let savedUmask = 0;
+beforeEach(() => {
+  savedUmask = process.umask(0o022);
+});
+afterEach(() => {
+  process.umask(savedUmask);
+});
+
+const mode = (path: string): number => statSync(path).mode & 0o777;
+
+function thrownBy(fn: () => unknown): Error & { name: string } {
+  try {
+    fn();
+  } catch (err) {
+    return err as Error & { name: string };
+  }
+  throw new Error('expected a throw');
+}
+
+async function use(kms: LocalKms): Promise<void> {
+  const id = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  await kms.encrypt({ KeyId: id, Plaintext: new Uint8Array(8) });
+}
+
+describe.skipIf(process.platform === 'win32')('data directory and file modes', () => {
+  for (const existing of [false, true]) {
+    it(`kms.sqlite, -wal, -shm and root.key are 0600 whatever the umask (data directory ${existing ? 'already there, 0700' : 'created'})`, async () => {
+      const dir = fresh();
+      if (existing) mkdirSync(dir, { mode: 0o700 });
+      const kms = LocalKms.open({ dataDir: dir });
+      await use(kms);
+      // While open, the WAL and shared-memory files exist.
+      const files = readdirSync(dir).filter((f) => f.startsWith('kms.sqlite') || f === 'root.key').sort();
+      expect(files).toEqual(['kms.sqlite', 'kms.sqlite-shm', 'kms.sqlite-wal', 'root.key']);
+      for (const f of files) expect(mode(join(dir, f)), f).toBe(0o600);
+      expect(mode(dir)).toBe(0o700);
+      kms.close();
+    });
+  }
+
+  it('a store made with 0644 files (before this check) gets 0600 files on open', async () => {
+    const dir = fresh();
+    const kms = LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY });
+    await use(kms);
+    for (const f of readdirSync(dir)) chmodSync(join(dir, f), 0o644);
+    const again = LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY });
+    for (const f of readdirSync(dir).filter((x) => x.startsWith('kms.sqlite'))) expect(mode(join(dir, f)), f).toBe(0o600);
+    kms.close();
+    again.close();
+  });
+
+  for (const loose of [0o755, 0o750, 0o705, 0o777]) {
+    it(`a data directory with mode ${loose.toString(8)} is refused, naming it and the fix, creating nothing`, () => {
+      const dir = fresh();
+      mkdirSync(dir);
+      chmodSync(dir, loose);
+      const err = thrownBy(() => LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY }));
+      expect(err.name).toBe('InsecurePermissionsException');
+      expect(err.message).toContain(dir);
+      expect(err.message).toContain('chmod 700');
+      expect(readdirSync(dir)).toEqual([]);
+    });
+  }
+
+  it('an existing store whose directory became 0755 is refused; chmod 700 fixes it', async () => {
+    const dir = fresh();
+    const kms = LocalKms.open({ dataDir: dir });
+    await use(kms);
+    kms.close();
+    chmodSync(dir, 0o755);
+    expect(thrownBy(() => LocalKms.open({ dataDir: dir })).name).toBe('InsecurePermissionsException');
+    chmodSync(dir, 0o700);
+    LocalKms.open({ dataDir: dir }).close();
+  });
+
+  it('a root.key readable by group or others is refused, naming it and chmod 600', () => {
+    const dir = fresh();
+    LocalKms.open({ dataDir: dir }).close();
+    chmodSync(join(dir, 'root.key'), 0o640);
+    const err = thrownBy(() => LocalKms.open({ dataDir: dir }));
+    expect(err.name).toBe('InsecurePermissionsException');
+    expect(err.message).toContain(join(dir, 'root.key'));
+    expect(err.message).toContain('chmod 600');
+    chmodSync(join(dir, 'root.key'), 0o600);
+    LocalKms.open({ dataDir: dir }).close();
+  });
+});
+
+describe('passphrase scrypt parameters', () => {
+  const passphrase = 'correct horse battery staple';
+
+  it('a new store records N=2^17, r=8, p=1 next to its salt', () => {
+    const dir = fresh();
+    const kms = LocalKms.open({ dataDir: dir, passphrase });
+    expect(JSON.parse(kms.meta('passphrase_kdf')!)).toEqual({ alg: 'scrypt', N: 2 ** 17, r: 8, p: 1 });
+    expect(kms.meta('passphrase_salt')).toMatch(/^[0-9a-f]{32}$/);
+    kms.close();
+  });
+
+  /** A store whose root key is scrypt(passphrase) with the given salt and parameters, and that records them (or not: `record` false is a store made before parameters were stored). */
+  async function storeUnder(params: { N: number; r: number; p: number }, record: boolean): Promise<{ dir: string; blob: Uint8Array }> {
+    const dir = fresh();
+    const salt = randomBytes(16);
+    const rootKey = new Uint8Array(scryptSync(passphrase, salt, 32, { ...params, maxmem: 256 * 1024 * 1024 }));
+    const kms = LocalKms.open({ dataDir: dir, rootKey });
+    const id = (await kms.createKey({})).KeyMetadata!.KeyId!;
+    const blob = (await kms.encrypt({ KeyId: id, Plaintext: new Uint8Array([1, 2, 3]) })).CiphertextBlob!;
+    kms.close();
+    const db = new Database(join(dir, 'kms.sqlite'));
+    db.prepare("INSERT INTO meta (name, value) VALUES ('passphrase_salt', ?)").run(salt.toString('hex'));
+    if (record) db.prepare("INSERT INTO meta (name, value) VALUES ('passphrase_kdf', ?)").run(JSON.stringify({ alg: 'scrypt', ...params }));
+    db.close();
+    return { dir, blob };
+  }
+
+  it('the stored parameters are the ones used on reopen', async () => {
+    // N=2^14 is what no version defaults to: only reading it from the store opens this one.
+    const { dir, blob } = await storeUnder({ N: 2 ** 14, r: 8, p: 1 }, true);
+    const kms = LocalKms.open({ dataDir: dir, passphrase });
+    expect((await kms.decrypt({ CiphertextBlob: blob })).Plaintext).toEqual(new Uint8Array([1, 2, 3]));
+    kms.close();
+    expect(thrownBy(() => LocalKms.open({ dataDir: dir, passphrase: 'wrong' })).name).toBe('RootKeyMismatchException');
+  });
+
+  it('a store made before the parameters were stored (salt only) still opens with N=2^15', async () => {
+    const { dir, blob } = await storeUnder({ N: 2 ** 15, r: 8, p: 1 }, false);
+    const kms = LocalKms.open({ dataDir: dir, passphrase });
+    expect((await kms.decrypt({ CiphertextBlob: blob })).Plaintext).toEqual(new Uint8Array([1, 2, 3]));
+    expect(kms.meta('passphrase_kdf')).toBeUndefined();
+    kms.close();
+  });
+
+  it('forged parameters (huge or malformed) are refused before scrypt runs', async () => {
+    for (const forged of ['{"alg":"scrypt","N":1073741824,"r":8,"p":1}', '{"alg":"scrypt","N":100000,"r":8,"p":1}', '{"N":16384,"r":8,"p":64}', 'not json']) {
+      const { dir } = await storeUnder({ N: 2 ** 14, r: 8, p: 1 }, true);
+      const db = new Database(join(dir, 'kms.sqlite'));
+      db.prepare("UPDATE meta SET value = ? WHERE name = 'passphrase_kdf'").run(forged);
+      db.close();
+      expect(thrownBy(() => LocalKms.open({ dataDir: dir, passphrase })).name, forged).toBe('KMSInternalException');
+      expect(existsSync(dir)).toBe(true);
+    }
+  });
+});
