@@ -56,3 +56,5 @@ export { CachingMaterialsManager } from './materials/caching.js';
 export type { CachingMaterialsManagerOptions, CachingMaterialsManagerStats } from './materials/caching.js';
 export { RequiredContextMaterialsManager } from './materials/required-context.js';
 export type { RequiredContextMaterialsManagerOptions } from './materials/required-context.js';
+export { XWingKeyring, XWING_PROVIDER_ID, generateXWingKeyPair, xwingPublicKey } from './keyring/xwing.js';
+export type { XWingKeyringOptions } from './keyring/xwing.js';
