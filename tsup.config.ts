@@ -14,11 +14,15 @@ export default defineConfig([
     target: 'node20',
     platform: 'neutral',
     dts: { entry: { index: 'src/index.ts', 'node/index': 'src/node/index.ts', 'local-kms/index': 'src/local-kms/index.ts', 'kms-server/index': 'src/kms-server/index.ts' } },
-    sourcemap: true,
+    // No source maps in the package: the output is readable ESM, and maps (with the sources
+    // inlined) would triple the tarball.
+    sourcemap: false,
     // Keep the browser bundle, built in parallel by the second entry.
     clean: ['!browser/**'],
     splitting: true,
-    treeshake: true,
+    // esbuild's own tree shaking only: tsup's extra rollup pass printed "Generated an empty
+    // chunk" on every build.
+    treeshake: false,
     external: [/^node:/, 'better-sqlite3', /^@aws-sdk\//, /^@smithy\//, 'env-paths'],
   },
   {
@@ -35,7 +39,7 @@ export default defineConfig([
     target: 'es2022',
     platform: 'browser',
     minify: true,
-    sourcemap: true,
+    sourcemap: false,
     clean: true,
     // Code-split: the @noble/ciphers fallback (a dynamic import) becomes a chunk that only
     // pages without WebCrypto fetch.
