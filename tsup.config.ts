@@ -9,6 +9,7 @@ export default defineConfig([
       'local-kms/index': 'src/local-kms/index.ts',
       'kms-server/index': 'src/kms-server/index.ts',
       'cli/main': 'src/cli/main.ts',
+      'cli/bin': 'src/cli/bin.ts',
     },
     format: ['esm'],
     target: 'node20',
