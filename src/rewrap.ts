@@ -31,19 +31,23 @@ export interface RewrapResult {
  * frames were damaged fails on decrypt exactly as it would have before. The data key is zeroed
  * before this returns.
  *
- * Only suite 1 messages can be rewrapped (the only suite so far); a signed suite's signature
- * covers the header and will need the signing key.
+ * Security: suite 1 (the only suite so far) authenticates the header with AES-GCM under the
+ * content key and a fixed nonce, so the new header reuses the old header's key and nonce, and
+ * anyone who sees both headers can recover the message's GHASH key and forge its frames. Rewrap
+ * therefore refuses suite 1 messages unless `unsafeReuseHeaderNonce: true` is passed; pass it
+ * only where nobody untrusted can see both versions (docs/rewrap.md). Other suites are refused
+ * (a signed suite's signature covers the header and would need the signing key).
  *
  * @example
  * ```ts
  * import { rewrap, RawAesKeyring } from 'sealbox';
  * // Retire key-1: the message then opens with key-2 only.
- * const { ciphertext } = await rewrap(message, { keyring: key1, to: key2 });
+ * const { ciphertext } = await rewrap(message, { keyring: key1, to: key2, unsafeReuseHeaderNonce: true });
  * // Add an escrow recipient, keep the others, and require the context first.
- * await rewrap(message, { keyring: key1, to: escrow, mode: 'add', expectedEncryptionContext: { tenant: 'acme' } });
+ * await rewrap(message, { keyring: key1, to: escrow, mode: 'add', expectedEncryptionContext: { tenant: 'acme' }, unsafeReuseHeaderNonce: true });
  * ```
  * @throws SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION (unknown version or suite, or a
- * suite that cannot be rewrapped), ERR_LIMIT_EXCEEDED (also when the new header would hold more
+ * suite that cannot be rewrapped, or suite 1 without `unsafeReuseHeaderNonce`), ERR_LIMIT_EXCEEDED (also when the new header would hold more
  * EDKs than `maxEncryptedDataKeys`, default 16, at most 255), ERR_TRUNCATED, ERR_TRAILING_DATA,
  * ERR_ENCRYPTION_CONTEXT_MISMATCH, ERR_NO_MATCHING_KEY, ERR_KEYRING (unwrapping, or wrapping
  * with `to`), ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED (header tag; with `verifyFrames`,

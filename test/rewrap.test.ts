@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decrypt, encrypt, MultiKeyring, RawRsaKeyring, rewrap, KmsKeyring, KmsRsaKeyring } from '../src/index.js';
+import { decrypt, encrypt, MultiKeyring, RawRsaKeyring, rewrap, rewrapStream, KmsKeyring, KmsRsaKeyring } from '../src/index.js';
 import type { Keyring } from '../src/index.js';
 import { readPreamble } from '../src/format/header.js';
 import { LocalKms } from '../src/local-kms/index.js';
 import { TAG_BYTES } from '../src/limits.js';
 import { bytesEqual, pattern, testKeyring, thrown } from './helpers/keys.js';
 import { loadVectors } from './helpers/vectors.js';
+import { through } from './helpers/web-streams.js';
 
 const oldKey = testKeyring('old', 1);
 const newKey = testKeyring('new', 2);
@@ -48,7 +49,7 @@ describe('rewrap', () => {
   it('replace: the new key decrypts the same plaintext, the old key no longer can, the body is unchanged', async () => {
     const plaintext = pattern(200_000, 5);
     const { ciphertext, header: before } = await encrypt(plaintext, { keyring: oldKey, encryptionContext: context, frameLength: 4096 });
-    const r = await rewrap(ciphertext, { keyring: oldKey, to: newKey, expectedEncryptionContext: context });
+    const r = await rewrap(ciphertext, { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey, expectedEncryptionContext: context });
     expect(bytesEqual(body(r.ciphertext), body(ciphertext))).toBe(true);
     // Same kind and name of key: the header keeps its length.
     expect(r.ciphertext.length).toBe(ciphertext.length);
@@ -68,10 +69,10 @@ describe('rewrap', () => {
 
   it('add keeps the old EDKs and appends the new; remove drops the EDKs of the key being retired', async () => {
     const { ciphertext } = await encrypt(pattern(1000), { keyring: new MultiKeyring({ generator: oldKey, children: [otherKey] }) });
-    const added = await rewrap(ciphertext, { keyring: oldKey, to: newKey, mode: 'add' });
+    const added = await rewrap(ciphertext, { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey, mode: 'add' });
     expect(added.header.encryptedDataKeys.length).toBe(3);
     for (const k of [oldKey, otherKey, newKey]) expect(bytesEqual((await decrypt(added.ciphertext, { keyring: k })).plaintext, pattern(1000))).toBe(true);
-    const retired = await rewrap(added.ciphertext, { keyring: otherKey, to: newKey, mode: 'add', remove: oldKey });
+    const retired = await rewrap(added.ciphertext, { unsafeReuseHeaderNonce: true, keyring: otherKey, to: newKey, mode: 'add', remove: oldKey });
     expect(retired.header.encryptedDataKeys.length).toBe(3);
     expect(code(await thrown(() => decrypt(retired.ciphertext, { keyring: oldKey })))).toBe('ERR_NO_MATCHING_KEY');
     for (const k of [otherKey, newKey]) expect(bytesEqual((await decrypt(retired.ciphertext, { keyring: k })).plaintext, pattern(1000))).toBe(true);
@@ -93,7 +94,7 @@ describe('rewrap', () => {
     ];
     for (const [name, bytes, expected] of cases) {
       const to = spy(newKey);
-      const err = await thrown(() => rewrap(bytes, { keyring: oldKey, to }));
+      const err = await thrown(() => rewrap(bytes, { unsafeReuseHeaderNonce: true, keyring: oldKey, to }));
       expect(code(err), name).toBe(expected);
       expect(to.wraps, name).toBe(0);
     }
@@ -110,7 +111,7 @@ describe('rewrap', () => {
     for (const [name, bytes, expected] of cases) {
       const from = spy(oldKey);
       const to = spy(newKey);
-      expect(code(await thrown(() => rewrap(bytes, { keyring: from, to }))), name).toBe(expected);
+      expect(code(await thrown(() => rewrap(bytes, { unsafeReuseHeaderNonce: true, keyring: from, to }))), name).toBe(expected);
       expect(from.unwraps + to.wraps, name).toBe(0);
     }
   });
@@ -118,17 +119,17 @@ describe('rewrap', () => {
   it('frame tags are checked only with verifyFrames; without it a damaged frame stays damaged', async () => {
     const { ciphertext } = await encrypt(pattern(3000), { keyring: oldKey, frameLength: 1000 });
     const bad = Uint8Array.from(ciphertext, (b, i) => (i === ciphertext.length - 30 ? b ^ 1 : b));
-    const r = await rewrap(bad, { keyring: oldKey, to: newKey });
+    const r = await rewrap(bad, { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey });
     expect(code(await thrown(() => decrypt(r.ciphertext, { keyring: newKey })))).toBe('ERR_DECRYPTION_FAILED');
-    expect(code(await thrown(() => rewrap(bad, { keyring: oldKey, to: newKey, verifyFrames: true })))).toBe('ERR_DECRYPTION_FAILED');
-    const good = await rewrap(ciphertext, { keyring: oldKey, to: newKey, verifyFrames: true });
+    expect(code(await thrown(() => rewrap(bad, { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey, verifyFrames: true })))).toBe('ERR_DECRYPTION_FAILED');
+    const good = await rewrap(ciphertext, { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey, verifyFrames: true });
     expect(bytesEqual((await decrypt(good.ciphertext, { keyring: newKey })).plaintext, pattern(3000))).toBe(true);
   });
 
   it('checks the expected context before asking any keyring', async () => {
     const { ciphertext } = await encrypt(pattern(10), { keyring: oldKey, encryptionContext: context });
     const from = spy(oldKey);
-    const err = await thrown(() => rewrap(ciphertext, { keyring: from, to: newKey, expectedEncryptionContext: { tenant: 'other' } }));
+    const err = await thrown(() => rewrap(ciphertext, { unsafeReuseHeaderNonce: true, keyring: from, to: newKey, expectedEncryptionContext: { tenant: 'other' } }));
     expect(code(err)).toBe('ERR_ENCRYPTION_CONTEXT_MISMATCH');
     expect(from.unwraps).toBe(0);
   });
@@ -136,9 +137,9 @@ describe('rewrap', () => {
   it('zeroes the data key after success and after failure', async () => {
     const { ciphertext } = await encrypt(pattern(10), { keyring: oldKey });
     const from = spy(oldKey);
-    await rewrap(ciphertext, { keyring: from, to: newKey });
+    await rewrap(ciphertext, { unsafeReuseHeaderNonce: true, keyring: from, to: newKey });
     const failing: Keyring = { wrapKey: () => Promise.reject(new Error('no')), unwrapKey: () => Promise.resolve(null) };
-    expect(code(await thrown(() => rewrap(ciphertext, { keyring: from, to: failing })))).toBe('ERR_KEYRING');
+    expect(code(await thrown(() => rewrap(ciphertext, { unsafeReuseHeaderNonce: true, keyring: from, to: failing })))).toBe('ERR_KEYRING');
     expect(from.keys.length).toBe(2);
     for (const key of from.keys) expect(key.every((b) => b === 0)).toBe(true);
   });
@@ -146,13 +147,27 @@ describe('rewrap', () => {
   it('never writes more EDKs than decrypt with the same bound accepts (default 16, at most 255)', async () => {
     const sixteen = new MultiKeyring({ generator: oldKey, children: Array.from({ length: 15 }, (_, i) => testKeyring(`c${i}`, 10 + i)) });
     const { ciphertext } = await encrypt(pattern(10), { keyring: sixteen });
-    expect(code(await thrown(() => rewrap(ciphertext, { keyring: oldKey, to: newKey, mode: 'add' })))).toBe('ERR_LIMIT_EXCEEDED');
-    const r = await rewrap(ciphertext, { keyring: oldKey, to: newKey, mode: 'add', maxEncryptedDataKeys: 17 });
+    expect(code(await thrown(() => rewrap(ciphertext, { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey, mode: 'add' })))).toBe('ERR_LIMIT_EXCEEDED');
+    const r = await rewrap(ciphertext, { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey, mode: 'add', maxEncryptedDataKeys: 17 });
     expect(r.header.encryptedDataKeys.length).toBe(17);
     const full = new MultiKeyring({ generator: oldKey, children: Array.from({ length: 254 }, (_, i) => testKeyring(`c${i}`, 10)) });
     const big = (await encrypt(pattern(10), { keyring: full })).ciphertext;
-    expect(code(await thrown(() => rewrap(big, { keyring: oldKey, to: newKey, mode: 'add', maxEncryptedDataKeys: 255 })))).toBe('ERR_LIMIT_EXCEEDED');
-    expect((await rewrap(big, { keyring: oldKey, to: newKey, maxEncryptedDataKeys: 255 })).header.encryptedDataKeys.length).toBe(1);
+    expect(code(await thrown(() => rewrap(big, { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey, mode: 'add', maxEncryptedDataKeys: 255 })))).toBe('ERR_LIMIT_EXCEEDED');
+    expect((await rewrap(big, { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey, maxEncryptedDataKeys: 255 })).header.encryptedDataKeys.length).toBe(1);
+  });
+
+  it('refuses suite 1 messages unless the header nonce reuse is accepted, before asking any keyring', async () => {
+    const { ciphertext } = await encrypt(pattern(100), { keyring: oldKey });
+    for (const flag of [undefined, false]) {
+      const from = spy(oldKey);
+      const to = spy(newKey);
+      const options = { keyring: from, to, ...(flag === undefined ? {} : { unsafeReuseHeaderNonce: flag }) };
+      expect(code(await thrown(() => rewrap(ciphertext, options)))).toBe('ERR_UNSUPPORTED_VERSION');
+      const stream = rewrapStream(options);
+      expect(code(await thrown(() => through(stream, ciphertext, 64)))).toBe('ERR_UNSUPPORTED_VERSION');
+      expect(from.unwraps + to.wraps).toBe(0);
+    }
+    expect(code(await thrown(() => rewrap(ciphertext, { keyring: oldKey, to: newKey, unsafeReuseHeaderNonce: 'yes' as never })))).toBe('TypeError');
   });
 
   it('refuses unknown suites and versions with ERR_UNSUPPORTED_VERSION', async () => {
@@ -173,7 +188,7 @@ describe('rewrap', () => {
       { keyring: oldKey, to: newKey, verifyFrames: 'yes' },
     ];
     for (const options of bad) expect(code(await thrown(() => rewrap(ciphertext, options as never)))).toBe('TypeError');
-    expect(code(await thrown(() => rewrap('x' as never, { keyring: oldKey, to: newKey })))).toBe('TypeError');
+    expect(code(await thrown(() => rewrap('x' as never, { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey })))).toBe('TypeError');
   });
 
   it('rewrap then decrypt round-trips for any size, frame length and context', async () => {
@@ -185,7 +200,7 @@ describe('rewrap', () => {
         fc.constantFrom<'replace' | 'add'>('replace', 'add'),
         async (plaintext, frameLength, encryptionContext, mode) => {
           const { ciphertext } = await encrypt(plaintext, { keyring: oldKey, frameLength, encryptionContext });
-          const r = await rewrap(ciphertext, { keyring: oldKey, to: newKey, mode, verifyFrames: true });
+          const r = await rewrap(ciphertext, { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey, mode, verifyFrames: true });
           expect(bytesEqual(body(r.ciphertext), body(ciphertext))).toBe(true);
           const out = await decrypt(r.ciphertext, { keyring: newKey, expectedEncryptionContext: encryptionContext });
           expect(bytesEqual(out.plaintext, plaintext)).toBe(true);
@@ -223,7 +238,7 @@ describe('rewrap across keyring kinds', () => {
       const plaintext = pattern(70_000, 3);
       const { ciphertext } = await encrypt(plaintext, { keyring: kinds[from]!, encryptionContext: context });
       for (const to of names) {
-        const r = await rewrap(ciphertext, { keyring: kinds[from]!, to: kinds[to]!, expectedEncryptionContext: context });
+        const r = await rewrap(ciphertext, { unsafeReuseHeaderNonce: true, keyring: kinds[from]!, to: kinds[to]!, expectedEncryptionContext: context });
         expect(bytesEqual((await decrypt(r.ciphertext, { keyring: kinds[to]!, expectedEncryptionContext: context })).plaintext, plaintext), `${from} -> ${to}`).toBe(true);
         expect(bytesEqual(body(r.ciphertext), body(ciphertext))).toBe(true);
         // Same kind and key: same header length (the in-place fast path of rewrapFile).

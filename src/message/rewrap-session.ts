@@ -45,6 +45,16 @@ export interface RewrapOptions extends DecryptOptions {
    * and the frames are verified by whoever decrypts the result, as they were before.
    */
   verifyFrames?: boolean;
+  /**
+   * Required (`true`) to rewrap a suite 1 message, the only suite so far. Suite 1's header tag
+   * is AES-GCM under the message's content key with a fixed nonce, so a second header for the
+   * same message reuses that key and nonce: anyone who sees both the old and the new header
+   * can compute the GHASH key of the message (the "forbidden attack" on GCM) and then forge
+   * its frames and headers, i.e. change its plaintext undetectably. Confidentiality is not
+   * affected. Accept this only where nobody untrusted can see both versions (no old copies in
+   * backups, snapshots or replicas). See docs/rewrap.md.
+   */
+  unsafeReuseHeaderNonce?: boolean;
 }
 
 /** Validated rewrap options. */
@@ -54,10 +64,18 @@ export interface RewrapPlan {
   readonly mode: 'replace' | 'add';
   readonly remove: Keyring | undefined;
   readonly verifyFrames: boolean;
+  readonly unsafeReuseHeaderNonce: boolean;
 }
 
-/** The suites whose messages can be rewrapped: only those whose header nothing but the content key authenticates. */
-const REWRAPPABLE_SUITES: ReadonlySet<number> = new Set([SUITE_AES256_GCM_HKDF_SHA512_COMMIT.id]);
+/**
+ * Suites whose headers can be replaced safely: none yet. That needs a header tag that stays
+ * sound when one message gets a second header (a nonce-free MAC, or a nonce that differs per
+ * header) and no signature over the header (a signed suite would need the signing key).
+ */
+const REWRAPPABLE_SUITES: ReadonlySet<number> = new Set();
+
+/** Suites that can be rewrapped only with `unsafeReuseHeaderNonce` (their header tag's nonce is fixed). */
+const NONCE_REUSING_SUITES: ReadonlySet<number> = new Set([SUITE_AES256_GCM_HKDF_SHA512_COMMIT.id]);
 
 /**
  * Checks rewrap options without calling any keyring.
@@ -73,7 +91,8 @@ export function planRewrap(options: RewrapOptions): RewrapPlan {
   if (options.remove !== undefined && mode !== 'add') throw new TypeError('"remove" needs mode "add" ("replace" drops every old EDK)');
   const remove = options.remove === undefined ? undefined : checkedKeyring(options.remove);
   if (options.verifyFrames !== undefined && typeof options.verifyFrames !== 'boolean') throw new TypeError('"verifyFrames" expected a boolean');
-  return { decrypt, to, mode, remove, verifyFrames: options.verifyFrames ?? false };
+  if (options.unsafeReuseHeaderNonce !== undefined && typeof options.unsafeReuseHeaderNonce !== 'boolean') throw new TypeError('"unsafeReuseHeaderNonce" expected a boolean');
+  return { decrypt, to, mode, remove, verifyFrames: options.verifyFrames ?? false, unsafeReuseHeaderNonce: options.unsafeReuseHeaderNonce === true };
 }
 
 /** What {@link rewrapHeader} produced. */
@@ -111,8 +130,14 @@ export async function rewrapHeader(
 ): Promise<RewrappedHeader> {
   const previous = acceptHeader(plan.decrypt, headerBytes);
   if (!REWRAPPABLE_SUITES.has(previous.suite.id)) {
-    // A signed suite's signature covers the header: a new header needs the signing key.
-    throw new SealboxError('ERR_UNSUPPORTED_VERSION', `Messages of suite ${previous.suite.name} cannot be rewrapped`);
+    if (NONCE_REUSING_SUITES.has(previous.suite.id) && !plan.unsafeReuseHeaderNonce) {
+      throw new SealboxError(
+        'ERR_UNSUPPORTED_VERSION',
+        `Rewrapping a ${previous.suite.name} message reuses its header tag's nonce: whoever sees both headers can forge the message. Pass unsafeReuseHeaderNonce: true to accept that (docs/rewrap.md)`,
+      );
+    }
+    // Other suites (a signed suite: its signature covers the header) cannot be rewrapped.
+    if (!NONCE_REUSING_SUITES.has(previous.suite.id)) throw new SealboxError('ERR_UNSUPPORTED_VERSION', `Messages of suite ${previous.suite.name} cannot be rewrapped`);
   }
   await checkBody?.(previous);
   const { suite, encryptionContext } = previous;
