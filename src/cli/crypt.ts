@@ -122,7 +122,7 @@ export function registerCrypt(program: Command, globals: () => GlobalOptions): v
     .description('Encrypt a file or stdin (default key: the local KMS key alias/sealbox-default)')
     .argument('[file]', 'input file (default: stdin)')
     .option('-o, --output <file>', 'output file (default: stdout); written only if encryption succeeds')
-    .option('-k, --key <key>', 'local key id/alias/ARN, kms:<AWS key ARN>, kms-rsa:<public key file or ARN>, file:<raw key file> or rsa:<RSA key file>; repeat for several', collect)
+    .option('-k, --key <key>', 'local key id/alias/ARN, kms:<AWS key ARN>, kms-rsa:<public key file or ARN>, file:<raw key file>, rsa:<RSA key file> or pq:<X-Wing public key or key file>; repeat for several', collect)
     .option('-c, --context <k=v>', 'encryption context pair (repeatable)', collect)
     .option('--endpoint-url <url>', 'AWS KMS endpoint for kms: keys')
     .option('--frame-length <bytes>', 'plaintext bytes per frame, 1-4194304 (default 65536)')
@@ -133,6 +133,7 @@ Examples:
   sealbox encrypt report.pdf -o report.pdf.sbx --context purpose=backup
   sealbox encrypt data.csv -o data.sbx --key alias/app --key file:escrow.key
   sealbox encrypt notes.txt -o notes.sbx --key rsa:alice.pub.pem --key rsa:bob.pub.pem
+  sealbox encrypt notes.txt -o notes.sbx --key pq:carol.pub --key alias/app
   echo "the code is 1234" | sealbox encrypt --armor --key kms-rsa:inbox.pub.pem
   sealbox encrypt in.bin -o out.sbx --key kms:arn:aws:kms:us-east-1:111122223333:key/1234abcd-...`)
     .action((file: string | undefined, opts: CryptOptions) => run(file, opts, globals(), 'encrypt'));
@@ -151,6 +152,7 @@ Examples:
   sealbox decrypt report.pdf.sbx -o report.pdf --require-context purpose=backup
   sealbox decrypt data.sbx -o data.csv --key file:escrow.key
   sealbox decrypt notes.sbx --key rsa:alice.pem
+  sealbox decrypt notes.sbx --key pq:carol.key
 
 Exit codes: 0 ok, 1 usage, 2 not authentic / context mismatch, 3 key service or no matching key.
 Plaintext written to stdout before a failure belongs to an incomplete message; use -o to get all or nothing.`)

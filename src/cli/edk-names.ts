@@ -1,6 +1,7 @@
 import { fromUtf8 } from '../crypto/bytes.js';
 import type { EncryptedDataKey } from '../format/edk.js';
 import type { Keyring } from '../keyring/keyring.js';
+import { XWING_PROVIDER_ID } from '../keyring/xwing.js';
 import { RAW_NAMESPACE, RSA_NAMESPACE } from './keyrings.js';
 
 /** Text, or undefined for bytes that are not UTF-8. */
@@ -15,6 +16,8 @@ function text(bytes: Uint8Array): string | undefined {
 /** What `inspect` shows of a wrapped key: its provider and the key it names (ARN, fingerprint, name). */
 export function describeEdk(edk: EncryptedDataKey): { provider: string; key: string } {
   const info = edk.providerInfo;
+  // X-Wing EDKs name the key by the SHA-256 of its public key: bytes, shown in hex.
+  if (edk.providerId === XWING_PROVIDER_ID) return { provider: edk.providerId, key: Buffer.from(info).toString('hex') };
   const whole = text(info);
   // Raw AES keyrings store name ‖ 12-byte IV (the CLI's key files always; others show it
   // as bytes that are not text): show the name. Other keyrings store the name alone.
@@ -32,6 +35,8 @@ function neededKey(edk: EncryptedDataKey): string {
       return `the RSA private key with fingerprint ${key} (--key rsa:FILE)`;
     case 'aws-kms':
       return `KMS key ${key} (--key kms:${key})`;
+    case XWING_PROVIDER_ID:
+      return `the X-Wing private key whose public key has SHA-256 ${key} (--key pq:FILE)`;
     case 'aws-kms-rsa':
       return `KMS RSA key ${key} (--key kms-rsa:${key})`;
     default:

@@ -7,6 +7,7 @@ import { registerAudit } from './audit.js';
 import { registerRandom } from './random.js';
 import { registerKms } from './kms.js';
 import { registerRewrap } from './rewrap.js';
+import { registerKeygen } from './pq.js';
 import { describeError, EXIT } from './exit.js';
 import type { GlobalOptions } from './local.js';
 
@@ -47,6 +48,7 @@ registerAudit(program, globals);
 registerRandom(program, globals);
 registerKms(program, globals);
 registerRewrap(program, globals);
+registerKeygen(program, globals);
 
 // Streams to a closed pipe (e.g. `| head`) are not an error worth a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

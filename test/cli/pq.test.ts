@@ -1,0 +1,94 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { XWingKeyring, decrypt, encrypt } from '../../src/index.js';
+import { ensureBuilt } from './build.js';
+import { sealbox, tmp } from './run.js';
+
+beforeAll(() => ensureBuilt(), 120_000);
+
+// sealbox keygen --pq / keygen -y, and --key pq:... mixed with other key kinds, on the built CLI.
+
+describe('sealbox keygen --pq and --key pq:', () => {
+  const dir = tmp('pq');
+  const home = join(dir, 'home');
+  const keyPath = join(dir, 'me.key');
+
+  it('keygen --pq -o writes a 0600 private key file, prints the public key, never overwrites', () => {
+    const r = sealbox(home, ['keygen', '--pq', '-o', keyPath]);
+    expect(r.code).toBe(0);
+    expect(statSync(keyPath).mode & 0o777).toBe(0o600);
+    const text = readFileSync(keyPath, 'utf8');
+    expect(text).toMatch(/^# created: .*\n# public key: sealbox-xwing1[a-z0-9]+\nSEALBOX-XWING-SECRET-KEY-1[A-Z0-9]{58}\n$/);
+    expect(r.stderr).toContain('Public key: sealbox-xwing1');
+    const again = sealbox(home, ['keygen', '--pq', '-o', keyPath]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('ERR_USAGE');
+    expect(readFileSync(keyPath, 'utf8')).toBe(text);
+  });
+
+  it('keygen -y prints the public key (file or stdin); keygen without --pq is a usage error', () => {
+    const y = sealbox(home, ['keygen', '-y', keyPath]);
+    expect(y.code).toBe(0);
+    const pub = y.stdout.toString().trim();
+    expect(readFileSync(keyPath, 'utf8')).toContain(`# public key: ${pub}\n`);
+    expect(sealbox(home, ['keygen', '-y', '-'], readFileSync(keyPath)).stdout.toString().trim()).toBe(pub);
+    writeFileSync(join(dir, 'me.pub'), pub + '\n');
+    expect(sealbox(home, ['keygen', '-y', join(dir, 'me.pub')]).code).toBe(1);
+    expect(sealbox(home, ['keygen']).code).toBe(1);
+    const stdout = sealbox(home, ['keygen', '--pq']);
+    expect(stdout.code).toBe(0);
+    expect(stdout.stdout.toString()).toMatch(/\nSEALBOX-XWING-SECRET-KEY-1[A-Z0-9]{58}\n$/);
+  });
+
+  it('encrypts to pq:<public key text> and pq:<file> with other key kinds; each key decrypts; the library agrees', async () => {
+    const pub = readFileSync(join(dir, 'me.pub'), 'utf8').trim();
+    const aes = join(dir, 'aes.key');
+    writeFileSync(aes, new Uint8Array(32).fill(9));
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    writeFileSync(join(dir, 'rsa.pem'), rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    sealbox(home, ['keygen', '--pq', '-o', join(dir, 'bob.key')]);
+    const bobPub = sealbox(home, ['keygen', '-y', join(dir, 'bob.key')]).stdout.toString().trim();
+    const msg = join(dir, 'm.sbx');
+    const enc = sealbox(home, ['encrypt', '-o', msg, '--key', `file:${aes}`, '--key', `pq:${join(dir, 'me.pub')}`, '--key', `rsa:${join(dir, 'rsa.pem')}`, '--key', `pq:${bobPub}`], 'quantum-safe text');
+    expect(enc.stderr).toBe('');
+    expect(enc.code).toBe(0);
+    for (const key of [`pq:${keyPath}`, `pq:${join(dir, 'bob.key')}`, `file:${aes}`, `rsa:${join(dir, 'rsa.pem')}`]) {
+      const dec = sealbox(home, ['decrypt', msg, '--key', key]);
+      expect(dec.code, key).toBe(0);
+      expect(dec.stdout.toString()).toBe('quantum-safe text');
+    }
+    // The library opens what the CLI made, and the reverse.
+    const privateKey = readFileSync(keyPath, 'utf8');
+    expect(Buffer.from((await decrypt(readFileSync(msg), { keyring: new XWingKeyring({ privateKey }) })).plaintext).toString()).toBe('quantum-safe text');
+    const { ciphertext } = await encrypt(Buffer.from('from the library'), { keyring: new XWingKeyring({ publicKey: pub }) });
+    writeFileSync(join(dir, 'lib.sbx'), ciphertext);
+    expect(sealbox(home, ['decrypt', join(dir, 'lib.sbx'), '--key', `pq:${keyPath}`]).stdout.toString()).toBe('from the library');
+  });
+
+  it('says which key a message needs, and refuses public keys, mistyped keys and non-keys for decrypt', () => {
+    const msg = join(dir, 'only-me.sbx');
+    expect(sealbox(home, ['encrypt', '-o', msg, '--key', `pq:${join(dir, 'me.pub')}`], 'x').code).toBe(0);
+    const other = sealbox(home, ['decrypt', msg, '--key', `pq:${join(dir, 'bob.key')}`]);
+    expect(other.code).toBe(3);
+    expect(other.stderr).toContain('ERR_NO_MATCHING_KEY');
+    expect(other.stderr).toContain('--key pq:FILE');
+    const pub = sealbox(home, ['decrypt', msg, '--key', `pq:${join(dir, 'me.pub')}`]);
+    expect(pub.code).toBe(1);
+    expect(pub.stderr).toContain('ERR_USAGE');
+    const text = readFileSync(keyPath, 'utf8');
+    const line = text.split('\n')[2]!;
+    const i = 40;
+    const typo = line.slice(0, i) + (line[i] === 'Q' ? 'P' : 'Q') + line.slice(i + 1);
+    writeFileSync(join(dir, 'typo.key'), typo + '\n');
+    const bad = sealbox(home, ['decrypt', msg, '--key', `pq:${join(dir, 'typo.key')}`]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/Bech32m.*ERR_USAGE/);
+    const none = sealbox(home, ['encrypt', '--key', `pq:${join(dir, 'aes.key')}`], 'x');
+    expect(none.code).toBe(1);
+    const missing = sealbox(home, ['encrypt', '--key', `pq:${join(dir, 'nope.key')}`], 'x');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('ENOENT');
+  });
+});
