@@ -140,7 +140,10 @@ async function unwrapFirst(
  *   KMS returned (UTF-8) as provider info. The message's encryption context goes to KMS.
  * - Decrypt: only EDKs whose ARN is one of the configured key ARNs are tried (a Multi-Region
  *   key matches its replicas in other regions: Decrypt then goes to the configured replica),
- *   each with Decrypt naming that KeyId and the message's encryption context.
+ *   each with Decrypt naming that KeyId and the message's encryption context. An alias or bare
+ *   key id matches the key ARNs KMS answered for it when this keyring encrypted (so a keyring
+ *   decrypts what it encrypted) and those in `allowedKeyArns`; otherwise decrypt fails with
+ *   ERR_NO_MATCHING_KEY saying that a key ARN is needed.
  * - Every response is checked: the KeyId KMS names must be the key asked for, and the data key
  *   must have the suite's length. With an alias, "the key asked for" is whatever the alias
  *   points to when the call is made: give `allowedKeyArns` to pin it (docs/kms-keyring.md,
@@ -168,6 +171,10 @@ export class KmsKeyring implements Keyring {
   readonly allowedKeyArns: readonly string[] | undefined;
   readonly #caller: KmsCaller;
   readonly #decryptArns: readonly KmsKeyArn[];
+  /** Configured ids that are not key ARNs (aliases, bare key ids): decrypt cannot match them by name. */
+  readonly #unnamed: readonly string[];
+  /** Key ARNs KMS answered for those ids when this keyring encrypted: it decrypts what it encrypted. */
+  readonly #learned: KmsKeyArn[] = [];
 
   constructor(options: KmsKeyringOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('KmsKeyring expected an options object');
@@ -181,6 +188,18 @@ export class KmsKeyring implements Keyring {
     const configured = all.map(parseKmsArn).filter((a): a is KmsKeyArn => a?.resourceType === 'key');
     this.allowedKeyArns = allowedKeyArnsFrom(options.allowedKeyArns, all);
     this.#decryptArns = [...configured, ...(this.allowedKeyArns ?? []).map((a) => parseKmsArn(a)!)];
+    this.#unnamed = all.filter((id) => parseKmsArn(id)?.resourceType !== 'key');
+  }
+
+  /**
+   * Remembers the key ARN KMS answered for an alias or bare key id this keyring was given (after
+   * the allowedKeyArns check), so that the keyring decrypts the messages it encrypted. Safe: the
+   * ARN is KMS's own answer for an id the caller chose, never something read from a message.
+   */
+  #learn(asked: string, keyArn: string): void {
+    if (!this.#unnamed.includes(asked)) return;
+    const arn = parseKmsArn(keyArn);
+    if (arn?.resourceType === 'key' && !this.#learned.some((k) => formatKmsArn(k) === keyArn)) this.#learned.push(arn);
   }
 
   /** Refuses a key ARN KMS answered with that `allowedKeyArns` does not list. */
@@ -202,6 +221,7 @@ export class KmsKeyring implements Keyring {
       dataKey = generated = g.dataKey;
       try {
         this.#checkAllowed(this.generatorKeyId, g.keyArn);
+        this.#learn(this.generatorKeyId, g.keyArn);
       } catch (err) {
         generated.fill(0);
         throw err;
@@ -215,6 +235,7 @@ export class KmsKeyring implements Keyring {
       // Independent keys, possibly in several regions: wrap concurrently.
       const wrapped = await Promise.all(wrapWith.map((id) => kmsEncrypt(this.#caller, id, key, context)));
       wrapped.forEach((w, i) => this.#checkAllowed(wrapWith[i]!, w.keyArn));
+      wrapped.forEach((w, i) => this.#learn(wrapWith[i]!, w.keyArn));
       for (const w of wrapped) edks.push(kmsEdk(w.keyArn, w.ciphertext));
     } catch (err) {
       generated?.fill(0);
@@ -230,8 +251,16 @@ export class KmsKeyring implements Keyring {
       if (!arn) continue;
       // Decrypt with the configured key (for an MRK, the configured replica), never with
       // whatever the EDK names: an EDK cannot steer us to another key.
-      const mine = this.#decryptArns.find((k) => sameKmsKey(k, arn));
+      const mine = this.#decryptArns.find((k) => sameKmsKey(k, arn)) ?? this.#learned.find((k) => formatKmsArn(k) === formatKmsArn(arn));
       if (mine) candidates.push({ edk, keyArn: formatKmsArn(mine) });
+    }
+    if (candidates.length === 0 && this.#unnamed.length > 0 && this.allowedKeyArns === undefined && request.encryptedDataKeys.some((edk) => edkArn(edk) !== undefined)) {
+      // Say why, instead of a bare "no matching key": an alias or key id cannot be matched to
+      // the key ARN an EDK names without asking KMS, which an EDK must not make us do.
+      throw new SealboxError(
+        'ERR_NO_MATCHING_KEY',
+        `KmsKeyring was given ${this.#unnamed.join(', ')}, not key ARNs: it decrypts only the messages it encrypted itself. Give the key ARN, or allowedKeyArns, or use a KmsDiscoveryKeyring`,
+      );
     }
     return unwrapFirst(this.#caller, request, candidates);
   }
