@@ -14,6 +14,7 @@ import { RequiredContextMaterialsManager } from '../src/materials/required-conte
 import { createDecryptStream, decryptFile } from '../src/node/index.js';
 import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT as suite } from '../src/crypto/suites.js';
 import type { EncryptionContext } from '../src/keyring/keyring.js';
+import { encodeContext } from '../src/format/context.js';
 import { bytesEqual, pattern, testKeyring, thrown } from './helpers/keys.js';
 import { through } from './helpers/web-streams.js';
 
@@ -80,6 +81,12 @@ describe('expectedEncryptionContext given as a Map', () => {
       }
     }
     expect(asked).toBe(0);
+  });
+
+  it('a frozen Map that a keyring once encoded is still read pair by pair', async () => {
+    const expected = Object.freeze(new Map([['tenant', 'other']]));
+    encodeContext(expected as unknown as EncryptionContext); // caches its encoding, as a keyring's AAD would
+    expect(((await thrown(() => decrypt(ciphertext, { keyring, expectedEncryptionContext: expected }))) as SealboxError).code).toBe('ERR_ENCRYPTION_CONTEXT_MISMATCH');
   });
 
   it('a null-prototype object and a plain object of another realm are plain objects', async () => {

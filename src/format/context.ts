@@ -80,7 +80,7 @@ export function canonicalContext(context: unknown, allowReserved = false, name =
  * @throws TypeError unless a plain object or Map of strings; SealboxError ERR_ENCRYPTION_CONTEXT_INVALID, ERR_LIMIT_EXCEEDED
  */
 export function normalizeContext(context: unknown, name: string): EncryptionContext {
-  if (typeof context === 'object' && context !== null && canonicalMaps.has(context as EncryptionContext)) return context as EncryptionContext;
+  if (typeof context === 'object' && context !== null && built.has(context)) return context as EncryptionContext;
   // Reserved keys allowed: messages may carry them, so expectations and requests may name them.
   return contextObject(canonicalContext(context, true, name));
 }
@@ -103,12 +103,15 @@ export function contextObject(entries: readonly ContextEntry[]): EncryptionConte
   const pairs = entries.map((e): [string, string] => [e.key, e.value]);
   const context: EncryptionContext = Object.freeze(Object.fromEntries(pairs));
   canonicalMaps.set(context, new Map(pairs));
+  built.add(context);
   return context;
 }
 
 // Contexts built by Sealbox are frozen, so what is derived from them cannot go stale: the
 // header encoder and every keyring of one message share one canonical map and one encoding.
 const canonicalMaps = new WeakMap<EncryptionContext, ReadonlyMap<string, string>>();
+/** The contexts {@link contextObject} made: checked plain objects, which {@link normalizeContext} returns as they are. */
+const built = new WeakSet<object>();
 const encodedContexts = new WeakMap<EncryptionContext, Uint8Array>();
 
 /**
