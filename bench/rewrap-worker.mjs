@@ -1,0 +1,110 @@
+// One rewrap benchmark measurement in a fresh process; prints one JSON line. Driven by
+// bench/rewrap.mjs (through bench/run.mjs); runs the built dist/.
+import { createReadStream, createWriteStream, writeFileSync } from 'node:fs';
+import { copyFile, open } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { RawAesKeyring, encrypt, rewrap } from '../dist/index.js';
+import { createDecryptStream, createEncryptStream, rewrapFile } from '../dist/node/index.js';
+
+const [scenario, ...args] = process.argv.slice(2);
+const keyring = (name, seed) => new RawAesKeyring({ namespace: 'bench', name, wrappingKey: new Uint8Array(32).fill(seed) });
+const A = keyring('key-a', 7);
+const B = keyring('key-b', 8);
+const C = keyring('key-c', 9);
+
+async function fsyncPath(path) {
+  const f = await open(path, 'r+');
+  await f.sync();
+  await f.close();
+}
+
+async function timed(fn) {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+
+const out = {};
+switch (scenario) {
+  case 'make': {
+    // A message of MiB from random-ish bytes, under key A, 64 KiB frames.
+    const [plain, sealed] = args;
+    await pipeline(createReadStream(plain), createEncryptStream({ keyring: A }), createWriteStream(sealed));
+    break;
+  }
+  case 'copyfile': {
+    const [src, dst, sync] = args;
+    out.ms = await timed(async () => {
+      await copyFile(src, dst);
+      if (sync === 'sync') await fsyncPath(dst);
+    });
+    break;
+  }
+  case 'rewrap-new': {
+    // replace: same header length (the copyFile path); add: a longer header (positional copy).
+    const [src, dst, mode] = args;
+    out.ms = await timed(() => rewrapFile(src, dst, { keyring: A, to: mode === 'add' ? C : B, mode, unsafeReuseHeaderNonce: true }));
+    break;
+  }
+  case 'reencrypt': {
+    // What rewrap replaces: decrypt and encrypt again (streams: no plaintext on disk), synced as rewrapFile is.
+    const [src, dst] = args;
+    out.ms = await timed(async () => {
+      await pipeline(createReadStream(src, { highWaterMark: 1024 * 1024 }), createDecryptStream({ keyring: A }), createEncryptStream({ keyring: B }), createWriteStream(dst));
+      await fsyncPath(dst);
+    });
+    break;
+  }
+  case 'inplace': {
+    // Header only, journaled; back and forth between A and B so the file stays a message.
+    const [file, reps] = args;
+    const times = [];
+    for (let i = 0; i < Number(reps); i++) {
+      const [from, to] = i % 2 === 0 ? [A, B] : [B, A];
+      let method;
+      times.push(await timed(async () => {
+        method = (await rewrapFile(file, file, { keyring: from, to, unsafeReuseHeaderNonce: true })).method;
+      }));
+      if (method !== 'header') throw new Error(`expected the header path, got ${method}`);
+    }
+    if (Number(reps) % 2 === 1) await rewrapFile(file, file, { keyring: B, to: A, unsafeReuseHeaderNonce: true });
+    out.ms = Math.min(...times);
+    break;
+  }
+  case 'small': {
+    // N messages of 1 KiB with raw AES keyrings: encrypt them and rewrap them (A -> B), in turns
+    // in this one process so that both see the same machine; best messages/s of each.
+    const [n, seconds] = args;
+    const N = Number(n);
+    const plaintext = new Uint8Array(1024).fill(1);
+    const messages = [];
+    for (let i = 0; i < N; i++) messages.push((await encrypt(plaintext, { keyring: A })).ciphertext);
+    out.encrypt = 0;
+    out.rewrap = 0;
+    const until = performance.now() + Number(seconds) * 1000;
+    do {
+      const e = await timed(async () => {
+        for (let i = 0; i < N; i++) await encrypt(plaintext, { keyring: A });
+      });
+      const r = await timed(async () => {
+        for (let i = 0; i < N; i++) await rewrap(messages[i], { keyring: A, to: B, unsafeReuseHeaderNonce: true });
+      });
+      out.encrypt = Math.max(out.encrypt, N / (e / 1000));
+      out.rewrap = Math.max(out.rewrap, N / (r / 1000));
+    } while (performance.now() < until);
+    break;
+  }
+  case 'small-files': {
+    // N files of 1 KiB messages under the CLI's key-file keyring, for the CLI measurement.
+    const [dir, n, keyHex] = args;
+    const { createHash } = await import('node:crypto');
+    const key = Buffer.from(keyHex, 'hex');
+    const k = new RawAesKeyring({ namespace: 'raw-key-file', name: createHash('sha256').update(key).digest('hex').slice(0, 32), wrappingKey: key });
+    const plaintext = new Uint8Array(1024).fill(2);
+    for (let i = 0; i < Number(n); i++) writeFileSync(`${dir}/m${String(i).padStart(5, '0')}.sbx`, (await encrypt(plaintext, { keyring: k })).ciphertext);
+    break;
+  }
+  default:
+    throw new Error(`unknown scenario ${scenario}`);
+}
+process.stdout.write(JSON.stringify(out) + '\n');
