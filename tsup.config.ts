@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
+import { browserStubs } from './scripts/browser-stubs.js';
 
 // One ESM build for Node entry points (with .d.ts) and the CLI, plus a minified browser bundle.
 export default defineConfig([
@@ -48,5 +49,7 @@ export default defineConfig([
     treeshake: false,
     noExternal: [/^(?!@aws-sdk\/)/],
     external: [/^@aws-sdk\//],
+    // Node-only files (X.ts with an X.browser.ts beside it) are built from their browser stand-ins.
+    esbuildPlugins: [browserStubs],
   },
 ]);

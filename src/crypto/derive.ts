@@ -1,7 +1,7 @@
 import type { Suite } from './suites.js';
 import type { MaybePromise } from './aead.js';
 import type { HkdfSha512 } from './hkdf.js';
-import { hkdfSha512Node } from './hkdf.js';
+import { hkdfSha512Node } from './hkdf-node.js';
 import { hkdfSha512WebCrypto } from './hkdf-webcrypto.js';
 import { utf8, wipe } from './bytes.js';
 

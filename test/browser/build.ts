@@ -3,6 +3,7 @@ import type { Plugin } from 'esbuild';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { browserStubs } from '../../scripts/browser-stubs.js';
 
 /** Repository root: the nearest directory above this file (or its bundled copy) holding sealbox's package.json. */
 export const ROOT = ((): string => {
@@ -45,6 +46,7 @@ export async function buildBrowserBundle(): Promise<BrowserBundle> {
     target: 'es2022',
     minify: true,
     external: ['@aws-sdk/*'],
+    plugins: [browserStubs],
     write: false,
     metafile: true,
     logLevel: 'silent',

@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { expect, it } from 'vitest';
+import { browserStubs } from '../../scripts/browser-stubs.js';
 import { buildBrowserBundle } from './build.js';
 
 // Issue 7: the core (everything in the `.` entry except @aws-sdk/client-kms) ships in at most
@@ -33,6 +34,12 @@ it('test/browser/build.ts builds with the options of the dist/browser entry in t
   expect(entry).toMatchObject({ entry: { sealbox: 'src/index.ts' }, format: ['esm'], platform: 'browser', target: 'es2022', minify: true, splitting: true });
   expect((entry.outExtension as () => unknown)()).toEqual({ js: '.min.js' });
   expect(entry.external).toEqual([/^@aws-sdk\//]);
+  expect(entry.esbuildPlugins).toEqual([browserStubs]);
+});
+
+it('the core of the browser bundle carries no node-only code (node:crypto backends are swapped for their .browser.ts stand-ins)', async () => {
+  const { files, core } = await buildBrowserBundle();
+  for (const path of core) expect(new TextDecoder().decode(files.get(path)!), path).not.toMatch(/getBuiltinModule|createCipheriv|createHmac/);
 });
 
 it('the core loads without @aws-sdk: a page without a bundler or import map can use it', async () => {

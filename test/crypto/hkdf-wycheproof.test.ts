@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { hkdf, hkdfSha512Node } from '../../src/crypto/hkdf.js';
+import { hkdf } from '../../src/crypto/hkdf.js';
+import { hkdfSha512Node } from '../../src/crypto/hkdf-node.js';
 import { hkdfSha512Noble } from '../../src/crypto/hkdf-noble.js';
 import type { HkdfSha512 } from '../../src/crypto/hkdf.js';
 import { fromHex, toHex } from '../../src/crypto/bytes.js';
