@@ -6,7 +6,7 @@
 // docs/performance.md. Not part of `npm test`.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -269,5 +269,7 @@ Whole benchmark: ${fmt(seconds, 0)} s.
 - Stream memory is also checked without timing in test/node/memory.test.ts (live memory after
   forced GC stays within 4 MiB while 96 MiB pass through a stalling consumer).
 `;
-writeFileSync(join(root, 'docs', 'performance.md'), doc);
+// Keep the block written by bench/pq.mjs (npm run bench:pq) before "Reading these numbers".
+const pqBlock = /<!-- bench:pq -->[\s\S]*<!-- \/bench:pq -->/.exec(readFileSync(join(root, 'docs', 'performance.md'), 'utf8'))?.[0];
+writeFileSync(join(root, 'docs', 'performance.md'), pqBlock ? doc.replace(/\n## Reading these numbers/, `\n${pqBlock}\n\n## Reading these numbers`) : doc);
 log('Wrote docs/performance.md');

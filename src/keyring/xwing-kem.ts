@@ -38,50 +38,66 @@ const XWING_LABEL = new Uint8Array([0x5c, 0x2e, 0x2f, 0x2f, 0x5e, 0x5c]);
  */
 export interface X25519 {
   readonly name: 'node' | 'noble';
-  publicKey(secret: Uint8Array): Uint8Array;
-  /** A handle for a peer's public key (node:crypto parses it once). */
+  /** A handle for a 32-byte secret (node:crypto parses it once into a KeyObject). */
+  secret(bytes: Uint8Array): unknown;
+  publicKey(secret: unknown): Uint8Array;
+  /** A handle for a peer's 32-byte public key. */
   peer(publicKey: Uint8Array): unknown;
-  sharedSecret(secret: Uint8Array, peer: unknown): Uint8Array;
+  sharedSecret(secret: unknown, peer: unknown): Uint8Array;
+  /** A fresh random key pair (the encapsulation's ephemeral key). */
+  ephemeral(): { secret: unknown; publicKey: Uint8Array };
 }
 
 export const nobleX25519: X25519 = {
   name: 'noble',
-  publicKey: (secret) => x25519.getPublicKey(secret),
+  secret: (bytes) => bytes,
+  publicKey: (secret) => x25519.getPublicKey(secret as Uint8Array),
   peer: (publicKey) => publicKey,
   // noble refuses low-order points before the ladder (throws), which covers every all-zero result.
-  sharedSecret: (secret, peer) => nonZero(x25519.getSharedSecret(secret, peer as Uint8Array)),
+  sharedSecret: (secret, peer) => nonZero(x25519.getSharedSecret(secret as Uint8Array, peer as Uint8Array)),
+  ephemeral: () => {
+    const secret = randomBytes(32);
+    return { secret, publicKey: x25519.getPublicKey(secret) };
+  },
 };
 
-// RFC 8410 DER prefixes of an X25519 private key (PKCS #8) and public key (SPKI).
+// RFC 8410 DER prefix of an X25519 private key (PKCS #8).
 const PKCS8_PREFIX = new Uint8Array([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20]);
-const SPKI_PREFIX = new Uint8Array([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00]);
 
 function makeNodeX25519(): X25519 | undefined {
   // As crypto/aead-node.ts reaches node:crypto (not imported here: see above).
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
   const crypto = proc?.getBuiltinModule?.('node:crypto') as typeof import('node:crypto') | undefined;
   if (!crypto || typeof crypto.diffieHellman !== 'function') return undefined;
-  const privateKey = (secret: Uint8Array) => {
-    const der = concat(PKCS8_PREFIX, secret);
-    try {
-      return crypto.createPrivateKey({ key: der as Buffer, format: 'der', type: 'pkcs8' });
-    } finally {
-      der.fill(0);
-    }
-  };
+  type KeyObject = import('node:crypto').KeyObject;
+  const b64url = (bytes: Uint8Array) => (globalThis as unknown as { Buffer: typeof import('node:buffer').Buffer }).Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64url');
+  const fromB64url = (text: string) => new Uint8Array((globalThis as unknown as { Buffer: typeof import('node:buffer').Buffer }).Buffer.from(text, 'base64url'));
+  // Measured here: OpenSSL's DER decoder makes a KeyObject in ~2 ms under load against ~0.2 ms
+  // for generateKeyPairSync and ~0.1 ms for a JWK public key, so the per-message ephemeral key
+  // is generated, peers come in as JWK, and DER parsing is left to static secrets (once per keyring).
   const x: X25519 = {
     name: 'node',
-    publicKey: (secret) => {
-      const spki = crypto.createPublicKey(privateKey(secret)).export({ format: 'der', type: 'spki' });
-      return new Uint8Array(spki.subarray(SPKI_PREFIX.length));
+    secret: (bytes) => {
+      const der = concat(PKCS8_PREFIX, bytes);
+      try {
+        return crypto.createPrivateKey({ key: der as Buffer, format: 'der', type: 'pkcs8' });
+      } finally {
+        der.fill(0);
+      }
     },
-    peer: (publicKey) => crypto.createPublicKey({ key: concat(SPKI_PREFIX, publicKey) as Buffer, format: 'der', type: 'spki' }),
+    publicKey: (secret) => fromB64url(crypto.createPublicKey(secret as KeyObject).export({ format: 'jwk' }).x!),
+    peer: (publicKey) => crypto.createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64url(publicKey) }, format: 'jwk' }),
     // OpenSSL refuses an all-zero result (throws), which is every low-order point.
-    sharedSecret: (secret, peer) => nonZero(new Uint8Array(crypto.diffieHellman({ privateKey: privateKey(secret), publicKey: peer as import('node:crypto').KeyObject }))),
+    sharedSecret: (secret, peer) => nonZero(new Uint8Array(crypto.diffieHellman({ privateKey: secret as KeyObject, publicKey: peer as KeyObject }))),
+    ephemeral: () => {
+      const { privateKey, publicKey } = crypto.generateKeyPairSync('x25519');
+      return { secret: privateKey, publicKey: fromB64url(publicKey.export({ format: 'jwk' }).x!) };
+    },
   };
   try {
     // Present and working (some runtimes expose node:crypto without X25519).
-    x.sharedSecret(new Uint8Array(32).fill(1), x.peer(x.publicKey(new Uint8Array(32).fill(2))));
+    const e = x.ephemeral();
+    x.sharedSecret(x.secret(new Uint8Array(32).fill(1)), x.peer(e.publicKey));
     return x;
   } catch {
     return undefined;
@@ -110,7 +126,8 @@ export interface XWingPublicKey {
 export interface XWingPrivateKey {
   readonly publicKey: XWingPublicKey;
   readonly mlkemSecret: Uint8Array;
-  readonly x25519Secret: Uint8Array;
+  /** The X25519 secret as the implementation's handle. */
+  readonly x25519Secret: unknown;
 }
 
 /** The X-Wing KEM over one X25519 implementation. */
@@ -158,7 +175,7 @@ export function xwingKem(x: X25519 = nodeX25519 ?? nobleX25519): XWingKem {
       const expanded = shake256(seed, { dkLen: 96 });
       try {
         const mlkem = ml_kem768.keygen(expanded.subarray(0, 64));
-        const x25519Secret = expanded.slice(64, 96);
+        const x25519Secret = x.secret(expanded.slice(64, 96));
         const pk = publicKey(concat(mlkem.publicKey, x.publicKey(x25519Secret)));
         return { publicKey: pk, mlkemSecret: mlkem.secretKey, x25519Secret };
       } finally {
@@ -166,17 +183,20 @@ export function xwingKem(x: X25519 = nodeX25519 ?? nobleX25519): XWingKem {
       }
     },
     encapsulate(pk, eseed) {
-      const rand = eseed ?? randomBytes(XWING_ESEED_BYTES);
-      checkLength(rand, XWING_ESEED_BYTES, 'X-Wing eseed');
-      const ek = rand.slice(32, 64);
+      if (eseed !== undefined) checkLength(eseed, XWING_ESEED_BYTES, 'X-Wing eseed');
+      // draft §5.4: eseed = m (ML-KEM, 32) ‖ ek_X (32). Without eseed (every real message) the
+      // same values come from the CSPRNG: m from noble's, ek_X from the X25519 implementation.
+      const m = eseed ? eseed.slice(0, 32) : randomBytes(32);
+      const eph = eseed ? undefined : x.ephemeral();
+      const ek = eph ? eph.secret : x.secret(eseed!.subarray(32, 64));
+      const ctX = eph ? eph.publicKey : x.publicKey(ek);
       try {
-        const { cipherText: ctM, sharedSecret: ssM } = pk.mlkem.encapsulate(rand.slice(0, 32));
-        const ctX = x.publicKey(ek);
+        const { cipherText: ctM, sharedSecret: ssM } = pk.mlkem.encapsulate(m);
         const ssX = x.sharedSecret(ek, pk.x25519);
         return { cipherText: concat(ctM, ctX), sharedSecret: combine(ssM, ssX, ctX, pk.x25519Bytes) };
       } finally {
-        wipe(ek);
-        if (!eseed) wipe(rand);
+        wipe(m);
+        if (ek instanceof Uint8Array && eph) wipe(ek);
       }
     },
     decapsulate(ct, sk) {
