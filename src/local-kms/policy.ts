@@ -95,7 +95,7 @@ function parsePrincipal(value: unknown): string[] {
   return list;
 }
 
-function parseConditions(value: unknown): PolicyCondition[] {
+function parseConditions(value: unknown, stored: boolean): PolicyCondition[] {
   if (value === undefined) return [];
   if (!isObject(value)) throw malformed('Condition must be an object.');
   const out: PolicyCondition[] = [];
@@ -112,13 +112,22 @@ function parseConditions(value: unknown): PolicyCondition[] {
       if (lower === 'kms:encryptioncontextkeys' && setPrefix === '') {
         throw malformed('kms:EncryptionContextKeys needs a ForAnyValue: or ForAllValues: operator.');
       }
+      // AWS refuses this too (Developer Guide, conditions-kms): on a single-valued key ForAllValues
+      // also holds for a request with no such pair, so an Allow would not require the pair.
+      // A policy stored before this check keeps being evaluated (as AWS evaluates old ones), so
+      // no key is locked out of PutKeyPolicy.
+      if (!stored && lower.startsWith('kms:encryptioncontext:') && setPrefix === 'ForAllValues:') {
+        throw malformed(
+          'OverlyPermissiveCondition:EncryptionContext: Using the ForAllValues set operator with a single-valued condition key matches requests without the specified encryption context or with an unspecified encryption context. To fix, remove ForAllValues.',
+        );
+      }
       out.push({ operator: rawOperator, key, values: Array.isArray(values) ? stringList(values, key) : stringList([values], key) });
     }
   }
   return out;
 }
 
-function parseStatement(value: unknown): PolicyStatement {
+function parseStatement(value: unknown, stored: boolean): PolicyStatement {
   if (!isObject(value)) throw malformed('Each Statement must be an object.');
   for (const k of Object.keys(value)) {
     if (!['Sid', 'Effect', 'Principal', 'Action', 'Resource', 'Condition'].includes(k)) {
@@ -138,22 +147,26 @@ function parseStatement(value: unknown): PolicyStatement {
     principals: parsePrincipal(value.Principal),
     actions,
     resources,
-    conditions: parseConditions(value.Condition),
+    conditions: parseConditions(value.Condition, stored),
   };
 }
 
 /**
- * Parses and validates a key policy document.
+ * Parses and validates a key policy document. `stored: true` reads a policy already in the
+ * database: it skips the checks that only refuse new policies (`ForAllValues:` with
+ * `kms:EncryptionContext:<key>`, refused as `OverlyPermissiveCondition`), so a key whose policy
+ * predates them is still evaluated, and can be given a new policy.
  *
  * @throws LocalKmsError `MalformedPolicyDocumentException` for invalid JSON, an unsupported
- *   element, operator or condition key; `ValidationException` when longer than 32768 characters.
+ *   element, operator or condition key, or an overly permissive condition;
+ *   `ValidationException` when longer than 32768 characters.
  * @example
  * ```ts
  * const policy = parseKeyPolicy(defaultKeyPolicy('111122223333'));
  * evaluateKeyPolicy(policy, { principal, accountId, action: 'kms:Encrypt', keyArn }); // 'allow'
  * ```
  */
-export function parseKeyPolicy(text: string): KeyPolicy {
+export function parseKeyPolicy(text: string, { stored = false }: { stored?: boolean } = {}): KeyPolicy {
   if (typeof text !== 'string' || text.length === 0 || text.length > MAX_POLICY_LENGTH) {
     throw new LocalKmsError('ValidationException', `Policy must be 1 to ${MAX_POLICY_LENGTH} characters.`);
   }
@@ -172,7 +185,7 @@ export function parseKeyPolicy(text: string): KeyPolicy {
   }
   const raw = Array.isArray(doc.Statement) ? doc.Statement : doc.Statement === undefined ? [] : [doc.Statement];
   if (raw.length === 0) throw malformed('The policy needs at least one Statement.');
-  return { statements: raw.map(parseStatement) };
+  return { statements: raw.map((s) => parseStatement(s, stored)) };
 }
 
 /**
@@ -311,7 +324,7 @@ const parsedCache = new Map<string, KeyPolicy>();
 export function cachedKeyPolicy(text: string): KeyPolicy {
   let policy = parsedCache.get(text);
   if (policy === undefined) {
-    policy = parseKeyPolicy(text);
+    policy = parseKeyPolicy(text, { stored: true });
     if (parsedCache.size >= 1024) parsedCache.clear();
     parsedCache.set(text, policy);
   }

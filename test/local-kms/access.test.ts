@@ -90,6 +90,18 @@ describe('key policy operations', () => {
     expect(await errorName(run(BOB, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: defaultKeyPolicy(ACCOUNT) }))).toBe('AccessDeniedException');
   });
 
+  it('refuses ForAllValues with kms:EncryptionContext:<key> in PutKeyPolicy and CreateKey', async () => {
+    const permissive = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { AWS: ROOT.principal }, Action: 'kms:*', Resource: '*' },
+        { Effect: 'Allow', Principal: { AWS: BOB.principal }, Action: 'kms:Decrypt', Resource: '*', Condition: { 'ForAllValues:StringEquals': { 'kms:EncryptionContext:tenant': 'acme' } } },
+      ],
+    });
+    expect(await errorName(run(ROOT, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: permissive }))).toBe('MalformedPolicyDocumentException');
+    expect(await errorName(run(ROOT, 'CreateKey', { Policy: permissive }))).toBe('MalformedPolicyDocumentException');
+  });
+
   it('refuses a malformed policy', async () => {
     expect(await errorName(run(ALICE, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: '{"Statement":[{"Effect":"Allow"}]}' }))).toBe(
       'MalformedPolicyDocumentException',

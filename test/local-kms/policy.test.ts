@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  cachedKeyPolicy,
   defaultKeyPolicy,
   evaluateKeyPolicy,
   parseKeyPolicy,
@@ -86,6 +87,22 @@ describe('conditions', () => {
     expect(evaluateKeyPolicy(p, req({ action: 'kms:Decrypt' }))).toBe('implicitDeny');
     // Case variants of one key: an Allow needs every one of them to pass.
     expect(evaluateKeyPolicy(p, req({ action: 'kms:Decrypt', encryptionContext: { tenant: 'acme', TENANT: 'evil' } }))).toBe('implicitDeny');
+  });
+
+  it('refuses ForAllValues with kms:EncryptionContext:<key>, which would allow requests without the pair (as AWS does)', () => {
+    const statement = (operator: string) => ({
+      Effect: 'Allow',
+      Principal: { AWS: ALICE },
+      Action: 'kms:Decrypt',
+      Resource: '*',
+      Condition: { [operator]: { 'kms:EncryptionContext:Department': 'IT' } },
+    });
+    expect(thrownName(() => policy(statement('ForAllValues:StringEquals')))).toBe('MalformedPolicyDocumentException');
+    expect(thrownName(() => policy(statement('ForAllValues:StringLikeIfExists')))).toBe('MalformedPolicyDocumentException');
+    expect(evaluateKeyPolicy(policy(statement('StringEquals')), req({ action: 'kms:Decrypt' }))).toBe('implicitDeny');
+    // One already stored is still read (no key locked out of PutKeyPolicy), with IAM's meaning.
+    const text = JSON.stringify({ Version: '2012-10-17', Statement: [statement('ForAllValues:StringEquals')] });
+    expect(evaluateKeyPolicy(cachedKeyPolicy(text), req({ action: 'kms:Decrypt' }))).toBe('allow');
   });
 
   it('a Deny on kms:EncryptionContext:<key> cannot be dodged by writing the context key in another case', () => {
