@@ -34,13 +34,17 @@ export const SCRYPT_DEFAULTS: ScryptParams = { N: 1 << 17, r: 8, p: 1 };
 /** What stores made before the parameters were stored used (no `passphrase_kdf` meta row). */
 export const SCRYPT_LEGACY: ScryptParams = { N: 1 << 15, r: 8, p: 1 };
 
+/** The most memory stored parameters may ask for (128 * N * r bytes): room for N = 2^19 at r = 8. */
+const SCRYPT_MAX_MEMORY = 512 * 1024 * 1024;
+
 /** Stored parameters are checked before use: a forged row must not make open() allocate gigabytes or spin for hours. */
 function checkParams(value: unknown): ScryptParams {
   const v = value as Partial<ScryptParams> | null;
   const ok = v !== null && typeof v === 'object'
     && Number.isInteger(v.N) && v.N! >= 1 << 14 && v.N! <= 1 << 20 && (v.N! & (v.N! - 1)) === 0
     && Number.isInteger(v.r) && v.r! >= 1 && v.r! <= 16
-    && Number.isInteger(v.p) && v.p! >= 1 && v.p! <= 4;
+    && Number.isInteger(v.p) && v.p! >= 1 && v.p! <= 4
+    && 128 * v.N! * v.r! <= SCRYPT_MAX_MEMORY;
   if (!ok) throw new LocalKmsError('KMSInternalException', 'The stored passphrase parameters are not valid', 'server');
   return { N: v.N!, r: v.r!, p: v.p! };
 }

@@ -146,7 +146,7 @@ describe('passphrase scrypt parameters', () => {
   });
 
   it('forged parameters (huge or malformed) are refused before scrypt runs', async () => {
-    for (const forged of ['{"alg":"scrypt","N":1073741824,"r":8,"p":1}', '{"alg":"scrypt","N":100000,"r":8,"p":1}', '{"N":16384,"r":8,"p":64}', 'not json']) {
+    for (const forged of ['{"alg":"scrypt","N":1073741824,"r":8,"p":1}', '{"alg":"scrypt","N":100000,"r":8,"p":1}', '{"N":16384,"r":8,"p":64}', '{"alg":"scrypt","N":1048576,"r":16,"p":1}', 'not json']) {
       const { dir } = await storeUnder({ N: 2 ** 14, r: 8, p: 1 }, true);
       const db = new Database(join(dir, 'kms.sqlite'));
       db.prepare("UPDATE meta SET value = ? WHERE name = 'passphrase_kdf'").run(forged);
