@@ -23,6 +23,7 @@ import { deriveMessageKeys } from '../src/crypto/derive.js';
 import { getAeadBackend } from '../src/crypto/backend.js';
 import { headerNonce, REGULAR_FRAME_OVERHEAD } from '../src/format/frame.js';
 import { TAG_BYTES } from '../src/limits.js';
+import { encodeContext } from '../src/format/context.js';
 import type { Keyring } from '../src/keyring/keyring.js';
 
 const OUT = join(process.cwd(), 'test', 'vectors');
@@ -120,6 +121,40 @@ const PREAMBLE = (length: number): Uint8Array => {
 };
 
 type EdkItem = [string, Uint8Array, Uint8Array];
+
+/** A raw AES EDK for key `name` wrapping `dataKey` under `aad`, as RawAesKeyring lays it out (SPEC §9.1). */
+async function aesEdk(name: string, dataKey: Uint8Array, aad: Uint8Array, ivLength = 12): Promise<EdkItem> {
+  const iv = random(12);
+  const key = await getAeadBackend('node').importKey(KEYS[name]!);
+  const ciphertext = await key.seal(iv, aad, dataKey);
+  return ['vectors', concat(utf8(name), iv.subarray(0, ivLength)), ciphertext];
+}
+
+/** SPEC §8.3: which EDK is tried with which key, and the code when none gives the message's key. */
+async function addKeyVectors(m: Made): Promise<void> {
+  const it0 = items(m);
+  const context = Object.fromEntries((it0[2] as Map<string, string>).entries());
+  const aad = encodeContext(context);
+  const [alphaEdk, betaEdk] = it0[3] as EdkItem[];
+  const wrongForAlpha = await aesEdk('alpha', random(32), aad);
+  const tamperedBeta: EdkItem = [betaEdk![0], betaEdk![1], flip(betaEdk![2], 5)];
+  const tamperedAlpha: EdkItem = [alphaEdk![0], alphaEdk![1], flip(alphaEdk![2], 3)];
+  const withEdks = (edks: EdkItem[]): Promise<Uint8Array> => reheader(m, (it) => { it[3] = edks; });
+  const ok = (name: string, description: string, ciphertext: Uint8Array, keyring: string[]): void =>
+    add(name, { description, rule: 30, keyring, expect: 'success', ciphertext, plaintext: m.plaintext, encryptionContext: context });
+  const neg = (name: string, rule: number, expect: string, description: string, ciphertext: Uint8Array, keyring: string[]): void =>
+    add(name, { description, rule, keyring, expect, ciphertext });
+
+  const mismatchFirst = await withEdks([wrongForAlpha, betaEdk!]);
+  ok('keys-mismatch-then-good', 'EDK 1 (alpha) wraps a key that fails the commitment, EDK 2 (beta) the right one; keys alpha then beta: the mismatch moves on to EDK 2', mismatchFirst, ['alpha', 'beta']);
+  ok('keys-mismatch-then-good-keys-swapped', 'The same message with the keys offered as beta then alpha: the same outcome whatever the order of the keys', mismatchFirst, ['beta', 'alpha']);
+  ok('keys-same-key-mismatch-then-good', 'Two EDKs for alpha: the first wraps a key that fails the commitment, the second the right one; alpha alone decrypts', await withEdks([wrongForAlpha, alphaEdk!]), ['alpha']);
+  ok('keys-failure-then-good', 'EDK 1 (alpha) tampered, EDK 2 (beta) good; keys alpha then beta: the failure moves on to EDK 2', await withEdks([tamperedAlpha, betaEdk!]), ['alpha', 'beta']);
+  neg('keys-tampered-two-keys', 11, 'ERR_KEYRING', 'The EDK for alpha tampered, keys alpha and gamma offered: one EDK was for an offered key and did not open, so ERR_KEYRING with several keys too', await withEdks([tamperedAlpha, betaEdk!]), ['alpha', 'gamma']);
+  const mixed = await withEdks([wrongForAlpha, tamperedBeta]);
+  neg('keys-mismatch-and-failure', 12, 'ERR_COMMITMENT_MISMATCH', 'EDK 1 (alpha) unwraps to a key that fails the commitment, EDK 2 (beta) is tampered: a key was unwrapped, none matched, so rule 12 (before rule 11\'s ERR_KEYRING)', mixed, ['alpha', 'beta']);
+  neg('keys-mismatch-and-failure-keys-swapped', 12, 'ERR_COMMITMENT_MISMATCH', 'The same message with the keys offered as beta then alpha: the same code', mixed, ['beta', 'alpha']);
+}
 
 async function addOrderAndLimitVectors(m: Made): Promise<void> {
   const c = m.ciphertext;
@@ -352,6 +387,7 @@ async function main(): Promise<void> {
   // ---- Added after the first 34 (issue 18). Everything below draws its randomness after all of
   // the above, so the frozen files keep their bytes; a new vector is only ever appended here.
   await addOrderAndLimitVectors(m);
+  await addKeyVectors(m);
 
   mkdirSync(OUT, { recursive: true });
   for (const f of readdirSync(OUT)) if (f.endsWith('.json')) rmSync(join(OUT, f));

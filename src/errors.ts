@@ -12,7 +12,7 @@ export type SealboxErrorCode =
   | 'ERR_FORMAT_INVALID'
   /** The message declares a format version or algorithm suite this release does not know. */
   | 'ERR_UNSUPPORTED_VERSION'
-  /** The data key does not match the key commitment in the header. */
+  /** The data key does not match the key commitment in the header (no EDK gave one that does, SPEC §8.3). */
   | 'ERR_COMMITMENT_MISMATCH'
   /** Authentication failed (header tag or a frame tag). Deliberately opaque. */
   | 'ERR_DECRYPTION_FAILED'
@@ -20,7 +20,7 @@ export type SealboxErrorCode =
   | 'ERR_TRUNCATED'
   /** Bytes follow the final frame. */
   | 'ERR_TRAILING_DATA'
-  /** No keyring could unwrap any encrypted data key. */
+  /** No offered key is for any of the message's encrypted data keys (SPEC §8.3). */
   | 'ERR_NO_MATCHING_KEY'
   /** A declared size or count is above a limit (see limits). */
   | 'ERR_LIMIT_EXCEEDED'
@@ -28,7 +28,7 @@ export type SealboxErrorCode =
   | 'ERR_ENCRYPTION_CONTEXT_MISMATCH'
   /** The encryption context given to encrypt is invalid (reserved prefix, bad UTF-16, too large). */
   | 'ERR_ENCRYPTION_CONTEXT_INVALID'
-  /** A keyring or key service failed; see `cause`. */
+  /** A keyring or key service failed; see `cause`. Also: keys were for the message's EDKs but none unwrapped (every failure in `errors`). */
   | 'ERR_KEYRING'
   /** A range request lies outside the message. */
   | 'ERR_RANGE'

@@ -10,7 +10,7 @@ export type { RewrapStream } from './stream/rewrap-stream.js';
 export { SealboxError, isSealboxError } from './errors.js';
 export type { SealboxErrorCode, SealboxErrorOptions } from './errors.js';
 export type { Keyring, WrapRequest, WrapResult, UnwrapRequest, EncryptionContext } from './keyring/keyring.js';
-export { checkedKeyring } from './keyring/keyring.js';
+export { acceptDataKey, checkedKeyring, unwrapFailed } from './keyring/keyring.js';
 export { RawAesKeyring } from './keyring/raw-aes.js';
 export type { RawAesKeyringOptions } from './keyring/raw-aes.js';
 export { RawRsaKeyring, MIN_RSA_MODULUS_BITS, MAX_RSA_MODULUS_BITS } from './keyring/raw-rsa.js';

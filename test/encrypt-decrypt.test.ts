@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decrypt, encrypt, MultiKeyring, RawAesKeyring, SealboxError } from '../src/index.js';
+import { decrypt, encrypt, MultiKeyring, RawAesKeyring, readHeader, SealboxError } from '../src/index.js';
+import { DEFAULT_SUITE } from '../src/crypto/suites.js';
 import { bytesEqual, pattern, testKeyring, thrown } from './helpers/keys.js';
 
 const keyring = testKeyring();
@@ -107,20 +108,25 @@ describe('keyrings', () => {
     expect(bytesEqual((await decrypt(ciphertext, { keyring: onlyChildren })).plaintext, pattern(100))).toBe(true);
   });
 
-  it('a multi-keyring reports every failure when none unwraps', async () => {
+  it('a multi-keyring reports every failure when none unwraps (ERR_KEYRING: SPEC §8.3, an EDK was for one of its keys)', async () => {
     const { ciphertext } = await encrypt(pattern(5), { keyring });
     const broken = testKeyring('key-1', 50);
     const failing = { wrapKey: () => Promise.reject(new Error('down')), unwrapKey: () => Promise.reject(new Error('down')) };
     const multi = new MultiKeyring({ children: [broken, failing, testKeyring('other')] });
     const err = (await thrown(() => decrypt(ciphertext, { keyring: multi }))) as SealboxError;
-    expect(err.code).toBe('ERR_NO_MATCHING_KEY');
+    expect(err.code).toBe('ERR_KEYRING');
     expect(err.errors.map((e) => (e as SealboxError).code)).toEqual(['ERR_KEYRING', 'ERR_KEYRING']);
     expect((err.errors[1] as SealboxError).cause).toBeInstanceOf(Error);
     // Nested: the outer multi-keyring lists the inner one's failures, not one more layer.
     const nested = new MultiKeyring({ children: [multi, testKeyring('key-1', 51)] });
     const outer = (await thrown(() => decrypt(ciphertext, { keyring: nested }))) as SealboxError;
-    expect(outer.code).toBe('ERR_NO_MATCHING_KEY');
+    expect(outer.code).toBe('ERR_KEYRING');
     expect(outer.errors.map((e) => (e as SealboxError).code)).toEqual(['ERR_KEYRING', 'ERR_KEYRING', 'ERR_KEYRING']);
+    // The multi-keyring used directly (no commitment to check) reports the same way.
+    const { encryptedDataKeys } = await readHeader(ciphertext);
+    const direct = (await thrown(() => nested.unwrapKey({ suite: DEFAULT_SUITE, encryptionContext: {}, encryptedDataKeys }))) as SealboxError;
+    expect(direct.code).toBe('ERR_KEYRING');
+    expect(direct.errors).toHaveLength(3);
   });
 
   it('a multi-keyring without a generator cannot encrypt', async () => {

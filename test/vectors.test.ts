@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
@@ -27,7 +28,7 @@ interface Outcome {
 
 /** Rules a vector cannot show (see test/vectors/README.md): the frame count needs 2^32 frames. */
 const NO_VECTOR = new Set([28]);
-const HIGHEST_RULE = 29;
+const HIGHEST_RULE = 30;
 
 async function nodeStream(ciphertext: Uint8Array, options: DecryptOptions, chunk: number): Promise<Outcome> {
   const parts: Uint8Array[] = [];
@@ -67,6 +68,12 @@ describe('frozen message vectors', () => {
     const rules = new Set(vectors.map((v) => v.rule).filter((r) => r !== null));
     for (let r = 1; r <= HIGHEST_RULE; r++) if (!NO_VECTOR.has(r)) expect(rules.has(r), `rule ${r}`).toBe(true);
     expect(vectors.filter((v) => v.expect === 'success').length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('are each cited by docs/SPEC.md under the rule they name', () => {
+    const spec = readFileSync(new URL('../docs/SPEC.md', import.meta.url), 'utf8');
+    const ruleLine = (rule: number): string => spec.split('\n').find((l) => l.startsWith(`- **Rule ${rule}.**`)) ?? '';
+    for (const v of vectors) if (v.rule !== null) expect(ruleLine(v.rule), `${v.name} under rule ${v.rule}`).toContain(`\`${v.name}.json\``);
   });
 
   const cases = vectors.flatMap((v) => Object.keys(decoders).map((d) => [v.name, d, v] as const));

@@ -30,8 +30,14 @@ export interface WrapResult {
 export interface UnwrapRequest {
   readonly suite: Suite;
   readonly encryptionContext: EncryptionContext;
-  /** Every EDK in the header, in order. */
+  /** Every EDK in the header, in order: a keyring tries those that are its own in this order. */
   readonly encryptedDataKeys: readonly EncryptedDataKey[];
+  /**
+   * Given by decrypt: whether a data key is the message's (its key commitment matches). A
+   * keyring with several EDKs of its own checks each key it unwraps with
+   * {@link acceptDataKey} and moves on to its next EDK when it is not (SPEC §8.3).
+   */
+  readonly isMessageKey?: (dataKey: Uint8Array) => Promise<boolean>;
 }
 
 /**
@@ -73,6 +79,39 @@ export function checkRawKeyName(namespace: unknown, name: unknown, infoExtraByte
   const nameBytes = utf8(name);
   if (nameBytes.length + infoExtraBytes > MAX_PROVIDER_INFO_BYTES) throw new RangeError(`"name" expected at most ${MAX_PROVIDER_INFO_BYTES - infoExtraBytes} UTF-8 bytes`);
   return nameBytes;
+}
+
+/**
+ * For a keyring trying its EDKs (SPEC §8.3): true when `dataKey` is the message's key, or when
+ * the request has no check; otherwise zeroes `dataKey` and returns false (try the next EDK).
+ *
+ * @example
+ * ```ts
+ * if (await acceptDataKey(request, dataKey)) return dataKey;
+ * mismatched = true; // and go on with the next EDK
+ * ```
+ * @throws Never itself (the check's own errors pass through).
+ */
+export async function acceptDataKey(request: UnwrapRequest, dataKey: Uint8Array): Promise<boolean> {
+  if (!request.isMessageKey || (await request.isMessageKey(dataKey))) return true;
+  dataKey.fill(0);
+  return false;
+}
+
+/**
+ * The error of a keyring whose EDKs all failed (SPEC §8.3): ERR_COMMITMENT_MISMATCH when one of
+ * them unwrapped to a key that is not the message's, else ERR_KEYRING.
+ *
+ * @example
+ * ```ts
+ * throw unwrapFailed('HSM key "ops"', mismatched);
+ * ```
+ * @throws Never: it returns the error.
+ */
+export function unwrapFailed(what: string, mismatched: boolean, options: { errors?: readonly unknown[] } = {}): SealboxError {
+  return mismatched
+    ? new SealboxError('ERR_COMMITMENT_MISMATCH', `${what}: no data key it unwrapped matches the message's key commitment`, options)
+    : new SealboxError('ERR_KEYRING', `${what} could not unwrap its encrypted data key`, options);
 }
 
 function keyringFault(what: string): SealboxError {

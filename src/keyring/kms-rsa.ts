@@ -3,6 +3,7 @@ import { randomBytes } from '../crypto/random.js';
 import { SealboxError } from '../errors.js';
 import type { EncryptedDataKey } from '../format/edk.js';
 import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from './keyring.js';
+import { acceptDataKey, unwrapFailed } from './keyring.js';
 import { parseKmsArn } from './kms-arn.js';
 import { kmsDecrypt, kmsGetPublicKey } from './kms-call.js';
 import type { KmsCaller } from './kms-call.js';
@@ -95,13 +96,19 @@ export class KmsRsaKeyring implements Keyring {
     const mine = request.encryptedDataKeys.filter((edk) => this.#isMine(edk));
     if (mine.length === 0) return null;
     const errors: unknown[] = [];
+    let mismatched = false;
     for (const edk of mine) {
+      let dataKey: Uint8Array;
       try {
-        return await kmsDecrypt(this.#caller, this.keyId, edk.ciphertext, request.suite.dataKeyLength, { algorithm: this.encryptionAlgorithm });
+        dataKey = await kmsDecrypt(this.#caller, this.keyId, edk.ciphertext, request.suite.dataKeyLength, { algorithm: this.encryptionAlgorithm });
       } catch (err) {
         errors.push(err);
+        continue;
       }
+      if (await acceptDataKey(request, dataKey)) return dataKey;
+      mismatched = true;
     }
+    if (mismatched) throw unwrapFailed(`KMS RSA key ${this.keyId}`, true, { errors });
     // One EDK (the usual case): its own ERR_KEYRING, naming the KMS exception, which is its cause.
     if (errors.length === 1) throw errors[0];
     throw new SealboxError('ERR_KEYRING', `KMS RSA key ${this.keyId} could not decrypt any of its ${errors.length} encrypted data keys`, { errors });

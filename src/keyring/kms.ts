@@ -3,6 +3,7 @@ import { SealboxError, limitExceeded } from '../errors.js';
 import { MAX_KMS_DISCOVERY_REGIONS } from '../limits.js';
 import type { EncryptedDataKey } from '../format/edk.js';
 import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from './keyring.js';
+import { acceptDataKey, unwrapFailed } from './keyring.js';
 import type { KmsKeyArn } from './kms-arn.js';
 import { formatKmsArn, isMultiRegionKey, parseKmsArn, sameKmsKey } from './kms-arn.js';
 import type { KmsCaller } from './kms-call.js';
@@ -119,16 +120,23 @@ async function unwrapFirst(
   candidates: readonly { edk: EncryptedDataKey; keyArn: string }[],
   errors: unknown[] = [],
 ): Promise<Uint8Array | null> {
+  let mismatched = false;
   for (const { edk, keyArn } of candidates) {
+    let dataKey: Uint8Array;
     try {
-      return await kmsDecrypt(caller, keyArn, edk.ciphertext, request.suite.dataKeyLength, { context: request.encryptionContext });
+      dataKey = await kmsDecrypt(caller, keyArn, edk.ciphertext, request.suite.dataKeyLength, { context: request.encryptionContext });
     } catch (err) {
       // Go on to the next EDK: another key (or region) may still work.
       errors.push(err);
+      continue;
     }
+    if (await acceptDataKey(request, dataKey)) return dataKey;
+    mismatched = true;
   }
-  if (errors.length === 0) return null;
-  throw new SealboxError('ERR_NO_MATCHING_KEY', `No KMS key could decrypt the data key (${errors.length} failed)`, { errors });
+  if (errors.length === 0 && !mismatched) return null;
+  // EDKs were for this keyring and none gave the message's key (SPEC §8.3).
+  if (mismatched) throw unwrapFailed('KMS keyring', true, { errors });
+  throw new SealboxError('ERR_KEYRING', `No KMS key could decrypt the data key (${errors.length} failed)`, { errors });
 }
 
 /**
@@ -161,7 +169,7 @@ async function unwrapFirst(
  * ```
  * @throws TypeError / RangeError for bad options. Encrypt: SealboxError ERR_KEYRING (a KMS call
  * failed, `cause` is the KMS exception; or a response was refused, including a key ARN that
- * `allowedKeyArns` does not list). Decrypt: ERR_NO_MATCHING_KEY
+ * `allowedKeyArns` does not list). Decrypt: ERR_KEYRING
  * with every failure in `errors` when EDKs matched but none could be decrypted.
  */
 export class KmsKeyring implements Keyring {
@@ -285,7 +293,7 @@ export class KmsKeyring implements Keyring {
  * const { plaintext } = await decrypt(ciphertext, { keyring });
  * ```
  * @throws TypeError for bad options; wrapKey always throws SealboxError ERR_KEYRING; decrypt
- * ERR_NO_MATCHING_KEY with every failure in `errors` when EDKs were tried and none decrypted.
+ * ERR_KEYRING with every failure in `errors` when EDKs were tried and none decrypted.
  */
 export class KmsDiscoveryKeyring implements Keyring {
   readonly #caller: KmsCaller;

@@ -2,11 +2,11 @@ import type { AeadKey } from '../crypto/aead.js';
 import { getAeadBackend } from '../crypto/backend.js';
 import { assertBytes, copyBytes } from '../crypto/bytes.js';
 import { randomBytes } from '../crypto/random.js';
-import { SealboxError, isSealboxError } from '../errors.js';
+import { isSealboxError } from '../errors.js';
 import { encodeContext } from '../format/context.js';
 import type { EncryptedDataKey } from '../format/edk.js';
 import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from './keyring.js';
-import { checkRawKeyName } from './keyring.js';
+import { acceptDataKey, checkRawKeyName, unwrapFailed } from './keyring.js';
 
 const IV_BYTES = 12;
 
@@ -69,15 +69,24 @@ export class RawAesKeyring implements Keyring {
     if (mine.length === 0) return null;
     const key = await this.#key;
     const aad = encodeContext(request.encryptionContext);
+    let mismatched = false;
     for (const edk of mine) {
+      let dataKey: Uint8Array;
       try {
-        const dataKey = await key.open(edk.providerInfo.subarray(this.#nameBytes.length), aad, edk.ciphertext);
-        if (dataKey.length === request.suite.dataKeyLength) return dataKey;
+        dataKey = await key.open(edk.providerInfo.subarray(this.#nameBytes.length), aad, edk.ciphertext);
       } catch (err) {
         if (!isSealboxError(err, 'ERR_DECRYPTION_FAILED')) throw err;
+        continue;
       }
+      // SPEC §9.1: a key of another length is a failure; one failing the commitment, a mismatch.
+      if (dataKey.length !== request.suite.dataKeyLength) {
+        dataKey.fill(0);
+        continue;
+      }
+      if (await acceptDataKey(request, dataKey)) return dataKey;
+      mismatched = true;
     }
-    throw new SealboxError('ERR_KEYRING', `Raw AES key "${this.namespace}/${this.name}" could not unwrap its encrypted data key`);
+    throw unwrapFailed(`Raw AES key "${this.namespace}/${this.name}"`, mismatched);
   }
 
   #isMine(edk: EncryptedDataKey): boolean {

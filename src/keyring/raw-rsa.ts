@@ -5,7 +5,7 @@ import { SealboxError } from '../errors.js';
 import { encodeContext } from '../format/context.js';
 import type { EncryptedDataKey } from '../format/edk.js';
 import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from './keyring.js';
-import { checkRawKeyName } from './keyring.js';
+import { acceptDataKey, checkRawKeyName, unwrapFailed } from './keyring.js';
 
 /**
  * OAEP hashes a {@link RawRsaKeyring} accepts (the MGF1 hash is the same). `SHA-1` only for
@@ -226,15 +226,20 @@ export class RawRsaKeyring implements Keyring {
     const key = await this.#privateKey;
     const modulusBytes = Math.ceil((key.algorithm as RsaHashedKeyAlgorithm).modulusLength / 8);
     const label = encodeContext(request.encryptionContext);
+    let mismatched = false;
     for (const edk of mine) {
       // A ciphertext of another length was not made with this key; it is not even tried.
       if (edk.ciphertext.length !== modulusBytes) continue;
       // Every failure looks the same (no padding oracle); the next EDK is tried.
       const dataKey = await rsaOaepDecrypt(key, edk.ciphertext, label);
-      if (dataKey?.length === request.suite.dataKeyLength) return dataKey;
+      if (dataKey?.length === request.suite.dataKeyLength) {
+        if (await acceptDataKey(request, dataKey)) return dataKey;
+        mismatched = true;
+        continue;
+      }
       dataKey?.fill(0);
     }
-    throw new SealboxError('ERR_KEYRING', `RSA key "${this.namespace}/${this.name}" could not unwrap its encrypted data key`);
+    throw unwrapFailed(`RSA key "${this.namespace}/${this.name}"`, mismatched);
   }
 
   #isMine(edk: EncryptedDataKey): boolean {

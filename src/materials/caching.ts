@@ -187,7 +187,14 @@ export class CachingMaterialsManager implements MaterialsManager {
       if (entry) {
         if (!this.#expired(entry)) {
           this.#hits++;
-          return { ...entry.materials, dataKey: copyBytes(entry.materials.dataKey) };
+          const dataKey = copyBytes(entry.materials.dataKey);
+          // Same EDKs, but another message may commit to another key (SPEC §8.3): then the
+          // backing manager tries the EDKs for this message, and nothing is cached.
+          if (request.isMessageKey && !(await request.isMessageKey(dataKey))) {
+            dataKey.fill(0);
+            return this.#backing.getDecryptionMaterials(request);
+          }
+          return { ...entry.materials, dataKey };
         }
         this.#lru.delete(key);
       }

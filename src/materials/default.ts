@@ -1,6 +1,7 @@
 import { SealboxError } from '../errors.js';
 import type { Keyring } from '../keyring/keyring.js';
 import { checkedKeyring } from '../keyring/keyring.js';
+import { unwrapInOrder } from '../keyring/multi.js';
 import type {
   DecryptionMaterials,
   DecryptionMaterialsRequest,
@@ -20,7 +21,8 @@ import { normalizeRequest } from './materials.js';
  * await encrypt(data, { materialsManager: cmm });
  * ```
  * @throws SealboxError `ERR_KEYRING` when the keyring fails; `ERR_NO_MATCHING_KEY` when it
- * holds none of the message's keys.
+ * holds none of the message's keys; `ERR_COMMITMENT_MISMATCH` when what it unwrapped is not the
+ * message's key (docs/SPEC.md §8.3).
  */
 export class DefaultMaterialsManager implements MaterialsManager {
   readonly #keyring: Keyring;
@@ -40,7 +42,8 @@ export class DefaultMaterialsManager implements MaterialsManager {
 
   async getDecryptionMaterials(given: DecryptionMaterialsRequest): Promise<DecryptionMaterials> {
     const request = normalizeRequest(given);
-    const dataKey = await this.#keyring.unwrapKey(request);
+    // SPEC §8.3: a key whose commitment does not match moves on to the next EDK.
+    const dataKey = await unwrapInOrder([this.#keyring], request);
     if (dataKey === null) throw new SealboxError('ERR_NO_MATCHING_KEY', 'No keyring holds a key for any of the message\'s encrypted data keys');
     return { suite: request.suite, dataKey, encryptionContext: request.encryptionContext };
   }

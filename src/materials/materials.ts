@@ -33,6 +33,14 @@ export interface DecryptionMaterialsRequest {
   readonly suite: Suite;
   readonly encryptionContext: EncryptionContext;
   readonly encryptedDataKeys: readonly EncryptedDataKey[];
+  /**
+   * Given by decrypt: whether a data key is the message's (its key commitment matches the
+   * header's). A manager that unwraps EDKs one by one should call it on each key it gets and
+   * move on to the next EDK when it answers false (SPEC §8.3), as the default manager does.
+   * A manager that ignores it returns the first key it finds; decrypt checks the commitment
+   * anyway and fails with ERR_COMMITMENT_MISMATCH.
+   */
+  readonly isMessageKey?: (dataKey: Uint8Array) => Promise<boolean>;
 }
 
 /** What decrypt needs: the unwrapped data key. */

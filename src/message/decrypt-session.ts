@@ -25,6 +25,8 @@ export interface DecryptSession {
  *
  * @param headerBytes preamble + CBOR body exactly as received
  * @param headerTag the 16 bytes that follow them
+ * @param checkedContentKey the content key of `materials.dataKey`, when its commitment was
+ * already checked (decrypt checks each candidate key, SPEC §8.3); it is wiped here
  * @throws SealboxError ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED
  */
 export async function openHeader(
@@ -33,12 +35,17 @@ export async function openHeader(
   headerTag: Uint8Array,
   materials: DecryptionMaterials,
   backend: AeadBackend,
+  checkedContentKey?: Uint8Array,
 ): Promise<AeadKey> {
-  const pending = deriveMessageKeys(header.version, header.suite, materials.dataKey, header.messageId);
-  const { contentKey, commitment } = pending instanceof Promise ? await pending : pending;
-  if (!constantTimeEqual(commitment, header.commitment)) {
-    wipe(contentKey);
-    throw new SealboxError('ERR_COMMITMENT_MISMATCH', 'The data key does not match the message\'s key commitment');
+  let contentKey = checkedContentKey;
+  if (!contentKey) {
+    const pending = deriveMessageKeys(header.version, header.suite, materials.dataKey, header.messageId);
+    const keys = pending instanceof Promise ? await pending : pending;
+    if (!constantTimeEqual(keys.commitment, header.commitment)) {
+      wipe(keys.contentKey);
+      throw new SealboxError('ERR_COMMITMENT_MISMATCH', 'The data key does not match the message\'s key commitment');
+    }
+    contentKey = keys.contentKey;
   }
   let key: AeadKey;
   try {
@@ -64,9 +71,10 @@ export async function startDecryption(
   headerTag: Uint8Array,
   materials: DecryptionMaterials,
   backend: AeadBackend,
+  checkedContentKey?: Uint8Array,
 ): Promise<DecryptSession> {
   try {
-    return frameOpener(await openHeader(header, headerBytes, headerTag, materials, backend), header.messageId);
+    return frameOpener(await openHeader(header, headerBytes, headerTag, materials, backend, checkedContentKey), header.messageId);
   } finally {
     wipe(materials.dataKey);
   }

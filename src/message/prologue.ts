@@ -2,6 +2,8 @@ import type { AeadBackend } from '../crypto/aead.js';
 import type { AeadBackendName } from '../crypto/backend.js';
 import { getAeadBackend } from '../crypto/backend.js';
 import { DEFAULT_SUITE } from '../crypto/suites.js';
+import { constantTimeEqual, wipe } from '../crypto/bytes.js';
+import { deriveMessageKeys } from '../crypto/derive.js';
 import { canonicalContext, checkExpectedContext, contextObject, normalizeContext } from '../format/context.js';
 import type { HeaderLimits, MessageHeader } from '../format/header.js';
 import { decodeHeader } from '../format/header.js';
@@ -126,10 +128,35 @@ export function acceptHeader(plan: DecryptPlan, headerBytes: Uint8Array): Messag
  * @throws SealboxError ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED
  */
 export async function beginDecryption(plan: DecryptPlan, header: MessageHeader, headerBytes: Uint8Array, headerTag: Uint8Array): Promise<DecryptSession> {
-  const materials = await plan.cmm.getDecryptionMaterials({
-    suite: header.suite,
-    encryptionContext: header.encryptionContext,
-    encryptedDataKeys: header.encryptedDataKeys,
-  });
-  return startDecryption(header, headerBytes, headerTag, materials, plan.backend);
+  // SPEC §8.3: the manager checks each unwrapped key against the commitment and moves on when
+  // it does not match. The content key derived for the key it accepts is kept for the session.
+  let accepted: { dataKey: Uint8Array; contentKey: Uint8Array } | undefined;
+  const isMessageKey = async (dataKey: Uint8Array): Promise<boolean> => {
+    if (accepted?.dataKey === dataKey) return true; // checked already (by the keyring, then its caller)
+    const pending = deriveMessageKeys(header.version, header.suite, dataKey, header.messageId);
+    const { contentKey, commitment } = pending instanceof Promise ? await pending : pending;
+    if (!constantTimeEqual(commitment, header.commitment)) {
+      wipe(contentKey);
+      return false;
+    }
+    wipe(accepted?.contentKey);
+    accepted = { dataKey, contentKey };
+    return true;
+  };
+  let materials;
+  try {
+    materials = await plan.cmm.getDecryptionMaterials({
+      suite: header.suite,
+      encryptionContext: header.encryptionContext,
+      encryptedDataKeys: header.encryptedDataKeys,
+      isMessageKey,
+    });
+  } catch (err) {
+    wipe(accepted?.contentKey);
+    throw err;
+  }
+  // Only for the very array that was checked: a manager may return another key.
+  const checked = accepted?.dataKey === materials.dataKey ? accepted.contentKey : undefined;
+  if (!checked) wipe(accepted?.contentKey);
+  return startDecryption(header, headerBytes, headerTag, materials, plan.backend, checked);
 }

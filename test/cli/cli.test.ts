@@ -347,7 +347,7 @@ describe('other commands', () => {
     const dec = sealbox(home, ['decrypt'], enc.stdout);
     expect(dec.code).toBe(3);
     expect(dec.stdout.length).toBe(0);
-    expect(dec.stderr).toMatch(/^sealbox: .*DisabledException.*\(ERR_NO_MATCHING_KEY\)\n$/);
+    expect(dec.stderr).toMatch(/^sealbox: .*DisabledException.*\(ERR_KEYRING\)\n$/);
   });
 });
 

@@ -25,7 +25,8 @@ describe('decrypt failures name the key and the reason', () => {
     expect(sealbox(home, ['keys', 'schedule-deletion', 'alias/sealbox-default', '--days', '7']).code).toBe(0);
     const dec = sealbox(home, ['decrypt'], enc.stdout);
     expect(dec.code).toBe(3);
-    oneLine(dec.stderr, 'ERR_NO_MATCHING_KEY');
+    // The EDK was the key store's, and KMS refused it: ERR_KEYRING (docs/SPEC.md §8.3).
+    oneLine(dec.stderr, 'ERR_KEYRING');
     expect(dec.stderr).toContain('KMSInvalidStateException');
     expect(dec.stderr).toContain(arn);
   });
@@ -36,7 +37,7 @@ describe('decrypt failures name the key and the reason', () => {
     expect(sealbox(other, ['keys', 'create']).code).toBe(0);
     const dec = sealbox(other, ['decrypt'], enc.stdout);
     expect(dec.code).toBe(3);
-    oneLine(dec.stderr, 'ERR_NO_MATCHING_KEY');
+    oneLine(dec.stderr, 'ERR_KEYRING');
     expect(dec.stderr).toContain('NotFoundException');
     expect(dec.stderr).toContain(firstKey(other, enc.stdout));
   });

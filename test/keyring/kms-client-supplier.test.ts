@@ -47,12 +47,12 @@ describe('kmsClientSupplier', () => {
     for (const bad of ['not_a_region', 'us-east-1.attacker.example', 'x', 'zz-1', 'us-east-1-']) {
       expect(() => supplier(bad)).toThrow(RangeError);
     }
-    // Through a discovery keyring: the EDK's region is refused, no client made, ERR_NO_MATCHING_KEY.
+    // Through a discovery keyring: the EDK's region is refused, no client made, ERR_KEYRING (the EDK was the keyring's, and it failed).
     const keyring = new KmsDiscoveryKeyring({ clientSupplier: supplier });
     const arn = 'arn:aws:kms:not-a-region:111122223333:key/00000000-0000-0000-0000-000000000001';
     const edk = { providerId: 'aws-kms', providerInfo: new TextEncoder().encode(arn), ciphertext: new Uint8Array([1]) };
     const err = (await thrown(() => keyring.unwrapKey({ suite: DEFAULT_SUITE, encryptionContext: {}, encryptedDataKeys: [edk] }))) as SealboxError;
-    expect(err.code).toBe('ERR_NO_MATCHING_KEY');
+    expect(err.code).toBe('ERR_KEYRING');
     expect(((err.errors as SealboxError[])[0]!.cause as Error)).toBeInstanceOf(RangeError);
     expect(made.regions).toEqual([]);
   });
@@ -95,7 +95,7 @@ describe('kmsClientSupplier', () => {
       ciphertext: new Uint8Array([1]),
     }));
     const err = (await thrown(() => keyring.unwrapKey({ suite: DEFAULT_SUITE, encryptionContext: {}, encryptedDataKeys }))) as SealboxError;
-    expect(err.code).toBe('ERR_NO_MATCHING_KEY');
+    expect(err.code).toBe('ERR_KEYRING');
     expect(made.regions).toHaveLength(MAX_KMS_DISCOVERY_REGIONS);
   });
 });

@@ -36,9 +36,9 @@ it("a KMS failure's SealboxError.message names the operation, the key, the excep
   expect(onEncrypt.message).toContain(cause.name);
   expect(onEncrypt.message).toContain(cause.message);
 
+  // One key, one EDK: decrypt reports that key's own ERR_KEYRING (docs/SPEC.md §8.3).
   const onDecrypt = await failure(decrypt(ciphertext, { keyring }));
-  expect(onDecrypt.code).toBe('ERR_NO_MATCHING_KEY');
-  const inner = onDecrypt.errors[0] as SealboxError;
-  expect(inner.message).toContain(arn);
-  expect(inner.message).toContain((inner.cause as Error).message);
+  expect(onDecrypt.code).toBe('ERR_KEYRING');
+  expect(onDecrypt.message).toContain(arn);
+  expect(onDecrypt.message).toContain((onDecrypt.cause as Error).message);
 });

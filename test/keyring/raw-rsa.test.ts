@@ -103,13 +103,12 @@ describe('RawRsaKeyring', () => {
     expect(isSealboxError(err, 'ERR_KEYRING')).toBe(true);
   });
 
-  it('another key pair under the same name, or a tampered EDK: ERR_KEYRING (in a MultiKeyring, listed under ERR_NO_MATCHING_KEY)', async () => {
+  it('another key pair under the same name, or a tampered EDK: ERR_KEYRING (in a MultiKeyring too)', async () => {
     const { ciphertext, header } = await encrypt(pattern(10, 5), { keyring: new RawRsaKeyring({ namespace: 'acme', name: 'alice', publicKey: alice.publicPem }) });
     const impostor = new RawRsaKeyring({ namespace: 'acme', name: 'alice', privateKey: bob.privatePem });
     expect((await thrown(() => decrypt(ciphertext, { keyring: impostor })) as SealboxError).code).toBe('ERR_KEYRING');
     const err = (await thrown(() => decrypt(ciphertext, { keyring: new MultiKeyring({ children: [impostor] }) }))) as SealboxError;
-    expect(err.code).toBe('ERR_NO_MATCHING_KEY');
-    expect(isSealboxError(err.errors[0], 'ERR_KEYRING')).toBe(true);
+    expect(err.code).toBe('ERR_KEYRING');
     const edk = header.encryptedDataKeys[0]!;
     const mine = new RawRsaKeyring({ namespace: 'acme', name: 'alice', privateKey: alice.privatePem });
     for (const bad of [Uint8Array.from(edk.ciphertext, (b, i) => (i === 100 ? b ^ 1 : b)), edk.ciphertext.subarray(1)]) {
