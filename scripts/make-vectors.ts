@@ -23,7 +23,7 @@ import { deriveMessageKeys } from '../src/crypto/derive.js';
 import { getAeadBackend } from '../src/crypto/backend.js';
 import { headerNonce, REGULAR_FRAME_OVERHEAD } from '../src/format/frame.js';
 import { TAG_BYTES } from '../src/limits.js';
-import { encodeContext } from '../src/format/context.js';
+import { canonicalMap, encodeContext } from '../src/format/context.js';
 import type { Keyring } from '../src/keyring/keyring.js';
 
 const OUT = join(process.cwd(), 'test', 'vectors');
@@ -154,6 +154,38 @@ async function addKeyVectors(m: Made): Promise<void> {
   const mixed = await withEdks([wrongForAlpha, tamperedBeta]);
   neg('keys-mismatch-and-failure', 12, 'ERR_COMMITMENT_MISMATCH', 'EDK 1 (alpha) unwraps to a key that fails the commitment, EDK 2 (beta) is tampered: a key was unwrapped, none matched, so rule 12 (before rule 11\'s ERR_KEYRING)', mixed, ['alpha', 'beta']);
   neg('keys-mismatch-and-failure-keys-swapped', 12, 'ERR_COMMITMENT_MISMATCH', 'The same message with the keys offered as beta then alpha: the same code', mixed, ['beta', 'alpha']);
+}
+
+/** SPEC §9.1 (raw AES EDKs) and §4 (reserved context keys on decrypt). */
+async function addRawAesLayoutVectors(m: Made): Promise<void> {
+  const it0 = items(m);
+  const context = Object.fromEntries((it0[2] as Map<string, string>).entries());
+  const aad = encodeContext(context);
+  const betaEdk = (it0[3] as EdkItem[])[1]!;
+  const withEdks = (edks: EdkItem[]): Promise<Uint8Array> => reheader(m, (it) => { it[3] = edks; });
+  const neg = (name: string, rule: number, expect: string, description: string, ciphertext: Uint8Array): void =>
+    add(name, { description, rule, keyring: ['alpha'], expect, ciphertext });
+
+  const shortIv = await aesEdk('alpha', m.dataKey, aad, 11);
+  neg('raw-aes-iv-11-bytes', 31, 'ERR_NO_MATCHING_KEY', 'The EDK for alpha with a provider info of "alpha" and 11 IV bytes (12 required): not alpha\'s EDK, so no offered key recognises any EDK', await withEdks([shortIv, betaEdk]));
+  const good = await aesEdk('alpha', m.dataKey, aad);
+  const otherName: EdkItem = ['vectors', concat(utf8('alphb'), good[1].subarray(5)), good[2]];
+  neg('raw-aes-other-name', 31, 'ERR_NO_MATCHING_KEY', 'A raw AES EDK named "alphb" (same length as "alpha", else identical): not alpha\'s', await withEdks([otherName, betaEdk]));
+  const otherNamespace: EdkItem = ['vectorz', good[1], good[2]];
+  neg('raw-aes-other-namespace', 31, 'ERR_NO_MATCHING_KEY', 'The good EDK for alpha under provider id "vectorz": not the namespace "vectors", so not alpha\'s', await withEdks([otherNamespace, betaEdk]));
+  neg('raw-aes-aad-empty-context', 32, 'ERR_KEYRING', 'The EDK for alpha wraps the right data key with AAD 0xa0 (the empty context) while the header has a context: it does not open', await withEdks([await aesEdk('alpha', m.dataKey, Uint8Array.of(0xa0)), betaEdk]));
+  neg('raw-aes-key-16-bytes', 33, 'ERR_KEYRING', 'The EDK for alpha opens, but to a 16-byte key (32 required): a failure, not a key', await withEdks([await aesEdk('alpha', m.dataKey.subarray(0, 16), aad), betaEdk]));
+
+  // A `sealbox:` context key: encoders refuse callers', decoders accept it (SPEC §4).
+  const reserved = { ...context, 'sealbox:vectors': 'reserved keys are accepted on decrypt' };
+  const reservedAad = encodeContext(reserved);
+  // The EDKs are bound to the context, so they are made again under the new one.
+  const [alphaR, betaR] = [await aesEdk('alpha', m.dataKey, reservedAad), await aesEdk('beta', m.dataKey, reservedAad)];
+  const reservedMessage = await reheader(m, (it) => {
+    it[2] = canonicalMap(reserved);
+    it[3] = [alphaR, betaR];
+  });
+  add('context-reserved-key-accepted', { description: 'A context with the reserved key "sealbox:vectors" (EDKs wrapped under it): a decoder accepts it like any other key', rule: 35, keyring: ['alpha', 'beta'], expect: 'success', ciphertext: reservedMessage, plaintext: m.plaintext, encryptionContext: reserved });
 }
 
 async function addOrderAndLimitVectors(m: Made): Promise<void> {
@@ -388,6 +420,7 @@ async function main(): Promise<void> {
   // the above, so the frozen files keep their bytes; a new vector is only ever appended here.
   await addOrderAndLimitVectors(m);
   await addKeyVectors(m);
+  await addRawAesLayoutVectors(m);
 
   mkdirSync(OUT, { recursive: true });
   for (const f of readdirSync(OUT)) if (f.endsWith('.json')) rmSync(join(OUT, f));

@@ -17,6 +17,10 @@ export interface XWingCore {
   readonly providerId: string;
   readonly keyringError: (message: string, cause?: unknown) => SealboxError;
   readonly isDecryptionFailure: (err: unknown) => boolean;
+  /** {@link import('./keyring.js').acceptDataKey}: is an unwrapped key the message's (SPEC §8.3)? */
+  readonly acceptDataKey: (request: UnwrapRequest, dataKey: Uint8Array) => Promise<boolean>;
+  /** {@link import('./keyring.js').unwrapFailed}. */
+  readonly unwrapFailed: (what: string, mismatched: boolean) => SealboxError;
   readonly aead: () => AeadBackend;
   readonly encodeContext: (context: EncryptionContext) => Uint8Array;
   readonly randomBytes: (length: number) => Uint8Array;
@@ -133,6 +137,7 @@ export function xwingImpl(core: XWingCore) {
       if (!sk || mine.length === 0) return null;
       const expected = XWING_CIPHERTEXT_BYTES + request.suite.dataKeyLength + TAG_BYTES;
       const aad = core.encodeContext(request.encryptionContext);
+      let mismatched = false;
       for (const edk of mine) {
         // A ciphertext of another length was not made by this keyring for this suite.
         if (edk.ciphertext.length !== expected) continue;
@@ -146,13 +151,18 @@ export function xwingImpl(core: XWingCore) {
         const key = wrappingKey(shared, keys.keyId, encapsulation);
         const aead = await core.aead().importKey(key);
         wipe(key);
+        let dataKey: Uint8Array;
         try {
-          return await aead.open(ZERO_NONCE, aad, edk.ciphertext.subarray(XWING_CIPHERTEXT_BYTES));
+          dataKey = await aead.open(ZERO_NONCE, aad, edk.ciphertext.subarray(XWING_CIPHERTEXT_BYTES));
         } catch (err) {
           if (!core.isDecryptionFailure(err)) throw err;
+          continue;
         }
+        // SPEC §8.3: a key that is not the message's moves on to the next EDK.
+        if (await core.acceptDataKey(request, dataKey)) return dataKey;
+        mismatched = true;
       }
-      throw core.keyringError('X-Wing key could not unwrap its encrypted data key');
+      throw core.unwrapFailed('X-Wing key', mismatched);
     },
 
     /** A fresh key pair in text form. */

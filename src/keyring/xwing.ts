@@ -4,6 +4,7 @@ import { randomBytes } from '../crypto/random.js';
 import { SealboxError, isSealboxError } from '../errors.js';
 import { encodeContext } from '../format/context.js';
 import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from './keyring.js';
+import { acceptDataKey, unwrapFailed } from './keyring.js';
 import type { XWingImpl, XWingKeys } from './xwing-impl.js';
 
 // The X-Wing keyring's public face. Everything heavy (ML-KEM-768, X25519, Bech32m, HKDF) is in
@@ -22,6 +23,8 @@ function load(): Promise<XWingImpl> {
       providerId: XWING_PROVIDER_ID,
       keyringError: (message, cause) => new SealboxError('ERR_KEYRING', message, { cause }),
       isDecryptionFailure: (err) => isSealboxError(err, 'ERR_DECRYPTION_FAILED'),
+      acceptDataKey,
+      unwrapFailed: (what, mismatched) => unwrapFailed(what, mismatched),
       aead: () => getAeadBackend(),
       encodeContext,
       randomBytes,
