@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
 import { openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
 import { EXIT, UsageError } from './exit.js';
 import { positiveInteger } from './args.js';
+import { writeFileAtomicallySync } from '../node/atomic-write.js';
 import { checkOutputPath } from './output-path.js';
 
 /** `sealbox audit show | verify | head | upgrade | export`. */
@@ -81,7 +81,8 @@ export function registerAudit(program: Command, globals: () => GlobalOptions): v
       const kms = openLocalKms(globals());
       try {
         const text = kms.exportAudit();
-        if (opts.output) writeFileSync(opts.output, text, { mode: 0o600 });
+        // Whole or not at all, and on disk before the command says it is done.
+        if (opts.output) writeFileAtomicallySync(opts.output, Buffer.from(text));
         else process.stdout.write(text);
       } finally {
         kms.close();

@@ -9,6 +9,8 @@ import { nodeAtomicWriteFs, writeFileAtomically, writeFileAtomicallySync } from 
 import { decryptFile, encryptFile } from '../../src/node/index.js';
 import { runPipeline } from '../../src/cli/io.js';
 import { LocalKms } from '../../src/local-kms/index.js';
+import { Command } from 'commander';
+import { registerAudit } from '../../src/cli/audit.js';
 import { pattern, testKeyring, thrown } from '../helpers/keys.js';
 
 // Every file-system call the writers make is recorded (path-level), so the tests can check
@@ -56,7 +58,11 @@ vi.mock('node:fs', async (importOriginal) => {
     events.push(`link ${label(a)} ${label(b)}`);
     return fs.linkSync(a, b);
   };
-  const overrides = { openSync, fsyncSync, linkSync };
+  const renameSync = (a: string, b: string) => {
+    events.push(`rename ${label(a)} ${label(b)}`);
+    return fs.renameSync(a, b);
+  };
+  const overrides = { openSync, fsyncSync, linkSync, renameSync };
   return { ...fs, ...overrides, default: { ...fs, ...overrides } };
 });
 
@@ -118,6 +124,29 @@ describe('every temp+rename writer fsyncs the file before the rename and the dir
       const seen = events.filter((e) => e.includes('root.key') || e === `fsync ${home}`);
       expect(seen).toEqual([`fsync ${tmp}`, `link ${tmp} ${key}`, `fsync ${home}`]);
       expect(readdirSync(home).filter((f) => f.endsWith('.sealbox-tmp'))).toEqual([]);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("`sealbox audit export -o` (it wrote with writeFileSync: a crash could leave part of a log)", () => {
+  it('writes through the same helper: fsync, rename, directory fsync', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'sealbox-atomic-audit-'));
+    try {
+      const kms = LocalKms.open({ dataDir: home });
+      await kms.generateRandom({ NumberOfBytes: 4 });
+      const expected = kms.exportAudit();
+      kms.close();
+      const out = join(dir, 'audit.jsonl');
+      events.length = 0;
+      const program = new Command();
+      registerAudit(program, () => ({ home }));
+      await program.parseAsync(['audit', 'export', '-o', out], { from: 'user' });
+      expect(await readFile(out, 'utf8')).toBe(expected);
+      const tmpName = `${dir}/.audit.jsonl.TMP`;
+      expect(events.filter((e) => e.includes('audit.jsonl') || e === `fsync ${dir}`)).toEqual([`fsync ${tmpName}`, `rename ${tmpName} ${out}`, `fsync ${dir}`]);
+      expect((await stat(out)).mode & 0o777).toBe(0o600);
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
