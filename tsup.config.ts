@@ -9,13 +9,14 @@ export default defineConfig([
       'node/index': 'src/node/index.ts',
       'local-kms/index': 'src/local-kms/index.ts',
       'kms-server/index': 'src/kms-server/index.ts',
+      'rewrap/index': 'src/rewrap/index.ts',
       'cli/main': 'src/cli/main.ts',
       'cli/bin': 'src/cli/bin.ts',
     },
     format: ['esm'],
     target: 'node20',
     platform: 'neutral',
-    dts: { entry: { index: 'src/index.ts', 'node/index': 'src/node/index.ts', 'local-kms/index': 'src/local-kms/index.ts', 'kms-server/index': 'src/kms-server/index.ts' } },
+    dts: { entry: { index: 'src/index.ts', 'node/index': 'src/node/index.ts', 'local-kms/index': 'src/local-kms/index.ts', 'kms-server/index': 'src/kms-server/index.ts', 'rewrap/index': 'src/rewrap/index.ts' } },
     // No source maps in the package: the output is readable ESM, and maps (with the sources
     // inlined) would triple the tarball.
     sourcemap: false,

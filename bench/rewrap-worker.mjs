@@ -3,7 +3,8 @@
 import { createReadStream, createWriteStream, writeFileSync } from 'node:fs';
 import { copyFile, open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { RawAesKeyring, encrypt, rewrap } from '../dist/index.js';
+import { RawAesKeyring, encrypt } from '../dist/index.js';
+import { rewrap } from '../dist/rewrap/index.js';
 import { createDecryptStream, createEncryptStream, rewrapFile } from '../dist/node/index.js';
 
 const [scenario, ...args] = process.argv.slice(2);

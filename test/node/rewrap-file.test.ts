@@ -11,7 +11,7 @@ import { TAG_BYTES } from '../../src/limits.js';
 import type { Keyring } from '../../src/keyring/keyring.js';
 import { recoverRewrap, rewrapFile } from '../../src/node/index.js';
 import { journalPath, writeHeaderInPlace } from '../../src/node/header-journal.js';
-import { rewrap } from '../../src/rewrap.js';
+import { rewrap } from '../../src/rewrap/index.js';
 import { bytesEqual, pattern, testKeyring, thrown } from '../helpers/keys.js';
 
 const oldKey = testKeyring('old', 1);

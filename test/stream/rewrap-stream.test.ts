@@ -1,7 +1,8 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { decrypt, encrypt, rewrap, rewrapStream } from '../../src/index.js';
+import { decrypt, encrypt } from '../../src/index.js';
+import { rewrap, rewrapStream } from '../../src/rewrap/index.js';
 import { createRewrapStream } from '../../src/node/index.js';
 import { readPreamble } from '../../src/format/header.js';
 import { TAG_BYTES } from '../../src/limits.js';

@@ -1,13 +1,13 @@
-import { assertBytes } from './crypto/bytes.js';
-import { SealboxError } from './errors.js';
-import { walkFrames } from './format/frame.js';
-import type { MessageHeader } from './format/header.js';
-import { readPreamble } from './format/header.js';
-import { TAG_BYTES } from './limits.js';
-import type { RewrapOptions } from './message/rewrap-session.js';
-import { checkFrameTags, planRewrap, rewrapHeader } from './message/rewrap-session.js';
+import { assertBytes } from '../crypto/bytes.js';
+import { SealboxError } from '../errors.js';
+import { walkFrames } from '../format/frame.js';
+import type { MessageHeader } from '../format/header.js';
+import { readPreamble } from '../format/header.js';
+import { TAG_BYTES } from '../limits.js';
+import type { RewrapOptions } from '../message/rewrap-session.js';
+import { checkFrameTags, planRewrap, rewrapHeader } from '../message/rewrap-session.js';
 
-export type { RewrapOptions } from './message/rewrap-session.js';
+export type { RewrapOptions } from '../message/rewrap-session.js';
 
 /** What {@link rewrap} returns. */
 export interface RewrapResult {
@@ -40,7 +40,8 @@ export interface RewrapResult {
  *
  * @example
  * ```ts
- * import { rewrap, RawAesKeyring } from 'sealbox';
+ * import { RawAesKeyring } from 'sealbox';
+ * import { rewrap } from 'sealbox/rewrap';
  * // Retire key-1: the message then opens with key-2 only.
  * const { ciphertext } = await rewrap(message, { keyring: key1, to: key2, unsafeReuseHeaderNonce: true });
  * // Add an escrow recipient, keep the others, and require the context first.
