@@ -1,6 +1,6 @@
 import { expand, extract } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { clean as wipe, concatBytes as concat, utf8ToBytes } from '@noble/hashes/utils.js';
+import { clean as wipe, concatBytes as concat, randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import type { AeadBackend } from '../crypto/aead.js';
 import type { SealboxError } from '../errors.js';
 import type { EncryptedDataKey } from '../format/edk.js';
@@ -14,17 +14,24 @@ import { XWingKeyTextError, decodeXWingPrivateKey, decodeXWingPublicKey, encodeX
 
 /** The core functions the X-Wing code uses, passed in by xwing.ts. */
 export interface XWingCore {
-  readonly providerId: string;
-  readonly keyringError: (message: string, cause?: unknown) => SealboxError;
-  readonly isDecryptionFailure: (err: unknown) => boolean;
+  readonly SealboxError: typeof SealboxError;
+  readonly getAeadBackend: () => AeadBackend;
+  readonly encodeContext: (context: EncryptionContext) => Uint8Array;
   /** {@link import('./keyring.js').acceptDataKey}: is an unwrapped key the message's (SPEC §8.3)? */
   readonly acceptDataKey: (request: UnwrapRequest, dataKey: Uint8Array) => Promise<boolean>;
   /** {@link import('./keyring.js').unwrapFailed}. */
   readonly unwrapFailed: (what: string, mismatched: boolean) => SealboxError;
-  readonly aead: () => AeadBackend;
-  readonly encodeContext: (context: EncryptionContext) => Uint8Array;
-  readonly randomBytes: (length: number) => Uint8Array;
-  readonly constantTimeEqual: (a: Uint8Array, b: Uint8Array) => boolean;
+}
+
+/** The EDK provider id (xwing.ts exports the same as XWING_PROVIDER_ID; a test keeps them equal). */
+export const PROVIDER_ID = 'sealbox-xwing';
+
+/** Constant-time equality of two byte arrays of one length (key ids, public keys). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
 }
 
 /** A keyring's keys, decoded and expanded once. */
@@ -72,9 +79,11 @@ function checkKeyInput(value: unknown, option: string, bytes: number, prefix: st
 /** The X-Wing keyring's operations over the core's functions. */
 export function xwingImpl(core: XWingCore) {
   const kem: XWingKem = xwingKem();
+  const providerId = PROVIDER_ID;
+  const keyringError = (message: string, cause?: unknown): SealboxError => new core.SealboxError('ERR_KEYRING', message, { cause });
   const keyError = (err: unknown, what: string): SealboxError => {
-    if (err instanceof XWingKeyTextError) return core.keyringError(err.message, err);
-    return core.keyringError(`X-Wing ${what} cannot be used (${err instanceof Error ? err.name : 'Error'})`, err);
+    if (err instanceof XWingKeyTextError) return keyringError(err.message, err);
+    return keyringError(`X-Wing ${what} cannot be used (${err instanceof Error ? err.name : 'Error'})`, err);
   };
 
   /** Decodes text or bytes; when both keys are given, the public one must be the private key's. */
@@ -85,7 +94,8 @@ export function xwingImpl(core: XWingCore) {
     if (privateKey !== undefined) {
       let seed: Uint8Array | undefined;
       try {
-        seed = typeof privateKey === 'string' ? decodeXWingPrivateKey(privateKey) : privateKey.slice();
+        // Bytes are the caller's copy (xwing.ts makes it), wiped here once expanded.
+        seed = typeof privateKey === 'string' ? decodeXWingPrivateKey(privateKey) : privateKey;
         sk = kem.privateKey(seed);
       } catch (err) {
         throw keyError(err, 'private key');
@@ -97,7 +107,7 @@ export function xwingImpl(core: XWingCore) {
     if (publicKey !== undefined) {
       try {
         const bytes = typeof publicKey === 'string' ? decodeXWingPublicKey(publicKey) : publicKey;
-        if (pk && !core.constantTimeEqual(bytes, pk.bytes)) throw new XWingKeyTextError('X-Wing "publicKey" is not the public half of "privateKey"');
+        if (pk && !sameBytes(bytes, pk.bytes)) throw new XWingKeyTextError('X-Wing "publicKey" is not the public half of "privateKey"');
         // A public key whose ML-KEM half fails FIPS 203's modulus check, or whose X25519 half is low-order, throws.
         pk ??= kem.publicKey(bytes);
       } catch (err) {
@@ -108,14 +118,23 @@ export function xwingImpl(core: XWingCore) {
   };
 
   const isMine = (keys: XWingKeys, edk: EncryptedDataKey): boolean =>
-    edk.providerId === core.providerId && edk.providerInfo.length === KEY_ID_BYTES && core.constantTimeEqual(edk.providerInfo, keys.keyId);
+    edk.providerId === providerId && edk.providerInfo.length === KEY_ID_BYTES && sameBytes(edk.providerInfo, keys.keyId);
 
-  return {
+  const api = {
     loadKeys,
+
+    /** The keyring's keys checked and decoded, with its two operations bound to them. */
+    keyring(options: unknown, seedCopy: Uint8Array | undefined): XWingLoaded {
+      if (typeof options !== 'object' || options === null) throw new TypeError('XWingKeyring expected an options object');
+      const { publicKey, privateKey } = options as { publicKey?: unknown; privateKey?: unknown };
+      if (publicKey === undefined && privateKey === undefined) throw new TypeError('XWingKeyring expected "publicKey", "privateKey" or both');
+      const keys = loadKeys(publicKey, seedCopy ?? privateKey);
+      return { wrapKey: (request) => api.wrap(keys, request), unwrapKey: (request) => api.unwrap(keys, request) };
+    },
 
     /** Encapsulates to the recipient and seals the data key under the message's context. */
     async wrap(keys: XWingKeys, request: WrapRequest): Promise<WrapResult> {
-      const dataKey = request.dataKey ?? core.randomBytes(request.suite.dataKeyLength);
+      const dataKey = request.dataKey ?? randomBytes(request.suite.dataKeyLength);
       let encapsulated: { cipherText: Uint8Array; sharedSecret: Uint8Array };
       try {
         encapsulated = kem.encapsulate(keys.publicKey);
@@ -123,10 +142,10 @@ export function xwingImpl(core: XWingCore) {
         throw keyError(err, 'public key');
       }
       const key = wrappingKey(encapsulated.sharedSecret, keys.keyId, encapsulated.cipherText);
-      const aead = await core.aead().importKey(key);
+      const aead = await core.getAeadBackend().importKey(key);
       wipe(key);
       const sealed = await aead.seal(ZERO_NONCE, core.encodeContext(request.encryptionContext), dataKey);
-      const edk: EncryptedDataKey = { providerId: core.providerId, providerInfo: keys.keyId.slice(), ciphertext: concat(encapsulated.cipherText, sealed) };
+      const edk: EncryptedDataKey = { providerId: providerId, providerInfo: keys.keyId.slice(), ciphertext: concat(encapsulated.cipherText, sealed) };
       return { dataKey, encryptedDataKeys: [edk] };
     },
 
@@ -149,13 +168,13 @@ export function xwingImpl(core: XWingCore) {
           continue; // a low-order X25519 ciphertext: not a real encapsulation
         }
         const key = wrappingKey(shared, keys.keyId, encapsulation);
-        const aead = await core.aead().importKey(key);
+        const aead = await core.getAeadBackend().importKey(key);
         wipe(key);
         let dataKey: Uint8Array;
         try {
           dataKey = await aead.open(ZERO_NONCE, aad, edk.ciphertext.subarray(XWING_CIPHERTEXT_BYTES));
         } catch (err) {
-          if (!core.isDecryptionFailure(err)) throw err;
+          if (!(err instanceof core.SealboxError && err.code === 'ERR_DECRYPTION_FAILED')) throw err;
           continue;
         }
         // SPEC §8.3: a key that is not the message's moves on to the next EDK.
@@ -167,7 +186,7 @@ export function xwingImpl(core: XWingCore) {
 
     /** A fresh key pair in text form. */
     generate(): { publicKey: string; privateKey: string } {
-      const seed = core.randomBytes(XWING_SEED_BYTES);
+      const seed = randomBytes(XWING_SEED_BYTES);
       try {
         return { publicKey: encodeXWingPublicKey(kem.privateKey(seed).publicKey.bytes), privateKey: encodeXWingPrivateKey(seed) };
       } finally {
@@ -175,9 +194,16 @@ export function xwingImpl(core: XWingCore) {
       }
     },
 
-    /** The text form of a key's public half. */
-    publicKeyText: (keys: XWingKeys): string => encodeXWingPublicKey(keys.publicKey.bytes),
+    /** The public key text of a private key (text, or a 32-byte seed: copied, never wiped). */
+    publicKeyOf: (privateKey: unknown): string => encodeXWingPublicKey(loadKeys(undefined, privateKey instanceof Uint8Array ? privateKey.slice() : privateKey).publicKey.bytes),
   };
+  return api;
+}
+
+/** A keyring's operations once its keys are loaded. */
+export interface XWingLoaded {
+  wrapKey(request: WrapRequest): Promise<WrapResult>;
+  unwrapKey(request: UnwrapRequest): Promise<Uint8Array | null>;
 }
 
 /** What xwing.ts uses. */

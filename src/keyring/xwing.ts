@@ -1,11 +1,9 @@
 import { getAeadBackend } from '../crypto/backend.js';
-import { constantTimeEqual } from '../crypto/bytes.js';
-import { randomBytes } from '../crypto/random.js';
-import { SealboxError, isSealboxError } from '../errors.js';
+import { SealboxError } from '../errors.js';
 import { encodeContext } from '../format/context.js';
 import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from './keyring.js';
 import { acceptDataKey, unwrapFailed } from './keyring.js';
-import type { XWingImpl, XWingKeys } from './xwing-impl.js';
+import type { XWingImpl, XWingLoaded } from './xwing-impl.js';
 
 // The X-Wing keyring's public face. Everything heavy (ML-KEM-768, X25519, Bech32m, HKDF) is in
 // xwing-impl.ts and loaded with import() on first use, so an application that never uses
@@ -13,24 +11,12 @@ import type { XWingImpl, XWingKeys } from './xwing-impl.js';
 // imports nothing from the core (that would split the core bundle into more chunks); the core
 // functions it needs are handed to it here.
 
-/** EDK provider id written by {@link XWingKeyring} (docs/SPEC.md §9). */
+/** EDK provider id written by {@link XWingKeyring} (docs/SPEC.md §9; xwing-impl.ts writes it). */
 export const XWING_PROVIDER_ID = 'sealbox-xwing';
 
 let impl: Promise<XWingImpl> | undefined;
 function load(): Promise<XWingImpl> {
-  return (impl ??= import('./xwing-impl.js').then((m) =>
-    m.xwingImpl({
-      providerId: XWING_PROVIDER_ID,
-      keyringError: (message, cause) => new SealboxError('ERR_KEYRING', message, { cause }),
-      isDecryptionFailure: (err) => isSealboxError(err, 'ERR_DECRYPTION_FAILED'),
-      acceptDataKey,
-      unwrapFailed: (what, mismatched) => unwrapFailed(what, mismatched),
-      aead: () => getAeadBackend(),
-      encodeContext,
-      randomBytes,
-      constantTimeEqual,
-    }),
-  ));
+  return (impl ??= import('./xwing-impl.js').then((m) => m.xwingImpl({ SealboxError, getAeadBackend, encodeContext, acceptDataKey, unwrapFailed })));
 }
 
 /** Options of {@link XWingKeyring}. Give a public key to encrypt, a private key to decrypt (and encrypt). */
@@ -66,9 +52,9 @@ export interface XWingKeyringOptions {
  * const { ciphertext } = await encrypt(data, { keyring: new XWingKeyring({ publicKey }) });
  * const { plaintext } = await decrypt(ciphertext, { keyring: new XWingKeyring({ privateKey }) });
  * ```
- * @throws TypeError when `options` is not an object or names no key. From {@link ready},
- * `wrapKey` and `unwrapKey` (the key checks run with the lazily loaded code, so the core bundle
- * stays small): TypeError / RangeError for a key of the wrong type, byte length or prefix,
+ * @throws From {@link ready}, `wrapKey` and `unwrapKey` (every check runs in the lazily loaded
+ * code, so that the core bundle stays small): TypeError / RangeError for options without a key
+ * or a key of the wrong type, byte length or prefix,
  * e.g. a private key given as `publicKey`; SealboxError `ERR_KEYRING` (from {@link ready},
  * `wrapKey`, `unwrapKey`) for key text that fails its checksum (mistyped, truncated), a public
  * key FIPS 203 or X25519 refuses, a public key that is not the private key's, encrypting
@@ -76,50 +62,38 @@ export interface XWingKeyringOptions {
  * context, any altered byte). Without a private key, decrypt says "not mine".
  */
 export class XWingKeyring implements Keyring {
-  readonly #keys: Promise<XWingKeys>;
+  readonly #ring: Promise<XWingLoaded>;
 
   constructor(options: XWingKeyringOptions) {
-    if (typeof options !== 'object' || options === null) throw new TypeError('XWingKeyring expected an options object');
-    const { publicKey, privateKey } = options;
-    if (publicKey === undefined && privateKey === undefined) throw new TypeError('XWingKeyring expected "publicKey", "privateKey" or both');
-    // Copied now: the caller may wipe its own copy once the constructor returns.
-    const priv = privateKey instanceof Uint8Array ? privateKey.slice() : privateKey;
-    this.#keys = load().then((m) => {
-      try {
-        return m.loadKeys(publicKey, priv);
-      } finally {
-        if (priv instanceof Uint8Array) priv.fill(0);
-      }
-    });
-    this.#keys.catch(() => undefined); // reported on use, not as an unhandled rejection
+    // Every check runs in the lazily loaded code (the core bundle stays small); only the copy
+    // of a private key's bytes is made now, so that the caller may wipe its own at once.
+    const seed = options?.privateKey instanceof Uint8Array ? options.privateKey.slice() : undefined;
+    this.#ring = load().then((m) => m.keyring(options, seed));
+    this.#ring.catch(() => undefined); // reported on use, not as an unhandled rejection
   }
 
   /**
-   * Loads the X-Wing code and decodes the keys; resolves to the keyring. Optional: the first
-   * `wrapKey` / `unwrapKey` does the same. Use it to refuse a mistyped key early.
+   * Loads the X-Wing code and checks and decodes the keys; resolves to the keyring. Optional:
+   * the first `wrapKey` / `unwrapKey` does the same. Use it to refuse a mistyped key early.
    *
    * @example
    * ```ts
    * const keyring = await new XWingKeyring({ publicKey: text }).ready();
    * ```
-   * @throws TypeError / RangeError (a key of the wrong type, length or prefix); SealboxError
-   * ERR_KEYRING (bad checksum, a key FIPS 203 or X25519 refuses, a mismatched pair).
+   * @throws TypeError / RangeError (no key, or a key of the wrong type, length or prefix);
+   * SealboxError ERR_KEYRING (bad checksum, a key FIPS 203 or X25519 refuses, a mismatched pair).
    */
   async ready(): Promise<this> {
-    await this.#keys;
+    await this.#ring;
     return this;
   }
 
   async wrapKey(request: WrapRequest): Promise<WrapResult> {
-    const [m, keys] = await Promise.all([load(), this.#keys]);
-    return m.wrap(keys, request);
+    return (await this.#ring).wrapKey(request);
   }
 
   async unwrapKey(request: UnwrapRequest): Promise<Uint8Array | null> {
-    // No X-Wing EDK at all: "not mine" without loading anything.
-    if (!request.encryptedDataKeys.some((edk) => edk.providerId === XWING_PROVIDER_ID)) return null;
-    const [m, keys] = await Promise.all([load(), this.#keys]);
-    return m.unwrap(keys, request);
+    return (await this.#ring).unwrapKey(request);
   }
 }
 
@@ -150,6 +124,5 @@ export async function generateXWingKeyPair(): Promise<{ publicKey: string; priva
  * prefix; SealboxError ERR_KEYRING for text that fails its checksum.
  */
 export async function xwingPublicKey(privateKey: string | Uint8Array): Promise<string> {
-  const m = await load();
-  return m.publicKeyText(m.loadKeys(undefined, privateKey));
+  return (await load()).publicKeyOf(privateKey);
 }

@@ -34,6 +34,7 @@ describe('XWingKeyring', async () => {
 
   it('writes the EDK layout of docs/SPEC.md §9', async () => {
     expect(XWING_PROVIDER_ID).toBe('sealbox-xwing');
+    expect((await import('../../src/keyring/xwing-impl.js')).PROVIDER_ID).toBe(XWING_PROVIDER_ID);
     expect(edk.providerId).toBe('sealbox-xwing');
     const publicBytes = (await import('../../src/keyring/xwing-text.js')).decodeXWingPublicKey(alice.publicKey);
     expect(Buffer.from(edk.providerInfo).toString('hex')).toBe(createHash('sha256').update(publicBytes).digest('hex'));
@@ -147,8 +148,9 @@ describe('X-Wing key text', () => {
 
   it('refuses wrong kinds and sizes (TypeError / RangeError; key checks run with the lazily loaded code)', async () => {
     const { publicKey, privateKey } = await generateXWingKeyPair();
-    expect(code(await thrown(() => new XWingKeyring({})))).toBe('TypeError');
-    expect(code(await thrown(() => new XWingKeyring(null as never)))).toBe('TypeError');
+    expect(code(await thrown(() => new XWingKeyring({}).ready()))).toBe('TypeError');
+    expect(code(await thrown(() => new XWingKeyring(null as never).ready()))).toBe('TypeError');
+    expect(code(await thrown(() => new XWingKeyring({ publicKey: undefined, privateKey: undefined }).wrapKey({ suite: DEFAULT_SUITE, encryptionContext: {} })))).toBe('TypeError');
     expect(code(await thrown(() => new XWingKeyring({ publicKey: privateKey }).ready()))).toBe('TypeError');
     expect(code(await thrown(() => new XWingKeyring({ privateKey: publicKey }).ready()))).toBe('TypeError');
     expect(code(await thrown(() => new XWingKeyring({ publicKey: 'age1abc' }).wrapKey({ suite: DEFAULT_SUITE, encryptionContext: {} })))).toBe('TypeError');
