@@ -15,7 +15,7 @@ export function registerAudit(program: Command, globals: () => GlobalOptions): v
     .addHelpText('after', '\nExamples:\n  sealbox audit show --limit 20\n  sealbox --json audit show --limit 5')
     .action((opts: { limit: string }) => {
       const limit = positiveInteger(opts.limit, '--limit');
-      const kms = openLocalKms(globals());
+      const kms = openLocalKms(globals(), true);
       try {
         const rows = kms.readAudit({ limit });
         if (globals().json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
@@ -33,7 +33,7 @@ export function registerAudit(program: Command, globals: () => GlobalOptions): v
       if (opts.anchor !== undefined && !/^[1-9]\d{0,14}:[0-9a-f]{64}$/.test(opts.anchor)) {
         throw new UsageError('--anchor expects a head as printed by `sealbox audit head` (<seq>:<64 hex digits>)');
       }
-      const kms = openLocalKms(globals());
+      const kms = openLocalKms(globals(), true);
       try {
         const result = kms.verifyAudit({ anchor: opts.anchor });
         if (globals().json) process.stdout.write(JSON.stringify(result) + '\n');
@@ -48,7 +48,7 @@ export function registerAudit(program: Command, globals: () => GlobalOptions): v
   audit.command('head').description('Print the head of the audit log (<seq>:<MAC>) to keep elsewhere; `audit verify --anchor` checks against it')
     .addHelpText('after', '\nExample:\n  sealbox audit head >> ~/audit-heads.txt   # somewhere the key store\'s writers cannot reach')
     .action(() => {
-      const kms = openLocalKms(globals());
+      const kms = openLocalKms(globals(), true);
       try {
         const head = kms.auditHead();
         if (globals().json) process.stdout.write(JSON.stringify({ head: head ?? null }) + '\n');
@@ -62,7 +62,7 @@ export function registerAudit(program: Command, globals: () => GlobalOptions): v
   audit.command('upgrade').description('Key the audit log of a store written before Sealbox keyed its chain (run once, after upgrading)')
     .addHelpText('after', '\nChecks the old unkeyed chain, then rewrites it as MACs under the root key. It vouches for the\nold rows as they are now: run it on a store nobody else could write.\n\nExample:\n  sealbox audit upgrade && sealbox audit verify')
     .action(() => {
-      const kms = openLocalKms(globals());
+      const kms = openLocalKms(globals(), true);
       try {
         const { verification, upgraded } = kms.upgradeAudit();
         if (globals().json) process.stdout.write(JSON.stringify({ ...verification, upgraded }) + '\n');
@@ -78,7 +78,7 @@ export function registerAudit(program: Command, globals: () => GlobalOptions): v
     .addHelpText('after', '\nExample:\n  sealbox audit export -o audit.jsonl')
     .action((opts: { output?: string }) => {
       checkOutputPath(opts.output);
-      const kms = openLocalKms(globals());
+      const kms = openLocalKms(globals(), true);
       try {
         const text = kms.exportAudit();
         // Whole or not at all, and on disk before the command says it is done.

@@ -4,7 +4,7 @@ import { createDecryptStream, createEncryptStream } from '../node/streams.js';
 import { KmsKeyring } from '../keyring/kms.js';
 import type { Keyring } from '../keyring/keyring.js';
 import type { LocalKms } from '../local-kms/index.js';
-import { DEFAULT_ALIAS, ensureDefaultKey, openLocalKms } from './local.js';
+import { DEFAULT_ALIAS, LOCAL_ACCOUNT, NoKeyStoreError, ensureDefaultKey, openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
 import { keyringsFromOptions, localDiscoveryKeyring, parsePairs } from './keyrings.js';
 import { positiveInteger } from './args.js';
@@ -43,10 +43,10 @@ function looksArmored(file: string): boolean {
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** Opens the local KMS only if a command needs it, once. */
-export function lazyLocal(globals: GlobalOptions): { get: () => Promise<LocalKms>; close: () => void } {
+export function lazyLocal(globals: GlobalOptions, existing: boolean): { get: () => Promise<LocalKms>; close: () => void } {
   let kms: LocalKms | undefined;
   return {
-    get: async () => (kms ??= openLocalKms(globals)),
+    get: async () => (kms ??= openLocalKms(globals, existing)),
     close: () => kms?.close(),
   };
 }
@@ -67,19 +67,27 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
   }
   checkOutputPath(opts.output);
   const { stream, size, regularFile } = openInput(file, 'refuse');
-  const local = lazyLocal(globals);
+  // Decrypt never creates a key store: a new one could not hold the key.
+  const local = lazyLocal(globals, direction === 'decrypt');
   let dropHandlers: (() => void) | undefined;
   let remembered: ReturnType<typeof rememberingEdks> | undefined;
+  let noStore: NoKeyStoreError | undefined;
   try {
     let keyring: Keyring | undefined = await keyringsFromOptions(opts.key ?? [], opts, local.get, direction);
-    if (!keyring) {
+    if (!keyring && direction === 'encrypt') {
       const kms = await local.get();
-      if (direction === 'encrypt') {
-        await ensureDefaultKey(kms);
-        const { KeyMetadata } = await kms.describeKey({ KeyId: DEFAULT_ALIAS });
-        keyring = new KmsKeyring({ generatorKeyId: KeyMetadata!.Arn!, client: kms });
-      } else {
-        keyring = localDiscoveryKeyring(kms);
+      await ensureDefaultKey(kms);
+      const { KeyMetadata } = await kms.describeKey({ KeyId: DEFAULT_ALIAS });
+      keyring = new KmsKeyring({ generatorKeyId: KeyMetadata!.Arn!, client: kms });
+    } else if (!keyring) {
+      try {
+        keyring = localDiscoveryKeyring(await local.get());
+      } catch (err) {
+        // No key store: still read the header, to say which key the message needs (a raw or
+        // RSA key file's, another KMS's); a message for this machine's local KMS says "no store".
+        if (!(err instanceof NoKeyStoreError)) throw err;
+        noStore = err;
+        keyring = { wrapKey: () => Promise.reject(err), unwrapKey: () => Promise.resolve(null) };
       }
     }
     const toFile = opts.output !== undefined && opts.output !== '-';
@@ -105,6 +113,7 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
     // No key even matched (a raw or RSA key file message, another store's key): say which
     // keys would, as inspect shows them.
     const needed = remembered?.needed();
+    if (noStore && err instanceof SealboxError && err.code === 'ERR_NO_MATCHING_KEY' && remembered?.namesAccount(LOCAL_ACCOUNT)) throw noStore;
     if (err instanceof SealboxError && err.code === 'ERR_NO_MATCHING_KEY' && err.errors.length === 0 && needed) {
       throw new SealboxError('ERR_NO_MATCHING_KEY', `No key given can unwrap the data key: the message needs ${needed}`);
     }

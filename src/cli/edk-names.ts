@@ -1,6 +1,7 @@
 import { fromUtf8 } from '../crypto/bytes.js';
 import type { EncryptedDataKey } from '../format/edk.js';
 import type { Keyring } from '../keyring/keyring.js';
+import { parseKmsArn } from '../keyring/kms-arn.js';
 import { XWING_PROVIDER_ID } from '../keyring/xwing.js';
 import { RAW_NAMESPACE, RSA_NAMESPACE } from './keyrings.js';
 
@@ -48,7 +49,7 @@ function neededKey(edk: EncryptedDataKey): string {
  * A keyring that remembers the EDKs of the message it was asked to open, so that when no key
  * matched, the CLI can say which keys would have (as `inspect` shows them).
  */
-export function rememberingEdks(keyring: Keyring): { keyring: Keyring; needed: () => string | undefined } {
+export function rememberingEdks(keyring: Keyring): { keyring: Keyring; needed: () => string | undefined; namesAccount: (account: string) => boolean } {
   let edks: readonly EncryptedDataKey[] = [];
   return {
     keyring: {
@@ -59,5 +60,7 @@ export function rememberingEdks(keyring: Keyring): { keyring: Keyring; needed: (
       },
     },
     needed: () => (edks.length === 0 ? undefined : [...new Set(edks.map(neededKey))].join(', ')),
+    /** True when a KMS EDK names a key of this account. */
+    namesAccount: (account: string) => edks.some((edk) => (edk.providerId === 'aws-kms' || edk.providerId === 'aws-kms-rsa') && parseKmsArn(describeEdk(edk).key)?.accountId === account),
   };
 }

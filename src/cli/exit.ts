@@ -10,6 +10,8 @@ export const EXIT = {
   INTEGRITY: 2,
   /** A key service or keyring failed, or no key could unwrap the message. */
   KEY_SERVICE: 3,
+  /** stdout's reader went away (EPIPE): what a shell reports for a process killed by SIGPIPE. */
+  BROKEN_PIPE: 141,
 } as const;
 
 /** A usage error raised by the CLI itself; shown with the code ERR_USAGE (exit 1). */
@@ -54,6 +56,7 @@ export function describeError(err: unknown): { line: string; code: number } {
   // window) is the user's mistake, not a key service failure.
   if (err instanceof LocalKmsError) return { line: `${err.message} (${err.name})`, code: err.name === 'ValidationException' ? EXIT.USAGE : EXIT.KEY_SERVICE };
   if (err instanceof UsageError) return { line: `${err.message} (ERR_USAGE)`, code: EXIT.USAGE };
+  if (err instanceof Error && err.name === 'NoKeyStoreError') return { line: `${err.message} (ERR_NO_KEY_STORE)`, code: EXIT.KEY_SERVICE };
   if (err instanceof FileError) return { line: `${err.message} (${err.code})`, code: EXIT.USAGE };
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e.code === 'string' && e.syscall) {

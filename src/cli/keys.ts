@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { KeyMetadata } from '@aws-sdk/client-kms';
 import type { LocalKms } from '../local-kms/index.js';
-import { openLocalKms } from './local.js';
+import { DEFAULT_ALIAS, openLocalKms } from './local.js';
+import { UsageError } from './exit.js';
 import type { GlobalOptions } from './local.js';
 import { kmsPublicKeyPem, parsePairs } from './keyrings.js';
 import { writeFileSync } from 'node:fs';
@@ -13,10 +14,10 @@ import { checkOutputPath } from './output-path.js';
 const KEY_USAGES = ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC'] as const;
 
 /** Runs `fn` against the local KMS and prints its result (JSON with --json, else `text`). */
-function withKms<A extends unknown[]>(globals: () => GlobalOptions, fn: (kms: LocalKms, ...args: A) => Promise<unknown>, text: (result: never) => string) {
+function withKms<A extends unknown[]>(globals: () => GlobalOptions, fn: (kms: LocalKms, ...args: A) => Promise<unknown>, text: (result: never) => string, readOnly = false) {
   return async (...args: A): Promise<void> => {
     const g = globals();
-    const kms = openLocalKms(g);
+    const kms = openLocalKms(g, readOnly);
     try {
       const result = await fn(kms, ...args);
       process.stdout.write(g.json ? JSON.stringify(result ?? {}, null, 2) + '\n' : text(result as never));
@@ -37,6 +38,19 @@ function describeText(m: KeyMetadata): string {
     ...(m.DeletionDate ? [`deletion:     ${m.DeletionDate.toISOString()}`] : []),
     `description:  ${m.Description ?? ''}`,
   ].join('\n') + '\n';
+}
+
+/** Columns padded to their widest cell (the last one is not padded), under a header line. */
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** True when the CLI's default alias points at this key. */
+async function isDefaultKey(kms: LocalKms, keyId: string): Promise<boolean> {
+  const aliases = (await kms.listAliases({ KeyId: keyId })).Aliases ?? [];
+  return aliases.some((a) => a.AliasName === DEFAULT_ALIAS);
 }
 
 const ok = (what: string) => (): string => `${what}\n`;
@@ -84,11 +98,11 @@ export function registerKeys(program: Command, globals: () => GlobalOptions): vo
       } while (marker);
       return out;
     }, (rows: { KeyId: string; State: string; Aliases: string[]; Description: string }[]) =>
-      rows.length === 0 ? 'no keys\n' : rows.map((r) => `${r.KeyId}  ${r.State.padEnd(15)} ${r.Aliases.join(',')}  ${r.Description}`).join('\n') + '\n'));
+      rows.length === 0 ? 'no keys\n' : table(['KEY ID', 'STATE', 'ALIASES', 'DESCRIPTION'], rows.map((r) => [r.KeyId, r.State, r.Aliases.join(',') || '-', r.Description])), true));
 
   keys.command('describe').argument('<key>', 'key id, alias or ARN').description('Show a key')
     .addHelpText('after', '\nExamples:\n  sealbox keys describe alias/app\n  sealbox --json keys describe alias/app')
-    .action(withKms(globals, async (kms, key: string) => (await kms.describeKey({ KeyId: key })).KeyMetadata, describeText));
+    .action(withKms(globals, async (kms, key: string) => (await kms.describeKey({ KeyId: key })).KeyMetadata, describeText, true));
   keys.command('public-key').argument('<key>', 'key id, alias or ARN of an asymmetric key').description('Print the public key (PEM) of an RSA or ECC key')
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .addHelpText('after', `
@@ -100,7 +114,7 @@ Example:
   sealbox keys public-key alias/inbox -o inbox.pub.pem`)
     .action(async (key: string, opts: { output?: string }) => {
       checkOutputPath(opts.output);
-      const kms = openLocalKms(globals());
+      const kms = openLocalKms(globals(), true);
       try {
         const out = (await kms.execute('GetPublicKey', { KeyId: key })) as { KeyId: string; PublicKey: Uint8Array };
         const pem = kmsPublicKeyPem(out.KeyId, out.PublicKey);
@@ -132,13 +146,19 @@ Example:
   rotation.command('status').argument('<key>', 'key id, ARN or alias').description('Show rotation status')
     .addHelpText('after', '\nExample:\n  sealbox keys rotation status alias/app')
     .action(withKms(globals, async (kms, key: string) => kms.getKeyRotationStatus({ KeyId: await keyIdOf(kms, key) }), (r: { KeyRotationEnabled?: boolean; NextRotationDate?: Date }) =>
-      `rotation ${r.KeyRotationEnabled ? `on, next ${r.NextRotationDate?.toISOString()}` : 'off'}\n`));
+      `rotation ${r.KeyRotationEnabled ? `on, next ${r.NextRotationDate?.toISOString()}` : 'off'}\n`, true));
 
   keys.command('schedule-deletion').argument('<key>', 'key id, ARN or alias').option('--days <n>', 'waiting period, 7-30 days (default 30)', (v: string) => integerOption(v, '--days', 7, 30))
     .description('Schedule deletion: the key is unusable now and deleted for good after the waiting period')
     .addHelpText('after', '\nExample:\n  sealbox keys schedule-deletion alias/old --days 7')
-    .action(withKms(globals, async (kms, key: string, opts: { days?: number }) => kms.scheduleKeyDeletion({ KeyId: await keyIdOf(kms, key), ...(opts.days !== undefined ? { PendingWindowInDays: opts.days } : {}) }),
-      (r: { DeletionDate?: Date }) => `deletion scheduled for ${r.DeletionDate?.toISOString()}\n`));
+    .action(withKms(globals, async (kms, key: string, opts: { days?: number }) => {
+      const KeyId = await keyIdOf(kms, key);
+      const result = await kms.scheduleKeyDeletion({ KeyId, ...(opts.days !== undefined ? { PendingWindowInDays: opts.days } : {}) });
+      if (await isDefaultKey(kms, KeyId)) {
+        process.stderr.write(`sealbox: warning: this is the CLI's default key (${DEFAULT_ALIAS}): encrypt without --key fails from now on, and what it encrypted can no longer be decrypted after ${result.DeletionDate?.toISOString()}; "sealbox keys cancel-deletion ${DEFAULT_ALIAS}" undoes this\n`);
+      }
+      return result;
+    }, (r: { DeletionDate?: Date }) => `deletion scheduled for ${r.DeletionDate?.toISOString()}\n`));
   keys.command('cancel-deletion').argument('<key>', 'key id, ARN or alias').description('Cancel a scheduled deletion (the key stays disabled)')
     .addHelpText('after', '\nExamples:\n  sealbox keys cancel-deletion 1234abcd-12ab-34cd-56ef-1234567890ab\n  sealbox keys enable 1234abcd-12ab-34cd-56ef-1234567890ab')
     .action(withKms(globals, async (kms, key: string) => kms.cancelKeyDeletion({ KeyId: await keyIdOf(kms, key) }), ok('deletion cancelled; the key is disabled')));
@@ -158,7 +178,7 @@ Example:
   alias.command('list').description('List aliases')
     .addHelpText('after', '\nExample:\n  sealbox keys alias list --json')
     .action(withKms(globals, async (kms) => (await kms.listAliases({ Limit: 100 })).Aliases ?? [],
-      (rows: { AliasName?: string; TargetKeyId?: string }[]) => rows.map((a) => `${a.AliasName}  ${a.TargetKeyId}`).join('\n') + (rows.length ? '\n' : '')));
+      (rows: { AliasName?: string; TargetKeyId?: string }[]) => (rows.length === 0 ? 'no aliases\n' : table(['ALIAS', 'KEY ID'], rows.map((a) => [a.AliasName ?? '', a.TargetKeyId ?? '-']))), true));
 
   keys.command('tag').argument('<key>', 'key id, ARN or alias').argument('[pairs...]', 'tags as key=value (none: list the tags)')
     .option('--remove <tagKey>', 'remove a tag (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
@@ -168,7 +188,14 @@ Example:
       const KeyId = await keyIdOf(kms, key);
       const tags = parsePairs(pairs, 'tag');
       if (tags) await kms.tagResource({ KeyId, Tags: Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })) });
-      if (opts.remove) await kms.untagResource({ KeyId, TagKeys: opts.remove });
+      if (opts.remove) {
+        const present = new Set(((await kms.listResourceTags({ KeyId })).Tags ?? []).map((t) => t.TagKey));
+        const absent = opts.remove.filter((k) => !present.has(k));
+        if (absent.length) throw new UsageError(`the key has no tag ${absent.join(', ')}`);
+        await kms.untagResource({ KeyId, TagKeys: opts.remove });
+        // Say what went: with no tags left the listing below would be empty.
+        if (!globals().json) for (const k of opts.remove) process.stderr.write(`sealbox: removed tag ${k}\n`);
+      }
       return (await kms.listResourceTags({ KeyId })).Tags ?? [];
-    }, (rows: { TagKey?: string; TagValue?: string }[]) => rows.map((t) => `${t.TagKey}=${t.TagValue}`).join('\n') + (rows.length ? '\n' : '')));
+    }, (rows: { TagKey?: string; TagValue?: string }[]) => (rows.length === 0 ? 'no tags\n' : rows.map((t) => `${t.TagKey}=${t.TagValue}\n`).join(''))));
 }

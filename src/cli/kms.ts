@@ -79,7 +79,7 @@ Examples:
     .addHelpText('after', '\nExample:\n  sealbox --json kms credentials list')
     .action(async () => {
       const { credentialStoreFor } = await loadServer();
-      const local = openLocalKms(globals());
+      const local = openLocalKms(globals(), true);
       try {
         const keys = credentialStoreFor(local).list();
         if (globals().json) process.stdout.write(JSON.stringify(keys, null, 2) + '\n');

@@ -1,5 +1,8 @@
 import { LocalKms, defaultDataDir } from '../local-kms/index.js';
 import { LocalKmsError } from '../local-kms/errors.js';
+import { DATABASE_FILE } from '../local-kms/store.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** The alias the CLI encrypts under when no --key is given. */
 export const DEFAULT_ALIAS = 'alias/sealbox-default';
@@ -13,9 +16,22 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
-/** Opens the local KMS of `--home` / SEALBOX_HOME / the platform data dir. */
-export function openLocalKms(options: GlobalOptions): LocalKms {
-  return LocalKms.open({ dataDir: options.home ?? defaultDataDir(), accountId: LOCAL_ACCOUNT });
+/** No key store where the CLI looked: read-only commands say so instead of creating one. */
+export class NoKeyStoreError extends Error {
+  override readonly name = 'NoKeyStoreError';
+}
+
+/**
+ * Opens the local KMS of `--home` / SEALBOX_HOME / the platform data dir. With `existing`
+ * (decrypt and the commands that only read), a missing key store is an error that says where
+ * the CLI looked, instead of a new, empty store that cannot hold the key anyway.
+ */
+export function openLocalKms(options: GlobalOptions, existing = false): LocalKms {
+  const dataDir = options.home ?? defaultDataDir();
+  if (existing && !existsSync(join(dataDir, DATABASE_FILE))) {
+    throw new NoKeyStoreError(`there is no local key store in ${dataDir} (nothing was encrypted with the local KMS here); give --home or SEALBOX_HOME if it is elsewhere`);
+  }
+  return LocalKms.open({ dataDir, accountId: LOCAL_ACCOUNT });
 }
 
 /**

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
 import { registerCrypt } from './crypt.js';
 import { registerInspect } from './inspect.js';
 import { registerKeys } from './keys.js';
@@ -26,6 +27,8 @@ program
   .description('Client-side envelope encryption. Keys live in the bundled local KMS (no set-up), AWS KMS, or raw key files.')
   .option('--home <dir>', 'local KMS data directory (default: $SEALBOX_HOME or the platform data directory)')
   .option('--json', 'machine-readable output for non-streaming commands')
+  // dist/cli/main.js → the package's own package.json (shipped with every install).
+  .version((createRequire(import.meta.url)('../../package.json') as { version: string }).version, '-V, --version', 'print the version')
   // Usage errors are one line in the same shape as every other error, the code at the end
   // (commander's suggestion, "Did you mean encrypt?", joins the line; the full help would bury
   // what was wrong).
@@ -50,9 +53,12 @@ registerKms(program, globals);
 registerRewrap(program, globals);
 registerKeygen(program, globals);
 
-// Streams to a closed pipe (e.g. `| head`) are not an error worth a stack trace.
+// The reader of stdout went away (`sealbox decrypt big.sbx | head -c 10`): stop at once, as a
+// process killed by SIGPIPE would, with its status (128 + 13), never 0: the rest of the message
+// was neither verified nor delivered. Silent, as for any program in a pipeline.
+const brokenPipe = (): never => process.exit(EXIT.BROKEN_PIPE);
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
+  if (err.code === 'EPIPE') brokenPipe();
 });
 
 // A last resort: whatever escapes (an 'error' event nobody listens to) is still one line and an
@@ -70,6 +76,8 @@ try {
 } catch (err) {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+  } else if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') {
+    brokenPipe();
   } else {
     const { line, code } = describeError(err);
     process.stderr.write(`sealbox: ${line}\n`);

@@ -13,6 +13,8 @@ export function registerRandom(program: Command, globals: () => GlobalOptions): 
       const n = Number(bytes);
       if (!Number.isInteger(n) || n < 1 || n > 1024) throw new UsageError('random expects a number of bytes from 1 to 1024');
       if (!['hex', 'base64', 'raw'].includes(opts.encoding)) throw new UsageError('--encoding must be hex, base64 or raw');
+      // Raw bytes on a terminal are unreadable and can garble it (as encrypt refuses, too).
+      if (opts.encoding === 'raw' && !globals().json && process.stdout.isTTY) throw new UsageError('refusing to write raw bytes to a terminal: redirect stdout (> key.bin) or use --encoding hex or base64');
       const kms = openLocalKms(globals());
       try {
         const { Plaintext } = await kms.generateRandom({ NumberOfBytes: n });

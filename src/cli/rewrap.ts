@@ -5,6 +5,7 @@ import type { Keyring } from '../keyring/keyring.js';
 import { rewrapFile } from '../node/rewrap-file.js';
 import type { RewrapFileOptions, RewrapFileResult } from '../node/rewrap-file.js';
 import { lazyLocal } from './crypt.js';
+import { checkOutputPath } from './output-path.js';
 import { EXIT, FileError, UsageError, describeError, fileError } from './exit.js';
 import { keyringsFromOptions, localDiscoveryKeyring, parsePairs } from './keyrings.js';
 import type { GlobalOptions } from './local.js';
@@ -65,7 +66,9 @@ async function run(files: string[], opts: RewrapCliOptions, globals: GlobalOptio
     if (!isFile) throw new FileError(`cannot rewrap ${file}: not a regular file`, 'EISDIR');
   }
 
-  const local = lazyLocal(globals);
+  if (opts.output !== undefined) checkOutputPath(opts.output);
+  // Rewrap never creates a key store: a new one holds no key to unwrap with.
+  const local = lazyLocal(globals, true);
   let interrupted = 0;
   const onSignal = (): void => {
     // First Ctrl-C: start no new file, let the ones in progress finish (nothing half-done is
