@@ -202,6 +202,40 @@ describe.skipIf(BROWSER_SKIP)('cross-runtime', () => {
   });
 });
 
+describe.skipIf(BROWSER_SKIP)('X-Wing keyring (issue 15)', () => {
+  it('loads its code only when used; a message encrypted in Chromium decrypts in Node and the reverse', async () => {
+    const fresh = await openSuites(context);
+    try {
+      expect((await run(fresh, 'scripts')).filter((p) => p.includes('xwing'))).toEqual([]);
+      const nodeKeys = await sealbox.generateXWingKeyPair();
+      // Chromium -> Node
+      const fromPage = fromBase64(await run(fresh, 'xwingEncrypt', nodeKeys.publicKey));
+      expect((await run(fresh, 'scripts')).some((p) => p.includes('xwing-impl'))).toBe(true);
+      const opened = await sealbox.decrypt(fromPage, { keyring: new sealbox.XWingKeyring({ privateKey: nodeKeys.privateKey }) });
+      expect(Buffer.from(opened.plaintext).equals(Buffer.from(pattern(3000, 13)))).toBe(true);
+      expect(opened.encryptionContext).toEqual({ side: 'page' });
+      // Node -> Chromium, to a key made in the page
+      const pageKeys = await run(fresh, 'xwingKeyPair');
+      expect(pageKeys.derived).toBe(pageKeys.publicKey);
+      expect(pageKeys.typo).toBe('ERR_KEYRING');
+      expect(await sealbox.xwingPublicKey(pageKeys.privateKey)).toBe(pageKeys.publicKey);
+      const { ciphertext } = await sealbox.encrypt(pattern(3000, 14), { keyring: new sealbox.XWingKeyring({ publicKey: pageKeys.publicKey }), encryptionContext: { side: 'node' } });
+      expect(await run(fresh, 'xwingDecrypt', pageKeys.privateKey, toBase64(ciphertext))).toBe('match');
+      // The other key does not open it: a code, not a crash.
+      expect(await run(fresh, 'xwingDecrypt', nodeKeys.privateKey, toBase64(ciphertext))).toBe('ERR_NO_MATCHING_KEY');
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('works under the strict CSP (pure JS, no eval, no wasm)', async () => {
+    const keys = await sealbox.generateXWingKeyPair();
+    const b64 = await runDetached(strict, 'xwingEncrypt', keys.publicKey);
+    const opened = await sealbox.decrypt(fromBase64(b64), { keyring: new sealbox.XWingKeyring({ privateKey: keys.privateKey }) });
+    expect(Buffer.from(opened.plaintext).equals(Buffer.from(pattern(3000, 13)))).toBe(true);
+  });
+});
+
 describe.skipIf(BROWSER_SKIP)('under a strict Content Security Policy (no unsafe-eval)', () => {
   it('round-trips, streams and decrypts the frozen vectors as Node does', async () => {
     // cbor-x probes once for eval (new Function) when it loads and does without it.

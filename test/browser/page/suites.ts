@@ -263,6 +263,38 @@ const suites = {
     return toBase64(ciphertext);
   },
 
+  /** X-Wing keyring in the page: encrypts pattern(3000, 13) to the public key text. */
+  async xwingEncrypt(publicKey: string): Promise<string> {
+    const keyring = new api.XWingKeyring({ publicKey });
+    const { ciphertext } = await api.encrypt(pattern(3000, 13), { keyring, encryptionContext: { side: 'page' } });
+    return toBase64(ciphertext);
+  },
+
+  /** X-Wing keyring in the page: decrypts what Node encrypted (pattern(3000, 14), context side=node). */
+  async xwingDecrypt(privateKey: string, b64: string): Promise<string> {
+    const keyring = new api.XWingKeyring({ privateKey });
+    const result = await outcome(api, () => api.decrypt(fromBase64(b64), { keyring }));
+    return result === `plaintext:${toBase64(pattern(3000, 14))}:${sortedJson({ side: 'node' })}` ? 'match' : result.slice(0, 80);
+  },
+
+  /** A key pair made in the page, and a mistyped copy of its public key refused with a code. */
+  async xwingKeyPair(): Promise<{ publicKey: string; privateKey: string; derived: string; typo: string }> {
+    const { publicKey, privateKey } = await api.generateXWingKeyPair();
+    const typo = publicKey.slice(0, 20) + (publicKey[20] === 'q' ? 'p' : 'q') + publicKey.slice(21);
+    let refused = 'accepted';
+    try {
+      await new api.XWingKeyring({ publicKey: typo }).ready();
+    } catch (err) {
+      refused = err instanceof api.SealboxError ? err.code : `foreign:${(err as Error)?.name}`;
+    }
+    return { publicKey, privateKey, derived: await api.xwingPublicKey(privateKey), typo: refused };
+  },
+
+  /** The scripts this page has fetched so far (to see what loads lazily). */
+  scripts(): string[] {
+    return performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname);
+  },
+
   async crossDecrypt(b64: string): Promise<string> {
     const result = await outcome(api, () => api.decrypt(fromBase64(b64), { keyring: crossKeyring(api), expectedEncryptionContext: CROSS.encryptionContext }));
     const expected = `plaintext:${toBase64(pattern(CROSS.size, 5))}:${sortedJson(CROSS.encryptionContext)}`;
