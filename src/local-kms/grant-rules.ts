@@ -46,6 +46,49 @@ const CONSTRAINABLE = new Set<string>([
   'RetireGrant',
 ]);
 
+/** Grant operations every key supports, whatever its type. */
+const ANY_KEY: readonly GrantOperation[] = ['CreateGrant', 'RetireGrant', 'DescribeKey'];
+
+/**
+ * Grant operations a key supports, by key usage and whether it is the symmetric encryption key
+ * spec: the "Key type table" of the AWS KMS Developer Guide ("Key type reference").
+ */
+export function grantOperationsFor(key: { readonly keySpec: string; readonly keyUsage: string }): readonly GrantOperation[] {
+  switch (key.keyUsage) {
+    case 'ENCRYPT_DECRYPT':
+      return key.keySpec === 'SYMMETRIC_DEFAULT'
+        ? [...ANY_KEY, 'Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext']
+        : [...ANY_KEY, 'Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GetPublicKey'];
+    case 'SIGN_VERIFY':
+      return [...ANY_KEY, 'Sign', 'Verify', 'GetPublicKey'];
+    case 'GENERATE_VERIFY_MAC':
+      return [...ANY_KEY, 'GenerateMac', 'VerifyMac'];
+    case 'KEY_AGREEMENT':
+      return [...ANY_KEY, 'DeriveSharedSecret', 'GetPublicKey'];
+    default:
+      return ANY_KEY;
+  }
+}
+
+/**
+ * Refuses a grant that allows an operation its key does not support (AWS KMS API Reference,
+ * CreateGrant: "if the grant allows an operation that the KMS key does not support, CreateGrant
+ * fails with a ValidationException").
+ *
+ * @throws LocalKmsError `ValidationException`.
+ * @example
+ * ```ts
+ * checkGrantOperationsForKey(['Sign'], { keySpec: 'SYMMETRIC_DEFAULT', keyUsage: 'ENCRYPT_DECRYPT' }); // throws
+ * ```
+ */
+export function checkGrantOperationsForKey(operations: readonly string[], key: { readonly keySpec: string; readonly keyUsage: string }): void {
+  const supported: readonly string[] = grantOperationsFor(key);
+  const unsupported = operations.filter((op) => !supported.includes(op));
+  if (unsupported.length > 0) {
+    throw new LocalKmsError('ValidationException', `A ${key.keySpec} key with KeyUsage ${key.keyUsage} does not support ${unsupported.join(', ')}.`);
+  }
+}
+
 /** Most pairs in one grant constraint's encryption context (AWS KMS Developer Guide, "Grant constraints"). */
 export const MAX_CONSTRAINT_PAIRS = 8;
 

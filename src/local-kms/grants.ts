@@ -14,7 +14,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SqliteDatabase as Database } from './sqlite.js';
 import { LocalKmsError } from './errors.js';
-import { grantCovers, validateGrantTerms, type GrantConstraints, type GrantTerms } from './grant-rules.js';
+import { checkGrantOperationsForKey, grantCovers, validateGrantTerms, type GrantConstraints, type GrantTerms } from './grant-rules.js';
 import { cachedKeyPolicy, evaluateKeyPolicy } from './policy.js';
 import { defineOperation, type Caller, type Migration, type OperationContext } from './operation.js';
 
@@ -239,6 +239,7 @@ const createGrant = defineOperation<CreateGrantInput>(
     if (key.state === 'PendingDeletion' || key.state === 'Unavailable') {
       throw new LocalKmsError('KMSInvalidStateException', `The key is ${key.state}.`);
     }
+    checkGrantOperationsForKey(input.Operations, key);
     // A caller allowed only through a grant with CreateGrant may pass on no more than that
     // grant gives: the same or fewer operations under the same constraints (AWS).
     const caller = { principal: ctx.caller.principal, accountId: ctx.caller.accountId, action: 'kms:CreateGrant', keyArn: key.arn };

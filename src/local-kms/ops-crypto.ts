@@ -109,6 +109,9 @@ function decryptWith(ctx: OperationContext, input: { CiphertextBlob: Uint8Array;
   const named = input.KeyId
     ? ctx.resolveKey(input.KeyId, { allowAlias: true, action, ...(input.EncryptionContext ? { encryptionContext: input.EncryptionContext } : {}), ...(input.GrantTokens ? { grantTokens: input.GrantTokens } : {}) })
     : undefined;
+  // An HMAC key never made a ciphertext, so naming one is the wrong key, not a wrong usage
+  // (AWS KMS API Reference, Decrypt: "If you identify a different KMS key ... IncorrectKeyException").
+  if (named && named.keyUsage === 'GENERATE_VERIFY_MAC') throw new LocalKmsError('IncorrectKeyException', 'The ciphertext was not encrypted under the KMS key given');
   if (named && named.keySpec !== 'SYMMETRIC_DEFAULT') {
     ctx.requireUsable(named);
     if (named.keyUsage !== 'ENCRYPT_DECRYPT') throw new LocalKmsError('InvalidKeyUsageException', `${named.arn} key usage is ${named.keyUsage}`);

@@ -79,7 +79,8 @@ const importKeyMaterial = defineOperation<ImportInput>(
   },
   (ctx, input) => {
     const key = externalKey(ctx, input.KeyId, 'kms:ImportKeyMaterial');
-    const model = input.ExpirationModel ?? (input.ValidTo ? 'KEY_MATERIAL_EXPIRES' : 'KEY_MATERIAL_DOES_NOT_EXPIRE');
+    // The default model is KEY_MATERIAL_EXPIRES, which needs ValidTo (AWS KMS API Reference, ImportKeyMaterial).
+    const model = input.ExpirationModel ?? 'KEY_MATERIAL_EXPIRES';
     if (model === 'KEY_MATERIAL_EXPIRES' && !input.ValidTo) throw new LocalKmsError('ValidationException', 'ValidTo is required with KEY_MATERIAL_EXPIRES');
     if (model === 'KEY_MATERIAL_DOES_NOT_EXPIRE' && input.ValidTo) throw new LocalKmsError('ValidationException', 'ValidTo is not allowed with KEY_MATERIAL_DOES_NOT_EXPIRE');
     if (input.ValidTo && input.ValidTo.getTime() <= ctx.now.getTime()) throw new LocalKmsError('ValidationException', 'ValidTo must be in the future');

@@ -27,7 +27,9 @@ export function keyMetadata(ctx: OperationContext, key: KeyRecord): KeyMetadata 
     KeyManager: 'CUSTOMER',
     CustomerMasterKeySpec: key.keySpec as KeyMetadata['CustomerMasterKeySpec'],
     KeySpec: key.keySpec,
-    ...(key.origin === 'EXTERNAL' ? { ExpirationModel: key.validTo ? 'KEY_MATERIAL_EXPIRES' : 'KEY_MATERIAL_DOES_NOT_EXPIRE' } : {}),
+    // Only while imported material is present: DeleteImportedKeyMaterial (or its expiry) removes it
+    // and the expiration model with it (AWS KMS API Reference, KeyMetadata: ExpirationModel).
+    ...(key.origin === 'EXTERNAL' && key.currentVersion > 0 ? { ExpirationModel: key.validTo ? 'KEY_MATERIAL_EXPIRES' : 'KEY_MATERIAL_DOES_NOT_EXPIRE' } : {}),
     ...(key.keyUsage === 'ENCRYPT_DECRYPT' ? { EncryptionAlgorithms: info.encryptionAlgorithms } : {}),
     ...(key.keyUsage === 'SIGN_VERIFY' ? { SigningAlgorithms: info.signingAlgorithms } : {}),
     ...(key.keyUsage === 'GENERATE_VERIFY_MAC' ? { MacAlgorithms: info.macAlgorithms } : {}),
@@ -44,7 +46,8 @@ const TAGS = { type: 'tagList', max: 50 } as const;
 function putTags(ctx: OperationContext, keyId: string, tags: { TagKey: string; TagValue: string }[]): void {
   for (const t of tags) {
     if (t.TagKey.length < 1 || t.TagKey.length > 128 || t.TagValue.length > 256) throw new LocalKmsError('TagException', 'Tag keys are 1-128 characters, values 0-256');
-    if (t.TagKey.startsWith('aws:')) throw new LocalKmsError('TagException', 'Tag keys beginning with aws: are reserved');
+    // The aws: prefix is reserved in any letter case (AWS KMS Developer Guide, "Tagging keys").
+    if (t.TagKey.toLowerCase().startsWith('aws:')) throw new LocalKmsError('TagException', 'Tag keys beginning with aws: are reserved');
     ctx.db.prepare('INSERT INTO tags (key_id, tag_key, tag_value) VALUES (?, ?, ?) ON CONFLICT(key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value').run(keyId, t.TagKey, t.TagValue);
   }
 }
@@ -78,6 +81,8 @@ const createKey = defineOperation<CreateKeyInput>(
     ctx.authorize({ action: 'kms:CreateKey' });
     const keySpec = (input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT') as KeySpec;
     const info = keySpecInfo(keySpec); // ValidationException for unknown specs
+    // KeyUsage may be omitted only for symmetric encryption keys (AWS KMS API Reference, CreateKey: KeyUsage).
+    if (input.KeyUsage === undefined && keySpec !== 'SYMMETRIC_DEFAULT') throw new LocalKmsError('ValidationException', `KeyUsage is required for KeySpec ${keySpec}`);
     const keyUsage = input.KeyUsage ?? info.usages[0]!;
     if (!info.usages.includes(keyUsage)) throw new LocalKmsError('ValidationException', `KeyUsage ${keyUsage} is not valid for KeySpec ${keySpec}`);
     const origin = input.Origin ?? 'AWS_KMS';

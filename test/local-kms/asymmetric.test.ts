@@ -101,7 +101,7 @@ describe('import', () => {
   async function importInto(id: string, material: Buffer, extra: Record<string, unknown> = {}): Promise<void> {
     const p = await kms.getParametersForImport({ KeyId: id, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
     const wrapped = publicEncrypt({ key: createPublicKey({ key: Buffer.from(p.PublicKey!), format: 'der', type: 'spki' }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, material);
-    await kms.importKeyMaterial({ KeyId: id, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapped, ...extra });
+    await kms.importKeyMaterial({ KeyId: id, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapped, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', ...extra });
   }
 
   it('EXTERNAL keys wait in PendingImport, work after import, and only take the same material again', async () => {
@@ -129,9 +129,9 @@ describe('import', () => {
     const p = await kms.getParametersForImport({ KeyId: id, WrappingAlgorithm: 'RSAES_OAEP_SHA_1', WrappingKeySpec: 'RSA_2048' });
     expect(p.ParametersValidTo!.getTime()).toBe(clock.time + 86_400_000);
     const wrapped = publicEncrypt({ key: createPublicKey({ key: Buffer.from(p.PublicKey!), format: 'der', type: 'spki' }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' }, Buffer.alloc(32, 7));
-    expect(await errorName(kms.importKeyMaterial({ KeyId: other, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapped }))).toBe('InvalidImportTokenException');
+    expect(await errorName(kms.importKeyMaterial({ KeyId: other, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapped, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }))).toBe('InvalidImportTokenException');
     clock.advanceDays(2);
-    expect(await errorName(kms.importKeyMaterial({ KeyId: id, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapped }))).toBe('ExpiredImportTokenException');
+    expect(await errorName(kms.importKeyMaterial({ KeyId: id, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapped, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }))).toBe('ExpiredImportTokenException');
     await importInto(id, Buffer.alloc(32, 7), { ValidTo: new Date(clock.time + 3 * 86_400_000), ExpirationModel: 'KEY_MATERIAL_EXPIRES' });
     expect((await kms.describeKey({ KeyId: id })).KeyMetadata).toMatchObject({ KeyState: 'Enabled', ExpirationModel: 'KEY_MATERIAL_EXPIRES' });
     clock.advanceDays(3);
