@@ -108,6 +108,20 @@ describe('keyrings', () => {
     expect(bytesEqual((await decrypt(ciphertext, { keyring: onlyChildren })).plaintext, pattern(100))).toBe(true);
   });
 
+  it('a keyring that returns a wrong key (and ignores isMessageKey) is passed over: SPEC §8.3, rule 30', async () => {
+    const { ciphertext } = await encrypt(pattern(7), { keyring });
+    const liar = { wrapKey: () => Promise.reject(new Error('no')), unwrapKey: async () => new Uint8Array(32).fill(9) };
+    for (const multi of [new MultiKeyring({ children: [liar, keyring] }), new MultiKeyring({ children: [keyring, liar] })]) {
+      expect(bytesEqual((await decrypt(ciphertext, { keyring: multi })).plaintext, pattern(7))).toBe(true);
+    }
+    expect(((await thrown(() => decrypt(ciphertext, { keyring: liar }))) as SealboxError).code).toBe('ERR_COMMITMENT_MISMATCH');
+    // A keyring's own error passes through when it is the only failure; several become ERR_KEYRING.
+    const refuses = { wrapKey: () => Promise.reject(new Error('no')), unwrapKey: () => Promise.reject(new SealboxError('ERR_DECRYPTION_FAILED', 'altered')) };
+    expect(((await thrown(() => decrypt(ciphertext, { keyring: refuses }))) as SealboxError).code).toBe('ERR_DECRYPTION_FAILED');
+    const two = (await thrown(() => decrypt(ciphertext, { keyring: new MultiKeyring({ children: [refuses, testKeyring('key-1', 77)] }) }))) as SealboxError;
+    expect([two.code, two.errors.length]).toEqual(['ERR_KEYRING', 2]);
+  });
+
   it('a multi-keyring reports every failure when none unwraps (ERR_KEYRING: SPEC §8.3, an EDK was for one of its keys)', async () => {
     const { ciphertext } = await encrypt(pattern(5), { keyring });
     const broken = testKeyring('key-1', 50);

@@ -19,7 +19,7 @@ export interface MultiKeyringOptions {
  * thrown when no keyring recognised anything. Nothing found: `null` when no keyring recognised
  * any EDK; else ERR_COMMITMENT_MISMATCH when
  * some key was unwrapped but none matched, ERR_KEYRING when none could be unwrapped, each with
- * every failure in `errors` (a single failure is thrown as it is, with its `cause`).
+ * every failure in `errors` (a single failure is thrown as it is, with its code and `cause`).
  *
  * @throws SealboxError ERR_COMMITMENT_MISMATCH, ERR_KEYRING, ERR_NO_MATCHING_KEY
  */
@@ -58,8 +58,9 @@ export async function unwrapInOrder(keyrings: readonly Keyring[], request: Unwra
     throw new SealboxError('ERR_NO_MATCHING_KEY', `No keyring holds a key for the message (${notMine.length} said why)`, { errors: notMine });
   }
   const code = mismatched ? 'ERR_COMMITMENT_MISMATCH' : 'ERR_KEYRING';
-  // One failure (the usual case: one key, one EDK): that keyring's own error, with its cause.
-  if (errors.length === 1 && isSealboxError(errors[0], code)) throw errors[0];
+  // One failure (the usual case: one key, one EDK): that keyring's own error, with its cause
+  // (and its own code: the CLI's keyring reports an altered header as ERR_DECRYPTION_FAILED).
+  if (errors.length === 1 && (!mismatched || isSealboxError(errors[0], code))) throw errors[0];
   throw mismatched
     ? new SealboxError(code, `No data key matches the message's key commitment (${errors.length} tried)`, { errors })
     : new SealboxError(code, `No keyring could unwrap the data key (${errors.length} failed)`, { errors });
