@@ -20,6 +20,7 @@ import { createDecryptStream } from '../../src/node/streams.js';
 import { decryptRange } from '../../src/range/decrypt-range.js';
 import { decryptStream } from '../../src/stream/decrypt-stream.js';
 import { readHeader } from '../../src/stream/read-header.js';
+import { rewrap } from '../../src/rewrap.js';
 import type { Mutated, SeedMessage } from './mutate.js';
 import { armorBytes, mutateArmor, mutateMessage } from './mutate.js';
 import { Rng } from './rng.js';
@@ -50,6 +51,9 @@ export function isKnownSealboxError(err: unknown): err is SealboxError {
 export function fuzzKeyring(): Keyring {
   return new RawAesKeyring({ namespace: 'fuzz', name: 'key-1', wrappingKey: new Uint8Array(32).fill(0x42) });
 }
+
+/** The keyring the rewrap target moves messages to. */
+const REWRAP_TO = new RawAesKeyring({ namespace: 'fuzz', name: 'rewrapped', wrappingKey: new Uint8Array(32).fill(0x24) });
 
 /** What a target returned for one input. */
 export interface TargetResult {
@@ -143,6 +147,16 @@ export const MESSAGE_TARGETS: readonly MessageTarget[] = [
       const source = rng.chance(0.3) ? { size: input.length, read: async (offset: number, length: number) => input.slice(offset, offset + length) } : input;
       const r = await decryptRange(source, { keyring, start, ...(end === undefined ? {} : { end }) });
       return { plaintext: r.plaintext, range: { start, end: end ?? r.plaintextLength, plaintextLength: r.plaintextLength } };
+    },
+  },
+  {
+    // Rewrap reads the whole message and writes a new header; what it writes must decrypt to the
+    // seed's plaintext under the new key, and nothing else may come out of a mutated input.
+    name: 'rewrap',
+    weight: 1,
+    run: async (input, rng, keyring) => {
+      const { ciphertext } = await rewrap(input, { keyring, to: REWRAP_TO, unsafeReuseHeaderNonce: true, verifyFrames: rng.chance(0.5) });
+      return { plaintext: (await decrypt(ciphertext, { keyring: REWRAP_TO })).plaintext };
     },
   },
   {
