@@ -20,7 +20,7 @@ import { createDecryptStream } from '../../src/node/streams.js';
 import { decryptRange } from '../../src/range/decrypt-range.js';
 import { decryptStream } from '../../src/stream/decrypt-stream.js';
 import { readHeader } from '../../src/stream/read-header.js';
-import { rewrap } from '../../src/rewrap.js';
+import { rewrap } from '../../src/rewrap/rewrap.js';
 import type { Mutated, SeedMessage } from './mutate.js';
 import { armorBytes, mutateArmor, mutateMessage } from './mutate.js';
 import { Rng } from './rng.js';
