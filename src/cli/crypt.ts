@@ -11,7 +11,7 @@ import { positiveInteger } from './args.js';
 import { cleanUpOnSignal } from './interrupt.js';
 import { DEFAULT_MAX_FRAME_LENGTH } from '../limits.js';
 import { progressFor, runPipeline, wantsProgress } from './io.js';
-import { inputError, openInput } from './input.js';
+import { inputError, openInput, readsTerminal, terminalArmor } from './input.js';
 import { checkOutputPath } from './output-path.js';
 import { rememberingEdks } from './edk-names.js';
 import { SealboxError } from '../errors.js';
@@ -66,7 +66,8 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
     throw new UsageError('--endpoint-url applies to kms: and kms-rsa: keys only; the local KMS and key files need no endpoint');
   }
   checkOutputPath(opts.output);
-  const { stream, size, regularFile } = openInput(file, 'refuse');
+  // Decrypt takes an armored message pasted at a terminal; encrypt has nothing to read there.
+  const { stream, size, regularFile } = direction === 'decrypt' && readsTerminal(file) ? await terminalArmor() : openInput(file, 'refuse');
   // Decrypt never creates a key store: a new one could not hold the key.
   const local = lazyLocal(globals, direction === 'decrypt');
   let dropHandlers: (() => void) | undefined;

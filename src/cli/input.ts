@@ -1,5 +1,6 @@
 import { closeSync, createReadStream, fstatSync, openSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { ARMOR_BEGIN, ARMOR_END } from './armor.js';
 import { FileError, UsageError, fileError } from './exit.js';
 
 /** An opened input: its stream, its size when known, and whether it is a regular file. */
@@ -59,4 +60,42 @@ export function inputError(err: unknown, file: string | undefined): unknown {
   const e = err as NodeJS.ErrnoException;
   if (e instanceof Error && typeof e.code === 'string' && e.syscall === 'read' && !e.path) return fileError(e, file === undefined || file === '-' ? 'stdin' : file, 'read');
   return err;
+}
+
+/** True when the command would read stdin and stdin is a terminal. */
+export function readsTerminal(file: string | undefined): boolean {
+  return (file === undefined || file === '-') && Boolean(process.stdin.isTTY);
+}
+
+/**
+ * An armored message pasted at a terminal (`sealbox decrypt`, `sealbox inspect`), as `age -d`
+ * reads one: says on stderr what it waits for (never silently), reads lines up to the END
+ * line and stops there, without waiting for Ctrl-D. The first line that is not blank must be
+ * the BEGIN line: binary messages cannot come from a terminal (a usage error saying how to give
+ * one). Input that ends (Ctrl-D) before the END line goes on to the armor decoder, which
+ * reports it as truncated.
+ */
+export async function terminalArmor(): Promise<Input> {
+  const { createInterface } = await import('node:readline');
+  process.stderr.write(`sealbox: paste an armored message (${ARMOR_BEGIN} ... ${ARMOR_END}); Ctrl-D ends, Ctrl-C cancels\n`);
+  const lines = createInterface({ input: process.stdin, terminal: false, crlfDelay: Infinity });
+  const text: string[] = [];
+  try {
+    for await (const line of lines) {
+      const trimmed = line.trim();
+      if (text.length === 0 && trimmed === '') continue;
+      if (text.length === 0 && trimmed !== ARMOR_BEGIN) {
+        throw new UsageError(`a terminal can only give an armored message (starting ${ARMOR_BEGIN}): give a binary message as a file or through a pipe`);
+      }
+      text.push(trimmed);
+      if (trimmed === ARMOR_END) break;
+    }
+  } finally {
+    lines.close();
+    // Stop reading the terminal, so that the command ends once the message is done.
+    process.stdin.pause();
+    process.stdin.unref?.();
+  }
+  if (text.length === 0) throw new UsageError('no input: paste an armored message, give a file, or pipe data to stdin');
+  return { stream: Readable.from([Buffer.from(`${text.join('\n')}\n`)]), size: undefined, regularFile: false };
 }

@@ -4,7 +4,7 @@ import { readHeader } from '../stream/read-header.js';
 import { describeEdk } from './edk-names.js';
 import { createDearmorStream } from './armor.js';
 import type { GlobalOptions } from './local.js';
-import { inputError, openInput } from './input.js';
+import { inputError, openInput, readsTerminal, terminalArmor } from './input.js';
 
 /** `sealbox inspect`: the header only, without any key. */
 export function registerInspect(program: Command, globals: () => GlobalOptions): void {
@@ -14,7 +14,7 @@ export function registerInspect(program: Command, globals: () => GlobalOptions):
     .argument('[file]', 'message file (default: stdin)')
     .addHelpText('after', '\nExamples:\n  sealbox inspect report.pdf.sbx\n  sealbox inspect report.pdf.sbx --json')
     .action(async (file: string | undefined) => {
-      const { stream: source } = openInput(file, 'refuse');
+      const { stream: source } = readsTerminal(file) ? await terminalArmor() : openInput(file, 'refuse');
       // Armored or binary alike (the dearmor stage passes binary through). pipeline() carries a
       // read error of the source (EIO, a directory) into the iteration instead of an unhandled event.
       const dearmored = pipeline(source, createDearmorStream(), () => undefined);
