@@ -1,0 +1,190 @@
+import { spawnSync } from 'node:child_process';
+import type { SpawnSyncReturns } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { transformSync } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from '../cli/build.js';
+
+// The package as a user gets it: `npm pack`, then `npm install ./sealbox-x.y.z.tgz` in a scratch
+// project outside the repository, and everything below runs from that project.
+//
+// Install: `--prefer-offline --ignore-scripts`, then better-sqlite3's binary is copied from the
+// repository's own install (same version, pinned with `overrides`; built for the Node running
+// this test, which .ci/run rebuilds for each version). A real install compiles better-sqlite3
+// from source here (no prebuilt download is reachable), minutes on a loaded machine; the
+// repository's own `npm install` in .ci/run already proves that build. Sealbox itself has no
+// install-time script to skip: the tarball ships dist/.
+
+const ROOT = process.cwd();
+const scratch = mkdtempSync(join(tmpdir(), 'sealbox-pack-'));
+const project = join(scratch, 'project');
+const home = join(scratch, 'home');
+let tarball = '';
+let packed: { size: number; unpackedSize: number; files: { path: string }[] };
+
+const version = (name: string): string => (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+
+function sh(command: string, args: string[], options: { cwd?: string; input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<Buffer> {
+  return spawnSync(command, args, { cwd: options.cwd ?? project, input: options.input, env: { ...process.env, SEALBOX_HOME: home, ...options.env }, maxBuffer: 64 << 20 });
+}
+
+function ok(r: SpawnSyncReturns<Buffer>, what: string): string {
+  if (r.status !== 0) throw new Error(`${what} exited ${r.status} ${r.signal ?? ''}\n${r.stdout?.toString()}\n${r.stderr?.toString()}`);
+  return r.stdout.toString();
+}
+
+const nodeRun = (file: string): SpawnSyncReturns<Buffer> => sh(process.execPath, [file]);
+const tsc = (config: string): SpawnSyncReturns<Buffer> => sh(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', config]);
+
+/**
+ * README.md's ```ts blocks, each to be type-checked and run as written, except those whose
+ * first line is `// not run: <reason>` (the README says so above its KMS examples).
+ */
+function readmeExamples(): string[] {
+  const lines = readFileSync(join(ROOT, 'README.md'), 'utf8').split('\n');
+  const blocks: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^```(ts|typescript)\s*$/.test(lines[i]!)) continue;
+    const end = lines.indexOf('```', i + 1);
+    const body = lines.slice(i + 1, end);
+    i = end;
+    if (/^\/\/ not run: \S/.test(body[0] ?? '')) continue;
+    blocks.push(body.join('\n') + '\n');
+  }
+  return blocks;
+}
+const examples = readmeExamples();
+
+beforeAll(() => {
+  ensureBuilt();
+  mkdirSync(project, { recursive: true });
+  const pack = ok(sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], { cwd: ROOT }), 'npm pack');
+  packed = (JSON.parse(pack) as (typeof packed & { filename: string })[])[0]!;
+  tarball = join(scratch, (packed as unknown as { filename: string }).filename);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({
+    name: 'sealbox-pack-test',
+    private: true,
+    type: 'module',
+    overrides: { 'better-sqlite3': version('better-sqlite3') },
+  }, null, 2));
+  ok(sh('npm', ['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball, `@types/node@${version('@types/node')}`]), 'npm install of the tarball');
+  const release = join(project, 'node_modules', 'better-sqlite3', 'build', 'Release');
+  mkdirSync(release, { recursive: true });
+  copyFileSync(join(ROOT, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node'), join(release, 'better_sqlite3.node'));
+}, 600_000);
+
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('the packed package', () => {
+  it('holds dist/, docs/, README, CHANGELOG, LICENSE and package.json only: no sources, tests, bench or source maps', () => {
+    const paths = packed.files.map((f) => f.path);
+    for (const p of paths) expect(p).toMatch(/^(dist\/.+\.(js|d\.ts)|docs\/.+\.md|README\.md|CHANGELOG\.md|LICENSE|package\.json)$/);
+    for (const p of ['LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/bin.js', 'dist/browser/sealbox.min.js']) expect(paths).toContain(p);
+    // docs/performance.md states the size; the budget leaves room for growth, not for a regression like shipped maps.
+    console.log(`tarball ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${paths.length} files`);
+    expect(packed.size).toBeLessThan(400_000);
+  });
+
+  it('every entry point imports from ESM, with its exports, printing nothing', () => {
+    writeFileSync(join(project, 'imports.mjs'), `
+const expected = { 'sealbox': ['encrypt', 'decrypt', 'RawAesKeyring', 'KmsKeyring'], 'sealbox/node': ['createEncryptStream', 'encryptFile'], 'sealbox/local-kms': ['LocalKms'], 'sealbox/kms-server': ['startKmsServer'] };
+for (const [entry, names] of Object.entries(expected)) {
+  const m = await import(entry);
+  for (const n of names) if (typeof m[n] !== 'function') throw new Error(entry + ' lacks ' + n);
+  console.log(entry);
+}
+`);
+    const r = nodeRun('imports.mjs');
+    expect(r.stderr.toString()).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.toString().trim().split('\n')).toEqual(['sealbox', 'sealbox/node', 'sealbox/local-kms', 'sealbox/kms-server']);
+  });
+
+  it('CommonJS require() either loads the ES module (require(esm)) or fails with a clear error code, never crashes', () => {
+    writeFileSync(join(project, 'require.cjs'), `
+for (const entry of ['sealbox', 'sealbox/node', 'sealbox/local-kms', 'sealbox/kms-server']) {
+  try { const m = require(entry); console.log(entry, 'loaded', Object.keys(m).length > 0); }
+  catch (err) { console.log(entry, 'error', err.code); }
+}
+`);
+    const r = nodeRun('require.cjs');
+    expect(r.status, r.stderr.toString()).toBe(0);
+    const lines = r.stdout.toString().trim().split('\n');
+    expect(lines).toHaveLength(4);
+    for (const line of lines) expect(line).toMatch(/^\S+ (loaded true|error (ERR_REQUIRE_ESM|ERR_REQUIRE_ASYNC_MODULE))$/);
+  });
+
+  it.each(['node16', 'bundler'])('type-checks against the shipped .d.ts (moduleResolution %s, skipLibCheck false, no DOM lib), README examples included', (resolution) => {
+    writeFileSync(join(project, 'check.ts'), `
+import { decrypt, encrypt, RawAesKeyring, RawRsaKeyring, SealboxError } from 'sealbox';
+import type { EncryptOptions, Keyring } from 'sealbox';
+import { createDecryptStream, encryptFile } from 'sealbox/node';
+import { LocalKms } from 'sealbox/local-kms';
+import type { SqliteDatabase } from 'sealbox/local-kms';
+import { startKmsServer } from 'sealbox/kms-server';
+
+const keyring: Keyring = new RawAesKeyring({ namespace: 'n', name: 'k', wrappingKey: new Uint8Array(32) });
+const options: EncryptOptions = { keyring, encryptionContext: { a: 'b' } };
+const { ciphertext } = await encrypt(new Uint8Array([1, 2, 3]), options);
+const { plaintext } = await decrypt(ciphertext, { keyring });
+const kms = LocalKms.open({ dataDir: '/tmp/never-opened' });
+const db: SqliteDatabase = kms.database;
+export const used = [plaintext, db, createDecryptStream, encryptFile, startKmsServer, RawRsaKeyring, SealboxError];
+`);
+    examples.forEach((code, i) => writeFileSync(join(project, `example-${i}.ts`), code));
+    const config = `tsconfig.${resolution}.json`;
+    writeFileSync(join(project, config), JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        target: 'es2022',
+        lib: ['es2022'],
+        module: resolution === 'bundler' ? 'esnext' : 'node16',
+        moduleResolution: resolution,
+        types: ['node'],
+        skipLibCheck: false,
+        noEmit: true,
+      },
+      files: ['check.ts', ...examples.map((_, i) => `example-${i}.ts`)],
+    }));
+    const r = tsc(config);
+    expect(r.stdout.toString() + r.stderr.toString()).toBe('');
+    expect(r.status).toBe(0);
+  }, 300_000);
+
+  it('npx sealbox does the main job: echo hello | sealbox encrypt | sealbox decrypt', () => {
+    const enc = sh('npx', ['--no-install', 'sealbox', 'encrypt'], { input: 'hello\n' });
+    expect(enc.status, enc.stderr.toString()).toBe(0);
+    const dec = sh('npx', ['--no-install', 'sealbox', 'decrypt'], { input: enc.stdout });
+    expect(dec.status, dec.stderr.toString()).toBe(0);
+    expect(dec.stdout.toString()).toBe('hello\n');
+  }, 120_000);
+
+  it('README.md\'s ts examples (all but those marked // not run) each run as written', () => {
+    expect(examples.length).toBeGreaterThan(0);
+    examples.forEach((code, i) => {
+      const file = `example-${i}.mjs`;
+      writeFileSync(join(project, file), transformSync(code, { loader: 'ts', format: 'esm', target: 'node20' }).code);
+      const r = nodeRun(file);
+      expect(r.status, `README example ${i + 1}: ${r.stderr.toString()}`).toBe(0);
+      expect(r.stderr.toString(), `README example ${i + 1}`).toBe('');
+    });
+  }, 120_000);
+
+  it('publint finds nothing on the tarball', () => {
+    const r = sh('npx', ['--no-install', 'publint', 'run', '--level', 'suggestion', tarball], { cwd: ROOT });
+    expect(r.status, r.stdout.toString() + r.stderr.toString()).toBe(0);
+    expect(r.stdout.toString()).toContain('All good!');
+  }, 120_000);
+
+  it('attw (Are the Types Wrong, ESM-only profile) finds no problem on the tarball', () => {
+    // The ESM-only profile leaves out node10 and CommonJS resolution (the package is ES modules;
+    // require() is covered above); anything else it reports fails the test.
+    const r = sh('npx', ['--no-install', 'attw', '--profile', 'esm-only', '--format', 'json', tarball], { cwd: ROOT });
+    expect(r.status, r.stderr.toString()).toBe(0);
+    const report = JSON.parse(r.stdout.toString()) as { problems?: Record<string, { entrypoint: string; resolutionKind?: string }[]> };
+    const problems = Object.values(report.problems ?? {}).flat().filter((p) => p.resolutionKind !== 'node10' && p.resolutionKind !== 'node16-cjs');
+    expect(problems).toEqual([]);
+  }, 120_000);
+});
