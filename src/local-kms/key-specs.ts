@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { EncryptionAlgorithmSpec, MacAlgorithmSpec, SigningAlgorithmSpec } from '@aws-sdk/client-kms';
 import { LocalKmsError } from './errors.js';
+import { ML_DSA_KEY_SPECS, ML_DSA_SIGNING_ALGORITHM, generateMlDsaSeed } from './ml-dsa.js';
 
 /** What a key spec allows and how its material is made (AWS KMS "Key spec reference"). */
 export interface KeySpecInfo {
@@ -9,7 +10,7 @@ export interface KeySpecInfo {
   readonly encryptionAlgorithms: EncryptionAlgorithmSpec[];
   readonly signingAlgorithms: SigningAlgorithmSpec[];
   readonly macAlgorithms: MacAlgorithmSpec[];
-  /** Fresh material: raw bytes (symmetric, HMAC) or PKCS#8 DER (RSA, ECC). */
+  /** Fresh material: raw bytes (symmetric, HMAC), PKCS#8 DER (RSA, ECC) or the 32-byte seed (ML-DSA). */
   generate(): Uint8Array;
 }
 
@@ -61,6 +62,13 @@ const SPECS: Record<string, KeySpecInfo> = {
   HMAC_256: hmac(32, 'HMAC_SHA_256'),
   HMAC_384: hmac(48, 'HMAC_SHA_384'),
   HMAC_512: hmac(64, 'HMAC_SHA_512'),
+  ...Object.fromEntries(
+    ML_DSA_KEY_SPECS.map((spec) => [
+      spec,
+      // Material: the FIPS 204 seed (ml-dsa.ts).
+      { usages: ['SIGN_VERIFY'], encryptionAlgorithms: [], signingAlgorithms: [ML_DSA_SIGNING_ALGORITHM as SigningAlgorithmSpec], macAlgorithms: [], generate: generateMlDsaSeed } satisfies KeySpecInfo,
+    ]),
+  ),
 };
 
 /** The key specs the local KMS supports, for tools that list them (the CLI's `--spec`). */

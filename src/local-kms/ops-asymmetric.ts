@@ -5,6 +5,8 @@ import { defineOperation } from './operation.js';
 import type { OperationContext } from './operation.js';
 import type { KeyRecord } from './key-record.js';
 import { keySpecInfo } from './key-specs.js';
+import { checkMlDsaRequest, isMlDsaKeySpec, mlDsaSign, mlDsaSpki, mlDsaVerify } from './ml-dsa.js';
+import type { MlDsaKeySpec } from './ml-dsa.js';
 import { CONTEXT, sealSymmetric } from './ops-crypto.js';
 
 const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
@@ -61,6 +63,16 @@ function privateKeyOf(ctx: OperationContext, key: KeyRecord): KeyObject {
   }
 }
 
+/** `use(material)`, the key's material wiped after. */
+function withMaterial<T>(ctx: OperationContext, key: KeyRecord, use: (material: Uint8Array) => T): T {
+  const material = ctx.material(key);
+  try {
+    return use(material);
+  } finally {
+    material.fill(0);
+  }
+}
+
 interface SignRequest { KeyId: string; Message: Uint8Array; MessageType?: string; SigningAlgorithm: string; GrantTokens?: string[] }
 
 function algorithmFor(key: KeyRecord, name: string, messageType: string | undefined, message: Uint8Array): { hash: Hash; kind: 'pss' | 'pkcs1' | 'ecdsa'; digest: boolean } {
@@ -102,6 +114,12 @@ const signOp = defineOperation<SignRequest>(
   { KeyId: KEY_ID, Message: { type: 'blob', required: true, min: 1, max: 4096 }, MessageType: { type: 'string', enum: ['RAW', 'DIGEST', 'EXTERNAL_MU'] }, SigningAlgorithm: { type: 'string', required: true }, GrantTokens: GRANT_TOKENS, DryRun: { type: 'boolean' } },
   (ctx, input) => {
     const key = usable(ctx, input.KeyId, 'kms:Sign', 'SIGN_VERIFY', input.GrantTokens);
+    if (isMlDsaKeySpec(key.keySpec)) {
+      const externalMu = checkMlDsaRequest(key.arn, input.SigningAlgorithm, input.MessageType, input.Message);
+      const signature = withMaterial(ctx, key, (seed) => mlDsaSign(key.keySpec as MlDsaKeySpec, seed, input.Message, externalMu));
+      return { KeyId: key.arn, Signature: signature, SigningAlgorithm: input.SigningAlgorithm };
+    }
+    if (input.MessageType === 'EXTERNAL_MU') throw new LocalKmsError('ValidationException', 'MessageType EXTERNAL_MU is for ML-DSA keys only');
     const alg = algorithmFor(key, input.SigningAlgorithm, input.MessageType, input.Message);
     const privateKey = privateKeyOf(ctx, key);
     const signature = alg.digest
@@ -118,6 +136,14 @@ const verifyOp = defineOperation<VerifyRequest>(
   { KeyId: KEY_ID, Message: { type: 'blob', required: true, min: 1, max: 4096 }, MessageType: { type: 'string', enum: ['RAW', 'DIGEST', 'EXTERNAL_MU'] }, Signature: { type: 'blob', required: true, min: 1, max: 6144 }, SigningAlgorithm: { type: 'string', required: true }, GrantTokens: GRANT_TOKENS, DryRun: { type: 'boolean' } },
   (ctx, input) => {
     const key = usable(ctx, input.KeyId, 'kms:Verify', 'SIGN_VERIFY', input.GrantTokens);
+    if (isMlDsaKeySpec(key.keySpec)) {
+      const externalMu = checkMlDsaRequest(key.arn, input.SigningAlgorithm, input.MessageType, input.Message);
+      if (!withMaterial(ctx, key, (seed) => mlDsaVerify(key.keySpec as MlDsaKeySpec, seed, input.Message, externalMu, input.Signature))) {
+        throw new LocalKmsError('KMSInvalidSignatureException', 'The signature is not valid');
+      }
+      return { KeyId: key.arn, SignatureValid: true, SigningAlgorithm: input.SigningAlgorithm };
+    }
+    if (input.MessageType === 'EXTERNAL_MU') throw new LocalKmsError('ValidationException', 'MessageType EXTERNAL_MU is for ML-DSA keys only');
     const alg = algorithmFor(key, input.SigningAlgorithm, input.MessageType, input.Message);
     const publicKey = createPublicKey(privateKeyOf(ctx, key));
     let valid: boolean;
@@ -143,9 +169,12 @@ const getPublicKey = defineOperation<{ KeyId: string; GrantTokens?: string[] }>(
   (ctx, input) => {
     const key = ctx.resolveKey(input.KeyId, { allowAlias: true, action: 'kms:GetPublicKey', ...(input.GrantTokens ? { grantTokens: input.GrantTokens } : {}) });
     ctx.requireUsable(key);
-    if (!key.keySpec.startsWith('RSA_') && !key.keySpec.startsWith('ECC_')) throw new LocalKmsError('UnsupportedOperationException', `${key.arn} is not an asymmetric key`);
+    const mlDsa = isMlDsaKeySpec(key.keySpec);
+    if (!key.keySpec.startsWith('RSA_') && !key.keySpec.startsWith('ECC_') && !mlDsa) throw new LocalKmsError('UnsupportedOperationException', `${key.arn} is not an asymmetric key`);
     const info = keySpecInfo(key.keySpec);
-    const spki = createPublicKey(privateKeyOf(ctx, key)).export({ type: 'spki', format: 'der' });
+    const spki = mlDsa
+      ? withMaterial(ctx, key, (seed) => mlDsaSpki(key.keySpec as MlDsaKeySpec, seed))
+      : createPublicKey(privateKeyOf(ctx, key)).export({ type: 'spki', format: 'der' });
     return {
       KeyId: key.arn,
       PublicKey: new Uint8Array(spki),
