@@ -195,6 +195,23 @@ describe('asymmetric keys over HTTP', () => {
     expect(await failure(root.send(new EncryptCommand({ KeyId: key, Plaintext: Buffer.from('x') })))).toBeInstanceOf(InvalidKeyUsageException);
   });
 
+  it('ML-DSA over HTTP: ML_DSA_65 signs RAW and EXTERNAL_MU; noble verifies with the SPKI key; DIGEST is ValidationException', async () => {
+    const { ml_dsa65 } = await import('@noble/post-quantum/ml-dsa.js');
+    const { shake256 } = await import('@noble/hashes/sha3.js');
+    const key = await newKey({ KeySpec: 'ML_DSA_65', KeyUsage: 'SIGN_VERIFY' });
+    const message = Buffer.from('post-quantum over HTTP');
+    const pub = await root.send(new GetPublicKeyCommand({ KeyId: key }));
+    expect(pub).toMatchObject({ KeySpec: 'ML_DSA_65', SigningAlgorithms: ['ML_DSA_SHAKE_256'] });
+    const pk = pub.PublicKey!.subarray(pub.PublicKey!.length - 1952);
+    const raw = await root.send(new SignCommand({ KeyId: key, Message: message, MessageType: 'RAW', SigningAlgorithm: 'ML_DSA_SHAKE_256' }));
+    expect(ml_dsa65.verify(raw.Signature!, message, pk)).toBe(true);
+    const mu = shake256(Buffer.concat([shake256(pk, { dkLen: 64 }), Buffer.of(0, 0), message]), { dkLen: 64 });
+    const ext = await root.send(new SignCommand({ KeyId: key, Message: mu, MessageType: 'EXTERNAL_MU', SigningAlgorithm: 'ML_DSA_SHAKE_256' }));
+    expect(ml_dsa65.verify(ext.Signature!, message, pk)).toBe(true);
+    expect((await root.send(new VerifyCommand({ KeyId: key, Message: message, Signature: ext.Signature, SigningAlgorithm: 'ML_DSA_SHAKE_256' }))).SignatureValid).toBe(true);
+    expect((await failure(root.send(new SignCommand({ KeyId: key, Message: Buffer.alloc(32), MessageType: 'DIGEST', SigningAlgorithm: 'ML_DSA_SHAKE_256' })))).name).toBe('ValidationException');
+  });
+
   it('Sign and Verify with ECC_NIST_P256; a bad signature is KMSInvalidSignatureException', async () => {
     const key = await newKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
     const message = Buffer.from('sign me');
