@@ -1,4 +1,4 @@
-import { constants, createHmac, createPrivateKey, createPublicKey, privateEncrypt, publicDecrypt, sign, timingSafeEqual, verify } from 'node:crypto';
+import { constants, createHmac, createPrivateKey, createPublicKey, sign, timingSafeEqual, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { LocalKmsError } from './errors.js';
 import { defineOperation } from './operation.js';
@@ -8,10 +8,11 @@ import { keySpecInfo } from './key-specs.js';
 import { checkMlDsaRequest, isMlDsaKeySpec, mlDsaSign, mlDsaSpki, mlDsaVerify } from './ml-dsa.js';
 import type { MlDsaKeySpec } from './ml-dsa.js';
 import { CONTEXT, sealSymmetric } from './ops-crypto.js';
+import { DIGEST_BYTES, signDigest, verifyDigest, type SigningHash } from './digest-signing.js';
 
 const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
 const GRANT_TOKENS = { type: 'stringList', max: 10 } as const;
-type Hash = 'sha256' | 'sha384' | 'sha512';
+type Hash = SigningHash;
 
 /** Signing algorithms: hash, padding, and AWS's PSS salt length (= digest length). */
 const SIGNING: Record<string, { hash: Hash; kind: 'pss' | 'pkcs1' | 'ecdsa' }> = {
@@ -25,14 +26,6 @@ const SIGNING: Record<string, { hash: Hash; kind: 'pss' | 'pkcs1' | 'ecdsa' }> =
   ECDSA_SHA_384: { hash: 'sha384', kind: 'ecdsa' },
   ECDSA_SHA_512: { hash: 'sha512', kind: 'ecdsa' },
 };
-const DIGEST_BYTES: Record<Hash, number> = { sha256: 32, sha384: 48, sha512: 64 };
-/** DER DigestInfo prefixes (RFC 8017 §9.2 note 1), for PKCS#1 v1.5 over a precomputed digest. */
-const DIGEST_INFO: Record<Hash, string> = {
-  sha256: '3031300d060960864801650304020105000420',
-  sha384: '3041300d060960864801650304020205000430',
-  sha512: '3051300d060960864801650304020305000440',
-};
-
 function usable(
   ctx: OperationContext,
   keyId: string,
@@ -82,9 +75,8 @@ function algorithmFor(key: KeyRecord, name: string, messageType: string | undefi
   }
   const digest = messageType === 'DIGEST';
   if (digest) {
+    // AWS KMS API Reference, Sign: with DIGEST the message length must match the algorithm's hash.
     if (message.length !== DIGEST_BYTES[alg.hash]) throw new LocalKmsError('ValidationException', `A ${alg.hash.toUpperCase()} digest is ${DIGEST_BYTES[alg.hash]} bytes`);
-    // node:crypto signs precomputed digests only through raw RSA; ECDSA and PSS always hash.
-    if (alg.kind !== 'pkcs1') throw new LocalKmsError('UnsupportedOperationException', `MessageType DIGEST is supported by the local KMS only for RSASSA_PKCS1_V1_5 algorithms`);
   } else if (message.length > 4096) {
     throw new LocalKmsError('ValidationException', 'A RAW message is at most 4096 bytes; sign a DIGEST instead');
   }
@@ -123,7 +115,7 @@ const signOp = defineOperation<SignRequest>(
     const alg = algorithmFor(key, input.SigningAlgorithm, input.MessageType, input.Message);
     const privateKey = privateKeyOf(ctx, key);
     const signature = alg.digest
-      ? privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([Buffer.from(DIGEST_INFO[alg.hash], 'hex'), input.Message]))
+      ? signDigest(alg.kind, alg.hash, privateKey, input.Message)
       : sign(alg.hash, input.Message, { key: privateKey, ...padding(alg.kind, alg.hash) });
     return { KeyId: key.arn, Signature: new Uint8Array(signature), SigningAlgorithm: input.SigningAlgorithm };
   },
@@ -146,18 +138,9 @@ const verifyOp = defineOperation<VerifyRequest>(
     if (input.MessageType === 'EXTERNAL_MU') throw new LocalKmsError('ValidationException', 'MessageType EXTERNAL_MU is for ML-DSA keys only');
     const alg = algorithmFor(key, input.SigningAlgorithm, input.MessageType, input.Message);
     const publicKey = createPublicKey(privateKeyOf(ctx, key));
-    let valid: boolean;
-    try {
-      if (alg.digest) {
-        const expected = Buffer.concat([Buffer.from(DIGEST_INFO[alg.hash], 'hex'), input.Message]);
-        const got = publicDecrypt({ key: publicKey, padding: constants.RSA_PKCS1_PADDING }, input.Signature);
-        valid = got.length === expected.length && timingSafeEqual(got, expected);
-      } else {
-        valid = verifySignature(input.SigningAlgorithm, publicKey, input.Message, input.Signature);
-      }
-    } catch {
-      valid = false;
-    }
+    const valid = alg.digest
+      ? verifyDigest(alg.kind, alg.hash, publicKey, input.Message, input.Signature)
+      : verifySignature(input.SigningAlgorithm, publicKey, input.Message, input.Signature);
     if (!valid) throw new LocalKmsError('KMSInvalidSignatureException', 'The signature is not valid');
     return { KeyId: key.arn, SignatureValid: true, SigningAlgorithm: input.SigningAlgorithm };
   },
