@@ -16,20 +16,66 @@ export function wantsProgress(size: number | undefined): boolean {
 /** A pass-through that advances a progress bar on stderr; undefined when none is wanted. */
 export function progressFor(size: number | undefined): Transform | undefined {
   if (!wantsProgress(size)) return undefined;
-  const bar = new cliProgress.SingleBar({ stream: process.stderr, format: 'sealbox [{bar}] {percentage}% | {value}/{total} bytes', hideCursor: true }, cliProgress.Presets.shades_classic);
-  bar.start(size!, 0);
+  const started = Date.now();
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: 'sealbox [{bar}] {percentage}% | {done} of {size} | {rate} | {eta_formatted} left',
+      hideCursor: true,
+      etaBuffer: 50,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const payload = (done: number): { done: string; size: string; rate: string } => {
+    const seconds = (Date.now() - started) / 1000;
+    return { done: humanBytes(done), size: humanBytes(size!), rate: seconds > 0 ? `${humanBytes(done / seconds)}/s` : '-' };
+  };
+  // The bar's line must end (and the cursor come back) however the command ends: Ctrl-C, an
+  // error, or process.exit from another handler. Without a SIGINT handler of its own, Node
+  // would die of the signal without running any of that.
+  let stopped = false;
+  const stop = (): void => {
+    if (stopped) return;
+    stopped = true;
+    bar.stop();
+    process.off('exit', stop);
+    process.off('SIGINT', interrupted);
+  };
+  const interrupted = (): void => {
+    stop();
+    process.exit(130);
+  };
+  process.on('exit', stop);
+  if (process.listenerCount('SIGINT') === 0) process.once('SIGINT', interrupted);
+  bar.start(size!, 0, payload(0));
   let done = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
       done += chunk.length;
-      bar.update(done);
+      bar.update(done, payload(done));
       cb(null, chunk);
     },
     flush(cb) {
-      bar.stop();
+      bar.update(done, payload(done));
+      stop();
       cb();
     },
+    destroy(err, cb) {
+      stop();
+      cb(err);
+    },
   });
+}
+
+/** 1536 → "1.5 KiB": sizes and rates as people read them. */
+export function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return i === 0 ? `${Math.round(n)} B` : `${n < 10 ? n.toFixed(1) : Math.round(n)} ${units[i]}`;
 }
 
 /**
