@@ -71,7 +71,8 @@ export function grantOperationsFor(key: { readonly keySpec: string; readonly key
 }
 
 /**
- * Refuses a grant that allows an operation its key does not support (AWS KMS API Reference,
+ * Refuses a grant that allows an operation its key does not support, or constrains the
+ * encryption context of a key that takes none (AWS KMS API Reference,
  * CreateGrant: "if the grant allows an operation that the KMS key does not support, CreateGrant
  * fails with a ValidationException").
  *
@@ -81,11 +82,21 @@ export function grantOperationsFor(key: { readonly keySpec: string; readonly key
  * checkGrantOperationsForKey(['Sign'], { keySpec: 'SYMMETRIC_DEFAULT', keyUsage: 'ENCRYPT_DECRYPT' }); // throws
  * ```
  */
-export function checkGrantOperationsForKey(operations: readonly string[], key: { readonly keySpec: string; readonly keyUsage: string }): void {
+export function checkGrantOperationsForKey(
+  operations: readonly string[],
+  key: { readonly keySpec: string; readonly keyUsage: string },
+  constraints?: GrantConstraints,
+): void {
   const supported: readonly string[] = grantOperationsFor(key);
   const unsupported = operations.filter((op) => !supported.includes(op));
   if (unsupported.length > 0) {
     throw new LocalKmsError('ValidationException', `A ${key.keySpec} key with KeyUsage ${key.keyUsage} does not support ${unsupported.join(', ')}.`);
+  }
+  // Only symmetric encryption keys take an encryption context (CreateGrant, Constraints: "You
+  // cannot use an encryption context grant constraint for cryptographic operations with
+  // asymmetric KMS keys or HMAC KMS keys").
+  if (key.keySpec !== 'SYMMETRIC_DEFAULT' && constraints !== undefined && Object.keys(constraints).length > 0) {
+    throw new LocalKmsError('ValidationException', `Grants for a ${key.keySpec} key cannot have encryption context constraints.`);
   }
 }
 

@@ -239,7 +239,7 @@ const createGrant = defineOperation<CreateGrantInput>(
     if (key.state === 'PendingDeletion' || key.state === 'Unavailable') {
       throw new LocalKmsError('KMSInvalidStateException', `The key is ${key.state}.`);
     }
-    checkGrantOperationsForKey(input.Operations, key);
+    checkGrantOperationsForKey(input.Operations, key, input.Constraints);
     // A caller allowed only through a grant with CreateGrant may pass on no more than that
     // grant gives: the same or fewer operations under the same constraints (AWS).
     const caller = { principal: ctx.caller.principal, accountId: ctx.caller.accountId, action: 'kms:CreateGrant', keyArn: key.arn };

@@ -134,4 +134,17 @@ describe('CreateGrant', () => {
     await kms.createGrant({ KeyId: id, GranteePrincipal: GRANTEE, Operations: allowed as never });
     expect((await kms.listGrants({ KeyId: id })).Grants!.length).toBe(1);
   });
+
+  // AWS KMS API Reference, CreateGrant, Constraints: "You cannot use an encryption context grant
+  // constraint for cryptographic operations with asymmetric KMS keys or HMAC KMS keys."
+  it('grants for asymmetric keys cannot carry encryption context constraints; symmetric ones can', async () => {
+    const rsa = await keyOf({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' });
+    for (const Constraints of [{ EncryptionContextSubset: { a: '1' } }, { EncryptionContextEquals: { a: '1' } }]) {
+      expect(await errorName(kms.createGrant({ KeyId: rsa, GranteePrincipal: GRANTEE, Operations: ['Decrypt'], Constraints }))).toBe('ValidationException');
+    }
+    expect((await kms.listGrants({ KeyId: rsa })).Grants).toEqual([]);
+    const sym = await keyOf({});
+    await kms.createGrant({ KeyId: sym, GranteePrincipal: GRANTEE, Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: { a: '1' } } });
+    expect((await kms.listGrants({ KeyId: sym })).Grants!.length).toBe(1);
+  });
 });
