@@ -9,7 +9,7 @@
  * purpose (their description says which), the one that comes first in the order of SPEC §8.1.
  * The README's table is rewritten from the vectors.
  */
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -25,6 +25,9 @@ import { headerNonce, REGULAR_FRAME_OVERHEAD } from '../src/format/frame.js';
 import { TAG_BYTES } from '../src/limits.js';
 import { canonicalMap, encodeContext } from '../src/format/context.js';
 import type { Keyring } from '../src/keyring/keyring.js';
+import { constants, createPublicKey, generateKeyPairSync, publicEncrypt } from 'node:crypto';
+import { expand, extract } from '@noble/hashes/hkdf.js';
+import { xwingKem } from '../src/keyring/xwing-kem.js';
 
 const OUT = join(process.cwd(), 'test', 'vectors');
 
@@ -186,6 +189,78 @@ async function addRawAesLayoutVectors(m: Made): Promise<void> {
     it[3] = [alphaR, betaR];
   });
   add('context-reserved-key-accepted', { description: 'A context with the reserved key "sealbox:vectors" (EDKs wrapped under it): a decoder accepts it like any other key', rule: 35, keyring: ['alpha', 'beta'], expect: 'success', ciphertext: reservedMessage, plaintext: m.plaintext, encryptionContext: reserved });
+}
+
+/** The RSA key pair and X-Wing seed of the §9.2 and §9.5 vectors (asymmetric-keys.json). */
+interface AsymmetricKeys { namespace: string; rsa: { name: string; hash: 'SHA-256'; privateKey: string }; xwing: { name: string; privateKey: string } }
+const ASYMMETRIC_FILE = join(OUT, 'asymmetric-keys.json');
+
+/**
+ * The fixed RSA-2048 key (made once, then read back: RSA key generation cannot be seeded) and the
+ * X-Wing seed (from its own seeded generator, so the AES vectors' randomness is untouched).
+ */
+function asymmetricKeys(): AsymmetricKeys {
+  if (existsSync(ASYMMETRIC_FILE)) return JSON.parse(readFileSync(ASYMMETRIC_FILE, 'utf8')) as AsymmetricKeys;
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const keys: AsymmetricKeys = { namespace: 'vectors', rsa: { name: 'rsa', hash: 'SHA-256', privateKey }, xwing: { name: 'xwing', privateKey: toHex(drbg('sealbox test vectors xwing key')(32)) } };
+  writeFileSync(ASYMMETRIC_FILE, JSON.stringify(keys, null, 2) + '\n');
+  return keys;
+}
+
+/** MGF1 with SHA-256 (RFC 8017 B.2.1). */
+function mgf1(seed: Uint8Array, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let i = 0, off = 0; off < length; i++, off += 32) {
+    const c = new Uint8Array(4);
+    writeU32(c, 0, i);
+    out.set(sha256(concat(seed, c)).subarray(0, Math.min(32, length - off)), off);
+  }
+  return out;
+}
+
+/**
+ * RSAES-OAEP-ENCRYPT with SHA-256 (RFC 8017 7.1.1) and a seed from `rng`: the padding is done
+ * here and only the raw RSA operation by node:crypto, so a rerun writes the same bytes (WebCrypto
+ * and node's OAEP draw their own seed).
+ */
+function oaepEncrypt(publicPem: string, message: Uint8Array, label: Uint8Array, rng: (n: number) => Uint8Array): Uint8Array {
+  const key = createPublicKey(publicPem);
+  const k = Math.ceil(key.asymmetricKeyDetails!.modulusLength! / 8);
+  const db = concat(sha256(label), new Uint8Array(k - message.length - 66), Uint8Array.of(1), message);
+  const seed = rng(32);
+  const maskedDb = db.map((b, i) => b ^ mgf1(seed, k - 33)[i]!);
+  const maskedSeed = seed.map((b, i) => b ^ mgf1(maskedDb, 32)[i]!);
+  return new Uint8Array(publicEncrypt({ key, padding: constants.RSA_NO_PADDING }, concat(Uint8Array.of(0), maskedSeed, maskedDb)));
+}
+
+/** SPEC §9.2 (raw RSA, rule 34) and §9.5 (X-Wing, rule 36): the base message re-keyed to each key. */
+async function addAsymmetricLayoutVectors(m: Made): Promise<void> {
+  const keys = asymmetricKeys();
+  const rng = drbg('sealbox test vectors asymmetric v1');
+  const it0 = items(m);
+  const context = Object.fromEntries((it0[2] as Map<string, string>).entries());
+  const aad = encodeContext(context);
+  const betaEdk = (it0[3] as EdkItem[])[1]!;
+  const withEdks = (edks: EdkItem[]): Promise<Uint8Array> => reheader(m, (it) => { it[3] = edks; });
+
+  // Raw RSA: provider id = namespace, provider info = UTF-8 name, ciphertext = OAEP (modulus length).
+  const publicPem = createPublicKey(keys.rsa.privateKey).export({ type: 'spki', format: 'pem' }) as string;
+  const rsaEdk: EdkItem = [keys.namespace, utf8(keys.rsa.name), oaepEncrypt(publicPem, m.dataKey, aad, rng)];
+  add('raw-rsa-ok', { description: 'The base message with EDKs for the RSA-2048 key (OAEP SHA-256, the context as label) and beta; the RSA key alone decrypts', rule: 34, keyring: ['rsa'], expect: 'success', ciphertext: await withEdks([rsaEdk, betaEdk]), plaintext: m.plaintext, encryptionContext: context });
+  add('raw-rsa-ciphertext-255-bytes', { description: 'The RSA EDK with its last ciphertext byte cut (255 bytes, the modulus is 256): a failed unwrap', rule: 34, keyring: ['rsa'], expect: 'ERR_KEYRING', ciphertext: await withEdks([[rsaEdk[0], rsaEdk[1], rsaEdk[2].subarray(0, 255)], betaEdk]) });
+  add('raw-rsa-other-label', { description: 'The RSA EDK wraps the right data key with label 0xa0 (the empty context) while the header has a context: OAEP decryption fails', rule: 34, keyring: ['rsa'], expect: 'ERR_KEYRING', ciphertext: await withEdks([[rsaEdk[0], rsaEdk[1], oaepEncrypt(publicPem, m.dataKey, Uint8Array.of(0xa0), rng)], betaEdk]) });
+
+  // X-Wing: provider id sealbox-xwing, provider info SHA-256(pk), ciphertext enc || GCM(K, 0^12, context, data key).
+  const kem = xwingKem();
+  const pk = kem.privateKey(Uint8Array.from(Buffer.from(keys.xwing.privateKey, 'hex'))).publicKey;
+  const kid = sha256(pk.bytes);
+  const { cipherText: enc, sharedSecret } = kem.encapsulate(pk, rng(64));
+  const wrapKey = expand(sha256, extract(sha256, sharedSecret), concat(utf8('sealbox xwing v1 wrapping key\0'), kid, enc), 32);
+  const sealed = await (await getAeadBackend('node').importKey(wrapKey)).seal(new Uint8Array(12), aad, m.dataKey);
+  const xwingEdk: EdkItem = ['sealbox-xwing', kid, concat(enc, sealed)];
+  add('xwing-ok', { description: 'The base message with EDKs for the X-Wing key and beta; the X-Wing key alone decrypts', rule: 36, keyring: ['xwing'], expect: 'success', ciphertext: await withEdks([xwingEdk, betaEdk]), plaintext: m.plaintext, encryptionContext: context });
+  add('xwing-ciphertext-1167-bytes', { description: 'The X-Wing EDK with its last byte cut (1,167 bytes, 1,168 required): recognised by its kid, does not unwrap', rule: 36, keyring: ['xwing'], expect: 'ERR_KEYRING', ciphertext: await withEdks([['sealbox-xwing', kid, xwingEdk[2].subarray(0, 1167)], betaEdk]) });
+  add('xwing-tag-changed', { description: 'The X-Wing EDK with one byte of its GCM tag changed: the tag fails, a failed unwrap', rule: 36, keyring: ['xwing'], expect: 'ERR_KEYRING', ciphertext: await withEdks([['sealbox-xwing', kid, flip(xwingEdk[2], 1167)], betaEdk]) });
 }
 
 async function addOrderAndLimitVectors(m: Made): Promise<void> {
@@ -421,9 +496,10 @@ async function main(): Promise<void> {
   await addOrderAndLimitVectors(m);
   await addKeyVectors(m);
   await addRawAesLayoutVectors(m);
+  await addAsymmetricLayoutVectors(m);
 
   mkdirSync(OUT, { recursive: true });
-  for (const f of readdirSync(OUT)) if (f.endsWith('.json')) rmSync(join(OUT, f));
+  for (const f of readdirSync(OUT)) if (f.endsWith('.json') && f !== 'asymmetric-keys.json') rmSync(join(OUT, f));
   const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
   writeFileSync(join(OUT, 'keys.json'), JSON.stringify({ namespace: 'vectors', keys: Object.fromEntries(Object.entries(KEYS).map(([k, v]) => [k, toHex(v)])) }, null, 2) + '\n');
   for (const [name, v] of vectors) {

@@ -3,11 +3,12 @@
 // execute the same code and their results can be compared as plain JSON.
 import type * as Sealbox from '../../src/index.js';
 import { counterRandom, pattern } from '../helpers/pattern.js';
+import type { AsymmetricVectorKeys } from '../helpers/vectors.js';
 
 export { counterRandom, pattern } from '../helpers/pattern.js';
 
 /** The part of the public API the shared cases use. */
-export type Api = Pick<typeof Sealbox, 'encrypt' | 'decrypt' | 'RawAesKeyring' | 'MultiKeyring' | 'SealboxError'>;
+export type Api = Pick<typeof Sealbox, 'encrypt' | 'decrypt' | 'RawAesKeyring' | 'RawRsaKeyring' | 'XWingKeyring' | 'MultiKeyring' | 'SealboxError'>;
 
 
 /** Base64 without Buffer (the page has none). */
@@ -62,8 +63,15 @@ export interface VectorFile {
 }
 
 /** Decrypts every frozen vector; returns name -> outcome. */
-export async function vectorOutcomes(api: Api, vectors: VectorFile[], keys: { namespace: string; keys: Record<string, string> }): Promise<Record<string, string>> {
-  const raw = (name: string): Sealbox.Keyring => new api.RawAesKeyring({ namespace: keys.namespace, name, wrappingKey: hexToBytes(keys.keys[name]!) });
+export async function vectorOutcomes(api: Api, vectors: VectorFile[], keys: { namespace: string; keys: Record<string, string>; asymmetric: AsymmetricVectorKeys }): Promise<Record<string, string>> {
+  const { rsa, xwing, namespace } = keys.asymmetric;
+  // Raw AES keys by name (keys.json), or the RSA / X-Wing key of asymmetric-keys.json.
+  const raw = (name: string): Sealbox.Keyring =>
+    name === rsa.name
+      ? new api.RawRsaKeyring({ namespace, name, hash: rsa.hash, privateKey: rsa.privateKey })
+      : name === xwing.name
+        ? new api.XWingKeyring({ privateKey: hexToBytes(xwing.privateKey) })
+        : new api.RawAesKeyring({ namespace: keys.namespace, name, wrappingKey: hexToBytes(keys.keys[name]!) });
   const results: Record<string, string> = {};
   for (const v of vectors) {
     const [first, ...rest] = v.keyring;

@@ -18,15 +18,24 @@ export interface MessageVector {
   encryptionContext?: Record<string, string>;
 }
 
-/** Every vector file except keys.json, by name. */
+/** Every vector file except the key files (keys.json, asymmetric-keys.json), by name. */
 export function loadVectors(): MessageVector[] {
   return readdirSync(VECTORS_DIR)
-    .filter((f) => f.endsWith('.json') && f !== 'keys.json')
+    .filter((f) => f.endsWith('.json') && f !== 'keys.json' && f !== 'asymmetric-keys.json')
     .sort()
     .map((f) => ({ name: f.replace(/\.json$/, ''), ...(JSON.parse(readFileSync(join(VECTORS_DIR, f), 'utf8')) as Omit<MessageVector, 'name'>) }));
 }
 
-/** The raw AES keys the vectors use. */
-export function loadVectorKeys(): { namespace: string; keys: Record<string, string> } {
-  return JSON.parse(readFileSync(join(VECTORS_DIR, 'keys.json'), 'utf8')) as { namespace: string; keys: Record<string, string> };
+/** The RSA key pair (PKCS#8 PEM) and X-Wing seed (hex) of the §9.2 / §9.5 vectors. */
+export interface AsymmetricVectorKeys {
+  namespace: string;
+  rsa: { name: string; hash: 'SHA-256'; privateKey: string };
+  xwing: { name: string; privateKey: string };
+}
+
+/** The keys the vectors use: raw AES keys (keys.json) and, as `asymmetric`, the RSA and X-Wing keys. */
+export function loadVectorKeys(): { namespace: string; keys: Record<string, string>; asymmetric: AsymmetricVectorKeys } {
+  const aes = JSON.parse(readFileSync(join(VECTORS_DIR, 'keys.json'), 'utf8')) as { namespace: string; keys: Record<string, string> };
+  const asymmetric = JSON.parse(readFileSync(join(VECTORS_DIR, 'asymmetric-keys.json'), 'utf8')) as AsymmetricVectorKeys;
+  return { ...aes, asymmetric };
 }

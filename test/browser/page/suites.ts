@@ -218,7 +218,7 @@ const suites = {
     });
   },
 
-  vectors(vectors: VectorFile[], keys: { namespace: string; keys: Record<string, string> }) {
+  vectors(vectors: VectorFile[], keys: Parameters<typeof vectorOutcomes>[2]) {
     return vectorOutcomes(api, vectors, keys);
   },
 
