@@ -166,7 +166,7 @@ async function keyringFor(spec: string, local: () => Promise<LocalKms>, endpoint
   // its prefix: say so before the key store is opened (or created).
   if (!/^(alias\/.+|arn:.+|mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.test(spec)) {
     const file = existsSync(spec) ? `; ${spec} is a file: write --key file:${spec} for a raw AES key file or --key rsa:${spec} for an RSA key file` : '';
-    throw new UsageError(`--key ${spec} is not a key id, alias/NAME or ARN of the local KMS, nor kms:, kms-rsa:, file: or rsa:${file}`);
+    throw new UsageError(`--key ${spec} is not a key id, alias/NAME or ARN of the local KMS, nor kms:, kms-rsa:, file:, rsa: or pq:${file}`);
   }
   // Resolve to the key ARN, which is what EDKs record.
   const kms = await local();
