@@ -3,13 +3,16 @@ import { createPublicKey } from 'node:crypto';
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 import { shake256 } from '@noble/hashes/sha3.js';
 import type { LocalKms } from '../../src/local-kms/index.js';
-import { mlDsaSpkiOf } from '../../src/local-kms/ml-dsa.js';
+import { mlDsa, mlDsaSign, mlDsaSpki, mlDsaSpkiOf, mlDsaVerify, nobleMlDsa, nodeMlDsa } from '../../src/local-kms/ml-dsa.js';
+import type { MlDsa } from '../../src/local-kms/ml-dsa.js';
+import { NODE_HAS_NATIVE_PQ, NODE_LACKS_NATIVE_PQ } from '../helpers/node-pq.js';
 import { loadWycheproof } from '../helpers/wycheproof.js';
 import { freshKms } from './helpers.js';
 
 // ML-DSA keys in the local KMS (issue 15): key specs, Sign / Verify with RAW and EXTERNAL_MU,
 // GetPublicKey's SPKI, AWS's errors and limits; signatures checked with @noble/post-quantum and
-// with node:crypto where this Node has ML-DSA; Wycheproof for the noble calls the KMS makes.
+// with node:crypto where this Node has ML-DSA; Wycheproof for the calls the KMS makes. Node 24
+// runs the native implementation and the noble fallback; Node 20 and 22 the fallback only.
 
 const DSA = { ML_DSA_44: ml_dsa44, ML_DSA_65: ml_dsa65, ML_DSA_87: ml_dsa87 } as const;
 const SIZES = { ML_DSA_44: [1312, 2420], ML_DSA_65: [1952, 3309], ML_DSA_87: [2592, 4627] } as const;
@@ -25,6 +28,46 @@ const NODE_HAS_ML_DSA = (() => {
 
 /** FIPS 204 §6.2 (Algorithm 7 line 6) with an empty context: μ = SHAKE256(SHAKE256(pk, 64) ‖ 0 ‖ 0 ‖ M, 64). */
 const mu = (pk: Uint8Array, msg: Uint8Array) => shake256(Buffer.concat([shake256(pk, { dkLen: 64 }), Buffer.of(0, 0), msg]), { dkLen: 64 });
+
+/** The implementations this Node has. */
+const IMPLS: [string, MlDsa][] = [['noble', nobleMlDsa]];
+if (nodeMlDsa) IMPLS.push(['node', nodeMlDsa]);
+
+describe('the ML-DSA implementation chosen', () => {
+  it('node:crypto on Node >= 24.7, @noble/post-quantum on Node 20 and 22', () => {
+    if (NODE_HAS_NATIVE_PQ) expect(mlDsa.name).toBe('node');
+    if (NODE_LACKS_NATIVE_PQ) expect(nodeMlDsa).toBeUndefined();
+    expect(mlDsa).toBe(nodeMlDsa ?? nobleMlDsa);
+  });
+});
+
+describe.each(Object.keys(DSA) as (keyof typeof DSA)[])('%s: every implementation gives the same key, and each verifies the others', (spec) => {
+  it.each(IMPLS)('%s', (_name, impl) => {
+    const seed = crypto.getRandomValues(new Uint8Array(32));
+    const msg = crypto.getRandomValues(new Uint8Array(100));
+    const ref = DSA[spec].keygen(seed);
+    expect(Buffer.from(impl.publicKey(spec, seed)).equals(Buffer.from(ref.publicKey))).toBe(true);
+    expect(Buffer.from(mlDsaSpki(spec, seed, impl)).equals(Buffer.from(mlDsaSpkiOf(spec, ref.publicKey)))).toBe(true);
+    for (const [, other] of IMPLS) {
+      const sig = mlDsaSign(spec, seed, msg, false, impl);
+      expect(sig.length).toBe(SIZES[spec][1]);
+      expect(mlDsaVerify(spec, seed, msg, false, sig, other)).toBe(true);
+      expect(DSA[spec].verify(sig, msg, ref.publicKey)).toBe(true);
+      const theirs = mlDsaSign(spec, seed, msg, false, other);
+      expect(impl.verify(spec, seed, msg, theirs)).toBe(true);
+      const bad = theirs.slice();
+      bad[7]! ^= 0x10;
+      expect(impl.verify(spec, seed, msg, bad)).toBe(false);
+      expect(impl.verify(spec, seed, msg.subarray(1), theirs)).toBe(false);
+      expect(impl.verify(spec, seed, msg, theirs.subarray(0, 100))).toBe(false);
+      expect(impl.verify(spec, seed, msg, new Uint8Array(0))).toBe(false);
+    }
+    // EXTERNAL_MU is noble's on every path (node:crypto takes no μ); its signature verifies as RAW.
+    const external = mlDsaSign(spec, seed, mu(ref.publicKey, msg), true, impl);
+    expect(impl.verify(spec, seed, msg, external)).toBe(true);
+    expect(mlDsaVerify(spec, seed, mu(ref.publicKey, msg), true, mlDsaSign(spec, seed, msg, false, impl), impl)).toBe(true);
+  });
+});
 
 let kms: LocalKms;
 let cleanup: () => void;
@@ -124,6 +167,26 @@ describe.each([
       }
     }
     expect(n).toBe(file.numberOfTests);
+  });
+
+  it.each(IMPLS)(`${signFile}: the public key of each seed, and RAW signatures with no context verify (%s)`, (_name, impl) => {
+    interface T { tcId: number; msg?: string; sig: string; ctx?: string; result: string }
+    const file = loadWycheproof<{ privateSeed: string; publicKey: string; tests: T[] }>(signFile);
+    let n = 0;
+    for (const g of file.testGroups) {
+      const seed = Buffer.from(g.privateSeed, 'hex');
+      if (seed.length !== 32) {
+        expect(() => impl.publicKey(spec, seed)).toThrow();
+        continue;
+      }
+      expect(Buffer.from(impl.publicKey(spec, seed)).toString('hex')).toBe(g.publicKey);
+      for (const t of g.tests) {
+        if (t.result !== 'valid' || t.msg === undefined || t.ctx) continue;
+        expect(impl.verify(spec, seed, Buffer.from(t.msg, 'hex'), Buffer.from(t.sig, 'hex')), `tcId ${t.tcId}`).toBe(true);
+        n++;
+      }
+    }
+    expect(n).toBeGreaterThan(10);
   });
 
   it(`${signFile}: keys from the seed, μ, and the signatures verify`, () => {
