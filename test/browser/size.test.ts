@@ -52,3 +52,12 @@ it('the core loads without @aws-sdk: a page without a bundler or import map can 
     for (const s of staticImports) expect(s, path).toMatch(/^\.\/[\w-]+\.min\.js$/);
   }
 });
+
+it('lazy chunks import no core file: a module shared with the core would split the core into more downloads', async () => {
+  const { files, core, lazy } = await buildBrowserBundle();
+  for (const path of lazy) {
+    const text = new TextDecoder().decode(files.get(path)!);
+    const staticImports = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*)["']\.(\/[\w-]+\.min\.js)["']/g)].map((m) => m[1]!);
+    for (const s of staticImports) expect(core, `${path} imports ${s}`).not.toContain(s);
+  }
+});
