@@ -1,7 +1,9 @@
 // `npm run bench:pq`: 1 KiB messages per second with the raw AES, RSA-3072 and X-Wing keyrings,
 // encrypt and decrypt, all in one run (rounds interleaved, best round kept, so that load from
 // other processes on this shared machine hits every row alike). Also times the X-Wing KEM
-// itself on both X25519 paths and @noble/post-quantum's ml_kem768_x25519. Builds dist/ first,
+// itself on each X25519 and ML-KEM-768 path and @noble/post-quantum's ml_kem768_x25519, and
+// node:crypto's ML-KEM-768 and ML-DSA (Node >= 24.7) against the @noble/post-quantum fallback
+// as a ratio (the local KMS's ML-DSA calls, src/local-kms/ml-dsa.ts). Builds dist/ first,
 // writes the block between the `bench:pq` markers of docs/performance.md (bench/run.mjs keeps
 // that block when it rewrites the file). Targets (issue 15): X-Wing encrypt >= 1,000 messages/s
 // and decrypt >= RSA-3072 decrypt.
@@ -55,10 +57,16 @@ for (const [name, k] of Object.entries(keyrings)) {
   cases.push({ name: `${name} decrypt`, op: () => decrypt(ciphertext, { keyring: k.dec ?? k.enc }) });
 }
 
-// The KEM alone (src/keyring/xwing-kem.ts, bundled for this run) against noble's X-Wing.
+// The KEM alone (src/keyring/xwing-kem.ts) and the local KMS's ML-DSA calls (src/local-kms/ml-dsa.ts),
+// bundled for this run, against noble's X-Wing.
 const { build } = await import('esbuild');
-await build({ absWorkingDir: root, entryPoints: ['src/keyring/xwing-kem.ts'], bundle: true, platform: 'node', format: 'esm', logLevel: 'warning', outfile: 'node_modules/.cache/sealbox/xwing-kem.mjs' });
-const kemModule = await import(pathToFileURL(join(root, 'node_modules', '.cache', 'sealbox', 'xwing-kem.mjs')).href);
+const bundle = async (entry, name) => {
+  const outfile = join(root, 'node_modules', '.cache', 'sealbox', name);
+  await build({ absWorkingDir: root, entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', logLevel: 'warning', outfile });
+  return import(pathToFileURL(outfile).href);
+};
+const kemModule = await bundle('src/keyring/xwing-kem.ts', 'xwing-kem.mjs');
+const dsaModule = await bundle('src/local-kms/ml-dsa.ts', 'ml-dsa.mjs');
 const { ml_kem768_x25519 } = await import('@noble/post-quantum/hybrid.js');
 const kemRows = [];
 {
@@ -68,9 +76,15 @@ const kemRows = [];
   const ct = publicEncrypt({ key: rsa.publicKey, oaepHash: 'sha256' }, randomBytes(32));
   kemRows.push({ name: 'node:crypto RSA-3072 OAEP-SHA-256 decrypt, synchronous (reference)', op: () => privateDecrypt({ key: rsa.privateKey, oaepHash: 'sha256' }, ct) });
 }
-for (const [label, x] of [['X25519 node:crypto', kemModule.nodeX25519], ['X25519 pure JS (browsers)', kemModule.nobleX25519]]) {
-  if (!x) continue;
-  const kem = kemModule.xwingKem(x);
+const { nodeX25519, nobleX25519, nodeMlKem768, nobleMlKem768 } = kemModule;
+const kemPaths = [
+  ['X25519 and ML-KEM-768 node:crypto', nodeX25519, nodeMlKem768],
+  ['X25519 node:crypto, ML-KEM-768 noble', nodeX25519, nobleMlKem768],
+  ['pure JS, as in browsers', nobleX25519, nobleMlKem768],
+];
+for (const [label, x, k] of kemPaths) {
+  if (!x || !k) continue;
+  const kem = kemModule.xwingKem(x, k);
   const sk = kem.privateKey(randomBytes(32));
   const { cipherText } = kem.encapsulate(sk.publicKey);
   kemRows.push({ name: `Sealbox X-Wing (${label}) encapsulate`, op: () => kem.encapsulate(sk.publicKey) });
@@ -83,7 +97,35 @@ for (const [label, x] of [['X25519 node:crypto', kemModule.nodeX25519], ['X25519
   kemRows.push({ name: '@noble/post-quantum ml_kem768_x25519 encapsulate', op: () => ml_kem768_x25519.encapsulate(publicKey) });
   kemRows.push({ name: '@noble/post-quantum ml_kem768_x25519 decapsulate', op: () => ml_kem768_x25519.decapsulate(cipherText, seed) });
 }
-const all = [...cases, ...kemRows];
+
+// node:crypto against @noble/post-quantum, operation by operation (rows only where native exists).
+const nativeRows = [];
+const pairs = [];
+const pair = (name, native, noble) => {
+  pairs.push({ name, native: native && `${name} [node:crypto]`, noble: `${name} [noble]` });
+  if (native) nativeRows.push({ name: `${name} [node:crypto]`, op: native });
+  nativeRows.push({ name: `${name} [noble]`, op: noble });
+};
+{
+  const seed = randomBytes(64);
+  const impls = [nodeMlKem768, nobleMlKem768].map((k) => {
+    if (!k) return undefined;
+    const { publicKey, secretKey } = k.keygen(seed);
+    const pk = k.publicKey(publicKey);
+    const { cipherText } = k.encapsulate(pk);
+    return { encapsulate: () => k.encapsulate(pk), decapsulate: () => k.decapsulate(cipherText, secretKey, pk) };
+  });
+  pair('ML-KEM-768 encapsulate', impls[0]?.encapsulate, impls[1].encapsulate);
+  pair('ML-KEM-768 decapsulate', impls[0]?.decapsulate, impls[1].decapsulate);
+  const { nodeMlDsa, nobleMlDsa } = dsaModule;
+  const dsaSeed = randomBytes(32);
+  const msg = randomBytes(1024);
+  const sig = nobleMlDsa.sign('ML_DSA_65', dsaSeed, msg);
+  // As the local KMS calls them: from the stored 32-byte seed, each call derives the key.
+  pair('ML-DSA-65 sign, 1 KiB RAW message, from the seed', nodeMlDsa && (() => nodeMlDsa.sign('ML_DSA_65', dsaSeed, msg)), () => nobleMlDsa.sign('ML_DSA_65', dsaSeed, msg));
+  pair('ML-DSA-65 verify, 1 KiB RAW message, from the seed', nodeMlDsa && (() => nodeMlDsa.verify('ML_DSA_65', dsaSeed, msg, sig)), () => nobleMlDsa.verify('ML_DSA_65', dsaSeed, msg, sig));
+}
+const all = [...cases, ...kemRows, ...nativeRows];
 
 for (const c of all) for (let i = 0; i < 30; i++) await c.op(); // warm-up
 const best = new Map();
@@ -119,11 +161,23 @@ The X-Wing KEM alone, and RSA-3072's private-key operation on the calling thread
 |---|---:|
 ${kemRows.map((k) => `| ${k.name} | ${fmt(v(k.name))} |`).join('\n')}
 
-X-Wing's cost is ML-KEM-768 in pure JS (\`@noble/post-quantum\`): Node 20 has no native ML-KEM.
-Sealbox keeps the recipient's ML-KEM public key prepared (its matrix expanded once per keyring,
-not per message) and takes X25519 from node:crypto, which is what separates its rows from
-noble's \`ml_kem768_x25519\`, which does both per call. Browsers run the pure-JS X25519 row.
-\`RawRsaKeyring\` decrypts through WebCrypto, whose RSA runs on libuv's thread pool while the
+node:crypto against the \`@noble/post-quantum\` fallback (operations per second; ratio = native / noble):
+
+${nodeMlKem768 || dsaModule.nodeMlDsa ? `| | node:crypto | noble | ratio |
+|---|---:|---:|---:|
+${pairs.map((p) => `| ${p.name} | ${p.native ? fmt(v(p.native)) : 'n/a'} | ${fmt(v(p.noble))} | ${p.native ? `${(v(p.native) / v(p.noble)).toFixed(1)}x` : ''} |`).join('\n')}` : `Node ${process.versions.node} has no ML-KEM or ML-DSA in node:crypto (Node 24.7 and later do): only the fallback runs here.
+
+| | noble |
+|---|---:|
+${pairs.map((p) => `| ${p.name} | ${fmt(v(p.noble))} |`).join('\n')}`}
+
+Where node:crypto has ML-KEM-768 (Node 24.7 and later), X-Wing uses it and OpenSSL's X25519;
+elsewhere X-Wing's cost is ML-KEM-768 in pure JS (\`@noble/post-quantum\`), with the
+recipient's ML-KEM public key prepared (its matrix expanded once per keyring, not per message)
+and X25519 from node:crypto, which is what separates its rows from noble's
+\`ml_kem768_x25519\`, which does both per call. Browsers run the pure-JS row. The local KMS's
+ML-DSA keys sign and verify RAW messages with node:crypto where present (EXTERNAL_MU stays on
+noble). \`RawRsaKeyring\` decrypts through WebCrypto, whose RSA runs on libuv's thread pool while the
 X-Wing code runs on the calling thread: on a machine loaded by other processes the two rows
 are scheduled differently, so compare the synchronous RSA reference with the decapsulate row
 too (the same CPU work on the same thread).
