@@ -31,6 +31,9 @@ switch (scenario) {
     // A message of MiB from random-ish bytes, under key A, 64 KiB frames.
     const [plain, sealed] = args;
     await pipeline(createReadStream(plain), createEncryptStream({ keyring: A }), createWriteStream(sealed));
+    // Rewrapped once (A -> A): suite 3, whose header keeps its length from then on (a suite 1
+    // message's first rewrap adds the 9-byte header salt item and always takes the copy).
+    await rewrapFile(sealed, sealed, { keyring: A, to: A });
     break;
   }
   case 'copyfile': {
@@ -44,7 +47,7 @@ switch (scenario) {
   case 'rewrap-new': {
     // replace: same header length (the copyFile path); add: a longer header (positional copy).
     const [src, dst, mode] = args;
-    out.ms = await timed(() => rewrapFile(src, dst, { keyring: A, to: mode === 'add' ? C : B, mode, unsafeReuseHeaderNonce: true }));
+    out.ms = await timed(() => rewrapFile(src, dst, { keyring: A, to: mode === 'add' ? C : B, mode }));
     break;
   }
   case 'reencrypt': {
@@ -64,11 +67,11 @@ switch (scenario) {
       const [from, to] = i % 2 === 0 ? [A, B] : [B, A];
       let method;
       times.push(await timed(async () => {
-        method = (await rewrapFile(file, file, { keyring: from, to, unsafeReuseHeaderNonce: true })).method;
+        method = (await rewrapFile(file, file, { keyring: from, to })).method;
       }));
       if (method !== 'header') throw new Error(`expected the header path, got ${method}`);
     }
-    if (Number(reps) % 2 === 1) await rewrapFile(file, file, { keyring: B, to: A, unsafeReuseHeaderNonce: true });
+    if (Number(reps) % 2 === 1) await rewrapFile(file, file, { keyring: B, to: A });
     out.ms = Math.min(...times);
     break;
   }
@@ -88,7 +91,7 @@ switch (scenario) {
         for (let i = 0; i < N; i++) await encrypt(plaintext, { keyring: A });
       });
       const r = await timed(async () => {
-        for (let i = 0; i < N; i++) await rewrap(messages[i], { keyring: A, to: B, unsafeReuseHeaderNonce: true });
+        for (let i = 0; i < N; i++) await rewrap(messages[i], { keyring: A, to: B });
       });
       out.encrypt = Math.max(out.encrypt, N / (e / 1000));
       out.rewrap = Math.max(out.rewrap, N / (r / 1000));

@@ -263,6 +263,39 @@ async function addAsymmetricLayoutVectors(m: Made): Promise<void> {
   add('xwing-tag-changed', { description: 'The X-Wing EDK with one byte of its GCM tag changed: the tag fails, a failed unwrap', rule: 36, keyring: ['xwing'], expect: 'ERR_KEYRING', ciphertext: await withEdks([['sealbox-xwing', kid, flip(xwingEdk[2], 1167)], betaEdk]) });
 }
 
+/**
+ * SPEC §3 and §6, suite 3 (rule 37): the base message with a suite 3 header, as rewrap writes it
+ * (same EDKs, the 8-byte header salt last, the tag under nonce 0x000000 ‖ 0x03 ‖ salt), and the
+ * ways a salted header can be wrong.
+ */
+async function addSuite3Vectors(m: Made): Promise<void> {
+  const it0 = items(m);
+  const context = Object.fromEntries((it0[2] as Map<string, string>).entries());
+  const salt = random(8);
+  const { contentKey } = await deriveMessageKeys(1, decodeHeader(m.ciphertext.subarray(0, m.headerEnd), { maxHeaderBytes: 1 << 20, maxEncryptedDataKeys: 255, maxFrameLength: 1 << 24 }).suite, m.dataKey, it0[1] as Uint8Array);
+  const key = await getAeadBackend('node').importKey(contentKey);
+  /** Header `it` encoded, tagged under `nonceSalt` (undefined: suite 1's nonce(0, 0)), then the base message's frames. */
+  const tagged = async (it: unknown[], nonceSalt: Uint8Array | undefined): Promise<Uint8Array> => {
+    const body = headerEncoder.encode(it) as Uint8Array;
+    const headerBytes = concat(PREAMBLE(body.length), body);
+    return concat(headerBytes, await key.seal(headerNonce(nonceSalt), headerBytes, new Uint8Array(0)), m.ciphertext.subarray(m.headerEnd + TAG_BYTES));
+  };
+  const suite3 = (extra: unknown[] = [salt]): unknown[] => [3, ...it0.slice(1), ...extra];
+  const ok = await tagged(suite3(), salt);
+  add('suite3-ok', { description: 'The base message in suite 3 (as rewrap writes it): its 6 header items, then an 8-byte header salt; the header tag under nonce 0x000000 03 ‖ salt; the frames unchanged', rule: 37, keyring: ['alpha', 'beta'], expect: 'success', ciphertext: ok, plaintext: m.plaintext, encryptionContext: context });
+  add('suite3-second-edk', { description: 'The same suite 3 message decrypted with the second EDK only (beta)', rule: 37, keyring: ['beta'], expect: 'success', ciphertext: ok, plaintext: m.plaintext, encryptionContext: context });
+  const neg = (name: string, rule: number, expect: string, description: string, ciphertext: Uint8Array): void =>
+    add(name, { description, rule, keyring: ['alpha', 'beta'], expect, ciphertext });
+  const other = salt.slice();
+  other[7]! ^= 1;
+  neg('suite3-salt-changed', 37, 'ERR_DECRYPTION_FAILED', 'The suite 3 message with the last byte of its header salt changed (the tag made for the original salt)', await tagged(suite3([other]), salt));
+  neg('suite3-tag-under-suite1-nonce', 37, 'ERR_DECRYPTION_FAILED', 'A suite 3 header whose tag was made under suite 1\'s header nonce nonce(0, 0) instead of the salted nonce', await tagged(suite3(), undefined));
+  neg('suite3-relabelled-suite1', 37, 'ERR_DECRYPTION_FAILED', 'The suite 3 message relabelled suite 1 (suite id 1, salt removed) keeping its tag: suite 1\'s nonce(0, 0) does not verify it', await tagged(it0, salt));
+  neg('suite3-salt-7-bytes', 6, 'ERR_FORMAT_INVALID', 'A suite 3 header whose salt is 7 bytes (8 required); header tag valid over it', await tagged(suite3([salt.subarray(0, 7)]), salt));
+  neg('suite3-without-salt', 6, 'ERR_FORMAT_INVALID', 'A suite 3 header of 6 items (no salt); header tag valid under nonce(0, 0)', await tagged(suite3([]), undefined));
+  neg('suite1-with-salt', 6, 'ERR_FORMAT_INVALID', 'A suite 1 header of 7 items (a salt appended); header tag valid under nonce(0, 0)', await tagged([...it0, salt], undefined));
+}
+
 async function addOrderAndLimitVectors(m: Made): Promise<void> {
   const c = m.ciphertext;
   const body0 = m.headerEnd + TAG_BYTES;
@@ -497,6 +530,7 @@ async function main(): Promise<void> {
   await addKeyVectors(m);
   await addRawAesLayoutVectors(m);
   await addAsymmetricLayoutVectors(m);
+  await addSuite3Vectors(m);
 
   mkdirSync(OUT, { recursive: true });
   for (const f of readdirSync(OUT)) if (f.endsWith('.json') && f !== 'asymmetric-keys.json') rmSync(join(OUT, f));

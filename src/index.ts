@@ -17,7 +17,7 @@ export type { EncryptedDataKey } from './format/edk.js';
 export type { MessageHeader } from './format/header.js';
 export { RESERVED_CONTEXT_PREFIX } from './format/context.js';
 export type { Suite } from './crypto/suites.js';
-export { SUITE_AES256_GCM_HKDF_SHA512_COMMIT, DEFAULT_SUITE } from './crypto/suites.js';
+export { SUITE_AES256_GCM_HKDF_SHA512_COMMIT, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT, DEFAULT_SUITE } from './crypto/suites.js';
 export { getAeadBackend } from './crypto/backend.js';
 export type { AeadBackendName } from './crypto/backend.js';
 export type { AeadBackend, AeadKey } from './crypto/aead.js';

@@ -19,7 +19,6 @@ interface RewrapCliOptions {
   requireContext?: string[];
   verifyFrames?: boolean;
   endpointUrl?: string;
-  unsafeReuseHeaderNonce?: boolean;
 }
 
 /** Files rewrapped at once: overlaps one file's fsyncs and key calls with the next file's work. */
@@ -48,10 +47,6 @@ function progressLine(total: number): { update: (done: number, failed: number) =
 async function run(files: string[], opts: RewrapCliOptions, globals: GlobalOptions): Promise<void> {
   // Usage errors first: nothing is read, the key store is not touched.
   if (!opts.key?.length) throw new UsageError('rewrap needs at least one --key to wrap the data key for');
-  // Every message so far is suite 1, whose header tag nonce a second header reuses (docs/rewrap.md).
-  if (!opts.unsafeReuseHeaderNonce) {
-    throw new UsageError('rewriting a header reuses its tag\'s nonce, so whoever sees the old and the new header can forge the message; pass --unsafe-reuse-header-nonce to accept that (see docs/rewrap.md), or decrypt and encrypt again');
-  }
   if (opts.add && opts.removeKey?.length) throw new UsageError('--add keeps every old wrapped key; --remove-key keeps all but those: give one of them');
   if (opts.output !== undefined && files.length !== 1) throw new UsageError('-o names the output of one file; with several files each is rewrapped in place');
   if (opts.output === '-') throw new UsageError('rewrap writes files: -o - (stdout) is not supported');
@@ -92,7 +87,6 @@ async function run(files: string[], opts: RewrapCliOptions, globals: GlobalOptio
       ...(removing ? { remove: removing } : {}),
       ...(expected ? { expectedEncryptionContext: expected } : {}),
       ...(opts.verifyFrames ? { verifyFrames: true } : {}),
-      unsafeReuseHeaderNonce: true,
     };
 
     const progress = progressLine(files.length);
@@ -148,19 +142,17 @@ export function registerRewrap(program: Command, globals: () => GlobalOptions): 
     .option('-r, --require-context <k=v>', 'fail unless the message has this context pair (repeatable)', collect)
     .option('--verify-frames', 'also authenticate every frame (reads the whole message; default: header and structure only)')
     .option('--endpoint-url <url>', 'AWS KMS endpoint for kms: keys')
-    .option('--unsafe-reuse-header-nonce', 'required: the new header\'s tag reuses the old one\'s nonce; whoever sees both headers can forge the message (docs/rewrap.md)')
     .addHelpText('after', `
-Examples (every one needs --unsafe-reuse-header-nonce, see below):
-  sealbox rewrap archive/*.sbx --key alias/app-2026 --unsafe-reuse-header-nonce
-  sealbox rewrap report.sbx -o report-rotated.sbx --key file:new.key --unwrap-key file:old.key --unsafe-reuse-header-nonce
-  sealbox rewrap data.sbx --key file:escrow.key --add --unsafe-reuse-header-nonce
-  sealbox rewrap data.sbx --key alias/app-2026 --remove-key alias/app-2025 --unsafe-reuse-header-nonce
+Examples:
+  sealbox rewrap archive/*.sbx --key alias/app-2026
+  sealbox rewrap report.sbx -o report-rotated.sbx --key file:new.key --unwrap-key file:old.key
+  sealbox rewrap data.sbx --key file:escrow.key --add
+  sealbox rewrap data.sbx --key alias/app-2026 --remove-key alias/app-2025
 
-Format v1 authenticates a header with AES-GCM under the message's content key and a fixed
-nonce: a rewritten header reuses that nonce, and anyone holding both the old and the new
-header can compute the message's GHASH key and forge it. Use rewrap only where no untrusted
-party can see both versions (no old copies in backups or snapshots); otherwise decrypt and
-encrypt again.
+A rewrapped message is in suite 3: suite 1's frames, unchanged, under a header whose tag has a
+fresh random nonce (a header salt), so old and new versions of a message side by side give
+nothing away. Sealbox releases before suite 3 cannot read it (ERR_UNSUPPORTED_VERSION).
+Signed messages cannot be rewrapped.
 
 In place with a header of the same length (same kinds of keys), only the header is rewritten,
 through a journal: a crash leaves the old or the new message, and the next rewrap of the file

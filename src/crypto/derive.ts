@@ -16,12 +16,13 @@ export interface MessageKeys {
 const labels = new Map<number, { content: Uint8Array; commit: Uint8Array }>();
 
 function labelsFor(version: number, suite: Suite): { content: Uint8Array; commit: Uint8Array } {
-  const id = version * 0x10000 + suite.id;
+  // The derivation id, not the suite id: suite 3 derives exactly as suite 1 (SPEC §5).
+  const id = version * 0x10000 + suite.derivationId;
   let l = labels.get(id);
   if (!l) {
     l = {
-      content: utf8(`sealbox v${version} suite ${suite.id} content key`),
-      commit: utf8(`sealbox v${version} suite ${suite.id} key commitment`),
+      content: utf8(`sealbox v${version} suite ${suite.derivationId} content key`),
+      commit: utf8(`sealbox v${version} suite ${suite.derivationId} key commitment`),
     };
     labels.set(id, l);
   }

@@ -2,7 +2,7 @@ import { SealboxError } from '../errors.js';
 
 /**
  * Algorithm suites. A suite fixes every algorithm and length a message uses, so a decoder
- * never negotiates. Only one exists in format version 1.
+ * never negotiates (SPEC §3, §5).
  */
 export interface Suite {
   /** Numeric id stored in the header. */
@@ -15,6 +15,16 @@ export interface Suite {
   readonly contentKeyLength: number;
   /** Commitment length in bytes. */
   readonly commitmentLength: number;
+  /**
+   * The suite id named in the key derivation labels (SPEC §5): the suite's own id, except for a
+   * suite that shares another's frames byte for byte (suite 3 derives as suite 1).
+   */
+  readonly derivationId: number;
+  /**
+   * Bytes of the random header salt the header carries and the header tag's nonce is made of
+   * (SPEC §6): 0 (the fixed header nonce of suite 1) or 8 (suite 3).
+   */
+  readonly headerSaltLength: number;
 }
 
 /**
@@ -31,6 +41,29 @@ export const SUITE_AES256_GCM_HKDF_SHA512_COMMIT: Suite = Object.freeze({
   dataKeyLength: 32,
   contentKeyLength: 32,
   commitmentLength: 32,
+  derivationId: 1,
+  headerSaltLength: 0,
+});
+
+/**
+ * Suite 1's algorithms, key derivation and frames, with an 8-byte random salt in the header
+ * that makes the header tag's nonce (SPEC §3, §6): what `rewrap` writes. A message rewrapped
+ * from suite 1 keeps its frames byte for byte (same content key), while its new header tag never
+ * reuses the old one's nonce under that key (docs/rewrap.md).
+ *
+ * @example
+ * ```ts
+ * (await rewrap(message, { keyring, to })).header.suite === SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT;
+ * ```
+ */
+export const SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT: Suite = Object.freeze({
+  id: 3,
+  name: 'AES256_GCM_HKDF_SHA512_COMMIT_KEY_HEADER_SALT',
+  dataKeyLength: 32,
+  contentKeyLength: 32,
+  commitmentLength: 32,
+  derivationId: 1,
+  headerSaltLength: 8,
 });
 
 /**
@@ -43,7 +76,9 @@ export const SUITE_AES256_GCM_HKDF_SHA512_COMMIT: Suite = Object.freeze({
  */
 export const DEFAULT_SUITE = SUITE_AES256_GCM_HKDF_SHA512_COMMIT;
 
-const SUITES: ReadonlyMap<number, Suite> = new Map([[SUITE_AES256_GCM_HKDF_SHA512_COMMIT.id, SUITE_AES256_GCM_HKDF_SHA512_COMMIT]]);
+const SUITES: ReadonlyMap<number, Suite> = new Map(
+  [SUITE_AES256_GCM_HKDF_SHA512_COMMIT, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT].map((suite) => [suite.id, suite]),
+);
 
 /** Look up a suite by id (any unsigned integer, a bigint above 2^53); unknown ids are ERR_UNSUPPORTED_VERSION. */
 export function suiteById(id: number | bigint): Suite {

@@ -15,10 +15,11 @@ export const FINAL_FRAME_OVERHEAD = 1 + 4 + TAG_BYTES;
 /** Bytes before the ciphertext in a final frame. */
 export const FINAL_FRAME_PREFIX = 5;
 
-/** Nonce kinds (SPEC §6): the header tag, a regular frame, the final frame. */
+/** Nonce kinds (SPEC §6): the header tag, a regular frame, the final frame, a salted header tag. */
 const NONCE_HEADER = 0;
 const NONCE_REGULAR = 1;
 const NONCE_FINAL = 2;
+const NONCE_SALTED_HEADER = 3;
 
 /** nonce = 0x000000 ‖ kind ‖ u64be(index). Derived, never stored. */
 export function frameNonce(index: number, final: boolean): Uint8Array {
@@ -28,10 +29,20 @@ export function frameNonce(index: number, final: boolean): Uint8Array {
   return nonce;
 }
 
-/** The header tag's nonce: kind 0, index 0. */
-export function headerNonce(): Uint8Array {
+/**
+ * The header tag's nonce (SPEC §6): kind 0, index 0 for a header without a salt (suite 1);
+ * `0x000000 ‖ 0x03 ‖ salt` for a header with its 8-byte salt (suite 3), so a rewritten header
+ * gets a fresh nonce under the same content key, apart from every frame nonce (kinds 1 and 2).
+ */
+export function headerNonce(salt?: Uint8Array): Uint8Array {
   const nonce = new Uint8Array(NONCE_BYTES);
-  nonce[3] = NONCE_HEADER;
+  if (salt === undefined) {
+    nonce[3] = NONCE_HEADER;
+  } else {
+    if (salt.length !== NONCE_BYTES - 4) throw new RangeError(`header salt expected ${NONCE_BYTES - 4} bytes, got ${salt.length}`);
+    nonce[3] = NONCE_SALTED_HEADER;
+    nonce.set(salt, 4);
+  }
   return nonce;
 }
 

@@ -33,6 +33,12 @@ export interface MessageHeader {
   readonly encryptedDataKeys: readonly EncryptedDataKey[];
   readonly frameLength: number;
   readonly commitment: Uint8Array;
+  /**
+   * The header salt, `suite.headerSaltLength` random bytes, when the suite has one (suite 3:
+   * 8 bytes, the last item of the header; SPEC §3): the header tag's nonce is made of it (§6).
+   * Absent for suite 1.
+   */
+  readonly headerSalt?: Uint8Array;
 }
 
 /** Bounds a decoder applies (SPEC §7); each defaults to the library limit. */
@@ -54,7 +60,7 @@ let staging = new Uint8Array(new ArrayBuffer(1024));
  * bytes before returning, so the staging array is free again right after.
  */
 function stager(header: MessageHeader): (bytes: Uint8Array) => Uint8Array {
-  const need = 2 * STAGED_BYTES + header.encryptedDataKeys.length * 2 * STAGED_BYTES;
+  const need = 3 * STAGED_BYTES + header.encryptedDataKeys.length * 2 * STAGED_BYTES;
   if (staging.length < need) staging = new Uint8Array(new ArrayBuffer(need));
   const area = staging;
   let used = 0;
@@ -69,14 +75,18 @@ function stager(header: MessageHeader): (bytes: Uint8Array) => Uint8Array {
 /** The header's canonical CBOR body, as a view of the encoder's memory (copy it to keep it). */
 function encodeBody(header: MessageHeader): Uint8Array {
   const stage = stager(header);
-  return headerEncoder.encode([
+  const items: unknown[] = [
     header.suite.id,
     stage(header.messageId),
     canonicalMap(header.encryptionContext),
     header.encryptedDataKeys.map((edk) => [edk.providerId, stage(edk.providerInfo), stage(edk.ciphertext)]),
     header.frameLength,
     stage(header.commitment),
-  ]) as Uint8Array;
+  ];
+  const saltLength = header.suite.headerSaltLength;
+  if ((header.headerSalt?.length ?? 0) !== saltLength) throw new RangeError(`suite ${header.suite.id} expected a header salt of ${saltLength} bytes`);
+  if (saltLength > 0) items.push(stage(header.headerSalt!));
+  return headerEncoder.encode(items) as Uint8Array;
 }
 
 /**
@@ -148,8 +158,11 @@ export function decodeHeader(bytes: Uint8Array, limits: HeaderLimits): MessageHe
   // Any unsigned integer names a suite; one this release does not know is unsupported, and
   // nothing else of its header is examined (a later suite may lay it out differently).
   const suite = suiteById(suiteId);
-  if (item.length !== 6) throw formatInvalid('header must be a CBOR array of 6 items');
-  const [, messageId, context, edks, frameLength, commitment] = item as unknown[];
+  // Suite 1: 6 items; suite 3: the same 6 and the header salt (SPEC §3).
+  const salted = suite.headerSaltLength > 0;
+  const count = salted ? 7 : 6;
+  if (item.length !== count) throw formatInvalid(`header must be a CBOR array of ${count} items`);
+  const [, messageId, context, edks, frameLength, commitment, headerSalt] = item as unknown[];
   if (!isBytes(messageId, MESSAGE_ID_BYTES)) throw formatInvalid('message id must be 32 bytes');
   if (!(context instanceof Map)) throw formatInvalid('encryption context must be a map');
   if (context.size > MAX_ENCRYPTION_CONTEXT_PAIRS) throw limitExceeded('encryption context pairs', context.size, MAX_ENCRYPTION_CONTEXT_PAIRS);
@@ -176,6 +189,7 @@ export function decodeHeader(bytes: Uint8Array, limits: HeaderLimits): MessageHe
   }
   if (frameLength > limits.maxFrameLength) throw limitExceeded('frame length', frameLength, limits.maxFrameLength);
   if (!isBytes(commitment, COMMITMENT_BYTES)) throw formatInvalid('commitment must be 32 bytes');
+  if (salted && !isBytes(headerSalt, suite.headerSaltLength)) throw formatInvalid(`header salt must be ${suite.headerSaltLength} bytes`);
   const header: MessageHeader = Object.freeze({
     version: FORMAT_VERSION,
     suite,
@@ -184,6 +198,7 @@ export function decodeHeader(bytes: Uint8Array, limits: HeaderLimits): MessageHe
     encryptedDataKeys: Object.freeze(encryptedDataKeys),
     frameLength,
     commitment: copyBytes(commitment),
+    ...(salted ? { headerSalt: copyBytes(headerSalt as Uint8Array) } : {}),
   });
   // Belt and braces: the checked bytes must also be what this encoder writes for the header.
   if (!equalBytes(encodeBody(header), body)) throw formatInvalid('header is not in canonical CBOR encoding');

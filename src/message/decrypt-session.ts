@@ -55,7 +55,7 @@ export async function openHeader(
   }
   const sealed = new Uint8Array(headerTag.length);
   sealed.set(headerTag);
-  await key.open(headerNonce(), headerBytes, sealed);
+  await key.open(headerNonce(header.headerSalt), headerBytes, sealed);
   return key;
 }
 

@@ -51,10 +51,11 @@ export async function sealHeader(header: MessageHeader, key: AeadKey): Promise<U
   // One array for the header and its tag.
   const headerBytes = encodeHeader(header, TAG_BYTES);
   const encoded = headerBytes.subarray(0, headerBytes.length - TAG_BYTES);
+  const nonce = headerNonce(header.headerSalt);
   if (key.sealInto) {
-    key.sealInto(headerNonce(), encoded, new Uint8Array(0), headerBytes, encoded.length);
+    key.sealInto(nonce, encoded, new Uint8Array(0), headerBytes, encoded.length);
   } else {
-    headerBytes.set(await key.seal(headerNonce(), encoded, new Uint8Array(0)), encoded.length);
+    headerBytes.set(await key.seal(nonce, encoded, new Uint8Array(0)), encoded.length);
   }
   return headerBytes;
 }

@@ -9,7 +9,7 @@ import type { HeaderLimits, MessageHeader } from '../format/header.js';
 import { decodeHeader } from '../format/header.js';
 import type { EncryptionContext } from '../keyring/keyring.js';
 import { DEFAULT_FRAME_LENGTH, DEFAULT_MAX_ENCRYPTED_DATA_KEYS, DEFAULT_MAX_FRAME_LENGTH, MAX_FRAME_LENGTH, MAX_HEADER_BYTES } from '../limits.js';
-import type { MaterialsManager } from '../materials/materials.js';
+import type { DecryptionMaterials, MaterialsManager } from '../materials/materials.js';
 import type { KeySource } from '../materials/resolve.js';
 import { resolveMaterialsManager } from '../materials/resolve.js';
 import type { DecryptSession } from './decrypt-session.js';
@@ -122,14 +122,26 @@ export function acceptHeader(plan: DecryptPlan, headerBytes: Uint8Array): Messag
   return header;
 }
 
+/** The message's data key, found by the key search of SPEC §8.3, and its content key when already checked. */
+export interface FoundDataKey {
+  readonly materials: DecryptionMaterials;
+  /**
+   * The content key derived while the commitment of `materials.dataKey` was checked (the
+   * caller owns it and wipes it: {@link startDecryption} and `openHeader` do); undefined when
+   * the manager returned a key it did not check (`openHeader` then checks it).
+   */
+  readonly contentKey: Uint8Array | undefined;
+}
+
 /**
- * After {@link acceptHeader}: unwraps the data key, checks the commitment and the header tag.
+ * After {@link acceptHeader}: asks the materials manager for the message's data key, passing
+ * `isMessageKey` so that a key whose commitment does not match moves the search on to the next
+ * EDK (SPEC §8.3). Each candidate's keys are derived once: the content key of the accepted one is
+ * returned for the header tag and the frames. Shared by decrypt and rewrap.
  *
- * @throws SealboxError ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED
+ * @throws SealboxError ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH
  */
-export async function beginDecryption(plan: DecryptPlan, header: MessageHeader, headerBytes: Uint8Array, headerTag: Uint8Array): Promise<DecryptSession> {
-  // SPEC §8.3: the manager checks each unwrapped key against the commitment and moves on when
-  // it does not match. The content key derived for the key it accepts is kept for the session.
+export async function findDataKey(plan: DecryptPlan, header: MessageHeader): Promise<FoundDataKey> {
   let accepted: { dataKey: Uint8Array; contentKey: Uint8Array } | undefined;
   const isMessageKey = async (dataKey: Uint8Array): Promise<boolean> => {
     if (accepted?.dataKey === dataKey) return true; // checked already (by the keyring, then its caller)
@@ -158,5 +170,16 @@ export async function beginDecryption(plan: DecryptPlan, header: MessageHeader, 
   // Only for the very array that was checked: a manager may return another key.
   const checked = accepted?.dataKey === materials.dataKey ? accepted.contentKey : undefined;
   if (!checked) wipe(accepted?.contentKey);
-  return startDecryption(header, headerBytes, headerTag, materials, plan.backend, checked);
+  return { materials, contentKey: checked };
+}
+
+/**
+ * After {@link acceptHeader}: unwraps the data key ({@link findDataKey}), checks the commitment
+ * and the header tag.
+ *
+ * @throws SealboxError ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED
+ */
+export async function beginDecryption(plan: DecryptPlan, header: MessageHeader, headerBytes: Uint8Array, headerTag: Uint8Array): Promise<DecryptSession> {
+  const { materials, contentKey } = await findDataKey(plan, header);
+  return startDecryption(header, headerBytes, headerTag, materials, plan.backend, contentKey);
 }

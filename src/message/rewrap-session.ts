@@ -1,6 +1,8 @@
 import type { AeadKey, MaybePromise } from '../crypto/aead.js';
 import { copyBytes, readU32, wipe } from '../crypto/bytes.js';
-import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT } from '../crypto/suites.js';
+import { randomBytes } from '../crypto/random.js';
+import type { Suite } from '../crypto/suites.js';
+import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT } from '../crypto/suites.js';
 import { SealboxError, formatInvalid, limitExceeded } from '../errors.js';
 import { FINAL_FRAME_PREFIX, FRAME_FINAL, FRAME_REGULAR } from '../format/frame.js';
 import type { EncryptedDataKey } from '../format/edk.js';
@@ -13,7 +15,7 @@ import type { DecryptSession } from './decrypt-session.js';
 import { frameOpener, openHeader } from './decrypt-session.js';
 import { sealHeader } from './encrypt-session.js';
 import type { DecryptOptions, DecryptPlan } from './prologue.js';
-import { acceptHeader, planDecryption } from './prologue.js';
+import { acceptHeader, findDataKey, planDecryption } from './prologue.js';
 
 /**
  * Rewrap: a message gets new wrapped data keys by rewriting its header alone. The frames depend
@@ -45,16 +47,6 @@ export interface RewrapOptions extends DecryptOptions {
    * and the frames are verified by whoever decrypts the result, as they were before.
    */
   verifyFrames?: boolean;
-  /**
-   * Required (`true`) to rewrap a suite 1 message, the only suite so far. Suite 1's header tag
-   * is AES-GCM under the message's content key with a fixed nonce, so a second header for the
-   * same message reuses that key and nonce: anyone who sees both the old and the new header
-   * can compute the GHASH key of the message (the "forbidden attack" on GCM) and then forge
-   * its frames and headers, i.e. change its plaintext undetectably. Confidentiality is not
-   * affected. Accept this only where nobody untrusted can see both versions (no old copies in
-   * backups, snapshots or replicas). See docs/rewrap.md.
-   */
-  unsafeReuseHeaderNonce?: boolean;
 }
 
 /** Validated rewrap options. */
@@ -64,18 +56,21 @@ export interface RewrapPlan {
   readonly mode: 'replace' | 'add';
   readonly remove: Keyring | undefined;
   readonly verifyFrames: boolean;
-  readonly unsafeReuseHeaderNonce: boolean;
 }
 
 /**
- * Suites whose headers can be replaced safely: none yet. That needs a header tag that stays
- * sound when one message gets a second header (a nonce-free MAC, or a nonce that differs per
- * header) and no signature over the header (a signed suite would need the signing key).
+ * The suite of a rewrapped message, by the suite of the message as it is; a suite that is not a
+ * key here cannot be rewrapped. Suite 1's header tag has a fixed nonce, so a second header under
+ * the same content key would reuse it (whoever saw both headers could recover the GHASH key and
+ * forge the message): its messages become suite 3, which has the same key derivation and frames
+ * and a fresh random header salt in every header, making every header tag's nonce new (SPEC §3,
+ * §6; docs/rewrap.md). A signed suite is absent on purpose: its signature covers the header, and
+ * rewrap does not hold the signing key.
  */
-const REWRAPPABLE_SUITES: ReadonlySet<number> = new Set();
-
-/** Suites that can be rewrapped only with `unsafeReuseHeaderNonce` (their header tag's nonce is fixed). */
-const NONCE_REUSING_SUITES: ReadonlySet<number> = new Set([SUITE_AES256_GCM_HKDF_SHA512_COMMIT.id]);
+const REWRAPPED_SUITE: ReadonlyMap<number, Suite> = new Map([
+  [SUITE_AES256_GCM_HKDF_SHA512_COMMIT.id, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT],
+  [SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT.id, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT],
+]);
 
 /**
  * Checks rewrap options without calling any keyring.
@@ -91,13 +86,12 @@ export function planRewrap(options: RewrapOptions): RewrapPlan {
   if (options.remove !== undefined && mode !== 'add') throw new TypeError('"remove" needs mode "add" ("replace" drops every old EDK)');
   const remove = options.remove === undefined ? undefined : checkedKeyring(options.remove);
   if (options.verifyFrames !== undefined && typeof options.verifyFrames !== 'boolean') throw new TypeError('"verifyFrames" expected a boolean');
-  if (options.unsafeReuseHeaderNonce !== undefined && typeof options.unsafeReuseHeaderNonce !== 'boolean') throw new TypeError('"unsafeReuseHeaderNonce" expected a boolean');
-  return { decrypt, to, mode, remove, verifyFrames: options.verifyFrames ?? false, unsafeReuseHeaderNonce: options.unsafeReuseHeaderNonce === true };
+  return { decrypt, to, mode, remove, verifyFrames: options.verifyFrames ?? false };
 }
 
 /** What {@link rewrapHeader} produced. */
 export interface RewrappedHeader {
-  /** The new header: same suite, message id, context, frame length and commitment; new EDKs. */
+  /** The new header: suite 3 (a fresh header salt), the same message id, context, frame length and commitment; new EDKs. */
   readonly header: MessageHeader;
   /** The old header, authenticated. */
   readonly previous: MessageHeader;
@@ -129,22 +123,15 @@ export async function rewrapHeader(
   checkBody?: (header: MessageHeader) => MaybePromise<void>,
 ): Promise<RewrappedHeader> {
   const previous = acceptHeader(plan.decrypt, headerBytes);
-  if (!REWRAPPABLE_SUITES.has(previous.suite.id)) {
-    if (NONCE_REUSING_SUITES.has(previous.suite.id) && !plan.unsafeReuseHeaderNonce) {
-      throw new SealboxError(
-        'ERR_UNSUPPORTED_VERSION',
-        `Rewrapping a ${previous.suite.name} message reuses its header tag's nonce: whoever sees both headers can forge the message. Pass unsafeReuseHeaderNonce: true to accept that (docs/rewrap.md)`,
-      );
-    }
-    // Other suites (a signed suite: its signature covers the header) cannot be rewrapped.
-    if (!NONCE_REUSING_SUITES.has(previous.suite.id)) throw new SealboxError('ERR_UNSUPPORTED_VERSION', `Messages of suite ${previous.suite.name} cannot be rewrapped`);
-  }
+  const suite = REWRAPPED_SUITE.get(previous.suite.id);
+  if (suite === undefined) throw new SealboxError('ERR_UNSUPPORTED_VERSION', `Messages of suite ${previous.suite.name} cannot be rewrapped`);
   await checkBody?.(previous);
-  const { suite, encryptionContext } = previous;
-  const materials = await plan.decrypt.cmm.getDecryptionMaterials({ suite, encryptionContext, encryptedDataKeys: previous.encryptedDataKeys });
+  const { encryptionContext } = previous;
+  // SPEC §8.3 as decrypt: a bad EDK or a key failing the commitment moves on to the next EDK.
+  const { materials, contentKey } = await findDataKey(plan.decrypt, previous);
   const dataKey = materials.dataKey;
   try {
-    const key: AeadKey = await openHeader(previous, headerBytes, headerTag, materials, plan.decrypt.backend);
+    const key: AeadKey = await openHeader(previous, headerBytes, headerTag, materials, plan.decrypt.backend, contentKey);
     const kept: EncryptedDataKey[] = [];
     if (plan.mode === 'add') {
       for (const edk of previous.encryptedDataKeys) {
@@ -165,9 +152,12 @@ export async function rewrapHeader(
     if (edks.length > maxEdks) throw limitExceeded('encrypted data keys', edks.length, maxEdks);
     const header: MessageHeader = Object.freeze({
       ...previous,
+      suite,
       messageId: copyBytes(previous.messageId),
       encryptedDataKeys: Object.freeze(edks),
       commitment: copyBytes(previous.commitment),
+      // Fresh for every header: its tag's nonce (SPEC §6).
+      headerSalt: randomBytes(suite.headerSaltLength),
     });
     return { header, previous, headerBytes: await sealHeader(header, key), openFrames: () => frameOpener(key, header.messageId) };
   } finally {

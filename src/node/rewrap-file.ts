@@ -194,7 +194,7 @@ async function verifyFileFrames(input: FileHandle, bodyStart: number, size: numb
  * ```ts
  * import { rewrapFile } from 'sealbox/node';
  * // Rotate a stored file to the new key, in place.
- * await rewrapFile('backup.sbx', 'backup.sbx', { keyring: oldKey, to: newKey, unsafeReuseHeaderNonce: true });
+ * await rewrapFile('backup.sbx', 'backup.sbx', { keyring: oldKey, to: newKey });
  * ```
  * @throws SealboxError as `rewrap` (ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION,
  * ERR_LIMIT_EXCEEDED, ERR_TRUNCATED, ERR_TRAILING_DATA, ERR_ENCRYPTION_CONTEXT_MISMATCH,

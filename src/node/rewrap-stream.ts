@@ -44,7 +44,7 @@ export class RewrapTransform extends Transform {
  * ```ts
  * import { pipeline } from 'node:stream/promises';
  * import { createRewrapStream } from 'sealbox/node';
- * await pipeline(s3Body, createRewrapStream({ keyring: oldKey, to: newKey, unsafeReuseHeaderNonce: true }), uploadStream);
+ * await pipeline(s3Body, createRewrapStream({ keyring: oldKey, to: newKey }), uploadStream);
  * ```
  * @throws TypeError/RangeError for bad options (synchronously). The stream errors with
  * SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED,

@@ -22,7 +22,8 @@ export interface RewrapResult {
 /**
  * Moves a message to new keys without re-encrypting it: the header gets new encrypted data keys
  * (EDKs) for the same data key and a new header tag; the frames are copied unchanged. The
- * message id, suite, encryption context, frame length and key commitment stay the same.
+ * message id, encryption context, frame length and key commitment stay the same (the suite
+ * becomes 3, see below).
  *
  * Before anything is produced the old header is authenticated completely (a data key is
  * unwrapped, the commitment and the header tag are checked) and the frame structure is walked
@@ -31,24 +32,27 @@ export interface RewrapResult {
  * frames were damaged fails on decrypt exactly as it would have before. The data key is zeroed
  * before this returns.
  *
- * Security: suite 1 (the only suite so far) authenticates the header with AES-GCM under the
- * content key and a fixed nonce, so the new header reuses the old header's key and nonce, and
- * anyone who sees both headers can recover the message's GHASH key and forge its frames. Rewrap
- * therefore refuses suite 1 messages unless `unsafeReuseHeaderNonce: true` is passed; pass it
- * only where nobody untrusted can see both versions (docs/rewrap.md). Other suites are refused
- * (a signed suite's signature covers the header and would need the signing key).
+ * The result is in suite 3 (`SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT`): suite 1's key
+ * derivation and frames, unchanged, and a header that carries a fresh random 8-byte salt from
+ * which its header tag's nonce is made. Suite 1's header tag has a fixed nonce, so a second
+ * suite 1 header under the same content key would reuse it and let whoever sees both headers
+ * forge the message; with a fresh salt per header the old and the new versions side by side
+ * give nothing away (docs/rewrap.md, SPEC §6). Sealbox releases before suite 3 refuse the result
+ * with ERR_UNSUPPORTED_VERSION. The data key is found as decrypt finds it (SPEC §8.3: a bad EDK or
+ * a key failing the commitment moves on to the next EDK). Signed messages are refused: their
+ * signature covers the header.
  *
  * @example
  * ```ts
  * import { RawAesKeyring } from 'sealbox';
  * import { rewrap } from 'sealbox/rewrap';
  * // Retire key-1: the message then opens with key-2 only.
- * const { ciphertext } = await rewrap(message, { keyring: key1, to: key2, unsafeReuseHeaderNonce: true });
+ * const { ciphertext } = await rewrap(message, { keyring: key1, to: key2 });
  * // Add an escrow recipient, keep the others, and require the context first.
- * await rewrap(message, { keyring: key1, to: escrow, mode: 'add', expectedEncryptionContext: { tenant: 'acme' }, unsafeReuseHeaderNonce: true });
+ * await rewrap(message, { keyring: key1, to: escrow, mode: 'add', expectedEncryptionContext: { tenant: 'acme' } });
  * ```
  * @throws SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION (unknown version or suite, or a
- * suite that cannot be rewrapped, or suite 1 without `unsafeReuseHeaderNonce`), ERR_LIMIT_EXCEEDED (also when the new header would hold more
+ * suite that cannot be rewrapped: a signed one), ERR_LIMIT_EXCEEDED (also when the new header would hold more
  * EDKs than `maxEncryptedDataKeys`, default 16, at most 255), ERR_TRUNCATED, ERR_TRAILING_DATA,
  * ERR_ENCRYPTION_CONTEXT_MISMATCH, ERR_NO_MATCHING_KEY, ERR_KEYRING (unwrapping, or wrapping
  * with `to`), ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED (header tag; with `verifyFrames`,

@@ -20,7 +20,7 @@ export interface RewrapStream extends TransformStream<Uint8Array, Uint8Array> {
  *
  * @example
  * ```ts
- * const rw = rewrapStream({ keyring: oldKey, to: newKey, unsafeReuseHeaderNonce: true });
+ * const rw = rewrapStream({ keyring: oldKey, to: newKey });
  * await download.pipeThrough(rw).pipeTo(upload);
  * ```
  * @throws TypeError/RangeError for bad options (synchronously). The stream errors as `rewrap`

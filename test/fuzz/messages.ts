@@ -155,7 +155,7 @@ export const MESSAGE_TARGETS: readonly MessageTarget[] = [
     name: 'rewrap',
     weight: 1,
     run: async (input, rng, keyring) => {
-      const { ciphertext } = await rewrap(input, { keyring, to: REWRAP_TO, unsafeReuseHeaderNonce: true, verifyFrames: rng.chance(0.5) });
+      const { ciphertext } = await rewrap(input, { keyring, to: REWRAP_TO, verifyFrames: rng.chance(0.5) });
       return { plaintext: (await decrypt(ciphertext, { keyring: REWRAP_TO })).plaintext };
     },
   },

@@ -4,6 +4,7 @@ import { formatKmsArn, isMultiRegionKey, parseKmsArn, sameKmsKey } from '../../s
 import { checkResponseKeyId } from '../../src/keyring/kms-call.js';
 import { KmsDiscoveryKeyring, KmsKeyring } from '../../src/keyring/kms.js';
 import type { SealboxError } from '../../src/errors.js';
+import { DEFAULT_SUITE } from '../../src/crypto/suites.js';
 import { thrown } from '../helpers/keys.js';
 
 const east = 'arn:aws:kms:us-east-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef';
@@ -74,13 +75,13 @@ describe('KMS keyring options', () => {
     // A well-formed answer naming the wrong key: what a confused endpoint could send.
     const wrong = { send: async () => ({ KeyId: west, Plaintext: new Uint8Array(32).fill(7), CiphertextBlob: new Uint8Array(10) }) };
     const keyring = new KmsKeyring({ generatorKeyId: plain, client: wrong });
-    const err = await thrown(() => keyring.wrapKey({ suite: { id: 1, name: 'x', dataKeyLength: 32, contentKeyLength: 32, commitmentLength: 32 }, encryptionContext: {} }));
+    const err = await thrown(() => keyring.wrapKey({ suite: DEFAULT_SUITE, encryptionContext: {} }));
     expect((err as SealboxError).code).toBe('ERR_KEYRING');
   });
 
   it('a Decrypt answer naming another key, or a key of the wrong length, is refused and reported', async () => {
     const edk = { providerId: 'aws-kms', providerInfo: new TextEncoder().encode(plain), ciphertext: new Uint8Array(10) };
-    const suite = { id: 1, name: 'x', dataKeyLength: 32, contentKeyLength: 32, commitmentLength: 32 };
+    const suite = DEFAULT_SUITE;
     for (const answer of [{ KeyId: west, Plaintext: new Uint8Array(32) }, { KeyId: plain, Plaintext: new Uint8Array(16) }, { KeyId: plain }]) {
       const keyring = new KmsKeyring({ keyIds: [plain], client: { send: async () => ({ ...answer }) } });
       const err = await thrown(() => keyring.unwrapKey({ suite, encryptionContext: {}, encryptedDataKeys: [edk] }));

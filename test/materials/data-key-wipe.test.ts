@@ -89,7 +89,7 @@ const decryptors: Record<string, (mm: MaterialsManager, ciphertext: Uint8Array) 
   },
   decryptRange: async (materialsManager, c) => (await decryptRange(c, { materialsManager, start: 0 })).plaintext,
   // Rewrap unwraps with the manager and wraps the same key again: the plaintext is what the result decrypts to.
-  rewrap: async (materialsManager, c) => (await decrypt((await rewrap(c, { materialsManager, to: testKeyring('key-9', 9), unsafeReuseHeaderNonce: true })).ciphertext, { keyring: testKeyring('key-9', 9) })).plaintext,
+  rewrap: async (materialsManager, c) => (await decrypt((await rewrap(c, { materialsManager, to: testKeyring('key-9', 9) })).ciphertext, { keyring: testKeyring('key-9', 9) })).plaintext,
 };
 
 describe('the data key is zeroed once the message keys are derived', () => {

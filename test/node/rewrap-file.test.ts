@@ -30,9 +30,14 @@ const code = (err: unknown): string => (err as { code?: string; name: string }).
 const bodyOf = (m: Uint8Array): Uint8Array => m.subarray(readPreamble(m)! + TAG_BYTES);
 const leftovers = async (): Promise<string[]> => (await readdir(dir)).filter((f) => f.includes('sealbox-tmp') || f.includes('sealbox-rewrap'));
 
-async function message(name: string, n = 300_000, frameLength = 4096): Promise<{ path: string; bytes: Buffer; plaintext: Uint8Array }> {
+/**
+ * A message file under oldKey. Suite 3 unless `suite1` (encrypt writes suite 1; its first rewrap
+ * adds the 9-byte header salt item, so only suite 3 files keep their header length).
+ */
+async function message(name: string, n = 300_000, frameLength = 4096, suite1 = false): Promise<{ path: string; bytes: Buffer; plaintext: Uint8Array }> {
   const plaintext = pattern(n, 9);
-  const { ciphertext } = await encrypt(plaintext, { keyring: oldKey, frameLength, encryptionContext: { file: name } });
+  const encrypted = (await encrypt(plaintext, { keyring: oldKey, frameLength, encryptionContext: { file: name } })).ciphertext;
+  const ciphertext = suite1 ? encrypted : (await rewrap(encrypted, { keyring: oldKey, to: oldKey })).ciphertext;
   const path = join(dir, name);
   await writeFile(path, ciphertext);
   return { path, bytes: Buffer.from(ciphertext), plaintext };
@@ -49,7 +54,7 @@ async function opensWith(path: string, keyring: Keyring, plaintext: Uint8Array):
 describe('rewrapFile', () => {
   it('into a new file: same header length uses the platform copy; the body is identical; src is untouched', async () => {
     const { path, bytes, plaintext } = await message('a.sbx');
-    const r = await rewrapFile(path, join(dir, 'a2.sbx'), { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey, expectedEncryptionContext: { file: 'a.sbx' } });
+    const r = await rewrapFile(path, join(dir, 'a2.sbx'), { keyring: oldKey, to: newKey, expectedEncryptionContext: { file: 'a.sbx' } });
     expect(r.method).toBe('copy');
     const out = await readFile(join(dir, 'a2.sbx'));
     expect(r.bytesWritten).toBe(out.length);
@@ -64,7 +69,7 @@ describe('rewrapFile', () => {
   it('a header of another length: positional copy, permissions kept; in place it replaces the file by rename', async () => {
     const { path, bytes, plaintext } = await message('b.sbx', 3 * 1024 * 1024 + 5, 65536);
     await chmod(path, 0o640);
-    const r = await rewrapFile(path, join(dir, 'b2.sbx'), { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey, mode: 'add' });
+    const r = await rewrapFile(path, join(dir, 'b2.sbx'), { keyring: oldKey, to: newKey, mode: 'add' });
     expect(r.method).toBe('copy');
     const out = await readFile(join(dir, 'b2.sbx'));
     expect(out.length).toBeGreaterThan(bytes.length);
@@ -72,7 +77,7 @@ describe('rewrapFile', () => {
     expect((await stat(join(dir, 'b2.sbx'))).mode & 0o777).toBe(0o640);
     for (const k of [oldKey, newKey]) expect(await opensWith(join(dir, 'b2.sbx'), k, plaintext)).toBe(true);
     const inode = (await stat(path)).ino;
-    const again = await rewrapFile(path, path, { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey, mode: 'add' });
+    const again = await rewrapFile(path, path, { keyring: oldKey, to: newKey, mode: 'add' });
     expect(again.method).toBe('copy');
     expect((await stat(path)).ino).not.toBe(inode);
     expect(bytesEqual(await readFile(path), out)).toBe(false);
@@ -83,7 +88,7 @@ describe('rewrapFile', () => {
   it('in place with an equal header length writes only the header, in the same file', async () => {
     const { path, bytes, plaintext } = await message('c.sbx');
     const inode = (await stat(path)).ino;
-    const r = await rewrapFile(path, path, { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey });
+    const r = await rewrapFile(path, path, { keyring: oldKey, to: newKey });
     expect(r.method).toBe('header');
     expect(r.bytesWritten).toBe(bytes.length - bodyOf(bytes).length);
     expect((await stat(path)).ino).toBe(inode);
@@ -93,7 +98,7 @@ describe('rewrapFile', () => {
     expect(await opensWith(path, oldKey, plaintext)).toBe(false);
     expect(await leftovers()).toEqual([]);
     // inPlace: 'copy' writes a new file even when the header keeps its length.
-    const copied = await rewrapFile(path, path, { unsafeReuseHeaderNonce: true, keyring: newKey, to: oldKey, inPlace: 'copy' });
+    const copied = await rewrapFile(path, path, { keyring: newKey, to: oldKey, inPlace: 'copy' });
     expect(copied.method).toBe('copy');
     expect((await stat(path)).ino).not.toBe(inode);
     expect(await opensWith(path, oldKey, plaintext)).toBe(true);
@@ -104,7 +109,9 @@ describe('rewrapFile', () => {
     const headerEnd = readPreamble(bytes)!;
     const cases: [string, Uint8Array, string][] = [
       ['header tag', Uint8Array.from(bytes, (b, i) => (i === headerEnd + 1 ? b ^ 1 : b)), 'ERR_DECRYPTION_FAILED'],
-      ['commitment', Uint8Array.from(bytes, (b, i) => (i === headerEnd - 2 ? b ^ 1 : b)), 'ERR_COMMITMENT_MISMATCH'],
+      // Suite 3: the commitment, then the 8-byte salt item (0x48 ‖ salt) end the header body.
+      ['commitment', Uint8Array.from(bytes, (b, i) => (i === headerEnd - 9 - 2 ? b ^ 1 : b)), 'ERR_COMMITMENT_MISMATCH'],
+      ['header salt', Uint8Array.from(bytes, (b, i) => (i === headerEnd - 2 ? b ^ 1 : b)), 'ERR_DECRYPTION_FAILED'],
       ['cut in the header', bytes.subarray(0, headerEnd), 'ERR_TRUNCATED'],
       ['cut by a byte', bytes.subarray(0, bytes.length - 1), 'ERR_TRUNCATED'],
       ['cut by a frame', bytes.subarray(0, bytes.length - 1017), 'ERR_TRUNCATED'],
@@ -117,7 +124,7 @@ describe('rewrapFile', () => {
       for (const dst of [bad, join(dir, 'bad-out.sbx')]) {
         let wraps = 0;
         const to: Keyring = { wrapKey: (req) => (wraps++, newKey.wrapKey(req)), unwrapKey: (req) => newKey.unwrapKey(req) };
-        expect(code(await thrown(() => rewrapFile(bad, dst, { unsafeReuseHeaderNonce: true, keyring: oldKey, to }))), name).toBe(expected);
+        expect(code(await thrown(() => rewrapFile(bad, dst, { keyring: oldKey, to }))), name).toBe(expected);
         expect(wraps, name).toBe(0);
         expect(bytesEqual(await readFile(bad), content), name).toBe(true);
         expect(await stat(join(dir, 'bad-out.sbx')).catch(() => null), name).toBeNull();
@@ -127,25 +134,33 @@ describe('rewrapFile', () => {
     expect(bytesEqual(await readFile(path), bytes)).toBe(true);
   });
 
-  it('without unsafeReuseHeaderNonce a suite 1 file is refused and left as it was', async () => {
-    const { path, bytes } = await message('u.sbx');
-    expect(code(await thrown(() => rewrapFile(path, path, { keyring: oldKey, to: newKey })))).toBe('ERR_UNSUPPORTED_VERSION');
+  it('a suite 1 file: its first rewrap adds the header salt (a copy, renamed), later ones write the header alone', async () => {
+    const { path, bytes, plaintext } = await message('u.sbx', 300_000, 4096, true);
+    const into = await rewrapFile(path, join(dir, 'u2.sbx'), { keyring: oldKey, to: newKey });
+    expect([into.method, into.header.suite.id, into.previousHeader.suite.id]).toEqual(['copy', 3, 1]);
+    expect((await readFile(join(dir, 'u2.sbx'))).length).toBe(bytes.length + 9);
     expect(bytesEqual(await readFile(path), bytes)).toBe(true);
+    const first = await rewrapFile(path, path, { keyring: oldKey, to: newKey });
+    expect(first.method).toBe('copy');
+    const second = await rewrapFile(path, path, { keyring: newKey, to: oldKey });
+    expect(second.method).toBe('header');
+    expect(bytesEqual(bodyOf(await readFile(path)), bodyOf(bytes))).toBe(true);
+    expect(await opensWith(path, oldKey, plaintext)).toBe(true);
     expect(await leftovers()).toEqual([]);
   });
 
   it('verifyFrames reads every frame of the file', async () => {
     const { path, bytes } = await message('e.sbx', 2 * 1024 * 1024 + 100, 4096);
-    await rewrapFile(path, join(dir, 'e2.sbx'), { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey, verifyFrames: true });
+    await rewrapFile(path, join(dir, 'e2.sbx'), { keyring: oldKey, to: newKey, verifyFrames: true });
     const bad = join(dir, 'e-bad.sbx');
     await writeFile(bad, Uint8Array.from(bytes, (b, i) => (i === 1024 * 1024 + 7 ? b ^ 1 : b)));
-    expect(code(await thrown(() => rewrapFile(bad, bad, { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey, verifyFrames: true })))).toBe('ERR_DECRYPTION_FAILED');
+    expect(code(await thrown(() => rewrapFile(bad, bad, { keyring: oldKey, to: newKey, verifyFrames: true })))).toBe('ERR_DECRYPTION_FAILED');
     // A copy of the final frame appended after the message fits its length rule; only the full walk sees it.
     const twice = join(dir, 'e-twice.sbx');
     await writeFile(twice, Buffer.concat([bytes, bytes.subarray(bytes.length - 4113)]));
-    expect(code(await thrown(() => rewrapFile(twice, twice, { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey, verifyFrames: true })))).toBe('ERR_TRAILING_DATA');
+    expect(code(await thrown(() => rewrapFile(twice, twice, { keyring: oldKey, to: newKey, verifyFrames: true })))).toBe('ERR_TRAILING_DATA');
     // Without it the damaged frame is carried over unchanged.
-    await rewrapFile(bad, bad, { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey });
+    await rewrapFile(bad, bad, { keyring: oldKey, to: newKey });
     expect(code(await thrown(async () => decrypt(await readFile(bad), { keyring: newKey })))).toBe('ERR_DECRYPTION_FAILED');
   });
 });
@@ -153,7 +168,7 @@ describe('rewrapFile', () => {
 describe('in-place header replacement survives a crash at any point', () => {
   it('a torn header with its journal: recovery gives the new message, for every tear point', async () => {
     const { path, bytes, plaintext } = await message('t.sbx', 5000, 1000);
-    const { ciphertext: next } = await rewrap(bytes, { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey });
+    const { ciphertext: next } = await rewrap(bytes, { keyring: oldKey, to: newKey });
     const len = bytes.length - bodyOf(bytes).length;
     const oldHeader = bytes.subarray(0, len);
     const newHeader = next.subarray(0, len);
@@ -190,7 +205,7 @@ describe('in-place header replacement survives a crash at any point', () => {
     await writeFile(journalPath(other.path), journal);
     expect(code(await thrown(() => recoverRewrap(other.path)))).toBe('ERR_STATE');
     expect(bytesEqual(await readFile(other.path), other.bytes)).toBe(true);
-    expect(code(await thrown(() => rewrapFile(other.path, other.path, { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey })))).toBe('ERR_STATE');
+    expect(code(await thrown(() => rewrapFile(other.path, other.path, { keyring: oldKey, to: newKey })))).toBe('ERR_STATE');
     await rm(journalPath(other.path));
     expect(await recoverRewrap(path)).toBe('none');
   });
@@ -211,7 +226,7 @@ describe('in-place header replacement survives a crash at any point', () => {
       expect(bytesEqual(bodyOf(now), bodyOf(bytes))).toBe(true);
       expect(await leftovers()).toEqual([]);
       // Done again, it finishes (and the file is a normal message).
-      await rewrapFile(path, path, { unsafeReuseHeaderNonce: true, keyring: isNew ? newKey : oldKey, to: newKey });
+      await rewrapFile(path, path, { keyring: isNew ? newKey : oldKey, to: newKey });
       expect(await opensWith(path, newKey, plaintext)).toBe(true);
     }, 30_000);
   }

@@ -20,9 +20,9 @@ describe('rewrapStream', () => {
     it(`${n} bytes in chunks of 1, 7, F-1, F, F+1 and whole: the same message as one-shot rewrap`, async () => {
       const plaintext = pattern(n, 3);
       const { ciphertext } = await encrypt(plaintext, { keyring: oldKey, frameLength: F });
-      const oneShot = await rewrap(ciphertext, { unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey });
+      const oneShot = await rewrap(ciphertext, { keyring: oldKey, to: newKey });
       for (const size of [1, 7, F - 1, F, F + 1, ciphertext.length]) {
-        const rw = rewrapStream({ unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey });
+        const rw = rewrapStream({ keyring: oldKey, to: newKey });
         const out = await through(rw, ciphertext, size);
         expect(out.length).toBe(oneShot.ciphertext.length);
         expect(bytesEqual(bodyOf(out), bodyOf(ciphertext))).toBe(true);
@@ -42,26 +42,26 @@ describe('rewrapStream', () => {
     ];
     for (const [bytes, expected] of cases) {
       for (const size of [1, 64, bytes.length]) {
-        const rw = rewrapStream({ unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey });
+        const rw = rewrapStream({ keyring: oldKey, to: newKey });
         const emitted: Uint8Array[] = [];
         const err = await thrown(() => readableOf(bytes, size).pipeThrough(rw).pipeTo(new WritableStream({ write: (c) => void emitted.push(c) })));
         expect(code(err), `${expected} ${size}`).toBe(expected);
         if (expected === 'ERR_DECRYPTION_FAILED') expect(emitted).toEqual([]);
       }
     }
-    expect(() => rewrapStream({ unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey, verifyFrames: true })).toThrow(TypeError);
+    expect(() => rewrapStream({ keyring: oldKey, to: newKey, verifyFrames: true })).toThrow(TypeError);
   });
 
   it('createRewrapStream does the same in a Node pipeline', async () => {
     const plaintext = pattern(300_000, 4);
     const { ciphertext } = await encrypt(plaintext, { keyring: oldKey, frameLength: 4096 });
     const parts: Buffer[] = [];
-    const rw = createRewrapStream({ unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey, mode: 'add' });
+    const rw = createRewrapStream({ keyring: oldKey, to: newKey, mode: 'add' });
     await pipeline(Readable.from([Buffer.from(ciphertext.subarray(0, 10)), Buffer.from(ciphertext.subarray(10))]), rw, new Writable({ write: (c: Buffer, _e, cb) => (parts.push(c), cb()) }));
     const out = Buffer.concat(parts);
     expect((await rw.header).encryptedDataKeys.length).toBe(2);
     for (const k of [oldKey, newKey]) expect(bytesEqual((await decrypt(out, { keyring: k })).plaintext, plaintext)).toBe(true);
-    const bad = createRewrapStream({ unsafeReuseHeaderNonce: true, keyring: oldKey, to: newKey });
+    const bad = createRewrapStream({ keyring: oldKey, to: newKey });
     expect(code(await thrown(() => pipeline(Readable.from([Buffer.from(ciphertext.subarray(0, 1000))]), bad, new Writable({ write: (_c, _e, cb) => cb() }))))).toBe('ERR_TRUNCATED');
   });
 });
