@@ -2,6 +2,8 @@ import { nodeCrypto } from './aead-node.js';
 import type { SignatureBackend } from './signature.js';
 import type { RawSigner, RawVerifier } from './signature-policy.js';
 import { withPolicy } from './signature-policy.js';
+import type { HashSession } from './signature-worker.js';
+import { hashSession, prewarmHashThread } from './signature-worker.js';
 
 // Node only: the browser bundle replaces this file with signature-node.browser.ts.
 
@@ -73,19 +75,43 @@ function keyPool(crypto: NodeCrypto): () => Promise<KeyPair> {
   };
 }
 
+/** From this many bytes a message is likely large: a hash thread starts booting (tens of ms). */
+const PREWARM_BYTES = 256 * 1024;
+/** From this many bytes the hash moves to the worker thread (signature-worker.ts). */
+const WORKER_BYTES = 1024 * 1024;
+
 /**
- * Gathers a message's bytes for one node:crypto Sign or Verify object. Copies are kept until
- * sign/verify, so the caller may reuse its chunks.
+ * Where a message's bytes go: copies kept in memory while the message is small (hashed in one
+ * go on this thread at the end, which for a 1 KiB message is cheapest), then, from
+ * {@link WORKER_BYTES}, a hash session on a worker thread, so hashing overlaps the caller's
+ * sealing or opening of the next frames.
  */
-function collector(): { update(chunk: Uint8Array): void; drain(sink: { update(data: Uint8Array): unknown }): void } {
+function messageBytes(key: KeyObject, sign: boolean): {
+  update(chunk: Uint8Array): void;
+  finish<T>(here: (data: Uint8Array[]) => T, there: (session: HashSession) => Promise<T>): Promise<T>;
+} {
   let chunks: Uint8Array[] = [];
+  let bytes = 0;
+  let session: HashSession | undefined;
   return {
     update(chunk) {
-      if (chunk.length > 0) chunks.push(chunk.slice());
+      if (session) return session.update(chunk);
+      if (chunk.length === 0) return;
+      chunks.push(chunk.slice());
+      const before = bytes;
+      bytes += chunk.length;
+      if (before < PREWARM_BYTES && bytes >= PREWARM_BYTES) prewarmHashThread();
+      if (bytes >= WORKER_BYTES) {
+        session = hashSession(key, sign);
+        for (const c of chunks) session.update(c);
+        chunks = [];
+      }
     },
-    drain(sink) {
-      for (const c of chunks) sink.update(c);
+    async finish(here, there) {
+      if (session) return there(session);
+      const data = chunks;
       chunks = [];
+      return here(data);
     },
   };
 }
@@ -99,15 +125,19 @@ export function createNodeSignatureBackend(): SignatureBackend | undefined {
     'node',
     async (): Promise<RawSigner> => {
       const pair = await takeKeyPair();
-      const bytes = collector();
+      const bytes = messageBytes(pair.privateKey, true);
       return {
         publicKey: pair.publicKey,
         update: (chunk) => bytes.update(chunk),
-        sign() {
-          const signer = crypto.createSign('sha384');
-          bytes.drain(signer);
-          return Promise.resolve(new Uint8Array(signer.sign({ key: pair.privateKey, dsaEncoding: 'ieee-p1363' })));
-        },
+        sign: () =>
+          bytes.finish(
+            (data) => {
+              const signer = crypto.createSign('sha384');
+              for (const c of data) signer.update(c);
+              return new Uint8Array(signer.sign({ key: pair.privateKey, dsaEncoding: 'ieee-p1363' }));
+            },
+            (session) => session.finishSign(),
+          ),
       };
     },
     (publicKey): Promise<RawVerifier | undefined> => {
@@ -120,18 +150,22 @@ export function createNodeSignatureBackend(): SignatureBackend | undefined {
       } catch {
         return Promise.resolve(undefined);
       }
-      const bytes = collector();
+      const bytes = messageBytes(key, false);
       return Promise.resolve({
         update: (chunk) => bytes.update(chunk),
-        verify(signature, format = 'p1363') {
-          const verifier = crypto.createVerify('sha384');
-          bytes.drain(verifier);
-          try {
-            return Promise.resolve(verifier.verify({ key, dsaEncoding: format === 'der' ? 'der' : 'ieee-p1363' }, signature));
-          } catch {
-            return Promise.resolve(false);
-          }
-        },
+        verify: (signature, format = 'p1363') =>
+          bytes.finish(
+            (data) => {
+              const verifier = crypto.createVerify('sha384');
+              for (const c of data) verifier.update(c);
+              try {
+                return verifier.verify({ key, dsaEncoding: format === 'der' ? 'der' : 'ieee-p1363' }, signature);
+              } catch {
+                return false;
+              }
+            },
+            (session) => session.finishVerify(signature, format === 'der'),
+          ),
       });
     },
   );
