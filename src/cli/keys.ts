@@ -103,7 +103,7 @@ export function registerKeys(program: Command, globals: () => GlobalOptions): vo
   keys.command('describe').argument('<key>', 'key id, alias or ARN').description('Show a key')
     .addHelpText('after', '\nExamples:\n  sealbox keys describe alias/app\n  sealbox --json keys describe alias/app')
     .action(withKms(globals, async (kms, key: string) => (await kms.describeKey({ KeyId: key })).KeyMetadata, describeText, true));
-  keys.command('public-key').argument('<key>', 'key id, alias or ARN of an asymmetric key').description('Print the public key (PEM) of an RSA or ECC key')
+  keys.command('public-key').argument('<key>', 'key id, alias or ARN of an asymmetric key').description('Print the public key (PEM) of an RSA, ECC or ML-DSA key')
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .addHelpText('after', `
 The PEM names the key's ARN on a line before it, so that others can encrypt to an RSA
