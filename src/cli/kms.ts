@@ -45,7 +45,7 @@ Examples:
       });
       const local = server.kms as { region?: string; dataDir?: string; close?: () => void };
       process.stdout.write(`${server.url}\n`);
-      process.stderr.write(`sealbox: local KMS for region ${local.region} (${local.dataDir}) listening on ${server.url}; Ctrl-C stops it\n`);
+      process.stderr.write(`sealbox: local KMS (${local.dataDir}) listening on ${server.url}, every region by the request's SigV4 region (default ${local.region}); Ctrl-C stops it\n`);
       const stop = (): void => {
         void server.close().finally(() => local.close?.());
       };

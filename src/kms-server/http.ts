@@ -21,6 +21,8 @@ import type { SignedRequest } from './sigv4.js';
 export interface RequestCaller {
   readonly principal: string;
   readonly accountId: string;
+  /** The region the request was signed for (its SigV4 credential scope): where the call acts. */
+  readonly region?: string;
 }
 
 /** Runs one operation; what `LocalKms.execute` provides. */

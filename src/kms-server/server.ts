@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createKmsHttpServer, type CorsOptions, type HttpLimits, type RequestCaller } from './http.js';
-import { verifySigV4, type CredentialLookup } from './sigv4.js';
+import { signedRegion, verifySigV4, type CredentialLookup } from './sigv4.js';
 import { LocalKms, type LocalKmsOptions } from '../local-kms/local-kms.js';
 import { CREDENTIAL_SEALING_PURPOSE, CredentialStore } from '../local-kms/credentials.js';
 
@@ -23,7 +23,11 @@ export interface KmsServerOptions {
   readonly localKms?: LocalKmsOptions;
   /** Finds the secret and principal of an access key. Default: the LocalKms's credential store. */
   readonly credentials?: CredentialLookup;
-  /** The region clients must sign for. Default: the LocalKms's region. */
+  /**
+   * The region clients must sign for. Default for a LocalKms: `'*'`, every region: each request
+   * acts in the region its SigV4 scope names, over the one store (a client signing for
+   * `eu-west-1` sees the eu-west-1 keys and replicas). Give a region to serve only that one.
+   */
   readonly region?: string;
   /** TCP port; 0 picks a free one. Default 0. */
   readonly port?: number;
@@ -71,7 +75,7 @@ export async function startKmsServer(options: KmsServerOptions = {}): Promise<Ru
   const kms = options.kms ?? owned!;
   try {
     const local = kms instanceof LocalKms ? kms : undefined;
-    const region = options.region ?? local?.region;
+    const region = options.region ?? (local ? '*' : undefined);
     if (region === undefined) throw new TypeError('"region" is required when "kms" is not a LocalKms');
     const store = local === undefined ? undefined : credentialStoreFor(local);
     let credentials = options.credentials;
@@ -84,7 +88,7 @@ export async function startKmsServer(options: KmsServerOptions = {}): Promise<Ru
       handler: (operation, input, caller) => kms.execute(operation, input, caller),
       authenticate: async (request) => {
         const credential = await verifySigV4(request, { region, lookup });
-        return { principal: credential.principal, accountId: credential.accountId };
+        return { principal: credential.principal, accountId: credential.accountId, region: signedRegion(request) };
       },
       ...(local ? { operations: new Set(local.operations) } : {}),
       ...(options.cors ? { cors: options.cors } : {}),

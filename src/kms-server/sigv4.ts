@@ -21,6 +21,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { AUTH_ERRORS, KmsProtocolError } from './errors.js';
+import { REGION_NAME } from '../local-kms/key-store.js';
 
 /** The largest difference between the request's `X-Amz-Date` and the server clock (AWS: 5 minutes). */
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -51,7 +52,10 @@ export interface SignedRequest {
 
 /** Options for {@link verifySigV4}. */
 export interface SigV4VerifyOptions {
-  /** The region the server answers for; the credential scope must name it. */
+  /**
+   * The region the server answers for; the credential scope must name it. `'*'`: any
+   * well-formed region name (a server over a LocalKms serves every region of its store).
+   */
   readonly region: string;
   /** The service name in the scope; `kms`. */
   readonly service?: string;
@@ -312,7 +316,7 @@ export async function verifySigV4(request: SignedRequest, options: SigV4VerifyOp
   if (auth.service !== service) {
     throw refuse(AUTH_ERRORS.badSignature, `Credential should be scoped to correct service: '${service}'.`);
   }
-  if (auth.region !== options.region) {
+  if (options.region === '*' ? !REGION_NAME.test(auth.region) : auth.region !== options.region) {
     throw refuse(AUTH_ERRORS.badSignature, `Credential should be scoped to a valid region.`);
   }
   if (auth.date !== amzDate.slice(0, 8)) {
@@ -360,4 +364,19 @@ export async function verifySigV4(request: SignedRequest, options: SigV4VerifyOp
     );
   }
   return credential;
+}
+
+/**
+ * The region named by a request's SigV4 credential scope: where a request that
+ * {@link verifySigV4} accepted acts. Call it only after verifying.
+ *
+ * @example
+ * ```ts
+ * const credential = await verifySigV4(request, { region: '*', lookup });
+ * const region = signedRegion(request); // 'eu-west-1'
+ * ```
+ * @throws KmsProtocolError `IncompleteSignatureException` when there is no well-formed Authorization header.
+ */
+export function signedRegion(request: SignedRequest): string {
+  return parseAuthorization(header(request.headers, 'authorization') ?? '').region;
 }

@@ -55,7 +55,7 @@ export function authorizeAccess(request: AuthorizeRequest): void {
   };
   const decision = evaluateKeyPolicy(cachedKeyPolicy(key.policy), policyRequest);
   if (decision === 'allow') return;
-  if (decision === 'implicitDeny' && grantsForKey(context.db, key.keyId).some((g) => grantCovers(g, policyRequest))) return;
+  if (decision === 'implicitDeny' && grantsForKey(context.db, key.storageId).some((g) => grantCovers(g, policyRequest))) return;
   throw denied(action);
 }
 
@@ -97,7 +97,7 @@ const putKeyPolicy = defineOperation<PutKeyPolicyInput>(
         );
       }
     }
-    ctx.db.prepare('UPDATE keys SET policy = ? WHERE key_id = ?').run(input.Policy, key.keyId);
+    ctx.db.prepare('UPDATE keys SET policy = ? WHERE key_id = ?').run(input.Policy, key.storageId);
     return undefined;
   },
 );

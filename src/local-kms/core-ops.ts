@@ -5,13 +5,14 @@ import { lifecycleOperations } from './ops-lifecycle.js';
 import { cryptoOperations } from './ops-crypto.js';
 import { asymmetricOperations } from './ops-asymmetric.js';
 import { importMigrations, importOperations } from './ops-import.js';
+import { multiRegionOperations } from './ops-multi-region.js';
 import { accessControlExtension } from './access.js';
 import { credentialsExtension } from './credentials.js';
 
-/** The local KMS's own operations: keys, aliases, deletion, rotation, encryption, signing, MACs, import. */
+/** The local KMS's own operations: keys, aliases, deletion, rotation, encryption, signing, MACs, import, multi-Region keys. */
 export const coreExtension: LocalKmsExtension = {
   name: 'core',
-  operations: [...keyOperations, ...aliasOperations, ...lifecycleOperations, ...cryptoOperations, ...asymmetricOperations, ...importOperations],
+  operations: [...keyOperations, ...aliasOperations, ...lifecycleOperations, ...cryptoOperations, ...asymmetricOperations, ...importOperations, ...multiRegionOperations],
   migrations: importMigrations,
 };
 

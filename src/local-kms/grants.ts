@@ -249,7 +249,7 @@ const createGrant = defineOperation<CreateGrantInput>(
     );
     if (!byPolicy) {
       const wanted = JSON.stringify(input.Constraints ?? null);
-      const parent = grantsForKey(ctx.db, key.keyId).find(
+      const parent = grantsForKey(ctx.db, key.storageId).find(
         (g) =>
           grantCovers({ ...g, constraints: undefined }, caller) &&
           input.Operations.every((op) => g.operations.includes(op)) &&
@@ -268,7 +268,7 @@ const createGrant = defineOperation<CreateGrantInput>(
           `SELECT grant_id FROM grants WHERE key_id = ? AND name = ? AND grantee_principal = ? AND operations = ?
              AND constraints IS ? AND retiring_principal IS ?`,
         )
-        .get(key.keyId, input.Name, input.GranteePrincipal, JSON.stringify(operations), constraints, input.RetiringPrincipal ?? null) as
+        .get(key.storageId, input.Name, input.GranteePrincipal, JSON.stringify(operations), constraints, input.RetiringPrincipal ?? null) as
         | { grant_id: string }
         | undefined;
       if (same !== undefined) {
@@ -286,7 +286,7 @@ const createGrant = defineOperation<CreateGrantInput>(
       )
       .run(
         grantId,
-        key.keyId,
+        key.storageId,
         key.arn,
         input.Name ?? null,
         input.GranteePrincipal,
@@ -321,7 +321,7 @@ const listGrants = defineOperation<ListGrantsInput>(
         `SELECT rowid, * FROM grants WHERE key_id = ? AND rowid > ? AND (? IS NULL OR grant_id = ?)
            AND (? IS NULL OR grantee_principal = ?) ORDER BY rowid LIMIT ?`,
       )
-      .all(key.keyId, markerRowid(input.Marker), input.GrantId ?? null, input.GrantId ?? null, input.GranteePrincipal ?? null, input.GranteePrincipal ?? null, limit + 1) as GrantRow[];
+      .all(key.storageId, markerRowid(input.Marker), input.GrantId ?? null, input.GrantId ?? null, input.GranteePrincipal ?? null, input.GranteePrincipal ?? null, limit + 1) as GrantRow[];
     return page(rows, limit);
   },
 );
@@ -366,7 +366,7 @@ const retireGrant = defineOperation<RetireGrantInput>(
       }
       const key = ctx.resolveKey(input.KeyId, { allowAlias: false });
       grant = findGrant(ctx.db, input.GrantId);
-      if (grant === undefined || grant.keyId !== key.keyId) throw new LocalKmsError('NotFoundException', 'The grant does not exist.');
+      if (grant === undefined || grant.keyId !== key.storageId) throw new LocalKmsError('NotFoundException', 'The grant does not exist.');
     }
     ctx.auditKey(grant.keyId);
     // Who may retire (AWS): the retiring principal, the grantee when the grant includes
@@ -390,7 +390,7 @@ const revokeGrant = defineOperation<{ KeyId: string; GrantId: string; DryRun?: b
   (ctx: OperationContext, input) => {
     const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:RevokeGrant' });
     const grant = findGrant(ctx.db, input.GrantId);
-    if (grant === undefined || grant.keyId !== key.keyId) throw new LocalKmsError('NotFoundException', 'The grant does not exist.');
+    if (grant === undefined || grant.keyId !== key.storageId) throw new LocalKmsError('NotFoundException', 'The grant does not exist.');
     dryRun(input);
     ctx.db.prepare('DELETE FROM grants WHERE grant_id = ?').run(grant.grantId);
     return undefined;

@@ -1,6 +1,6 @@
 import type { SqliteDatabase as Database } from './sqlite.js';
 import type { KeySpec, KeyState, KeyUsageType, OriginType } from '@aws-sdk/client-kms';
-import type { KeyRecord } from './key-record.js';
+import type { KeyRecord, MultiRegionRole } from './key-record.js';
 import { LocalKmsError } from './errors.js';
 
 /** A `keys` row as SQLite returns it. */
@@ -20,6 +20,8 @@ interface KeyRow {
   next_rotation_at: number | null;
   current_version: number;
   valid_to: number | null;
+  region: string;
+  mrk_role: string | null;
 }
 
 const date = (ms: number | null): Date | undefined => (ms === null ? undefined : new Date(ms));
@@ -32,13 +34,27 @@ export function aliasArn(region: string, accountId: string, aliasName: string): 
   return `arn:aws:kms:${region}:${accountId}:${aliasName}`;
 }
 
-/** Reads a key by id; undefined when there is none. */
-export function getKey(db: Database, region: string, accountId: string, keyId: string): KeyRecord | undefined {
-  const row = db.prepare('SELECT * FROM keys WHERE key_id = ?').get(keyId) as KeyRow | undefined;
-  if (!row) return undefined;
+/** An AWS region name (`us-east-1`, `ap-southeast-2`, `us-gov-west-1`). */
+export const REGION_NAME = /^[a-z]{2}(-[a-z]+){1,3}-\d{1,2}$/;
+
+/** A multi-Region key id: `mrk-` and 32 lower-case hex digits (AWS's form). */
+export const MULTI_REGION_KEY_ID = /^mrk-[0-9a-f]{32}$/;
+
+/**
+ * The `keys.key_id` of a key in a region: the key id, except for multi-Region keys, whose
+ * related keys (one per region) share their key id and are stored as `mrk-.../<region>`.
+ */
+export function storageIdOf(keyId: string, region: string): string {
+  return keyId.startsWith('mrk-') ? `${keyId}/${region}` : keyId;
+}
+
+function fromRow(row: KeyRow, accountId: string): KeyRecord {
+  const keyId = row.mrk_role === null ? row.key_id : row.key_id.slice(0, row.key_id.indexOf('/'));
   return {
-    keyId: row.key_id,
-    arn: keyArn(region, accountId, row.key_id),
+    keyId,
+    storageId: row.key_id,
+    region: row.region,
+    arn: keyArn(row.region, accountId, keyId),
     keySpec: row.key_spec as KeySpec,
     keyUsage: row.key_usage as KeyUsageType,
     origin: row.origin as OriginType,
@@ -53,7 +69,27 @@ export function getKey(db: Database, region: string, accountId: string, keyId: s
     nextRotationAt: date(row.next_rotation_at),
     currentVersion: row.current_version,
     validTo: date(row.valid_to),
+    multiRegion: (row.mrk_role ?? undefined) as MultiRegionRole | undefined,
   };
+}
+
+/** Reads a key by its key id in a region; undefined when there is none there. */
+export function getKey(db: Database, region: string, accountId: string, keyId: string): KeyRecord | undefined {
+  const row = db.prepare('SELECT * FROM keys WHERE key_id = ?').get(storageIdOf(keyId, region)) as KeyRow | undefined;
+  if (!row || row.region !== region) return undefined;
+  return fromRow(row, accountId);
+}
+
+/** Reads a key by its row id (`KeyRecord.storageId`), whatever its region. */
+export function getKeyByStorageId(db: Database, accountId: string, storageId: string): KeyRecord | undefined {
+  const row = db.prepare('SELECT * FROM keys WHERE key_id = ?').get(storageId) as KeyRow | undefined;
+  return row ? fromRow(row, accountId) : undefined;
+}
+
+/** Every key of a multi-Region key's set (primary and replicas), primary first, then by region. */
+export function relatedKeys(db: Database, accountId: string, keyId: string): KeyRecord[] {
+  const rows = db.prepare("SELECT * FROM keys WHERE mrk_id = ? ORDER BY mrk_role = 'REPLICA', region").all(keyId) as KeyRow[];
+  return rows.map((r) => fromRow(r, accountId));
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -75,10 +111,12 @@ export function resolveKeyId(db: Database, region: string, accountId: string, ke
   }
   if (ref.startsWith('alias/')) {
     if (!allowAlias) throw new LocalKmsError('NotFoundException', `An alias is not accepted here: '${keyId}'`);
-    const row = db.prepare('SELECT key_id FROM aliases WHERE alias_name = ?').get(ref) as { key_id: string } | undefined;
+    const row = db.prepare('SELECT key_id FROM aliases WHERE region = ? AND alias_name = ?').get(region, ref) as { key_id: string } | undefined;
     if (!row) throw new LocalKmsError('NotFoundException', `Alias '${ref}' is not found`);
-    ref = row.key_id;
-  } else if (!UUID.test(ref)) {
+    const key = getKeyByStorageId(db, accountId, row.key_id);
+    if (!key) throw new LocalKmsError('NotFoundException', `Alias '${ref}' is not found`);
+    return key;
+  } else if (!UUID.test(ref) && !MULTI_REGION_KEY_ID.test(ref)) {
     throw new LocalKmsError('NotFoundException', `Invalid keyId '${keyId}'`);
   }
   const key = getKey(db, region, accountId, ref);
@@ -90,5 +128,6 @@ export function resolveKeyId(db: Database, region: string, accountId: string, ke
 export function requireUsable(key: KeyRecord): void {
   if (key.state === 'Enabled') return;
   if (key.state === 'Disabled') throw new LocalKmsError('DisabledException', `${key.arn} is disabled.`);
+  // PendingDeletion, PendingReplicaDeletion, PendingImport, Creating, Updating, Unavailable.
   throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
 }

@@ -57,6 +57,8 @@ import type {
   ListRetirableGrantsRequest,
   PutKeyPolicyRequest,
   ReEncryptRequest,
+  ReplicateKeyRequest,
+  ReplicateKeyResponse,
   ReEncryptResponse,
   RetireGrantRequest,
   RevokeGrantRequest,
@@ -70,6 +72,7 @@ import type {
   UntagResourceRequest,
   UpdateAliasRequest,
   UpdateKeyDescriptionRequest,
+  UpdatePrimaryRegionRequest,
   VerifyMacRequest,
   VerifyMacResponse,
   VerifyRequest,
@@ -78,12 +81,12 @@ import type {
 import envPaths from 'env-paths';
 import { LocalKmsError } from './errors.js';
 import type { Caller, LocalKmsExtension, Migration, OperationContext, OperationDefinition } from './operation.js';
-import { coreMigrations, getMeta, initMeta, migrate, openDatabase } from './store.js';
+import { adoptLegacyRegion, coreMigrations, getMeta, initMeta, migrate, openDatabase } from './store.js';
 import { passphraseKdf, resolveRootKey } from './root-key.js';
 import { Sealer } from './sealing.js';
 import { AUDIT_KEY_PURPOSE, appendAudit, auditHead, exportAudit, readAudit, sanitizeRequest, upgradeAudit, verifyAudit } from './audit.js';
 import type { AuditRecord, AuditVerification } from './audit.js';
-import { getKey, keyArn, requireUsable, resolveKeyId } from './key-store.js';
+import { getKey, keyArn, REGION_NAME, requireUsable, resolveKeyId } from './key-store.js';
 import { validateInput } from './validate.js';
 import { builtInExtensions } from './core-ops.js';
 import { runDueWork } from './scheduler.js';
@@ -100,7 +103,11 @@ export interface LocalKmsOptions {
   rootKey?: Uint8Array;
   /** Passphrase to stretch into the root key with scrypt (or `SEALBOX_PASSPHRASE`). */
   passphrase?: string;
-  /** Region in ARNs. Default `us-east-1`. */
+  /**
+   * The region calls act in unless the caller names another (`Caller.region`, which the KMS
+   * endpoint sets from each request's SigV4 scope). One store holds the keys of every region.
+   * Default `us-east-1`.
+   */
   region?: string;
   /** Twelve-digit account id in ARNs. Default `111122223333`. */
   accountId?: string;
@@ -191,6 +198,7 @@ export class LocalKms {
     try {
       const migrations: Migration[] = [...coreMigrations, ...extensions.flatMap((e) => e.migrations ?? [])];
       migrate(this.#db, migrations);
+      adoptLegacyRegion(this.#db, this.region);
       this.#rootKey = resolveRootKey(this.dataDir, options, () => passphraseKdf(this.#db));
       const check = initMeta(this.#db, 'root_key_check', Sealer.checkValue(this.#rootKey));
       if (check !== Sealer.checkValue(this.#rootKey)) {
@@ -265,13 +273,15 @@ export class LocalKms {
     if (this.#closed) throw new LocalKmsError('KMSInternalException', 'The local KMS is closed', 'server');
     const op = this.#operations.get(operation);
     if (!op) throw new LocalKmsError('UnknownOperationException', `Unknown operation ${String(operation).slice(0, 64)}`);
+    const region = caller.region ?? this.region;
+    if (region !== this.region && !REGION_NAME.test(region)) throw new LocalKmsError('ValidationException', 'The region is not a valid region name');
     const now = this.#clock();
     let auditKeyId: string | null = null;
     let request = '{}';
     const db = this.#db;
     const transaction = this.#transaction;
     const outcome = transaction.immediate(() => {
-      runDueWork(db, now, this.#auditKey, () => this.#contextFor('Scheduler', now, { principal: 'sealbox:scheduler', accountId: this.accountId }, () => undefined));
+      runDueWork(db, now, this.#auditKey, this.accountId, () => this.#contextFor('Scheduler', now, { principal: 'sealbox:scheduler', accountId: this.accountId }, () => undefined));
       let result: unknown;
       let error: unknown;
       try {
@@ -320,7 +330,8 @@ export class LocalKms {
   }
 
   #contextFor(operation: string, now: Date, caller: Caller, onKey: (keyId: string) => void): OperationContext {
-    const { region, accountId } = this;
+    const { accountId } = this;
+    const region = caller.region ?? this.region;
     const db = this.#db;
     const sealer = this.#materialSealer;
     const authorizers = this.#authorizers;
@@ -334,7 +345,7 @@ export class LocalKms {
       keyArn: (keyId) => keyArn(region, accountId, keyId),
       resolveKey: (keyId, options) => {
         const key = resolveKeyId(db, region, accountId, keyId, options.allowAlias);
-        onKey(key.keyId);
+        onKey(key.storageId);
         if (options.action) {
           for (const authorize of authorizers) {
             authorize({
@@ -359,17 +370,22 @@ export class LocalKms {
       material: (key: KeyRecord, version?: number) => {
         const v = version ?? key.currentVersion;
         if (v === 0) throw new LocalKmsError('KMSInvalidStateException', `${key.arn} has no key material.`);
-        const row = db.prepare('SELECT sealed_material FROM key_versions WHERE key_id = ? AND version = ?').get(key.keyId, v) as { sealed_material: Buffer } | undefined;
+        const row = db.prepare('SELECT sealed_material FROM key_versions WHERE key_id = ? AND version = ?').get(key.storageId, v) as { sealed_material: Buffer } | undefined;
         if (!row) throw new LocalKmsError('InvalidCiphertextException', 'The ciphertext refers to a key version that does not exist');
+        // Sealed under the key id, not the row: related multi-Region keys hold the same sealed bytes.
         return this.#material(row.sealed_material, `${key.keyId}/${v}`, sealer);
       },
-      addMaterial: (keyId, material) => {
-        const last = db.prepare('SELECT max(version) AS v FROM key_versions WHERE key_id = ?').get(keyId) as { v: number | null };
+      addMaterial: (storageId, material) => {
+        // A multi-Region key's material is shared: a new version reaches every related key.
+        const { mrk_id: mrkId } = (db.prepare('SELECT mrk_id FROM keys WHERE key_id = ?').get(storageId) as { mrk_id: string | null } | undefined) ?? { mrk_id: null };
+        const rows = mrkId === null ? [storageId] : (db.prepare('SELECT key_id FROM keys WHERE mrk_id = ?').all(mrkId) as { key_id: string }[]).map((r) => r.key_id);
+        const last = db.prepare('SELECT max(version) AS v FROM key_versions WHERE key_id = ?').get(storageId) as { v: number | null };
         const version = (last.v ?? 0) + 1;
-        db.prepare('INSERT INTO key_versions (key_id, version, sealed_material, created_at) VALUES (?, ?, ?, ?)').run(
-          keyId, version, sealer.seal(material, `${keyId}/${version}`), now.getTime(),
-        );
-        db.prepare('UPDATE keys SET current_version = ? WHERE key_id = ?').run(version, keyId);
+        const sealed = sealer.seal(material, `${mrkId ?? storageId}/${version}`);
+        for (const row of rows) {
+          db.prepare('INSERT INTO key_versions (key_id, version, sealed_material, created_at) VALUES (?, ?, ?, ?)').run(row, version, sealed, now.getTime());
+          db.prepare('UPDATE keys SET current_version = ? WHERE key_id = ?').run(version, row);
+        }
         return version;
       },
       deleteMaterial: (keyId) => {
@@ -456,6 +472,40 @@ export class LocalKms {
   /** AWS KMS `ListResourceTags`. */
   listResourceTags(input: ListResourceTagsRequest): Promise<ListResourceTagsResponse> {
     return this.execute('ListResourceTags', input) as Promise<ListResourceTagsResponse>;
+  }
+
+  /**
+   * AWS KMS `ReplicateKey`: a replica of a multi-Region primary key in another region of this
+   * store (same key id and material). Use it in that region with `LocalKms.open({ region })` on
+   * the same data directory, or over `sealbox kms serve` signing for that region.
+   *
+   * @example
+   * ```ts
+   * const { KeyMetadata } = await kms.createKey({ MultiRegion: true });
+   * await kms.replicateKey({ KeyId: KeyMetadata!.KeyId!, ReplicaRegion: 'eu-west-1' });
+   * ```
+   * @throws LocalKmsError `UnsupportedOperationException` (not a multi-Region primary key),
+   * `AlreadyExistsException` (a related key exists in that region), `KMSInvalidStateException`,
+   * `NotFoundException`, `AccessDeniedException`, `MalformedPolicyDocumentException`.
+   */
+  replicateKey(input: ReplicateKeyRequest): Promise<ReplicateKeyResponse> {
+    return this.execute('ReplicateKey', input) as Promise<ReplicateKeyResponse>;
+  }
+
+  /**
+   * AWS KMS `UpdatePrimaryRegion`: makes the replica in `PrimaryRegion` the primary key and the
+   * current primary a replica.
+   *
+   * @example
+   * ```ts
+   * await kms.updatePrimaryRegion({ KeyId: 'mrk-...', PrimaryRegion: 'eu-west-1' });
+   * ```
+   * @throws LocalKmsError `NotFoundException` (no replica in that region),
+   * `UnsupportedOperationException` (not a multi-Region primary key), `KMSInvalidStateException`,
+   * `AccessDeniedException`.
+   */
+  updatePrimaryRegion(input: UpdatePrimaryRegionRequest): Promise<Record<string, never>> {
+    return this.execute('UpdatePrimaryRegion', input) as Promise<Record<string, never>>;
   }
 
   /** AWS KMS `GenerateRandom`. */

@@ -41,6 +41,11 @@ export interface Caller {
   readonly principal: string;
   /** The twelve-digit account id of the principal. */
   readonly accountId: string;
+  /**
+   * The region the call is made in (the KMS endpoint takes it from the request's SigV4
+   * credential scope). Default: the LocalKms's `region`.
+   */
+  readonly region?: string;
 }
 
 /** The type of one input member, as in the AWS JSON protocol model. */
@@ -134,7 +139,7 @@ export interface OperationContext {
   readonly region: string;
   readonly accountId: string;
   readonly caller: Caller;
-  /** The ARN of a key id in this region and account. */
+  /** The ARN of a key id in this call's region and account. */
   keyArn(keyId: string): string;
   /**
    * Finds the key a `KeyId` member names (key id, key ARN, and where allowed alias name or
@@ -161,13 +166,14 @@ export interface OperationContext {
   material(key: KeyRecord, version?: number): Uint8Array;
   /**
    * Stores material as the key's version 1 (imported keys) or next version, sealed under the
-   * root key and bound to key id and version; returns the version number.
+   * root key and bound to key id and version; returns the version number. `storageId` is
+   * {@link KeyRecord.storageId}; a multi-Region key's new version reaches all its related keys.
    */
-  addMaterial(keyId: string, material: Uint8Array): number;
+  addMaterial(storageId: string, material: Uint8Array): number;
   /** Deletes every version of a key's material (DeleteImportedKeyMaterial, expiry). */
-  deleteMaterial(keyId: string): void;
-  /** Updates key columns (state, validTo, ...) of the `keys` table. */
-  updateKey(keyId: string, changes: Partial<Pick<KeyRecord, 'state' | 'validTo' | 'currentVersion'>>): void;
+  deleteMaterial(storageId: string): void;
+  /** Updates key columns (state, validTo, ...) of the `keys` table (by {@link KeyRecord.storageId}). */
+  updateKey(storageId: string, changes: Partial<Pick<KeyRecord, 'state' | 'validTo' | 'currentVersion'>>): void;
   /** Seals bytes under a root-derived key, bound to `label` (e.g. import token material). */
   seal(label: string, plaintext: Uint8Array): Uint8Array;
   /** Opens what {@link seal} sealed with the same label; throws InvalidCiphertextException otherwise. */

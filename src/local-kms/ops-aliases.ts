@@ -1,7 +1,7 @@
 import { LocalKmsError } from './errors.js';
 import { defineOperation } from './operation.js';
 import type { OperationContext } from './operation.js';
-import { aliasArn } from './key-store.js';
+import { aliasArn, getKeyByStorageId } from './key-store.js';
 
 const ALIAS_NAME = { type: 'string', required: true, min: 1, max: 256 } as const;
 const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
@@ -10,6 +10,20 @@ const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
 function checkAliasName(name: string): void {
   if (!/^alias\/[a-zA-Z0-9:/_-]+$/.test(name)) throw new LocalKmsError('ValidationException', 'AliasName must match ^alias/[a-zA-Z0-9:/_-]+$');
   if (name.startsWith('alias/aws/')) throw new LocalKmsError('InvalidAliasNameException', 'Alias names beginning with alias/aws/ are reserved');
+}
+
+/** The key id of a `keys.key_id` (KeyRecord.storageId): a multi-Region row is `mrk-.../<region>`. */
+function publicKeyId(storageId: string): string {
+  const slash = storageId.indexOf('/');
+  return slash < 0 ? storageId : storageId.slice(0, slash);
+}
+
+/** The key id an alias of this region points to. @throws NotFoundException when there is no such alias. */
+function currentTarget(ctx: OperationContext, aliasName: string): string {
+  const row = ctx.db.prepare('SELECT key_id FROM aliases WHERE region = ? AND alias_name = ?').get(ctx.region, aliasName) as { key_id: string } | undefined;
+  const key = row && getKeyByStorageId(ctx.db, ctx.accountId, row.key_id);
+  if (!key) throw new LocalKmsError('NotFoundException', `Alias ${aliasName} is not found`);
+  return key.keyId;
 }
 
 function targetKey(ctx: OperationContext, keyId: string, action: string) {
@@ -25,10 +39,10 @@ const createAlias = defineOperation<{ AliasName: string; TargetKeyId: string }>(
   (ctx, input) => {
     checkAliasName(input.AliasName);
     const key = targetKey(ctx, input.TargetKeyId, 'kms:CreateAlias');
-    const exists = ctx.db.prepare('SELECT 1 FROM aliases WHERE alias_name = ?').get(input.AliasName);
+    const exists = ctx.db.prepare('SELECT 1 FROM aliases WHERE region = ? AND alias_name = ?').get(ctx.region, input.AliasName);
     if (exists) throw new LocalKmsError('AlreadyExistsException', `An alias with the name ${aliasArn(ctx.region, ctx.accountId, input.AliasName)} already exists`);
     const t = ctx.now.getTime();
-    ctx.db.prepare('INSERT INTO aliases (alias_name, key_id, created_at, updated_at) VALUES (?, ?, ?, ?)').run(input.AliasName, key.keyId, t, t);
+    ctx.db.prepare('INSERT INTO aliases (region, alias_name, key_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(ctx.region, input.AliasName, key.storageId, t, t);
     return {};
   },
 );
@@ -38,28 +52,25 @@ const updateAlias = defineOperation<{ AliasName: string; TargetKeyId: string }>(
   { AliasName: ALIAS_NAME, TargetKeyId: KEY_ID },
   (ctx, input) => {
     checkAliasName(input.AliasName);
-    const current = ctx.db.prepare('SELECT key_id FROM aliases WHERE alias_name = ?').get(input.AliasName) as { key_id: string } | undefined;
-    if (!current) throw new LocalKmsError('NotFoundException', `Alias ${input.AliasName} is not found`);
+    const current = currentTarget(ctx, input.AliasName);
     // AWS requires kms:UpdateAlias on the key the alias points to now AND on the new target:
     // without the first check, anyone with rights on some key of their own could repoint
     // another principal's alias at it, and every later call "under the alias" would use it.
-    const old = ctx.resolveKey(current.key_id, { allowAlias: false, action: 'kms:UpdateAlias' });
+    const old = ctx.resolveKey(current, { allowAlias: false, action: 'kms:UpdateAlias' });
     const key = targetKey(ctx, input.TargetKeyId, 'kms:UpdateAlias');
     // AWS: the new key must have the same key usage (and spec family) as the old one.
     if (old.keyUsage !== key.keyUsage || (old.keySpec === 'SYMMETRIC_DEFAULT') !== (key.keySpec === 'SYMMETRIC_DEFAULT')) {
       throw new LocalKmsError('ValidationException', 'The new target key must have the same key type and key usage as the current one');
     }
-    ctx.db.prepare('UPDATE aliases SET key_id = ?, updated_at = ? WHERE alias_name = ?').run(key.keyId, ctx.now.getTime(), input.AliasName);
+    ctx.db.prepare('UPDATE aliases SET key_id = ?, updated_at = ? WHERE region = ? AND alias_name = ?').run(key.storageId, ctx.now.getTime(), ctx.region, input.AliasName);
     return {};
   },
 );
 
 const deleteAlias = defineOperation<{ AliasName: string }>('DeleteAlias', { AliasName: ALIAS_NAME }, (ctx, input) => {
   checkAliasName(input.AliasName);
-  const current = ctx.db.prepare('SELECT key_id FROM aliases WHERE alias_name = ?').get(input.AliasName) as { key_id: string } | undefined;
-  if (!current) throw new LocalKmsError('NotFoundException', `Alias ${input.AliasName} is not found`);
-  ctx.resolveKey(current.key_id, { allowAlias: false, action: 'kms:DeleteAlias' });
-  ctx.db.prepare('DELETE FROM aliases WHERE alias_name = ?').run(input.AliasName);
+  ctx.resolveKey(currentTarget(ctx, input.AliasName), { allowAlias: false, action: 'kms:DeleteAlias' });
+  ctx.db.prepare('DELETE FROM aliases WHERE region = ? AND alias_name = ?').run(ctx.region, input.AliasName);
   return {};
 });
 
@@ -68,11 +79,11 @@ const listAliases = defineOperation<{ KeyId?: string; Limit?: number; Marker?: s
   { KeyId: { type: 'string', min: 1, max: 2048 }, Limit: { type: 'integer', min: 1, max: 100 }, Marker: { type: 'string', min: 1, max: 1024 } },
   (ctx, input) => {
     ctx.authorize({ action: 'kms:ListAliases' });
-    const keyId = input.KeyId ? ctx.resolveKey(input.KeyId, { allowAlias: false }).keyId : undefined;
+    const keyId = input.KeyId ? ctx.resolveKey(input.KeyId, { allowAlias: false }).storageId : undefined;
     const limit = input.Limit ?? 50;
     const rows = (keyId
       ? ctx.db.prepare('SELECT * FROM aliases WHERE key_id = ? AND alias_name > ? ORDER BY alias_name LIMIT ?').all(keyId, input.Marker ?? '', limit + 1)
-      : ctx.db.prepare('SELECT * FROM aliases WHERE alias_name > ? ORDER BY alias_name LIMIT ?').all(input.Marker ?? '', limit + 1)) as {
+      : ctx.db.prepare('SELECT * FROM aliases WHERE region = ? AND alias_name > ? ORDER BY alias_name LIMIT ?').all(ctx.region, input.Marker ?? '', limit + 1)) as {
       alias_name: string; key_id: string; created_at: number; updated_at: number;
     }[];
     const page = rows.slice(0, limit);
@@ -81,7 +92,7 @@ const listAliases = defineOperation<{ KeyId?: string; Limit?: number; Marker?: s
       Aliases: page.map((r) => ({
         AliasName: r.alias_name,
         AliasArn: aliasArn(ctx.region, ctx.accountId, r.alias_name),
-        TargetKeyId: r.key_id,
+        TargetKeyId: publicKeyId(r.key_id),
         CreationDate: new Date(r.created_at),
         LastUpdatedDate: new Date(r.updated_at),
       })),

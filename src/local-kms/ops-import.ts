@@ -59,7 +59,7 @@ const getParametersForImport = defineOperation<{ KeyId: string; WrappingAlgorith
     const hash = tokenHash(token);
     const expires = ctx.now.getTime() + TOKEN_LIFETIME_MS;
     ctx.db.prepare('INSERT INTO import_tokens (token_hash, key_id, wrapping_algorithm, sealed_private_key, expires_at) VALUES (?, ?, ?, ?, ?)').run(
-      hash, key.keyId, input.WrappingAlgorithm, ctx.seal(`import-token/${hash}`, new Uint8Array(privateKey)), expires,
+      hash, key.storageId, input.WrappingAlgorithm, ctx.seal(`import-token/${hash}`, new Uint8Array(privateKey)), expires,
     );
     privateKey.fill(0);
     return { KeyId: key.arn, ImportToken: token, PublicKey: new Uint8Array(publicKey), ParametersValidTo: new Date(expires) };
@@ -88,7 +88,7 @@ const importKeyMaterial = defineOperation<ImportInput>(
     const row = ctx.db.prepare('SELECT key_id, wrapping_algorithm, sealed_private_key, expires_at FROM import_tokens WHERE token_hash = ?').get(hash) as
       | { key_id: string; wrapping_algorithm: string; sealed_private_key: Buffer; expires_at: number }
       | undefined;
-    if (!row || row.key_id !== key.keyId) throw new LocalKmsError('InvalidImportTokenException', 'The import token is not valid for this key');
+    if (!row || row.key_id !== key.storageId) throw new LocalKmsError('InvalidImportTokenException', 'The import token is not valid for this key');
     if (ctx.now.getTime() > row.expires_at) throw new LocalKmsError('ExpiredImportTokenException', 'The import token has expired');
     const privateDer = ctx.unseal(`import-token/${hash}`, row.sealed_private_key);
     let material: Uint8Array;
@@ -105,17 +105,17 @@ const importKeyMaterial = defineOperation<ImportInput>(
     try {
       if (material.length !== MATERIAL_BYTES[key.keySpec]) throw new LocalKmsError('IncorrectKeyMaterialException', `${key.keySpec} key material is ${MATERIAL_BYTES[key.keySpec]} bytes`);
       // A key takes one material for life: re-imports must bring the same bytes back.
-      const previous = ctx.db.prepare('SELECT sealed_material FROM imported_material WHERE key_id = ?').get(key.keyId) as { sealed_material: Buffer } | undefined;
+      const previous = ctx.db.prepare('SELECT sealed_material FROM imported_material WHERE key_id = ?').get(key.storageId) as { sealed_material: Buffer } | undefined;
       if (previous) {
-        const known = ctx.unseal(`imported/${key.keyId}`, previous.sealed_material);
+        const known = ctx.unseal(`imported/${key.storageId}`, previous.sealed_material);
         const same = known.length === material.length && timingSafeEqual(known, material);
         known.fill(0);
         if (!same) throw new LocalKmsError('IncorrectKeyMaterialException', 'This key was imported with different key material');
       } else {
-        ctx.db.prepare('INSERT INTO imported_material (key_id, sealed_material) VALUES (?, ?)').run(key.keyId, ctx.seal(`imported/${key.keyId}`, material));
+        ctx.db.prepare('INSERT INTO imported_material (key_id, sealed_material) VALUES (?, ?)').run(key.storageId, ctx.seal(`imported/${key.storageId}`, material));
       }
-      if (key.currentVersion === 0) ctx.addMaterial(key.keyId, material);
-      ctx.updateKey(key.keyId, { validTo: input.ValidTo, ...(key.state === 'PendingImport' ? { state: 'Enabled' as const } : {}) });
+      if (key.currentVersion === 0) ctx.addMaterial(key.storageId, material);
+      ctx.updateKey(key.storageId, { validTo: input.ValidTo, ...(key.state === 'PendingImport' ? { state: 'Enabled' as const } : {}) });
       ctx.db.prepare('DELETE FROM import_tokens WHERE token_hash = ?').run(hash);
     } finally {
       material.fill(0);
@@ -126,8 +126,8 @@ const importKeyMaterial = defineOperation<ImportInput>(
 
 const deleteImportedKeyMaterial = defineOperation<{ KeyId: string }>('DeleteImportedKeyMaterial', { KeyId: KEY_ID, KeyMaterialId: { type: 'string' } }, (ctx, input) => {
   const key = externalKey(ctx, input.KeyId, 'kms:DeleteImportedKeyMaterial');
-  ctx.deleteMaterial(key.keyId);
-  ctx.updateKey(key.keyId, { state: 'PendingImport', validTo: undefined });
+  ctx.deleteMaterial(key.storageId);
+  ctx.updateKey(key.storageId, { state: 'PendingImport', validTo: undefined });
   return { KeyId: key.arn };
 });
 

@@ -4,7 +4,7 @@ import { LocalKmsError } from './errors.js';
 import { defineOperation } from './operation.js';
 import type { OperationContext } from './operation.js';
 import type { KeyRecord } from './key-record.js';
-import { getKey } from './key-store.js';
+import { getKey, relatedKeys, storageIdOf } from './key-store.js';
 import { defaultKeyPolicy, parseKeyPolicy } from './policy.js';
 import { keySpecInfo } from './key-specs.js';
 
@@ -21,7 +21,10 @@ export function keyMetadata(ctx: OperationContext, key: KeyRecord): KeyMetadata 
     Description: key.description,
     KeyUsage: key.keyUsage,
     KeyState: key.state,
-    ...(key.deletionDate ? { DeletionDate: key.deletionDate, PendingDeletionWindowInDays: key.pendingWindowInDays } : {}),
+    // PendingDeletionWindowInDays only while a primary waits for its replicas (PendingReplicaDeletion);
+    // a key pending deletion shows its DeletionDate (AWS KMS API Reference, KeyMetadata).
+    ...(key.deletionDate ? { DeletionDate: key.deletionDate } : {}),
+    ...(key.state === 'PendingReplicaDeletion' ? { PendingDeletionWindowInDays: key.pendingWindowInDays } : {}),
     ...(key.validTo ? { ValidTo: key.validTo } : {}),
     Origin: key.origin,
     KeyManager: 'CUSTOMER',
@@ -33,22 +36,59 @@ export function keyMetadata(ctx: OperationContext, key: KeyRecord): KeyMetadata 
     ...(key.keyUsage === 'ENCRYPT_DECRYPT' ? { EncryptionAlgorithms: info.encryptionAlgorithms } : {}),
     ...(key.keyUsage === 'SIGN_VERIFY' ? { SigningAlgorithms: info.signingAlgorithms } : {}),
     ...(key.keyUsage === 'GENERATE_VERIFY_MAC' ? { MacAlgorithms: info.macAlgorithms } : {}),
-    MultiRegion: false,
+    MultiRegion: key.multiRegion !== undefined,
+    ...(key.multiRegion !== undefined ? { MultiRegionConfiguration: multiRegionConfiguration(ctx, key) } : {}),
   };
+}
+
+/**
+ * DescribeKey's MultiRegionConfiguration: the key's role, its primary, and every replica
+ * (including the key itself when it is one, as AWS lists them).
+ */
+function multiRegionConfiguration(ctx: OperationContext, key: KeyRecord): NonNullable<KeyMetadata['MultiRegionConfiguration']> {
+  const related = relatedKeys(ctx.db, ctx.accountId, key.keyId);
+  const primary = related.find((k) => k.multiRegion === 'PRIMARY');
+  return {
+    MultiRegionKeyType: key.multiRegion!,
+    ...(primary ? { PrimaryKey: { Arn: primary.arn, Region: primary.region } } : {}),
+    ReplicaKeys: related.filter((k) => k.multiRegion === 'REPLICA').map((k) => ({ Arn: k.arn, Region: k.region })),
+  };
+}
+
+/** What a new `keys` row holds. */
+export interface NewKeyRow {
+  readonly storageId: string;
+  readonly region: string;
+  readonly keySpec: string;
+  readonly keyUsage: string;
+  readonly origin: string;
+  readonly state: string;
+  readonly description: string;
+  readonly policy: string;
+  readonly multiRegion: { readonly keyId: string; readonly role: 'PRIMARY' | 'REPLICA' } | undefined;
+}
+
+/** Inserts a key row (no material: see OperationContext.addMaterial). */
+export function insertKey(ctx: OperationContext, row: NewKeyRow): void {
+  ctx.db
+    .prepare('INSERT INTO keys (key_id, region, key_spec, key_usage, origin, state, description, policy, created_at, current_version, mrk_id, mrk_role) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)')
+    .run(row.storageId, row.region, row.keySpec, row.keyUsage, row.origin, row.state, row.description, row.policy, ctx.now.getTime(), row.multiRegion?.keyId ?? null, row.multiRegion?.role ?? null);
 }
 
 function describe(ctx: OperationContext, keyId: string): { KeyMetadata: KeyMetadata } {
   return { KeyMetadata: keyMetadata(ctx, getKey(ctx.db, ctx.region, ctx.accountId, keyId)!) };
 }
 
-const TAGS = { type: 'tagList', max: 50 } as const;
+/** The Tags member of CreateKey, TagResource and ReplicateKey. */
+export const TAGS = { type: 'tagList', max: 50 } as const;
 
-function putTags(ctx: OperationContext, keyId: string, tags: { TagKey: string; TagValue: string }[]): void {
+/** Adds or replaces tags of a key (by {@link KeyRecord.storageId}). */
+export function putTags(ctx: OperationContext, storageId: string, tags: { TagKey: string; TagValue: string }[]): void {
   for (const t of tags) {
     if (t.TagKey.length < 1 || t.TagKey.length > 128 || t.TagValue.length > 256) throw new LocalKmsError('TagException', 'Tag keys are 1-128 characters, values 0-256');
     // The aws: prefix is reserved in any letter case (AWS KMS Developer Guide, "Tagging keys").
     if (t.TagKey.toLowerCase().startsWith('aws:')) throw new LocalKmsError('TagException', 'Tag keys beginning with aws: are reserved');
-    ctx.db.prepare('INSERT INTO tags (key_id, tag_key, tag_value) VALUES (?, ?, ?) ON CONFLICT(key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value').run(keyId, t.TagKey, t.TagValue);
+    ctx.db.prepare('INSERT INTO tags (key_id, tag_key, tag_value) VALUES (?, ?, ?) ON CONFLICT(key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value').run(storageId, t.TagKey, t.TagValue);
   }
 }
 
@@ -90,16 +130,24 @@ const createKey = defineOperation<CreateKeyInput>(
     if (origin === 'EXTERNAL' && keySpec !== 'SYMMETRIC_DEFAULT' && !keySpec.startsWith('HMAC_')) {
       throw new LocalKmsError('UnsupportedOperationException', 'The local KMS imports only symmetric and HMAC key material');
     }
-    if (input.MultiRegion) throw new LocalKmsError('UnsupportedOperationException', 'Multi-Region keys are not supported by the local KMS');
+    if (input.MultiRegion === true && origin === 'EXTERNAL') {
+      throw new LocalKmsError('UnsupportedOperationException', 'The local KMS makes multi-Region keys with AWS_KMS origin only');
+    }
     // Checked by the same parser that enforces policies, so no stored policy is half-understood.
     if (input.Policy !== undefined) parseKeyPolicy(input.Policy);
-    const keyId = randomUUID();
-    ctx.db
-      .prepare('INSERT INTO keys (key_id, key_spec, key_usage, origin, state, description, policy, created_at, current_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)')
-      .run(keyId, keySpec, keyUsage, origin, origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled', input.Description ?? '', input.Policy ?? defaultKeyPolicy(ctx.accountId), ctx.now.getTime());
-    ctx.auditKey(keyId);
-    if (origin === 'AWS_KMS') ctx.addMaterial(keyId, info.generate());
-    if (input.Tags) putTags(ctx, keyId, input.Tags);
+    // Multi-Region keys: `mrk-` and 32 hex digits (AWS KMS Developer Guide, "Multi-Region key identifiers").
+    const keyId = input.MultiRegion === true ? `mrk-${randomBytes(16).toString('hex')}` : randomUUID();
+    const storageId = storageIdOf(keyId, ctx.region);
+    insertKey(ctx, {
+      storageId, region: ctx.region, keySpec, keyUsage, origin,
+      state: origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled',
+      description: input.Description ?? '',
+      policy: input.Policy ?? defaultKeyPolicy(ctx.accountId),
+      multiRegion: input.MultiRegion === true ? { keyId, role: 'PRIMARY' } : undefined,
+    });
+    ctx.auditKey(storageId);
+    if (origin === 'AWS_KMS') ctx.addMaterial(storageId, info.generate());
+    if (input.Tags) putTags(ctx, storageId, input.Tags);
     return describe(ctx, keyId);
   },
 );
@@ -119,11 +167,11 @@ const listKeys = defineOperation<{ Limit?: number; Marker?: string }>(
   (ctx, input) => {
     ctx.authorize({ action: 'kms:ListKeys' });
     const limit = input.Limit ?? 100;
-    const rows = ctx.db.prepare('SELECT key_id FROM keys WHERE key_id > ? ORDER BY key_id LIMIT ?').all(input.Marker ?? '', limit + 1) as { key_id: string }[];
+    const rows = ctx.db.prepare('SELECT key_id, mrk_id FROM keys WHERE region = ? AND key_id > ? ORDER BY key_id LIMIT ?').all(ctx.region, input.Marker ?? '', limit + 1) as { key_id: string; mrk_id: string | null }[];
     const page = rows.slice(0, limit);
     const truncated = rows.length > limit;
     return {
-      Keys: page.map((r) => ({ KeyId: r.key_id, KeyArn: ctx.keyArn(r.key_id) })),
+      Keys: page.map((r) => ({ KeyId: r.mrk_id ?? r.key_id, KeyArn: ctx.keyArn(r.mrk_id ?? r.key_id) })),
       Truncated: truncated,
       ...(truncated ? { NextMarker: page[page.length - 1]!.key_id } : {}),
     };
@@ -135,14 +183,14 @@ const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
 const enableKey = defineOperation<{ KeyId: string }>('EnableKey', { KeyId: KEY_ID }, (ctx, input) => {
   const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:EnableKey' });
   if (key.state !== 'Enabled' && key.state !== 'Disabled') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
-  ctx.updateKey(key.keyId, { state: 'Enabled' });
+  ctx.updateKey(key.storageId, { state: 'Enabled' });
   return {};
 });
 
 const disableKey = defineOperation<{ KeyId: string }>('DisableKey', { KeyId: KEY_ID }, (ctx, input) => {
   const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:DisableKey' });
   if (key.state !== 'Enabled' && key.state !== 'Disabled') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
-  ctx.updateKey(key.keyId, { state: 'Disabled' });
+  ctx.updateKey(key.storageId, { state: 'Disabled' });
   return {};
 });
 
@@ -151,8 +199,8 @@ const updateKeyDescription = defineOperation<{ KeyId: string; Description: strin
   { KeyId: KEY_ID, Description: { type: 'string', required: true, max: 8192 } },
   (ctx, input) => {
     const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:UpdateKeyDescription' });
-    if (key.state === 'PendingDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
-    ctx.db.prepare('UPDATE keys SET description = ? WHERE key_id = ?').run(input.Description, key.keyId);
+    if (key.state === 'PendingDeletion' || key.state === 'PendingReplicaDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
+    ctx.db.prepare('UPDATE keys SET description = ? WHERE key_id = ?').run(input.Description, key.storageId);
     return {};
   },
 );
@@ -162,8 +210,8 @@ const tagResource = defineOperation<{ KeyId: string; Tags: { TagKey: string; Tag
   { KeyId: KEY_ID, Tags: { ...TAGS, required: true } },
   (ctx, input) => {
     const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:TagResource' });
-    if (key.state === 'PendingDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
-    putTags(ctx, key.keyId, input.Tags);
+    if (key.state === 'PendingDeletion' || key.state === 'PendingReplicaDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
+    putTags(ctx, key.storageId, input.Tags);
     return {};
   },
 );
@@ -173,8 +221,8 @@ const untagResource = defineOperation<{ KeyId: string; TagKeys: string[] }>(
   { KeyId: KEY_ID, TagKeys: { type: 'stringList', required: true, max: 50 } },
   (ctx, input) => {
     const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:UntagResource' });
-    if (key.state === 'PendingDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
-    for (const k of input.TagKeys) ctx.db.prepare('DELETE FROM tags WHERE key_id = ? AND tag_key = ?').run(key.keyId, k);
+    if (key.state === 'PendingDeletion' || key.state === 'PendingReplicaDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
+    for (const k of input.TagKeys) ctx.db.prepare('DELETE FROM tags WHERE key_id = ? AND tag_key = ?').run(key.storageId, k);
     return {};
   },
 );
@@ -184,7 +232,7 @@ const listResourceTags = defineOperation<{ KeyId: string; Limit?: number; Marker
   { KeyId: KEY_ID, Limit: { type: 'integer', min: 1, max: 50 }, Marker: { type: 'string' } },
   (ctx, input) => {
     const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:ListResourceTags' });
-    const tags = ctx.db.prepare('SELECT tag_key, tag_value FROM tags WHERE key_id = ? ORDER BY tag_key').all(key.keyId) as { tag_key: string; tag_value: string }[];
+    const tags = ctx.db.prepare('SELECT tag_key, tag_value FROM tags WHERE key_id = ? ORDER BY tag_key').all(key.storageId) as { tag_key: string; tag_value: string }[];
     return { Tags: tags.map((t) => ({ TagKey: t.tag_key, TagValue: t.tag_value })), Truncated: false };
   },
 );

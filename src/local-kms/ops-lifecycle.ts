@@ -3,6 +3,7 @@ import { LocalKmsError } from './errors.js';
 import { defineOperation } from './operation.js';
 import type { OperationContext } from './operation.js';
 import type { KeyRecord } from './key-record.js';
+import { relatedKeys } from './key-store.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
@@ -12,36 +13,53 @@ const scheduleKeyDeletion = defineOperation<{ KeyId: string; PendingWindowInDays
   { KeyId: KEY_ID, PendingWindowInDays: { type: 'integer', min: 7, max: 30 } },
   (ctx, input) => {
     const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:ScheduleKeyDeletion' });
-    if (key.state === 'PendingDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+    if (key.state === 'PendingDeletion' || key.state === 'PendingReplicaDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
     const days = input.PendingWindowInDays ?? 30;
+    // A multi-Region primary is not deleted while it has replicas: it waits in
+    // PendingReplicaDeletion, with no deletion date, until the last one is deleted; then its
+    // waiting period begins (AWS KMS API Reference, ScheduleKeyDeletion; scheduler.ts).
+    if (key.multiRegion === 'PRIMARY' && relatedKeys(ctx.db, ctx.accountId, key.keyId).length > 1) {
+      ctx.db.prepare("UPDATE keys SET state = 'PendingReplicaDeletion', deletion_date = NULL, pending_window_days = ? WHERE key_id = ?").run(days, key.storageId);
+      return { KeyId: key.arn, KeyState: 'PendingReplicaDeletion', PendingWindowInDays: days };
+    }
     const deletionDate = new Date(ctx.now.getTime() + days * DAY);
-    ctx.db.prepare("UPDATE keys SET state = 'PendingDeletion', deletion_date = ?, pending_window_days = ? WHERE key_id = ?").run(deletionDate.getTime(), days, key.keyId);
+    ctx.db.prepare("UPDATE keys SET state = 'PendingDeletion', deletion_date = ?, pending_window_days = ? WHERE key_id = ?").run(deletionDate.getTime(), days, key.storageId);
     return { KeyId: key.arn, DeletionDate: deletionDate, KeyState: 'PendingDeletion', PendingWindowInDays: days };
   },
 );
 
 const cancelKeyDeletion = defineOperation<{ KeyId: string }>('CancelKeyDeletion', { KeyId: KEY_ID }, (ctx, input) => {
   const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:CancelKeyDeletion' });
-  if (key.state !== 'PendingDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is not pending deletion.`);
+  if (key.state !== 'PendingDeletion' && key.state !== 'PendingReplicaDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is not pending deletion.`);
   // AWS: a key whose deletion is cancelled is Disabled (PendingImport if it has no material).
   const state = key.currentVersion === 0 ? 'PendingImport' : 'Disabled';
-  ctx.db.prepare('UPDATE keys SET state = ?, deletion_date = NULL, pending_window_days = NULL WHERE key_id = ?').run(state, key.keyId);
+  ctx.db.prepare('UPDATE keys SET state = ?, deletion_date = NULL, pending_window_days = NULL WHERE key_id = ?').run(state, key.storageId);
   return { KeyId: key.arn };
 });
 
 function rotatable(key: KeyRecord): void {
+  // Rotation is shared by related multi-Region keys and set on the primary (AWS KMS Developer
+  // Guide, "Rotating multi-Region keys"): a replica cannot change it or rotate on demand.
+  if (key.multiRegion === 'REPLICA') throw new LocalKmsError('UnsupportedOperationException', `${key.arn} is a multi-Region replica key: rotate its primary key`);
   if (key.keySpec !== 'SYMMETRIC_DEFAULT' || key.origin !== 'AWS_KMS') {
     throw new LocalKmsError('UnsupportedOperationException', `${key.arn}: only symmetric keys with AWS_KMS origin rotate`);
   }
-  if (key.state === 'PendingDeletion' || key.state === 'PendingImport') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
+  if (key.state === 'PendingDeletion' || key.state === 'PendingReplicaDeletion' || key.state === 'PendingImport') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
   if (key.state === 'Disabled') throw new LocalKmsError('DisabledException', `${key.arn} is disabled.`);
 }
 
-/** Adds a fresh key version and records the rotation. */
+/** Adds a fresh key version and records the rotation (on every related key of a multi-Region key). */
 export function addRotation(ctx: OperationContext, key: KeyRecord, type: 'AUTOMATIC' | 'ON_DEMAND'): number {
-  const version = ctx.addMaterial(key.keyId, new Uint8Array(randomBytes(32)));
-  ctx.db.prepare('INSERT INTO rotations (key_id, version, rotated_at, rotation_type) VALUES (?, ?, ?, ?)').run(key.keyId, version, ctx.now.getTime(), type);
+  const version = ctx.addMaterial(key.storageId, new Uint8Array(randomBytes(32)));
+  const rows = key.multiRegion === undefined ? [key.storageId] : relatedKeys(ctx.db, ctx.accountId, key.keyId).map((k) => k.storageId);
+  for (const row of rows) ctx.db.prepare('INSERT INTO rotations (key_id, version, rotated_at, rotation_type) VALUES (?, ?, ?, ?)').run(row, version, ctx.now.getTime(), type);
   return version;
+}
+
+/** The key whose rotation settings count: a replica's primary (the setting is shared), else the key. */
+function rotationOwner(ctx: OperationContext, key: KeyRecord): KeyRecord {
+  if (key.multiRegion !== 'REPLICA') return key;
+  return relatedKeys(ctx.db, ctx.accountId, key.keyId).find((k) => k.multiRegion === 'PRIMARY') ?? key;
 }
 
 const enableKeyRotation = defineOperation<{ KeyId: string; RotationPeriodInDays?: number }>(
@@ -51,7 +69,7 @@ const enableKeyRotation = defineOperation<{ KeyId: string; RotationPeriodInDays?
     const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:EnableKeyRotation' });
     rotatable(key);
     const days = input.RotationPeriodInDays ?? 365;
-    ctx.db.prepare('UPDATE keys SET rotation_enabled = 1, rotation_period_days = ?, next_rotation_at = ? WHERE key_id = ?').run(days, ctx.now.getTime() + days * DAY, key.keyId);
+    ctx.db.prepare('UPDATE keys SET rotation_enabled = 1, rotation_period_days = ?, next_rotation_at = ? WHERE key_id = ?').run(days, ctx.now.getTime() + days * DAY, key.storageId);
     return {};
   },
 );
@@ -59,17 +77,18 @@ const enableKeyRotation = defineOperation<{ KeyId: string; RotationPeriodInDays?
 const disableKeyRotation = defineOperation<{ KeyId: string }>('DisableKeyRotation', { KeyId: KEY_ID }, (ctx, input) => {
   const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:DisableKeyRotation' });
   rotatable(key);
-  ctx.db.prepare('UPDATE keys SET rotation_enabled = 0, next_rotation_at = NULL WHERE key_id = ?').run(key.keyId);
+  ctx.db.prepare('UPDATE keys SET rotation_enabled = 0, next_rotation_at = NULL WHERE key_id = ?').run(key.storageId);
   return {};
 });
 
 const getKeyRotationStatus = defineOperation<{ KeyId: string }>('GetKeyRotationStatus', { KeyId: KEY_ID }, (ctx, input) => {
   const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:GetKeyRotationStatus' });
   if (key.keySpec !== 'SYMMETRIC_DEFAULT') throw new LocalKmsError('UnsupportedOperationException', `${key.arn} is not a symmetric key`);
+  const owner = rotationOwner(ctx, key);
   return {
     KeyId: key.arn,
-    KeyRotationEnabled: key.rotationEnabled,
-    ...(key.rotationEnabled ? { RotationPeriodInDays: key.rotationPeriodInDays, NextRotationDate: key.nextRotationAt } : {}),
+    KeyRotationEnabled: owner.rotationEnabled,
+    ...(owner.rotationEnabled ? { RotationPeriodInDays: owner.rotationPeriodInDays, NextRotationDate: owner.nextRotationAt } : {}),
   };
 });
 
@@ -86,7 +105,7 @@ const listKeyRotations = defineOperation<{ KeyId: string; Limit?: number; Marker
   (ctx, input) => {
     const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:ListKeyRotations' });
     if (key.keySpec !== 'SYMMETRIC_DEFAULT') throw new LocalKmsError('UnsupportedOperationException', `${key.arn} is not a symmetric key`);
-    const rows = ctx.db.prepare('SELECT version, rotated_at, rotation_type FROM rotations WHERE key_id = ? ORDER BY version').all(key.keyId) as { version: number; rotated_at: number; rotation_type: string }[];
+    const rows = ctx.db.prepare('SELECT version, rotated_at, rotation_type FROM rotations WHERE key_id = ? ORDER BY version').all(key.storageId) as { version: number; rotated_at: number; rotation_type: string }[];
     return { Rotations: rows.map((r) => ({ KeyId: key.keyId, RotationDate: new Date(r.rotated_at), RotationType: r.rotation_type })), Truncated: false };
   },
 );

@@ -2,6 +2,7 @@ import type { SqliteDatabase as Database } from './sqlite.js';
 import type { OperationContext } from './operation.js';
 import { appendAudit } from './audit.js';
 import { addRotation } from './ops-lifecycle.js';
+import { getKeyByStorageId } from './key-store.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -23,7 +24,7 @@ const ANY_DUE = `SELECT
  * One indexed query first asks whether anything is due at all (almost never), so the common
  * call costs a single index probe; `context` is only built when there is work.
  */
-export function runDueWork(db: Database, now: Date, auditKey: Uint8Array, context: () => OperationContext): void {
+export function runDueWork(db: Database, now: Date, auditKey: Uint8Array, accountId: string, context: () => OperationContext): void {
   const t = now.getTime();
   if ((db.prepare(ANY_DUE).get({ t }) as { due: number }).due === 0) return;
   const ctx = context();
@@ -31,11 +32,20 @@ export function runDueWork(db: Database, now: Date, auditKey: Uint8Array, contex
     appendAudit(db, auditKey, { time: t, operation, caller: ctx.caller.principal, keyId, request: JSON.stringify(detail), error: null });
 
   for (const { key_id } of db.prepare("SELECT key_id FROM keys WHERE state = 'PendingDeletion' AND deletion_date <= ?").all(t) as { key_id: string }[]) {
+    const { mrk_id: mrkId } = db.prepare('SELECT mrk_id FROM keys WHERE key_id = ?').get(key_id) as { mrk_id: string | null };
     db.prepare('DELETE FROM keys WHERE key_id = ?').run(key_id);
+    // Grants name the row, and a multi-Region replica's row id comes back if the key is
+    // replicated into its region again: a new replica must not inherit the old one's grants.
+    db.prepare('DELETE FROM grants WHERE key_id = ?').run(key_id);
     audit('DeleteKey', key_id, { reason: 'deletion window passed' });
+    // A primary waiting for its replicas (PendingReplicaDeletion) starts its own waiting period
+    // when the last of them is deleted (AWS KMS API Reference, ScheduleKeyDeletion).
+    if (mrkId !== null && (db.prepare("SELECT count(*) AS n FROM keys WHERE mrk_id = ? AND mrk_role = 'REPLICA'").get(mrkId) as { n: number }).n === 0) {
+      db.prepare("UPDATE keys SET state = 'PendingDeletion', deletion_date = ? + pending_window_days * ? WHERE mrk_id = ? AND state = 'PendingReplicaDeletion'").run(t, DAY, mrkId);
+    }
   }
   for (const row of db.prepare("SELECT key_id, rotation_period_days FROM keys WHERE rotation_enabled = 1 AND next_rotation_at <= ? AND state = 'Enabled'").all(t) as { key_id: string; rotation_period_days: number }[]) {
-    const version = addRotation(ctx, ctx.resolveKey(row.key_id, { allowAlias: false }), 'AUTOMATIC');
+    const version = addRotation(ctx, getKeyByStorageId(db, accountId, row.key_id)!, 'AUTOMATIC');
     db.prepare('UPDATE keys SET next_rotation_at = ? WHERE key_id = ?').run(t + row.rotation_period_days * DAY, row.key_id);
     audit('RotateKey', row.key_id, { rotationType: 'AUTOMATIC', version });
   }

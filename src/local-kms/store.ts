@@ -84,7 +84,51 @@ export const coreMigrations: readonly Migration[] = [
         CREATE INDEX keys_import_expiry ON keys(valid_to) WHERE origin = 'EXTERNAL' AND valid_to IS NOT NULL AND state IN ('Enabled', 'Disabled');
       `),
   },
+  {
+    // Regions and multi-Region keys. One store serves every region: each key belongs to one
+    // (`region`), aliases are per region, and the related keys of a multi-Region key (same
+    // key id, one per region) are rows `mrk-.../<region>` sharing `mrk_id`. Rows written before
+    // this migration get region '' here and the region of the first LocalKms to open the store
+    // after it (adoptLegacyRegion), which is where they were visible before.
+    module: 'core',
+    version: 3,
+    up: (db) =>
+      db.exec(`
+        ALTER TABLE keys ADD COLUMN region TEXT NOT NULL DEFAULT '';
+        ALTER TABLE keys ADD COLUMN mrk_id TEXT;
+        ALTER TABLE keys ADD COLUMN mrk_role TEXT;
+        CREATE INDEX keys_by_region ON keys(region, key_id);
+        CREATE INDEX keys_by_mrk ON keys(mrk_id) WHERE mrk_id IS NOT NULL;
+        CREATE TABLE aliases_by_region (
+          region TEXT NOT NULL,
+          alias_name TEXT NOT NULL,
+          key_id TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL,
+          PRIMARY KEY (region, alias_name)
+        );
+        INSERT INTO aliases_by_region (region, alias_name, key_id, created_at, updated_at)
+          SELECT '', alias_name, key_id, created_at, updated_at FROM aliases;
+        DROP TABLE aliases;
+        ALTER TABLE aliases_by_region RENAME TO aliases;
+        CREATE INDEX aliases_by_key ON aliases(key_id);
+      `),
+  },
 ];
+
+/**
+ * Gives keys and aliases stored before regions existed (region '') the region `region`, once
+ * per store (meta `legacy_region` records which): the region they were seen in until then.
+ */
+export function adoptLegacyRegion(db: Db, region: string): void {
+  if (getMeta(db, 'legacy_region') !== undefined) return;
+  db.transaction(() => {
+    if (getMeta(db, 'legacy_region') !== undefined) return;
+    db.prepare("UPDATE keys SET region = ? WHERE region = ''").run(region);
+    db.prepare("UPDATE aliases SET region = ? WHERE region = ''").run(region);
+    initMeta(db, 'legacy_region', region);
+  }).immediate();
+}
 
 /**
  * Opens (creating if needed) the SQLite database of a data directory (which must be private:

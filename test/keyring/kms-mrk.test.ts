@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decrypt } from '../../src/decrypt.js';
 import { encrypt } from '../../src/encrypt.js';
@@ -8,56 +10,63 @@ import type { SealboxError } from '../../src/errors.js';
 import type { KmsClientLike } from '../../src/keyring/kms-client-supplier.js';
 import { KmsDiscoveryKeyring, KmsKeyring } from '../../src/keyring/kms.js';
 import { LocalKms } from '../../src/local-kms/index.js';
+import { credentialStoreFor, startKmsServer, type RunningKmsServer } from '../../src/kms-server/server.js';
 import { bytesEqual, pattern, thrown } from '../helpers/keys.js';
 
-// Neither KMS available here completes a Multi-Region decrypt end to end: moto 5.2 answers
-// AccessDeniedException under replicas, and the local KMS refuses MultiRegion keys. So this
-// file emulates what AWS does for replicas (every replica holds the same material) on top of
-// one real LocalKms: each region's client renames `arn:aws:kms:<region>:<account>:key/mrk-X`
-// to the LocalKms key behind it and renames the answer's KeyId back to the replica in its own
-// region. The keyring, the SDK Command objects and the cryptography are real; only the
-// replica naming is emulated. What it proves: a keyring configured with one replica decrypts
-// EDKs made under another, asking its own region's client with its own replica's ARN, and
-// accepts that client's answer naming its replica.
+// Real multi-Region keys: one `sealbox kms serve` endpoint (127.0.0.1, free port) over one
+// store, a primary in us-east-1 and replicas in eu-west-1 and ap-southeast-2 made with
+// ReplicateKey, and one real @aws-sdk/client-kms KMSClient per region signing for that region.
+// Nothing is emulated: each region's requests reach the server with their own SigV4 scope and
+// are answered by that region's replica.
 const dir = mkdtempSync(join(tmpdir(), 'sealbox-kms-mrk-'));
 let kms: LocalKms;
-let backing: string;
-const mrk = 'mrk-0123456789abcdef0123456789abcdef';
-const replica = (region: string): string => `arn:aws:kms:${region}:${backing.split(':')[4]}:key/${mrk}`;
+let server: RunningKmsServer;
+let credentials: { accessKeyId: string; secretAccessKey: string };
+let mrk: string;
+let account: string;
+const replica = (region: string): string => `arn:aws:kms:${region}:${account}:key/${mrk}`;
 const calls: { region: string; op: string; keyId: unknown }[] = [];
+const clients = new Map<string, KMSClient>();
 
 function regionClient(region: string): KmsClientLike {
+  let client = clients.get(region);
+  if (client === undefined) {
+    client = new KMSClient({ endpoint: server.url, region, credentials, maxAttempts: 1 });
+    clients.set(region, client);
+  }
+  const real = client;
   return {
-    async send(command: object) {
-      const ctor = command.constructor as new (input: Record<string, unknown>) => object;
-      const input = { ...(command as { input: Record<string, unknown> }).input };
-      calls.push({ region, op: ctor.name.replace(/Command$/, ''), keyId: input.KeyId });
-      // A replica ARN must name this client's own region, as AWS requires.
-      if (typeof input.KeyId === 'string' && input.KeyId.endsWith(mrk)) {
-        if (input.KeyId !== replica(region)) throw Object.assign(new Error('wrong region'), { name: 'NotFoundException' });
-        input.KeyId = backing;
-      }
-      const out = (await kms.send(new ctor(input))) as Record<string, unknown>;
-      return out.KeyId === backing ? { ...out, KeyId: replica(region) } : out;
+    send(command: object) {
+      const input = (command as { input: Record<string, unknown> }).input;
+      calls.push({ region, op: command.constructor.name.replace(/Command$/, ''), keyId: input.KeyId });
+      return real.send(command as never);
     },
   };
 }
 const clientSupplier = (region: string | undefined): KmsClientLike => regionClient(region ?? 'us-east-1');
 
 beforeAll(async () => {
-  kms = LocalKms.open({ dataDir: dir, rootKey: new Uint8Array(32).fill(9), region: 'us-east-1' });
-  backing = (await kms.createKey({})).KeyMetadata!.Arn!;
+  kms = LocalKms.open({ dataDir: dir, rootKey: new Uint8Array(randomBytes(32)), region: 'us-east-1' });
+  account = kms.accountId;
+  server = await startKmsServer({ kms });
+  const key = credentialStoreFor(kms).create({ principal: `arn:aws:iam::${account}:root` });
+  credentials = { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey };
+  mrk = (await kms.createKey({ MultiRegion: true })).KeyMetadata!.KeyId!;
+  await kms.replicateKey({ KeyId: mrk, ReplicaRegion: 'eu-west-1' });
+  await kms.replicateKey({ KeyId: mrk, ReplicaRegion: 'ap-southeast-2' });
 });
-afterAll(() => {
+afterAll(async () => {
+  for (const c of clients.values()) c.destroy();
+  await server.close();
   kms.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('KMS keyring: Multi-Region keys (replicas emulated over one LocalKms)', () => {
+describe('KMS keyring: Multi-Region keys (real replicas over HTTP)', () => {
   const data = pattern(3000);
   const context = { purpose: 'mrk' };
 
-  it('a keyring holding the eu-west-1 replica decrypts an EDK made under the us-east-1 replica, asking eu-west-1', async () => {
+  it('a keyring holding the eu-west-1 replica decrypts an EDK made under the us-east-1 primary, asking eu-west-1', async () => {
     const { ciphertext, header } = await encrypt(data, { keyring: new KmsKeyring({ generatorKeyId: replica('us-east-1'), clientSupplier }), encryptionContext: context });
     expect(new TextDecoder().decode(header.encryptedDataKeys[0]!.providerInfo)).toBe(replica('us-east-1'));
     calls.length = 0;
@@ -66,9 +75,25 @@ describe('KMS keyring: Multi-Region keys (replicas emulated over one LocalKms)',
     expect(calls).toEqual([{ region: 'eu-west-1', op: 'Decrypt', keyId: replica('eu-west-1') }]);
 
     calls.length = 0;
-    const discovered = await decrypt(ciphertext, { keyring: new KmsDiscoveryKeyring({ clientSupplier, region: 'eu-west-1' }) });
+    const discovered = await decrypt(ciphertext, { keyring: new KmsDiscoveryKeyring({ clientSupplier, region: 'ap-southeast-2' }) });
     expect(bytesEqual(discovered.plaintext, data)).toBe(true);
-    expect(calls).toEqual([{ region: 'eu-west-1', op: 'Decrypt', keyId: replica('eu-west-1') }]);
+    expect(calls).toEqual([{ region: 'ap-southeast-2', op: 'Decrypt', keyId: replica('ap-southeast-2') }]);
+  });
+
+  it('a message made under a replica decrypts with the primary', async () => {
+    const { ciphertext } = await encrypt(data, { keyring: new KmsKeyring({ generatorKeyId: replica('ap-southeast-2'), clientSupplier }), encryptionContext: context });
+    calls.length = 0;
+    const out = await decrypt(ciphertext, { keyring: new KmsKeyring({ keyIds: [replica('us-east-1')], clientSupplier }) });
+    expect(bytesEqual(out.plaintext, data)).toBe(true);
+    expect(calls).toEqual([{ region: 'us-east-1', op: 'Decrypt', keyId: replica('us-east-1') }]);
+  });
+
+  it('a region with no replica cannot decrypt: the keyring fails with ERR_KEYRING after asking that region', async () => {
+    const { ciphertext } = await encrypt(data, { keyring: new KmsKeyring({ generatorKeyId: replica('us-east-1'), clientSupplier }) });
+    calls.length = 0;
+    const err = await thrown(() => decrypt(ciphertext, { keyring: new KmsKeyring({ keyIds: [replica('sa-east-1')], clientSupplier }) }));
+    expect((err as SealboxError).code).toBe('ERR_KEYRING');
+    expect(calls).toEqual([{ region: 'sa-east-1', op: 'Decrypt', keyId: replica('sa-east-1') }]);
   });
 
   it('a replica ARN in another account is not the same key: ERR_NO_MATCHING_KEY without a call', async () => {
@@ -78,5 +103,16 @@ describe('KMS keyring: Multi-Region keys (replicas emulated over one LocalKms)',
     const err = await thrown(() => decrypt(ciphertext, { keyring: new KmsKeyring({ keyIds: [other], clientSupplier }) }));
     expect((err as SealboxError).code).toBe('ERR_NO_MATCHING_KEY');
     expect(calls).toHaveLength(0);
+  });
+
+  it('a replica scheduled for deletion stops decrypting in its region while the others still do', async () => {
+    const { ciphertext } = await encrypt(data, { keyring: new KmsKeyring({ generatorKeyId: replica('us-east-1'), clientSupplier }) });
+    const extra = (await kms.createKey({ MultiRegion: true })).KeyMetadata!.KeyId!;
+    expect(extra).not.toBe(mrk);
+    await regionClient('ap-southeast-2').send(new ScheduleKeyDeletionCommand({ KeyId: mrk, PendingWindowInDays: 7 }));
+    const err = await thrown(() => decrypt(ciphertext, { keyring: new KmsKeyring({ keyIds: [replica('ap-southeast-2')], clientSupplier }) }));
+    expect((err as SealboxError).code).toBe('ERR_KEYRING');
+    const out = await decrypt(ciphertext, { keyring: new KmsKeyring({ keyIds: [replica('eu-west-1')], clientSupplier }) });
+    expect(bytesEqual(out.plaintext, data)).toBe(true);
   });
 });

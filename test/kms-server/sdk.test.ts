@@ -28,6 +28,7 @@ import {
   KMSInvalidStateException,
   KMSServiceException,
   ListAliasesCommand,
+  ListKeysCommand,
   ListGrantsCommand,
   ListKeyRotationsCommand,
   NotFoundException,
@@ -236,8 +237,19 @@ describe('authentication and authorization over HTTP', () => {
     expect((await failure(wrong.send(new ListAliasesCommand({})))).name).toBe('InvalidSignatureException');
     const unknown = kms.client({ accessKeyId: 'LKIAAAAAAAAAAAAAAAAA', secretAccessKey: 'x' });
     expect((await failure(unknown.send(new ListAliasesCommand({})))).name).toBe('UnrecognizedClientException');
-    const region = kms.client(kms.rootCredential, 'eu-west-3');
+    // A scope naming no region at all is refused; every well-formed region is served (below).
+    const region = kms.client(kms.rootCredential, 'nowhere');
     expect((await failure(region.send(new ListAliasesCommand({})))).name).toBe('InvalidSignatureException');
+  });
+
+  it('serves every region of the store by the SigV4 scope: another region sees its own keys only', async () => {
+    const key = await newKey();
+    const paris = kms.client(kms.rootCredential, 'eu-west-3');
+    expect((await paris.send(new ListKeysCommand({}))).Keys).toEqual([]);
+    expect((await failure(paris.send(new DescribeKeyCommand({ KeyId: key })))).name).toBe('NotFoundException');
+    const made = (await paris.send(new CreateKeyCommand({}))).KeyMetadata!;
+    expect(made.Arn).toBe(`arn:aws:kms:eu-west-3:${kms.accountId}:key/${made.KeyId}`);
+    expect((await root.send(new ListKeysCommand({}))).Keys!.some((k) => k.KeyId === made.KeyId)).toBe(false);
   });
 
   it('policies and grants see the authenticated principal', async () => {
