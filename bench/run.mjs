@@ -11,6 +11,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchRewrap } from './rewrap.mjs';
+import { SIGNED_NOTES, benchSigned, isSignedGroup } from './signed.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MIB = 1024 * 1024;
@@ -18,6 +19,8 @@ const FILE_MIB = Number(process.env.BENCH_FILE_MIB ?? 256);
 const BUFFER_MIB = Number(process.env.BENCH_BUFFER_MIB ?? 64);
 const SMALL_SECONDS = Number(process.env.BENCH_SMALL_SECONDS ?? 3);
 const FILE_REPS = Number(process.env.BENCH_FILE_REPS ?? 5);
+// BENCH_ONLY=signed: only the signed suite's part (bench/signed.mjs), its block of the doc replaced.
+const ONLY_SIGNED = process.env.BENCH_ONLY === 'signed';
 
 function log(line) {
   process.stderr.write(`${line}\n`);
@@ -50,140 +53,147 @@ const add = (group, name, value, unit, baseline = null, ratios = [], note = '') 
 const fmt = (x, digits = 0) => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 try {
-  // 1 KiB messages, operations per second, one direction per process.
-  log('1 KiB messages ...');
-  const small = {};
-  for (const impl of ['floor', 'sealbox', 'aws']) for (const d of ['enc', 'dec']) small[`${impl}-${d}`] = worker('small', impl, d, SMALL_SECONDS).opsPerSec;
-  for (const d of ['enc', 'dec']) {
-    const verb = d === 'enc' ? 'encrypt' : 'decrypt';
-    // The floor's own ratio to the AWS SDK is the most any implementation of the format on
-    // node:crypto could reach in this run.
-    add('1 KiB messages', `node:crypto calls alone ${verb} (floor)`, small[`floor-${d}`], 'ops/s', null, [['AWS SDK', small[`floor-${d}`] / small[`aws-${d}`], null]]);
-    add('1 KiB messages', `AWS SDK ${verb}`, small[`aws-${d}`], 'ops/s');
-    add('1 KiB messages', `Sealbox ${verb}`, small[`sealbox-${d}`], 'ops/s', null, [
-      ['floor', small[`sealbox-${d}`] / small[`floor-${d}`], null],
-      ['AWS SDK', small[`sealbox-${d}`] / small[`aws-${d}`], 10],
-    ]);
-  }
-
-  // Buffers in memory, MiB/s (best of 5 after a warm-up).
-  log(`${BUFFER_MIB} MiB Buffer ...`);
-  const buf = {};
-  for (const impl of ['raw', 'sealbox', 'aws']) for (const d of ['enc', 'dec']) buf[`${impl}-${d}`] = worker('buffer', impl, d, BUFFER_MIB, impl === 'aws' ? 3 : 5).mibPerSec;
-  for (const d of ['enc', 'dec']) {
-    const verb = d === 'enc' ? 'encrypt' : 'decrypt';
-    add(`${BUFFER_MIB} MiB Buffer`, `raw node:crypto framed ${verb}`, buf[`raw-${d}`], 'MiB/s', null, [['AWS SDK', buf[`raw-${d}`] / buf[`aws-${d}`], null]]);
-    add(`${BUFFER_MIB} MiB Buffer`, `AWS SDK ${verb}`, buf[`aws-${d}`], 'MiB/s');
-    add(`${BUFFER_MIB} MiB Buffer`, `Sealbox ${verb}`, buf[`sealbox-${d}`], 'MiB/s', null, [
-      ['raw', buf[`sealbox-${d}`] / buf[`raw-${d}`], 0.8],
-      ['AWS SDK', buf[`sealbox-${d}`] / buf[`aws-${d}`], 5],
-    ]);
-  }
-
-  // Files, file to file, MiB/s (best of FILE_REPS), and peak RSS of each process.
-  log(`${FILE_MIB} MiB file to file ...`);
-  const plain = join(dir, 'plain.bin');
-  writeRandomFile(plain, FILE_MIB * MIB);
-  const sealed = join(dir, 'plain.sbx');
-  const awsSealed = join(dir, 'plain.aws');
-  worker('file', 'sealbox-file', 'enc', plain, sealed);
-  worker('file', 'aws-stream', 'enc', plain, awsSealed);
-  const out = join(dir, 'out.bin');
-  const file = {};
-  const rss = {};
-  const runFile = (key, impl, d, input) => {
-    let best = Infinity;
-    for (let i = 0; i < FILE_REPS; i++) {
-      const r = worker('file', impl, d, input, out);
-      rmSync(out, { force: true });
-      best = Math.min(best, r.ms);
-      rss[key] = Math.max(rss[key] ?? 0, r.peakRss);
-    }
-    file[key] = FILE_MIB / (best / 1000);
-  };
-  runFile('copy', 'copy', 'enc', plain);
-  for (const impl of ['sealbox-file', 'sealbox-stream']) {
-    runFile(`${impl}-enc`, impl, 'enc', plain);
-    runFile(`${impl}-dec`, impl, 'dec', sealed);
-  }
-  runFile('aws-stream-enc', 'aws-stream', 'enc', plain);
-  runFile('aws-stream-dec', 'aws-stream', 'dec', awsSealed);
-  const g = `${FILE_MIB} MiB file to file`;
-  // The copy's own ratio to the AWS SDK's streams: a Transform between the same two fs streams
-  // cannot go faster than the copy, so this bounds the Node stream rows' ratio to the AWS SDK.
-  add(g, 'plain fs copy pipeline', file.copy, 'MiB/s', null, [
-    ['AWS SDK stream encrypt', file.copy / file['aws-stream-enc'], null],
-    ['AWS SDK stream decrypt', file.copy / file['aws-stream-dec'], null],
-  ]);
-  for (const d of ['enc', 'dec']) {
-    const verb = d === 'enc' ? 'encrypt' : 'decrypt';
-    add(g, `AWS SDK stream ${verb}`, file[`aws-stream-${d}`], 'MiB/s');
-    for (const [impl, label] of [['sealbox-file', `Sealbox ${verb}File`], ['sealbox-stream', `Sealbox Node stream ${verb}`]]) {
-      add(g, label, file[`${impl}-${d}`], 'MiB/s', null, [
-        ['copy', file[`${impl}-${d}`] / file.copy, 0.9],
-        ['AWS SDK', file[`${impl}-${d}`] / file[`aws-stream-${d}`], 3],
+  if (!ONLY_SIGNED) {
+    // 1 KiB messages, operations per second, one direction per process.
+    log('1 KiB messages ...');
+    const small = {};
+    for (const impl of ['floor', 'sealbox', 'aws']) for (const d of ['enc', 'dec']) small[`${impl}-${d}`] = worker('small', impl, d, SMALL_SECONDS).opsPerSec;
+    for (const d of ['enc', 'dec']) {
+      const verb = d === 'enc' ? 'encrypt' : 'decrypt';
+      // The floor's own ratio to the AWS SDK is the most any implementation of the format on
+      // node:crypto could reach in this run.
+      add('1 KiB messages', `node:crypto calls alone ${verb} (floor)`, small[`floor-${d}`], 'ops/s', null, [['AWS SDK', small[`floor-${d}`] / small[`aws-${d}`], null]]);
+      add('1 KiB messages', `AWS SDK ${verb}`, small[`aws-${d}`], 'ops/s');
+      add('1 KiB messages', `Sealbox ${verb}`, small[`sealbox-${d}`], 'ops/s', null, [
+        ['floor', small[`sealbox-${d}`] / small[`floor-${d}`], null],
+        ['AWS SDK', small[`sealbox-${d}`] / small[`aws-${d}`], 10],
       ]);
     }
+
+    // Buffers in memory, MiB/s (best of 5 after a warm-up).
+    log(`${BUFFER_MIB} MiB Buffer ...`);
+    const buf = {};
+    for (const impl of ['raw', 'sealbox', 'aws']) for (const d of ['enc', 'dec']) buf[`${impl}-${d}`] = worker('buffer', impl, d, BUFFER_MIB, impl === 'aws' ? 3 : 5).mibPerSec;
+    for (const d of ['enc', 'dec']) {
+      const verb = d === 'enc' ? 'encrypt' : 'decrypt';
+      add(`${BUFFER_MIB} MiB Buffer`, `raw node:crypto framed ${verb}`, buf[`raw-${d}`], 'MiB/s', null, [['AWS SDK', buf[`raw-${d}`] / buf[`aws-${d}`], null]]);
+      add(`${BUFFER_MIB} MiB Buffer`, `AWS SDK ${verb}`, buf[`aws-${d}`], 'MiB/s');
+      add(`${BUFFER_MIB} MiB Buffer`, `Sealbox ${verb}`, buf[`sealbox-${d}`], 'MiB/s', null, [
+        ['raw', buf[`sealbox-${d}`] / buf[`raw-${d}`], 0.8],
+        ['AWS SDK', buf[`sealbox-${d}`] / buf[`aws-${d}`], 5],
+      ]);
+    }
+
+    // Files, file to file, MiB/s (best of FILE_REPS), and peak RSS of each process.
+    log(`${FILE_MIB} MiB file to file ...`);
+    const plain = join(dir, 'plain.bin');
+    writeRandomFile(plain, FILE_MIB * MIB);
+    const sealed = join(dir, 'plain.sbx');
+    const awsSealed = join(dir, 'plain.aws');
+    worker('file', 'sealbox-file', 'enc', plain, sealed);
+    worker('file', 'aws-stream', 'enc', plain, awsSealed);
+    const out = join(dir, 'out.bin');
+    const file = {};
+    const rss = {};
+    const runFile = (key, impl, d, input) => {
+      let best = Infinity;
+      for (let i = 0; i < FILE_REPS; i++) {
+        const r = worker('file', impl, d, input, out);
+        rmSync(out, { force: true });
+        best = Math.min(best, r.ms);
+        rss[key] = Math.max(rss[key] ?? 0, r.peakRss);
+      }
+      file[key] = FILE_MIB / (best / 1000);
+    };
+    runFile('copy', 'copy', 'enc', plain);
+    for (const impl of ['sealbox-file', 'sealbox-stream']) {
+      runFile(`${impl}-enc`, impl, 'enc', plain);
+      runFile(`${impl}-dec`, impl, 'dec', sealed);
+    }
+    runFile('aws-stream-enc', 'aws-stream', 'enc', plain);
+    runFile('aws-stream-dec', 'aws-stream', 'dec', awsSealed);
+    const g = `${FILE_MIB} MiB file to file`;
+    // The copy's own ratio to the AWS SDK's streams: a Transform between the same two fs streams
+    // cannot go faster than the copy, so this bounds the Node stream rows' ratio to the AWS SDK.
+    add(g, 'plain fs copy pipeline', file.copy, 'MiB/s', null, [
+      ['AWS SDK stream encrypt', file.copy / file['aws-stream-enc'], null],
+      ['AWS SDK stream decrypt', file.copy / file['aws-stream-dec'], null],
+    ]);
+    for (const d of ['enc', 'dec']) {
+      const verb = d === 'enc' ? 'encrypt' : 'decrypt';
+      add(g, `AWS SDK stream ${verb}`, file[`aws-stream-${d}`], 'MiB/s');
+      for (const [impl, label] of [['sealbox-file', `Sealbox ${verb}File`], ['sealbox-stream', `Sealbox Node stream ${verb}`]]) {
+        add(g, label, file[`${impl}-${d}`], 'MiB/s', null, [
+          ['copy', file[`${impl}-${d}`] / file.copy, 0.9],
+          ['AWS SDK', file[`${impl}-${d}`] / file[`aws-stream-${d}`], 3],
+        ]);
+      }
+    }
+
+    // Peak RSS: streams of any size < 96 MiB; a Buffer of N bytes < 2N + 64 MiB.
+    log('Peak RSS ...');
+    const bufPlain = join(dir, 'buf.bin');
+    const bufSealed = join(dir, 'buf.sbx');
+    writeRandomFile(bufPlain, BUFFER_MIB * MIB);
+    const bufEnc = worker('buffer-rss', 'sealbox', 'enc', bufPlain, bufSealed);
+    const bufDec = worker('buffer-rss', 'sealbox', 'dec', bufSealed, join(dir, 'buf.out'));
+    const rawEnc = worker('buffer-rss', 'raw', 'enc', bufPlain, join(dir, 'buf.raw'));
+    const N = BUFFER_MIB * MIB;
+    const memRows = [
+      [`Sealbox encryptFile, ${FILE_MIB} MiB`, rss['sealbox-file-enc'], 96 * MIB],
+      [`Sealbox decryptFile, ${FILE_MIB} MiB`, rss['sealbox-file-dec'], 96 * MIB],
+      [`Sealbox Node stream encrypt, ${FILE_MIB} MiB`, rss['sealbox-stream-enc'], 96 * MIB],
+      [`Sealbox Node stream decrypt, ${FILE_MIB} MiB`, rss['sealbox-stream-dec'], 96 * MIB],
+      [`plain fs copy, ${FILE_MIB} MiB (reference)`, rss.copy, null],
+      [`AWS SDK stream encrypt, ${FILE_MIB} MiB (reference)`, rss['aws-stream-enc'], null],
+      [`Sealbox encrypt, ${BUFFER_MIB} MiB Buffer (read file, write file)`, bufEnc.peakRss, 2 * N + 64 * MIB],
+      [`Sealbox decrypt, ${BUFFER_MIB} MiB Buffer (read file, write file)`, bufDec.peakRss, 2 * N + 64 * MIB],
+      [`raw node:crypto framed encrypt, ${BUFFER_MIB} MiB Buffer (reference)`, rawEnc.peakRss, null],
+    ];
+    for (const [name, bytes, limit] of memRows) add('Peak RSS', name, bytes / MIB, 'MiB', null, limit ? [['limit', bytes / limit, null, limit / MIB]] : []);
   }
-
-  // Peak RSS: streams of any size < 96 MiB; a Buffer of N bytes < 2N + 64 MiB.
-  log('Peak RSS ...');
-  const bufPlain = join(dir, 'buf.bin');
-  const bufSealed = join(dir, 'buf.sbx');
-  writeRandomFile(bufPlain, BUFFER_MIB * MIB);
-  const bufEnc = worker('buffer-rss', 'sealbox', 'enc', bufPlain, bufSealed);
-  const bufDec = worker('buffer-rss', 'sealbox', 'dec', bufSealed, join(dir, 'buf.out'));
-  const rawEnc = worker('buffer-rss', 'raw', 'enc', bufPlain, join(dir, 'buf.raw'));
-  const N = BUFFER_MIB * MIB;
-  const memRows = [
-    [`Sealbox encryptFile, ${FILE_MIB} MiB`, rss['sealbox-file-enc'], 96 * MIB],
-    [`Sealbox decryptFile, ${FILE_MIB} MiB`, rss['sealbox-file-dec'], 96 * MIB],
-    [`Sealbox Node stream encrypt, ${FILE_MIB} MiB`, rss['sealbox-stream-enc'], 96 * MIB],
-    [`Sealbox Node stream decrypt, ${FILE_MIB} MiB`, rss['sealbox-stream-dec'], 96 * MIB],
-    [`plain fs copy, ${FILE_MIB} MiB (reference)`, rss.copy, null],
-    [`AWS SDK stream encrypt, ${FILE_MIB} MiB (reference)`, rss['aws-stream-enc'], null],
-    [`Sealbox encrypt, ${BUFFER_MIB} MiB Buffer (read file, write file)`, bufEnc.peakRss, 2 * N + 64 * MIB],
-    [`Sealbox decrypt, ${BUFFER_MIB} MiB Buffer (read file, write file)`, bufDec.peakRss, 2 * N + 64 * MIB],
-    [`raw node:crypto framed encrypt, ${BUFFER_MIB} MiB Buffer (reference)`, rawEnc.peakRss, null],
-  ];
-  for (const [name, bytes, limit] of memRows) add('Peak RSS', name, bytes / MIB, 'MiB', null, limit ? [['limit', bytes / limit, null, limit / MIB]] : []);
-
-  benchRewrap({ root, dir, add, log, writeRandomFile });
+  benchSigned({ worker, add, log, path: (name) => join(dir, name), writeRandomFile });
+  if (!ONLY_SIGNED) benchRewrap({ root, dir, add, log, writeRandomFile });
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
 
 // Report.
 const seconds = (Date.now() - started) / 1000;
-const lines = [];
-let group = '';
 let failed = 0;
-for (const r of rows) {
-  if (r.group !== group) {
-    group = r.group;
-    lines.push('', `### ${group}`, '', '| | result | ratios (target) |', '|---|---:|---|');
-  }
-  const ratios = r.ratios
-    .map(([base, x, target, limitMiB, extra]) => {
-      // A fifth element: the limit's unit (default MiB), or '<=' for a ratio that must stay below its target.
-      if (base === 'limit') {
-        const ok = x < 1;
+/** The rows as markdown tables, one per group; counts the targets not met. */
+function render(list) {
+  const lines = [];
+  let group = '';
+  for (const r of list) {
+    if (r.group !== group) {
+      group = r.group;
+      lines.push('', `### ${group}`, '', '| | result | ratios (target) |', '|---|---:|---|');
+    }
+    const ratios = r.ratios
+      .map(([base, x, target, limitMiB, extra]) => {
+        // A fifth element: the limit's unit (default MiB), or '<=' for a ratio that must stay below its target.
+        if (base === 'limit') {
+          const ok = x < 1;
+          if (!ok) failed++;
+          return `limit ${fmt(limitMiB)} ${extra ?? 'MiB'}: ${ok ? 'met' : '**NOT met**'}`;
+        }
+        const atMost = extra === '<=';
+        const ok = target === null || (atMost ? x <= target : x >= target);
         if (!ok) failed++;
-        return `limit ${fmt(limitMiB)} ${extra ?? 'MiB'}: ${ok ? 'met' : '**NOT met**'}`;
-      }
-      const atMost = extra === '<=';
-      const ok = target === null || (atMost ? x <= target : x >= target);
-      if (!ok) failed++;
-      if (target === null) return `${fmt(x, 2)}x ${base}`;
-      return `${fmt(x, 2)}x ${base} (${atMost ? '<=' : '>='} ${target}x${ok ? '' : ', **NOT met**'})`;
-    })
-    .join('; ');
-  lines.push(`| ${r.name} | ${fmt(r.value, r.unit === 'MiB' ? 1 : 0)} ${r.unit} | ${ratios} |`);
+        if (target === null) return `${fmt(x, 2)}x ${base}`;
+        return `${fmt(x, 2)}x ${base} (${atMost ? '<=' : '>='} ${target}x${ok ? '' : ', **NOT met**'})`;
+      })
+      .join('; ');
+    lines.push(`| ${r.name} | ${fmt(r.value, r.unit === 'MiB' ? 1 : 0)} ${r.unit} | ${ratios} |`);
+  }
+  return lines.join('\n');
 }
+const table = render(rows.filter((r) => !isSignedGroup(r.group)));
+const signedTable = render(rows.filter((r) => isSignedGroup(r.group)));
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 const machine = `${cpus().length} x ${cpu}, ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.versions.node}, ${process.platform}`;
-const table = lines.join('\n');
-process.stdout.write(`${table}\n\n${failed === 0 ? 'All targets met.' : `${failed} target(s) not met.`} (${fmt(seconds, 0)} s)\n`);
+process.stdout.write(`${table}\n${signedTable}\n\n${failed === 0 ? 'All targets met.' : `${failed} target(s) not met.`} (${fmt(seconds, 0)} s)\n`);
 
 const doc = `# Performance
 
@@ -269,7 +279,21 @@ Whole benchmark: ${fmt(seconds, 0)} s.
 - Stream memory is also checked without timing in test/node/memory.test.ts (live memory after
   forced GC stays within 4 MiB while 96 MiB pass through a stalling consumer).
 `;
+const signedBlock = `<!-- bench:signed -->
+## Signed messages (suite 2)
+
+Measured by \`npm run bench\`${ONLY_SIGNED ? ' (`BENCH_ONLY=signed`: this part alone)' : ''} on ${new Date().toISOString().slice(0, 10)}: ${machine}.
+${signedTable}
+${SIGNED_NOTES}<!-- /bench:signed -->`;
+const docPath = join(root, 'docs', 'performance.md');
+const previous = readFileSync(docPath, 'utf8');
 // Keep the block written by bench/pq.mjs (npm run bench:pq) before "Reading these numbers".
-const pqBlock = /<!-- bench:pq -->[\s\S]*<!-- \/bench:pq -->/.exec(readFileSync(join(root, 'docs', 'performance.md'), 'utf8'))?.[0];
-writeFileSync(join(root, 'docs', 'performance.md'), pqBlock ? doc.replace(/\n## Reading these numbers/, `\n${pqBlock}\n\n## Reading these numbers`) : doc);
+const pqBlock = /<!-- bench:pq -->[\s\S]*<!-- \/bench:pq -->/.exec(previous)?.[0];
+const blocks = [signedBlock, pqBlock].filter(Boolean).join('\n\n');
+if (ONLY_SIGNED) {
+  const marked = /<!-- bench:signed -->[\s\S]*<!-- \/bench:signed -->/;
+  writeFileSync(docPath, marked.test(previous) ? previous.replace(marked, () => signedBlock) : previous.replace(/\n## Reading these numbers/, () => `\n${signedBlock}\n\n## Reading these numbers`));
+} else {
+  writeFileSync(docPath, doc.replace(/\n## Reading these numbers/, () => `\n${blocks}\n\n## Reading these numbers`));
+}
 log('Wrote docs/performance.md');

@@ -4,9 +4,10 @@ import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBy
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { RawAesKeyring, decrypt, encrypt } from '../dist/index.js';
+import * as sealbox from '../dist/index.js';
 import { createDecryptStream, createEncryptStream, decryptFile, encryptFile } from '../dist/node/index.js';
 
+const { RawAesKeyring, decrypt, encrypt } = sealbox;
 const WRAPPING_KEY = new Uint8Array(32).fill(7);
 const FRAME = 64 * 1024;
 const [scenario, impl, dir, ...rest] = process.argv.slice(2);
@@ -15,7 +16,14 @@ function sealboxKeyring() {
   return new RawAesKeyring({ namespace: 'bench', name: 'key', wrappingKey: WRAPPING_KEY });
 }
 
-async function awsClient() {
+/** Sealbox's signed suite (issue 20), looked up so that a build without it fails clearly. */
+function signedSuite() {
+  const suite = sealbox.SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384;
+  if (!suite) throw new Error('this build of Sealbox has no SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384');
+  return suite;
+}
+
+async function awsClient(signed = false) {
   const aws = await import('@aws-crypto/client-node');
   const client = aws.buildClient(aws.CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
   const keyring = new aws.RawAesKeyringNode({
@@ -24,7 +32,8 @@ async function awsClient() {
     unencryptedMasterKey: WRAPPING_KEY,
     wrappingSuite: aws.RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING,
   });
-  const suiteId = aws.AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY;
+  // The signing suite is the AWS SDK's default; the committing non-signing one its fastest.
+  const suiteId = signed ? aws.AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384 : aws.AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY;
   return { client, keyring, suiteId };
 }
 
@@ -81,14 +90,14 @@ function peakRss() {
 }
 
 /** Runs `op` repeatedly for about `seconds` after a warm-up; returns operations per second. */
-async function opsPerSecond(op, seconds) {
-  for (let i = 0; i < 300; i++) await op();
+async function opsPerSecond(op, seconds, warmUp = 300, batch = 100) {
+  for (let i = 0; i < warmUp; i++) await op();
   let n = 0;
   const t0 = performance.now();
   let t = t0;
   while (t - t0 < seconds * 1000) {
-    for (let i = 0; i < 100; i++) await op();
-    n += 100;
+    for (let i = 0; i < batch; i++) await op();
+    n += batch;
     t = performance.now();
   }
   return (n * 1000) / (t - t0);
@@ -161,6 +170,20 @@ const floor = (() => {
 async function small() {
   const pt = randomBytes(1024);
   const seconds = Number(rest[0] ?? 1.5);
+  if (impl === 'sealbox-signed') {
+    // A signature costs ~1 ms: fewer warm-up operations and smaller batches than below.
+    const keyring = sealboxKeyring();
+    const suite = signedSuite();
+    if (dir === 'enc') return { opsPerSec: await opsPerSecond(() => encrypt(pt, { keyring, suite }), seconds, 50, 10) };
+    const { ciphertext } = await encrypt(pt, { keyring, suite });
+    return { opsPerSec: await opsPerSecond(() => decrypt(ciphertext, { keyring }), seconds, 50, 10) };
+  }
+  if (impl === 'aws-signed') {
+    const { client, keyring, suiteId } = await awsClient(true);
+    if (dir === 'enc') return { opsPerSec: await opsPerSecond(() => client.encrypt(keyring, pt, { suiteId, frameLength: FRAME }), seconds, 50, 10) };
+    const { result } = await client.encrypt(keyring, pt, { suiteId, frameLength: FRAME });
+    return { opsPerSec: await opsPerSecond(() => client.decrypt(keyring, result), seconds, 50, 10) };
+  }
   if (impl === 'floor') {
     if (dir === 'enc') return { opsPerSec: await opsPerSecond(() => floor.encryptOnce(pt), seconds) };
     const m = floor.sealed(pt);
@@ -237,9 +260,17 @@ async function file() {
     const keyring = sealboxKeyring();
     const t = dir === 'enc' ? createEncryptStream({ keyring }) : createDecryptStream({ keyring });
     run = () => pipeline(createReadStream(input), t, createWriteStream(output));
+  } else if (impl === 'sealbox-file-signed') {
+    const keyring = sealboxKeyring();
+    const suite = signedSuite();
+    run = () => (dir === 'enc' ? encryptFile(input, output, { keyring, suite }) : decryptFile(input, output, { keyring, signaturePolicy: 'require-signed' }));
   } else if (impl === 'aws-stream') {
     const { client, keyring, suiteId } = await awsClient();
     const t = dir === 'enc' ? client.encryptStream(keyring, { suiteId, frameLength: FRAME }) : client.decryptUnsignedMessageStream(keyring);
+    run = () => pipeline(createReadStream(input), t, createWriteStream(output));
+  } else if (impl === 'aws-stream-signed') {
+    const { client, keyring, suiteId } = await awsClient(true);
+    const t = dir === 'enc' ? client.encryptStream(keyring, { suiteId, frameLength: FRAME }) : client.decryptStream(keyring);
     run = () => pipeline(createReadStream(input), t, createWriteStream(output));
   } else {
     throw new Error(`unknown file impl ${impl}`);

@@ -1,0 +1,94 @@
+// The signed suite (issue 20) in `npm run bench`: 1 KiB messages against the AWS Encryption
+// SDK's default signing suite, and a file signed end to end against Sealbox's own unsigned
+// encryptFile/decryptFile and the AWS SDK's signed streams. Every measurement runs in a fresh
+// process (bench/worker.mjs); the implementations are interleaved round by round and the best
+// round of each is kept, so that load from other processes on this shared machine hits every
+// row alike. Baselines are measured here, in the same run, never taken from elsewhere.
+//
+// `BENCH_ONLY=signed npm run bench` runs only this part and replaces its block in
+// docs/performance.md (between the `bench:signed` markers); a full run writes the block too.
+
+const MIB = 1024 * 1024;
+
+/**
+ * @param {object} ctx
+ * @param {(...args: unknown[]) => any} ctx.worker  runs one measurement in a fresh process
+ * @param {Function} ctx.add  adds a result row (group, name, value, unit, baseline, ratios)
+ * @param {(line: string) => void} ctx.log
+ * @param {(name: string) => string} ctx.path  a path in the run's scratch directory
+ * @param {(path: string, bytes: number) => void} ctx.writeRandomFile
+ */
+export function benchSigned({ worker, add, log, path, writeRandomFile }) {
+  const SMALL_SECONDS = Number(process.env.BENCH_SMALL_SECONDS ?? 3);
+  const ROUNDS = Number(process.env.BENCH_SIGNED_ROUNDS ?? 3);
+  const FILE_MIB = Number(process.env.BENCH_FILE_MIB ?? 256);
+  const FILE_REPS = Number(process.env.BENCH_FILE_REPS ?? 5);
+
+  log('Signed suite, 1 KiB messages ...');
+  const small = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const d of ['enc', 'dec']) {
+      for (const impl of ['sealbox-signed', 'aws-signed']) {
+        const key = `${impl}-${d}`;
+        small[key] = Math.max(small[key] ?? 0, worker('small', impl, d, SMALL_SECONDS).opsPerSec);
+      }
+    }
+  }
+  const g1 = 'Signed suite: 1 KiB messages';
+  for (const d of ['enc', 'dec']) {
+    const verb = d === 'enc' ? 'encrypt' : 'decrypt';
+    add(g1, `AWS SDK ${verb}, ECDSA P-384 suite`, small[`aws-signed-${d}`], 'ops/s');
+    add(g1, `Sealbox ${verb}, suite 2 (ECDSA P-384)`, small[`sealbox-signed-${d}`], 'ops/s', null, [['AWS SDK signed', small[`sealbox-signed-${d}`] / small[`aws-signed-${d}`], 3]]);
+  }
+
+  log(`Signed suite, ${FILE_MIB} MiB file to file ...`);
+  const plain = path('signed-plain.bin');
+  writeRandomFile(plain, FILE_MIB * MIB);
+  const inputs = { 'sealbox-file': path('unsigned.sbx'), 'sealbox-file-signed': path('signed.sbx'), 'aws-stream-signed': path('signed.aws') };
+  for (const [impl, sealed] of Object.entries(inputs)) worker('file', impl, 'enc', plain, sealed);
+  const out = path('signed-out.bin');
+  const best = {};
+  const rss = {};
+  for (let rep = 0; rep < FILE_REPS; rep++) {
+    for (const d of ['enc', 'dec']) {
+      for (const impl of Object.keys(inputs)) {
+        const key = `${impl}-${d}`;
+        const r = worker('file', impl, d, d === 'enc' ? plain : inputs[impl], out);
+        best[key] = Math.min(best[key] ?? Infinity, r.ms);
+        rss[key] = Math.max(rss[key] ?? 0, r.peakRss);
+      }
+    }
+  }
+  const speed = (key) => FILE_MIB / (best[key] / 1000);
+  const g2 = `Signed suite: ${FILE_MIB} MiB file to file`;
+  for (const d of ['enc', 'dec']) {
+    const verb = d === 'enc' ? 'encrypt' : 'decrypt';
+    add(g2, `Sealbox ${verb}File, suite 1 (unsigned)`, speed(`sealbox-file-${d}`), 'MiB/s');
+    add(g2, `AWS SDK signed stream ${verb}`, speed(`aws-stream-signed-${d}`), 'MiB/s');
+    add(g2, `Sealbox ${verb}File, suite 2 (signed)`, speed(`sealbox-file-signed-${d}`), 'MiB/s', null, [
+      ['Sealbox unsigned', speed(`sealbox-file-signed-${d}`) / speed(`sealbox-file-${d}`), 0.5],
+      ['AWS SDK signed stream', speed(`sealbox-file-signed-${d}`) / speed(`aws-stream-signed-${d}`), 3],
+    ]);
+  }
+  for (const d of ['enc', 'dec']) {
+    const verb = d === 'enc' ? 'encryptFile' : 'decryptFile';
+    add(g2, `peak RSS, Sealbox ${verb} suite 2`, rss[`sealbox-file-signed-${d}`] / MIB, 'MiB', null, [['limit', rss[`sealbox-file-signed-${d}`] / (96 * MIB), null, 96]]);
+    add(g2, `peak RSS, Sealbox ${verb} suite 1 (reference)`, rss[`sealbox-file-${d}`] / MIB, 'MiB');
+  }
+}
+
+/** Whether a row belongs to this part of the report (rendered between the bench:signed markers). */
+export const isSignedGroup = (group) => group.startsWith('Signed suite');
+
+/** Notes printed under the signed tables. */
+export const SIGNED_NOTES = `
+Signed rows: Sealbox's suite 2 (SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384) against the
+AWS SDK's \`ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384\` (its default suite),
+both with a raw AES keyring and 64 KiB frames; files are decrypted with
+\`signaturePolicy: 'require-signed'\` and the AWS SDK's \`decryptStream\`. Each message costs
+one P-384 key pair and signature to write and one verification to read. Sealbox generates key
+pairs ahead on libuv's thread pool and, from 1 MiB, hashes on a worker thread while the main
+thread seals or opens frames (docs/browser.md, "Signatures"): the file rows show that
+overlap, which needs the second core to be free, so on this shared 2-core machine they vary
+from run to run more than the others.
+`;
