@@ -152,7 +152,7 @@ try {
     ];
     for (const [name, bytes, limit] of memRows) add('Peak RSS', name, bytes / MIB, 'MiB', null, limit ? [['limit', bytes / limit, null, limit / MIB]] : []);
   }
-  benchSigned({ worker, add, log, path: (name) => join(dir, name), writeRandomFile });
+  await benchSigned({ worker, add, log, path: (name) => join(dir, name), writeRandomFile, root });
   if (!ONLY_SIGNED) benchRewrap({ root, dir, add, log, writeRandomFile });
 } finally {
   rmSync(dir, { recursive: true, force: true });
@@ -279,7 +279,8 @@ Whole benchmark: ${fmt(seconds, 0)} s.
 - Stream memory is also checked without timing in test/node/memory.test.ts (live memory after
   forced GC stays within 4 MiB while 96 MiB pass through a stalling consumer).
 `;
-const signedBlock = `<!-- bench:signed -->
+const signedRows = rows.some((r) => isSignedGroup(r.group));
+const signedBlock = !signedRows ? undefined : `<!-- bench:signed -->
 ## Signed messages (suite 2)
 
 Measured by \`npm run bench\`${ONLY_SIGNED ? ' (`BENCH_ONLY=signed`: this part alone)' : ''} on ${new Date().toISOString().slice(0, 10)}: ${machine}.
@@ -290,10 +291,13 @@ const previous = readFileSync(docPath, 'utf8');
 // Keep the block written by bench/pq.mjs (npm run bench:pq) before "Reading these numbers".
 const pqBlock = /<!-- bench:pq -->[\s\S]*<!-- \/bench:pq -->/.exec(previous)?.[0];
 const blocks = [signedBlock, pqBlock].filter(Boolean).join('\n\n');
-if (ONLY_SIGNED) {
+if (ONLY_SIGNED && !signedBlock) {
+  log('Nothing measured: docs/performance.md left as it is');
+} else if (ONLY_SIGNED) {
   const marked = /<!-- bench:signed -->[\s\S]*<!-- \/bench:signed -->/;
   writeFileSync(docPath, marked.test(previous) ? previous.replace(marked, () => signedBlock) : previous.replace(/\n## Reading these numbers/, () => `\n${signedBlock}\n\n## Reading these numbers`));
 } else {
-  writeFileSync(docPath, doc.replace(/\n## Reading these numbers/, () => `\n${blocks}\n\n## Reading these numbers`));
+  // A full run drops an old signed block when this build has no signed suite to measure.
+  writeFileSync(docPath, blocks ? doc.replace(/\n## Reading these numbers/, () => `\n${blocks}\n\n## Reading these numbers`) : doc);
 }
-log('Wrote docs/performance.md');
+if (!ONLY_SIGNED || signedBlock) log('Wrote docs/performance.md');

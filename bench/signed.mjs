@@ -8,6 +8,9 @@
 // `BENCH_ONLY=signed npm run bench` runs only this part and replaces its block in
 // docs/performance.md (between the `bench:signed` markers); a full run writes the block too.
 
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
 const MIB = 1024 * 1024;
 
 /**
@@ -17,8 +20,14 @@ const MIB = 1024 * 1024;
  * @param {(line: string) => void} ctx.log
  * @param {(name: string) => string} ctx.path  a path in the run's scratch directory
  * @param {(path: string, bytes: number) => void} ctx.writeRandomFile
+ * @param {string} ctx.root  the repository (its dist/ is measured)
  */
-export function benchSigned({ worker, add, log, path, writeRandomFile }) {
+export async function benchSigned({ worker, add, log, path, writeRandomFile, root }) {
+  const sealbox = await import(pathToFileURL(join(root, 'dist', 'index.js')).href);
+  if (!sealbox.SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384) {
+    log('Signed suite: skipped (this build has no SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384)');
+    return;
+  }
   const SMALL_SECONDS = Number(process.env.BENCH_SMALL_SECONDS ?? 3);
   const ROUNDS = Number(process.env.BENCH_SIGNED_ROUNDS ?? 3);
   const FILE_MIB = Number(process.env.BENCH_FILE_MIB ?? 256);
