@@ -93,13 +93,15 @@ async function run(files: string[], opts: RewrapCliOptions, globals: GlobalOptio
     let next = 0;
     let done = 0;
     let failed = 0;
-    let exit: number = EXIT.OK;
-    const report = (file: string, result: RewrapFileResult | undefined, err: unknown): void => {
+    // Files finish in any order (several run at once): the exit code is that of the first
+    // failing file in the order given, never of whichever failed first.
+    const exitCodes: number[] = [];
+    const report = (index: number, file: string, result: RewrapFileResult | undefined, err: unknown): void => {
       done++;
       if (err !== undefined) {
         failed++;
         const { line, code } = describeError(err);
-        if (exit === EXIT.OK) exit = code;
+        exitCodes[index] = code;
         if (globals.json) process.stdout.write(JSON.stringify({ file, ok: false, error: line, exitCode: code }) + '\n');
         else process.stderr.write(`${process.stderr.isTTY && files.length > 1 ? '\r\x1b[K' : ''}sealbox: ${file}: ${line}\n`);
       } else if (globals.json) {
@@ -109,16 +111,18 @@ async function run(files: string[], opts: RewrapCliOptions, globals: GlobalOptio
     };
     const worker = async (): Promise<void> => {
       while (next < files.length && interrupted === 0) {
-        const file = files[next++]!;
+        const index = next++;
+        const file = files[index]!;
         try {
-          report(file, await rewrapFile(file, opts.output ?? file, options), undefined);
+          report(index, file, await rewrapFile(file, opts.output ?? file, options), undefined);
         } catch (err) {
-          report(file, undefined, err);
+          report(index, file, undefined, err);
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, files.length) }, worker));
     progress.end();
+    let exit: number = exitCodes.find((code) => code !== undefined) ?? EXIT.OK;
     if (interrupted) exit = 130;
     else if (failed > 0 && files.length > 1 && !globals.json) process.stderr.write(`sealbox rewrap: ${failed} of ${files.length} files failed\n`);
     process.exitCode = exit;

@@ -129,6 +129,24 @@ describe('sealbox rewrap', () => {
     expect(alone.stderr).toMatch(/^sealbox: .*other\.sbx: .*\(ERR_NO_MATCHING_KEY\)\n$/);
   }, 60_000);
 
+  it('the exit code is the first failing file\'s in the order given, not the first to fail', async () => {
+    // The first file fails late (its last frame is broken and --verify-frames reads all 32 MiB),
+    // the second fails at once (no key for it): rewrap runs both at the same time, so the second
+    // fails first. The exit code is still the first file's (2, integrity), as documented.
+    const slow = join(dir, 'slow-bad.sbx');
+    const fast = join(dir, 'fast-other.sbx');
+    const big = Buffer.from((await encrypt(new Uint8Array(32 * 1024 * 1024), { keyring: oldKey.keyring })).ciphertext);
+    big[big.length - 1]! ^= 1;
+    writeFileSync(slow, big);
+    writeFileSync(fast, (await encrypt(Buffer.from('y'), { keyring: escrow.keyring })).ciphertext);
+    const r = sealbox(home, ['--json', 'rewrap', slow, fast, '--verify-frames', '--key', `file:${newKey.path}`, '--unwrap-key', `file:${oldKey.path}`]);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; exitCode: number });
+    expect(lines.map((l) => l.file)).toEqual([fast, slow]);
+    expect(lines.map((l) => l.exitCode)).toEqual([3, 2]);
+    expect(r.code).toBe(2);
+    expect(readFileSync(slow).equals(big)).toBe(true);
+  }, 60_000);
+
   it('local KMS keys: from one alias to another, header only; without --unwrap-key any local key opens', () => {
     const h = join(dir, 'kms-home');
     expect(sealbox(h, ['keys', 'create', '--alias', 'alias/k1']).code).toBe(0);
