@@ -84,6 +84,7 @@ import type { Caller, LocalKmsExtension, Migration, OperationContext, OperationD
 import { adoptLegacyRegion, coreMigrations, getMeta, initMeta, migrate, openDatabase } from './store.js';
 import { passphraseKdf, resolveRootKey } from './root-key.js';
 import { Sealer } from './sealing.js';
+import { constantTimeEqual } from '../crypto/bytes.js';
 import { AUDIT_KEY_PURPOSE, appendAudit, auditHead, exportAudit, readAudit, sanitizeRequest, upgradeAudit, verifyAudit } from './audit.js';
 import type { AuditRecord, AuditVerification } from './audit.js';
 import { getKey, keyArn, REGION_NAME, requireUsable, resolveKeyId } from './key-store.js';
@@ -200,8 +201,9 @@ export class LocalKms {
       migrate(this.#db, migrations);
       adoptLegacyRegion(this.#db, this.region);
       this.#rootKey = resolveRootKey(this.dataDir, options, () => passphraseKdf(this.#db));
-      const check = initMeta(this.#db, 'root_key_check', Sealer.checkValue(this.#rootKey));
-      if (check !== Sealer.checkValue(this.#rootKey)) {
+      const expected = Sealer.checkValue(this.#rootKey);
+      const check = initMeta(this.#db, 'root_key_check', expected);
+      if (!constantTimeEqual(new TextEncoder().encode(check), new TextEncoder().encode(expected))) {
         throw new LocalKmsError('RootKeyMismatchException', `The root key does not open the key store in ${this.dataDir}`);
       }
       this.#materialSealer = new Sealer(this.#rootKey, 'key material');
