@@ -5,10 +5,10 @@ import { DEFAULT_ALIAS, openLocalKms } from './local.js';
 import { UsageError } from './exit.js';
 import type { GlobalOptions } from './local.js';
 import { kmsPublicKeyPem, parsePairs } from './keyrings.js';
-import { writeFileSync } from 'node:fs';
 import { SUPPORTED_KEY_SPECS } from '../local-kms/key-specs.js';
 import { integerOption, oneOf } from './args.js';
 import { checkOutputPath } from './output-path.js';
+import { writeFileAtomicallySync } from '../node/atomic-write.js';
 
 /** The key usages the local KMS knows. */
 const KEY_USAGES = ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC'] as const;
@@ -118,7 +118,8 @@ Example:
       try {
         const out = (await kms.execute('GetPublicKey', { KeyId: key })) as { KeyId: string; PublicKey: Uint8Array };
         const pem = kmsPublicKeyPem(out.KeyId, out.PublicKey);
-        if (opts.output && opts.output !== '-') writeFileSync(opts.output, pem);
+        // Whole or not at all (never a truncated key beside a good one), and on disk before exit.
+        if (opts.output && opts.output !== '-') writeFileAtomicallySync(opts.output, Buffer.from(pem));
         else process.stdout.write(pem);
       } finally {
         kms.close();

@@ -6,6 +6,7 @@ import { XWingKeyring, generateXWingKeyPair, xwingPublicKey } from '../keyring/x
 import { XWING_PUBLIC_PREFIX, xwingKeyKind } from '../keyring/xwing-text.js';
 import type { GlobalOptions } from './local.js';
 import { UsageError, fileError } from './exit.js';
+import { checkOutputPath } from './output-path.js';
 
 // `sealbox keygen --pq` / `keygen -y` and `--key pq:...`: X-Wing (post-quantum hybrid) keys as
 // text files, after age-keygen. docs/cli.md, "Post-quantum keys".
@@ -90,6 +91,8 @@ Examples:
         return;
       }
       if (!opts.pq) throw new UsageError('keygen makes post-quantum X-Wing keys: add --pq (sealbox keygen --pq -o me.key)');
+      // As every command with -o: a directory or a missing parent is refused first, naming the path.
+      checkOutputPath(opts.output);
       const { publicKey, privateKey } = await generateXWingKeyPair();
       const file = `# created: ${new Date().toISOString()}\n# public key: ${publicKey}\n${privateKey}\n`;
       if (opts.output && opts.output !== '-') {

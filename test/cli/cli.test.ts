@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, linkSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -124,6 +124,16 @@ describe('files, keys and contexts', () => {
     expect(sealbox(owner, ['keys', 'public-key', 'alias/inbox', '-o', pub]).code).toBe(0);
     const pem = readFileSync(pub, 'utf8');
     expect(pem).toMatch(/^KMS key: arn:aws:kms:us-east-1:111122223333:key\/[0-9a-f-]{36}\n-----BEGIN PUBLIC KEY-----\n/);
+    // -o replaces the file as a whole (written beside it, then renamed): a file linked to the old
+    // one keeps its bytes, and no temporary file is left.
+    const linked = join(dir, 'linked.txt');
+    writeFileSync(linked, 'another file');
+    rmSync(pub);
+    linkSync(linked, pub);
+    expect(sealbox(owner, ['keys', 'public-key', 'alias/inbox', '-o', pub]).code).toBe(0);
+    expect(readFileSync(linked, 'utf8')).toBe('another file');
+    expect(readFileSync(pub, 'utf8')).toBe(pem);
+    expect(readdirSync(dir).sort()).toEqual(['inbox.pub.pem', 'linked.txt']);
     const enc = sealbox(sender, ['encrypt', '--key', `kms-rsa:${pub}`], 'to the inbox');
     expect(enc.code).toBe(0);
     expect(existsSync(sender)).toBe(false); // the sender has no local KMS and needs none

@@ -138,6 +138,8 @@ describe('common mistakes get a hint, before anything is created', () => {
       ['decrypt', '-o', join(dir, 'sub')],
       ['keys', 'public-key', 'alias/x', '-o', missingDir],
       ['audit', 'export', '-o', join(dir, 'sub')],
+      ['keygen', '--pq', '-o', join(dir, 'sub')],
+      ['keygen', '--pq', '-o', missingDir],
     ]) {
       const r = sealbox(home, args, 'plaintext');
       expect(r.code, args.join(' ')).toBe(1);
