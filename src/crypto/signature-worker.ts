@@ -11,7 +11,7 @@ type KeyObject = import('node:crypto').KeyObject;
 type Worker = import('node:worker_threads').Worker;
 
 /** Ring size: what the worker may lag behind, and the memory a session holds. */
-const RING_BYTES = 4 * 1024 * 1024;
+const RING_BYTES = 2 * 1024 * 1024;
 /** Room in the control block for the signature to verify (DER is at most 104 bytes for P-384). */
 const SIGNATURE_ROOM = 256;
 /** Control block: written and read counters (BigInt64), the signature's length, its encoding (1: DER), then its bytes. */

@@ -10,7 +10,7 @@ import { hashSessionCount } from '../../src/crypto/signature-worker.js';
 import { ROOT } from '../browser/build.js';
 
 // Large messages: the node backend hashes them on a worker thread (signature-worker.ts) fed
-// through a 4 MiB ring. Sizes below cross the ring several times and wrap at odd offsets.
+// through a 2 MiB ring. Sizes below cross the ring several times and wrap at odd offsets.
 
 const MIB = 1024 * 1024;
 const big = new Uint8Array(9 * MIB + 12345);
