@@ -21,13 +21,18 @@ import { decodeHeader, readPreamble } from '../src/format/header.js';
 import { headerEncoder } from '../src/format/cbor.js';
 import { deriveMessageKeys } from '../src/crypto/derive.js';
 import { getAeadBackend } from '../src/crypto/backend.js';
-import { headerNonce, REGULAR_FRAME_OVERHEAD } from '../src/format/frame.js';
+import { frameAad, frameNonce, headerNonce, REGULAR_FRAME_OVERHEAD } from '../src/format/frame.js';
 import { TAG_BYTES } from '../src/limits.js';
 import { canonicalMap, encodeContext } from '../src/format/context.js';
 import type { Keyring } from '../src/keyring/keyring.js';
 import { constants, createPublicKey, generateKeyPairSync, publicEncrypt } from 'node:crypto';
 import { expand, extract } from '@noble/hashes/hkdf.js';
 import { xwingKem } from '../src/keyring/xwing-kem.js';
+import { p384 } from '@noble/curves/nist.js';
+import { sha384 } from '@noble/hashes/sha2.js';
+import type { MessageSigner } from '../src/crypto/signature.js';
+import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../src/crypto/suites.js';
+import { SIGNING_KEY_CONTEXT_KEY } from '../src/format/signature.js';
 
 const OUT = join(process.cwd(), 'test', 'vectors');
 
@@ -57,6 +62,8 @@ interface Vector {
   keyring: string[];
   decryptOptions?: Record<string, unknown>;
   expect: string;
+  /** What decryptRange reports where it differs from `expect` (it refuses signed messages, SPEC §8.4). */
+  rangeExpect?: string;
   ciphertext: Uint8Array;
   plaintext?: Uint8Array;
   encryptionContext?: Record<string, string>;
@@ -68,7 +75,7 @@ const add = (name: string, v: Vector): void => void vectors.set(name, v);
 interface Made { ciphertext: Uint8Array; dataKey: Uint8Array; headerEnd: number; frameLength: number; plaintext: Uint8Array }
 
 /** Encrypts deterministically and remembers the data key so negative vectors can be re-tagged. */
-async function make(plaintext: Uint8Array, names: string[], frameLength: number, encryptionContext: Record<string, string> = {}): Promise<Made> {
+async function make(plaintext: Uint8Array, names: string[], frameLength: number, encryptionContext: Record<string, string> = {}, signer?: MessageSigner): Promise<Made> {
   let dataKey = new Uint8Array(0);
   const inner = keyringFor(names);
   const spy: Keyring = {
@@ -79,7 +86,8 @@ async function make(plaintext: Uint8Array, names: string[], frameLength: number,
     },
     unwrapKey: (r) => inner.unwrapKey(r),
   };
-  const { ciphertext } = await encryptWithMessageId(plaintext, { keyring: spy, frameLength, encryptionContext }, random(32));
+  const suite = signer ? SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 : undefined;
+  const { ciphertext } = await encryptWithMessageId(plaintext, { keyring: spy, frameLength, encryptionContext, ...(suite ? { suite } : {}) }, random(32), signer);
   return { ciphertext, dataKey, headerEnd: readPreamble(ciphertext)!, frameLength, plaintext };
 }
 
@@ -294,6 +302,119 @@ async function addSuite3Vectors(m: Made): Promise<void> {
   neg('suite3-salt-7-bytes', 6, 'ERR_FORMAT_INVALID', 'A suite 3 header whose salt is 7 bytes (8 required); header tag valid over it', await tagged(suite3([salt.subarray(0, 7)]), salt));
   neg('suite3-without-salt', 6, 'ERR_FORMAT_INVALID', 'A suite 3 header of 6 items (no salt); header tag valid under nonce(0, 0)', await tagged(suite3([]), undefined));
   neg('suite1-with-salt', 6, 'ERR_FORMAT_INVALID', 'A suite 1 header of 7 items (a salt appended); header tag valid under nonce(0, 0)', await tagged([...it0, salt], undefined));
+}
+
+/** A P-384 signer over a seeded key; @noble/curves signs with RFC 6979 nonces, so reruns match. */
+function seededSigner(secretKey: Uint8Array): MessageSigner {
+  const hash = sha384.create();
+  return {
+    publicKey: p384.getPublicKey(secretKey, true),
+    update: (chunk) => void hash.update(chunk),
+    sign: async () => p384.sign(hash.digest(), secretKey, { prehash: false, lowS: true }),
+  };
+}
+
+const encodeSigningKey = (key: Uint8Array): string => Buffer.from(key).toString('base64');
+
+const P384_N = 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n;
+
+/** SPEC §11 (suite 2, signed messages): rules 38-44, and rule 17 after a signature. */
+async function addSignedVectors(unsigned: Made): Promise<void> {
+  const keyRng = drbg('sealbox test vectors signed v1');
+  const sk = keyRng(48);
+  const ctx = { tenant: 'acme', purpose: 'vectors' };
+  const plaintext = pt(150);
+  const m = await make(plaintext, ['alpha', 'beta'], 64, ctx, seededSigner(sk));
+  const c = m.ciphertext;
+  const header = decodeHeader(c.subarray(0, m.headerEnd), { maxHeaderBytes: 1 << 20, maxEncryptedDataKeys: 255, maxFrameLength: 1 << 24 });
+  const context = { ...header.encryptionContext };
+  const sigAt = c.length - 96;
+  const body0 = m.headerEnd + TAG_BYTES;
+  const R = m.frameLength + REGULAR_FRAME_OVERHEAD;
+  const ok = (name: string, description: string, ciphertext: Uint8Array, pt2: Uint8Array, ctx2: Record<string, string>): void =>
+    add(name, { description, rule: null, keyring: ['alpha', 'beta'], expect: 'success', rangeExpect: 'ERR_SIGNATURE_POLICY', ciphertext, plaintext: pt2, encryptionContext: ctx2 });
+  const neg = (name: string, rule: number, expect: string, description: string, ciphertext: Uint8Array, extra: Partial<Vector> = {}): void =>
+    add(name, { description, rule, keyring: ['alpha', 'beta'], expect, ciphertext, ...extra });
+  const late = { rangeExpect: 'ERR_SIGNATURE_POLICY' };
+
+  ok('signed-ok', 'Suite 2: 150 bytes in 2 regular frames and a final frame of 22, a context, EDKs for alpha and beta, the P-384 public key in the context and a 96-byte signature after the final frame', c, plaintext, context);
+  const empty = await make(new Uint8Array(0), ['alpha'], 64, {}, seededSigner(keyRng(48)));
+  add('signed-ok-empty', { description: 'Suite 2, empty plaintext: a header, an empty final frame and the signature', rule: null, keyring: ['alpha'], expect: 'success', rangeExpect: 'ERR_SIGNATURE_POLICY', ciphertext: empty.ciphertext, plaintext: new Uint8Array(0), encryptionContext: { ...decodeHeader(empty.ciphertext.subarray(0, empty.headerEnd), { maxHeaderBytes: 1 << 20, maxEncryptedDataKeys: 255, maxFrameLength: 1 << 24 }).encryptionContext } });
+
+  // The signing key pair in the context: present (rule 38, stage 5), canonical (39, stage 7), header tag recomputed.
+  const withContext = (target: Made, edit: (ctx: Record<string, string>) => void): Promise<Uint8Array> =>
+    reheader(target, (it) => {
+      const next = Object.fromEntries((it[2] as Map<string, string>).entries());
+      edit(next);
+      it[2] = canonicalMap(next);
+    });
+  neg('signed-public-key-missing', 38, 'ERR_FORMAT_INVALID', `A suite 2 header without "${SIGNING_KEY_CONTEXT_KEY}" in its context; header tag valid`, await withContext(m, (x) => { delete x[SIGNING_KEY_CONTEXT_KEY]; }));
+  neg('unsigned-public-key-present', 38, 'ERR_FORMAT_INVALID', `A suite 1 header whose context holds "${SIGNING_KEY_CONTEXT_KEY}" (a valid key); header tag valid`, await withContext(unsigned, (x) => { x[SIGNING_KEY_CONTEXT_KEY] = context[SIGNING_KEY_CONTEXT_KEY]!; }));
+  neg('signed-public-key-uncompressed', 39, 'ERR_FORMAT_INVALID', 'The public key as an uncompressed point (0x04, 97 bytes, 132 characters of base64); header tag valid', await withContext(m, (x) => { x[SIGNING_KEY_CONTEXT_KEY] = encodeSigningKey(p384.getPublicKey(sk, false)); }), late);
+  neg('signed-public-key-base64-unpadded', 39, 'ERR_FORMAT_INVALID', 'The public key\'s base64 without its "==" padding (66 characters); header tag valid', await withContext(m, (x) => { x[SIGNING_KEY_CONTEXT_KEY] = context[SIGNING_KEY_CONTEXT_KEY]!.slice(0, 66); }), late);
+  {
+    // The last character carries 2 bits of the key and 4 that must be zero.
+    const text = context[SIGNING_KEY_CONTEXT_KEY]!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const last = alphabet[alphabet.indexOf(text[65]!) | 1]!;
+    neg('signed-public-key-base64-stray-bits', 39, 'ERR_FORMAT_INVALID', 'The public key\'s base64 with a non-zero bit in the unused low bits of its last character (decodes to the same bytes, but is not their encoding); header tag valid', await withContext(m, (x) => { x[SIGNING_KEY_CONTEXT_KEY] = text.slice(0, 65) + last + '=='; }), late);
+  }
+  {
+    // Stage 7: a compressed "point" whose x has no y on the curve (rule 40).
+    let x = keyRng(48);
+    for (;;) {
+      try {
+        p384.Point.fromBytes(concat(Uint8Array.of(2), x));
+        x = keyRng(48);
+      } catch {
+        break;
+      }
+    }
+    const offCurve = encodeSigningKey(concat(Uint8Array.of(2), x));
+    neg('signed-public-key-not-on-curve', 40, 'ERR_FORMAT_INVALID', 'The public key is 0x02 and an x with no point on P-384 (canonical text otherwise); header tag valid', await withContext(m, (y) => { y[SIGNING_KEY_CONTEXT_KEY] = offCurve; }), late);
+    neg('order-public-key-before-keys', 40, 'ERR_FORMAT_INVALID', 'A public key not on the curve, only gamma offered: breaks rules 40 and 11; the key is checked before any keyring is asked', await withContext(m, (y) => { y[SIGNING_KEY_CONTEXT_KEY] = offCurve; }), { keyring: ['gamma'], ...late });
+  }
+
+  // Stage 10: after the final frame.
+  neg('signed-signature-missing', 41, 'ERR_TRUNCATED', 'The message ends after its final frame: no signature', c.subarray(0, sigAt), late);
+  neg('signed-signature-short', 41, 'ERR_TRUNCATED', 'The last byte of the signature cut (95 of 96 bytes)', c.subarray(0, c.length - 1), late);
+  {
+    const s = BigInt('0x' + toHex(c.subarray(sigAt + 48)));
+    const high = c.slice();
+    high.set(fromHexPadded((P384_N - s).toString(16), 48), sigAt + 48);
+    neg('signed-signature-high-s', 42, 'ERR_FORMAT_INVALID', 'The signature with s replaced by n - s: it verifies mathematically, but only the low-s form is its encoding', high, late);
+    const zeroR = c.slice();
+    zeroR.fill(0, sigAt, sigAt + 48);
+    neg('signed-signature-r-zero', 42, 'ERR_FORMAT_INVALID', 'The signature with r = 0 (out of range)', zeroR, late);
+  }
+  neg('signed-signature-changed', 43, 'ERR_DECRYPTION_FAILED', 'One bit of the signature\'s r changed', flip(c, sigAt + 40), late);
+  {
+    // Another message (other plaintext) signed with the same key: a valid signature of it.
+    const other = await make(pt(150), ['alpha', 'beta'], 64, ctx, seededSigner(sk));
+    neg('signed-signature-other-message', 43, 'ERR_DECRYPTION_FAILED', 'The signature of another message signed with the same key (same context, other plaintext and message id)', concat(c.subarray(0, sigAt), other.ciphertext.subarray(other.ciphertext.length - 96)), late);
+  }
+  {
+    // The insider: knows the data key, rewrites frame 1 and recomputes its tag; the header and
+    // its tag are unchanged, the signature kept.
+    const { contentKey } = await deriveMessageKeys(1, header.suite, m.dataKey, header.messageId);
+    const key = await getAeadBackend('node').importKey(contentKey);
+    const forged = await key.seal(frameNonce(1, false), frameAad(header.messageId, 1, false), pt(64));
+    neg('signed-frame-forged-by-insider', 43, 'ERR_DECRYPTION_FAILED', 'Frame 1 replaced by another plaintext sealed with the real content key (what any recipient could do): every GCM tag verifies, the signature does not', concat(c.subarray(0, body0 + R + 1), forged, c.subarray(body0 + 2 * R)), late);
+  }
+  neg('signed-trailing-byte', 17, 'ERR_TRAILING_DATA', 'One zero byte after the signature', concat(c, new Uint8Array(1)), late);
+  neg('signed-two-signatures', 17, 'ERR_TRAILING_DATA', 'The signature appears twice', concat(c, c.subarray(sigAt)), late);
+  neg('order-final-frame-before-signature', 14, 'ERR_DECRYPTION_FAILED', 'A tag byte of the final frame changed and the signature missing: breaks rules 14 and 41; the final frame comes first', flip(c, sigAt - 1).subarray(0, sigAt), late);
+  neg('order-signature-before-trailing', 43, 'ERR_DECRYPTION_FAILED', 'A signature that does not verify, then a byte after it: breaks rules 43 and 17; the signature comes first', concat(flip(c, sigAt + 40), new Uint8Array(1)), late);
+
+  // Rule 44: the caller's signature policy.
+  neg('policy-require-signed-unsigned', 44, 'ERR_SIGNATURE_POLICY', 'An unsigned (suite 1) message, decrypt with signaturePolicy require-signed', unsigned.ciphertext, { decryptOptions: { signaturePolicy: 'require-signed' } });
+  neg('policy-refuse-signed-signed', 44, 'ERR_SIGNATURE_POLICY', 'A signed message, decrypt with signaturePolicy refuse-signed', c, { decryptOptions: { signaturePolicy: 'refuse-signed' } });
+  neg('order-policy-before-keys', 44, 'ERR_SIGNATURE_POLICY', 'A signed message, signaturePolicy refuse-signed, only gamma offered: breaks rules 44 and 11; the policy comes first', c, { keyring: ['gamma'], decryptOptions: { signaturePolicy: 'refuse-signed' } });
+  neg('order-context-before-policy', 10, 'ERR_ENCRYPTION_CONTEXT_MISMATCH', 'A signed message, expected tenant=other and signaturePolicy refuse-signed: breaks rules 10 and 44; the context comes first', c, { decryptOptions: { expectedEncryptionContext: { tenant: 'other' }, signaturePolicy: 'refuse-signed' } });
+}
+
+function fromHexPadded(hex: string, length: number): Uint8Array {
+  return Uint8Array.from(Buffer.from(hex.padStart(length * 2, '0'), 'hex'));
 }
 
 async function addOrderAndLimitVectors(m: Made): Promise<void> {
@@ -531,6 +652,8 @@ async function main(): Promise<void> {
   await addRawAesLayoutVectors(m);
   await addAsymmetricLayoutVectors(m);
   await addSuite3Vectors(m);
+  // ---- Suite 2, signed messages (issue 20), after everything above.
+  await addSignedVectors(m);
 
   mkdirSync(OUT, { recursive: true });
   for (const f of readdirSync(OUT)) if (f.endsWith('.json') && f !== 'asymmetric-keys.json') rmSync(join(OUT, f));
@@ -541,6 +664,7 @@ async function main(): Promise<void> {
       description: v.description,
       rule: v.rule,
       expect: v.expect,
+      ...(v.rangeExpect ? { rangeExpect: v.rangeExpect } : {}),
       keyring: v.keyring,
       ...(v.decryptOptions ? { decryptOptions: v.decryptOptions } : {}),
       ciphertext: b64(v.ciphertext),

@@ -20,8 +20,9 @@ export interface DecryptResult {
 }
 
 /**
- * Decrypts a whole message. Nothing is returned unless the commitment, the header tag and
- * every frame verify; on any failure the partial output is zeroed.
+ * Decrypts a whole message. Nothing is returned unless the commitment, the header tag, every
+ * frame and, for a signed message, the signature verify; on any failure the partial output is
+ * zeroed.
  *
  * @example
  * ```ts
@@ -32,7 +33,8 @@ export interface DecryptResult {
  * ```
  * @throws SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED, ERR_TRUNCATED,
  * ERR_TRAILING_DATA, ERR_ENCRYPTION_CONTEXT_MISMATCH, ERR_NO_MATCHING_KEY, ERR_KEYRING,
- * ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED (opaque: any tag failure).
+ * ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED (opaque: any tag failure, or a signature that does not
+ * verify), ERR_SIGNATURE_POLICY (`signaturePolicy` refuses the message).
  */
 export async function decrypt(ciphertext: Uint8Array, options: DecryptOptions): Promise<DecryptResult> {
   assertBytes('ciphertext', ciphertext);
@@ -47,7 +49,8 @@ export async function decrypt(ciphertext: Uint8Array, options: DecryptOptions): 
   const bodyStart = headerEnd + TAG_BYTES;
   // The structure is public and read first so the output is allocated once, but reported in
   // SPEC §8.1 order: after the keys, the header tag and the tags of the frames before it.
-  const { regular, finalLength, fault } = scanFrames(ciphertext, bodyStart, header.frameLength);
+  const signatureLength = header.suite.signatureLength;
+  const { regular, finalLength, fault, end } = scanFrames(ciphertext, bodyStart, header.frameLength, signatureLength);
 
   const session = await beginDecryption(plan, header, headerBytes, ciphertext.subarray(headerEnd, bodyStart));
 
@@ -63,6 +66,13 @@ export async function decrypt(ciphertext: Uint8Array, options: DecryptOptions): 
       const opened = session.openFrameInto(i, final, ciphertext.subarray(pos, pos + len + TAG_BYTES), out, i * F);
       if (opened instanceof Promise) await opened;
       pos += len + TAG_BYTES;
+    }
+    // SPEC §8.1 stage 9: after the final frame's tag, a signature that is all there (rule 41),
+    // canonical (42) and valid (43), before any byte after it (17). Nothing is returned unless
+    // it verifies.
+    if (session.signed && end !== undefined) {
+      if (fault?.code === 'ERR_TRUNCATED') throw fault;
+      await session.verifySignature(ciphertext.subarray(end, end + signatureLength));
     }
     if (fault) throw fault;
   } catch (err) {

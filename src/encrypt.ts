@@ -1,4 +1,5 @@
 import { assertBytes } from './crypto/bytes.js';
+import type { MessageSigner } from './crypto/signature.js';
 import { frameLayout, framesByteLength } from './format/frame.js';
 import type { MessageHeader } from './format/header.js';
 import type { EncryptOptions } from './message/prologue.js';
@@ -8,7 +9,7 @@ export type { EncryptOptions } from './message/prologue.js';
 
 /** What {@link encrypt} returns. */
 export interface EncryptResult {
-  /** The whole message: header, header tag, frames. */
+  /** The whole message: header, header tag, frames (and, for a signed suite, the signature). */
   readonly ciphertext: Uint8Array;
   /** The header that was written (context, EDKs, frame length, ...). */
   readonly header: MessageHeader;
@@ -25,6 +26,8 @@ export interface EncryptResult {
  *   keyring,
  *   encryptionContext: { tenant: 'acme' },
  * });
+ * // Signed: recipients who can unwrap the data key still cannot forge a message.
+ * await encrypt(data, { keyring, suite: SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 });
  * ```
  * @throws SealboxError ERR_ENCRYPTION_CONTEXT_INVALID (reserved prefix, bad text), ERR_LIMIT_EXCEEDED,
  * ERR_KEYRING (keyring failure; see `cause`). TypeError/RangeError for bad arguments.
@@ -34,17 +37,18 @@ export async function encrypt(plaintext: Uint8Array, options: EncryptOptions): P
 }
 
 /**
- * {@link encrypt} with an optional fixed message id. Internal: only the frozen-vector generator
- * and cross-backend tests pass one; a reused message id under one data key reuses nonces.
+ * {@link encrypt} with an optional fixed message id (and, for a signed suite, signer). Internal:
+ * only the frozen-vector generator and cross-backend tests pass them; a reused message id under
+ * one data key reuses nonces, and a reused signing key would link messages.
  */
-export async function encryptWithMessageId(plaintext: Uint8Array, options: EncryptOptions, messageId?: Uint8Array): Promise<EncryptResult> {
+export async function encryptWithMessageId(plaintext: Uint8Array, options: EncryptOptions, messageId?: Uint8Array, signer?: MessageSigner): Promise<EncryptResult> {
   assertBytes('plaintext', plaintext);
   const plan = planEncryption(options);
   const frameLength = plan.frameLength;
-  const session = await beginEncryption(plan, plaintext.length, messageId);
+  const session = await beginEncryption(plan, plaintext.length, messageId, signer);
 
   // The output size is known: allocate once, write each frame in place.
-  const out = new Uint8Array(session.headerBytes.length + framesByteLength(plaintext.length, frameLength));
+  const out = new Uint8Array(session.headerBytes.length + framesByteLength(plaintext.length, frameLength) + plan.suite.signatureLength);
   out.set(session.headerBytes, 0);
   let pos = session.headerBytes.length;
   const { regular, finalLength } = frameLayout(plaintext.length, frameLength);
@@ -56,5 +60,7 @@ export async function encryptWithMessageId(plaintext: Uint8Array, options: Encry
     const written = session.sealFrameInto(i, final, chunk, out, pos);
     pos += written instanceof Promise ? await written : written;
   }
+  // A signed suite: the signature over everything above follows the final frame (SPEC §11.2).
+  if (session.signed) out.set(await session.signature(), pos);
   return { ciphertext: out, header: session.header };
 }

@@ -33,7 +33,13 @@ export type SealboxErrorCode =
   /** A range request lies outside the message. */
   | 'ERR_RANGE'
   /** An operation was used in the wrong order or state (e.g. writing after end). */
-  | 'ERR_STATE';
+  | 'ERR_STATE'
+  /**
+   * The message is signed or unsigned against the caller's `signaturePolicy` ('require-signed',
+   * 'refuse-signed'), or `decryptRange` was asked for part of a signed message without
+   * `skipSignatureVerification` (SPEC §8.2 rule 44).
+   */
+  | 'ERR_SIGNATURE_POLICY';
 
 /** Options for {@link SealboxError}. */
 export interface SealboxErrorOptions {

@@ -2,7 +2,7 @@ import { SealboxError } from '../errors.js';
 
 /**
  * Algorithm suites. A suite fixes every algorithm and length a message uses, so a decoder
- * never negotiates (SPEC §3, §5).
+ * never negotiates (SPEC §3, §5, §11).
  */
 export interface Suite {
   /** Numeric id stored in the header. */
@@ -25,6 +25,14 @@ export interface Suite {
    * (SPEC §6): 0 (the fixed header nonce of suite 1) or 8 (suite 3).
    */
   readonly headerSaltLength: number;
+  /**
+   * True when messages of this suite carry an ECDSA P-384 signature after the final frame
+   * (SPEC §11): only the holder of the message's signing key could have written them, not
+   * merely anyone who can unwrap its data key.
+   */
+  readonly signed: boolean;
+  /** Bytes of the signature after the final frame: 0 for an unsigned suite, 96 for ECDSA P-384. */
+  readonly signatureLength: number;
 }
 
 /**
@@ -43,6 +51,8 @@ export const SUITE_AES256_GCM_HKDF_SHA512_COMMIT: Suite = Object.freeze({
   commitmentLength: 32,
   derivationId: 1,
   headerSaltLength: 0,
+  signed: false,
+  signatureLength: 0,
 });
 
 /**
@@ -64,6 +74,34 @@ export const SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT: Suite = Object.fre
   commitmentLength: 32,
   derivationId: 1,
   headerSaltLength: 8,
+  signed: false,
+  signatureLength: 0,
+});
+
+/**
+ * Suite 2: suite 1 plus an ECDSA P-384 / SHA-384 signature with a fresh key pair per message
+ * (SPEC §11). The public key travels in the encryption context under
+ * `sealbox:ecdsa-p384-public-key`, so keyrings bind it when they wrap the data key; the
+ * signature (96 bytes, r ‖ s, low s) follows the final frame and covers every byte before it.
+ * Protects against a recipient who can unwrap the data key and would write another message under
+ * the same keys, which suite 1 cannot.
+ *
+ * @example
+ * ```ts
+ * const { ciphertext } = await encrypt(data, { keyring, suite: SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 });
+ * await decrypt(ciphertext, { keyring, signaturePolicy: 'require-signed' });
+ * ```
+ */
+export const SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384: Suite = Object.freeze({
+  id: 2,
+  name: 'AES256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384',
+  dataKeyLength: 32,
+  contentKeyLength: 32,
+  commitmentLength: 32,
+  derivationId: 2,
+  headerSaltLength: 0,
+  signed: true,
+  signatureLength: 96,
 });
 
 /**
@@ -77,8 +115,19 @@ export const SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT: Suite = Object.fre
 export const DEFAULT_SUITE = SUITE_AES256_GCM_HKDF_SHA512_COMMIT;
 
 const SUITES: ReadonlyMap<number, Suite> = new Map(
-  [SUITE_AES256_GCM_HKDF_SHA512_COMMIT, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT].map((suite) => [suite.id, suite]),
+  [SUITE_AES256_GCM_HKDF_SHA512_COMMIT, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT].map((suite) => [suite.id, suite]),
 );
+
+/**
+ * The suite an `encrypt` caller named: suite 1 or 2 as exported (or a suite equal to one by id),
+ * else a TypeError (a programmer mistake). Suite 3 is rewrap's.
+ */
+export function checkSuiteOption(suite: unknown): Suite {
+  const id = (suite as Partial<Suite> | null)?.id;
+  const known = id === 1 || id === 2 ? SUITES.get(id) : undefined;
+  if (!known) throw new TypeError('"suite" expected an exported suite');
+  return known;
+}
 
 /** Look up a suite by id (any unsigned integer, a bigint above 2^53); unknown ids are ERR_UNSUPPORTED_VERSION. */
 export function suiteById(id: number | bigint): Suite {

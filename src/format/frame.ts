@@ -1,4 +1,4 @@
-import { readU32, writeU64 } from '../crypto/bytes.js';
+import { readU32, writeU32, writeU64 } from '../crypto/bytes.js';
 import { SealboxError, formatInvalid, limitExceeded } from '../errors.js';
 import { NONCE_BYTES } from '../crypto/aead.js';
 import { MAX_FRAMES, MESSAGE_ID_BYTES, TAG_BYTES } from '../limits.js';
@@ -14,6 +14,13 @@ export const REGULAR_FRAME_OVERHEAD = 1 + TAG_BYTES;
 export const FINAL_FRAME_OVERHEAD = 1 + 4 + TAG_BYTES;
 /** Bytes before the ciphertext in a final frame. */
 export const FINAL_FRAME_PREFIX = 5;
+
+/** Writes a frame's prefix (SPEC §6: type byte, and the final frame's u32 length) at `frame[0..]`; returns `frame`. */
+export function writeFramePrefix(frame: Uint8Array, final: boolean, length: number): Uint8Array {
+  frame[0] = final ? FRAME_FINAL : FRAME_REGULAR;
+  if (final) writeU32(frame, 1, length);
+  return frame;
+}
 
 /** Nonce kinds (SPEC §6): the header tag, a regular frame, the final frame, a salted header tag. */
 const NONCE_HEADER = 0;
@@ -66,7 +73,7 @@ export function frameLayout(plaintextLength: number, frameLength: number): Frame
   return { regular: Math.floor(plaintextLength / frameLength), finalLength: plaintextLength % frameLength };
 }
 
-/** Total bytes of the frames for a plaintext of `plaintextLength` bytes. */
+/** Total bytes of the frames for a plaintext of `plaintextLength` bytes (without a signature). */
 export function framesByteLength(plaintextLength: number, frameLength: number): number {
   const { regular, finalLength } = frameLayout(plaintextLength, frameLength);
   return regular * (frameLength + REGULAR_FRAME_OVERHEAD) + finalLength + FINAL_FRAME_OVERHEAD;
@@ -83,16 +90,20 @@ export interface FrameScan {
    * the frames before it (and, for trailing bytes, the final frame's tag) have verified.
    */
   readonly fault?: SealboxError;
+  /** Where the final frame ends (the signature starts), when it is whole. */
+  readonly end?: number;
 }
 
 /**
  * Reads the frames of a complete message body starting at `start` by their type bytes and
  * declared lengths, without decrypting, in the order SPEC §8.1 checks them: for each frame, input
  * ending before it (rule 16), the frame count (28), its type byte (18); for the final frame
- * its length bytes (16), `L < F` (18), its body (16); then bytes after it (17). Never throws:
- * the decoder opens the sound frames first, so a tag failure before a fault wins.
+ * its length bytes (16), `L < F` (18), its body (16); then, for a signed suite, the
+ * `signatureLength` bytes of its signature (41); then bytes after it all (17). Never throws:
+ * the decoder opens the sound frames first, so a tag failure before a fault wins; a signed
+ * message's signature is checked between a missing signature (41) and trailing bytes (17).
  */
-export function scanFrames(bytes: Uint8Array, start: number, frameLength: number): FrameScan {
+export function scanFrames(bytes: Uint8Array, start: number, frameLength: number, signatureLength = 0): FrameScan {
   const regularSize = frameLength + REGULAR_FRAME_OVERHEAD;
   let pos = start;
   let regular = 0;
@@ -112,8 +123,9 @@ export function scanFrames(bytes: Uint8Array, start: number, frameLength: number
     if (finalLength >= frameLength) return { regular, fault: formatInvalid('final frame length must be below the frame length') };
     const end = pos + FINAL_FRAME_OVERHEAD + finalLength;
     if (end > bytes.length) return { regular, fault: new SealboxError('ERR_TRUNCATED', 'The message ends inside the final frame') };
-    if (end < bytes.length) return { regular, finalLength, fault: new SealboxError('ERR_TRAILING_DATA', 'Bytes follow the final frame') };
-    return { regular, finalLength };
+    if (end + signatureLength > bytes.length) return { regular, finalLength, end, fault: new SealboxError('ERR_TRUNCATED', 'The message ends inside its signature') };
+    if (end + signatureLength < bytes.length) return { regular, finalLength, end, fault: new SealboxError('ERR_TRAILING_DATA', 'Bytes follow the final frame') };
+    return { regular, finalLength, end };
   }
 }
 
@@ -123,8 +135,8 @@ export function scanFrames(bytes: Uint8Array, start: number, frameLength: number
  *
  * @throws SealboxError ERR_TRUNCATED, ERR_TRAILING_DATA, ERR_FORMAT_INVALID, ERR_LIMIT_EXCEEDED
  */
-export function walkFrames(bytes: Uint8Array, start: number, frameLength: number): FrameLayout {
-  const { regular, finalLength, fault } = scanFrames(bytes, start, frameLength);
+export function walkFrames(bytes: Uint8Array, start: number, frameLength: number, signatureLength = 0): FrameLayout {
+  const { regular, finalLength, fault } = scanFrames(bytes, start, frameLength, signatureLength);
   if (fault) throw fault;
   return { regular, finalLength: finalLength as number };
 }

@@ -17,6 +17,7 @@ import type { EncryptedDataKey } from './edk.js';
 import { checkEncryptedDataKey, copyEncryptedDataKey } from './edk.js';
 import { canonicalContext, canonicalMap, contextObject } from './context.js';
 import { headerDecoder, headerEncoder, isDeterministicItem } from './cbor.js';
+import { checkSigningKeyPresence } from './signature.js';
 
 /** "SBX": the first three bytes of every Sealbox message. */
 export const MAGIC = Uint8Array.of(0x53, 0x42, 0x58);
@@ -173,6 +174,8 @@ export function decodeHeader(bytes: Uint8Array, limits: HeaderLimits): MessageHe
     if (err instanceof SealboxError && err.code === 'ERR_LIMIT_EXCEEDED') throw err;
     throw formatInvalid('encryption context must map non-empty text to text');
   }
+  // Rule 38: the signing key pair belongs to signed suites, and only to them.
+  checkSigningKeyPresence(suite, entries);
   if (!Array.isArray(edks) || edks.length === 0) throw formatInvalid('at least one encrypted data key is required');
   const maxEdks = Math.min(limits.maxEncryptedDataKeys, MAX_ENCRYPTED_DATA_KEYS);
   if (edks.length > maxEdks) throw limitExceeded('encrypted data keys', edks.length, maxEdks);

@@ -1,7 +1,12 @@
 import type { AeadBackend } from '../crypto/aead.js';
 import type { AeadBackendName } from '../crypto/backend.js';
 import { getAeadBackend } from '../crypto/backend.js';
-import { DEFAULT_SUITE } from '../crypto/suites.js';
+import type { Suite } from '../crypto/suites.js';
+import { DEFAULT_SUITE, checkSuiteOption } from '../crypto/suites.js';
+import type { MessageSigner, MessageVerifier } from '../crypto/signature.js';
+import { createMessageSigner, createMessageVerifier } from '../crypto/signature.js';
+import { SealboxError, formatInvalid } from '../errors.js';
+import { SIGNING_KEY_CONTEXT_KEY } from '../format/signature.js';
 import { constantTimeEqual, wipe } from '../crypto/bytes.js';
 import { deriveMessageKeys } from '../crypto/derive.js';
 import { canonicalContext, checkExpectedContext, contextObject, normalizeContext } from '../format/context.js';
@@ -31,7 +36,23 @@ export interface EncryptOptions extends KeySource {
   frameLength?: number;
   /** Force an AES-GCM backend (default: the fastest this runtime has). */
   backend?: AeadBackendName;
+  /**
+   * The algorithm suite, one of the exported suite constants: `SUITE_AES256_GCM_HKDF_SHA512_COMMIT`
+   * (the default) or `SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384`, which signs the message
+   * with a fresh P-384 key so that recipients who can unwrap its data key cannot forge it.
+   */
+  suite?: Suite;
 }
+
+/**
+ * What decrypt accepts as to signatures (SPEC §8.2 rule 44): `'accept-any'` (default) opens
+ * signed and unsigned messages alike (a signed one only if its signature verifies);
+ * `'require-signed'` refuses unsigned messages and `'refuse-signed'` signed ones, with
+ * ERR_SIGNATURE_POLICY, before any keyring is asked.
+ */
+export type SignaturePolicy = 'accept-any' | 'require-signed' | 'refuse-signed';
+
+const SIGNATURE_POLICIES: ReadonlySet<string> = new Set(['accept-any', 'require-signed', 'refuse-signed']);
 
 /** Options of `decrypt`, `decryptStream`, `decryptRange` and the Node decrypt helpers. Give exactly one of `keyring` or `materialsManager`. */
 export interface DecryptOptions extends KeySource {
@@ -45,6 +66,8 @@ export interface DecryptOptions extends KeySource {
   maxHeaderBytes?: number;
   /** Force an AES-GCM backend (default: the fastest this runtime has). */
   backend?: AeadBackendName;
+  /** Signed messages, unsigned messages or both (default `'accept-any'`); see {@link SignaturePolicy}. */
+  signaturePolicy?: SignaturePolicy;
 }
 
 /** Validated encrypt options. */
@@ -53,6 +76,7 @@ export interface EncryptPlan {
   readonly frameLength: number;
   readonly backend: AeadBackend;
   readonly encryptionContext: EncryptionContext;
+  readonly suite: Suite;
 }
 
 /** Validated decrypt options. */
@@ -61,6 +85,7 @@ export interface DecryptPlan {
   readonly limits: HeaderLimits;
   readonly backend: AeadBackend;
   readonly expectedEncryptionContext: EncryptionContext | undefined;
+  readonly signaturePolicy: SignaturePolicy;
 }
 
 /**
@@ -73,16 +98,35 @@ export function planEncryption(options: EncryptOptions): EncryptPlan {
   checkFrameLength(frameLength);
   const backend = getAeadBackend(options.backend);
   const encryptionContext = contextObject(canonicalContext(options.encryptionContext));
-  return { cmm, frameLength, backend, encryptionContext };
+  const suite = options.suite === undefined ? DEFAULT_SUITE : checkSuiteOption(options.suite);
+  return { cmm, frameLength, backend, encryptionContext, suite };
 }
 
 /**
- * Asks the materials manager for a data key and starts the message.
- * `plaintextLength` is undefined for streams of unknown length.
+ * Asks the materials manager for a data key and starts the message (for a signed suite, with a
+ * fresh signing key pair). `plaintextLength` is undefined for streams of unknown length.
  */
-export async function beginEncryption(plan: EncryptPlan, plaintextLength?: number, messageId?: Uint8Array): Promise<EncryptSession> {
-  const materials = await plan.cmm.getEncryptionMaterials({ suite: DEFAULT_SUITE, encryptionContext: plan.encryptionContext, plaintextLength });
-  return startEncryption(materials, plan.frameLength, plan.backend, messageId);
+export async function beginEncryption(plan: EncryptPlan, plaintextLength?: number, messageId?: Uint8Array, fixedSigner?: MessageSigner): Promise<EncryptSession> {
+  const { suite } = plan;
+  // SPEC §11.1: a signed message's key pair is made first, and its public key goes into the
+  // context the keyrings wrap the data key under. It is never reused or cached. (`fixedSigner`:
+  // the frozen-vector generator's seeded key only.)
+  let encryptionContext = plan.encryptionContext;
+  let signer: MessageSigner | undefined;
+  let keyText: string | undefined;
+  if (suite.signed) {
+    signer = fixedSigner ?? (await createMessageSigner());
+    // SPEC §11.1: standard base64 with padding of the compressed point.
+    keyText = btoa(String.fromCharCode(...signer.publicKey));
+    encryptionContext = contextObject(canonicalContext({ ...encryptionContext, [SIGNING_KEY_CONTEXT_KEY]: keyText }, true));
+  }
+  const materials = await plan.cmm.getEncryptionMaterials({ suite, encryptionContext, plaintextLength });
+  // A manager that answered for another suite, or dropped or changed the public key, would make
+  // an unsigned or unreadable message: refuse it rather than write it.
+  if (materials.suite.id !== suite.id || materials.encryptionContext[SIGNING_KEY_CONTEXT_KEY] !== keyText) {
+    throw new SealboxError('ERR_KEYRING', 'Materials for another suite or signing key');
+  }
+  return startEncryption(materials, plan.frameLength, plan.backend, messageId, signer);
 }
 
 /** Decrypt-side limits from options, each checked as a programmer error when out of range. */
@@ -107,7 +151,18 @@ export function planDecryption(options: DecryptOptions): DecryptPlan {
   // Normalized like encrypt's context, so a Map is checked pair by pair, not read as no pairs.
   const expected = options.expectedEncryptionContext;
   const expectedEncryptionContext = expected === undefined ? undefined : normalizeContext(expected, 'expectedEncryptionContext');
-  return { cmm, limits, backend, expectedEncryptionContext };
+  const signaturePolicy = options.signaturePolicy ?? 'accept-any';
+  if (!SIGNATURE_POLICIES.has(signaturePolicy)) throw new TypeError(`bad "signaturePolicy" ${String(signaturePolicy)}`);
+  return { cmm, limits, backend, expectedEncryptionContext, signaturePolicy };
+}
+
+/**
+ * SPEC §8.2 rule 44: the caller's signature policy, after the expected context.
+ *
+ * @throws SealboxError ERR_SIGNATURE_POLICY
+ */
+export function checkSignaturePolicy(policy: SignaturePolicy, header: MessageHeader): void {
+  if (policy !== 'accept-any' && header.suite.signed !== (policy === 'require-signed')) throw new SealboxError('ERR_SIGNATURE_POLICY', `signaturePolicy is ${policy}`);
 }
 
 /**
@@ -119,6 +174,7 @@ export function planDecryption(options: DecryptOptions): DecryptPlan {
 export function acceptHeader(plan: DecryptPlan, headerBytes: Uint8Array): MessageHeader {
   const header = decodeHeader(headerBytes, plan.limits);
   checkExpectedContext(header.encryptionContext, plan.expectedEncryptionContext);
+  checkSignaturePolicy(plan.signaturePolicy, header);
   return header;
 }
 
@@ -131,6 +187,23 @@ export interface FoundDataKey {
    * the manager returned a key it did not check (`openHeader` then checks it).
    */
   readonly contentKey: Uint8Array | undefined;
+}
+
+/**
+ * SPEC §8.1 stage 7, rules 39 and 40: a signed message's public key must be canonical and a
+ * point of P-384, checked before any keyring is asked (a message whose signature can never
+ * verify costs no key call). Returns its verifier, fed the header bytes and tag.
+ *
+ * @throws SealboxError ERR_FORMAT_INVALID
+ */
+export async function headerVerifier(header: MessageHeader, headerBytes: Uint8Array, headerTag: Uint8Array): Promise<MessageVerifier | undefined> {
+  if (!header.suite.signed) return undefined;
+  const key = (await import('./signing.js')).decodeSigningKey(header.encryptionContext[SIGNING_KEY_CONTEXT_KEY]!);
+  if (!key) throw formatInvalid('bad signing key');
+  const verifier = await createMessageVerifier(key);
+  verifier.update(headerBytes);
+  verifier.update(headerTag);
+  return verifier;
 }
 
 /**
@@ -180,6 +253,7 @@ export async function findDataKey(plan: DecryptPlan, header: MessageHeader): Pro
  * @throws SealboxError ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED
  */
 export async function beginDecryption(plan: DecryptPlan, header: MessageHeader, headerBytes: Uint8Array, headerTag: Uint8Array): Promise<DecryptSession> {
+  const verifier = await headerVerifier(header, headerBytes, headerTag);
   const { materials, contentKey } = await findDataKey(plan, header);
-  return startDecryption(header, headerBytes, headerTag, materials, plan.backend, contentKey);
+  return startDecryption(header, headerBytes, headerTag, materials, plan.backend, contentKey, verifier);
 }

@@ -16,6 +16,14 @@ export interface DecryptRangeOptions extends DecryptOptions {
   start: number;
   /** End of the range (exclusive); default the end of the plaintext. */
   end?: number;
+  /**
+   * A signed message's signature covers the whole message, which a range read does not read, so
+   * `decryptRange` refuses signed messages (ERR_SIGNATURE_POLICY) unless this is `true`. Then the
+   * frames returned are authenticated as for an unsigned message (by the content key: against
+   * anyone who cannot unwrap the data key), but not against a recipient who can, which only the
+   * signature would prove; its last 96 bytes are taken to be the signature and not checked.
+   */
+  skipSignatureVerification?: boolean;
 }
 
 /** What {@link decryptRange} returns. */
@@ -40,7 +48,9 @@ function truncated(): SealboxError {
  * header, the frames that cover the range, and the final frame, whose position follows from
  * the total size (SPEC §6: regular frames are F + 17 bytes, the final one L + 21). The final
  * frame is always authenticated, so a truncated or extended message is rejected even when the
- * range lies far from its end. Every frame returned from was authenticated.
+ * range lies far from its end. Every frame returned from was authenticated. A signed message
+ * (suite 2) is refused unless `skipSignatureVerification: true` (then its signature is not
+ * checked: see that option).
  *
  * @example
  * ```ts
@@ -51,7 +61,8 @@ function truncated(): SealboxError {
  * @throws SealboxError ERR_RANGE (range outside the plaintext), ERR_TRUNCATED (size inconsistent
  * with a final frame, or the source returned too few bytes), ERR_TRAILING_DATA, ERR_FORMAT_INVALID,
  * ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED, ERR_ENCRYPTION_CONTEXT_MISMATCH, ERR_NO_MATCHING_KEY,
- * ERR_KEYRING, ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED. TypeError/RangeError for bad arguments.
+ * ERR_KEYRING, ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED, ERR_SIGNATURE_POLICY (a signed message
+ * without `skipSignatureVerification`, or refused by `signaturePolicy`). TypeError/RangeError for bad arguments.
  */
 export async function decryptRange(source: RangeSource, options: DecryptRangeOptions): Promise<DecryptRangeResult> {
   const plan = planDecryption(options);
@@ -68,6 +79,11 @@ export async function decryptRange(source: RangeSource, options: DecryptRangeOpt
   const headerAll = await readExactly(reader, 0, headerEnd + TAG_BYTES);
   const headerBytes = headerAll.subarray(0, headerEnd);
   const header = acceptHeader(plan, headerBytes);
+  // SPEC §8.4: a range decoder cannot check a signature without reading everything; it refuses
+  // signed messages unless told to do without (stage 6, with the caller's other expectations).
+  if (header.suite.signed && options.skipSignatureVerification !== true) {
+    throw new SealboxError('ERR_SIGNATURE_POLICY', 'Signed: see skipSignatureVerification');
+  }
   const bodyStart = headerEnd + TAG_BYTES;
   // Keys, commitment and header tag before anything about the frames (SPEC §8.1).
   const session = await beginDecryption(plan, header, headerBytes, headerAll.subarray(headerEnd));
@@ -75,7 +91,7 @@ export async function decryptRange(source: RangeSource, options: DecryptRangeOpt
   // Layout from the size: x = n (F + 17) + L with 0 <= L < F.
   const F = header.frameLength;
   const R = F + REGULAR_FRAME_OVERHEAD;
-  const x = size - bodyStart - FINAL_FRAME_OVERHEAD;
+  const x = size - header.suite.signatureLength - bodyStart - FINAL_FRAME_OVERHEAD;
   if (x < 0) throw truncated();
   const n = Math.floor(x / R);
   const L = x - n * R;

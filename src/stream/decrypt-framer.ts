@@ -26,6 +26,8 @@ const enum Phase {
   FrameType,
   FinalLength,
   FrameBody,
+  /** A signed message's final frame has verified; its plaintext waits for the signature. */
+  Signature,
   Done,
   Failed,
 }
@@ -36,8 +38,11 @@ const enum Phase {
  * - The preamble is checked byte by byte as it arrives (magic, version), and the declared
  *   header length against the limit before the header is buffered.
  * - A frame's plaintext is emitted only after its tag verifies; nothing of a failing frame is.
- * - Bytes after the final frame fail with ERR_TRAILING_DATA; `finish` before the final frame
- *   has verified fails with ERR_TRUNCATED.
+ * - A signed message (SPEC §11): every frame but the final one is emitted as its tag verifies;
+ *   the final frame's plaintext is withheld until the signature after it verifies, so a forged
+ *   message never reaches its end. A signature that fails drops it (zeroed) unreleased.
+ * - Bytes after the final frame (or the signature) fail with ERR_TRAILING_DATA; `finish` before
+ *   the final frame (or the signature) has verified fails with ERR_TRUNCATED.
  * - Memory: the header, one frame's ciphertext (only when a frame straddles input chunks; a
  *   frame inside one chunk is opened in place) and the frame being opened.
  *
@@ -55,6 +60,9 @@ export class DecryptFramer {
   #frameBuffer: Uint8Array | undefined;
   #index = 0;
   #final = false;
+  #signatureLength = 0;
+  /** The final frame's plaintext while a signed message's signature is awaited. */
+  #withheld: Uint8Array | undefined;
   readonly #small = new Uint8Array(4);
 
   constructor(hooks: DecryptFramerHooks) {
@@ -76,13 +84,16 @@ export class DecryptFramer {
   finish(): void {
     if (this.#phase === Phase.Failed) throw new SealboxError('ERR_STATE', 'The stream already failed');
     if (this.#phase !== Phase.Done) {
+      const where = this.#phase <= Phase.Header ? 'inside its header' : this.#phase === Phase.Signature ? 'inside its signature' : 'before its final frame';
       this.#fail();
-      throw new SealboxError('ERR_TRUNCATED', this.#phase <= Phase.Header ? 'The message ends inside its header' : 'The message ends before its final frame');
+      throw new SealboxError('ERR_TRUNCATED', `The message ends ${where}`);
     }
   }
 
   #fail(): void {
     this.#phase = Phase.Failed;
+    this.#withheld?.fill(0);
+    this.#withheld = undefined;
     this.#frameBuffer = undefined;
     this.#buffer = new Uint8Array(0);
   }
@@ -134,6 +145,7 @@ export class DecryptFramer {
           const headerBytes = all.subarray(0, all.length - TAG_BYTES);
           const header = this.#hooks.acceptHeader(headerBytes);
           this.#frameLength = header.frameLength;
+          this.#signatureLength = header.suite.signatureLength;
           const resume = pos;
           return this.#hooks.begin(header, headerBytes, all.subarray(all.length - TAG_BYTES)).then((session) => {
             this.#session = session;
@@ -187,6 +199,19 @@ export class DecryptFramer {
           this.#frameDone(opened, emit);
           break;
         }
+        case Phase.Signature: {
+          pos = this.#collect(chunk, pos);
+          if (this.#filled < this.#need) break;
+          // SPEC §8.1 stage 9: verified before any byte after it is looked at (rule 17).
+          const resume = pos;
+          return (this.#session as DecryptSession).verifySignature(this.#buffer).then(() => {
+            const plaintext = this.#withheld as Uint8Array;
+            this.#withheld = undefined;
+            this.#phase = Phase.Done;
+            if (plaintext.length > 0) emit(plaintext);
+            return this.#consume(chunk, resume, emit);
+          });
+        }
         case Phase.Done:
           throw new SealboxError('ERR_TRAILING_DATA', 'Bytes follow the final frame');
         default:
@@ -208,6 +233,15 @@ export class DecryptFramer {
   #frameDone(plaintext: Uint8Array, emit: Emit): void {
     this.#index++;
     this.#filled = 0;
+    if (this.#final && this.#signatureLength > 0) {
+      // Withheld until the signature verifies; zeroed if it does not.
+      this.#withheld = plaintext;
+      this.#phase = Phase.Signature;
+      this.#frameBuffer = undefined;
+      this.#buffer = new Uint8Array(this.#signatureLength);
+      this.#need = this.#signatureLength;
+      return;
+    }
     if (this.#final) {
       this.#phase = Phase.Done;
       this.#frameBuffer = undefined;

@@ -44,17 +44,20 @@ export class EncryptFramer {
     return this.#consume(chunk, 0, emit);
   }
 
-  /** Seals the final frame. After this the framer accepts nothing more. */
+  /** Seals the final frame (and, for a signed suite, emits the signature). After this the framer accepts nothing more. */
   finish(emit: Emit): MaybePromise<void> {
     if (this.#done) throw new SealboxError('ERR_STATE', 'The stream was already finished');
     this.#sendHeader(emit);
     this.#done = true;
     const rest = this.#buffer ? this.#buffer.subarray(0, this.#filled) : new Uint8Array(0);
     const sealed = this.#seal(this.#index, true, rest);
-    const after = (frame: Uint8Array[]): void => {
+    const after = (frame: Uint8Array[]): MaybePromise<void> => {
       this.#buffer?.fill(0);
       this.#buffer = undefined;
       for (const part of frame) emit(part);
+      // A signed suite: the signature over everything emitted follows the final frame.
+      if (this.#session.signed) return this.#session.signature().then(emit);
+      return undefined;
     };
     return sealed instanceof Promise ? sealed.then(after) : after(sealed);
   }

@@ -38,6 +38,7 @@ const CODES: Record<SealboxErrorCode, true> = {
   ERR_ENCRYPTION_CONTEXT_MISMATCH: true,
   ERR_ENCRYPTION_CONTEXT_INVALID: true,
   ERR_KEYRING: true,
+  ERR_SIGNATURE_POLICY: true,
   ERR_RANGE: true,
   ERR_STATE: true,
 };

@@ -11,8 +11,10 @@ export interface MessageVector {
   description: string;
   rule: number | null;
   expect: string;
+  /** What decryptRange reports where it differs from `expect` (it refuses signed messages). */
+  rangeExpect?: string;
   keyring: string[];
-  decryptOptions?: { expectedEncryptionContext?: Record<string, string>; maxEncryptedDataKeys?: number; maxFrameLength?: number; maxHeaderBytes?: number };
+  decryptOptions?: { expectedEncryptionContext?: Record<string, string>; maxEncryptedDataKeys?: number; maxFrameLength?: number; maxHeaderBytes?: number; signaturePolicy?: 'accept-any' | 'require-signed' | 'refuse-signed' };
   ciphertext: string;
   plaintext?: string;
   encryptionContext?: Record<string, string>;

@@ -1,0 +1,62 @@
+import { concat } from '../../src/crypto/bytes.js';
+import { getAeadBackend } from '../../src/crypto/backend.js';
+import { deriveMessageKeys } from '../../src/crypto/derive.js';
+import { FINAL_FRAME_PREFIX, frameAad, frameNonce, headerNonce } from '../../src/format/frame.js';
+import type { MessageHeader } from '../../src/format/header.js';
+import { decodeHeader, readPreamble } from '../../src/format/header.js';
+import type { Keyring } from '../../src/keyring/keyring.js';
+import { TAG_BYTES } from '../../src/limits.js';
+
+const LIMITS = { maxHeaderBytes: 1 << 20, maxEncryptedDataKeys: 255, maxFrameLength: 1 << 24 };
+
+/** A message taken apart: header bytes, tag, and each frame's place (by its type bytes). */
+export interface Parsed {
+  readonly header: MessageHeader;
+  readonly headerEnd: number;
+  readonly bodyStart: number;
+  /** Byte ranges of the frames, prefix included; the last is the final frame. */
+  readonly frames: { start: number; end: number; final: boolean }[];
+  /** Where the final frame ends (a signed message's signature starts here). */
+  readonly end: number;
+}
+
+export function parse(message: Uint8Array): Parsed {
+  const headerEnd = readPreamble(message)!;
+  const header = decodeHeader(message.subarray(0, headerEnd), LIMITS);
+  const bodyStart = headerEnd + TAG_BYTES;
+  const F = header.frameLength;
+  const frames: Parsed['frames'] = [];
+  let pos = bodyStart;
+  for (;;) {
+    if (message[pos] === 0) {
+      frames.push({ start: pos, end: pos + 1 + F + TAG_BYTES, final: false });
+      pos += 1 + F + TAG_BYTES;
+      continue;
+    }
+    const L = new DataView(message.buffer, message.byteOffset).getUint32(pos + 1);
+    frames.push({ start: pos, end: pos + FINAL_FRAME_PREFIX + L + TAG_BYTES, final: true });
+    return { header, headerEnd, bodyStart, frames, end: pos + FINAL_FRAME_PREFIX + L + TAG_BYTES };
+  }
+}
+
+/**
+ * The insider of SPEC §11 (docs/security.md): someone who can unwrap a message's data key (any
+ * recipient) rewrites frame `index` to carry `plaintext` (same length), recomputes that frame's
+ * GCM tag and the header tag with the message's content key, and keeps every other byte,
+ * including a signed message's signature. Suite 1 cannot tell; suite 2's signature can.
+ */
+export async function forgeFrame(message: Uint8Array, keyring: Keyring, index: number, plaintext: Uint8Array): Promise<Uint8Array> {
+  const p = parse(message);
+  const { header } = p;
+  const dataKey = await keyring.unwrapKey({ suite: header.suite, encryptionContext: header.encryptionContext, encryptedDataKeys: header.encryptedDataKeys });
+  if (!dataKey) throw new Error('the forger holds no key for this message');
+  const keys = await deriveMessageKeys(header.version, header.suite, dataKey, header.messageId);
+  const key = await getAeadBackend('node').importKey(keys.contentKey);
+  const frame = p.frames[index]!;
+  const prefix = frame.final ? FINAL_FRAME_PREFIX : 1;
+  if (frame.end - frame.start - prefix - TAG_BYTES !== plaintext.length) throw new Error('same length only');
+  const sealed = await key.seal(frameNonce(index, frame.final), frameAad(header.messageId, index, frame.final), plaintext);
+  const headerBytes = message.subarray(0, p.headerEnd);
+  const headerTag = await key.seal(headerNonce(), headerBytes, new Uint8Array(0));
+  return concat(headerBytes, headerTag, message.subarray(p.bodyStart, frame.start + prefix), sealed, message.subarray(frame.end));
+}

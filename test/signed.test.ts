@@ -1,0 +1,181 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  decrypt,
+  DefaultMaterialsManager,
+  encrypt,
+  MultiKeyring,
+  readHeader,
+  SealboxError,
+  SIGNING_KEY_CONTEXT_KEY,
+  SUITE_AES256_GCM_HKDF_SHA512_COMMIT,
+  SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384,
+} from '../src/index.js';
+import type { Keyring, MaterialsManager } from '../src/index.js';
+import { rewrap } from '../src/rewrap/index.js';
+import { concat } from '../src/crypto/bytes.js';
+import { bytesEqual, pattern, testKeyring, thrown } from './helpers/keys.js';
+import { forgeFrame, parse } from './helpers/forge.js';
+
+// Suite 2 (SPEC §11, issue 20) through one-shot encrypt and decrypt.
+const SIGNED = SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384;
+const keyring: Keyring = new MultiKeyring({ generator: testKeyring('a', 1), children: [testKeyring('b', 2)] });
+const N = 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n;
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'PLAINTEXT RETURNED';
+  } catch (err) {
+    return err instanceof SealboxError ? err.code : `non-SealboxError ${String(err)}`;
+  }
+}
+
+const signed = (plaintext: Uint8Array, extra: Parameters<typeof encrypt>[1] | object = {}): Promise<Uint8Array> =>
+  encrypt(plaintext, { keyring, frameLength: 64, suite: SIGNED, encryptionContext: { tenant: 'acme' }, ...extra }).then((r) => r.ciphertext);
+
+describe('suite 2: signed messages, one-shot', () => {
+  it.each([0, 1, 63, 64, 65, 150, 1000])('round trip of %i bytes: 96 signature bytes after the final frame', async (n) => {
+    const plaintext = pattern(n, 3);
+    const { ciphertext, header } = await encrypt(plaintext, { keyring, frameLength: 64, suite: SIGNED, encryptionContext: { tenant: 'acme' } });
+    expect(header.suite).toBe(SIGNED);
+    expect(header.suite.signed).toBe(true);
+    expect(header.encryptionContext[SIGNING_KEY_CONTEXT_KEY]).toMatch(/^[A-Za-z0-9+/]{66}==$/);
+    expect(ciphertext.length - parse(ciphertext).end).toBe(96);
+    const out = await decrypt(ciphertext, { keyring, signaturePolicy: 'require-signed' });
+    expect(bytesEqual(out.plaintext, plaintext)).toBe(true);
+    expect(out.encryptionContext.tenant).toBe('acme');
+    expect(out.header.suite.id).toBe(2);
+  });
+
+  it('uses a fresh key pair for every message, and the default suite stays unsigned', async () => {
+    const keys = new Set<string>();
+    for (let i = 0; i < 3; i++) keys.add((await readHeader(await signed(pattern(10)))).encryptionContext[SIGNING_KEY_CONTEXT_KEY]!);
+    expect(keys.size).toBe(3);
+    const { header } = await encrypt(pattern(10), { keyring });
+    expect(header.suite).toBe(SUITE_AES256_GCM_HKDF_SHA512_COMMIT);
+    expect(header.suite.signed).toBe(false);
+    expect(header.encryptionContext[SIGNING_KEY_CONTEXT_KEY]).toBeUndefined();
+  });
+
+  it('readHeader shows the suite and whether it is signed', async () => {
+    const header = await readHeader(await signed(pattern(5)));
+    expect(header.suite.name).toBe('AES256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384');
+    expect(header.suite.signed).toBe(true);
+  });
+
+  it('signaturePolicy refuses with ERR_SIGNATURE_POLICY before any keyring is asked', async () => {
+    let asked = 0;
+    const counting: Keyring = { wrapKey: (r) => keyring.wrapKey(r), unwrapKey: (r) => (asked++, keyring.unwrapKey(r)) };
+    const s = await signed(pattern(10));
+    const u = (await encrypt(pattern(10), { keyring })).ciphertext;
+    expect(await code(decrypt(s, { keyring: counting, signaturePolicy: 'refuse-signed' }))).toBe('ERR_SIGNATURE_POLICY');
+    expect(await code(decrypt(u, { keyring: counting, signaturePolicy: 'require-signed' }))).toBe('ERR_SIGNATURE_POLICY');
+    expect(asked).toBe(0);
+    expect(await code(decrypt(u, { keyring: counting, signaturePolicy: 'refuse-signed' }))).toBe('PLAINTEXT RETURNED');
+    expect(await code(decrypt(s, { keyring: counting, signaturePolicy: 'accept-any' }))).toBe('PLAINTEXT RETURNED');
+  });
+
+  it('bad suite and policy options are programmer errors', async () => {
+    expect(await thrown(() => encrypt(pattern(1), { keyring, suite: { ...SIGNED, id: 3 } }))).toBeInstanceOf(TypeError);
+    expect(await thrown(() => encrypt(pattern(1), { keyring, suite: 'signed' as never }))).toBeInstanceOf(TypeError);
+    const s = await signed(pattern(1));
+    expect(await thrown(() => decrypt(s, { keyring, signaturePolicy: 'require' as never }))).toBeInstanceOf(TypeError);
+  });
+
+  it('refuses materials that lost or changed the public key, or are for another suite (ERR_KEYRING)', async () => {
+    const inner = new DefaultMaterialsManager(keyring);
+    const dropKey: MaterialsManager = {
+      getEncryptionMaterials: async (r) => {
+        const m = await inner.getEncryptionMaterials(r);
+        const { [SIGNING_KEY_CONTEXT_KEY]: _dropped, ...rest } = m.encryptionContext;
+        return { ...m, encryptionContext: rest };
+      },
+      getDecryptionMaterials: (r) => inner.getDecryptionMaterials(r),
+    };
+    const otherSuite: MaterialsManager = {
+      getEncryptionMaterials: (r) => inner.getEncryptionMaterials({ ...r, suite: SUITE_AES256_GCM_HKDF_SHA512_COMMIT }),
+      getDecryptionMaterials: (r) => inner.getDecryptionMaterials(r),
+    };
+    expect(await code(encrypt(pattern(5), { materialsManager: dropKey, suite: SIGNED }))).toBe('ERR_KEYRING');
+    expect(await code(encrypt(pattern(5), { materialsManager: otherSuite, suite: SIGNED }))).toBe('ERR_KEYRING');
+  });
+
+  describe('every bit flip and every truncation is rejected with a code', () => {
+    const samples: Uint8Array[] = [];
+    beforeAll(async () => {
+      samples.push(await signed(new Uint8Array(0)));
+      samples.push(await signed(pattern(150, 5)));
+    });
+    it.each([0, 1])('sample %i', async (i) => {
+      const s = samples[i]!;
+      expect(await code(decrypt(s, { keyring }))).toBe('PLAINTEXT RETURNED');
+      const codes = new Map<string, number>();
+      for (let bit = 0; bit < s.length * 8; bit++) {
+        const flipped = s.slice();
+        flipped[bit >> 3]! ^= 1 << (bit & 7);
+        const c = await code(decrypt(flipped, { keyring }));
+        codes.set(c, (codes.get(c) ?? 0) + 1);
+      }
+      for (let n = 0; n < s.length; n++) {
+        const c = await code(decrypt(s.subarray(0, n), { keyring }));
+        codes.set(c, (codes.get(c) ?? 0) + 1);
+      }
+      for (const c of codes.keys()) expect(c).toMatch(/^ERR_/);
+      // Flips in the signature itself: non-canonical (42) or not verifying (43).
+      expect(codes.get('ERR_DECRYPTION_FAILED')).toBeGreaterThan(0);
+    }, 60_000);
+  });
+
+  it('every cut inside the signature is ERR_TRUNCATED, a byte after it ERR_TRAILING_DATA', async () => {
+    const s = await signed(pattern(100));
+    for (let cut = 1; cut <= 96; cut++) expect(await code(decrypt(s.subarray(0, s.length - cut), { keyring }))).toBe('ERR_TRUNCATED');
+    expect(await code(decrypt(concat(s, Uint8Array.of(0)), { keyring }))).toBe('ERR_TRAILING_DATA');
+  });
+
+  it('a signature moved onto another message is rejected (ERR_DECRYPTION_FAILED)', async () => {
+    const a = await signed(pattern(100, 1));
+    const b = await signed(pattern(100, 1));
+    const moved = concat(a.subarray(0, a.length - 96), b.subarray(b.length - 96));
+    expect(await code(decrypt(moved, { keyring }))).toBe('ERR_DECRYPTION_FAILED');
+  });
+
+  it('a high-s or zero signature is non-canonical (ERR_FORMAT_INVALID), though high s would verify', async () => {
+    const s = await signed(pattern(20));
+    const sig = s.subarray(s.length - 96);
+    const sValue = BigInt('0x' + Buffer.from(sig.subarray(48)).toString('hex'));
+    expect(sValue <= N >> 1n).toBe(true); // encoders write low s
+    const high = s.slice();
+    high.set(Buffer.from((N - sValue).toString(16).padStart(96, '0'), 'hex'), s.length - 48);
+    expect(await code(decrypt(high, { keyring }))).toBe('ERR_FORMAT_INVALID');
+    const zero = s.slice();
+    zero.fill(0, s.length - 96, s.length - 48);
+    expect(await code(decrypt(zero, { keyring }))).toBe('ERR_FORMAT_INVALID');
+  });
+
+  it('the insider test: a recipient who rewrites a frame with the data key is caught by suite 2, not by suite 1', async () => {
+    const plaintext = pattern(150, 9);
+    const forged = pattern(64, 10);
+    const recipient = testKeyring('b', 2); // can unwrap, as every recipient can
+    for (const [suite, expected] of [
+      [SUITE_AES256_GCM_HKDF_SHA512_COMMIT, 'PLAINTEXT RETURNED'],
+      [SIGNED, 'ERR_DECRYPTION_FAILED'],
+    ] as const) {
+      const { ciphertext } = await encrypt(plaintext, { keyring, frameLength: 64, suite });
+      for (const index of [0, 2]) {
+        const frame = index === 0 ? forged : pattern(22, 11);
+        const message = await forgeFrame(ciphertext, recipient, index, frame);
+        expect(await code(decrypt(message, { keyring: recipient })), `${suite.name} frame ${index}`).toBe(expected);
+        if (expected === 'PLAINTEXT RETURNED') {
+          // What suite 1 cannot prevent: the forgery decrypts, to the forger's bytes.
+          const out = await decrypt(message, { keyring: recipient });
+          expect(bytesEqual(out.plaintext.subarray(index * 64, index * 64 + frame.length), frame)).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('rewrap refuses a signed message with a code (its signature covers the header)', async () => {
+    const s = await signed(pattern(10));
+    expect(await code(rewrap(s, { keyring, to: testKeyring('c', 3) }))).toBe('ERR_UNSUPPORTED_VERSION');
+  });
+});
