@@ -7,6 +7,7 @@ import type { EncryptionContext } from './keyring/keyring.js';
 import { TAG_BYTES } from './limits.js';
 import type { DecryptOptions } from './message/prologue.js';
 import { acceptHeader, beginDecryption, planDecryption } from './message/prologue.js';
+import { checkSignature } from './message/decrypt-session.js';
 
 export type { DecryptOptions } from './message/prologue.js';
 export { headerLimits } from './message/prologue.js';
@@ -70,9 +71,11 @@ export async function decrypt(ciphertext: Uint8Array, options: DecryptOptions): 
     // SPEC §8.1 stage 9: after the final frame's tag, a signature that is all there (rule 41),
     // canonical (42) and valid (43), before any byte after it (17). Nothing is returned unless
     // it verifies.
-    if (session.signed && end !== undefined) {
+    const { verifier } = session;
+    if (verifier && end !== undefined) {
       if (fault?.code === 'ERR_TRUNCATED') throw fault;
-      await session.verifySignature(ciphertext.subarray(end, end + signatureLength));
+      verifier.update(ciphertext.subarray(bodyStart, end));
+      await checkSignature(verifier, ciphertext.subarray(end, end + signatureLength));
     }
     if (fault) throw fault;
   } catch (err) {

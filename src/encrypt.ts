@@ -41,16 +41,17 @@ export async function encrypt(plaintext: Uint8Array, options: EncryptOptions): P
  * only the frozen-vector generator and cross-backend tests pass them; a reused message id under
  * one data key reuses nonces, and a reused signing key would link messages.
  */
-export async function encryptWithMessageId(plaintext: Uint8Array, options: EncryptOptions, messageId?: Uint8Array, signer?: MessageSigner): Promise<EncryptResult> {
+export async function encryptWithMessageId(plaintext: Uint8Array, options: EncryptOptions, messageId?: Uint8Array, fixedSigner?: MessageSigner): Promise<EncryptResult> {
   assertBytes('plaintext', plaintext);
   const plan = planEncryption(options);
   const frameLength = plan.frameLength;
-  const session = await beginEncryption(plan, plaintext.length, messageId, signer);
+  const session = await beginEncryption(plan, plaintext.length, messageId, fixedSigner);
 
   // The output size is known: allocate once, write each frame in place.
   const out = new Uint8Array(session.headerBytes.length + framesByteLength(plaintext.length, frameLength) + plan.suite.signatureLength);
   out.set(session.headerBytes, 0);
   let pos = session.headerBytes.length;
+
   const { regular, finalLength } = frameLayout(plaintext.length, frameLength);
   for (let i = 0; i <= regular; i++) {
     const final = i === regular;
@@ -61,6 +62,10 @@ export async function encryptWithMessageId(plaintext: Uint8Array, options: Encry
     pos += written instanceof Promise ? await written : written;
   }
   // A signed suite: the signature over everything above follows the final frame (SPEC §11.2).
-  if (session.signed) out.set(await session.signature(), pos);
+  const { signer } = session;
+  if (signer) {
+    signer.update(out.subarray(0, pos));
+    out.set(await signer.sign(), pos);
+  }
   return { ciphertext: out, header: session.header };
 }

@@ -1,6 +1,6 @@
 import { formatInvalid } from '../errors.js';
 import type { RawVerifier } from './signature-policy.js';
-import { createNodeSignatureBackend } from './signature-node.js';
+import { getSignatureBackend } from './signature-backend.js';
 
 /**
  * ECDSA P-384 / SHA-384 message signatures (the signed suite, issue 20): a fresh key pair per
@@ -64,28 +64,10 @@ export interface SignatureBackend {
 /** Names accepted by {@link getSignatureBackend}. */
 export type SignatureBackendName = SignatureBackend['name'];
 
-const backends = new Map<SignatureBackendName | undefined, Promise<SignatureBackend>>();
-
-/**
- * The ECDSA P-384 backend for this runtime: `node:crypto` on Node, `@noble/curves` elsewhere
- * (loaded on first use). Name one to force it (tests, benchmarks).
- *
- * @example
- * ```ts
- * (await getSignatureBackend()).name; // 'node' on Node
- * await getSignatureBackend('noble'); // the browser implementation, also on Node
- * ```
- * @throws Error (rejects) when a named backend is not available in this runtime.
- */
-export function getSignatureBackend(name?: SignatureBackendName): Promise<SignatureBackend> {
-  let backend = backends.get(name);
-  if (!backend) {
-    const node = name === 'noble' ? undefined : createNodeSignatureBackend();
-    backend = node ? Promise.resolve(node) : name === 'node' ? Promise.reject(new Error('signature backend "node" is not available here')) : import('./signature-noble.js').then((m) => m.createNobleSignatureBackend());
-    backends.set(name, backend);
-  }
-  return backend;
-}
+// getSignatureBackend lives in signature-backend.ts, which imports nothing from the core, so
+// that code loaded lazily for signed messages (src/message/signing.ts) can use it in the
+// browser bundle without pulling core modules into a lazy chunk.
+export { getSignatureBackend } from './signature-backend.js';
 
 /**
  * Starts signing one message with a fresh P-384 key pair. Everything passed to `update` is

@@ -124,9 +124,8 @@ const SUITES: ReadonlyMap<number, Suite> = new Map(
  */
 export function checkSuiteOption(suite: unknown): Suite {
   const id = (suite as Partial<Suite> | null)?.id;
-  const known = id === 1 || id === 2 ? SUITES.get(id) : undefined;
-  if (!known) throw new TypeError('"suite" expected an exported suite');
-  return known;
+  if (id !== 1 && id !== 2) throw new TypeError('"suite"');
+  return SUITES.get(id) as Suite;
 }
 
 /** Look up a suite by id (any unsigned integer, a bigint above 2^53); unknown ids are ERR_UNSUPPORTED_VERSION. */

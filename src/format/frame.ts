@@ -1,4 +1,4 @@
-import { readU32, writeU32, writeU64 } from '../crypto/bytes.js';
+import { readU32, writeU64 } from '../crypto/bytes.js';
 import { SealboxError, formatInvalid, limitExceeded } from '../errors.js';
 import { NONCE_BYTES } from '../crypto/aead.js';
 import { MAX_FRAMES, MESSAGE_ID_BYTES, TAG_BYTES } from '../limits.js';
@@ -14,13 +14,6 @@ export const REGULAR_FRAME_OVERHEAD = 1 + TAG_BYTES;
 export const FINAL_FRAME_OVERHEAD = 1 + 4 + TAG_BYTES;
 /** Bytes before the ciphertext in a final frame. */
 export const FINAL_FRAME_PREFIX = 5;
-
-/** Writes a frame's prefix (SPEC §6: type byte, and the final frame's u32 length) at `frame[0..]`; returns `frame`. */
-export function writeFramePrefix(frame: Uint8Array, final: boolean, length: number): Uint8Array {
-  frame[0] = final ? FRAME_FINAL : FRAME_REGULAR;
-  if (final) writeU32(frame, 1, length);
-  return frame;
-}
 
 /** Nonce kinds (SPEC §6): the header tag, a regular frame, the final frame, a salted header tag. */
 const NONCE_HEADER = 0;
@@ -123,7 +116,7 @@ export function scanFrames(bytes: Uint8Array, start: number, frameLength: number
     if (finalLength >= frameLength) return { regular, fault: formatInvalid('final frame length must be below the frame length') };
     const end = pos + FINAL_FRAME_OVERHEAD + finalLength;
     if (end > bytes.length) return { regular, fault: new SealboxError('ERR_TRUNCATED', 'The message ends inside the final frame') };
-    if (end + signatureLength > bytes.length) return { regular, finalLength, end, fault: new SealboxError('ERR_TRUNCATED', 'The message ends inside its signature') };
+    if (end + signatureLength > bytes.length) return { regular, finalLength, end, fault: new SealboxError('ERR_TRUNCATED', 'The message ends inside the final frame') };
     if (end + signatureLength < bytes.length) return { regular, finalLength, end, fault: new SealboxError('ERR_TRAILING_DATA', 'Bytes follow the final frame') };
     return { regular, finalLength, end };
   }

@@ -23,5 +23,5 @@ export const SIGNING_KEY_CONTEXT_KEY = 'sealbox:ecdsa-p384-public-key';
  * @throws SealboxError ERR_FORMAT_INVALID
  */
 export function checkSigningKeyPresence(suite: Suite, entries: readonly ContextEntry[]): void {
-  if (suite.signed !== entries.some((e) => e.key === SIGNING_KEY_CONTEXT_KEY)) throw formatInvalid(`"${SIGNING_KEY_CONTEXT_KEY}" in the context must match the suite`);
+  if (suite.signed !== entries.some((e) => e.key === SIGNING_KEY_CONTEXT_KEY)) throw formatInvalid(SIGNING_KEY_CONTEXT_KEY);
 }

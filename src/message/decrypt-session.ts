@@ -1,11 +1,10 @@
 import type { AeadBackend, AeadKey, MaybePromise } from '../crypto/aead.js';
 import { constantTimeEqual, copyBytes, wipe } from '../crypto/bytes.js';
-import type { MessageVerifier } from '../crypto/signature.js';
-import { TAG_BYTES } from '../limits.js';
 import { deriveMessageKeys } from '../crypto/derive.js';
 import { SealboxError, decryptionFailed, formatInvalid } from '../errors.js';
+import type { MessageVerifier } from '../crypto/signature.js';
 import type { MessageHeader } from '../format/header.js';
-import { FINAL_FRAME_PREFIX, frameAad, frameNonce, headerNonce, writeFramePrefix } from '../format/frame.js';
+import { frameAad, frameNonce, headerNonce } from '../format/frame.js';
 import type { DecryptionMaterials } from '../materials/materials.js';
 
 /** Opens the frames of one authenticated header. */
@@ -19,19 +18,22 @@ export interface DecryptSession {
    */
   openFrameInto(index: number, final: boolean, sealed: Uint8Array, out: Uint8Array, offset: number): MaybePromise<void>;
   /**
-   * True for a signed message: the frames opened through this session, in order, are hashed
-   * with the header for its signature, and no path may release the final frame's plaintext
-   * before {@link verifySignature} resolves.
+   * A signed message's verifier (SPEC §11), already given the header bytes and tag: the reader
+   * passes it every frame's encoding, in order, and must not release the final frame's plaintext
+   * before {@link checkSignature} resolves. Undefined for an unsigned suite.
    */
-  readonly signed: boolean;
-  /**
-   * Checks the signature that follows the final frame (SPEC §11.2): its encoding (rule 42), then
-   * that it verifies over the header and every frame opened so far (rule 43). Once only.
-   *
-   * @throws SealboxError ERR_FORMAT_INVALID (non-canonical), ERR_DECRYPTION_FAILED (does not
-   * verify), ERR_STATE (unsigned suite, or called twice)
-   */
-  verifySignature(signature: Uint8Array): Promise<void>;
+  readonly verifier?: MessageVerifier;
+}
+
+/**
+ * SPEC §11.2, §8.1 stage 9: the signature that follows the final frame is canonical (rule 42),
+ * then verifies over everything `verifier` was given (rule 43).
+ *
+ * @throws SealboxError ERR_FORMAT_INVALID, ERR_DECRYPTION_FAILED
+ */
+export async function checkSignature(verifier: MessageVerifier, signature: Uint8Array): Promise<void> {
+  if (!(await import('./signing.js')).isCanonicalSignature(signature)) throw formatInvalid('non-canonical signature');
+  if (!(await verifier.verify(signature))) throw decryptionFailed();
 }
 
 /**
@@ -91,42 +93,21 @@ export async function startDecryption(
   verifier?: MessageVerifier,
 ): Promise<DecryptSession> {
   try {
-    return frameOpener(await openHeader(header, headerBytes, headerTag, materials, backend, checkedContentKey), header.messageId, verifier);
+    return { ...frameOpener(await openHeader(header, headerBytes, headerTag, materials, backend, checkedContentKey), header.messageId), verifier };
   } finally {
     wipe(materials.dataKey);
   }
 }
 
-/**
- * Opens the frames of the message `messageId` under its (authenticated) content key; with a
- * `verifier` (a signed message), hashes each frame's encoding as it is opened.
- */
-export function frameOpener(key: AeadKey, headerMessageId: Uint8Array, verifier?: MessageVerifier): DecryptSession {
+/** Opens the frames of the message `messageId` under its (authenticated) content key. */
+export function frameOpener(key: AeadKey, headerMessageId: Uint8Array): DecryptSession {
   // Our own copy: the header is the caller's (streams hand it out before the first frame).
   const messageId = copyBytes(headerMessageId);
-  let pending = verifier;
-  const hash = verifier
-    ? (final: boolean, frame: Uint8Array): void => {
-        // The signature covers each frame's prefix too (SPEC §6), which decoders strip: rebuilt.
-        verifier.update(writeFramePrefix(new Uint8Array(final ? FINAL_FRAME_PREFIX : 1), final, frame.length - TAG_BYTES));
-        verifier.update(frame);
-      }
-    : undefined;
   return {
-    signed: verifier !== undefined,
-    async verifySignature(signature) {
-      if (!pending) throw new SealboxError('ERR_STATE', 'No signature to check');
-      const v = pending;
-      pending = undefined;
-      if (!(await import('./signing.js')).isCanonicalSignature(signature)) throw formatInvalid('non-canonical signature');
-      if (!(await v.verify(signature))) throw decryptionFailed();
-    },
     openFrame(index, final, frame) {
-      hash?.(final, frame);
       return key.open(frameNonce(index, final), frameAad(messageId, index, final), frame);
     },
     openFrameInto(index, final, frame, out, offset) {
-      hash?.(final, frame);
       const nonce = frameNonce(index, final);
       const aad = frameAad(messageId, index, final);
       if (key.openInto) return key.openInto(nonce, aad, frame, out, offset);

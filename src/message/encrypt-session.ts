@@ -1,10 +1,10 @@
 import type { AeadBackend, AeadKey, MaybePromise } from '../crypto/aead.js';
-import { copyBytes, wipe } from '../crypto/bytes.js';
+import { copyBytes, wipe, writeU32 } from '../crypto/bytes.js';
 import { deriveAndWipe } from '../crypto/derive.js';
 import { randomBytes } from '../crypto/random.js';
 import { FORMAT_VERSION, encodeHeader } from '../format/header.js';
 import type { MessageHeader } from '../format/header.js';
-import { FINAL_FRAME_PREFIX, frameAad, frameNonce, headerNonce, writeFramePrefix } from '../format/frame.js';
+import { FINAL_FRAME_PREFIX, FRAME_FINAL, FRAME_REGULAR, frameAad, frameNonce, headerNonce } from '../format/frame.js';
 import { SealboxError, limitExceeded } from '../errors.js';
 import { MAX_FRAMES, MAX_FRAME_LENGTH, MESSAGE_ID_BYTES, MIN_FRAME_LENGTH, TAG_BYTES } from '../limits.js';
 import type { EncryptionMaterials } from '../materials/materials.js';
@@ -33,15 +33,12 @@ export interface EncryptSession {
    * node:crypto nothing is allocated per frame: one-shot encrypt uses it.
    */
   sealFrameInto(index: number, final: boolean, plaintext: Uint8Array, out: Uint8Array, offset: number): MaybePromise<number>;
-  /** True for a signed suite: {@link signature} must be written after the final frame. */
-  readonly signed: boolean;
   /**
-   * The signature (SPEC §11.2) over the header bytes and every frame sealed through this session,
-   * in order; only once the final frame is sealed. The signing key is dropped afterwards.
-   *
-   * @throws SealboxError ERR_STATE before the final frame, or for an unsigned suite, or twice
+   * A signed suite's signer (SPEC §11.2): the writer passes it every byte of the message it
+   * writes, in order (header bytes, then each frame's encoding), and writes `signer.sign()`
+   * after the final frame. Undefined for an unsigned suite.
    */
-  signature(): Promise<Uint8Array>;
+  readonly signer: MessageSigner | undefined;
 }
 
 /** Throws RangeError unless `frameLength` is an allowed frame length. */
@@ -103,11 +100,6 @@ export async function startEncryption(
     commitment,
   });
   const headerBytes = await sealHeader(header, key);
-  // SPEC §11.2: the signature covers every byte before it, so every byte this session produces
-  // goes through `hash` in order (the header now, each frame as it is sealed).
-  let signing = signer;
-  const hash = signer ? (bytes: Uint8Array): void => signer.update(bytes) : undefined;
-  hash?.(headerBytes);
   let next = 0;
   const claim = (index: number, final: boolean, plaintext: Uint8Array): void => {
     // Nonce reuse under one key would be catastrophic: refuse anything but the next index.
@@ -121,30 +113,27 @@ export async function startEncryption(
     claim(index, final, plaintext);
     return key.seal(frameNonce(index, final), frameAad(messageId, index, final), plaintext, headroom);
   };
-  const writePrefix = writeFramePrefix;
-  const hashed = (frame: Uint8Array): Uint8Array => {
-    hash?.(frame);
+  const writePrefix = (frame: Uint8Array, final: boolean, length: number): Uint8Array => {
+    if (final) {
+      frame[0] = FRAME_FINAL;
+      writeU32(frame, 1, length);
+    } else {
+      frame[0] = FRAME_REGULAR;
+    }
     return frame;
-  };
-  const hashedParts = (parts: Uint8Array[]): Uint8Array[] => {
-    if (hash) for (const part of parts) hash(part);
-    return parts;
   };
   const sealEncoded = (index: number, final: boolean, plaintext: Uint8Array): MaybePromise<Uint8Array> => {
     const sealed = seal(index, final, plaintext, final ? FINAL_FRAME_PREFIX : 1);
     return sealed instanceof Promise
-      ? sealed.then((frame) => hashed(writePrefix(frame, final, plaintext.length)))
-      : hashed(writePrefix(sealed, final, plaintext.length));
+      ? sealed.then((frame) => writePrefix(frame, final, plaintext.length))
+      : writePrefix(sealed, final, plaintext.length);
   };
   return {
     header,
     headerBytes,
+    signer,
     sealFrame(index, final, plaintext) {
-      if (!hash) return seal(index, final, plaintext, 0);
-      // The signature covers the frame's encoding, prefix included (SPEC §6).
-      hash(writePrefix(new Uint8Array(final ? FINAL_FRAME_PREFIX : 1), final, plaintext.length));
-      const sealed = seal(index, final, plaintext, 0);
-      return sealed instanceof Promise ? sealed.then(hashed) : hashed(sealed);
+      return seal(index, final, plaintext, 0);
     },
     sealFrameEncoded: sealEncoded,
     sealFrameInto(index, final, plaintext, out, offset) {
@@ -154,7 +143,6 @@ export async function startEncryption(
         const place = (frame: Uint8Array): number => {
           writePrefix(out.subarray(offset, offset + prefix), final, plaintext.length);
           out.set(frame, offset + prefix);
-          hash?.(out.subarray(offset, offset + prefix + frame.length));
           return prefix + frame.length;
         };
         return sealed instanceof Promise ? sealed.then(place) : place(sealed);
@@ -162,7 +150,6 @@ export async function startEncryption(
       claim(index, final, plaintext);
       writePrefix(out.subarray(offset, offset + prefix), final, plaintext.length);
       key.sealInto(frameNonce(index, final), frameAad(messageId, index, final), plaintext, out, offset + prefix);
-      hash?.(out.subarray(offset, offset + prefix + plaintext.length + TAG_BYTES));
       return prefix + plaintext.length + TAG_BYTES;
     },
     sealFrameParts(index, final, plaintext) {
@@ -170,18 +157,11 @@ export async function startEncryption(
         // The prefix as its own part: no headroom copy of the sealed frame (WebCrypto, noble).
         const sealed = seal(index, final, plaintext, 0);
         const prefix = writePrefix(new Uint8Array(final ? FINAL_FRAME_PREFIX : 1), final, plaintext.length);
-        return sealed instanceof Promise ? sealed.then((frame) => hashedParts([prefix, frame])) : hashedParts([prefix, sealed]);
+        return sealed instanceof Promise ? sealed.then((frame) => [prefix, frame]) : [prefix, sealed];
       }
       claim(index, final, plaintext);
       const [ciphertext, tag] = key.sealParts(frameNonce(index, final), frameAad(messageId, index, final), plaintext);
-      return hashedParts([writePrefix(new Uint8Array(final ? FINAL_FRAME_PREFIX : 1), final, plaintext.length), ciphertext, tag]);
-    },
-    signed: signer !== undefined,
-    async signature() {
-      if (!signing || next !== -1) throw new SealboxError('ERR_STATE', 'No signature to make');
-      const s = signing;
-      signing = undefined;
-      return s.sign();
+      return [writePrefix(new Uint8Array(final ? FINAL_FRAME_PREFIX : 1), final, plaintext.length), ciphertext, tag];
     },
   };
 }

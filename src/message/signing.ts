@@ -1,6 +1,26 @@
-// The signed suite's encoding checks (SPEC §11), loaded with `import()` only when a message is
-// signed, so that they stay out of the browser core bundle. No imports: a lazy chunk may not
-// share a module with the core (test/browser/size.test.ts).
+import type { MessageSigner, MessageVerifier } from '../crypto/signature.js';
+import { getSignatureBackend } from '../crypto/signature-backend.js';
+
+// The signed suite's key handling and encoding checks (SPEC §11), loaded with `import()` only
+// when a message is signed, so that they and the ECDSA code stay out of the browser core bundle.
+// Nothing from the core is imported: a lazy chunk may not share a module with the core
+// (test/browser/size.test.ts), so failures are returned and the core throws its errors.
+
+/** A fresh P-384 signer (SPEC §11.1) and the context text of its public key. */
+export async function newSigner(fixed?: MessageSigner): Promise<{ signer: MessageSigner; keyText: string }> {
+  const signer = fixed ?? (await (await getSignatureBackend()).createSigner());
+  // Standard base64 with padding of the compressed point.
+  return { signer, keyText: btoa(String.fromCharCode(...signer.publicKey)) };
+}
+
+/**
+ * The verifier for the public key whose context text is `text`: undefined unless the text is
+ * canonical (rule 39) and the key a point of P-384 (rule 40).
+ */
+export async function newVerifier(text: string): Promise<MessageVerifier | undefined> {
+  const key = decodeSigningKey(text);
+  return key && (await getSignatureBackend()).createVerifier(key);
+}
 
 /** The order n of P-384's base point (SEC 2 §2.5.1, FIPS 186-5). */
 const P384_N = 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n;

@@ -82,7 +82,7 @@ export async function decryptRange(source: RangeSource, options: DecryptRangeOpt
   // SPEC §8.4: a range decoder cannot check a signature without reading everything; it refuses
   // signed messages unless told to do without (stage 6, with the caller's other expectations).
   if (header.suite.signed && options.skipSignatureVerification !== true) {
-    throw new SealboxError('ERR_SIGNATURE_POLICY', 'Signed: see skipSignatureVerification');
+    throw new SealboxError('ERR_SIGNATURE_POLICY', 'signed');
   }
   const bodyStart = headerEnd + TAG_BYTES;
   // Keys, commitment and header tag before anything about the frames (SPEC §8.1).

@@ -6,6 +6,8 @@ import type { MessageHeader } from '../format/header.js';
 import { readPreamble } from '../format/header.js';
 import { MAX_FRAMES, MAX_HEADER_BYTES, PREAMBLE_BYTES, TAG_BYTES } from '../limits.js';
 import type { DecryptSession } from '../message/decrypt-session.js';
+import { checkSignature } from '../message/decrypt-session.js';
+import type { MessageVerifier } from '../crypto/signature.js';
 import type { Emit } from './encrypt-framer.js';
 
 /** How the framer turns header bytes into a session; the stream adapters bind these to a plan. */
@@ -61,6 +63,7 @@ export class DecryptFramer {
   #index = 0;
   #final = false;
   #signatureLength = 0;
+  #verifier: MessageVerifier | undefined;
   /** The final frame's plaintext while a signed message's signature is awaited. */
   #withheld: Uint8Array | undefined;
   readonly #small = new Uint8Array(4);
@@ -84,7 +87,7 @@ export class DecryptFramer {
   finish(): void {
     if (this.#phase === Phase.Failed) throw new SealboxError('ERR_STATE', 'The stream already failed');
     if (this.#phase !== Phase.Done) {
-      const where = this.#phase <= Phase.Header ? 'inside its header' : this.#phase === Phase.Signature ? 'inside its signature' : 'before its final frame';
+      const where = this.#phase <= Phase.Header ? 'inside its header' : 'before its final frame';
       this.#fail();
       throw new SealboxError('ERR_TRUNCATED', `The message ends ${where}`);
     }
@@ -149,6 +152,7 @@ export class DecryptFramer {
           const resume = pos;
           return this.#hooks.begin(header, headerBytes, all.subarray(all.length - TAG_BYTES)).then((session) => {
             this.#session = session;
+            this.#verifier = session.verifier;
             this.#buffer = this.#small;
             this.#phase = Phase.FrameType;
             this.#hooks.onHeader?.(header);
@@ -157,6 +161,8 @@ export class DecryptFramer {
         }
         case Phase.FrameType: {
           const type = chunk[pos++];
+          // A signed message's signature covers every frame's encoding (SPEC §11.2).
+          this.#verifier?.update(chunk.subarray(pos - 1, pos));
           if (this.#index + 1 > MAX_FRAMES) throw limitExceeded('frames', this.#index + 1, MAX_FRAMES);
           if (type === FRAME_REGULAR) {
             this.#startBody(false, this.#frameLength);
@@ -172,6 +178,7 @@ export class DecryptFramer {
         case Phase.FinalLength: {
           pos = this.#collect(chunk, pos);
           if (this.#filled < 4) break;
+          this.#verifier?.update(this.#small);
           const length = readU32(this.#small, 0);
           if (length >= this.#frameLength) throw formatInvalid('final frame length must be below the frame length');
           this.#startBody(true, length);
@@ -188,6 +195,7 @@ export class DecryptFramer {
             if (this.#filled < this.#need) break;
             sealed = this.#buffer.subarray(0, this.#need);
           }
+          this.#verifier?.update(sealed);
           const opened = (this.#session as DecryptSession).openFrame(this.#index, this.#final, sealed);
           if (opened instanceof Promise) {
             const resume = pos;
@@ -204,7 +212,7 @@ export class DecryptFramer {
           if (this.#filled < this.#need) break;
           // SPEC §8.1 stage 9: verified before any byte after it is looked at (rule 17).
           const resume = pos;
-          return (this.#session as DecryptSession).verifySignature(this.#buffer).then(() => {
+          return checkSignature(this.#verifier as MessageVerifier, this.#buffer).then(() => {
             const plaintext = this.#withheld as Uint8Array;
             this.#withheld = undefined;
             this.#phase = Phase.Done;

@@ -54,10 +54,9 @@ export class EncryptFramer {
     const after = (frame: Uint8Array[]): MaybePromise<void> => {
       this.#buffer?.fill(0);
       this.#buffer = undefined;
-      for (const part of frame) emit(part);
+      for (const part of frame) this.#out(part, emit);
       // A signed suite: the signature over everything emitted follows the final frame.
-      if (this.#session.signed) return this.#session.signature().then(emit);
-      return undefined;
+      return this.#session.signer?.sign().then(emit);
     };
     return sealed instanceof Promise ? sealed.then(after) : after(sealed);
   }
@@ -71,7 +70,13 @@ export class EncryptFramer {
   #sendHeader(emit: Emit): void {
     if (this.#headerSent) return;
     this.#headerSent = true;
-    emit(this.#session.headerBytes);
+    this.#out(this.#session.headerBytes, emit);
+  }
+
+  /** Emits `bytes`, which a signed suite's signature covers (SPEC §11.2). */
+  #out(bytes: Uint8Array, emit: Emit): void {
+    this.#session.signer?.update(bytes);
+    emit(bytes);
   }
 
   /** Loops synchronously while the backend answers synchronously; resumes after a promise otherwise. */
@@ -98,11 +103,11 @@ export class EncryptFramer {
       if (sealed instanceof Promise) {
         const resume = pos;
         return sealed.then((frame) => {
-          for (const part of frame) emit(part);
+          for (const part of frame) this.#out(part, emit);
           return this.#consume(chunk, resume, emit);
         });
       }
-      for (const part of sealed) emit(part);
+      for (const part of sealed) this.#out(part, emit);
     }
     return undefined;
   }
