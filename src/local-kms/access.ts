@@ -20,7 +20,8 @@ import { LocalKmsError } from './errors.js';
 import { grantCovers } from './grant-rules.js';
 import { checkGrantTokens, grantMigrations, grantOperations, grantsForKey } from './grants.js';
 import { defineOperation, type AuthorizeRequest, type LocalKmsExtension, type OperationContext } from './operation.js';
-import { cachedKeyPolicy, evaluateKeyPolicy, parseKeyPolicy } from './policy.js';
+import { cachedKeyPolicy, evaluateKeyPolicy, parseKeyPolicy, valuesOfKey } from './policy.js';
+import type { KeyRecord } from './key-record.js';
 
 /** The only policy name AWS KMS keys have. */
 const POLICY_NAME = 'default';
@@ -52,11 +53,114 @@ export function authorizeAccess(request: AuthorizeRequest): void {
     action,
     keyArn: key.arn,
     ...(request.encryptionContext ? { encryptionContext: request.encryptionContext } : {}),
+    lookup: conditionLookup(request, key),
   };
   const decision = evaluateKeyPolicy(cachedKeyPolicy(key.policy), policyRequest);
   if (decision === 'allow') return;
   if (decision === 'implicitDeny' && grantsForKey(context.db, key.storageId).some((g) => grantCovers(g, policyRequest))) return;
   throw denied(action);
+}
+
+type Tags = readonly { TagKey: string; TagValue: string }[];
+
+/** Algorithm parameters by action: which input member `kms:EncryptionAlgorithm` reads (SYMMETRIC_DEFAULT when omitted). */
+const ENCRYPTION_ALGORITHM_MEMBER: Readonly<Record<string, string>> = {
+  'kms:encrypt': 'EncryptionAlgorithm',
+  'kms:decrypt': 'EncryptionAlgorithm',
+  'kms:reencryptfrom': 'SourceEncryptionAlgorithm',
+  'kms:reencryptto': 'DestinationEncryptionAlgorithm',
+  'kms:generatedatakey': '',
+  'kms:generatedatakeywithoutplaintext': '',
+  'kms:generatedatakeypair': '',
+  'kms:generatedatakeypairwithoutplaintext': '',
+};
+
+/**
+ * The values of the condition keys (conditions.ts) for one authorization: the key's properties,
+ * tags and aliases, the request's parameters, the time. Lazy: a tag or alias query runs only
+ * when a statement tests such a key. Absent keys are undefined, as IAM has them.
+ */
+export function conditionLookup(request: Pick<AuthorizeRequest, 'action' | 'context' | 'input' | 'requestAlias'>, key: KeyRecord): (lowerKey: string) => readonly string[] | undefined {
+  const { context: ctx } = request;
+  const input = request.input ?? {};
+  const action = request.action.toLowerCase();
+  const str = (v: unknown): string[] | undefined => (typeof v === 'string' ? [v] : typeof v === 'number' || typeof v === 'boolean' ? [String(v)] : undefined);
+  const on = (...actions: string[]): boolean => actions.includes(action);
+  let resourceTags: Record<string, string> | undefined;
+  const tagsOf = (): Record<string, string> =>
+    (resourceTags ??= Object.fromEntries(
+      (ctx.db.prepare('SELECT tag_key, tag_value FROM tags WHERE key_id = ?').all(key.storageId) as { tag_key: string; tag_value: string }[]).map((t) => [t.tag_key, t.tag_value]),
+    ));
+  const requestTags = Array.isArray(input.Tags) ? Object.fromEntries((input.Tags as Tags).map((t) => [t.TagKey, t.TagValue])) : undefined;
+  return (lower) => {
+    if (lower.startsWith('aws:resourcetag/')) return valuesOfKey(tagsOf(), lower.slice('aws:resourcetag/'.length));
+    if (lower.startsWith('aws:requesttag/')) return requestTags && valuesOfKey(requestTags, lower.slice('aws:requesttag/'.length));
+    switch (lower) {
+      case 'aws:tagkeys':
+        return requestTags ? Object.keys(requestTags) : on('kms:untagresource') ? (input.TagKeys as string[] | undefined) : undefined;
+      case 'aws:currenttime':
+        return [ctx.now.toISOString()];
+      case 'aws:epochtime':
+        return [String(Math.floor(ctx.now.getTime() / 1000))];
+      case 'kms:resourcealiases':
+        return (ctx.db.prepare('SELECT alias_name FROM aliases WHERE key_id = ? ORDER BY alias_name').all(key.storageId) as { alias_name: string }[]).map((a) => a.alias_name);
+      case 'kms:requestalias':
+        return str(request.requestAlias);
+      case 'kms:keyspec':
+        return [key.keySpec];
+      case 'kms:keyusage':
+        return [key.keyUsage];
+      case 'kms:keyorigin':
+        return [key.origin];
+      case 'kms:multiregion':
+        return [String(key.multiRegion !== undefined)];
+      case 'kms:multiregionkeytype':
+        return str(key.multiRegion);
+      case 'kms:encryptionalgorithm': {
+        const member = ENCRYPTION_ALGORITHM_MEMBER[action];
+        if (member === undefined) return undefined;
+        return [(member && (input[member] as string | undefined)) || 'SYMMETRIC_DEFAULT'];
+      }
+      case 'kms:signingalgorithm':
+        return on('kms:sign', 'kms:verify') ? str(input.SigningAlgorithm) : undefined;
+      case 'kms:messagetype':
+        return on('kms:sign', 'kms:verify') ? [(input.MessageType as string | undefined) ?? 'RAW'] : undefined;
+      case 'kms:macalgorithm':
+        return on('kms:generatemac', 'kms:verifymac') ? str(input.MacAlgorithm) : undefined;
+      case 'kms:datakeypairspec':
+        return on('kms:generatedatakeypair', 'kms:generatedatakeypairwithoutplaintext') ? str(input.KeyPairSpec) : undefined;
+      case 'kms:grantoperations':
+        return on('kms:creategrant') ? (input.Operations as string[] | undefined) : undefined;
+      case 'kms:granteeprincipal':
+        return on('kms:creategrant') ? str(input.GranteePrincipal) : undefined;
+      case 'kms:retiringprincipal':
+        return on('kms:creategrant') ? str(input.RetiringPrincipal) : undefined;
+      case 'kms:grantisforawsresource':
+        // True only when an AWS service makes the call; the local KMS has none.
+        return on('kms:creategrant', 'kms:listgrants', 'kms:revokegrant') ? ['false'] : undefined;
+      case 'kms:replicaregion':
+        return on('kms:replicatekey') ? str(input.ReplicaRegion) : undefined;
+      case 'kms:primaryregion':
+        return on('kms:updateprimaryregion') ? str(input.PrimaryRegion) : undefined;
+      case 'kms:rotationperiodindays':
+        return on('kms:enablekeyrotation') ? [String((input.RotationPeriodInDays as number | undefined) ?? 365)] : undefined;
+      case 'kms:schedulekeydeletionpendingwindowindays':
+        return on('kms:schedulekeydeletion') ? [String((input.PendingWindowInDays as number | undefined) ?? 30)] : undefined;
+      case 'kms:bypasspolicylockoutsafetycheck':
+        return on('kms:putkeypolicy', 'kms:replicatekey') ? [String(input.BypassPolicyLockoutSafetyCheck === true)] : undefined;
+      case 'kms:expirationmodel':
+        return on('kms:importkeymaterial') ? [(input.ExpirationModel as string | undefined) ?? 'KEY_MATERIAL_EXPIRES'] : undefined;
+      case 'kms:validto':
+        return on('kms:importkeymaterial') && input.ValidTo instanceof Date ? [String(Math.floor(input.ValidTo.getTime() / 1000))] : undefined;
+      case 'kms:wrappingalgorithm':
+        return on('kms:getparametersforimport') ? str(input.WrappingAlgorithm) : undefined;
+      case 'kms:wrappingkeyspec':
+        return on('kms:getparametersforimport') ? str(input.WrappingKeySpec) : undefined;
+      default:
+        // kms:ViaService: no AWS service calls the local KMS, so it is never present.
+        return undefined;
+    }
+  };
 }
 
 function checkPolicyName(name: string | undefined): void {
@@ -89,6 +193,7 @@ const putKeyPolicy = defineOperation<PutKeyPolicyInput>(
         accountId: ctx.caller.accountId,
         action: 'kms:PutKeyPolicy',
         keyArn: key.arn,
+        lookup: conditionLookup({ action: 'kms:PutKeyPolicy', context: ctx, input: { ...input } }, key),
       });
       if (after !== 'allow') {
         throw new LocalKmsError(

@@ -95,6 +95,13 @@ export function relatedKeys(db: Database, accountId: string, keyId: string): Key
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ARN = /^arn:(aws[a-z-]*):kms:([a-z0-9-]+):(\d{12}):(key\/.+|alias\/.+)$/;
 
+/** The alias name (`alias/...`) a KeyId member names, by name or alias ARN; undefined for key ids and key ARNs. */
+export function aliasNamed(keyId: string): string | undefined {
+  if (keyId.startsWith('alias/')) return keyId;
+  const arn = ARN.exec(keyId);
+  return arn && arn[4]!.startsWith('alias/') ? arn[4] : undefined;
+}
+
 /**
  * Resolves a KeyId member: key id, key ARN and, where `allowAlias`, alias name or alias ARN.
  * An ARN naming another region or account is NotFoundException, as it would be in AWS.

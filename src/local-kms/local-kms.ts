@@ -87,7 +87,7 @@ import { Sealer } from './sealing.js';
 import { constantTimeEqual } from '../crypto/bytes.js';
 import { AUDIT_KEY_PURPOSE, appendAudit, auditHead, exportAudit, readAudit, sanitizeRequest, upgradeAudit, verifyAudit } from './audit.js';
 import type { AuditRecord, AuditVerification } from './audit.js';
-import { getKey, keyArn, REGION_NAME, requireUsable, resolveKeyId } from './key-store.js';
+import { aliasNamed, getKey, keyArn, REGION_NAME, requireUsable, resolveKeyId } from './key-store.js';
 import { validateInput } from './validate.js';
 import { builtInExtensions } from './core-ops.js';
 import { runDueWork } from './scheduler.js';
@@ -289,7 +289,7 @@ export class LocalKms {
       try {
         const valid = validateInput(op.input, input);
         request = sanitizeRequest(valid, op.sensitive);
-        const ctx = this.#contextFor(operation, now, caller, (id) => (auditKeyId = id));
+        const ctx = this.#contextFor(operation, now, caller, (id) => (auditKeyId = id), valid as Record<string, unknown>);
         // A nested transaction is a savepoint: a failing handler leaves nothing but its audit row.
         result = transaction(() => op.handler(ctx, valid));
       } catch (err) {
@@ -331,7 +331,7 @@ export class LocalKms {
     this.#materialCache.clear();
   }
 
-  #contextFor(operation: string, now: Date, caller: Caller, onKey: (keyId: string) => void): OperationContext {
+  #contextFor(operation: string, now: Date, caller: Caller, onKey: (keyId: string) => void, input: Readonly<Record<string, unknown>> = {}): OperationContext {
     const { accountId } = this;
     const region = caller.region ?? this.region;
     const db = this.#db;
@@ -349,6 +349,7 @@ export class LocalKms {
         const key = resolveKeyId(db, region, accountId, keyId, options.allowAlias);
         onKey(key.storageId);
         if (options.action) {
+          const requestAlias = options.allowAlias ? aliasNamed(keyId) : undefined;
           for (const authorize of authorizers) {
             authorize({
               caller,
@@ -357,6 +358,8 @@ export class LocalKms {
               keyArn: key.arn,
               key,
               context: ctx,
+              input,
+              ...(requestAlias ? { requestAlias } : {}),
               ...(options.encryptionContext ? { encryptionContext: options.encryptionContext } : {}),
               ...(options.grantTokens ? { grantTokens: options.grantTokens } : {}),
             });
@@ -365,7 +368,7 @@ export class LocalKms {
         return key;
       },
       authorize: (request) => {
-        for (const authorize of authorizers) authorize({ ...request, caller, operation, context: ctx });
+        for (const authorize of authorizers) authorize({ ...request, caller, operation, context: ctx, input });
       },
       auditKey: (keyId) => onKey(keyId),
       requireUsable,

@@ -108,6 +108,10 @@ export interface AuthorizeRequest {
   readonly key?: KeyRecord;
   readonly encryptionContext?: Readonly<Record<string, string>>;
   readonly grantTokens?: readonly string[];
+  /** The operation's input, as validated: request parameters that policy conditions test (`kms:SigningAlgorithm`, `aws:RequestTag/...`). */
+  readonly input?: Readonly<Record<string, unknown>>;
+  /** The alias name the request named the key by (`alias/...`), for `kms:RequestAlias`; absent when it used a key id or ARN. */
+  readonly requestAlias?: string;
   /** The running operation (gives the hook the database and the clock). */
   readonly context: OperationContext;
 }
@@ -149,7 +153,7 @@ export interface OperationContext {
    */
   resolveKey(keyId: string, options: ResolveKeyOptions): KeyRecord;
   /** Runs every authorize hook; for key-less actions (`kms:CreateKey`, `kms:ListKeys`, ...). */
-  authorize(request: Omit<AuthorizeRequest, 'caller' | 'operation' | 'context'>): void;
+  authorize(request: Omit<AuthorizeRequest, 'caller' | 'operation' | 'context' | 'input'>): void;
   /** Names the key this call concerns in its audit row (resolveKey does this itself). */
   auditKey(keyId: string): void;
   /**

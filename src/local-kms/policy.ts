@@ -6,10 +6,9 @@
  * `Version`, `Id`, `Statement` (one or a list) with `Sid`, `Effect` Allow/Deny, `Principal`
  * (`"*"` or `{ "AWS": ARN | account id | "*" | [...] }`), `Action` (`kms:` names, `*` and `?`
  * wildcards, case-insensitive), `Resource` (`"*"` or key ARN patterns) and `Condition` with the
- * string operators on `kms:EncryptionContext:<key>`, `kms:EncryptionContextKeys`,
- * `kms:CallerAccount` and `aws:PrincipalArn`. Anything else (NotAction, NotPrincipal, other
- * operators and keys) is refused when the policy is stored, with
- * `MalformedPolicyDocumentException`, rather than silently ignored.
+ * operators and condition keys of conditions.ts (values from {@link PolicyRequest.lookup}).
+ * Anything else (NotAction, NotPrincipal, other operators and keys) is refused when the policy
+ * is stored, with `MalformedPolicyDocumentException`, rather than silently ignored.
  *
  * Evaluation: an explicit Deny wins; otherwise an Allow allows; otherwise the request is
  * implicitly denied (grants may still allow it). A principal `arn:aws:iam::<account>:root`
@@ -19,6 +18,7 @@
  */
 import { LocalKmsError } from './errors.js';
 import { compileWildcard, type WildcardMatcher } from './wildcard.js';
+import { checkValue, conditionKeyInfo, operatorApplies, parseOperator, valueMatches } from './conditions.js';
 
 /** The longest key policy AWS accepts, in characters. */
 export const MAX_POLICY_LENGTH = 32_768;
@@ -56,13 +56,17 @@ export interface PolicyRequest {
   /** The ARN of the key. */
   readonly keyArn: string;
   readonly encryptionContext?: Readonly<Record<string, string>>;
+  /**
+   * The values of every other condition key (lower-case name -> values; undefined when the
+   * request has no such key): tags, aliases, key properties, request parameters, time
+   * (access.ts builds it). Called only for keys a statement tests.
+   */
+  readonly lookup?: (lowerKey: string) => readonly string[] | undefined;
 }
 
 /** The outcome: `implicitDeny` means no statement applied, so a grant may still allow. */
 export type PolicyDecision = 'allow' | 'deny' | 'implicitDeny';
 
-const OPERATORS = new Set(['StringEquals', 'StringNotEquals', 'StringEqualsIgnoreCase', 'StringNotEqualsIgnoreCase', 'StringLike', 'StringNotLike']);
-const SINGLE_KEYS = new Set(['kms:calleraccount', 'aws:principalarn']);
 
 function malformed(message: string): LocalKmsError {
   return new LocalKmsError('MalformedPolicyDocumentException', message);
@@ -100,28 +104,34 @@ function parseConditions(value: unknown, stored: boolean): PolicyCondition[] {
   if (!isObject(value)) throw malformed('Condition must be an object.');
   const out: PolicyCondition[] = [];
   for (const [rawOperator, tests] of Object.entries(value)) {
-    const setPrefix = /^(ForAnyValue|ForAllValues):/.exec(rawOperator)?.[0] ?? '';
-    const base = rawOperator.slice(setPrefix.length).replace(/IfExists$/, '');
-    if (!OPERATORS.has(base)) throw malformed(`Condition operator ${rawOperator} is not supported.`);
+    const operator = parseOperator(rawOperator);
+    if (operator === undefined) throw malformed(`Condition operator ${rawOperator} is not supported.`);
     if (!isObject(tests)) throw malformed(`Condition ${rawOperator} must map keys to values.`);
     for (const [key, values] of Object.entries(tests)) {
       const lower = key.toLowerCase();
-      const known =
-        SINGLE_KEYS.has(lower) || lower === 'kms:encryptioncontextkeys' || (lower.startsWith('kms:encryptioncontext:') && key.length > 22);
-      if (!known) throw malformed(`Condition key ${key} is not supported.`);
-      if (lower === 'kms:encryptioncontextkeys' && setPrefix === '') {
-        throw malformed('kms:EncryptionContextKeys needs a ForAnyValue: or ForAllValues: operator.');
+      const info = conditionKeyInfo(lower);
+      if (info === undefined) throw malformed(`Condition key ${key} is not supported.`);
+      if (!operatorApplies(operator.base, info.type)) throw malformed(`Condition operator ${rawOperator} does not apply to ${key} (a ${info.type} key).`);
+      if (info.multivalued && operator.set === undefined && operator.base !== 'Null') {
+        throw malformed(`${key} is multivalued: it needs a ForAnyValue: or ForAllValues: operator.`);
       }
-      // AWS refuses this too (Developer Guide, conditions-kms): on a single-valued key ForAllValues
-      // also holds for a request with no such pair, so an Allow would not require the pair.
-      // A policy stored before this check keeps being evaluated (as AWS evaluates old ones), so
-      // no key is locked out of PutKeyPolicy.
-      if (!stored && lower.startsWith('kms:encryptioncontext:') && setPrefix === 'ForAllValues:') {
+      // AWS refuses this for kms:EncryptionContext:<key> (Developer Guide, conditions-kms), and it is
+      // the same trap on every single-valued key: ForAllValues also holds for a request without the
+      // key, so an Allow would not require it. A policy stored before this check keeps being
+      // evaluated (as AWS evaluates old ones), so no key is locked out of PutKeyPolicy.
+      if (!stored && !info.multivalued && operator.set === 'all') {
         throw malformed(
-          'OverlyPermissiveCondition:EncryptionContext: Using the ForAllValues set operator with a single-valued condition key matches requests without the specified encryption context or with an unspecified encryption context. To fix, remove ForAllValues.',
+          lower.startsWith('kms:encryptioncontext:')
+            ? 'OverlyPermissiveCondition:EncryptionContext: Using the ForAllValues set operator with a single-valued condition key matches requests without the specified encryption context or with an unspecified encryption context. To fix, remove ForAllValues.'
+            : `OverlyPermissiveCondition: ForAllValues with the single-valued key ${key} also matches requests without it. Remove ForAllValues.`,
         );
       }
-      out.push({ operator: rawOperator, key, values: Array.isArray(values) ? stringList(values, key) : stringList([values], key) });
+      const list = Array.isArray(values) ? stringList(values, key) : stringList([typeof values === 'boolean' || typeof values === 'number' ? String(values) : values], key);
+      for (const v of list) {
+        const problem = checkValue(operator.family, v);
+        if (problem !== undefined) throw malformed(`Condition ${rawOperator} ${key}: ${problem}.`);
+      }
+      out.push({ operator: rawOperator, key, values: list });
     }
   }
   return out;
@@ -228,56 +238,50 @@ function principalMatches(principals: readonly string[], request: PolicyRequest)
 /** The value(s) of a condition key for a request; `undefined` when the key is absent. */
 function conditionValues(key: string, request: PolicyRequest): readonly string[] | undefined {
   const lower = key.toLowerCase();
-  if (lower === 'kms:calleraccount') return [request.accountId];
+  if (lower === 'kms:calleraccount' || lower === 'aws:principalaccount') return [request.accountId];
   if (lower === 'aws:principalarn') return [request.principal];
   const context = request.encryptionContext;
   if (lower === 'kms:encryptioncontextkeys') return context ? Object.keys(context) : undefined;
-  // The whole condition key is case-insensitive, the context key in it included (KMS Developer
-  // Guide, "Case sensitivity of the encryption context condition"): kms:EncryptionContext:appname
-  // tests a context key AppName. A context may hold several keys differing only in case; every
-  // one of their values is a candidate (conditionHolds decides how they combine).
-  if (context === undefined) return undefined;
-  const contextKey = lower.slice('kms:encryptioncontext:'.length);
-  const values = Object.keys(context)
-    .filter((k) => k.toLowerCase() === contextKey)
-    .map((k) => context[k]!);
-  return values.length > 0 ? values : undefined;
-}
-
-function valueMatches(base: string, actual: string, expected: string): boolean {
-  switch (base) {
-    case 'StringEquals':
-    case 'StringNotEquals':
-      return actual === expected;
-    case 'StringEqualsIgnoreCase':
-    case 'StringNotEqualsIgnoreCase':
-      return actual.toLowerCase() === expected.toLowerCase();
-    default:
-      // StringLike / StringNotLike: `actual` is caller-chosen, so no backtracking regex (wildcard.ts).
-      return compileWildcard(expected).test(actual);
+  if (lower.startsWith('kms:encryptioncontext:')) {
+    // The whole condition key is case-insensitive, the context key in it included (KMS Developer
+    // Guide, "Case sensitivity of the encryption context condition"): kms:EncryptionContext:appname
+    // tests a context key AppName. A context may hold several keys differing only in case; every
+    // one of their values is a candidate (conditionHolds decides how they combine).
+    if (context === undefined) return undefined;
+    return valuesOfKey(context, lower.slice('kms:encryptioncontext:'.length));
   }
+  return request.lookup?.(lower);
 }
 
 /**
- * Whether a condition holds. A single-valued key with several candidate values (context keys
- * differing only in case) is read against the statement: a Deny holds when any candidate
+ * The values of every member of `record` whose name equals `lowerName` ignoring case (condition
+ * keys are case-insensitive, the tag or context key in them included); undefined when none.
+ */
+export function valuesOfKey(record: Readonly<Record<string, string>>, lowerName: string): string[] | undefined {
+  const values = Object.keys(record)
+    .filter((k) => k.toLowerCase() === lowerName)
+    .map((k) => record[k]!);
+  return values.length > 0 ? values : undefined;
+}
+
+/**
+ * Whether a condition holds. A single-valued key with several candidate values (context or tag
+ * keys differing only in case) is read against the statement: a Deny holds when any candidate
  * satisfies it, an Allow only when every candidate does, so case variants can neither dodge a
  * Deny nor borrow an Allow.
  */
 function conditionHolds(condition: PolicyCondition, request: PolicyRequest, effect: 'Allow' | 'Deny'): boolean {
-  const { operator } = condition;
-  const setOp = operator.startsWith('ForAllValues:') ? 'all' : operator.startsWith('ForAnyValue:') ? 'any' : undefined;
-  const ifExists = operator.endsWith('IfExists');
-  const base = operator.replace(/^For(AnyValue|AllValues):/, '').replace(/IfExists$/, '');
-  const negated = base.includes('Not');
+  const operator = parseOperator(condition.operator)!;
   const actual = conditionValues(condition.key, request);
-  if (actual === undefined || (setOp !== undefined && actual.length === 0)) {
-    // IAM: a missing key fails positive operators, passes negated ones and ...IfExists and ForAllValues.
-    return ifExists || negated || setOp === 'all';
+  const absent = actual === undefined || actual.length === 0;
+  if (operator.base === 'Null') return condition.values.some((v) => (v === 'true') === absent);
+  if (absent) {
+    // IAM: a missing key fails positive operators, passes negated ones, ...IfExists and ForAllValues.
+    return operator.ifExists || operator.negated || operator.set === 'all';
   }
-  const one = (value: string) => condition.values.some((expected) => valueMatches(base, value, expected)) !== negated;
-  if (setOp === 'all') return actual.every(one);
-  if (setOp === 'any') return actual.some(one);
+  const one = (value: string) => condition.values.some((expected) => valueMatches(operator.base, value, expected)) !== operator.negated;
+  if (operator.set === 'all') return actual.every(one);
+  if (operator.set === 'any') return actual.some(one);
   return effect === 'Deny' ? actual.some(one) : actual.every(one);
 }
 
