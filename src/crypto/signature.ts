@@ -104,6 +104,6 @@ export async function createMessageSigner(backend?: SignatureBackendName): Promi
  */
 export async function createMessageVerifier(publicKey: Uint8Array, backend?: SignatureBackendName): Promise<MessageVerifier> {
   const verifier = await (await getSignatureBackend(backend)).createVerifier(publicKey);
-  if (!verifier) throw formatInvalid('the signing public key is not a compressed point on P-384');
+  if (!verifier) throw formatInvalid('bad signing public key');
   return verifier;
 }
