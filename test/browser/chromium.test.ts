@@ -179,6 +179,44 @@ describe.skipIf(BROWSER_SKIP)('cross-runtime', () => {
     }
   });
 
+  it('signed suite: a message signed in Node verifies in the page (WebCrypto and noble AES pages), one-shot and streamed; a changed signature is refused there', async () => {
+    const suite = sealbox.SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384;
+    const { ciphertext } = await sealbox.encrypt(pattern(CROSS.size, 5), { keyring: crossKeyring(sealbox), frameLength: CROSS.frameLength, encryptionContext: CROSS.encryptionContext, suite });
+    expect((await sealbox.readHeader(ciphertext)).suite).toBe(suite);
+    const context = (await sealbox.decrypt(ciphertext, { keyring: crossKeyring(sealbox) })).encryptionContext;
+    expect(Object.keys(context)).toContain('sealbox:ecdsa-p384-public-key');
+    for (const target of [page, fallback]) {
+      const got = await run(target, 'signedDecrypt', toBase64(ciphertext));
+      // The same plaintext and context (with the signing key Node put there) as in Node.
+      expect(got.oneShot).toBe(`match:${sortedJson(context)}`);
+      expect(got.stream).toBe('match');
+      // The lowest bit of s flipped: still canonical, no longer valid.
+      expect(got.forged).toBe('ERR_DECRYPTION_FAILED');
+      expect(got.forgedStream).toBe('ERR_DECRYPTION_FAILED');
+    }
+  });
+
+  it('signed suite: a message signed in the page verifies in Node, and the page fetched the signature code only when it signed', async () => {
+    const fresh = await openSuites(context);
+    try {
+      const chunk = (scripts: string[]): string[] => scripts.filter((s) => /^\/signature-noble-[\w-]+\.min\.js$/.test(s));
+      expect(chunk(await run(fresh, 'scripts'))).toEqual([]);
+      const ciphertext = fromBase64(await run(fresh, 'signedEncrypt'));
+      expect(chunk(await run(fresh, 'scripts'))).toHaveLength(1);
+      expect((await sealbox.readHeader(ciphertext)).suite).toBe(sealbox.SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384);
+      const options = { keyring: crossKeyring(sealbox), expectedEncryptionContext: CROSS.encryptionContext, signaturePolicy: 'require-signed' as const };
+      const { plaintext, encryptionContext } = await sealbox.decrypt(ciphertext, options);
+      expect(Buffer.from(plaintext).equals(Buffer.from(pattern(CROSS.size, 5)))).toBe(true);
+      expect(encryptionContext).toMatchObject(CROSS.encryptionContext);
+      expect(encryptionContext['sealbox:ecdsa-p384-public-key']).toMatch(/^[A-Za-z0-9+/]{66}==$/);
+      const forged = ciphertext.slice();
+      forged[forged.length - 1]! ^= 1;
+      expect(await outcome(sealbox, () => sealbox.decrypt(forged, options))).toBe('ERR_DECRYPTION_FAILED');
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('RSA keyring: Node encrypts to a public key, the page decrypts with the PEM private key, and the reverse', async () => {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const publicPem = publicKey.export({ type: 'spki', format: 'pem' }) as string;

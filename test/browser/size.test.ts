@@ -64,3 +64,10 @@ it('lazy chunks import no core file: a module shared with the core would split t
     for (const s of staticImports) expect(core, `${path} imports ${s}`).not.toContain(s);
   }
 });
+
+it('the signature code (noble P-384, SHA-384, the encoding rules) is a lazy chunk, not in the core', async () => {
+  const { files, core, lazy } = await buildBrowserBundle();
+  expect(lazy.some((p) => p.startsWith('/signature-noble-'))).toBe(true);
+  // The P-384 order n, which the encoding rules compare r and s against.
+  for (const path of core) expect(new TextDecoder().decode(files.get(path)!), path).not.toMatch(/c7634d81f4372ddf581a0db248b0a77aecec196accc52973/i);
+});

@@ -27,6 +27,15 @@ class FixedMaterials implements MaterialsManager {
 }
 const MESSAGE_ID = new Uint8Array(32).fill(0x5a);
 
+/** Everything a stream put out for `bytes` written in chunks of `size`, or undefined when it failed. */
+async function streamPlaintext(ts: TransformStream<Uint8Array, Uint8Array>, bytes: Uint8Array, size: number): Promise<Uint8Array | undefined> {
+  try {
+    return await through(ts, bytes, size);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The error code a stream failed with, or 'ok'. */
 async function streamOutcome(ts: TransformStream<Uint8Array, Uint8Array>, bytes: Uint8Array, size: number): Promise<string> {
   try {
@@ -293,6 +302,39 @@ const suites = {
   /** The scripts this page has fetched so far (to see what loads lazily). */
   scripts(): string[] {
     return performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname);
+  },
+
+  /** Signed suite: encrypts the agreed plaintext here with suite 2 (signed in the page), for Node. */
+  async signedEncrypt(): Promise<string> {
+    const { ciphertext } = await api.encrypt(pattern(CROSS.size, 5), {
+      keyring: crossKeyring(api),
+      frameLength: CROSS.frameLength,
+      encryptionContext: CROSS.encryptionContext,
+      suite: api.SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384,
+    });
+    return toBase64(ciphertext);
+  },
+
+  /**
+   * Signed suite: decrypts a message Node signed, one-shot and through a Web stream, requiring a
+   * signature; then the same message with the last byte of its signature changed.
+   */
+  async signedDecrypt(b64: string): Promise<{ oneShot: string; stream: string; forged: string; forgedStream: string }> {
+    const bytes = fromBase64(b64);
+    const options = { keyring: crossKeyring(api), expectedEncryptionContext: CROSS.encryptionContext, signaturePolicy: 'require-signed' as const };
+    let oneShot: string;
+    try {
+      const { plaintext, encryptionContext } = await api.decrypt(bytes, options);
+      oneShot = equalBytes(plaintext, pattern(CROSS.size, 5)) ? `match:${sortedJson(encryptionContext)}` : 'mismatch';
+    } catch (err) {
+      oneShot = err instanceof api.SealboxError ? err.code : `foreign:${(err as Error)?.name}`;
+    }
+    const forgedBytes = bytes.slice();
+    forgedBytes[forgedBytes.length - 1]! ^= 1;
+    const forged = await outcome(api, () => api.decrypt(forgedBytes, options));
+    const plaintext = await streamPlaintext(api.decryptStream(options), bytes, 65536);
+    const forgedStream = await streamOutcome(api.decryptStream(options), forgedBytes, 65536);
+    return { oneShot, stream: plaintext !== undefined && equalBytes(plaintext, pattern(CROSS.size, 5)) ? 'match' : 'mismatch', forged, forgedStream };
   },
 
   async crossDecrypt(b64: string): Promise<string> {
