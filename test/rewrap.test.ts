@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decrypt, decryptRange, encrypt, readHeader, MultiKeyring, RawAesKeyring, RawRsaKeyring, KmsKeyring, KmsRsaKeyring, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT } from '../src/index.js';
 import { rewrap } from '../src/rewrap/index.js';
 import type { Keyring } from '../src/index.js';
-import { readPreamble } from '../src/format/header.js';
+import { encodeHeader, readPreamble } from '../src/format/header.js';
 import { headerEncoder } from '../src/format/cbor.js';
 import { concat, fromHex, toHex } from '../src/crypto/bytes.js';
 import { LocalKms } from '../src/local-kms/index.js';
@@ -204,6 +204,26 @@ describe('rewrap', () => {
     new DataView(pre.buffer).setUint32(4, bodyBytes.length);
     const downgraded = concat(pre, bodyBytes, r.subarray(headerEnd));
     expect(code(await thrown(() => decrypt(downgraded, { keyring: newKey })))).toBe('ERR_DECRYPTION_FAILED');
+  });
+
+  it('splices the new EDKs and salt into the old header bytes: the same bytes as encoding the new header', async () => {
+    // Every valid vector (suite 1 and 3, contexts, RSA, X-Wing, reserved keys) and random messages.
+    const { namespace, keys } = loadVectorKeys();
+    const base = loadVectors().filter((v) => v.expect === 'success' && v.keyring.every((k) => keys[k]));
+    expect(base.length).toBeGreaterThan(8);
+    const targets: Keyring[] = [newKey, new MultiKeyring({ generator: newKey, children: [otherKey, testKeyring('n'.repeat(300), 6)] })];
+    for (const v of base) {
+      const message = new Uint8Array(Buffer.from(v.ciphertext, 'base64'));
+      const raw = (name: string): Keyring => new RawAesKeyring({ namespace, name, wrappingKey: fromHex(keys[name]!) });
+      const keyring = v.keyring.length === 1 ? raw(v.keyring[0]!) : new MultiKeyring({ generator: raw(v.keyring[0]!), children: v.keyring.slice(1).map(raw) });
+      for (const to of targets) {
+        for (const mode of ['replace', 'add'] as const) {
+          const r = await rewrap(message, { keyring, to, mode, maxEncryptedDataKeys: 255, ...v.decryptOptions });
+          const end = readPreamble(r.ciphertext)!;
+          expect(toHex(r.ciphertext.subarray(0, end)), `${v.name} ${mode}`).toBe(toHex(encodeHeader(r.header)));
+        }
+      }
+    }
   });
 
   it('finds the data key as decrypt does (SPEC §8.3): a bad EDK before a good one is passed over', async () => {

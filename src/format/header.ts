@@ -9,7 +9,7 @@ import {
   MIN_FRAME_LENGTH,
   PREAMBLE_BYTES,
 } from '../limits.js';
-import { copyBytes, readU32, writeU32 } from '../crypto/bytes.js';
+import { copyBytes, readU32, utf8, utf8Length, writeU32 } from '../crypto/bytes.js';
 import type { Suite } from '../crypto/suites.js';
 import { suiteById } from '../crypto/suites.js';
 import type { EncryptionContext } from '../keyring/keyring.js';
@@ -102,6 +102,104 @@ export function encodeHeader(header: MessageHeader, reserve = 0): Uint8Array {
   out[3] = header.version;
   writeU32(out, 4, body.length);
   out.set(body, PREAMBLE_BYTES);
+  return out;
+}
+
+/** Bytes of a CBOR head (major type and argument) for argument `n`, in shortest form (RFC 8949 §4.2.1). */
+function headLength(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x100000000 ? 5 : 9;
+}
+
+/** Writes a CBOR head of major type `major` for argument `n` (< 2^32: every length in a header) at `pos`; returns the next position. */
+function writeHead(out: Uint8Array, pos: number, major: number, n: number): number {
+  const m = major << 5;
+  if (n < 24) {
+    out[pos] = m | n;
+    return pos + 1;
+  }
+  if (n < 0x100) {
+    out[pos] = m | 24;
+    out[pos + 1] = n;
+    return pos + 2;
+  }
+  if (n < 0x10000) {
+    out[pos] = m | 25;
+    out[pos + 1] = n >> 8;
+    out[pos + 2] = n & 0xff;
+    return pos + 3;
+  }
+  out[pos] = m | 26;
+  writeU32(out, pos + 1, n);
+  return pos + 5;
+}
+
+/** Encoded bytes of an EDK list (SPEC §3), with the provider ids' UTF-8 alongside. */
+function edkListLength(edks: readonly EncryptedDataKey[], ids?: Uint8Array[]): number {
+  let n = headLength(edks.length);
+  for (const edk of edks) {
+    const id = ids ? utf8(edk.providerId) : undefined;
+    if (ids) ids.push(id!);
+    const idLength = id ? id.length : utf8Length(edk.providerId);
+    n += 1 + headLength(idLength) + idLength + headLength(edk.providerInfo.length) + edk.providerInfo.length + headLength(edk.ciphertext.length) + edk.ciphertext.length;
+  }
+  return n;
+}
+
+/**
+ * The encoding of `next`, a header that differs from `previous` only in its suite (1 or 3, ids
+ * with a one-byte head), its EDKs and its header salt (what rewrap changes), made from
+ * `previousBytes`, the exact bytes `previous` was decoded from (so they are canonical: SPEC §3.1):
+ * the message id, context, frame length and commitment are copied, not encoded again. Returns the
+ * same bytes as {@link encodeHeader}`(next, reserve)` (tests compare them), at the cost of
+ * encoding the EDK list alone.
+ *
+ * @throws RangeError when `next` changes anything else, or its salt does not fit its suite
+ */
+export function encodeRewrappedHeader(previousBytes: Uint8Array, previous: MessageHeader, next: MessageHeader, reserve = 0): Uint8Array {
+  if (next.messageId !== previous.messageId && !equalBytes(next.messageId, previous.messageId)) throw new RangeError('a rewrapped header keeps its message id');
+  if (next.frameLength !== previous.frameLength || next.encryptionContext !== previous.encryptionContext || !equalBytes(next.commitment, previous.commitment)) {
+    throw new RangeError('a rewrapped header keeps its context, frame length and commitment');
+  }
+  for (const h of [previous, next]) {
+    if (h.suite.id >= 24 || (h.headerSalt?.length ?? 0) !== h.suite.headerSaltLength) throw new RangeError(`suite ${h.suite.id} cannot be re-encoded in place`);
+  }
+  const body = previousBytes.subarray(PREAMBLE_BYTES);
+  // previous = [head, suite, id, context, EDKs, frame length, commitment, salt?]: the EDK list
+  // ends where the frame length, the commitment (2 + 32 bytes) and the salt item end it.
+  const saltItem = (h: MessageHeader): number => (h.headerSalt ? headLength(h.headerSalt.length) + h.headerSalt.length : 0);
+  const tail = headLength(previous.frameLength) + 2 + COMMITMENT_BYTES;
+  const edksEnd = body.length - tail - saltItem(previous);
+  const edksStart = edksEnd - edkListLength(previous.encryptedDataKeys);
+  const ids: Uint8Array[] = [];
+  const edkBytes = edkListLength(next.encryptedDataKeys, ids);
+  const length = edksStart + edkBytes + tail + saltItem(next);
+  if (length > MAX_HEADER_BYTES) throw limitExceeded('header bytes', length, MAX_HEADER_BYTES);
+  const out = new Uint8Array(PREAMBLE_BYTES + length + reserve);
+  out.set(MAGIC, 0);
+  out[3] = next.version;
+  writeU32(out, 4, length);
+  let pos = PREAMBLE_BYTES;
+  out[pos++] = 0x80 | (next.headerSalt ? 7 : 6);
+  out[pos++] = next.suite.id;
+  out.set(body.subarray(2, edksStart), pos);
+  pos += edksStart - 2;
+  pos = writeHead(out, pos, 4, next.encryptedDataKeys.length);
+  next.encryptedDataKeys.forEach((edk, i) => {
+    out[pos++] = 0x83;
+    pos = writeHead(out, pos, 3, ids[i]!.length);
+    out.set(ids[i]!, pos);
+    pos = writeHead(out, pos + ids[i]!.length, 2, edk.providerInfo.length);
+    out.set(edk.providerInfo, pos);
+    pos = writeHead(out, pos + edk.providerInfo.length, 2, edk.ciphertext.length);
+    out.set(edk.ciphertext, pos);
+    pos += edk.ciphertext.length;
+  });
+  out.set(body.subarray(edksEnd, edksEnd + tail), pos);
+  pos += tail;
+  if (next.headerSalt) {
+    pos = writeHead(out, pos, 2, next.headerSalt.length);
+    out.set(next.headerSalt, pos);
+  }
   return out;
 }
 

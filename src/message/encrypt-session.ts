@@ -51,12 +51,14 @@ export function checkFrameLength(frameLength: number): void {
 /**
  * Encodes `header` and appends its header tag (SPEC §3), made with the message's content key:
  * preamble ‖ CBOR body ‖ tag in one new array. Encrypt and rewrap both write headers with it.
+ * `preEncoded`: the header already encoded, with {@link TAG_BYTES} reserved at its end (rewrap's
+ * re-encoding of the old header's bytes); it is tagged in place and returned.
  *
  * @throws SealboxError ERR_LIMIT_EXCEEDED (header body above 1 MiB)
  */
-export async function sealHeader(header: MessageHeader, key: AeadKey): Promise<Uint8Array> {
+export async function sealHeader(header: MessageHeader, key: AeadKey, preEncoded?: Uint8Array): Promise<Uint8Array> {
   // One array for the header and its tag.
-  const headerBytes = encodeHeader(header, TAG_BYTES);
+  const headerBytes = preEncoded ?? encodeHeader(header, TAG_BYTES);
   const encoded = headerBytes.subarray(0, headerBytes.length - TAG_BYTES);
   const nonce = headerNonce(header.headerSalt);
   if (key.sealInto) {

@@ -8,6 +8,7 @@ import { FINAL_FRAME_PREFIX, FRAME_FINAL, FRAME_REGULAR } from '../format/frame.
 import type { EncryptedDataKey } from '../format/edk.js';
 import { copyEncryptedDataKey } from '../format/edk.js';
 import type { MessageHeader } from '../format/header.js';
+import { encodeRewrappedHeader } from '../format/header.js';
 import type { Keyring } from '../keyring/keyring.js';
 import { checkedKeyring } from '../keyring/keyring.js';
 import { MAX_ENCRYPTED_DATA_KEYS, TAG_BYTES } from '../limits.js';
@@ -159,7 +160,10 @@ export async function rewrapHeader(
       // Fresh for every header: its tag's nonce (SPEC §6).
       headerSalt: randomBytes(suite.headerSaltLength),
     });
-    return { header, previous, headerBytes: await sealHeader(header, key), openFrames: () => frameOpener(key, header.messageId) };
+    // The old header's bytes with the new EDKs and salt spliced in: no second encoding of the
+    // context (the same bytes as encodeHeader; test/rewrap.test.ts compares them).
+    const encoded = encodeRewrappedHeader(headerBytes, previous, header, TAG_BYTES);
+    return { header, previous, headerBytes: await sealHeader(header, key, encoded), openFrames: () => frameOpener(key, header.messageId) };
   } finally {
     wipe(dataKey);
   }
