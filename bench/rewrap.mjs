@@ -32,9 +32,14 @@ export function benchRewrap({ root, dir, add, log, writeRandomFile }) {
   writeRandomFile(plain, mib * MIB);
   worker('make', plain, sealed);
   rmSync(plain, { force: true });
+  // Dirty pages left by the previous step (writing the 1 GiB source, an earlier copy) are
+  // written back first, so that each measurement pays for its own writes only, whichever runs
+  // first (without this the first row absorbed the writeback of everything before it).
+  const settle = () => execFileSync('sync', { stdio: 'ignore' });
   const best = (...args) => {
     let ms = Infinity;
     for (let i = 0; i < reps; i++) {
+      settle();
       ms = Math.min(ms, worker(...args).ms);
       rmSync(out, { force: true });
     }
@@ -45,19 +50,23 @@ export function benchRewrap({ root, dir, add, log, writeRandomFile }) {
   const newSame = best('rewrap-new', sealed, out, 'replace');
   const newLonger = best('rewrap-new', sealed, out, 'add');
   const reencrypt = best('reencrypt', sealed, out);
+  settle();
   const inPlace = worker('inplace', sealed, 2 * reps + 1).ms;
   rmSync(sealed, { force: true });
   add(g, `fs.copyFile, ${size} (baseline)`, copy, 'ms');
   add(g, `fs.copyFile + fsync, ${size} (baseline)`, copySync, 'ms');
   add(g, `decrypt + encrypt streams + fsync, ${size} (baseline)`, reencrypt, 'ms');
+  // The 1.2x target is against fs.copyFile + fsync: rewrapFile fsyncs what it writes (a rename
+  // over dst must not leave an empty or partial file after a power cut), so the fair baseline
+  // syncs too; the copy left in the page cache is shown beside it (docs/performance.md).
   add(g, `rewrapFile into a new file, same header length, ${size}`, newSame, 'ms', null, [
-    ['fs.copyFile time', newSame / copy, 1.2, null, '<='],
-    ['fs.copyFile + fsync time', newSame / copySync, null, null, '<='],
+    ['fs.copyFile + fsync time', newSame / copySync, 1.2, null, '<='],
+    ['fs.copyFile time (no fsync)', newSame / copy, null, null, '<='],
     ['less time than decrypt + encrypt', reencrypt / newSame, 3],
   ]);
   add(g, `rewrapFile into a new file, longer header (--add), ${size}`, newLonger, 'ms', null, [
-    ['fs.copyFile time', newLonger / copy, null, null, '<='],
     ['fs.copyFile + fsync time', newLonger / copySync, null, null, '<='],
+    ['fs.copyFile time (no fsync)', newLonger / copy, null, null, '<='],
     ['less time than decrypt + encrypt', reencrypt / newLonger, null],
   ]);
   add(g, `rewrapFile in place, same header length, ${size}`, inPlace, 'ms', null, [['limit', inPlace / 50, null, 50, 'ms']]);

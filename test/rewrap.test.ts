@@ -8,6 +8,8 @@ import { decrypt, decryptRange, encrypt, readHeader, MultiKeyring, RawAesKeyring
 import { rewrap } from '../src/rewrap/index.js';
 import type { Keyring } from '../src/index.js';
 import { encodeHeader, readPreamble } from '../src/format/header.js';
+import { suiteById } from '../src/crypto/suites.js';
+import { rewrappedSuite } from '../src/message/rewrap-session.js';
 import { headerEncoder } from '../src/format/cbor.js';
 import { concat, fromHex, toHex } from '../src/crypto/bytes.js';
 import { LocalKms } from '../src/local-kms/index.js';
@@ -243,6 +245,19 @@ describe('rewrap', () => {
     expect(bytesEqual((await decrypt(r2.ciphertext, { keyring: newKey })).plaintext, new Uint8Array(Buffer.from(f.plaintext!, 'base64')))).toBe(true);
     // Only the bad EDK's key: the same code as decrypt.
     expect(code(await thrown(() => rewrap(failing, { keyring: alpha, to: newKey })))).toBe('ERR_KEYRING');
+  });
+
+  it('rewrites only suites 1 and 3 (into 3): every other known suite, a signed one included, is refused', () => {
+    const known = [];
+    for (let id = 0; id < 256; id++) {
+      try {
+        known.push(suiteById(id));
+      } catch {
+        // not a suite of this release
+      }
+    }
+    expect(known.map((s) => s.id)).toEqual(expect.arrayContaining([1, 3]));
+    for (const suite of known) expect(rewrappedSuite(suite)?.id, `suite ${suite.id}`).toBe(suite.id === 1 || suite.id === 3 ? 3 : undefined);
   });
 
   it('refuses unknown suites and versions with ERR_UNSUPPORTED_VERSION', async () => {

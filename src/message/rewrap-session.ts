@@ -73,6 +73,11 @@ const REWRAPPED_SUITE: ReadonlyMap<number, Suite> = new Map([
   [SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT.id, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT],
 ]);
 
+/** The suite a message of `suite` becomes when rewrapped, or undefined when it cannot be (see {@link REWRAPPED_SUITE}). */
+export function rewrappedSuite(suite: Suite): Suite | undefined {
+  return REWRAPPED_SUITE.get(suite.id);
+}
+
 /**
  * Checks rewrap options without calling any keyring.
  *
@@ -124,7 +129,7 @@ export async function rewrapHeader(
   checkBody?: (header: MessageHeader) => MaybePromise<void>,
 ): Promise<RewrappedHeader> {
   const previous = acceptHeader(plan.decrypt, headerBytes);
-  const suite = REWRAPPED_SUITE.get(previous.suite.id);
+  const suite = rewrappedSuite(previous.suite);
   if (suite === undefined) throw new SealboxError('ERR_UNSUPPORTED_VERSION', `Messages of suite ${previous.suite.name} cannot be rewrapped`);
   await checkBody?.(previous);
   const { encryptionContext } = previous;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { decrypt, encrypt, MultiKeyring, RawAesKeyring } from '../../src/index.js';
 import { rewrap } from '../../src/rewrap/index.js';
 import { CLI, ensureBuilt } from './build.js';
+import { CLI_COMMAND, HAS_SCRIPT, cliEnv, onTerminal, q } from './run.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
@@ -166,4 +167,33 @@ describe('sealbox rewrap', () => {
     const dec = sealbox(h, ['decrypt', file, '--key', 'alias/k2']);
     expect(dec.stdout).toBe('kms');
   }, 60_000);
+
+  it.skipIf(!HAS_SCRIPT)('on a terminal: a progress line over many files; Ctrl-C finishes the files in progress, exit 130, nothing half-done', async () => {
+    const msgs = join(dir, 'tty');
+    spawnSync('mkdir', [msgs]);
+    const files: string[] = [];
+    for (let i = 0; i < 600; i++) {
+      const file = join(msgs, `t${i}.sbx`);
+      writeFileSync(file, (await encrypt(Buffer.from(`tty ${i}`), { keyring: oldKey.keyring })).ciphertext);
+      files.push(file);
+    }
+    const command = `${CLI_COMMAND} rewrap ${files.slice(0, 300).map(q).join(' ')} --key ${q(`file:${newKey.path}`)} --unwrap-key ${q(`file:${oldKey.path}`)}`;
+    const done = await onTerminal(command, { env: cliEnv(home), timeoutMs: 90_000 });
+    expect(done.code, done.screen).toBe(0);
+    // The line is rewritten in place (\r ... ESC [K) and ends with a newline once all are done.
+    expect(done.screen).toContain('sealbox rewrap: 300/300 files\u001b[K\r\n');
+    // Ctrl-C once the line shows progress: the files in progress finish, no new one starts.
+    const rest = `${CLI_COMMAND} rewrap ${files.slice(300).map(q).join(' ')} --key ${q(`file:${newKey.path}`)} --unwrap-key ${q(`file:${oldKey.path}`)}`;
+    const stopped = await onTerminal(rest, { env: cliEnv(home), timeoutMs: 90_000, interruptWhen: /rewrap: [1-9]\d*\/300 files/ });
+    expect(stopped.code, stopped.screen).toBe(130);
+    let rewrapped = 0;
+    for (const [i, file] of files.entries()) {
+      const text = await opens(readFileSync(file), newKey.keyring);
+      if (text === `tty ${i}`) rewrapped++;
+      else expect(await opens(readFileSync(file), oldKey.keyring), file).toBe(`tty ${i}`);
+    }
+    expect(rewrapped).toBeGreaterThan(300);
+    expect(rewrapped).toBeLessThan(600);
+    expect(readdirSync(msgs).filter((f) => f.startsWith('.'))).toEqual([]);
+  }, 180_000);
 });
