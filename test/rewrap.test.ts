@@ -216,6 +216,8 @@ describe('rewrap', () => {
     const targets: Keyring[] = [newKey, new MultiKeyring({ generator: newKey, children: [otherKey, testKeyring('n'.repeat(300), 6)] })];
     for (const v of base) {
       const message = new Uint8Array(Buffer.from(v.ciphertext, 'base64'));
+      // Signed messages are not rewrapped (test/signed.test.ts); suites 1 and 3 are.
+      if ((await readHeader(message)).suite.signed) continue;
       const raw = (name: string): Keyring => new RawAesKeyring({ namespace, name, wrappingKey: fromHex(keys[name]!) });
       const keyring = v.keyring.length === 1 ? raw(v.keyring[0]!) : new MultiKeyring({ generator: raw(v.keyring[0]!), children: v.keyring.slice(1).map(raw) });
       for (const to of targets) {

@@ -6,6 +6,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decrypt } from '../../src/decrypt.js';
 import { encrypt } from '../../src/encrypt.js';
+import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../../src/crypto/suites.js';
 import { readPreamble } from '../../src/format/header.js';
 import { TAG_BYTES } from '../../src/limits.js';
 import type { Keyring } from '../../src/keyring/keyring.js';
@@ -146,6 +147,22 @@ describe('rewrapFile', () => {
     expect(second.method).toBe('header');
     expect(bytesEqual(bodyOf(await readFile(path)), bodyOf(bytes))).toBe(true);
     expect(await opensWith(path, oldKey, plaintext)).toBe(true);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('a signed (suite 2) file is refused before any keyring is asked, in place and into another file, and left as it was', async () => {
+    const plaintext = pattern(100_000, 2);
+    const { ciphertext } = await encrypt(plaintext, { keyring: oldKey, suite: SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 });
+    const path = join(dir, 's.sbx');
+    await writeFile(path, ciphertext);
+    for (const dst of [path, join(dir, 's2.sbx')]) {
+      let calls = 0;
+      const counting: Keyring = { wrapKey: (r) => (calls++, newKey.wrapKey(r)), unwrapKey: (r) => (calls++, oldKey.unwrapKey(r)) };
+      expect(code(await thrown(() => rewrapFile(path, dst, { keyring: counting, to: counting })))).toBe('ERR_UNSUPPORTED_VERSION');
+      expect(calls).toBe(0);
+    }
+    expect(bytesEqual(await readFile(path), ciphertext)).toBe(true);
+    expect(await stat(join(dir, 's2.sbx')).catch(() => null)).toBeNull();
     expect(await leftovers()).toEqual([]);
   });
 
