@@ -79,23 +79,42 @@ function keyPool(crypto: NodeCrypto): () => Promise<KeyPair> {
 const PREWARM_BYTES = 256 * 1024;
 /** From this many bytes the hash moves to the worker thread (signature-worker.ts). */
 const WORKER_BYTES = 1024 * 1024;
+/**
+ * A first chunk this large is a whole message handed over at once (one-shot encrypt and
+ * decrypt): nothing runs beside its hash, so it is hashed here, uncopied.
+ */
+const WHOLE_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+type Hash = import('node:crypto').Sign | import('node:crypto').Verify;
 
 /**
- * Where a message's bytes go: copies kept in memory while the message is small (hashed in one
- * go on this thread at the end, which for a 1 KiB message is cheapest), then, from
- * {@link WORKER_BYTES}, a hash session on a worker thread, so hashing overlaps the caller's
- * sealing or opening of the next frames.
+ * Where a message's bytes go. While the message is small: copies, hashed in one go on this
+ * thread at the end (cheapest for a 1 KiB message). From {@link WORKER_BYTES}: a hash session
+ * on a worker thread, so hashing overlaps the caller's sealing or opening of the next frames.
+ * A whole message in one chunk: hashed here at once.
  */
-function messageBytes(key: KeyObject, sign: boolean): {
+function messageBytes(key: KeyObject, sign: boolean, start: () => Hash): {
   update(chunk: Uint8Array): void;
-  finish<T>(here: (data: Uint8Array[]) => T, there: (session: HashSession) => Promise<T>): Promise<T>;
+  finish<T>(here: (hash: Hash) => T, there: (session: HashSession) => Promise<T>): Promise<T>;
 } {
   let chunks: Uint8Array[] = [];
   let bytes = 0;
   let session: HashSession | undefined;
+  let inline: Hash | undefined;
+  const flush = (to: { update(data: Uint8Array): unknown }): void => {
+    for (const c of chunks) to.update(c);
+    chunks = [];
+  };
   return {
     update(chunk) {
       if (session) return session.update(chunk);
+      if (inline) return void inline.update(chunk);
+      if (chunk.length >= WHOLE_MESSAGE_BYTES) {
+        inline = start();
+        flush(inline);
+        inline.update(chunk);
+        return;
+      }
       if (chunk.length === 0) return;
       chunks.push(chunk.slice());
       const before = bytes;
@@ -103,15 +122,14 @@ function messageBytes(key: KeyObject, sign: boolean): {
       if (before < PREWARM_BYTES && bytes >= PREWARM_BYTES) prewarmHashThread();
       if (bytes >= WORKER_BYTES) {
         session = hashSession(key, sign);
-        for (const c of chunks) session.update(c);
-        chunks = [];
+        flush(session);
       }
     },
     async finish(here, there) {
       if (session) return there(session);
-      const data = chunks;
-      chunks = [];
-      return here(data);
+      const hash = inline ?? start();
+      flush(hash);
+      return here(hash);
     },
   };
 }
@@ -125,17 +143,13 @@ export function createNodeSignatureBackend(): SignatureBackend | undefined {
     'node',
     async (): Promise<RawSigner> => {
       const pair = await takeKeyPair();
-      const bytes = messageBytes(pair.privateKey, true);
+      const bytes = messageBytes(pair.privateKey, true, () => crypto.createSign('sha384'));
       return {
         publicKey: pair.publicKey,
         update: (chunk) => bytes.update(chunk),
         sign: () =>
           bytes.finish(
-            (data) => {
-              const signer = crypto.createSign('sha384');
-              for (const c of data) signer.update(c);
-              return new Uint8Array(signer.sign({ key: pair.privateKey, dsaEncoding: 'ieee-p1363' }));
-            },
+            (hash) => new Uint8Array((hash as import('node:crypto').Sign).sign({ key: pair.privateKey, dsaEncoding: 'ieee-p1363' })),
             (session) => session.finishSign(),
           ),
       };
@@ -150,16 +164,14 @@ export function createNodeSignatureBackend(): SignatureBackend | undefined {
       } catch {
         return Promise.resolve(undefined);
       }
-      const bytes = messageBytes(key, false);
+      const bytes = messageBytes(key, false, () => crypto.createVerify('sha384'));
       return Promise.resolve({
         update: (chunk) => bytes.update(chunk),
         verify: (signature, format = 'p1363') =>
           bytes.finish(
-            (data) => {
-              const verifier = crypto.createVerify('sha384');
-              for (const c of data) verifier.update(c);
+            (hash) => {
               try {
-                return verifier.verify({ key, dsaEncoding: format === 'der' ? 'der' : 'ieee-p1363' }, signature);
+                return (hash as import('node:crypto').Verify).verify({ key, dsaEncoding: format === 'der' ? 'der' : 'ieee-p1363' }, signature);
               } catch {
                 return false;
               }
