@@ -15,6 +15,7 @@ import { inputError, openInput, readsTerminal, terminalArmor } from './input.js'
 import { checkOutputPath } from './output-path.js';
 import { rememberingEdks } from './edk-names.js';
 import { SealboxError } from '../errors.js';
+import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../crypto/suites.js';
 import { UsageError } from './exit.js';
 import { createArmorStream, createDearmorStream } from './armor.js';
 import { closeSync, openSync, readSync } from 'node:fs';
@@ -27,6 +28,8 @@ interface CryptOptions {
   endpointUrl?: string;
   frameLength?: string;
   armor?: boolean;
+  sign?: boolean;
+  requireSigned?: boolean;
 }
 
 /** True when the file starts like an armored message ('-'; a binary one starts "SBX"). */
@@ -100,12 +103,21 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
     if (direct) stream.destroy();
     const progress = direct ? undefined : progressFor(size);
     if (direction === 'encrypt') {
-      const options = { keyring, ...(context ? { encryptionContext: context } : {}), ...(frameLength !== undefined ? { frameLength } : {}) };
+      const options = {
+        keyring,
+        ...(context ? { encryptionContext: context } : {}),
+        ...(frameLength !== undefined ? { frameLength } : {}),
+        ...(opts.sign ? { suite: SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } : {}),
+      };
       if (direct) await encryptFile(file!, opts.output!, options);
       else await runPipeline(stream, [...(progress ? [progress] : []), createEncryptStream(options), ...(opts.armor ? [createArmorStream()] : [])], opts.output);
     } else {
       remembered = rememberingEdks(keyring);
-      const options = { keyring: remembered.keyring, ...(expected ? { expectedEncryptionContext: expected } : {}) };
+      const options = {
+        keyring: remembered.keyring,
+        ...(expected ? { expectedEncryptionContext: expected } : {}),
+        ...(opts.requireSigned ? { signaturePolicy: 'require-signed' as const } : {}),
+      };
       if (direct) await decryptFile(file!, opts.output!, options);
       // Armor or binary: the dearmor stage passes binary input straight through.
       else await runPipeline(stream, [...(progress ? [progress] : []), createDearmorStream(), createDecryptStream(options)], opts.output);
@@ -137,6 +149,7 @@ export function registerCrypt(program: Command, globals: () => GlobalOptions): v
     .option('--endpoint-url <url>', 'AWS KMS endpoint for kms: keys')
     .option('--frame-length <bytes>', 'plaintext bytes per frame, 1-4194304 (default 65536)')
     .option('-a, --armor', 'write the message as text (base64 between BEGIN/END SEALBOX MESSAGE lines)')
+    .option('--sign', 'sign the message (suite 2, ECDSA P-384): recipients who can decrypt it cannot forge it')
     .addHelpText('after', `
 Examples:
   echo hello | sealbox encrypt > hello.sbx
@@ -144,6 +157,7 @@ Examples:
   sealbox encrypt data.csv -o data.sbx --key alias/app --key file:escrow.key
   sealbox encrypt notes.txt -o notes.sbx --key rsa:alice.pub.pem --key rsa:bob.pub.pem
   sealbox encrypt notes.txt -o notes.sbx --key pq:carol.pub --key alias/app
+  sealbox encrypt release.tar -o release.tar.sbx --sign --key rsa:alice.pub.pem --key rsa:bob.pub.pem
   echo "the code is 1234" | sealbox encrypt --armor --key kms-rsa:inbox.pub.pem
   sealbox encrypt in.bin -o out.sbx --key kms:arn:aws:kms:us-east-1:111122223333:key/1234abcd-...`)
     .action((file: string | undefined, opts: CryptOptions) => run(file, opts, globals(), 'encrypt'));
@@ -155,6 +169,7 @@ Examples:
     .option('-o, --output <file>', 'output file (default: stdout)')
     .option('-k, --key <key>', 'key to try (as for encrypt; default: any key of the local KMS)', collect)
     .option('-r, --require-context <k=v>', 'fail unless the message has this context pair (repeatable)', collect)
+    .option('--require-signed', 'fail unless the message is signed (encrypt --sign), before any key is used')
     .option('--endpoint-url <url>', 'AWS KMS endpoint for kms: keys')
     .addHelpText('after', `
 Examples:
@@ -163,6 +178,7 @@ Examples:
   sealbox decrypt data.sbx -o data.csv --key file:escrow.key
   sealbox decrypt notes.sbx --key rsa:alice.pem
   sealbox decrypt notes.sbx --key pq:carol.key
+  sealbox decrypt release.tar.sbx -o release.tar --require-signed --key rsa:bob.pem
 
 Exit codes: 0 ok, 1 usage, 2 not authentic / context mismatch, 3 key service or no matching key.
 Plaintext written to stdout before a failure belongs to an incomplete message; use -o to get all or nothing.`)

@@ -10,7 +10,7 @@ import { inputError, openInput, readsTerminal, terminalArmor } from './input.js'
 export function registerInspect(program: Command, globals: () => GlobalOptions): void {
   program
     .command('inspect')
-    .description('Show a message header (version, suite, context, wrapped keys, frame length) without decrypting')
+    .description('Show a message header (version, suite, signed or not, context, wrapped keys, frame length) without decrypting')
     .argument('[file]', 'message file (default: stdin)')
     .addHelpText('after', '\nExamples:\n  sealbox inspect report.pdf.sbx\n  sealbox inspect report.pdf.sbx --json')
     .action(async (file: string | undefined) => {
@@ -30,6 +30,7 @@ export function registerInspect(program: Command, globals: () => GlobalOptions):
       const info = {
         version: header.version,
         suite: header.suite.name,
+        signed: header.suite.signed,
         messageId: Buffer.from(header.messageId).toString('hex'),
         frameLength: header.frameLength,
         encryptionContext: header.encryptionContext,
@@ -42,6 +43,7 @@ export function registerInspect(program: Command, globals: () => GlobalOptions):
       const lines = [
         `version:        ${info.version}`,
         `suite:          ${info.suite}`,
+        `signed:         ${info.signed ? 'yes (ECDSA P-384; decrypt verifies the signature)' : 'no'}`,
         `message id:     ${info.messageId}`,
         `frame length:   ${info.frameLength}`,
         `context:        ${Object.keys(info.encryptionContext).length === 0 ? '(none)' : Object.entries(info.encryptionContext).map(([k, v]) => `${k}=${v}`).join(', ')}`,

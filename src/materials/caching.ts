@@ -35,7 +35,7 @@ export interface CachingMaterialsManagerStats {
   readonly hits: number;
   /** Requests that asked the underlying manager (one per miss, however many callers waited on it). */
   readonly misses: number;
-  /** Encrypt requests that bypassed the cache (plaintext longer than `maxBytesEncrypted`). */
+  /** Encrypt requests that bypassed the cache (plaintext longer than `maxBytesEncrypted`, or a signed suite). */
   readonly bypassed: number;
   /** Entries currently held. */
   readonly size: number;
@@ -69,6 +69,9 @@ const MAX_MESSAGES = 2 ** 32;
  *   whose known length alone exceeds `maxBytesEncrypted` bypasses the cache. A stream of unknown
  *   length uses the cache and counts its bytes frame by frame: a frame that would carry the data
  *   key past `maxBytesEncrypted` fails with ERR_LIMIT_EXCEEDED.
+ * - Signed suite (suite 2): encrypt bypasses the cache (each message's context holds its own
+ *   public key, which its EDKs are bound to), and the signing key is never cached; decrypt
+ *   caches data keys as for any suite, and every message's signature is still verified.
  * - Decrypt: unwrapped keys cached by suite, encryption context and the exact EDKs, until `maxAgeMs`.
  * - Concurrent misses for the same entry make one call to the underlying manager; its failure
  *   goes to every waiter and is not cached.
@@ -134,8 +137,11 @@ export class CachingMaterialsManager implements MaterialsManager {
     const request = normalizeRequest(given);
     const length = request.plaintextLength;
     if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) throw new RangeError(`"plaintextLength" expected a non-negative integer, got ${length}`);
-    if (length !== undefined && length > this.#maxBytes) {
-      // This message alone would exhaust a cached key: give it its own.
+    // A signed suite's context holds the message's own public key (SPEC §11.1), which its EDKs
+    // are bound to: no two messages share a context, so caching could only fill the cache with
+    // keys never reused. Such a message gets its own key; the signing key is never cached.
+    if (request.suite.signed || (length !== undefined && length > this.#maxBytes)) {
+      // (Or: this message alone would exhaust a cached key.)
       this.#bypassed++;
       return this.#backing.getEncryptionMaterials(request);
     }

@@ -153,7 +153,7 @@ export function planDecryption(options: DecryptOptions): DecryptPlan {
  * @throws SealboxError ERR_SIGNATURE_POLICY
  */
 export function checkSignaturePolicy(policy: SignaturePolicy, header: MessageHeader): void {
-  if (policy[2] !== 'c' && header.suite.signed !== (policy[2] === 'q')) throw new SealboxError('ERR_SIGNATURE_POLICY', policy);
+  if (policy[2] !== 'c' && header.suite.signed !== (policy[2] === 'q')) throw new SealboxError('ERR_SIGNATURE_POLICY', `${header.suite.signed ? 'Signed' : 'Unsigned'} message refused (${policy})`);
 }
 
 /**

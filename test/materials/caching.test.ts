@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decrypt, encrypt, encryptStream } from '../../src/index.js';
 import { SealboxError } from '../../src/errors.js';
-import { DEFAULT_SUITE } from '../../src/crypto/suites.js';
+import { DEFAULT_SUITE, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../../src/crypto/suites.js';
 import { getAeadBackend } from '../../src/crypto/backend.js';
 import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from '../../src/keyring/keyring.js';
 import { CachingMaterialsManager } from '../../src/materials/caching.js';
@@ -51,6 +51,24 @@ const request = (context: Record<string, string> = { a: '1' }, plaintextLength: 
   ({ suite: DEFAULT_SUITE, encryptionContext: context, plaintextLength: plaintextLength ?? undefined });
 
 describe('CachingMaterialsManager: encrypt', () => {
+  it('signed suite: every message gets its own data key and signing key (bypass); decrypt caches and still verifies each signature', async () => {
+    const { keyring, cmm } = setup();
+    const data = pattern(100);
+    const outs = [];
+    for (let i = 0; i < 3; i++) outs.push(await encrypt(data, { materialsManager: cmm, encryptionContext: { a: '1' }, suite: SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 }));
+    expect(keyring.wraps).toBe(3);
+    expect(cmm.stats).toMatchObject({ hits: 0, misses: 0, bypassed: 3, size: 0 });
+    expect(new Set(outs.map((o) => o.header.encryptionContext['sealbox:ecdsa-p384-public-key'])).size).toBe(3);
+    // Decrypt: the second decrypt of a message is a hit, and a hit still checks the signature.
+    for (const o of outs) expect(bytesEqual((await decrypt(o.ciphertext, { materialsManager: cmm })).plaintext, data)).toBe(true);
+    await decrypt(outs[0]!.ciphertext, { materialsManager: cmm });
+    expect(cmm.stats.hits).toBe(1);
+    const forged = outs[0]!.ciphertext.slice();
+    forged[forged.length - 1]! ^= 1;
+    expect(((await thrown(() => decrypt(forged, { materialsManager: cmm }))) as SealboxError).code).toBe('ERR_DECRYPTION_FAILED');
+    expect(cmm.stats.hits).toBe(2);
+  });
+
   it('reuses one data key per context; another context gets another key', async () => {
     const { keyring, cmm } = setup();
     const data = pattern(100);
