@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decrypt, decryptRange, encrypt, readHeader, MultiKeyring, RawAesKeyring, RawRsaKeyring, KmsKeyring, KmsRsaKeyring, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT } from '../src/index.js';
+import { decrypt, decryptRange, decryptStream, encrypt, encryptStream, readHeader, MultiKeyring, RawAesKeyring, RawRsaKeyring, KmsKeyring, KmsRsaKeyring, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT } from '../src/index.js';
 import { rewrap } from '../src/rewrap/index.js';
 import type { Keyring } from '../src/index.js';
 import { encodeHeader, readPreamble } from '../src/format/header.js';
@@ -16,6 +16,7 @@ import { LocalKms } from '../src/local-kms/index.js';
 import { TAG_BYTES } from '../src/limits.js';
 import { bytesEqual, pattern, testKeyring, thrown } from './helpers/keys.js';
 import { loadVectorKeys, loadVectors } from './helpers/vectors.js';
+import { through } from './helpers/web-streams.js';
 
 const oldKey = testKeyring('old', 1);
 const newKey = testKeyring('new', 2);
@@ -187,6 +188,25 @@ describe('rewrap', () => {
     const read = await readHeader(third.ciphertext);
     expect([read.suite.id, toHex(read.headerSalt!)]).toEqual([3, salts[2]]);
     expect(bytesEqual((await decryptRange(third.ciphertext, { keyring: newKey, start: 1000, end: 3000 })).plaintext, plaintext.subarray(1000, 3000))).toBe(true);
+  });
+
+  it('encrypt can write suite 3 directly (one-shot and streams): every decoder reads it, and its first rewrap keeps the header length', async () => {
+    const plaintext = pattern(3000, 6);
+    const suite = SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT;
+    const a = await encrypt(plaintext, { keyring: oldKey, frameLength: 500, suite });
+    const b = await encrypt(plaintext, { keyring: oldKey, frameLength: 500, suite });
+    expect([a.header.suite.id, a.header.headerSalt!.length]).toEqual([3, 8]);
+    expect(toHex(a.header.headerSalt!)).not.toBe(toHex(b.header.headerSalt!));
+    const streamed = await through(encryptStream({ keyring: oldKey, frameLength: 500, suite }), plaintext, 777);
+    for (const m of [a.ciphertext, streamed]) {
+      expect(bytesEqual((await decrypt(m, { keyring: oldKey })).plaintext, plaintext)).toBe(true);
+      expect(bytesEqual(await through(decryptStream({ keyring: oldKey }), m, 333), plaintext)).toBe(true);
+      expect(bytesEqual((await decryptRange(m, { keyring: oldKey, start: 499, end: 1501 })).plaintext, plaintext.subarray(499, 1501))).toBe(true);
+      const r = await rewrap(m, { keyring: oldKey, to: newKey });
+      expect(r.ciphertext.length).toBe(m.length);
+      expect(bytesEqual(body(r.ciphertext), body(m))).toBe(true);
+      expect(bytesEqual((await decrypt(r.ciphertext, { keyring: newKey })).plaintext, plaintext)).toBe(true);
+    }
   });
 
   it('the salt is authenticated: a suite 3 header with its salt changed, or relabelled suite 1, fails the header tag', async () => {

@@ -76,7 +76,7 @@ describe('suite 2: signed messages, one-shot', () => {
   });
 
   it('bad suite and policy options are programmer errors', async () => {
-    expect(await thrown(() => encrypt(pattern(1), { keyring, suite: { ...SIGNED, id: 3 } }))).toBeInstanceOf(TypeError);
+    expect(await thrown(() => encrypt(pattern(1), { keyring, suite: { ...SIGNED, id: 4 } }))).toBeInstanceOf(TypeError);
     expect(await thrown(() => encrypt(pattern(1), { keyring, suite: 'signed' as never }))).toBeInstanceOf(TypeError);
     const s = await signed(pattern(1));
     expect(await thrown(() => decrypt(s, { keyring, signaturePolicy: 'require' as never }))).toBeInstanceOf(TypeError);

@@ -119,12 +119,13 @@ const SUITES: ReadonlyMap<number, Suite> = new Map(
 );
 
 /**
- * The suite an `encrypt` caller named: suite 1 or 2 as exported (or a suite equal to one by id),
- * else a TypeError (a programmer mistake). Suite 3 is rewrap's.
+ * The suite an `encrypt` caller named: suite 1, 2 or 3 as exported (or a suite equal to one by
+ * id), else a TypeError (a programmer mistake). Suite 3 is what rewrap writes; a message
+ * encrypted in it keeps its header length through its first rewrap too (docs/rewrap.md).
  */
 export function checkSuiteOption(suite: unknown): Suite {
   const id = (suite as Partial<Suite> | null)?.id;
-  if (id !== 1 && id !== 2) throw new TypeError('"suite"');
+  if (id !== 1 && id !== 2 && id !== 3) throw new TypeError('"suite"');
   return SUITES.get(id) as Suite;
 }
 

@@ -100,6 +100,8 @@ export async function startEncryption(
     encryptedDataKeys: Object.freeze(materials.encryptedDataKeys.map(copyEncryptedDataKey)),
     frameLength,
     commitment,
+    // Suite 3 (SPEC §3.2): a fresh salt makes the header tag's nonce.
+    ...(materials.suite.headerSaltLength > 0 ? { headerSalt: randomBytes(materials.suite.headerSaltLength) } : {}),
   });
   const headerBytes = await sealHeader(header, key);
   let next = 0;

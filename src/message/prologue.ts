@@ -38,7 +38,10 @@ export interface EncryptOptions extends KeySource {
   /**
    * The algorithm suite, one of the exported suite constants: `SUITE_AES256_GCM_HKDF_SHA512_COMMIT`
    * (the default) or `SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384`, which signs the message
-   * with a fresh P-384 key so that recipients who can unwrap its data key cannot forge it.
+   * with a fresh P-384 key so that recipients who can unwrap its data key cannot forge it, or
+   * `SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT` (suite 3, what rewrap writes: a random
+   * header salt; its first rewrap keeps the header's length, so a file is rewrapped in place
+   * from the start; releases before suite 3 cannot read it).
    */
   suite?: Suite;
 }

@@ -6,7 +6,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decrypt } from '../../src/decrypt.js';
 import { encrypt } from '../../src/encrypt.js';
-import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../../src/crypto/suites.js';
+import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT } from '../../src/crypto/suites.js';
 import { readPreamble } from '../../src/format/header.js';
 import { TAG_BYTES } from '../../src/limits.js';
 import type { Keyring } from '../../src/keyring/keyring.js';
@@ -148,6 +148,11 @@ describe('rewrapFile', () => {
     expect(bytesEqual(bodyOf(await readFile(path)), bodyOf(bytes))).toBe(true);
     expect(await opensWith(path, oldKey, plaintext)).toBe(true);
     expect(await leftovers()).toEqual([]);
+    // Encrypted in suite 3 from the start: even the first rewrap writes the header alone.
+    const fresh = join(dir, 'u3.sbx');
+    await writeFile(fresh, (await encrypt(plaintext, { keyring: oldKey, suite: SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT })).ciphertext);
+    expect((await rewrapFile(fresh, fresh, { keyring: oldKey, to: newKey })).method).toBe('header');
+    expect(await opensWith(fresh, newKey, plaintext)).toBe(true);
   });
 
   it('a signed (suite 2) file is refused before any keyring is asked, in place and into another file, and left as it was', async () => {
