@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
@@ -87,5 +88,49 @@ Examples:
       } finally {
         local.close();
       }
+    });
+
+  registerPolicy(kms, globals);
+}
+
+/** `sealbox kms policy put|get|list|delete`: identity policies of local principals (docs/kms-server.md). */
+function registerPolicy(kms: Command, globals: () => GlobalOptions): void {
+  const policy = kms.command('policy').description('Identity (IAM) policies of local principals, evaluated with key policies as AWS does')
+    .addHelpText('after', '\nExamples:\n  sealbox kms policy put --principal arn:aws:iam::111122223333:user/ci --name decrypt --file policy.json\n  sealbox kms policy list --principal arn:aws:iam::111122223333:user/ci');
+  const withKms = async <T>(existing: boolean, body: (local: ReturnType<typeof openLocalKms>) => Promise<T>): Promise<T> => {
+    const local = openLocalKms(globals(), existing);
+    try {
+      return await body(local);
+    } finally {
+      local.close();
+    }
+  };
+  policy.command('put').description('Attach (or replace) a policy: the key policy grammar without Principal')
+    .requiredOption('--principal <arn>', 'principal of the local account (user or role ARN)')
+    .requiredOption('--name <name>', 'policy name')
+    .requiredOption('--file <path>', 'the policy document (JSON); - reads standard input')
+    .action(async (opts: { principal: string; name: string; file: string }) => {
+      const document = opts.file === '-' ? readFileSync(0, 'utf8') : readFileSync(opts.file, 'utf8');
+      await withKms(false, (local) => local.putPrincipalPolicy({ Principal: opts.principal, PolicyName: opts.name, PolicyDocument: document }));
+    });
+  policy.command('get').description('Print a policy document')
+    .requiredOption('--principal <arn>', 'principal ARN')
+    .requiredOption('--name <name>', 'policy name')
+    .action(async (opts: { principal: string; name: string }) => {
+      const out = await withKms(true, (local) => local.getPrincipalPolicy({ Principal: opts.principal, PolicyName: opts.name }));
+      process.stdout.write(`${out.PolicyDocument}\n`);
+    });
+  policy.command('list').description('List the policy names of a principal')
+    .requiredOption('--principal <arn>', 'principal ARN')
+    .action(async (opts: { principal: string }) => {
+      const out = await withKms(true, (local) => local.listPrincipalPolicies({ Principal: opts.principal }));
+      if (globals().json) process.stdout.write(JSON.stringify(out.PolicyNames) + '\n');
+      else for (const name of out.PolicyNames) process.stdout.write(`${name}\n`);
+    });
+  policy.command('delete').description('Remove a policy')
+    .requiredOption('--principal <arn>', 'principal ARN')
+    .requiredOption('--name <name>', 'policy name')
+    .action(async (opts: { principal: string; name: string }) => {
+      await withKms(true, (local) => local.deletePrincipalPolicy({ Principal: opts.principal, PolicyName: opts.name }));
     });
 }

@@ -20,7 +20,8 @@ import { LocalKmsError } from './errors.js';
 import { grantCovers } from './grant-rules.js';
 import { checkGrantTokens, grantMigrations, grantOperations, grantsForKey } from './grants.js';
 import { defineOperation, type AuthorizeRequest, type LocalKmsExtension, type OperationContext } from './operation.js';
-import { cachedKeyPolicy, evaluateKeyPolicy, parseKeyPolicy, valuesOfKey } from './policy.js';
+import { cachedKeyPolicy, evaluateKeyPolicy, evaluatePolicyDetailed, parseKeyPolicy, valuesOfKey, type KeyPolicy, type PolicyRequest } from './policy.js';
+import { identityPoliciesOf, identityPolicyMigrations } from './identity-policies.js';
 import type { KeyRecord } from './key-record.js';
 
 /** The only policy name AWS KMS keys have. */
@@ -43,8 +44,13 @@ function denied(action: string): LocalKmsError {
 export function authorizeAccess(request: AuthorizeRequest): void {
   const { caller, action, key, context } = request;
   if (request.grantTokens !== undefined) checkGrantTokens(context.db, request.grantTokens);
+  // Identity policies count for principals of this account only (another account's IAM is not here).
+  const identity = caller.accountId === context.accountId ? identityPoliciesOf(context.db, caller.principal) : [];
   if (key === undefined) {
     if (caller.accountId !== context.accountId) throw denied(action);
+    if (identity.length === 0) return;
+    const keyless = { principal: caller.principal, accountId: caller.accountId, action, keyArn: '*', lookup: conditionLookup(request, undefined) };
+    if (identityDecision(identity, keyless) !== 'allow') throw denied(action);
     return;
   }
   const policyRequest = {
@@ -55,9 +61,17 @@ export function authorizeAccess(request: AuthorizeRequest): void {
     ...(request.encryptionContext ? { encryptionContext: request.encryptionContext } : {}),
     lookup: conditionLookup(request, key),
   };
-  const decision = evaluateKeyPolicy(cachedKeyPolicy(key.policy), policyRequest);
-  if (decision === 'allow') return;
-  if (decision === 'implicitDeny' && grantsForKey(context.db, key.storageId).some((g) => grantCovers(g, policyRequest))) return;
+  const decision = evaluatePolicyDetailed(cachedKeyPolicy(key.policy), policyRequest);
+  if (decision === 'deny') throw denied(action);
+  if (identity.length === 0) {
+    // No identity policies: the account's principals are trusted as IAM administrators.
+    if (decision !== 'implicitDeny') return;
+  } else {
+    const fromIdentity = identityDecision(identity, policyRequest);
+    if (fromIdentity === 'deny') throw denied(action);
+    if (decision === 'allowDirect' || (decision === 'allowAccount' && fromIdentity === 'allow')) return;
+  }
+  if (grantsForKey(context.db, key.storageId).some((g) => grantCovers(g, policyRequest))) return;
   throw denied(action);
 }
 
@@ -80,7 +94,7 @@ const ENCRYPTION_ALGORITHM_MEMBER: Readonly<Record<string, string>> = {
  * tags and aliases, the request's parameters, the time. Lazy: a tag or alias query runs only
  * when a statement tests such a key. Absent keys are undefined, as IAM has them.
  */
-export function conditionLookup(request: Pick<AuthorizeRequest, 'action' | 'context' | 'input' | 'requestAlias'>, key: KeyRecord): (lowerKey: string) => readonly string[] | undefined {
+export function conditionLookup(request: Pick<AuthorizeRequest, 'action' | 'context' | 'input' | 'requestAlias'>, key: KeyRecord | undefined): (lowerKey: string) => readonly string[] | undefined {
   const { context: ctx } = request;
   const input = request.input ?? {};
   const action = request.action.toLowerCase();
@@ -89,11 +103,11 @@ export function conditionLookup(request: Pick<AuthorizeRequest, 'action' | 'cont
   let resourceTags: Record<string, string> | undefined;
   const tagsOf = (): Record<string, string> =>
     (resourceTags ??= Object.fromEntries(
-      (ctx.db.prepare('SELECT tag_key, tag_value FROM tags WHERE key_id = ?').all(key.storageId) as { tag_key: string; tag_value: string }[]).map((t) => [t.tag_key, t.tag_value]),
+      (ctx.db.prepare('SELECT tag_key, tag_value FROM tags WHERE key_id = ?').all(key?.storageId) as { tag_key: string; tag_value: string }[]).map((t) => [t.tag_key, t.tag_value]),
     ));
   const requestTags = Array.isArray(input.Tags) ? Object.fromEntries((input.Tags as Tags).map((t) => [t.TagKey, t.TagValue])) : undefined;
   return (lower) => {
-    if (lower.startsWith('aws:resourcetag/')) return valuesOfKey(tagsOf(), lower.slice('aws:resourcetag/'.length));
+    if (lower.startsWith('aws:resourcetag/')) return key && valuesOfKey(tagsOf(), lower.slice('aws:resourcetag/'.length));
     if (lower.startsWith('aws:requesttag/')) return requestTags && valuesOfKey(requestTags, lower.slice('aws:requesttag/'.length));
     switch (lower) {
       case 'aws:tagkeys':
@@ -103,19 +117,20 @@ export function conditionLookup(request: Pick<AuthorizeRequest, 'action' | 'cont
       case 'aws:epochtime':
         return [String(Math.floor(ctx.now.getTime() / 1000))];
       case 'kms:resourcealiases':
-        return (ctx.db.prepare('SELECT alias_name FROM aliases WHERE key_id = ? ORDER BY alias_name').all(key.storageId) as { alias_name: string }[]).map((a) => a.alias_name);
+        return key && (ctx.db.prepare('SELECT alias_name FROM aliases WHERE key_id = ? ORDER BY alias_name').all(key.storageId) as { alias_name: string }[]).map((a) => a.alias_name);
       case 'kms:requestalias':
         return str(request.requestAlias);
+      // Of the key; for CreateKey (identity policies), of the key requested.
       case 'kms:keyspec':
-        return [key.keySpec];
+        return key ? [key.keySpec] : on('kms:createkey') ? [(input.KeySpec as string | undefined) ?? (input.CustomerMasterKeySpec as string | undefined) ?? 'SYMMETRIC_DEFAULT'] : undefined;
       case 'kms:keyusage':
-        return [key.keyUsage];
+        return key ? [key.keyUsage] : on('kms:createkey') ? [(input.KeyUsage as string | undefined) ?? 'ENCRYPT_DECRYPT'] : undefined;
       case 'kms:keyorigin':
-        return [key.origin];
+        return key ? [key.origin] : on('kms:createkey') ? [(input.Origin as string | undefined) ?? 'AWS_KMS'] : undefined;
       case 'kms:multiregion':
-        return [String(key.multiRegion !== undefined)];
+        return key ? [String(key.multiRegion !== undefined)] : on('kms:createkey') ? [String(input.MultiRegion === true)] : undefined;
       case 'kms:multiregionkeytype':
-        return str(key.multiRegion);
+        return key ? str(key.multiRegion) : on('kms:createkey') && input.MultiRegion === true ? ['PRIMARY'] : undefined;
       case 'kms:encryptionalgorithm': {
         const member = ENCRYPTION_ALGORITHM_MEMBER[action];
         if (member === undefined) return undefined;
@@ -161,6 +176,17 @@ export function conditionLookup(request: Pick<AuthorizeRequest, 'action' | 'cont
         return undefined;
     }
   };
+}
+
+/** Several identity policies as one: any explicit Deny refuses, else any Allow allows. */
+function identityDecision(policies: readonly KeyPolicy[], request: PolicyRequest): 'allow' | 'deny' | 'implicitDeny' {
+  let allowed = false;
+  for (const policy of policies) {
+    const decision = evaluateKeyPolicy(policy, request);
+    if (decision === 'deny') return 'deny';
+    if (decision === 'allow') allowed = true;
+  }
+  return allowed ? 'allow' : 'implicitDeny';
 }
 
 function checkPolicyName(name: string | undefined): void {
@@ -243,7 +269,7 @@ export const policyOperations = [putKeyPolicy, getKeyPolicy, listKeyPolicies] as
  */
 export const accessControlExtension: LocalKmsExtension = {
   name: 'access',
-  migrations: grantMigrations,
+  migrations: [...grantMigrations, ...identityPolicyMigrations],
   operations: [...policyOperations, ...grantOperations],
   authorize: authorizeAccess,
 };

@@ -91,6 +91,7 @@ import { aliasNamed, getKey, keyArn, REGION_NAME, requireUsable, resolveKeyId } 
 import { validateInput } from './validate.js';
 import { builtInExtensions } from './core-ops.js';
 import { runDueWork } from './scheduler.js';
+import { identityPolicyOperations } from './identity-policies.js';
 import type { KeyRecord } from './key-record.js';
 
 /** Key versions whose unsealed material is kept in memory at most. */
@@ -272,9 +273,15 @@ export class LocalKms {
   }
 
   #executeSync(operation: string, input: unknown, caller: Caller): unknown {
-    if (this.#closed) throw new LocalKmsError('KMSInternalException', 'The local KMS is closed', 'server');
     const op = this.#operations.get(operation);
     if (!op) throw new LocalKmsError('UnknownOperationException', `Unknown operation ${String(operation).slice(0, 64)}`);
+    return this.#run(op, input, caller);
+  }
+
+  /** Runs one operation definition (a KMS operation, or a local one such as PutPrincipalPolicy). */
+  #run(op: OperationDefinition, input: unknown, caller: Caller): unknown {
+    if (this.#closed) throw new LocalKmsError('KMSInternalException', 'The local KMS is closed', 'server');
+    const operation = op.name;
     const region = caller.region ?? this.region;
     if (region !== this.region && !REGION_NAME.test(region)) throw new LocalKmsError('ValidationException', 'The region is not a valid region name');
     const now = this.#clock();
@@ -511,6 +518,47 @@ export class LocalKms {
    */
   updatePrimaryRegion(input: UpdatePrimaryRegionRequest): Promise<Record<string, never>> {
     return this.execute('UpdatePrimaryRegion', input) as Promise<Record<string, never>>;
+  }
+
+  /**
+   * Attaches (or replaces) an identity policy to a principal of this account, as an IAM
+   * administrator would (`PutUserPolicy`/`PutRolePolicy`): the key policy grammar without
+   * `Principal`. Once a principal has one, it has exactly what AWS would give it (see
+   * src/local-kms/identity-policies.ts); without any, it keeps full trust within its account.
+   * Not an AWS KMS operation: in process only, by the account root; audited.
+   *
+   * @example
+   * ```ts
+   * await kms.putPrincipalPolicy({
+   *   Principal: 'arn:aws:iam::111122223333:user/alice',
+   *   PolicyName: 'decrypt-only',
+   *   PolicyDocument: JSON.stringify({ Statement: [{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*' }] }),
+   * });
+   * ```
+   * @throws LocalKmsError `MalformedPolicyDocumentException`, `ValidationException` (a principal
+   * of another account, or the root), `AccessDeniedException` (the caller is not the account root).
+   */
+  putPrincipalPolicy(input: { Principal: string; PolicyName: string; PolicyDocument: string }): Promise<Record<string, never>> {
+    return this.#identityOperation('PutPrincipalPolicy', input) as Promise<Record<string, never>>;
+  }
+
+  /** An identity policy of a principal. @throws LocalKmsError `NotFoundException`, `AccessDeniedException`. */
+  getPrincipalPolicy(input: { Principal: string; PolicyName: string }): Promise<{ Principal: string; PolicyName: string; PolicyDocument: string }> {
+    return this.#identityOperation('GetPrincipalPolicy', input) as Promise<{ Principal: string; PolicyName: string; PolicyDocument: string }>;
+  }
+
+  /** The names of a principal's identity policies. @throws LocalKmsError `AccessDeniedException`. */
+  listPrincipalPolicies(input: { Principal: string }): Promise<{ PolicyNames: string[] }> {
+    return this.#identityOperation('ListPrincipalPolicies', input) as Promise<{ PolicyNames: string[] }>;
+  }
+
+  /** Removes an identity policy. @throws LocalKmsError `NotFoundException`, `AccessDeniedException`. */
+  deletePrincipalPolicy(input: { Principal: string; PolicyName: string }): Promise<Record<string, never>> {
+    return this.#identityOperation('DeletePrincipalPolicy', input) as Promise<Record<string, never>>;
+  }
+
+  async #identityOperation(name: string, input: unknown): Promise<unknown> {
+    return this.#run(identityPolicyOperations.find((op) => op.name === name)!, input, this.#caller);
   }
 
   /** AWS KMS `GenerateRandom`. */

@@ -137,10 +137,10 @@ function parseConditions(value: unknown, stored: boolean): PolicyCondition[] {
   return out;
 }
 
-function parseStatement(value: unknown, stored: boolean): PolicyStatement {
+function parseStatement(value: unknown, stored: boolean, identity: boolean): PolicyStatement {
   if (!isObject(value)) throw malformed('Each Statement must be an object.');
   for (const k of Object.keys(value)) {
-    if (!['Sid', 'Effect', 'Principal', 'Action', 'Resource', 'Condition'].includes(k)) {
+    if (!['Sid', 'Effect', ...(identity ? [] : ['Principal']), 'Action', 'Resource', 'Condition'].includes(k)) {
       throw malformed(`Statement element ${k} is not supported.`);
     }
   }
@@ -154,7 +154,8 @@ function parseStatement(value: unknown, stored: boolean): PolicyStatement {
   return {
     sid: value.Sid,
     effect: value.Effect,
-    principals: parsePrincipal(value.Principal),
+    // Identity policies (IAM) have no Principal: they apply to the principal they are attached to.
+    principals: identity ? ['*'] : parsePrincipal(value.Principal),
     actions,
     resources,
     conditions: parseConditions(value.Condition, stored),
@@ -165,7 +166,8 @@ function parseStatement(value: unknown, stored: boolean): PolicyStatement {
  * Parses and validates a key policy document. `stored: true` reads a policy already in the
  * database: it skips the checks that only refuse new policies (`ForAllValues:` with
  * `kms:EncryptionContext:<key>`, refused as `OverlyPermissiveCondition`), so a key whose policy
- * predates them is still evaluated, and can be given a new policy.
+ * predates them is still evaluated, and can be given a new policy. `identity: true` reads an
+ * identity (IAM) policy: the same grammar without `Principal`.
  *
  * @throws LocalKmsError `MalformedPolicyDocumentException` for invalid JSON, an unsupported
  *   element, operator or condition key, or an overly permissive condition;
@@ -176,7 +178,7 @@ function parseStatement(value: unknown, stored: boolean): PolicyStatement {
  * evaluateKeyPolicy(policy, { principal, accountId, action: 'kms:Encrypt', keyArn }); // 'allow'
  * ```
  */
-export function parseKeyPolicy(text: string, { stored = false }: { stored?: boolean } = {}): KeyPolicy {
+export function parseKeyPolicy(text: string, { stored = false, identity = false }: { stored?: boolean; identity?: boolean } = {}): KeyPolicy {
   if (typeof text !== 'string' || text.length === 0 || text.length > MAX_POLICY_LENGTH) {
     throw new LocalKmsError('ValidationException', `Policy must be 1 to ${MAX_POLICY_LENGTH} characters.`);
   }
@@ -195,7 +197,7 @@ export function parseKeyPolicy(text: string, { stored = false }: { stored?: bool
   }
   const raw = Array.isArray(doc.Statement) ? doc.Statement : doc.Statement === undefined ? [] : [doc.Statement];
   if (raw.length === 0) throw malformed('The policy needs at least one Statement.');
-  return { statements: raw.map((s) => parseStatement(s, stored)) };
+  return { statements: raw.map((s) => parseStatement(s, stored, identity)) };
 }
 
 /**
@@ -227,12 +229,18 @@ export function defaultKeyPolicy(accountId: string): string {
   );
 }
 
-function principalMatches(principals: readonly string[], request: PolicyRequest): boolean {
+/**
+ * How a statement's principals cover the caller: `direct` (`*` or the caller's own ARN), `account`
+ * (the caller's account, by account id or root ARN: in AWS this delegates to the account's IAM
+ * policies), or not at all.
+ */
+function principalMatch(principals: readonly string[], request: PolicyRequest): 'direct' | 'account' | undefined {
+  let account = false;
   for (const p of principals) {
-    if (p === '*' || p === request.principal) return true;
-    if (p === request.accountId || p === `arn:aws:iam::${request.accountId}:root`) return true;
+    if (p === '*' || p === request.principal) return 'direct';
+    if (p === request.accountId || p === `arn:aws:iam::${request.accountId}:root`) account = true;
   }
-  return false;
+  return account ? 'account' : undefined;
 }
 
 /** The value(s) of a condition key for a request; `undefined` when the key is absent. */
@@ -285,13 +293,17 @@ function conditionHolds(condition: PolicyCondition, request: PolicyRequest, effe
   return effect === 'Deny' ? actual.some(one) : actual.every(one);
 }
 
-function statementApplies(statement: PolicyStatement, request: PolicyRequest): boolean {
-  return (
-    principalMatches(statement.principals, request) &&
+function statementApplies(statement: PolicyStatement, request: PolicyRequest): 'direct' | 'account' | undefined {
+  const match = principalMatch(statement.principals, request);
+  if (
+    match !== undefined &&
     statement.actions.some((a) => a.test(request.action)) &&
     statement.resources.some((r) => r.test(request.keyArn)) &&
     statement.conditions.every((c) => conditionHolds(c, request, statement.effect))
-  );
+  ) {
+    return match;
+  }
+  return undefined;
 }
 
 /**
@@ -305,13 +317,31 @@ function statementApplies(statement: PolicyStatement, request: PolicyRequest): b
  * @throws Never: {@link parseKeyPolicy} has already refused anything it could not evaluate.
  */
 export function evaluateKeyPolicy(policy: KeyPolicy, request: PolicyRequest): PolicyDecision {
-  let allowed = false;
+  const decision = evaluatePolicyDetailed(policy, request);
+  return decision === 'allowDirect' || decision === 'allowAccount' ? 'allow' : decision;
+}
+
+/**
+ * {@link evaluateKeyPolicy}, saying how an Allow came about: `allowDirect` (a statement names
+ * the caller or `*`) or only `allowAccount` (statements name the caller's account, which in
+ * AWS delegates to its IAM policies: access.ts then asks the caller's identity policies).
+ *
+ * @example
+ * ```ts
+ * evaluatePolicyDetailed(parseKeyPolicy(defaultKeyPolicy(account)), request); // 'allowAccount'
+ * ```
+ * @throws Never.
+ */
+export function evaluatePolicyDetailed(policy: KeyPolicy, request: PolicyRequest): 'allowDirect' | 'allowAccount' | 'deny' | 'implicitDeny' {
+  let allowed: 'allowDirect' | 'allowAccount' | undefined;
   for (const statement of policy.statements) {
-    if (!statementApplies(statement, request)) continue;
+    const match = statementApplies(statement, request);
+    if (match === undefined) continue;
     if (statement.effect === 'Deny') return 'deny';
-    allowed = true;
+    if (match === 'direct') allowed = 'allowDirect';
+    else allowed ??= 'allowAccount';
   }
-  return allowed ? 'allow' : 'implicitDeny';
+  return allowed ?? 'implicitDeny';
 }
 
 const parsedCache = new Map<string, KeyPolicy>();

@@ -62,3 +62,25 @@ it.skipIf(!HAS_AWS_CLI)('eval "$(sealbox kms credentials create)" sets up the AW
   expect(r.stdout.toString()).toBe('Enabled\n');
   expect(r.status).toBe(0);
 }, 60_000);
+
+it('sealbox kms policy: an identity policy given from the CLI limits that principal over HTTP, and is removed again', async () => {
+  const principal = 'arn:aws:iam::111122223333:user/ci';
+  const created = spawnSync(process.execPath, [CLI, '--json', 'kms', 'credentials', 'create', '--principal', principal], { env });
+  const { accessKeyId, secretAccessKey, region } = JSON.parse(created.stdout.toString());
+  const client = new KMSClient({ endpoint: url, region, credentials: { accessKeyId, secretAccessKey }, maxAttempts: 1 });
+  const { KeyMetadata } = await client.send(new CreateKeyCommand({}));
+  const document = JSON.stringify({ Statement: [{ Effect: 'Allow', Action: 'kms:Encrypt', Resource: KeyMetadata!.Arn }] });
+  const put = spawnSync(process.execPath, [CLI, 'kms', 'policy', 'put', '--principal', principal, '--name', 'encrypt-one', '--file', '-'], { env, input: document });
+  expect(put.stderr.toString()).toBe('');
+  expect(put.status).toBe(0);
+  expect(spawnSync(process.execPath, [CLI, 'kms', 'policy', 'list', '--principal', principal], { env }).stdout.toString()).toBe('encrypt-one\n');
+  expect(JSON.parse(spawnSync(process.execPath, [CLI, 'kms', 'policy', 'get', '--principal', principal, '--name', 'encrypt-one'], { env }).stdout.toString())).toEqual(JSON.parse(document));
+  await client.send(new EncryptCommand({ KeyId: KeyMetadata!.KeyId!, Plaintext: new Uint8Array([1]) }));
+  await expect(client.send(new CreateKeyCommand({}))).rejects.toMatchObject({ name: 'AccessDeniedException' });
+  const bad = spawnSync(process.execPath, [CLI, 'kms', 'policy', 'put', '--principal', principal, '--name', 'x', '--file', '-'], { env, input: '{"Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}]}' });
+  expect(bad.status).not.toBe(0);
+  expect(bad.stderr.toString()).toContain('MalformedPolicyDocumentException');
+  expect(spawnSync(process.execPath, [CLI, 'kms', 'policy', 'delete', '--principal', principal, '--name', 'encrypt-one'], { env }).status).toBe(0);
+  await client.send(new CreateKeyCommand({}));
+  client.destroy();
+}, 60_000);
