@@ -116,7 +116,8 @@ function messageBytes(key: KeyObject, sign: boolean, start: () => Hash): {
         return;
       }
       if (chunk.length === 0) return;
-      chunks.push(chunk.slice());
+      // A copy: `slice` of a Node Buffer (what file and stream callers pass) would be a view.
+      chunks.push(new Uint8Array(chunk));
       const before = bytes;
       bytes += chunk.length;
       if (before < PREWARM_BYTES && bytes >= PREWARM_BYTES) prewarmHashThread();

@@ -53,7 +53,7 @@ export function isCanonicalSignature(signature: Uint8Array): boolean {
 /** `signature` (r ‖ s, 0 < s < n) with s replaced by n - s when s is high; a copy. */
 export function toLowS(signature: Uint8Array): Uint8Array {
   if (signature.length !== 2 * SCALAR_BYTES) throw new Error('ECDSA backend returned a signature of the wrong length');
-  const out = signature.slice();
+  const out = new Uint8Array(signature);
   const s = scalar(signature, SCALAR_BYTES);
   if (s > HALF_N) {
     const hex = (N - s).toString(16).padStart(SCALAR_BYTES * 2, '0');
@@ -101,7 +101,7 @@ export function policyVerifier(raw: RawVerifier): MessageVerifier {
  * undefined when x is not on the curve.
  */
 export function withPolicy(name: SignatureBackend['name'], rawSigner: () => Promise<RawSigner>, rawVerifier: (publicKey: Uint8Array) => Promise<RawVerifier | undefined>): SignatureBackend {
-  const checked = (publicKey: Uint8Array): Promise<RawVerifier | undefined> => (isCompressedPointEncoding(publicKey) ? rawVerifier(publicKey.slice()) : Promise.resolve(undefined));
+  const checked = (publicKey: Uint8Array): Promise<RawVerifier | undefined> => (isCompressedPointEncoding(publicKey) ? rawVerifier(new Uint8Array(publicKey)) : Promise.resolve(undefined));
   return {
     name,
     createSigner: async () => policySigner(await rawSigner()),

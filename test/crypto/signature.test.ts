@@ -10,6 +10,7 @@ import {
 import { isCanonicalSignature } from '../../src/crypto/signature-policy.js';
 import type { SignatureBackendName } from '../../src/crypto/signature.js';
 import { SealboxError } from '../../src/errors.js';
+import { signChunks, verifyChunks } from '../helpers/signatures.js';
 
 const BACKENDS: SignatureBackendName[] = ['node', 'noble'];
 const PAIRS = BACKENDS.flatMap((a) => BACKENDS.map((b) => [a, b] as const));
@@ -32,83 +33,72 @@ function onCurve(x: bigint): boolean {
   return r === 1n;
 }
 
-async function signed(backend: SignatureBackendName, chunks: Uint8Array[]): Promise<{ publicKey: Uint8Array; signature: Uint8Array }> {
-  const signer = await createMessageSigner(backend);
-  for (const c of chunks) signer.update(c);
-  return { publicKey: signer.publicKey, signature: await signer.sign() };
-}
-
-async function verifies(backend: SignatureBackendName, publicKey: Uint8Array, chunks: Uint8Array[], signature: Uint8Array): Promise<boolean> {
-  const verifier = await createMessageVerifier(publicKey, backend);
-  for (const c of chunks) verifier.update(c);
-  return verifier.verify(signature);
-}
 
 const message = new TextEncoder().encode('the signed bytes of one message');
 
 describe.each(PAIRS)('signed by %s, verified by %s', (signer, verifier) => {
   it('verifies, with the lengths and encodings the format fixes', async () => {
-    const { publicKey, signature } = await signed(signer, [message]);
+    const { publicKey, signature } = await signChunks(signer, [message]);
     expect(publicKey.length).toBe(P384_PUBLIC_KEY_LENGTH);
     expect([0x02, 0x03]).toContain(publicKey[0]);
     expect(signature.length).toBe(P384_SIGNATURE_LENGTH);
     expect(isCanonicalSignature(signature)).toBe(true);
-    expect(await verifies(verifier, publicKey, [message], signature)).toBe(true);
+    expect(await verifyChunks(verifier, publicKey, [message], signature)).toBe(true);
   });
 
   it('any split of the bytes into chunks gives the same verdict (property)', async () => {
-    const { publicKey, signature } = await signed(signer, [message]);
+    const { publicKey, signature } = await signChunks(signer, [message]);
     await fc.assert(
       fc.asyncProperty(fc.array(fc.nat({ max: message.length }), { maxLength: 6 }), async (cuts) => {
         const points = [0, ...cuts.sort((a, b) => a - b), message.length];
         const chunks = points.slice(1).map((end, i) => message.subarray(points[i], end));
-        expect(await verifies(verifier, publicKey, chunks, signature)).toBe(true);
+        expect(await verifyChunks(verifier, publicKey, chunks, signature)).toBe(true);
       }),
       { numRuns: 15 },
     );
   });
 
   it('refuses other bytes, another key, and any flipped signature bit', async () => {
-    const { publicKey, signature } = await signed(signer, [message]);
+    const { publicKey, signature } = await signChunks(signer, [message]);
     const other = message.slice();
     other[3]! ^= 1;
-    expect(await verifies(verifier, publicKey, [other], signature)).toBe(false);
-    expect(await verifies(verifier, publicKey, [message, new Uint8Array(1)], signature)).toBe(false);
-    expect(await verifies(verifier, publicKey, [message.subarray(1)], signature)).toBe(false);
-    const another = await signed(signer, [message]);
-    expect(await verifies(verifier, another.publicKey, [message], signature)).toBe(false);
+    expect(await verifyChunks(verifier, publicKey, [other], signature)).toBe(false);
+    expect(await verifyChunks(verifier, publicKey, [message, new Uint8Array(1)], signature)).toBe(false);
+    expect(await verifyChunks(verifier, publicKey, [message.subarray(1)], signature)).toBe(false);
+    const another = await signChunks(signer, [message]);
+    expect(await verifyChunks(verifier, another.publicKey, [message], signature)).toBe(false);
     for (const bit of [0, 7, 8 * 47 + 7, 8 * 48, 8 * 95 + 7]) {
       const flipped = signature.slice();
       flipped[bit >> 3]! ^= 1 << (bit & 7);
-      expect(await verifies(verifier, publicKey, [message], flipped), `bit ${bit}`).toBe(false);
+      expect(await verifyChunks(verifier, publicKey, [message], flipped), `bit ${bit}`).toBe(false);
     }
   });
 
   it('the high-s twin (r, n - s) is valid raw ECDSA but refused by the message verifier', async () => {
-    const { publicKey, signature } = await signed(signer, [message]);
+    const { publicKey, signature } = await signChunks(signer, [message]);
     const twin = rs(toBig(signature.subarray(0, 48)), N - toBig(signature.subarray(48)));
     const raw = await (await getSignatureBackend(verifier)).createRawVerifier(publicKey);
     raw!.update(message);
     expect(await raw!.verify(twin)).toBe(true);
-    expect(await verifies(verifier, publicKey, [message], twin)).toBe(false);
+    expect(await verifyChunks(verifier, publicKey, [message], twin)).toBe(false);
   });
 });
 
 describe.each(BACKENDS)('%s backend', (backend) => {
   it('always signs low-s (both parities of s would occur without normalizing)', async () => {
     for (let i = 0; i < 24; i++) {
-      const { signature } = await signed(backend, [message]);
+      const { signature } = await signChunks(backend, [message]);
       expect(toBig(signature.subarray(48)) <= (N - 1n) / 2n).toBe(true);
     }
   });
 
   it('signs the empty message, and large chunks', async () => {
-    const empty = await signed(backend, []);
-    expect(await verifies(backend, empty.publicKey, [new Uint8Array(0)], empty.signature)).toBe(true);
+    const empty = await signChunks(backend, []);
+    expect(await verifyChunks(backend, empty.publicKey, [new Uint8Array(0)], empty.signature)).toBe(true);
     const big = new Uint8Array(3 * 1024 * 1024 + 5).map((_, i) => i * 7);
     const chunks = [big.subarray(0, 1), big.subarray(1, 2 * 1024 * 1024), big.subarray(2 * 1024 * 1024)];
-    const s = await signed(backend, chunks);
-    expect(await verifies(backend, s.publicKey, [big], s.signature)).toBe(true);
+    const s = await signChunks(backend, chunks);
+    expect(await verifyChunks(backend, s.publicKey, [big], s.signature)).toBe(true);
   });
 
   it('update copies: the caller may overwrite a chunk after passing it', async () => {
@@ -117,7 +107,7 @@ describe.each(BACKENDS)('%s backend', (backend) => {
     signer.update(buf);
     buf.fill(0);
     const signature = await signer.sign();
-    expect(await verifies(backend, signer.publicKey, [message], signature)).toBe(true);
+    expect(await verifyChunks(backend, signer.publicKey, [message], signature)).toBe(true);
     const verifier = await createMessageVerifier(signer.publicKey, backend);
     const again = message.slice();
     verifier.update(again);
@@ -125,16 +115,36 @@ describe.each(BACKENDS)('%s backend', (backend) => {
     expect(await verifier.verify(signature)).toBe(true);
   });
 
+  it('update copies a Node Buffer too (whose slice() is a view), small and worker-sized, and so does createMessageVerifier its key', async () => {
+    for (const size of [100, 300 * 1024, 1536 * 1024]) {
+      const data = Buffer.alloc(size, 7);
+      const reused = Buffer.alloc(size);
+      const signer = await createMessageSigner(backend);
+      data.copy(reused);
+      signer.update(reused.subarray(0, size));
+      reused.fill(1); // the caller reuses its read buffer, as decryptFile's pump does
+      const signature = await signer.sign();
+      expect(await verifyChunks(backend, signer.publicKey, [data], signature), `sign ${size}`).toBe(true);
+      const key = Buffer.from(signer.publicKey);
+      const verifier = await createMessageVerifier(key, backend);
+      key.fill(0);
+      data.copy(reused);
+      verifier.update(reused.subarray(0, size));
+      reused.fill(1);
+      expect(await verifier.verify(signature), `verify ${size}`).toBe(true);
+    }
+  });
+
   it('returns false (no throw) for r or s of 0 or >= n, and for the wrong length', async () => {
-    const { publicKey, signature } = await signed(backend, [message]);
+    const { publicKey, signature } = await signChunks(backend, [message]);
     const r = toBig(signature.subarray(0, 48));
     const s = toBig(signature.subarray(48));
     const bad = [rs(0n, s), rs(r, 0n), rs(N, s), rs(r, N), rs(r + N, s), rs(2n ** 384n - 1n, s), rs(r, 2n ** 384n - 1n), signature.subarray(0, 95), Uint8Array.from([...signature, 0]), new Uint8Array(0), new Uint8Array(96)];
-    for (const sig of bad) expect(await verifies(backend, publicKey, [message], sig)).toBe(false);
+    for (const sig of bad) expect(await verifyChunks(backend, publicKey, [message], sig)).toBe(false);
   });
 
   it('refuses a public key that is not a canonical compressed point on P-384 with ERR_FORMAT_INVALID', async () => {
-    const { publicKey } = await signed(backend, [message]);
+    const { publicKey } = await signChunks(backend, [message]);
     let small = 0n;
     while (!onCurve(small)) small++;
     let off = 1n;
