@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMessageSigner, createMessageVerifier, getSignatureBackend } from '../../src/crypto/signature.js';
-import type { SignatureBackendName } from '../../src/crypto/signature.js';
+import { createMessageSigner, getSignatureBackend } from '../../src/crypto/signature.js';
 import { hashSessionCount } from '../../src/crypto/signature-worker.js';
 import { ROOT } from '../browser/build.js';
+import { signChunks, verifyChunks } from '../helpers/signatures.js';
 
 // Large messages: the node backend hashes them on a worker thread (signature-worker.ts) fed
 // through a 2 MiB ring. Sizes below cross the ring several times and wrap at odd offsets.
@@ -23,17 +23,6 @@ function chunked(bytes: Uint8Array, sizes: number[]): Uint8Array[] {
   return out;
 }
 
-async function sign(backend: SignatureBackendName, chunks: Uint8Array[]): Promise<{ publicKey: Uint8Array; signature: Uint8Array }> {
-  const signer = await createMessageSigner(backend);
-  for (const c of chunks) signer.update(c);
-  return { publicKey: signer.publicKey, signature: await signer.sign() };
-}
-
-async function verify(backend: SignatureBackendName, publicKey: Uint8Array, chunks: Uint8Array[], signature: Uint8Array): Promise<boolean> {
-  const verifier = await createMessageVerifier(publicKey, backend);
-  for (const c of chunks) verifier.update(c);
-  return verifier.verify(signature);
-}
 
 /** r ‖ s as DER (SEQUENCE of two INTEGERs), for the raw DER verify path. */
 function der(signature: Uint8Array): Uint8Array {
@@ -51,54 +40,54 @@ function der(signature: Uint8Array): Uint8Array {
 describe('large messages on the node backend (hashed on a worker thread)', () => {
   it('sign on the worker, verify on the worker and in noble; chunk sizes do not matter', async () => {
     const before = hashSessionCount();
-    const { publicKey, signature } = await sign('node', chunked(big, [65536 + 17]));
+    const { publicKey, signature } = await signChunks('node', chunked(big, [65536 + 17]));
     expect(hashSessionCount()).toBe(before + 1);
     // Chunks larger than the ring, at odd offsets.
-    expect(await verify('node', publicKey, chunked(big, [1, 2 * MIB + 1, 3 * MIB - 7]), signature), 'node').toBe(true);
+    expect(await verifyChunks('node', publicKey, chunked(big, [1, 2 * MIB + 1, 3 * MIB - 7]), signature), 'node').toBe(true);
     expect(hashSessionCount()).toBe(before + 2);
-    expect(await verify('noble', publicKey, [big], signature), 'noble').toBe(true);
+    expect(await verifyChunks('noble', publicKey, [big], signature), 'noble').toBe(true);
   });
 
   it('a whole message in one chunk (one-shot encrypt and decrypt) is hashed on this thread, uncopied', async () => {
     const before = hashSessionCount();
     const header = big.subarray(0, 100);
-    const { publicKey, signature } = await sign('node', [header, big.subarray(100)]);
-    expect(await verify('node', publicKey, [header, big.subarray(100)], signature)).toBe(true);
-    expect(await verify('node', publicKey, chunked(big, [65536]), signature)).toBe(true);
-    const signedOnWorker = await sign('node', chunked(big, [65536]));
-    expect(await verify('node', signedOnWorker.publicKey, [big], signedOnWorker.signature)).toBe(true);
-    expect(await verify('node', publicKey, [big.subarray(0, big.length - 1)], signature)).toBe(false);
+    const { publicKey, signature } = await signChunks('node', [header, big.subarray(100)]);
+    expect(await verifyChunks('node', publicKey, [header, big.subarray(100)], signature)).toBe(true);
+    expect(await verifyChunks('node', publicKey, chunked(big, [65536]), signature)).toBe(true);
+    const signedOnWorker = await signChunks('node', chunked(big, [65536]));
+    expect(await verifyChunks('node', signedOnWorker.publicKey, [big], signedOnWorker.signature)).toBe(true);
+    expect(await verifyChunks('node', publicKey, [big.subarray(0, big.length - 1)], signature)).toBe(false);
     // Two of those five went through a worker thread: the ones fed frame by frame.
     expect(hashSessionCount()).toBe(before + 2);
   });
 
   it('noble signs, the node worker verifies', async () => {
-    const { publicKey, signature } = await sign('noble', [big]);
+    const { publicKey, signature } = await signChunks('noble', [big]);
     const before = hashSessionCount();
-    expect(await verify('node', publicKey, chunked(big, [65536]), signature)).toBe(true);
+    expect(await verifyChunks('node', publicKey, chunked(big, [65536]), signature)).toBe(true);
     expect(hashSessionCount()).toBe(before + 1);
   });
 
   it('refuses a flipped byte anywhere, a truncation, an extra byte and a high-s twin', async () => {
-    const { publicKey, signature } = await sign('node', [big]);
+    const { publicKey, signature } = await signChunks('node', [big]);
     for (const at of [0, 4 * MIB - 1, 4 * MIB, big.length - 1]) {
       const copy = big.slice();
       copy[at]! ^= 0x40;
-      expect(await verify('node', publicKey, chunked(copy, [65536]), signature), `byte ${at}`).toBe(false);
+      expect(await verifyChunks('node', publicKey, chunked(copy, [65536]), signature), `byte ${at}`).toBe(false);
     }
-    expect(await verify('node', publicKey, [big.subarray(0, big.length - 1)], signature)).toBe(false);
-    expect(await verify('node', publicKey, [big, new Uint8Array(1)], signature)).toBe(false);
+    expect(await verifyChunks('node', publicKey, [big.subarray(0, big.length - 1)], signature)).toBe(false);
+    expect(await verifyChunks('node', publicKey, [big, new Uint8Array(1)], signature)).toBe(false);
     const n = 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n;
     const s = BigInt('0x' + Buffer.from(signature.subarray(48)).toString('hex'));
     const twin = Uint8Array.from([...signature.subarray(0, 48), ...Buffer.from((n - s).toString(16).padStart(96, '0'), 'hex')]);
-    expect(await verify('node', publicKey, [big], twin)).toBe(false);
+    expect(await verifyChunks('node', publicKey, [big], twin)).toBe(false);
     const raw = await (await getSignatureBackend('node')).createRawVerifier(publicKey);
     raw!.update(big);
     expect(await raw!.verify(twin)).toBe(true);
   });
 
   it('raw DER verify on the worker path', async () => {
-    const { publicKey, signature } = await sign('node', [big]);
+    const { publicKey, signature } = await signChunks('node', [big]);
     const before = hashSessionCount();
     const raw = await (await getSignatureBackend('node')).createRawVerifier(publicKey);
     for (const c of chunked(big, [65536])) raw!.update(c);
@@ -118,9 +107,9 @@ describe('large messages on the node backend (hashed on a worker thread)', () =>
       b.update(other.subarray(off, off + MIB));
     }
     const [sa, sb] = await Promise.all([a.sign(), b.sign()]);
-    expect(await verify('node', a.publicKey, [big], sa)).toBe(true);
-    expect(await verify('node', b.publicKey, [other], sb)).toBe(true);
-    expect(await verify('node', b.publicKey, [big], sb)).toBe(false);
+    expect(await verifyChunks('node', a.publicKey, [big], sa)).toBe(true);
+    expect(await verifyChunks('node', b.publicKey, [other], sb)).toBe(true);
+    expect(await verifyChunks('node', b.publicKey, [big], sb)).toBe(false);
   });
 });
 
