@@ -118,8 +118,9 @@ Example:
       try {
         const out = (await kms.execute('GetPublicKey', { KeyId: key })) as { KeyId: string; PublicKey: Uint8Array };
         const pem = kmsPublicKeyPem(out.KeyId, out.PublicKey);
-        // Whole or not at all (never a truncated key beside a good one), and on disk before exit.
-        if (opts.output && opts.output !== '-') writeFileAtomicallySync(opts.output, Buffer.from(pem));
+        // Whole or not at all (never a truncated key beside a good one), and on disk before exit;
+        // readable by others (0644 under the usual umask), as a public key is made to be shared.
+        if (opts.output && opts.output !== '-') writeFileAtomicallySync(opts.output, Buffer.from(pem), { mode: 0o644 });
         else process.stdout.write(pem);
       } finally {
         kms.close();

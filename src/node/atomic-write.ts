@@ -130,6 +130,8 @@ export async function writeFileAtomically<T>(dst: string, body: (out: FileHandle
  * Writes small `data` to `dst` the same way, synchronously. With `exclusive`, `dst` is linked
  * into place instead of renamed, so an existing `dst` is never replaced: returns false when
  * it already existed (another process won the race; its file is complete, never half-written).
+ * `mode` (default 0o600, owner only; the umask applies) is for files meant to be shared, such
+ * as a public key (0o644).
  *
  * @example
  * ```ts
@@ -137,9 +139,9 @@ export async function writeFileAtomically<T>(dst: string, body: (out: FileHandle
  * ```
  * @throws Node file system errors.
  */
-export function writeFileAtomicallySync(dst: string, data: Uint8Array, options: { exclusive?: boolean } = {}, fs: AtomicWriteFs = nodeAtomicWriteFs): boolean {
+export function writeFileAtomicallySync(dst: string, data: Uint8Array, options: { exclusive?: boolean; mode?: number } = {}, fs: AtomicWriteFs = nodeAtomicWriteFs): boolean {
   const tmp = temporaryPathFor(dst);
-  const fd = fs.openSync(tmp, 'wx', 0o600);
+  const fd = fs.openSync(tmp, 'wx', options.mode ?? 0o600);
   let placed = false;
   try {
     try {

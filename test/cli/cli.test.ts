@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, linkSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -134,6 +134,9 @@ describe('files, keys and contexts', () => {
     expect(readFileSync(linked, 'utf8')).toBe('another file');
     expect(readFileSync(pub, 'utf8')).toBe(pem);
     expect(readdirSync(dir).sort()).toEqual(['inbox.pub.pem', 'linked.txt']);
+    // A public key is for sharing: mode 0644 less the umask, as a plain write made it.
+    const umask = process.umask();
+    expect(statSync(pub).mode & 0o777).toBe(0o644 & ~umask);
     const enc = sealbox(sender, ['encrypt', '--key', `kms-rsa:${pub}`], 'to the inbox');
     expect(enc.code).toBe(0);
     expect(existsSync(sender)).toBe(false); // the sender has no local KMS and needs none
