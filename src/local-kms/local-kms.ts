@@ -298,7 +298,15 @@ export class LocalKms {
         request = sanitizeRequest(valid, op.sensitive);
         const ctx = this.#contextFor(operation, now, caller, (id) => (auditKeyId = id), valid as Record<string, unknown>);
         // A nested transaction is a savepoint: a failing handler leaves nothing but its audit row.
-        result = transaction(() => op.handler(ctx, valid));
+        result = transaction(() => {
+          const out = op.handler(ctx, valid);
+          // DryRun (AWS KMS API Reference, "Testing your permissions"): everything is checked and
+          // done, then undone with the savepoint; the caller learns only that it would succeed.
+          if ((valid as { DryRun?: unknown }).DryRun === true) {
+            throw new LocalKmsError('DryRunOperationException', 'The request would have succeeded, but the DryRun parameter was set.');
+          }
+          return out;
+        });
       } catch (err) {
         error = err instanceof LocalKmsError ? err : new LocalKmsError('KMSInternalException', 'Internal error', 'server');
         if (!(err instanceof LocalKmsError)) (error as Error).cause = err;

@@ -79,6 +79,9 @@ function describe(ctx: OperationContext, keyId: string): { KeyMetadata: KeyMetad
   return { KeyMetadata: keyMetadata(ctx, getKey(ctx.db, ctx.region, ctx.accountId, keyId)!) };
 }
 
+/** Tags one key may have (AWS KMS quotas). */
+const MAX_TAGS_PER_KEY = 50;
+
 /** The Tags member of CreateKey, TagResource and ReplicateKey. */
 export const TAGS = { type: 'tagList', max: 50 } as const;
 
@@ -90,6 +93,10 @@ export function putTags(ctx: OperationContext, storageId: string, tags: { TagKey
     if (t.TagKey.toLowerCase().startsWith('aws:')) throw new LocalKmsError('TagException', 'Tag keys beginning with aws: are reserved');
     ctx.db.prepare('INSERT INTO tags (key_id, tag_key, tag_value) VALUES (?, ?, ?) ON CONFLICT(key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value').run(storageId, t.TagKey, t.TagValue);
   }
+  // At most 50 tags per key (AWS KMS quotas). The API Reference names no exception for this;
+  // LimitExceededException is its "a quota was exceeded" error. The savepoint undoes the inserts.
+  const { n } = ctx.db.prepare('SELECT count(*) AS n FROM tags WHERE key_id = ?').get(storageId) as { n: number };
+  if (n > MAX_TAGS_PER_KEY) throw new LocalKmsError('LimitExceededException', `A KMS key can have at most ${MAX_TAGS_PER_KEY} tags`);
 }
 
 interface CreateKeyInput {

@@ -148,3 +148,40 @@ describe('CreateGrant', () => {
     expect((await kms.listGrants({ KeyId: sym })).Grants!.length).toBe(1);
   });
 });
+
+describe('DryRun', () => {
+  // AWS KMS API Reference, Encrypt/Decrypt/GenerateDataKey*/Sign/Verify/GenerateMac/VerifyMac/
+  // ReEncrypt/CreateGrant/RetireGrant/RevokeGrant, DryRun: "Checks if your request will succeed";
+  // a request that would succeed fails with DryRunOperationException and does nothing.
+  // https://docs.aws.amazon.com/kms/latest/developerguide/testing-permissions.html
+  it('a request that would succeed is DryRunOperationException and returns nothing; one that would fail keeps its error', async () => {
+    const id = await keyOf({});
+    expect(await errorName(kms.encrypt({ KeyId: id, Plaintext: new Uint8Array([1]), DryRun: true }))).toBe('DryRunOperationException');
+    expect(await errorName(kms.generateDataKey({ KeyId: id, KeySpec: 'AES_256', DryRun: true }))).toBe('DryRunOperationException');
+    const { CiphertextBlob } = await kms.encrypt({ KeyId: id, Plaintext: new Uint8Array([1]) });
+    expect(await errorName(kms.decrypt({ CiphertextBlob, DryRun: true }))).toBe('DryRunOperationException');
+    expect(await errorName(kms.decrypt({ CiphertextBlob, EncryptionContext: { a: 'b' }, DryRun: true }))).toBe('InvalidCiphertextException');
+    const sign = await keyOf({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    expect(await errorName(kms.sign({ KeyId: sign, Message: new Uint8Array([1]), SigningAlgorithm: 'ECDSA_SHA_256', DryRun: true }))).toBe('DryRunOperationException');
+    await kms.disableKey({ KeyId: id });
+    expect(await errorName(kms.encrypt({ KeyId: id, Plaintext: new Uint8Array([1]), DryRun: true }))).toBe('DisabledException');
+    const stranger = { principal: 'arn:aws:iam::444455556666:root', accountId: '444455556666' };
+    await expect(kms.execute('Encrypt', { KeyId: sign, Plaintext: new Uint8Array([1]), DryRun: true }, stranger)).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    expect(kms.readAudit().filter((r) => r.error === 'DryRunOperationException').map((r) => r.operation)).toEqual(['Encrypt', 'GenerateDataKey', 'Decrypt', 'Sign']);
+  });
+});
+
+describe('tags per key', () => {
+  // AWS KMS quotas: 50 tags per KMS key. Before, 50 per request were checked but any number per key kept.
+  it('a 51st tag is LimitExceededException and changes nothing; replacing a value still works', async () => {
+    const tag = (i: number, v = 'v') => ({ TagKey: `k${i}`, TagValue: v });
+    const id = await keyOf({ Tags: Array.from({ length: 40 }, (_, i) => tag(i)) });
+    await kms.tagResource({ KeyId: id, Tags: Array.from({ length: 10 }, (_, i) => tag(40 + i)) });
+    expect(await errorName(kms.tagResource({ KeyId: id, Tags: [tag(0, 'new'), tag(50)] }))).toBe('LimitExceededException');
+    const tags = (await kms.listResourceTags({ KeyId: id })).Tags!;
+    expect(tags).toHaveLength(50);
+    expect(tags.find((t) => t.TagKey === 'k0')!.TagValue).toBe('v');
+    await kms.tagResource({ KeyId: id, Tags: [tag(0, 'new')] });
+    expect((await kms.listResourceTags({ KeyId: id })).Tags!.find((t) => t.TagKey === 'k0')!.TagValue).toBe('new');
+  });
+});
