@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchRewrap } from './rewrap.mjs';
@@ -44,6 +44,8 @@ function writeRandomFile(path, bytes) {
 }
 
 const started = Date.now();
+// Other work on the machine: the signed rows' overlap of hashing and sealing needs a free core.
+const loadAtStart = loadavg()[0];
 log('Building dist/ ...');
 execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 
@@ -288,7 +290,8 @@ const signedRows = rows.some((r) => isSignedGroup(r.group));
 const signedBlock = !signedRows ? undefined : `<!-- bench:signed -->
 ## Signed messages (suite 2)
 
-Measured by \`npm run bench\`${ONLY_SIGNED ? ' (`BENCH_ONLY=signed`: this part alone)' : ''} on ${new Date().toISOString().slice(0, 10)}: ${machine}.
+Measured by \`npm run bench\`${ONLY_SIGNED ? ' (`BENCH_ONLY=signed`: this part alone)' : ''} on ${new Date().toISOString().slice(0, 10)}: ${machine};
+load average ${fmt(loadAtStart, 1)} at the start and ${fmt(loadavg()[0], 1)} at the end (other processes on the machine's ${cpus().length} cores).
 ${signedTable}
 ${SIGNED_NOTES}<!-- /bench:signed -->`;
 const docPath = join(root, 'docs', 'performance.md');
