@@ -118,7 +118,8 @@ export async function encryptFile(src: string, dst: string, options: EncryptOpti
  * ```
  * @throws SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED,
  * ERR_ENCRYPTION_CONTEXT_MISMATCH, ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH,
- * ERR_DECRYPTION_FAILED, ERR_TRUNCATED, ERR_TRAILING_DATA; Node file system errors.
+ * ERR_DECRYPTION_FAILED (a tag, or a signed message's signature: then no file appears either),
+ * ERR_TRUNCATED, ERR_TRAILING_DATA, ERR_SIGNATURE_POLICY; Node file system errors.
  */
 export async function decryptFile(src: string, dst: string, options: DecryptOptions): Promise<FileResult> {
   const plan = planDecryption(options);

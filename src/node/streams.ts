@@ -123,7 +123,8 @@ export class EncryptTransform extends Transform {
  * @throws TypeError/RangeError for bad options (constructor). The stream errors with
  * SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED,
  * ERR_ENCRYPTION_CONTEXT_MISMATCH, ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH,
- * ERR_DECRYPTION_FAILED, ERR_TRUNCATED, ERR_TRAILING_DATA, ERR_STATE.
+ * ERR_DECRYPTION_FAILED, ERR_TRUNCATED, ERR_TRAILING_DATA, ERR_SIGNATURE_POLICY, ERR_STATE. A signed
+ * message's final frame is pushed only after its signature verifies.
  */
 export class DecryptTransform extends Transform {
   /** Resolves with the authenticated header before the first plaintext byte. */
@@ -178,7 +179,8 @@ export function createEncryptStream(options: EncryptOptions): EncryptTransform {
  * @throws TypeError/RangeError for bad options (synchronously). The stream errors with
  * SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED,
  * ERR_ENCRYPTION_CONTEXT_MISMATCH, ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH,
- * ERR_DECRYPTION_FAILED, ERR_TRUNCATED, ERR_TRAILING_DATA.
+ * ERR_DECRYPTION_FAILED (a tag or a signed message's signature), ERR_TRUNCATED, ERR_TRAILING_DATA,
+ * ERR_SIGNATURE_POLICY.
  */
 export function createDecryptStream(options: DecryptOptions): DecryptTransform {
   return new DecryptTransform(options);

@@ -47,7 +47,9 @@ export function headerPromise(): { promise: Promise<MessageHeader>; resolve: (h:
 
 /**
  * Decrypts a Sealbox message arriving as a stream of chunks (Web Streams: Node >= 18 and
- * browsers). Each frame's plaintext is released only after that frame's tag verifies.
+ * browsers). Each frame's plaintext is released only after that frame's tag verifies; for a
+ * signed message (suite 2) the final frame's plaintext only after the signature verifies too,
+ * so the stream never closes normally on a forged message.
  *
  * What a consumer may have received before an error: every frame before the failing point
  * was authenticated on its own, but a stream that errors with ERR_TRUNCATED was cut and its
@@ -58,11 +60,14 @@ export function headerPromise(): { promise: Promise<MessageHeader>; resolve: (h:
  * ```ts
  * const dec = decryptStream({ keyring, expectedEncryptionContext: { file: 'report.pdf' } });
  * await download.pipeThrough(dec).pipeTo(fileSink);
+ * // Only signed messages: unsigned ones error with ERR_SIGNATURE_POLICY before any key is used.
+ * await download.pipeThrough(decryptStream({ keyring, signaturePolicy: 'require-signed' })).pipeTo(fileSink);
  * ```
  * @throws TypeError/RangeError for bad options (synchronously). The stream errors with
  * SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED,
  * ERR_ENCRYPTION_CONTEXT_MISMATCH, ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH,
- * ERR_DECRYPTION_FAILED, ERR_TRUNCATED (input ended before the final frame), ERR_TRAILING_DATA.
+ * ERR_DECRYPTION_FAILED (a tag, or a signed message's signature), ERR_TRUNCATED (input ended before the
+ * final frame or inside the signature), ERR_TRAILING_DATA, ERR_SIGNATURE_POLICY (`signaturePolicy`).
  */
 export function decryptStream(options: DecryptOptions): DecryptionStream {
   const plan = planDecryption(options);

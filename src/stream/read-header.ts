@@ -43,6 +43,7 @@ async function* chunksOf(source: ReadableStream<Uint8Array> | AsyncIterable<Uint
  * ```ts
  * const header = await readHeader(response.body!);
  * const providers = header.encryptedDataKeys.map((edk) => edk.providerId);
+ * header.suite.signed; // true for a signed message (suite 2): decrypt will verify its signature
  * ```
  * @throws SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED,
  * ERR_TRUNCATED (the source ends inside the header). TypeError for a bad source.
