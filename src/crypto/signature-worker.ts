@@ -14,7 +14,11 @@ type Worker = import('node:worker_threads').Worker;
 const RING_BYTES = 2 * 1024 * 1024;
 /** Room in the control block for the signature to verify (DER is at most 104 bytes for P-384). */
 const SIGNATURE_ROOM = 256;
-/** Control block: written and read counters (BigInt64), the signature's length, its encoding (1: DER), then its bytes. */
+/**
+ * Control block: written and read counters (BigInt64); the signature's length and encoding (1:
+ * DER); "worker waits" and "writer waits" flags (each side wakes the other only when it waits:
+ * a wake-up per frame would cost a system call and a context switch each); then the signature.
+ */
 const CONTROL_BYTES = 32 + SIGNATURE_ROOM;
 /** A worker idle this long is ended (it holds a thread and a few MiB). */
 const IDLE_MS = 30_000;
@@ -33,6 +37,7 @@ const crypto = require('node:crypto');
 const c = new BigInt64Array(workerData.control, 0, 2);
 const sigLength = new Int32Array(workerData.control, 16, 1);
 const sigDer = new Int32Array(workerData.control, 20, 1);
+const waits = new Int32Array(workerData.control, 24, 2);
 const sigBytes = new Uint8Array(workerData.control, 32);
 const ring = new Uint8Array(workerData.ring);
 const size = BigInt(ring.length);
@@ -48,7 +53,10 @@ parentPort.on('message', ({ key, sign }) => {
     const end = w < 0n ? -w - 1n : w;
     if (end === read) {
       if (w < 0n) break;
-      Atomics.wait(c, 0, w);
+      // Flag first, then look again: a writer that stores after this look sees the flag.
+      Atomics.store(waits, 0, 1);
+      if (Atomics.load(c, 0) === w) Atomics.wait(c, 0, w);
+      Atomics.store(waits, 0, 0);
       continue;
     }
     const start = read % size;
@@ -58,7 +66,7 @@ parentPort.on('message', ({ key, sign }) => {
     }
     read += n;
     Atomics.store(c, 1, read);
-    Atomics.notify(c, 1);
+    if (Atomics.load(waits, 1) === 1) Atomics.notify(c, 1);
   }
   try {
     if (error) throw error;
@@ -83,6 +91,8 @@ interface HashThread {
   readonly counters: BigInt64Array;
   readonly sigLength: Int32Array;
   readonly sigDer: Int32Array;
+  /** [0]: the worker waits for bytes; [1]: the writer waits for room. */
+  readonly waits: Int32Array;
   readonly sigBytes: Uint8Array;
   readonly ring: Uint8Array;
   idleTimer?: ReturnType<typeof setTimeout>;
@@ -104,7 +114,7 @@ function spawn(): HashThread {
     // The worker allocates next to nothing: small heaps keep its memory small.
     resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
   });
-  const thread: HashThread = { worker, counters: new BigInt64Array(control, 0, 2), sigLength: new Int32Array(control, 16, 1), sigDer: new Int32Array(control, 20, 1), sigBytes: new Uint8Array(control, 32), ring: new Uint8Array(ring) };
+  const thread: HashThread = { worker, counters: new BigInt64Array(control, 0, 2), sigLength: new Int32Array(control, 16, 1), sigDer: new Int32Array(control, 20, 1), waits: new Int32Array(control, 24, 2), sigBytes: new Uint8Array(control, 32), ring: new Uint8Array(ring) };
   worker.unref();
   // A dead worker is never handed out again; a session waiting on it is failed by its listener.
   worker.on('error', () => forget(thread));
@@ -156,7 +166,7 @@ export function hashSession(key: KeyObject, sign: boolean): HashSession {
   const thread = idle.pop() ?? spawn();
   sessions++;
   if (thread.idleTimer) clearTimeout(thread.idleTimer);
-  const { worker, counters, ring } = thread;
+  const { worker, counters, ring, waits } = thread;
   Atomics.store(counters, 0, 0n);
   Atomics.store(counters, 1, 0n);
   worker.postMessage({ key, sign });
@@ -200,11 +210,14 @@ export function hashSession(key: KeyObject, sign: boolean): HashSession {
         let read = Atomics.load(counters, 1);
         let stalledSince = 0;
         while (written - read === size) {
-          // The ring is full: wait for the worker to hash some of it.
-          if (Atomics.wait(counters, 1, read, 1000) === 'timed-out') {
+          // The ring is full: wait for the worker to hash some of it (flag, look again, wait).
+          Atomics.store(waits, 1, 1);
+          read = Atomics.load(counters, 1);
+          if (written - read === size && Atomics.wait(counters, 1, read, 1000) === 'timed-out') {
             stalledSince ||= Date.now();
             if (Date.now() - stalledSince > STALL_MS) throw new Error('the signature worker thread stopped hashing');
           }
+          Atomics.store(waits, 1, 0);
           read = Atomics.load(counters, 1);
         }
         const start = Number(written % size);
@@ -213,7 +226,7 @@ export function hashSession(key: KeyObject, sign: boolean): HashSession {
         off += n;
         written += BigInt(n);
         Atomics.store(counters, 0, written);
-        Atomics.notify(counters, 0);
+        if (Atomics.load(waits, 0) === 1) Atomics.notify(counters, 0);
       }
     },
     async finishSign() {
