@@ -15,6 +15,12 @@ import { rewrap } from '../src/rewrap/index.js';
 import { concat } from '../src/crypto/bytes.js';
 import { bytesEqual, pattern, testKeyring, thrown } from './helpers/keys.js';
 import { forgeFrame, parse } from './helpers/forge.js';
+import { ECDH, generateKeyPairSync, sign } from 'node:crypto';
+import { getAeadBackend } from '../src/crypto/backend.js';
+import { deriveMessageKeys } from '../src/crypto/derive.js';
+import { headerEncoder } from '../src/format/cbor.js';
+import { canonicalMap } from '../src/format/context.js';
+import { headerNonce } from '../src/format/frame.js';
 
 // Suite 2 (SPEC §11, issue 20) through one-shot encrypt and decrypt.
 const SIGNED = SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384;
@@ -172,6 +178,36 @@ describe('suite 2: signed messages, one-shot', () => {
         }
       }
     }
+  });
+
+  it('the insider who swaps in a signing key of their own and re-signs: the EDKs no longer open (ERR_KEYRING)', async () => {
+    const recipient = testKeyring('b', 2);
+    const { ciphertext } = await encrypt(pattern(100, 4), { keyring, frameLength: 64, suite: SIGNED });
+    const p = parse(ciphertext);
+    const { header } = p;
+    const dataKey = (await recipient.unwrapKey({ suite: header.suite, encryptionContext: header.encryptionContext, encryptedDataKeys: header.encryptedDataKeys }))!;
+    const { contentKey } = await deriveMessageKeys(header.version, header.suite, dataKey, header.messageId);
+    const key = await getAeadBackend('node').importKey(contentKey);
+    // Their own key pair in the context, the header re-encoded and re-tagged, everything re-signed.
+    const own = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+    const raw = own.publicKey.export({ format: 'der', type: 'spki' }).subarray(-97);
+    const compressed = ECDH.convertKey(raw, 'secp384r1', undefined, undefined, 'compressed') as Buffer;
+    const items = headerEncoder.decode(ciphertext.subarray(8, p.headerEnd)) as unknown[];
+    items[2] = canonicalMap({ ...header.encryptionContext, [SIGNING_KEY_CONTEXT_KEY]: compressed.toString('base64') });
+    const body = headerEncoder.encode(items) as Uint8Array;
+    const preamble = Uint8Array.of(0x53, 0x42, 0x58, 1, 0, 0, 0, 0);
+    new DataView(preamble.buffer).setUint32(4, body.length);
+    const headerBytes = concat(preamble, body);
+    const signed = concat(headerBytes, await key.seal(headerNonce(), headerBytes, new Uint8Array(0)), ciphertext.subarray(p.bodyStart, p.end));
+    const signature = sign('sha384', signed, { key: own.privateKey, dsaEncoding: 'ieee-p1363' });
+    const s = BigInt('0x' + signature.subarray(48).toString('hex'));
+    if (s > N >> 1n) signature.set(Buffer.from((N - s).toString(16).padStart(96, '0'), 'hex'), 48);
+    const forged = concat(signed, signature);
+    // The header tag and the signature are now valid; the data key was wrapped under the old context.
+    expect(await code(decrypt(forged, { keyring: recipient }))).toBe('ERR_KEYRING');
+    // The forgery is otherwise sound: a keyring that did not bind the context would accept it.
+    const unbound: Keyring = { wrapKey: (r) => recipient.wrapKey(r), unwrapKey: (r) => recipient.unwrapKey({ ...r, encryptionContext: header.encryptionContext }) };
+    expect(await code(decrypt(forged, { keyring: unbound }))).toBe('PLAINTEXT RETURNED');
   });
 
   it('rewrap refuses a signed message with a code (its signature covers the header)', async () => {
