@@ -128,8 +128,8 @@ export function scanFrames(bytes: Uint8Array, start: number, frameLength: number
  *
  * @throws SealboxError ERR_TRUNCATED, ERR_TRAILING_DATA, ERR_FORMAT_INVALID, ERR_LIMIT_EXCEEDED
  */
-export function walkFrames(bytes: Uint8Array, start: number, frameLength: number, signatureLength = 0): FrameLayout {
-  const { regular, finalLength, fault } = scanFrames(bytes, start, frameLength, signatureLength);
+export function walkFrames(bytes: Uint8Array, start: number, frameLength: number): FrameLayout {
+  const { regular, finalLength, fault } = scanFrames(bytes, start, frameLength);
   if (fault) throw fault;
   return { regular, finalLength: finalLength as number };
 }
