@@ -142,7 +142,7 @@ export async function rewrapHeader(
     if (plan.mode === 'add') {
       for (const edk of previous.encryptedDataKeys) {
         if (plan.remove) {
-          const opened = await plan.remove.unwrapKey({ suite, encryptionContext, encryptedDataKeys: [edk] });
+          const opened = await plan.remove.unwrapKey({ suite: previous.suite, encryptionContext, encryptedDataKeys: [edk] });
           if (opened !== null) {
             wipe(opened);
             continue;
