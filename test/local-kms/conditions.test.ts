@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalKms } from '../../src/local-kms/index.js';
 import type { Caller } from '../../src/local-kms/operation.js';
-import { errorName, freshKms, type TestClock } from './helpers.js';
+import { errorName, freshKms, type TestClock, outcomeAs } from './helpers.js';
 
 const ACCOUNT = '111122223333';
 const who = (name: string): Caller => ({ principal: `arn:aws:iam::${ACCOUNT}:${name}`, accountId: ACCOUNT });
@@ -31,14 +31,7 @@ async function keyWith(policy: string, input: Record<string, unknown> = {}): Pro
   return (await kms.createKey({ Policy: policy, ...input })).KeyMetadata!.KeyId!;
 }
 /** The AWS exception name of a call made as `caller`, or 'ok'. */
-async function as(caller: Caller, operation: string, input: Record<string, unknown>): Promise<string> {
-  try {
-    await kms.execute(operation, input, caller);
-    return 'ok';
-  } catch (err) {
-    return (err as Error).name;
-  }
-}
+const as = (caller: Caller, operation: string, input: Record<string, unknown>): Promise<string> => outcomeAs(kms, caller, operation, input);
 const tags = async (KeyId: string) => (await kms.execute('ListResourceTags', { KeyId }, ADMIN) as { Tags: { TagKey: string; TagValue: string }[] }).Tags;
 
 describe('aws:ResourceTag (ABAC)', () => {

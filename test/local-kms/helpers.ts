@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalKms } from '../../src/local-kms/index.js';
 import type { LocalKmsOptions } from '../../src/local-kms/index.js';
+import type { Caller } from '../../src/local-kms/operation.js';
 
 /** A clock tests can move. */
 export class TestClock {
@@ -31,4 +32,9 @@ export async function errorName(p: Promise<unknown>): Promise<string> {
     return (err as Error).name;
   }
   return 'no error';
+}
+
+/** The AWS exception name of an operation run on `kms` as `caller`, or 'ok' when it succeeds. */
+export async function outcomeAs(kms: LocalKms, caller: Caller, operation: string, input: Record<string, unknown>): Promise<string> {
+  return errorName(kms.execute(operation, input, caller)).then((name) => (name === 'no error' ? 'ok' : name));
 }

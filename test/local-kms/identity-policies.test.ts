@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalKms } from '../../src/local-kms/index.js';
 import type { Caller } from '../../src/local-kms/operation.js';
 import { defaultKeyPolicy } from '../../src/local-kms/policy.js';
-import { errorName, freshKms, ROOT_KEY } from './helpers.js';
+import { errorName, freshKms, ROOT_KEY, outcomeAs } from './helpers.js';
 
 const ACCOUNT = '111122223333';
 const who = (name: string): Caller => ({ principal: `arn:aws:iam::${ACCOUNT}:${name}`, accountId: ACCOUNT });
@@ -22,14 +22,8 @@ let cleanup: () => void;
 beforeEach(() => ({ kms, dir, cleanup } = freshKms()));
 afterEach(() => cleanup());
 
-async function as(caller: Caller, operation: string, input: Record<string, unknown>): Promise<string> {
-  try {
-    await kms.execute(operation, input, caller);
-    return 'ok';
-  } catch (err) {
-    return (err as Error).name;
-  }
-}
+/** The AWS exception name of a call made as `caller`, or 'ok'. */
+const as = (caller: Caller, operation: string, input: Record<string, unknown>): Promise<string> => outcomeAs(kms, caller, operation, input);
 const attach = (caller: Caller, PolicyDocument: string, PolicyName = 'p') => kms.putPrincipalPolicy({ Principal: caller.principal, PolicyName, PolicyDocument });
 
 describe('identity policies with the default key policy (the account delegates to IAM)', () => {
