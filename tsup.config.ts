@@ -10,8 +10,6 @@ export default defineConfig([
       'local-kms/index': 'src/local-kms/index.ts',
       'kms-server/index': 'src/kms-server/index.ts',
       'rewrap/index': 'src/rewrap/index.ts',
-      'cli/main': 'src/cli/main.ts',
-      'cli/bin': 'src/cli/bin.ts',
     },
     format: ['esm'],
     target: 'node20',
@@ -21,12 +19,47 @@ export default defineConfig([
     // inlined) would triple the tarball.
     sourcemap: false,
     // Keep the browser bundle, built in parallel by the second entry.
-    clean: ['!browser/**'],
+    clean: ['!browser/**', '!cli/**'],
     splitting: true,
     // esbuild's own tree shaking only: tsup's extra rollup pass printed "Generated an empty
     // chunk" on every build.
     treeshake: false,
     external: [/^node:/, 'better-sqlite3', /^@aws-sdk\//, /^@smithy\//, 'env-paths'],
+  },
+  {
+    // dist/cli/main.cjs: the `sealbox` command as ONE CommonJS file (docs/performance.md, CLI
+    // start-up). Each module file costs every start a resolution, a read and (for ES modules)
+    // a link step, and Node 20 loads CommonJS faster than ES modules. What a command does not
+    // always need (the local KMS and SQLite, the post-quantum arithmetic, the progress bar,
+    // armor, the KMS server, the AWS SDK) is reached through dynamic imports, which esbuild
+    // turns into lazily run parts of the same file: loaded from disk once, run only when
+    // used. The dependencies every command needs (commander, cbor-x, env-paths) are inlined;
+    // the others (native modules, the AWS SDK, @noble's and @scure's arithmetic and encodings,
+    // cli-progress) stay the package's own dependencies, required when first used (Node
+    // 20.19+ requires ES modules too), so that compiling this file at start-up stays cheap.
+    // bin.cjs (package.json "bin") keeps compiled code on disk, then runs main.cjs.
+    entry: { main: 'src/cli/main.ts', bin: 'src/cli/bin.ts' },
+    outDir: 'dist/cli',
+    format: ['cjs'],
+    target: 'node20',
+    platform: 'node',
+    sourcemap: false,
+    clean: true,
+    splitting: false,
+    treeshake: false,
+    noExternal: [/^(?!better-sqlite3$|cbor-extract$|cli-progress$|@aws-sdk\/|@smithy\/|@noble\/|@scure\/)/],
+    external: ['better-sqlite3', 'cbor-extract', 'cli-progress', /^@aws-sdk\//, /^@smithy\//, /^@noble\//, /^@scure\//],
+    // import() of the dependencies left out becomes require() (Node 20.19+ requires ES
+    // modules too): no ES module loader at start-up, and compile-cache.ts need not provide one.
+    esbuildOptions(options) {
+      options.supported = { ...options.supported, 'dynamic-import': false };
+      // Minified (identifiers too): a third of the size to ship, read and parse. Error names
+      // are explicit `name` fields, never class names, so they stay.
+      options.minify = true;
+    },
+    // import.meta.url (createRequire of optional parts) in CommonJS terms.
+    define: { 'import.meta.url': '__sealboxModuleUrl' },
+    banner: { js: "const __sealboxModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   },
   {
     // dist/browser/sealbox.min.js: the `.` entry as a self-contained ES module for pages and

@@ -88,7 +88,7 @@ export function benchRewrap({ root, dir, add, log, writeRandomFile }) {
   worker('small-files', files, count, keys.old);
   const names = Array.from({ length: count }, (_, i) => join(files, `m${String(i).padStart(5, '0')}.sbx`));
   const started = performance.now();
-  execFileSync(process.execPath, [join(root, 'dist', 'cli', 'main.js'), 'rewrap', ...names, '--key', `file:${join(dir, 'rw-new.key')}`, '--unwrap-key', `file:${join(dir, 'rw-old.key')}`], {
+  execFileSync(process.execPath, [join(root, 'dist', 'cli', 'bin.cjs'), 'rewrap', ...names, '--key', `file:${join(dir, 'rw-new.key')}`, '--unwrap-key', `file:${join(dir, 'rw-old.key')}`], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, SEALBOX_HOME: join(dir, 'rw-home') },

@@ -11,6 +11,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchRewrap } from './rewrap.mjs';
+import { benchCli } from './cli.mjs';
 import { SIGNED_NOTES, benchSigned, isSignedGroup } from './signed.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -156,6 +157,7 @@ try {
   }
   await benchSigned({ worker, add, log, path: (name) => join(dir, name), writeRandomFile, root });
   if (!ONLY_SIGNED) benchRewrap({ root, dir, add, log, writeRandomFile });
+  if (!ONLY_SIGNED) benchCli({ root, dir, add, log });
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
@@ -283,6 +285,18 @@ Whole benchmark: ${fmt(seconds, 0)} s.
   an encrypt, for one frame seal less. The new header is the old one's bytes with the new EDKs
   and salt spliced in (no second encoding of the context), and the commitment is derived once.
   The CLI row includes process start-up and three \`fsync\`s per file.
+- CLI start-up: the \`sealbox\` command is one CommonJS file (\`dist/cli/main.cjs\`; Node 20
+  loads CommonJS faster than ES modules and each extra module file costs a resolution and a
+  read) behind a small \`bin.cjs\` that keeps V8's compiled code on disk (Node 22's module
+  compile cache, or on Node 20 a cache of its own in a private directory). What a command does
+  not always need is required on first use only: SQLite and the local KMS, the AWS SDK (\`kms:\`
+  keys), the post-quantum and ECDSA/ML-DSA arithmetic of \`@noble\`, the progress bar, armor,
+  cbor-x's native string extractor (never, in the CLI). test/cli/startup.test.ts checks which
+  packages each kind of command loads. What is left for a raw key is Node's own start, compiling
+  and running the command-line parser, reading the key and stdin, and one encrypt; the local KMS
+  adds SQLite (loading better-sqlite3, opening the store) and its writes: each operation
+  appends an audit row, and closing the store checkpoints SQLite's write-ahead log. The rows
+  are medians of interleaved runs; on a shared machine \`node -e 0\` itself moves between runs.
 - Stream memory is also checked without timing in test/node/memory.test.ts (live memory after
   forced GC stays within 4 MiB while 96 MiB pass through a stalling consumer).
 `;

@@ -1,10 +1,24 @@
 #!/usr/bin/env node
-// The `sealbox` command (package.json "bin"). Node 22.1+ has a module compile cache
-// (`module.enableCompileCache`): turned on here, before the CLI's modules load, it keeps V8's
-// compiled code of the CLI and its dependencies on disk (in the OS temporary directory, or
-// NODE_COMPILE_CACHE), so later starts skip most parsing and compiling. Node 20 has no such
-// function and runs the same code without it (test/cli/bin.test.ts runs both).
+// The `sealbox` command (package.json "bin"), a CommonJS file: an ES module entry would start
+// Node's ES module loader, which costs every command more than a small encrypt's own work.
+// The CLI itself is dist/cli/main.cjs, one file (tsup.config.ts). Its compiled code is kept
+// on disk between runs: by Node's module compile cache (`module.enableCompileCache`, Node
+// 22.1+, in the OS temporary directory or NODE_COMPILE_CACHE) or, on Node 20, which has none,
+// by compile-cache.ts. test/cli/bin.test.ts runs both.
 import module from 'node:module';
+import { join } from 'node:path';
+import { requireWithCompileCache } from './compile-cache.js';
 
-(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-await import('./main.js');
+// cbor-x would load its optional native string extractor (cbor-extract) at start-up, a native
+// module costing 5-20 ms here; it speeds up decoding long strings, which a message header never
+// has. Set only for this process, before the CLI's modules load.
+process.env.CBOR_NATIVE_ACCELERATION_DISABLED ??= 'true';
+
+const main = join(__dirname, 'main.cjs');
+const enableCompileCache = (module as { enableCompileCache?: () => unknown }).enableCompileCache;
+if (enableCompileCache) {
+  enableCompileCache();
+  module.createRequire(__filename)(main);
+} else {
+  requireWithCompileCache(main);
+}

@@ -4,8 +4,8 @@ import { createDecryptStream, createEncryptStream } from '../node/streams.js';
 import { KmsKeyring } from '../keyring/kms.js';
 import type { Keyring } from '../keyring/keyring.js';
 import type { LocalKms } from '../local-kms/index.js';
-import { DEFAULT_ALIAS, LOCAL_ACCOUNT, NoKeyStoreError, ensureDefaultKey, openLocalKms } from './local.js';
-import type { GlobalOptions } from './local.js';
+import { LOCAL_ACCOUNT, NoKeyStoreError } from './local-names.js';
+import type { GlobalOptions } from './local-names.js';
 import { keyringsFromOptions, localDiscoveryKeyring, parsePairs } from './keyrings.js';
 import { positiveInteger } from './args.js';
 import { cleanUpOnSignal } from './interrupt.js';
@@ -17,7 +17,6 @@ import { rememberingEdks } from './edk-names.js';
 import { SealboxError } from '../errors.js';
 import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../crypto/suites.js';
 import { UsageError } from './exit.js';
-import { createArmorStream, createDearmorStream } from './armor.js';
 import { closeSync, openSync, readSync } from 'node:fs';
 
 interface CryptOptions {
@@ -45,11 +44,14 @@ function looksArmored(file: string): boolean {
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-/** Opens the local KMS only if a command needs it, once. */
+/**
+ * Opens the local KMS only if a command needs it, once. Its module (SQLite, the local KMS) is
+ * loaded then too: commands with raw, RSA, pq: or kms: keys never load it.
+ */
 export function lazyLocal(globals: GlobalOptions, existing: boolean): { get: () => Promise<LocalKms>; close: () => void } {
   let kms: LocalKms | undefined;
   return {
-    get: async () => (kms ??= openLocalKms(globals, existing)),
+    get: async () => (kms ??= (await import('./local.js')).openLocalKms(globals, existing)),
     close: () => kms?.close(),
   };
 }
@@ -80,9 +82,9 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
     let keyring: Keyring | undefined = await keyringsFromOptions(opts.key ?? [], opts, local.get, direction);
     if (!keyring && direction === 'encrypt') {
       const kms = await local.get();
-      await ensureDefaultKey(kms);
-      const { KeyMetadata } = await kms.describeKey({ KeyId: DEFAULT_ALIAS });
-      keyring = new KmsKeyring({ generatorKeyId: KeyMetadata!.Arn!, client: kms });
+      // One DescribeKey (one audit row) finds the key or makes it.
+      const arn = await (await import('./local.js')).ensureDefaultKey(kms);
+      keyring = new KmsKeyring({ generatorKeyId: arn, client: kms });
     } else if (!keyring) {
       try {
         keyring = localDiscoveryKeyring(await local.get());
@@ -101,7 +103,9 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
     const armored = direction === 'encrypt' ? Boolean(opts.armor) : regularFile && looksArmored(file!);
     const direct = regularFile && toFile && !armored && !wantsProgress(size);
     if (direct) stream.destroy();
-    const progress = direct ? undefined : progressFor(size);
+    const progress = direct ? undefined : await progressFor(size);
+    // Armor is loaded only when used.
+    const armor = !direct && (opts.armor || direction === 'decrypt') ? await import('./armor.js') : undefined;
     if (direction === 'encrypt') {
       const options = {
         keyring,
@@ -110,7 +114,7 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
         ...(opts.sign ? { suite: SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } : {}),
       };
       if (direct) await encryptFile(file!, opts.output!, options);
-      else await runPipeline(stream, [...(progress ? [progress] : []), createEncryptStream(options), ...(opts.armor ? [createArmorStream()] : [])], opts.output);
+      else await runPipeline(stream, [...(progress ? [progress] : []), createEncryptStream(options), ...(opts.armor ? [armor!.createArmorStream()] : [])], opts.output);
     } else {
       remembered = rememberingEdks(keyring);
       const options = {
@@ -120,7 +124,7 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
       };
       if (direct) await decryptFile(file!, opts.output!, options);
       // Armor or binary: the dearmor stage passes binary input straight through.
-      else await runPipeline(stream, [...(progress ? [progress] : []), createDearmorStream(), createDecryptStream(options)], opts.output);
+      else await runPipeline(stream, [...(progress ? [progress] : []), armor!.createDearmorStream(), createDecryptStream(options)], opts.output);
     }
   } catch (err) {
     // No key even matched (a raw or RSA key file message, another store's key): say which

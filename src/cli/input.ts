@@ -1,6 +1,5 @@
 import { closeSync, createReadStream, fstatSync, openSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { ARMOR_BEGIN, ARMOR_END } from './armor.js';
 import { FileError, UsageError, fileError } from './exit.js';
 
 /** An opened input: its stream, its size when known, and whether it is a regular file. */
@@ -77,6 +76,7 @@ export function readsTerminal(file: string | undefined): boolean {
  */
 export async function terminalArmor(): Promise<Input> {
   const { createInterface } = await import('node:readline');
+  const { ARMOR_BEGIN, ARMOR_END } = await import('./armor.js');
   process.stderr.write(`sealbox: paste an armored message (${ARMOR_BEGIN} ... ${ARMOR_END}); Ctrl-D ends, Ctrl-C cancels\n`);
   const lines = createInterface({ input: process.stdin, terminal: false, crlfDelay: Infinity });
   const text: string[] = [];

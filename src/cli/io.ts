@@ -2,7 +2,6 @@ import type { FileHandle } from 'node:fs/promises';
 import { Transform, Writable } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import cliProgress from 'cli-progress';
 import { writeFileAtomically } from '../node/atomic-write.js';
 
 /** Inputs above this size get a progress bar when stderr is a terminal. */
@@ -13,9 +12,13 @@ export function wantsProgress(size: number | undefined): boolean {
   return Boolean(process.stderr.isTTY) && size !== undefined && size >= PROGRESS_MIN_BYTES;
 }
 
-/** A pass-through that advances a progress bar on stderr; undefined when none is wanted. */
-export function progressFor(size: number | undefined): Transform | undefined {
+/**
+ * A pass-through that advances a progress bar on stderr; undefined when none is wanted. The
+ * progress bar's library is loaded only then (CLI start-up).
+ */
+export async function progressFor(size: number | undefined): Promise<Transform | undefined> {
   if (!wantsProgress(size)) return undefined;
+  const { default: cliProgress } = await import('cli-progress');
   const started = Date.now();
   const bar = new cliProgress.SingleBar(
     {

@@ -12,8 +12,7 @@ import type { KmsClientLike } from '../keyring/kms-client-supplier.js';
 import { SealboxError, decryptionFailed } from '../errors.js';
 import type { LocalKms } from '../local-kms/index.js';
 import { UsageError, fileError } from './exit.js';
-import { pqKeyring } from './pq.js';
-import { LOCAL_ACCOUNT } from './local.js';
+import { LOCAL_ACCOUNT } from './local-names.js';
 
 /** Options that say how to reach AWS KMS for `kms:` keys. */
 export interface KeyOptions {
@@ -156,7 +155,8 @@ async function awsClient(arn: string, endpointUrl: string | undefined) {
 async function keyringFor(spec: string, local: () => Promise<LocalKms>, endpointUrl: string | undefined, direction: 'encrypt' | 'decrypt'): Promise<Keyring> {
   if (spec.startsWith('file:') || spec.startsWith('raw:')) return rawKeyring(spec.slice(spec.indexOf(':') + 1));
   if (spec.startsWith('rsa:')) return rsaKeyring(spec.slice(4), direction);
-  if (spec.startsWith('pq:')) return pqKeyring(spec.slice(3), direction);
+  // Loaded only for pq: keys: the post-quantum arithmetic is most of the CLI's code.
+  if (spec.startsWith('pq:')) return (await import('./pq.js')).pqKeyring(spec.slice(3), direction);
   if (spec.startsWith('kms-rsa:')) return kmsRsaKeyring(spec.slice(8), local, endpointUrl, direction);
   if (spec.startsWith('kms:')) {
     const arn = spec.slice(4);

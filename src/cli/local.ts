@@ -3,23 +3,11 @@ import { LocalKmsError } from '../local-kms/errors.js';
 import { DATABASE_FILE } from '../local-kms/store.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_ALIAS, LOCAL_ACCOUNT, NoKeyStoreError } from './local-names.js';
+import type { GlobalOptions } from './local-names.js';
 
-/** The alias the CLI encrypts under when no --key is given. */
-export const DEFAULT_ALIAS = 'alias/sealbox-default';
-
-/** The local KMS's account id (the one AWS uses in its examples, never a real account). */
-export const LOCAL_ACCOUNT = '111122223333';
-
-/** Global options every command accepts. */
-export interface GlobalOptions {
-  home?: string;
-  json?: boolean;
-}
-
-/** No key store where the CLI looked: read-only commands say so instead of creating one. */
-export class NoKeyStoreError extends Error {
-  override readonly name = 'NoKeyStoreError';
-}
+export { DEFAULT_ALIAS, LOCAL_ACCOUNT, NoKeyStoreError };
+export type { GlobalOptions };
 
 /**
  * Opens the local KMS of `--home` / SEALBOX_HOME / the platform data dir. With `existing`
@@ -36,12 +24,11 @@ export function openLocalKms(options: GlobalOptions, existing = false): LocalKms
 
 /**
  * Makes sure the default key exists, creating it (and, through LocalKms.open, the data
- * directory and root key) on first use, and saying so on stderr once.
+ * directory and root key) on first use, and saying so on stderr once. Returns its key ARN.
  */
-export async function ensureDefaultKey(kms: LocalKms): Promise<void> {
+export async function ensureDefaultKey(kms: LocalKms): Promise<string> {
   try {
-    await kms.describeKey({ KeyId: DEFAULT_ALIAS });
-    return;
+    return (await kms.describeKey({ KeyId: DEFAULT_ALIAS })).KeyMetadata!.Arn!;
   } catch (err) {
     if (!(err instanceof LocalKmsError && err.name === 'NotFoundException')) throw err;
   }
@@ -53,7 +40,7 @@ export async function ensureDefaultKey(kms: LocalKms): Promise<void> {
     // Another process created it a moment ago: use theirs, retire ours.
     if (err instanceof LocalKmsError && err.name === 'AlreadyExistsException') {
       await kms.scheduleKeyDeletion({ KeyId: KeyMetadata!.KeyId!, PendingWindowInDays: 7 });
-      return;
+      return (await kms.describeKey({ KeyId: DEFAULT_ALIAS })).KeyMetadata!.Arn!;
     }
     throw err;
   }
@@ -62,4 +49,5 @@ export async function ensureDefaultKey(kms: LocalKms): Promise<void> {
       ? `sealbox: created the local key store in ${kms.dataDir} with default key ${DEFAULT_ALIAS}\n`
       : `sealbox: created the default key ${DEFAULT_ALIAS} in the local key store at ${kms.dataDir}\n`,
   );
+  return KeyMetadata!.Arn!;
 }

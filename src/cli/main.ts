@@ -1,16 +1,10 @@
-#!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
+import { describeError, EXIT } from './exit.js';
 import { registerCrypt } from './crypt.js';
 import { registerInspect } from './inspect.js';
-import { registerKeys } from './keys.js';
-import { registerAudit } from './audit.js';
-import { registerRandom } from './random.js';
-import { registerKms } from './kms.js';
 import { registerRewrap } from './rewrap.js';
-import { registerKeygen } from './pq.js';
-import { describeError, EXIT } from './exit.js';
-import type { GlobalOptions } from './local.js';
+import type { GlobalOptions } from './local-names.js';
 
 // The AWS SDK warns on every run under Node 20 that its 2027 releases will need Node 22; the
 // CLI keeps stderr for its own one-line messages (docs/cli.md mentions the Node support plan).
@@ -43,44 +37,89 @@ Examples:
 
 Exit codes: 0 ok, 1 usage, 2 not authentic / integrity failure, 3 key service failure.`);
 
-const globals = (): GlobalOptions => program.opts<GlobalOptions>();
-registerCrypt(program, globals);
-registerInspect(program, globals);
-registerKeys(program, globals);
-registerAudit(program, globals);
-registerRandom(program, globals);
-registerKms(program, globals);
-registerRewrap(program, globals);
-registerKeygen(program, globals);
+type Register = (program: Command, globals: () => GlobalOptions) => void;
 
-// The reader of stdout went away (`sealbox decrypt big.sbx | head -c 10`): stop at once, as a
-// process killed by SIGPIPE would, with its status (128 + 13), never 0: the rest of the message
-// was neither verified nor delivered. Silent, as for any program in a pipeline.
-const brokenPipe = (): never => process.exit(EXIT.BROKEN_PIPE);
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') brokenPipe();
-});
-
-// A last resort: whatever escapes (an 'error' event nobody listens to) is still one line and an
-// exit status, never a stack trace. The known paths handle their errors themselves.
-const fail = (err: unknown): void => {
-  const { line, code } = describeError(err);
-  process.stderr.write(`sealbox: ${line}\n`);
-  process.exit(code);
+/**
+ * The commands, in help order. Start-up is most of a small command's time (docs/performance.md,
+ * CLI start-up), so what a command line does not name is not loaded: encrypt, decrypt,
+ * inspect and rewrap are part of this module (they load the local KMS, the AWS SDK or the
+ * post-quantum code only for keys that need them); the commands that are all about the local
+ * KMS, and keygen, are modules of their own, loaded when named (or for help).
+ */
+const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
+  encrypt: () => Promise.resolve(registerCrypt),
+  decrypt: () => Promise.resolve(registerCrypt),
+  inspect: () => Promise.resolve(registerInspect),
+  keys: async () => (await import('./keys.js')).registerKeys,
+  audit: async () => (await import('./audit.js')).registerAudit,
+  random: async () => (await import('./random.js')).registerRandom,
+  kms: async () => (await import('./kms.js')).registerKms,
+  rewrap: () => Promise.resolve(registerRewrap),
+  keygen: async () => (await import('./pq.js')).registerKeygen,
 };
-process.on('uncaughtException', fail);
-process.on('unhandledRejection', fail);
 
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof CommanderError) {
-    process.exitCode = err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
-  } else if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') {
-    brokenPipe();
-  } else {
+/** Global options that take a value: their value is not the command's name. */
+const VALUE_OPTIONS = new Set(['--home']);
+
+/**
+ * The command a command line names (the first argument that is neither a global option nor
+ * its value), when it is one of ours; undefined for `--help`, `help`, a typo or none, which
+ * need every command registered (the help lists them, a typo gets a suggestion).
+ */
+function namedCommand(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') return undefined;
+    if (VALUE_OPTIONS.has(arg)) {
+      i++;
+      continue;
+    }
+    if (arg.startsWith('-')) continue;
+    return Object.prototype.hasOwnProperty.call(COMMANDS, arg) ? arg : undefined;
+  }
+  return undefined;
+}
+
+/** Registers what the command line needs, then runs it. */
+async function main(): Promise<void> {
+  // The reader of stdout went away (`sealbox decrypt big.sbx | head -c 10`): stop at once, as a
+  // process killed by SIGPIPE would, with its status (128 + 13), never 0: the rest of the message
+  // was neither verified nor delivered. Silent, as for any program in a pipeline.
+  const brokenPipe = (): never => process.exit(EXIT.BROKEN_PIPE);
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') brokenPipe();
+  });
+
+  // A last resort: whatever escapes (an 'error' event nobody listens to) is still one line and an
+  // exit status, never a stack trace. The known paths handle their errors themselves.
+  const fail = (err: unknown): void => {
     const { line, code } = describeError(err);
     process.stderr.write(`sealbox: ${line}\n`);
-    process.exitCode = code;
+    process.exit(code);
+  };
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
+
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  const named = namedCommand(process.argv.slice(2));
+  const registers = await Promise.all(named ? [COMMANDS[named]!()] : Object.values(COMMANDS).map((load) => load()));
+  for (const register of new Set(registers)) register(program, globals);
+
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    } else if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') {
+      brokenPipe();
+    } else {
+      const { line, code } = describeError(err);
+      process.stderr.write(`sealbox: ${line}\n`);
+      process.exitCode = code;
+    }
   }
 }
+
+// No top-level await: the CLI is built as one CommonJS file (tsup.config.ts), which loads
+// faster than ES modules and loads what it does not always need only when used.
+void main();

@@ -8,7 +8,7 @@
  */
 import { constants, createHash, privateEncrypt, publicDecrypt, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { p256, p384, p521 } from '@noble/curves/nist.js';
+import { createRequire } from 'node:module';
 
 /** A hash the KMS signing algorithms use. */
 export type SigningHash = 'sha256' | 'sha384' | 'sha512';
@@ -26,13 +26,23 @@ const DIGEST_INFO: Readonly<Record<SigningHash, string>> = {
 };
 
 /** JWK curve names of node:crypto EC keys, to the noble curve that signs on them. */
-const CURVES = { 'P-256': p256, 'P-384': p384, 'P-521': p521 } as const;
+type NobleNist = typeof import('@noble/curves/nist.js');
+let nist: NobleNist | undefined;
+/**
+ * @noble/curves' NIST curves, loaded on first use (Node 20.19+ loads ES modules with
+ * require()): their precomputation costs every `LocalKms.open` (every CLI command) tens of
+ * milliseconds otherwise, for digest signing that most stores never do.
+ */
+function curves(): { 'P-256': NobleNist['p256']; 'P-384': NobleNist['p384']; 'P-521': NobleNist['p521'] } {
+  nist ??= createRequire(import.meta.url)('@noble/curves/nist.js') as NobleNist;
+  return { 'P-256': nist.p256, 'P-384': nist.p384, 'P-521': nist.p521 };
+}
 
-function curveOf(key: KeyObject): (typeof CURVES)[keyof typeof CURVES] {
+function curveOf(key: KeyObject): NobleNist['p256' | 'p384' | 'p521'] {
   const name = key.asymmetricKeyDetails?.namedCurve;
   const jwkName = name === 'prime256v1' ? 'P-256' : name === 'secp384r1' ? 'P-384' : name === 'secp521r1' ? 'P-521' : undefined;
   if (!jwkName) throw new RangeError(`no digest signing for curve ${String(name)}`);
-  return CURVES[jwkName];
+  return curves()[jwkName];
 }
 
 const b64u = (s: string | undefined): Uint8Array => new Uint8Array(Buffer.from(s ?? '', 'base64url'));

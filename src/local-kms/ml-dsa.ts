@@ -1,7 +1,18 @@
 import { createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
+import { createRequire } from 'node:module';
 import { LocalKmsError } from './errors.js';
+
+type NobleMlDsa = typeof import('@noble/post-quantum/ml-dsa.js');
+let noble: NobleMlDsa | undefined;
+/**
+ * @noble/post-quantum's ML-DSA, loaded on first use: building its tables costs tens of
+ * milliseconds, which every `LocalKms.open` (every CLI command) would otherwise pay for keys
+ * it may never have. Node 20.19+ loads ES modules with require().
+ */
+function nobleModule(): NobleMlDsa {
+  return (noble ??= createRequire(import.meta.url)('@noble/post-quantum/ml-dsa.js') as NobleMlDsa);
+}
 
 // ML-DSA (FIPS 204) keys of the local KMS, as AWS KMS offers them ("ML-DSA keys in AWS KMS",
 // developer guide): key specs ML_DSA_44 / ML_DSA_65 / ML_DSA_87, key usage SIGN_VERIFY, signing
@@ -16,9 +27,9 @@ import { LocalKmsError } from './errors.js';
 
 /** The ML-DSA key specs and their parameter sets (public key, signature sizes: FIPS 204 Table 2). */
 const PARAMS = {
-  ML_DSA_44: { dsa: ml_dsa44, oid: '2.16.840.1.101.3.4.3.17', oidDer: '0609608648016503040311' },
-  ML_DSA_65: { dsa: ml_dsa65, oid: '2.16.840.1.101.3.4.3.18', oidDer: '0609608648016503040312' },
-  ML_DSA_87: { dsa: ml_dsa87, oid: '2.16.840.1.101.3.4.3.19', oidDer: '0609608648016503040313' },
+  ML_DSA_44: { dsa: () => nobleModule().ml_dsa44, oid: '2.16.840.1.101.3.4.3.17', oidDer: '0609608648016503040311' },
+  ML_DSA_65: { dsa: () => nobleModule().ml_dsa65, oid: '2.16.840.1.101.3.4.3.18', oidDer: '0609608648016503040312' },
+  ML_DSA_87: { dsa: () => nobleModule().ml_dsa87, oid: '2.16.840.1.101.3.4.3.19', oidDer: '0609608648016503040313' },
 } as const;
 
 export type MlDsaKeySpec = keyof typeof PARAMS;
@@ -51,7 +62,7 @@ export interface MlDsa {
 }
 
 function nobleKeyPair(keySpec: MlDsaKeySpec, seed: Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Array } {
-  return PARAMS[keySpec].dsa.keygen(seed);
+  return PARAMS[keySpec].dsa().keygen(seed);
 }
 
 export const nobleMlDsa: MlDsa = {
@@ -64,14 +75,14 @@ export const nobleMlDsa: MlDsa = {
   sign: (keySpec, seed, message) => {
     const { secretKey } = nobleKeyPair(keySpec, seed);
     try {
-      return PARAMS[keySpec].dsa.sign(message, secretKey);
+      return PARAMS[keySpec].dsa().sign(message, secretKey);
     } finally {
       secretKey.fill(0);
     }
   },
   verify: (keySpec, seed, message, signature) => {
     try {
-      return PARAMS[keySpec].dsa.verify(signature, message, nobleMlDsa.publicKey(keySpec, seed));
+      return PARAMS[keySpec].dsa().verify(signature, message, nobleMlDsa.publicKey(keySpec, seed));
     } catch {
       return false;
     }
@@ -167,7 +178,7 @@ export function mlDsaSign(keySpec: MlDsaKeySpec, seed: Uint8Array, message: Uint
   if (!externalMu) return impl.sign(keySpec, seed, message);
   const { secretKey } = nobleKeyPair(keySpec, seed);
   try {
-    return PARAMS[keySpec].dsa.internal.sign(message, secretKey, { externalMu: true });
+    return PARAMS[keySpec].dsa().internal.sign(message, secretKey, { externalMu: true });
   } finally {
     secretKey.fill(0);
   }
@@ -178,7 +189,7 @@ export function mlDsaVerify(keySpec: MlDsaKeySpec, seed: Uint8Array, message: Ui
   if (!externalMu) return impl.verify(keySpec, seed, message, signature);
   try {
     // The public key from either implementation is the same; node:crypto's derives it faster.
-    return PARAMS[keySpec].dsa.internal.verify(signature, message, impl.publicKey(keySpec, seed), { externalMu: true });
+    return PARAMS[keySpec].dsa().internal.verify(signature, message, impl.publicKey(keySpec, seed), { externalMu: true });
   } catch {
     return false;
   }

@@ -1,15 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from './build.js';
 
-// The `sealbox` bin (dist/cli/bin.js) turns on Node's module compile cache where Node has it
-// (22.1+) and runs the CLI unchanged where it does not (20). CI runs this file on 20, 22 and 24.
+// The `sealbox` bin (dist/cli/bin.cjs) turns on Node's module compile cache where Node has it
+// (22.1+) and keeps its own (src/cli/compile-cache.ts) where it does not (20). CI runs this file
+// on 20, 22 and 24.
 
-const BIN = join(process.cwd(), 'dist', 'cli', 'bin.js');
+const BIN = join(process.cwd(), 'dist', 'cli', 'bin.cjs');
 const hasCompileCache = typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
 const scratch = mkdtempSync(join(tmpdir(), 'sealbox-bin-'));
 
@@ -24,19 +25,23 @@ function run(args: string[], input: Buffer | string, tmp: string): { status: num
   return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
 }
 
-it(`runs the main job (Node ${process.versions.node}), with the compile cache ${hasCompileCache ? 'written' : 'absent'}`, () => {
+it(`runs the main job (Node ${process.versions.node}), with ${hasCompileCache ? "Node's" : "Sealbox's own"} compile cache`, () => {
   const tmp = mkdtempSync(join(scratch, 'tmp-'));
   const enc = run(['encrypt'], 'hello', tmp);
   expect(enc.status, enc.stderr).toBe(0);
   const dec = run(['decrypt'], enc.stdout, tmp);
   expect(dec.status, dec.stderr).toBe(0);
   expect(dec.stdout.toString()).toBe('hello');
-  const cache = join(tmp, 'node-compile-cache');
-  if (hasCompileCache) {
-    expect(existsSync(cache)).toBe(true);
-    expect(readdirSync(cache, { recursive: true }).length).toBeGreaterThan(0);
-  } else {
-    expect(existsSync(cache)).toBe(false);
+  const nodeCache = join(tmp, 'node-compile-cache');
+  const ownCache = join(tmp, `sealbox-compile-cache-${process.getuid!()}`);
+  const [used, unused] = hasCompileCache ? [nodeCache, ownCache] : [ownCache, nodeCache];
+  expect(existsSync(used)).toBe(true);
+  expect(readdirSync(used, { recursive: true }).length).toBeGreaterThan(0);
+  expect(existsSync(unused)).toBe(false);
+  if (!hasCompileCache) {
+    // Private: the directory 0700, each entry 0600.
+    expect(statSync(ownCache).mode & 0o777).toBe(0o700);
+    for (const name of readdirSync(ownCache)) expect(statSync(join(ownCache, name)).mode & 0o777).toBe(0o600);
   }
 }, 60_000);
 
@@ -47,4 +52,49 @@ it('a second start with a warm cache gives the same output', () => {
   expect(first.status).toBe(0);
   expect(second.stdout.toString()).toBe(first.stdout.toString());
   expect(second.stderr).toBe('');
+});
+
+describe.runIf(!hasCompileCache && process.getuid)('the Node 20 compile cache (src/cli/compile-cache.ts)', () => {
+  const ownCache = (tmp: string): string => join(tmp, `sealbox-compile-cache-${process.getuid!()}`);
+
+  it('is not used when others can write its directory: nothing is read from it or written to it', () => {
+    const tmp = mkdtempSync(join(scratch, 'tmp-'));
+    const dir = ownCache(tmp);
+    mkdirSync(dir);
+    chmodSync(dir, 0o777);
+    const r = run(['--help'], '', tmp);
+    expect(r.status).toBe(0);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('an entry others can write, or one V8 rejects, is not used; the command still runs', () => {
+    const tmp = mkdtempSync(join(scratch, 'tmp-'));
+    const first = run(['--help'], '', tmp);
+    const [entry] = readdirSync(ownCache(tmp));
+    expect(entry).toBeDefined();
+    const path = join(ownCache(tmp), entry!);
+    // Garbage in place of the entry: V8 rejects it and the entry is written anew.
+    writeFileSync(path, Buffer.alloc(4096, 7), { mode: 0o600 });
+    const second = run(['--help'], '', tmp);
+    expect(second.status).toBe(0);
+    expect(second.stdout.toString()).toBe(first.stdout.toString());
+    expect(statSync(path).size).not.toBe(4096);
+    // A good entry that others can write is not used: it is written anew (0600), whereas a
+    // good entry in use is left as it is.
+    const good = statSync(path).mtimeMs;
+    run(['--help'], '', tmp);
+    expect(statSync(path).mtimeMs).toBe(good);
+    chmodSync(path, 0o666);
+    const third = run(['--help'], '', tmp);
+    expect(third.status).toBe(0);
+    expect(third.stdout.toString()).toBe(first.stdout.toString());
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  it('NODE_DISABLE_COMPILE_CACHE turns it off', () => {
+    const tmp = mkdtempSync(join(scratch, 'tmp-'));
+    const r = spawnSync(process.execPath, [BIN, '--help'], { env: { ...process.env, TMPDIR: tmp, NODE_DISABLE_COMPILE_CACHE: '1' } });
+    expect(r.status).toBe(0);
+    expect(existsSync(ownCache(tmp))).toBe(false);
+  });
 });

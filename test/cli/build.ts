@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The built CLI, as `npm install` (prepare) leaves it. */
-export const CLI = join(process.cwd(), 'dist', 'cli', 'main.js');
+/** The built CLI (package.json "bin"), as `npm install` (prepare) leaves it. */
+export const CLI = join(process.cwd(), 'dist', 'cli', 'bin.cjs');
 
 function newestSource(dir: string): number {
   let newest = 0;

@@ -81,7 +81,7 @@ describe('the packed package', () => {
   it('holds dist/, docs/, README, CHANGELOG, LICENSE and package.json only: no sources, tests, bench or source maps', () => {
     const paths = packed.files.map((f) => f.path);
     for (const p of paths) expect(p).toMatch(/^(dist\/.+\.(js|d\.ts)|docs\/.+\.md|README\.md|CHANGELOG\.md|LICENSE|package\.json)$/);
-    for (const p of ['LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/bin.js', 'dist/browser/sealbox.min.js']) expect(paths).toContain(p);
+    for (const p of ['LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/bin.cjs', 'dist/browser/sealbox.min.js']) expect(paths).toContain(p);
     // docs/performance.md states the size; the budget leaves room for growth, not for a regression like shipped maps.
     console.log(`tarball ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${paths.length} files`);
     expect(packed.size).toBeLessThan(400_000);

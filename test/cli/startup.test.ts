@@ -1,0 +1,55 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ensureBuilt, CLI } from './build.js';
+import { cliEnv, tmp } from './run.js';
+
+// CLI start-up (docs/performance.md): a command loads only the dependencies it uses. The CLI is
+// one CommonJS file (dist/cli/main.cjs) whose optional parts require their packages when first
+// used; a preload records every module file in require's cache when the process exits.
+
+const dir = tmp('startup');
+const home = join(dir, 'home');
+const rawKey = join(dir, 'raw.key');
+const loaded = join(dir, 'loaded.txt');
+const preload = join(dir, 'record.cjs');
+
+beforeAll(() => {
+  ensureBuilt();
+  writeFileSync(rawKey, randomBytes(32));
+  writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(loaded)}, Object.keys(require.cache).join('\\n')));\n`);
+}, 120_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The packages (node_modules/<name>) a command line loaded. */
+function packagesLoaded(args: string[], input: Buffer | string = 'hi'): Set<string> {
+  const r = spawnSync(process.execPath, ['-r', preload, CLI, ...args], { input, cwd: dir, env: cliEnv(home) });
+  expect(r.status, r.stderr.toString()).toBe(0);
+  const names = readFileSync(loaded, 'utf8').split('\n').map((p) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(p)?.[1]).filter((n): n is string => n !== undefined);
+  return new Set(names);
+}
+
+const HEAVY = ['better-sqlite3', '@aws-sdk/client-kms', '@smithy/signature-v4', '@noble/post-quantum', '@noble/curves', '@noble/hashes', '@noble/ciphers', '@scure/base', 'cli-progress', 'cbor-extract'];
+const only = (set: Set<string>, wanted: string[]): string[] => HEAVY.filter((p) => set.has(p) !== wanted.includes(p));
+
+it('encrypt with a raw key file loads none of the optional dependencies', () => {
+  expect(only(packagesLoaded(['encrypt', '--key', `file:${rawKey}`]), [])).toEqual([]);
+});
+
+it('encrypt and decrypt with the local KMS load SQLite, and neither the AWS SDK nor any @noble arithmetic', () => {
+  const enc = spawnSync(process.execPath, [CLI, 'encrypt'], { input: 'hi', env: cliEnv(home) });
+  expect(enc.status, enc.stderr.toString()).toBe(0);
+  expect(only(packagesLoaded(['encrypt']), ['better-sqlite3'])).toEqual([]);
+  expect(only(packagesLoaded(['decrypt'], enc.stdout), ['better-sqlite3'])).toEqual([]);
+});
+
+it('a pq: key loads the post-quantum code and not SQLite', () => {
+  const r = spawnSync(process.execPath, [CLI, 'keygen', '--pq', '-o', join(dir, 'me.key')], { cwd: dir, env: cliEnv(home) });
+  expect(r.status, r.stderr.toString()).toBe(0);
+  const pq = packagesLoaded(['encrypt', '--key', `pq:${join(dir, 'me.key')}`]);
+  expect(pq.has('@noble/post-quantum')).toBe(true);
+  expect(pq.has('better-sqlite3')).toBe(false);
+  expect(pq.has('@aws-sdk/client-kms')).toBe(false);
+});
