@@ -80,11 +80,13 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 describe('the packed package', () => {
   it('holds dist/, docs/, README, CHANGELOG, LICENSE and package.json only: no sources, tests, bench or source maps', () => {
     const paths = packed.files.map((f) => f.path);
-    for (const p of paths) expect(p).toMatch(/^(dist\/.+\.(js|d\.ts)|docs\/.+\.md|README\.md|CHANGELOG\.md|LICENSE|package\.json)$/);
+    for (const p of paths) expect(p).toMatch(/^(dist\/.+\.(js|d\.ts)|dist\/cli\/(bin|main)\.cjs|docs\/.+\.md|README\.md|CHANGELOG\.md|LICENSE|package\.json)$/);
     for (const p of ['LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/bin.cjs', 'dist/browser/sealbox.min.js']) expect(paths).toContain(p);
     // docs/performance.md states the size; the budget leaves room for growth, not for a regression like shipped maps.
+    // 450 kB since the CLI became one self-contained file for start-up speed (issue 17: about
+    // 100 kB of it, compressed, repeats code the library's own dist/ files hold too).
     console.log(`tarball ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${paths.length} files`);
-    expect(packed.size).toBeLessThan(400_000);
+    expect(packed.size).toBeLessThan(450_000);
   });
 
   it('every entry point imports from ESM, with its exports, printing nothing', () => {
