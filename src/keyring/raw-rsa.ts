@@ -151,6 +151,10 @@ export async function rsaOaepEncrypt(key: CryptoKey, plaintext: Uint8Array, labe
  */
 export async function rsaOaepDecrypt(key: CryptoKey, ciphertext: Uint8Array, label: Uint8Array): Promise<Uint8Array | undefined> {
   const subtle = subtleCrypto() as SubtleCrypto;
+  // RFC 8017 §7.1.2 step 1: a ciphertext of any length but the modulus's is a decryption error.
+  // WebCrypto in Node (OpenSSL) would left-pad a shorter one, so a ciphertext whose first byte
+  // is 0 also opened with that byte cut off.
+  if (ciphertext.length !== Math.ceil((key.algorithm as RsaHashedKeyAlgorithm).modulusLength / 8)) return undefined;
   try {
     return new Uint8Array(await subtle.decrypt({ name: 'RSA-OAEP', label: webCryptoView(label) }, key, webCryptoView(ciphertext)));
   } catch {

@@ -1,10 +1,11 @@
-import { constants, createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
+import { constants, createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import { MAX_KMS_ENCRYPTION_CONTEXT_BYTES } from '../limits.js';
 import { LocalKmsError } from './errors.js';
 import { defineOperation } from './operation.js';
 import type { OperationContext } from './operation.js';
 import type { KeyRecord } from './key-record.js';
 import { blobAad, decodeBlob, encodeBlob } from './ciphertext-blob.js';
+import { rsaOaepDecryptDer } from './rsa-oaep.js';
 
 type Context = Record<string, string> | undefined;
 const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
@@ -118,10 +119,9 @@ function decryptWith(ctx: OperationContext, input: { CiphertextBlob: Uint8Array;
     const { hash } = rsaParams(named, input.EncryptionAlgorithm);
     const material = ctx.material(named);
     try {
-      const plaintext = privateDecrypt({ key: createPrivateKey({ key: Buffer.from(material), format: 'der', type: 'pkcs8' }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, input.CiphertextBlob);
-      return { key: named, plaintext: new Uint8Array(plaintext), algorithm: input.EncryptionAlgorithm! };
-    } catch {
-      throw invalidCiphertext();
+      const plaintext = rsaOaepDecryptDer(material, hash, input.CiphertextBlob);
+      if (!plaintext) throw invalidCiphertext();
+      return { key: named, plaintext, algorithm: input.EncryptionAlgorithm! };
     } finally {
       material.fill(0);
     }

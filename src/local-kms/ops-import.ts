@@ -1,4 +1,5 @@
-import { constants, createHash, createPrivateKey, generateKeyPairSync, privateDecrypt, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { rsaOaepDecryptDer } from './rsa-oaep.js';
 import { LocalKmsError } from './errors.js';
 import { defineOperation } from './operation.js';
 import type { Migration, OperationContext } from './operation.js';
@@ -91,17 +92,14 @@ const importKeyMaterial = defineOperation<ImportInput>(
     if (!row || row.key_id !== key.storageId) throw new LocalKmsError('InvalidImportTokenException', 'The import token is not valid for this key');
     if (ctx.now.getTime() > row.expires_at) throw new LocalKmsError('ExpiredImportTokenException', 'The import token has expired');
     const privateDer = ctx.unseal(`import-token/${hash}`, row.sealed_private_key);
-    let material: Uint8Array;
+    let opened: Uint8Array | undefined;
     try {
-      material = new Uint8Array(privateDecrypt(
-        { key: createPrivateKey({ key: Buffer.from(privateDer), format: 'der', type: 'pkcs8' }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: row.wrapping_algorithm === 'RSAES_OAEP_SHA_1' ? 'sha1' : 'sha256' },
-        input.EncryptedKeyMaterial,
-      ));
-    } catch {
-      throw new LocalKmsError('InvalidCiphertextException', 'The encrypted key material does not decrypt under the import parameters');
+      opened = rsaOaepDecryptDer(privateDer, row.wrapping_algorithm === 'RSAES_OAEP_SHA_1' ? 'sha1' : 'sha256', input.EncryptedKeyMaterial);
     } finally {
       privateDer.fill(0);
     }
+    if (!opened) throw new LocalKmsError('InvalidCiphertextException', 'The encrypted key material does not decrypt under the import parameters');
+    const material = opened;
     try {
       if (material.length !== MATERIAL_BYTES[key.keySpec]) throw new LocalKmsError('IncorrectKeyMaterialException', `${key.keySpec} key material is ${MATERIAL_BYTES[key.keySpec]} bytes`);
       // A key takes one material for life: re-imports must bring the same bytes back.

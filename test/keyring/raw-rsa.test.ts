@@ -170,4 +170,17 @@ describe('RawRsaKeyring', () => {
     expect(await rsaOaepDecrypt(priv, sealed.subarray(1), pattern(40, 9))).toBeUndefined();
     expect(await rsaOaepDecrypt(priv, new Uint8Array(256).fill(0xff), pattern(40, 9))).toBeUndefined();
   });
+
+  it('a ciphertext cut by its leading zero byte does not open (RFC 8017 §7.1.2: length must be the modulus\'s)', async () => {
+    // About 1 in 256 ciphertexts starts with 0; WebCrypto in Node left-pads short input, so
+    // without the length check such a ciphertext also opened with that byte cut off (this made
+    // the test above fail about once in 256 runs).
+    const pub = await importRsaOaepKey(alice.publicPem, 'public', 'SHA-256');
+    const priv = await importRsaOaepKey(alice.privatePem, 'private', 'SHA-256');
+    let sealed = await rsaOaepEncrypt(pub, pattern(32, 8), pattern(40, 9));
+    while (sealed[0] !== 0) sealed = await rsaOaepEncrypt(pub, pattern(32, 8), pattern(40, 9));
+    expect(bytesEqual((await rsaOaepDecrypt(priv, sealed, pattern(40, 9)))!, pattern(32, 8))).toBe(true);
+    expect(await rsaOaepDecrypt(priv, sealed.subarray(1), pattern(40, 9))).toBeUndefined();
+    expect(await rsaOaepDecrypt(priv, Uint8Array.of(0, ...sealed), pattern(40, 9))).toBeUndefined();
+  });
 });

@@ -61,7 +61,26 @@ describe('Sign, Verify, GetPublicKey', () => {
     const ct = publicEncrypt({ key: createPublicKey({ key: Buffer.from(pub.PublicKey!), format: 'der', type: 'spki' }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.from('outside'));
     expect(Buffer.from((await kms.decrypt({ KeyId: id, CiphertextBlob: ct, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' })).Plaintext!).toString()).toBe('outside');
   });
+
+  it('an RSA ciphertext of any length but the modulus\'s is InvalidCiphertextException, also one cut by its leading zero byte', async () => {
+    // RFC 8017 §7.1.2 step 1. OpenSSL left-pads short input, so without the length check a
+    // ciphertext whose first byte is 0 (about 1 in 256) also opened with that byte cut off.
+    const id = await key('RSA_2048', 'ENCRYPT_DECRYPT');
+    const pub = createPublicKey({ key: Buffer.from((await kms.getPublicKey({ KeyId: id })).PublicKey!), format: 'der', type: 'spki' });
+    const ct = oaepWithLeadingZero(pub, Buffer.from('zero'));
+    expect(Buffer.from((await kms.decrypt({ KeyId: id, CiphertextBlob: ct, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' })).Plaintext!).toString()).toBe('zero');
+    expect(await errorName(kms.decrypt({ KeyId: id, CiphertextBlob: ct.subarray(1), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }))).toBe('InvalidCiphertextException');
+    expect(await errorName(kms.decrypt({ KeyId: id, CiphertextBlob: Buffer.concat([Buffer.alloc(1), ct]), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }))).toBe('InvalidCiphertextException');
+  });
 });
+
+/** An RSA-OAEP-SHA-256 ciphertext whose first byte is 0 (encrypts until one is; about 256 tries). */
+function oaepWithLeadingZero(key: ReturnType<typeof createPublicKey>, plaintext: Buffer): Buffer {
+  for (;;) {
+    const ct = publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, plaintext);
+    if (ct[0] === 0) return ct;
+  }
+}
 
 describe('HMAC', () => {
   it('GenerateMac/VerifyMac for every HMAC spec; a wrong MAC is KMSInvalidMacException', async () => {
@@ -103,6 +122,16 @@ describe('import', () => {
     const wrapped = publicEncrypt({ key: createPublicKey({ key: Buffer.from(p.PublicKey!), format: 'der', type: 'spki' }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, material);
     await kms.importKeyMaterial({ KeyId: id, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapped, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', ...extra });
   }
+
+  it('import: wrapped key material cut by its leading zero byte is InvalidCiphertextException (RFC 8017 §7.1.2)', async () => {
+    const id = await key('SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT', 'EXTERNAL');
+    const p = await kms.getParametersForImport({ KeyId: id, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
+    const wrapped = oaepWithLeadingZero(createPublicKey({ key: Buffer.from(p.PublicKey!), format: 'der', type: 'spki' }), Buffer.alloc(32, 5));
+    const args = { KeyId: id, ImportToken: p.ImportToken, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' as const };
+    expect(await errorName(kms.importKeyMaterial({ ...args, EncryptedKeyMaterial: wrapped.subarray(1) }))).toBe('InvalidCiphertextException');
+    await kms.importKeyMaterial({ ...args, EncryptedKeyMaterial: wrapped });
+    expect((await kms.describeKey({ KeyId: id })).KeyMetadata!.KeyState).toBe('Enabled');
+  });
 
   it('EXTERNAL keys wait in PendingImport, work after import, and only take the same material again', async () => {
     const id = await key('SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT', 'EXTERNAL');
