@@ -189,6 +189,30 @@ function identityDecision(policies: readonly KeyPolicy[], request: PolicyRequest
   return allowed ? 'allow' : 'implicitDeny';
 }
 
+/**
+ * The policy lockout safety check (AWS KMS API Reference, PutKeyPolicy / CreateKey / ReplicateKey,
+ * BypassPolicyLockoutSafetyCheck): refuses a key policy under which the caller could not call
+ * PutKeyPolicy on the key afterwards, so a key cannot be made unmanageable by mistake.
+ *
+ * @throws LocalKmsError `MalformedPolicyDocumentException`.
+ * @example
+ * ```ts
+ * if (input.BypassPolicyLockoutSafetyCheck !== true) checkPolicyLockout(ctx, parseKeyPolicy(text), arn, undefined, input);
+ * ```
+ */
+export function checkPolicyLockout(ctx: OperationContext, policy: KeyPolicy, keyArn: string, key: KeyRecord | undefined, input: Readonly<Record<string, unknown>>): void {
+  const after = evaluateKeyPolicy(policy, {
+    principal: ctx.caller.principal,
+    accountId: ctx.caller.accountId,
+    action: 'kms:PutKeyPolicy',
+    keyArn,
+    lookup: conditionLookup({ action: 'kms:PutKeyPolicy', context: ctx, input }, key),
+  });
+  if (after !== 'allow') {
+    throw new LocalKmsError('MalformedPolicyDocumentException', 'The new key policy will not allow you to update the key policy in the future.');
+  }
+}
+
 function checkPolicyName(name: string | undefined): void {
   if (name !== undefined && name !== POLICY_NAME) throw new LocalKmsError('NotFoundException', 'The only key policy name is "default".');
 }
@@ -212,22 +236,7 @@ const putKeyPolicy = defineOperation<PutKeyPolicyInput>(
     const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:PutKeyPolicy' });
     checkPolicyName(input.PolicyName);
     const policy = parseKeyPolicy(input.Policy);
-    // The lockout safety check (AWS): refuse a policy under which the caller could not change it again.
-    if (input.BypassPolicyLockoutSafetyCheck !== true) {
-      const after = evaluateKeyPolicy(policy, {
-        principal: ctx.caller.principal,
-        accountId: ctx.caller.accountId,
-        action: 'kms:PutKeyPolicy',
-        keyArn: key.arn,
-        lookup: conditionLookup({ action: 'kms:PutKeyPolicy', context: ctx, input: { ...input } }, key),
-      });
-      if (after !== 'allow') {
-        throw new LocalKmsError(
-          'MalformedPolicyDocumentException',
-          'The new key policy will not allow you to update the key policy in the future.',
-        );
-      }
-    }
+    if (input.BypassPolicyLockoutSafetyCheck !== true) checkPolicyLockout(ctx, policy, key.arn, key, { ...input });
     ctx.db.prepare('UPDATE keys SET policy = ? WHERE key_id = ?').run(input.Policy, key.storageId);
     return undefined;
   },

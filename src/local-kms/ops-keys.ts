@@ -7,6 +7,7 @@ import type { KeyRecord } from './key-record.js';
 import { getKey, relatedKeys, storageIdOf } from './key-store.js';
 import { defaultKeyPolicy, parseKeyPolicy } from './policy.js';
 import { keySpecInfo } from './key-specs.js';
+import { checkPolicyLockout } from './access.js';
 
 
 /** DescribeKey's KeyMetadata for a key, as AWS shapes it. */
@@ -140,10 +141,14 @@ const createKey = defineOperation<CreateKeyInput>(
     if (input.MultiRegion === true && origin === 'EXTERNAL') {
       throw new LocalKmsError('UnsupportedOperationException', 'The local KMS makes multi-Region keys with AWS_KMS origin only');
     }
-    // Checked by the same parser that enforces policies, so no stored policy is half-understood.
-    if (input.Policy !== undefined) parseKeyPolicy(input.Policy);
     // Multi-Region keys: `mrk-` and 32 hex digits (AWS KMS Developer Guide, "Multi-Region key identifiers").
     const keyId = input.MultiRegion === true ? `mrk-${randomBytes(16).toString('hex')}` : randomUUID();
+    // Checked by the same parser that enforces policies, so no stored policy is half-understood,
+    // and by the lockout safety check, as AWS does unless BypassPolicyLockoutSafetyCheck.
+    if (input.Policy !== undefined) {
+      const policy = parseKeyPolicy(input.Policy);
+      if (input.BypassPolicyLockoutSafetyCheck !== true) checkPolicyLockout(ctx, policy, ctx.keyArn(keyId), undefined, { ...input });
+    }
     const storageId = storageIdOf(keyId, ctx.region);
     insertKey(ctx, {
       storageId, region: ctx.region, keySpec, keyUsage, origin,

@@ -20,6 +20,7 @@ import type { KeyRecord } from './key-record.js';
 import { getKey, REGION_NAME, relatedKeys, storageIdOf } from './key-store.js';
 import { defaultKeyPolicy, parseKeyPolicy } from './policy.js';
 import { insertKey, keyMetadata, putTags, TAGS } from './ops-keys.js';
+import { checkPolicyLockout } from './access.js';
 
 const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
 const REGION = { type: 'string', required: true, min: 1, max: 32, pattern: REGION_NAME } as const;
@@ -64,7 +65,11 @@ const replicateKey = defineOperation<ReplicateKeyInput>(
     if (ctx.db.prepare('SELECT 1 FROM keys WHERE key_id = ?').get(storageId)) {
       throw new LocalKmsError('AlreadyExistsException', `${primary.keyId} already has a related key in ${input.ReplicaRegion}`);
     }
-    if (input.Policy !== undefined) parseKeyPolicy(input.Policy);
+    if (input.Policy !== undefined) {
+      const policy = parseKeyPolicy(input.Policy);
+      const replicaArn = `arn:aws:kms:${input.ReplicaRegion}:${ctx.accountId}:key/${primary.keyId}`;
+      if (input.BypassPolicyLockoutSafetyCheck !== true) checkPolicyLockout(ctx, policy, replicaArn, undefined, { ...input });
+    }
     const policy = input.Policy ?? defaultKeyPolicy(ctx.accountId);
     // Shared: spec, usage, origin, material. Not shared: description (default none), policy (default: the default policy), tags.
     insertKey(ctx, {

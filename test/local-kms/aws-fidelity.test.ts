@@ -185,3 +185,19 @@ describe('tags per key', () => {
     expect((await kms.listResourceTags({ KeyId: id })).Tags!.find((t) => t.TagKey === 'k0')!.TagValue).toBe('new');
   });
 });
+
+describe('policy lockout safety check at CreateKey and ReplicateKey', () => {
+  // AWS KMS API Reference, CreateKey and ReplicateKey, BypassPolicyLockoutSafetyCheck: the key policy
+  // must allow the principal making the request to make a later PutKeyPolicy request, unless
+  // the check is bypassed. Before, only PutKeyPolicy ran the check.
+  const onlyBob = JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:user/bob' }, Action: 'kms:*', Resource: '*' }] });
+  it('a policy that locks the caller out is MalformedPolicyDocumentException and makes nothing; bypassing it works', async () => {
+    expect(await errorName(kms.createKey({ Policy: onlyBob }))).toBe('MalformedPolicyDocumentException');
+    expect((await kms.listKeys({})).Keys).toEqual([]);
+    expect((await kms.createKey({ Policy: onlyBob, BypassPolicyLockoutSafetyCheck: true })).KeyMetadata!.KeyId).toBeDefined();
+    const mrk = await keyOf({ MultiRegion: true });
+    expect(await errorName(kms.replicateKey({ KeyId: mrk, ReplicaRegion: 'eu-west-1', Policy: onlyBob }))).toBe('MalformedPolicyDocumentException');
+    expect((await kms.describeKey({ KeyId: mrk })).KeyMetadata!.MultiRegionConfiguration!.ReplicaKeys).toEqual([]);
+    await kms.replicateKey({ KeyId: mrk, ReplicaRegion: 'eu-west-1', Policy: onlyBob, BypassPolicyLockoutSafetyCheck: true });
+  });
+});

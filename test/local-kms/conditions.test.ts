@@ -28,7 +28,8 @@ const deny = (caller: Caller, Action: string | string[], Condition?: object) => 
 const policyOf = (...statements: object[]): string => JSON.stringify({ Version: '2012-10-17', Statement: [admin, ...statements] });
 
 async function keyWith(policy: string, input: Record<string, unknown> = {}): Promise<string> {
-  return (await kms.createKey({ Policy: policy, ...input })).KeyMetadata!.KeyId!;
+  // Made by the administrator the policies name, so the lockout safety check passes.
+  return ((await kms.execute('CreateKey', { Policy: policy, ...input }, ADMIN)) as { KeyMetadata: { KeyId: string } }).KeyMetadata.KeyId;
 }
 /** The AWS exception name of a call made as `caller`, or 'ok'. */
 const as = (caller: Caller, operation: string, input: Record<string, unknown>): Promise<string> => outcomeAs(kms, caller, operation, input);
@@ -274,6 +275,6 @@ describe('policies the local KMS refuses rather than half-enforce (MalformedPoli
       ArnNotLike: { 'aws:PrincipalArn': 'arn:aws:iam::*:role/blocked-*' },
       Null: { 'aws:RequestTag/x': 'true' },
     });
-    expect((await kms.createKey({ Policy: ok })).KeyMetadata!.KeyId).toBeDefined();
+    expect((await kms.createKey({ Policy: ok, BypassPolicyLockoutSafetyCheck: true })).KeyMetadata!.KeyId).toBeDefined();
   });
 });

@@ -74,7 +74,7 @@ describe('identity policies and key policies that do not delegate', () => {
       { Effect: 'Allow', Principal: { AWS: who('user/admin').principal }, Action: 'kms:*', Resource: '*' },
       { Effect: 'Allow', Principal: { AWS: ALICE.principal }, Action: 'kms:Encrypt', Resource: '*' },
     );
-    const id = (await kms.createKey({ Policy: policy })).KeyMetadata!.KeyId!;
+    const id = ((await kms.execute('CreateKey', { Policy: policy }, who('user/admin'))) as { KeyMetadata: { KeyId: string } }).KeyMetadata.KeyId;
     const blob = ((await kms.execute('Encrypt', { KeyId: id, Plaintext: bytes('x') }, who('user/admin'))) as { CiphertextBlob: Uint8Array }).CiphertextBlob;
     await attach(ALICE, doc(allow('kms:*')));
     expect(await as(ALICE, 'Encrypt', { KeyId: id, Plaintext: bytes('x') })).toBe('ok');
