@@ -1,13 +1,17 @@
 // CLI rows of `npm run bench` (called by bench/run.mjs, same run, same table), and on its own:
 // `node bench/cli.mjs` (after `npm run build`) prints just these rows.
 //
+// Many files: 1,000 files of 1 KiB encrypted by one `sealbox encrypt FILE... --output-dir DIR`
+// (raw key file) against a shell loop of `age -r` over the same files (Debian's age, when it is
+// installed: `apt-get install age`; without it, against a loop of one `sealbox encrypt` per file).
+//
 // Start-up: `echo hi | sealbox encrypt --key file:<raw key>` and the same with the default
 // local KMS key, against `node -e 0` (what any Node program pays to start), as the median wall
 // time of interleaved runs (each round runs every command once, so a busy moment of a shared
 // machine hits them all alike); the minimum is shown too.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +62,42 @@ export function benchCli({ root, dir, add, log }) {
     const m = median(times[name]);
     add(g, `${label} (min ${Math.min(...times[name]).toFixed(0)} ms)`, m, 'ms', null, [['node -e 0', m / base, 1.5, null, '<=']]);
   }
+
+  const count = Number(process.env.BENCH_MANY_FILES ?? 1000);
+  log(`CLI, ${count} files of 1 KiB ...`);
+  const files = join(work, 'files');
+  mkdirSync(files);
+  const names = Array.from({ length: count }, (_, i) => `f${String(i).padStart(5, '0')}.bin`);
+  for (const name of names) writeFileSync(join(files, name), randomBytes(1024));
+  const hasAge = spawnSync('age', ['--version'], { stdio: 'ignore' }).status === 0 && spawnSync('age-keygen', ['--help'], { stdio: 'ignore' }).error === undefined;
+  const reps = Number(process.env.BENCH_MANY_REPS ?? 3);
+  const best = (fn) => {
+    let ms = Infinity;
+    for (let i = 0; i < reps; i++) ms = Math.min(ms, fn());
+    return ms;
+  };
+  const sealed = join(work, 'sealed');
+  const one = best(() => {
+    rmSync(sealed, { recursive: true, force: true });
+    mkdirSync(sealed);
+    return timed([process.execPath, bin, 'encrypt', ...names, '--output-dir', sealed, '--key', `file:${rawKey}`], { env, cwd: files });
+  });
+  let loopMs;
+  let loopLabel;
+  if (hasAge) {
+    const identity = join(work, 'age.key');
+    spawnSync('age-keygen', ['-o', identity], { stdio: 'ignore' });
+    const recipient = /public key: (age1\w+)/.exec(readFileSync(identity, 'utf8'))[1];
+    loopLabel = `shell loop of age -r, ${count} files (baseline)`;
+    loopMs = best(() => timed(['sh', '-c', `for f in *.bin; do age -r ${recipient} -o "$f.age" "$f" || exit 1; done`], { env, cwd: files }));
+  } else {
+    log('age is not installed (Debian: apt-get install age): comparing against a loop of one sealbox call per file');
+    loopLabel = `shell loop of one sealbox encrypt per file, ${count} files (baseline; age not installed)`;
+    loopMs = best(() => timed(['sh', '-c', `for f in *.bin; do ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} encrypt "$f" -o "$f.sbx" --key ${JSON.stringify(`file:${rawKey}`)} || exit 1; done`], { env, cwd: files }));
+  }
+  const gm = `CLI, ${count} files of 1 KiB (best of ${reps})`;
+  add(gm, loopLabel, loopMs, 'ms');
+  add(gm, `sealbox encrypt FILE... --output-dir DIR, ${count} files, one process`, one, 'ms', null, [[hasAge ? 'less time than the age loop' : 'less time than the sealbox loop', loopMs / one, 10]]);
 }
 
 // Run alone: `node bench/cli.mjs`.

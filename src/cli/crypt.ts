@@ -10,14 +10,16 @@ import { keyringsFromOptions, localDiscoveryKeyring, parsePairs } from './keyrin
 import { positiveInteger } from './args.js';
 import { cleanUpOnSignal } from './interrupt.js';
 import { DEFAULT_MAX_FRAME_LENGTH } from '../limits.js';
-import { progressFor, runPipeline, wantsProgress } from './io.js';
+import { filesProgress, progressFor, runPipeline, wantsProgress } from './io.js';
 import { inputError, openInput, readsTerminal, terminalArmor } from './input.js';
 import { checkOutputPath } from './output-path.js';
 import { rememberingEdks } from './edk-names.js';
 import { SealboxError } from '../errors.js';
 import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../crypto/suites.js';
-import { UsageError } from './exit.js';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { EXIT, FileError, UsageError, describeError, fileError } from './exit.js';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import type { DecryptOptions, EncryptOptions } from '../message/prologue.js';
 
 interface CryptOptions {
   key?: string[];
@@ -27,6 +29,8 @@ interface CryptOptions {
   endpointUrl?: string;
   frameLength?: string;
   armor?: boolean;
+  outputDir?: string;
+  force?: boolean;
   sign?: boolean;
   requireSigned?: boolean;
 }
@@ -56,13 +60,12 @@ export function lazyLocal(globals: GlobalOptions, existing: boolean): { get: () 
   };
 }
 
-async function run(file: string | undefined, opts: CryptOptions, globals: GlobalOptions, direction: 'encrypt' | 'decrypt'): Promise<void> {
-  if (direction === 'encrypt' && !opts.armor && (opts.output === undefined || opts.output === '-') && process.stdout.isTTY) {
-    // Binary ciphertext on a terminal is unreadable and can garble it (as age refuses, too).
-    throw new UsageError('refusing to write binary ciphertext to a terminal: use -o FILE, redirect stdout, or --armor');
-  }
-  // Usage errors before any side effect: a typo must not create the key store. Frames stay
-  // within what decrypt accepts by default, so the CLI never writes a message it refuses to read.
+type Direction = 'encrypt' | 'decrypt';
+
+/** What the options say, checked before any side effect: a typo must not create the key store. */
+function parseCryptOptions(opts: CryptOptions, direction: Direction): { context?: Record<string, string>; expected?: Record<string, string>; frameLength?: number } {
+  // Frames stay within what decrypt accepts by default, so the CLI never writes a message it
+  // refuses to read.
   const context = direction === 'encrypt' ? parsePairs(opts.context, '--context') : undefined;
   const expected = direction === 'decrypt' ? parsePairs(opts.requireContext, '--require-context') : undefined;
   const frameLength = opts.frameLength === undefined ? undefined : positiveInteger(opts.frameLength, '--frame-length', DEFAULT_MAX_FRAME_LENGTH);
@@ -70,6 +73,75 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
   if (opts.endpointUrl !== undefined && !keySpecs.some((k) => k.startsWith('kms:') || k.startsWith('kms-rsa:'))) {
     throw new UsageError('--endpoint-url applies to kms: and kms-rsa: keys only; the local KMS and key files need no endpoint');
   }
+  return { ...(context ? { context } : {}), ...(expected ? { expected } : {}), ...(frameLength !== undefined ? { frameLength } : {}) };
+}
+
+/**
+ * The keyring of a command: its --key options, else the local KMS's default key (encrypt) or
+ * any key of the local KMS (decrypt). Without a key store, decrypt still gets a keyring that
+ * matches nothing, so the message's header can say which key it needs (`noStore` is then set).
+ */
+async function setUpKeyring(opts: CryptOptions, direction: Direction, local: ReturnType<typeof lazyLocal>): Promise<{ keyring: Keyring; noStore?: NoKeyStoreError }> {
+  const keyring = await keyringsFromOptions(opts.key ?? [], opts, local.get, direction);
+  if (keyring) return { keyring };
+  if (direction === 'encrypt') {
+    const kms = await local.get();
+    // One DescribeKey (one audit row) finds the key or makes it.
+    const arn = await (await import('./local.js')).ensureDefaultKey(kms);
+    return { keyring: new KmsKeyring({ generatorKeyId: arn, client: kms }) };
+  }
+  try {
+    return { keyring: localDiscoveryKeyring(await local.get()) };
+  } catch (err) {
+    // No key store: still read the header, to say which key the message needs (a raw or
+    // RSA key file's, another KMS's); a message for this machine's local KMS says "no store".
+    if (!(err instanceof NoKeyStoreError)) throw err;
+    return { keyring: { wrapKey: () => Promise.reject(err), unwrapKey: () => Promise.resolve(null) }, noStore: err };
+  }
+}
+
+/** The encrypt options of a command. */
+function encryptOptions(keyring: Keyring, opts: CryptOptions, parsed: ReturnType<typeof parseCryptOptions>): EncryptOptions {
+  return {
+    keyring,
+    ...(parsed.context ? { encryptionContext: parsed.context } : {}),
+    ...(parsed.frameLength !== undefined ? { frameLength: parsed.frameLength } : {}),
+    ...(opts.sign ? { suite: SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } : {}),
+  };
+}
+
+/** The decrypt options of a command, with a keyring that remembers the EDKs it was shown. */
+function decryptOptions(keyring: Keyring, opts: CryptOptions, parsed: ReturnType<typeof parseCryptOptions>): { options: DecryptOptions; remembered: ReturnType<typeof rememberingEdks> } {
+  const remembered = rememberingEdks(keyring);
+  return {
+    remembered,
+    options: {
+      keyring: remembered.keyring,
+      ...(parsed.expected ? { expectedEncryptionContext: parsed.expected } : {}),
+      ...(opts.requireSigned ? { signaturePolicy: 'require-signed' as const } : {}),
+    },
+  };
+}
+
+/**
+ * The error to report for a failed file: when no key even matched (a raw or RSA key file
+ * message, another store's key), one that says which keys would, as inspect shows them.
+ */
+function explained(err: unknown, file: string | undefined, remembered: ReturnType<typeof rememberingEdks> | undefined, noStore: NoKeyStoreError | undefined): unknown {
+  const needed = remembered?.needed();
+  if (noStore && err instanceof SealboxError && err.code === 'ERR_NO_MATCHING_KEY' && remembered?.namesAccount(LOCAL_ACCOUNT)) return noStore;
+  if (err instanceof SealboxError && err.code === 'ERR_NO_MATCHING_KEY' && err.errors.length === 0 && needed) {
+    return new SealboxError('ERR_NO_MATCHING_KEY', `No key given can unwrap the data key: the message needs ${needed}`);
+  }
+  return inputError(err, file);
+}
+
+async function run(file: string | undefined, opts: CryptOptions, globals: GlobalOptions, direction: Direction): Promise<void> {
+  if (direction === 'encrypt' && !opts.armor && (opts.output === undefined || opts.output === '-') && process.stdout.isTTY) {
+    // Binary ciphertext on a terminal is unreadable and can garble it (as age refuses, too).
+    throw new UsageError('refusing to write binary ciphertext to a terminal: use -o FILE, redirect stdout, or --armor');
+  }
+  const parsed = parseCryptOptions(opts, direction);
   checkOutputPath(opts.output);
   // Decrypt takes an armored message pasted at a terminal; encrypt has nothing to read there.
   const { stream, size, regularFile } = direction === 'decrypt' && readsTerminal(file) ? await terminalArmor() : openInput(file, 'refuse');
@@ -79,23 +151,8 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
   let remembered: ReturnType<typeof rememberingEdks> | undefined;
   let noStore: NoKeyStoreError | undefined;
   try {
-    let keyring: Keyring | undefined = await keyringsFromOptions(opts.key ?? [], opts, local.get, direction);
-    if (!keyring && direction === 'encrypt') {
-      const kms = await local.get();
-      // One DescribeKey (one audit row) finds the key or makes it.
-      const arn = await (await import('./local.js')).ensureDefaultKey(kms);
-      keyring = new KmsKeyring({ generatorKeyId: arn, client: kms });
-    } else if (!keyring) {
-      try {
-        keyring = localDiscoveryKeyring(await local.get());
-      } catch (err) {
-        // No key store: still read the header, to say which key the message needs (a raw or
-        // RSA key file's, another KMS's); a message for this machine's local KMS says "no store".
-        if (!(err instanceof NoKeyStoreError)) throw err;
-        noStore = err;
-        keyring = { wrapKey: () => Promise.reject(err), unwrapKey: () => Promise.resolve(null) };
-      }
-    }
+    const setUp = await setUpKeyring(opts, direction, local);
+    noStore = setUp.noStore;
     const toFile = opts.output !== undefined && opts.output !== '-';
     if (toFile) dropHandlers = cleanUpOnSignal(opts.output!);
     // File to file without a progress bar or armor: the fast path (positional reads, atomic rename).
@@ -107,38 +164,155 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
     // Armor is loaded only when used.
     const armor = !direct && (opts.armor || direction === 'decrypt') ? await import('./armor.js') : undefined;
     if (direction === 'encrypt') {
-      const options = {
-        keyring,
-        ...(context ? { encryptionContext: context } : {}),
-        ...(frameLength !== undefined ? { frameLength } : {}),
-        ...(opts.sign ? { suite: SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } : {}),
-      };
+      const options = encryptOptions(setUp.keyring, opts, parsed);
       if (direct) await encryptFile(file!, opts.output!, options);
       else await runPipeline(stream, [...(progress ? [progress] : []), createEncryptStream(options), ...(opts.armor ? [armor!.createArmorStream()] : [])], opts.output);
     } else {
-      remembered = rememberingEdks(keyring);
-      const options = {
-        keyring: remembered.keyring,
-        ...(expected ? { expectedEncryptionContext: expected } : {}),
-        ...(opts.requireSigned ? { signaturePolicy: 'require-signed' as const } : {}),
-      };
-      if (direct) await decryptFile(file!, opts.output!, options);
+      const decrypting = decryptOptions(setUp.keyring, opts, parsed);
+      remembered = decrypting.remembered;
+      if (direct) await decryptFile(file!, opts.output!, decrypting.options);
       // Armor or binary: the dearmor stage passes binary input straight through.
-      else await runPipeline(stream, [...(progress ? [progress] : []), armor!.createDearmorStream(), createDecryptStream(options)], opts.output);
+      else await runPipeline(stream, [...(progress ? [progress] : []), armor!.createDearmorStream(), createDecryptStream(decrypting.options)], opts.output);
     }
   } catch (err) {
-    // No key even matched (a raw or RSA key file message, another store's key): say which
-    // keys would, as inspect shows them.
-    const needed = remembered?.needed();
-    if (noStore && err instanceof SealboxError && err.code === 'ERR_NO_MATCHING_KEY' && remembered?.namesAccount(LOCAL_ACCOUNT)) throw noStore;
-    if (err instanceof SealboxError && err.code === 'ERR_NO_MATCHING_KEY' && err.errors.length === 0 && needed) {
-      throw new SealboxError('ERR_NO_MATCHING_KEY', `No key given can unwrap the data key: the message needs ${needed}`);
-    }
-    throw inputError(err, file);
+    throw explained(err, file, remembered, noStore);
   } finally {
     dropHandlers?.();
     local.close();
   }
+}
+
+/** Files encrypted or decrypted at once by one command: overlaps one file's fsyncs and key calls with the next file's work. */
+const MANY_CONCURRENCY = 4;
+
+/** The suffix encrypt adds to each file name with --output-dir, and decrypt takes away. */
+export const SEALED_SUFFIX = '.sbx';
+
+/**
+ * The output path of each input with --output-dir: `X` -> `DIR/X.sbx` (encrypt), `X.sbx` ->
+ * `DIR/X` (decrypt), by the input's base name. Usage errors, before anything is read: a
+ * decrypt input whose name does not end in .sbx, two inputs with the same output (a/x and
+ * b/x), an output that is one of the inputs.
+ */
+export function outputPaths(files: readonly string[], dir: string, direction: Direction): string[] {
+  const outputs = files.map((file) => {
+    const name = basename(file);
+    if (direction === 'encrypt') return join(dir, name + SEALED_SUFFIX);
+    if (!name.endsWith(SEALED_SUFFIX) || name.length === SEALED_SUFFIX.length) {
+      throw new UsageError(`decrypt --output-dir names each output after its input without ${SEALED_SUFFIX}: ${file} does not end in ${SEALED_SUFFIX} (decrypt it alone with -o FILE)`);
+    }
+    return join(dir, name.slice(0, -SEALED_SUFFIX.length));
+  });
+  const seen = new Map<string, string>();
+  const inputs = new Set(files.map((f) => resolve(f)));
+  outputs.forEach((out, i) => {
+    const key = resolve(out);
+    const other = seen.get(key);
+    if (other !== undefined) throw new UsageError(`${other} and ${files[i]} would both be written to ${out}: give files with different names, or run them with different --output-dir`);
+    if (inputs.has(key)) throw new UsageError(`${out} is one of the inputs: it cannot also be an output`);
+    seen.set(key, files[i]!);
+  });
+  return outputs;
+}
+
+/**
+ * `sealbox encrypt|decrypt FILE... --output-dir DIR`: one key set-up for all files, each file
+ * written as -o writes one (all or nothing, through a temporary file), a progress line across
+ * files on a terminal, a JSON line per file with --json. A file that fails is reported and the
+ * others are still done; the exit code is the first failing file's, in the order given.
+ * Existing outputs are refused (EEXIST, exit 1) unless --force.
+ */
+async function runMany(files: string[], opts: CryptOptions, globals: GlobalOptions, direction: Direction): Promise<void> {
+  const dir = opts.outputDir!;
+  if (files.length === 0) throw new UsageError('--output-dir needs input files');
+  if (opts.output !== undefined) throw new UsageError('-o names the output of one input; with --output-dir each input gets its own file');
+  if (files.includes('-')) throw new UsageError('stdin ("-") cannot be one of the inputs of --output-dir');
+  if (opts.armor) throw new UsageError('--armor writes one message as text; with --output-dir give files, or encrypt each with -o');
+  const parsed = parseCryptOptions(opts, direction);
+  const outputs = outputPaths(files, dir, direction);
+  // The directory as -o checks a file's: it exists, is a directory, can be written.
+  checkOutputPath(join(dir, outputs.length ? basename(outputs[0]!) : 'x'));
+  const local = lazyLocal(globals, direction === 'decrypt');
+  let interrupted = 0;
+  const onSignal = (): void => {
+    // First Ctrl-C: start no new file, let the ones in progress finish (each is all or
+    // nothing anyway). Second: leave now.
+    if (++interrupted > 1) process.exit(130);
+    process.stderr.write(`\nsealbox ${direction}: interrupted; finishing the files in progress (Ctrl-C again to stop now)\n`);
+  };
+  process.on('SIGINT', onSignal);
+  try {
+    const { keyring, noStore } = await setUpKeyring(opts, direction, local);
+    const progress = filesProgress(direction, files.length);
+    const exitCodes: number[] = [];
+    let next = 0;
+    let done = 0;
+    let failed = 0;
+    const one = async (file: string, output: string): Promise<{ bytesWritten: number }> => {
+      if (!opts.force && existsSync(output)) throw new FileError(`cannot write ${output}: it exists; add --force to replace it`, 'EEXIST');
+      let st;
+      try {
+        st = statSync(file);
+      } catch (err) {
+        throw fileError(err, file, 'read');
+      }
+      if (!st.isFile()) throw new FileError(`cannot read ${file}: not a regular file`, 'EISDIR');
+      if (direction === 'encrypt') return encryptFile(file, output, encryptOptions(keyring, opts, parsed));
+      const { options, remembered } = decryptOptions(keyring, opts, parsed);
+      try {
+        if (!looksArmored(file)) return await decryptFile(file, output, options);
+        const armor = await import('./armor.js');
+        await runPipeline(openInput(file, 'refuse').stream, [armor.createDearmorStream(), createDecryptStream(options)], output);
+        return { bytesWritten: statSync(output).size };
+      } catch (err) {
+        throw explained(err, file, remembered, noStore);
+      }
+    };
+    const report = (index: number, result: { bytesWritten: number } | undefined, err: unknown): void => {
+      done++;
+      const file = files[index]!;
+      if (err !== undefined) {
+        failed++;
+        const { line, code } = describeError(err);
+        exitCodes[index] = code;
+        if (globals.json) process.stdout.write(JSON.stringify({ file, ok: false, error: line, exitCode: code }) + '\n');
+        else process.stderr.write(`${progress.active ? '\r\x1b[K' : ''}sealbox: ${file}: ${line}\n`);
+      } else if (globals.json) {
+        process.stdout.write(JSON.stringify({ file, ok: true, output: outputs[index], bytesWritten: result!.bytesWritten }) + '\n');
+      }
+      progress.update(done, failed);
+    };
+    const worker = async (): Promise<void> => {
+      while (next < files.length && interrupted === 0) {
+        const index = next++;
+        try {
+          report(index, await one(files[index]!, outputs[index]!), undefined);
+        } catch (err) {
+          report(index, undefined, err);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(MANY_CONCURRENCY, files.length) }, worker));
+    progress.end();
+    let exit: number = exitCodes.find((code) => code !== undefined) ?? EXIT.OK;
+    if (interrupted) exit = 130;
+    else if (failed > 0 && files.length > 1 && !globals.json) process.stderr.write(`sealbox ${direction}: ${failed} of ${files.length} files failed\n`);
+    process.exitCode = exit;
+  } finally {
+    process.off('SIGINT', onSignal);
+    local.close();
+  }
+}
+
+/** One input (or stdin) as before, or several with --output-dir. */
+function dispatch(files: string[], opts: CryptOptions, globals: GlobalOptions, direction: Direction): Promise<void> {
+  if (opts.outputDir !== undefined) return runMany(files, opts, globals, direction);
+  if (files.length > 1) {
+    const example = direction === 'encrypt' ? `each X becomes DIR/X${SEALED_SUFFIX}` : `each X${SEALED_SUFFIX} becomes DIR/X`;
+    throw new UsageError(`several inputs need --output-dir DIR (${example})`);
+  }
+  if (opts.force) throw new UsageError('--force applies to --output-dir; -o always replaces its file');
+  return run(files[0], opts, globals, direction);
 }
 
 /** `sealbox encrypt` and `sealbox decrypt`. */
@@ -146,8 +320,10 @@ export function registerCrypt(program: Command, globals: () => GlobalOptions): v
   program
     .command('encrypt')
     .description('Encrypt a file or stdin (default key: the local KMS key alias/sealbox-default)')
-    .argument('[file]', 'input file (default: stdin)')
+    .argument('[files...]', 'input file (default: stdin); several with --output-dir')
     .option('-o, --output <file>', 'output file (default: stdout); written only if encryption succeeds')
+    .option('-d, --output-dir <dir>', `write each input X to DIR/X${SEALED_SUFFIX} (several inputs, one key set-up)`)
+    .option('-f, --force', 'with --output-dir: replace existing output files (default: refuse them)')
     .option('-k, --key <key>', 'local key id/alias/ARN, kms:<AWS key ARN>, kms-rsa:<public key file or ARN>, file:<raw key file>, rsa:<RSA key file> or pq:<X-Wing public key or key file>; repeat for several', collect)
     .option('-c, --context <k=v>', 'encryption context pair (repeatable)', collect)
     .option('--endpoint-url <url>', 'AWS KMS endpoint for kms: keys')
@@ -163,14 +339,20 @@ Examples:
   sealbox encrypt notes.txt -o notes.sbx --key pq:carol.pub --key alias/app
   sealbox encrypt release.tar -o release.tar.sbx --sign --key rsa:alice.pub.pem --key rsa:bob.pub.pem
   echo "the code is 1234" | sealbox encrypt --armor --key kms-rsa:inbox.pub.pem
-  sealbox encrypt in.bin -o out.sbx --key kms:arn:aws:kms:us-east-1:111122223333:key/1234abcd-...`)
-    .action((file: string | undefined, opts: CryptOptions) => run(file, opts, globals(), 'encrypt'));
+  sealbox encrypt in.bin -o out.sbx --key kms:arn:aws:kms:us-east-1:111122223333:key/1234abcd-...
+  sealbox encrypt logs/*.txt --output-dir sealed --key file:team.key
+
+With --output-dir, a file that fails is reported and the others are still encrypted; the exit
+code is the first failing file's. Existing outputs are refused unless --force.`)
+    .action((files: string[], opts: CryptOptions) => dispatch(files, opts, globals(), 'encrypt'));
 
   program
     .command('decrypt')
     .description('Decrypt a file or stdin; with -o, nothing is written unless the whole message verifies')
-    .argument('[file]', 'input file (default: stdin)')
+    .argument('[files...]', 'input file (default: stdin); several with --output-dir')
     .option('-o, --output <file>', 'output file (default: stdout)')
+    .option('-d, --output-dir <dir>', `write each input X${SEALED_SUFFIX} to DIR/X (several inputs, one key set-up)`)
+    .option('-f, --force', 'with --output-dir: replace existing output files (default: refuse them)')
     .option('-k, --key <key>', 'key to try (as for encrypt; default: any key of the local KMS)', collect)
     .option('-r, --require-context <k=v>', 'fail unless the message has this context pair (repeatable)', collect)
     .option('--require-signed', 'fail unless the message is signed (encrypt --sign), before any key is used')
@@ -183,8 +365,9 @@ Examples:
   sealbox decrypt notes.sbx --key rsa:alice.pem
   sealbox decrypt notes.sbx --key pq:carol.key
   sealbox decrypt release.tar.sbx -o release.tar --require-signed --key rsa:bob.pem
+  sealbox decrypt sealed/*.sbx --output-dir plain --key file:team.key
 
 Exit codes: 0 ok, 1 usage, 2 not authentic / context mismatch, 3 key service or no matching key.
 Plaintext written to stdout before a failure belongs to an incomplete message; use -o to get all or nothing.`)
-    .action((file: string | undefined, opts: CryptOptions) => run(file, opts, globals(), 'decrypt'));
+    .action((files: string[], opts: CryptOptions) => dispatch(files, opts, globals(), 'decrypt'));
 }

@@ -70,6 +70,26 @@ export async function progressFor(size: number | undefined): Promise<Transform |
   });
 }
 
+/**
+ * A progress line across files on stderr, rewritten in place: "sealbox encrypt: 1200/10000
+ * files, 3 failed" (at most every 100 ms, and at the end). Only on a terminal and for two
+ * files or more; `active` says whether it is shown (error lines then clear it first).
+ */
+export function filesProgress(command: string, total: number): { active: boolean; update: (done: number, failed: number) => void; end: () => void } {
+  if (!process.stderr.isTTY || total < 2) return { active: false, update: () => undefined, end: () => undefined };
+  let last = 0;
+  return {
+    active: true,
+    update(done, failed) {
+      const now = Date.now();
+      if (now - last < 100 && done < total) return;
+      last = now;
+      process.stderr.write(`\rsealbox ${command}: ${done}/${total} files${failed ? `, ${failed} failed` : ''}\x1b[K`);
+    },
+    end: () => process.stderr.write('\n'),
+  };
+}
+
 /** 1536 → "1.5 KiB": sizes and rates as people read them. */
 export function humanBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

@@ -6,6 +6,7 @@ import { rewrapFile } from '../node/rewrap-file.js';
 import type { RewrapFileOptions, RewrapFileResult } from '../node/rewrap-file.js';
 import { lazyLocal } from './crypt.js';
 import { checkOutputPath } from './output-path.js';
+import { filesProgress } from './io.js';
 import { EXIT, FileError, UsageError, describeError, fileError } from './exit.js';
 import { keyringsFromOptions, localDiscoveryKeyring, parsePairs } from './keyrings.js';
 import type { GlobalOptions } from './local.js';
@@ -25,24 +26,6 @@ interface RewrapCliOptions {
 const CONCURRENCY = 4;
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-
-/** One line on stderr, rewritten in place: "rewrap: 1200/10000 files, 3 failed". */
-function progressLine(total: number): { update: (done: number, failed: number) => void; end: () => void } {
-  if (!process.stderr.isTTY || total < 2) return { update: () => undefined, end: () => undefined };
-  let last = 0;
-  const write = (done: number, failed: number): void => {
-    process.stderr.write(`\rsealbox rewrap: ${done}/${total} files${failed ? `, ${failed} failed` : ''}\x1b[K`);
-  };
-  return {
-    update(done, failed) {
-      const now = Date.now();
-      if (now - last < 100 && done < total) return;
-      last = now;
-      write(done, failed);
-    },
-    end: () => process.stderr.write('\n'),
-  };
-}
 
 async function run(files: string[], opts: RewrapCliOptions, globals: GlobalOptions): Promise<void> {
   // Usage errors first: nothing is read, the key store is not touched.
@@ -89,7 +72,7 @@ async function run(files: string[], opts: RewrapCliOptions, globals: GlobalOptio
       ...(opts.verifyFrames ? { verifyFrames: true } : {}),
     };
 
-    const progress = progressLine(files.length);
+    const progress = filesProgress('rewrap', files.length);
     let next = 0;
     let done = 0;
     let failed = 0;

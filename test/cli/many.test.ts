@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from './build.js';
+import { CLI_COMMAND, HAS_SCRIPT, cliEnv, onTerminal, q, sealbox, tmp } from './run.js';
+
+// `sealbox encrypt|decrypt FILE... --output-dir DIR` (docs/cli.md, "Many files").
+
+const dir = tmp('many');
+const home = join(dir, 'home');
+const key = join(dir, 'team.key');
+const K = `file:${key}`;
+
+beforeAll(() => {
+  ensureBuilt();
+  writeFileSync(key, randomBytes(32));
+}, 120_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let n = 0;
+/** A fresh directory with inputs a.txt, b.txt, c.txt and empty sealed/ and plain/. */
+function setUp(): { root: string; inputs: string[]; sealed: string; plain: string } {
+  const root = join(dir, `case-${n++}`);
+  mkdirSync(join(root, 'sealed'), { recursive: true });
+  mkdirSync(join(root, 'plain'));
+  const inputs = ['a.txt', 'b.txt', 'c.txt'].map((name) => {
+    const path = join(root, name);
+    writeFileSync(path, `${name} ${randomBytes(8).toString('hex')}\n`);
+    return path;
+  });
+  return { root, inputs, sealed: join(root, 'sealed'), plain: join(root, 'plain') };
+}
+
+const jsonLines = (out: Buffer): Record<string, unknown>[] => out.toString().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+const leftovers = (d: string): string[] => readdirSync(d).filter((f) => f.endsWith('.sealbox-tmp'));
+
+describe('many files per command', () => {
+  it('encrypts X to DIR/X.sbx and decrypts back, with a JSON line per file', () => {
+    const { inputs, sealed, plain } = setUp();
+    const enc = sealbox(home, ['--json', 'encrypt', ...inputs, '--output-dir', sealed, '--key', K]);
+    expect(enc.code, enc.stderr).toBe(0);
+    expect(readdirSync(sealed).sort()).toEqual(['a.txt.sbx', 'b.txt.sbx', 'c.txt.sbx']);
+    // One line per file, in the order files finish (several run at once).
+    const lines = jsonLines(enc.stdout).sort((x, y) => String(x.file).localeCompare(String(y.file)));
+    expect(lines.map((l) => l.file)).toEqual(inputs);
+    for (const [i, line] of lines.entries()) {
+      expect(line).toEqual({ file: inputs[i], ok: true, output: join(sealed, `${['a', 'b', 'c'][i]}.txt.sbx`), bytesWritten: readFileSync(line.output as string).length });
+    }
+    const sealedFiles = inputs.map((f, i) => join(sealed, `${['a', 'b', 'c'][i]}.txt.sbx`));
+    const dec = sealbox(home, ['decrypt', ...sealedFiles, '-d', plain, '-k', K]);
+    expect(dec.code, dec.stderr).toBe(0);
+    expect(dec.stdout.length).toBe(0);
+    for (const [i, name] of ['a.txt', 'b.txt', 'c.txt'].entries()) expect(readFileSync(join(plain, name))).toEqual(readFileSync(inputs[i]!));
+  });
+
+  it('a failing file is reported, the others are still done; the exit code is the first failing file\'s in the order given', () => {
+    const { root, inputs, sealed, plain } = setUp();
+    expect(sealbox(home, ['encrypt', ...inputs, '-d', sealed, '-k', K]).code).toBe(0);
+    const bad = join(root, 'bad.sbx');
+    writeFileSync(bad, 'not a message');
+    const missing = join(root, 'missing.sbx');
+    const good = ['a', 'b', 'c'].map((x) => join(sealed, `${x}.txt.sbx`));
+    // A tampered one among good ones: exit 2; the good ones are decrypted, the bad one leaves nothing.
+    const tampered = readFileSync(good[1]!);
+    tampered[tampered.length - 1]! ^= 1;
+    writeFileSync(good[1]!, tampered);
+    const r = sealbox(home, ['--json', 'decrypt', good[0]!, good[1]!, good[2]!, '-d', plain, '-k', K]);
+    expect(r.code).toBe(2);
+    const lines = jsonLines(r.stdout);
+    expect(lines.find((l) => l.file === good[1])).toMatchObject({ ok: false, exitCode: 2 });
+    expect((lines.find((l) => l.file === good[1])!.error as string)).toMatch(/\(ERR_DECRYPTION_FAILED\)$/);
+    expect(lines.filter((l) => l.ok === true).map((l) => l.file).sort()).toEqual([good[0], good[2]].sort());
+    expect(readdirSync(plain).sort()).toEqual(['a.txt', 'c.txt']);
+    expect(leftovers(plain)).toEqual([]);
+    // Order decides the exit code: missing (1) before bad (2) is 1; bad before missing is 2.
+    const p2 = join(root, 'plain2');
+    mkdirSync(p2);
+    const first = sealbox(home, ['decrypt', missing, bad, '-d', p2, '-k', K]);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toMatch(/missing\.sbx: cannot read .*no such file or directory \(ENOENT\)/);
+    expect(first.stderr).toMatch(/2 of 2 files failed/);
+    const second = sealbox(home, ['decrypt', bad, missing, '-d', p2, '-k', K]);
+    expect(second.code).toBe(2);
+    expect(readdirSync(p2)).toEqual([]);
+  });
+
+  it('refuses existing outputs unless --force; -o alone always replaces, and --force without --output-dir is a usage error', () => {
+    const { inputs, sealed } = setUp();
+    const out = join(sealed, 'a.txt.sbx');
+    writeFileSync(out, 'keep me');
+    const r = sealbox(home, ['--json', 'encrypt', inputs[0]!, inputs[1]!, '-d', sealed, '-k', K]);
+    expect(r.code).toBe(1);
+    expect(readFileSync(out, 'utf8')).toBe('keep me');
+    expect(jsonLines(r.stdout)[0]).toMatchObject({ file: inputs[0], ok: false, exitCode: 1 });
+    expect(jsonLines(r.stdout)[0]!.error).toMatch(/exists; add --force to replace it \(EEXIST\)$/);
+    expect(existsSync(join(sealed, 'b.txt.sbx'))).toBe(true);
+    const forced = sealbox(home, ['encrypt', inputs[0]!, '-d', sealed, '-k', K, '--force']);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(readFileSync(out, 'utf8')).not.toBe('keep me');
+    expect(sealbox(home, ['encrypt', inputs[0]!, '-o', out, '-k', K, '--force']).code).toBe(1);
+  });
+
+  it('usage errors before any work: collisions, decrypt inputs without .sbx, several inputs without --output-dir, -o with --output-dir, stdin', () => {
+    const { root, inputs, sealed, plain } = setUp();
+    mkdirSync(join(root, 'sub'));
+    const twin = join(root, 'sub', 'a.txt');
+    writeFileSync(twin, 'twin');
+    const cases: string[][] = [
+      ['encrypt', inputs[0]!, twin, '-d', sealed, '-k', K],
+      ['decrypt', inputs[0]!, '-d', plain, '-k', K],
+      ['encrypt', inputs[0]!, inputs[1]!, '-k', K],
+      ['decrypt', inputs[0]!, inputs[1]!, '-k', K],
+      ['encrypt', inputs[0]!, '-d', sealed, '-o', join(root, 'x.sbx'), '-k', K],
+      ['encrypt', '-', '-d', sealed, '-k', K],
+      ['encrypt', '-d', sealed, '-k', K],
+      ['encrypt', inputs[0]!, '-d', join(root, 'nowhere'), '-k', K],
+    ];
+    for (const args of cases) {
+      const r = sealbox(home, args, '');
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr, args.join(' ')).toMatch(/\((ERR_USAGE|ENOENT)\)\n$/);
+    }
+    expect(readdirSync(sealed)).toEqual([]);
+    expect(readdirSync(plain)).toEqual([]);
+  });
+
+  it.runIf(HAS_SCRIPT)('shows a progress line across files on a terminal, and none when stderr is not one', async () => {
+    const { inputs, sealed } = setUp();
+    const r = await onTerminal(`${CLI_COMMAND} encrypt ${inputs.map(q).join(' ')} --output-dir ${q(sealed)} --key ${q(K)}`, { env: cliEnv(home), eof: true });
+    expect(r.code).toBe(0);
+    expect(r.screen).toMatch(/sealbox encrypt: 3\/3 files/);
+    const piped = sealbox(home, ['encrypt', ...inputs, '-d', sealed, '-k', K, '--force']);
+    expect(piped.code).toBe(0);
+    expect(piped.stderr).toBe('');
+  });
+});
