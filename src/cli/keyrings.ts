@@ -11,6 +11,7 @@ import { KMS_RSA_PROVIDER_ID, KmsRsaKeyring } from '../keyring/kms-rsa.js';
 import type { KmsClientLike } from '../keyring/kms-client-supplier.js';
 import { SealboxError, decryptionFailed } from '../errors.js';
 import type { LocalKms } from '../local-kms/index.js';
+import type { DescribeKeyResponse } from '@aws-sdk/client-kms';
 import { UsageError, fileError } from './exit.js';
 import { LOCAL_ACCOUNT } from './local-names.js';
 
@@ -124,12 +125,15 @@ async function kmsRsaKeyring(spec: string, local: () => Promise<LocalKms>, endpo
 /** A client that refuses every call: for keyrings that must not reach KMS. */
 const NO_KMS: KmsClientLike = { send: () => Promise.reject(new Error('no KMS client: this key only encrypts')) };
 
-/** The local KMS when `keyArn` is one of its keys (its account and region), else AWS KMS. */
+/**
+ * The local KMS when `keyArn` is one of its keys (its account; in its region, or another region
+ * of the same store, where multi-Region replicas live), else AWS KMS.
+ */
 async function kmsFor(keyArn: string, local: () => Promise<LocalKms>, endpointUrl: string | undefined): Promise<KmsClientLike> {
   const arn = parseKmsArn(keyArn)!;
   if (arn.partition === 'aws' && arn.accountId === LOCAL_ACCOUNT && !endpointUrl) {
     const kms = await local();
-    if (kms.region === arn.region) return kms;
+    return kms.region === arn.region ? kms : kms.inRegion(arn.region);
   }
   return awsClient(keyArn, endpointUrl);
 }
@@ -168,13 +172,16 @@ async function keyringFor(spec: string, local: () => Promise<LocalKms>, endpoint
     const file = existsSync(spec) ? `; ${spec} is a file: write --key file:${spec} for a raw AES key file or --key rsa:${spec} for an RSA key file` : '';
     throw new UsageError(`--key ${spec} is not a key id, alias/NAME or ARN of the local KMS, nor kms:, kms-rsa:, file:, rsa: or pq:${file}`);
   }
-  // Resolve to the key ARN, which is what EDKs record.
+  // Resolve to the key ARN, which is what EDKs record. An ARN of another region of the store
+  // (a multi-Region replica) is used in that region.
   const kms = await local();
-  const { KeyMetadata } = await kms.describeKey({ KeyId: spec });
+  const region = parseKmsArn(spec)?.region;
+  const client = region !== undefined && region !== kms.region ? kms.inRegion(region) : kms;
+  const { KeyMetadata } = (await client.execute('DescribeKey', { KeyId: spec })) as DescribeKeyResponse;
   const { Arn, KeySpec, KeyUsage } = KeyMetadata!;
-  if (KeySpec?.startsWith('RSA_') && KeyUsage === 'ENCRYPT_DECRYPT') return new KmsRsaKeyring({ keyId: Arn!, client: kms });
+  if (KeySpec?.startsWith('RSA_') && KeyUsage === 'ENCRYPT_DECRYPT') return new KmsRsaKeyring({ keyId: Arn!, client });
   if (KeySpec !== 'SYMMETRIC_DEFAULT') throw new UsageError(`${spec} has key spec ${KeySpec} and usage ${KeyUsage}: encrypt and decrypt use a symmetric key or an RSA ENCRYPT_DECRYPT key`);
-  return new KmsKeyring({ generatorKeyId: Arn!, client: kms });
+  return new KmsKeyring({ generatorKeyId: Arn!, client });
 }
 
 /**

@@ -440,12 +440,38 @@ export class LocalKms {
    * @throws LocalKmsError as {@link execute}; TypeError for an object that is not a command.
    */
   async send<Output = unknown>(command: { input?: unknown; constructor: unknown }): Promise<Output> {
+    return this.#send(command, this.#caller);
+  }
+
+  async #send<Output>(command: { input?: unknown; constructor: unknown }, caller: Caller): Promise<Output> {
     if (typeof command !== 'object' || command === null) throw new TypeError('"command" expected an @aws-sdk/client-kms Command');
     const ctor = (command as { constructor: { name?: string } }).constructor;
     const name = (await commandNameMap()).get(ctor) ?? ctor.name?.replace(/Command$/, '');
     if (!name) throw new TypeError('"command" expected an @aws-sdk/client-kms Command');
-    const output = (await this.execute(name, command.input ?? {})) as Record<string, unknown>;
+    const output = (await this.execute(name, command.input ?? {}, caller)) as Record<string, unknown>;
     return { ...output, $metadata: { httpStatusCode: 200 } } as Output;
+  }
+
+  /**
+   * This store seen from another region, as a client of that region's endpoint would see it:
+   * `send` and `execute` act in `region`, as this instance's caller. For keyrings that take a
+   * client per region (multi-Region keys: a replica in `eu-west-1` of this store).
+   *
+   * @example
+   * ```ts
+   * const eu = kms.inRegion('eu-west-1');
+   * await eu.send(new DecryptCommand({ KeyId: 'arn:aws:kms:eu-west-1:111122223333:key/mrk-...', CiphertextBlob }));
+   * ```
+   * @throws RangeError when `region` is not a region name (`us-east-1`).
+   */
+  inRegion(region: string): { readonly region: string; send<Output = unknown>(command: { input?: unknown; constructor: unknown }): Promise<Output>; execute(operation: string, input: unknown): Promise<unknown> } {
+    if (typeof region !== 'string' || !REGION_NAME.test(region)) throw new RangeError('"region" expected a region name like eu-west-1');
+    const caller: Caller = { ...this.#caller, region };
+    return {
+      region,
+      send: <Output = unknown>(command: { input?: unknown; constructor: unknown }) => this.#send<Output>(command, caller),
+      execute: (operation: string, input: unknown) => this.execute(operation, input, caller),
+    };
   }
 
   // One method per operation, named and typed as in the AWS SDK v3 aggregated `KMS` client.

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CLI, ensureBuilt } from './build.js';
+import { LocalKms } from '../../src/local-kms/index.js';
 
 const home = mkdtempSync(join(tmpdir(), 'sealbox-cli-serve-'));
 const env = { ...process.env, SEALBOX_HOME: home };
@@ -83,4 +84,25 @@ it('sealbox kms policy: an identity policy given from the CLI limits that princi
   expect(spawnSync(process.execPath, [CLI, 'kms', 'policy', 'delete', '--principal', principal, '--name', 'encrypt-one'], { env }).status).toBe(0);
   await client.send(new CreateKeyCommand({}));
   client.destroy();
+}, 60_000);
+
+it('--key with the ARN of a multi-Region replica in another region of the local store: encrypt under the primary, decrypt with the replica', async () => {
+  const kms = LocalKms.open({ dataDir: home, accountId: '111122223333' });
+  let primary: string;
+  let replica: string;
+  try {
+    const meta = (await kms.createKey({ MultiRegion: true })).KeyMetadata!;
+    primary = meta.Arn!;
+    replica = (await kms.replicateKey({ KeyId: meta.KeyId!, ReplicaRegion: 'eu-west-1' })).ReplicaKeyMetadata!.Arn!;
+  } finally {
+    kms.close();
+  }
+  const enc = spawnSync(process.execPath, [CLI, 'encrypt', '--key', primary], { env, input: 'across regions' });
+  expect(enc.stderr.toString()).toBe('');
+  expect(enc.status).toBe(0);
+  const dec = spawnSync(process.execPath, [CLI, 'decrypt', '--key', replica], { env, input: enc.stdout });
+  expect(dec.stderr.toString()).toBe('');
+  expect(dec.stdout.toString()).toBe('across regions');
+  const nowhere = spawnSync(process.execPath, [CLI, 'decrypt', '--key', replica.replace('eu-west-1', 'sa-east-1')], { env, input: enc.stdout });
+  expect(nowhere.status).not.toBe(0);
 }, 60_000);
