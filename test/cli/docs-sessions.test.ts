@@ -95,7 +95,9 @@ async function runSession(session: Session): Promise<{ actual: string[]; expecte
     ...session.steps.flatMap((s, i) => {
       const command = s.command.replace(/\b4599\b/g, port);
       const background = /\s&$/.test(command);
-      return [`__step ${i}`, background ? `${command.replace(/\s&$/, '')} > .background-${i} 2>&1 &\n__bg .background-${i} ${s.expected.length}` : command];
+      // The output file is made before the job starts: the job's own redirection may not have
+      // run yet when __bg first reads it (seen as "No such file" in the session's output).
+      return [`__step ${i}`, background ? `: > .background-${i}\n${command.replace(/\s&$/, '')} >> .background-${i} 2>&1 &\n__bg .background-${i} ${s.expected.length}` : command];
     }),
     `__step end`,
     'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; exit 0',
