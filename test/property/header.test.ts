@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeHeader, encodeHeader, FORMAT_VERSION } from '../../src/format/header.js';
+import { decodeHeader, encodeHeader, FORMAT_VERSION, writeBody } from '../../src/format/header.js';
 import type { MessageHeader } from '../../src/format/header.js';
-import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT } from '../../src/crypto/suites.js';
+import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT } from '../../src/crypto/suites.js';
+import { canonicalContext } from '../../src/format/context.js';
 import { SealboxError } from '../../src/errors.js';
 import { headerEncoder } from '../../src/format/cbor.js';
-import { writeU32 } from '../../src/crypto/bytes.js';
+import { utf8, utf8Into, utf8Length, writeU32 } from '../../src/crypto/bytes.js';
 
 const limits = { maxHeaderBytes: 1 << 20, maxEncryptedDataKeys: 255, maxFrameLength: 1 << 24 };
 
@@ -89,6 +90,72 @@ describe('header encoding', () => {
         if (!(r instanceof SealboxError)) expect(encodeHeader(r)).toEqual(bytes);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  // decodeHeader's canonical re-encoding check writes the body by hand (writeBody) instead of
+  // through the CBOR encoder: the two must give the same bytes for every header, or decode would
+  // accept a body encodeHeader does not write (or refuse one it does). Lengths on both sides of
+  // each CBOR head size (23/24, 255/256), every suite, with and without a header salt, and
+  // arbitrary Unicode in the context and provider ids.
+  const anyHeader = fc.record({
+    suite: fc.constantFrom(SUITE_AES256_GCM_HKDF_SHA512_COMMIT, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384),
+    messageId: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+    encryptionContext: fc.dictionary(fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }), fc.string({ unit: 'binary', maxLength: 300 }), { maxKeys: 30 }),
+    encryptedDataKeys: fc.array(
+      fc.record({ providerId: fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }), providerInfo: fc.uint8Array({ maxLength: 300 }), ciphertext: fc.uint8Array({ minLength: 1, maxLength: 600 }) }),
+      { minLength: 1, maxLength: 30 },
+    ),
+    frameLength: fc.oneof(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 65_000, max: 66_000 }), fc.integer({ min: 1, max: 1 << 24 })),
+    commitment: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+    headerSalt: fc.uint8Array({ minLength: 8, maxLength: 8 }),
+  }).map(({ headerSalt, ...h }): MessageHeader => ({ ...h, version: FORMAT_VERSION, ...(h.suite.headerSaltLength > 0 ? { headerSalt } : {}) }));
+
+  it('writeBody (decode\'s canonical check) writes the same bytes as encodeHeader', () => {
+    fc.assert(
+      fc.property(anyHeader, (h) => {
+        const written = writeBody(h, canonicalContext(h.encryptionContext, true)).slice();
+        expect(written).toEqual(encodeHeader(h).subarray(8));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('writeBody refuses a header salt that does not fit the suite, as encodeHeader does', () => {
+    fc.assert(
+      fc.property(anyHeader, (h) => {
+        const wrong: MessageHeader = h.headerSalt ? { ...h, headerSalt: undefined } : { ...h, headerSalt: new Uint8Array(8) };
+        expect(() => writeBody(wrong, canonicalContext(wrong.encryptionContext, true))).toThrow(RangeError);
+        expect(() => encodeHeader(wrong)).toThrow(RangeError);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('mutated suite 3 headers either are rejected or re-encode (through the CBOR encoder) to the same bytes', () => {
+    fc.assert(
+      fc.property(anyHeader, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), (h, edits) => {
+        const bytes = encodeHeader(h).slice();
+        for (const [pos, value] of edits) bytes[8 + (pos % (bytes.length - 8))] = value;
+        const r = decodes(bytes);
+        if (!(r instanceof SealboxError)) expect(encodeHeader(r)).toEqual(bytes);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('utf8Into writes what utf8 returns, utf8Length bytes of it, lone surrogates included', () => {
+    const units = fc.array(fc.oneof(fc.integer({ min: 0, max: 0x7f }), fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0xd800, max: 0xdfff })), { maxLength: 40 });
+    fc.assert(
+      fc.property(units, fc.nat({ max: 5 }), (codes, at) => {
+        const t = String.fromCharCode(...codes);
+        const out = new Uint8Array(at + utf8Length(t) + 3).fill(0xee);
+        const end = utf8Into(t, out, at);
+        expect(end).toBe(at + utf8Length(t));
+        expect(out.subarray(at, end)).toEqual(utf8(t));
+        expect(out.subarray(end)).toEqual(new Uint8Array(3).fill(0xee));
+      }),
+      { numRuns: 500 },
     );
   });
 });
