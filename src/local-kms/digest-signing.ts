@@ -27,7 +27,10 @@ const DIGEST_INFO: Readonly<Record<SigningHash, string>> = {
 
 /** JWK curve names of node:crypto EC keys, to the noble curve that signs on them. */
 type NobleNist = typeof import('@noble/curves/nist.js');
+type NobleK1 = typeof import('@noble/curves/secp256k1.js');
+type NobleCurve = NobleNist['p256' | 'p384' | 'p521'] | NobleK1['secp256k1'];
 let nist: NobleNist | undefined;
+let k1: NobleK1 | undefined;
 /**
  * @noble/curves' NIST curves, loaded on first use (Node 20.19+ loads ES modules with
  * require()): their precomputation costs every `LocalKms.open` (every CLI command) tens of
@@ -38,8 +41,12 @@ function curves(): { 'P-256': NobleNist['p256']; 'P-384': NobleNist['p384']; 'P-
   return { 'P-256': nist.p256, 'P-384': nist.p384, 'P-521': nist.p521 };
 }
 
-function curveOf(key: KeyObject): NobleNist['p256' | 'p384' | 'p521'] {
+function curveOf(key: KeyObject): NobleCurve {
   const name = key.asymmetricKeyDetails?.namedCurve;
+  if (name === 'secp256k1') {
+    k1 ??= createRequire(import.meta.url)('@noble/curves/secp256k1.js') as NobleK1;
+    return k1.secp256k1;
+  }
   const jwkName = name === 'prime256v1' ? 'P-256' : name === 'secp384r1' ? 'P-384' : name === 'secp521r1' ? 'P-521' : undefined;
   if (!jwkName) throw new RangeError(`no digest signing for curve ${String(name)}`);
   return curves()[jwkName];

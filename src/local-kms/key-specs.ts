@@ -58,6 +58,8 @@ const SPECS: Record<string, KeySpecInfo> = {
   ECC_NIST_P256: ecc('prime256v1', 'ECDSA_SHA_256'),
   ECC_NIST_P384: ecc('secp384r1', 'ECDSA_SHA_384'),
   ECC_NIST_P521: ecc('secp521r1', 'ECDSA_SHA_512'),
+  // secp256k1 (the Bitcoin and Ethereum curve): AWS KMS allows ECDSA_SHA_256 only, SIGN_VERIFY only.
+  ECC_SECG_P256K1: ecc('secp256k1', 'ECDSA_SHA_256'),
   HMAC_224: hmac(28, 'HMAC_SHA_224'),
   HMAC_256: hmac(32, 'HMAC_SHA_256'),
   HMAC_384: hmac(48, 'HMAC_SHA_384'),

@@ -200,7 +200,7 @@ const verifyMac = defineOperation<{ KeyId: string; Message: Uint8Array; MacAlgor
   },
 );
 
-const PAIR_SPECS = ['RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521'];
+const PAIR_SPECS = ['RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1'];
 interface PairRequest { KeyId: string; KeyPairSpec: string; EncryptionContext?: Record<string, string>; GrantTokens?: string[] }
 const PAIR_SHAPE = { KeyId: KEY_ID, KeyPairSpec: { type: 'string', required: true, enum: PAIR_SPECS }, EncryptionContext: CONTEXT, GrantTokens: GRANT_TOKENS, DryRun: { type: 'boolean' } } as const;
 

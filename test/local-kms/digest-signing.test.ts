@@ -26,6 +26,7 @@ describe('Sign/Verify with MessageType DIGEST', () => {
     ['ECC_NIST_P256', ['ECDSA_SHA_256']],
     ['ECC_NIST_P384', ['ECDSA_SHA_384']],
     ['ECC_NIST_P521', ['ECDSA_SHA_512']],
+    ['ECC_SECG_P256K1', ['ECDSA_SHA_256']],
     ['RSA_2048', ['RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512', 'RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_512']],
     ['RSA_3072', ['RSASSA_PSS_SHA_384']],
     ['RSA_4096', ['RSASSA_PSS_SHA_512']],
@@ -58,6 +59,18 @@ describe('Sign/Verify with MessageType DIGEST', () => {
         expect(await errorName(kms.verify({ KeyId: id, Message: wrong, MessageType: 'DIGEST', Signature, SigningAlgorithm: SigningAlgorithm as never }))).toBe('ValidationException');
       }
     }
+  });
+
+  it('ECC_SECG_P256K1: SIGN_VERIFY with ECDSA_SHA_256 only (AWS KMS key spec reference), and a data key pair spec', async () => {
+    const id = (await kms.createKey({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+    const pub = await kms.getPublicKey({ KeyId: id });
+    expect(pub).toMatchObject({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', SigningAlgorithms: ['ECDSA_SHA_256'] });
+    expect(createPublicKey({ key: Buffer.from(pub.PublicKey!), format: 'der', type: 'spki' }).asymmetricKeyDetails?.namedCurve).toBe('secp256k1');
+    expect(await errorName(kms.sign({ KeyId: id, Message: message, SigningAlgorithm: 'ECDSA_SHA_384' }))).toBe('InvalidKeyUsageException');
+    expect(await errorName(kms.createKey({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'ENCRYPT_DECRYPT' }))).toBe('ValidationException');
+    const sym = (await kms.createKey({})).KeyMetadata!.KeyId!;
+    const pair = await kms.generateDataKeyPair({ KeyId: sym, KeyPairSpec: 'ECC_SECG_P256K1' });
+    expect(createPublicKey({ key: Buffer.from(pair.PublicKey!), format: 'der', type: 'spki' }).asymmetricKeyDetails?.namedCurve).toBe('secp256k1');
   });
 
   it('PSS and ECDSA digest signatures are randomized, as AWS KMS signatures are', async () => {
