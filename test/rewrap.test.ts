@@ -59,6 +59,10 @@ describe('rewrap', () => {
     // Same kind and name of key: the header grows only by suite 3's salt item (1 + 8 bytes).
     expect(r.ciphertext.length).toBe(ciphertext.length + 9);
     expect(bytesEqual(r.ciphertext, ciphertext)).toBe(false);
+    // The header is written into the result's own array, which holds exactly the message.
+    expect(r.ciphertext.byteOffset).toBe(0);
+    expect(r.ciphertext.buffer.byteLength).toBe(r.ciphertext.length);
+    expect(r.ciphertext.buffer).not.toBe(ciphertext.buffer);
     const after = r.header;
     expect(bytesEqual(after.messageId, before.messageId)).toBe(true);
     expect(bytesEqual(after.commitment, before.commitment)).toBe(true);

@@ -9,7 +9,7 @@ import {
   MIN_FRAME_LENGTH,
   PREAMBLE_BYTES,
 } from '../limits.js';
-import { copyBytes, readU32, utf8, utf8Into, utf8Length, writeU32 } from '../crypto/bytes.js';
+import { copyBytes, readU32, utf8Into, utf8Length, writeU32 } from '../crypto/bytes.js';
 import type { Suite } from '../crypto/suites.js';
 import { suiteById } from '../crypto/suites.js';
 import type { EncryptionContext } from '../keyring/keyring.js';
@@ -134,13 +134,11 @@ function writeHead(out: Uint8Array, pos: number, major: number, n: number): numb
   return pos + 5;
 }
 
-/** Encoded bytes of an EDK list (SPEC §3), with the provider ids' UTF-8 alongside. */
-function edkListLength(edks: readonly EncryptedDataKey[], ids?: Uint8Array[]): number {
+/** Encoded bytes of an EDK list (SPEC §3). */
+function edkListLength(edks: readonly EncryptedDataKey[]): number {
   let n = headLength(edks.length);
   for (const edk of edks) {
-    const id = ids ? utf8(edk.providerId) : undefined;
-    if (ids) ids.push(id!);
-    const idLength = id ? id.length : utf8Length(edk.providerId);
+    const idLength = utf8Length(edk.providerId);
     n += 1 + headLength(idLength) + idLength + headLength(edk.providerInfo.length) + edk.providerInfo.length + headLength(edk.ciphertext.length) + edk.ciphertext.length;
   }
   return n;
@@ -171,8 +169,7 @@ export function encodeRewrappedHeader(previousBytes: Uint8Array, previous: Messa
   const tail = headLength(previous.frameLength) + 2 + COMMITMENT_BYTES;
   const edksEnd = body.length - tail - saltItem(previous);
   const edksStart = edksEnd - edkListLength(previous.encryptedDataKeys);
-  const ids: Uint8Array[] = [];
-  const edkBytes = edkListLength(next.encryptedDataKeys, ids);
+  const edkBytes = edkListLength(next.encryptedDataKeys);
   const length = edksStart + edkBytes + tail + saltItem(next);
   if (length > MAX_HEADER_BYTES) throw limitExceeded('header bytes', length, MAX_HEADER_BYTES);
   const out = new Uint8Array(PREAMBLE_BYTES + length + reserve);
@@ -185,11 +182,10 @@ export function encodeRewrappedHeader(previousBytes: Uint8Array, previous: Messa
   out.set(body.subarray(2, edksStart), pos);
   pos += edksStart - 2;
   pos = writeHead(out, pos, 4, next.encryptedDataKeys.length);
-  next.encryptedDataKeys.forEach((edk, i) => {
+  next.encryptedDataKeys.forEach((edk) => {
     out[pos++] = 0x83;
-    pos = writeHead(out, pos, 3, ids[i]!.length);
-    out.set(ids[i]!, pos);
-    pos = writeHead(out, pos + ids[i]!.length, 2, edk.providerInfo.length);
+    pos = utf8Into(edk.providerId, out, writeHead(out, pos, 3, utf8Length(edk.providerId)));
+    pos = writeHead(out, pos, 2, edk.providerInfo.length);
     out.set(edk.providerInfo, pos);
     pos = writeHead(out, pos + edk.providerInfo.length, 2, edk.ciphertext.length);
     out.set(edk.ciphertext, pos);

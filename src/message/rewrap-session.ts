@@ -101,7 +101,11 @@ export interface RewrappedHeader {
   readonly header: MessageHeader;
   /** The old header, authenticated. */
   readonly previous: MessageHeader;
-  /** The new preamble ‖ CBOR body ‖ header tag: what replaces the old header and tag. */
+  /**
+   * The new preamble ‖ CBOR body ‖ header tag: what replaces the old header and tag. With
+   * `room`, a view of the start of an array that has `room` more bytes after it (its
+   * `buffer`, from offset 0), for the caller to fill.
+   */
   readonly headerBytes: Uint8Array;
   /** Opens the message's frames (for `verifyFrames`); the body is unchanged, so its frames are the same. */
   openFrames(): DecryptSession;
@@ -118,6 +122,8 @@ export interface RewrappedHeader {
  * @param headerTag the 16 bytes that follow them
  * @param checkBody called with the decoded (not yet authenticated) header before any keyring
  * is asked: callers check the body's public structure there, so a cut message costs no key call
+ * @param room bytes to leave after the new header tag in the same array (one-shot rewrap puts
+ * the body there: one allocation and no copy of the header)
  * @throws SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED,
  * ERR_ENCRYPTION_CONTEXT_MISMATCH, ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH,
  * ERR_DECRYPTION_FAILED, and what `checkBody` throws
@@ -127,6 +133,7 @@ export async function rewrapHeader(
   headerBytes: Uint8Array,
   headerTag: Uint8Array,
   checkBody?: (header: MessageHeader) => MaybePromise<void>,
+  room = 0,
 ): Promise<RewrappedHeader> {
   const previous = acceptHeader(plan.decrypt, headerBytes);
   const suite = rewrappedSuite(previous.suite);
@@ -167,8 +174,9 @@ export async function rewrapHeader(
     });
     // The old header's bytes with the new EDKs and salt spliced in: no second encoding of the
     // context (the same bytes as encodeHeader; test/rewrap.test.ts compares them).
-    const encoded = encodeRewrappedHeader(headerBytes, previous, header, TAG_BYTES);
-    return { header, previous, headerBytes: await sealHeader(header, key, encoded), openFrames: () => frameOpener(key, header.messageId) };
+    const encoded = encodeRewrappedHeader(headerBytes, previous, header, TAG_BYTES + room);
+    const sealed = await sealHeader(header, key, room === 0 ? encoded : encoded.subarray(0, encoded.length - room));
+    return { header, previous, headerBytes: sealed, openFrames: () => frameOpener(key, header.messageId) };
   } finally {
     wipe(dataKey);
   }

@@ -67,14 +67,20 @@ export async function rewrap(message: Uint8Array, options: RewrapOptions): Promi
   }
   const bodyStart = headerEnd + TAG_BYTES;
   // The body's public structure is walked before any keyring is asked (frame tags: verifyFrames).
-  const result = await rewrapHeader(plan, message.subarray(0, headerEnd), message.subarray(headerEnd, bodyStart), (h) => {
-    walkFrames(message, bodyStart, h.frameLength);
-  });
-  const { header, previous } = result;
-  if (plan.verifyFrames) await checkFrameTags(result.openFrames(), message.subarray(bodyStart), header.frameLength, 0);
   const body = message.subarray(bodyStart);
-  const ciphertext = new Uint8Array(result.headerBytes.length + body.length);
-  ciphertext.set(result.headerBytes, 0);
-  ciphertext.set(body, result.headerBytes.length);
+  // The new header is written at the start of the result's array, with room left for the body.
+  const result = await rewrapHeader(
+    plan,
+    message.subarray(0, headerEnd),
+    message.subarray(headerEnd, bodyStart),
+    (h) => {
+      walkFrames(message, bodyStart, h.frameLength);
+    },
+    body.length,
+  );
+  const { header, previous, headerBytes } = result;
+  if (plan.verifyFrames) await checkFrameTags(result.openFrames(), body, header.frameLength, 0);
+  const ciphertext = new Uint8Array(headerBytes.buffer, 0, headerBytes.length + body.length);
+  ciphertext.set(body, headerBytes.length);
   return { ciphertext, header, previousHeader: previous };
 }
