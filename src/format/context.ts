@@ -144,6 +144,15 @@ export function checkExpectedContext(actual: EncryptionContext, expected: Encryp
 }
 
 /**
+ * Records `encoded` as {@link encodeContext}`(context)` for a context {@link contextObject}
+ * made (others are ignored). For header decode: in a header body that is canonical, the
+ * context's bytes are exactly its canonical encoding (test/property/header.test.ts checks it).
+ */
+export function rememberEncodedContext(context: EncryptionContext, encoded: Uint8Array): void {
+  if (built.has(context)) encodedContexts.set(context, encoded);
+}
+
+/**
  * The canonical CBOR encoding of a context (a deterministic map, SPEC §4): what keyrings bind
  * their wrapping to, so a wrapped key only opens under the same context.
  */

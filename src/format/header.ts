@@ -16,7 +16,7 @@ import type { EncryptionContext } from '../keyring/keyring.js';
 import type { EncryptedDataKey } from './edk.js';
 import { checkEncryptedDataKey, copyEncryptedDataKey } from './edk.js';
 import type { ContextEntry } from './context.js';
-import { canonicalContext, canonicalMap, contextObject } from './context.js';
+import { canonicalContext, canonicalMap, contextObject, rememberEncodedContext } from './context.js';
 import { headerDecoder, headerEncoder, isDeterministicItem } from './cbor.js';
 import { checkSigningKeyPresence } from './signature.js';
 
@@ -301,10 +301,29 @@ export function decodeHeader(bytes: Uint8Array, limits: HeaderLimits): MessageHe
   // Belt and braces: the checked bytes must also be what this encoder writes for the header
   // (written by hand: the same bytes as encodeBody, test/property/header.test.ts compares them).
   if (!equalBytes(writeBody(header, entries), body)) throw formatInvalid('header is not in canonical CBOR encoding');
+  // The body being canonical, the context's bytes in it are its canonical encoding, what
+  // keyrings bind wrapped keys to (encodeContext): kept, so unwrapping encodes nothing.
+  const start = contextOffset(header);
+  rememberEncodedContext(header.encryptionContext, body.slice(start, start + contextLength(entries)));
   return header;
 }
 
 let bodyScratch = new Uint8Array(1024);
+
+/** Where the context's encoding starts in a header body: after the array head, the suite and the message id. */
+function contextOffset(header: MessageHeader): number {
+  return 1 + headLength(header.suite.id) + headLength(header.messageId.length) + header.messageId.length;
+}
+
+/** Bytes of the canonical encoding of a context (a CBOR map of text to text), from its entries. */
+function contextLength(entries: readonly ContextEntry[]): number {
+  let n = headLength(entries.length);
+  for (const e of entries) {
+    const v = utf8Length(e.value);
+    n += headLength(e.keyBytes.length) + e.keyBytes.length + headLength(v) + v;
+  }
+  return n;
+}
 
 /**
  * The bytes {@link encodeBody} writes for `header`, whose context is `entries` in canonical
@@ -323,8 +342,7 @@ export function writeBody(header: MessageHeader, entries: readonly ContextEntry[
   const salt = saltLength > 0 ? header.headerSalt : undefined;
   // Lengths first (the text's UTF-8 length without encoding it), then one pass writing.
   const textItem = (n: number): number => headLength(n) + n;
-  let length = 1 + headLength(header.suite.id) + textItem(header.messageId.length) + headLength(entries.length);
-  for (const e of entries) length += textItem(e.keyBytes.length) + textItem(utf8Length(e.value));
+  let length = contextOffset(header) + contextLength(entries);
   length += edkListLength(header.encryptedDataKeys) + headLength(header.frameLength) + textItem(header.commitment.length);
   if (salt) length += textItem(salt.length);
   if (bodyScratch.length < length) bodyScratch = new Uint8Array(length);

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { decodeHeader, encodeHeader, FORMAT_VERSION, writeBody } from '../../src/format/header.js';
 import type { MessageHeader } from '../../src/format/header.js';
 import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT } from '../../src/crypto/suites.js';
-import { canonicalContext } from '../../src/format/context.js';
+import { canonicalContext, encodeContext } from '../../src/format/context.js';
 import { SealboxError } from '../../src/errors.js';
 import { headerEncoder } from '../../src/format/cbor.js';
 import { utf8, utf8Into, utf8Length, writeU32 } from '../../src/crypto/bytes.js';
@@ -156,6 +156,18 @@ describe('header encoding', () => {
         expect(out.subarray(end)).toEqual(new Uint8Array(3).fill(0xee));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('a decoded header\'s context encodes (for keyrings) to the bytes a fresh encoding gives', () => {
+    fc.assert(
+      fc.property(anyHeader.filter((h) => !h.suite.signed), (h) => {
+        const decoded = decodeHeader(encodeHeader(h), limits);
+        // A plain copy is not a context decode made: encodeContext encodes it from scratch.
+        expect(encodeContext(decoded.encryptionContext)).toEqual(encodeContext({ ...decoded.encryptionContext }));
+        expect(encodeContext(decoded.encryptionContext)).toEqual(encodeContext({ ...h.encryptionContext }));
+      }),
+      { numRuns: 300 },
     );
   });
 });
