@@ -126,7 +126,8 @@ export function createNodeAeadBackend(): AeadBackend | undefined {
         },
         sealInto(nonce, aad, plaintext, out, offset) {
           const c = cipher(algorithm, key, nonce, aad);
-          const written = updateInto(c, plaintext, out, offset);
+          // Nothing to encrypt (a header tag): no update() call, and no empty Buffer from it.
+          const written = plaintext.length === 0 ? 0 : updateInto(c, plaintext, out, offset);
           c.final();
           if (written !== plaintext.length) throw new RangeError('"out" is too small for the sealed frame');
           out.set(c.getAuthTag(), offset + written);
@@ -148,8 +149,9 @@ export function createNodeAeadBackend(): AeadBackend | undefined {
           if (sealed.length < TAG_BYTES) authFailure();
           const ctLen = sealed.length - TAG_BYTES;
           const decipher = decipherFor(algorithm, key, nonce, aad, sealed.subarray(ctLen));
-          // update() output is held back until final() has checked the tag.
-          const pt = updateSmall(decipher, sealed.subarray(0, ctLen));
+          // update() output is held back until final() has checked the tag. Nothing to decrypt
+          // (a header tag): no update() call.
+          const pt = ctLen === 0 ? new Uint8Array(0) : updateSmall(decipher, sealed.subarray(0, ctLen));
           try {
             decipher.final();
           } catch {
