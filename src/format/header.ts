@@ -15,9 +15,8 @@ import { suiteById } from '../crypto/suites.js';
 import type { EncryptionContext } from '../keyring/keyring.js';
 import type { EncryptedDataKey } from './edk.js';
 import { checkEncryptedDataKey, copyEncryptedDataKey } from './edk.js';
-import type { ContextEntry } from './context.js';
 import { canonicalContext, canonicalMap, contextObject, rememberEncodedContext } from './context.js';
-import { headerDecoder, headerEncoder, isDeterministicItem } from './cbor.js';
+import { headerDecoder, isDeterministicItem } from './cbor.js';
 import { checkSigningKeyPresence } from './signature.js';
 
 /** "SBX": the first three bytes of every Sealbox message. */
@@ -50,45 +49,9 @@ export interface HeaderLimits {
   readonly maxFrameLength: number;
 }
 
-/** Byte strings up to this long are staged before encoding (see {@link stager}). */
-const STAGED_BYTES = 64;
-let staging = new Uint8Array(new ArrayBuffer(1024));
-
-/**
- * Copies the header's small byte strings into one reused off-heap array and returns views of it.
- * V8 keeps a typed array of up to 64 bytes inside its heap, and the CBOR encoder reads each
- * one's `.buffer`, which moves it out of the heap first (about 0.5 us each, four or more per
- * header, on every encrypt and on decrypt's canonical re-encoding). The encoder copies the
- * bytes before returning, so the staging array is free again right after.
- */
-function stager(header: MessageHeader): (bytes: Uint8Array) => Uint8Array {
-  const need = 3 * STAGED_BYTES + header.encryptedDataKeys.length * 2 * STAGED_BYTES;
-  if (staging.length < need) staging = new Uint8Array(new ArrayBuffer(need));
-  const area = staging;
-  let used = 0;
-  return (bytes) => {
-    if (bytes.length > STAGED_BYTES) return bytes;
-    area.set(bytes, used);
-    used += bytes.length;
-    return area.subarray(used - bytes.length, used);
-  };
-}
-
-/** The header's canonical CBOR body, as a view of the encoder's memory (copy it to keep it). */
+/** The header's canonical CBOR body, as a view of a reused array (copy it to keep it). */
 function encodeBody(header: MessageHeader): Uint8Array {
-  const stage = stager(header);
-  const items: unknown[] = [
-    header.suite.id,
-    stage(header.messageId),
-    canonicalMap(header.encryptionContext),
-    header.encryptedDataKeys.map((edk) => [edk.providerId, stage(edk.providerInfo), stage(edk.ciphertext)]),
-    header.frameLength,
-    stage(header.commitment),
-  ];
-  const saltLength = header.suite.headerSaltLength;
-  if ((header.headerSalt?.length ?? 0) !== saltLength) throw new RangeError(`suite ${header.suite.id} expected a header salt of ${saltLength} bytes`);
-  if (saltLength > 0) items.push(stage(header.headerSalt!));
-  return headerEncoder.encode(items) as Uint8Array;
+  return writeBody(header, canonicalMap(header.encryptionContext));
 }
 
 /**
@@ -298,13 +261,12 @@ export function decodeHeader(bytes: Uint8Array, limits: HeaderLimits): MessageHe
     commitment: copyBytes(commitment),
     ...(salted ? { headerSalt: copyBytes(headerSalt as Uint8Array) } : {}),
   });
-  // Belt and braces: the checked bytes must also be what this encoder writes for the header
-  // (written by hand: the same bytes as encodeBody, test/property/header.test.ts compares them).
-  if (!equalBytes(writeBody(header, entries), body)) throw formatInvalid('header is not in canonical CBOR encoding');
+  // Belt and braces: the checked bytes must also be what this encoder writes for the header.
+  if (!equalBytes(encodeBody(header), body)) throw formatInvalid('header is not in canonical CBOR encoding');
   // The body being canonical, the context's bytes in it are its canonical encoding, what
   // keyrings bind wrapped keys to (encodeContext): kept, so unwrapping encodes nothing.
   const start = contextOffset(header);
-  rememberEncodedContext(header.encryptionContext, body.slice(start, start + contextLength(entries)));
+  rememberEncodedContext(header.encryptionContext, body.slice(start, start + contextLength(canonicalMap(header.encryptionContext))));
   return header;
 }
 
@@ -315,34 +277,33 @@ function contextOffset(header: MessageHeader): number {
   return 1 + headLength(header.suite.id) + headLength(header.messageId.length) + header.messageId.length;
 }
 
-/** Bytes of the canonical encoding of a context (a CBOR map of text to text), from its entries. */
-function contextLength(entries: readonly ContextEntry[]): number {
-  let n = headLength(entries.length);
-  for (const e of entries) {
-    const v = utf8Length(e.value);
-    n += headLength(e.keyBytes.length) + e.keyBytes.length + headLength(v) + v;
+/** Bytes of the canonical encoding of a context (a CBOR map of text to text). */
+function contextLength(context: ReadonlyMap<string, string>): number {
+  let n = headLength(context.size);
+  for (const [key, value] of context) {
+    for (const t of [key, value]) n += headLength(utf8Length(t)) + utf8Length(t);
   }
   return n;
 }
 
 /**
- * The bytes {@link encodeBody} writes for `header`, whose context is `entries` in canonical
- * order (as {@link canonicalContext} returns them), written by hand into a reused array: a
- * view of it, valid until the next call. For decode's canonical re-encoding check: the CBOR
- * encoder, its fresh arrays and the UTF-8 encoding of every text cost about 1.5 us of a 5 us
- * decode (2.4 us with a 3-pair context), which every rewrap and decrypt pays
- * (test/property/header.test.ts compares this with encodeBody on arbitrary headers). Every
- * integer here is below 2^32.
+ * The header's canonical CBOR body (SPEC §3.1), its context given as the canonical map
+ * ({@link canonicalMap}), written by hand into a reused array: a view of it, valid until the
+ * next call. Encrypt writes headers with it, and decode's canonical re-encoding check compares
+ * with it; test/property/header.test.ts compares it with cbor-x's deterministic encoding of the
+ * same items on arbitrary headers. By hand because cbor-x, its fresh arrays and a
+ * `TextEncoder` call per text cost about 1.5 us of a 5 us decode. Every integer here is below 2^32.
  *
  * @internal exported for the property tests
+ * @throws RangeError when the header salt does not fit the suite
  */
-export function writeBody(header: MessageHeader, entries: readonly ContextEntry[]): Uint8Array {
+export function writeBody(header: MessageHeader, context: ReadonlyMap<string, string>): Uint8Array {
   const saltLength = header.suite.headerSaltLength;
   if ((header.headerSalt?.length ?? 0) !== saltLength) throw new RangeError(`suite ${header.suite.id} expected a header salt of ${saltLength} bytes`);
   const salt = saltLength > 0 ? header.headerSalt : undefined;
   // Lengths first (the text's UTF-8 length without encoding it), then one pass writing.
   const textItem = (n: number): number => headLength(n) + n;
-  let length = contextOffset(header) + contextLength(entries);
+  let length = contextOffset(header) + contextLength(context);
   length += edkListLength(header.encryptedDataKeys) + headLength(header.frameLength) + textItem(header.commitment.length);
   if (salt) length += textItem(salt.length);
   if (bodyScratch.length < length) bodyScratch = new Uint8Array(length);
@@ -358,10 +319,10 @@ export function writeBody(header: MessageHeader, entries: readonly ContextEntry[
     pos = utf8Into(t, out, writeHead(out, pos, 3, utf8Length(t)));
   };
   bytes(2, header.messageId);
-  pos = writeHead(out, pos, 5, entries.length);
-  for (const e of entries) {
-    bytes(3, e.keyBytes);
-    text(e.value);
+  pos = writeHead(out, pos, 5, context.size);
+  for (const [key, value] of context) {
+    text(key);
+    text(value);
   }
   pos = writeHead(out, pos, 4, header.encryptedDataKeys.length);
   for (const edk of header.encryptedDataKeys) {
