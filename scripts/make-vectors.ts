@@ -18,7 +18,7 @@ import { RawAesKeyring } from '../src/keyring/raw-aes.js';
 import { MultiKeyring } from '../src/keyring/multi.js';
 import { utf8, toHex, writeU32, concat } from '../src/crypto/bytes.js';
 import { decodeHeader, readPreamble } from '../src/format/header.js';
-import { headerEncoder } from '../src/format/cbor.js';
+import { headerEncoder } from '../test/helpers/cbor-encoder.js';
 import { deriveMessageKeys } from '../src/crypto/derive.js';
 import { getAeadBackend } from '../src/crypto/backend.js';
 import { frameAad, frameNonce, headerNonce, REGULAR_FRAME_OVERHEAD } from '../src/format/frame.js';

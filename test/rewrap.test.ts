@@ -10,7 +10,7 @@ import type { Keyring } from '../src/index.js';
 import { encodeHeader, readPreamble } from '../src/format/header.js';
 import { suiteById } from '../src/crypto/suites.js';
 import { rewrappedSuite } from '../src/message/rewrap-session.js';
-import { headerEncoder } from '../src/format/cbor.js';
+import { headerEncoder } from './helpers/cbor-encoder.js';
 import { concat, fromHex, toHex } from '../src/crypto/bytes.js';
 import { LocalKms } from '../src/local-kms/index.js';
 import { TAG_BYTES } from '../src/limits.js';

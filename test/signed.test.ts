@@ -18,7 +18,7 @@ import { forgeFrame, parse } from './helpers/forge.js';
 import { ECDH, generateKeyPairSync, sign } from 'node:crypto';
 import { getAeadBackend } from '../src/crypto/backend.js';
 import { deriveMessageKeys } from '../src/crypto/derive.js';
-import { headerEncoder } from '../src/format/cbor.js';
+import { headerEncoder } from './helpers/cbor-encoder.js';
 import { canonicalMap } from '../src/format/context.js';
 import { headerNonce } from '../src/format/frame.js';
 

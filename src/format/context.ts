@@ -1,8 +1,8 @@
 import { SealboxError, limitExceeded } from '../errors.js';
 import { MAX_ENCRYPTION_CONTEXT_BYTES, MAX_ENCRYPTION_CONTEXT_PAIRS } from '../limits.js';
-import { copyBytes, isWellFormed, utf8 } from '../crypto/bytes.js';
+import { isWellFormed, utf8 } from '../crypto/bytes.js';
 import type { EncryptionContext } from '../keyring/keyring.js';
-import { headerEncoder } from './cbor.js';
+import { contextLength, writeContext } from './cbor-write.js';
 
 /**
  * Keys starting with this prefix belong to Sealbox itself; `encrypt` refuses them with
@@ -159,8 +159,11 @@ export function rememberEncodedContext(context: EncryptionContext, encoded: Uint
 export function encodeContext(context: EncryptionContext): Uint8Array {
   const cached = encodedContexts.get(context);
   if (cached) return cached;
-  // A copy: cbor-x returns a view of its 8 KiB working buffer; a cached view would keep it alive.
-  const encoded = copyBytes(headerEncoder.encode(canonicalMap(context)) as Uint8Array);
+  // The header's own writer (cbor-write.ts), so a context in a header and the context keyrings
+  // bind are the same bytes by construction.
+  const map = canonicalMap(context);
+  const encoded = new Uint8Array(contextLength(map));
+  writeContext(encoded, 0, map);
   if (Object.isFrozen(context)) encodedContexts.set(context, encoded);
   return encoded;
 }

@@ -9,7 +9,8 @@ import {
   MIN_FRAME_LENGTH,
   PREAMBLE_BYTES,
 } from '../limits.js';
-import { copyBytes, readU32, utf8Into, utf8Length, writeU32 } from '../crypto/bytes.js';
+import { copyBytes, readU32, writeU32 } from '../crypto/bytes.js';
+import { contextLength, edkListLength, headLength, writeBytes, writeContext, writeEdkList, writeHead } from './cbor-write.js';
 import type { Suite } from '../crypto/suites.js';
 import { suiteById } from '../crypto/suites.js';
 import type { EncryptionContext } from '../keyring/keyring.js';
@@ -69,44 +70,6 @@ export function encodeHeader(header: MessageHeader, reserve = 0): Uint8Array {
   return out;
 }
 
-/** Bytes of a CBOR head (major type and argument) for argument `n`, in shortest form (RFC 8949 §4.2.1). */
-function headLength(n: number): number {
-  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x100000000 ? 5 : 9;
-}
-
-/** Writes a CBOR head of major type `major` for argument `n` (< 2^32: every length in a header) at `pos`; returns the next position. */
-function writeHead(out: Uint8Array, pos: number, major: number, n: number): number {
-  const m = major << 5;
-  if (n < 24) {
-    out[pos] = m | n;
-    return pos + 1;
-  }
-  if (n < 0x100) {
-    out[pos] = m | 24;
-    out[pos + 1] = n;
-    return pos + 2;
-  }
-  if (n < 0x10000) {
-    out[pos] = m | 25;
-    out[pos + 1] = n >> 8;
-    out[pos + 2] = n & 0xff;
-    return pos + 3;
-  }
-  out[pos] = m | 26;
-  writeU32(out, pos + 1, n);
-  return pos + 5;
-}
-
-/** Encoded bytes of an EDK list (SPEC §3). */
-function edkListLength(edks: readonly EncryptedDataKey[]): number {
-  let n = headLength(edks.length);
-  for (const edk of edks) {
-    const idLength = utf8Length(edk.providerId);
-    n += 1 + headLength(idLength) + idLength + headLength(edk.providerInfo.length) + edk.providerInfo.length + headLength(edk.ciphertext.length) + edk.ciphertext.length;
-  }
-  return n;
-}
-
 /**
  * The encoding of `next`, a header that differs from `previous` only in its suite (1 or 3, ids
  * with a one-byte head), its EDKs and its header salt (what rewrap changes), made from
@@ -144,22 +107,10 @@ export function encodeRewrappedHeader(previousBytes: Uint8Array, previous: Messa
   out[pos++] = next.suite.id;
   out.set(body.subarray(2, edksStart), pos);
   pos += edksStart - 2;
-  pos = writeHead(out, pos, 4, next.encryptedDataKeys.length);
-  next.encryptedDataKeys.forEach((edk) => {
-    out[pos++] = 0x83;
-    pos = utf8Into(edk.providerId, out, writeHead(out, pos, 3, utf8Length(edk.providerId)));
-    pos = writeHead(out, pos, 2, edk.providerInfo.length);
-    out.set(edk.providerInfo, pos);
-    pos = writeHead(out, pos + edk.providerInfo.length, 2, edk.ciphertext.length);
-    out.set(edk.ciphertext, pos);
-    pos += edk.ciphertext.length;
-  });
+  pos = writeEdkList(out, pos, next.encryptedDataKeys);
   out.set(body.subarray(edksEnd, edksEnd + tail), pos);
   pos += tail;
-  if (next.headerSalt) {
-    pos = writeHead(out, pos, 2, next.headerSalt.length);
-    out.set(next.headerSalt, pos);
-  }
+  if (next.headerSalt) writeBytes(out, pos, next.headerSalt);
   return out;
 }
 
@@ -277,15 +228,6 @@ function contextOffset(header: MessageHeader): number {
   return 1 + headLength(header.suite.id) + headLength(header.messageId.length) + header.messageId.length;
 }
 
-/** Bytes of the canonical encoding of a context (a CBOR map of text to text). */
-function contextLength(context: ReadonlyMap<string, string>): number {
-  let n = headLength(context.size);
-  for (const [key, value] of context) {
-    for (const t of [key, value]) n += headLength(utf8Length(t)) + utf8Length(t);
-  }
-  return n;
-}
-
 /**
  * The header's canonical CBOR body (SPEC §3.1), its context given as the canonical map
  * ({@link canonicalMap}), written by hand into a reused array: a view of it, valid until the
@@ -302,37 +244,19 @@ export function writeBody(header: MessageHeader, context: ReadonlyMap<string, st
   if ((header.headerSalt?.length ?? 0) !== saltLength) throw new RangeError(`suite ${header.suite.id} expected a header salt of ${saltLength} bytes`);
   const salt = saltLength > 0 ? header.headerSalt : undefined;
   // Lengths first (the text's UTF-8 length without encoding it), then one pass writing.
-  const textItem = (n: number): number => headLength(n) + n;
+  const bytesItem = (n: number): number => headLength(n) + n;
   let length = contextOffset(header) + contextLength(context);
-  length += edkListLength(header.encryptedDataKeys) + headLength(header.frameLength) + textItem(header.commitment.length);
-  if (salt) length += textItem(salt.length);
+  length += edkListLength(header.encryptedDataKeys) + headLength(header.frameLength) + bytesItem(header.commitment.length);
+  if (salt) length += bytesItem(salt.length);
   if (bodyScratch.length < length) bodyScratch = new Uint8Array(length);
   const out = bodyScratch;
   let pos = writeHead(out, 0, 4, salt ? 7 : 6);
   pos = writeHead(out, pos, 0, header.suite.id);
-  const bytes = (major: number, b: Uint8Array): void => {
-    pos = writeHead(out, pos, major, b.length);
-    out.set(b, pos);
-    pos += b.length;
-  };
-  const text = (t: string): void => {
-    pos = utf8Into(t, out, writeHead(out, pos, 3, utf8Length(t)));
-  };
-  bytes(2, header.messageId);
-  pos = writeHead(out, pos, 5, context.size);
-  for (const [key, value] of context) {
-    text(key);
-    text(value);
-  }
-  pos = writeHead(out, pos, 4, header.encryptedDataKeys.length);
-  for (const edk of header.encryptedDataKeys) {
-    pos = writeHead(out, pos, 4, 3);
-    text(edk.providerId);
-    bytes(2, edk.providerInfo);
-    bytes(2, edk.ciphertext);
-  }
+  pos = writeBytes(out, pos, header.messageId);
+  pos = writeContext(out, pos, context);
+  pos = writeEdkList(out, pos, header.encryptedDataKeys);
   pos = writeHead(out, pos, 0, header.frameLength);
-  bytes(2, header.commitment);
-  if (salt) bytes(2, salt);
+  pos = writeBytes(out, pos, header.commitment);
+  if (salt) pos = writeBytes(out, pos, salt);
   return out.subarray(0, pos);
 }

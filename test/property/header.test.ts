@@ -5,7 +5,7 @@ import type { MessageHeader } from '../../src/format/header.js';
 import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT } from '../../src/crypto/suites.js';
 import { canonicalMap, encodeContext } from '../../src/format/context.js';
 import { SealboxError } from '../../src/errors.js';
-import { headerEncoder } from '../../src/format/cbor.js';
+import { headerEncoder } from '../helpers/cbor-encoder.js';
 import { utf8, utf8Into, utf8Length, writeU32 } from '../../src/crypto/bytes.js';
 
 const limits = { maxHeaderBytes: 1 << 20, maxEncryptedDataKeys: 255, maxFrameLength: 1 << 24 };

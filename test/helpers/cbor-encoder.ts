@@ -1,0 +1,17 @@
+import { Encoder } from 'cbor-x';
+
+/**
+ * cbor-x configured for RFC 8949 §4.2 deterministic encoding of the header's subset of CBOR
+ * (unsigned integers, byte strings, text strings, arrays, maps): shortest lengths, no tags, no
+ * records, maps written in the order given. The reference the hand-written encoder
+ * (src/format/cbor-write.ts) is compared with, and what tests build odd headers with.
+ */
+export const headerEncoder = new Encoder({
+  useRecords: false,
+  mapsAsObjects: false,
+  tagUint8Array: false,
+  variableMapSize: true,
+  pack: false,
+  structuredClone: false,
+  useFloat32: 0,
+});
