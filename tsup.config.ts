@@ -1,3 +1,4 @@
+import { chmodSync, writeFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 import { browserStubs } from './scripts/browser-stubs.js';
 
@@ -56,6 +57,16 @@ export default defineConfig([
       // Minified (identifiers too): a third of the size to ship, read and parse. Error names
       // are explicit `name` fields, never class names, so they stay.
       options.minify = true;
+    },
+    // dist/cli/bin.js, the bin's name before 0.1 moved it to bin.cjs, stays as a one-line
+    // forwarder: `npx sealbox` in a clone links the bin once into npm's npx cache (keyed by the
+    // clone's path) and never relinks it, so a clone that ran `npx sealbox` before the rename
+    // kept a link to bin.js and failed with "sealbox: not found" after it. Never rename a bin
+    // again without leaving such a file. test/cli/bin.test.ts runs it.
+    async onSuccess() {
+      const legacy = 'dist/cli/bin.js';
+      writeFileSync(legacy, "#!/usr/bin/env node\n// The `sealbox` command's former path: runs bin.cjs (tsup.config.ts).\nimport './bin.cjs';\n");
+      chmodSync(legacy, 0o755);
     },
     // import.meta.url (createRequire of optional parts) in CommonJS terms.
     define: { 'import.meta.url': '__sealboxModuleUrl' },

@@ -82,26 +82,37 @@ function parseCryptOptions(opts: CryptOptions, direction: Direction): { context?
 
 /**
  * The keyring of a command: its --key options, else the local KMS's default key (encrypt) or
- * any key of the local KMS (decrypt). Without a key store, decrypt still gets a keyring that
- * matches nothing, so the message's header can say which key it needs (`noStore` is then set).
+ * any key of the local KMS (decrypt). Decrypt opens the key store only when the message's
+ * header has arrived: in `sealbox encrypt | sealbox decrypt` on a new machine, encrypt creates
+ * the store while decrypt waits for its input. Without a key store, decrypt still gets a
+ * keyring that matches nothing, so the message's header can say which key it needs
+ * (`noStore()` then returns the error).
  */
-async function setUpKeyring(opts: CryptOptions, direction: Direction, local: ReturnType<typeof lazyLocal>): Promise<{ keyring: Keyring; noStore?: NoKeyStoreError }> {
+async function setUpKeyring(opts: CryptOptions, direction: Direction, local: ReturnType<typeof lazyLocal>): Promise<{ keyring: Keyring; noStore: () => NoKeyStoreError | undefined }> {
   const keyring = await keyringsFromOptions(opts.key ?? [], opts, local.get, direction);
-  if (keyring) return { keyring };
+  if (keyring) return { keyring, noStore: () => undefined };
   if (direction === 'encrypt') {
     const kms = await local.get();
     // One DescribeKey (one audit row) finds the key or makes it.
     const arn = await (await import('./local.js')).ensureDefaultKey(kms);
-    return { keyring: new KmsKeyring({ generatorKeyId: arn, client: kms }) };
+    return { keyring: new KmsKeyring({ generatorKeyId: arn, client: kms }), noStore: () => undefined };
   }
-  try {
-    return { keyring: localDiscoveryKeyring(await local.get()) };
-  } catch (err) {
-    // No key store: still read the header, to say which key the message needs (a raw or
-    // RSA key file's, another KMS's); a message for this machine's local KMS says "no store".
-    if (!(err instanceof NoKeyStoreError)) throw err;
-    return { keyring: { wrapKey: () => Promise.reject(err), unwrapKey: () => Promise.resolve(null) }, noStore: err };
-  }
+  let noStore: NoKeyStoreError | undefined;
+  let discovery: Promise<Keyring | null> | undefined;
+  const opened = (): Promise<Keyring | null> =>
+    (discovery ??= local.get().then(localDiscoveryKeyring, (err: unknown) => {
+      // No key store: a message for this machine's local KMS says "no store" (explained()).
+      if (!(err instanceof NoKeyStoreError)) throw err;
+      noStore = err;
+      return null;
+    }));
+  return {
+    keyring: {
+      wrapKey: () => Promise.reject(new SealboxError('ERR_KEYRING', 'discovery keyrings do not encrypt')),
+      unwrapKey: async (request) => (await opened())?.unwrapKey(request) ?? null,
+    },
+    noStore: () => noStore,
+  };
 }
 
 /** The encrypt options of a command. */
@@ -153,7 +164,7 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
   const local = lazyLocal(globals, direction === 'decrypt');
   let dropHandlers: (() => void) | undefined;
   let remembered: ReturnType<typeof rememberingEdks> | undefined;
-  let noStore: NoKeyStoreError | undefined;
+  let noStore: (() => NoKeyStoreError | undefined) | undefined;
   try {
     const setUp = await setUpKeyring(opts, direction, local);
     noStore = setUp.noStore;
@@ -179,7 +190,7 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
       else await runPipeline(stream, [...(progress ? [progress] : []), armor!.createDearmorStream(), createDecryptStream(decrypting.options)], opts.output);
     }
   } catch (err) {
-    throw explained(err, file, remembered, noStore);
+    throw explained(err, file, remembered, noStore?.());
   } finally {
     dropHandlers?.();
     local.close();
@@ -301,7 +312,7 @@ async function runMany(files: string[], opts: CryptOptions, globals: GlobalOptio
         await runPipeline(openInput(file, 'refuse').stream, [armor.createDearmorStream(), createDecryptStream(options)], output);
         return { bytesWritten: statSync(output).size };
       } catch (err) {
-        throw explained(err, file, remembered, noStore);
+        throw explained(err, file, remembered, noStore());
       }
     };
     const report = (index: number, result: { bytesWritten: number } | undefined, err: unknown): void => {

@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,4 +97,47 @@ describe.runIf(!hasCompileCache && process.getuid)('the Node 20 compile cache (s
     expect(r.status).toBe(0);
     expect(existsSync(ownCache(tmp))).toBe(false);
   });
+});
+
+describe('the main job, `sealbox encrypt | sealbox decrypt`, on a machine with no key store', () => {
+  it('decrypt waits for its input before it looks for the store that encrypt is creating', async () => {
+    // Both commands of the pipe start at once: decrypt must not decide "no key store" before
+    // the message arrives. Here decrypt starts, and only after it has had time to give up does
+    // encrypt create the store; decrypt then gets the message.
+    const home = mkdtempSync(join(scratch, 'home-race-'));
+    const env: NodeJS.ProcessEnv = { ...process.env, SEALBOX_HOME: home };
+    const decrypting = spawn(process.execPath, [BIN, 'decrypt'], { env });
+    const stdout: Buffer[] = [];
+    let stderr = '';
+    decrypting.stdout.on('data', (b: Buffer) => stdout.push(b));
+    decrypting.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => decrypting.on('close', resolve));
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 2_000))]);
+    expect(existsSync(join(home, 'kms.sqlite'))).toBe(false);
+    const enc = spawnSync(process.execPath, [BIN, 'encrypt'], { input: 'hello', env });
+    expect(enc.status, enc.stderr.toString()).toBe(0);
+    decrypting.stdin.on('error', () => {});
+    decrypting.stdin.end(enc.stdout);
+    expect(await exited, stderr).toBe(0);
+    expect(Buffer.concat(stdout).toString()).toBe('hello');
+  }, 60_000);
+});
+
+describe('dist/cli/bin.js, the bin path before 0.1 (tsup.config.ts)', () => {
+  it('still runs the CLI, as npx caches made before the rename link to it', () => {
+    // npx links a clone's bin once into its cache and never relinks it: `.bin/sealbox` there
+    // points at ../sealbox/dist/cli/bin.js and is run through the shell, by its #! line.
+    const dir = mkdtempSync(join(scratch, 'npx-'));
+    mkdirSync(join(dir, 'node_modules', '.bin'), { recursive: true });
+    symlinkSync(process.cwd(), join(dir, 'node_modules', 'sealbox'));
+    symlinkSync('../sealbox/dist/cli/bin.js', join(dir, 'node_modules', '.bin', 'sealbox'));
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      SEALBOX_HOME: mkdtempSync(join(scratch, 'home-legacy-')),
+      PATH: `${join(dir, 'node_modules', '.bin')}:${process.env.PATH}`,
+    };
+    const r = spawnSync('sh', ['-c', 'echo hello | sealbox encrypt | sealbox decrypt'], { env });
+    expect(r.status, r.stderr.toString()).toBe(0);
+    expect(r.stdout.toString()).toBe('hello\n');
+  }, 60_000);
 });
