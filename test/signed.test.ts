@@ -21,6 +21,8 @@ import { deriveMessageKeys } from '../src/crypto/derive.js';
 import { headerEncoder } from './helpers/cbor-encoder.js';
 import { canonicalMap } from '../src/format/context.js';
 import { headerNonce } from '../src/format/frame.js';
+import { loadVectors } from './helpers/vectors.js';
+import { readableOf } from './helpers/web-streams.js';
 
 // Suite 2 (SPEC §11, issue 20) through one-shot encrypt and decrypt.
 const SIGNED = SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384;
@@ -213,5 +215,76 @@ describe('suite 2: signed messages, one-shot', () => {
   it('rewrap refuses a signed message with a code (its signature covers the header)', async () => {
     const s = await signed(pattern(10));
     expect(await code(rewrap(s, { keyring, to: testKeyring('c', 3) }))).toBe('ERR_UNSUPPORTED_VERSION');
+  });
+});
+
+// SPEC §8.1 stage 7: readHeader checks a signed message's public key as decrypt does before
+// asking a keyring (rules 39 and 40), with decrypt's code. The header tag is not checked by
+// readHeader, so a key can be rewritten in place (same length) in a real message.
+describe('readHeader applies rules 39 and 40', () => {
+  const vectors = loadVectors();
+  const P = 0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffffn;
+
+  /** `message` with its 68-character public key text replaced by `text` (same length). */
+  async function withKeyText(message: Uint8Array, text: string): Promise<Uint8Array> {
+    const old = new TextEncoder().encode((await readHeader(message)).encryptionContext[SIGNING_KEY_CONTEXT_KEY]!);
+    const replacement = new TextEncoder().encode(text);
+    expect(replacement.length).toBe(old.length);
+    const at = Buffer.from(message).indexOf(Buffer.from(old));
+    expect(at).toBeGreaterThan(0);
+    const out = message.slice();
+    out.set(replacement, at);
+    return out;
+  }
+  const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
+
+  async function rejectedLikeDecrypt(message: Uint8Array, rule: number): Promise<void> {
+    const decrypted = await thrown(() => decrypt(message, { keyring }));
+    expect(decrypted, `decrypt, rule ${rule}`).toMatchObject({ code: 'ERR_FORMAT_INVALID' });
+    for (const source of [message, readableOf(message, 7)]) {
+      expect(await thrown(() => readHeader(source)), `readHeader, rule ${rule}`).toMatchObject({ code: (decrypted as SealboxError).code });
+    }
+  }
+
+  it.each([39, 40])('rule %i: every frozen vector of the rule', async (rule) => {
+    const ofRule = vectors.filter((v) => v.rule === rule);
+    expect(ofRule.length).toBeGreaterThanOrEqual(rule === 39 ? 3 : 2);
+    for (const v of ofRule) {
+      const message = Uint8Array.from(Buffer.from(v.ciphertext, 'base64'));
+      expect(await thrown(() => readHeader(message)), v.name).toMatchObject({ code: v.expect });
+      expect(await thrown(() => readHeader(readableOf(message, 5))), v.name).toMatchObject({ code: v.expect });
+    }
+  });
+
+  it('rule 39: another base64 alphabet, in a real message', async () => {
+    const message = await signed(pattern(10));
+    const text = (await readHeader(message)).encryptionContext[SIGNING_KEY_CONTEXT_KEY]!;
+    // '-' is base64url's character for 62 ('+' in standard base64).
+    const i = text.search(/[+/]/);
+    const urlSafe = i >= 0 ? text.slice(0, i) + (text[i] === '+' ? '-' : '_') + text.slice(i + 1) : '-' + text.slice(1);
+    await rejectedLikeDecrypt(await withKeyText(message, urlSafe), 39);
+  });
+
+  it('rule 40: x >= p, and an x with no point, in a real message', async () => {
+    const message = await signed(pattern(10));
+    const pBytes = Buffer.from(P.toString(16), 'hex');
+    await rejectedLikeDecrypt(await withKeyText(message, b64(Uint8Array.from([0x02, ...pBytes]))), 40);
+    // The first x from 1 with no point on P-384 (about half of all x have none).
+    let x = 1n;
+    const { p384 } = await import('@noble/curves/nist.js');
+    for (;; x++) {
+      const bytes = Uint8Array.from([0x02, ...Buffer.from(x.toString(16).padStart(96, '0'), 'hex')]);
+      try {
+        p384.Point.fromBytes(bytes);
+      } catch {
+        await rejectedLikeDecrypt(await withKeyText(message, b64(bytes)), 40);
+        break;
+      }
+    }
+  });
+
+  it('a valid signed header still reads (the check passes canonical on-curve keys)', async () => {
+    const message = await signed(pattern(10));
+    expect((await readHeader(readableOf(message, 3))).suite.signed).toBe(true);
   });
 });

@@ -186,16 +186,27 @@ export interface FoundDataKey {
 /**
  * SPEC §8.1 stage 7, rules 39 and 40: a signed message's public key must be canonical and a
  * point of P-384, checked before any keyring is asked (a message whose signature can never
- * verify costs no key call). Returns its verifier, fed the header bytes and tag.
+ * verify costs no key call). Returns its verifier (nothing fed yet); undefined when unsigned.
+ * Also what `readHeader` checks, so it rejects what decrypt rejects at this stage.
+ *
+ * @throws SealboxError ERR_FORMAT_INVALID
+ */
+export async function signingKeyVerifier(header: MessageHeader): Promise<MessageVerifier | undefined> {
+  if (!header.suite.signed) return undefined;
+  const verifier = await (await import('./signing.js')).newVerifier(header.encryptionContext[SIGNING_KEY_CONTEXT_KEY]!);
+  if (!verifier) throw formatInvalid('bad signing key');
+  return verifier;
+}
+
+/**
+ * {@link signingKeyVerifier}, fed the header bytes and tag.
  *
  * @throws SealboxError ERR_FORMAT_INVALID
  */
 export async function headerVerifier(header: MessageHeader, headerBytes: Uint8Array, headerTag: Uint8Array): Promise<MessageVerifier | undefined> {
-  if (!header.suite.signed) return undefined;
-  const verifier = await (await import('./signing.js')).newVerifier(header.encryptionContext[SIGNING_KEY_CONTEXT_KEY]!);
-  if (!verifier) throw formatInvalid('bad signing key');
-  verifier.update(headerBytes);
-  verifier.update(headerTag);
+  const verifier = await signingKeyVerifier(header);
+  verifier?.update(headerBytes);
+  verifier?.update(headerTag);
   return verifier;
 }
 

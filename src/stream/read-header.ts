@@ -3,7 +3,7 @@ import type { MessageHeader } from '../format/header.js';
 import { decodeHeader, readPreamble } from '../format/header.js';
 import { PREAMBLE_BYTES } from '../limits.js';
 import type { DecryptOptions } from '../message/prologue.js';
-import { headerLimits } from '../message/prologue.js';
+import { headerLimits, signingKeyVerifier } from '../message/prologue.js';
 
 /** Where {@link readHeader} reads from. */
 export type HeaderSource = Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
@@ -28,6 +28,12 @@ async function* chunksOf(source: ReadableStream<Uint8Array> | AsyncIterable<Uint
   yield* source as AsyncIterable<Uint8Array>;
 }
 
+/** SPEC §8.1 stage 7 on a decoded header: a signed message's public key (rules 39, 40). */
+async function checked(header: MessageHeader): Promise<MessageHeader> {
+  await signingKeyVerifier(header);
+  return header;
+}
+
 /**
  * Reads and validates only a message's header: version, suite, message id, encryption
  * context, EDK providers and frame length, with the same strict decoding and limits as
@@ -46,14 +52,16 @@ async function* chunksOf(source: ReadableStream<Uint8Array> | AsyncIterable<Uint
  * header.suite.signed; // true for a signed message (suite 2): decrypt will verify its signature
  * ```
  * @throws SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED,
- * ERR_TRUNCATED (the source ends inside the header). TypeError for a bad source.
+ * ERR_TRUNCATED (the source ends inside the header). A signed message's public key is checked
+ * as decrypt checks it before asking a keyring (SPEC rules 39 and 40: canonical text, a point of
+ * P-384; ERR_FORMAT_INVALID). TypeError for a bad source.
  */
 export async function readHeader(source: HeaderSource, options: ReadHeaderOptions = {}): Promise<MessageHeader> {
   const limits = headerLimits(options);
   if (source instanceof Uint8Array) {
     const end = readPreamble(source, limits.maxHeaderBytes);
     if (end === undefined || source.length < end) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside its header');
-    return decodeHeader(source.subarray(0, end), limits);
+    return checked(decodeHeader(source.subarray(0, end), limits));
   }
   const isStream = typeof source === 'object' && source !== null && typeof (source as ReadableStream).getReader === 'function';
   const isIterable = typeof source === 'object' && source !== null && typeof (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function';
@@ -81,7 +89,7 @@ export async function readHeader(source: HeaderSource, options: ReadHeaderOption
           buffer = grown;
         }
       }
-      if (total !== undefined && filled === total) return decodeHeader(buffer, limits);
+      if (total !== undefined && filled === total) return checked(decodeHeader(buffer, limits));
     }
   }
   throw new SealboxError('ERR_TRUNCATED', 'The message ends inside its header');
