@@ -6,7 +6,9 @@ import { credentialStoreFor } from '../../src/kms-server/server.js';
 import { decrypt } from '../../src/decrypt.js';
 import { runEndpointFuzz } from './endpoint.js';
 import type { MessageTarget } from './messages.js';
-import { MESSAGE_TARGETS, makeSeeds, runMessageFuzz } from './messages.js';
+import { MESSAGE_TARGETS, checkInput, fuzzKeyring, makeSeeds, runMessageFuzz } from './messages.js';
+import { Rng } from './rng.js';
+import { readHeader } from '../../src/stream/read-header.js';
 
 const SEED = 20261206;
 
@@ -25,8 +27,44 @@ describe('message fuzzer, short run', () => {
         expect(outcomes.plaintext).toBeGreaterThan(0);
         expect(outcomes.ERR_DECRYPTION_FAILED).toBeGreaterThan(0);
       }
+      // Every seed, the signed ones (suite 2) included, was fuzzed, and not only rejected early.
+      for (const [name, seedOutcomes] of Object.entries(report.perSeed)) {
+        expect(Object.values(seedOutcomes).reduce((a, b) => a + b, 0), name).toBeGreaterThan(0);
+        expect(Object.keys(seedOutcomes).length, name).toBeGreaterThan(1);
+      }
     }, 60_000);
   }
+
+  it('the seeds include signed messages (suite 2) that decrypt, with their signature last', async () => {
+    const seeds = await makeSeeds();
+    const signed = seeds.filter((s) => s.signed);
+    expect(signed.length).toBeGreaterThanOrEqual(3);
+    for (const s of signed) {
+      expect((await readHeader(s.bytes)).suite.signed, s.name).toBe(true);
+      expect(Buffer.from((await decrypt(s.bytes, { keyring: fuzzKeyring(), signaturePolicy: 'require-signed' })).plaintext).equals(Buffer.from(s.plaintext)), s.name).toBe(true);
+      // The final frame's type byte, then its length, where the mutators expect them.
+      expect(s.bytes[s.finalFrame], s.name).toBe(1);
+    }
+    // Fixed bytes: the same seeds in every run, so corpus files and replays keep their meaning.
+    const again = await makeSeeds();
+    expect(again.map((s) => Buffer.from(s.bytes).toString('base64'))).toEqual(seeds.map((s) => Buffer.from(s.bytes).toString('base64')));
+  });
+
+  it('a signed seed under every target: the right plaintext, or the refusal the entry point documents', async () => {
+    const seeds = await makeSeeds();
+    const keyring = fuzzKeyring();
+    for (const seed of seeds.filter((s) => s.signed)) {
+      for (const target of MESSAGE_TARGETS) {
+        const input = target.armored ? seed.armored : seed.bytes;
+        for (let i = 0; i < 4; i++) {
+          const { violation, outcome } = await checkInput(target, input, 'none', seed, seeds, new Rng(i), keyring, { timeoutMs: 10_000 });
+          expect(violation?.detail, `${seed.name} ${target.name}`).toBeUndefined();
+          const expected = target.name === 'readHeader' ? ['header'] : target.name === 'rewrap' ? ['ERR_UNSUPPORTED_VERSION'] : target.name === 'decryptRange' ? ['plaintext', 'ERR_SIGNATURE_POLICY'] : ['plaintext'];
+          expect(expected, `${seed.name} ${target.name}`).toContain(outcome);
+        }
+      }
+    }
+  });
 
   it('the same seed replays the same inputs', async () => {
     const seen: string[][] = [[], []];

@@ -130,6 +130,10 @@ for (const [name, s] of Object.entries(report.perTarget)) {
   const outcomes = Object.entries(s.outcomes).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
   process.stdout.write(`  ${name.padEnd(20)} ${s.inputs.toLocaleString('en-US').padStart(10)} ${rate(s.inputs, s.ms).padStart(13)} ${s.slowestMs.toFixed(1).padStart(12)}   ${outcomes}\n`);
 }
+process.stdout.write(`\nseeds (all targets)       outcomes\n`);
+for (const [name, outcomes] of Object.entries(report.perSeed)) {
+  process.stdout.write(`  ${name.padEnd(24)}${Object.entries(outcomes).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+}
 process.stdout.write(
   `  ${'all'.padEnd(20)} ${report.inputs.toLocaleString('en-US').padStart(10)} ${rate(report.inputs, report.ms).padStart(13)}   ` +
     `(${(report.ms / 1000).toFixed(1)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU; RSS grew at most ${(report.maxRssGrowth / 2 ** 20).toFixed(0)} MiB; ` +

@@ -3,6 +3,8 @@
  * point, each outcome checked by one oracle. Used by `npm run fuzz` (test/fuzz/main.ts), by the
  * short deterministic run in `npm test` and by the corpus replay (test/fuzz/*.test.ts).
  */
+import { p384 } from '@noble/curves/nist.js';
+import { sha384 } from '@noble/hashes/sha2.js';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createArmorStream, createDearmorStream } from '../../src/cli/armor.js';
@@ -15,6 +17,8 @@ import { encodeHeader, readPreamble } from '../../src/format/header.js';
 import { MultiKeyring } from '../../src/keyring/multi.js';
 import { RawAesKeyring } from '../../src/keyring/raw-aes.js';
 import type { Keyring } from '../../src/keyring/keyring.js';
+import type { MessageSigner } from '../../src/crypto/signature.js';
+import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../../src/crypto/suites.js';
 import { DEFAULT_MAX_FRAME_LENGTH, MAX_HEADER_BYTES, TAG_BYTES } from '../../src/limits.js';
 import { createDecryptStream } from '../../src/node/streams.js';
 import { decryptRange } from '../../src/range/decrypt-range.js';
@@ -64,6 +68,12 @@ export interface TargetResult {
   readonly range?: { start: number; end: number; plaintextLength: number };
   /** For readHeader: the header's re-encoding must equal the input's header bytes. */
   readonly headerReencodes?: boolean;
+  /**
+   * The code with which the entry point refused, by design, a message like the seed (a signed
+   * one: decryptRange without opting out of the signature, rewrap): an outcome even for the
+   * unmutated seed, which is then not "rejected-valid".
+   */
+  readonly refused?: SealboxErrorCode;
 }
 
 /** One entry point under test. `rng` picks chunk sizes and ranges. */
@@ -146,7 +156,15 @@ export const MESSAGE_TARGETS: readonly MessageTarget[] = [
       const start = rng.below(total + 1);
       const end = rng.chance(0.2) ? undefined : rng.between(start, total);
       const source = rng.chance(0.3) ? { size: input.length, read: async (offset: number, length: number) => input.slice(offset, offset + length) } : input;
-      const r = await decryptRange(source, { keyring, start, ...(end === undefined ? {} : { end }) });
+      // A signed message is refused unless the caller opts out of its signature (SPEC rule 44).
+      const skipSignatureVerification = rng.chance(0.5);
+      let r;
+      try {
+        r = await decryptRange(source, { keyring, start, ...(end === undefined ? {} : { end }), skipSignatureVerification });
+      } catch (err) {
+        if (!skipSignatureVerification && hint?.signed && err instanceof SealboxError && err.code === 'ERR_SIGNATURE_POLICY') return { refused: err.code };
+        throw err;
+      }
       return { plaintext: r.plaintext, range: { start, end: end ?? r.plaintextLength, plaintextLength: r.plaintextLength } };
     },
   },
@@ -155,8 +173,15 @@ export const MESSAGE_TARGETS: readonly MessageTarget[] = [
     // seed's plaintext under the new key, and nothing else may come out of a mutated input.
     name: 'rewrap',
     weight: 1,
-    run: async (input, rng, keyring) => {
-      const { ciphertext } = await rewrap(input, { keyring, to: REWRAP_TO, verifyFrames: rng.chance(0.5) });
+    run: async (input, rng, keyring, hint) => {
+      let ciphertext;
+      try {
+        ({ ciphertext } = await rewrap(input, { keyring, to: REWRAP_TO, verifyFrames: rng.chance(0.5) }));
+      } catch (err) {
+        // Signed messages cannot be rewrapped (the signature covers the header).
+        if (hint?.signed && err instanceof SealboxError && err.code === 'ERR_UNSUPPORTED_VERSION') return { refused: err.code };
+        throw err;
+      }
       return { plaintext: (await decrypt(ciphertext, { keyring: REWRAP_TO })).plaintext };
     },
   },
@@ -177,6 +202,22 @@ export interface Violation {
   readonly input: Uint8Array;
 }
 
+/** Length of a suite 2 signature (r ‖ s), after the final frame. */
+const SIGNATURE_BYTES = 96;
+
+/**
+ * A P-384 signer over a fixed key: @noble/curves signs with RFC 6979 nonces, so the signed
+ * seeds are the same bytes in every run (as scripts/make-vectors.ts does for the vectors).
+ */
+function seededSigner(secretKey: Uint8Array): MessageSigner {
+  const hash = sha384.create();
+  return {
+    publicKey: p384.getPublicKey(secretKey, true),
+    update: (chunk) => void hash.update(chunk),
+    sign: () => Promise.resolve(p384.sign(hash.digest(), secretKey, { prehash: false, lowS: true })),
+  };
+}
+
 /** The seed messages: a fixed set (not derived from the run's seed), so corpus files keep their meaning. */
 export async function makeSeeds(keyring: Keyring = fuzzKeyring()): Promise<SeedMessage[]> {
   const rng = new Rng(0x5eed);
@@ -184,7 +225,9 @@ export async function makeSeeds(keyring: Keyring = fuzzKeyring()): Promise<SeedM
   const mine = new RawAesKeyring({ namespace: 'fuzz', name: 'key-1', wrappingKey: new Uint8Array(32).fill(0x42), random });
   const other = new RawAesKeyring({ namespace: 'fuzz', name: 'key-other', wrappingKey: new Uint8Array(32).fill(0x17), random });
   const other2 = new RawAesKeyring({ namespace: 'elsewhere', name: 'k', wrappingKey: new Uint8Array(32).fill(0x99), random });
-  const specs: [string, number, number, Record<string, string>, Keyring][] = [
+  // The last element: signed (suite 2), with a key drawn from the same generator. The signed
+  // seeds come last, so that the unsigned ones keep their bytes.
+  const specs: [string, number, number, Record<string, string>, Keyring, boolean?][] = [
     ['empty', 0, 65536, {}, mine],
     ['one-byte-frames', 5, 1, { a: 'b' }, mine],
     ['small-frames-two-edks', 100, 16, { tenant: 'acme', purpose: 'fuzz' }, new MultiKeyring({ generator: other, children: [mine] })],
@@ -193,19 +236,24 @@ export async function makeSeeds(keyring: Keyring = fuzzKeyring()): Promise<SeedM
     ['one-full-frame', 4096, 4096, {}, mine],
     ['many-pairs', 3000, 1024, Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`key${i}`, `value-${i}`])), mine],
     ['default-frame', 700, 65536, { tenant: 'x' }, mine],
+    ['signed-empty', 0, 65536, {}, mine, true],
+    ['signed-small-frames', 300, 64, { tenant: 'acme' }, mine, true],
+    ['signed-two-edks', 1000, 333, { purpose: 'fuzz' }, new MultiKeyring({ generator: other, children: [mine] }), true],
   ];
   const seeds: SeedMessage[] = [];
-  for (const [name, n, F, encryptionContext, wrap] of specs) {
+  for (const [name, n, F, encryptionContext, wrap, signed = false] of specs) {
     const plaintext = rng.bytes(n);
-    const { ciphertext } = await encryptWithMessageId(plaintext, { keyring: wrap, frameLength: F, encryptionContext }, rng.bytes(32));
+    const options = { keyring: wrap, frameLength: F, encryptionContext, ...(signed ? { suite: SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } : {}) };
+    const messageId = rng.bytes(32);
+    const { ciphertext } = await encryptWithMessageId(plaintext, options, messageId, signed ? seededSigner(p384.utils.randomSecretKey(rng.bytes(72))) : undefined);
     const headerEnd = readPreamble(ciphertext) as number;
     const finalLength = n % F;
-    const finalFrame = ciphertext.length - (finalLength + FINAL_FRAME_OVERHEAD);
+    const finalFrame = ciphertext.length - (signed ? SIGNATURE_BYTES : 0) - (finalLength + FINAL_FRAME_OVERHEAD);
     const armored = await drainNode(Readable.from([ciphertext]), createArmorStream());
     if (Buffer.compare(Buffer.from(armored), Buffer.from(armorBytes(ciphertext))) !== 0) throw new Error('armorBytes differs from createArmorStream');
     const check = await decrypt(ciphertext, { keyring });
     if (Buffer.compare(Buffer.from(check.plaintext), Buffer.from(plaintext)) !== 0) throw new Error(`seed ${name} does not decrypt`);
-    seeds.push({ name, bytes: ciphertext, plaintext, headerEnd, finalFrame, frameLength: F, armored });
+    seeds.push({ name, bytes: ciphertext, plaintext, headerEnd, finalFrame, frameLength: F, armored, signed });
   }
   return seeds;
 }
@@ -276,6 +324,10 @@ export async function checkInput(
   } finally {
     clearTimeout(timer);
   }
+  if (result.refused) {
+    if (exact && !exact.signed) return violation('rejected-valid', `the unmutated ${exact.name} was refused with ${result.refused}`);
+    return { outcome: result.refused };
+  }
   if (target.name === 'readHeader') {
     if (!result.headerReencodes) return violation('header-not-canonical', 'readHeader accepted a header that does not re-encode to its own bytes');
     return { outcome: 'header' };
@@ -334,6 +386,8 @@ export interface MessageFuzzReport {
   readonly inputs: number;
   readonly ms: number;
   readonly perTarget: Record<string, TargetStats>;
+  /** Outcomes by the seed an input was made from (mutated or not). */
+  readonly perSeed: Record<string, Record<string, number>>;
   readonly violations: Violation[];
   readonly maxRssGrowth: number;
   /** The most bytes one input made the code allocate with `new Uint8Array` (see {@link AllocationMeter}). */
@@ -402,6 +456,7 @@ export async function runMessageFuzz(options: MessageFuzzOptions): Promise<Messa
   const deadline = options.seconds === undefined ? Infinity : performance.now() + options.seconds * 1000;
   const perTarget: Record<string, TargetStats> = {};
   for (const t of targets) perTarget[t.name] = { inputs: 0, ms: 0, slowestMs: 0, outcomes: {} };
+  const perSeed: Record<string, Record<string, number>> = Object.fromEntries(seeds.map((s) => [s.name, {}]));
   const violations: Violation[] = [];
   const schedule: MessageTarget[] = [];
   for (const t of targets) for (let i = 0; i < t.weight; i++) schedule.push(t);
@@ -441,6 +496,7 @@ export async function runMessageFuzz(options: MessageFuzzOptions): Promise<Messa
       if (dt > stats.slowestMs) stats.slowestMs = dt;
       const label = v ? v.kind : outcome;
       stats.outcomes[label] = (stats.outcomes[label] ?? 0) + 1;
+      perSeed[seed.name]![label] = (perSeed[seed.name]![label] ?? 0) + 1;
       if (v) {
         violations.push(v);
         if (options.stopOnViolation) break;
@@ -464,5 +520,5 @@ export async function runMessageFuzz(options: MessageFuzzOptions): Promise<Messa
   } finally {
     uninstall();
   }
-  return { inputs: done, ms: performance.now() - started, perTarget, violations, maxRssGrowth: maxRss, maxAllocation };
+  return { inputs: done, ms: performance.now() - started, perTarget, perSeed, violations, maxRssGrowth: maxRss, maxAllocation };
 }

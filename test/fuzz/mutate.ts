@@ -16,6 +16,8 @@ export interface SeedMessage {
   readonly frameLength: number;
   /** The message in ASCII armor (as `sealbox encrypt --armor` writes it). */
   readonly armored: Uint8Array;
+  /** A signed message (suite 2): its last 96 bytes are the signature (SPEC §11). */
+  readonly signed: boolean;
 }
 
 /** One mutation: its name (for the report) and the bytes it made. */
@@ -86,6 +88,15 @@ const splice: Mutator = (rng, input, _seed, seeds) => {
   const cutA = rng.chance(0.3) && _seed ? _seed.headerEnd + 16 : rng.below(input.length + 1);
   const cutB = rng.chance(0.3) ? other.headerEnd + 16 : rng.below(other.bytes.length + 1);
   return concat(input.subarray(0, Math.min(cutA, input.length)), other.bytes.subarray(Math.min(cutB, other.bytes.length)));
+};
+
+/** Signed seeds: the signature of another signed message put in place (rule 43), or cut short (rule 41). */
+const otherSignature: Mutator = (rng, input, seed, seeds) => {
+  const signed = seeds.filter((s) => s.signed && s !== seed);
+  if (!seed?.signed || signed.length === 0 || input.length < 96) return flipBits(rng, input, seed, seeds);
+  if (rng.chance(0.3)) return input.slice(0, input.length - rng.between(1, 96));
+  const other = rng.pick(signed).bytes;
+  return concat(input.subarray(0, input.length - 96), other.subarray(other.length - 96));
 };
 
 /** A declared length set to a huge (or otherwise hostile) value: the header length, the final frame's length, or any u32. */
@@ -229,6 +240,7 @@ const BINARY: [string, Mutator, number][] = [
   ['huge-cbor-head', hugeCborHead, 1],
   ['cbor-field', cborField, 3],
   ['hostile-cbor', hostileCbor, 1],
+  ['other-signature', otherSignature, 1],
 ];
 const BINARY_TOTAL = BINARY.reduce((n, [, , w]) => n + w, 0);
 
