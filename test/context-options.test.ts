@@ -126,3 +126,39 @@ describe('encryptionContext on encrypt', () => {
     expect(await thrown(() => encrypt(plaintext, { keyring, encryptionContext: new (class { a = '1'; })() as unknown as EncryptionContext }))).toBeInstanceOf(TypeError);
   });
 });
+
+describe('header contexts are shared between messages (per-message cost)', () => {
+  it('messages with the same small context decode to one frozen context object, with the same encoding', async () => {
+    const context = { tenant: 'acme', purpose: 'backup' };
+    const a = await encrypt(plaintext, { keyring, encryptionContext: context });
+    const b = await encrypt(plaintext, { keyring, encryptionContext: new Map(Object.entries(context)) });
+    const [da, db] = [await decrypt(a.ciphertext, { keyring }), await decrypt(b.ciphertext, { keyring })];
+    expect(da.encryptionContext).toBe(db.encryptionContext);
+    expect(a.header.encryptionContext).toBe(da.encryptionContext);
+    expect(Object.isFrozen(da.encryptionContext)).toBe(true);
+    expect({ ...da.encryptionContext }).toEqual(context);
+    expect((await decrypt(a.ciphertext, { keyring: testKeyring() })).encryptionContext).toBe(da.encryptionContext);
+    // No context: one object for every message.
+    const [e1, e2] = [await encrypt(plaintext, { keyring }), await encrypt(plaintext, { keyring, encryptionContext: {} })];
+    expect(e1.header.encryptionContext).toBe(e2.header.encryptionContext);
+    expect(Object.keys(e1.header.encryptionContext)).toEqual([]);
+  });
+
+  it('many distinct contexts, large ones and tricky keys each keep their own pairs', async () => {
+    const contexts: EncryptionContext[] = [
+      ...Array.from({ length: 100 }, (_, i) => ({ n: String(i % 70), k: `v${i}` })),
+      { ['__proto__']: 'x', constructor: 'y' },
+      { a: 'b\u0000c' },
+      { 'a\u0000b': 'c' },
+      Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`key${i}`, 'v'])),
+      { big: 'x'.repeat(5000) },
+    ];
+    for (const context of contexts) {
+      const { ciphertext: c, header } = await encrypt(plaintext, { keyring, encryptionContext: context });
+      const { encryptionContext } = await decrypt(c, { keyring, expectedEncryptionContext: context });
+      expect(Object.entries(encryptionContext).sort()).toEqual(Object.entries(context).sort());
+      expect(Object.entries(header.encryptionContext).sort()).toEqual(Object.entries(context).sort());
+      expect(bytesEqual(encodeContext(encryptionContext), encodeContext(header.encryptionContext))).toBe(true);
+    }
+  });
+});

@@ -217,7 +217,7 @@ export function decodeHeader(bytes: Uint8Array, limits: HeaderLimits): MessageHe
   // The body being canonical, the context's bytes in it are its canonical encoding, what
   // keyrings bind wrapped keys to (encodeContext): kept, so unwrapping encodes nothing.
   const start = contextOffset(header);
-  rememberEncodedContext(header.encryptionContext, body.slice(start, start + contextLength(canonicalMap(header.encryptionContext))));
+  rememberEncodedContext(header.encryptionContext, body.subarray(start, start + contextLength(canonicalMap(header.encryptionContext))));
   return header;
 }
 
