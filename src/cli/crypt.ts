@@ -17,12 +17,11 @@ import { rememberingEdks } from './edk-names.js';
 import { SealboxError } from '../errors.js';
 import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../crypto/suites.js';
 import { EXIT, FileError, UsageError, describeError, fileError } from './exit.js';
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { readFile } from 'node:fs/promises';
 import { encrypt } from '../encrypt.js';
 import { decrypt } from '../decrypt.js';
-import { writeFileAtomically } from '../node/atomic-write.js';
+import { nodeAtomicWriteFs, writeBytesAtomically } from '../node/atomic-write.js';
 import type { DecryptOptions, EncryptOptions } from '../message/prologue.js';
 
 interface CryptOptions {
@@ -88,14 +87,16 @@ function parseCryptOptions(opts: CryptOptions, direction: Direction): { context?
  * keyring that matches nothing, so the message's header can say which key it needs
  * (`noStore()` then returns the error).
  */
-async function setUpKeyring(opts: CryptOptions, direction: Direction, local: ReturnType<typeof lazyLocal>): Promise<{ keyring: Keyring; noStore: () => NoKeyStoreError | undefined }> {
+async function setUpKeyring(opts: CryptOptions, direction: Direction, local: ReturnType<typeof lazyLocal>, many = false): Promise<{ keyring: Keyring; noStore: () => NoKeyStoreError | undefined }> {
   const keyring = await keyringsFromOptions(opts.key ?? [], opts, local.get, direction);
   if (keyring) return { keyring, noStore: () => undefined };
   if (direction === 'encrypt') {
     const kms = await local.get();
     // One DescribeKey (one audit row) finds the key or makes it.
     const arn = await (await import('./local.js')).ensureDefaultKey(kms);
-    return { keyring: new KmsKeyring({ generatorKeyId: arn, client: kms }), noStore: () => undefined };
+    // Many files: the data keys asked for together come from one transaction (batch-client.ts).
+    const client = many ? (await import('./batch-client.js')).batchingLocalClient(kms) : kms;
+    return { keyring: new KmsKeyring({ generatorKeyId: arn, client }), noStore: () => undefined };
   }
   let noStore: NoKeyStoreError | undefined;
   let discovery: Promise<Keyring | null> | undefined;
@@ -197,25 +198,59 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
   }
 }
 
-/** Files encrypted or decrypted at once by one command: overlaps one file's fsyncs and key calls with the next file's work. */
-const MANY_CONCURRENCY = 4;
+/**
+ * With --output-dir, files are taken in groups of up to GROUP_FILES files (or GROUP_BYTES of
+ * input) by each of MANY_WORKERS workers. A small file's reads, crypto and writes are
+ * synchronous calls on the main thread and only its fsync waits on libuv's thread pool, so a
+ * group's fsyncs overlap each other and the next group's work; a group's key calls are made at
+ * once, which lets the local KMS answer them in one transaction.
+ */
+const MANY_WORKERS = 4;
+const GROUP_FILES = 16;
+const GROUP_BYTES = 4 * 1024 * 1024;
+/** libuv's thread pool size with --output-dir: fsyncs of small files in flight at once. */
+const FSYNC_THREADS = 16;
 
-/** Inputs up to this size are read whole with --output-dir (at most MANY_CONCURRENCY of them, and their output, in memory at once). */
+/** Inputs up to this size are read whole with --output-dir (a group's inputs and outputs, at most about 2 x (GROUP_BYTES + SMALL_FILE_BYTES) a worker, in memory at once). */
 const SMALL_FILE_BYTES = 1024 * 1024;
 
-async function readInput(file: string): Promise<Uint8Array> {
+/**
+ * An input of --output-dir: its bytes when it is a regular file of at most SMALL_FILE_BYTES (one
+ * open, fstat, read and close), else only its size (it is streamed). A directory or other
+ * non-regular file is refused (EISDIR).
+ */
+function readSmallInput(file: string): { bytes: Uint8Array } | { size: number } {
+  let fd: number;
   try {
-    return await readFile(file);
+    fd = openSync(file, 'r');
   } catch (err) {
     throw fileError(err, file, 'read');
   }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new FileError(`cannot read ${file}: not a regular file`, 'EISDIR');
+    if (st.size > SMALL_FILE_BYTES) return { size: st.size };
+    const bytes = Buffer.allocUnsafe(st.size);
+    let got = 0;
+    for (let n; got < bytes.length && (n = readSync(fd, bytes, got, bytes.length - got, null)) > 0; ) got += n;
+    return { bytes: bytes.subarray(0, got) };
+  } catch (err) {
+    throw err instanceof FileError ? err : fileError(err, file, 'read');
+  } finally {
+    closeSync(fd);
+  }
 }
 
-/** Writes `bytes` to `output` as -o writes a file: a temporary file, fsynced, renamed. */
+/**
+ * Writes `bytes` to `output` as -o writes a file (a temporary file, fsynced, renamed), except
+ * that the directory is synced once for all files, by runMany, before it reports success.
+ */
 async function writeWhole(output: string, bytes: Uint8Array): Promise<{ bytesWritten: number }> {
-  await writeFileAtomically(output, async (out) => {
-    for (let off = 0; off < bytes.length; ) off += (await out.write(bytes, off)).bytesWritten;
-  });
+  try {
+    await writeBytesAtomically(output, bytes, { syncDir: false });
+  } catch (err) {
+    throw fileError(err, output, 'write');
+  }
   return { bytesWritten: bytes.length };
 }
 
@@ -266,6 +301,10 @@ async function runMany(files: string[], opts: CryptOptions, globals: GlobalOptio
   const outputs = outputPaths(files, dir, direction);
   // The directory as -o checks a file's: it exists, is a directory, can be written.
   checkOutputPath(join(dir, outputs.length ? basename(outputs[0]!) : 'x'));
+  // More fsyncs in flight than libuv's default 4 threads: the file system commits concurrent
+  // fsyncs together. Read by libuv when the pool starts, at the first fsync below (nothing
+  // before it uses the pool); a value the user set is kept.
+  process.env.UV_THREADPOOL_SIZE ??= String(FSYNC_THREADS);
   const local = lazyLocal(globals, direction === 'decrypt');
   let interrupted = 0;
   const onSignal = (): void => {
@@ -276,37 +315,31 @@ async function runMany(files: string[], opts: CryptOptions, globals: GlobalOptio
   };
   process.on('SIGINT', onSignal);
   try {
-    const { keyring, noStore } = await setUpKeyring(opts, direction, local);
+    const { keyring, noStore } = await setUpKeyring(opts, direction, local, true);
     const progress = filesProgress(direction, files.length);
     const exitCodes: number[] = [];
     let next = 0;
     let done = 0;
     let failed = 0;
-    const one = async (file: string, output: string): Promise<{ bytesWritten: number }> => {
+    /** Checks a file's output and reads the file when it is small (synchronous calls). */
+    const prepare = (file: string, output: string): ReturnType<typeof readSmallInput> => {
       if (!opts.force && existsSync(output)) throw new FileError(`cannot write ${output}: it exists; add --force to replace it`, 'EEXIST');
-      let st;
-      try {
-        st = statSync(file);
-      } catch (err) {
-        throw fileError(err, file, 'read');
-      }
-      if (!st.isFile()) throw new FileError(`cannot read ${file}: not a regular file`, 'EISDIR');
+      return readSmallInput(file);
+    };
+    const one = async (file: string, output: string, input: ReturnType<typeof readSmallInput>): Promise<{ bytesWritten: number }> => {
       // Small files in one read, one call and one write: fewer system calls and promises per
       // file than the streaming path, which matters when there are thousands of them.
-      const small = st.size <= SMALL_FILE_BYTES;
+      const small = 'bytes' in input ? input.bytes : undefined;
       if (direction === 'encrypt') {
         const options = encryptOptions(keyring, opts, parsed);
         if (!small) return encryptFile(file, output, options);
-        const { ciphertext } = await encrypt(await readInput(file), options);
+        const { ciphertext } = await encrypt(small, options);
         return writeWhole(output, ciphertext);
       }
       const { options, remembered } = decryptOptions(keyring, opts, parsed);
       try {
-        if (small) {
-          const bytes = await readInput(file);
-          // One-shot decrypt returns only once the whole message (and its signature) verified.
-          if (bytes[0] !== 0x2d) return writeWhole(output, (await decrypt(bytes, options)).plaintext);
-        }
+        // One-shot decrypt returns only once the whole message (and its signature) verified.
+        if (small && small[0] !== 0x2d) return await writeWhole(output, (await decrypt(small, options)).plaintext);
         if (!looksArmored(file)) return await decryptFile(file, output, options);
         const armor = await import('./armor.js');
         await runPipeline(openInput(file, 'refuse').stream, [armor.createDearmorStream(), createDecryptStream(options)], output);
@@ -331,17 +364,40 @@ async function runMany(files: string[], opts: CryptOptions, globals: GlobalOptio
     };
     const worker = async (): Promise<void> => {
       while (next < files.length && interrupted === 0) {
-        const index = next++;
-        try {
-          report(index, await one(files[index]!, outputs[index]!), undefined);
-        } catch (err) {
-          report(index, undefined, err);
+        // A group of files at once: read synchronously, their key calls made together (one
+        // local KMS transaction for all of them, batch-client.ts), their fsyncs overlapping on
+        // the thread pool. A large file (streamed) ends its group, so at most MANY_WORKERS
+        // stream at once.
+        const group: { index: number; input: ReturnType<typeof readSmallInput> }[] = [];
+        let bytes = 0;
+        while (next < files.length && group.length < GROUP_FILES && bytes < GROUP_BYTES) {
+          const index = next++;
+          try {
+            const input = prepare(files[index]!, outputs[index]!);
+            group.push({ index, input });
+            if (!('bytes' in input)) break;
+            bytes += input.bytes.length;
+          } catch (err) {
+            report(index, undefined, err);
+          }
         }
+        await Promise.all(group.map(({ index, input }) => one(files[index]!, outputs[index]!, input).then((r) => report(index, r, undefined), (err: unknown) => report(index, undefined, err))));
       }
     };
-    await Promise.all(Array.from({ length: Math.min(MANY_CONCURRENCY, files.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(MANY_WORKERS, files.length) }, worker));
     progress.end();
     let exit: number = exitCodes.find((code) => code !== undefined) ?? EXIT.OK;
+    // Small files were renamed into place without syncing the directory each time: one fsync
+    // of it now makes every rename durable before the command reports success (docs/cli.md).
+    if (done > failed) {
+      try {
+        await nodeAtomicWriteFs.syncDir(dir);
+      } catch (err) {
+        const { line, code } = describeError(fileError(err, dir, 'sync'));
+        process.stderr.write(`sealbox: ${line}; the files written may not survive a power cut\n`);
+        if (exit === EXIT.OK) exit = code;
+      }
+    }
     if (interrupted) exit = 130;
     else if (failed > 0 && files.length > 1 && !globals.json) process.stderr.write(`sealbox ${direction}: ${failed} of ${files.length} files failed\n`);
     process.exitCode = exit;

@@ -272,6 +272,40 @@ export class LocalKms {
     return this.#executeSync(operation, input, caller);
   }
 
+  /**
+   * Runs several operations, each exactly as {@link execute} runs it (its own checks, its own
+   * savepoint, its own audit row), inside ONE SQLite transaction committed once: many small
+   * operations (the CLI's GenerateDataKey per file with `--output-dir`) then pay one
+   * transaction instead of one each. Nothing is shared between the operations: each
+   * GenerateDataKey still makes its own fresh data key. Results are returned only after the
+   * commit; if the commit fails, every operation fails with its error and none of the results
+   * is released (an audited operation never hands out a key whose audit row was rolled back).
+   *
+   * @example
+   * ```ts
+   * const results = await kms.executeBatch([
+   *   { operation: 'GenerateDataKey', input: { KeyId: 'alias/app', KeySpec: 'AES_256' } },
+   *   { operation: 'GenerateDataKey', input: { KeyId: 'alias/app', KeySpec: 'AES_256' } },
+   * ]);
+   * if (results[0].status === 'fulfilled') console.log(results[0].value);
+   * ```
+   * @throws LocalKmsError when the transaction cannot commit (then for every operation);
+   * each operation's own failure is its `rejected` result, as {@link execute} would throw it.
+   */
+  async executeBatch(operations: readonly { operation: string; input: unknown }[], caller: Caller = this.#caller): Promise<PromiseSettledResult<unknown>[]> {
+    if (!Array.isArray(operations)) throw new TypeError('"operations" expected an array of { operation, input }');
+    if (this.#closed) throw new LocalKmsError('KMSInternalException', 'The local KMS is closed', 'server');
+    return this.#transaction.immediate(() =>
+      operations.map(({ operation, input }): PromiseSettledResult<unknown> => {
+        try {
+          return { status: 'fulfilled', value: this.#executeSync(operation, input, caller) };
+        } catch (reason) {
+          return { status: 'rejected', reason };
+        }
+      }),
+    ) as PromiseSettledResult<unknown>[];
+  }
+
   #executeSync(operation: string, input: unknown, caller: Caller): unknown {
     const op = this.#operations.get(operation);
     if (!op) throw new LocalKmsError('UnknownOperationException', `Unknown operation ${String(operation).slice(0, 64)}`);

@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from './build.js';
+import { spawnSync } from 'node:child_process';
+import { CLI } from './build.js';
 import { CLI_COMMAND, HAS_SCRIPT, cliEnv, onTerminal, q, sealbox, tmp } from './run.js';
 
 // `sealbox encrypt|decrypt FILE... --output-dir DIR` (docs/cli.md, "Many files").
@@ -133,5 +135,56 @@ describe('many files per command', () => {
     const piped = sealbox(home, ['encrypt', ...inputs, '-d', sealed, '-k', K, '--force']);
     expect(piped.code).toBe(0);
     expect(piped.stderr).toBe('');
+  });
+
+  it('each file is fsynced before its rename; the directory is fsynced once, after the last rename, even when a file failed', () => {
+    const { root, inputs, sealed } = setUp();
+    // A preload records the CLI's fsyncs and renames by path (fs and fs/promises, as bundled).
+    const preload = join(root, 'record-fs.cjs');
+    const log = join(root, 'fs.log');
+    writeFileSync(preload, `
+      const fs = require('node:fs'); const fsp = require('node:fs/promises');
+      const events = []; const paths = new Map();
+      const openSync = fs.openSync; fs.openSync = function (p, ...a) { const fd = openSync.call(this, p, ...a); paths.set(fd, String(p)); return fd; };
+      const fsync = fs.fsync; fs.fsync = function (fd, cb) { events.push('fsync ' + paths.get(fd)); return fsync.call(this, fd, cb); };
+      const renameSync = fs.renameSync; fs.renameSync = function (a, b) { events.push('rename ' + a + ' ' + b); return renameSync.call(this, a, b); };
+      const open = fsp.open; fsp.open = async function (p, ...a) { const fh = await open.call(this, p, ...a); const sync = fh.sync.bind(fh); fh.sync = () => { events.push('fsync ' + p); return sync(); }; return fh; };
+      process.on('exit', () => fs.writeFileSync(${JSON.stringify(log)}, events.join('\\n')));
+    `);
+    const missing = join(root, 'missing.txt');
+    const r = spawnSync(process.execPath, [CLI, 'encrypt', inputs[0]!, missing, inputs[1]!, inputs[2]!, '-d', sealed, '-k', K], { env: cliEnv(home, { NODE_OPTIONS: `--require ${preload}` }) });
+    expect(r.status, r.stderr.toString()).toBe(1);
+    expect(readdirSync(sealed).sort()).toEqual(['a.txt.sbx', 'b.txt.sbx', 'c.txt.sbx']);
+    const events = readFileSync(log, 'utf8').split('\n');
+    const renames = events.map((e, i) => [e, i] as const).filter(([e]) => e.startsWith('rename '));
+    expect(renames).toHaveLength(3);
+    for (const [e, i] of renames) {
+      const tmpFile = e.split(' ')[1]!;
+      expect(tmpFile).toMatch(/\.sealbox-tmp$/);
+      expect(events.indexOf(`fsync ${tmpFile}`)).toBeGreaterThanOrEqual(0);
+      expect(events.indexOf(`fsync ${tmpFile}`)).toBeLessThan(i);
+    }
+    const dirSyncs = events.map((e, i) => [e, i] as const).filter(([e]) => e === `fsync ${sealed}`);
+    expect(dirSyncs).toHaveLength(1);
+    expect(dirSyncs[0]![1]).toBeGreaterThan(renames[2]![1]);
+    expect(leftovers(sealed)).toEqual([]);
+  });
+
+  it('with the local KMS default key, each file gets its own data key and audit row (data keys asked for together share a transaction, not a key)', () => {
+    const { root, sealed, plain } = setUp();
+    const kmsHome = join(root, 'kms-home');
+    const names = Array.from({ length: 40 }, (_, i) => `f${i}.txt`);
+    for (const name of names) writeFileSync(join(root, name), `${name}\n`);
+    const enc = sealbox(kmsHome, ['encrypt', ...names.map((f) => join(root, f)), '-d', sealed]);
+    expect(enc.code, enc.stderr).toBe(0);
+    const audit = sealbox(kmsHome, ['audit', 'show', '--limit', '1000']).stdout.toString().trim().split('\n');
+    expect(audit.filter((l) => l.split('\t')[2] === 'GenerateDataKey' && l.split('\t')[3] === 'ok')).toHaveLength(40);
+    expect(sealbox(kmsHome, ['audit', 'verify']).code).toBe(0);
+    // Distinct wrapped data keys: the EDK ciphertexts differ, and every file decrypts.
+    const edks = new Set(names.map((f) => readFileSync(join(sealed, `${f}.sbx`)).subarray(0, 400).toString('hex')));
+    expect(edks.size).toBe(40);
+    const dec = sealbox(kmsHome, ['decrypt', ...names.map((f) => join(sealed, `${f}.sbx`)), '-d', plain]);
+    expect(dec.code, dec.stderr).toBe(0);
+    for (const name of names) expect(readFileSync(join(plain, name), 'utf8')).toBe(`${name}\n`);
   });
 });

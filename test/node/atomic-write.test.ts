@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AtomicWriteFs } from '../../src/node/atomic-write.js';
-import { nodeAtomicWriteFs, writeFileAtomically, writeFileAtomicallySync } from '../../src/node/atomic-write.js';
+import { nodeAtomicWriteFs, writeBytesAtomically, writeFileAtomically, writeFileAtomicallySync } from '../../src/node/atomic-write.js';
 import { decryptFile, encryptFile } from '../../src/node/index.js';
 import { runPipeline } from '../../src/cli/io.js';
 import { LocalKms } from '../../src/local-kms/index.js';
@@ -253,6 +253,37 @@ describe('writeFileAtomicallySync', () => {
       const dst = join(dir, `sync-fail-${step}`);
       expect(() => writeFileAtomicallySync(dst, Buffer.from('x'), { exclusive: step === 'linkSync' }, fs)).toThrow(expect.objectContaining({ code: 'EIO' }));
       expect(await stat(dst).catch(() => null)).toBeNull();
+      expect(await tmpFiles()).toEqual([]);
+    });
+  }
+});
+
+describe('writeBytesAtomically', () => {
+  it('calls open, write, fsync (thread pool), close, rename, directory fsync in that order', async () => {
+    const { fs, calls } = failingFs(undefined);
+    const dst = join(dir, 'bytes-ordered');
+    await writeBytesAtomically(dst, Buffer.from('abc'), {}, fs);
+    expect(calls).toEqual(['openSync', 'writeSync', 'fsync', 'closeSync', 'renameSync', 'syncDir']);
+    expect(await readFile(dst, 'utf8')).toBe('abc');
+    expect((await stat(dst)).mode & 0o777).toBe(0o600);
+  });
+
+  it('syncDir: false leaves the directory fsync to the caller; the file is still fsynced before its rename', async () => {
+    const { fs, calls } = failingFs(undefined);
+    const dst = join(dir, 'bytes-batch');
+    await writeBytesAtomically(dst, Buffer.from('abc'), { syncDir: false }, fs);
+    expect(calls).toEqual(['openSync', 'writeSync', 'fsync', 'closeSync', 'renameSync']);
+    expect(await readFile(dst, 'utf8')).toBe('abc');
+  });
+
+  for (const step of ['writeSync', 'fsync', 'closeSync', 'renameSync'] as const) {
+    it(`a failure at ${step} leaves no destination (an existing one untouched) and no temporary file`, async () => {
+      const { fs } = failingFs(step);
+      const dst = join(dir, `bytes-fail-${step}`);
+      await writeFile(dst, 'old');
+      const err = await thrown(() => writeBytesAtomically(dst, Buffer.from('new'), { syncDir: false }, fs));
+      expect((err as NodeJS.ErrnoException).code).toBe('EIO');
+      expect(await readFile(dst, 'utf8')).toBe('old');
       expect(await tmpFiles()).toEqual([]);
     });
   }

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { freshKms } from './helpers.js';
+
+// LocalKms.executeBatch: several operations in one SQLite transaction, each still its own
+// operation (own checks, own audit row, own fresh data key), results only after the commit.
+
+describe('LocalKms.executeBatch', () => {
+  it('runs each operation as execute would, with one audit row each and a fresh data key each', async () => {
+    const { kms, cleanup } = freshKms();
+    try {
+      const { KeyMetadata } = await kms.createKey({});
+      const disabled = (await kms.createKey({})).KeyMetadata!.KeyId!;
+      await kms.disableKey({ KeyId: disabled });
+      const before = kms.readAudit().length;
+      const gdk = (KeyId: string) => ({ operation: 'GenerateDataKey', input: { KeyId, KeySpec: 'AES_256' } });
+      const results = await kms.executeBatch([gdk(KeyMetadata!.KeyId!), gdk(disabled), gdk('alias/none'), gdk(KeyMetadata!.KeyId!), { operation: 'NoSuchOperation', input: {} }]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled', 'rejected']);
+      expect(results.map((r) => (r.status === 'rejected' ? (r.reason as Error).name : 'ok'))).toEqual(['ok', 'DisabledException', 'NotFoundException', 'ok', 'UnknownOperationException']);
+      const [a, , , b] = results as PromiseFulfilledResult<{ Plaintext: Uint8Array; CiphertextBlob: Uint8Array }>[];
+      expect(Buffer.from(a!.value.Plaintext).equals(Buffer.from(b!.value.Plaintext))).toBe(false);
+      // Each key opens with Decrypt, as a single GenerateDataKey's would.
+      for (const r of [a!, b!]) expect(Buffer.from((await kms.decrypt({ CiphertextBlob: r.value.CiphertextBlob })).Plaintext!)).toEqual(Buffer.from(r.value.Plaintext));
+      // One row per operation that reached a handler, failures included; the chain verifies.
+      const rows = kms.readAudit().slice(before, before + 4);
+      expect(rows.map((r) => [r.operation, r.error])).toEqual([
+        ['GenerateDataKey', null],
+        ['GenerateDataKey', 'DisabledException'],
+        ['GenerateDataKey', 'NotFoundException'],
+        ['GenerateDataKey', null],
+      ]);
+      expect(kms.verifyAudit().ok).toBe(true);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('rejects on a closed store and refuses a non-array', async () => {
+    const { kms, cleanup } = freshKms();
+    cleanup();
+    await expect(kms.executeBatch([])).rejects.toMatchObject({ name: 'KMSInternalException' });
+    await expect(kms.executeBatch('x' as never)).rejects.toBeInstanceOf(TypeError);
+  });
+});
