@@ -1,0 +1,287 @@
+// Node only: worker threads that run AES-256-GCM for `encryptFile` / `decryptFile` (issue 17).
+//
+// The workers know nothing of the message format. The message engine (the session that derives
+// nonces and AADs, claims frame indexes in order, writes frame prefixes; the framers that parse
+// and check frames) runs on the calling thread exactly as on the single-threaded path. What
+// changes is the content key it is given: a {@link PoolKey}, whose `seal` / `open` of a frame
+// that lies in a shared input slot only *record* the operation (nonce, AAD, offsets) and return
+// the slot's output region it will fill. `dispatch` then runs the recorded operations of one
+// slot (about 1 MiB of frames) on a worker thread; the caller reads and writes those output
+// regions only after the job has resolved, and writes a decrypted slot only if every frame in
+// it verified. So the bytes are the single-threaded path's bytes by construction.
+//
+// Like src/crypto/signature-worker.ts, the worker's code is a string run with `eval: true`:
+// it needs no file of its own in the package's dist/, in the CLI's single CommonJS file, or
+// under vitest (TypeScript sources). Only the derived content key reaches a worker, as a
+// node:crypto KeyObject sent with each job (never as bytes in a message or an error).
+
+import { createSecretKey } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import type { AeadBackend, AeadKey, MaybePromise } from '../crypto/aead.js';
+import { decryptionFailed } from '../errors.js';
+import { TAG_BYTES } from '../limits.js';
+
+/** A worker idle this long is ended (it holds a thread and a few MiB). */
+const IDLE_MS = 30_000;
+
+/**
+ * The worker: for each job, seal (or open) each recorded frame from the input slot into the
+ * output slot. `ops` holds five int32 per frame: input offset, plaintext length, output offset,
+ * offset of nonce ‖ AAD in `meta`, AAD length. Opening stops at the first frame whose tag fails,
+ * zeroes what it wrote of that frame, and reports its position. Ciphertext and plaintext come
+ * out of node:crypto as latin1 strings written into the slot: strings fill V8's young
+ * generation, which is collected every few MiB and takes node:crypto's per-call Buffers (external
+ * memory, otherwise freed only after tens of MiB) with it (see STRING_OUTPUT_BYTES in
+ * src/crypto/aead-node.ts). Modules come from process.getBuiltinModule, not require: a worker
+ * inherits the parent's `--input-type=module`, which makes eval'd code an ES module.
+ */
+const WORKER_SOURCE = `
+const { parentPort } = process.getBuiltinModule('node:worker_threads');
+const crypto = process.getBuiltinModule('node:crypto');
+parentPort.on('message', (job) => {
+  if (job.exit) process.exit(1);
+  const input = Buffer.from(job.input);
+  const output = Buffer.from(job.output);
+  const { ops, meta, open, key } = job;
+  let failed = -1;
+  try {
+    if (job.fault) throw new Error('fault injected by a test');
+    for (let i = 0; i < ops.length / 5; i++) {
+      const inOff = ops[i * 5], len = ops[i * 5 + 1], outOff = ops[i * 5 + 2], m = ops[i * 5 + 3], aadLen = ops[i * 5 + 4];
+      const nonce = meta.subarray(m, m + 12);
+      const aad = meta.subarray(m + 12, m + 12 + aadLen);
+      if (open) {
+        const d = crypto.createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: 16 });
+        d.setAAD(aad);
+        d.setAuthTag(input.subarray(inOff + len, inOff + len + 16));
+        if (len > 0) output.write(d.update(input.subarray(inOff, inOff + len), undefined, 'latin1'), outOff, 'latin1');
+        try { d.final(); } catch { output.fill(0, outOff, outOff + len); failed = i; break; }
+      } else {
+        const c = crypto.createCipheriv('aes-256-gcm', key, nonce, { authTagLength: 16 });
+        c.setAAD(aad);
+        if (len > 0) output.write(c.update(input.subarray(inOff, inOff + len), undefined, 'latin1'), outOff, 'latin1');
+        c.final();
+        c.getAuthTag().copy(output, outOff + len);
+      }
+    }
+    parentPort.postMessage({ failed });
+  } catch {
+    // No detail: nothing about the key or the data leaves the worker.
+    parentPort.postMessage({ error: true });
+  }
+});
+`;
+
+/** One worker thread and the jobs it was sent (answered in order). */
+interface FrameThread {
+  readonly worker: Worker;
+  readonly pending: { resolve(r: JobResult): void; reject(e: unknown): void }[];
+  dead: boolean;
+  idleTimer?: ReturnType<typeof setTimeout>;
+}
+
+interface JobResult {
+  failed?: number;
+  error?: boolean;
+}
+
+const idle: FrameThread[] = [];
+
+function spawn(): FrameThread {
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    // The worker holds a few strings of one frame at a time: small heaps keep its memory small.
+    resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 },
+  });
+  const thread: FrameThread = { worker, pending: [], dead: false };
+  worker.on('message', (r: JobResult) => thread.pending.shift()?.resolve(r));
+  const die = (): void => {
+    if (thread.dead) return;
+    thread.dead = true;
+    const i = idle.indexOf(thread);
+    if (i >= 0) idle.splice(i, 1);
+    // A fixed message: whatever the worker's error said stays out of it.
+    for (const p of thread.pending.splice(0)) p.reject(new Error('A Sealbox frame worker thread stopped'));
+  };
+  worker.on('error', die);
+  worker.on('exit', die);
+  return thread;
+}
+
+/** Test hook: how many threads are idle in the pool. */
+export function idleFrameThreadCount(): number {
+  return idle.length;
+}
+
+let injected: 'exit' | 'fault' | undefined;
+
+/** Test hook: the next job's worker exits (`'exit'`) or fails (`'fault'`) instead of running it. */
+export function injectFrameWorkerFault(kind: 'exit' | 'fault'): void {
+  injected = kind;
+}
+
+/** A shared input region and the output region its frames are sealed or opened into. */
+export interface Slot {
+  readonly input: Buffer;
+  readonly output: Buffer;
+}
+
+/** Makes a slot of `inputBytes` and `outputBytes`, both in shared memory. */
+export function newSlot(inputBytes: number, outputBytes: number): Slot {
+  return { input: Buffer.from(new SharedArrayBuffer(inputBytes)), output: Buffer.from(new SharedArrayBuffer(outputBytes)) };
+}
+
+/** The operations recorded for one slot, ready for a worker. */
+export interface Job {
+  readonly slot: Slot;
+  readonly ops: Int32Array;
+  readonly meta: Uint8Array;
+}
+
+/** Records frame operations per slot, sends them to worker threads, hands out the key that records. */
+export interface FramePool {
+  /** Wraps `real` so that the key it imports records frame operations while a slot is open. */
+  readonly backend: AeadBackend;
+  /** True while a slot is open (frame operations in it are recorded, not run). */
+  readonly recording: boolean;
+  /** Takes `threads` worker threads (idle ones first) for this file's jobs. */
+  start(threads: number): void;
+  /** From now on, frames lying in `slot.input` are recorded (until {@link close}). */
+  openSlot(slot: Slot): void;
+  /** Stops recording; returns what was recorded, or undefined when nothing was. */
+  closeSlot(): Job | undefined;
+  /**
+   * Runs `job` on the least busy thread. Resolves when every frame is done; for decryption it
+   * rejects with ERR_DECRYPTION_FAILED if any tag failed (the failing frame's output is zeroed).
+   */
+  dispatch(job: Job): Promise<void>;
+  /** Gives the threads back to the idle list (or ends them). Call once, after every job settled. */
+  release(): void;
+}
+
+/** A pool for one file, sealing (`open` false) or opening its frames; no thread is taken before {@link FramePool.start}. */
+export function openFramePool(real: AeadBackend, open: boolean): FramePool {
+  const mine: FrameThread[] = [];
+  let keyObject: KeyObject | undefined;
+  let slot: Slot | undefined;
+  let ops: number[] = [];
+  let meta: Uint8Array[] = [];
+  let metaBytes = 0;
+  let used = 0;
+
+  /** Records one frame; returns the output region, or undefined if it cannot be recorded. */
+  const record = (nonce: Uint8Array, aad: Uint8Array, data: Uint8Array, length: number, headroom: number): Uint8Array | undefined => {
+    if (!slot || data.buffer !== slot.input.buffer || keyObject === undefined) return undefined;
+    const start = used + headroom;
+    const end = start + length + (open ? 0 : TAG_BYTES);
+    if (end > slot.output.length) return undefined;
+    ops.push(data.byteOffset - slot.input.byteOffset, length, start, metaBytes, aad.length);
+    meta.push(nonce, aad);
+    metaBytes += nonce.length + aad.length;
+    used = end;
+    return slot.output.subarray(start - headroom, end);
+  };
+
+  const backend: AeadBackend = {
+    name: real.name,
+    importKey(raw: Uint8Array): MaybePromise<AeadKey> {
+      // node:crypto copies the key into the KeyObject; the caller wipes `raw` as before.
+      keyObject = createSecretKey(raw);
+      const local = real.importKey(raw);
+      const wrap = (k: AeadKey): AeadKey => poolKey(k, record);
+      return local instanceof Promise ? local.then(wrap) : wrap(local);
+    },
+  };
+
+  return {
+    backend,
+    get recording() {
+      return slot !== undefined;
+    },
+    start(threads) {
+      for (let i = 0; i < threads; i++) {
+        const thread = idle.pop() ?? spawn();
+        if (thread.idleTimer) clearTimeout(thread.idleTimer);
+        // Referenced while this file uses it: the process waits for the jobs it was sent.
+        thread.worker.ref();
+        mine.push(thread);
+      }
+    },
+    openSlot(s) {
+      slot = s;
+      ops = [];
+      meta = [];
+      metaBytes = 0;
+      used = 0;
+    },
+    closeSlot() {
+      const s = slot;
+      slot = undefined;
+      if (!s || ops.length === 0) return undefined;
+      const m = new Uint8Array(metaBytes);
+      let off = 0;
+      for (const part of meta) {
+        m.set(part, off);
+        off += part.length;
+      }
+      return { slot: s, ops: Int32Array.from(ops), meta: m };
+    },
+    dispatch(job) {
+      const live = mine.filter((t) => !t.dead);
+      if (live.length === 0) return Promise.reject(new Error('A Sealbox frame worker thread stopped'));
+      const thread = live.reduce((a, b) => (b.pending.length < a.pending.length ? b : a));
+      return new Promise<JobResult>((resolve, reject) => {
+        thread.pending.push({ resolve, reject });
+        const fault = injected;
+        injected = undefined;
+        thread.worker.postMessage({ key: keyObject, input: job.slot.input.buffer, output: job.slot.output.buffer, ops: job.ops, meta: job.meta, open, ...(fault ? { [fault]: true } : {}) });
+      }).then((r) => {
+        if (r.error) throw new Error('A Sealbox frame worker thread failed');
+        if (r.failed !== undefined && r.failed >= 0) throw decryptionFailed();
+      });
+    },
+    release() {
+      keyObject = undefined;
+      for (const thread of mine.splice(0)) {
+        if (thread.dead || thread.pending.length > 0) {
+          void thread.worker.terminate();
+          continue;
+        }
+        thread.worker.unref();
+        thread.idleTimer = setTimeout(() => {
+          const i = idle.indexOf(thread);
+          if (i >= 0) idle.splice(i, 1);
+          void thread.worker.terminate();
+        }, IDLE_MS);
+        thread.idleTimer.unref();
+        idle.push(thread);
+      }
+    },
+  };
+}
+
+type Recorder = (nonce: Uint8Array, aad: Uint8Array, data: Uint8Array, length: number, headroom: number) => Uint8Array | undefined;
+
+/**
+ * The content key of a pooled file: frames in the open slot are recorded (their output is
+ * valid once the slot's job resolves); anything else (the header tag, a final frame copied out
+ * of the slot) runs at once on `local`, the calling thread's key.
+ */
+function poolKey(local: AeadKey, record: Recorder): AeadKey {
+  const key: AeadKey = {
+    seal(nonce, aad, plaintext, headroom = 0) {
+      return record(nonce, aad, plaintext, plaintext.length, headroom) ?? local.seal(nonce, aad, plaintext, headroom);
+    },
+    open(nonce, aad, sealed) {
+      if (sealed.length >= TAG_BYTES) {
+        const out = record(nonce, aad, sealed, sealed.length - TAG_BYTES, 0);
+        if (out) return out;
+      }
+      return local.open(nonce, aad, sealed);
+    },
+  };
+  // The header tag is sealed with sealInto when the backend has it (never recorded).
+  if (local.sealInto) key.sealInto = local.sealInto.bind(local);
+  return key;
+}

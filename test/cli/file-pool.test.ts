@@ -1,0 +1,58 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CLI, ensureBuilt } from './build.js';
+import { cliEnv, tmp } from './run.js';
+
+beforeAll(() => ensureBuilt(), 120_000);
+
+// The frame workers (src/node/frame-pool.ts) from the built package: dist/node/index.js (ESM)
+// and the CLI's single CommonJS file. The worker code is a string run with `eval`, so no
+// worker file has to be found next to either; these tests fail if the workers cannot start.
+
+const dir = tmp('file-pool');
+const plaintext = randomBytes(9 * 1024 * 1024 + 5);
+writeFileSync(join(dir, 'big.bin'), plaintext);
+
+describe('frame workers in the built package', () => {
+  it('dist/node: encryptFile / decryptFile with concurrency 2 equal concurrency 1', () => {
+    const script = `
+      import { encryptFile, decryptFile } from ${JSON.stringify(join(process.cwd(), 'dist/node/index.js'))};
+      import { RawAesKeyring } from ${JSON.stringify(join(process.cwd(), 'dist/index.js'))};
+      const keyring = new RawAesKeyring({ namespace: 'n', name: 'k', wrappingKey: new Uint8Array(32).fill(3) });
+      const d = ${JSON.stringify(dir)};
+      await encryptFile(d + '/big.bin', d + '/pool.sbx', { keyring, concurrency: 2 });
+      await decryptFile(d + '/pool.sbx', d + '/pool.out', { keyring, concurrency: 2 });
+      await decryptFile(d + '/pool.sbx', d + '/one.out', { keyring, concurrency: 1 });
+    `;
+    execFileSync(process.execPath, ['--input-type=module', '-e', script], { stdio: 'pipe' });
+    expect(readFileSync(join(dir, 'pool.out')).equals(plaintext)).toBe(true);
+    expect(readFileSync(join(dir, 'one.out')).equals(plaintext)).toBe(true);
+  });
+
+  it('the CLI (dist/cli/main.cjs) seals and opens a 9 MiB file on worker threads', () => {
+    // Two cores as far as the CLI can tell, and a count of the frame workers it starts.
+    const preload = join(dir, 'preload.cjs');
+    writeFileSync(preload, `
+      const os = require('node:os');
+      os.availableParallelism = () => 2;
+      const wt = require('node:worker_threads');
+      const Real = wt.Worker;
+      let frames = 0;
+      wt.Worker = class extends Real { constructor(src, opts) { if (String(src).includes('aes-256-gcm')) frames++; super(src, opts); } };
+      process.on('exit', () => process.stderr.write('frame workers: ' + frames + '\\n'));
+    `);
+    const key = join(dir, 'raw.key');
+    writeFileSync(key, randomBytes(32));
+    const run = (args: string[]): string => {
+      const r = spawnSync(process.execPath, ['--require', preload, CLI, ...args, '--key', `file:${key}`], { env: cliEnv(join(dir, 'home')) });
+      expect(r.status, r.stderr.toString()).toBe(0);
+      return r.stderr.toString();
+    };
+    expect(run(['encrypt', join(dir, 'big.bin'), '-o', join(dir, 'cli.sbx')])).toMatch(/frame workers: 2/);
+    expect(run(['decrypt', join(dir, 'cli.sbx'), '-o', join(dir, 'cli.out')])).toMatch(/frame workers: 2/);
+    expect(readFileSync(join(dir, 'cli.out')).equals(plaintext)).toBe(true);
+  });
+});
