@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchRewrap } from './rewrap.mjs';
 import { benchCli } from './cli.mjs';
+import { benchFilePool } from './file-pool.mjs';
 import { SIGNED_NOTES, benchSigned, isSignedGroup } from './signed.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -158,6 +159,7 @@ try {
   await benchSigned({ worker, add, log, path: (name) => join(dir, name), writeRandomFile, root });
   if (!ONLY_SIGNED) benchRewrap({ root, dir, add, log, writeRandomFile });
   if (!ONLY_SIGNED) benchCli({ root, dir, add, log });
+  if (!ONLY_SIGNED) benchFilePool({ root, dir, add, log });
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -253,9 +253,12 @@ async function file() {
   let run;
   if (impl === 'copy') {
     run = () => pipeline(createReadStream(input), createWriteStream(output));
-  } else if (impl === 'sealbox-file') {
+  } else if (impl === 'sealbox-file' || /^sealbox-file-c\d+$/.test(impl)) {
+    // sealbox-file: the defaults (worker threads for large files on a multi-core machine);
+    // sealbox-file-cN: `concurrency: N` (c1: the calling thread only).
     const keyring = sealboxKeyring();
-    run = () => (dir === 'enc' ? encryptFile(input, output, { keyring }) : decryptFile(input, output, { keyring }));
+    const concurrency = impl === 'sealbox-file' ? undefined : Number(impl.slice('sealbox-file-c'.length));
+    run = () => (dir === 'enc' ? encryptFile(input, output, { keyring, concurrency }) : decryptFile(input, output, { keyring, concurrency }));
   } else if (impl === 'sealbox-stream') {
     const keyring = sealboxKeyring();
     const t = dir === 'enc' ? createEncryptStream({ keyring }) : createDecryptStream({ keyring });

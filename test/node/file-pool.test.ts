@@ -179,6 +179,37 @@ describe('failures on the pool leave no output file', () => {
   });
 });
 
+describe('early writeback (a datasync every 16 MiB written)', () => {
+  afterEach(() => vi.restoreAllMocks());
+  it('a failing datasync fails the call on either path, leaving no file', async () => {
+    await writeFile(path('big'), pattern(20 * MIB, 4));
+    const fh = await open(path('big'), 'r');
+    const proto = Object.getPrototypeOf(fh) as { datasync: () => Promise<void> };
+    await fh.close();
+    let calls = 0;
+    vi.spyOn(proto, 'datasync').mockImplementation(() => {
+      calls++;
+      return Promise.reject(Object.assign(new Error('I/O error'), { code: 'EIO' }));
+    });
+    for (const concurrency of [1, 2]) {
+      const before = calls;
+      const e = await thrown(() => encryptFile(path('big'), path('big.sbx'), { keyring, concurrency }));
+      expect(code(e), `concurrency ${concurrency}`).toBe('EIO');
+      expect(calls).toBeGreaterThan(before);
+      expect(await stat(path('big.sbx')).catch(() => null)).toBeNull();
+    }
+    vi.restoreAllMocks();
+    await encryptFile(path('big'), path('big.sbx'), { keyring, concurrency: 1 });
+    vi.spyOn(proto, 'datasync').mockImplementation(() => Promise.reject(Object.assign(new Error('I/O error'), { code: 'EIO' })));
+    for (const concurrency of [1, 2]) {
+      const e = await thrown(() => decryptFile(path('big.sbx'), path('big.out'), { keyring, concurrency }));
+      expect(code(e), `concurrency ${concurrency}`).toBe('EIO');
+      expect(await stat(path('big.out')).catch(() => null)).toBeNull();
+    }
+    expect(await leftovers()).toEqual([]);
+  });
+});
+
 describe('signed messages (suite 2) on the pool', () => {
   const SIGNED = SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384;
   it('each path verifies the other; a bad signature leaves no file', async () => {
