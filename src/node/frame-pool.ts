@@ -30,7 +30,7 @@ const IDLE_MS = 30_000;
  * output slot. `ops` holds five int32 per frame: input offset, plaintext length, output offset,
  * offset of nonce ‖ AAD in `meta`, AAD length. Opening stops at the first frame whose tag fails,
  * zeroes what it wrote of that frame, and reports its position. Ciphertext and plaintext come
- * out of node:crypto as latin1 strings written into the slot: strings fill V8's young
+ * out of node:crypto as latin1 strings written into the slot (frames up to 1 MiB): strings fill V8's young
  * generation, which is collected every few MiB and takes node:crypto's per-call Buffers (external
  * memory, otherwise freed only after tens of MiB) with it (see STRING_OUTPUT_BYTES in
  * src/crypto/aead-node.ts). Modules come from process.getBuiltinModule, not require: a worker
@@ -39,6 +39,12 @@ const IDLE_MS = 30_000;
 const WORKER_SOURCE = `
 const { parentPort } = process.getBuiltinModule('node:worker_threads');
 const crypto = process.getBuiltinModule('node:crypto');
+// Frames above 1 MiB as Buffers: a string that large would live in the old generation, whose
+// limit is small here.
+const put = (c, data, output, at) => {
+  if (data.length <= 1048576) output.write(c.update(data, undefined, 'latin1'), at, 'latin1');
+  else output.set(c.update(data), at);
+};
 parentPort.on('message', (job) => {
   if (job.exit) process.exit(1);
   const input = Buffer.from(job.input);
@@ -55,12 +61,12 @@ parentPort.on('message', (job) => {
         const d = crypto.createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: 16 });
         d.setAAD(aad);
         d.setAuthTag(input.subarray(inOff + len, inOff + len + 16));
-        if (len > 0) output.write(d.update(input.subarray(inOff, inOff + len), undefined, 'latin1'), outOff, 'latin1');
+        if (len > 0) put(d, input.subarray(inOff, inOff + len), output, outOff);
         try { d.final(); } catch { output.fill(0, outOff, outOff + len); failed = i; break; }
       } else {
         const c = crypto.createCipheriv('aes-256-gcm', key, nonce, { authTagLength: 16 });
         c.setAAD(aad);
-        if (len > 0) output.write(c.update(input.subarray(inOff, inOff + len), undefined, 'latin1'), outOff, 'latin1');
+        if (len > 0) put(c, input.subarray(inOff, inOff + len), output, outOff);
         c.final();
         c.getAuthTag().copy(output, outOff + len);
       }

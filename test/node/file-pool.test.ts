@@ -61,6 +61,20 @@ describe('byte-identical to the single-threaded path', () => {
     }
   });
 
+  it('frames larger than a slot (2 MiB + 1): one frame per slot', async () => {
+    const F = 2 * MIB + 1;
+    for (const n of [0, F - 1, F, 2 * F + 5]) {
+      const plaintext = pattern(n, 6);
+      await writeFile(path('in'), plaintext);
+      const materialsManager = new FixedMaterialsManager();
+      await encryptFileWithMessageId(path('in'), path('one.sbx'), { materialsManager, frameLength: F, concurrency: 1 }, MESSAGE_ID);
+      await encryptFileWithMessageId(path('in'), path('pool.sbx'), { materialsManager, frameLength: F, concurrency: 2 }, MESSAGE_ID);
+      expect(bytesEqual(await readFile(path('pool.sbx')), await readFile(path('one.sbx'))), `${n} bytes`).toBe(true);
+      await decryptFile(path('pool.sbx'), path('out'), { materialsManager, concurrency: 2 });
+      expect(bytesEqual(await readFile(path('out')), plaintext)).toBe(true);
+    }
+  });
+
   it('the threads are kept for the next file', async () => {
     await writeFile(path('in'), pattern(5000));
     await encryptFile(path('in'), path('t.sbx'), { keyring, frameLength: 1000, concurrency: 2 });
