@@ -1,6 +1,7 @@
-import type { AeadBackend, AeadKey } from './aead.js';
+import type { AeadBackend, AeadKey, TransientAeadKey } from './aead.js';
 import { authFailure } from './aead.js';
 import { TAG_BYTES } from '../limits.js';
+import { SealboxError } from '../errors.js';
 
 // The core may not import node:* (it must bundle for browsers), so the Node backend reaches
 // node:crypto at run time through process.getBuiltinModule (Node >= 20.16).
@@ -68,12 +69,12 @@ export function createNodeAeadBackend(): AeadBackend | undefined {
   const tagIn = offHeapScratch();
   const dataIn = offHeapScratch();
   /** A cipher for `nonce` and `aad`, both passed through the scratches (as is the decipher's tag). */
-  const cipher = (algorithm: GcmAlgorithm, key: KeyObject, nonce: Uint8Array, aad: Uint8Array): CipherGCM => {
+  const cipher = (algorithm: GcmAlgorithm, key: KeyObject | Uint8Array, nonce: Uint8Array, aad: Uint8Array): CipherGCM => {
     const c = crypto.createCipheriv(algorithm, key, nonceIn(nonce), { authTagLength: TAG_BYTES });
     c.setAAD(aadIn(aad));
     return c;
   };
-  const decipherFor = (algorithm: GcmAlgorithm, key: KeyObject, nonce: Uint8Array, aad: Uint8Array, tag: Uint8Array): DecipherGCM => {
+  const decipherFor = (algorithm: GcmAlgorithm, key: KeyObject | Uint8Array, nonce: Uint8Array, aad: Uint8Array, tag: Uint8Array): DecipherGCM => {
     const d = crypto.createDecipheriv(algorithm, key, nonceIn(nonce), { authTagLength: TAG_BYTES });
     d.setAAD(aadIn(aad));
     d.setAuthTag(tagIn(tag));
@@ -98,69 +99,96 @@ export function createNodeAeadBackend(): AeadBackend | undefined {
     const text = c.update(input, undefined, 'latin1');
     return Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(text, offset, 'latin1');
   };
+  const gcmAlgorithm = (raw: Uint8Array): GcmAlgorithm => {
+    const algorithm: GcmAlgorithm | undefined = raw.length === 32 ? 'aes-256-gcm' : raw.length === 16 ? 'aes-128-gcm' : undefined;
+    if (!algorithm) throw new RangeError(`"key" expected Uint8Array of length 16 or 32, got length=${raw.length}`);
+    return algorithm;
+  };
   return {
     name: 'node',
     importKey(raw: Uint8Array): AeadKey {
-      const algorithm: GcmAlgorithm | undefined = raw.length === 32 ? 'aes-256-gcm' : raw.length === 16 ? 'aes-128-gcm' : undefined;
-      if (!algorithm) throw new RangeError(`"key" expected Uint8Array of length 16 or 32, got length=${raw.length}`);
+      const algorithm = gcmAlgorithm(raw);
       let key: KeyObject;
       try {
         key = crypto.createSecretKey(dataIn(raw));
       } finally {
         dataIn.wipe();
       }
-      return {
-        seal(nonce, aad, plaintext, headroom = 0) {
-          const c = cipher(algorithm, key, nonce, aad);
-          const out = new Uint8Array(headroom + plaintext.length + TAG_BYTES);
-          if (plaintext.length > 0) out.set(updateSmall(c, plaintext), headroom);
-          c.final();
-          out.set(c.getAuthTag(), headroom + plaintext.length);
-          return out;
+      return keyOf(algorithm, () => key);
+    },
+    importTransientKey(raw: Uint8Array): TransientAeadKey {
+      const algorithm = gcmAlgorithm(raw);
+      // The key's own off-heap bytes (not a pooled Buffer), handed to node:crypto on each call
+      // (it copies them into the cipher) and wiped by dispose().
+      const bytes = Buffer.allocUnsafeSlow(raw.length);
+      bytes.set(raw);
+      let disposed = false;
+      const key = keyOf(algorithm, () => {
+        if (disposed) throw new SealboxError('ERR_STATE', 'The key was disposed of');
+        return bytes;
+      });
+      return Object.assign(key, {
+        dispose(): void {
+          disposed = true;
+          bytes.fill(0);
         },
-        sealParts(nonce, aad, plaintext) {
-          const c = cipher(algorithm, key, nonce, aad);
-          const ciphertext = c.update(plaintext);
-          c.final();
-          return [ciphertext, c.getAuthTag()];
-        },
-        sealInto(nonce, aad, plaintext, out, offset) {
-          const c = cipher(algorithm, key, nonce, aad);
-          // Nothing to encrypt (a header tag): no update() call, and no empty Buffer from it.
-          const written = plaintext.length === 0 ? 0 : updateInto(c, plaintext, out, offset);
-          c.final();
-          if (written !== plaintext.length) throw new RangeError('"out" is too small for the sealed frame');
-          out.set(c.getAuthTag(), offset + written);
-        },
-        openInto(nonce, aad, sealed, out, offset) {
-          if (sealed.length < TAG_BYTES) authFailure();
-          const ctLen = sealed.length - TAG_BYTES;
-          if (offset + ctLen > out.length) throw new RangeError('"out" is too small for the opened frame');
-          const decipher = decipherFor(algorithm, key, nonce, aad, sealed.subarray(ctLen));
-          updateInto(decipher, sealed.subarray(0, ctLen), out, offset);
-          try {
-            decipher.final();
-          } catch {
-            out.fill(0, offset, offset + ctLen);
-            authFailure();
-          }
-        },
-        open(nonce, aad, sealed) {
-          if (sealed.length < TAG_BYTES) authFailure();
-          const ctLen = sealed.length - TAG_BYTES;
-          const decipher = decipherFor(algorithm, key, nonce, aad, sealed.subarray(ctLen));
-          // update() output is held back until final() has checked the tag. Nothing to decrypt
-          // (a header tag): no update() call.
-          const pt = ctLen === 0 ? new Uint8Array(0) : updateSmall(decipher, sealed.subarray(0, ctLen));
-          try {
-            decipher.final();
-          } catch {
-            pt.fill(0);
-            authFailure();
-          }
-          return new Uint8Array(pt.buffer, pt.byteOffset, pt.length);
-        },
-      };
+      });
     },
   };
+
+  /** The AES-GCM operations under one key; `current()` gives node:crypto the key on each call. */
+  function keyOf(algorithm: GcmAlgorithm, current: () => KeyObject | Uint8Array): AeadKey {
+    return {
+      seal(nonce, aad, plaintext, headroom = 0) {
+        const c = cipher(algorithm, current(), nonce, aad);
+        const out = new Uint8Array(headroom + plaintext.length + TAG_BYTES);
+        if (plaintext.length > 0) out.set(updateSmall(c, plaintext), headroom);
+        c.final();
+        out.set(c.getAuthTag(), headroom + plaintext.length);
+        return out;
+      },
+      sealParts(nonce, aad, plaintext) {
+        const c = cipher(algorithm, current(), nonce, aad);
+        const ciphertext = c.update(plaintext);
+        c.final();
+        return [ciphertext, c.getAuthTag()];
+      },
+      sealInto(nonce, aad, plaintext, out, offset) {
+        const c = cipher(algorithm, current(), nonce, aad);
+        // Nothing to encrypt (a header tag): no update() call, and no empty Buffer from it.
+        const written = plaintext.length === 0 ? 0 : updateInto(c, plaintext, out, offset);
+        c.final();
+        if (written !== plaintext.length) throw new RangeError('"out" is too small for the sealed frame');
+        out.set(c.getAuthTag(), offset + written);
+      },
+      openInto(nonce, aad, sealed, out, offset) {
+        if (sealed.length < TAG_BYTES) authFailure();
+        const ctLen = sealed.length - TAG_BYTES;
+        if (offset + ctLen > out.length) throw new RangeError('"out" is too small for the opened frame');
+        const decipher = decipherFor(algorithm, current(), nonce, aad, sealed.subarray(ctLen));
+        updateInto(decipher, sealed.subarray(0, ctLen), out, offset);
+        try {
+          decipher.final();
+        } catch {
+          out.fill(0, offset, offset + ctLen);
+          authFailure();
+        }
+      },
+      open(nonce, aad, sealed) {
+        if (sealed.length < TAG_BYTES) authFailure();
+        const ctLen = sealed.length - TAG_BYTES;
+        const decipher = decipherFor(algorithm, current(), nonce, aad, sealed.subarray(ctLen));
+        // update() output is held back until final() has checked the tag. Nothing to decrypt
+        // (a header tag): no update() call.
+        const pt = ctLen === 0 ? new Uint8Array(0) : updateSmall(decipher, sealed.subarray(0, ctLen));
+        try {
+          decipher.final();
+        } catch {
+          pt.fill(0);
+          authFailure();
+        }
+        return new Uint8Array(pt.buffer, pt.byteOffset, pt.length);
+      },
+    };
+  }
 }

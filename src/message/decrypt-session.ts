@@ -1,4 +1,4 @@
-import type { AeadBackend, AeadKey, MaybePromise } from '../crypto/aead.js';
+import type { AeadBackend, AeadKey, MaybePromise, TransientAeadKey } from '../crypto/aead.js';
 import { constantTimeEqual, copyBytes, wipe } from '../crypto/bytes.js';
 import { deriveMessageKeys } from '../crypto/derive.js';
 import { SealboxError, decryptionFailed, formatInvalid } from '../errors.js';
@@ -45,6 +45,9 @@ export async function checkSignature(verifier: MessageVerifier, signature: Uint8
  * @param headerTag the 16 bytes that follow them
  * @param checkedContentKey the content key of `materials.dataKey`, when its commitment was
  * already checked (decrypt checks each candidate key, SPEC §8.3); it is wiped here
+ * @param transient import the content key with the backend's `importTransientKey` when it has
+ * one: the caller then calls {@link disposeKey} on the result as soon as it is done with it
+ * (here on failure)
  * @throws SealboxError ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED
  */
 export async function openHeader(
@@ -54,6 +57,7 @@ export async function openHeader(
   materials: DecryptionMaterials,
   backend: AeadBackend,
   checkedContentKey?: Uint8Array,
+  transient = false,
 ): Promise<AeadKey> {
   let contentKey = checkedContentKey;
   if (!contentKey) {
@@ -67,14 +71,24 @@ export async function openHeader(
   }
   let key: AeadKey;
   try {
-    key = await backend.importKey(contentKey);
+    key = transient && backend.importTransientKey ? backend.importTransientKey(contentKey) : await backend.importKey(contentKey);
   } finally {
     wipe(contentKey);
   }
   const sealed = new Uint8Array(headerTag.length);
   sealed.set(headerTag);
-  await key.open(headerNonce(header.headerSalt), headerBytes, sealed);
+  try {
+    await key.open(headerNonce(header.headerSalt), headerBytes, sealed);
+  } catch (err) {
+    disposeKey(key);
+    throw err;
+  }
   return key;
+}
+
+/** Wipes a key from `importTransientKey` (see {@link openHeader}); other keys have nothing to dispose of. */
+export function disposeKey(key: AeadKey): void {
+  (key as Partial<TransientAeadKey>).dispose?.();
 }
 
 /**

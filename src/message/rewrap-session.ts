@@ -13,7 +13,7 @@ import type { Keyring } from '../keyring/keyring.js';
 import { checkedKeyring } from '../keyring/keyring.js';
 import { MAX_ENCRYPTED_DATA_KEYS, TAG_BYTES } from '../limits.js';
 import type { DecryptSession } from './decrypt-session.js';
-import { frameOpener, openHeader } from './decrypt-session.js';
+import { disposeKey, frameOpener, openHeader } from './decrypt-session.js';
 import { sealHeader } from './encrypt-session.js';
 import type { DecryptOptions, DecryptPlan } from './prologue.js';
 import { acceptHeader, findDataKey, planDecryption } from './prologue.js';
@@ -107,7 +107,11 @@ export interface RewrappedHeader {
    * `buffer`, from offset 0), for the caller to fill.
    */
   readonly headerBytes: Uint8Array;
-  /** Opens the message's frames (for `verifyFrames`); the body is unchanged, so its frames are the same. */
+  /**
+   * Opens the message's frames (for `verifyFrames`); the body is unchanged, so its frames are
+   * the same. Only with `verifyFrames`: without it the content key is wiped before
+   * {@link rewrapHeader} returns, and opening a frame throws ERR_STATE.
+   */
   openFrames(): DecryptSession;
 }
 
@@ -143,8 +147,11 @@ export async function rewrapHeader(
   // SPEC §8.3 as decrypt: a bad EDK or a key failing the commitment moves on to the next EDK.
   const { materials, contentKey } = await findDataKey(plan.decrypt, previous);
   const dataKey = materials.dataKey;
+  let key: AeadKey | undefined;
   try {
-    const key: AeadKey = await openHeader(previous, headerBytes, headerTag, materials, plan.decrypt.backend, contentKey);
+    // Without verifyFrames the content key serves the two header tags only: a transient key,
+    // wiped below as soon as the new header is sealed.
+    key = await openHeader(previous, headerBytes, headerTag, materials, plan.decrypt.backend, contentKey, !plan.verifyFrames);
     const kept: EncryptedDataKey[] = [];
     if (plan.mode === 'add') {
       for (const edk of previous.encryptedDataKeys) {
@@ -176,9 +183,11 @@ export async function rewrapHeader(
     // context (the same bytes as encodeHeader; test/rewrap.test.ts compares them).
     const encoded = encodeRewrappedHeader(headerBytes, previous, header, TAG_BYTES + room);
     const sealed = await sealHeader(header, key, room === 0 ? encoded : encoded.subarray(0, encoded.length - room));
-    return { header, previous, headerBytes: sealed, openFrames: () => frameOpener(key, header.messageId) };
+    const frameKey = key;
+    return { header, previous, headerBytes: sealed, openFrames: () => frameOpener(frameKey, header.messageId) };
   } finally {
     wipe(dataKey);
+    if (key && !plan.verifyFrames) disposeKey(key);
   }
 }
 

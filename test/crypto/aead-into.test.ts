@@ -80,3 +80,41 @@ describe('one-shot messages with large frames', () => {
     }
   });
 });
+
+describe('node backend importTransientKey (one-shot rewrap\'s content key)', () => {
+  const backend = createNodeAeadBackend()!;
+
+  it('seals and opens exactly as importKey does, for every method, until disposed; then every call is ERR_STATE', () => {
+    const raw = new Uint8Array(KEY);
+    const transient = backend.importTransientKey!(raw);
+    raw.fill(0); // the caller may wipe its copy at once
+    const plaintext = pattern(300, 9);
+    const expected = new Uint8Array(reference(plaintext));
+    expect(new Uint8Array(transient.seal(NONCE, AAD, plaintext) as Uint8Array)).toEqual(expected);
+    const out = new Uint8Array(plaintext.length + 16);
+    transient.sealInto!(NONCE, AAD, plaintext, out, 0);
+    expect(out).toEqual(expected);
+    expect(new Uint8Array(transient.open(NONCE, AAD, expected) as Uint8Array)).toEqual(plaintext);
+    const opened = new Uint8Array(plaintext.length);
+    transient.openInto!(NONCE, AAD, expected, opened, 0);
+    expect(opened).toEqual(plaintext);
+    const tampered = new Uint8Array(expected);
+    tampered[0]! ^= 1;
+    expect(() => transient.open(NONCE, AAD, tampered)).toThrow(expect.objectContaining({ code: 'ERR_DECRYPTION_FAILED' }));
+    transient.dispose();
+    transient.dispose(); // idempotent
+    for (const call of [
+      () => transient.seal(NONCE, AAD, plaintext),
+      () => transient.sealInto!(NONCE, AAD, plaintext, out, 0),
+      () => transient.sealParts!(NONCE, AAD, plaintext),
+      () => transient.open(NONCE, AAD, expected),
+      () => transient.openInto!(NONCE, AAD, expected, opened, 0),
+    ]) {
+      expect(call).toThrow(expect.objectContaining({ code: 'ERR_STATE' }));
+    }
+  });
+
+  it('checks the key length as importKey does', () => {
+    expect(() => backend.importTransientKey!(new Uint8Array(31))).toThrow(RangeError);
+  });
+});
