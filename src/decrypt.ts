@@ -53,7 +53,8 @@ export async function decrypt(ciphertext: Uint8Array, options: DecryptOptions): 
   const signatureLength = header.suite.signatureLength;
   const { regular, finalLength, fault, end } = scanFrames(ciphertext, bodyStart, header.frameLength, signatureLength);
 
-  const session = await beginDecryption(plan, header, headerBytes, ciphertext.subarray(headerEnd, bodyStart));
+  // A transient content key: disposed of (wiped) as soon as the last frame is open.
+  const session = await beginDecryption(plan, header, headerBytes, ciphertext.subarray(headerEnd, bodyStart), true);
 
   const F = header.frameLength;
   const out = new Uint8Array(regular * F + (finalLength ?? 0));
@@ -81,6 +82,8 @@ export async function decrypt(ciphertext: Uint8Array, options: DecryptOptions): 
   } catch (err) {
     out.fill(0);
     throw err;
+  } finally {
+    session.dispose?.();
   }
   return { plaintext: out, encryptionContext: header.encryptionContext, header };
 }

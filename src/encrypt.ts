@@ -45,7 +45,8 @@ export async function encryptWithMessageId(plaintext: Uint8Array, options: Encry
   assertBytes('plaintext', plaintext);
   const plan = planEncryption(options);
   const frameLength = plan.frameLength;
-  const session = await beginEncryption(plan, plaintext.length, messageId, fixedSigner);
+  // A transient content key: disposed of (wiped) as soon as the last frame is sealed.
+  const session = await beginEncryption(plan, plaintext.length, messageId, fixedSigner, true);
 
   // The output size is known: allocate once, write each frame in place.
   const out = new Uint8Array(session.headerBytes.length + framesByteLength(plaintext.length, frameLength) + plan.suite.signatureLength);
@@ -53,13 +54,17 @@ export async function encryptWithMessageId(plaintext: Uint8Array, options: Encry
   let pos = session.headerBytes.length;
 
   const { regular, finalLength } = frameLayout(plaintext.length, frameLength);
-  for (let i = 0; i <= regular; i++) {
-    const final = i === regular;
-    const start = i * frameLength;
-    const chunk = plaintext.subarray(start, start + (final ? finalLength : frameLength));
-    // Written straight into the output: no per-frame arrays with node:crypto.
-    const written = session.sealFrameInto(i, final, chunk, out, pos);
-    pos += written instanceof Promise ? await written : written;
+  try {
+    for (let i = 0; i <= regular; i++) {
+      const final = i === regular;
+      const start = i * frameLength;
+      const chunk = plaintext.subarray(start, start + (final ? finalLength : frameLength));
+      // Written straight into the output: no per-frame arrays with node:crypto.
+      const written = session.sealFrameInto(i, final, chunk, out, pos);
+      pos += written instanceof Promise ? await written : written;
+    }
+  } finally {
+    session.dispose?.();
   }
   // A signed suite: the signature over everything above follows the final frame (SPEC §11.2).
   const { signer } = session;

@@ -43,6 +43,11 @@ export interface TransientAeadKey extends AeadKey {
   dispose(): void;
 }
 
+/** Wipes a key from {@link AeadBackend.importTransientKey}; other keys have nothing to dispose of. */
+export function disposeKey(key: AeadKey | undefined): void {
+  (key as Partial<TransientAeadKey> | undefined)?.dispose?.();
+}
+
 /** A source of AES-GCM keys: `node:crypto`, WebCrypto or `@noble/ciphers`. */
 export interface AeadBackend {
   /** Which implementation this is, for diagnostics and benchmarks. */

@@ -1,4 +1,5 @@
-import type { AeadBackend, AeadKey, MaybePromise, TransientAeadKey } from '../crypto/aead.js';
+import type { AeadBackend, AeadKey, MaybePromise } from '../crypto/aead.js';
+import { disposeKey } from '../crypto/aead.js';
 import { constantTimeEqual, copyBytes, wipe } from '../crypto/bytes.js';
 import { deriveMessageKeys } from '../crypto/derive.js';
 import { SealboxError, decryptionFailed, formatInvalid } from '../errors.js';
@@ -23,6 +24,11 @@ export interface DecryptSession {
    * before {@link checkSignature} resolves. Undefined for an unsigned suite.
    */
   readonly verifier?: MessageVerifier;
+  /**
+   * Set when the session was started with a transient key (one-shot decrypt): wipes it, after
+   * which opening a frame throws ERR_STATE. Call it as soon as the last frame is open.
+   */
+  dispose?(): void;
 }
 
 /**
@@ -86,10 +92,6 @@ export async function openHeader(
   return key;
 }
 
-/** Wipes a key from `importTransientKey` (see {@link openHeader}); other keys have nothing to dispose of. */
-export function disposeKey(key: AeadKey): void {
-  (key as Partial<TransientAeadKey>).dispose?.();
-}
 
 /**
  * {@link openHeader}, then a session that opens the message's frames. The materials' data key
@@ -105,9 +107,11 @@ export async function startDecryption(
   backend: AeadBackend,
   checkedContentKey?: Uint8Array,
   verifier?: MessageVerifier,
+  transient = false,
 ): Promise<DecryptSession> {
   try {
-    return { ...frameOpener(await openHeader(header, headerBytes, headerTag, materials, backend, checkedContentKey), header.messageId), verifier };
+    const key = await openHeader(header, headerBytes, headerTag, materials, backend, checkedContentKey, transient);
+    return { ...frameOpener(key, header.messageId), verifier, ...(transient ? { dispose: () => disposeKey(key) } : {}) };
   } finally {
     wipe(materials.dataKey);
   }

@@ -1,4 +1,5 @@
 import type { AeadBackend, AeadKey, MaybePromise } from '../crypto/aead.js';
+import { disposeKey } from '../crypto/aead.js';
 import { copyBytes, wipe, writeU32 } from '../crypto/bytes.js';
 import { deriveAndWipe } from '../crypto/derive.js';
 import { randomBytes } from '../crypto/random.js';
@@ -39,6 +40,11 @@ export interface EncryptSession {
    * after the final frame. Undefined for an unsigned suite.
    */
   readonly signer: MessageSigner | undefined;
+  /**
+   * Set when the session was started with a transient key (one-shot encrypt): wipes it, after
+   * which sealing a frame throws ERR_STATE. Call it as soon as the last frame is sealed.
+   */
+  dispose?(): void;
 }
 
 /** Throws RangeError unless `frameLength` is an allowed frame length. */
@@ -80,12 +86,15 @@ export async function startEncryption(
   backend: AeadBackend,
   messageId: Uint8Array = randomBytes(MESSAGE_ID_BYTES),
   signer?: MessageSigner,
+  transient = false,
 ): Promise<EncryptSession> {
   const pending = deriveAndWipe(FORMAT_VERSION, materials.suite, materials.dataKey, messageId, () => checkFrameLength(frameLength));
   const { contentKey, commitment } = pending instanceof Promise ? await pending : pending;
   let key: AeadKey;
   try {
-    key = await backend.importKey(contentKey);
+    // A transient key (one-shot encrypt, which disposes of it when the last frame is sealed):
+    // no KeyObject to make, and a cheaper cipher per call (see AeadBackend.importTransientKey).
+    key = transient && backend.importTransientKey ? backend.importTransientKey(contentKey) : await backend.importKey(contentKey);
   } finally {
     wipe(contentKey);
   }
@@ -103,7 +112,13 @@ export async function startEncryption(
     // Suite 3 (SPEC §3.2): a fresh salt makes the header tag's nonce.
     ...(materials.suite.headerSaltLength > 0 ? { headerSalt: randomBytes(materials.suite.headerSaltLength) } : {}),
   });
-  const headerBytes = await sealHeader(header, key);
+  let headerBytes: Uint8Array;
+  try {
+    headerBytes = await sealHeader(header, key);
+  } catch (err) {
+    disposeKey(key);
+    throw err;
+  }
   let next = 0;
   const claim = (index: number, final: boolean, plaintext: Uint8Array): void => {
     // Nonce reuse under one key would be catastrophic: refuse anything but the next index.
@@ -136,6 +151,7 @@ export async function startEncryption(
     header,
     headerBytes,
     signer,
+    ...(transient ? { dispose: () => disposeKey(key) } : {}),
     sealFrame(index, final, plaintext) {
       return seal(index, final, plaintext, 0);
     },

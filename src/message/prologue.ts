@@ -107,7 +107,7 @@ export function planEncryption(options: EncryptOptions): EncryptPlan {
  * Asks the materials manager for a data key and starts the message (for a signed suite, with a
  * fresh signing key pair). `plaintextLength` is undefined for streams of unknown length.
  */
-export async function beginEncryption(plan: EncryptPlan, plaintextLength?: number, messageId?: Uint8Array, fixedSigner?: MessageSigner): Promise<EncryptSession> {
+export async function beginEncryption(plan: EncryptPlan, plaintextLength?: number, messageId?: Uint8Array, fixedSigner?: MessageSigner, transient = false): Promise<EncryptSession> {
   const { suite } = plan;
   // SPEC §11.1: a signed message's key pair is made first, and its public key goes into the
   // context the keyrings wrap the data key under. It is never reused or cached. (`fixedSigner`:
@@ -120,7 +120,7 @@ export async function beginEncryption(plan: EncryptPlan, plaintextLength?: numbe
   if (materials.suite.id !== suite.id || materials.encryptionContext[SIGNING_KEY_CONTEXT_KEY] !== signing?.keyText) {
     throw new SealboxError('ERR_KEYRING', 'Bad materials');
   }
-  return startEncryption(materials, plan.frameLength, plan.backend, messageId, signing?.signer);
+  return startEncryption(materials, plan.frameLength, plan.backend, messageId, signing?.signer, transient);
 }
 
 /** Decrypt-side limits from options, each checked as a programmer error when out of range. */
@@ -256,8 +256,8 @@ export async function findDataKey(plan: DecryptPlan, header: MessageHeader): Pro
  *
  * @throws SealboxError ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED
  */
-export async function beginDecryption(plan: DecryptPlan, header: MessageHeader, headerBytes: Uint8Array, headerTag: Uint8Array): Promise<DecryptSession> {
-  const verifier = await headerVerifier(header, headerBytes, headerTag);
+export async function beginDecryption(plan: DecryptPlan, header: MessageHeader, headerBytes: Uint8Array, headerTag: Uint8Array, transient = false): Promise<DecryptSession> {
+  const verifier = header.suite.signed ? await headerVerifier(header, headerBytes, headerTag) : undefined;
   const { materials, contentKey } = await findDataKey(plan, header);
-  return startDecryption(header, headerBytes, headerTag, materials, plan.backend, contentKey, verifier);
+  return startDecryption(header, headerBytes, headerTag, materials, plan.backend, contentKey, verifier, transient);
 }

@@ -1,4 +1,5 @@
 import type { AeadKey, MaybePromise } from '../crypto/aead.js';
+import { disposeKey } from '../crypto/aead.js';
 import { copyBytes, readU32, wipe } from '../crypto/bytes.js';
 import { randomBytes } from '../crypto/random.js';
 import type { Suite } from '../crypto/suites.js';
@@ -13,7 +14,7 @@ import type { Keyring } from '../keyring/keyring.js';
 import { checkedKeyring } from '../keyring/keyring.js';
 import { MAX_ENCRYPTED_DATA_KEYS, TAG_BYTES } from '../limits.js';
 import type { DecryptSession } from './decrypt-session.js';
-import { disposeKey, frameOpener, openHeader } from './decrypt-session.js';
+import { frameOpener, openHeader } from './decrypt-session.js';
 import { sealHeader } from './encrypt-session.js';
 import type { DecryptOptions, DecryptPlan } from './prologue.js';
 import { acceptHeader, findDataKey, planDecryption } from './prologue.js';
