@@ -34,8 +34,10 @@ export default defineConfig([
     // always need (the local KMS and SQLite, the post-quantum arithmetic, the progress bar,
     // armor, the KMS server, the AWS SDK) is reached through dynamic imports, which esbuild
     // turns into lazily run parts of the same file: loaded from disk once, run only when
-    // used. The dependencies every command needs (commander, cbor-x, env-paths) are inlined;
-    // the others (native modules, the AWS SDK, @noble's and @scure's arithmetic and encodings,
+    // used. The dependencies every command needs (commander, cbor-x, env-paths) are inlined,
+    // and so is better-sqlite3's JavaScript (about 15 small files, whose resolution alone took
+    // 15-20 ms of every local KMS command; its native addon is loaded by path, store.ts);
+    // the others (native addons, the AWS SDK, @noble's and @scure's arithmetic and encodings,
     // cli-progress) stay the package's own dependencies, required when first used (Node
     // 20.19+ requires ES modules too), so that compiling this file at start-up stays cheap.
     // bin.cjs (package.json "bin") keeps compiled code on disk, then runs main.cjs.
@@ -48,8 +50,8 @@ export default defineConfig([
     clean: true,
     splitting: false,
     treeshake: false,
-    noExternal: [/^(?!better-sqlite3$|cbor-extract$|cli-progress$|@aws-sdk\/|@smithy\/|@noble\/|@scure\/)/],
-    external: ['better-sqlite3', 'cbor-extract', 'cli-progress', /^@aws-sdk\//, /^@smithy\//, /^@noble\//, /^@scure\//],
+    noExternal: [/^(?!cbor-extract$|cli-progress$|@aws-sdk\/|@smithy\/|@noble\/|@scure\/)/],
+    external: ['cbor-extract', 'cli-progress', /^@aws-sdk\//, /^@smithy\//, /^@noble\//, /^@scure\//],
     // import() of the dependencies left out becomes require() (Node 20.19+ requires ES
     // modules too): no ES module loader at start-up, and compile-cache.ts need not provide one.
     esbuildOptions(options) {

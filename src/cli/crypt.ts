@@ -4,7 +4,7 @@ import { createDecryptStream, createEncryptStream } from '../node/streams.js';
 import { KmsKeyring } from '../keyring/kms.js';
 import type { Keyring } from '../keyring/keyring.js';
 import type { LocalKms } from '../local-kms/index.js';
-import { LOCAL_ACCOUNT, NoKeyStoreError } from './local-names.js';
+import { LOCAL_ACCOUNT, NoKeyStoreError, localKmsLeftOpen } from './local-names.js';
 import type { GlobalOptions } from './local-names.js';
 import { keyringsFromOptions, localDiscoveryKeyring, parsePairs } from './keyrings.js';
 import { positiveInteger } from './args.js';
@@ -59,7 +59,13 @@ export function lazyLocal(globals: GlobalOptions, existing: boolean): { get: () 
   let kms: LocalKms | undefined;
   return {
     get: async () => (kms ??= (await import('./local.js')).openLocalKms(globals, existing)),
-    close: () => kms?.close(),
+    close: () => {
+      // Only audit rows written: leave it open for main.ts to end the process without a
+      // checkpoint (local-names.ts). Anything else (a key created, a rotation that fell due)
+      // is closed and checkpointed now, before the command reports success.
+      if (kms?.onlyAuditRowsWritten) localKmsLeftOpen.value = true;
+      else kms?.close();
+    },
   };
 }
 

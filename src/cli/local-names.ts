@@ -18,3 +18,12 @@ export interface GlobalOptions {
 export class NoKeyStoreError extends Error {
   override readonly name = 'NoKeyStoreError';
 }
+
+/**
+ * Set when a command left the local KMS open on purpose because it wrote only audit rows
+ * (`LocalKms.onlyAuditRowsWritten`): main.ts then ends the process once its output is flushed,
+ * before better-sqlite3 would close the database at exit, so SQLite keeps its write-ahead log
+ * for the next process instead of checkpointing it (four fsyncs and the log's re-creation, most
+ * of what separates a local KMS command's start-up from a key file's; docs/performance.md).
+ */
+export const localKmsLeftOpen = { value: false };

@@ -19,7 +19,12 @@ export function openLocalKms(options: GlobalOptions, existing = false): LocalKms
   if (existing && !existsSync(join(dataDir, DATABASE_FILE))) {
     throw new NoKeyStoreError(`there is no local key store in ${dataDir} (nothing was encrypted with the local KMS here); give --home or SEALBOX_HOME if it is elsewhere`);
   }
-  return LocalKms.open({ dataDir, accountId: LOCAL_ACCOUNT });
+  const kms = LocalKms.open({ dataDir, accountId: LOCAL_ACCOUNT });
+  // A command that writes only audit rows ends without a checkpoint (crypt.ts, lazyLocal), so
+  // the write-ahead log is checkpointed by the commit that takes it past 256 pages (1 MiB; the
+  // default is 1,000): each new process reads the whole log when it opens the database.
+  kms.database.pragma('wal_autocheckpoint = 256');
+  return kms;
 }
 
 /**

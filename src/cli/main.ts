@@ -4,6 +4,7 @@ import { describeError, EXIT } from './exit.js';
 import { registerCrypt } from './crypt.js';
 import { registerInspect } from './inspect.js';
 import { registerRewrap } from './rewrap.js';
+import { localKmsLeftOpen } from './local-names.js';
 import type { GlobalOptions } from './local-names.js';
 
 // The AWS SDK warns on every run under Node 20 that its 2027 releases will need Node 22; the
@@ -118,6 +119,9 @@ async function main(): Promise<void> {
       process.exitCode = code;
     }
   }
+  // The local KMS was left open (it wrote audit rows only): end here, once stdout has been
+  // flushed, so that better-sqlite3 does not close and checkpoint the database at exit.
+  if (localKmsLeftOpen.value) process.stdout.write('', () => process.exit());
 }
 
 // No top-level await: the CLI is built as one CommonJS file (tsup.config.ts), which loads

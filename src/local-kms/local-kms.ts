@@ -149,6 +149,12 @@ function commandNameMap(): Promise<Map<unknown, string>> {
 }
 
 /**
+ * Operations whose handlers write nothing but their audit row (checked against the handlers:
+ * ops-crypto.ts and the reads of ops-keys.ts and ops-aliases.ts write no table).
+ */
+const AUDIT_ONLY_OPERATIONS: ReadonlySet<string> = new Set(['DescribeKey', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'Encrypt', 'Decrypt', 'GenerateRandom', 'ListKeys', 'ListAliases']);
+
+/**
  * The bundled local key service: AWS KMS's operations, names, states and errors, on this
  * machine, in a SQLite database, with no account and no network.
  *
@@ -185,6 +191,8 @@ export class LocalKms {
   /** Unsealed key material by sealed bytes (see {@link LocalKms.#material}). */
   readonly #materialCache = new Map<string, { sealed: Buffer; material: Uint8Array }>();
   #closed = false;
+  /** Whether this instance committed anything but audit rows of AUDIT_ONLY_OPERATIONS (see {@link LocalKms.onlyAuditRowsWritten}). */
+  #changedState = false;
 
   private constructor(options: LocalKmsOptions) {
     this.dataDir = options.dataDir ?? defaultDataDir();
@@ -209,6 +217,8 @@ export class LocalKms {
       }
       this.#materialSealer = new Sealer(this.#rootKey, 'key material');
       this.#auditKey = Sealer.subkey(this.#rootKey, AUDIT_KEY_PURPOSE);
+      // Opening changed the store if it created it, migrated it or stored a first value.
+      this.#changedState = (this.#db.prepare('SELECT total_changes() AS n').get() as { n: number }).n > 0;
       for (const ext of extensions) {
         for (const op of ext.operations ?? []) this.#operations.set(op.name, op);
         if (ext.authorize) this.#authorizers.push(ext.authorize);
@@ -241,6 +251,28 @@ export class LocalKms {
     this.#clearMaterialCache();
     this.#rootKey.fill(0);
     this.#auditKey.fill(0);
+  }
+
+  /**
+   * True while everything this instance has committed since it opened is audit rows of
+   * operations whose handlers only read (DescribeKey, GenerateDataKey, Encrypt, Decrypt, ...),
+   * with no rotation, deletion or expiry falling due, and opening changed nothing either.
+   *
+   * Such a process may end without {@link close}: SQLite then keeps its write-ahead log (the
+   * next process reads it) instead of checkpointing it into the database file, which costs
+   * four fsyncs and the log's re-creation on every short-lived process (the CLI). Committed
+   * work stays as durable as `synchronous = NORMAL` makes it while a process runs: a killed
+   * process loses nothing; an OS crash before a later checkpoint can lose the last audit rows,
+   * never key material, since anything else makes this false and the process closes (and
+   * checkpoints) as usual.
+   *
+   * @example
+   * ```ts
+   * if (!kms.onlyAuditRowsWritten) kms.close(); // else exit without closing
+   * ```
+   */
+  get onlyAuditRowsWritten(): boolean {
+    return !this.#changedState && !this.#closed;
   }
 
   /** The open database (for extensions and tools such as the CLI's audit commands). */
@@ -324,7 +356,8 @@ export class LocalKms {
     const db = this.#db;
     const transaction = this.#transaction;
     const outcome = transaction.immediate(() => {
-      runDueWork(db, now, this.#auditKey, this.accountId, () => this.#contextFor('Scheduler', now, { principal: 'sealbox:scheduler', accountId: this.accountId }, () => undefined));
+      if (runDueWork(db, now, this.#auditKey, this.accountId, () => this.#contextFor('Scheduler', now, { principal: 'sealbox:scheduler', accountId: this.accountId }, () => undefined))) this.#changedState = true;
+      if (!AUDIT_ONLY_OPERATIONS.has(operation)) this.#changedState = true;
       let result: unknown;
       let error: unknown;
       try {

@@ -120,6 +120,10 @@ const nodeImpl: MlDsa = {
 };
 
 function hasNodeMlDsa(): boolean {
+  // Older Nodes skip the probe below: its failure costs 1-2 ms of every process that loads
+  // the local KMS (the CLI's start-up, docs/performance.md).
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  if (major < 24 || (major === 24 && minor < 7)) return false;
   try {
     // Present and working (Node 20 and 22 know no ML-DSA key: this throws there).
     const seed = new Uint8Array(32).fill(1);

@@ -22,11 +22,12 @@ const ANY_DUE = `SELECT
  * Each event gets its own audit row.
  *
  * One indexed query first asks whether anything is due at all (almost never), so the common
- * call costs a single index probe; `context` is only built when there is work.
+ * call costs a single index probe; `context` is only built when there is work. Returns whether
+ * anything was due.
  */
-export function runDueWork(db: Database, now: Date, auditKey: Uint8Array, accountId: string, context: () => OperationContext): void {
+export function runDueWork(db: Database, now: Date, auditKey: Uint8Array, accountId: string, context: () => OperationContext): boolean {
   const t = now.getTime();
-  if ((db.prepare(ANY_DUE).get({ t }) as { due: number }).due === 0) return;
+  if ((db.prepare(ANY_DUE).get({ t }) as { due: number }).due === 0) return false;
   const ctx = context();
   const audit = (operation: string, keyId: string, detail: Record<string, unknown>): void =>
     appendAudit(db, auditKey, { time: t, operation, caller: ctx.caller.principal, keyId, request: JSON.stringify(detail), error: null });
@@ -54,4 +55,5 @@ export function runDueWork(db: Database, now: Date, auditKey: Uint8Array, accoun
     db.prepare("UPDATE keys SET state = 'PendingImport', valid_to = NULL WHERE key_id = ?").run(key_id);
     audit('ExpireImportedKeyMaterial', key_id, { reason: 'ValidTo passed' });
   }
+  return true;
 }

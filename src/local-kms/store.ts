@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import type { SqliteDatabase as Db } from './sqlite.js';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { makePrivateFile, requirePrivate } from './permissions.js';
 import type { Migration } from './operation.js';
 
@@ -131,6 +132,26 @@ export function adoptLegacyRegion(db: Db, region: string): void {
 }
 
 /**
+ * better-sqlite3's native addon, by path. Without it better-sqlite3 finds the addon through the
+ * `bindings` package, which searches a dozen candidate paths from the caller's stack on every
+ * start, and which cannot work where better-sqlite3's JavaScript is bundled (the CLI's
+ * dist/cli/main.cjs, tsup.config.ts). Undefined when the addon is not where npm builds or
+ * unpacks it: better-sqlite3 then searches as usual.
+ */
+function nativeBinding(): string | undefined {
+  try {
+    const lib = dirname(createRequire(import.meta.url).resolve('better-sqlite3'));
+    for (const build of ['Release', 'Debug']) {
+      const addon = join(lib, '..', 'build', build, 'better_sqlite3.node');
+      if (existsSync(addon)) return addon;
+    }
+  } catch {
+    // Not resolvable from here: let better-sqlite3 search.
+  }
+  return undefined;
+}
+
+/**
  * Opens (creating if needed) the SQLite database of a data directory (which must be private:
  * `InsecurePermissionsException` otherwise; files 0600): WAL so readers never
  * block the writer and a killed process loses no committed transaction, a busy timeout so
@@ -145,7 +166,8 @@ export function openDatabase(dataDir: string): Db {
   // unixOpenSharedMemory), whenever it creates them later. Existing ones are tightened.
   makePrivateFile(file, { create: true });
   for (const suffix of ['-wal', '-shm', '-journal']) makePrivateFile(file + suffix, { create: false });
-  const db = new Database(file);
+  const addon = nativeBinding();
+  const db = new Database(file, addon === undefined ? {} : { nativeBinding: addon });
   db.pragma('busy_timeout = 15000');
   db.pragma('journal_mode = WAL');
   // NORMAL in WAL mode: a committed transaction survives a killed process (it is in the WAL

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureBuilt, CLI } from './build.js';
@@ -52,4 +52,27 @@ it('a pq: key loads the post-quantum code and not SQLite', () => {
   expect(pq.has('@noble/post-quantum')).toBe(true);
   expect(pq.has('better-sqlite3')).toBe(false);
   expect(pq.has('@aws-sdk/client-kms')).toBe(false);
+});
+
+it('a command that wrote only audit rows leaves SQLite its write-ahead log (no checkpoint at exit); one that changed keys checkpoints and closes', () => {
+  const kmsHome = join(dir, 'wal-home');
+  const wal = join(kmsHome, 'kms.sqlite-wal');
+  const run = (args: string[], input?: Buffer | string) => spawnSync(process.execPath, [CLI, ...args], { input, env: cliEnv(kmsHome) });
+  // The first encrypt creates the store and its default key: closed, checkpointed, no log left.
+  const first = run(['encrypt'], 'first');
+  expect(first.status, first.stderr.toString()).toBe(0);
+  expect(existsSync(wal)).toBe(false);
+  // Then DescribeKey + GenerateDataKey only: the process ends without closing the database.
+  const second = run(['encrypt'], 'second');
+  expect(second.status, second.stderr.toString()).toBe(0);
+  expect(existsSync(wal)).toBe(true);
+  // The next process reads the log: everything committed is there, the audit chain verifies.
+  const dec = run(['decrypt'], second.stdout);
+  expect(dec.stdout.toString()).toBe('second');
+  expect(run(['audit', 'verify']).status).toBe(0);
+  const rows = run(['audit', 'show', '--limit', '100']).stdout.toString().trim().split('\n').map((l) => l.split('\t')[2]);
+  expect(rows.filter((op) => op === 'GenerateDataKey')).toHaveLength(2);
+  // A key created: checkpointed and closed as before (the log is folded in and removed).
+  expect(run(['keys', 'create']).status).toBe(0);
+  expect(existsSync(wal)).toBe(false);
 });

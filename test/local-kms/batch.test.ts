@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { freshKms } from './helpers.js';
+import { LocalKms } from '../../src/local-kms/index.js';
+import { ROOT_KEY, freshKms } from './helpers.js';
 
-// LocalKms.executeBatch: several operations in one SQLite transaction, each still its own
+// LocalKms.executeBatch and onlyAuditRowsWritten. executeBatch: several operations in one SQLite transaction, each still its own
 // operation (own checks, own audit row, own fresh data key), results only after the commit.
 
 describe('LocalKms.executeBatch', () => {
@@ -39,5 +40,42 @@ describe('LocalKms.executeBatch', () => {
     cleanup();
     await expect(kms.executeBatch([])).rejects.toMatchObject({ name: 'KMSInternalException' });
     await expect(kms.executeBatch('x' as never)).rejects.toBeInstanceOf(TypeError);
+  });
+});
+
+describe('LocalKms.onlyAuditRowsWritten', () => {
+  it('is true only while everything committed since opening is audit rows of reading operations', async () => {
+    const { kms, clock, dir, cleanup } = freshKms();
+    try {
+      // Opening created the store.
+      expect(kms.onlyAuditRowsWritten).toBe(false);
+      const { KeyMetadata } = await kms.createKey({});
+      const keyId = KeyMetadata!.KeyId!;
+      kms.close();
+      expect(kms.onlyAuditRowsWritten).toBe(false);
+
+      const again = LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY, clock: clock.now });
+      expect(again.onlyAuditRowsWritten).toBe(true);
+      await again.describeKey({ KeyId: keyId });
+      const { CiphertextBlob } = await again.generateDataKey({ KeyId: keyId, KeySpec: 'AES_256' });
+      await again.decrypt({ CiphertextBlob: CiphertextBlob! });
+      await again.executeBatch([{ operation: 'GenerateDataKey', input: { KeyId: keyId, KeySpec: 'AES_256' } }]);
+      await expect(again.describeKey({ KeyId: 'alias/none' })).rejects.toMatchObject({ name: 'NotFoundException' });
+      expect(again.onlyAuditRowsWritten).toBe(true);
+      await again.enableKeyRotation({ KeyId: keyId, RotationPeriodInDays: 90 });
+      expect(again.onlyAuditRowsWritten).toBe(false);
+      again.close();
+
+      // A rotation that falls due inside a reading operation changes key material.
+      clock.advanceDays(91);
+      const later = LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY, clock: clock.now });
+      expect(later.onlyAuditRowsWritten).toBe(true);
+      await later.generateDataKey({ KeyId: keyId, KeySpec: 'AES_256' });
+      expect(later.onlyAuditRowsWritten).toBe(false);
+      expect((await later.listKeyRotations({ KeyId: keyId })).Rotations).toHaveLength(1);
+      later.close();
+    } finally {
+      cleanup();
+    }
   });
 });
