@@ -65,7 +65,8 @@ export class RawAesKeyring implements Keyring {
   }
 
   async unwrapKey(request: UnwrapRequest): Promise<Uint8Array | null> {
-    const mine = request.encryptedDataKeys.filter((edk) => this.#isMine(edk));
+    const mine: EncryptedDataKey[] = [];
+    for (const edk of request.encryptedDataKeys) if (this.#isMine(edk)) mine.push(edk);
     if (mine.length === 0) return null;
     const key = await this.#key;
     const aad = encodeContext(request.encryptionContext);

@@ -111,17 +111,23 @@ export async function startDecryption(
 ): Promise<DecryptSession> {
   try {
     const key = await openHeader(header, headerBytes, headerTag, materials, backend, checkedContentKey, transient);
-    return { ...frameOpener(key, header.messageId), verifier, ...(transient ? { dispose: () => disposeKey(key) } : {}) };
+    return frameOpener(key, header.messageId, verifier, transient);
   } finally {
     wipe(materials.dataKey);
   }
 }
 
-/** Opens the frames of the message `messageId` under its (authenticated) content key. */
-export function frameOpener(key: AeadKey, headerMessageId: Uint8Array): DecryptSession {
+/**
+ * Opens the frames of the message `messageId` under its (authenticated) content key; with
+ * `transient`, the session's dispose() wipes the key. (One object literal: spreading one
+ * session into another cost ~1 us per 1 KiB decrypt.)
+ */
+export function frameOpener(key: AeadKey, headerMessageId: Uint8Array, verifier?: MessageVerifier, transient = false): DecryptSession {
   // Our own copy: the header is the caller's (streams hand it out before the first frame).
   const messageId = copyBytes(headerMessageId);
   return {
+    verifier,
+    dispose: transient ? () => disposeKey(key) : undefined,
     openFrame(index, final, frame) {
       return key.open(frameNonce(index, final), frameAad(messageId, index, final), frame);
     },

@@ -172,10 +172,12 @@ export async function rewrapHeader(
     const maxEdks = Math.min(plan.decrypt.limits.maxEncryptedDataKeys, MAX_ENCRYPTED_DATA_KEYS);
     if (edks.length > maxEdks) throw limitExceeded('encrypted data keys', edks.length, maxEdks);
     const header: MessageHeader = Object.freeze({
-      ...previous,
+      version: previous.version,
       suite,
       messageId: copyBytes(previous.messageId),
+      encryptionContext,
       encryptedDataKeys: Object.freeze(edks),
+      frameLength: previous.frameLength,
       commitment: copyBytes(previous.commitment),
       // Fresh for every header: its tag's nonce (SPEC §6).
       headerSalt: randomBytes(suite.headerSaltLength),

@@ -37,3 +37,18 @@ describe.each(impls)('Wycheproof HKDF-SHA-512 on %s', (_name, impl) => {
 it('runs on node:crypto in Node', () => {
   expect(hkdfSha512Node).toBeDefined();
 });
+
+describe('node HKDF: the one-shot-hash HMAC and the Hmac-object fallback agree with node:crypto', () => {
+  it('salts and keys of every size around the 128-byte block, info around the 128-byte scratch', async () => {
+    const { createHmac, hkdfSync } = await import('node:crypto');
+    const fc = (await import('fast-check')).default;
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ maxLength: 200 }), fc.integer({ min: 1, max: 200 }), (ikm, salt, info, length) => {
+        const prk = hkdfSha512Node!.extract(ikm, salt);
+        expect(Buffer.from(prk)).toEqual(createHmac('sha512', salt).update(ikm).digest());
+        expect(Buffer.from(hkdfSha512Node!.expand(prk, info, length))).toEqual(Buffer.from(hkdfSync('sha512', ikm, salt, info, length)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
