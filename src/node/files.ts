@@ -41,12 +41,14 @@ const MAX_CONCURRENCY = 64;
  */
 export interface EncryptFileOptions extends EncryptOptions {
   /**
-   * How many threads seal frames. `1`: the calling thread alone (read, seal and write still
-   * overlap). `2` or more: that many worker threads seal ~1 MiB batches of frames while the
-   * calling thread reads and writes, for any file size. Default: one thread per available core
-   * (`os.availableParallelism()`, at most 4) for files of 8 MiB or more whose frames are at most
-   * 1 MiB, else 1. The output is byte-for-byte the same either way. Workers use node:crypto: with
-   * `backend: 'webcrypto'` or `'noble'` the calling thread does the work whatever this says.
+   * How many threads seal frames, the calling thread included. `1`: the calling thread alone
+   * (read, seal and write still overlap). `N` >= 2: `N - 1` worker threads besides it, for any
+   * file size; each ~1 MiB batch of frames (a slot) goes to a worker that has room, and the
+   * calling thread does a slot itself when none has (while they start, or when they are behind).
+   * Default: `os.availableParallelism()`, at most 4, for files of 8 MiB or more whose frames are
+   * at most 1 MiB, else 1. The output is byte-for-byte the same either way. Workers use
+   * node:crypto: with `backend: 'webcrypto'` or `'noble'` the calling thread does the work
+   * whatever this says.
    */
   concurrency?: number;
 }
@@ -134,7 +136,8 @@ function coalesce(parts: Uint8Array[]): Uint8Array[] {
 /**
  * {@link pump} with the crypto on worker threads: reads `chunk` bytes into a free slot, lets
  * `process` record the slot's frames (the framer runs here, the pool's key records), sends the
- * slot to a worker, and goes on reading into the next free slot. Completed slots are written
+ * slot to a worker (or, when none can take it now, seals or opens it here at once), and goes
+ * on reading into the next free slot. Completed slots are written
  * in order, each only after its job resolved (for decryption: every tag in it verified);
  * `hash` sees each slot's output first (a signed suite's signer). Memory: the slots.
  *
@@ -167,6 +170,9 @@ async function poolPump(
       const { bytesRead } = await input.read(slot.input, 0, chunk, null);
       if (bytesRead === 0) break;
       const parts: Uint8Array[] = [];
+      // Every slot is recorded; one that no worker can take now (they are starting, or behind)
+      // is done here at once, into the same output slot: the calling thread is one of the threads.
+      const remote = pool.canTake();
       pool.openSlot(slot);
       let fault: { error: unknown } | undefined;
       try {
@@ -176,7 +182,16 @@ async function poolPump(
         fault = { error };
       }
       const job = pool.closeSlot();
-      const done = job ? pool.dispatch(job) : Promise.resolve();
+      let done: Promise<void> = Promise.resolve();
+      if (job && remote) {
+        done = pool.dispatch(job);
+      } else if (job) {
+        try {
+          pool.runHere(job);
+        } catch (error) {
+          done = Promise.reject(error);
+        }
+      }
       jobs.push(done);
       done.catch(() => undefined);
       if (fault) {
@@ -291,7 +306,7 @@ async function pump(
  * ```ts
  * import { encryptFile } from 'sealbox/node';
  * const { header } = await encryptFile('report.pdf', 'report.pdf.sbx', { keyring, encryptionContext: { file: 'report.pdf' } });
- * // At most two worker threads; `concurrency: 1` keeps the work on this thread.
+ * // This thread and one worker thread; `concurrency: 1` keeps the work on this thread.
  * await encryptFile('video.mp4', 'video.mp4.sbx', { keyring, concurrency: 2 });
  * ```
  * @throws SealboxError ERR_ENCRYPTION_CONTEXT_INVALID, ERR_LIMIT_EXCEEDED, ERR_KEYRING; Node file
@@ -331,27 +346,30 @@ export async function encryptFileWithMessageId(src: string, dst: string, options
 
 /**
  * encryptFile on worker threads: the same session and framer, with the pool's key. A signed
- * suite's signer is given each slot's bytes once the slot is sealed (the framer's own calls
- * to it are dropped while a slot records), in message order.
+ * suite's signer is given every slot's bytes by poolPump, in message order, once the slot is
+ * done (the framer's own calls to it are dropped meanwhile: a slot on a worker is not sealed yet
+ * when the framer emits it). `threads` counts the calling thread: `threads - 1` workers.
  */
 async function encryptPooled(input: FileHandle, dst: string, plan: EncryptPlan, size: number, chunk: number, threads: number, messageId?: Uint8Array): Promise<FileResult> {
   const pool = openFramePool(plan.backend, false);
   try {
     const session = await beginEncryption({ ...plan, backend: pool.backend }, size, messageId);
     const { signer } = session;
+    let pumping = false;
     const slotSigner: MessageSigner | undefined = signer && {
       publicKey: signer.publicKey,
       update(bytes) {
-        // A slot's bytes are not sealed yet while it records: poolPump hashes them after its job.
-        if (!pool.recording) signer.update(bytes);
+        if (!pumping) signer.update(bytes);
       },
       sign: () => signer.sign(),
     };
-    const framer = new EncryptFramer(signer ? { ...session, signer: slotSigner } : session);
-    pool.start(threads);
+    const framer = new EncryptFramer(signer ? { ...session, signer: slotSigner } : session, { parts: true });
+    pool.start(threads - 1);
     const slots = poolSlots(threads, chunk, (chunk / plan.frameLength) * (plan.frameLength + REGULAR_FRAME_OVERHEAD));
     const bytesWritten = await writeFileAtomically(dst, async (out) => {
+      pumping = true;
       let n = await poolPump(input, out, pool, slots, chunk, (bytes, emit) => framer.push(bytes, emit), signer && ((bytes) => signer.update(bytes)));
+      pumping = false;
       const parts: Uint8Array[] = [];
       const r = framer.finish((bytes) => parts.push(bytes));
       if (r instanceof Promise) await r;
@@ -417,7 +435,7 @@ export async function decryptFile(src: string, dst: string, options: DecryptFile
     const bytesWritten = await writeFileAtomically(dst, async (out) => {
       let n: number;
       if (pool && threads > 1) {
-        pool.start(threads);
+        pool.start(threads - 1);
         n = await poolPump(input, out, pool, poolSlots(threads, chunk, (chunk / frameBytes) * header!.frameLength), chunk, (bytes, emit) => framer.push(bytes, emit));
       } else {
         n = await pump(input, out, () => chunk, (bytes, emit) => framer.push(bytes, emit));

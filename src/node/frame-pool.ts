@@ -6,7 +6,8 @@
 // changes is the content key it is given: a {@link PoolKey}, whose `seal` / `open` of a frame
 // that lies in a shared input slot only *record* the operation (nonce, AAD, offsets) and return
 // the slot's output region it will fill. `dispatch` then runs the recorded operations of one
-// slot (about 1 MiB of frames) on a worker thread; the caller reads and writes those output
+// slot (about 1 MiB of frames) on a worker thread, or `runHere` on the calling thread with its
+// own key when no worker can take the slot now; the caller reads and writes those output
 // regions only after the job has resolved, and writes a decrypted slot only if every frame in
 // it verified. So the bytes are the single-threaded path's bytes by construction.
 //
@@ -84,6 +85,8 @@ interface FrameThread {
   readonly worker: Worker;
   readonly pending: { resolve(r: JobResult): void; reject(e: unknown): void }[];
   dead: boolean;
+  /** The worker runs (its start takes tens of milliseconds, more on a busy machine). */
+  online: boolean;
   idleTimer?: ReturnType<typeof setTimeout>;
 }
 
@@ -100,7 +103,10 @@ function spawn(): FrameThread {
     // The worker holds a few strings of one frame at a time: small heaps keep its memory small.
     resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 },
   });
-  const thread: FrameThread = { worker, pending: [], dead: false };
+  const thread: FrameThread = { worker, pending: [], dead: false, online: false };
+  worker.once('online', () => {
+    thread.online = true;
+  });
   worker.on('message', (r: JobResult) => thread.pending.shift()?.resolve(r));
   const die = (): void => {
     if (thread.dead) return;
@@ -121,6 +127,16 @@ export function idleFrameThreadCount(): number {
 }
 
 let injected: 'exit' | 'fault' | undefined;
+/** Test hook: where slots go (`'auto'`: to a worker that can take one, else the calling thread). */
+let placement: 'auto' | 'workers' | 'here' = 'auto';
+
+/** Test hook: send every slot to a worker (`'workers'`), do every slot on the calling thread (`'here'`), or choose (`'auto'`). */
+export function setSlotPlacement(where: 'auto' | 'workers' | 'here'): void {
+  placement = where;
+}
+
+/** Jobs a worker may have queued before the calling thread does a slot itself. */
+const QUEUE_DEPTH = 2;
 
 /** Test hook: the next job's worker exits (`'exit'`) or fails (`'fault'`) instead of running it. */
 export function injectFrameWorkerFault(kind: 'exit' | 'fault'): void {
@@ -153,6 +169,18 @@ export interface FramePool {
   readonly recording: boolean;
   /** Takes `threads` worker threads (idle ones first) for this file's jobs. */
   start(threads: number): void;
+  /**
+   * Whether a worker can take a slot now (one is running and has fewer than two slots queued).
+   * If not, the calling thread seals or opens the slot itself: while the workers start, and
+   * whenever they are behind, it works as the single-threaded path does.
+   */
+  canTake(): boolean;
+  /**
+   * Runs `job` on the calling thread, now, with the calling thread's key (node:crypto, which
+   * writes frames of 16 KiB or more through latin1 strings: little garbage, see aead-node.ts).
+   * Throws ERR_DECRYPTION_FAILED at the first tag that fails (its output zeroed).
+   */
+  runHere(job: Job): void;
   /** From now on, frames lying in `slot.input` are recorded (until {@link close}). */
   openSlot(slot: Slot): void;
   /** Stops recording; returns what was recorded, or undefined when nothing was. */
@@ -170,6 +198,7 @@ export interface FramePool {
 export function openFramePool(real: AeadBackend, open: boolean): FramePool {
   const mine: FrameThread[] = [];
   let keyObject: KeyObject | undefined;
+  let localKey: AeadKey | undefined;
   let slot: Slot | undefined;
   let ops: number[] = [];
   let meta: Uint8Array[] = [];
@@ -195,7 +224,10 @@ export function openFramePool(real: AeadBackend, open: boolean): FramePool {
       // node:crypto copies the key into the KeyObject; the caller wipes `raw` as before.
       keyObject = createSecretKey(raw);
       const local = real.importKey(raw);
-      const wrap = (k: AeadKey): AeadKey => poolKey(k, record);
+      const wrap = (k: AeadKey): AeadKey => {
+        localKey = k;
+        return poolKey(k, record);
+      };
       return local instanceof Promise ? local.then(wrap) : wrap(local);
     },
   };
@@ -233,10 +265,25 @@ export function openFramePool(real: AeadBackend, open: boolean): FramePool {
       }
       return { slot: s, ops: Int32Array.from(ops), meta: m };
     },
+    runHere(job) {
+      const key = localKey as AeadKey;
+      const { ops, meta, slot: { input, output } } = job;
+      for (let i = 0; i < ops.length; i += 5) {
+        const [inOff, len, outOff, m, aadLen] = [ops[i]!, ops[i + 1]!, ops[i + 2]!, ops[i + 3]!, ops[i + 4]!];
+        const nonce = meta.subarray(m, m + 12);
+        const aad = meta.subarray(m + 12, m + 12 + aadLen);
+        if (open) (key.openInto as NonNullable<AeadKey['openInto']>)(nonce, aad, input.subarray(inOff, inOff + len + TAG_BYTES), output, outOff);
+        else (key.sealInto as NonNullable<AeadKey['sealInto']>)(nonce, aad, input.subarray(inOff, inOff + len), output, outOff);
+      }
+    },
+    canTake() {
+      if (placement !== 'auto') return placement === 'workers';
+      return mine.some((t) => !t.dead && t.online && t.pending.length < QUEUE_DEPTH);
+    },
     dispatch(job) {
       const live = mine.filter((t) => !t.dead);
       if (live.length === 0) return Promise.reject(new Error('A Sealbox frame worker thread stopped'));
-      const thread = live.reduce((a, b) => (b.pending.length < a.pending.length ? b : a));
+      const thread = live.reduce((a, b) => ((b.online && !a.online) || (b.online === a.online && b.pending.length < a.pending.length) ? b : a));
       return new Promise<JobResult>((resolve, reject) => {
         thread.pending.push({ resolve, reject });
         const fault = injected;
@@ -289,5 +336,14 @@ function poolKey(local: AeadKey, record: Recorder): AeadKey {
   };
   // The header tag is sealed with sealInto when the backend has it (never recorded).
   if (local.sealInto) key.sealInto = local.sealInto.bind(local);
+  // encryptFile's framer gathers parts: recorded, ciphertext and tag are two views of the
+  // slot's output; otherwise node:crypto's own arrays, uncopied (as on the single-threaded path).
+  const sealParts = local.sealParts?.bind(local);
+  if (sealParts) {
+    key.sealParts = (nonce, aad, plaintext) => {
+      const out = record(nonce, aad, plaintext, plaintext.length, 0);
+      return out ? [out.subarray(0, plaintext.length), out.subarray(plaintext.length)] : sealParts(nonce, aad, plaintext);
+    };
+  }
   return key;
 }
