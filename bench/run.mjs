@@ -68,9 +68,11 @@ try {
       // node:crypto could reach in this run.
       add('1 KiB messages', `node:crypto calls alone ${verb} (floor)`, small[`floor-${d}`], 'ops/s', null, [['AWS SDK', small[`floor-${d}`] / small[`aws-${d}`], null]]);
       add('1 KiB messages', `AWS SDK ${verb}`, small[`aws-${d}`], 'ops/s');
+      // Targets as issue #17 restates them against this machine's floors: 0.8x the floor (the
+      // AWS SDK multiples they replace are shown without a target).
       add('1 KiB messages', `Sealbox ${verb}`, small[`sealbox-${d}`], 'ops/s', null, [
-        ['floor', small[`sealbox-${d}`] / small[`floor-${d}`], null],
-        ['AWS SDK', small[`sealbox-${d}`] / small[`aws-${d}`], 10],
+        ['floor', small[`sealbox-${d}`] / small[`floor-${d}`], 0.8],
+        ['AWS SDK', small[`sealbox-${d}`] / small[`aws-${d}`], null],
       ]);
     }
 
@@ -83,8 +85,8 @@ try {
       add(`${BUFFER_MIB} MiB Buffer`, `raw node:crypto framed ${verb}`, buf[`raw-${d}`], 'MiB/s', null, [['AWS SDK', buf[`raw-${d}`] / buf[`aws-${d}`], null]]);
       add(`${BUFFER_MIB} MiB Buffer`, `AWS SDK ${verb}`, buf[`aws-${d}`], 'MiB/s');
       add(`${BUFFER_MIB} MiB Buffer`, `Sealbox ${verb}`, buf[`sealbox-${d}`], 'MiB/s', null, [
-        ['raw', buf[`sealbox-${d}`] / buf[`raw-${d}`], 0.8],
-        ['AWS SDK', buf[`sealbox-${d}`] / buf[`aws-${d}`], 5],
+        ['raw', buf[`sealbox-${d}`] / buf[`raw-${d}`], 0.9],
+        ['AWS SDK', buf[`sealbox-${d}`] / buf[`aws-${d}`], null],
       ]);
     }
 
@@ -127,9 +129,11 @@ try {
       const verb = d === 'enc' ? 'encrypt' : 'decrypt';
       add(g, `AWS SDK stream ${verb}`, file[`aws-stream-${d}`], 'MiB/s');
       for (const [impl, label] of [['sealbox-file', `Sealbox ${verb}File`], ['sealbox-stream', `Sealbox Node stream ${verb}`]]) {
+        // Node streams: 0.9x the copy in every run is the restated target (#17); the AWS SDK
+        // multiple stays a target for the file helpers only.
         add(g, label, file[`${impl}-${d}`], 'MiB/s', null, [
           ['copy', file[`${impl}-${d}`] / file.copy, 0.9],
-          ['AWS SDK', file[`${impl}-${d}`] / file[`aws-stream-${d}`], 3],
+          ['AWS SDK', file[`${impl}-${d}`] / file[`aws-stream-${d}`], impl === 'sealbox-stream' ? null : 3],
         ]);
       }
     }
