@@ -121,6 +121,13 @@ function spawn(): FrameThread {
   return thread;
 }
 
+let starts = 0;
+
+/** Test hook: how many files have taken worker threads (calls of `start` with at least one). */
+export function framePoolStarts(): number {
+  return starts;
+}
+
 /** Test hook: how many threads are idle in the pool. */
 export function idleFrameThreadCount(): number {
   return idle.length;
@@ -238,6 +245,7 @@ export function openFramePool(real: AeadBackend, open: boolean): FramePool {
       return slot !== undefined;
     },
     start(threads) {
+      if (threads > 0) starts++;
       for (let i = 0; i < threads; i++) {
         const thread = idle.pop() ?? spawn();
         if (thread.idleTimer) clearTimeout(thread.idleTimer);
