@@ -45,13 +45,13 @@ export async function encryptWithMessageId(plaintext: Uint8Array, options: Encry
   assertBytes('plaintext', plaintext);
   const plan = planEncryption(options);
   const frameLength = plan.frameLength;
-  // A transient content key: disposed of (wiped) as soon as the last frame is sealed.
-  const session = await beginEncryption(plan, plaintext.length, messageId, fixedSigner, true);
-
-  // The output size is known: allocate once, write each frame in place.
-  const out = new Uint8Array(session.headerBytes.length + framesByteLength(plaintext.length, frameLength) + plan.suite.signatureLength);
-  out.set(session.headerBytes, 0);
+  // A transient content key: disposed of (wiped) as soon as the last frame is sealed. The
+  // output size is known: the header is written at the start of the one array, with room for
+  // the frames (and signature) after it, each written in place.
+  const room = framesByteLength(plaintext.length, frameLength) + plan.suite.signatureLength;
+  const session = await beginEncryption(plan, plaintext.length, messageId, fixedSigner, true, room);
   let pos = session.headerBytes.length;
+  const out = new Uint8Array(session.headerBytes.buffer, session.headerBytes.byteOffset, pos + room);
 
   const { regular, finalLength } = frameLayout(plaintext.length, frameLength);
   try {

@@ -15,7 +15,10 @@ import type { MessageSigner } from '../crypto/signature.js';
 /** Everything needed to write one message: its header bytes and a sealer for its frames. */
 export interface EncryptSession {
   readonly header: MessageHeader;
-  /** Preamble, CBOR body and header tag: the first bytes of the message. */
+  /**
+   * Preamble, CBOR body and header tag: the first bytes of the message. Started with `room`
+   * (one-shot encrypt), a view of the start of an array that has `room` more bytes after it.
+   */
   readonly headerBytes: Uint8Array;
   /** Seals frame `index`; returns ciphertext ‖ tag. Frames must be sealed with increasing indexes. */
   sealFrame(index: number, final: boolean, plaintext: Uint8Array): MaybePromise<Uint8Array>;
@@ -87,6 +90,7 @@ export async function startEncryption(
   messageId: Uint8Array = randomBytes(MESSAGE_ID_BYTES),
   signer?: MessageSigner,
   transient = false,
+  room = 0,
 ): Promise<EncryptSession> {
   const pending = deriveAndWipe(FORMAT_VERSION, materials.suite, materials.dataKey, messageId, () => checkFrameLength(frameLength));
   const { contentKey, commitment } = pending instanceof Promise ? await pending : pending;
@@ -114,7 +118,8 @@ export async function startEncryption(
   });
   let headerBytes: Uint8Array;
   try {
-    headerBytes = await sealHeader(header, key);
+    // With `room`, the header is written at the start of an array with that much more after it.
+    headerBytes = room === 0 ? await sealHeader(header, key) : await sealHeader(header, key, encodeHeader(header, TAG_BYTES + room).subarray(0, -room));
   } catch (err) {
     disposeKey(key);
     throw err;

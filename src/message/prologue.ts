@@ -107,7 +107,7 @@ export function planEncryption(options: EncryptOptions): EncryptPlan {
  * Asks the materials manager for a data key and starts the message (for a signed suite, with a
  * fresh signing key pair). `plaintextLength` is undefined for streams of unknown length.
  */
-export async function beginEncryption(plan: EncryptPlan, plaintextLength?: number, messageId?: Uint8Array, fixedSigner?: MessageSigner, transient = false): Promise<EncryptSession> {
+export async function beginEncryption(plan: EncryptPlan, plaintextLength?: number, messageId?: Uint8Array, fixedSigner?: MessageSigner, transient = false, room = 0): Promise<EncryptSession> {
   const { suite } = plan;
   // SPEC §11.1: a signed message's key pair is made first, and its public key goes into the
   // context the keyrings wrap the data key under. It is never reused or cached. (`fixedSigner`:
@@ -120,7 +120,7 @@ export async function beginEncryption(plan: EncryptPlan, plaintextLength?: numbe
   if (materials.suite.id !== suite.id || materials.encryptionContext[SIGNING_KEY_CONTEXT_KEY] !== signing?.keyText) {
     throw new SealboxError('ERR_KEYRING', 'Bad materials');
   }
-  return startEncryption(materials, plan.frameLength, plan.backend, messageId, signing?.signer, transient);
+  return startEncryption(materials, plan.frameLength, plan.backend, messageId, signing?.signer, transient, room);
 }
 
 /** Decrypt-side limits from options, each checked as a programmer error when out of range. */
