@@ -1,6 +1,6 @@
 // One benchmark measurement in a fresh process (so peak RSS belongs to that measurement
 // alone). Prints one JSON line. Driven by bench/run.mjs; runs the built dist/.
-import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
@@ -115,57 +115,8 @@ async function bestMs(op, reps) {
   return best;
 }
 
-/**
- * The node:crypto calls one 1 KiB message needs in Sealbox's format, and nothing else: wrap or
- * unwrap the data key (AES-GCM), HKDF-SHA-512 extract and two expands (HMAC), import the content
- * key, seal or check the header tag, seal or open the frame. No encoding, no allocation of the
- * message, no keyring logic: the floor any implementation of the format on node:crypto pays.
- */
-const floor = (() => {
-  const gcm = (key, nonce, aad, data, tag) => {
-    const c = tag ? createDecipheriv('aes-256-gcm', key, nonce) : createCipheriv('aes-256-gcm', key, nonce);
-    c.setAAD(aad);
-    if (tag) c.setAuthTag(tag);
-    const out = c.update(data);
-    c.final();
-    return tag ? out : [out, c.getAuthTag()];
-  };
-  const hmac = (key, data) => createHmac('sha512', key).update(data).digest();
-  const wrapping = createSecretKey(randomBytes(32));
-  const nonce = randomBytes(12);
-  const context = randomBytes(40);
-  const header = randomBytes(220);
-  const frameAad = randomBytes(45);
-  const messageId = randomBytes(32);
-  const labels = [Buffer.from('sealbox v1 suite 1 content key\x01'), Buffer.from('sealbox v1 suite 1 key commitment\x01')];
-  const derive = (dataKey) => {
-    const prk = hmac(messageId, dataKey);
-    const contentKey = createSecretKey(hmac(prk, labels[0]).subarray(0, 32));
-    hmac(prk, labels[1]);
-    return contentKey;
-  };
-  const encryptOnce = (pt) => {
-    const dataKey = randomBytes(32);
-    gcm(wrapping, nonce, context, dataKey);
-    const key = derive(dataKey);
-    gcm(key, nonce, header, Buffer.alloc(0));
-    return gcm(key, nonce, frameAad, pt);
-  };
-  const sealed = (pt) => {
-    const dataKey = randomBytes(32);
-    const [edk, edkTag] = gcm(wrapping, nonce, context, dataKey);
-    const key = derive(dataKey);
-    const [, headerTag] = gcm(key, nonce, header, Buffer.alloc(0));
-    const [frame, frameTag] = gcm(key, nonce, frameAad, pt);
-    return { edk, edkTag, headerTag, frame, frameTag };
-  };
-  const decryptOnce = (m) => {
-    const key = derive(gcm(wrapping, nonce, context, m.edk, m.edkTag));
-    gcm(key, nonce, header, Buffer.alloc(0), m.headerTag);
-    return gcm(key, nonce, frameAad, m.frame, m.frameTag);
-  };
-  return { encryptOnce, sealed, decryptOnce };
-})();
+/** The node:crypto calls alone (bench/floor.mjs). */
+const floor = await import('./floor.mjs');
 
 async function small() {
   const pt = randomBytes(1024);
@@ -199,6 +150,43 @@ async function small() {
   if (dir === 'enc') return { opsPerSec: await opsPerSecond(() => client.encrypt(keyring, pt, { suiteId, frameLength: FRAME }), seconds) };
   const { result } = await client.encrypt(keyring, pt, { suiteId, frameLength: FRAME });
   return { opsPerSec: await opsPerSecond(() => client.decrypt(keyring, result), seconds) };
+}
+
+/**
+ * 1 KiB messages, Sealbox against the node:crypto floor in one process, in alternating rounds
+ * of about 0.2 s (floor, Sealbox, floor, ...) for about 2 x `seconds`: both see the same
+ * machine, whatever else runs on it. Returns the median ops/s of each side's rounds.
+ */
+async function smallFloor() {
+  const pt = randomBytes(1024);
+  const seconds = Number(rest[0] ?? 3);
+  const keyring = sealboxKeyring();
+  let sides;
+  if (dir === 'enc') {
+    sides = { floor: () => floor.encryptOnce(pt), sealbox: () => encrypt(pt, { keyring }) };
+  } else {
+    const m = floor.sealed(pt);
+    const { ciphertext } = await encrypt(pt, { keyring });
+    sides = { floor: () => floor.decryptOnce(m), sealbox: () => decrypt(ciphertext, { keyring }) };
+  }
+  for (const op of Object.values(sides)) for (let i = 0; i < 300; i++) await op();
+  const rates = { floor: [], sealbox: [] };
+  const until = performance.now() + 2 * seconds * 1000;
+  while (performance.now() < until) {
+    for (const [name, op] of Object.entries(sides)) {
+      let n = 0;
+      const t0 = performance.now();
+      let t = t0;
+      while (t - t0 < 200) {
+        for (let i = 0; i < 50; i++) await op();
+        n += 50;
+        t = performance.now();
+      }
+      rates[name].push((n * 1000) / (t - t0));
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  return { floor: median(rates.floor), sealbox: median(rates.sealbox), rounds: rates.floor.length };
 }
 
 async function buffer() {
@@ -283,6 +271,6 @@ async function file() {
   return { ms: performance.now() - t0, peakRss: peakRss() };
 }
 
-const scenarios = { small, buffer, 'buffer-rss': bufferRss, file };
+const scenarios = { small, 'small-floor': smallFloor, buffer, 'buffer-rss': bufferRss, file };
 const result = await scenarios[scenario]();
 process.stdout.write(`${JSON.stringify(result)}\n`);
