@@ -66,6 +66,7 @@ try {
       const r = worker('small-floor', 'sealbox', d, SMALL_SECONDS);
       small[`floor-${d}`] = r.floor;
       small[`sealbox-${d}`] = r.sealbox;
+      small[`cpu-${d}`] = r.sealboxCpu / r.floorCpu;
       small[`aws-${d}`] = worker('small', 'aws', d, SMALL_SECONDS).opsPerSec;
     }
     for (const d of ['enc', 'dec']) {
@@ -78,6 +79,7 @@ try {
       // AWS SDK multiples they replace are shown without a target).
       add('1 KiB messages', `Sealbox ${verb}`, small[`sealbox-${d}`], 'ops/s', null, [
         ['floor', small[`sealbox-${d}`] / small[`floor-${d}`], 0.8],
+        ['floor per CPU second', small[`cpu-${d}`], null],
         ['AWS SDK', small[`sealbox-${d}`] / small[`aws-${d}`], null],
       ]);
     }
