@@ -335,17 +335,21 @@ export async function encryptFileWithMessageId(src: string, dst: string, options
     const session = await beginEncryption(plan, size, messageId);
     const framer = new EncryptFramer(session, { parts: true });
     const bytesWritten = await writeFileAtomically(dst, async (out) => {
-      let n = await pump(input, out, () => chunk, (bytes, emit) => framer.push(bytes, emit));
-      const parts: Uint8Array[] = [];
-      const r = framer.finish((bytes) => parts.push(bytes));
-      if (r instanceof Promise) await r;
-      n += (await out.writev(parts)).bytesWritten;
-      return n;
+      const n = await pump(input, out, () => chunk, (bytes, emit) => framer.push(bytes, emit));
+      return n + (await writeFinal(framer, out));
     });
     return { header: session.header, bytesWritten };
   } finally {
     await input.close();
   }
+}
+
+/** Seals the final frame (and a signed suite's signature after it) and writes them; returns the bytes written. */
+async function writeFinal(framer: EncryptFramer, out: FileHandle): Promise<number> {
+  const parts: Uint8Array[] = [];
+  const r = framer.finish((bytes) => parts.push(bytes));
+  if (r instanceof Promise) await r;
+  return (await out.writev(parts)).bytesWritten;
 }
 
 /**
@@ -372,13 +376,9 @@ async function encryptPooled(input: FileHandle, dst: string, plan: EncryptPlan, 
     const slots = poolSlots(threads, chunk, (chunk / plan.frameLength) * (plan.frameLength + REGULAR_FRAME_OVERHEAD));
     const bytesWritten = await writeFileAtomically(dst, async (out) => {
       pumping = true;
-      let n = await poolPump(input, out, pool, slots, chunk, (bytes, emit) => framer.push(bytes, emit), signer && ((bytes) => signer.update(bytes)));
+      const n = await poolPump(input, out, pool, slots, chunk, (bytes, emit) => framer.push(bytes, emit), signer && ((bytes) => signer.update(bytes)));
       pumping = false;
-      const parts: Uint8Array[] = [];
-      const r = framer.finish((bytes) => parts.push(bytes));
-      if (r instanceof Promise) await r;
-      n += (await out.writev(parts)).bytesWritten;
-      return n;
+      return n + (await writeFinal(framer, out));
     });
     return { header: session.header, bytesWritten };
   } finally {
