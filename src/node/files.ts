@@ -361,6 +361,8 @@ async function writeFinal(framer: EncryptFramer, out: FileHandle): Promise<numbe
 async function encryptPooled(input: FileHandle, dst: string, plan: EncryptPlan, size: number, chunk: number, threads: number, messageId?: Uint8Array): Promise<FileResult> {
   const pool = openFramePool(plan.backend, false);
   try {
+    // Workers start first: they boot (tens of milliseconds) while the keyring is asked for a data key.
+    pool.start(threads - 1);
     const session = await beginEncryption({ ...plan, backend: pool.backend }, size, messageId);
     const { signer } = session;
     let pumping = false;
@@ -372,7 +374,6 @@ async function encryptPooled(input: FileHandle, dst: string, plan: EncryptPlan, 
       sign: () => signer.sign(),
     };
     const framer = new EncryptFramer(signer ? { ...session, signer: slotSigner } : session, { parts: true });
-    pool.start(threads - 1);
     const slots = poolSlots(threads, chunk, (chunk / plan.frameLength) * (plan.frameLength + REGULAR_FRAME_OVERHEAD));
     const bytesWritten = await writeFileAtomically(dst, async (out) => {
       pumping = true;
