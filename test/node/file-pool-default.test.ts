@@ -9,10 +9,13 @@ import { bytesEqual, pattern, testKeyring } from '../helpers/keys.js';
 
 // The default thread count (no `concurrency`), on a machine with two cores as far as Sealbox
 // can tell: workers for an unsigned file of 8 MiB or more; none below, none for frames above
-// 1 MiB, none for a signed file (its hash already has the second core).
+// 1 MiB, none for a signed file (its hash already has the second core), none while the load
+// average leaves no core idle besides the calling thread's.
+const machine = vi.hoisted(() => ({ load: 0 }));
 vi.mock('node:os', async (importOriginal) => {
   const os = await importOriginal<typeof import('node:os')>();
-  return { ...os, default: { ...os, availableParallelism: () => 2 }, availableParallelism: () => 2 };
+  const mocked = { availableParallelism: () => 2, loadavg: () => [machine.load, machine.load, machine.load] };
+  return { ...os, default: { ...os, ...mocked }, ...mocked };
 });
 
 const dir = await mkdtemp(join(tmpdir(), 'sealbox-file-pool-default-'));
@@ -37,6 +40,23 @@ describe('the default concurrency on two cores', () => {
     expect(await uses(() => encryptFile(join(dir, 'big'), join(dir, 'f.sbx'), { keyring, frameLength: 2 * MIB }))).toBe(0);
     expect(await uses(() => decryptFile(join(dir, 'f.sbx'), join(dir, 'f.out'), { keyring }))).toBe(0);
     expect(await uses(() => encryptFile(join(dir, 'big'), join(dir, 'one.sbx'), { keyring, concurrency: 1 }))).toBe(0);
+  });
+
+  it('uses none while the other core is busy (1-minute load average above 1), and workers when asked', async () => {
+    await writeFile(join(dir, 'big'), big);
+    const before = framePoolStarts();
+    machine.load = 1.2;
+    try {
+      await encryptFile(join(dir, 'big'), join(dir, 'l.sbx'), { keyring });
+      await decryptFile(join(dir, 'l.sbx'), join(dir, 'l.out'), { keyring });
+      expect(framePoolStarts()).toBe(before);
+      await encryptFile(join(dir, 'big'), join(dir, 'l.sbx'), { keyring, concurrency: 2 });
+      expect(framePoolStarts()).toBe(before + 1);
+    } finally {
+      machine.load = 0;
+    }
+    await encryptFile(join(dir, 'big'), join(dir, 'l.sbx'), { keyring });
+    expect(framePoolStarts()).toBe(before + 2);
   });
 
   it('uses none for a signed file by default, and workers when asked', async () => {
