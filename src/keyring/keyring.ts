@@ -134,6 +134,19 @@ export function checkedKeyring(keyring: Keyring): Keyring {
   if (typeof keyring !== 'object' || keyring === null || typeof keyring.wrapKey !== 'function' || typeof keyring.unwrapKey !== 'function') {
     throw new TypeError('"keyring" expected an object with wrapKey and unwrapKey methods');
   }
+  // One wrapper per keyring, made once (rewrap checks its "to" keyring on every call). It calls
+  // the keyring's methods as they are at the time of each call, so sharing it changes nothing.
+  let checked = checkedKeyrings.get(keyring);
+  if (!checked) {
+    checked = checking(keyring);
+    checkedKeyrings.set(keyring, checked);
+  }
+  return checked;
+}
+
+const checkedKeyrings = new WeakMap<Keyring, Keyring>();
+
+function checking(keyring: Keyring): Keyring {
   return {
     async wrapKey(request) {
       let result: WrapResult;

@@ -50,13 +50,19 @@ export class RawAesKeyring implements Keyring {
     this.namespace = namespace;
     this.name = name;
     this.#random = options.random ?? randomBytes;
-    this.#key = Promise.resolve(getAeadBackend().importKey(copyBytes(wrappingKey)));
+    const key = getAeadBackend().importKey(copyBytes(wrappingKey));
+    this.#key = Promise.resolve(key);
+    // node:crypto imports at once: then wrapKey and unwrapKey need not wait a turn for it.
+    if (!(key instanceof Promise)) this.#ready = key;
   }
+
+  /** The wrapping key, once imported (at construction with node:crypto). */
+  #ready: AeadKey | undefined;
 
   async wrapKey(request: WrapRequest): Promise<WrapResult> {
     const dataKey = request.dataKey ?? this.#random(request.suite.dataKeyLength);
     const iv = this.#random(IV_BYTES);
-    const key = await this.#key;
+    const key = this.#ready ?? (await this.#key);
     const ciphertext = await key.seal(iv, encodeContext(request.encryptionContext), dataKey);
     const providerInfo = new Uint8Array(this.#nameBytes.length + IV_BYTES);
     providerInfo.set(this.#nameBytes, 0);
@@ -68,7 +74,7 @@ export class RawAesKeyring implements Keyring {
     const mine: EncryptedDataKey[] = [];
     for (const edk of request.encryptedDataKeys) if (this.#isMine(edk)) mine.push(edk);
     if (mine.length === 0) return null;
-    const key = await this.#key;
+    const key = this.#ready ?? (await this.#key);
     const aad = encodeContext(request.encryptionContext);
     let mismatched = false;
     for (const edk of mine) {
