@@ -36,7 +36,8 @@ export default defineConfig([
     // turns into lazily run parts of the same file: loaded from disk once, run only when
     // used. The dependencies every command needs (commander, cbor-x, env-paths) are inlined,
     // and so is better-sqlite3's JavaScript (about 15 small files, whose resolution alone took
-    // 15-20 ms of every local KMS command; its native addon is loaded by path, store.ts);
+    // 15-20 ms of every local KMS command; its native addon is loaded by path, store.ts, so the
+    // `bindings` package that searches for it is left out);
     // the others (native addons, the AWS SDK, @noble's and @scure's arithmetic and encodings,
     // cli-progress) stay the package's own dependencies, required when first used (Node
     // 20.19+ requires ES modules too), so that compiling this file at start-up stays cheap.
@@ -50,8 +51,8 @@ export default defineConfig([
     clean: true,
     splitting: false,
     treeshake: false,
-    noExternal: [/^(?!cbor-extract$|cli-progress$|@aws-sdk\/|@smithy\/|@noble\/|@scure\/)/],
-    external: ['cbor-extract', 'cli-progress', /^@aws-sdk\//, /^@smithy\//, /^@noble\//, /^@scure\//],
+    noExternal: [/^(?!bindings$|cbor-extract$|cli-progress$|@aws-sdk\/|@smithy\/|@noble\/|@scure\/)/],
+    external: ['bindings', 'cbor-extract', 'cli-progress', /^@aws-sdk\//, /^@smithy\//, /^@noble\//, /^@scure\//],
     // import() of the dependencies left out becomes require() (Node 20.19+ requires ES
     // modules too): no ES module loader at start-up, and compile-cache.ts need not provide one.
     esbuildOptions(options) {
