@@ -311,6 +311,12 @@ Whole benchmark: ${fmt(seconds, 0)} s.
   adds SQLite (loading better-sqlite3, opening the store) and its writes: each operation
   appends an audit row, and closing the store checkpoints SQLite's write-ahead log. The rows
   are medians of interleaved runs; on a shared machine \`node -e 0\` itself moves between runs.
+- Worker threads for files (bench/file-pool.mjs): \`concurrency: N\` against \`concurrency: 1\`
+  in fresh processes, so each pooled run pays for starting its workers. Workers add CPU time of
+  their own (start-up, handing slots over, collecting their latin1 output), which pays only
+  with idle cores: the default uses them only when the 1-minute load average leaves a core
+  idle besides the calling thread's, so compare these rows with the run's load. The CLI rows
+  against age include Node's start, and Sealbox fsyncs its output; age does not.
 - Stream memory is also checked without timing in test/node/memory.test.ts (live memory after
   forced GC stays within 4 MiB while 96 MiB pass through a stalling consumer).
 `;
