@@ -225,11 +225,14 @@ Baselines:
   counter nonces and AAD, written into one preallocated buffer: the floor for any framed
   format on \`node:crypto\` (no key derivation, no header). Its ratio to the AWS SDK is the
   most any framed format on \`node:crypto\` could show against it on this machine, in this run.
-- **node:crypto calls alone (floor)**: for 1 KiB messages, just the node:crypto calls the
-  format needs per message (data key wrap or unwrap, HKDF extract and two expands, content key
-  import, header tag, frame), with no encoding or other work: what any implementation of this
-  format on \`node:crypto\` pays at least. Its ratio to the AWS SDK is likewise the ceiling
-  for Sealbox's ratio.
+- **node:crypto calls alone (floor)** (bench/floor.mjs): for 1 KiB messages, just the
+  node:crypto calls the format needs per message (data key wrap or unwrap, HKDF extract and two
+  expands, header tag, frame), with no encoding or other work: what any implementation of this
+  format on \`node:crypto\` pays at least. Each step is made the cheapest way Sealbox knows, so
+  that Sealbox never does a step for less than its floor: random bytes from a pool, the
+  content key handed to node:crypto as bytes (no \`KeyObject\`), HMAC-SHA-512 as two one-shot
+  \`crypto.hash\` calls. It runs in the same process as Sealbox, in alternating rounds of 0.2 s
+  (medians). Its ratio to the AWS SDK is likewise the ceiling for Sealbox's ratio.
 - **plain fs copy pipeline**: \`pipeline(createReadStream(a), createWriteStream(b))\`.
 - **Rewrap baselines** (bench/rewrap.mjs): \`fs.copyFile\` of the same message file followed
   by \`fsync\` (what moving the bytes durably costs; \`copy_file_range\` on Linux): the 1.2x
@@ -264,10 +267,10 @@ Whole benchmark: ${fmt(seconds, 0)} s.
   half as much on encrypt. One cost that is easy to miss: V8 keeps typed arrays of up to 64
   bytes inside its heap, and node:crypto moves each such array out before using it (about
   0.5 us); a message has a dozen fresh nonces, AADs, ids and keys that small, so Sealbox hands
-  them to node:crypto from reused off-heap scratch buffers (\`src/crypto/aead-node.ts\`). 10x the AWS SDK's decrypt
-  rate would be above the floor itself in most runs, so that target needs fewer or cheaper
-  primitive calls per message, i.e. a format change, not tuning. The floor rows' own ratio to
-  the AWS SDK shows it for each run.
+  them to node:crypto from reused off-heap scratch buffers (\`src/crypto/aead-node.ts\`). The
+  target is 0.8x the floor each way (issue 17, restated from 10x the AWS SDK, which was above
+  the floor itself in some runs); the ratio per CPU second of the process is shown beside the
+  wall-clock one, as the load of other processes moves it less.
 - 64 MiB Buffer: the raw \`node:crypto\` rows' ratio to the AWS SDK is what a format with no
   overhead at all would reach; it stays well below 5x here (one core's AES-GCM through
   \`node:crypto\`, with a fresh output Buffer per \`update()\`, against an SDK that is itself
