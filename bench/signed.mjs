@@ -98,17 +98,25 @@ both with a raw AES keyring and 64 KiB frames; files are decrypted with
 implementations alternate and the best of each is kept.
 
 - 1 KiB encrypt: each signed message costs one P-384 key generation and one signature, two
-  fixed-base scalar multiplications of about 1.1 ms each with Node 20's OpenSSL 3.0, in both
-  SDKs. Sealbox generates key pairs ahead on libuv's thread pool, so with a free core its
-  latency is one signature plus ~0.2 ms, against the AWS SDK's two plus ~1.4 ms of other work:
-  about 3x at best. When no core is free (a busy shared machine), the key generation competes
-  with the signing and the ratio falls towards (2.2 + 1.4) / (2.2 + 0.2) = 1.5x. No faster
-  P-384 is available here (\`@noble/curves\` signs in about 1.7 ms).
+  fixed-base scalar multiplications of about 0.9 ms each with Node 20's OpenSSL 3.0, in both
+  SDKs. Sealbox generates key pairs ahead on libuv's thread pool, so its main thread does one
+  signature plus about 0.2 ms (the public key is compressed from a JWK export: 25-30 us, an
+  SPKI export took 130-150 us); the AWS SDK does both plus about 1 ms. CPU time per message
+  (all threads, measured beside this run): Sealbox 1.66-1.76 ms, the AWS SDK 2.82-3.08 ms. So
+  with a free core the ratio is at most about 2.9 / 1.1 = 2.6x, and with none (a busy shared
+  machine) it falls towards the CPU ratio, about 1.7x: 3x is out of reach while the signature's
+  own scalar multiplication is on the caller's path. Taking it off would need ECDSA nonces
+  precomputed on another thread (k and k.G ahead, s = k^-1 (z + r d) mod n per message), which
+  node:crypto does not expose (OpenSSL's ECDSA_sign_setup); hand-written modular arithmetic on
+  secret scalars was not taken. A key-generation worker thread (a bounded pool of fresh pairs)
+  was measured too: slower than libuv's pool under load (one thread gets less CPU than four).
+  \`@noble/curves\` signs in about 1.6 ms.
 - 1 KiB decrypt: one point decompression (~0.3 ms) and one verification (~1.1 ms) per message;
   the AWS SDK takes far longer per message.
-- Files: from 1 MiB the signed bytes are hashed on a worker thread while the main thread seals
-  or opens frames (docs/browser.md, "Signatures"). SHA-384 runs at about 885 MiB/s on one core,
-  so with a free core a signed file runs at the slower of the unsigned path and the hash; with
-  no free core the hash adds to the unsigned path's CPU time instead. The load average above
-  says which case a run was.
+- Files: the signed bytes are hashed (SHA-384) on the calling thread as they arrive, so a
+  signed file runs at about U x H / (U + H), U the unsigned path's speed and H SHA-384's (about
+  885 MiB/s on one idle core), and takes the unsigned path's memory. A hash worker thread fed
+  through a shared ring cost 10-12 MiB of RSS (99-104 MiB peak, limit 96) and measured no
+  faster on this 2-core machine. Peak RSS is the largest of the runs: garbage collection timing
+  moves it by up to 15 MiB from run to run, for suite 1 as for suite 2.
 `;

@@ -2,8 +2,6 @@ import { nodeCrypto } from './aead-node.js';
 import type { SignatureBackend } from './signature.js';
 import type { RawSigner, RawVerifier } from './signature-policy.js';
 import { withPolicy } from './signature-policy.js';
-import type { HashSession } from './signature-worker.js';
-import { hashSession, prewarmHashThread } from './signature-worker.js';
 
 // Node only: the browser bundle replaces this file with signature-node.browser.ts.
 
@@ -85,62 +83,23 @@ function keyPool(crypto: NodeCrypto): () => Promise<KeyPair> {
   };
 }
 
-/** From this many bytes a message is likely large: a hash thread starts booting (tens of ms). */
-const PREWARM_BYTES = 256 * 1024;
-/** From this many bytes the hash moves to the worker thread (signature-worker.ts). */
-const WORKER_BYTES = 1024 * 1024;
-/**
- * A first chunk this large is a whole message handed over at once (one-shot encrypt and
- * decrypt): nothing runs beside its hash, so it is hashed here, uncopied.
- */
-const WHOLE_MESSAGE_BYTES = 4 * 1024 * 1024;
-
 type Hash = import('node:crypto').Sign | import('node:crypto').Verify;
 
 /**
- * Where a message's bytes go. While the message is small: copies, hashed in one go on this
- * thread at the end (cheapest for a 1 KiB message). From {@link WORKER_BYTES}: a hash session
- * on a worker thread, so hashing overlaps the caller's sealing or opening of the next frames.
- * A whole message in one chunk: hashed here at once.
+ * Where a message's bytes go: straight into one node:crypto Sign or Verify (SHA-384) on this
+ * thread, made at the first byte. Each chunk is hashed before `update` returns, so it is never
+ * copied or kept. (Hashing on a worker thread fed through a shared ring was measured: it cost
+ * 10-12 MiB of RSS for the thread, more than the 96 MiB limit of a signed 256 MiB file allows,
+ * and ran no faster on this 2-core machine; docs/performance.md, signed block.)
  */
-function messageBytes(key: KeyObject, sign: boolean, start: () => Hash): {
-  update(chunk: Uint8Array): void;
-  finish<T>(here: (hash: Hash) => T, there: (session: HashSession) => Promise<T>): Promise<T>;
-} {
-  let chunks: Uint8Array[] = [];
-  let bytes = 0;
-  let session: HashSession | undefined;
-  let inline: Hash | undefined;
-  const flush = (to: { update(data: Uint8Array): unknown }): void => {
-    for (const c of chunks) to.update(c);
-    chunks = [];
-  };
+function messageBytes(start: () => Hash): { update(chunk: Uint8Array): void; finish(): Hash } {
+  let hash: Hash | undefined;
   return {
     update(chunk) {
-      if (session) return session.update(chunk);
-      if (inline) return void inline.update(chunk);
-      if (chunk.length >= WHOLE_MESSAGE_BYTES) {
-        inline = start();
-        flush(inline);
-        inline.update(chunk);
-        return;
-      }
-      if (chunk.length === 0) return;
-      // A copy: `slice` of a Node Buffer (what file and stream callers pass) would be a view.
-      chunks.push(new Uint8Array(chunk));
-      const before = bytes;
-      bytes += chunk.length;
-      if (before < PREWARM_BYTES && bytes >= PREWARM_BYTES) prewarmHashThread();
-      if (bytes >= WORKER_BYTES) {
-        session = hashSession(key, sign);
-        flush(session);
-      }
+      (hash ??= start()).update(chunk);
     },
-    async finish(here, there) {
-      if (session) return there(session);
-      const hash = inline ?? start();
-      flush(hash);
-      return here(hash);
+    finish() {
+      return (hash ??= start());
     },
   };
 }
@@ -154,15 +113,11 @@ export function createNodeSignatureBackend(): SignatureBackend | undefined {
     'node',
     async (): Promise<RawSigner> => {
       const pair = await takeKeyPair();
-      const bytes = messageBytes(pair.privateKey, true, () => crypto.createSign('sha384'));
+      const bytes = messageBytes(() => crypto.createSign('sha384'));
       return {
         publicKey: pair.publicKey,
         update: (chunk) => bytes.update(chunk),
-        sign: () =>
-          bytes.finish(
-            (hash) => new Uint8Array((hash as import('node:crypto').Sign).sign({ key: pair.privateKey, dsaEncoding: 'ieee-p1363' })),
-            (session) => session.finishSign(),
-          ),
+        sign: async () => new Uint8Array((bytes.finish() as import('node:crypto').Sign).sign({ key: pair.privateKey, dsaEncoding: 'ieee-p1363' })),
       };
     },
     (publicKey): Promise<RawVerifier | undefined> => {
@@ -175,20 +130,16 @@ export function createNodeSignatureBackend(): SignatureBackend | undefined {
       } catch {
         return Promise.resolve(undefined);
       }
-      const bytes = messageBytes(key, false, () => crypto.createVerify('sha384'));
+      const bytes = messageBytes(() => crypto.createVerify('sha384'));
       return Promise.resolve({
         update: (chunk) => bytes.update(chunk),
-        verify: (signature, format = 'p1363') =>
-          bytes.finish(
-            (hash) => {
-              try {
-                return (hash as import('node:crypto').Verify).verify({ key, dsaEncoding: format === 'der' ? 'der' : 'ieee-p1363' }, signature);
-              } catch {
-                return false;
-              }
-            },
-            (session) => session.finishVerify(signature, format === 'der'),
-          ),
+        verify: async (signature, format = 'p1363') => {
+          try {
+            return (bytes.finish() as import('node:crypto').Verify).verify({ key, dsaEncoding: format === 'der' ? 'der' : 'ieee-p1363' }, signature);
+          } catch {
+            return false;
+          }
+        },
       });
     },
   );
