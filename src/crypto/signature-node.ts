@@ -83,27 +83,6 @@ function keyPool(crypto: NodeCrypto): () => Promise<KeyPair> {
   };
 }
 
-type Hash = import('node:crypto').Sign | import('node:crypto').Verify;
-
-/**
- * Where a message's bytes go: straight into one node:crypto Sign or Verify (SHA-384) on this
- * thread, made at the first byte. Each chunk is hashed before `update` returns, so it is never
- * copied or kept. (Hashing on a worker thread fed through a shared ring was measured: it cost
- * 10-12 MiB of RSS for the thread, more than the 96 MiB limit of a signed 256 MiB file allows,
- * and ran no faster on this 2-core machine; docs/performance.md, signed block.)
- */
-function messageBytes(start: () => Hash): { update(chunk: Uint8Array): void; finish(): Hash } {
-  let hash: Hash | undefined;
-  return {
-    update(chunk) {
-      (hash ??= start()).update(chunk);
-    },
-    finish() {
-      return (hash ??= start());
-    },
-  };
-}
-
 /** ECDSA P-384 / SHA-384 on node:crypto (OpenSSL). Undefined outside Node. */
 export function createNodeSignatureBackend(): SignatureBackend | undefined {
   const crypto = nodeCrypto();
@@ -113,11 +92,14 @@ export function createNodeSignatureBackend(): SignatureBackend | undefined {
     'node',
     async (): Promise<RawSigner> => {
       const pair = await takeKeyPair();
-      const bytes = messageBytes(() => crypto.createSign('sha384'));
+      // The signed bytes are hashed on this thread as they arrive: nothing is copied or kept.
+      // (A worker thread fed through a shared ring cost 10-12 MiB of RSS, more than the 96 MiB
+      // limit of a signed 256 MiB file allows, and ran no faster on a 2-core machine.)
+      const hash = crypto.createSign('sha384');
       return {
         publicKey: pair.publicKey,
-        update: (chunk) => bytes.update(chunk),
-        sign: async () => new Uint8Array((bytes.finish() as import('node:crypto').Sign).sign({ key: pair.privateKey, dsaEncoding: 'ieee-p1363' })),
+        update: (chunk) => void hash.update(chunk),
+        sign: async () => new Uint8Array(hash.sign({ key: pair.privateKey, dsaEncoding: 'ieee-p1363' })),
       };
     },
     (publicKey): Promise<RawVerifier | undefined> => {
@@ -130,12 +112,12 @@ export function createNodeSignatureBackend(): SignatureBackend | undefined {
       } catch {
         return Promise.resolve(undefined);
       }
-      const bytes = messageBytes(() => crypto.createVerify('sha384'));
+      const hash = crypto.createVerify('sha384');
       return Promise.resolve({
-        update: (chunk) => bytes.update(chunk),
+        update: (chunk) => void hash.update(chunk),
         verify: async (signature, format = 'p1363') => {
           try {
-            return (bytes.finish() as import('node:crypto').Verify).verify({ key, dsaEncoding: format === 'der' ? 'der' : 'ieee-p1363' }, signature);
+            return hash.verify({ key, dsaEncoding: format === 'der' ? 'der' : 'ieee-p1363' }, signature);
           } catch {
             return false;
           }
