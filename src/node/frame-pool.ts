@@ -11,7 +11,7 @@
 // regions only after the job has resolved, and writes a decrypted slot only if every frame in
 // it verified. So the bytes are the single-threaded path's bytes by construction.
 //
-// Like src/crypto/signature-worker.ts, the worker's code is a string run with `eval: true`:
+// The worker's code is a string run with `eval: true`:
 // it needs no file of its own in the package's dist/, in the CLI's single CommonJS file, or
 // under vitest (TypeScript sources). Only the derived content key reaches a worker, as a
 // node:crypto KeyObject sent with each job (never as bytes in a message or an error).
