@@ -113,10 +113,10 @@ implementations alternate and the best of each is kept.
   \`@noble/curves\` signs in about 1.6 ms.
 - 1 KiB decrypt: one point decompression (~0.3 ms) and one verification (~1.1 ms) per message;
   the AWS SDK takes far longer per message.
-- Files: the signed bytes are hashed (SHA-384) on the calling thread as they arrive, so a
-  signed file runs at about U x H / (U + H), U the unsigned path's speed and H SHA-384's (about
-  885 MiB/s on one idle core), and takes the unsigned path's memory. A hash worker thread fed
-  through a shared ring cost 10-12 MiB of RSS (99-104 MiB peak, limit 96) and measured no
-  faster on this 2-core machine. Peak RSS is the largest of the runs: garbage collection timing
-  moves it by up to 15 MiB from run to run, for suite 1 as for suite 2.
+- Files: \`encryptFile\`/\`decryptFile\` seal and open frames on the frame pool's worker
+  threads (docs/streaming.md) for both suites, and for suite 2 the calling thread hashes each
+  slot's bytes (SHA-384, about 885 MiB/s on one idle core) meanwhile, so hashing overlaps the
+  sealing when a core is free. The hash has no thread of its own: one cost 10-12 MiB of RSS
+  (99-104 MiB peak before the frame pool, limit 96 MiB). Peak RSS is the largest of the runs:
+  garbage collection timing moves it by up to 15 MiB from run to run, for either suite.
 `;
