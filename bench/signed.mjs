@@ -113,10 +113,11 @@ implementations alternate and the best of each is kept.
   \`@noble/curves\` signs in about 1.6 ms.
 - 1 KiB decrypt: one point decompression (~0.3 ms) and one verification (~1.1 ms) per message;
   the AWS SDK takes far longer per message.
-- Files: \`encryptFile\`/\`decryptFile\` seal and open frames on the frame pool's worker
-  threads (docs/streaming.md) for both suites, and for suite 2 the calling thread hashes each
-  slot's bytes (SHA-384, about 885 MiB/s on one idle core) meanwhile, so hashing overlaps the
-  sealing when a core is free. The hash has no thread of its own: one cost 10-12 MiB of RSS
-  (99-104 MiB peak before the frame pool, limit 96 MiB). Peak RSS is the largest of the runs:
+- Files: suite 2 hashes (SHA-384, about 885 MiB/s on one idle core) on the calling thread.
+  When the 1-minute load average leaves a core idle, \`encryptFile\`/\`decryptFile\` seal and
+  open frames on the frame pool's workers for both suites (docs/streaming.md), so the hash
+  overlaps the sealing; above that load both suites run on the calling thread alone, and the
+  hash adds to it. The load average above says which case a run was. The hash has no thread
+  of its own: one cost 10-12 MiB of RSS (99-104 MiB peak, limit 96 MiB). Peak RSS is the largest of the runs:
   garbage collection timing moves it by up to 15 MiB from run to run, for either suite.
 `;

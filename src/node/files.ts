@@ -45,8 +45,8 @@ export interface EncryptFileOptions extends EncryptOptions {
    * (read, seal and write still overlap). `N` >= 2: `N - 1` worker threads besides it, for any
    * file size; each ~1 MiB batch of frames (a slot) goes to a worker that has room, and the
    * calling thread does a slot itself when none has (while they start, or when they are behind).
-   * Default: `os.availableParallelism()` (one less for a signed suite, whose hash has a thread
-   * of its own), at most 4, for files of 8 MiB or more whose frames are at most 1 MiB, when the
+   * Default: `os.availableParallelism()` (a signed suite's hash runs on the calling thread
+   * meanwhile), at most 4, for files of 8 MiB or more whose frames are at most 1 MiB, when the
    * 1-minute load average (`os.loadavg()`) leaves at least one of those cores idle besides the
    * calling thread's; else 1 (workers cost CPU time of their own and gain only on idle cores). The output is byte-for-byte the same either way. Workers use
    * node:crypto: with `backend: 'webcrypto'` or `'noble'` the calling thread does the work
@@ -78,20 +78,20 @@ function checkConcurrency(value: unknown): number | undefined {
 
 /**
  * Threads for the crypto of a file of `bytes` with frames of `frameLength`, the calling thread
- * included: 1 means no worker. A signed message's SHA-384 runs on a thread of its own
- * (src/crypto/signature-worker.ts), so by default it leaves one core fewer to the frames.
+ * included: 1 means no worker. A signed message's SHA-384 runs on the calling thread, so a
+ * signed file gets the same count (its frames on the workers while the calling thread hashes).
  * Workers cost CPU of their own (starting, handing slots over, collecting their garbage: about
  * a third more CPU time in all for a 256 MiB file), which pays only with idle cores: while the
  * 1-minute load average leaves less than one core idle besides the calling thread's, the
  * default is 1 (measured: 0.7x the single thread at load 9 on 2 cores).
  */
-function threadCount(requested: number | undefined, bytes: number, frameLength: number, backend: AeadBackend, signed = false): number {
+function threadCount(requested: number | undefined, bytes: number, frameLength: number, backend: AeadBackend): number {
   if (backend.name !== 'node') return 1;
   if (requested !== undefined) return requested;
   if (bytes < POOL_MIN_BYTES || frameLength > READ_BYTES) return 1;
   const cores = availableParallelism();
-  if ((loadavg()[0] ?? 0) > cores - 1 - (signed ? 1 : 0)) return 1;
-  return Math.max(1, Math.min(cores - (signed ? 1 : 0), DEFAULT_MAX_THREADS));
+  if ((loadavg()[0] ?? 0) > cores - 1) return 1;
+  return Math.max(1, Math.min(cores, DEFAULT_MAX_THREADS));
 }
 
 /** Output bytes between two early `datasync` calls (see {@link earlyWriteback}). */
@@ -338,7 +338,7 @@ export async function encryptFileWithMessageId(src: string, dst: string, options
     const { size } = await input.stat();
     // Whole frames per read, so the framer seals straight from the read buffer.
     const chunk = Math.max(1, Math.floor(READ_BYTES / plan.frameLength)) * plan.frameLength;
-    const threads = threadCount(requested, size, plan.frameLength, plan.backend, plan.suite.signed);
+    const threads = threadCount(requested, size, plan.frameLength, plan.backend);
     if (threads > 1) return await encryptPooled(input, dst, plan, size, chunk, threads, messageId);
     const session = await beginEncryption(plan, size, messageId);
     const framer = new EncryptFramer(session, { parts: true });
@@ -444,7 +444,7 @@ export async function decryptFile(src: string, dst: string, options: DecryptFile
     if (header === undefined) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside its header');
     const frameBytes = header.frameLength + REGULAR_FRAME_OVERHEAD;
     const chunk = Math.max(1, Math.floor(READ_BYTES / frameBytes)) * frameBytes;
-    const threads = pool ? threadCount(requested, size, header.frameLength, plan.backend, header.suite.signed) : 1;
+    const threads = pool ? threadCount(requested, size, header.frameLength, plan.backend) : 1;
     const bytesWritten = await writeFileAtomically(dst, async (out) => {
       let n: number;
       if (pool && threads > 1) {

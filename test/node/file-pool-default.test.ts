@@ -8,9 +8,9 @@ import { framePoolStarts } from '../../src/node/frame-pool.js';
 import { bytesEqual, pattern, testKeyring } from '../helpers/keys.js';
 
 // The default thread count (no `concurrency`), on a machine with two cores as far as Sealbox
-// can tell: workers for an unsigned file of 8 MiB or more; none below, none for frames above
-// 1 MiB, none for a signed file (its hash already has the second core), none while the load
-// average leaves no core idle besides the calling thread's.
+// can tell: workers for a file of 8 MiB or more, signed or not (a signed file's hash runs on
+// the calling thread); none below, none for frames above 1 MiB, none while the load average
+// leaves no core idle besides the calling thread's.
 const machine = vi.hoisted(() => ({ load: 0 }));
 vi.mock('node:os', async (importOriginal) => {
   const os = await importOriginal<typeof import('node:os')>();
@@ -59,16 +59,20 @@ describe('the default concurrency on two cores', () => {
     expect(framePoolStarts()).toBe(before + 2);
   });
 
-  it('uses none for a signed file by default, and workers when asked', async () => {
+  it('uses a worker for a signed file by default too (its hash runs on the calling thread), none with concurrency 1', async () => {
     await writeFile(join(dir, 'big'), big);
     const suite = SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384;
     const before = framePoolStarts();
     await encryptFile(join(dir, 'big'), join(dir, 's.sbx'), { keyring, suite });
-    await decryptFile(join(dir, 's.sbx'), join(dir, 's.out'), { keyring });
-    expect(framePoolStarts()).toBe(before);
+    await decryptFile(join(dir, 's.sbx'), join(dir, 's.out'), { keyring, signaturePolicy: 'require-signed' });
+    expect(framePoolStarts()).toBe(before + 2);
+    expect(bytesEqual(await readFile(join(dir, 's.out')), big)).toBe(true);
+    await encryptFile(join(dir, 'big'), join(dir, 's1.sbx'), { keyring, suite, concurrency: 1 });
+    await decryptFile(join(dir, 's1.sbx'), join(dir, 's1.out'), { keyring, concurrency: 1 });
+    expect(framePoolStarts()).toBe(before + 2);
     await encryptFile(join(dir, 'big'), join(dir, 's2.sbx'), { keyring, suite, concurrency: 2 });
     await decryptFile(join(dir, 's2.sbx'), join(dir, 's2.out'), { keyring, concurrency: 2 });
-    expect(framePoolStarts()).toBe(before + 2);
+    expect(framePoolStarts()).toBe(before + 4);
     expect(bytesEqual(await readFile(join(dir, 's2.out')), big)).toBe(true);
   });
 });
