@@ -230,8 +230,7 @@ Baselines:
   expands, header tag, frame), with no encoding or other work: what any implementation of this
   format on \`node:crypto\` pays at least. Each step is made the cheapest way Sealbox knows, so
   that Sealbox never does a step for less than its floor: random bytes from a pool, the
-  content key handed to node:crypto as bytes (no \`KeyObject\`), HMAC-SHA-512 as two one-shot
-  \`crypto.hash\` calls. It runs in the same process as Sealbox, in alternating rounds of 0.2 s
+  content key handed to node:crypto as bytes (no \`KeyObject\`). It runs in the same process as Sealbox, in alternating rounds of 0.2 s
   (medians). Its ratio to the AWS SDK is likewise the ceiling for Sealbox's ratio.
 - **plain fs copy pipeline**: \`pipeline(createReadStream(a), createWriteStream(b))\`.
 - **Rewrap baselines** (bench/rewrap.mjs): \`fs.copyFile\` of the same message file followed

@@ -2,9 +2,6 @@ import { nodeCrypto, offHeapScratch } from './aead-node.js';
 import type { HkdfSha512 } from './hkdf.js';
 import { SHA512_BYTES, checkLength } from './hkdf.js';
 
-/** Messages up to this many bytes take the one-shot hash path of HMAC (larger ones an Hmac object). */
-const SCRATCH_DATA = 128;
-
 // Node only: the browser bundle replaces this file with hkdf-node.browser.ts.
 
 /**
@@ -14,43 +11,15 @@ const SCRATCH_DATA = 128;
 export const hkdfSha512Node: HkdfSha512 | undefined = (() => {
   const crypto = nodeCrypto();
   if (!crypto) return undefined;
-  const { Buffer } = (globalThis as unknown as { process: { getBuiltinModule(id: 'node:buffer'): typeof import('node:buffer') } }).process.getBuiltinModule('node:buffer');
   // Small inputs go through off-heap scratches (see offHeapScratch), wiped after each call.
   const keyIn = offHeapScratch();
   const dataIn = offHeapScratch();
-  const hmacObject = (key: Uint8Array, data: Uint8Array): Uint8Array => {
+  const hmac = (key: Uint8Array, data: Uint8Array): Uint8Array => {
     try {
       return crypto.createHmac('sha512', keyIn(key)).update(dataIn(data)).digest();
     } finally {
       keyIn.wipe();
       dataIn.wipe();
-    }
-  };
-  // HMAC-SHA-512 (RFC 2104) as two one-shot crypto.hash calls (Node >= 20.12) when the key and
-  // message are small (every HMAC of a message's key derivation): H((K ^ opad) || H((K ^ ipad)
-  // || m)). No Hmac object per call, which costs more than the hashing here (3 per message).
-  // The padded key and inner digest sit in one reused off-heap array, wiped after each call.
-  const hash = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Uint8Array }).hash;
-  const BLOCK = 128;
-  const pad = Buffer.allocUnsafeSlow(BLOCK + SCRATCH_DATA).fill(0);
-  // Views of the pad's first n bytes, made once per length (a Buffer's subarray costs ~0.2 us).
-  const padViews: Uint8Array[] = [];
-  const padView = (n: number): Uint8Array => (padViews[n] ??= new Uint8Array(pad.buffer, pad.byteOffset, n));
-  const hmac = (key: Uint8Array, data: Uint8Array): Uint8Array => {
-    if (!hash || key.length > BLOCK || data.length > SCRATCH_DATA) return hmacObject(key, data);
-    let inner: Uint8Array | undefined;
-    try {
-      pad.fill(0x36, 0, BLOCK);
-      for (let i = 0; i < key.length; i++) pad[i] = (key[i] as number) ^ 0x36;
-      pad.set(data, BLOCK);
-      inner = hash('sha512', padView(BLOCK + data.length), 'buffer');
-      pad.fill(0x5c, 0, BLOCK);
-      for (let i = 0; i < key.length; i++) pad[i] = (key[i] as number) ^ 0x5c;
-      pad.set(inner, BLOCK);
-      return hash('sha512', padView(BLOCK + SHA512_BYTES), 'buffer');
-    } finally {
-      pad.fill(0);
-      inner?.fill(0);
     }
   };
   return {
