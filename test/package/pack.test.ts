@@ -84,9 +84,11 @@ describe('the packed package', () => {
     for (const p of ['LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/bin.cjs', 'dist/browser/sealbox.min.js']) expect(paths).toContain(p);
     // docs/performance.md states the size; the budget leaves room for growth, not for a regression like shipped maps.
     // 450 kB since the CLI became one self-contained file for start-up speed (issue 17: about
-    // 100 kB of it, compressed, repeats code the library's own dist/ files hold too).
+    // 100 kB of it, compressed, repeats code the library's own dist/ files hold too). 470 kB
+    // since 2026-12-07: the frame worker pool for files, its docs and the session's other
+    // features took the packed size from 435,687 to 459,514 bytes.
     console.log(`tarball ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${paths.length} files`);
-    expect(packed.size).toBeLessThan(450_000);
+    expect(packed.size).toBeLessThan(470_000);
   });
 
   it('every entry point imports from ESM, with its exports, printing nothing', () => {
