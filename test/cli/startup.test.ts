@@ -76,3 +76,14 @@ it('a command that wrote only audit rows leaves SQLite its write-ahead log (no c
   expect(run(['keys', 'create']).status).toBe(0);
   expect(existsSync(wal)).toBe(false);
 });
+
+it('encrypt with a raw key file loads neither node:child_process nor node:worker_threads (the bundle loads them on first use)', () => {
+  const list = join(dir, 'builtins.txt');
+  const recorder = join(dir, 'record-builtins.cjs');
+  writeFileSync(recorder, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`);
+  const r = spawnSync(process.execPath, ['-r', recorder, CLI, 'encrypt', '--key', `file:${rawKey}`], { input: 'hi', cwd: dir, env: cliEnv(home) });
+  expect(r.status, r.stderr.toString()).toBe(0);
+  const loadedBuiltins = readFileSync(list, 'utf8').split('\n');
+  expect(loadedBuiltins).not.toContain('NativeModule child_process');
+  expect(loadedBuiltins).not.toContain('NativeModule worker_threads');
+});
