@@ -48,9 +48,9 @@ export interface EncryptFileOptions extends EncryptOptions {
    * Default: `os.availableParallelism()` (a signed suite's hash runs on the calling thread
    * meanwhile), at most 4, for files of 8 MiB or more whose frames are at most 1 MiB, when the
    * 1-minute load average (`os.loadavg()`) leaves at least one of those cores idle besides the
-   * calling thread's; else 1 (workers cost CPU time of their own and gain only on idle cores). The output is byte-for-byte the same either way. Workers use
-   * node:crypto: with `backend: 'webcrypto'` or `'noble'` the calling thread does the work
-   * whatever this says.
+   * calling thread's; else 1 (workers cost CPU time of their own and gain only on idle cores).
+   * The output is byte-for-byte the same either way. Workers use node:crypto: with
+   * `backend: 'webcrypto'` or `'noble'` the calling thread does the work whatever this says.
    */
   concurrency?: number;
 }

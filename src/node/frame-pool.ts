@@ -3,7 +3,7 @@
 // The workers know nothing of the message format. The message engine (the session that derives
 // nonces and AADs, claims frame indexes in order, writes frame prefixes; the framers that parse
 // and check frames) runs on the calling thread exactly as on the single-threaded path. What
-// changes is the content key it is given: a {@link PoolKey}, whose `seal` / `open` of a frame
+// changes is the content key it is given (`poolKey` below), whose `seal` / `open` of a frame
 // that lies in a shared input slot only *record* the operation (nonce, AAD, offsets) and return
 // the slot's output region it will fill. `dispatch` then runs the recorded operations of one
 // slot (about 1 MiB of frames) on a worker thread, or `runHere` on the calling thread with its
@@ -188,7 +188,7 @@ export interface FramePool {
    * Throws ERR_DECRYPTION_FAILED at the first tag that fails (its output zeroed).
    */
   runHere(job: Job): void;
-  /** From now on, frames lying in `slot.input` are recorded (until {@link close}). */
+  /** From now on, frames lying in `slot.input` are recorded (until {@link FramePool.closeSlot}). */
   openSlot(slot: Slot): void;
   /** Stops recording; returns what was recorded, or undefined when nothing was. */
   closeSlot(): Job | undefined;
