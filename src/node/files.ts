@@ -174,13 +174,24 @@ async function poolPump(
   let chain: Promise<void> = Promise.resolve();
   const jobs: Promise<void>[] = [];
   const sync = earlyWriteback(out);
+  /** A free slot, once one is (undefined after a failure). */
+  const take = async (): Promise<Slot | undefined> => {
+    while (free.length === 0 && !failed) await new Promise<void>((resolve) => (wake = resolve));
+    return failed ? undefined : free.pop();
+  };
+  const readInto = (slot: Slot): Promise<{ slot: Slot; bytesRead: number }> => input.read(slot.input, 0, chunk, null).then(({ bytesRead }) => ({ slot, bytesRead }));
+  let reading: Promise<{ slot: Slot; bytesRead: number }> | undefined;
   try {
-    for (;;) {
-      while (free.length === 0 && !failed) await new Promise<void>((resolve) => (wake = resolve));
-      if (failed) break;
-      const slot = free.pop() as Slot;
-      const { bytesRead } = await input.read(slot.input, 0, chunk, null);
+    const first = await take();
+    if (first) reading = readInto(first);
+    while (reading) {
+      const { slot, bytesRead } = await reading;
+      reading = undefined;
       if (bytesRead === 0) break;
+      // The next read is under way while this slot is processed (as in pump): one at a time,
+      // each started after the last one ended, so the file is read in order.
+      const next = await take();
+      if (next) reading = readInto(next);
       const parts: Uint8Array[] = [];
       // Every slot is recorded; one that no worker can take now (they are starting, or behind)
       // is done here at once, into the same output slot: the calling thread is one of the threads.
@@ -235,6 +246,8 @@ async function poolPump(
     return written;
   } finally {
     pool.closeSlot();
+    // No read may still be writing into a slot once this returns.
+    await reading?.catch(() => undefined);
     await Promise.allSettled(jobs);
     await chain.catch(() => undefined);
     await sync.settle().catch(() => undefined);
