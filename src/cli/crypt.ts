@@ -36,6 +36,7 @@ interface CryptOptions {
   force?: boolean;
   sign?: boolean;
   requireSigned?: boolean;
+  threads?: string;
 }
 
 /** True when the file starts like an armored message ('-'; a binary one starts "SBX"). */
@@ -72,17 +73,18 @@ export function lazyLocal(globals: GlobalOptions, existing: boolean): { get: () 
 type Direction = 'encrypt' | 'decrypt';
 
 /** What the options say, checked before any side effect: a typo must not create the key store. */
-function parseCryptOptions(opts: CryptOptions, direction: Direction): { context?: Record<string, string>; expected?: Record<string, string>; frameLength?: number } {
+function parseCryptOptions(opts: CryptOptions, direction: Direction): { context?: Record<string, string>; expected?: Record<string, string>; frameLength?: number; threads?: number } {
   // Frames stay within what decrypt accepts by default, so the CLI never writes a message it
   // refuses to read.
   const context = direction === 'encrypt' ? parsePairs(opts.context, '--context') : undefined;
   const expected = direction === 'decrypt' ? parsePairs(opts.requireContext, '--require-context') : undefined;
   const frameLength = opts.frameLength === undefined ? undefined : positiveInteger(opts.frameLength, '--frame-length', DEFAULT_MAX_FRAME_LENGTH);
+  const threads = opts.threads === undefined ? undefined : positiveInteger(opts.threads, '--threads', MAX_THREADS);
   const keySpecs = opts.key ?? [];
   if (opts.endpointUrl !== undefined && !keySpecs.some((k) => k.startsWith('kms:') || k.startsWith('kms-rsa:'))) {
     throw new UsageError('--endpoint-url applies to kms: and kms-rsa: keys only; the local KMS and key files need no endpoint');
   }
-  return { ...(context ? { context } : {}), ...(expected ? { expected } : {}), ...(frameLength !== undefined ? { frameLength } : {}) };
+  return { ...(context ? { context } : {}), ...(expected ? { expected } : {}), ...(frameLength !== undefined ? { frameLength } : {}), ...(threads !== undefined ? { threads } : {}) };
 }
 
 /**
@@ -120,6 +122,14 @@ async function setUpKeyring(opts: CryptOptions, direction: Direction, local: Ret
     },
     noStore: () => noStore,
   };
+}
+
+/** Largest --threads (as encryptFile's `concurrency`). */
+const MAX_THREADS = 64;
+
+/** File options with --threads as `concurrency` (file to file only; pipes use the calling thread). */
+function withThreads<T extends object>(options: T, parsed: { threads?: number }): T & { concurrency?: number } {
+  return parsed.threads === undefined ? options : { ...options, concurrency: parsed.threads };
 }
 
 /** The encrypt options of a command. */
@@ -187,12 +197,12 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
     const armor = !direct && (opts.armor || direction === 'decrypt') ? await import('./armor.js') : undefined;
     if (direction === 'encrypt') {
       const options = encryptOptions(setUp.keyring, opts, parsed);
-      if (direct) await encryptFile(file!, opts.output!, options);
+      if (direct) await encryptFile(file!, opts.output!, withThreads(options, parsed));
       else await runPipeline(stream, [...(progress ? [progress] : []), createEncryptStream(options), ...(opts.armor ? [armor!.createArmorStream()] : [])], opts.output);
     } else {
       const decrypting = decryptOptions(setUp.keyring, opts, parsed);
       remembered = decrypting.remembered;
-      if (direct) await decryptFile(file!, opts.output!, decrypting.options);
+      if (direct) await decryptFile(file!, opts.output!, withThreads(decrypting.options, parsed));
       // Armor or binary: the dearmor stage passes binary input straight through.
       else await runPipeline(stream, [...(progress ? [progress] : []), armor!.createDearmorStream(), createDecryptStream(decrypting.options)], opts.output);
     }
@@ -338,7 +348,7 @@ async function runMany(files: string[], opts: CryptOptions, globals: GlobalOptio
       const small = 'bytes' in input ? input.bytes : undefined;
       if (direction === 'encrypt') {
         const options = encryptOptions(keyring, opts, parsed);
-        if (!small) return encryptFile(file, output, options);
+        if (!small) return encryptFile(file, output, withThreads(options, parsed));
         const { ciphertext } = await encrypt(small, options);
         return writeWhole(output, ciphertext);
       }
@@ -346,7 +356,7 @@ async function runMany(files: string[], opts: CryptOptions, globals: GlobalOptio
       try {
         // One-shot decrypt returns only once the whole message (and its signature) verified.
         if (small && small[0] !== 0x2d) return await writeWhole(output, (await decrypt(small, options)).plaintext);
-        if (!looksArmored(file)) return await decryptFile(file, output, options);
+        if (!looksArmored(file)) return await decryptFile(file, output, withThreads(options, parsed));
         const armor = await import('./armor.js');
         await runPipeline(openInput(file, 'refuse').stream, [armor.createDearmorStream(), createDecryptStream(options)], output);
         return { bytesWritten: statSync(output).size };
@@ -438,6 +448,7 @@ export function registerCrypt(program: Command, globals: () => GlobalOptions): v
     .option('--endpoint-url <url>', 'AWS KMS endpoint for kms: keys')
     .option('--frame-length <bytes>', 'plaintext bytes per frame, 1-4194304 (default 65536)')
     .option('-a, --armor', 'write the message as text (base64 between BEGIN/END SEALBOX MESSAGE lines)')
+    .option('--threads <n>', 'file to file: threads that seal or open frames, 1-64 (default 1; see docs/streaming.md)')
     .option('--sign', 'sign the message (suite 2, ECDSA P-384): recipients who can decrypt it cannot forge it')
     .addHelpText('after', `
 Examples:
@@ -464,6 +475,7 @@ code is the first failing file's. Existing outputs are refused unless --force.`)
     .option('-f, --force', 'with --output-dir: replace existing output files (default: refuse them)')
     .option('-k, --key <key>', 'key to try (as for encrypt; default: any key of the local KMS)', collect)
     .option('-r, --require-context <k=v>', 'fail unless the message has this context pair (repeatable)', collect)
+    .option('--threads <n>', 'file to file: threads that open frames, 1-64 (default 1; see docs/streaming.md)')
     .option('--require-signed', 'fail unless the message is signed (encrypt --sign), before any key is used')
     .option('--endpoint-url <url>', 'AWS KMS endpoint for kms: keys')
     .addHelpText('after', `

@@ -1,6 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
-import { availableParallelism, loadavg } from 'node:os';
 import { writeFileAtomically } from './atomic-write.js';
 import type { FramePool, Slot } from './frame-pool.js';
 import { newSlot, openFramePool } from './frame-pool.js';
@@ -19,15 +18,6 @@ import { EncryptFramer } from '../stream/encrypt-framer.js';
 /** About this many bytes per read: few system calls, and still only a few frames in memory. */
 const READ_BYTES = 1024 * 1024;
 
-/**
- * Inputs from this size use worker threads by default (when `concurrency` is not given and
- * more than one core is available). Starting a worker costs tens of milliseconds on a busy
- * machine the first time (a started one is kept 30 s for the next file); below this size the
- * calling thread alone finishes in about that time.
- */
-export const POOL_MIN_BYTES = 8 * 1024 * 1024;
-/** Default thread count: the available cores, at most this many (more cost memory and gain little: the file I/O needs cores too). */
-const DEFAULT_MAX_THREADS = 4;
 /** Largest `concurrency` accepted. */
 const MAX_CONCURRENCY = 64;
 
@@ -45,10 +35,9 @@ export interface EncryptFileOptions extends EncryptOptions {
    * (read, seal and write still overlap). `N` >= 2: `N - 1` worker threads besides it, for any
    * file size; each ~1 MiB batch of frames (a slot) goes to a worker that has room, and the
    * calling thread does a slot itself when none has (while they start, or when they are behind).
-   * Default: `os.availableParallelism()` (a signed suite's hash runs on the calling thread
-   * meanwhile), at most 4, for files of 8 MiB or more whose frames are at most 1 MiB, when the
-   * 1-minute load average (`os.loadavg()`) leaves at least one of those cores idle besides the
-   * calling thread's; else 1 (workers cost CPU time of their own and gain only on idle cores).
+   * Default: 1. On the 2-core machine of docs/performance.md the workers made 256 MiB files
+   * slower (0.70x both ways, idle): the single-threaded path already keeps two cores busy. Try
+   * more on machines with more cores, and measure.
    * The output is byte-for-byte the same either way. Workers use node:crypto: with
    * `backend: 'webcrypto'` or `'noble'` the calling thread does the work whatever this says.
    */
@@ -77,21 +66,15 @@ function checkConcurrency(value: unknown): number | undefined {
 }
 
 /**
- * Threads for the crypto of a file of `bytes` with frames of `frameLength`, the calling thread
- * included: 1 means no worker. A signed message's SHA-384 runs on the calling thread, so a
- * signed file gets the same count (its frames on the workers while the calling thread hashes).
- * Workers cost CPU of their own (starting, handing slots over, collecting their garbage: about
- * a third more CPU time in all for a 256 MiB file), which pays only with idle cores: while the
- * 1-minute load average leaves less than one core idle besides the calling thread's, the
- * default is 1 (measured: 0.7x the single thread at load 9 on 2 cores).
+ * Threads for the crypto of a file, the calling thread included: 1 means no worker. Only when
+ * asked: measured on an idle 2-core machine, the workers made 256 MiB files 0.70x as fast both
+ * ways (signed: 1.07x / 0.97x), because the single-threaded path already keeps both cores busy
+ * (the calling thread seals while libuv's threads read, write and sync) and workers cost CPU of
+ * their own (starting, handing slots over, collecting their garbage: about a third more in all).
  */
-function threadCount(requested: number | undefined, bytes: number, frameLength: number, backend: AeadBackend): number {
+function threadCount(requested: number | undefined, backend: AeadBackend): number {
   if (backend.name !== 'node') return 1;
-  if (requested !== undefined) return requested;
-  if (bytes < POOL_MIN_BYTES || frameLength > READ_BYTES) return 1;
-  const cores = availableParallelism();
-  if ((loadavg()[0] ?? 0) > cores - 1) return 1;
-  return Math.max(1, Math.min(cores, DEFAULT_MAX_THREADS));
+  return requested ?? 1;
 }
 
 /** Output bytes between two early `datasync` calls (see {@link earlyWriteback}). */
@@ -351,7 +334,7 @@ export async function encryptFileWithMessageId(src: string, dst: string, options
     const { size } = await input.stat();
     // Whole frames per read, so the framer seals straight from the read buffer.
     const chunk = Math.max(1, Math.floor(READ_BYTES / plan.frameLength)) * plan.frameLength;
-    const threads = threadCount(requested, size, plan.frameLength, plan.backend);
+    const threads = threadCount(requested, plan.backend);
     if (threads > 1) return await encryptPooled(input, dst, plan, size, chunk, threads, messageId);
     const session = await beginEncryption(plan, size, messageId);
     const framer = new EncryptFramer(session, { parts: true });
@@ -434,10 +417,9 @@ export async function decryptFile(src: string, dst: string, options: DecryptFile
   const input = await open(src, 'r');
   let pool: FramePool | undefined;
   try {
-    const { size } = await input.stat();
     // The pool's key is made when the header is opened, before its frame length is known: ask
     // for it when threads may be used at all (it runs everything on this thread until started).
-    if (threadCount(requested, size, 1, plan.backend) > 1) pool = openFramePool(plan.backend, true);
+    if (threadCount(requested, plan.backend) > 1) pool = openFramePool(plan.backend, true);
     let header: MessageHeader | undefined;
     const framer = createDecryptFramer(pool ? { ...plan, backend: pool.backend } : plan, (h) => {
       header = h;
@@ -457,7 +439,7 @@ export async function decryptFile(src: string, dst: string, options: DecryptFile
     if (header === undefined) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside its header');
     const frameBytes = header.frameLength + REGULAR_FRAME_OVERHEAD;
     const chunk = Math.max(1, Math.floor(READ_BYTES / frameBytes)) * frameBytes;
-    const threads = pool ? threadCount(requested, size, header.frameLength, plan.backend) : 1;
+    const threads = pool ? threadCount(requested, plan.backend) : 1;
     const bytesWritten = await writeFileAtomically(dst, async (out) => {
       let n: number;
       if (pool && threads > 1) {

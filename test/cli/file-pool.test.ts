@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ensureBuilt } from './build.js';
@@ -32,13 +32,12 @@ describe('frame workers in the built package', () => {
     expect(readFileSync(join(dir, 'one.out')).equals(plaintext)).toBe(true);
   });
 
-  it('the CLI (dist/cli/main.cjs) seals and opens a 9 MiB file on worker threads', () => {
-    // Two idle cores as far as the CLI can tell (so two threads: the CLI's own and one worker), and a
-    // count of the frame workers it starts.
+  it('the CLI (dist/cli/main.cjs) seals and opens a 9 MiB file on worker threads with --threads 2, on none by default', () => {
+    // A count of the frame workers the CLI starts, and many idle cores as far as it can tell.
     const preload = join(dir, 'preload.cjs');
     writeFileSync(preload, `
       const os = require('node:os');
-      os.availableParallelism = () => 2;
+      os.availableParallelism = () => 16;
       os.loadavg = () => [0, 0, 0];
       const wt = require('node:worker_threads');
       const Real = wt.Worker;
@@ -48,13 +47,23 @@ describe('frame workers in the built package', () => {
     `);
     const key = join(dir, 'raw.key');
     writeFileSync(key, randomBytes(32));
+    const spawnCli = (args: string[]) => spawnSync(process.execPath, ['--require', preload, CLI, ...args, '--key', `file:${key}`], { env: cliEnv(join(dir, 'home')) });
     const run = (args: string[]): string => {
-      const r = spawnSync(process.execPath, ['--require', preload, CLI, ...args, '--key', `file:${key}`], { env: cliEnv(join(dir, 'home')) });
+      const r = spawnCli(args);
       expect(r.status, r.stderr.toString()).toBe(0);
       return r.stderr.toString();
     };
-    expect(run(['encrypt', join(dir, 'big.bin'), '-o', join(dir, 'cli.sbx')])).toMatch(/frame workers: 1/);
-    expect(run(['decrypt', join(dir, 'cli.sbx'), '-o', join(dir, 'cli.out')])).toMatch(/frame workers: 1/);
+    expect(run(['encrypt', join(dir, 'big.bin'), '-o', join(dir, 'cli.sbx'), '--threads', '2'])).toMatch(/frame workers: 1/);
+    expect(run(['decrypt', join(dir, 'cli.sbx'), '-o', join(dir, 'cli.out'), '--threads', '2'])).toMatch(/frame workers: 1/);
     expect(readFileSync(join(dir, 'cli.out')).equals(plaintext)).toBe(true);
+    expect(run(['encrypt', join(dir, 'big.bin'), '-o', join(dir, 'cli1.sbx')])).toMatch(/frame workers: 0/);
+    expect(run(['decrypt', join(dir, 'cli1.sbx'), '-o', join(dir, 'cli1.out')])).toMatch(/frame workers: 0/);
+    expect(readFileSync(join(dir, 'cli1.out')).equals(plaintext)).toBe(true);
+    for (const bad of ['0', '65', '1.5', 'two']) {
+      const r = spawnCli(['encrypt', join(dir, 'big.bin'), '-o', join(dir, 'bad.sbx'), '--threads', bad]);
+      expect(r.status, bad).toBe(1);
+      expect(r.stderr.toString(), bad).toMatch(/--threads.*\(ERR_USAGE\)/);
+      expect(existsSync(join(dir, 'bad.sbx')), bad).toBe(false);
+    }
   });
 });
