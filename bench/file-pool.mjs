@@ -2,8 +2,7 @@
 // `node bench/file-pool.mjs` (after `npm run build`) prints just these rows.
 //
 // 1. encryptFile / decryptFile of a 256 MiB file with `concurrency: N` (N = the cores, at most
-//    4: the calling thread and N - 1 workers; what the default picks on an idle machine, given
-//    explicitly because the default checks the load average and this machine is shared)
+//    4: the calling thread and N - 1 workers; the default is 1)
 //    against `concurrency: 1` (the calling thread only), each run in a fresh
 //    process (bench/worker.mjs, so the first call pays for starting its threads, and peak RSS is
 //    the process's, worker threads included), interleaved A B A B ..., medians.

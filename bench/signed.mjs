@@ -103,8 +103,9 @@ implementations alternate and the best of each is kept.
   signature plus about 0.2 ms (the public key is compressed from a JWK export: 25-30 us, an
   SPKI export took 130-150 us); the AWS SDK does both plus about 1 ms. CPU time per message
   (all threads, measured beside this run): Sealbox 1.66-1.76 ms, the AWS SDK 2.82-3.08 ms. So
-  with a free core the ratio is at most about 2.9 / 1.1 = 2.6x, and with none (a busy shared
-  machine) it falls towards the CPU ratio, about 1.7x: 3x is out of reach while the signature's
+  with a free core the ratio is bounded by the signature alone on the caller's path (2.78x
+  measured on an idle machine, 2026-12-07), and with none (a busy shared machine) it falls
+  towards the CPU ratio, about 1.7x: 3x is out of reach while the signature's
   own scalar multiplication is on the caller's path. Taking it off would need ECDSA nonces
   precomputed on another thread (k and k.G ahead, s = k^-1 (z + r d) mod n per message), which
   node:crypto does not expose (OpenSSL's ECDSA_sign_setup); hand-written modular arithmetic on
@@ -114,10 +115,11 @@ implementations alternate and the best of each is kept.
 - 1 KiB decrypt: one point decompression (~0.3 ms) and one verification (~1.1 ms) per message;
   the AWS SDK takes far longer per message.
 - Files: suite 2 hashes (SHA-384, about 885 MiB/s on one idle core) on the calling thread.
-  When the 1-minute load average leaves a core idle, \`encryptFile\`/\`decryptFile\` seal and
-  open frames on the frame pool's workers for both suites (docs/streaming.md), so the hash
-  overlaps the sealing; above that load both suites run on the calling thread alone, and the
-  hash adds to it. The load average above says which case a run was. The hash has no thread
+  Both suites run on the calling thread (\`concurrency\` 1, the default), so the hash adds to
+  the sealing: single-threaded, signed speed is about U*H/(U+H) for unsigned speed U and hash
+  speed H, under 0.5x when U is above H. With \`concurrency: 2\` the frames go to a worker
+  while the calling thread hashes: 1.07x encrypt, 0.97x decrypt on this idle machine (256 MiB
+  signed; docs/streaming.md). The hash has no thread
   of its own: one cost 10-12 MiB of RSS (99-104 MiB peak, limit 96 MiB). Peak RSS is the largest of the runs:
   garbage collection timing moves it by up to 15 MiB from run to run, for either suite.
 `;
