@@ -315,10 +315,14 @@ Whole benchmark: ${fmt(seconds, 0)} s.
   are medians of interleaved runs; on a shared machine \`node -e 0\` itself moves between runs.
 - Worker threads for files (bench/file-pool.mjs): \`concurrency: N\` against \`concurrency: 1\`
   in fresh processes, so each pooled run pays for starting its workers. Workers add CPU time of
-  their own (start-up, handing slots over, collecting their latin1 output), which pays only
-  with idle cores: the default uses them only when the 1-minute load average leaves a core
-  idle besides the calling thread's, so compare these rows with the run's load. The CLI rows
-  against age include Node's start, and Sealbox fsyncs its output; age does not.
+  their own (start-up, handing slots over, collecting their latin1 output), and on this 2-core
+  machine the single-threaded path already keeps both cores busy (the calling thread seals,
+  libuv's threads read, write and sync), so the default is \`concurrency\` 1 and workers run
+  only when asked. The CLI rows against age include Node's start, and Sealbox fsyncs its
+  output; age does not.
+- Earlier runs: the page as of commit 7414657 (git history) has several runs of the worker,
+  CLI, 1 KiB and signed rows on this machine while it was loaded (load 5-11), with the
+  profiling that explains the worker rows (a worker doubles the CPU time of a 256 MiB file).
 - Stream memory is also checked without timing in test/node/memory.test.ts (live memory after
   forced GC stays within 4 MiB while 96 MiB pass through a stalling consumer).
 `;
