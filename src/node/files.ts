@@ -305,8 +305,8 @@ async function pump(
 /**
  * Encrypts the file `src` into `dst`. `dst` appears only when the whole message is written
  * (through a temporary file in its directory, then a rename); on failure no output exists.
- * Files of 8 MiB or more are sealed on worker threads when more than one core is available
- * (`concurrency`, see {@link EncryptFileOptions}); the bytes are the same either way. Memory
+ * With `concurrency` >= 2 frames are sealed on worker threads too (see
+ * {@link EncryptFileOptions}; default 1); the bytes are the same either way. Memory
  * stays about 3 MiB on one thread, plus about 4 MiB and a worker's heap per worker thread,
  * whatever the file size.
  *
@@ -395,9 +395,9 @@ async function encryptPooled(input: FileHandle, dst: string, plan: EncryptPlan, 
  * Decrypts the file `src` into `dst`. Plaintext goes to a temporary file in `dst`'s directory
  * that is renamed to `dst` only after the final frame has verified; on any failure
  * (tampering, truncation, trailing data, wrong key, a worker thread that stops, a write error)
- * the temporary file is deleted and no output file exists. Files of 8 MiB or more are opened
- * on worker threads when more than one core is available (`concurrency`, see
- * {@link DecryptFileOptions}), frames still verified in order and written only once verified.
+ * the temporary file is deleted and no output file exists. With `concurrency` >= 2 frames are
+ * opened on worker threads too (see {@link DecryptFileOptions}; default 1), still verified in
+ * order and written only once verified.
  *
  * @example
  * ```ts
@@ -419,7 +419,8 @@ export async function decryptFile(src: string, dst: string, options: DecryptFile
   try {
     // The pool's key is made when the header is opened, before its frame length is known: ask
     // for it when threads may be used at all (it runs everything on this thread until started).
-    if (threadCount(requested, plan.backend) > 1) pool = openFramePool(plan.backend, true);
+    const threads = threadCount(requested, plan.backend);
+    if (threads > 1) pool = openFramePool(plan.backend, true);
     let header: MessageHeader | undefined;
     const framer = createDecryptFramer(pool ? { ...plan, backend: pool.backend } : plan, (h) => {
       header = h;
@@ -439,10 +440,9 @@ export async function decryptFile(src: string, dst: string, options: DecryptFile
     if (header === undefined) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside its header');
     const frameBytes = header.frameLength + REGULAR_FRAME_OVERHEAD;
     const chunk = Math.max(1, Math.floor(READ_BYTES / frameBytes)) * frameBytes;
-    const threads = pool ? threadCount(requested, plan.backend) : 1;
     const bytesWritten = await writeFileAtomically(dst, async (out) => {
       let n: number;
-      if (pool && threads > 1) {
+      if (pool) {
         pool.start(threads - 1);
         n = await poolPump(input, out, pool, poolSlots(threads, chunk, (chunk / frameBytes) * header!.frameLength), chunk, (bytes, emit) => framer.push(bytes, emit));
       } else {
