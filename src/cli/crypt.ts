@@ -342,14 +342,15 @@ async function runMany(files: string[], opts: CryptOptions, globals: GlobalOptio
       if (!opts.force && existsSync(output)) throw new FileError(`cannot write ${output}: it exists; add --force to replace it`, 'EEXIST');
       return readSmallInput(file);
     };
+    // The same for every file (decrypt's are made per file: each remembers its own EDKs).
+    const sealing = direction === 'encrypt' ? encryptOptions(keyring, opts, parsed) : undefined;
     const one = async (file: string, output: string, input: ReturnType<typeof readSmallInput>): Promise<{ bytesWritten: number }> => {
       // Small files in one read, one call and one write: fewer system calls and promises per
       // file than the streaming path, which matters when there are thousands of them.
       const small = 'bytes' in input ? input.bytes : undefined;
-      if (direction === 'encrypt') {
-        const options = encryptOptions(keyring, opts, parsed);
-        if (!small) return encryptFile(file, output, withThreads(options, parsed));
-        const { ciphertext } = await encrypt(small, options);
+      if (sealing) {
+        if (!small) return encryptFile(file, output, withThreads(sealing, parsed));
+        const { ciphertext } = await encrypt(small, sealing);
         return writeWhole(output, ciphertext);
       }
       const { options, remembered } = decryptOptions(keyring, opts, parsed);
