@@ -82,7 +82,7 @@ describe('the packed package', () => {
     const paths = packed.files.map((f) => f.path);
     for (const p of paths) expect(p).toMatch(/^(dist\/.+\.(js|d\.ts)|dist\/cli\/(bin|main)\.cjs|docs\/.+\.md|README\.md|CHANGELOG\.md|LICENSE|package\.json)$/);
     for (const p of ['LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/bin.cjs', 'dist/browser/sealbox.min.js']) expect(paths).toContain(p);
-    // docs/performance.md states the size; the budget leaves room for growth, not for a regression like shipped maps.
+    // README.md states the size; the budget leaves room for growth, not for a regression like shipped maps.
     // 450 kB since the CLI became one self-contained file for start-up speed (issue 17: about
     // 100 kB of it, compressed, repeats code the library's own dist/ files hold too). 470 kB
     // since 2026-12-07: the frame worker pool for files, its docs and the session's other
