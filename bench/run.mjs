@@ -277,11 +277,13 @@ Whole benchmark: ${fmt(seconds, 0)} s.
 - Peak RSS of a Buffer operation: \`node:crypto\`'s \`update()\` returns a fresh Buffer per
   frame, and V8 frees such buffers (external memory) only when a collection runs, which for
   Buffers alone happens after tens of MiB have piled up; the raw \`node:crypto\` reference row
-  shows that peak. Sealbox's one-shot encrypt and decrypt ask for the output of frames of 16 KiB
-  or more as latin1 strings and write them straight into the result: the strings fill V8's young
-  generation, which is then collected every few MiB and takes the per-frame Buffers with it.
-  That costs a copy per frame (Sealbox runs at 0.81-0.92x the raw reference instead of ~1x) and
-  keeps the peak under 2N + 64 MiB.
+  shows that peak. Sealbox's one-shot encrypt asks for the output of frames of 16 KiB or more as
+  latin1 strings and writes them straight into the result, and decrypt does so for every other
+  such frame (half of the bytes; the other half is copied from the Buffer): the strings fill V8's
+  young generation, which is then collected every few MiB and takes the per-frame Buffers with
+  it. That costs a copy per string and keeps the peak under 2N + 64 MiB (decrypt 184-187 MiB with
+  strings for half of the frames, 181-183 MiB for all; in-process A/B, decrypt went from 0.93x to
+  1.00x the raw reference, median of 20 interleaved rounds).
 - A Node stream pipeline moves 64 KiB chunks through three stream objects. The Transforms
   seal or open a large chunk from \`setImmediate\` rather than inside \`write()\`, so that the
   read stream asks for its next chunk (on libuv's thread pool) before the crypto runs and the

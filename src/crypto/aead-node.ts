@@ -19,13 +19,16 @@ export function nodeCrypto(): NodeCrypto | undefined {
 }
 
 /**
- * From this many bytes, `sealInto` / `openInto` ask node:crypto for its output as a latin1
- * string and write that into the destination. node:crypto makes a fresh Buffer per `update()`
- * either way, and V8 frees such external memory only when a collection runs, which for
- * Buffers alone happens after tens of MiB have piled up. The string is allocated in V8's young
- * generation, so the young generation fills and is collected every few MiB, taking the
- * per-frame Buffers with it. For a 64 MiB message that is ~25 MiB less peak RSS, for one more
- * copy per frame (bench/worker.mjs buffer-rss and buffer). Below it, the Buffer path is cheaper.
+ * From this many bytes, `sealInto` asks node:crypto for its output as latin1 strings written
+ * into the destination, and `openInto` for half of its output (by bytes), taking the other half
+ * as the Buffer `update()` returns. node:crypto makes a fresh Buffer per `update()` either way,
+ * and V8 frees such external memory only when a collection runs, which for Buffers alone happens
+ * after tens of MiB have piled up. A string is allocated in V8's young generation, so the young
+ * generation fills and is collected every few MiB, taking the per-frame Buffers with it. For a
+ * 64 MiB message that is ~25 MiB less peak RSS, for one more copy per string. Measured for a
+ * 64 MiB one-shot decrypt (bench/worker.mjs buffer-rss, limit 192 MiB): strings for every frame,
+ * 181-183 MiB; for half of the bytes, 184-187 MiB and ~3% less CPU time; for a quarter, 192 MiB.
+ * Below this size the Buffer path is always cheaper.
  */
 const STRING_OUTPUT_BYTES = 16 * 1024;
 
@@ -89,15 +92,39 @@ export function createNodeAeadBackend(): AeadBackend | undefined {
       dataIn.wipe();
     }
   };
-  /** Writes `update()` output for `input` into out[offset ..]; returns the bytes written. */
-  const updateInto = (c: import('node:crypto').Cipher | import('node:crypto').Decipher, input: Uint8Array, out: Uint8Array, offset: number): number => {
-    if (input.length < STRING_OUTPUT_BYTES) {
+  /**
+   * Of the large outputs with `halfStrings`, across every key of this backend: bytes written
+   * from Buffers minus bytes written from strings (at most one output away from 0). The next one
+   * takes the Buffer path while this is not positive.
+   */
+  let bufferLead = 0;
+  /**
+   * Writes `update()` output for `input` into out[offset ..]; returns the bytes written.
+   * `halfStrings`: only half of the large outputs' bytes through strings (openInto; sealInto
+   * keeps strings for all, its 64 MiB peak RSS being higher).
+   */
+  const updateInto = (c: import('node:crypto').Cipher | import('node:crypto').Decipher, input: Uint8Array, out: Uint8Array, offset: number, halfStrings = false): number => {
+    const large = input.length >= STRING_OUTPUT_BYTES;
+    if (!large || (halfStrings && bufferLead <= 0)) {
       const chunk = c.update(input);
       out.set(chunk, offset);
+      if (large) bufferLead += chunk.length;
       return chunk.length;
     }
+    if (halfStrings) bufferLead -= input.length;
     const text = c.update(input, undefined, 'latin1');
     return Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(text, offset, 'latin1');
+  };
+  /**
+   * A plain Uint8Array of `length` bytes for an output every byte of which the caller writes at
+   * once. From 16 KiB its memory is not zeroed first: for 64 KiB frames `new Uint8Array`'s
+   * zeroing took half as long as the AES-GCM itself (perf of a Node stream encrypt). Small arrays
+   * stay ordinary ones (V8 keeps those of up to 64 bytes in its heap, which is cheaper).
+   */
+  const uninitialized = (length: number): Uint8Array => {
+    if (length < 16 * 1024) return new Uint8Array(length);
+    const b = Buffer.allocUnsafeSlow(length);
+    return new Uint8Array(b.buffer, b.byteOffset, length);
   };
   const gcmAlgorithm = (raw: Uint8Array): GcmAlgorithm => {
     const algorithm: GcmAlgorithm | undefined = raw.length === 32 ? 'aes-256-gcm' : raw.length === 16 ? 'aes-128-gcm' : undefined;
@@ -141,7 +168,8 @@ export function createNodeAeadBackend(): AeadBackend | undefined {
     return {
       seal(nonce, aad, plaintext, headroom = 0) {
         const c = cipher(algorithm, current(), nonce, aad);
-        const out = new Uint8Array(headroom + plaintext.length + TAG_BYTES);
+        const out = uninitialized(headroom + plaintext.length + TAG_BYTES);
+        out.fill(0, 0, headroom);
         if (plaintext.length > 0) out.set(updateSmall(c, plaintext), headroom);
         c.final();
         out.set(c.getAuthTag(), headroom + plaintext.length);
@@ -166,7 +194,7 @@ export function createNodeAeadBackend(): AeadBackend | undefined {
         const ctLen = sealed.length - TAG_BYTES;
         if (offset + ctLen > out.length) throw new RangeError('"out" is too small for the opened frame');
         const decipher = decipherFor(algorithm, current(), nonce, aad, sealed.subarray(ctLen));
-        updateInto(decipher, sealed.subarray(0, ctLen), out, offset);
+        updateInto(decipher, sealed.subarray(0, ctLen), out, offset, true);
         try {
           decipher.final();
         } catch {

@@ -1,5 +1,5 @@
 import { createCipheriv } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createNodeAeadBackend } from '../../src/crypto/aead-node.js';
 import { decrypt } from '../../src/decrypt.js';
 import { encryptWithMessageId } from '../../src/encrypt.js';
@@ -16,7 +16,7 @@ function reference(plaintext: Uint8Array): Buffer {
   return Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()]);
 }
 
-describe('node backend sealInto / openInto (Buffer path below 16 KiB, string path from it)', () => {
+describe('node backend sealInto / openInto (Buffer path below 16 KiB, from it half of the bytes through strings)', () => {
   const key = createNodeAeadBackend()!.importKey(KEY) as Exclude<ReturnType<NonNullable<ReturnType<typeof createNodeAeadBackend>>['importKey']>, Promise<unknown>>;
 
   for (const n of [0, 1, 16 * 1024 - 1, 16 * 1024, 16 * 1024 + 1, 65536, 200_003]) {
@@ -44,9 +44,72 @@ describe('node backend sealInto / openInto (Buffer path below 16 KiB, string pat
     }
   });
 
+  // From 16 KiB half of the output bytes come through latin1 strings and half as Buffers,
+  // alternating with 64 KiB frames: runs of consecutive calls cover both paths, whatever the
+  // backend's state before.
+  it('consecutive large frames (both output paths): the same bytes as node:crypto, and back', () => {
+    for (let i = 0; i < 6; i++) {
+      const n = 65536 + (i % 3) * 4099;
+      const plaintext = pattern(n, 40 + i);
+      const out = new Uint8Array(n + 16 + 2).fill(0xee);
+      key.sealInto!(NONCE, AAD, plaintext, out, 1);
+      expect(Buffer.from(out.subarray(1, 1 + n + 16)).equals(reference(plaintext))).toBe(true);
+      expect([out[0], out[n + 17]]).toEqual([0xee, 0xee]);
+      const back = new Uint8Array(n).fill(0xee);
+      key.openInto!(NONCE, AAD, out.subarray(1, 1 + n + 16), back, 0);
+      expect(Buffer.from(back).equals(Buffer.from(plaintext))).toBe(true);
+    }
+  });
+
+  // The strings are what keeps the peak RSS of large one-shot calls bounded (aead-node.ts): every
+  // large sealInto output goes through one, and half of openInto's, whatever came before.
+  it('large outputs through strings: all of sealInto\'s, every other one of openInto\'s', () => {
+    const write = vi.spyOn(Buffer.prototype, 'write');
+    try {
+      const plaintext = pattern(65536, 70);
+      const sealed = new Uint8Array(65536 + 16);
+      for (let i = 0; i < 10; i++) key.sealInto!(NONCE, AAD, plaintext, sealed, 0);
+      expect(write).toHaveBeenCalledTimes(10);
+      write.mockClear();
+      const back = new Uint8Array(65536);
+      for (let i = 0; i < 10; i++) key.openInto!(NONCE, AAD, sealed, back, 0);
+      expect(write).toHaveBeenCalledTimes(5);
+      expect(Buffer.from(back).equals(Buffer.from(plaintext))).toBe(true);
+    } finally {
+      write.mockRestore();
+    }
+  });
+
+  it('a bad tag on consecutive large frames (both output paths) zeroes what was written', () => {
+    for (let i = 0; i < 4; i++) {
+      const sealed = reference(pattern(65536, 50 + i));
+      sealed[i * 1000]! ^= 1;
+      const out = new Uint8Array(65536 + 2).fill(0xee);
+      expect(() => key.openInto!(NONCE, AAD, sealed, out, 1)).toThrow(expect.objectContaining({ code: 'ERR_DECRYPTION_FAILED' }));
+      expect(out.subarray(1, 65537).every((b) => b === 0)).toBe(true);
+      expect([out[0], out[65537]]).toEqual([0xee, 0xee]);
+    }
+  });
+
+  it('seal with headroom: zero bytes before the sealed frame, also in reused (dirty) memory', () => {
+    for (let i = 0; i < 40; i++) {
+      // Garbage full of 0xff, freed and reallocated: seal's large outputs are not zeroed first.
+      Buffer.allocUnsafeSlow(65536 + 21).fill(0xff);
+      const plaintext = pattern(65536 + (i % 2), 60 + i);
+      const sealed = key.seal(NONCE, AAD, plaintext, 5) as Uint8Array;
+      expect(sealed.constructor).toBe(Uint8Array);
+      expect(sealed.length).toBe(5 + plaintext.length + 16);
+      expect(Array.from(sealed.subarray(0, 5))).toEqual([0, 0, 0, 0, 0]);
+      expect(Buffer.from(sealed.subarray(5)).equals(reference(plaintext))).toBe(true);
+    }
+  });
+
   it('refuses an output too small for the frame', () => {
-    expect(() => key.sealInto!(NONCE, AAD, pattern(40_000), new Uint8Array(40_000), 0)).toThrow(RangeError);
-    expect(() => key.openInto!(NONCE, AAD, reference(pattern(40_000)), new Uint8Array(39_999), 0)).toThrow(RangeError);
+    // Twice each: both output paths.
+    for (let i = 0; i < 2; i++) {
+      expect(() => key.sealInto!(NONCE, AAD, pattern(40_000), new Uint8Array(40_000), 0)).toThrow(RangeError);
+      expect(() => key.openInto!(NONCE, AAD, reference(pattern(40_000)), new Uint8Array(39_999), 0)).toThrow(RangeError);
+    }
   });
 });
 
