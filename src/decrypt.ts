@@ -54,7 +54,9 @@ export async function decrypt(ciphertext: Uint8Array, options: DecryptOptions): 
   const { regular, finalLength, fault, end } = scanFrames(ciphertext, bodyStart, header.frameLength, signatureLength);
 
   // A transient content key: disposed of (wiped) as soon as the last frame is open.
-  const session = await beginDecryption(plan, header, headerBytes, ciphertext.subarray(headerEnd, bodyStart), true);
+  // Synchronous for an unsigned message with a raw keyring on node:crypto: no turn to wait for.
+  const begun = beginDecryption(plan, header, headerBytes, ciphertext.subarray(headerEnd, bodyStart), true);
+  const session = begun instanceof Promise ? await begun : begun;
 
   const F = header.frameLength;
   // A message of one frame: the plaintext is the array the backend opens it into (node:crypto

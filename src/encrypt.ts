@@ -49,7 +49,9 @@ export async function encryptWithMessageId(plaintext: Uint8Array, options: Encry
   // output size is known: the header is written at the start of the one array, with room for
   // the frames (and signature) after it, each written in place.
   const room = framesByteLength(plaintext.length, frameLength) + plan.suite.signatureLength;
-  const session = await beginEncryption(plan, plaintext.length, messageId, fixedSigner, true, room);
+  // Synchronous with a raw keyring on node:crypto: no turn to wait for.
+  const begun = beginEncryption(plan, plaintext.length, messageId, fixedSigner, true, room);
+  const session = begun instanceof Promise ? await begun : begun;
   let pos = session.headerBytes.length;
   const out = new Uint8Array(session.headerBytes.buffer, session.headerBytes.byteOffset, pos + room);
 

@@ -4,6 +4,9 @@ import type { EncryptedDataKey } from '../format/edk.js';
 import { checkEncryptedDataKey } from '../format/edk.js';
 import { isWellFormed, utf8, utf8Length } from '../crypto/bytes.js';
 import { MAX_PROVIDER_ID_BYTES, MAX_PROVIDER_INFO_BYTES } from '../limits.js';
+import type { MaybePromise } from '../crypto/aead.js';
+import type { Steps } from '../crypto/maybe.js';
+import { drive } from '../crypto/maybe.js';
 
 /** The encryption context: text keys to text values, authenticated with the message. */
 export type EncryptionContext = Readonly<Record<string, string>>;
@@ -60,6 +63,54 @@ export interface UnwrapRequest {
 export interface Keyring {
   wrapKey(request: WrapRequest): Promise<WrapResult>;
   unwrapKey(request: UnwrapRequest): Promise<Uint8Array | null>;
+}
+
+/**
+ * Internal, not part of the {@link Keyring} contract: Sealbox's own keyrings (and the checking
+ * wrapper of every keyring) also answer under these keys, synchronously when they need not wait
+ * (raw keys on node:crypto), so a 1 KiB message pays no chain of `await`s (see `drive`).
+ */
+export const wrapKeyNow: unique symbol = Symbol('sealbox.wrapKeyNow');
+/** See {@link wrapKeyNow}. */
+export const unwrapKeyNow: unique symbol = Symbol('sealbox.unwrapKeyNow');
+/**
+ * On an {@link UnwrapRequest} Sealbox makes: `isMessageKey` answering at once when it can
+ * (node:crypto's HKDF); {@link acceptSteps} prefers it.
+ */
+export const isMessageKeyNow: unique symbol = Symbol('sealbox.isMessageKeyNow');
+
+/** What {@link wrapKeyNow} and {@link unwrapKeyNow} name. */
+export interface KeyringNow {
+  [wrapKeyNow]?(request: WrapRequest): MaybePromise<WrapResult>;
+  [unwrapKeyNow]?(request: UnwrapRequest): MaybePromise<Uint8Array | null>;
+}
+
+/** An {@link UnwrapRequest} that may carry {@link isMessageKeyNow}. */
+export interface UnwrapRequestNow extends UnwrapRequest {
+  readonly [isMessageKeyNow]?: (dataKey: Uint8Array) => MaybePromise<boolean>;
+}
+
+/** `keyring.wrapKey(request)`, at once when the keyring can answer at once. */
+export function wrapNow(keyring: Keyring, request: WrapRequest): MaybePromise<WrapResult> {
+  const now = (keyring as Keyring & KeyringNow)[wrapKeyNow];
+  return now ? now.call(keyring, request) : Promise.resolve(keyring.wrapKey(request));
+}
+
+/** `keyring.unwrapKey(request)`, at once when the keyring can answer at once. */
+export function unwrapNow(keyring: Keyring, request: UnwrapRequest): MaybePromise<Uint8Array | null> {
+  const now = (keyring as Keyring & KeyringNow)[unwrapKeyNow];
+  return now ? now.call(keyring, request) : Promise.resolve(keyring.unwrapKey(request));
+}
+
+/**
+ * {@link acceptDataKey} as steps (yield* it): the request's {@link isMessageKeyNow} when it has
+ * one, else its `isMessageKey`.
+ */
+export function* acceptSteps(request: UnwrapRequest, dataKey: Uint8Array): Steps<boolean> {
+  const check = (request as UnwrapRequestNow)[isMessageKeyNow] ?? request.isMessageKey;
+  if (!check || (yield check(dataKey))) return true;
+  dataKey.fill(0);
+  return false;
 }
 
 /**
@@ -130,7 +181,7 @@ function keyringFault(what: string): SealboxError {
  * @throws TypeError when `keyring` lacks the two methods; the returned keyring throws
  * SealboxError `ERR_KEYRING` (contract broken, or the keyring failed) or the keyring's own SealboxError.
  */
-export function checkedKeyring(keyring: Keyring): Keyring {
+export function checkedKeyring(keyring: Keyring): Keyring & KeyringNow {
   if (typeof keyring !== 'object' || keyring === null || typeof keyring.wrapKey !== 'function' || typeof keyring.unwrapKey !== 'function') {
     throw new TypeError('"keyring" expected an object with wrapKey and unwrapKey methods');
   }
@@ -144,37 +195,47 @@ export function checkedKeyring(keyring: Keyring): Keyring {
   return checked;
 }
 
-const checkedKeyrings = new WeakMap<Keyring, Keyring>();
+const checkedKeyrings = new WeakMap<Keyring, Keyring & KeyringNow>();
 
-function checking(keyring: Keyring): Keyring {
+function checking(keyring: Keyring): Keyring & KeyringNow {
   return {
+    [wrapKeyNow]: (request: WrapRequest) => drive(checkedWrap(keyring, request)),
+    [unwrapKeyNow]: (request: UnwrapRequest) => drive(checkedUnwrap(keyring, request)),
     async wrapKey(request) {
-      let result: WrapResult;
-      try {
-        result = await keyring.wrapKey(request);
-      } catch (err) {
-        throw asKeyringError(err, 'wrapping the data key failed');
-      }
-      if (!result || !(result.dataKey instanceof Uint8Array) || result.dataKey.length !== request.suite.dataKeyLength) {
-        throw keyringFault('data key has the wrong length');
-      }
-      if (request.dataKey && !sameBytes(request.dataKey, result.dataKey)) throw keyringFault('returned a different data key');
-      if (!Array.isArray(result.encryptedDataKeys) || result.encryptedDataKeys.length === 0) throw keyringFault('returned no encrypted data key');
-      for (const edk of result.encryptedDataKeys) checkEncryptedDataKey(edk);
-      return result;
+      return drive(checkedWrap(keyring, request));
     },
     async unwrapKey(request) {
-      let key: Uint8Array | null;
-      try {
-        key = await keyring.unwrapKey(request);
-      } catch (err) {
-        throw asKeyringError(err, 'unwrapping the data key failed');
-      }
-      if (key === null) return null;
-      if (!(key instanceof Uint8Array) || key.length !== request.suite.dataKeyLength) throw keyringFault('unwrapped key has the wrong length');
-      return key;
+      return drive(checkedUnwrap(keyring, request));
     },
   };
+}
+
+function* checkedWrap(keyring: Keyring, request: WrapRequest): Steps<WrapResult> {
+  let result: WrapResult;
+  try {
+    result = yield wrapNow(keyring, request);
+  } catch (err) {
+    throw asKeyringError(err, 'wrapping the data key failed');
+  }
+  if (!result || !(result.dataKey instanceof Uint8Array) || result.dataKey.length !== request.suite.dataKeyLength) {
+    throw keyringFault('data key has the wrong length');
+  }
+  if (request.dataKey && !sameBytes(request.dataKey, result.dataKey)) throw keyringFault('returned a different data key');
+  if (!Array.isArray(result.encryptedDataKeys) || result.encryptedDataKeys.length === 0) throw keyringFault('returned no encrypted data key');
+  for (const edk of result.encryptedDataKeys) checkEncryptedDataKey(edk);
+  return result;
+}
+
+function* checkedUnwrap(keyring: Keyring, request: UnwrapRequest): Steps<Uint8Array | null> {
+  let key: Uint8Array | null;
+  try {
+    key = yield unwrapNow(keyring, request);
+  } catch (err) {
+    throw asKeyringError(err, 'unwrapping the data key failed');
+  }
+  if (key === null) return null;
+  if (!(key instanceof Uint8Array) || key.length !== request.suite.dataKeyLength) throw keyringFault('unwrapped key has the wrong length');
+  return key;
 }
 
 /** Keep SealboxErrors as they are; wrap anything else as ERR_KEYRING with `cause`. */

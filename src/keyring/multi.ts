@@ -1,7 +1,10 @@
 import { SealboxError, isSealboxError } from '../errors.js';
 import type { EncryptedDataKey } from '../format/edk.js';
-import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from './keyring.js';
-import { acceptDataKey, checkedKeyring } from './keyring.js';
+import type { MaybePromise } from '../crypto/aead.js';
+import type { Steps } from '../crypto/maybe.js';
+import { drive } from '../crypto/maybe.js';
+import type { Keyring, KeyringNow, UnwrapRequest, WrapRequest, WrapResult } from './keyring.js';
+import { acceptSteps, checkedKeyring, unwrapKeyNow, unwrapNow, wrapKeyNow, wrapNow } from './keyring.js';
 
 /** Options of {@link MultiKeyring}. */
 export interface MultiKeyringOptions {
@@ -21,9 +24,15 @@ export interface MultiKeyringOptions {
  * some key was unwrapped but none matched, ERR_KEYRING when none could be unwrapped, each with
  * every failure in `errors` (a single failure is thrown as it is, with its code and `cause`).
  *
+ * Synchronous when every keyring asked answers at once (see `drive`).
+ *
  * @throws SealboxError ERR_COMMITMENT_MISMATCH, ERR_KEYRING, ERR_NO_MATCHING_KEY
  */
-export async function unwrapInOrder(keyrings: readonly Keyring[], request: UnwrapRequest): Promise<Uint8Array | null> {
+export function unwrapInOrder(keyrings: readonly Keyring[], request: UnwrapRequest): MaybePromise<Uint8Array | null> {
+  return drive(unwrapInOrderSteps(keyrings, request));
+}
+
+function* unwrapInOrderSteps(keyrings: readonly Keyring[], request: UnwrapRequest): Steps<Uint8Array | null> {
   const errors: unknown[] = [];
   const notMine: SealboxError[] = [];
   let recognised = false;
@@ -31,7 +40,7 @@ export async function unwrapInOrder(keyrings: readonly Keyring[], request: Unwra
   for (const keyring of keyrings) {
     let key: Uint8Array | null;
     try {
-      key = await keyring.unwrapKey(request);
+      key = yield unwrapNow(keyring, request);
     } catch (err) {
       // "Not mine", with a reason (a KMS keyring given an alias says a key ARN is needed).
       if (isSealboxError(err, 'ERR_NO_MATCHING_KEY')) {
@@ -48,7 +57,7 @@ export async function unwrapInOrder(keyrings: readonly Keyring[], request: Unwra
     if (key === null) continue;
     recognised = true;
     // A keyring that does not check the commitment itself (a custom one) is checked here.
-    if (await acceptDataKey(request, key)) return key;
+    if (yield* acceptSteps(request, key)) return key;
     mismatched = true;
     errors.push(new SealboxError('ERR_COMMITMENT_MISMATCH', 'A keyring unwrapped a key that does not match the message\'s key commitment'));
   }
@@ -79,7 +88,7 @@ export async function unwrapInOrder(keyrings: readonly Keyring[], request: Unwra
  * or a child failed); on decrypt, ERR_KEYRING with every failure in `errors` when some EDK was
  * for one of its keyrings and none could be unwrapped (`null`, "not mine", when none was).
  */
-export class MultiKeyring implements Keyring {
+export class MultiKeyring implements Keyring, KeyringNow {
   readonly #generator: Keyring | undefined;
   readonly #children: readonly Keyring[];
   readonly #all: readonly Keyring[];
@@ -95,23 +104,35 @@ export class MultiKeyring implements Keyring {
   }
 
   async wrapKey(request: WrapRequest): Promise<WrapResult> {
+    return drive(this.#wrapSteps(request));
+  }
+
+  [wrapKeyNow](request: WrapRequest): MaybePromise<WrapResult> {
+    return drive(this.#wrapSteps(request));
+  }
+
+  *#wrapSteps(request: WrapRequest): Steps<WrapResult> {
     let dataKey = request.dataKey;
     const edks: EncryptedDataKey[] = [];
     if (this.#generator) {
-      const r = await this.#generator.wrapKey(request);
+      const r: WrapResult = yield wrapNow(this.#generator, request);
       dataKey = r.dataKey;
       edks.push(...r.encryptedDataKeys);
     } else if (!dataKey) {
       throw new SealboxError('ERR_KEYRING', 'MultiKeyring without a generator cannot create a data key');
     }
     for (const child of this.#children) {
-      const r = await child.wrapKey({ ...request, dataKey });
+      const r: WrapResult = yield wrapNow(child, { ...request, dataKey });
       edks.push(...r.encryptedDataKeys);
     }
     return { dataKey, encryptedDataKeys: edks };
   }
 
-  unwrapKey(request: UnwrapRequest): Promise<Uint8Array | null> {
+  async unwrapKey(request: UnwrapRequest): Promise<Uint8Array | null> {
+    return unwrapInOrder(this.#all, request);
+  }
+
+  [unwrapKeyNow](request: UnwrapRequest): MaybePromise<Uint8Array | null> {
     return unwrapInOrder(this.#all, request);
   }
 }

@@ -5,8 +5,11 @@ import { randomBytes } from '../crypto/random.js';
 import { isSealboxError } from '../errors.js';
 import { encodeContext } from '../format/context.js';
 import type { EncryptedDataKey } from '../format/edk.js';
-import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from './keyring.js';
-import { acceptDataKey, checkRawKeyName, unwrapFailed } from './keyring.js';
+import type { MaybePromise } from '../crypto/aead.js';
+import type { Steps } from '../crypto/maybe.js';
+import { drive } from '../crypto/maybe.js';
+import type { Keyring, KeyringNow, UnwrapRequest, WrapRequest, WrapResult } from './keyring.js';
+import { acceptSteps, checkRawKeyName, unwrapFailed, unwrapKeyNow, wrapKeyNow } from './keyring.js';
 
 const IV_BYTES = 12;
 
@@ -35,7 +38,7 @@ export interface RawAesKeyringOptions {
  * @throws TypeError / RangeError for bad options; on decrypt, SealboxError ERR_KEYRING when an
  * EDK names this key but does not open (wrong key bytes, other context, tampering).
  */
-export class RawAesKeyring implements Keyring {
+export class RawAesKeyring implements Keyring, KeyringNow {
   readonly namespace: string;
   readonly name: string;
   readonly #nameBytes: Uint8Array;
@@ -60,27 +63,45 @@ export class RawAesKeyring implements Keyring {
   #ready: AeadKey | undefined;
 
   async wrapKey(request: WrapRequest): Promise<WrapResult> {
+    return drive(this.#wrapSteps(request));
+  }
+
+  async unwrapKey(request: UnwrapRequest): Promise<Uint8Array | null> {
+    return drive(this.#unwrapSteps(request));
+  }
+
+  /** Internal: {@link wrapKey}, synchronous on node:crypto. */
+  [wrapKeyNow](request: WrapRequest): MaybePromise<WrapResult> {
+    return drive(this.#wrapSteps(request));
+  }
+
+  /** Internal: {@link unwrapKey}, synchronous on node:crypto. */
+  [unwrapKeyNow](request: UnwrapRequest): MaybePromise<Uint8Array | null> {
+    return drive(this.#unwrapSteps(request));
+  }
+
+  *#wrapSteps(request: WrapRequest): Steps<WrapResult> {
     const dataKey = request.dataKey ?? this.#random(request.suite.dataKeyLength);
     const iv = this.#random(IV_BYTES);
-    const key = this.#ready ?? (await this.#key);
-    const ciphertext = await key.seal(iv, encodeContext(request.encryptionContext), dataKey);
+    const key: AeadKey = this.#ready ?? (yield this.#key);
+    const ciphertext: Uint8Array = yield key.seal(iv, encodeContext(request.encryptionContext), dataKey);
     const providerInfo = new Uint8Array(this.#nameBytes.length + IV_BYTES);
     providerInfo.set(this.#nameBytes, 0);
     providerInfo.set(iv, this.#nameBytes.length);
     return { dataKey, encryptedDataKeys: [{ providerId: this.namespace, providerInfo, ciphertext }] };
   }
 
-  async unwrapKey(request: UnwrapRequest): Promise<Uint8Array | null> {
+  *#unwrapSteps(request: UnwrapRequest): Steps<Uint8Array | null> {
     const mine: EncryptedDataKey[] = [];
     for (const edk of request.encryptedDataKeys) if (this.#isMine(edk)) mine.push(edk);
     if (mine.length === 0) return null;
-    const key = this.#ready ?? (await this.#key);
+    const key: AeadKey = this.#ready ?? (yield this.#key);
     const aad = encodeContext(request.encryptionContext);
     let mismatched = false;
     for (const edk of mine) {
       let dataKey: Uint8Array;
       try {
-        dataKey = await key.open(edk.providerInfo.subarray(this.#nameBytes.length), aad, edk.ciphertext);
+        dataKey = yield key.open(edk.providerInfo.subarray(this.#nameBytes.length), aad, edk.ciphertext);
       } catch (err) {
         if (!isSealboxError(err, 'ERR_DECRYPTION_FAILED')) throw err;
         continue;
@@ -90,7 +111,7 @@ export class RawAesKeyring implements Keyring {
         dataKey.fill(0);
         continue;
       }
-      if (await acceptDataKey(request, dataKey)) return dataKey;
+      if (yield* acceptSteps(request, dataKey)) return dataKey;
       mismatched = true;
     }
     throw unwrapFailed(`Raw AES key "${this.namespace}/${this.name}"`, mismatched);

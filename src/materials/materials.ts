@@ -1,3 +1,4 @@
+import type { MaybePromise } from '../crypto/aead.js';
 import type { Suite } from '../crypto/suites.js';
 import type { EncryptedDataKey } from '../format/edk.js';
 import type { EncryptionContext } from '../keyring/keyring.js';
@@ -60,6 +61,32 @@ export interface DecryptionMaterials {
 export interface MaterialsManager {
   getEncryptionMaterials(request: EncryptionMaterialsRequest): Promise<EncryptionMaterials>;
   getDecryptionMaterials(request: DecryptionMaterialsRequest): Promise<DecryptionMaterials>;
+}
+
+/**
+ * Internal, not part of the {@link MaterialsManager} contract: the default manager also answers
+ * under these keys, synchronously when its keyring does (see `wrapKeyNow` in keyring.ts).
+ */
+export const encryptionMaterialsNow: unique symbol = Symbol('sealbox.encryptionMaterialsNow');
+/** See {@link encryptionMaterialsNow}. */
+export const decryptionMaterialsNow: unique symbol = Symbol('sealbox.decryptionMaterialsNow');
+
+/** What {@link encryptionMaterialsNow} and {@link decryptionMaterialsNow} name. */
+export interface MaterialsManagerNow {
+  [encryptionMaterialsNow]?(request: EncryptionMaterialsRequest): MaybePromise<EncryptionMaterials>;
+  [decryptionMaterialsNow]?(request: DecryptionMaterialsRequest): MaybePromise<DecryptionMaterials>;
+}
+
+/** `cmm.getEncryptionMaterials(request)`, at once when the manager can answer at once. */
+export function encryptionMaterialsOf(cmm: MaterialsManager, request: EncryptionMaterialsRequest): MaybePromise<EncryptionMaterials> {
+  const now = (cmm as MaterialsManager & MaterialsManagerNow)[encryptionMaterialsNow];
+  return now ? now.call(cmm, request) : Promise.resolve(cmm.getEncryptionMaterials(request));
+}
+
+/** `cmm.getDecryptionMaterials(request)`, at once when the manager can answer at once. */
+export function decryptionMaterialsOf(cmm: MaterialsManager, request: DecryptionMaterialsRequest): MaybePromise<DecryptionMaterials> {
+  const now = (cmm as MaterialsManager & MaterialsManagerNow)[decryptionMaterialsNow];
+  return now ? now.call(cmm, request) : Promise.resolve(cmm.getDecryptionMaterials(request));
 }
 
 /**

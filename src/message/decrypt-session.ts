@@ -1,7 +1,10 @@
 import type { AeadBackend, AeadKey, MaybePromise } from '../crypto/aead.js';
 import { disposeKey } from '../crypto/aead.js';
 import { constantTimeEqual, copyBytes, wipe } from '../crypto/bytes.js';
+import type { MessageKeys } from '../crypto/derive.js';
 import { deriveMessageKeys } from '../crypto/derive.js';
+import type { Steps } from '../crypto/maybe.js';
+import { drive } from '../crypto/maybe.js';
 import { SealboxError, decryptionFailed, formatInvalid } from '../errors.js';
 import type { MessageVerifier } from '../crypto/signature.js';
 import type { MessageHeader } from '../format/header.js';
@@ -56,7 +59,7 @@ export async function checkSignature(verifier: MessageVerifier, signature: Uint8
  * (here on failure)
  * @throws SealboxError ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED
  */
-export async function openHeader(
+export function openHeader(
   header: MessageHeader,
   headerBytes: Uint8Array,
   headerTag: Uint8Array,
@@ -64,27 +67,39 @@ export async function openHeader(
   backend: AeadBackend,
   checkedContentKey?: Uint8Array,
   transient = false,
-): Promise<AeadKey> {
+): MaybePromise<AeadKey> {
+  return drive(openHeaderSteps(header, headerBytes, headerTag, materials, backend, checkedContentKey, transient));
+}
+
+function* openHeaderSteps(
+  header: MessageHeader,
+  headerBytes: Uint8Array,
+  headerTag: Uint8Array,
+  materials: DecryptionMaterials,
+  backend: AeadBackend,
+  checkedContentKey: Uint8Array | undefined,
+  transient: boolean,
+): Steps<AeadKey> {
   let contentKey = checkedContentKey;
   if (!contentKey) {
-    const pending = deriveMessageKeys(header.version, header.suite, materials.dataKey, header.messageId);
-    const keys = pending instanceof Promise ? await pending : pending;
+    const keys: MessageKeys = yield deriveMessageKeys(header.version, header.suite, materials.dataKey, header.messageId);
     if (!constantTimeEqual(keys.commitment, header.commitment)) {
       wipe(keys.contentKey);
       throw new SealboxError('ERR_COMMITMENT_MISMATCH', 'The data key does not match the message\'s key commitment');
     }
     contentKey = keys.contentKey;
   }
+  const bytes = contentKey;
   let key: AeadKey;
   try {
-    key = transient && backend.importTransientKey ? backend.importTransientKey(contentKey) : await backend.importKey(contentKey);
+    key = transient && backend.importTransientKey ? backend.importTransientKey(bytes) : yield backend.importKey(bytes);
   } finally {
-    wipe(contentKey);
+    wipe(bytes);
   }
   const sealed = new Uint8Array(headerTag.length);
   sealed.set(headerTag);
   try {
-    await key.open(headerNonce(header.headerSalt), headerBytes, sealed);
+    yield key.open(headerNonce(header.headerSalt), headerBytes, sealed);
   } catch (err) {
     disposeKey(key);
     throw err;
@@ -92,14 +107,13 @@ export async function openHeader(
   return key;
 }
 
-
 /**
  * {@link openHeader}, then a session that opens the message's frames. The materials' data key
  * is zeroed once the header is open (or on failure): the frames need only the content key.
  *
  * @throws SealboxError ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED
  */
-export async function startDecryption(
+export function startDecryption(
   header: MessageHeader,
   headerBytes: Uint8Array,
   headerTag: Uint8Array,
@@ -108,13 +122,19 @@ export async function startDecryption(
   checkedContentKey?: Uint8Array,
   verifier?: MessageVerifier,
   transient = false,
-): Promise<DecryptSession> {
+): MaybePromise<DecryptSession> {
+  let opened: MaybePromise<AeadKey>;
   try {
-    const key = await openHeader(header, headerBytes, headerTag, materials, backend, checkedContentKey, transient);
-    return frameOpener(key, header.messageId, verifier, transient);
-  } finally {
+    opened = openHeader(header, headerBytes, headerTag, materials, backend, checkedContentKey, transient);
+  } catch (err) {
     wipe(materials.dataKey);
+    throw err;
   }
+  if (opened instanceof Promise) {
+    return opened.then((key) => frameOpener(key, header.messageId, verifier, transient)).finally(() => wipe(materials.dataKey));
+  }
+  wipe(materials.dataKey);
+  return frameOpener(opened, header.messageId, verifier, transient);
 }
 
 /**

@@ -1,7 +1,10 @@
 import type { AeadBackend, AeadKey, MaybePromise } from '../crypto/aead.js';
 import { disposeKey } from '../crypto/aead.js';
 import { copyBytes, wipe, writeU32 } from '../crypto/bytes.js';
+import type { MessageKeys } from '../crypto/derive.js';
 import { deriveAndWipe } from '../crypto/derive.js';
+import type { Steps } from '../crypto/maybe.js';
+import { drive } from '../crypto/maybe.js';
 import { randomBytes } from '../crypto/random.js';
 import { FORMAT_VERSION, encodeHeader } from '../format/header.js';
 import type { MessageHeader } from '../format/header.js';
@@ -65,17 +68,21 @@ export function checkFrameLength(frameLength: number): void {
  *
  * @throws SealboxError ERR_LIMIT_EXCEEDED (header body above 1 MiB)
  */
-export async function sealHeader(header: MessageHeader, key: AeadKey, preEncoded?: Uint8Array): Promise<Uint8Array> {
+export function sealHeader(header: MessageHeader, key: AeadKey, preEncoded?: Uint8Array): MaybePromise<Uint8Array> {
   // One array for the header and its tag.
   const headerBytes = preEncoded ?? encodeHeader(header, TAG_BYTES);
   const encoded = headerBytes.subarray(0, headerBytes.length - TAG_BYTES);
   const nonce = headerNonce(header.headerSalt);
   if (key.sealInto) {
     key.sealInto(nonce, encoded, new Uint8Array(0), headerBytes, encoded.length);
-  } else {
-    headerBytes.set(await key.seal(nonce, encoded, new Uint8Array(0)), encoded.length);
+    return headerBytes;
   }
-  return headerBytes;
+  const place = (tag: Uint8Array): Uint8Array => {
+    headerBytes.set(tag, encoded.length);
+    return headerBytes;
+  };
+  const sealed = key.seal(nonce, encoded, new Uint8Array(0));
+  return sealed instanceof Promise ? sealed.then(place) : place(sealed);
 }
 
 /**
@@ -83,7 +90,7 @@ export async function sealHeader(header: MessageHeader, key: AeadKey, preEncoded
  * a fresh message id, builds the header and its tag. Shared by one-shot and stream encrypt.
  * The materials' data key is zeroed once derived from (or on failure): nothing later needs it.
  */
-export async function startEncryption(
+export function startEncryption(
   materials: EncryptionMaterials,
   frameLength: number,
   backend: AeadBackend,
@@ -91,14 +98,26 @@ export async function startEncryption(
   signer?: MessageSigner,
   transient = false,
   room = 0,
-): Promise<EncryptSession> {
-  const pending = deriveAndWipe(FORMAT_VERSION, materials.suite, materials.dataKey, messageId, () => checkFrameLength(frameLength));
-  const { contentKey, commitment } = pending instanceof Promise ? await pending : pending;
+): MaybePromise<EncryptSession> {
+  // Synchronous on node:crypto (see `drive`).
+  return drive(startEncryptionSteps(materials, frameLength, backend, messageId, signer, transient, room));
+}
+
+function* startEncryptionSteps(
+  materials: EncryptionMaterials,
+  frameLength: number,
+  backend: AeadBackend,
+  messageId: Uint8Array,
+  signer: MessageSigner | undefined,
+  transient: boolean,
+  room: number,
+): Steps<EncryptSession> {
+  const { contentKey, commitment }: MessageKeys = yield deriveAndWipe(FORMAT_VERSION, materials.suite, materials.dataKey, messageId, () => checkFrameLength(frameLength));
   let key: AeadKey;
   try {
     // A transient key (one-shot encrypt, which disposes of it when the last frame is sealed):
     // no KeyObject to make, and a cheaper cipher per call (see AeadBackend.importTransientKey).
-    key = transient && backend.importTransientKey ? backend.importTransientKey(contentKey) : await backend.importKey(contentKey);
+    key = transient && backend.importTransientKey ? backend.importTransientKey(contentKey) : yield backend.importKey(contentKey);
   } finally {
     wipe(contentKey);
   }
@@ -119,7 +138,7 @@ export async function startEncryption(
   let headerBytes: Uint8Array;
   try {
     // With `room`, the header is written at the start of an array with that much more after it.
-    headerBytes = room === 0 ? await sealHeader(header, key) : await sealHeader(header, key, encodeHeader(header, TAG_BYTES + room).subarray(0, -room));
+    headerBytes = yield room === 0 ? sealHeader(header, key) : sealHeader(header, key, encodeHeader(header, TAG_BYTES + room).subarray(0, -room));
   } catch (err) {
     disposeKey(key);
     throw err;

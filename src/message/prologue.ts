@@ -1,4 +1,6 @@
-import type { AeadBackend } from '../crypto/aead.js';
+import type { AeadBackend, MaybePromise } from '../crypto/aead.js';
+import type { Steps } from '../crypto/maybe.js';
+import { drive } from '../crypto/maybe.js';
 import type { AeadBackendName } from '../crypto/backend.js';
 import { getAeadBackend } from '../crypto/backend.js';
 import type { Suite } from '../crypto/suites.js';
@@ -7,13 +9,16 @@ import type { MessageSigner, MessageVerifier } from '../crypto/signature.js';
 import { SealboxError, formatInvalid } from '../errors.js';
 import { SIGNING_KEY_CONTEXT_KEY } from '../format/signature.js';
 import { constantTimeEqual, wipe } from '../crypto/bytes.js';
+import type { MessageKeys } from '../crypto/derive.js';
 import { deriveMessageKeys } from '../crypto/derive.js';
 import { canonicalContext, checkExpectedContext, contextObject, normalizeContext } from '../format/context.js';
 import type { HeaderLimits, MessageHeader } from '../format/header.js';
 import { decodeHeader } from '../format/header.js';
-import type { EncryptionContext } from '../keyring/keyring.js';
+import type { EncryptionContext, UnwrapRequestNow } from '../keyring/keyring.js';
+import { isMessageKeyNow } from '../keyring/keyring.js';
 import { DEFAULT_FRAME_LENGTH, DEFAULT_MAX_ENCRYPTED_DATA_KEYS, DEFAULT_MAX_FRAME_LENGTH, MAX_FRAME_LENGTH, MAX_HEADER_BYTES } from '../limits.js';
-import type { DecryptionMaterials, MaterialsManager } from '../materials/materials.js';
+import type { DecryptionMaterials, DecryptionMaterialsRequest, EncryptionMaterials, MaterialsManager } from '../materials/materials.js';
+import { decryptionMaterialsOf, encryptionMaterialsOf } from '../materials/materials.js';
 import type { KeySource } from '../materials/resolve.js';
 import { resolveMaterialsManager } from '../materials/resolve.js';
 import type { DecryptSession } from './decrypt-session.js';
@@ -107,20 +112,25 @@ export function planEncryption(options: EncryptOptions): EncryptPlan {
  * Asks the materials manager for a data key and starts the message (for a signed suite, with a
  * fresh signing key pair). `plaintextLength` is undefined for streams of unknown length.
  */
-export async function beginEncryption(plan: EncryptPlan, plaintextLength?: number, messageId?: Uint8Array, fixedSigner?: MessageSigner, transient = false, room = 0): Promise<EncryptSession> {
+export function beginEncryption(plan: EncryptPlan, plaintextLength?: number, messageId?: Uint8Array, fixedSigner?: MessageSigner, transient = false, room = 0): MaybePromise<EncryptSession> {
+  // Synchronous for an unsigned message with a raw keyring on node:crypto (see `drive`).
+  return drive(beginEncryptionSteps(plan, plaintextLength, messageId, fixedSigner, transient, room));
+}
+
+function* beginEncryptionSteps(plan: EncryptPlan, plaintextLength: number | undefined, messageId: Uint8Array | undefined, fixedSigner: MessageSigner | undefined, transient: boolean, room: number): Steps<EncryptSession> {
   const { suite } = plan;
   // SPEC §11.1: a signed message's key pair is made first, and its public key goes into the
   // context the keyrings wrap the data key under. It is never reused or cached. (`fixedSigner`:
   // the frozen-vector generator's seeded key only.)
-  const signing = suite.signed ? await (await import('./signing.js')).newSigner(fixedSigner) : undefined;
+  const signing: { signer: MessageSigner; keyText: string } | undefined = suite.signed ? yield import('./signing.js').then((m) => m.newSigner(fixedSigner)) : undefined;
   const encryptionContext = signing ? contextObject(canonicalContext({ ...plan.encryptionContext, [SIGNING_KEY_CONTEXT_KEY]: signing.keyText }, true)) : plan.encryptionContext;
-  const materials = await plan.cmm.getEncryptionMaterials({ suite, encryptionContext, plaintextLength });
+  const materials: EncryptionMaterials = yield encryptionMaterialsOf(plan.cmm, { suite, encryptionContext, plaintextLength });
   // A manager that answered for another suite, or dropped or changed the public key, would make
   // an unsigned or unreadable message: refuse it rather than write it.
   if (materials.suite.id !== suite.id || materials.encryptionContext[SIGNING_KEY_CONTEXT_KEY] !== signing?.keyText) {
     throw new SealboxError('ERR_KEYRING', 'Bad materials');
   }
-  return startEncryption(materials, plan.frameLength, plan.backend, messageId, signing?.signer, transient, room);
+  return (yield startEncryption(materials, plan.frameLength, plan.backend, messageId, signing?.signer, transient, room)) as EncryptSession;
 }
 
 /** Decrypt-side limits from options, each checked as a programmer error when out of range. */
@@ -218,28 +228,36 @@ export async function headerVerifier(header: MessageHeader, headerBytes: Uint8Ar
  *
  * @throws SealboxError ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH
  */
-export async function findDataKey(plan: DecryptPlan, header: MessageHeader): Promise<FoundDataKey> {
+export function findDataKey(plan: DecryptPlan, header: MessageHeader): MaybePromise<FoundDataKey> {
+  return drive(findDataKeySteps(plan, header));
+}
+
+function* findDataKeySteps(plan: DecryptPlan, header: MessageHeader): Steps<FoundDataKey> {
   let accepted: { dataKey: Uint8Array; contentKey: Uint8Array } | undefined;
-  const isMessageKey = async (dataKey: Uint8Array): Promise<boolean> => {
+  const isTheMessageKey = (dataKey: Uint8Array): MaybePromise<boolean> => {
     if (accepted?.dataKey === dataKey) return true; // checked already (by the keyring, then its caller)
     const pending = deriveMessageKeys(header.version, header.suite, dataKey, header.messageId);
-    const { contentKey, commitment } = pending instanceof Promise ? await pending : pending;
-    if (!constantTimeEqual(commitment, header.commitment)) {
-      wipe(contentKey);
-      return false;
-    }
-    wipe(accepted?.contentKey);
-    accepted = { dataKey, contentKey };
-    return true;
+    const check = ({ contentKey, commitment }: MessageKeys): boolean => {
+      if (!constantTimeEqual(commitment, header.commitment)) {
+        wipe(contentKey);
+        return false;
+      }
+      wipe(accepted?.contentKey);
+      accepted = { dataKey, contentKey };
+      return true;
+    };
+    return pending instanceof Promise ? pending.then(check) : check(pending);
   };
-  let materials;
+  let materials: DecryptionMaterials;
   try {
-    materials = await plan.cmm.getDecryptionMaterials({
+    const request: DecryptionMaterialsRequest & UnwrapRequestNow = {
       suite: header.suite,
       encryptionContext: header.encryptionContext,
       encryptedDataKeys: header.encryptedDataKeys,
-      isMessageKey,
-    });
+      isMessageKey: async (dataKey) => isTheMessageKey(dataKey),
+      [isMessageKeyNow]: isTheMessageKey,
+    };
+    materials = yield decryptionMaterialsOf(plan.cmm, request);
   } catch (err) {
     wipe(accepted?.contentKey);
     throw err;
@@ -256,8 +274,13 @@ export async function findDataKey(plan: DecryptPlan, header: MessageHeader): Pro
  *
  * @throws SealboxError ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED
  */
-export async function beginDecryption(plan: DecryptPlan, header: MessageHeader, headerBytes: Uint8Array, headerTag: Uint8Array, transient = false): Promise<DecryptSession> {
-  const verifier = header.suite.signed ? await headerVerifier(header, headerBytes, headerTag) : undefined;
-  const { materials, contentKey } = await findDataKey(plan, header);
-  return startDecryption(header, headerBytes, headerTag, materials, plan.backend, contentKey, verifier, transient);
+export function beginDecryption(plan: DecryptPlan, header: MessageHeader, headerBytes: Uint8Array, headerTag: Uint8Array, transient = false): MaybePromise<DecryptSession> {
+  // Synchronous for an unsigned message with a raw keyring on node:crypto (see `drive`).
+  return drive(beginDecryptionSteps(plan, header, headerBytes, headerTag, transient));
+}
+
+function* beginDecryptionSteps(plan: DecryptPlan, header: MessageHeader, headerBytes: Uint8Array, headerTag: Uint8Array, transient: boolean): Steps<DecryptSession> {
+  const verifier: MessageVerifier | undefined = header.suite.signed ? yield headerVerifier(header, headerBytes, headerTag) : undefined;
+  const { materials, contentKey }: FoundDataKey = yield findDataKey(plan, header);
+  return (yield startDecryption(header, headerBytes, headerTag, materials, plan.backend, contentKey, verifier, transient)) as DecryptSession;
 }

@@ -10,13 +10,15 @@ import type { EncryptedDataKey } from '../format/edk.js';
 import { copyEncryptedDataKey } from '../format/edk.js';
 import type { MessageHeader } from '../format/header.js';
 import { encodeRewrappedHeader } from '../format/header.js';
-import type { Keyring } from '../keyring/keyring.js';
-import { checkedKeyring } from '../keyring/keyring.js';
+import type { Keyring, WrapResult } from '../keyring/keyring.js';
+import { checkedKeyring, unwrapNow, wrapNow } from '../keyring/keyring.js';
+import type { Steps } from '../crypto/maybe.js';
+import { drive } from '../crypto/maybe.js';
 import { MAX_ENCRYPTED_DATA_KEYS, TAG_BYTES } from '../limits.js';
 import type { DecryptSession } from './decrypt-session.js';
 import { frameOpener, openHeader } from './decrypt-session.js';
 import { sealHeader } from './encrypt-session.js';
-import type { DecryptOptions, DecryptPlan } from './prologue.js';
+import type { DecryptOptions, DecryptPlan, FoundDataKey } from './prologue.js';
 import { acceptHeader, findDataKey, planDecryption } from './prologue.js';
 
 /**
@@ -133,31 +135,42 @@ export interface RewrappedHeader {
  * ERR_ENCRYPTION_CONTEXT_MISMATCH, ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH,
  * ERR_DECRYPTION_FAILED, and what `checkBody` throws
  */
-export async function rewrapHeader(
+export function rewrapHeader(
   plan: RewrapPlan,
   headerBytes: Uint8Array,
   headerTag: Uint8Array,
   checkBody?: (header: MessageHeader) => MaybePromise<void>,
   room = 0,
-): Promise<RewrappedHeader> {
+): MaybePromise<RewrappedHeader> {
+  // Synchronous from end to end with raw keyrings on node:crypto (see `drive`).
+  return drive(rewrapHeaderSteps(plan, headerBytes, headerTag, checkBody, room));
+}
+
+function* rewrapHeaderSteps(
+  plan: RewrapPlan,
+  headerBytes: Uint8Array,
+  headerTag: Uint8Array,
+  checkBody: ((header: MessageHeader) => MaybePromise<void>) | undefined,
+  room: number,
+): Steps<RewrappedHeader> {
   const previous = acceptHeader(plan.decrypt, headerBytes);
   const suite = rewrappedSuite(previous.suite);
   if (suite === undefined) throw new SealboxError('ERR_UNSUPPORTED_VERSION', `Messages of suite ${previous.suite.name} cannot be rewrapped`);
-  await checkBody?.(previous);
+  if (checkBody) yield checkBody(previous);
   const { encryptionContext } = previous;
   // SPEC §8.3 as decrypt: a bad EDK or a key failing the commitment moves on to the next EDK.
-  const { materials, contentKey } = await findDataKey(plan.decrypt, previous);
+  const { materials, contentKey }: FoundDataKey = yield findDataKey(plan.decrypt, previous);
   const dataKey = materials.dataKey;
   let key: AeadKey | undefined;
   try {
     // Without verifyFrames the content key serves the two header tags only: a transient key,
     // wiped below as soon as the new header is sealed.
-    key = await openHeader(previous, headerBytes, headerTag, materials, plan.decrypt.backend, contentKey, !plan.verifyFrames);
+    key = (yield openHeader(previous, headerBytes, headerTag, materials, plan.decrypt.backend, contentKey, !plan.verifyFrames)) as AeadKey;
     const kept: EncryptedDataKey[] = [];
     if (plan.mode === 'add') {
       for (const edk of previous.encryptedDataKeys) {
         if (plan.remove) {
-          const opened = await plan.remove.unwrapKey({ suite: previous.suite, encryptionContext, encryptedDataKeys: [edk] });
+          const opened: Uint8Array | null = yield unwrapNow(plan.remove, { suite: previous.suite, encryptionContext, encryptedDataKeys: [edk] });
           if (opened !== null) {
             wipe(opened);
             continue;
@@ -166,7 +179,7 @@ export async function rewrapHeader(
         kept.push(edk);
       }
     }
-    const wrapped = await plan.to.wrapKey({ suite, encryptionContext, dataKey });
+    const wrapped: WrapResult = yield wrapNow(plan.to, { suite, encryptionContext, dataKey });
     const edks = [...kept, ...wrapped.encryptedDataKeys.map(copyEncryptedDataKey)];
     // Never write a message that decrypt with the same bound would refuse.
     const maxEdks = Math.min(plan.decrypt.limits.maxEncryptedDataKeys, MAX_ENCRYPTED_DATA_KEYS);
@@ -185,7 +198,7 @@ export async function rewrapHeader(
     // The old header's bytes with the new EDKs and salt spliced in: no second encoding of the
     // context (the same bytes as encodeHeader; test/rewrap.test.ts compares them).
     const encoded = encodeRewrappedHeader(headerBytes, previous, header, TAG_BYTES + room);
-    const sealed = await sealHeader(header, key, room === 0 ? encoded : encoded.subarray(0, encoded.length - room));
+    const sealed: Uint8Array = yield sealHeader(header, key, room === 0 ? encoded : encoded.subarray(0, encoded.length - room));
     const frameKey = key;
     return { header, previous, headerBytes: sealed, openFrames: () => frameOpener(frameKey, header.messageId) };
   } finally {

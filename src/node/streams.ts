@@ -3,6 +3,7 @@ import type { TransformCallback } from 'node:stream';
 import type { MaybePromise } from '../crypto/aead.js';
 import type { MessageHeader } from '../format/header.js';
 import type { DecryptOptions, EncryptOptions, EncryptPlan } from '../message/prologue.js';
+import type { EncryptSession } from '../message/encrypt-session.js';
 import { beginEncryption, planDecryption, planEncryption } from '../message/prologue.js';
 import type { DecryptFramer } from '../stream/decrypt-framer.js';
 import { createDecryptFramer, headerPromise } from '../stream/decrypt-stream.js';
@@ -87,7 +88,8 @@ export class EncryptTransform extends Transform {
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
-    beginEncryption(this.#plan, undefined, this.#messageId).then(
+    // A promise whatever beginEncryption does (it may answer at once, or throw at once).
+    new Promise<EncryptSession>((resolve) => resolve(beginEncryption(this.#plan, undefined, this.#messageId))).then(
       (session) => {
         this.#framer = new EncryptFramer(session);
         this.#headerPromise.resolve(session.header);

@@ -69,7 +69,7 @@ export async function rewrap(message: Uint8Array, options: RewrapOptions): Promi
   // The body's public structure is walked before any keyring is asked (frame tags: verifyFrames).
   const body = message.subarray(bodyStart);
   // The new header is written at the start of the result's array, with room left for the body.
-  const result = await rewrapHeader(
+  const pending = rewrapHeader(
     plan,
     message.subarray(0, headerEnd),
     message.subarray(headerEnd, bodyStart),
@@ -78,6 +78,8 @@ export async function rewrap(message: Uint8Array, options: RewrapOptions): Promi
     },
     body.length,
   );
+  // Synchronous with raw keyrings on node:crypto: no turn to wait for.
+  const result = pending instanceof Promise ? await pending : pending;
   const { header, previous, headerBytes } = result;
   if (plan.verifyFrames) await checkFrameTags(result.openFrames(), body, header.frameLength, 0);
   const ciphertext = new Uint8Array(headerBytes.buffer, 0, headerBytes.length + body.length);

@@ -2,6 +2,7 @@ import type { MaybePromise } from '../crypto/aead.js';
 import { assertBytes } from '../crypto/bytes.js';
 import type { MessageHeader } from '../format/header.js';
 import type { DecryptOptions, DecryptPlan } from '../message/prologue.js';
+import type { DecryptSession } from '../message/decrypt-session.js';
 import { acceptHeader, beginDecryption, planDecryption } from '../message/prologue.js';
 import { DecryptFramer } from './decrypt-framer.js';
 
@@ -19,7 +20,7 @@ export function createDecryptFramer(plan: DecryptPlan, onHeader?: (header: Messa
   return new DecryptFramer({
     maxHeaderBytes: plan.limits.maxHeaderBytes,
     acceptHeader: (bytes) => acceptHeader(plan, bytes),
-    begin: (header, bytes, tag) => beginDecryption(plan, header, bytes, tag),
+    begin: (header, bytes, tag) => new Promise<DecryptSession>((resolve) => resolve(beginDecryption(plan, header, bytes, tag))),
     onHeader,
   });
 }

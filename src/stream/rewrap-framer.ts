@@ -5,7 +5,7 @@ import { FRAME_FINAL, FRAME_REGULAR } from '../format/frame.js';
 import type { MessageHeader } from '../format/header.js';
 import { readPreamble } from '../format/header.js';
 import { MAX_FRAMES, PREAMBLE_BYTES, TAG_BYTES } from '../limits.js';
-import type { RewrapOptions, RewrapPlan } from '../message/rewrap-session.js';
+import type { RewrapOptions, RewrapPlan, RewrappedHeader } from '../message/rewrap-session.js';
 import { planRewrap, rewrapHeader } from '../message/rewrap-session.js';
 import type { Emit } from './encrypt-framer.js';
 
@@ -100,14 +100,16 @@ export class RewrapFramer {
           if (this.#filled < this.#need) break;
           const all = this.#buffer;
           const resume = pos;
-          return rewrapHeader(this.#plan, all.subarray(0, all.length - TAG_BYTES), all.subarray(all.length - TAG_BYTES)).then((result) => {
+          const go = (result: RewrappedHeader): MaybePromise<void> => {
             this.#frameLength = result.header.frameLength;
             this.#buffer = new Uint8Array(4);
             this.#phase = Phase.FrameType;
             emit(result.headerBytes);
             this.#onHeader?.(result.header);
             return this.#consume(chunk, resume, emit);
-          });
+          };
+          const rewrapped = rewrapHeader(this.#plan, all.subarray(0, all.length - TAG_BYTES), all.subarray(all.length - TAG_BYTES));
+          return rewrapped instanceof Promise ? rewrapped.then(go) : go(rewrapped);
         }
         case Phase.FrameType: {
           const type = chunk[pos++];
