@@ -114,12 +114,17 @@ implementations alternate and the best of each is kept.
   \`@noble/curves\` signs in about 1.6 ms.
 - 1 KiB decrypt: one point decompression (~0.3 ms) and one verification (~1.1 ms) per message;
   the AWS SDK takes far longer per message.
-- Files: suite 2 hashes (SHA-384, about 885 MiB/s on one idle core) on the calling thread.
-  Both suites run on the calling thread (\`concurrency\` 1, the default), so the hash adds to
-  the sealing: single-threaded, signed speed is about U*H/(U+H) for unsigned speed U and hash
-  speed H, under 0.5x when U is above H. With \`concurrency: 2\` the frames go to a worker
-  while the calling thread hashes: 1.07x encrypt, 0.97x decrypt on this idle machine (256 MiB
-  signed; docs/streaming.md). The hash has no thread
-  of its own: one cost 10-12 MiB of RSS (99-104 MiB peak, limit 96 MiB). Peak RSS is the largest of the runs:
-  garbage collection timing moves it by up to 15 MiB from run to run, for either suite.
+- Files: from 16 MiB suite 2 hashes (SHA-384, about 885 MiB/s on one idle core) on a hash
+  thread of its own, reading the frames in place from the shared buffers the file is sealed
+  into or read into, while the calling thread seals or opens them (docs/streaming.md, "Signed
+  files: the hash thread"). So with a free core a signed file runs at about the slower of the
+  unsigned path and the hash, plus the thread's start (25-40 ms); with no free core (a loaded
+  machine) the hash adds to the CPU time as before, and more: CPU time per thread for 256 MiB
+  measured at load 4-5 was 260-290 ms on the calling thread and 360-390 ms on the hash thread,
+  against 170-190 ms on the unsigned path's calling thread (libuv's I/O threads: about 140 ms
+  in both).
+  The thread costs about 10 MiB of RSS; the signed paths write their frames into reused buffers
+  (no fresh Buffer per frame left to the collector), which more than pays for it: signed peaks
+  are below the unsigned ones. Peak RSS is the largest of the runs: garbage collection timing
+  moves it by up to 15 MiB from run to run.
 `;

@@ -47,7 +47,7 @@ function tried(errors: readonly unknown[]): string {
 /** One line for stderr and the exit code for an error. Never includes key material. */
 export function describeError(err: unknown): { line: string; code: number } {
   if (err instanceof SealboxError) {
-    const exit = INTEGRITY_CODES.has(err.code) ? EXIT.INTEGRITY : err.code === 'ERR_ENCRYPTION_CONTEXT_INVALID' || err.code === 'ERR_RANGE' || err.code === 'ERR_STATE' ? EXIT.USAGE : EXIT.KEY_SERVICE;
+    const exit = INTEGRITY_CODES.has(err.code) ? EXIT.INTEGRITY : err.code === 'ERR_ENCRYPTION_CONTEXT_INVALID' || err.code === 'ERR_RANGE' || err.code === 'ERR_STATE' || err.code === 'ERR_WORKER' ? EXIT.USAGE : EXIT.KEY_SERVICE;
     // The cause's name only when the message does not already say it ("... failed (DisabledException)").
     // The cause only when the message does not already say it (KMS failures carry KMS's reason).
     const cause = err.cause instanceof Error && !err.message.includes(err.cause.message) ? `: ${err.message.includes(err.cause.name) ? '' : `${err.cause.name}: `}${err.cause.message}` : '';

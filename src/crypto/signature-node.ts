@@ -1,5 +1,5 @@
 import { nodeCrypto } from './aead-node.js';
-import type { SignatureBackend } from './signature.js';
+import type { ExternalHash, SignatureBackend } from './signature.js';
 import type { RawSigner, RawVerifier } from './signature-policy.js';
 import { withPolicy } from './signature-policy.js';
 
@@ -90,11 +90,13 @@ export function createNodeSignatureBackend(): SignatureBackend | undefined {
   const takeKeyPair = keyPool(crypto);
   return withPolicy(
     'node',
-    async (): Promise<RawSigner> => {
+    async (external?: ExternalHash): Promise<RawSigner> => {
       const pair = await takeKeyPair();
+      if (external) {
+        // Hashed elsewhere (a file's hash thread, src/node/hash-thread.ts), signed there too.
+        return { publicKey: pair.publicKey, update: (chunk) => external.update(chunk), sign: () => external.sign(pair.privateKey) };
+      }
       // The signed bytes are hashed on this thread as they arrive: nothing is copied or kept.
-      // (A worker thread fed through a shared ring cost 10-12 MiB of RSS, more than the 96 MiB
-      // limit of a signed 256 MiB file allows, and ran no faster on a 2-core machine.)
       const hash = crypto.createSign('sha384');
       return {
         publicKey: pair.publicKey,
@@ -102,7 +104,7 @@ export function createNodeSignatureBackend(): SignatureBackend | undefined {
         sign: async () => new Uint8Array(hash.sign({ key: pair.privateKey, dsaEncoding: 'ieee-p1363' })),
       };
     },
-    (publicKey): Promise<RawVerifier | undefined> => {
+    (publicKey, external?: ExternalHash): Promise<RawVerifier | undefined> => {
       const spki = new Uint8Array(SPKI_COMPRESSED_PREFIX.length + publicKey.length);
       spki.set(SPKI_COMPRESSED_PREFIX);
       spki.set(publicKey, SPKI_COMPRESSED_PREFIX.length);
@@ -111,6 +113,12 @@ export function createNodeSignatureBackend(): SignatureBackend | undefined {
         key = crypto.createPublicKey({ key: spki as Buffer, format: 'der', type: 'spki' });
       } catch {
         return Promise.resolve(undefined);
+      }
+      if (external) {
+        return Promise.resolve({
+          update: (chunk) => external.update(chunk),
+          verify: (signature, format = 'p1363') => external.verify(key, signature, format === 'der'),
+        });
       }
       const hash = crypto.createVerify('sha384');
       return Promise.resolve({

@@ -1,4 +1,4 @@
-import type { MessageSigner, MessageVerifier, SignatureBackend } from './signature.js';
+import type { ExternalHash, MessageSigner, MessageVerifier, SignatureBackend } from './signature.js';
 
 // Sealbox's encoding rules for ECDSA P-384 signatures and public keys, shared by both backends.
 // Not in signature.ts: in the browser bundle this rides in the lazy noble chunk, not the core.
@@ -100,16 +100,20 @@ export function policyVerifier(raw: RawVerifier): MessageVerifier {
  * once for both backends. `rawVerifier` is called only with a well-formed encoding, and answers
  * undefined when x is not on the curve.
  */
-export function withPolicy(name: SignatureBackend['name'], rawSigner: () => Promise<RawSigner>, rawVerifier: (publicKey: Uint8Array) => Promise<RawVerifier | undefined>): SignatureBackend {
-  const checked = (publicKey: Uint8Array): Promise<RawVerifier | undefined> => (isCompressedPointEncoding(publicKey) ? rawVerifier(new Uint8Array(publicKey)) : Promise.resolve(undefined));
+export function withPolicy(
+  name: SignatureBackend['name'],
+  rawSigner: (hash?: ExternalHash) => Promise<RawSigner>,
+  rawVerifier: (publicKey: Uint8Array, hash?: ExternalHash) => Promise<RawVerifier | undefined>,
+): SignatureBackend {
+  const checked = (publicKey: Uint8Array, hash?: ExternalHash): Promise<RawVerifier | undefined> => (isCompressedPointEncoding(publicKey) ? rawVerifier(new Uint8Array(publicKey), hash) : Promise.resolve(undefined));
   return {
     name,
-    createSigner: async () => policySigner(await rawSigner()),
-    createVerifier: async (publicKey) => {
-      const raw = await checked(publicKey);
+    createSigner: async (hash) => policySigner(await rawSigner(hash)),
+    createVerifier: async (publicKey, hash) => {
+      const raw = await checked(publicKey, hash);
       return raw && policyVerifier(raw);
     },
-    createRawVerifier: checked,
+    createRawVerifier: (publicKey) => checked(publicKey),
   };
 }
 

@@ -49,14 +49,35 @@ export interface MessageVerifier {
   verify(signature: Uint8Array): Promise<boolean>;
 }
 
+/**
+ * Internal (Node files): a SHA-384 that runs somewhere else than the calling thread, holding
+ * the message's hash for one signer or verifier of the `node` backend (src/node/hash-thread.ts).
+ * `update` has the same contract as {@link MessageSigner.update} unless its caller and the
+ * hash agreed otherwise (shared memory the caller does not reuse until the hash is done).
+ * The keys are node:crypto KeyObjects; the answers are raw ECDSA (r ‖ s, either s).
+ */
+export interface ExternalHash {
+  update(chunk: Uint8Array): void;
+  /** The raw signature (r ‖ s, either s) of everything given to `update`, under `privateKey`. */
+  sign(privateKey: object): Promise<Uint8Array>;
+  /** Whether `signature` (r ‖ s, or DER when `der`) verifies under `publicKey` as raw ECDSA. */
+  verify(publicKey: object, signature: Uint8Array, der: boolean): Promise<boolean>;
+}
+
 /** An ECDSA P-384 / SHA-384 implementation: `node:crypto`, or `@noble/curves` with `@noble/hashes`. */
 export interface SignatureBackend {
   /** Which implementation this is, for diagnostics, tests and benchmarks. */
   readonly name: 'node' | 'noble';
-  /** A signer with a fresh key pair, emitting low-s signatures. */
-  createSigner(): Promise<MessageSigner>;
-  /** A verifier with the low-s rule, or undefined when `publicKey` is not a canonical compressed point on P-384. */
-  createVerifier(publicKey: Uint8Array): Promise<MessageVerifier | undefined>;
+  /**
+   * A signer with a fresh key pair, emitting low-s signatures. `hash` (Node files, `node`
+   * backend only; others ignore it): where the signed bytes are hashed and the digest signed.
+   */
+  createSigner(hash?: ExternalHash): Promise<MessageSigner>;
+  /**
+   * A verifier with the low-s rule, or undefined when `publicKey` is not a canonical compressed
+   * point on P-384. `hash`: as for {@link SignatureBackend.createSigner}.
+   */
+  createVerifier(publicKey: Uint8Array, hash?: ExternalHash): Promise<MessageVerifier | undefined>;
   /** Raw ECDSA verify (high-s accepted; r ‖ s or DER), for Wycheproof; undefined as for createVerifier. */
   createRawVerifier(publicKey: Uint8Array): Promise<RawVerifier | undefined>;
 }

@@ -4,16 +4,22 @@ import { writeFileAtomically } from './atomic-write.js';
 import type { FramePool, Slot } from './frame-pool.js';
 import { newSlot, openFramePool } from './frame-pool.js';
 import type { AeadBackend, MaybePromise } from '../crypto/aead.js';
-import { SealboxError } from '../errors.js';
+import { SealboxError, formatInvalid } from '../errors.js';
 import type { MessageSigner } from '../crypto/signature.js';
 import type { MessageHeader } from '../format/header.js';
 import { readPreamble } from '../format/header.js';
-import { REGULAR_FRAME_OVERHEAD } from '../format/frame.js';
+import { FINAL_FRAME_OVERHEAD, REGULAR_FRAME_OVERHEAD } from '../format/frame.js';
 import { PREAMBLE_BYTES, TAG_BYTES } from '../limits.js';
 import type { DecryptOptions, EncryptOptions, EncryptPlan } from '../message/prologue.js';
-import { beginEncryption, planDecryption, planEncryption } from '../message/prologue.js';
-import { createDecryptFramer } from '../stream/decrypt-stream.js';
+import { acceptHeader, beginDecryption, beginEncryption, planDecryption, planEncryption } from '../message/prologue.js';
+import { DecryptFramer } from '../stream/decrypt-framer.js';
 import { EncryptFramer } from '../stream/encrypt-framer.js';
+import type { EncryptSession } from '../message/encrypt-session.js';
+import { decodeSigningKey } from '../message/signing.js';
+import { getSignatureBackend } from '../crypto/signature-backend.js';
+import { SIGNING_KEY_CONTEXT_KEY } from '../format/signature.js';
+import type { HashSession } from './hash-thread.js';
+import { openHashSession } from './hash-thread.js';
 
 /** About this many bytes per read: few system calls, and still only a few frames in memory. */
 const READ_BYTES = 1024 * 1024;
@@ -253,15 +259,27 @@ export interface FileResult {
 }
 
 /**
+ * Read buffers that stay in use after their chunk was processed (a signed decryption's hash
+ * thread reads the message from them): `buffers` (at least two) are read into in turn, and
+ * after each chunk `held()` gives a promise of the moment its buffer may be read into again.
+ */
+interface HeldBuffers {
+  readonly buffers: Buffer[];
+  held(): Promise<void>;
+}
+
+/**
  * Reads `input` sequentially in chunks of `chunkBytes()` while the previous chunk is
  * processed and the output of the one before is written: read, crypto and write overlap,
- * with at most two read buffers and one chunk of output in flight.
+ * with at most two read buffers (or `reuse`'s) and one chunk of output in flight: when
+ * `process` is called for a chunk, the output of every chunk but the previous one is written.
  */
 async function pump(
   input: FileHandle,
   out: FileHandle,
   chunkBytes: () => number,
   process: (chunk: Uint8Array, emit: (bytes: Uint8Array) => void) => MaybePromise<void>,
+  reuse?: HeldBuffers,
 ): Promise<number> {
   let written = 0;
   let pendingWrite: Promise<unknown> = Promise.resolve();
@@ -274,20 +292,28 @@ async function pump(
       sync.wrote(r.bytesWritten);
     });
   };
-  const buffers = [Buffer.allocUnsafe(chunkBytes()), Buffer.allocUnsafe(chunkBytes())];
+  const buffers = reuse?.buffers ?? [Buffer.allocUnsafe(chunkBytes()), Buffer.allocUnsafe(chunkBytes())];
+  const holds: (Promise<void> | undefined)[] = [];
   let which = 0;
   let reading = input.read(buffers[0] as Buffer, 0, chunkBytes(), null);
   try {
     for (;;) {
       const { bytesRead, buffer } = await reading;
       if (bytesRead === 0) break;
-      which ^= 1;
+      const current = which;
+      which = (which + 1) % buffers.length;
+      await holds[which];
       const size = chunkBytes();
       if ((buffers[which] as Buffer).length < size) buffers[which] = Buffer.allocUnsafe(size);
       reading = input.read(buffers[which] as Buffer, 0, size, null);
       const parts: Uint8Array[] = [];
       const r = process(buffer.subarray(0, bytesRead), (bytes) => parts.push(bytes));
       if (r instanceof Promise) await r;
+      if (reuse) {
+        const hold = reuse.held();
+        hold.catch(() => undefined);
+        holds[current] = hold;
+      }
       // One write in flight: wait for the previous before queueing this chunk's output.
       await pendingWrite;
       write(parts);
@@ -336,6 +362,7 @@ export async function encryptFileWithMessageId(src: string, dst: string, options
     const chunk = Math.max(1, Math.floor(READ_BYTES / plan.frameLength)) * plan.frameLength;
     const threads = threadCount(requested, plan.backend);
     if (threads > 1) return await encryptPooled(input, dst, plan, size, chunk, threads, messageId);
+    if (plan.suite.signed && useHashThread(size, plan.backend)) return await encryptHashThread(input, dst, plan, size, chunk, messageId);
     const session = await beginEncryption(plan, size, messageId);
     const framer = new EncryptFramer(session, { parts: true });
     const bytesWritten = await writeFileAtomically(dst, async (out) => {
@@ -354,6 +381,106 @@ async function writeFinal(framer: EncryptFramer, out: FileHandle): Promise<numbe
   const r = framer.finish((bytes) => parts.push(bytes));
   if (r instanceof Promise) await r;
   return (await out.writev(parts)).bytesWritten;
+}
+
+/** From this many input bytes a signed file's SHA-384 runs on a hash thread (src/node/hash-thread.ts). */
+let hashThreadBytes = 16 * 1024 * 1024;
+
+/** Test hook: the smallest file whose signature is hashed on a hash thread (default 16 MiB). */
+export function setHashThreadMinBytes(bytes: number): void {
+  hashThreadBytes = bytes;
+}
+
+/**
+ * Whether a signed file of `size` bytes hashes on a hash thread: with node:crypto (the thread
+ * is node:crypto's), from {@link hashThreadBytes}. Below, starting the thread (tens of
+ * milliseconds) would cost more than the hash it moves.
+ */
+function useHashThread(size: number, backend: AeadBackend): boolean {
+  return backend.name === 'node' && size >= hashThreadBytes;
+}
+
+/** Buffers in turn for the output (or, decrypting, the input) of a signed file on a hash thread. */
+const HASH_RING = 4;
+
+/**
+ * Output buffers for sealed or opened frames, used in turn, one per chunk: `next()` waits for
+ * the next buffer's `hold` (what it held last time hashed and written) and makes it current;
+ * `take(n)` hands out the next `n` bytes of the current one. Frames written into them leave no
+ * fresh buffer per frame for the collector (node:crypto's output goes through a short-lived
+ * latin1 string, see aead-node.ts): less memory than the frame Buffers of pump's path, which
+ * leaves room for the hash thread's.
+ */
+function outputRing(count: number, bytes: number, shared: boolean): {
+  next(): Promise<void>;
+  take(n: number): { bytes: Uint8Array; at: number };
+  hold(done: Promise<void>): void;
+  wipe(): void;
+} {
+  const buffers = Array.from({ length: count }, () => (shared ? Buffer.from(new SharedArrayBuffer(bytes)) : Buffer.allocUnsafeSlow(bytes).fill(0)));
+  const holds: (Promise<void> | undefined)[] = [];
+  let index = -1;
+  let used = 0;
+  return {
+    async next() {
+      index = (index + 1) % count;
+      await holds[index];
+      used = 0;
+    },
+    take(n) {
+      const at = used;
+      used += n;
+      return { bytes: buffers[index] as Buffer, at };
+    },
+    hold(done) {
+      done.catch(() => undefined);
+      holds[index] = done;
+    },
+    wipe() {
+      for (const b of buffers) b.fill(0);
+    },
+  };
+}
+
+/**
+ * encryptFile of a signed suite with its SHA-384 on a hash thread: frames are sealed into
+ * shared output buffers (one per chunk, in turn), whose views the signer posts to the thread
+ * uncopied; a buffer is sealed into again once the thread has hashed it and it is written
+ * (pump writes a chunk's output before the chunk after next is processed). Same framer, same
+ * session, same bytes as the calling-thread path.
+ */
+async function encryptHashThread(input: FileHandle, dst: string, plan: EncryptPlan, size: number, chunk: number, messageId?: Uint8Array): Promise<FileResult> {
+  // First: a new thread starts (tens of milliseconds) while the keyring is asked for a data key.
+  const hash = openHashSession(true);
+  try {
+    const signer = await (await getSignatureBackend()).createSigner(hash);
+    const session = await beginEncryption(plan, size, messageId, signer);
+    const F = plan.frameLength;
+    // A chunk's frames, or the final frame (up to F - 1 bytes, with its longer prefix).
+    const ring = outputRing(HASH_RING, Math.max((chunk / F) * (F + REGULAR_FRAME_OVERHEAD), F + FINAL_FRAME_OVERHEAD), true);
+    const sealing: EncryptSession = {
+      ...session,
+      sealFrameParts(index, final, plaintext) {
+        const { bytes, at } = ring.take(plaintext.length + (final ? FINAL_FRAME_OVERHEAD : REGULAR_FRAME_OVERHEAD));
+        const n = session.sealFrameInto(index, final, plaintext, bytes, at);
+        return n instanceof Promise ? n.then((m) => [bytes.subarray(at, at + m)]) : [bytes.subarray(at, at + n)];
+      },
+    };
+    const framer = new EncryptFramer(sealing, { parts: true });
+    const bytesWritten = await writeFileAtomically(dst, async (out) => {
+      const n = await pump(input, out, () => chunk, async (bytes, emit) => {
+        await ring.next();
+        const r = framer.push(bytes, emit);
+        if (r instanceof Promise) await r;
+        ring.hold(hash.hashed());
+      });
+      await ring.next();
+      return n + (await writeFinal(framer, out));
+    });
+    return { header: session.header, bytesWritten };
+  } finally {
+    hash.release();
+  }
 }
 
 /**
@@ -416,14 +543,49 @@ export async function decryptFile(src: string, dst: string, options: DecryptFile
   const requested = checkConcurrency(options.concurrency);
   const input = await open(src, 'r');
   let pool: FramePool | undefined;
+  /** A signed message's hash thread (large files), and the buffers its frames are opened into. */
+  let hash: HashSession | undefined;
+  let opened: ReturnType<typeof outputRing> | undefined;
+  let ok = false;
   try {
     // The pool's key is made when the header is opened, before its frame length is known: ask
     // for it when threads may be used at all (it runs everything on this thread until started).
     const threads = threadCount(requested, plan.backend);
     if (threads > 1) pool = openFramePool(plan.backend, true);
+    const { size } = await input.stat();
+    const framerPlan = pool ? { ...plan, backend: pool.backend } : plan;
     let header: MessageHeader | undefined;
-    const framer = createDecryptFramer(pool ? { ...plan, backend: pool.backend } : plan, (h) => {
-      header = h;
+    const framer = new DecryptFramer({
+      maxHeaderBytes: plan.limits.maxHeaderBytes,
+      acceptHeader: (bytes) => acceptHeader(framerPlan, bytes),
+      begin: async (h, bytes, tag) => {
+        if (pool || !h.suite.signed || !useHashThread(size, plan.backend)) return beginDecryption(framerPlan, h, bytes, tag);
+        // First: a new thread starts (tens of milliseconds) while the keyring unwraps the data key.
+        hash = openHashSession(false);
+        const session = await beginDecryption(plan, h, bytes, tag);
+        // The session's own verifier (fed the header on this thread) is set aside for one that
+        // hashes on the thread; the key was checked (rules 39, 40) before the keyring was asked.
+        const verifier = await (await getSignatureBackend()).createVerifier(decodeSigningKey(h.encryptionContext[SIGNING_KEY_CONTEXT_KEY]!) ?? new Uint8Array(0), hash);
+        if (!verifier) throw formatInvalid('bad signing key');
+        verifier.update(bytes);
+        verifier.update(tag);
+        const ring = outputRing(HASH_RING, decryptChunk(h.frameLength) + h.frameLength, false);
+        opened = ring;
+        return {
+          ...session,
+          verifier,
+          openFrame(index, final, sealed) {
+            const n = sealed.length - TAG_BYTES;
+            const { bytes: out, at } = ring.take(n);
+            const r = session.openFrameInto(index, final, sealed, out, at);
+            const view = out.subarray(at, at + n);
+            return r instanceof Promise ? r.then(() => view) : view;
+          },
+        };
+      },
+      onHeader: (h) => {
+        header = h;
+      },
     });
     // Read exactly the header first, then whole frames per read: frames then never straddle
     // reads and are opened in place, without copying.
@@ -439,21 +601,48 @@ export async function decryptFile(src: string, dst: string, options: DecryptFile
     if (second instanceof Promise) await second;
     if (header === undefined) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside its header');
     const frameBytes = header.frameLength + REGULAR_FRAME_OVERHEAD;
-    const chunk = Math.max(1, Math.floor(READ_BYTES / frameBytes)) * frameBytes;
+    const chunk = decryptChunk(header.frameLength);
     const bytesWritten = await writeFileAtomically(dst, async (out) => {
       let n: number;
       if (pool) {
         pool.start(threads - 1);
         n = await poolPump(input, out, pool, poolSlots(threads, chunk, (chunk / frameBytes) * header!.frameLength), chunk, (bytes, emit) => framer.push(bytes, emit));
+      } else if (hash && opened) {
+        // The message is read into shared buffers that the hash thread reads too: each is read
+        // into again once the thread has hashed it. Frames are opened into `opened`, in turn.
+        const thread = hash;
+        const ring = opened;
+        const reuse = { buffers: Array.from({ length: HASH_RING }, () => Buffer.from(new SharedArrayBuffer(chunk))), held: () => thread.hashed() };
+        n = await pump(
+          input,
+          out,
+          () => chunk,
+          async (bytes, emit) => {
+            await ring.next();
+            const r = framer.push(bytes, emit);
+            if (r instanceof Promise) await r;
+          },
+          reuse,
+        );
       } else {
         n = await pump(input, out, () => chunk, (bytes, emit) => framer.push(bytes, emit));
       }
       framer.finish();
       return n;
     });
+    ok = true;
     return { header, bytesWritten };
   } finally {
     pool?.release();
+    hash?.release();
+    // Plaintext of frames that verified, in a file that failed: it goes no further.
+    if (!ok) opened?.wipe();
     await input.close();
   }
+}
+
+/** Bytes per read when decrypting: whole frames, about {@link READ_BYTES}. */
+function decryptChunk(frameLength: number): number {
+  const frameBytes = frameLength + REGULAR_FRAME_OVERHEAD;
+  return Math.max(1, Math.floor(READ_BYTES / frameBytes)) * frameBytes;
 }

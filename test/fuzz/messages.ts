@@ -45,6 +45,7 @@ const CODES: Record<SealboxErrorCode, true> = {
   ERR_SIGNATURE_POLICY: true,
   ERR_RANGE: true,
   ERR_STATE: true,
+  ERR_WORKER: true,
 };
 
 /** True for a SealboxError whose code is one of the documented codes. */
