@@ -266,8 +266,13 @@ Whole benchmark: ${fmt(seconds, 0)} s.
   half as much on encrypt. One cost that is easy to miss: V8 keeps typed arrays of up to 64
   bytes inside its heap, and node:crypto moves each such array out before using it (about
   0.5 us); a message has a dozen fresh nonces, AADs, ids and keys that small, so Sealbox hands
-  them to node:crypto from reused off-heap scratch buffers (\`src/crypto/aead-node.ts\`). The
-  target is 0.8x the floor each way (issue 17, restated from 10x the AWS SDK, which was above
+  them to node:crypto from reused off-heap scratch buffers (\`src/crypto/aead-node.ts\`).
+  Another: a chain of \`await\`s. With a raw keyring on node:crypto nothing a message does
+  has to wait, yet each layer (keyring, materials manager, key search, header) awaited the
+  next, a microtask and a promise each; these layers are now written once as steps that run
+  synchronously until something yields a real promise (\`src/crypto/maybe.ts\`), which took
+  1 KiB encrypt from 0.41-0.46x to 0.61-0.66x and decrypt from 0.45-0.48x to 0.60-0.70x the
+  floor per CPU second on a busy machine (load 4). The target is 0.8x the floor each way (issue 17, restated from 10x the AWS SDK, which was above
   the floor itself in some runs); the ratio per CPU second of the process is shown beside the
   wall-clock one, as the load of other processes moves it less.
 - 64 MiB Buffer: the raw \`node:crypto\` rows' ratio to the AWS SDK is what a format with no
@@ -302,6 +307,10 @@ Whole benchmark: ${fmt(seconds, 0)} s.
   unwrap, the commitment and the header tag): one AES-GCM call and one header decode more than
   an encrypt, for one frame seal less. The new header is the old one's bytes with the new EDKs
   and salt spliced in (no second encoding of the context), and the commitment is derived once.
+  The floor rows show what that costs: rewrap's node:crypto calls alone are about 0.87-0.90x
+  as fast as encrypt's, so rewrap reaches encrypt's speed only if its own work beyond those
+  calls (a strict header decode among it) is about 3-4 us a message less than encrypt's, and
+  it is more: the 1x target is out of reach on node:crypto with this format.
   The CLI row includes process start-up and three \`fsync\`s per file.
 - CLI start-up: the \`sealbox\` command is one CommonJS file (\`dist/cli/main.cjs\`; Node 20
   loads CommonJS faster than ES modules and each extra module file costs a resolution and a
