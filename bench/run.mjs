@@ -292,7 +292,13 @@ Whole benchmark: ${fmt(seconds, 0)} s.
 - A Node stream pipeline moves 64 KiB chunks through three stream objects. The Transforms
   seal or open a large chunk from \`setImmediate\` rather than inside \`write()\`, so that the
   read stream asks for its next chunk (on libuv's thread pool) before the crypto runs and the
-  two overlap: that took the pipeline from 0.55-0.66x to 0.85-0.99x the plain copy.
+  two overlap: that took the pipeline from 0.55-0.66x to 0.85-0.99x the plain copy. The rest is
+  CPU time on the calling thread, which shares two cores with the copy's own work on libuv's
+  threads: without I/O, 64 MiB in 64 KiB chunks through the Transforms costs the AES-GCM (~31 ms)
+  plus ~7 us per chunk to decrypt and ~17 us to encrypt (~26 before a sealed frame's array was
+  no longer zeroed first). Each fs read and write also wakes a libuv thread, which on these VMs
+  costs the calling thread tens of microseconds; so on a busy machine the ratio falls well below
+  the idle figure (medians of 0.5-0.9x the copy at a load of 3-5).
   \`encryptFile\` / \`decryptFile\` read whole frames (1 MiB) per system call, overlap reading,
   crypto and writing, and are the fast path for files. A Transform between the same two fs
   streams cannot beat the copy pipeline, so the copy row's ratio to the AWS SDK's streams bounds
