@@ -400,8 +400,15 @@ function useHashThread(size: number, backend: AeadBackend): boolean {
   return backend.name === 'node' && size >= hashThreadBytes;
 }
 
-/** Buffers in turn for the output (or, decrypting, the input) of a signed file on a hash thread. */
-const HASH_RING = 4;
+/**
+ * Buffers (of about 1 MiB) used in turn for what a signed file's hash thread reads: the sealed
+ * frames (encryptFile) or the message as read (decryptFile). How far the thread may fall
+ * behind before the calling thread waits: on a busy machine it is descheduled for a few
+ * milliseconds at a time, and each buffer is about 1.5 ms of work.
+ */
+const HASH_RING = 6;
+/** decryptFile's buffers for opened frames: a chunk's frames are written before the chunk after next is opened (pump). */
+const OPEN_RING = 3;
 
 /**
  * Output buffers for sealed or opened frames, used in turn, one per chunk: `next()` waits for
@@ -569,7 +576,7 @@ export async function decryptFile(src: string, dst: string, options: DecryptFile
         if (!verifier) throw formatInvalid('bad signing key');
         verifier.update(bytes);
         verifier.update(tag);
-        const ring = outputRing(HASH_RING, decryptChunk(h.frameLength) + h.frameLength, false);
+        const ring = outputRing(OPEN_RING, decryptChunk(h.frameLength) + h.frameLength, false);
         opened = ring;
         return {
           ...session,
