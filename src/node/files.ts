@@ -332,9 +332,11 @@ async function pump(
  * Encrypts the file `src` into `dst`. `dst` appears only when the whole message is written
  * (through a temporary file in its directory, then a rename); on failure no output exists.
  * With `concurrency` >= 2 frames are sealed on worker threads too (see
- * {@link EncryptFileOptions}; default 1); the bytes are the same either way. Memory
- * stays about 3 MiB on one thread, plus about 4 MiB and a worker's heap per worker thread,
- * whatever the file size.
+ * {@link EncryptFileOptions}; default 1); the bytes are the same either way. A signed suite's
+ * file of 16 MiB or more (with `concurrency` 1) is hashed on a thread of its own while this
+ * thread seals (docs/streaming.md, "Signed files: the hash thread"). Memory stays about 3 MiB
+ * on one thread (8 MiB and the hash thread's ~10 MiB for a large signed file), plus about
+ * 4 MiB and a worker's heap per worker thread, whatever the file size.
  *
  * @example
  * ```ts
@@ -343,8 +345,9 @@ async function pump(
  * // This thread and one worker thread; `concurrency: 1` keeps the work on this thread.
  * await encryptFile('video.mp4', 'video.mp4.sbx', { keyring, concurrency: 2 });
  * ```
- * @throws SealboxError ERR_ENCRYPTION_CONTEXT_INVALID, ERR_LIMIT_EXCEEDED, ERR_KEYRING; Node file
- * system errors (ENOENT, EACCES, ...); Error if a worker thread stops. TypeError/RangeError for
+ * @throws SealboxError ERR_ENCRYPTION_CONTEXT_INVALID, ERR_LIMIT_EXCEEDED, ERR_KEYRING,
+ * ERR_WORKER (a signed file's hash thread stopped); Node file system errors (ENOENT, EACCES,
+ * ...); Error if a frame worker thread stops. TypeError/RangeError for
  * bad options (`concurrency`: TypeError unless a number, RangeError unless an integer from 1 to 64).
  */
 export async function encryptFile(src: string, dst: string, options: EncryptFileOptions): Promise<FileResult> {
@@ -531,7 +534,9 @@ async function encryptPooled(input: FileHandle, dst: string, plan: EncryptPlan, 
  * (tampering, truncation, trailing data, wrong key, a worker thread that stops, a write error)
  * the temporary file is deleted and no output file exists. With `concurrency` >= 2 frames are
  * opened on worker threads too (see {@link DecryptFileOptions}; default 1), still verified in
- * order and written only once verified.
+ * order and written only once verified. A signed message of 16 MiB or more (with `concurrency`
+ * 1) is hashed on a thread of its own while this thread opens the frames; the file still
+ * appears only after the signature has verified.
  *
  * @example
  * ```ts
@@ -542,8 +547,8 @@ async function encryptPooled(input: FileHandle, dst: string, plan: EncryptPlan, 
  * @throws SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED,
  * ERR_ENCRYPTION_CONTEXT_MISMATCH, ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH,
  * ERR_DECRYPTION_FAILED (a tag, or a signed message's signature: then no file appears either),
- * ERR_TRUNCATED, ERR_TRAILING_DATA, ERR_SIGNATURE_POLICY; Node file system errors; Error if a
- * worker thread stops. TypeError/RangeError for bad options (as {@link encryptFile}).
+ * ERR_TRUNCATED, ERR_TRAILING_DATA, ERR_SIGNATURE_POLICY, ERR_WORKER (a signed file's hash
+ * thread stopped); Node file system errors; Error if a frame worker thread stops. TypeError/RangeError for bad options (as {@link encryptFile}).
  */
 export async function decryptFile(src: string, dst: string, options: DecryptFileOptions): Promise<FileResult> {
   const plan = planDecryption(options);
