@@ -27,7 +27,8 @@ export function nodeCrypto(): NodeCrypto | undefined {
  * generation fills and is collected every few MiB, taking the per-frame Buffers with it. For a
  * 64 MiB message that is ~25 MiB less peak RSS, for one more copy per string. Measured for a
  * 64 MiB one-shot decrypt (bench/worker.mjs buffer-rss, limit 192 MiB): strings for every frame,
- * 181-183 MiB; for half of the bytes, 184-187 MiB and ~3% less CPU time; for a quarter, 192 MiB.
+ * 181-183 MiB; for half of the bytes, 184-187 MiB and 3-7% less CPU time; for a quarter, 192 MiB
+ * (decryptFile, signed or not, stayed at 80-89 MiB for 256 MiB).
  * Below this size the Buffer path is always cheaper.
  */
 const STRING_OUTPUT_BYTES = 16 * 1024;
