@@ -3,6 +3,8 @@ import { closeSync, fsync, fsyncSync, linkSync, openSync, renameSync, unlinkSync
 import type { FileHandle } from 'node:fs/promises';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { Steps } from '../crypto/maybe.js';
+import { drive } from '../crypto/maybe.js';
 
 /**
  * Every write that must appear whole or not at all goes through here: `encryptFile`,
@@ -150,34 +152,7 @@ export async function writeFileAtomically<T>(dst: string, body: (out: FileHandle
  * temporary file is left.
  */
 export async function writeBytesAtomically(dst: string, data: Uint8Array, options: { syncDir?: boolean } = {}, fs: AtomicWriteFs = nodeAtomicWriteFs): Promise<void> {
-  const tmp = temporaryPathFor(dst);
-  const fd = fs.openSync(tmp, 'wx', 0o600);
-  let open = true;
-  let renamed = false;
-  try {
-    fs.writeSync(fd, data);
-    await fs.fsync(fd);
-    open = false;
-    fs.closeSync(fd);
-    fs.renameSync(tmp, dst);
-    renamed = true;
-    if (options.syncDir !== false) await fs.syncDir(dirname(dst));
-  } finally {
-    if (!renamed) {
-      if (open) {
-        try {
-          fs.closeSync(fd);
-        } catch {
-          // Closing is best effort here: the error that matters is being thrown.
-        }
-      }
-      try {
-        fs.unlinkSync(tmp);
-      } catch {
-        // Never created or already gone.
-      }
-    }
-  }
+  await drive(writeBytesSteps(dst, data, { syncDir: options.syncDir !== false }, fs, true));
 }
 
 /**
@@ -194,16 +169,28 @@ export async function writeBytesAtomically(dst: string, data: Uint8Array, option
  * @throws Node file system errors.
  */
 export function writeFileAtomicallySync(dst: string, data: Uint8Array, options: { exclusive?: boolean; mode?: number } = {}, fs: AtomicWriteFs = nodeAtomicWriteFs): boolean {
+  // Nothing the steps yield is a promise without `wait`: drive answers at once.
+  return drive(writeBytesSteps(dst, data, { ...options, syncDir: true }, fs, false)) as boolean;
+}
+
+/**
+ * The calls of {@link writeBytesAtomically} and {@link writeFileAtomicallySync}, in their
+ * order: open the temporary file, write, fsync, close, rename (or link, with `exclusive`:
+ * returns false when `dst` existed), fsync the directory (unless `syncDir` is false). With
+ * `wait` the two fsyncs run on libuv's thread pool and are yielded (see `drive`), without it
+ * they are synchronous. On any failure before `dst` is in place the temporary file is closed
+ * and removed.
+ */
+function* writeBytesSteps(dst: string, data: Uint8Array, options: { exclusive?: boolean; mode?: number; syncDir: boolean }, fs: AtomicWriteFs, wait: boolean): Steps<boolean> {
   const tmp = temporaryPathFor(dst);
   const fd = fs.openSync(tmp, 'wx', options.mode ?? 0o600);
+  let open = true;
   let placed = false;
   try {
-    try {
-      fs.writeSync(fd, data);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    fs.writeSync(fd, data);
+    yield wait ? fs.fsync(fd) : fs.fsyncSync(fd);
+    open = false;
+    fs.closeSync(fd);
     if (options.exclusive) {
       try {
         fs.linkSync(tmp, dst);
@@ -217,10 +204,17 @@ export function writeFileAtomicallySync(dst: string, data: Uint8Array, options: 
       fs.renameSync(tmp, dst);
       placed = true;
     }
-    fs.syncDirSync(dirname(dst));
+    if (options.syncDir) yield wait ? fs.syncDir(dirname(dst)) : fs.syncDirSync(dirname(dst));
     return true;
   } finally {
     if (!placed) {
+      if (open) {
+        try {
+          fs.closeSync(fd);
+        } catch {
+          // Closing is best effort here: the error that matters is being thrown.
+        }
+      }
       try {
         fs.unlinkSync(tmp);
       } catch {
