@@ -114,17 +114,21 @@ implementations alternate and the best of each is kept.
   \`@noble/curves\` signs in about 1.6 ms.
 - 1 KiB decrypt: one point decompression (~0.3 ms) and one verification (~1.1 ms) per message;
   the AWS SDK takes far longer per message.
-- Files: from 16 MiB suite 2 hashes (SHA-384, about 885 MiB/s on one idle core) on a hash
-  thread of its own, reading the frames in place from the shared buffers the file is sealed
-  into or read into, while the calling thread seals or opens them (docs/streaming.md, "Signed
-  files: the hash thread"). So with a free core a signed file runs at about the slower of the
-  unsigned path and the hash, plus the thread's start (25-40 ms); with no free core (a loaded
-  machine) the hash adds to the CPU time as before, and more: CPU time per thread for 256 MiB
-  measured at load 4-5 was 260-290 ms on the calling thread and 360-390 ms on the hash thread,
-  against 170-190 ms on the unsigned path's calling thread (libuv's I/O threads: about 140 ms
-  in both).
-  The thread costs about 10 MiB of RSS; the signed paths write their frames into reused buffers
-  (no fresh Buffer per frame left to the collector), which more than pays for it: signed peaks
-  are below the unsigned ones. Peak RSS is the largest of the runs: garbage collection timing
-  moves it by up to 15 MiB from run to run.
+- Files: from 16 MiB suite 2 hashes (SHA-384) on a hash thread of its own, reading the frames
+  in place from the shared buffers the file is sealed into or read into, while the calling
+  thread seals or opens them (docs/streaming.md, "Signed files: the hash thread"); before it
+  (up to commit 73a3c21) the calling thread hashed between the frames: 347/361 MiB/s, 0.40x /
+  0.50x unsigned, 2.87x / 2.34x the AWS SDK, on the idle machine. What bounds it now is CPU
+  time on 2 cores: SHA-384 of 256 MiB takes 370-400 ms of CPU here (650-690 MiB/s, slower than
+  the 885 MiB/s once measured idle on a hot 1 MiB buffer), and a signed 256 MiB file 900-950 ms
+  in all threads (calling thread 280-330 ms, hash thread 390-420 ms, libuv's I/O threads
+  ~170 ms; unsigned: about 460 ms). So the two threads overlap, but a signed file cannot go
+  faster than about half of that total on 2 cores, and less when other processes hold a core:
+  at load 1.2-2.2 three runs gave encrypt 439-459 MiB/s (0.48-0.58x unsigned, whose own speed
+  moved 790-949 MiB/s; 3.12-3.22x the AWS SDK) and decrypt 441-449 MiB/s (0.57-0.60x unsigned;
+  2.63-2.70x the AWS SDK, whose decrypt ran 166-168 MiB/s: 3x needs about 500 MiB/s). The
+  thread costs about 10 MiB of RSS and 25-40 ms to start (28 ms of CPU); the signed paths write
+  their frames into reused buffers (no fresh Buffer per frame left to the collector), which more
+  than pays for it: signed peaks are below the unsigned ones. Peak RSS is the largest of the
+  runs: garbage collection timing moves it by up to 15 MiB from run to run.
 `;
