@@ -124,9 +124,9 @@ implementations alternate and the best of each is kept.
   in all threads (calling thread 280-330 ms, hash thread 390-420 ms, libuv's I/O threads
   ~170 ms; unsigned: about 460 ms). So the two threads overlap, but a signed file cannot go
   faster than about half of that total on 2 cores, and less when other processes hold a core:
-  at load 1.2-2.2 three runs gave encrypt 439-459 MiB/s (0.48-0.58x unsigned, whose own speed
-  moved 790-949 MiB/s; 3.12-3.22x the AWS SDK) and decrypt 441-449 MiB/s (0.57-0.60x unsigned;
-  2.63-2.70x the AWS SDK, whose decrypt ran 166-168 MiB/s: 3x needs about 500 MiB/s). The
+  at load 0.9-2.2 four runs gave encrypt 439-481 MiB/s (0.46-0.58x unsigned, whose own speed
+  moved 790-1,049 MiB/s; 3.12-3.22x the AWS SDK) and decrypt 441-474 MiB/s (0.57-0.60x
+  unsigned; 2.63-2.70x the AWS SDK, whose decrypt ran 166-180 MiB/s: 3x needs 500-540 MiB/s). The
   thread costs about 10 MiB of RSS and 25-40 ms to start (28 ms of CPU); the signed paths write
   their frames into reused buffers (no fresh Buffer per frame left to the collector), which more
   than pays for it: signed peaks are below the unsigned ones. Peak RSS is the largest of the
