@@ -22,6 +22,7 @@ import { Worker } from 'node:worker_threads';
 import type { AeadBackend, AeadKey, MaybePromise } from '../crypto/aead.js';
 import { decryptionFailed } from '../errors.js';
 import { TAG_BYTES } from '../limits.js';
+import { IdleThreads } from './idle-threads.js';
 
 /** A worker idle this long is ended (it holds a thread and a few MiB). */
 const IDLE_MS = 30_000;
@@ -95,7 +96,7 @@ interface JobResult {
   error?: boolean;
 }
 
-const idle: FrameThread[] = [];
+const idle = new IdleThreads<FrameThread>(IDLE_MS);
 
 function spawn(): FrameThread {
   const worker = new Worker(WORKER_SOURCE, {
@@ -111,8 +112,7 @@ function spawn(): FrameThread {
   const die = (): void => {
     if (thread.dead) return;
     thread.dead = true;
-    const i = idle.indexOf(thread);
-    if (i >= 0) idle.splice(i, 1);
+    idle.forget(thread);
     // A fixed message: whatever the worker's error said stays out of it.
     for (const p of thread.pending.splice(0)) p.reject(new Error('A Sealbox frame worker thread stopped'));
   };
@@ -130,7 +130,7 @@ export function framePoolStarts(): number {
 
 /** Test hook: how many threads are idle in the pool. */
 export function idleFrameThreadCount(): number {
-  return idle.length;
+  return idle.size;
 }
 
 let injected: 'exit' | 'fault' | undefined;
@@ -247,10 +247,9 @@ export function openFramePool(real: AeadBackend, open: boolean): FramePool {
     start(threads) {
       if (threads > 0) starts++;
       for (let i = 0; i < threads; i++) {
-        const thread = idle.pop() ?? spawn();
-        if (thread.idleTimer) clearTimeout(thread.idleTimer);
-        // Referenced while this file uses it: the process waits for the jobs it was sent.
-        thread.worker.ref();
+        // Referenced while this file uses it (take() does it; a new worker is): the process
+        // waits for the jobs it was sent.
+        const thread = idle.take() ?? spawn();
         mine.push(thread);
       }
     },
@@ -309,14 +308,7 @@ export function openFramePool(real: AeadBackend, open: boolean): FramePool {
           void thread.worker.terminate();
           continue;
         }
-        thread.worker.unref();
-        thread.idleTimer = setTimeout(() => {
-          const i = idle.indexOf(thread);
-          if (i >= 0) idle.splice(i, 1);
-          void thread.worker.terminate();
-        }, IDLE_MS);
-        thread.idleTimer.unref();
-        idle.push(thread);
+        idle.park(thread);
       }
     },
   };

@@ -20,6 +20,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ExternalHash } from '../crypto/signature.js';
 import { SealboxError } from '../errors.js';
+import { IdleThreads } from './idle-threads.js';
 
 /** A thread idle this long is ended (it holds about 10 MiB). */
 const IDLE_MS = 30_000;
@@ -85,7 +86,7 @@ interface HashThread {
   idleTimer?: ReturnType<typeof setTimeout>;
 }
 
-const idle: HashThread[] = [];
+const idle = new IdleThreads<HashThread>(IDLE_MS);
 let spawned = 0;
 let faultNext = false;
 
@@ -111,8 +112,7 @@ function spawn(): HashThread {
   const die = (): void => {
     if (thread.dead) return;
     thread.dead = true;
-    const i = idle.indexOf(thread);
-    if (i >= 0) idle.splice(i, 1);
+    idle.forget(thread);
     thread.session?.died();
   };
   worker.on('error', die);
@@ -148,10 +148,9 @@ export function hashSessionCount(): number {
  * early: a new thread takes tens of milliseconds to start, and bytes sent meanwhile wait.
  */
 export function openHashSession(sign: boolean): HashSession {
-  const thread = idle.pop() ?? spawn();
-  if (thread.idleTimer) clearTimeout(thread.idleTimer);
-  // Referenced while in use: the process waits for the answers this session awaits.
-  thread.worker.ref();
+  // Referenced while in use (take() does it; a new worker is): the process waits for the
+  // answers this session awaits.
+  const thread = idle.take() ?? spawn();
   const s = ++sessions;
   let acks = 0;
   const waiting = new Map<number, { resolve(): void; reject(e: unknown): void }>();
@@ -246,14 +245,7 @@ export function openHashSession(sign: boolean): HashSession {
       thread.session = undefined;
       fail(new SealboxError('ERR_STATE', 'The hash session was released'));
       if (thread.dead) return;
-      thread.worker.unref();
-      thread.idleTimer = setTimeout(() => {
-        const i = idle.indexOf(thread);
-        if (i >= 0) idle.splice(i, 1);
-        void thread.worker.terminate();
-      }, IDLE_MS);
-      thread.idleTimer.unref();
-      idle.push(thread);
+      idle.park(thread);
     },
   };
 }
