@@ -313,10 +313,12 @@ Whole benchmark: ${fmt(seconds, 0)} s.
   unwrap, the commitment and the header tag): one AES-GCM call and one header decode more than
   an encrypt, for one frame seal less. The new header is the old one's bytes with the new EDKs
   and salt spliced in (no second encoding of the context), and the commitment is derived once.
-  The floor rows show what that costs: rewrap's node:crypto calls alone are about 0.87-0.90x
-  as fast as encrypt's, so rewrap reaches encrypt's speed only if its own work beyond those
-  calls (a strict header decode among it) is about 3-4 us a message less than encrypt's, and
-  it is more: the 1x target is out of reach on node:crypto with this format.
+  The floor rows show what that costs: rewrap's node:crypto calls alone are 0.81-0.90x as
+  fast as encrypt's (one AES-GCM call more: 3-7 us a message), so rewrap reaches encrypt's
+  speed only if its own work beyond those calls (a strict header decode among it) is that much
+  less than encrypt's. It is about the same (2026-12-07, idle: 23 us against 20 us), which
+  puts 1 KiB rewrap at 0.84x encrypt: the 1x target is out of reach on node:crypto with this
+  format.
   The CLI row includes process start-up and three \`fsync\`s per file.
 - CLI start-up: the \`sealbox\` command is one CommonJS file (\`dist/cli/main.cjs\`; Node 20
   loads CommonJS faster than ES modules and each extra module file costs a resolution and a
