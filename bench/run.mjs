@@ -332,6 +332,13 @@ Whole benchmark: ${fmt(seconds, 0)} s.
   adds SQLite (loading better-sqlite3, opening the store) and its writes: each operation
   appends an audit row, and closing the store checkpoints SQLite's write-ahead log. The rows
   are medians of interleaved runs; on a shared machine \`node -e 0\` itself moves between runs.
+- Many files (bench/cli.mjs): every output is made durable before it is renamed into place (a
+  fsync each; docs/cli.md), which the \`age\` loop does not do. The row "the writes alone"
+  (bench/write-floor.mjs) is that cost with nothing else: one Node process writing the same
+  number of outputs the same way, no reading, no crypto. The first run of it (2026-12-07, load
+  1) took 221-268 ms, 10.7x less than the age loop, against 303-385 ms for the raw-key command:
+  10x would leave about 20 ms for the command's own start-up, reading the inputs and encrypting
+  them (about 35 us each, 35 ms in all).
 - Worker threads for files (bench/file-pool.mjs): \`concurrency: N\` against \`concurrency: 1\`
   in fresh processes, so each pooled run pays for starting its workers. Workers add CPU time of
   their own (start-up, handing slots over, collecting their latin1 output), and on this 2-core
