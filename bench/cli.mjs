@@ -13,10 +13,10 @@
 // machine hits them all alike); the minimum is shown too.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { runAlone } from './standalone.mjs';
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -130,17 +130,4 @@ export function benchCli({ root, dir, add, log }) {
 }
 
 // Run alone: `node bench/cli.mjs`.
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-  const dir = mkdtempSync(join(tmpdir(), 'sealbox-bench-cli-'));
-  const rows = [];
-  try {
-    benchCli({ root, dir, log: (l) => process.stderr.write(`${l}\n`), add: (group, name, value, unit, _b, ratios = []) => rows.push({ group, name, value, unit, ratios }) });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-  for (const r of rows) {
-    const ratios = r.ratios.map(([base, x, target, , kind]) => `${x.toFixed(2)}x ${base}${target == null ? '' : ` (${kind === '<=' ? '<=' : '>='} ${target}x: ${(kind === '<=' ? x <= target : x >= target) ? 'met' : 'NOT met'})`}`).join('; ');
-    process.stdout.write(`${r.group} | ${r.name} | ${r.value.toFixed(r.unit === 'ms' ? 0 : 1)} ${r.unit} | ${ratios}\n`);
-  }
-}
+runAlone(import.meta.url, 'sealbox-bench-cli-', benchCli);

@@ -12,10 +12,10 @@
 //    into place (docs/streaming.md); age writes without fsync.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { runAlone } from './standalone.mjs';
 
 const MIB = 1024 * 1024;
 const median = (xs) => {
@@ -133,24 +133,4 @@ export function benchFilePool({ root, dir, add, log }) {
 }
 
 // Run alone: `node bench/file-pool.mjs`.
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-  const dir = mkdtempSync(join(tmpdir(), 'sealbox-bench-pool-'));
-  const rows = [];
-  try {
-    benchFilePool({ root, dir, log: (l) => process.stderr.write(`${l}\n`), add: (group, name, value, unit, _b, ratios = []) => rows.push({ group, name, value, unit, ratios }) });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-  let group = '';
-  for (const r of rows) {
-    if (r.group !== group) {
-      group = r.group;
-      process.stdout.write(`\n### ${group}\n\n| | result | ratios (target) |\n|---|---:|---|\n`);
-    }
-    const ratios = r.ratios
-      .map(([base, x, target, limit]) => (base === 'limit' ? `limit ${limit} MiB: ${x < 1 ? 'met' : '**NOT met**'}` : `${x.toFixed(2)}x ${base}${target == null ? '' : ` (>= ${target}x${x >= target ? '' : ', **NOT met**'})`}`))
-      .join('; ');
-    process.stdout.write(`| ${r.name} | ${r.value.toLocaleString('en-US', { maximumFractionDigits: r.unit === 'MiB' ? 1 : 0 })} ${r.unit} | ${ratios} |\n`);
-  }
-}
+runAlone(import.meta.url, 'sealbox-bench-pool-', benchFilePool);
