@@ -123,18 +123,25 @@ export function startDecryption(
   verifier?: MessageVerifier,
   transient = false,
 ): MaybePromise<DecryptSession> {
-  let opened: MaybePromise<AeadKey>;
+  return drive(startDecryptionSteps(header, headerBytes, headerTag, materials, backend, checkedContentKey, verifier, transient));
+}
+
+function* startDecryptionSteps(
+  header: MessageHeader,
+  headerBytes: Uint8Array,
+  headerTag: Uint8Array,
+  materials: DecryptionMaterials,
+  backend: AeadBackend,
+  checkedContentKey: Uint8Array | undefined,
+  verifier: MessageVerifier | undefined,
+  transient: boolean,
+): Steps<DecryptSession> {
   try {
-    opened = openHeader(header, headerBytes, headerTag, materials, backend, checkedContentKey, transient);
-  } catch (err) {
+    const key: AeadKey = yield openHeader(header, headerBytes, headerTag, materials, backend, checkedContentKey, transient);
+    return frameOpener(key, header.messageId, verifier, transient);
+  } finally {
     wipe(materials.dataKey);
-    throw err;
   }
-  if (opened instanceof Promise) {
-    return opened.then((key) => frameOpener(key, header.messageId, verifier, transient)).finally(() => wipe(materials.dataKey));
-  }
-  wipe(materials.dataKey);
-  return frameOpener(opened, header.messageId, verifier, transient);
 }
 
 /**
