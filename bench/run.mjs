@@ -330,8 +330,14 @@ Whole benchmark: ${fmt(seconds, 0)} s.
   packages each kind of command loads. What is left for a raw key is Node's own start, compiling
   and running the command-line parser, reading the key and stdin, and one encrypt; the local KMS
   adds SQLite (loading better-sqlite3, opening the store) and its writes: each operation
-  appends an audit row, and closing the store checkpoints SQLite's write-ahead log. The rows
-  are medians of interleaved runs; on a shared machine \`node -e 0\` itself moves between runs.
+  appends an audit row (a command that wrote only audit rows exits without a checkpoint of
+  SQLite's write-ahead log). V8 compiles a function when it first runs, and a compile cache
+  entry holds only what the run that wrote it compiled: on Node 20 the CLI keeps an entry per
+  kind of command line (the command and the kinds of its \`--key\`s), since with one entry for
+  all, the raw-key encrypt that runs first here left the local KMS path (its code, SQLite's
+  JavaScript, the KMS keyring) to be compiled again by every local KMS encrypt: 4-5 ms of CPU
+  a start (Node 22's own cache still has one entry per file). The rows are medians of
+  interleaved runs; on a shared machine \`node -e 0\` itself moves between runs.
 - Many files (bench/cli.mjs): every output is made durable before it is renamed into place (a
   fsync each; docs/cli.md), which the \`age\` loop does not do. The row "the writes alone"
   (bench/write-floor.mjs) is that cost with nothing else: one Node process writing the same

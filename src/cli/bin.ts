@@ -7,7 +7,7 @@
 // by compile-cache.ts. test/cli/bin.test.ts runs both.
 import module from 'node:module';
 import { join } from 'node:path';
-import { requireWithCompileCache } from './compile-cache.js';
+import { requireWithCompileCache, startupProfile } from './compile-cache.js';
 
 // cbor-x would load its optional native string extractor (cbor-extract) at start-up, a native
 // module costing 5-20 ms here; it speeds up decoding long strings, which a message header never
@@ -20,5 +20,6 @@ if (enableCompileCache) {
   enableCompileCache();
   module.createRequire(__filename)(main);
 } else {
-  requireWithCompileCache(main);
+  // One cache entry per kind of command line: an entry holds what the command that wrote it compiled.
+  requireWithCompileCache(main, process.env, startupProfile(process.argv.slice(2)));
 }

@@ -22,14 +22,20 @@ import vm from 'node:vm';
  * does Node's own.
  *
  * The entry is written when the process exits (after the command ran, so it holds the
- * functions this command compiled too), to a temporary file renamed into place.
+ * functions this command compiled too), to a temporary file renamed into place. V8 compiles a
+ * function when it first runs, and an entry holds only the functions the run that wrote it
+ * ran: with one entry for all commands, whichever command ran first after an install decided
+ * what every other command found compiled, and a local KMS encrypt after a raw-key one
+ * compiled the local KMS, SQLite's JavaScript and the KMS keyring on every start (4-5 ms here,
+ * docs/cli.md). So each kind of command line (`profile`, {@link startupProfile}) has an entry
+ * of its own.
  */
-export function requireWithCompileCache(file: string, env: NodeJS.ProcessEnv = process.env): unknown {
+export function requireWithCompileCache(file: string, env: NodeJS.ProcessEnv = process.env, profile = 'any'): unknown {
   // A #! line is a comment only at the very start of a script, not inside the module wrapper.
   const source = readFileSync(file, 'utf8').replace(/^#!.*/, '');
   const dir = env.NODE_DISABLE_COMPILE_CACHE ? undefined : privateCacheDir(env);
   const key = createHash('sha256').update(`${process.version}\0${process.platform}\0${process.arch}\0`).update(source).digest('hex').slice(0, 32);
-  const entry = dir && join(dir, `${key}.v8`);
+  const entry = dir && join(dir, `${key}-${profile}.v8`);
   const cachedData = entry ? readOwnFile(entry) : undefined;
   // The file must not use import(): a vm.Script has no ES module loader on Node 20 (the CLI's
   // build turns import() into require(), tsup.config.ts).
@@ -44,6 +50,36 @@ export function requireWithCompileCache(file: string, env: NodeJS.ProcessEnv = p
   run.call(mod.exports, mod.exports, createRequire(file), mod, file, dirname(file));
   mod.loaded = true;
   return mod.exports;
+}
+
+/** The key sources that pick a code path of their own (keyrings.ts); any other --key is a local KMS key. */
+const KEY_KINDS = new Set(['file', 'raw', 'rsa', 'pq', 'kms', 'kms-rsa']);
+
+/**
+ * What a command line runs, as far as compiled code goes: its command and the kinds of its
+ * --key options (`encrypt-default` for the local KMS default key, `encrypt-file`,
+ * `decrypt-file+kms`, `keys-default`, `none-default` for help), in letters, digits, `+` and `-`
+ * only, since it names a file. A rough guess is harmless: it only decides which cache entry a
+ * command reads and writes.
+ */
+export function startupProfile(args: readonly string[]): string {
+  let command: string | undefined;
+  const kinds = new Set<string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') break;
+    let key: string | undefined;
+    if (arg === '-k' || arg === '--key') key = args[++i];
+    else if (arg.startsWith('--key=')) key = arg.slice('--key='.length);
+    else if (/^-k[^-]/.test(arg)) key = arg.slice(2);
+    else if (arg === '--home') i++;
+    else if (!arg.startsWith('-')) command ??= arg;
+    if (key === undefined) continue;
+    const kind = /^([a-z-]+):/.exec(key)?.[1];
+    kinds.add(kind !== undefined && KEY_KINDS.has(kind) ? kind : 'local');
+  }
+  const name = command === undefined ? 'none' : /^[a-z][a-z0-9-]{0,19}$/.test(command) ? command : 'other';
+  return `${name}-${[...kinds].sort().join('+') || 'default'}`;
 }
 
 /** The cache directory when it is safe to use (ours, not writable by others); undefined otherwise. */

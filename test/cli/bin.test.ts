@@ -91,6 +91,28 @@ describe.runIf(!hasCompileCache && process.getuid)('the Node 20 compile cache (s
     expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 
+  it('keeps an entry per kind of command line: a local KMS encrypt after a raw-key encrypt gets its own, written once', () => {
+    // An entry holds the functions compiled by the run that wrote it. With one entry for all,
+    // the raw-key encrypt that ran first left the local KMS path to be compiled on every start.
+    const tmp = mkdtempSync(join(scratch, 'tmp-'));
+    const key = join(tmp, 'raw.key');
+    writeFileSync(key, Buffer.alloc(32, 1));
+    expect(run(['encrypt', '--key', `file:${key}`], 'hello', tmp).status).toBe(0);
+    const afterRaw = readdirSync(ownCache(tmp));
+    expect(afterRaw).toHaveLength(1);
+    expect(run(['encrypt'], 'hello', tmp).status).toBe(0);
+    const afterLocal = readdirSync(ownCache(tmp));
+    expect(afterLocal).toHaveLength(2);
+    const [local] = afterLocal.filter((name) => !afterRaw.includes(name));
+    const path = join(ownCache(tmp), local!);
+    const written = statSync(path).mtimeMs;
+    // The same kinds again, in either spelling of --key: no new entry, none rewritten.
+    expect(run(['encrypt'], 'again', tmp).status).toBe(0);
+    expect(run(['encrypt', `--key=file:${key}`], 'again', tmp).status).toBe(0);
+    expect(readdirSync(ownCache(tmp)).sort()).toEqual([...afterLocal].sort());
+    expect(statSync(path).mtimeMs).toBe(written);
+  });
+
   it('NODE_DISABLE_COMPILE_CACHE turns it off', () => {
     const tmp = mkdtempSync(join(scratch, 'tmp-'));
     const r = spawnSync(process.execPath, [BIN, '--help'], { env: { ...process.env, TMPDIR: tmp, NODE_DISABLE_COMPILE_CACHE: '1' } });
