@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { encryptFile, decryptFile } from '../node/files.js';
 import { createDecryptStream, createEncryptStream } from '../node/streams.js';
-import { KmsKeyring } from '../keyring/kms.js';
 import type { Keyring } from '../keyring/keyring.js';
 import type { LocalKms } from '../local-kms/index.js';
 import { LOCAL_ACCOUNT, NoKeyStoreError, localKmsLeftOpen } from './local-names.js';
@@ -100,11 +99,10 @@ async function setUpKeyring(opts: CryptOptions, direction: Direction, local: Ret
   if (keyring) return { keyring, noStore: () => undefined };
   if (direction === 'encrypt') {
     const kms = await local.get();
-    // One DescribeKey (one audit row) finds the key or makes it.
-    const arn = await (await import('./local.js')).ensureDefaultKey(kms);
     // Many files: the data keys asked for together come from one transaction (batch-client.ts).
     const client = many ? (await import('./batch-client.js')).batchingLocalClient(kms) : kms;
-    return { keyring: new KmsKeyring({ generatorKeyId: arn, client }), noStore: () => undefined };
+    // The default key by its alias: one GenerateDataKey a message, the key made on first use.
+    return { keyring: (await import('./local.js')).defaultKeyring(kms, client), noStore: () => undefined };
   }
   let noStore: NoKeyStoreError | undefined;
   let discovery: Promise<Keyring | null> | undefined;

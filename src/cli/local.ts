@@ -1,6 +1,10 @@
 import { LocalKms, defaultDataDir } from '../local-kms/index.js';
 import { LocalKmsError } from '../local-kms/errors.js';
 import { DATABASE_FILE } from '../local-kms/store.js';
+import { KmsKeyring } from '../keyring/kms.js';
+import type { Keyring } from '../keyring/keyring.js';
+import type { KmsClientLike } from '../keyring/kms-client-supplier.js';
+import { SealboxError } from '../errors.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_ALIAS, LOCAL_ACCOUNT, NoKeyStoreError } from './local-names.js';
@@ -55,4 +59,41 @@ export async function ensureDefaultKey(kms: LocalKms): Promise<string> {
       : `sealbox: created the default key ${DEFAULT_ALIAS} in the local key store at ${kms.dataDir}\n`,
   );
   return KeyMetadata!.Arn!;
+}
+
+/** Whether a keyring's failure is the local KMS saying that the key asked for does not exist. */
+function notFound(err: unknown): boolean {
+  const cause = err instanceof SealboxError ? err.cause : err;
+  return cause instanceof LocalKmsError && cause.name === 'NotFoundException';
+}
+
+/**
+ * The keyring of `encrypt` without --key: the default key, named by its alias ARN in the
+ * GenerateDataKey call itself, so a message costs one KMS operation (one audit row) and no
+ * DescribeKey first. The EDK names the key ARN the local KMS answers with (an alias ARN admits
+ * only keys of its own account and region, kms-call.ts). When the alias does not exist yet,
+ * the key is made (ensureDefaultKey, once for all the command's messages) and the call is made
+ * again with its ARN; in a store this command has just created (or migrated), it is made
+ * first, so a new store's log does not start with a failed GenerateDataKey. `client` is the
+ * local KMS or a batching client of it (batch-client.ts).
+ */
+export function defaultKeyring(kms: LocalKms, client: KmsClientLike): Keyring {
+  const byAlias = new KmsKeyring({ generatorKeyId: `arn:aws:kms:${kms.region}:${kms.accountId}:${DEFAULT_ALIAS}`, client });
+  // Opening changed the store only if it created or migrated it (LocalKms.onlyAuditRowsWritten).
+  const fresh = !kms.onlyAuditRowsWritten;
+  let created: Promise<Keyring> | undefined;
+  return {
+    async wrapKey(request) {
+      if (created === undefined && !fresh) {
+        try {
+          return await byAlias.wrapKey(request);
+        } catch (err) {
+          if (!notFound(err)) throw err;
+        }
+      }
+      created ??= ensureDefaultKey(kms).then((arn) => new KmsKeyring({ generatorKeyId: arn, client }));
+      return (await created).wrapKey(request);
+    },
+    unwrapKey: () => Promise.reject(new SealboxError('ERR_KEYRING', 'the default key keyring only encrypts')),
+  };
 }

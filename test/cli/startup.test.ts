@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureBuilt, CLI } from './build.js';
@@ -86,4 +86,36 @@ it('encrypt with a raw key file loads neither node:child_process nor node:worker
   const loadedBuiltins = readFileSync(list, 'utf8').split('\n');
   expect(loadedBuiltins).not.toContain('NativeModule child_process');
   expect(loadedBuiltins).not.toContain('NativeModule worker_threads');
+});
+
+it('encrypt with the default key makes one KMS operation a message (GenerateDataKey by the alias, no DescribeKey first), the first one too once the key exists', () => {
+  const kmsHome = join(dir, 'one-call-home');
+  const run = (args: string[], input?: Buffer | string) => spawnSync(process.execPath, [CLI, ...args], { input, cwd: dir, env: cliEnv(kmsHome) });
+  const operations = (): string[] => run(['audit', 'show', '--limit', '1000']).stdout.toString().trim().split('\n').map((l) => l.split('\t')[2]!);
+  // First use: a new store has no key, so it is made first (no failed GenerateDataKey), then
+  // the data key comes from it.
+  const first = run(['encrypt'], 'first');
+  expect(first.status, first.stderr.toString()).toBe(0);
+  expect(first.stderr.toString()).toMatch(/created the local key store .* alias\/sealbox-default/);
+  const made = operations();
+  expect(made).toEqual(['DescribeKey', 'ListKeys', 'CreateKey', 'CreateAlias', 'GenerateDataKey']);
+  // Then one row a message: for one message, and for each file of --output-dir.
+  const second = run(['encrypt'], 'second');
+  expect(second.status, second.stderr.toString()).toBe(0);
+  expect(second.stderr.toString()).toBe('');
+  expect(operations().slice(made.length)).toEqual(['GenerateDataKey']);
+  writeFileSync(join(dir, 'a.txt'), 'a');
+  writeFileSync(join(dir, 'b.txt'), 'b');
+  const out = join(dir, 'one-call-out');
+  mkdirSync(out);
+  const many = run(['encrypt', 'a.txt', 'b.txt', '--output-dir', out]);
+  expect(many.status, many.stderr.toString()).toBe(0);
+  expect(operations().slice(made.length + 1)).toEqual(['GenerateDataKey', 'GenerateDataKey']);
+  // The messages name the key's ARN (not the alias) and decrypt; the audit chain verifies.
+  const dec = run(['decrypt'], second.stdout);
+  expect(dec.stdout.toString()).toBe('second');
+  expect(run(['decrypt', join(out, 'a.txt.sbx')]).stdout.toString()).toBe('a');
+  expect(second.stdout.includes(Buffer.from(':key/'))).toBe(true);
+  expect(second.stdout.includes(Buffer.from('alias/'))).toBe(false);
+  expect(run(['audit', 'verify']).status).toBe(0);
 });
