@@ -15,10 +15,14 @@ import { contextLength, writeContext } from './cbor-write.js';
  */
 export const RESERVED_CONTEXT_PREFIX = 'sealbox:';
 
-/** One context pair with its key's UTF-8 bytes, in canonical order. */
-export interface ContextEntry {
+/** One context pair. */
+export interface ContextPair {
   readonly key: string;
   readonly value: string;
+}
+
+/** One context pair with its key's UTF-8 bytes, in canonical order. */
+export interface ContextEntry extends ContextPair {
   readonly keyBytes: Uint8Array;
 }
 
@@ -102,7 +106,7 @@ function compareEntries(a: ContextEntry, b: ContextEntry): number {
  * A frozen plain object from canonical entries (safe for keys like `__proto__`). Small contexts
  * are shared: the same pairs give the same frozen object (see {@link recentContexts}).
  */
-export function contextObject(entries: readonly ContextEntry[]): EncryptionContext {
+export function contextObject(entries: readonly ContextPair[]): EncryptionContext {
   if (entries.length === 0) return EMPTY_CONTEXT;
   let id: string | undefined;
   if (entries.length <= RECENT_CONTEXT_PAIRS) {
@@ -119,7 +123,7 @@ export function contextObject(entries: readonly ContextEntry[]): EncryptionConte
   return context;
 }
 
-function buildContext(entries: readonly ContextEntry[]): EncryptionContext {
+function buildContext(entries: readonly ContextPair[]): EncryptionContext {
   const pairs = entries.map((e): [string, string] => [e.key, e.value]);
   const context: EncryptionContext = Object.freeze(Object.fromEntries(pairs));
   canonicalMaps.set(context, new Map(pairs));

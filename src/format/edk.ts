@@ -23,11 +23,26 @@ export function copyEncryptedDataKey(edk: EncryptedDataKey): EncryptedDataKey {
 /** Throws ERR_FORMAT_INVALID / ERR_LIMIT_EXCEEDED unless `edk` is a well-formed EDK within limits. */
 export function checkEncryptedDataKey(edk: EncryptedDataKey): void {
   if (typeof edk !== 'object' || edk === null) throw formatInvalid('encrypted data key is not an object');
-  if (typeof edk.providerId !== 'string' || edk.providerId.length === 0) throw formatInvalid('EDK provider id must be a non-empty string');
+  if (typeof edk.providerId !== 'string' || edk.providerId.length === 0) throw formatInvalid(EMPTY_ID);
   if (!(edk.providerInfo instanceof Uint8Array)) throw formatInvalid('EDK provider info must be bytes');
-  if (!(edk.ciphertext instanceof Uint8Array) || edk.ciphertext.length === 0) throw formatInvalid('EDK ciphertext must be non-empty bytes');
-  const idBytes = utf8Length(edk.providerId);
+  if (!(edk.ciphertext instanceof Uint8Array)) throw formatInvalid(EMPTY_CIPHERTEXT);
+  checkEdkLengths(utf8Length(edk.providerId), edk.providerInfo.length, edk.ciphertext.length);
+}
+
+const EMPTY_ID = 'EDK provider id must be a non-empty string';
+const EMPTY_CIPHERTEXT = 'EDK ciphertext must be non-empty bytes';
+
+/**
+ * SPEC §8.1 stage 5 for one EDK, on the byte lengths of its fields: a non-empty provider id
+ * (rule 23) and ciphertext (24), then the bounds of provider id, provider info and ciphertext
+ * (25, 26, 27). Header decoding calls it before it copies or decodes any of them.
+ *
+ * @throws SealboxError ERR_FORMAT_INVALID, ERR_LIMIT_EXCEEDED
+ */
+export function checkEdkLengths(idBytes: number, infoBytes: number, ciphertextBytes: number): void {
+  if (idBytes === 0) throw formatInvalid(EMPTY_ID);
+  if (ciphertextBytes === 0) throw formatInvalid(EMPTY_CIPHERTEXT);
   if (idBytes > MAX_PROVIDER_ID_BYTES) throw limitExceeded('EDK provider id bytes', idBytes, MAX_PROVIDER_ID_BYTES);
-  if (edk.providerInfo.length > MAX_PROVIDER_INFO_BYTES) throw limitExceeded('EDK provider info bytes', edk.providerInfo.length, MAX_PROVIDER_INFO_BYTES);
-  if (edk.ciphertext.length > MAX_EDK_CIPHERTEXT_BYTES) throw limitExceeded('EDK ciphertext bytes', edk.ciphertext.length, MAX_EDK_CIPHERTEXT_BYTES);
+  if (infoBytes > MAX_PROVIDER_INFO_BYTES) throw limitExceeded('EDK provider info bytes', infoBytes, MAX_PROVIDER_INFO_BYTES);
+  if (ciphertextBytes > MAX_EDK_CIPHERTEXT_BYTES) throw limitExceeded('EDK ciphertext bytes', ciphertextBytes, MAX_EDK_CIPHERTEXT_BYTES);
 }

@@ -2,6 +2,7 @@ import { SealboxError, formatInvalid, limitExceeded } from '../errors.js';
 import {
   COMMITMENT_BYTES,
   MAX_ENCRYPTED_DATA_KEYS,
+  MAX_ENCRYPTION_CONTEXT_BYTES,
   MAX_ENCRYPTION_CONTEXT_PAIRS,
   MAX_FRAME_LENGTH,
   MAX_HEADER_BYTES,
@@ -9,16 +10,17 @@ import {
   MIN_FRAME_LENGTH,
   PREAMBLE_BYTES,
 } from '../limits.js';
-import { copyBytes, readU32, writeU32 } from '../crypto/bytes.js';
+import { readU32, writeU32 } from '../crypto/bytes.js';
 import { contextLength, edkListLength, headLength, writeBytes, writeContext, writeEdkList, writeHead } from './cbor-write.js';
 import type { Suite } from '../crypto/suites.js';
 import { suiteById } from '../crypto/suites.js';
 import type { EncryptionContext } from '../keyring/keyring.js';
 import type { EncryptedDataKey } from './edk.js';
-import { checkEncryptedDataKey, copyEncryptedDataKey } from './edk.js';
-import { canonicalContext, canonicalMap, contextObject, rememberEncodedContext } from './context.js';
-import { headerDecoder, isDeterministicItem } from './cbor.js';
-import { checkSigningKeyPresence } from './signature.js';
+import { checkEdkLengths } from './edk.js';
+import type { ContextPair } from './context.js';
+import { canonicalMap, contextObject, rememberEncodedContext } from './context.js';
+import { CborReader, NotDeterministic, compareRange, isDeterministicItem, textAt } from './cbor.js';
+import { SIGNING_KEY_CONTEXT_KEY, checkSigningKeyPresence } from './signature.js';
 
 /** "SBX": the first three bytes of every Sealbox message. */
 export const MAGIC = Uint8Array.of(0x53, 0x42, 0x58);
@@ -138,88 +140,140 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-function isBytes(v: unknown, length?: number): v is Uint8Array {
-  return v instanceof Uint8Array && (length === undefined || v.length === length);
-}
-
 /**
  * Decodes and strictly validates a header: exactly `bytes` = preamble + body. The body must
- * be its own canonical encoding (one message, one encoding), every field must have its type
- * and be within `limits`.
+ * be one item of deterministic CBOR (SPEC §3.1: one message, one encoding), every field must
+ * have its type and be within `limits`.
  *
  * @throws SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED
  */
 export function decodeHeader(bytes: Uint8Array, limits: HeaderLimits): MessageHeader {
   const total = readPreamble(bytes, limits.maxHeaderBytes);
   if (total === undefined || total !== bytes.length) throw formatInvalid('header length does not match its preamble');
-  const body = bytes.subarray(PREAMBLE_BYTES);
-  // SPEC §8.1, stage H: encoding (rule 5), then the suite (rules 6, 7), then each field in
-  // array order, within a field its declared count before its items.
-  if (!isDeterministicItem(body)) throw formatInvalid('header is not one item of deterministic CBOR');
-  let item: unknown;
+  // A plain view (not a Buffer's): the fields copied out of it are Uint8Arrays.
+  const body = new Uint8Array(bytes.buffer, bytes.byteOffset + PREAMBLE_BYTES, bytes.length - PREAMBLE_BYTES);
   try {
-    item = headerDecoder.decode(body);
-  } catch {
-    throw formatInvalid('header is not well-formed CBOR');
+    return readBody(body, limits);
+  } catch (err) {
+    // SPEC §8.1: the encoding (rule 5) comes before every field's rules, wherever in the body
+    // it breaks. The body is read once, its encoding checked as it goes; a header that fails a
+    // field's check before the end is scanned whole, and reports rule 5 if its encoding breaks
+    // anywhere.
+    if (err instanceof NotDeterministic || !isDeterministicItem(body)) throw formatInvalid('header is not one item of deterministic CBOR');
+    throw err;
   }
-  if (!Array.isArray(item) || item.length === 0) throw formatInvalid('header must be a CBOR array');
-  const suiteId: unknown = item[0];
-  if (typeof suiteId !== 'number' && typeof suiteId !== 'bigint') throw formatInvalid('suite must be an unsigned integer');
+}
+
+const CONTEXT_TYPES = 'encryption context must map non-empty text to text';
+
+/**
+ * {@link decodeHeader} of the body, in one pass that checks deterministic encoding (SPEC §3.1)
+ * as it reads and each field as it meets it (§8.1 stage 5 order: within a field its declared
+ * count or length before its items, and before anything is allocated for them). Throws
+ * NotDeterministic at the first encoding fault it meets.
+ */
+function readBody(body: Uint8Array, limits: HeaderLimits): MessageHeader {
+  const r = new CborReader(body);
+  const items = r.expect(4);
+  if (items <= 0) throw formatInvalid('header must be a CBOR array');
+  const id = r.expect(0);
+  if (id < 0) throw formatInvalid('suite must be an unsigned integer');
   // Any unsigned integer names a suite; one this release does not know is unsupported, and
   // nothing else of its header is examined (a later suite may lay it out differently).
-  const suite = suiteById(suiteId);
+  const suite = suiteById(r.bigArgument(id));
   // Suite 1: 6 items; suite 3: the same 6 and the header salt (SPEC §3).
-  const salted = suite.headerSaltLength > 0;
-  const count = salted ? 7 : 6;
-  if (item.length !== count) throw formatInvalid(`header must be a CBOR array of ${count} items`);
-  const [, messageId, context, edks, frameLength, commitment, headerSalt] = item as unknown[];
-  if (!isBytes(messageId, MESSAGE_ID_BYTES)) throw formatInvalid('message id must be 32 bytes');
-  if (!(context instanceof Map)) throw formatInvalid('encryption context must be a map');
-  if (context.size > MAX_ENCRYPTION_CONTEXT_PAIRS) throw limitExceeded('encryption context pairs', context.size, MAX_ENCRYPTION_CONTEXT_PAIRS);
-  let entries;
-  try {
-    entries = canonicalContext(context, true);
-  } catch (err) {
-    if (err instanceof SealboxError && err.code === 'ERR_LIMIT_EXCEEDED') throw err;
-    throw formatInvalid('encryption context must map non-empty text to text');
+  const saltLength = suite.headerSaltLength;
+  const count = saltLength > 0 ? 7 : 6;
+  if (items !== count) throw formatInvalid(`header must be a CBOR array of ${count} items`);
+  if (r.expect(2) !== MESSAGE_ID_BYTES) throw formatInvalid('message id must be 32 bytes');
+  const messageIdAt = r.skip(MESSAGE_ID_BYTES);
+
+  // The encryption context (SPEC §4): a map of text to text, keys in canonical order.
+  const contextStart = r.pos;
+  const pairCount = r.expect(5);
+  if (pairCount < 0) throw formatInvalid('encryption context must be a map');
+  if (pairCount > MAX_ENCRYPTION_CONTEXT_PAIRS) throw limitExceeded('encryption context pairs', pairCount, MAX_ENCRYPTION_CONTEXT_PAIRS);
+  const pairs: ContextPair[] = [];
+  let contextBytes = 0;
+  let hasSigningKey = false;
+  let previousKey = -1;
+  let previousKeyEnd = -1;
+  for (let i = 0; i < pairCount; i++) {
+    const keyStart = r.pos;
+    const keyLength = r.expect(3);
+    if (keyLength < 0) throw formatInvalid(CONTEXT_TYPES);
+    const key = r.text(keyLength);
+    // Keys in strictly increasing order of their encodings (so none twice).
+    if (previousKey >= 0 && compareRange(body, previousKey, previousKeyEnd, keyStart, r.pos) >= 0) throw new NotDeterministic();
+    previousKey = keyStart;
+    previousKeyEnd = r.pos;
+    const valueLength = r.expect(3);
+    if (valueLength < 0) throw formatInvalid(CONTEXT_TYPES);
+    const value = r.text(valueLength);
+    if (keyLength === 0) throw formatInvalid(CONTEXT_TYPES); // rule 20
+    contextBytes += keyLength + valueLength;
+    if (contextBytes > MAX_ENCRYPTION_CONTEXT_BYTES) throw limitExceeded('encryption context bytes', contextBytes, MAX_ENCRYPTION_CONTEXT_BYTES);
+    if (key === SIGNING_KEY_CONTEXT_KEY) hasSigningKey = true;
+    pairs.push({ key, value });
   }
+  const contextEnd = r.pos;
   // Rule 38: the signing key pair belongs to signed suites, and only to them.
-  checkSigningKeyPresence(suite, entries);
-  if (!Array.isArray(edks) || edks.length === 0) throw formatInvalid('at least one encrypted data key is required');
+  checkSigningKeyPresence(suite, hasSigningKey);
+
+  const edkCount = r.expect(4);
+  if (edkCount <= 0) throw formatInvalid('at least one encrypted data key is required');
   const maxEdks = Math.min(limits.maxEncryptedDataKeys, MAX_ENCRYPTED_DATA_KEYS);
-  if (edks.length > maxEdks) throw limitExceeded('encrypted data keys', edks.length, maxEdks);
-  const encryptedDataKeys: EncryptedDataKey[] = edks.map((e: unknown) => {
-    if (!Array.isArray(e) || e.length !== 3) throw formatInvalid('an encrypted data key must be an array of 3 items');
-    const [providerId, providerInfo, ciphertext] = e as unknown[];
-    if (typeof providerId !== 'string' || !isBytes(providerInfo) || !isBytes(ciphertext)) throw formatInvalid('encrypted data key fields have the wrong types');
-    const edk = copyEncryptedDataKey({ providerId, providerInfo, ciphertext });
-    checkEncryptedDataKey(edk);
-    return edk;
-  });
-  if (typeof frameLength !== 'number' || !Number.isInteger(frameLength) || frameLength < MIN_FRAME_LENGTH || frameLength > MAX_FRAME_LENGTH) {
-    throw formatInvalid('frame length out of range');
+  if (edkCount > maxEdks) throw limitExceeded('encrypted data keys', edkCount, maxEdks);
+  const encryptedDataKeys: EncryptedDataKey[] = [];
+  for (let i = 0; i < edkCount; i++) {
+    if (r.expect(4) !== 3) throw formatInvalid('an encrypted data key must be an array of 3 items');
+    const idLength = r.expect(3);
+    if (idLength < 0) throw formatInvalid(EDK_TYPES);
+    const idAt = r.skip(idLength);
+    const infoLength = r.expect(2);
+    if (infoLength < 0) throw formatInvalid(EDK_TYPES);
+    const infoAt = r.skip(infoLength);
+    const ciphertextLength = r.expect(2);
+    if (ciphertextLength < 0) throw formatInvalid(EDK_TYPES);
+    const ciphertextAt = r.skip(ciphertextLength);
+    // Lengths within bounds before the id is decoded and the bytes copied.
+    checkEdkLengths(idLength, infoLength, ciphertextLength);
+    encryptedDataKeys.push(
+      Object.freeze({
+        providerId: textAt(body, idAt, idLength),
+        providerInfo: body.slice(infoAt, infoAt + infoLength),
+        ciphertext: body.slice(ciphertextAt, ciphertextAt + ciphertextLength),
+      }),
+    );
   }
+  const frameLength = r.expect(0);
+  if (frameLength < MIN_FRAME_LENGTH || frameLength > MAX_FRAME_LENGTH) throw formatInvalid('frame length out of range');
   if (frameLength > limits.maxFrameLength) throw limitExceeded('frame length', frameLength, limits.maxFrameLength);
-  if (!isBytes(commitment, COMMITMENT_BYTES)) throw formatInvalid('commitment must be 32 bytes');
-  if (salted && !isBytes(headerSalt, suite.headerSaltLength)) throw formatInvalid(`header salt must be ${suite.headerSaltLength} bytes`);
-  const header: MessageHeader = Object.freeze({
-    version: FORMAT_VERSION,
-    suite,
-    messageId: copyBytes(messageId),
-    encryptionContext: contextObject(entries),
-    encryptedDataKeys: Object.freeze(encryptedDataKeys),
-    frameLength,
-    commitment: copyBytes(commitment),
-    ...(salted ? { headerSalt: copyBytes(headerSalt as Uint8Array) } : {}),
-  });
-  // Belt and braces: the checked bytes must also be what this encoder writes for the header.
-  if (!equalBytes(encodeBody(header), body)) throw formatInvalid('header is not in canonical CBOR encoding');
-  // The body being canonical, the context's bytes in it are its canonical encoding, what
-  // keyrings bind wrapped keys to (encodeContext): kept, so unwrapping encodes nothing.
-  const start = contextOffset(header);
-  rememberEncodedContext(header.encryptionContext, body.subarray(start, start + contextLength(canonicalMap(header.encryptionContext))));
-  return header;
+  if (r.expect(2) !== COMMITMENT_BYTES) throw formatInvalid('commitment must be 32 bytes');
+  const commitmentAt = r.skip(COMMITMENT_BYTES);
+  let saltAt = -1;
+  if (saltLength > 0) {
+    if (r.expect(2) !== saltLength) throw formatInvalid(`header salt must be ${saltLength} bytes`);
+    saltAt = r.skip(saltLength);
+  }
+  // One item, nothing after it.
+  if (r.pos !== body.length) throw new NotDeterministic();
+
+  const encryptionContext = contextObject(pairs);
+  // The context's bytes in the body are its canonical encoding, what keyrings bind wrapped
+  // keys to (encodeContext): kept, so unwrapping encodes nothing.
+  rememberEncodedContext(encryptionContext, body.subarray(contextStart, contextEnd));
+  const messageId = body.slice(messageIdAt, messageIdAt + MESSAGE_ID_BYTES);
+  const commitment = body.slice(commitmentAt, commitmentAt + COMMITMENT_BYTES);
+  const edks = Object.freeze(encryptedDataKeys);
+  return Object.freeze(
+    saltAt < 0
+      ? { version: FORMAT_VERSION, suite, messageId, encryptionContext, encryptedDataKeys: edks, frameLength, commitment }
+      : { version: FORMAT_VERSION, suite, messageId, encryptionContext, encryptedDataKeys: edks, frameLength, commitment, headerSalt: body.slice(saltAt, saltAt + saltLength) },
+  );
 }
+
+const EDK_TYPES = 'encrypted data key fields have the wrong types';
 
 let bodyScratch = new Uint8Array(1024);
 
@@ -231,10 +285,9 @@ function contextOffset(header: MessageHeader): number {
 /**
  * The header's canonical CBOR body (SPEC §3.1), its context given as the canonical map
  * ({@link canonicalMap}), written by hand into a reused array: a view of it, valid until the
- * next call. Encrypt writes headers with it, and decode's canonical re-encoding check compares
- * with it; test/property/header.test.ts compares it with cbor-x's deterministic encoding of the
- * same items on arbitrary headers. By hand because cbor-x, its fresh arrays and a
- * `TextEncoder` call per text cost about 1.5 us of a 5 us decode. Every integer here is below 2^32.
+ * next call. Encrypt writes headers with it; test/property/header.test.ts compares it with
+ * cbor-x's deterministic encoding of the same items on arbitrary headers. By hand because
+ * cbor-x, its fresh arrays and a `TextEncoder` call per text cost about 1.5 us a header. Every integer here is below 2^32.
  *
  * @internal exported for the property tests
  * @throws RangeError when the header salt does not fit the suite

@@ -1,6 +1,5 @@
 import { formatInvalid } from '../errors.js';
 import type { Suite } from '../crypto/suites.js';
-import type { ContextEntry } from './context.js';
 
 /**
  * The encryption context key that carries a signed message's public key (SPEC §11.1): the
@@ -22,6 +21,6 @@ export const SIGNING_KEY_CONTEXT_KEY = 'sealbox:ecdsa-p384-public-key';
  *
  * @throws SealboxError ERR_FORMAT_INVALID
  */
-export function checkSigningKeyPresence(suite: Suite, entries: readonly ContextEntry[]): void {
-  if (suite.signed !== entries.some((e) => e.key === SIGNING_KEY_CONTEXT_KEY)) throw formatInvalid(SIGNING_KEY_CONTEXT_KEY);
+export function checkSigningKeyPresence(suite: Suite, hasSigningKey: boolean): void {
+  if (suite.signed !== hasSigningKey) throw formatInvalid(SIGNING_KEY_CONTEXT_KEY);
 }

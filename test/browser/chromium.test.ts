@@ -276,7 +276,7 @@ describe.skipIf(BROWSER_SKIP)('X-Wing keyring (issue 15)', () => {
 
 describe.skipIf(BROWSER_SKIP)('under a strict Content Security Policy (no unsafe-eval)', () => {
   it('round-trips, streams and decrypts the frozen vectors as Node does', async () => {
-    // cbor-x probes once for eval (new Function) when it loads and does without it.
+    // The page runs with eval refused, and Sealbox never needs it.
     expect(await run(strict, 'info')).toMatchObject({ backend: 'webcrypto', evalAllowed: false });
     expect((await runDetached(strict, 'roundTrips')).failures).toEqual([]);
     expect((await runDetached(strict, 'webStreams')).failures).toEqual([]);

@@ -1,6 +1,5 @@
 import { concat, writeU32 } from '../../src/crypto/bytes.js';
-import { headerDecoder } from '../../src/format/cbor.js';
-import { headerEncoder } from '../helpers/cbor-encoder.js';
+import { headerDecoder, headerEncoder } from '../helpers/cbor-encoder.js';
 import { MAX_FRAME_LENGTH, MAX_HEADER_BYTES, PREAMBLE_BYTES } from '../../src/limits.js';
 import type { Rng } from './rng.js';
 

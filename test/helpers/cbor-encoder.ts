@@ -1,4 +1,4 @@
-import { Encoder } from 'cbor-x';
+import { Decoder, Encoder } from 'cbor-x';
 
 /**
  * cbor-x configured for RFC 8949 §4.2 deterministic encoding of the header's subset of CBOR
@@ -15,3 +15,9 @@ export const headerEncoder = new Encoder({
   structuredClone: false,
   useFloat32: 0,
 });
+
+/**
+ * cbor-x's decoder as src/format/cbor.ts configured it before decoding headers was written by
+ * hand: maps as `Map`s, no records. What tests decode arbitrary CBOR with.
+ */
+export const headerDecoder = new Decoder({ mapsAsObjects: false, useRecords: false, structuredClone: false });

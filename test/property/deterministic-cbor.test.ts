@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { headerDecoder, isDeterministicItem } from '../../src/format/cbor.js';
-import { headerEncoder } from '../helpers/cbor-encoder.js';
+import { isDeterministicItem } from '../../src/format/cbor.js';
+import { headerDecoder, headerEncoder } from '../helpers/cbor-encoder.js';
 
 // SPEC §3.1 / rule 5: isDeterministicItem accepts exactly the bytes that are one item of the
 // header's CBOR subset (uint, bytes, text, array, map) in deterministic encoding.
