@@ -46,6 +46,16 @@ export const MAX_ENCRYPTION_CONTEXT_BYTES = 64 * 1024;
  */
 export const MAX_KMS_ENCRYPTION_CONTEXT_BYTES = 8 * 1024;
 
+/**
+ * Largest write-ahead log, in bytes, that a local KMS process may leave behind by ending
+ * without a checkpoint (`LocalKms.onlyAuditRowsWritten`): 64 pages of 4 KiB. Each process that
+ * opens the store alone reads the whole log to rebuild SQLite's index of it (about 8 us a page
+ * here), and after that a checkpoint no longer knows what earlier ones copied: past the bound,
+ * the process checkpoints (10-20 ms of fsyncs, every 30 or so CLI commands) and the log starts
+ * over. Without the bound the log grew by every command and each of them read all of it.
+ */
+export const MAX_LOCAL_KMS_WAL_LEFT_BYTES = 256 * 1024;
+
 /** Most pairs in an encryption context. */
 export const MAX_ENCRYPTION_CONTEXT_PAIRS = 1024;
 

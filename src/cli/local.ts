@@ -13,6 +13,9 @@ import type { GlobalOptions } from './local-names.js';
 export { DEFAULT_ALIAS, LOCAL_ACCOUNT, NoKeyStoreError };
 export type { GlobalOptions };
 
+/** Stores this process created: they have no default key yet. */
+const newStores = new WeakSet<LocalKms>();
+
 /**
  * Opens the local KMS of `--home` / SEALBOX_HOME / the platform data dir. With `existing`
  * (decrypt and the commands that only read), a missing key store is an error that says where
@@ -20,14 +23,16 @@ export type { GlobalOptions };
  */
 export function openLocalKms(options: GlobalOptions, existing = false): LocalKms {
   const dataDir = options.home ?? defaultDataDir();
-  if (existing && !existsSync(join(dataDir, DATABASE_FILE))) {
+  const present = existsSync(join(dataDir, DATABASE_FILE));
+  if (existing && !present) {
     throw new NoKeyStoreError(`there is no local key store in ${dataDir} (nothing was encrypted with the local KMS here); give --home or SEALBOX_HOME if it is elsewhere`);
   }
   const kms = LocalKms.open({ dataDir, accountId: LOCAL_ACCOUNT });
-  // A command that writes only audit rows ends without a checkpoint (crypt.ts, lazyLocal), so
-  // the write-ahead log is checkpointed by the commit that takes it past 256 pages (1 MiB; the
-  // default is 1,000): each new process reads the whole log when it opens the database.
-  kms.database.pragma('wal_autocheckpoint = 256');
+  if (!present) newStores.add(kms);
+  // A command that writes only audit rows ends without a checkpoint (crypt.ts, lazyLocal) while
+  // the write-ahead log is short; past 256 KiB it closes, which checkpoints the log and deletes
+  // it (LocalKms.onlyAuditRowsWritten): each new process reads the whole log when it opens the
+  // database.
   return kms;
 }
 
@@ -73,14 +78,13 @@ function notFound(err: unknown): boolean {
  * DescribeKey first. The EDK names the key ARN the local KMS answers with (an alias ARN admits
  * only keys of its own account and region, kms-call.ts). When the alias does not exist yet,
  * the key is made (ensureDefaultKey, once for all the command's messages) and the call is made
- * again with its ARN; in a store this command has just created (or migrated), it is made
- * first, so a new store's log does not start with a failed GenerateDataKey. `client` is the
- * local KMS or a batching client of it (batch-client.ts).
+ * again with its ARN; in a store this command has just created, it is made first, so a new
+ * store's log does not start with a failed GenerateDataKey. `client` is the local KMS or a
+ * batching client of it (batch-client.ts).
  */
 export function defaultKeyring(kms: LocalKms, client: KmsClientLike): Keyring {
   const byAlias = new KmsKeyring({ generatorKeyId: `arn:aws:kms:${kms.region}:${kms.accountId}:${DEFAULT_ALIAS}`, client });
-  // Opening changed the store only if it created or migrated it (LocalKms.onlyAuditRowsWritten).
-  const fresh = !kms.onlyAuditRowsWritten;
+  const fresh = newStores.has(kms);
   let created: Promise<Keyring> | undefined;
   return {
     async wrapKey(request) {

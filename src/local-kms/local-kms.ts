@@ -81,7 +81,8 @@ import type {
 import envPaths from 'env-paths';
 import { LocalKmsError } from './errors.js';
 import type { Caller, LocalKmsExtension, Migration, OperationContext, OperationDefinition } from './operation.js';
-import { adoptLegacyRegion, coreMigrations, getMeta, initMeta, migrate, openDatabase } from './store.js';
+import { adoptLegacyRegion, coreMigrations, getMeta, initMeta, migrate, openDatabase, walBytes } from './store.js';
+import { MAX_LOCAL_KMS_WAL_LEFT_BYTES } from '../limits.js';
 import { passphraseKdf, resolveRootKey } from './root-key.js';
 import { Sealer } from './sealing.js';
 import { constantTimeEqual } from '../crypto/bytes.js';
@@ -256,11 +257,15 @@ export class LocalKms {
   /**
    * True while everything this instance has committed since it opened is audit rows of
    * operations whose handlers only read (DescribeKey, GenerateDataKey, Encrypt, Decrypt, ...),
-   * with no rotation, deletion or expiry falling due, and opening changed nothing either.
+   * with no rotation, deletion or expiry falling due, and opening changed nothing either, and
+   * the write-ahead log is at most 256 KiB (`MAX_LOCAL_KMS_WAL_LEFT_BYTES`).
    *
    * Such a process may end without {@link close}: SQLite then keeps its write-ahead log (the
    * next process reads it) instead of checkpointing it into the database file, which costs
-   * four fsyncs and the log's re-creation on every short-lived process (the CLI). Committed
+   * four fsyncs and the log's re-creation on every short-lived process (the CLI). The bound
+   * on the log matters: a process that opens the store alone reads the whole log, and cannot
+   * know what an earlier process's checkpoint already copied, so SQLite's own checkpoints never
+   * start the log over; past the bound this is false, and closing checkpoints and deletes it. Committed
    * work stays as durable as `synchronous = NORMAL` makes it while a process runs: a killed
    * process loses nothing; an OS crash before a later checkpoint can lose the last audit rows,
    * never key material, since anything else makes this false and the process closes (and
@@ -272,7 +277,7 @@ export class LocalKms {
    * ```
    */
   get onlyAuditRowsWritten(): boolean {
-    return !this.#changedState && !this.#closed;
+    return !this.#changedState && !this.#closed && walBytes(this.dataDir) <= MAX_LOCAL_KMS_WAL_LEFT_BYTES;
   }
 
   /** The open database (for extensions and tools such as the CLI's audit commands). */

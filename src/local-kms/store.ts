@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { SqliteDatabase as Db } from './sqlite.js';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { makePrivateFile, requirePrivate } from './permissions.js';
@@ -8,6 +8,15 @@ import type { Migration } from './operation.js';
 
 /** The database file inside the data directory. */
 export const DATABASE_FILE = 'kms.sqlite';
+
+/**
+ * The size of the database's write-ahead log in bytes (0 when there is none). Every close
+ * checkpoints the log and deletes it, so for a store used by short-lived processes this is
+ * the log's length; a store another process holds open may have a longer file than log.
+ */
+export function walBytes(dataDir: string): number {
+  return statSync(join(dataDir, `${DATABASE_FILE}-wal`), { throwIfNoEntry: false })?.size ?? 0;
+}
 
 /** Core schema, version by version. Later versions are appended, never edited. */
 export const coreMigrations: readonly Migration[] = [

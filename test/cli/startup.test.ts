@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureBuilt, CLI } from './build.js';
 import { cliEnv, tmp } from './run.js';
+import { MAX_LOCAL_KMS_WAL_LEFT_BYTES } from '../../src/limits.js';
 
 // CLI start-up (docs/performance.md): a command loads only the dependencies it uses. The CLI is
 // one CommonJS file (dist/cli/main.cjs) whose optional parts require their packages when first
@@ -117,5 +118,33 @@ it('encrypt with the default key makes one KMS operation a message (GenerateData
   expect(run(['decrypt', join(out, 'a.txt.sbx')]).stdout.toString()).toBe('a');
   expect(second.stdout.includes(Buffer.from(':key/'))).toBe(true);
   expect(second.stdout.includes(Buffer.from('alias/'))).toBe(false);
+  expect(run(['audit', 'verify']).status).toBe(0);
+});
+
+it('a command that would leave a write-ahead log past 256 KiB closes the store instead (checkpoint), so that no later command reads a long log at start', () => {
+  // Each process that opens the store alone reads the whole log; without the bound it grew by
+  // every command (SQLite's own checkpoints cannot start it over across processes).
+  const kmsHome = join(dir, 'wal-bound-home');
+  const wal = join(kmsHome, 'kms.sqlite-wal');
+  const size = (): number => (existsSync(wal) ? statSync(wal).size : 0);
+  const run = (args: string[], input?: Buffer | string, cwd = dir) => spawnSync(process.execPath, [CLI, ...args], { input, cwd, env: cliEnv(kmsHome) });
+  expect(run(['encrypt'], 'first').status).toBe(0);
+  const inputs = join(dir, 'wal-bound-in');
+  const out = join(dir, 'wal-bound-out');
+  mkdirSync(inputs);
+  mkdirSync(out);
+  const names = Array.from({ length: 600 }, (_, i) => `f${i}`);
+  for (const name of names) writeFileSync(join(inputs, name), name);
+  // 600 GenerateDataKey rows in one command: more log than the bound.
+  const many = run(['encrypt', ...names, '--output-dir', out], undefined, inputs);
+  expect(many.status, many.stderr.toString()).toBe(0);
+  expect(size()).toBeLessThanOrEqual(MAX_LOCAL_KMS_WAL_LEFT_BYTES);
+  for (const text of ['a', 'b']) {
+    const r = run(['encrypt'], text);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    expect(size()).toBeGreaterThan(0);
+    expect(size()).toBeLessThanOrEqual(MAX_LOCAL_KMS_WAL_LEFT_BYTES);
+  }
+  expect(run(['decrypt', join(out, 'f599.sbx')]).stdout.toString()).toBe('f599');
   expect(run(['audit', 'verify']).status).toBe(0);
 });

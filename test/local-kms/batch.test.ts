@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { LocalKms } from '../../src/local-kms/index.js';
+import { MAX_LOCAL_KMS_WAL_LEFT_BYTES } from '../../src/limits.js';
 import { ROOT_KEY, freshKms } from './helpers.js';
 
 // LocalKms.executeBatch and onlyAuditRowsWritten. executeBatch: several operations in one SQLite transaction, each still its own
@@ -74,6 +77,35 @@ describe('LocalKms.onlyAuditRowsWritten', () => {
       expect(later.onlyAuditRowsWritten).toBe(false);
       expect((await later.listKeyRotations({ KeyId: keyId })).Rotations).toHaveLength(1);
       later.close();
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('is false once the write-ahead log is past MAX_LOCAL_KMS_WAL_LEFT_BYTES, so that a process closes (checkpoints) instead of leaving a long log to every later one', async () => {
+    const { kms, dir, clock, cleanup } = freshKms();
+    try {
+      kms.close();
+      const again = LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY, clock: clock.now });
+      const wal = join(dir, 'kms.sqlite-wal');
+      const size = (): number => (existsSync(wal) ? statSync(wal).size : 0);
+      const random = Array.from({ length: 100 }, () => ({ operation: 'GenerateRandom', input: { NumberOfBytes: 16 } }));
+      // Audit rows only: true while the log is short.
+      await again.executeBatch(random);
+      expect(size()).toBeGreaterThan(0);
+      expect(size()).toBeLessThanOrEqual(MAX_LOCAL_KMS_WAL_LEFT_BYTES);
+      expect(again.onlyAuditRowsWritten).toBe(true);
+      for (let i = 0; i < 100 && size() <= MAX_LOCAL_KMS_WAL_LEFT_BYTES; i++) await again.executeBatch(random);
+      expect(size()).toBeGreaterThan(MAX_LOCAL_KMS_WAL_LEFT_BYTES);
+      expect(again.onlyAuditRowsWritten).toBe(false);
+      // Closing checkpoints the log and deletes it; the next instance may leave its rows again.
+      again.close();
+      expect(size()).toBe(0);
+      const third = LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY, clock: clock.now });
+      await third.executeBatch(random.slice(0, 1));
+      expect(third.onlyAuditRowsWritten).toBe(true);
+      expect(third.verifyAudit().ok).toBe(true);
+      third.close();
     } finally {
       cleanup();
     }
