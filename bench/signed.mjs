@@ -97,21 +97,17 @@ both with a raw AES keyring and 64 KiB frames; files are decrypted with
 \`signaturePolicy: 'require-signed'\` and the AWS SDK's \`decryptStream\`. Rounds of the two
 implementations alternate and the best of each is kept.
 
-- 1 KiB encrypt: each signed message costs one P-384 key generation and one signature, two
-  fixed-base scalar multiplications of about 0.9 ms each with Node 20's OpenSSL 3.0, in both
-  SDKs. Sealbox generates key pairs ahead on libuv's thread pool, so its main thread does one
-  signature plus about 0.2 ms (the public key is compressed from a JWK export: 25-30 us, an
-  SPKI export took 130-150 us); the AWS SDK does both plus about 1 ms. CPU time per message
-  (all threads, measured beside this run): Sealbox 1.66-1.76 ms, the AWS SDK 2.82-3.08 ms. So
-  with a free core the ratio is bounded by the signature alone on the caller's path (2.78x
-  measured on an idle machine, 2026-12-07), and with none (a busy shared machine) it falls
-  towards the CPU ratio, about 1.7x: 3x is out of reach while the signature's
-  own scalar multiplication is on the caller's path. Taking it off would need ECDSA nonces
-  precomputed on another thread (k and k.G ahead, s = k^-1 (z + r d) mod n per message), which
-  node:crypto does not expose (OpenSSL's ECDSA_sign_setup); hand-written modular arithmetic on
-  secret scalars was not taken. A key-generation worker thread (a bounded pool of fresh pairs)
-  was measured too: slower than libuv's pool under load (one thread gets less CPU than four).
-  \`@noble/curves\` signs in about 1.6 ms.
+- 1 KiB encrypt: each signed message costs two fixed-base P-384 scalar multiplications (the
+  one-off key pair, and the signature's nonce point), about 0.6 ms each with Node 20's OpenSSL
+  3.0, in both SDKs. The AWS SDK does both on the caller's thread, plus about 1 ms. Sealbox makes
+  both ahead (docs/decisions/0002): a worker thread makes entries of two fresh OpenSSL key pairs
+  (the key and the nonce) and the caller's thread finishes ECDSA, s = k^-1 (z + r d) mod n,
+  making an entry itself only when none is ready. CPU time per message (measured beside this
+  run, at load 3-5): the caller's thread about 180 us with entries ready (was about 1,000 us
+  when it called OpenSSL's sign), all threads about 1,500 us (was about 1,750 us; the AWS SDK
+  2,820-3,080 us). So on 2 cores the rate is bound by all threads' CPU time, about half of it
+  per message with a free core; with none (a busy shared machine) it falls towards the CPU
+  ratio, about 1.9x.
 - 1 KiB decrypt: one point decompression (~0.3 ms) and one verification (~1.1 ms) per message;
   the AWS SDK takes far longer per message.
 - Files: from 16 MiB suite 2 hashes (SHA-384) on a hash thread of its own, reading the frames

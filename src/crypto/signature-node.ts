@@ -2,6 +2,7 @@ import { nodeCrypto } from './aead-node.js';
 import type { ExternalHash, SignatureBackend } from './signature.js';
 import type { RawSigner, RawVerifier } from './signature-policy.js';
 import { withPolicy } from './signature-policy.js';
+import { PresignPool, signDigest } from './presign-node.js';
 
 // Node only: the browser bundle replaces this file with signature-node.browser.ts.
 
@@ -16,15 +17,6 @@ type KeyObject = import('node:crypto').KeyObject;
 const SPKI_COMPRESSED_PREFIX = Uint8Array.from([
   0x30, 0x46, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x32, 0x00,
 ]);
-
-/** A pre-generated key pair, its public key already compressed. */
-interface KeyPair {
-  readonly privateKey: KeyObject;
-  readonly publicKey: Uint8Array;
-}
-
-/** Key pairs kept ready: key generation (~1 ms) runs on libuv's thread pool, off the caller's path. */
-const POOL_TARGET = 2;
 
 /**
  * The compressed point of a P-384 public KeyObject, from its JWK export (x, and the parity of
@@ -48,60 +40,44 @@ function fromBase64Url(text: string | undefined): Uint8Array | undefined {
   return Buffer.from(text, 'base64url');
 }
 
-/** Holds key pairs generated in the background, refilling as they are taken. */
-function keyPool(crypto: NodeCrypto): () => Promise<KeyPair> {
-  const ready: KeyPair[] = [];
-  const waiting: ((pair: KeyPair) => void)[] = [];
-  const failed: ((err: unknown) => void)[] = [];
-  let inFlight = 0;
-  const generate = (): void => {
-    inFlight++;
+/** A fresh key pair from OpenSSL on libuv's thread pool, its public key compressed. */
+function generateKeyPair(crypto: NodeCrypto): Promise<{ privateKey: KeyObject; publicKey: Uint8Array }> {
+  return new Promise((resolve, reject) => {
     crypto.generateKeyPair('ec', { namedCurve: 'secp384r1' }, (err, publicKey, privateKey) => {
-      inFlight--;
-      const take = waiting.shift();
-      const reject = failed.shift();
-      if (err) {
-        if (reject) reject(err);
-        return;
+      if (err) reject(err);
+      else {
+        try {
+          resolve({ privateKey, publicKey: compressedPoint(publicKey) });
+        } catch (e) {
+          reject(e);
+        }
       }
-      const pair = { privateKey, publicKey: compressedPoint(publicKey) };
-      if (take) take(pair);
-      else ready.push(pair);
     });
-  };
-  return () => {
-    const pair = ready.shift();
-    const result = pair
-      ? Promise.resolve(pair)
-      : new Promise<KeyPair>((resolve, reject) => {
-          waiting.push(resolve);
-          failed.push(reject);
-          if (inFlight < waiting.length) generate();
-        });
-    while (ready.length + inFlight - waiting.length < POOL_TARGET) generate();
-    return result;
-  };
+  });
 }
 
 /** ECDSA P-384 / SHA-384 on node:crypto (OpenSSL). Undefined outside Node. */
 export function createNodeSignatureBackend(): SignatureBackend | undefined {
   const crypto = nodeCrypto();
   if (!crypto) return undefined;
-  const takeKeyPair = keyPool(crypto);
+  const pool = new PresignPool(crypto);
   return withPolicy(
     'node',
     async (external?: ExternalHash): Promise<RawSigner> => {
-      const pair = await takeKeyPair();
       if (external) {
-        // Hashed elsewhere (a file's hash thread, src/node/hash-thread.ts), signed there too.
+        // Hashed elsewhere (a file's hash thread, src/node/hash-thread.ts), signed there too
+        // by OpenSSL: one key generation a file.
+        const pair = await generateKeyPair(crypto);
         return { publicKey: pair.publicKey, update: (chunk) => external.update(chunk), sign: () => external.sign(pair.privateKey) };
       }
-      // The signed bytes are hashed on this thread as they arrive: nothing is copied or kept.
-      const hash = crypto.createSign('sha384');
+      // Both scalar multiplications were made ahead (presign-node.ts); the signed bytes are
+      // hashed on this thread as they arrive: nothing is copied or kept.
+      const entry = pool.take();
+      const hash = crypto.createHash('sha384');
       return {
-        publicKey: pair.publicKey,
+        publicKey: entry.publicKey,
         update: (chunk) => void hash.update(chunk),
-        sign: async () => new Uint8Array(hash.sign({ key: pair.privateKey, dsaEncoding: 'ieee-p1363' })),
+        sign: async () => signDigest(hash.digest(), entry, crypto.randomBytes(48)),
       };
     },
     (publicKey, external?: ExternalHash): Promise<RawVerifier | undefined> => {
