@@ -184,12 +184,49 @@ export function checkExpectedContext(actual: EncryptionContext, expected: Encryp
 
 /**
  * Records `encoded` (copied) as {@link encodeContext}`(context)` for a context
- * {@link contextObject} made (others are ignored), unless it has one already. For header
- * decode: in a header body that is canonical, the context's bytes are exactly its canonical
+ * {@link contextObject} made (others are ignored), unless it has one already, and the context as
+ * what those bytes decode to ({@link decodedContext}). For header decode, once the whole header
+ * is accepted: in a header body that is canonical, the context's bytes are exactly its canonical
  * encoding (test/property/header.test.ts checks it).
  */
 export function rememberEncodedContext(context: EncryptionContext, encoded: Uint8Array): void {
-  if (built.has(context) && !encodedContexts.has(context)) encodedContexts.set(context, encoded.slice());
+  if (!built.has(context)) return;
+  let own = encodedContexts.get(context);
+  if (!own) {
+    own = encoded.slice();
+    encodedContexts.set(context, own);
+  }
+  if (own.length > RECENT_CONTEXT_CHARS) return;
+  const hash = hashRange(own, 0, own.length);
+  if (decodedContexts.get(hash)?.context === context) return;
+  if (decodedContexts.size >= RECENT_CONTEXTS) decodedContexts.delete(decodedContexts.keys().next().value as number);
+  decodedContexts.set(hash, { encoding: own, context });
+}
+
+/**
+ * The context a header accepted before had at `bytes[start, end)`, when those bytes are exactly
+ * its encoding; else undefined. Everything decoding checks of a context (deterministic encoding,
+ * text to text, non-empty keys, pair and byte counts: SPEC §3.1, §4, rules 5, 19-21) depends on
+ * its bytes alone, so the same bytes in another header pass the same checks, and the context
+ * need not be decoded again (~1 us of a 1 KiB decrypt with a three-pair context). Not secret:
+ * headers carry contexts in the clear. At most {@link RECENT_CONTEXTS} encodings of at most
+ * {@link RECENT_CONTEXT_CHARS} bytes are kept, oldest out first.
+ */
+export function decodedContext(bytes: Uint8Array, start: number, end: number): EncryptionContext | undefined {
+  const entry = decodedContexts.get(hashRange(bytes, start, end));
+  if (!entry || entry.encoding.length !== end - start) return undefined;
+  const e = entry.encoding;
+  for (let i = 0; i < e.length; i++) if (e[i] !== bytes[start + i]) return undefined;
+  return entry.context;
+}
+
+const decodedContexts = new Map<number, { readonly encoding: Uint8Array; readonly context: EncryptionContext }>();
+
+/** FNV-1a (32 bits) of `b[start, end)`: a lookup key, every hit compared byte for byte. */
+function hashRange(b: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193);
+  return h >>> 0;
 }
 
 /**

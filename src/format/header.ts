@@ -18,7 +18,7 @@ import type { EncryptionContext } from '../keyring/keyring.js';
 import type { EncryptedDataKey } from './edk.js';
 import { checkEdkLengths } from './edk.js';
 import type { ContextPair } from './context.js';
-import { canonicalMap, contextObject, rememberEncodedContext } from './context.js';
+import { canonicalMap, contextObject, decodedContext, rememberEncodedContext } from './context.js';
 import { CborReader, NotDeterministic, compareRange, isDeterministicItem, textAt } from './cbor.js';
 import { SIGNING_KEY_CONTEXT_KEY, checkSigningKeyPresence } from './signature.js';
 
@@ -188,35 +188,22 @@ function readBody(body: Uint8Array, limits: HeaderLimits): MessageHeader {
   if (r.expect(2) !== MESSAGE_ID_BYTES) throw formatInvalid('message id must be 32 bytes');
   const messageIdAt = r.skip(MESSAGE_ID_BYTES);
 
-  // The encryption context (SPEC §4): a map of text to text, keys in canonical order.
+  // The encryption context (SPEC §4): a map of text to text, keys in canonical order. The
+  // same bytes as in a header accepted before: the same context, nothing to decode or check.
   const contextStart = r.pos;
-  const pairCount = r.expect(5);
-  if (pairCount < 0) throw formatInvalid('encryption context must be a map');
-  if (pairCount > MAX_ENCRYPTION_CONTEXT_PAIRS) throw limitExceeded('encryption context pairs', pairCount, MAX_ENCRYPTION_CONTEXT_PAIRS);
-  const pairs: ContextPair[] = [];
-  let contextBytes = 0;
-  let hasSigningKey = false;
-  let previousKey = -1;
-  let previousKeyEnd = -1;
-  for (let i = 0; i < pairCount; i++) {
-    const keyStart = r.pos;
-    const keyLength = r.expect(3);
-    if (keyLength < 0) throw formatInvalid(CONTEXT_TYPES);
-    const key = r.text(keyLength);
-    // Keys in strictly increasing order of their encodings (so none twice).
-    if (previousKey >= 0 && compareRange(body, previousKey, previousKeyEnd, keyStart, r.pos) >= 0) throw new NotDeterministic();
-    previousKey = keyStart;
-    previousKeyEnd = r.pos;
-    const valueLength = r.expect(3);
-    if (valueLength < 0) throw formatInvalid(CONTEXT_TYPES);
-    const value = r.text(valueLength);
-    if (keyLength === 0) throw formatInvalid(CONTEXT_TYPES); // rule 20
-    contextBytes += keyLength + valueLength;
-    if (contextBytes > MAX_ENCRYPTION_CONTEXT_BYTES) throw limitExceeded('encryption context bytes', contextBytes, MAX_ENCRYPTION_CONTEXT_BYTES);
-    if (key === SIGNING_KEY_CONTEXT_KEY) hasSigningKey = true;
-    pairs.push({ key, value });
+  // (Not for the empty context, 0xa0: {} at once either way.)
+  const knownEnd = body[contextStart] === 0xa0 ? -1 : contextEnd(r);
+  let encryptionContext = knownEnd < 0 ? undefined : decodedContext(body, contextStart, knownEnd);
+  let pairs: ContextPair[] | undefined;
+  let hasSigningKey: boolean;
+  if (encryptionContext) {
+    r.pos = knownEnd;
+    hasSigningKey = Object.prototype.hasOwnProperty.call(encryptionContext, SIGNING_KEY_CONTEXT_KEY);
+  } else {
+    pairs = [];
+    hasSigningKey = readContext(r, pairs);
   }
-  const contextEnd = r.pos;
+  const contextEndAt = r.pos;
   // Rule 38: the signing key pair belongs to signed suites, and only to them.
   checkSigningKeyPresence(suite, hasSigningKey);
 
@@ -259,10 +246,13 @@ function readBody(body: Uint8Array, limits: HeaderLimits): MessageHeader {
   // One item, nothing after it.
   if (r.pos !== body.length) throw new NotDeterministic();
 
-  const encryptionContext = contextObject(pairs);
-  // The context's bytes in the body are its canonical encoding, what keyrings bind wrapped
-  // keys to (encodeContext): kept, so unwrapping encodes nothing.
-  rememberEncodedContext(encryptionContext, body.subarray(contextStart, contextEnd));
+  if (!encryptionContext) {
+    encryptionContext = contextObject(pairs as ContextPair[]);
+    // The context's bytes in the body are its canonical encoding, what keyrings bind wrapped
+    // keys to (encodeContext): kept, so unwrapping encodes nothing, and the next header with
+    // the same bytes decodes none of them.
+    rememberEncodedContext(encryptionContext, body.subarray(contextStart, contextEndAt));
+  }
   const messageId = body.slice(messageIdAt, messageIdAt + MESSAGE_ID_BYTES);
   const commitment = body.slice(commitmentAt, commitmentAt + COMMITMENT_BYTES);
   const edks = Object.freeze(encryptedDataKeys);
@@ -274,6 +264,64 @@ function readBody(body: Uint8Array, limits: HeaderLimits): MessageHeader {
 }
 
 const EDK_TYPES = 'encrypted data key fields have the wrong types';
+
+/**
+ * Where the map of text to text of at most {@link MAX_ENCRYPTION_CONTEXT_PAIRS} pairs that
+ * starts at `r.pos` ends, from its heads alone (texts skipped, not decoded or checked); -1 when
+ * it is not one. Leaves `r.pos` where it was.
+ */
+function contextEnd(r: CborReader): number {
+  const start = r.pos;
+  try {
+    const pairs = r.expect(5);
+    if (pairs < 0 || pairs > MAX_ENCRYPTION_CONTEXT_PAIRS) return -1;
+    for (let i = 2 * pairs; i > 0; i--) {
+      const length = r.expect(3);
+      if (length < 0) return -1;
+      r.skip(length);
+    }
+    return r.pos;
+  } catch {
+    return -1;
+  } finally {
+    r.pos = start;
+  }
+}
+
+/**
+ * Reads the encryption context at `r.pos` into `pairs` (SPEC §8.1 stage 5: a map (rule 6), its
+ * pair count (19), then each pair in order: text to text (6), a non-empty key (20), the running
+ * total of bytes (21)), checking deterministic encoding as it goes. Returns whether it has the
+ * signing key pair.
+ */
+function readContext(r: CborReader, pairs: ContextPair[]): boolean {
+  const pairCount = r.expect(5);
+  if (pairCount < 0) throw formatInvalid('encryption context must be a map');
+  if (pairCount > MAX_ENCRYPTION_CONTEXT_PAIRS) throw limitExceeded('encryption context pairs', pairCount, MAX_ENCRYPTION_CONTEXT_PAIRS);
+  let contextBytes = 0;
+  let hasSigningKey = false;
+  let previousKey = -1;
+  let previousKeyEnd = -1;
+  for (let i = 0; i < pairCount; i++) {
+    const keyStart = r.pos;
+    const keyLength = r.expect(3);
+    if (keyLength < 0) throw formatInvalid(CONTEXT_TYPES);
+    const key = r.text(keyLength);
+    // Keys in strictly increasing order of their encodings (so none twice).
+    if (previousKey >= 0 && compareRange(r.bytes, previousKey, previousKeyEnd, keyStart, r.pos) >= 0) throw new NotDeterministic();
+    previousKey = keyStart;
+    previousKeyEnd = r.pos;
+    const valueLength = r.expect(3);
+    if (valueLength < 0) throw formatInvalid(CONTEXT_TYPES);
+    const value = r.text(valueLength);
+    if (keyLength === 0) throw formatInvalid(CONTEXT_TYPES); // rule 20
+    contextBytes += keyLength + valueLength;
+    if (contextBytes > MAX_ENCRYPTION_CONTEXT_BYTES) throw limitExceeded('encryption context bytes', contextBytes, MAX_ENCRYPTION_CONTEXT_BYTES);
+    if (key === SIGNING_KEY_CONTEXT_KEY) hasSigningKey = true;
+    pairs.push({ key, value });
+  }
+  return hasSigningKey;
+}
 
 let bodyScratch = new Uint8Array(1024);
 

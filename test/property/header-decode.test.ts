@@ -283,4 +283,28 @@ describe('decodeHeader (one pass) and the decoder it replaced', () => {
       code: 'ERR_FORMAT_INVALID',
     });
   });
+
+  it('a context seen in an accepted header is taken as is only for the very same bytes, and still checked against the suite', () => {
+    const limits = { maxHeaderBytes: 1 << 20, maxEncryptedDataKeys: 255, maxFrameLength: 1 << 24 };
+    const edks = [['p', new Uint8Array(0), new Uint8Array(1)]];
+    const header = (suite: number, pairs: [unknown, unknown][], salt?: Uint8Array): Uint8Array =>
+      withPreamble(encodeBody([suite, new Uint8Array(32), new RawMap(pairs), edks, 100, new Uint8Array(32), ...(salt ? [salt] : [])]));
+    const signingKey = 'A'.repeat(68);
+    const seen: [unknown, unknown][] = [['hdrdecode-tenant', 'acme'], [SIGNING_KEY_CONTEXT_KEY, signingKey]];
+    // Accepted under the signed suite, so its bytes are remembered...
+    expect(agree(header(2, seen), limits)).toHaveProperty('ok');
+    // ...and the same bytes under an unsigned suite still break rule 38.
+    expect(agree(header(1, seen), limits)).toMatchObject({ code: 'ERR_FORMAT_INVALID' });
+    expect(agree(header(3, seen, new Uint8Array(8)), limits)).toMatchObject({ code: 'ERR_FORMAT_INVALID' });
+    // A context that starts like the one seen but goes on (a third pair), or differs in one byte.
+    expect(agree(header(2, [...seen, ['zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz', '']]), limits)).toHaveProperty('ok');
+    const changed = header(2, seen);
+    changed[8 + 1 + 1 + 2 + 32 + 1 + 1 + 3]! ^= 1;
+    const outcome = agree(changed, limits);
+    expect('ok' in outcome && outcome.ok.encryptionContext['hdrdecode-tenant']).not.toBe('acme');
+    // The same bytes where they are not the context (as the message id's place): refused as before.
+    const misplaced = encodeBody([2, new RawMap(seen), new Uint8Array(32), edks, 100, new Uint8Array(32)]);
+    expect(agree(withPreamble(misplaced), limits)).toMatchObject({ code: 'ERR_FORMAT_INVALID' });
+  });
 });
+
