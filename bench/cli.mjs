@@ -10,7 +10,8 @@
 // Start-up: `echo hi | sealbox encrypt --key file:<raw key>` and the same with the default
 // local KMS key, against `node -e 0` (what any Node program pays to start), as the median wall
 // time of interleaved runs (each round runs every command once, so a busy moment of a shared
-// machine hits them all alike); the minimum is shown too.
+// machine hits them all alike); the minimum is shown too. BENCH_CLI_STARTUP_ONLY=1 runs only
+// these rows (`BENCH_CLI_STARTUP_ONLY=1 node bench/cli.mjs`); BENCH_STARTUP_RUNS sets the rounds.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -66,6 +67,7 @@ export function benchCli({ root, dir, add, log }) {
     add(g, `${label} (min ${Math.min(...times[name]).toFixed(0)} ms)`, m, 'ms', null, [['node -e 0', m / base, 1.5, null, '<=']]);
   }
 
+  if (process.env.BENCH_CLI_STARTUP_ONLY === '1') return;
   const count = Number(process.env.BENCH_MANY_FILES ?? 1000);
   log(`CLI, ${count} files of 1 KiB ...`);
   const files = join(work, 'files');

@@ -35,12 +35,10 @@ export function requirePrivate(path: string, kind: 'directory' | 'file'): void {
 export function makePrivateFile(path: string, options: { create: boolean }): void {
   if (!POSIX) return;
   if (options.create) closeSync(openSync(path, 'a', 0o600));
-  let mode: number;
-  try {
-    mode = statSync(path).mode & 0o777;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !options.create) return;
-    throw err;
-  }
+  // No exception for a missing file (an Error with its stack for each of the three absent
+  // -wal/-shm/-journal files of every open).
+  const st = statSync(path, { throwIfNoEntry: options.create });
+  if (st === undefined) return;
+  const mode = st.mode & 0o777;
   if ((mode & 0o077) !== 0) chmodSync(path, mode & 0o700);
 }

@@ -2,7 +2,8 @@ import Database from 'better-sqlite3';
 import type { SqliteDatabase as Db } from './sqlite.js';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { makePrivateFile, requirePrivate } from './permissions.js';
 import type { Migration } from './operation.js';
 
@@ -144,18 +145,33 @@ export function adoptLegacyRegion(db: Db, region: string): void {
  * better-sqlite3's native addon, by path. Without it better-sqlite3 finds the addon through the
  * `bindings` package, which searches a dozen candidate paths from the caller's stack on every
  * start, and which cannot work where better-sqlite3's JavaScript is bundled (the CLI's
- * dist/cli/main.cjs, tsup.config.ts). Undefined when the addon is not where npm builds or
- * unpacks it: better-sqlite3 then searches as usual.
+ * dist/cli/main.cjs, tsup.config.ts). The package is the one Node would load from here: the
+ * nearest `node_modules/better-sqlite3` above this file, found with a stat a directory
+ * (`require.resolve` also reads its package.json and the real path of every directory on the
+ * way: 0.5-1 ms of each CLI start here); only when there is none above, as Node would go on to
+ * NODE_PATH and the global folders, `require.resolve` looks. Undefined when the package has no
+ * addon where npm builds or unpacks it: better-sqlite3 then searches as usual.
  */
 function nativeBinding(): string | undefined {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    // As Node's module paths: no node_modules/node_modules.
+    const pkg = basename(dir) === 'node_modules' ? undefined : join(dir, 'node_modules', 'better-sqlite3');
+    if (pkg !== undefined && existsSync(pkg)) return builtAddon(pkg);
+    if (dirname(dir) === dir) break;
+  }
   try {
-    const lib = dirname(createRequire(import.meta.url).resolve('better-sqlite3'));
-    for (const build of ['Release', 'Debug']) {
-      const addon = join(lib, '..', 'build', build, 'better_sqlite3.node');
-      if (existsSync(addon)) return addon;
-    }
+    return builtAddon(join(dirname(createRequire(import.meta.url).resolve('better-sqlite3')), '..'));
   } catch {
     // Not resolvable from here: let better-sqlite3 search.
+    return undefined;
+  }
+}
+
+/** The addon npm built (or unpacked) in better-sqlite3's package directory `pkg`, if any. */
+function builtAddon(pkg: string): string | undefined {
+  for (const build of ['Release', 'Debug']) {
+    const addon = join(pkg, 'build', build, 'better_sqlite3.node');
+    if (existsSync(addon)) return addon;
   }
   return undefined;
 }
@@ -176,8 +192,8 @@ export function openDatabase(dataDir: string): Db {
   makePrivateFile(file, { create: true });
   for (const suffix of ['-wal', '-shm', '-journal']) makePrivateFile(file + suffix, { create: false });
   const addon = nativeBinding();
-  const db = new Database(file, addon === undefined ? {} : { nativeBinding: addon });
-  db.pragma('busy_timeout = 15000');
+  // `timeout` is SQLite's busy timeout (sqlite3_busy_timeout, as PRAGMA busy_timeout sets it).
+  const db = new Database(file, { timeout: 15000, ...(addon === undefined ? {} : { nativeBinding: addon }) });
   db.pragma('journal_mode = WAL');
   // NORMAL in WAL mode: a committed transaction survives a killed process (it is in the WAL
   // file); only an OS crash can lose the last commits. FULL would fsync every audit row.
@@ -212,6 +228,9 @@ function cacheStatements(db: Database.Database): void {
 export function migrate(db: Db, migrations: readonly Migration[]): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (module TEXT NOT NULL, version INTEGER NOT NULL, applied_at INTEGER NOT NULL, PRIMARY KEY (module, version))');
   const applied = db.prepare('SELECT 1 FROM schema_migrations WHERE module = ? AND version = ?');
+  // All applied (every open but the first after an upgrade): no write transaction, so opens
+  // by several processes do not queue for the write lock. Checked again inside the transaction.
+  if (migrations.every((m) => applied.get(m.module, m.version))) return;
   const record = db.prepare('INSERT INTO schema_migrations (module, version, applied_at) VALUES (?, ?, ?)');
   const sorted = [...migrations].sort((a, b) => (a.module === b.module ? a.version - b.version : 0));
   db.transaction(() => {
@@ -231,6 +250,9 @@ export function getMeta(db: Db, name: string): string | undefined {
 
 /** Sets a meta value only if it is not set yet; returns the value in force. */
 export function initMeta(db: Db, name: string, value: string): string {
+  // Read first: a value already set (every open but the first) needs no write lock.
+  const set = getMeta(db, name);
+  if (set !== undefined) return set;
   db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)').run(name, value);
   return getMeta(db, name)!;
 }

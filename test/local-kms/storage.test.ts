@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import Database from 'better-sqlite3';
 import { LocalKms, defineOperation } from '../../src/local-kms/index.js';
 import type { LocalKmsExtension } from '../../src/local-kms/index.js';
 import { ROOT_KEY, errorName, freshKms } from './helpers.js';
@@ -153,6 +154,30 @@ describe('audit log', () => {
 });
 
 describe('several processes', () => {
+  it('opening an up-to-date store takes no write lock: it opens while another connection holds a write transaction', async () => {
+    // Migrations and meta values already in place are only read, so a command's open does not
+    // queue behind another process's write (or make a reader wait for it).
+    const dir = join(tmp, 'no-write-lock');
+    const first = LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY });
+    const { KeyMetadata } = await first.createKey({});
+    first.close();
+    const other = new Database(join(dir, 'kms.sqlite'), { timeout: 0 });
+    other.prepare('BEGIN IMMEDIATE').run();
+    try {
+      const started = Date.now();
+      const kms = LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(kms.onlyAuditRowsWritten).toBe(true);
+      kms.close();
+    } finally {
+      other.prepare('COMMIT').run();
+      other.close();
+    }
+    const kms = LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY });
+    expect((await kms.describeKey({ KeyId: KeyMetadata!.KeyId! })).KeyMetadata!.KeyId).toBe(KeyMetadata!.KeyId);
+    kms.close();
+  }, 60_000);
+
   it('two processes writing at once lose nothing and the audit chain verifies', async () => {
     const dir = join(tmp, 'two');
     LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY }).close();
