@@ -73,10 +73,14 @@ export default defineConfig([
       // properties (cs.spawn, Worker), which __sealboxLazy (the banner) forwards. Node's
       // built-ins are external to esbuild before any plugin sees them, hence the text. A new
       // use of either must go through a property too (test/cli/startup.test.ts checks the
-      // raw-key encrypt loads neither).
+      // raw-key encrypt loads neither). So is @noble/curves' modular arithmetic, which the
+      // signed suite's signer imports (crypto/presign-node.ts) and every command would otherwise
+      // load at start (an ES module, required: 6-7 ms of CPU a command here) though only signing
+      // uses it (`invert`, a property too).
       const mainFile = 'dist/cli/main.cjs';
       let code = readFileSync(mainFile, 'utf8');
-      for (const id of ['child_process', 'worker_threads']) code = code.split(`require("${id}")`).join(`__sealboxLazy("${id}")`);
+      for (const id of ['child_process', 'worker_threads']) code = code.split(`require("${id}")`).join(`__sealboxLazy("node:${id}")`);
+      for (const id of ['@noble/curves/abstract/modular.js']) code = code.split(`require("${id}")`).join(`__sealboxLazy("${id}")`);
       writeFileSync(mainFile, code);
       const legacy = 'dist/cli/bin.js';
       writeFileSync(legacy, "#!/usr/bin/env node\n// The `sealbox` command's former path: runs bin.cjs (tsup.config.ts).\nimport './bin.cjs';\n");
@@ -87,8 +91,8 @@ export default defineConfig([
     banner: {
       js: [
         "const __sealboxModuleUrl = require('node:url').pathToFileURL(__filename).href;",
-        // A built-in module loaded on first use (onSuccess below).
-        'const __sealboxLazy = (id) => { let m; const load = () => (m ??= require(`node:${id}`)); return new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()), getOwnPropertyDescriptor: (_, k) => { const d = Object.getOwnPropertyDescriptor(load(), k); return d && { ...d, configurable: true }; } }); };',
+        // A module loaded on first use (onSuccess below).
+        'const __sealboxLazy = (id) => { let m; const load = () => (m ??= require(id)); return new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()), getOwnPropertyDescriptor: (_, k) => { const d = Object.getOwnPropertyDescriptor(load(), k); return d && { ...d, configurable: true }; } }); };',
       ].join('\n'),
     },
   },
