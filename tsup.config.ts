@@ -67,10 +67,12 @@ export default defineConfig([
     // again without leaving such a file. test/cli/bin.test.ts runs it.
     async onSuccess() {
       // node:child_process (which commander requires at load, for executable subcommands the
-      // CLI has none of) and node:worker_threads (the frame pool's, for large files) are
+      // CLI has none of), node:worker_threads (the frame pool's, for large files) and
+      // node:fs/promises (file handles, for file inputs and outputs: a pipe's command never
+      // uses it, and it loads readline and fs watchers with it, 1-3 ms here) are
       // loaded when first used, not at every start: 2.4 and 1.6 ms of each command here, a few
-      // percent of \`node -e 0\` (docs/performance.md, CLI). Both are only used through their
-      // properties (cs.spawn, Worker), which __sealboxLazy (the banner) forwards. Node's
+      // percent of \`node -e 0\` (docs/performance.md, CLI). All are only used through their
+      // properties (cs.spawn, Worker, open), which __sealboxLazy (the banner) forwards. Node's
       // built-ins are external to esbuild before any plugin sees them, hence the text. A new
       // use of either must go through a property too (test/cli/startup.test.ts checks the
       // raw-key encrypt loads neither). So is @noble/curves' modular arithmetic, which the
@@ -79,7 +81,7 @@ export default defineConfig([
       // uses it (`invert`, a property too).
       const mainFile = 'dist/cli/main.cjs';
       let code = readFileSync(mainFile, 'utf8');
-      for (const id of ['child_process', 'worker_threads']) code = code.split(`require("${id}")`).join(`__sealboxLazy("node:${id}")`);
+      for (const id of ['child_process', 'worker_threads', 'fs/promises']) code = code.split(`require("${id}")`).join(`__sealboxLazy("node:${id}")`);
       for (const id of ['@noble/curves/abstract/modular.js']) code = code.split(`require("${id}")`).join(`__sealboxLazy("${id}")`);
       writeFileSync(mainFile, code);
       const legacy = 'dist/cli/bin.js';

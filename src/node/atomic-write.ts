@@ -51,8 +51,10 @@ export const nodeAtomicWriteFs: AtomicWriteFs = {
   open: (path, flags, mode) => open(path, flags, mode),
   syncFile: (file) => file.sync(),
   close: (file) => file.close(),
-  rename,
-  unlink,
+  // Called through, not taken at load: the CLI's bundle loads node:fs/promises on first use
+  // only (tsup.config.ts), and a pipe's command never uses it.
+  rename: (from, to) => rename(from, to),
+  unlink: (path) => unlink(path),
   async syncDir(dir) {
     if (process.platform === 'win32') return;
     const handle = await open(dir, 'r');

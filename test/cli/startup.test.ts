@@ -78,15 +78,18 @@ it('a command that wrote only audit rows leaves SQLite its write-ahead log (no c
   expect(existsSync(wal)).toBe(false);
 });
 
-it('encrypt with a raw key file loads neither node:child_process nor node:worker_threads (the bundle loads them on first use)', () => {
+it('encrypt from stdin to stdout, with a raw key file or the local KMS, loads none of node:child_process, node:worker_threads and node:fs/promises (the bundle loads them on first use)', () => {
   const list = join(dir, 'builtins.txt');
   const recorder = join(dir, 'record-builtins.cjs');
   writeFileSync(recorder, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`);
-  const r = spawnSync(process.execPath, ['-r', recorder, CLI, 'encrypt', '--key', `file:${rawKey}`], { input: 'hi', cwd: dir, env: cliEnv(home) });
-  expect(r.status, r.stderr.toString()).toBe(0);
-  const loadedBuiltins = readFileSync(list, 'utf8').split('\n');
-  expect(loadedBuiltins).not.toContain('NativeModule child_process');
-  expect(loadedBuiltins).not.toContain('NativeModule worker_threads');
+  for (const args of [['--key', `file:${rawKey}`], []]) {
+    const r = spawnSync(process.execPath, ['-r', recorder, CLI, 'encrypt', ...args], { input: 'hi', cwd: dir, env: cliEnv(home) });
+    expect(r.status, r.stderr.toString()).toBe(0);
+    const loadedBuiltins = readFileSync(list, 'utf8').split('\n');
+    expect(loadedBuiltins).not.toContain('NativeModule child_process');
+    expect(loadedBuiltins).not.toContain('NativeModule worker_threads');
+    expect(loadedBuiltins).not.toContain('NativeModule fs/promises');
+  }
 });
 
 it('encrypt with the default key makes one KMS operation a message (GenerateDataKey by the alias, no DescribeKey first), the first one too once the key exists', () => {
