@@ -127,4 +127,25 @@ implementations alternate and the best of each is kept.
   their frames into reused buffers (no fresh Buffer per frame left to the collector), which more
   than pays for it: signed peaks are below the unsigned ones. Peak RSS is the largest of the
   runs: garbage collection timing moves it by up to 15 MiB from run to run.
+- Where a signed file's extra CPU time goes (256 MiB, per thread from /proc/<tid>/schedstat,
+  medians of 4-8 interleaved runs at load 3-5; unsigned first): calling thread 192-204 ->
+  256-308 ms, libuv's I/O threads ~160 -> ~160 ms, V8's helper threads ~35 -> ~65 ms, hash thread
+  0 -> 395-405 ms. The hash thread is SHA-384 itself (345 ms for 256 MiB in 1 MiB updates, the
+  same on a hot or a cold buffer), its start (25-28 ms before its first line runs, with a free
+  core; loading node:crypto 2.5-6 ms more) and its messages. The calling thread's extra is
+  mostly copies (perf: 21 ms making each frame's latin1 string, 19 ms writing it into the
+  shared buffer) and 13 ms waking other threads; the helper threads' extra is the scavenges of
+  those strings. While the new thread starts, the calling thread fills its 6 buffers and waits
+  (22-119 ms under load). Tried and measured, not kept (no gain beyond the 10-20 ms noise, or a
+  loss): one message per buffer instead of two, each shared buffer sent once (256 buffers'
+  messages cost 4-6 ms in all); hashing every 256 KiB instead of per buffer; encryptFile's
+  frames copied from node:crypto's Buffers instead of through strings, one copy fewer (half of
+  them: calling thread +42 ms, not less, a fresh Buffer per frame costing more than the copy;
+  all of them: no less CPU, peak RSS 103-111 MiB); strings for all of decryptFile's frames
+  (+35 ms); synchronous reads and writes on the calling thread (two busy threads instead of
+  three on 2 cores: decrypt's calling thread then used 580-720 ms of CPU); 2 MiB reads with 4
+  buffers (same) or 512 KiB with 12 (more CPU). So on 2 cores the bound stays all threads' CPU
+  time, about 900 ms, and the hash thread's start. The AWS SDK needs one core: at load 3.3
+  (bench/worker.mjs, 3 rounds, best of each) Sealbox's signed files ran 2.8x (encrypt) / 2.5x
+  (decrypt) the AWS SDK's signed streams, and 0.58x / 0.67x Sealbox's unsigned files.
 `;
