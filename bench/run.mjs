@@ -325,13 +325,25 @@ Whole benchmark: ${fmt(seconds, 0)} s.
   read) behind a small \`bin.cjs\` that keeps V8's compiled code on disk (Node 22's module
   compile cache, or on Node 20 a cache of its own in a private directory). What a command does
   not always need is required on first use only: SQLite and the local KMS, the AWS SDK (\`kms:\`
-  keys), the post-quantum and ECDSA/ML-DSA arithmetic of \`@noble\`, the progress bar, armor,
-  cbor-x's native string extractor (never, in the CLI). test/cli/startup.test.ts checks which
-  packages each kind of command loads. What is left for a raw key is Node's own start, compiling
+  keys), the post-quantum and ECDSA/ML-DSA arithmetic of \`@noble\` (the signed suite's
+  \`invert\` too), the progress bar, armor, \`node:fs/promises\` (file handles: a command
+  between pipes has none), cbor-x's native string extractor (never, in the CLI).
+  test/cli/startup.test.ts checks which packages and built-in modules each kind of command
+  loads. What is left for a raw key is Node's own start, compiling
   and running the command-line parser, reading the key and stdin, and one encrypt; the local KMS
-  adds SQLite (loading better-sqlite3, opening the store) and its writes: each operation
-  appends an audit row (a command that wrote only audit rows exits without a checkpoint of
-  SQLite's write-ahead log). V8 compiles a function when it first runs, and a compile cache
+  adds SQLite (loading better-sqlite3's addon, found by a stat a directory rather than
+  \`require.resolve\`; opening the store, which only reads when nothing is to migrate) and one
+  operation, a GenerateDataKey by the default key's alias with its audit row (no DescribeKey
+  first). A command that wrote only audit rows exits without a checkpoint of SQLite's
+  write-ahead log while the log is at most 256 KiB: each process that opens the store reads the
+  whole log, and across processes SQLite never starts it over by itself, so past that the
+  command closes the store (a checkpoint, 10-20 ms of fsyncs here, every 15-30 default-key
+  encrypts; before, the log grew with every command, and once past SQLite's 1,000-page
+  autocheckpoint each command checkpointed all of it again). What remains of the local KMS's
+  cost (about 8 ms of CPU over a raw key, at load 3-4) is spread thin: SQLite itself is under
+  1 ms (perf), the rest is running the local KMS's JavaScript once (module set-up, the key
+  policy, the audit MAC chain), OpenSSL's first use of HKDF, HMAC and AES-GCM decryption, and
+  one more young-generation GC. V8 compiles a function when it first runs, and a compile cache
   entry holds only what the run that wrote it compiled: on Node 20 the CLI keeps an entry per
   kind of command line (the command and the kinds of its \`--key\`s), since with one entry for
   all, the raw-key encrypt that runs first here left the local KMS path (its code, SQLite's
