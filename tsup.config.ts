@@ -33,7 +33,7 @@ export default defineConfig([
     // always need (the local KMS and SQLite, the post-quantum arithmetic, the progress bar,
     // armor, the KMS server, the AWS SDK) is reached through dynamic imports, which esbuild
     // turns into lazily run parts of the same file: loaded from disk once, run only when
-    // used. The dependencies every command needs (commander, cbor-x, env-paths) are inlined,
+    // used. The dependencies every command needs (commander, env-paths) are inlined,
     // and so is better-sqlite3's JavaScript (about 15 small files, whose resolution alone took
     // 15-20 ms of every local KMS command; its native addon is loaded by path, store.ts, so the
     // `bindings` package that searches for it is left out);

@@ -9,11 +9,6 @@ import module from 'node:module';
 import { join } from 'node:path';
 import { requireWithCompileCache, startupProfile } from './compile-cache.js';
 
-// cbor-x would load its optional native string extractor (cbor-extract) at start-up, a native
-// module costing 5-20 ms here; it speeds up decoding long strings, which a message header never
-// has. Set only for this process, before the CLI's modules load.
-process.env.CBOR_NATIVE_ACCELERATION_DISABLED ??= 'true';
-
 const main = join(__dirname, 'main.cjs');
 const enableCompileCache = (module as { enableCompileCache?: () => unknown }).enableCompileCache;
 if (enableCompileCache) {
