@@ -1,6 +1,7 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 import { browserStubs } from './scripts/browser-stubs.js';
+import { builtinDefaultImports } from './scripts/builtin-default-imports.js';
 
 export default defineConfig([
   {
@@ -90,6 +91,8 @@ export default defineConfig([
     },
     // import.meta.url (createRequire of optional parts) in CommonJS terms.
     define: { 'import.meta.url': '__sealboxModuleUrl' },
+    // Default imports of Node built-ins in bundled dependencies as plain require()s.
+    esbuildPlugins: [builtinDefaultImports],
     banner: {
       js: [
         "const __sealboxModuleUrl = require('node:url').pathToFileURL(__filename).href;",
