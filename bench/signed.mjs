@@ -102,12 +102,13 @@ implementations alternate and the best of each is kept.
   3.0, in both SDKs. The AWS SDK does both on the caller's thread, plus about 1 ms. Sealbox makes
   both ahead (docs/decisions/0002): a worker thread makes entries of two fresh OpenSSL key pairs
   (the key and the nonce) and the caller's thread finishes ECDSA, s = k^-1 (z + r d) mod n,
-  making an entry itself only when none is ready. CPU time per message (measured beside this
-  run, at load 3-5): the caller's thread about 180 us with entries ready (was about 1,000 us
-  when it called OpenSSL's sign), all threads about 1,500 us (was about 1,750 us; the AWS SDK
-  2,820-3,080 us). So on 2 cores the rate is bound by all threads' CPU time, about half of it
-  per message with a free core; with none (a busy shared machine) it falls towards the CPU
-  ratio, about 1.9x.
+  making an entry itself only when none is ready; it takes the worker's entries off a port
+  synchronously, since a loop of \`await encrypt()\` never gives the event loop a turn. CPU time
+  per message (measured beside the bench): the caller's thread about 180 us with entries ready
+  (was about 1,000 us when it called OpenSSL's sign), all threads 1,300-1,500 us (was about
+  1,750 us; the AWS SDK 2,820-3,080 us). On 2 idle cores the worker (about 710 us of CPU a
+  message) makes about two entries in three and the caller the rest: 650-680 us wall a message.
+  With no free core (a busy shared machine) the rate falls towards the CPU ratio, about 1.9x.
 - 1 KiB decrypt: one point decompression (~0.3 ms) and one verification (~1.1 ms) per message;
   the AWS SDK takes far longer per message.
 - Files: from 16 MiB suite 2 hashes (SHA-384) on a hash thread of its own, reading the frames

@@ -11,6 +11,8 @@ import { invert } from '@noble/curves/abstract/modular.js';
 
 type NodeCrypto = typeof import('node:crypto');
 type Worker = import('node:worker_threads').Worker;
+type MessagePort = import('node:worker_threads').MessagePort;
+type WorkerThreads = typeof import('node:worker_threads');
 
 /** n, the order of the P-384 base point (SEC 2 §2.2.1; SP 800-186 §3.2.1.4). */
 const N = 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n;
@@ -45,15 +47,20 @@ export function makeEntries(crypto: Pick<NodeCrypto, 'createECDH'>, count: numbe
   return out;
 }
 
-/** The worker: answers a count with that many entries, transferred. */
+/**
+ * The worker: answers a count with that many entries, transferred, on the port it was given.
+ * The caller takes them off that port synchronously (receiveMessageOnPort): a caller that signs
+ * message after message without yielding to the event loop (an `await` of work that completes in
+ * microtasks) would never see a 'message' event, and made every entry itself.
+ */
 const WORKER_SOURCE = `
-const { parentPort } = process.getBuiltinModule('node:worker_threads');
+const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
 const crypto = process.getBuiltinModule('node:crypto');
 const makeEntries = ${makeEntries.toString()};
 parentPort.on('message', (m) => {
   if (m === 'exit') process.exit(1);
   const out = makeEntries(crypto, m);
-  parentPort.postMessage(out, [out.buffer]);
+  workerData.port.postMessage(out, [out.buffer]);
 });
 `;
 
@@ -70,9 +77,15 @@ const BATCH = 4;
 /** A worker idle this long (no entry taken) is ended. */
 const IDLE_MS = 30_000;
 
+/** Requests a worker may have outstanding: it starts the next batch as soon as one is sent. */
+const IN_FLIGHT = 2;
+
 interface Thread {
   readonly worker: Worker;
-  busy: boolean;
+  /** Where its batches arrive; never started (no listener), read by receiveMessageOnPort. */
+  readonly port: MessagePort;
+  /** Batches asked for and not yet taken off the port. */
+  pending: number;
 }
 
 /**
@@ -89,11 +102,15 @@ export class PresignPool {
   #taken = 0;
   #started = false;
   #idleTimer?: ReturnType<typeof setTimeout>;
+  #workerThreads?: WorkerThreads;
   /** Test hook: how many worker threads this pool has started. */
   spawned = 0;
+  /** Test hook: how many entries taken were made by a worker. */
+  takenFromWorkers = 0;
 
-  /** Test hook: how many entries are ready. */
+  /** Test hook: how many entries are ready (taking what the workers have sent). */
   get readyCount(): number {
+    this.#receive();
     return this.#ready.length;
   }
 
@@ -104,7 +121,10 @@ export class PresignPool {
   /** One entry, for one signature. */
   take(): Presigned {
     this.#taken++;
-    const bytes = this.#ready.shift() ?? makeEntries(this.#crypto, 1);
+    this.#receive();
+    const ready = this.#ready.shift();
+    if (ready) this.takenFromWorkers++;
+    const bytes = ready ?? makeEntries(this.#crypto, 1);
     try {
       return decodeEntry(bytes);
     } finally {
@@ -118,37 +138,60 @@ export class PresignPool {
     this.#threads[0]?.worker.postMessage('exit');
   }
 
+  /** Takes every batch the workers have sent off their ports, without waiting. */
+  #receive(): void {
+    const receive = this.#workerThreads?.receiveMessageOnPort;
+    if (!receive) return;
+    for (const thread of this.#threads) {
+      for (let got = receive(thread.port); got; got = receive(thread.port)) {
+        thread.pending--;
+        const batch = got.message as Uint8Array;
+        for (let at = 0; at < batch.length; at += ENTRY_BYTES) this.#ready.push(batch.subarray(at, at + ENTRY_BYTES));
+      }
+    }
+  }
+
   #refill(): void {
     if (this.#taken < 2) return;
     if (!this.#started) this.#start();
     if (this.#idleTimer) this.#idleTimer.refresh();
+    const wanted = 3 * BATCH * this.#threads.length;
     for (const thread of this.#threads) {
-      const coming = this.#threads.filter((t) => t.busy).length * BATCH;
-      if (this.#ready.length + coming >= 2 * BATCH * this.#threads.length) return;
-      if (thread.busy) continue;
-      thread.busy = true;
-      thread.worker.postMessage(BATCH);
+      while (thread.pending < IN_FLIGHT && this.#ready.length + this.#pendingEntries() < wanted) {
+        thread.pending++;
+        thread.worker.postMessage(BATCH);
+      }
     }
+  }
+
+  #pendingEntries(): number {
+    let pending = 0;
+    for (const thread of this.#threads) pending += thread.pending * BATCH;
+    return pending;
   }
 
   #start(): void {
     this.#started = true;
     const { availableParallelism } = process.getBuiltinModule('node:os');
-    const { Worker } = process.getBuiltinModule('node:worker_threads');
+    const threads = (this.#workerThreads ??= process.getBuiltinModule('node:worker_threads'));
     const count = Math.max(0, Math.min(3, availableParallelism() - 1));
     for (let i = 0; i < count; i++) {
       this.spawned++;
+      const { port1, port2 } = new threads.MessageChannel();
       // Next to nothing is allocated in the worker: small heaps.
-      const worker = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 } });
-      worker.unref();
-      const thread: Thread = { worker, busy: false };
-      worker.on('message', (batch: Uint8Array) => {
-        thread.busy = false;
-        for (let at = 0; at < batch.length; at += ENTRY_BYTES) this.#ready.push(batch.subarray(at, at + ENTRY_BYTES));
-        this.#refill();
+      const worker = new threads.Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { port: port2 },
+        transferList: [port2],
+        resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
       });
+      worker.unref();
+      const thread: Thread = { worker, port: port1, pending: 0 };
       const stopped = (): void => {
+        // What it sent before it stopped is still taken; then the thread is forgotten.
+        this.#receive();
         this.#threads = this.#threads.filter((t) => t !== thread);
+        port1.close();
       };
       worker.on('error', stopped);
       worker.on('exit', stopped);
@@ -159,7 +202,10 @@ export class PresignPool {
   }
 
   #stop(): void {
-    for (const thread of this.#threads) void thread.worker.terminate();
+    for (const thread of this.#threads) {
+      void thread.worker.terminate();
+      thread.port.close();
+    }
     this.#threads = [];
     this.#started = false;
     this.#taken = 0;

@@ -123,6 +123,23 @@ describe('PresignPool', () => {
     }
   });
 
+  it.runIf(availableParallelism() > 1)('takes the workers\' entries from a caller that never yields to the event loop', () => {
+    // A loop of `await encrypt(...)` whose work completes in microtasks never turns the event
+    // loop, so a 'message' event from a worker is never delivered: the entries must be taken
+    // off the worker's port synchronously. Nothing here awaits.
+    const pool = new PresignPool(nodeCrypto);
+    pool.take();
+    pool.take();
+    const block = new Int32Array(new SharedArrayBuffer(4));
+    for (let i = 0; i < 250 && pool.readyCount === 0; i++) Atomics.wait(block, 0, 0, 20);
+    expect(pool.readyCount).toBeGreaterThan(0);
+    const before = pool.takenFromWorkers;
+    const entry = pool.take();
+    expect(pool.takenFromWorkers).toBe(before + 1);
+    const message = new TextEncoder().encode('never yielded');
+    expect(opensslVerifies(entry.publicKey, message, signDigest(createHash('sha384').update(message).digest(), entry, nodeCrypto.randomBytes(48)))).toBe(true);
+  });
+
   it.runIf(availableParallelism() > 1)('goes on signing on the calling thread when its worker stops', async () => {
     const pool = new PresignPool(nodeCrypto);
     pool.take();
