@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -29,6 +29,12 @@ import vm from 'node:vm';
  * compiled the local KMS, SQLite's JavaScript and the KMS keyring on every start (4-5 ms here,
  * docs/cli.md). So each kind of command line (`profile`, {@link startupProfile}) has an entry
  * of its own.
+ *
+ * Entries of other builds would pile up (one set per Sealbox or Node version, some 400 KiB
+ * each): whenever an entry is written, the directory's entries of other builds, and temporary
+ * files left by a writer that died, are deleted once a day has passed since they were written.
+ * A build still in use beside this one (two projects' versions) loses its entries at most once
+ * a day, and writes them again at its next start.
  */
 export function requireWithCompileCache(file: string, env: NodeJS.ProcessEnv = process.env, profile = 'any'): unknown {
   // A #! line is a comment only at the very start of a script, not inside the module wrapper.
@@ -41,7 +47,9 @@ export function requireWithCompileCache(file: string, env: NodeJS.ProcessEnv = p
   // build turns import() into require(), tsup.config.ts).
   const script = new vm.Script(Module.wrap(source), { filename: file, ...(cachedData ? { cachedData } : {}) });
   if (entry && (!cachedData || script.cachedDataRejected)) {
-    process.once('exit', () => writeEntry(entry, script));
+    process.once('exit', () => {
+      if (writeEntry(entry, script)) pruneStale(dir, key);
+    });
   }
   const mod = new Module(file) as Module & { filename: string; paths: string[]; loaded: boolean };
   mod.filename = file;
@@ -121,7 +129,39 @@ function readOwnFile(path: string): Buffer | undefined {
   }
 }
 
-function writeEntry(entry: string, script: vm.Script): void {
+/** How long an entry of another build, or a temporary file, is kept after it was written. */
+const STALE_MS = 24 * 60 * 60 * 1000;
+/** An entry's name: the build's key, the profile (none before profiles), the temporary suffix. */
+const ENTRY_NAME = /^([0-9a-f]{32})(?:-[a-z0-9+-]{1,80})?\.v8(\.\d+\.tmp)?$/;
+
+/**
+ * Deletes, from the cache directory, files named as entries that are not of the build `key` (or
+ * are temporary files) and were written more than {@link STALE_MS} ago. Anything else in the
+ * directory, and anything that cannot be deleted, is left alone.
+ */
+function pruneStale(dir: string, key: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  const writtenBefore = Date.now() - STALE_MS;
+  for (const name of names) {
+    const parts = ENTRY_NAME.exec(name);
+    if (!parts || (parts[1] === key && parts[2] === undefined)) continue;
+    const path = join(dir, name);
+    try {
+      const st = lstatSync(path);
+      if (st.isFile() && st.mtimeMs < writtenBefore) unlinkSync(path);
+    } catch {
+      // Gone already, or not ours to delete.
+    }
+  }
+}
+
+/** Writes the entry through a temporary file; true when it is in place. */
+function writeEntry(entry: string, script: vm.Script): boolean {
   const tmp = `${entry}.${process.pid}.tmp`;
   try {
     const data = script.createCachedData();
@@ -132,11 +172,13 @@ function writeEntry(entry: string, script: vm.Script): void {
       closeSync(fd);
     }
     renameSync(tmp, entry);
+    return true;
   } catch {
     try {
       unlinkSync(tmp);
     } catch {
       // Never created.
     }
+    return false;
   }
 }

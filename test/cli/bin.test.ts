@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,6 +111,41 @@ describe.runIf(!hasCompileCache && process.getuid)('the Node 20 compile cache (s
     expect(run(['encrypt', `--key=file:${key}`], 'again', tmp).status).toBe(0);
     expect(readdirSync(ownCache(tmp)).sort()).toEqual([...afterLocal].sort());
     expect(statSync(path).mtimeMs).toBe(written);
+  });
+
+  it("deletes other builds' entries and dead writers' temporary files a day after they were written, nothing else", () => {
+    const tmp = mkdtempSync(join(scratch, 'tmp-'));
+    const dir = ownCache(tmp);
+    expect(run(['--help'], '', tmp).status).toBe(0);
+    const [current] = readdirSync(dir);
+    const key = current!.slice(0, 32);
+    const other = 'ab'.repeat(16);
+    const dayAndMore = (Date.now() - 25 * 60 * 60 * 1000) / 1000;
+    const files = {
+      staleOther: `${other}-encrypt-default.v8`,
+      staleOlderName: `${other}.v8`,
+      staleTmp: `${key}-keys-default.v8.4242.tmp`,
+      freshOther: `${other}-decrypt-file.v8`,
+      oldCurrent: `${key}-encrypt-file.v8`,
+      unrelated: 'notes.txt',
+      unrelatedLike: `${other}-encrypt-default.v8.bak`,
+    };
+    for (const [label, name] of Object.entries(files)) {
+      writeFileSync(join(dir, name), 'x', { mode: 0o600 });
+      if (label !== 'freshOther') utimesSync(join(dir, name), dayAndMore, dayAndMore);
+    }
+    utimesSync(join(dir, current!), dayAndMore, dayAndMore);
+    mkdirSync(join(dir, `${other}-dir-default.v8`));
+    utimesSync(join(dir, `${other}-dir-default.v8`), dayAndMore, dayAndMore);
+    // Reading entries deletes nothing; writing one (a command kind not seen yet) prunes.
+    expect(run(['--help'], '', tmp).status).toBe(0);
+    expect(readdirSync(dir)).toHaveLength(Object.keys(files).length + 2);
+    expect(run(['keys', 'list'], '', tmp).status).toBe(0);
+    const left = new Set(readdirSync(dir));
+    for (const name of [files.staleOther, files.staleOlderName, files.staleTmp]) expect(left.has(name), name).toBe(false);
+    for (const name of [current!, files.freshOther, files.oldCurrent, files.unrelated, files.unrelatedLike, `${other}-dir-default.v8`, `${key}-keys-default.v8`]) {
+      expect(left.has(name), name).toBe(true);
+    }
   });
 
   it('NODE_DISABLE_COMPILE_CACHE turns it off', () => {
