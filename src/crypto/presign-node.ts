@@ -114,8 +114,10 @@ export class PresignPool {
     return this.#ready.length;
   }
 
-  constructor(crypto: NodeCrypto) {
+  /** `workerThreads`: node:worker_threads unless a test gives another. */
+  constructor(crypto: NodeCrypto, workerThreads?: WorkerThreads) {
     this.#crypto = crypto;
+    this.#workerThreads = workerThreads;
   }
 
   /** One entry, for one signature. */
@@ -176,15 +178,24 @@ export class PresignPool {
     const threads = (this.#workerThreads ??= process.getBuiltinModule('node:worker_threads'));
     const count = Math.max(0, Math.min(3, availableParallelism() - 1));
     for (let i = 0; i < count; i++) {
-      this.spawned++;
       const { port1, port2 } = new threads.MessageChannel();
-      // Next to nothing is allocated in the worker: small heaps.
-      const worker = new threads.Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { port: port2 },
-        transferList: [port2],
-        resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
-      });
+      let worker: Worker;
+      try {
+        // Next to nothing is allocated in the worker: small heaps.
+        worker = new threads.Worker(WORKER_SOURCE, {
+          eval: true,
+          workerData: { port: port2 },
+          transferList: [port2],
+          resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
+        });
+      } catch {
+        // No thread to be had (a process at its thread limit, say): the entries are made on
+        // the caller's thread, and the signature goes on.
+        port1.close();
+        port2.close();
+        break;
+      }
+      this.spawned++;
       worker.unref();
       const thread: Thread = { worker, port: port1, pending: 0 };
       const stopped = (): void => {

@@ -140,6 +140,27 @@ describe('PresignPool', () => {
     expect(opensslVerifies(entry.publicKey, message, signDigest(createHash('sha384').update(message).digest(), entry, nodeCrypto.randomBytes(48)))).toBe(true);
   });
 
+  it.runIf(availableParallelism() > 1)('signs on the calling thread when no worker thread can be started', () => {
+    const threads = process.getBuiltinModule('node:worker_threads');
+    let tried = 0;
+    const failing = {
+      ...threads,
+      Worker: function Worker() {
+        tried++;
+        throw Object.assign(new Error('Cannot create a thread'), { code: 'ERR_WORKER_INIT_FAILED' });
+      },
+    } as unknown as typeof threads;
+    const pool = new PresignPool(nodeCrypto, failing);
+    for (let i = 0; i < 10; i++) {
+      const entry = pool.take();
+      const message = new TextEncoder().encode(`no thread ${i}`);
+      expect(opensslVerifies(entry.publicKey, message, signDigest(createHash('sha384').update(message).digest(), entry, nodeCrypto.randomBytes(48)))).toBe(true);
+    }
+    expect(tried).toBe(1);
+    expect(pool.spawned).toBe(0);
+    expect(pool.takenFromWorkers).toBe(0);
+  });
+
   it.runIf(availableParallelism() > 1)('goes on signing on the calling thread when its worker stops', async () => {
     const pool = new PresignPool(nodeCrypto);
     pool.take();
