@@ -131,14 +131,15 @@ describe('PresignPool', () => {
     pool.take();
     pool.take();
     const block = new Int32Array(new SharedArrayBuffer(4));
-    for (let i = 0; i < 250 && pool.readyCount === 0; i++) Atomics.wait(block, 0, 0, 20);
+    // Up to 15 s for the worker to start and answer (a loaded CI machine), 20 ms at a time.
+    for (let i = 0; i < 750 && pool.readyCount === 0; i++) Atomics.wait(block, 0, 0, 20);
     expect(pool.readyCount).toBeGreaterThan(0);
     const before = pool.takenFromWorkers;
     const entry = pool.take();
     expect(pool.takenFromWorkers).toBe(before + 1);
     const message = new TextEncoder().encode('never yielded');
     expect(opensslVerifies(entry.publicKey, message, signDigest(createHash('sha384').update(message).digest(), entry, nodeCrypto.randomBytes(48)))).toBe(true);
-  });
+  }, 30_000);
 
   it.runIf(availableParallelism() > 1)('signs on the calling thread when no worker thread can be started', () => {
     const threads = process.getBuiltinModule('node:worker_threads');
