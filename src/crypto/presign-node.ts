@@ -157,19 +157,17 @@ export class PresignPool {
     if (this.#taken < 2) return;
     if (!this.#started) this.#start();
     if (this.#idleTimer) this.#idleTimer.refresh();
+    // Entries ready or asked for, against three batches a worker.
+    let coming = this.#ready.length;
+    for (const thread of this.#threads) coming += thread.pending * BATCH;
     const wanted = 3 * BATCH * this.#threads.length;
     for (const thread of this.#threads) {
-      while (thread.pending < IN_FLIGHT && this.#ready.length + this.#pendingEntries() < wanted) {
+      while (thread.pending < IN_FLIGHT && coming < wanted) {
         thread.pending++;
+        coming += BATCH;
         thread.worker.postMessage(BATCH);
       }
     }
-  }
-
-  #pendingEntries(): number {
-    let pending = 0;
-    for (const thread of this.#threads) pending += thread.pending * BATCH;
-    return pending;
   }
 
   #start(): void {
