@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { settle } from './settle.mjs';
 import { runAlone } from './standalone.mjs';
 
 const MIB = 1024 * 1024;
@@ -61,8 +62,8 @@ export function benchFilePool({ root, dir, add, log }) {
   for (let round = 0; round < ROUNDS; round++) {
     for (const d of ['enc', 'dec']) {
       for (const impl of ['sealbox-file-c1', pooled]) {
+        settle(out);
         const r = worker('file', impl, d, d === 'enc' ? plain : sealed, out);
-        rmSync(out, { force: true });
         (ms[`${impl}-${d}`] ??= []).push(r.ms);
         rss[`${impl}-${d}`] = Math.max(rss[`${impl}-${d}`] ?? 0, r.peakRss);
       }
@@ -113,7 +114,7 @@ export function benchFilePool({ root, dir, add, log }) {
       for (const impl of ['age', 'sealbox']) {
         const key = `${impl}-${d}`;
         // Each command writes a new file (the encrypt outputs are the decrypt rows' inputs).
-        rmSync(cleanup[key], { force: true });
+        settle(cleanup[key]);
         const t = timed(commands[key], env);
         // Round 0 is a warm-up (the CLI's compile cache, the page cache).
         if (round > 0) (times[key] ??= []).push(t);

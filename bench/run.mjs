@@ -14,6 +14,7 @@ import { benchRewrap } from './rewrap.mjs';
 import { benchCli } from './cli.mjs';
 import { benchFilePool } from './file-pool.mjs';
 import { SIGNED_NOTES, benchSigned, isSignedGroup } from './signed.mjs';
+import { settle } from './settle.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MIB = 1024 * 1024;
@@ -35,7 +36,9 @@ function worker(...args) {
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 1024 * 1024,
   });
-  return JSON.parse(out.trim().split('\n').pop());
+  const r = JSON.parse(out.trim().split('\n').pop());
+  if (process.env.BENCH_TRACE && args[0] === 'file') process.stderr.write(`TRACE ${new Date().toISOString().slice(11, 19)} ${args[1]} ${args[2]} ${r.ms.toFixed(0)} ms\n`);
+  return r;
 }
 
 function writeRandomFile(path, bytes) {
@@ -112,8 +115,8 @@ try {
     const runFile = (key, impl, d, input) => {
       let best = Infinity;
       for (let i = 0; i < FILE_REPS; i++) {
+        settle(out);
         const r = worker('file', impl, d, input, out);
-        rmSync(out, { force: true });
         best = Math.min(best, r.ms);
         rss[key] = Math.max(rss[key] ?? 0, r.peakRss);
       }
@@ -248,7 +251,9 @@ Baselines:
 
 Sealbox uses its defaults (64 KiB frames, raw AES keyring, \`node:crypto\` backend). Files live
 in the OS temporary directory; they are read back from the page cache, so file numbers measure
-CPU and copying more than the disk.
+CPU and copying more than the disk. Before each timed run that writes a file, the previous
+output is removed and \`sync\` flushes everything written so far (bench/settle.mjs, outside the
+timing), so that no run pays for the writeback of another's output or of the inputs.
 ${table}
 
 ${failed === 0 ? 'All targets met in this run.' : `${failed} target(s) were **not** met in this run (marked above).`}

@@ -10,6 +10,7 @@
 
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { settle } from './settle.mjs';
 
 const MIB = 1024 * 1024;
 
@@ -62,6 +63,7 @@ export async function benchSigned({ worker, add, log, path, writeRandomFile, roo
     for (const d of ['enc', 'dec']) {
       for (const impl of Object.keys(inputs)) {
         const key = `${impl}-${d}`;
+        settle(out);
         const r = worker('file', impl, d, d === 'enc' ? plain : inputs[impl], out);
         best[key] = Math.min(best[key] ?? Infinity, r.ms);
         rss[key] = Math.max(rss[key] ?? 0, r.peakRss);
