@@ -24,6 +24,7 @@ const SMALL_SECONDS = Number(process.env.BENCH_SMALL_SECONDS ?? 3);
 const FILE_REPS = Number(process.env.BENCH_FILE_REPS ?? 5);
 // BENCH_ONLY=signed: only the signed suite's part (bench/signed.mjs), its block of the doc replaced.
 const ONLY_SIGNED = process.env.BENCH_ONLY === 'signed';
+// BENCH_TRACE=1: every file run's time on stderr (which run of a best-of-N was slow, and when).
 
 function log(line) {
   process.stderr.write(`${line}\n`);
