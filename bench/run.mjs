@@ -365,7 +365,17 @@ Whole benchmark: ${fmt(seconds, 0)} s.
   number of outputs the same way, no reading, no crypto. The first run of it (2026-12-07, load
   1) took 221-268 ms, 10.7x less than the age loop, against 303-385 ms for the raw-key command:
   10x would leave about 20 ms for the command's own start-up, reading the inputs and encrypting
-  them (about 35 us each, 35 ms in all).
+  them (about 35 us each, 35 ms in all). Since 2026-12-07 every run writes into a new directory
+  and nothing is deleted until the last round, and these rows run before rewrap's (which deletes
+  20,000 files): after deletions, ext4 passes over the inodes freed in the last minutes when it
+  allocates one, and perf put about a fifth of the raw-key command's main thread there (the
+  same command took 251-357 ms into new directories and 262-514 ms into one emptied just
+  before, interleaved, after a few thousand deletions). By
+  hand on the idle machine the raw-key command then took 255-297 ms and the writes alone
+  174-211 ms; the rest is the command's main thread, which is busy throughout (the file system
+  calls it makes, 55-180 us each under 16 fsyncs in flight, and the crypto): doing the opens,
+  writes, closes and renames on the thread pool instead was slower (336-389 ms against
+  305-321 ms, interleaved).
 - Worker threads for files (bench/file-pool.mjs): \`concurrency: N\` against \`concurrency: 1\`
   in fresh processes, so each pooled run pays for starting its workers. Workers add CPU time of
   their own (start-up, handing slots over, collecting their latin1 output), and on this 2-core

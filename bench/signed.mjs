@@ -155,4 +155,20 @@ implementations alternate and the best of each is kept.
   time, about 900 ms, and the hash thread's start. The AWS SDK needs one core: at load 3.3
   (bench/worker.mjs, 3 rounds, best of each) Sealbox's signed files ran 2.8x (encrypt) / 2.5x
   (decrypt) the AWS SDK's signed streams, and 0.58x / 0.67x Sealbox's unsigned files.
+- How these rows are taken (since 2026-12-07): before each timed run the previous output is
+  removed and \`sync\` runs (bench/settle.mjs); until then each run renamed its output over the
+  previous run's 256 MiB file inside its timing (about 60 ms of dropping pages) and paid for the
+  writeback of the AWS SDK's unsynced outputs. The order of the three is reversed every other
+  round: a run right after the AWS SDK's process was often far slower here (unsigned
+  encryptFile 340-860 ms instead of 230-250 ms, with libuv's threads using twice their CPU time
+  to copy into the page cache, the main thread and the fsyncs unchanged), and the fixed order
+  had put the unsigned rows, the 0.5x baseline, after it in every round (a full run then showed
+  0.75x / 0.85x). The slow state comes and goes with the machine (some runs show none of it);
+  best-of-5 with the order reversed keeps the rows clear of it. Measured cold (a fresh process
+  per run, as the bench does): the signed decrypt takes 410-500 ms, of which 50 ms pass before
+  the hash thread hashes its first byte (its start) and the rest is bounded by SHA-384 (345 ms
+  of CPU) sharing 2 cores with everything else; the AWS SDK's signed decrypt took 1,220-1,300
+  ms, so 3x needs 405-435 ms. Tried and not kept: plaintext frames as fresh Buffers instead of
+  the reused ones (10-20 ms less, peak RSS 109-112 MiB, over the 96 MiB limit); the hash on the
+  calling thread and the frames opened on a worker (\`concurrency: 2\`: 590-640 ms).
 `;
