@@ -374,8 +374,8 @@ Whole benchmark: ${fmt(seconds, 0)} s.
   hand on the idle machine the raw-key command then took 255-297 ms and the writes alone
   174-211 ms; the rest is the command's main thread, which is busy throughout (the file system
   calls it makes, 55-180 us each under 16 fsyncs in flight, and the crypto): doing the opens,
-  writes, closes and renames on the thread pool instead was slower (336-389 ms against
-  305-321 ms, interleaved).
+  writes, closes and renames on the thread pool instead was not faster (medians 389 against
+  321 ms, 5 interleaved pairs).
 - Worker threads for files (bench/file-pool.mjs): \`concurrency: N\` against \`concurrency: 1\`
   in fresh processes, so each pooled run pays for starting its workers. Workers add CPU time of
   their own (start-up, handing slots over, collecting their latin1 output), and on this 2-core

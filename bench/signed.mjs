@@ -169,6 +169,7 @@ implementations alternate and the best of each is kept.
   the hash thread hashes its first byte (its start) and the rest is bounded by SHA-384 (345 ms
   of CPU) sharing 2 cores with everything else; the AWS SDK's signed decrypt took 1,220-1,300
   ms, so 3x needs 405-435 ms. Tried and not kept: plaintext frames as fresh Buffers instead of
-  the reused ones (10-20 ms less, peak RSS 109-112 MiB, over the 96 MiB limit); the hash on the
+  the reused ones (0-27 ms less, about 10 ms, in 6 interleaved pairs; peak RSS 109-112 MiB,
+  over the 96 MiB limit); the hash on the
   calling thread and the frames opened on a worker (\`concurrency: 2\`: 590-640 ms).
 `;
