@@ -14,6 +14,7 @@ import { benchRewrap } from './rewrap.mjs';
 import { benchCli } from './cli.mjs';
 import { benchFilePool } from './file-pool.mjs';
 import { SIGNED_NOTES, benchSigned, isSignedGroup } from './signed.mjs';
+import { formatRatio } from './ratio.mjs';
 import { settle } from './settle.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -207,7 +208,7 @@ function render(list) {
         const ok = target === null || (atMost ? x <= target : x >= target);
         if (!ok) failed++;
         if (target === null) return `${fmt(x, 2)}x ${base}`;
-        return `${fmt(x, 2)}x ${base} (${atMost ? '<=' : '>='} ${target}x${ok ? '' : ', **NOT met**'})`;
+        return `${formatRatio(x, target)}x ${base} (${atMost ? '<=' : '>='} ${target}x${ok ? '' : ', **NOT met**'})`;
       })
       .join('; ');
     lines.push(`| ${r.name} | ${fmt(r.value, r.unit === 'MiB' ? 1 : 0)} ${r.unit} | ${ratios} |`);

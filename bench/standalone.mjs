@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatRatio } from './ratio.mjs';
 
 /**
  * When the module at `moduleUrl` is the script node was started with, runs `bench` (a part of
@@ -30,7 +31,7 @@ export function runAlone(moduleUrl, prefix, bench) {
       if (base === 'limit') return `limit ${limit} ${r.unit}: ${x < 1 ? 'met' : '**NOT met**'}`;
       if (target == null) return `${x.toFixed(2)}x ${base}`;
       const met = kind === '<=' ? x <= target : x >= target;
-      return `${x.toFixed(2)}x ${base} (${kind === '<=' ? '<=' : '>='} ${target}x${met ? '' : ', **NOT met**'})`;
+      return `${formatRatio(x, target)}x ${base} (${kind === '<=' ? '<=' : '>='} ${target}x${met ? '' : ', **NOT met**'})`;
     });
     process.stdout.write(`| ${r.name} | ${r.value.toLocaleString('en-US', { maximumFractionDigits: r.unit === 'MiB' ? 1 : 0 })} ${r.unit} | ${ratios.join('; ')} |\n`);
   }
