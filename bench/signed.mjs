@@ -171,5 +171,7 @@ implementations alternate and the best of each is kept.
   ms, so 3x needs 405-435 ms. Tried and not kept: plaintext frames as fresh Buffers instead of
   the reused ones (0-27 ms less, about 10 ms, in 6 interleaved pairs; peak RSS 109-112 MiB,
   over the 96 MiB limit); the hash on the
-  calling thread and the frames opened on a worker (\`concurrency: 2\`: 590-640 ms).
+  calling thread and the frames opened on a worker (\`concurrency: 2\`: 590-640 ms); 12 or 24
+  shared buffers for the hash thread instead of 6, so that the calling thread gets further
+  ahead while the thread starts (441-493 ms against 454-471 ms; peak RSS 91-104 MiB).
 `;
