@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { settle } from './settle.mjs';
 import { runAlone } from './standalone.mjs';
 
 const median = (xs) => {
@@ -87,7 +88,7 @@ export function benchCli({ root, dir, add, log }) {
     const out = join(work, `out-${outputs.length}`);
     mkdirSync(out);
     outputs.push(out);
-    spawnSync('sync');
+    settle();
     return out;
   };
   // One sealbox command for all files, with the raw key file and with the default local KMS

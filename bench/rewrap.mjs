@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { settle } from './settle.mjs';
 
 const MIB = 1024 * 1024;
 
@@ -33,9 +34,9 @@ export function benchRewrap({ root, dir, add, log, writeRandomFile }) {
   worker('make', plain, sealed);
   rmSync(plain, { force: true });
   // Dirty pages left by the previous step (writing the 1 GiB source, an earlier copy) are
-  // written back first, so that each measurement pays for its own writes only, whichever runs
-  // first (without this the first row absorbed the writeback of everything before it).
-  const settle = () => execFileSync('sync', { stdio: 'ignore' });
+  // written back first (settle), so that each measurement pays for its own writes only,
+  // whichever runs first (without this the first row absorbed the writeback of everything
+  // before it).
   const best = (...args) => {
     let ms = Infinity;
     for (let i = 0; i < reps; i++) {

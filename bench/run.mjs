@@ -25,7 +25,9 @@ const SMALL_SECONDS = Number(process.env.BENCH_SMALL_SECONDS ?? 3);
 const FILE_REPS = Number(process.env.BENCH_FILE_REPS ?? 5);
 // BENCH_ONLY=signed: only the signed suite's part (bench/signed.mjs), its block of the doc replaced.
 const ONLY_SIGNED = process.env.BENCH_ONLY === 'signed';
-// BENCH_TRACE=1: every file run's time on stderr (which run of a best-of-N was slow, and when).
+// BENCH_TRACE=1: the time of every file run made through worker() below (the file and signed
+// rows; not bench/file-pool.mjs's, which runs its own) on stderr: which run of a best-of-N was
+// slow, and when.
 
 function log(line) {
   process.stderr.write(`${line}\n`);
