@@ -18,7 +18,7 @@
  */
 import { LocalKmsError } from './errors.js';
 import { grantCovers } from './grant-rules.js';
-import { checkGrantTokens, grantMigrations, grantOperations, grantsForKey } from './grants.js';
+import { checkGrantTokens, grantMigrations, grantOperations, grantsForCaller } from './grants.js';
 import { defineOperation, type AuthorizeRequest, type LocalKmsExtension, type OperationContext } from './operation.js';
 import { cachedKeyPolicy, evaluateKeyPolicy, evaluatePolicyDetailed, parseKeyPolicy, valuesOfKey, type KeyPolicy, type PolicyRequest } from './policy.js';
 import { identityPoliciesOf, identityPolicyMigrations } from './identity-policies.js';
@@ -43,7 +43,7 @@ function denied(action: string): LocalKmsError {
  */
 export function authorizeAccess(request: AuthorizeRequest): void {
   const { caller, action, key, context } = request;
-  if (request.grantTokens !== undefined) checkGrantTokens(context.db, request.grantTokens);
+  if (request.grantTokens !== undefined) checkGrantTokens(context, request.grantTokens);
   // Identity policies count for principals of this account only (another account's IAM is not here).
   const identity = caller.accountId === context.accountId ? identityPoliciesOf(context.db, caller.principal) : [];
   if (key === undefined) {
@@ -71,7 +71,7 @@ export function authorizeAccess(request: AuthorizeRequest): void {
     if (fromIdentity === 'deny') throw denied(action);
     if (decision === 'allowDirect' || (decision === 'allowAccount' && fromIdentity === 'allow')) return;
   }
-  if (grantsForKey(context.db, key.storageId).some((g) => grantCovers(g, policyRequest))) return;
+  if (grantsForCaller(context.db, key.storageId, caller).some((g) => grantCovers(g, policyRequest))) return;
   throw denied(action);
 }
 

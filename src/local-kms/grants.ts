@@ -6,10 +6,14 @@
  * Grant tokens: AWS returns a token so that a new grant can be used before it has propagated.
  * The local store is consistent at once, so a token is never needed for access; it is still
  * issued, checked when presented (a token that was not issued here is
- * `InvalidGrantTokenException`), and identifies a grant to RetireGrant. A token is the grant id
- * plus 32 random bytes; only a SHA-256 of the random part is stored. An idempotent CreateGrant
- * (same Name and terms) returns the same grant id with a new token, and every token issued for
- * a grant stays valid as long as the grant, as in AWS.
+ * `InvalidGrantTokenException`), and identifies a grant to RetireGrant. A grant's first token is
+ * the grant id plus 32 random bytes; only a SHA-256 of the random part is stored. An idempotent
+ * CreateGrant (same Name and terms) returns the same grant id with a new token, and every token
+ * issued for a grant stays valid as long as the grant, as in AWS. Such a reissued token stores
+ * nothing: it is the grant id plus the grant id sealed (AES-256-GCM, a fresh IV) under a key
+ * derived from the store's root key, so that repeating a CreateGrant any number of times neither
+ * grows the database nor makes checking a token slower. Tokens reissued by earlier versions
+ * (rows of `grant_tokens`) stay valid. A key has at most {@link MAX_GRANTS_PER_KEY} grants.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SqliteDatabase as Database } from './sqlite.js';
@@ -20,6 +24,16 @@ import { defineOperation, type Caller, type Migration, type OperationContext } f
 
 /** Most grant tokens one request may carry (AWS limit). */
 export const MAX_GRANT_TOKENS = 10;
+
+/** Most grants one KMS key may have (AWS KMS quota "Grants for a KMS key"); CreateGrant beyond it is `LimitExceededException`. */
+export const MAX_GRANTS_PER_KEY = 50_000;
+
+/** The sealing label of reissued grant tokens (`OperationContext.seal`). */
+const REISSUED_TOKEN_LABEL = 'grant token';
+/** Bytes of a grant id, of a first token (id and secret) and of a reissued token (id, then the id sealed: IV, 32 bytes, tag). */
+const GRANT_ID_BYTES = 32;
+const FIRST_TOKEN_BYTES = 64;
+const REISSUED_TOKEN_BYTES = GRANT_ID_BYTES + 12 + GRANT_ID_BYTES + 16;
 
 /** The `grants` table, owned by the `grants` module. */
 export const grantMigrations: readonly Migration[] = [
@@ -118,19 +132,35 @@ function listEntry(g: StoredGrant): Record<string, unknown> {
   };
 }
 
-/** Every grant on a key (what the authorize hook reads). */
-export function grantsForKey(db: Database, keyId: string): StoredGrant[] {
-  return (db.prepare('SELECT rowid, * FROM grants WHERE key_id = ?').all(keyId) as GrantRow[]).map(decode);
+/**
+ * The grants on a key whose grantee is `caller` or its account's root: the only ones that can
+ * cover the caller's request (grant-rules.ts, `grantCovers`), selected by SQLite so that a key
+ * with many grants costs a request only the caller's own.
+ */
+export function grantsForCaller(db: Database, keyId: string, caller: { principal: string; accountId: string }): StoredGrant[] {
+  const rows = db.prepare('SELECT rowid, * FROM grants WHERE key_id = ? AND grantee_principal IN (?, ?)').all(keyId, caller.principal, `arn:aws:iam::${caller.accountId}:root`);
+  return (rows as GrantRow[]).map(decode);
 }
 
 function tokenHash(secret: Buffer): Buffer {
   return createHash('sha256').update(secret).digest();
 }
 
-function parseToken(token: string): { grantId: string; secret: Buffer } {
-  const raw = /^[A-Za-z0-9_-]{86}$/.test(token) ? Buffer.from(token, 'base64url') : undefined;
-  if (raw === undefined || raw.length !== 64) throw new LocalKmsError('InvalidGrantTokenException', 'The grant token is not valid.');
-  return { grantId: raw.subarray(0, 32).toString('hex'), secret: raw.subarray(32) };
+function invalidToken(): LocalKmsError {
+  return new LocalKmsError('InvalidGrantTokenException', 'The grant token is not valid.');
+}
+
+/** A token's grant id and the rest: the secret of a first token, or the sealed id of a reissued one. */
+function parseToken(token: string): { grantId: string; rest: Buffer; reissued: boolean } {
+  const raw = /^[A-Za-z0-9_-]{86}$|^[A-Za-z0-9_-]{123}$/.test(token) ? Buffer.from(token, 'base64url') : undefined;
+  if (raw === undefined || (raw.length !== FIRST_TOKEN_BYTES && raw.length !== REISSUED_TOKEN_BYTES)) throw invalidToken();
+  return { grantId: raw.subarray(0, GRANT_ID_BYTES).toString('hex'), rest: raw.subarray(GRANT_ID_BYTES), reissued: raw.length === REISSUED_TOKEN_BYTES };
+}
+
+/** A new token for an existing grant (idempotent CreateGrant): nothing is stored. */
+function reissuedToken(ctx: OperationContext, grantId: string): string {
+  const id = Buffer.from(grantId, 'hex');
+  return Buffer.concat([id, ctx.seal(REISSUED_TOKEN_LABEL, id)]).toString('base64url');
 }
 
 /**
@@ -140,24 +170,37 @@ function parseToken(token: string): { grantId: string; secret: Buffer } {
  * @throws LocalKmsError `ValidationException` (more than 10), `InvalidGrantTokenException`.
  * @example
  * ```ts
- * checkGrantTokens(ctx.db, input.GrantTokens);
+ * checkGrantTokens(ctx, input.GrantTokens);
  * ```
  */
-export function checkGrantTokens(db: Database, tokens: readonly string[] | undefined): string[] {
+export function checkGrantTokens(ctx: OperationContext, tokens: readonly string[] | undefined): string[] {
   if (tokens === undefined) return [];
   if (tokens.length > MAX_GRANT_TOKENS) throw new LocalKmsError('ValidationException', `At most ${MAX_GRANT_TOKENS} grant tokens.`);
+  const { db } = ctx;
   const ids: string[] = [];
   for (const token of tokens) {
-    const { grantId, secret } = parseToken(token);
+    const { grantId, rest, reissued } = parseToken(token);
     const row = db.prepare('SELECT token_hash FROM grants WHERE grant_id = ?').get(grantId) as { token_hash: Buffer } | undefined;
     // A token for a grant since retired or revoked is genuine but grants nothing.
     if (row === undefined) continue;
-    const hash = tokenHash(secret);
-    const reissued = db.prepare('SELECT token_hash FROM grant_tokens WHERE grant_id = ?').all(grantId) as { token_hash: Buffer }[];
-    // Compare with every issued token (no early exit): each comparison is constant-time.
-    let valid = timingSafeEqual(row.token_hash, hash);
-    for (const r of reissued) valid = timingSafeEqual(r.token_hash, hash) || valid;
-    if (!valid) throw new LocalKmsError('InvalidGrantTokenException', 'The grant token is not valid.');
+    if (reissued) {
+      // Opening checks the GCM tag; the sealed id must then be the token's own.
+      let sealedId: Uint8Array;
+      try {
+        sealedId = ctx.unseal(REISSUED_TOKEN_LABEL, rest);
+      } catch {
+        throw invalidToken();
+      }
+      if (!timingSafeEqual(Buffer.from(sealedId), Buffer.from(grantId, 'hex'))) throw invalidToken();
+    } else {
+      const hash = tokenHash(rest);
+      // Tokens reissued before reissued tokens were sealed (no new rows since).
+      const reissuedBefore = db.prepare('SELECT token_hash FROM grant_tokens WHERE grant_id = ?').all(grantId) as { token_hash: Buffer }[];
+      // Compare with every issued token (no early exit): each comparison is constant-time.
+      let valid = timingSafeEqual(row.token_hash, hash);
+      for (const r of reissuedBefore) valid = timingSafeEqual(r.token_hash, hash) || valid;
+      if (!valid) throw invalidToken();
+    }
     ids.push(grantId);
   }
   return ids;
@@ -225,7 +268,7 @@ const createGrant = defineOperation<CreateGrantInput>(
   },
   (ctx, input) => {
     validateGrantTerms(input.Operations, input.Constraints);
-    checkGrantTokens(ctx.db, input.GrantTokens);
+    checkGrantTokens(ctx, input.GrantTokens);
     // AWS evaluates kms:EncryptionContext:* and kms:EncryptionContextKeys of a CreateGrant
     // against the encryption context in its constraints: each constraint is authorized.
     const [firstContext, ...moreContexts] = constraintContexts(input.Constraints);
@@ -249,7 +292,7 @@ const createGrant = defineOperation<CreateGrantInput>(
     );
     if (!byPolicy) {
       const wanted = JSON.stringify(input.Constraints ?? null);
-      const parent = grantsForKey(ctx.db, key.storageId).find(
+      const parent = grantsForCaller(ctx.db, key.storageId, caller).find(
         (g) =>
           grantCovers({ ...g, constraints: undefined }, caller) &&
           input.Operations.every((op) => g.operations.includes(op)) &&
@@ -257,26 +300,29 @@ const createGrant = defineOperation<CreateGrantInput>(
       );
       if (parent === undefined) throw new LocalKmsError('AccessDeniedException', 'A grant may only pass on what it allows.');
     }
-    dryRun(input);
     const operations = [...input.Operations].sort();
     const constraints = input.Constraints && Object.keys(input.Constraints).length > 0 ? JSON.stringify(input.Constraints) : null;
-    const secret = randomBytes(32);
     // CreateGrant is idempotent on Name: the same terms under the same name return the same grant.
-    if (input.Name !== undefined) {
-      const same = ctx.db
-        .prepare(
-          `SELECT grant_id FROM grants WHERE key_id = ? AND name = ? AND grantee_principal = ? AND operations = ?
-             AND constraints IS ? AND retiring_principal IS ?`,
-        )
-        .get(key.storageId, input.Name, input.GranteePrincipal, JSON.stringify(operations), constraints, input.RetiringPrincipal ?? null) as
-        | { grant_id: string }
-        | undefined;
-      if (same !== undefined) {
-        // A new token for the same grant; the tokens already handed out stay valid.
-        ctx.db.prepare('INSERT INTO grant_tokens (grant_id, token_hash) VALUES (?, ?)').run(same.grant_id, tokenHash(secret));
-        return { GrantId: same.grant_id, GrantToken: Buffer.concat([Buffer.from(same.grant_id, 'hex'), secret]).toString('base64url') };
-      }
+    const same =
+      input.Name === undefined
+        ? undefined
+        : (ctx.db
+            .prepare(
+              `SELECT grant_id FROM grants WHERE key_id = ? AND name = ? AND grantee_principal = ? AND operations = ?
+                 AND constraints IS ? AND retiring_principal IS ?`,
+            )
+            .get(key.storageId, input.Name, input.GranteePrincipal, JSON.stringify(operations), constraints, input.RetiringPrincipal ?? null) as
+            | { grant_id: string }
+            | undefined);
+    if (same === undefined) {
+      const { n } = ctx.db.prepare('SELECT count(*) AS n FROM grants WHERE key_id = ?').get(key.storageId) as { n: number };
+      // The API Reference names LimitExceededException for "a quota was exceeded".
+      if (n >= MAX_GRANTS_PER_KEY) throw new LocalKmsError('LimitExceededException', `A KMS key can have at most ${MAX_GRANTS_PER_KEY} grants; retire or revoke some first.`);
     }
+    dryRun(input);
+    // A new token for the same grant, stored nowhere; the tokens already handed out stay valid.
+    if (same !== undefined) return { GrantId: same.grant_id, GrantToken: reissuedToken(ctx, same.grant_id) };
+    const secret = randomBytes(32);
     const id = randomBytes(32);
     const grantId = id.toString('hex');
     ctx.db
@@ -357,7 +403,7 @@ const retireGrant = defineOperation<RetireGrantInput>(
   (ctx, input) => {
     let grant: StoredGrant | undefined;
     if (input.GrantToken !== undefined) {
-      const [grantId] = checkGrantTokens(ctx.db, [input.GrantToken]);
+      const [grantId] = checkGrantTokens(ctx, [input.GrantToken]);
       grant = grantId === undefined ? undefined : findGrant(ctx.db, grantId);
       if (grant === undefined) throw new LocalKmsError('NotFoundException', 'The grant does not exist.');
     } else {

@@ -155,6 +155,16 @@ describe('grants', () => {
     expect(await encryptAs(MALLORY)).toEqual({ ok: true });
   });
 
+  it("a grant to an account's root covers that account's principals only; other principals' grants cover nobody else", async () => {
+    await run(ALICE, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: MALLORY.principal, Operations: ['Decrypt'] });
+    expect(await errorName(decryptAs(BOB))).toBe('AccessDeniedException');
+    await run(ALICE, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: ROOT.principal, Operations: ['Decrypt'] });
+    expect(await decryptAs(BOB)).toEqual({ ok: true });
+    expect(await decryptAs(MALLORY)).toEqual({ ok: true });
+    const eve: Caller = { principal: 'arn:aws:iam::444455556666:user/eve', accountId: '444455556666' };
+    expect(await errorName(decryptAs(eve))).toBe('AccessDeniedException');
+  });
+
   it('constraints limit a grant to matching encryption contexts', async () => {
     grantBob({ Constraints: { EncryptionContextSubset: { tenant: 'acme' } } });
     expect(await decryptAs(BOB, { tenant: 'acme', file: 'x' })).toEqual({ ok: true });
@@ -262,6 +272,74 @@ describe('grants', () => {
     await run(ROOT, 'RetireGrant', { GrantToken: first.GrantToken });
     expect(await errorName(decryptAs(BOB, undefined, { GrantTokens: [second.GrantToken] }))).toBe('AccessDeniedException');
     expect(kms.database.prepare('SELECT count(*) AS n FROM grant_tokens').get()).toEqual({ n: 0 });
+  });
+
+  it('re-issuing stores nothing: any number of CreateGrant calls leave one row, and every token still works', async () => {
+    const first = await grantBob({ Name: 'often' });
+    const tokens = [first.GrantToken];
+    for (let i = 0; i < 200; i++) tokens.push((await grantBob({ Name: 'often' })).GrantToken);
+    expect(new Set(tokens).size).toBe(tokens.length);
+    // Before, each call added a row that every later check of a token of this grant compared.
+    expect(kms.database.prepare('SELECT count(*) AS n FROM grant_tokens').get()).toEqual({ n: 0 });
+    expect(kms.database.prepare('SELECT count(*) AS n FROM grants').get()).toEqual({ n: 1 });
+    for (const token of [tokens[1]!, tokens[100]!, tokens[200]!]) expect(await decryptAs(BOB, undefined, { GrantTokens: [token] })).toEqual({ ok: true });
+  });
+
+  it('a reissued token cannot be forged, altered or moved to another grant', async () => {
+    const a = await grantBob({ Name: 'a' });
+    const reissued = (await grantBob({ Name: 'a' })).GrantToken;
+    const b = await grantBob({ Name: 'b', Operations: ['Decrypt', 'Encrypt'] });
+    const raw = Buffer.from(reissued, 'base64url');
+    expect(raw.subarray(0, 32).toString('hex')).toBe(a.GrantId);
+    const sealed = raw.subarray(32);
+    const forgeries = {
+      random: Buffer.concat([Buffer.from(a.GrantId, 'hex'), Buffer.alloc(sealed.length, 7)]),
+      flipped: Buffer.concat([raw.subarray(0, raw.length - 1), Buffer.of(raw[raw.length - 1]! ^ 1)]),
+      // The sealed part of grant a's token under grant b's id: b grants more than a.
+      moved: Buffer.concat([Buffer.from(b.GrantId, 'hex'), sealed]),
+      truncated: raw.subarray(0, raw.length - 3),
+    };
+    for (const [name, token] of Object.entries(forgeries)) {
+      expect([name, await errorName(decryptAs(BOB, undefined, { GrantTokens: [token.toString('base64url')] }))]).toEqual([name, 'InvalidGrantTokenException']);
+      expect([name, await errorName(run(BOB, 'RetireGrant', { GrantToken: token.toString('base64url') }))]).toEqual([name, 'InvalidGrantTokenException']);
+    }
+    // The genuine token still identifies its grant to RetireGrant.
+    await run(ROOT, 'RetireGrant', { GrantToken: reissued });
+    const ids = (kms.database.prepare('SELECT grant_id FROM grants').all() as { grant_id: string }[]).map((r) => r.grant_id);
+    expect(ids).toEqual([b.GrantId]);
+  });
+
+  it('tokens reissued by earlier versions (grant_tokens rows) stay valid', async () => {
+    const { GrantId } = await grantBob({ Name: 'old' });
+    const secret = Buffer.alloc(32, 5);
+    const { createHash } = await import('node:crypto');
+    kms.database.prepare('INSERT INTO grant_tokens (grant_id, token_hash) VALUES (?, ?)').run(GrantId, createHash('sha256').update(secret).digest());
+    const token = (s: Buffer): string => Buffer.concat([Buffer.from(GrantId, 'hex'), s]).toString('base64url');
+    expect(await decryptAs(BOB, undefined, { GrantTokens: [token(secret)] })).toEqual({ ok: true });
+    expect(await errorName(decryptAs(BOB, undefined, { GrantTokens: [token(Buffer.alloc(32, 6))] }))).toBe('InvalidGrantTokenException');
+  });
+
+  it('a key has at most 50,000 grants: the next CreateGrant is LimitExceededException, reissuing still works', async () => {
+    const named = await grantBob({ Name: 'kept' });
+    const { key_id: storageId } = kms.database.prepare('SELECT key_id FROM grants WHERE grant_id = ?').get(named.GrantId) as { key_id: string };
+    // The other 49,998 straight into the table (CreateGrant one by one would take seconds).
+    kms.database
+      .prepare(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 49998)
+         INSERT INTO grants (grant_id, key_id, key_arn, name, grantee_principal, retiring_principal, issuing_account, operations, constraints, token_hash, created_at)
+         SELECT printf('%064x', i), ?, ?, NULL, ?, NULL, ?, '["Decrypt"]', NULL, randomblob(32), 0 FROM n`,
+      )
+      .run(storageId, KEY_ARN, BOB.principal, ACCOUNT);
+    await grantBob(); // the 50,000th
+    expect(await errorName(grantBob())).toBe('LimitExceededException');
+    expect(await errorName(grantBob({ DryRun: true }))).toBe('LimitExceededException');
+    expect((await grantBob({ Name: 'kept' })).GrantId).toBe(named.GrantId);
+    // Another key is not affected; retiring a grant makes room again.
+    const other = (await run(ROOT, 'CreateKey', {})) as { KeyMetadata: { KeyId: string } };
+    await run(ROOT, 'CreateGrant', { KeyId: other.KeyMetadata.KeyId, GranteePrincipal: BOB.principal, Operations: ['Decrypt'] });
+    await run(ALICE, 'RevokeGrant', { KeyId: KEY_ID, GrantId: named.GrantId });
+    expect((await grantBob()).GrantId).toMatch(/^[0-9a-f]{64}$/);
+    expect(await errorName(grantBob())).toBe('LimitExceededException');
   });
 
   it('a grantee with CreateGrant may pass on only the operations of its grant', async () => {
