@@ -26,10 +26,19 @@ function currentTarget(ctx: OperationContext, aliasName: string): string {
   return key.keyId;
 }
 
-function targetKey(ctx: OperationContext, keyId: string, action: string) {
+/** Aliases one KMS key may have (AWS KMS resource quota "Aliases per KMS key"). */
+export const MAX_ALIASES_PER_KEY = 50;
+
+/**
+ * A key an alias is to point at: usable, and with room for one more alias (LimitExceededException)
+ * unless the alias already points at it (`current`, a storage id).
+ */
+function targetKey(ctx: OperationContext, keyId: string, action: string, current?: string) {
   // Aliases point at keys, never at other aliases.
   const key = ctx.resolveKey(keyId, { allowAlias: false, action });
   if (key.state === 'PendingDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+  const { n } = ctx.db.prepare('SELECT count(*) AS n FROM aliases WHERE key_id = ?').get(key.storageId) as { n: number };
+  if (n >= MAX_ALIASES_PER_KEY && key.storageId !== current) throw new LocalKmsError('LimitExceededException', `${key.arn} already has ${MAX_ALIASES_PER_KEY} aliases, the most a key may have.`);
   return key;
 }
 
@@ -57,7 +66,7 @@ const updateAlias = defineOperation<{ AliasName: string; TargetKeyId: string }>(
     // without the first check, anyone with rights on some key of their own could repoint
     // another principal's alias at it, and every later call "under the alias" would use it.
     const old = ctx.resolveKey(current, { allowAlias: false, action: 'kms:UpdateAlias' });
-    const key = targetKey(ctx, input.TargetKeyId, 'kms:UpdateAlias');
+    const key = targetKey(ctx, input.TargetKeyId, 'kms:UpdateAlias', old.storageId);
     // AWS: the new key must have the same key usage (and spec family) as the old one.
     if (old.keyUsage !== key.keyUsage || (old.keySpec === 'SYMMETRIC_DEFAULT') !== (key.keySpec === 'SYMMETRIC_DEFAULT')) {
       throw new LocalKmsError('ValidationException', 'The new target key must have the same key type and key usage as the current one');

@@ -71,6 +71,9 @@ export interface NewKeyRow {
 
 /** Inserts a key row (no material: see OperationContext.addMaterial). */
 export function insertKey(ctx: OperationContext, row: NewKeyRow): void {
+  const { n } = ctx.db.prepare('SELECT count(*) AS n FROM keys WHERE region = ?').get(row.region) as { n: number };
+  // AWS KMS resource quotas: "AWS KMS keys", per account and Region, in every key state.
+  if (n >= MAX_KEYS_PER_REGION) throw new LocalKmsError('LimitExceededException', `A region can hold at most ${MAX_KEYS_PER_REGION} KMS keys; schedule unused keys for deletion first.`);
   ctx.db
     .prepare('INSERT INTO keys (key_id, region, key_spec, key_usage, origin, state, description, policy, created_at, current_version, mrk_id, mrk_role) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)')
     .run(row.storageId, row.region, row.keySpec, row.keyUsage, row.origin, row.state, row.description, row.policy, ctx.now.getTime(), row.multiRegion?.keyId ?? null, row.multiRegion?.role ?? null);
@@ -79,6 +82,9 @@ export function insertKey(ctx: OperationContext, row: NewKeyRow): void {
 function describe(ctx: OperationContext, keyId: string): { KeyMetadata: KeyMetadata } {
   return { KeyMetadata: keyMetadata(ctx, getKey(ctx.db, ctx.region, ctx.accountId, keyId)!) };
 }
+
+/** KMS keys one account may have in one region (AWS KMS resource quota "AWS KMS keys"); CreateKey and ReplicateKey beyond it are `LimitExceededException`. */
+export const MAX_KEYS_PER_REGION = 100_000;
 
 /** Tags one key may have (AWS KMS quotas). */
 const MAX_TAGS_PER_KEY = 50;

@@ -92,9 +92,18 @@ const getKeyRotationStatus = defineOperation<{ KeyId: string }>('GetKeyRotationS
   };
 });
 
+/**
+ * On-demand rotations one KMS key may have in its life (AWS KMS Developer Guide, "Perform
+ * on-demand key rotation" and the resource quota of that name: 25, not adjustable; the API
+ * Reference page of RotateKeyOnDemand still says 10).
+ */
+export const MAX_ON_DEMAND_ROTATIONS = 25;
+
 const rotateKeyOnDemand = defineOperation<{ KeyId: string }>('RotateKeyOnDemand', { KeyId: KEY_ID }, (ctx, input) => {
   const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:RotateKeyOnDemand' });
   rotatable(key);
+  const { n } = ctx.db.prepare("SELECT count(*) AS n FROM rotations WHERE key_id = ? AND rotation_type = 'ON_DEMAND'").get(key.storageId) as { n: number };
+  if (n >= MAX_ON_DEMAND_ROTATIONS) throw new LocalKmsError('LimitExceededException', `${key.arn} has been rotated on demand ${MAX_ON_DEMAND_ROTATIONS} times, the most a key may be.`);
   addRotation(ctx, key, 'ON_DEMAND');
   return { KeyId: key.keyId };
 });

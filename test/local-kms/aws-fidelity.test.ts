@@ -186,6 +186,59 @@ describe('tags per key', () => {
   });
 });
 
+describe('resource quotas', () => {
+  // AWS KMS Developer Guide, "Resource quotas": exceeding one makes the request that would create
+  // one more resource fail with LimitExceededException.
+  // https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html
+  // Before, none of these was counted: any number of keys, aliases or on-demand rotations.
+
+  it('AWS KMS keys: 100,000 per region; the next CreateKey or ReplicateKey into that region is refused, other regions are not affected', async () => {
+    await keyOf({ Description: 'template' });
+    // The other 99,999 straight into the table (copies of the first row without material).
+    kms.database
+      .prepare(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 99998)
+         INSERT INTO keys (key_id, region, key_spec, key_usage, origin, state, description, policy, created_at, current_version)
+         SELECT printf('00000000-0000-4000-8000-%012d', i), region, key_spec, key_usage, origin, state, description, policy, created_at, 0
+         FROM n, (SELECT * FROM keys WHERE description = 'template')`,
+      )
+      .run();
+    await keyOf({}); // the 100,000th
+    expect(await errorName(kms.createKey({}))).toBe('LimitExceededException');
+    const west = kms.inRegion('eu-west-1');
+    expect(await west.execute('CreateKey', {})).toMatchObject({ KeyMetadata: { Arn: expect.stringContaining(':eu-west-1:') } });
+    // A replica of a key of another region into the full one is refused too.
+    const westMrk = ((await west.execute('CreateKey', { MultiRegion: true })) as { KeyMetadata: { KeyId: string } }).KeyMetadata.KeyId;
+    expect(await errorName(west.execute('ReplicateKey', { KeyId: westMrk, ReplicaRegion: 'us-east-1' }))).toBe('LimitExceededException');
+    expect(await west.execute('ReplicateKey', { KeyId: westMrk, ReplicaRegion: 'eu-central-1' })).toMatchObject({ ReplicaKeyMetadata: { KeyId: westMrk } });
+  });
+
+  it('aliases per KMS key: 50; a 51st by CreateAlias or UpdateAlias is refused, repointing an alias at its own key is not', async () => {
+    const full = await keyOf({});
+    const other = await keyOf({});
+    for (let i = 0; i < 50; i++) await kms.createAlias({ AliasName: `alias/a${i}`, TargetKeyId: full });
+    expect(await errorName(kms.createAlias({ AliasName: 'alias/a50', TargetKeyId: full }))).toBe('LimitExceededException');
+    await kms.createAlias({ AliasName: 'alias/b', TargetKeyId: other });
+    expect(await errorName(kms.updateAlias({ AliasName: 'alias/b', TargetKeyId: full }))).toBe('LimitExceededException');
+    await kms.updateAlias({ AliasName: 'alias/a0', TargetKeyId: full });
+    expect((await kms.listAliases({ KeyId: full })).Aliases).toHaveLength(50);
+    await kms.deleteAlias({ AliasName: 'alias/a0' });
+    await kms.updateAlias({ AliasName: 'alias/b', TargetKeyId: full });
+    expect((await kms.listAliases({ KeyId: full })).Aliases).toHaveLength(50);
+    expect((await kms.listAliases({ KeyId: other })).Aliases).toEqual([]);
+  });
+
+  it('on-demand rotations: 25 per key in its life; the 26th is refused and adds no key material', async () => {
+    const id = await keyOf({});
+    for (let i = 0; i < 25; i++) await kms.rotateKeyOnDemand({ KeyId: id });
+    expect(await errorName(kms.rotateKeyOnDemand({ KeyId: id }))).toBe('LimitExceededException');
+    expect((await kms.listKeyRotations({ KeyId: id })).Rotations).toHaveLength(25);
+    expect(kms.database.prepare('SELECT count(*) AS n FROM key_versions').get()).toEqual({ n: 26 });
+    // Another key has its own 25.
+    await kms.rotateKeyOnDemand({ KeyId: await keyOf({}) });
+  });
+});
+
 describe('policy lockout safety check at CreateKey and ReplicateKey', () => {
   // AWS KMS API Reference, CreateKey and ReplicateKey, BypassPolicyLockoutSafetyCheck: the key policy
   // must allow the principal making the request to make a later PutKeyPolicy request, unless
