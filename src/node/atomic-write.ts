@@ -97,6 +97,19 @@ export function temporaryPathFor(dst: string): string {
   return join(dirname(dst), `.${basename(dst)}.${randomBytes(6).toString('hex')}.sealbox-tmp`);
 }
 
+/** Temporary files of {@link writeFileAtomically} being created right now (an open on libuv's thread pool). */
+let opening = 0;
+const openingSettled: (() => void)[] = [];
+
+/**
+ * Resolves once no temporary file of {@link writeFileAtomically} is being created: its open runs
+ * on libuv's thread pool, so a file can appear after a signal handler has looked for the
+ * temporary files to remove. The CLI's handler (src/cli/interrupt.ts) waits for this first.
+ */
+export function temporaryFilesSettled(): Promise<void> {
+  return opening === 0 ? Promise.resolve() : new Promise((settled) => openingSettled.push(settled));
+}
+
 /**
  * Writes `dst` through a private temporary file that `body` fills (it gets the open file and its
  * path: rewrapFile copies into it by path), then fsyncs it, renames it over `dst` and fsyncs
@@ -113,7 +126,13 @@ export function temporaryPathFor(dst: string): string {
 export async function writeFileAtomically<T>(dst: string, body: (out: FileHandle, tmp: string) => Promise<T>, fs: AtomicWriteFs = nodeAtomicWriteFs): Promise<T> {
   const tmp = temporaryPathFor(dst);
   // 'wx': never follow or clobber an existing path; 0o600: plaintext is private until renamed.
-  const out = await fs.open(tmp, 'wx', 0o600);
+  opening++;
+  let out: FileHandle;
+  try {
+    out = await fs.open(tmp, 'wx', 0o600);
+  } finally {
+    if (--opening === 0) for (const settled of openingSettled.splice(0)) settled();
+  }
   let open = true;
   let renamed = false;
   try {
