@@ -1,9 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { open, readFile, unlink } from 'node:fs/promises';
+import { open, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { readU32, writeU32, writeU64 } from '../crypto/bytes.js';
 import { SealboxError } from '../errors.js';
+import { decodeHeader, readPreamble } from '../format/header.js';
+import { MAX_ENCRYPTED_DATA_KEYS, MAX_FRAME_LENGTH, MAX_HEADER_BYTES, TAG_BYTES } from '../limits.js';
 import { nodeAtomicWriteFs } from './atomic-write.js';
 
 /**
@@ -87,6 +90,28 @@ function decodeJournal(bytes: Buffer): Journal | undefined {
   };
 }
 
+/**
+ * Whether a decoded journal can be one that {@link writeHeaderInPlace} wrote: both halves are a
+ * whole message header with its tag (preamble, body, 16-byte tag, nothing more), the new one a
+ * rewrap of the old (same message id, frame length and commitment). Recovery writes only such a
+ * header, never other bytes, whatever a journal holds.
+ */
+function isHeaderPair(entry: Journal): boolean {
+  const limits = { maxHeaderBytes: MAX_HEADER_BYTES, maxEncryptedDataKeys: MAX_ENCRYPTED_DATA_KEYS, maxFrameLength: MAX_FRAME_LENGTH };
+  try {
+    const [before, after] = [entry.oldHeader, entry.newHeader].map((bytes) => {
+      const end = readPreamble(bytes);
+      if (end === undefined || end + TAG_BYTES !== bytes.length) throw new RangeError('not a header with its tag');
+      return decodeHeader(bytes.subarray(0, end), limits);
+    });
+    return (
+      Buffer.from(before!.messageId).equals(after!.messageId) && before!.frameLength === after!.frameLength && Buffer.from(before!.commitment).equals(after!.commitment)
+    );
+  } catch {
+    return false;
+  }
+}
+
 /** Reads up to `length` bytes at `position` (fewer only at the end of the file). */
 export async function readAt(handle: FileHandle, length: number, position: number): Promise<Buffer> {
   const buf = Buffer.alloc(length);
@@ -140,6 +165,13 @@ export async function writeHeaderInPlace(path: string, file: FileHandle, oldHead
   await step?.('journal-removed');
 }
 
+function untrustedJournal(journal: string, path: string): SealboxError {
+  return new SealboxError(
+    'ERR_STATE',
+    `The rewrap journal ${basename(journal)} is not a file owned by the owner of ${basename(path)} or by this user that only its owner can write; both were left as they are (remove it if you did not put it there)`,
+  );
+}
+
 /**
  * Finishes an in-place rewrap of `path` that a crash interrupted, if there was one: when its
  * journal is complete, the new header is written whole and synced and the journal removed (the
@@ -155,16 +187,35 @@ export async function writeHeaderInPlace(path: string, file: FileHandle, oldHead
  * @returns `'none'` (no journal), `'completed'` (the new message is in place) or `'discarded'`
  * (an incomplete journal was removed; the old message is in place)
  * @throws SealboxError ERR_STATE when the journal does not belong to the file as it is now
- * (another file was put in its place): both are left as they are. Node file system errors.
+ * (another file was put in its place), does not hold a header of the file's message and its
+ * rewrap, or could have been written by someone who cannot write the file (another owner,
+ * writable by group or others, a symbolic link): both are left as they are. Node file system
+ * errors.
  */
 export async function recoverRewrap(path: string): Promise<'none' | 'completed' | 'discarded'> {
   const journal = journalPath(path);
-  let bytes: Buffer;
+  let handle: FileHandle;
   try {
-    bytes = await readFile(journal);
+    // Not through a symbolic link: the journal is a file of its own beside `path`.
+    handle = await open(journal, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'none';
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw untrustedJournal(journal, path);
     throw err;
+  }
+  let bytes: Buffer;
+  try {
+    // Only a journal that could have been written by someone who can already write `path` is
+    // acted on: its owner is the file's owner or this process's user, and no one else can
+    // write it. Anyone else who can create files in the directory (a shared one such as /tmp)
+    // could otherwise plant a journal that passes every check below and have this process
+    // write its bytes into a file they cannot write.
+    const [st, fileSt] = await Promise.all([handle.stat(), stat(path)]);
+    const trusted = st.isFile() && (st.mode & 0o022) === 0 && (st.uid === fileSt.uid || st.uid === process.geteuid?.());
+    if (!trusted) throw untrustedJournal(journal, path);
+    bytes = await handle.readFile();
+  } finally {
+    await handle.close();
   }
   const entry = decodeJournal(bytes);
   if (!entry) {
@@ -179,7 +230,7 @@ export async function recoverRewrap(path: string): Promise<'none' | 'completed' 
     const tail = await readAt(file, TAIL_BYTES, size - TAIL_BYTES);
     // Every byte of the header region is the old header's or the new header's: the torn file
     // this journal was written for, and no other.
-    let ours = size === entry.size && tail.equals(entry.tail) && region.length === entry.oldHeader.length;
+    let ours = size === entry.size && tail.equals(entry.tail) && region.length === entry.oldHeader.length && isHeaderPair(entry);
     for (let i = 0; ours && i < region.length; i++) ours = region[i] === entry.oldHeader[i] || region[i] === entry.newHeader[i];
     if (!ours) throw new SealboxError('ERR_STATE', `The rewrap journal ${basename(journal)} does not belong to ${basename(path)} as it is now; both were left as they are`);
     await writeAt(file, entry.newHeader, 0);

@@ -209,7 +209,7 @@ describe('in-place header replacement survives a crash at any point', () => {
       // The first k bytes written (a write that landed partly), and the same with only every other byte (any granularity).
       for (const torn of [Buffer.concat([newHeader.subarray(0, k), bytes.subarray(k)]), Buffer.from(bytes.map((b, i) => (i < k && i % 2 === 0 ? newHeader[i]! : b)))]) {
         await writeFile(path, torn);
-        await writeFile(journalPath(path), journal);
+        await writeFile(journalPath(path), journal, { mode: 0o600 });
         expect(await recoverRewrap(path)).toBe('completed');
         expect(bytesEqual(await readFile(path), next)).toBe(true);
       }
@@ -230,6 +230,61 @@ describe('in-place header replacement survives a crash at any point', () => {
     expect(code(await thrown(() => rewrapFile(other.path, other.path, { keyring: oldKey, to: newKey })))).toBe('ERR_STATE');
     await rm(journalPath(other.path));
     expect(await recoverRewrap(path)).toBe('none');
+  });
+
+  it('a journal that someone who cannot write the file could have put there is refused, and nothing is written', async () => {
+    const { path, bytes } = await message('planted.sbx', 5000, 1000);
+    const { ciphertext: next } = await rewrap(bytes, { keyring: oldKey, to: newKey });
+    const len = bytes.length - bodyOf(bytes).length;
+    const stop = new Error('stop');
+    const { chown, open, symlink, unlink } = await import('node:fs/promises');
+    const f = await open(path, 'r+');
+    await writeHeaderInPlace(path, f, bytes.subarray(0, len), next.subarray(0, len), (s) => {
+      if (s === 'journal-synced') throw stop;
+    }).catch((e: unknown) => expect(e).toBe(stop));
+    await f.close();
+    const genuine = await readFile(journalPath(path));
+    const refused = async (what: string): Promise<void> => {
+      expect([what, code(await thrown(() => recoverRewrap(path)))]).toEqual([what, 'ERR_STATE']);
+      expect([what, code(await thrown(() => rewrapFile(path, path, { keyring: oldKey, to: newKey })))]).toEqual([what, 'ERR_STATE']);
+      expect([what, bytesEqual(await readFile(path), bytes)]).toEqual([what, true]);
+    };
+    // Writable by others (as a journal created by another user in a shared directory can be).
+    await chmod(journalPath(path), 0o666);
+    await refused('mode 0666');
+    // A symbolic link to a journal.
+    await rm(journalPath(path));
+    await writeFile(join(dir, 'elsewhere'), genuine, { mode: 0o600 });
+    await symlink(join(dir, 'elsewhere'), journalPath(path));
+    await refused('symbolic link');
+    await unlink(journalPath(path));
+    // Owned by another user: as root, give it away (a non-root run cannot, and skips this).
+    if (process.getuid?.() === 0) {
+      await writeFile(journalPath(path), genuine, { mode: 0o600 });
+      await chown(journalPath(path), 65534, 65534);
+      await refused('owned by uid 65534');
+      await rm(journalPath(path));
+    }
+    // Well formed, owned by this user, matching the file byte for byte, but "the old header" is
+    // the whole file and "the new one" anything: recovery would have written it all (the
+    // journal's checks alone passed it before).
+    const whole = Buffer.alloc(8 + 4 + 8 + 16 + 2 * bytes.length + 32);
+    whole.write('SBXRWJ1\n', 0, 'latin1');
+    whole.writeUInt32BE(bytes.length, 8);
+    whole.writeUInt32BE(0, 12);
+    whole.writeUInt32BE(bytes.length, 16);
+    bytes.subarray(bytes.length - 16).copy(whole, 20);
+    bytes.copy(whole, 36);
+    whole.fill(0x41, 36 + bytes.length, 36 + 2 * bytes.length);
+    const { createHash } = await import('node:crypto');
+    createHash('sha256').update(whole.subarray(0, whole.length - 32)).digest().copy(whole, whole.length - 32);
+    await writeFile(journalPath(path), whole, { mode: 0o600 });
+    await refused('the whole file as its header');
+    await rm(journalPath(path));
+    // The genuine journal, as this user wrote it, still completes the rewrap.
+    await writeFile(journalPath(path), genuine, { mode: 0o600 });
+    expect(await recoverRewrap(path)).toBe('completed');
+    expect(bytesEqual(await readFile(path), next)).toBe(true);
   });
 
   for (const step of ['journal-written', 'journal-synced', 'header-written', 'header-synced', 'journal-removed']) {
