@@ -43,7 +43,7 @@ function denied(action: string): LocalKmsError {
  */
 export function authorizeAccess(request: AuthorizeRequest): void {
   const { caller, action, key, context } = request;
-  if (request.grantTokens !== undefined) checkGrantTokens(context, request.grantTokens);
+  if (request.grantTokens !== undefined && !request.withoutGrants) checkGrantTokens(context, request.grantTokens);
   // Identity policies count for principals of this account only (another account's IAM is not here).
   const identity = caller.accountId === context.accountId ? identityPoliciesOf(context.db, caller.principal) : [];
   if (key === undefined) {
@@ -71,7 +71,7 @@ export function authorizeAccess(request: AuthorizeRequest): void {
     if (fromIdentity === 'deny') throw denied(action);
     if (decision === 'allowDirect' || (decision === 'allowAccount' && fromIdentity === 'allow')) return;
   }
-  if (grantsForCaller(context.db, key.storageId, caller).some((g) => grantCovers(g, policyRequest))) return;
+  if (!request.withoutGrants && grantsForCaller(context.db, key.storageId, caller).some((g) => grantCovers(g, policyRequest))) return;
   throw denied(action);
 }
 

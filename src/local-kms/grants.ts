@@ -19,7 +19,6 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SqliteDatabase as Database } from './sqlite.js';
 import { LocalKmsError } from './errors.js';
 import { checkGrantOperationsForKey, grantCovers, validateGrantTerms, type GrantConstraints, type GrantTerms } from './grant-rules.js';
-import { cachedKeyPolicy, evaluateKeyPolicy } from './policy.js';
 import { defineOperation, type Caller, type Migration, type OperationContext } from './operation.js';
 
 /** Most grant tokens one request may carry (AWS limit). */
@@ -285,11 +284,21 @@ const createGrant = defineOperation<CreateGrantInput>(
     checkGrantOperationsForKey(input.Operations, key, input.Constraints);
     // A caller allowed only through a grant with CreateGrant may pass on no more than that
     // grant gives: the same or fewer operations under the same constraints (AWS).
+    // Allowed "by policy" means as the authorize hooks decide with grants left out: the key
+    // policy with its conditions on this request (kms:GranteePrincipal, ...) and the caller's
+    // identity policies, combined as for any other call. (The key policy alone said "allow"
+    // whenever it named the caller's account, even when the caller's identity policies did
+    // not allow CreateGrant: a grantee of CreateGrant could then grant itself anything.)
     const caller = { principal: ctx.caller.principal, accountId: ctx.caller.accountId, action: 'kms:CreateGrant', keyArn: key.arn };
-    const policy = cachedKeyPolicy(key.policy);
-    const byPolicy = [firstContext, ...moreContexts].every(
-      (encryptionContext) => evaluateKeyPolicy(policy, encryptionContext ? { ...caller, encryptionContext } : caller) === 'allow',
-    );
+    const byPolicy = [firstContext, ...moreContexts].every((encryptionContext) => {
+      try {
+        ctx.authorize({ action: 'kms:CreateGrant', key, keyArn: key.arn, withoutGrants: true, ...(encryptionContext ? { encryptionContext } : {}) });
+        return true;
+      } catch (err) {
+        if (err instanceof LocalKmsError && err.name === 'AccessDeniedException') return false;
+        throw err;
+      }
+    });
     if (!byPolicy) {
       const wanted = JSON.stringify(input.Constraints ?? null);
       const parent = grantsForCaller(ctx.db, key.storageId, caller).find(

@@ -114,6 +114,12 @@ export interface AuthorizeRequest {
   readonly requestAlias?: string;
   /** The running operation (gives the hook the database and the clock). */
   readonly context: OperationContext;
+  /**
+   * Decide by policies alone (the key policy and identity policies), as if the key had no
+   * grants: CreateGrant asks this to learn whether its caller may pass on more than a grant of
+   * its own gives. A hook that knows nothing of grants can ignore it.
+   */
+  readonly withoutGrants?: boolean;
 }
 
 /**

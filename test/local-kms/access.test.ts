@@ -342,6 +342,46 @@ describe('grants', () => {
     expect(await errorName(grantBob())).toBe('LimitExceededException');
   });
 
+  it('a grantee with CreateGrant whose identity policy does not allow CreateGrant may still pass on only its grant', async () => {
+    // The default key policy names the account: for a principal with identity policies, the
+    // key policy alone does not allow; before, CreateGrant counted it as allowing and let the
+    // grantee of a CreateGrant-only grant grant itself Decrypt.
+    await run(ALICE, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: defaultKeyPolicy(ACCOUNT), BypassPolicyLockoutSafetyCheck: true });
+    await kms.putPrincipalPolicy({
+      Principal: BOB.principal,
+      PolicyName: 'list-only',
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:ListKeys', Resource: '*' }] }),
+    });
+    expect(await errorName(decryptAs(BOB))).toBe('AccessDeniedException');
+    await run(ROOT, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, Operations: ['CreateGrant'] });
+    expect(await errorName(run(BOB, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, Operations: ['Decrypt', 'Encrypt'] }))).toBe('AccessDeniedException');
+    expect(await errorName(decryptAs(BOB))).toBe('AccessDeniedException');
+    // What its grant gives it may pass on.
+    await run(BOB, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: `arn:aws:iam::${ACCOUNT}:user/carol`, Operations: ['CreateGrant'] });
+    // With an identity policy that allows CreateGrant, the key policy and it together allow it.
+    await kms.putPrincipalPolicy({
+      Principal: BOB.principal,
+      PolicyName: 'grants',
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:CreateGrant', Resource: '*' }] }),
+    });
+    await run(BOB, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, Operations: ['Decrypt'] });
+    expect(await decryptAs(BOB)).toEqual({ ok: true });
+  });
+
+  it('a key policy that allows CreateGrant only for one grantee allows that grant (its conditions see the request)', async () => {
+    const carol = `arn:aws:iam::${ACCOUNT}:user/carol`;
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { AWS: ALICE.principal }, Action: 'kms:*', Resource: '*' },
+        { Effect: 'Allow', Principal: { AWS: BOB.principal }, Action: 'kms:CreateGrant', Resource: '*', Condition: { StringEquals: { 'kms:GranteePrincipal': carol } } },
+      ],
+    };
+    await run(ALICE, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: JSON.stringify(policy), BypassPolicyLockoutSafetyCheck: true });
+    await run(BOB, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: carol, Operations: ['Decrypt'] });
+    expect(await errorName(run(BOB, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, Operations: ['Decrypt'] }))).toBe('AccessDeniedException');
+  });
+
   it('a grantee with CreateGrant may pass on only the operations of its grant', async () => {
     await grantBob({ Operations: ['Decrypt', 'Encrypt', 'CreateGrant'] });
     const carol = `arn:aws:iam::${ACCOUNT}:user/carol`;
