@@ -166,6 +166,19 @@ describe('rewrap', () => {
     expect((await rewrap(big, { keyring: oldKey, to: newKey, maxEncryptedDataKeys: 255 })).header.encryptedDataKeys.length).toBe(1);
   });
 
+  it('never writes a header above the caller\'s maxHeaderBytes (decrypt with the same bound would refuse it)', async () => {
+    const { ciphertext } = await encrypt(pattern(100), { keyring: oldKey });
+    const body = readPreamble(ciphertext)! - 8;
+    // Room for the header as it is (its rewrap into suite 3 adds the 9-byte salt item), not for a second EDK.
+    const maxHeaderBytes = body + 9;
+    await decrypt(ciphertext, { keyring: oldKey, maxHeaderBytes });
+    const replaced = await rewrap(ciphertext, { keyring: oldKey, to: newKey, maxHeaderBytes });
+    await decrypt(replaced.ciphertext, { keyring: newKey, maxHeaderBytes });
+    // Before, this returned a message that decrypt (and rewrap) with the same option refused.
+    expect(code(await thrown(() => rewrap(ciphertext, { keyring: oldKey, to: newKey, mode: 'add', maxHeaderBytes })))).toBe('ERR_LIMIT_EXCEEDED');
+    expect((await rewrap(ciphertext, { keyring: oldKey, to: newKey, mode: 'add' })).header.encryptedDataKeys.length).toBe(2);
+  });
+
   it('writes suite 3: a fresh header salt per header, so no header tag nonce repeats under the content key', async () => {
     const plaintext = pattern(5000, 4);
     const { ciphertext, header: v1 } = await encrypt(plaintext, { keyring: oldKey, frameLength: 1000 });

@@ -88,6 +88,12 @@ describe('suite 2: signed messages, one-shot', () => {
     expect(await thrown(() => encrypt(pattern(1), { keyring, suite: 'signed' as never }))).toBeInstanceOf(TypeError);
     const s = await signed(pattern(1));
     expect(await thrown(() => decrypt(s, { keyring, signaturePolicy: 'require' as never }))).toBeInstanceOf(TypeError);
+    // Not a string: a one-element array read as its text once turned the policy around (a
+    // signed message refused, an unsigned one, which a forger can write, accepted).
+    const u = (await encrypt(pattern(1), { keyring })).ciphertext;
+    for (const policy of [['require-signed'], ['accept-any'], { toString: () => 'require-signed' }, 42]) {
+      for (const message of [s, u]) expect(await thrown(() => decrypt(message, { keyring, signaturePolicy: policy as never }))).toBeInstanceOf(TypeError);
+    }
   });
 
   it('refuses materials that lost or changed the public key, or are for another suite (ERR_KEYRING)', async () => {

@@ -156,7 +156,11 @@ export function planDecryption(options: DecryptOptions): DecryptPlan {
   const expected = options.expectedEncryptionContext;
   const expectedEncryptionContext = expected === undefined ? undefined : normalizeContext(expected, 'expectedEncryptionContext');
   const signaturePolicy = options.signaturePolicy ?? 'accept-any';
-  if (!/^(accept-any|re(quire|fuse)-signed)$/.test(signaturePolicy)) throw new TypeError('"signaturePolicy"');
+  // A string first: the regular expression would read ['require-signed'] as its text, and the
+  // policy check then as no policy at all (signed messages refused, unsigned ones accepted).
+  if (typeof signaturePolicy !== 'string' || !/^(accept-any|re(quire|fuse)-signed)$/.test(signaturePolicy)) {
+    throw new TypeError(`"signaturePolicy" expected "accept-any", "require-signed" or "refuse-signed", got ${typeof signaturePolicy === 'string' ? JSON.stringify(signaturePolicy.slice(0, 40)) : Array.isArray(signaturePolicy) ? 'an array' : typeof signaturePolicy}`);
+  }
   return { cmm, limits, backend, expectedEncryptionContext, signaturePolicy };
 }
 

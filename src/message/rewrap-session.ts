@@ -14,7 +14,7 @@ import type { Keyring, WrapResult } from '../keyring/keyring.js';
 import { checkedKeyring, unwrapNow, wrapNow } from '../keyring/keyring.js';
 import type { Steps } from '../crypto/maybe.js';
 import { drive } from '../crypto/maybe.js';
-import { MAX_ENCRYPTED_DATA_KEYS, TAG_BYTES } from '../limits.js';
+import { MAX_ENCRYPTED_DATA_KEYS, MAX_HEADER_BYTES, PREAMBLE_BYTES, TAG_BYTES } from '../limits.js';
 import type { DecryptSession } from './decrypt-session.js';
 import { frameOpener, openHeader } from './decrypt-session.js';
 import { sealHeader } from './encrypt-session.js';
@@ -198,6 +198,10 @@ function* rewrapHeaderSteps(
     // The old header's bytes with the new EDKs and salt spliced in: no second encoding of the
     // context (the same bytes as encodeHeader; test/rewrap.test.ts compares them).
     const encoded = encodeRewrappedHeader(headerBytes, previous, header, TAG_BYTES + room);
+    // Nor one whose header is above the caller's bound (the body, as readPreamble counts it).
+    const bodyLength = encoded.length - PREAMBLE_BYTES - TAG_BYTES - room;
+    const maxBody = Math.min(plan.decrypt.limits.maxHeaderBytes, MAX_HEADER_BYTES);
+    if (bodyLength > maxBody) throw limitExceeded('header bytes', bodyLength, maxBody);
     const sealed: Uint8Array = yield sealHeader(header, key, room === 0 ? encoded : encoded.subarray(0, encoded.length - room));
     const frameKey = key;
     return { header, previous, headerBytes: sealed, openFrames: () => frameOpener(frameKey, header.messageId) };
