@@ -11,7 +11,7 @@ import { cleanUpOnSignal } from './interrupt.js';
 import { DEFAULT_MAX_FRAME_LENGTH } from '../limits.js';
 import { filesProgress, progressFor, runPipeline, wantsProgress } from './io.js';
 import { inputError, openInput, readsTerminal, terminalArmor } from './input.js';
-import { checkOutputPath } from './output-path.js';
+import { checkOutputPath, outputTarget } from './output-path.js';
 import { rememberingEdks } from './edk-names.js';
 import { SealboxError } from '../errors.js';
 import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../crypto/suites.js';
@@ -167,7 +167,8 @@ function explained(err: unknown, file: string | undefined, remembered: ReturnTyp
 }
 
 async function run(file: string | undefined, opts: CryptOptions, globals: GlobalOptions, direction: Direction): Promise<void> {
-  if (direction === 'encrypt' && !opts.armor && (opts.output === undefined || opts.output === '-') && process.stdout.isTTY) {
+  const target = outputTarget(opts.output);
+  if (direction === 'encrypt' && !opts.armor && target.kind === 'stdout' && process.stdout.isTTY) {
     // Binary ciphertext on a terminal is unreadable and can garble it (as age refuses, too).
     throw new UsageError('refusing to write binary ciphertext to a terminal: use -o FILE, redirect stdout, or --armor');
   }
@@ -183,8 +184,9 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
   try {
     const setUp = await setUpKeyring(opts, direction, local);
     noStore = setUp.noStore;
-    const toFile = opts.output !== undefined && opts.output !== '-';
-    if (toFile) dropHandlers = cleanUpOnSignal(opts.output!);
+    // A FIFO or device named by -o is written as stdout is (output-path.ts).
+    const toFile = target.kind === 'file';
+    if (toFile) dropHandlers = cleanUpOnSignal(target.path);
     // File to file without a progress bar or armor: the fast path (positional reads, atomic rename).
     // Only a regular file can be read at positions (not a pipe such as /dev/stdin).
     const armored = direction === 'encrypt' ? Boolean(opts.armor) : regularFile && looksArmored(file!);
@@ -195,14 +197,14 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
     const armor = !direct && (opts.armor || direction === 'decrypt') ? await import('./armor.js') : undefined;
     if (direction === 'encrypt') {
       const options = encryptOptions(setUp.keyring, opts, parsed);
-      if (direct) await encryptFile(file!, opts.output!, withThreads(options, parsed));
-      else await runPipeline(stream, [...(progress ? [progress] : []), createEncryptStream(options), ...(opts.armor ? [armor!.createArmorStream()] : [])], opts.output);
+      if (direct) await encryptFile(file!, target.path, withThreads(options, parsed));
+      else await runPipeline(stream, [...(progress ? [progress] : []), createEncryptStream(options), ...(opts.armor ? [armor!.createArmorStream()] : [])], target);
     } else {
       const decrypting = decryptOptions(setUp.keyring, opts, parsed);
       remembered = decrypting.remembered;
-      if (direct) await decryptFile(file!, opts.output!, withThreads(decrypting.options, parsed));
+      if (direct) await decryptFile(file!, target.path, withThreads(decrypting.options, parsed));
       // Armor or binary: the dearmor stage passes binary input straight through.
-      else await runPipeline(stream, [...(progress ? [progress] : []), armor!.createDearmorStream(), createDecryptStream(decrypting.options)], opts.output);
+      else await runPipeline(stream, [...(progress ? [progress] : []), armor!.createDearmorStream(), createDecryptStream(decrypting.options)], target);
     }
   } catch (err) {
     throw explained(err, file, remembered, noStore?.());
@@ -357,7 +359,7 @@ async function runMany(files: string[], opts: CryptOptions, globals: GlobalOptio
         if (small && small[0] !== 0x2d) return await writeWhole(output, (await decrypt(small, options)).plaintext);
         if (!looksArmored(file)) return await decryptFile(file, output, withThreads(options, parsed));
         const armor = await import('./armor.js');
-        await runPipeline(openInput(file, 'refuse').stream, [armor.createDearmorStream(), createDecryptStream(options)], output);
+        await runPipeline(openInput(file, 'refuse').stream, [armor.createDearmorStream(), createDecryptStream(options)], { kind: 'file', path: output });
         return { bytesWritten: statSync(output).size };
       } catch (err) {
         throw explained(err, file, remembered, noStore());

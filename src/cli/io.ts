@@ -1,8 +1,11 @@
+import { createWriteStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Transform, Writable } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { writeFileAtomically } from '../node/atomic-write.js';
+import { fileError } from './exit.js';
+import type { OutputTarget } from './output-path.js';
 
 /** Inputs above this size get a progress bar when stderr is a terminal. */
 const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
@@ -114,17 +117,30 @@ function handleWriter(out: FileHandle): Writable {
 }
 
 /**
- * Runs input → stages → output. With an output path, writes a private temporary file beside it,
+ * Runs input → stages → output (src/cli/output-path.ts, {@link OutputTarget}). To a file, writes a private temporary file beside it,
  * fsyncs it and renames it only on success (src/node/atomic-write.ts): a failed run leaves no
  * output file, and a power cut after the run leaves the whole file.
  */
-export async function runPipeline(input: Readable, stages: Transform[], output: string | undefined): Promise<void> {
-  if (output === undefined || output === '-') {
+export async function runPipeline(input: Readable, stages: Transform[], output: OutputTarget): Promise<void> {
+  if (output.kind === 'stream') {
+    // A FIFO or device: opened and written as it is (it cannot be renamed over). Its own errors
+    // name it (ENOSPC on /dev/full, EPIPE when the reader went away).
+    const out = createWriteStream(output.path, { flags: 'w' });
+    let failed: unknown;
+    out.once('error', (err) => (failed = err));
+    try {
+      await pipeline([input, ...stages, out]);
+    } catch (err) {
+      throw err === failed ? fileError(err, output.path, 'write') : err;
+    }
+    return;
+  }
+  if (output.kind === 'stdout') {
     // end: false: ending process.stdout shuts the descriptor down for writing, and when stdout
     // is a socket (a parent in Node spawns us with stdio 'pipe') that shutdown is shared: the
     // parent's shell could no longer write to it (its next command died of SIGPIPE).
     await pipeline([input, ...stages, process.stdout as Writable], { end: false });
     return;
   }
-  await writeFileAtomically(output, (out) => pipeline([input, ...stages, handleWriter(out)]));
+  await writeFileAtomically(output.path, (out) => pipeline([input, ...stages, handleWriter(out)]));
 }

@@ -1,25 +1,87 @@
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, fstatSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FileError, fileError } from './exit.js';
+
+/**
+ * Where `-o PATH` writes (docs/cli.md, "Output files"):
+ * - `file`: through a temporary file renamed over `path` (all or nothing). When the path given is
+ *   a symbolic link to a regular file, `path` is the link's target: the file is replaced and the
+ *   link kept (renaming over the link would have replaced the link itself, as with /dev/stdout
+ *   redirected to a file);
+ * - `stream`: straight into an existing FIFO, character or block device or socket (/dev/null, a
+ *   terminal, /dev/stdout on a pipe, a shell's `>(command)`), which cannot be renamed over:
+ *   written as standard output is, so a failure can leave part of the output there;
+ * - `stdout`: "-", no -o, or a path to what is open as standard output (/dev/stdout).
+ */
+export type OutputTarget = { readonly kind: 'stdout' } | { readonly kind: 'file' | 'stream'; readonly path: string };
+
+function sameAsStdout(st: { dev: number; ino: number }): boolean {
+  try {
+    const out = fstatSync(1);
+    return out.dev === st.dev && out.ino === st.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** Where `-o path` writes (see {@link OutputTarget}); the path must exist for `stream`. */
+export function outputTarget(path: string | undefined): OutputTarget {
+  if (path === undefined || path === '-') return { kind: 'stdout' };
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return { kind: 'file', path };
+  }
+  // /dev/stdout, /dev/fd/1, /proc/self/fd/1: what is open as standard output already, whatever it
+  // is (a socket cannot be opened by path; a file opened by `>>` must be appended to, not replaced).
+  if (!st.isDirectory() && sameAsStdout(st)) return { kind: 'stdout' };
+  if (!st.isFile() && !st.isDirectory()) return { kind: 'stream', path };
+  if (st.isFile() && lstatSync(path).isSymbolicLink()) {
+    try {
+      return { kind: 'file', path: realpathSync(path) };
+    } catch {
+      return { kind: 'file', path };
+    }
+  }
+  return { kind: 'file', path };
+}
 
 /**
  * Refuses an output path that cannot be written, before any work and before the key store is
  * opened or created, naming the path as the user gave it: a directory, a missing or
  * non-directory parent, a parent without write permission. (The output itself is written
  * later, through a temporary file beside it; this check only makes the common mistakes fail
- * first, and says so in the user's terms instead of the temporary file's name.)
+ * first, and says so in the user's terms instead of the temporary file's name.) An existing
+ * FIFO, device or socket ({@link outputTarget} `stream`) needs only to be writable itself.
  * "-" and undefined mean stdout.
  */
 export function checkOutputPath(path: string | undefined): void {
   if (path === undefined || path === '-') return;
   if (path === '') throw new FileError('cannot write "": the output path is empty', 'ENOENT');
+  const target = outputTarget(path);
+  if (target.kind === 'stdout') return;
+  if (target.kind === 'stream') {
+    try {
+      accessSync(path, constants.W_OK);
+    } catch (err) {
+      throw fileError(err, path, 'write');
+    }
+    return;
+  }
   try {
     if (statSync(path).isDirectory()) throw new FileError(`cannot write ${path}: it is a directory (give a file name)`, 'EISDIR');
   } catch (err) {
     if (err instanceof FileError) throw err;
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fileError(err, path, 'write');
   }
-  const dir = dirname(path);
+  // A link's target gets the temporary file beside it; messages still name the path given.
+  checkResolved(path, target.kind === 'file' ? target.path : path);
+}
+
+/** The directory checks of {@link checkOutputPath} for `resolved`, the file `path` names. */
+function checkResolved(path: string, resolved: string): void {
+  const dir = dirname(resolved);
   let parent;
   try {
     parent = statSync(dir);

@@ -100,7 +100,7 @@ describe('every temp+rename writer fsyncs the file before the rename and the dir
 
   it("the CLI's -o writer (runPipeline)", async () => {
     const out = join(dir, 'cli-out');
-    await runPipeline(Readable.from([Buffer.from('hello '), Buffer.from('world')]), [], out);
+    await runPipeline(Readable.from([Buffer.from('hello '), Buffer.from('world')]), [], { kind: 'file', path: out });
     expect(await readFile(out, 'utf8')).toBe('hello world');
     expect(durabilityEvents(out)).toEqual(expectedOrder(out));
     expect(await tmpFiles()).toEqual([]);
@@ -109,7 +109,7 @@ describe('every temp+rename writer fsyncs the file before the rename and the dir
   it("a failed CLI pipeline leaves no output and no temporary file", async () => {
     const out = join(dir, 'cli-failed');
     const input = new Readable({ read() { this.destroy(new Error('input broke')); } });
-    await expect(runPipeline(input, [], out)).rejects.toThrow('input broke');
+    await expect(runPipeline(input, [], { kind: 'file', path: out })).rejects.toThrow('input broke');
     expect(await stat(out).catch(() => null)).toBeNull();
     expect(await tmpFiles()).toEqual([]);
     expect(events.some((e) => e.startsWith('rename'))).toBe(false);

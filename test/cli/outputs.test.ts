@@ -1,0 +1,93 @@
+/**
+ * `-o PATH` when PATH already exists and is not a plain file (src/cli/output-path.ts): a FIFO or
+ * device is written as standard output is, a symbolic link to a file keeps the link. Before,
+ * every -o was a temporary file renamed over PATH: a FIFO (or, for root, /dev/null or
+ * /dev/stdout) was replaced by a regular file holding the output, and a link by a file.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { lstatSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CLI, ensureBuilt } from './build.js';
+import { cliEnv, sealbox, tmp } from './run.js';
+
+beforeAll(() => ensureBuilt(), 120_000);
+
+const hasMkfifo = spawnSync('mkfifo', ['--version'], { stdio: 'ignore' }).status === 0;
+
+describe('-o onto what is not a plain file', () => {
+  const dir = tmp('outputs');
+  const home = tmp('outputs-home');
+  const key = join(dir, 'k.key');
+  writeFileSync(key, Buffer.alloc(32, 7));
+  const keyArg = ['--key', `file:${key}`];
+  const message = join(dir, 'm.sbx');
+  writeFileSync(join(dir, 'm.txt'), 'the plaintext\n');
+
+  it.skipIf(!hasMkfifo)('a FIFO: the reader at its other end gets the output, and it stays a FIFO (encrypt and decrypt)', async () => {
+    expect(sealbox(home, ['encrypt', join(dir, 'm.txt'), '-o', message, ...keyArg]).code).toBe(0);
+    const fifo = join(dir, 'fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    for (const [args, expected] of [
+      [['decrypt', message, '-o', fifo, ...keyArg], 'the plaintext\n'],
+      [['encrypt', join(dir, 'm.txt'), '-o', fifo, ...keyArg], 'SBX'],
+    ] as const) {
+      const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const chunks: Buffer[] = [];
+      reader.stdout.on('data', (c: Buffer) => chunks.push(c));
+      const read = new Promise<void>((resolve) => reader.on('close', () => resolve()));
+      const r = sealbox(home, [...args]);
+      // On the old code the FIFO was renamed over and the reader never saw a writer.
+      setTimeout(() => reader.kill(), 2000).unref();
+      await read;
+      expect(r.code, r.stderr).toBe(0);
+      expect(Buffer.concat(chunks).toString('latin1').startsWith(expected)).toBe(true);
+      expect(lstatSync(fifo).isFIFO()).toBe(true);
+    }
+  });
+
+  it('a link to a pipe (as /dev/stdout is): written through it, and the link stays', () => {
+    expect(sealbox(home, ['encrypt', join(dir, 'm.txt'), '-o', message, ...keyArg]).code).toBe(0);
+    const out = join(dir, 'stdout-link');
+    symlinkSync('/proc/self/fd/1', out);
+    const r = spawnSync(process.execPath, [CLI, 'decrypt', message, '-o', out, ...keyArg], { env: cliEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(r.status, r.stderr.toString()).toBe(0);
+    expect(r.stdout.toString()).toBe('the plaintext\n');
+    expect(readlinkSync(out)).toBe('/proc/self/fd/1');
+  });
+
+  it('a link to a file: the file gets the output, the link stays', () => {
+    expect(sealbox(home, ['encrypt', join(dir, 'm.txt'), '-o', message, ...keyArg]).code).toBe(0);
+    const target = join(dir, 'target.txt');
+    const link = join(dir, 'link.txt');
+    writeFileSync(target, 'old');
+    symlinkSync(target, link);
+    expect(sealbox(home, ['decrypt', message, '-o', link, ...keyArg]).code).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(target, 'utf8')).toBe('the plaintext\n');
+    expect(statSync(target).mode & 0o777).toBe(0o600);
+  });
+
+  it('a device whose writes fail: the error names it, and it stays a device', () => {
+    // A full device (writes fail with ENOSPC). As root, a node of our own, which a regression
+    // could only replace in this temporary directory; otherwise /dev/full, which cannot be.
+    let full = '/dev/full';
+    if (process.getuid?.() === 0 && spawnSync('mknod', [join(dir, 'full'), 'c', '1', '7']).status === 0) full = join(dir, 'full');
+    const r = sealbox(home, ['decrypt', message, '-o', full, ...keyArg]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`sealbox: cannot write ${full}: no space left on the device (ENOSPC)\n`);
+    expect(statSync(full).isCharacterDevice()).toBe(true);
+  });
+
+  it('standard output by its path (as /dev/stdout), opened by the shell with >>: appended to, not replaced', () => {
+    expect(sealbox(home, ['encrypt', join(dir, 'm.txt'), '-o', message, ...keyArg]).code).toBe(0);
+    const log = join(dir, 'appended.txt');
+    writeFileSync(log, 'before\n');
+    // A link of our own to /proc/self/fd/1 (what /dev/stdout is), so a regression replaces it, not /dev/stdout.
+    const stdoutLink = join(dir, 'stdout-link-2');
+    symlinkSync('/proc/self/fd/1', stdoutLink);
+    const r = spawnSync('sh', ['-c', `"$0" "$1" decrypt "$2" -o "$5" --key "$3" >> "$4"`, process.execPath, CLI, message, `file:${key}`, log, stdoutLink], { env: cliEnv(home) });
+    expect(r.status, r.stderr.toString()).toBe(0);
+    expect(readFileSync(log, 'utf8')).toBe('before\nthe plaintext\n');
+  });
+});
