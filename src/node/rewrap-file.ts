@@ -46,6 +46,48 @@ export interface RewrapFileResult {
  * by `verifyFrames`, and by every decrypt.)
  */
 async function checkBodyShape(input: FileHandle, bodyStart: number, size: number, frameLength: number): Promise<void> {
+  try {
+    await guessBodyShape(input, bodyStart, size, frameLength);
+  } catch (err) {
+    if (err instanceof SealboxError && err.code !== 'ERR_LIMIT_EXCEEDED') {
+      // The guess is where the final frame must be if the file ends where the message does.
+      // When it does not, say what reading the frames in order finds (what decrypt and rewrap
+      // report for the same bytes: bytes after a complete message are ERR_TRAILING_DATA, not a
+      // frame cut short). Only failures pay for this walk.
+      await walkBodyShape(input, bodyStart, size, frameLength);
+    }
+    throw err;
+  }
+}
+
+/**
+ * The frames' structure read in order (each regular frame's type byte, then the final frame's
+ * prefix), O(frames) small reads: throws what a sequential reader would find first. Returns when
+ * the structure is sound (the caller then throws the guess's error).
+ */
+async function walkBodyShape(input: FileHandle, bodyStart: number, size: number, frameLength: number): Promise<void> {
+  const regularSize = frameLength + REGULAR_FRAME_OVERHEAD;
+  for (let pos = bodyStart, frames = 0; ; pos += regularSize) {
+    if (++frames > MAX_FRAMES) throw limitExceeded('frames', frames, MAX_FRAMES);
+    if (pos + 1 > size) throw new SealboxError('ERR_TRUNCATED', 'The message ends before its final frame');
+    const type = (await readAt(input, 1, pos))[0];
+    if (type === FRAME_REGULAR) {
+      if (pos + regularSize > size) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside a frame');
+      continue;
+    }
+    if (type !== FRAME_FINAL) throw formatInvalid('unknown frame type');
+    if (pos + FINAL_FRAME_PREFIX > size) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside the final frame');
+    const declared = readU32(await readAt(input, FINAL_FRAME_PREFIX, pos), 1);
+    if (declared >= frameLength) throw formatInvalid('final frame length must be below the frame length');
+    const end = pos + FINAL_FRAME_OVERHEAD + declared;
+    if (end > size) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside the final frame');
+    if (end < size) throw new SealboxError('ERR_TRAILING_DATA', 'Bytes follow the final frame');
+    return;
+  }
+}
+
+/** {@link checkBodyShape}'s O(1) reads: the final frame where the file's length puts it. */
+async function guessBodyShape(input: FileHandle, bodyStart: number, size: number, frameLength: number): Promise<void> {
   const bodyLength = size - bodyStart;
   if (bodyLength < FINAL_FRAME_OVERHEAD) throw new SealboxError('ERR_TRUNCATED', 'The message ends before its final frame');
   const regularSize = frameLength + REGULAR_FRAME_OVERHEAD;

@@ -187,6 +187,31 @@ describe('rewrapFile', () => {
   });
 });
 
+describe('rewrapFile refuses damaged bodies with the code decrypt gives for the same bytes', () => {
+  it('bytes after a complete message are ERR_TRAILING_DATA, whatever they are; a cut is ERR_TRUNCATED', async () => {
+    const a = (await encrypt(pattern(100, 7), { keyring: oldKey, frameLength: 64 })).ciphertext;
+    const b = (await encrypt(pattern(100, 8), { keyring: oldKey, frameLength: 64 })).ciphertext;
+    const cases = [
+      // The length says the final frame is 81 bytes further on (in the zeros: "type 0"), or in
+      // the second message: before, ERR_TRUNCATED and ERR_FORMAT_INVALID.
+      Buffer.concat([a, Buffer.alloc(81)]),
+      Buffer.concat([a, b]),
+      Buffer.concat([a, Buffer.alloc(1)]),
+      Buffer.concat([a, Buffer.alloc(18, 1)]),
+      Buffer.from(a.subarray(0, a.length - 1)),
+      Buffer.from(a.subarray(0, a.length - 30)),
+    ];
+    for (const [i, bytes] of cases.entries()) {
+      const path = join(dir, `shape-${i}.sbx`);
+      await writeFile(path, bytes);
+      const expected = code(await thrown(() => decrypt(bytes, { keyring: oldKey })));
+      expect([i, expected]).toEqual([i, i < 4 ? 'ERR_TRAILING_DATA' : 'ERR_TRUNCATED']);
+      expect([i, code(await thrown(() => rewrapFile(path, join(dir, `shape-${i}.out`), { keyring: oldKey, to: newKey })))]).toEqual([i, expected]);
+    }
+    expect(await leftovers()).toEqual([]);
+  });
+});
+
 describe('in-place header replacement survives a crash at any point', () => {
   it('a torn header with its journal: recovery gives the new message, for every tear point', async () => {
     const { path, bytes, plaintext } = await message('t.sbx', 5000, 1000);
