@@ -98,12 +98,28 @@ interface ErrorShape {
   status: number;
 }
 
+/**
+ * The HTTP status AWS KMS answers each exception with when it is not 400 (client) or 500
+ * (server): the `httpError` traits of the KMS service model, as `@aws-sdk/client-kms` carries
+ * them.
+ */
+const AWS_ERROR_STATUS: Readonly<Record<string, number>> = {
+  NotFoundException: 404,
+  AlreadyExistsException: 409,
+  ConflictException: 409,
+  DisabledException: 409,
+  KMSInvalidStateException: 409,
+  DryRunOperationException: 412,
+  KeyUnavailableException: 500,
+  DependencyTimeoutException: 503,
+};
+
 /** Maps any thrown value to what is sent; only AWS-shaped errors keep their name and message. */
 function toErrorShape(err: unknown, onInternalError?: (err: unknown) => void): ErrorShape {
   if (err instanceof Error && typeof (err as { $fault?: unknown }).$fault === 'string') {
     const fault = (err as unknown as { $fault: string }).$fault;
     const statusCode = (err as unknown as { statusCode?: unknown }).statusCode;
-    const status = typeof statusCode === 'number' ? statusCode : fault === 'server' ? 500 : 400;
+    const status = typeof statusCode === 'number' ? statusCode : (AWS_ERROR_STATUS[err.name] ?? (fault === 'server' ? 500 : 400));
     if (fault === 'server') onInternalError?.(err);
     return { name: err.name, message: err.message, status };
   }

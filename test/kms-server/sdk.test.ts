@@ -178,6 +178,24 @@ describe('symmetric keys over HTTP', () => {
     expect(meta.KeyMetadata?.KeyState).toBe('Disabled');
   });
 
+  it("each exception arrives with the HTTP status of AWS KMS's service model (404, 409, 412, 400)", async () => {
+    const status = async (p: Promise<unknown>): Promise<[string, number | undefined]> => {
+      const err = (await failure(p)) as Error & { $metadata?: { httpStatusCode?: number } };
+      return [err.name, err.$metadata?.httpStatusCode];
+    };
+    const key = await newKey();
+    expect(await status(root.send(new DescribeKeyCommand({ KeyId: '00000000-0000-4000-8000-000000000000' })))).toEqual(['NotFoundException', 404]);
+    await root.send(new CreateAliasCommand({ AliasName: 'alias/status-codes', TargetKeyId: key }));
+    expect(await status(root.send(new CreateAliasCommand({ AliasName: 'alias/status-codes', TargetKeyId: key })))).toEqual(['AlreadyExistsException', 409]);
+    expect(await status(root.send(new EncryptCommand({ KeyId: key, Plaintext: Buffer.from('x'), DryRun: true })))).toEqual(['DryRunOperationException', 412]);
+    await root.send(new DisableKeyCommand({ KeyId: key }));
+    expect(await status(root.send(new EncryptCommand({ KeyId: key, Plaintext: Buffer.from('x') })))).toEqual(['DisabledException', 409]);
+    await root.send(new EnableKeyCommand({ KeyId: key }));
+    await root.send(new ScheduleKeyDeletionCommand({ KeyId: key, PendingWindowInDays: 7 }));
+    expect(await status(root.send(new EncryptCommand({ KeyId: key, Plaintext: Buffer.from('x') })))).toEqual(['KMSInvalidStateException', 409]);
+    expect(await status(root.send(new ScheduleKeyDeletionCommand({ KeyId: key, PendingWindowInDays: 6 })))).toEqual(['ValidationException', 400]);
+  });
+
   it('unknown keys and ARNs of another region are NotFoundException', async () => {
     const key = await newKey();
     expect(await failure(root.send(new DescribeKeyCommand({ KeyId: '00000000-0000-4000-8000-000000000000' })))).toBeInstanceOf(
