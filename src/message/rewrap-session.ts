@@ -193,7 +193,7 @@ function* rewrapHeaderSteps(
       frameLength: previous.frameLength,
       commitment: copyBytes(previous.commitment),
       // Fresh for every header: its tag's nonce (SPEC §6).
-      headerSalt: randomBytes(suite.headerSaltLength),
+      headerSalt: freshSalt(suite.headerSaltLength, previous.headerSalt),
     });
     // The old header's bytes with the new EDKs and salt spliced in: no second encoding of the
     // context (the same bytes as encodeHeader; test/rewrap.test.ts compares them).
@@ -208,6 +208,17 @@ function* rewrapHeaderSteps(
   } finally {
     wipe(dataKey);
     if (key && !plan.verifyFrames) disposeKey(key);
+  }
+}
+
+/**
+ * A new header salt, never the salt of the header it replaces (SPEC §3.2: no salt twice in one
+ * message; that header's is the only earlier one at hand). A repeat has probability 2^-64.
+ */
+function freshSalt(length: number, previous: Uint8Array | undefined): Uint8Array {
+  for (;;) {
+    const salt = randomBytes(length);
+    if (previous === undefined || previous.length !== length || salt.some((b, i) => b !== previous[i])) return salt;
   }
 }
 
