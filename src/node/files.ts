@@ -159,6 +159,7 @@ async function poolPump(
   const free = [...slots];
   let wake: (() => void) | undefined;
   let failed = false;
+  let completed = false;
   let written = 0;
   let chain: Promise<void> = Promise.resolve();
   const jobs: Promise<void>[] = [];
@@ -232,6 +233,7 @@ async function poolPump(
     }
     await chain;
     await sync.settle();
+    completed = true;
     return written;
   } finally {
     pool.closeSlot();
@@ -240,8 +242,9 @@ async function poolPump(
     await Promise.allSettled(jobs);
     await chain.catch(() => undefined);
     await sync.settle().catch(() => undefined);
-    // What the workers wrote (plaintext of frames after a failure, for decryption) goes no further.
-    if (failed) for (const slot of slots) slot.output.fill(0);
+    // What the workers wrote (plaintext of frames after a failure, for decryption) goes no
+    // further, whatever ended the run: a failed write, a tag, a structural fault, a read.
+    if (!completed) for (const slot of slots) slot.output.fill(0);
   }
 }
 
@@ -558,6 +561,8 @@ export async function decryptFile(src: string, dst: string, options: DecryptFile
   /** A signed message's hash thread (large files), and the buffers its frames are opened into. */
   let hash: HashSession | undefined;
   let opened: ReturnType<typeof outputRing> | undefined;
+  /** The pool's slots: the frames the threads opened are in their outputs. */
+  let slots: Slot[] | undefined;
   let ok = false;
   try {
     // The pool's key is made when the header is opened, before its frame length is known: ask
@@ -618,7 +623,8 @@ export async function decryptFile(src: string, dst: string, options: DecryptFile
       let n: number;
       if (pool) {
         pool.start(threads - 1);
-        n = await poolPump(input, out, pool, poolSlots(threads, chunk, (chunk / frameBytes) * header!.frameLength), chunk, (bytes, emit) => framer.push(bytes, emit));
+        slots = poolSlots(threads, chunk, (chunk / frameBytes) * header!.frameLength);
+        n = await poolPump(input, out, pool, slots, chunk, (bytes, emit) => framer.push(bytes, emit));
       } else if (hash && opened) {
         // The message is read into shared buffers that the hash thread reads too: each is read
         // into again once the thread has hashed it. Frames are opened into `opened`, in turn.
@@ -647,8 +653,12 @@ export async function decryptFile(src: string, dst: string, options: DecryptFile
   } finally {
     pool?.release();
     hash?.release();
-    // Plaintext of frames that verified, in a file that failed: it goes no further.
-    if (!ok) opened?.wipe();
+    // Plaintext of frames that verified, in a file that failed: it goes no further (a fault
+    // found after the last read, a cut or bytes after the final frame, comes after poolPump).
+    if (!ok) {
+      opened?.wipe();
+      for (const slot of slots ?? []) slot.output.fill(0);
+    }
     await input.close();
   }
 }
