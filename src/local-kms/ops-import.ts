@@ -8,6 +8,14 @@ import type { KeyRecord } from './key-record.js';
 const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
 /** Import parameters are valid for 24 hours, as in AWS. */
 const TOKEN_LIFETIME_MS = 24 * 60 * 60 * 1000;
+/**
+ * Import parameter sets one key keeps (each holds a sealed RSA private key): a new one beyond
+ * this drops the oldest, whose token is then InvalidImportTokenException. AWS documents no such
+ * number; without one, repeated GetParametersForImport calls grew the store without bound.
+ */
+export const MAX_IMPORT_TOKENS_PER_KEY = 10;
+/** How long after it expired a token is still recognized (ExpiredImportTokenException) before it is deleted. */
+const EXPIRED_TOKEN_KEPT_MS = 7 * TOKEN_LIFETIME_MS;
 /** Material sizes by key spec: what ImportKeyMaterial accepts. */
 const MATERIAL_BYTES: Record<string, number> = { SYMMETRIC_DEFAULT: 32, HMAC_224: 28, HMAC_256: 32, HMAC_384: 48, HMAC_512: 64 };
 
@@ -63,6 +71,10 @@ const getParametersForImport = defineOperation<{ KeyId: string; WrappingAlgorith
       hash, key.storageId, input.WrappingAlgorithm, ctx.seal(`import-token/${hash}`, new Uint8Array(privateKey)), expires,
     );
     privateKey.fill(0);
+    ctx.db.prepare('DELETE FROM import_tokens WHERE expires_at < ?').run(ctx.now.getTime() - EXPIRED_TOKEN_KEPT_MS);
+    ctx.db
+      .prepare('DELETE FROM import_tokens WHERE key_id = ? AND rowid NOT IN (SELECT rowid FROM import_tokens WHERE key_id = ? ORDER BY rowid DESC LIMIT ?)')
+      .run(key.storageId, key.storageId, MAX_IMPORT_TOKENS_PER_KEY);
     return { KeyId: key.arn, ImportToken: token, PublicKey: new Uint8Array(publicKey), ParametersValidTo: new Date(expires) };
   },
 );

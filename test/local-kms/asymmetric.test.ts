@@ -152,6 +152,29 @@ describe('import', () => {
     expect(await errorName(kms.getParametersForImport({ KeyId: aws, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }))).toBe('UnsupportedOperationException');
   });
 
+  it('a key keeps its 10 newest import parameter sets; expired ones go after a week', async () => {
+    const id = await key('SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT', 'EXTERNAL');
+    const other = await key('SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT', 'EXTERNAL');
+    type Params = Awaited<ReturnType<typeof kms.getParametersForImport>>;
+    const params: Params[] = [];
+    for (let i = 0; i < 11; i++) params.push(await kms.getParametersForImport({ KeyId: id, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+    const rows = (keyId: string): unknown => kms.database.prepare('SELECT count(*) AS n FROM import_tokens WHERE key_id = (SELECT key_id FROM keys WHERE key_id LIKE ?)').get(`${keyId}%`);
+    // Before, every call kept its row (a sealed RSA private key) until an import used it.
+    expect(rows(id)).toEqual({ n: 10 });
+    const wrap = (p: Params) =>
+      publicEncrypt({ key: createPublicKey({ key: Buffer.from(p.PublicKey!), format: 'der', type: 'spki' }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.alloc(32, 5));
+    const importWith = (p: Params) => kms.importKeyMaterial({ KeyId: id, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrap(p), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' });
+    expect(await errorName(importWith(params[0]!))).toBe('InvalidImportTokenException');
+    await kms.getParametersForImport({ KeyId: other, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
+    clock.advanceDays(2);
+    // Expired a day ago: still recognized as expired.
+    expect(await errorName(importWith(params[5]!))).toBe('ExpiredImportTokenException');
+    clock.advanceDays(7);
+    await kms.getParametersForImport({ KeyId: other, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
+    expect(rows(id)).toEqual({ n: 0 });
+    expect(rows(other)).toEqual({ n: 1 });
+  }, 60_000);
+
   it('tokens expire after 24 hours and belong to one key; material with ValidTo expires to PendingImport', async () => {
     const id = await key('SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT', 'EXTERNAL');
     const other = await key('SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT', 'EXTERNAL');
