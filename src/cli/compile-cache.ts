@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -101,8 +101,10 @@ function privateCacheDir(env: NodeJS.ProcessEnv): string | undefined {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
   }
   try {
-    const st = statSync(dir, { throwIfNoEntry: false });
-    // lstat would not do better: statSync follows a link, and then the target is checked.
+    // Not through a symbolic link: someone else can plant /tmp/sealbox-compile-cache-<uid> as a
+    // link to a directory of this user's (it then passes every check below), and the cache would
+    // write, and prune, in a directory of their choosing.
+    const st = lstatSync(dir, { throwIfNoEntry: false });
     if (!st?.isDirectory() || st.uid !== uid || (st.mode & 0o022) !== 0) return undefined;
     return dir;
   } catch {

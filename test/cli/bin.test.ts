@@ -67,6 +67,16 @@ describe.runIf(!hasCompileCache && process.getuid)('the Node 20 compile cache (s
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('is not used through a symbolic link, even to a directory of this user: nothing is written there', () => {
+    const tmp = mkdtempSync(join(scratch, 'tmp-'));
+    const mine = mkdtempSync(join(scratch, 'mine-'));
+    chmodSync(mine, 0o700);
+    symlinkSync(mine, ownCache(tmp));
+    const r = run(['--help'], '', tmp);
+    expect(r.status).toBe(0);
+    expect(readdirSync(mine)).toEqual([]);
+  });
+
   it('an entry others can write, or one V8 rejects, is not used; the command still runs', () => {
     const tmp = mkdtempSync(join(scratch, 'tmp-'));
     const first = run(['--help'], '', tmp);
