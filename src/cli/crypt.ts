@@ -13,6 +13,7 @@ import { filesProgress, progressFor, runPipeline, wantsProgress } from './io.js'
 import { inputError, openInput, readsTerminal, terminalArmor } from './input.js';
 import { checkOutputPath, outputTarget } from './output-path.js';
 import { rememberingEdks } from './edk-names.js';
+import { displayText } from './display.js';
 import { SealboxError } from '../errors.js';
 import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../crypto/suites.js';
 import { EXIT, FileError, UsageError, describeError, fileError } from './exit.js';
@@ -373,7 +374,7 @@ async function runMany(files: string[], opts: CryptOptions, globals: GlobalOptio
         const { line, code } = describeError(err);
         exitCodes[index] = code;
         if (globals.json) process.stdout.write(JSON.stringify({ file, ok: false, error: line, exitCode: code }) + '\n');
-        else process.stderr.write(`${progress.active ? '\r\x1b[K' : ''}sealbox: ${file}: ${line}\n`);
+        else process.stderr.write(`${progress.active ? '\r\x1b[K' : ''}sealbox: ${displayText(file)}: ${displayText(line)}\n`);
       } else if (globals.json) {
         process.stdout.write(JSON.stringify({ file, ok: true, output: outputs[index], bytesWritten: result!.bytesWritten }) + '\n');
       }
@@ -411,7 +412,7 @@ async function runMany(files: string[], opts: CryptOptions, globals: GlobalOptio
         await nodeAtomicWriteFs.syncDir(dir);
       } catch (err) {
         const { line, code } = describeError(fileError(err, dir, 'sync'));
-        process.stderr.write(`sealbox: ${line}; the files written may not survive a power cut\n`);
+        process.stderr.write(`sealbox: ${displayText(line)}; the files written may not survive a power cut\n`);
         if (exit === EXIT.OK) exit = code;
       }
     }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { pipeline } from 'node:stream';
 import { readHeader } from '../stream/read-header.js';
 import { describeEdk } from './edk-names.js';
+import { displayText } from './display.js';
 import { createDearmorStream } from './armor.js';
 import type { GlobalOptions } from './local.js';
 import { inputError, openInput, readsTerminal, terminalArmor } from './input.js';
@@ -40,15 +41,16 @@ export function registerInspect(program: Command, globals: () => GlobalOptions):
         process.stdout.write(JSON.stringify(info, null, 2) + '\n');
         return;
       }
+      // Header text is not authenticated: shown with its control characters escaped (display.ts).
       const lines = [
         `version:        ${info.version}`,
         `suite:          ${info.suite}`,
         `signed:         ${info.signed ? 'yes (ECDSA P-384; decrypt verifies the signature)' : 'no'}`,
         `message id:     ${info.messageId}`,
         `frame length:   ${info.frameLength}`,
-        `context:        ${Object.keys(info.encryptionContext).length === 0 ? '(none)' : Object.entries(info.encryptionContext).map(([k, v]) => `${k}=${v}`).join(', ')}`,
+        `context:        ${Object.keys(info.encryptionContext).length === 0 ? '(none)' : Object.entries(info.encryptionContext).map(([k, v]) => `${displayText(k)}=${displayText(v)}`).join(', ')}`,
         `wrapped keys:   ${info.encryptedDataKeys.length}`,
-        ...info.encryptedDataKeys.map((e) => `  - ${e.provider}: ${e.key}`),
+        ...info.encryptedDataKeys.map((e) => `  - ${displayText(e.provider)}: ${displayText(e.key)}`),
       ];
       process.stdout.write(lines.join('\n') + '\n');
     });

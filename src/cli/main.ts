@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { describeError, EXIT } from './exit.js';
+import { displayText } from './display.js';
 import { registerCrypt } from './crypt.js';
 import { registerInspect } from './inspect.js';
 import { registerRewrap } from './rewrap.js';
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
   // exit status, never a stack trace. The known paths handle their errors themselves.
   const fail = (err: unknown): void => {
     const { line, code } = describeError(err);
-    process.stderr.write(`sealbox: ${line}\n`);
+    process.stderr.write(`sealbox: ${displayText(line)}\n`);
     process.exit(code);
   };
   process.on('uncaughtException', fail);
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
       brokenPipe();
     } else {
       const { line, code } = describeError(err);
-      process.stderr.write(`sealbox: ${line}\n`);
+      process.stderr.write(`sealbox: ${displayText(line)}\n`);
       process.exitCode = code;
     }
   }

@@ -7,6 +7,7 @@ import type { RewrapFileOptions, RewrapFileResult } from '../node/rewrap-file.js
 import { lazyLocal } from './crypt.js';
 import { checkOutputPath } from './output-path.js';
 import { filesProgress } from './io.js';
+import { displayText } from './display.js';
 import { EXIT, FileError, UsageError, describeError, fileError } from './exit.js';
 import { keyringsFromOptions, localDiscoveryKeyring, parsePairs } from './keyrings.js';
 import type { GlobalOptions } from './local.js';
@@ -86,7 +87,7 @@ async function run(files: string[], opts: RewrapCliOptions, globals: GlobalOptio
         const { line, code } = describeError(err);
         exitCodes[index] = code;
         if (globals.json) process.stdout.write(JSON.stringify({ file, ok: false, error: line, exitCode: code }) + '\n');
-        else process.stderr.write(`${process.stderr.isTTY && files.length > 1 ? '\r\x1b[K' : ''}sealbox: ${file}: ${line}\n`);
+        else process.stderr.write(`${process.stderr.isTTY && files.length > 1 ? '\r\x1b[K' : ''}sealbox: ${displayText(file)}: ${displayText(line)}\n`);
       } else if (globals.json) {
         process.stdout.write(JSON.stringify({ file, ok: true, output: opts.output ?? file, method: result!.method, bytesWritten: result!.bytesWritten, encryptedDataKeys: result!.header.encryptedDataKeys.length }) + '\n');
       }

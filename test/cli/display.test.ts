@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from './build.js';
+import { sealbox, tmp } from './run.js';
+import { displayText } from '../../src/cli/display.js';
+import { encrypt } from '../../src/encrypt.js';
+import { RawAesKeyring } from '../../src/keyring/raw-aes.js';
+
+// Header text (context, wrapped-key names) is not authenticated: a crafted message must not be
+// able to drive the terminal of whoever runs `inspect` or `decrypt` on it (docs/cli.md, "inspect").
+
+const dir = tmp('display');
+const home = join(dir, 'home');
+const key = join(dir, 'k.key');
+const K = `file:${key}`;
+
+beforeAll(() => {
+  ensureBuilt();
+  writeFileSync(key, randomBytes(32));
+}, 120_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Anything a terminal would act on rather than show. */
+// eslint-disable-next-line no-control-regex -- looking for control characters is the point.
+const CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/;
+
+const FAKE = 'x\r\x1b[3Asigned:         yes (ECDSA P-384; decrypt verifies the signature)\x1b[3B';
+
+describe('header text on a terminal', () => {
+  it('displayText escapes C0, DEL, C1, bidi controls and the backslash itself, and nothing else', () => {
+    expect(displayText('a\x1b[2J\r\n\t\x00\x7f\u009b\u202eb')).toBe('a\\x1b[2J\\x0d\\x0a\\x09\\x00\\x7f\\x9b\\u{202e}b');
+    // A backslash in the text cannot pass for an escape: "\x1b" typed literally stays distinct.
+    expect(displayText('\\x1b')).toBe('\\\\x1b');
+    expect(displayText('\x1b')).not.toBe(displayText('\\x1b'));
+    expect(displayText('dept=finance, café 日本 ✓')).toBe('dept=finance, café 日本 ✓');
+  });
+
+  it('inspect shows context control characters escaped, one line per field; --json keeps the exact value', () => {
+    const enc = sealbox(home, ['encrypt', '--key', K, '--context', `note=${FAKE}`, '--context', 'rtl=\u202eevil'], 'hi\n');
+    expect(enc.code, enc.stderr).toBe(0);
+    const r = sealbox(home, ['inspect'], enc.stdout);
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.stdout.toString();
+    expect(out).not.toMatch(CONTROL);
+    const lines = out.trimEnd().split('\n');
+    expect(lines).toHaveLength(8);
+    expect(lines.filter((l) => l.startsWith('signed:'))).toEqual(['signed:         no']);
+    expect(lines[5]).toBe('context:        rtl=\\u{202e}evil, note=x\\x0d\\x1b[3Asigned:         yes (ECDSA P-384; decrypt verifies the signature)\\x1b[3B');
+    const json = sealbox(home, ['--json', 'inspect'], enc.stdout);
+    expect((JSON.parse(json.stdout.toString()) as { encryptionContext: Record<string, string> }).encryptionContext).toEqual({ note: FAKE, rtl: '\u202eevil' });
+  });
+
+  it('a wrapped key named with control characters: inspect and the "needs ..." error of decrypt escape it; --json lines keep it', async () => {
+    const name = 'k\x1b]0;pwned\x07\x1b[2J';
+    const keyring = new RawAesKeyring({ namespace: 'raw-key-file', name, wrappingKey: randomBytes(32) });
+    const { ciphertext } = await encrypt(new TextEncoder().encode('hi'), { keyring });
+    const msg = join(dir, 'named.sbx');
+    writeFileSync(msg, ciphertext);
+
+    const inspect = sealbox(home, ['inspect', msg]);
+    expect(inspect.code, inspect.stderr).toBe(0);
+    expect(inspect.stdout.toString()).not.toMatch(CONTROL);
+    expect(inspect.stdout.toString()).toContain('  - raw-key-file: k\\x1b]0;pwned\\x07\\x1b[2J\n');
+
+    const dec = sealbox(home, ['decrypt', msg, '--key', K]);
+    expect(dec.code).toBe(3);
+    expect(dec.stderr).not.toMatch(CONTROL);
+    expect(dec.stderr).toBe('sealbox: No key given can unwrap the data key: the message needs the raw AES key file with fingerprint k\\x1b]0;pwned\\x07\\x1b[2J (--key file:FILE) (ERR_NO_MATCHING_KEY)\n');
+
+    // Many files: the per-file line on stderr is escaped, the JSON line exact.
+    const out = join(dir, 'plain');
+    mkdirSync(out, { recursive: true });
+    const many = sealbox(home, ['decrypt', msg, '-d', out, '--key', K]);
+    expect(many.code).toBe(3);
+    expect(many.stderr).not.toMatch(CONTROL);
+    expect(many.stderr).toContain('fingerprint k\\x1b]0;pwned\\x07\\x1b[2J (--key file:FILE)');
+    const json = sealbox(home, ['--json', 'decrypt', msg, '-d', out, '--key', K]);
+    expect((JSON.parse(json.stdout.toString()) as { error: string }).error).toContain(`fingerprint ${name} (--key file:FILE)`);
+  });
+});
