@@ -17,7 +17,7 @@ import { displayText } from './display.js';
 import { SealboxError } from '../errors.js';
 import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../crypto/suites.js';
 import { EXIT, FileError, UsageError, describeError, fileError } from './exit.js';
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { encrypt } from '../encrypt.js';
 import { decrypt } from '../decrypt.js';
@@ -239,7 +239,9 @@ const SMALL_FILE_BYTES = 1024 * 1024;
 function readSmallInput(file: string): { bytes: Uint8Array } | { size: number } {
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    // O_NONBLOCK: opening a FIFO (or a device) for reading otherwise waits for a writer, and
+    // the whole run would hang there with no file done. No effect on a regular file's reads.
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (err) {
     throw fileError(err, file, 'read');
   }

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from './build.js';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { CLI } from './build.js';
 import { CLI_COMMAND, HAS_SCRIPT, cliEnv, onTerminal, q, sealbox, tmp } from './run.js';
 
@@ -126,6 +126,28 @@ describe('many files per command', () => {
     expect(readdirSync(sealed)).toEqual([]);
     expect(readdirSync(plain)).toEqual([]);
   });
+
+  it.runIf(process.platform !== 'win32')('a FIFO among the inputs is refused as not a regular file (no waiting for a writer); the other files are done', () => {
+    const { root, inputs, sealed, plain } = setUp();
+    const fifo = join(root, 'p.txt');
+    execFileSync('mkfifo', [fifo]);
+    // Before the fix, opening the FIFO blocked the whole run (no file done, Ctrl-C ignored).
+    const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { env: cliEnv(home), timeout: 20_000, killSignal: 'SIGKILL' });
+    const enc = run(['encrypt', inputs[0]!, fifo, inputs[1]!, '-d', sealed, '-k', K]);
+    expect(enc.signal).toBeNull();
+    expect(enc.status).toBe(1);
+    expect(enc.stderr.toString()).toContain(`sealbox: ${fifo}: cannot read ${fifo}: not a regular file (EISDIR)\n`);
+    expect(readdirSync(sealed).sort()).toEqual(['a.txt.sbx', 'b.txt.sbx']);
+    const fifoSbx = join(root, 'p.sbx');
+    execFileSync('mkfifo', [fifoSbx]);
+    const dec = run(['decrypt', fifoSbx, join(sealed, 'a.txt.sbx'), '-d', plain, '-k', K]);
+    expect(dec.signal).toBeNull();
+    expect(dec.status).toBe(1);
+    expect(dec.stderr.toString()).toContain(`sealbox: ${fifoSbx}: cannot read ${fifoSbx}: not a regular file (EISDIR)\n`);
+    expect(readFileSync(join(plain, 'a.txt'))).toEqual(readFileSync(inputs[0]!));
+    expect(leftovers(sealed)).toEqual([]);
+    expect(leftovers(plain)).toEqual([]);
+  }, 60_000);
 
   it.runIf(HAS_SCRIPT)('shows a progress line across files on a terminal, and none when stderr is not one', async () => {
     const { inputs, sealed } = setUp();
