@@ -187,7 +187,7 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
     noStore = setUp.noStore;
     // A FIFO or device named by -o is written as stdout is (output-path.ts).
     const toFile = target.kind === 'file';
-    if (toFile) dropHandlers = cleanUpOnSignal(target.path);
+    if (toFile) dropHandlers = cleanUpOnSignal();
     // File to file without a progress bar or armor: the fast path (positional reads, atomic rename).
     // Only a regular file can be read at positions (not a pipe such as /dev/stdin).
     const armored = direction === 'encrypt' ? Boolean(opts.armor) : regularFile && looksArmored(file!);
@@ -326,13 +326,14 @@ async function runMany(files: string[], opts: CryptOptions, globals: GlobalOptio
   process.env.UV_THREADPOOL_SIZE ??= String(FSYNC_THREADS);
   const local = lazyLocal(globals, direction === 'decrypt');
   let interrupted = 0;
-  const onSignal = (): void => {
-    // First Ctrl-C: start no new file, let the ones in progress finish (each is all or
-    // nothing anyway). Second: leave now.
-    if (++interrupted > 1) process.exit(130);
-    process.stderr.write(`\nsealbox ${direction}: interrupted; finishing the files in progress (Ctrl-C again to stop now)\n`);
-  };
-  process.on('SIGINT', onSignal);
+  // First Ctrl-C: start no new file, let the ones in progress finish (each is all or nothing
+  // anyway). A second one, SIGTERM or SIGHUP: remove this run's temporary files and leave now.
+  const dropHandlers = cleanUpOnSignal({
+    firstInterrupt: () => {
+      interrupted++;
+      process.stderr.write(`\nsealbox ${direction}: interrupted; finishing the files in progress (Ctrl-C again to stop now)\n`);
+    },
+  });
   try {
     const { keyring, noStore } = await setUpKeyring(opts, direction, local, true);
     const progress = filesProgress(direction, files.length);
@@ -422,7 +423,7 @@ async function runMany(files: string[], opts: CryptOptions, globals: GlobalOptio
     else if (failed > 0 && files.length > 1 && !globals.json) process.stderr.write(`sealbox ${direction}: ${failed} of ${files.length} files failed\n`);
     process.exitCode = exit;
   } finally {
-    process.off('SIGINT', onSignal);
+    dropHandlers();
     local.close();
   }
 }

@@ -1,50 +1,45 @@
-import { readdirSync, unlinkSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { temporaryFilesSettled } from '../node/atomic-write.js';
+import { removeTemporaryFiles } from '../node/atomic-write.js';
 
 /** Exit status of a process ended by a signal, as shells report it (128 + signal number). */
 const SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 
 /**
- * While `-o FILE` is being written, Ctrl-C (or SIGTERM/SIGHUP) must not leave the partial
- * temporary file behind: "a failed run leaves nothing" includes an interrupted one. The
- * temporary files (`.<name>.<12 hex>.sealbox-tmp`, written by io.ts and node/files.ts) that did
- * not exist when the command started are removed, then the process exits with 128 + signal.
- * A temporary file still being opened (on libuv's thread pool) is waited for first: otherwise
- * it could appear after the handler looked, and stay. Returns a function that removes the
- * handlers once the output is in place. `exit` and `events` (where the signals come from): for tests.
+ * While a command writes files through temporary files (`-o FILE`, `--output-dir`, `rewrap`),
+ * Ctrl-C, SIGTERM or SIGHUP must not leave a partial temporary file behind (for decrypt, one
+ * holding unverified plaintext): "a failed run leaves nothing" includes an interrupted one. On
+ * a signal, the temporary files this process created and has not yet renamed
+ * (`.<name>.<12 hex>.sealbox-tmp`, tracked by src/node/atomic-write.ts; never another
+ * process's) are removed, then the process exits with 128 + the signal number. A temporary
+ * file still being opened (on libuv's thread pool) is waited for first: otherwise it could
+ * appear after the handler looked, and stay.
+ *
+ * `firstInterrupt`: commands over many files (`--output-dir`, `rewrap`) let the files in
+ * progress finish on the first Ctrl-C; it is called then instead, and only a second Ctrl-C
+ * removes and exits. SIGTERM and SIGHUP always do at once. Returns a function that removes the
+ * handlers once the command is done. `exit` and `events` (where the signals come from): for tests.
  */
 export function cleanUpOnSignal(
-  output: string,
-  { exit = (status: number) => process.exit(status), events = process }: { exit?: (status: number) => void; events?: Pick<NodeJS.EventEmitter, 'once' | 'off'> } = {},
+  {
+    firstInterrupt,
+    exit = (status: number) => process.exit(status),
+    events = process,
+  }: { firstInterrupt?: () => void; exit?: (status: number) => void; events?: Pick<NodeJS.EventEmitter, 'on' | 'off'> } = {},
 ): () => void {
-  const dir = dirname(output);
-  const prefix = `.${basename(output)}.`;
-  const ours = /^[0-9a-f]{12}\.sealbox-tmp$/;
-  const list = (): string[] => {
-    try {
-      return readdirSync(dir).filter((n) => n.startsWith(prefix) && ours.test(n.slice(prefix.length)));
-    } catch {
-      return [];
-    }
-  };
-  // Another process's temporary file for the same output is not ours to remove.
-  const before = new Set(list());
+  let interrupts = 0;
+  let leaving = false;
   const handlers = Object.entries(SIGNALS).map(([signal, status]) => {
     const handler = (): void => {
-      void temporaryFilesSettled().then(() => {
-        for (const name of list()) {
-          if (before.has(name)) continue;
-          try {
-            unlinkSync(join(dir, name));
-          } catch {
-            // Already renamed or removed: nothing left to clean.
-          }
-        }
-        exit(status);
-      });
+      if (signal === 'SIGINT' && firstInterrupt && ++interrupts === 1) {
+        firstInterrupt();
+        return;
+      }
+      // Listening still (not `once`): a further signal while the files are being removed must
+      // not fall back to the default action, which would end the process before they are gone.
+      if (leaving) return;
+      leaving = true;
+      void removeTemporaryFiles().then(() => exit(status));
     };
-    events.once(signal, handler);
+    events.on(signal, handler);
     return [signal, handler] as const;
   });
   return () => {

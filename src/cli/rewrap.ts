@@ -7,6 +7,7 @@ import type { RewrapFileOptions, RewrapFileResult } from '../node/rewrap-file.js
 import { lazyLocal } from './crypt.js';
 import { checkOutputPath } from './output-path.js';
 import { filesProgress } from './io.js';
+import { cleanUpOnSignal } from './interrupt.js';
 import { displayText } from './display.js';
 import { EXIT, FileError, UsageError, describeError, fileError } from './exit.js';
 import { keyringsFromOptions, localDiscoveryKeyring, parsePairs } from './keyrings.js';
@@ -49,14 +50,15 @@ async function run(files: string[], opts: RewrapCliOptions, globals: GlobalOptio
   // Rewrap never creates a key store: a new one holds no key to unwrap with.
   const local = lazyLocal(globals, true);
   let interrupted = 0;
-  const onSignal = (): void => {
-    // First Ctrl-C: start no new file, let the ones in progress finish (nothing half-done is
-    // left behind). Second: leave now (an in-place header write is journaled; copies leave
-    // only their temporary file).
-    if (++interrupted > 1) process.exit(130);
-    process.stderr.write('\nsealbox rewrap: interrupted; finishing the files in progress (Ctrl-C again to stop now)\n');
-  };
-  process.on('SIGINT', onSignal);
+  // First Ctrl-C: start no new file, let the ones in progress finish (nothing half-done is left
+  // behind). A second one, SIGTERM or SIGHUP: leave now, removing this run's temporary files
+  // (copies); an in-place header write is journaled, and the next rewrap of the file finishes it.
+  const dropHandlers = cleanUpOnSignal({
+    firstInterrupt: () => {
+      interrupted++;
+      process.stderr.write('\nsealbox rewrap: interrupted; finishing the files in progress (Ctrl-C again to stop now)\n');
+    },
+  });
   try {
     const to = (await keyringsFromOptions(opts.key, opts, local.get, 'encrypt'))!;
     const removing = opts.removeKey?.length ? await keyringsFromOptions(opts.removeKey, opts, local.get, 'decrypt') : undefined;
@@ -111,7 +113,7 @@ async function run(files: string[], opts: RewrapCliOptions, globals: GlobalOptio
     else if (failed > 0 && files.length > 1 && !globals.json) process.stderr.write(`sealbox rewrap: ${failed} of ${files.length} files failed\n`);
     process.exitCode = exit;
   } finally {
-    process.off('SIGINT', onSignal);
+    dropHandlers();
     local.close();
   }
 }

@@ -97,6 +97,31 @@ export function temporaryPathFor(dst: string): string {
   return join(dirname(dst), `.${basename(dst)}.${randomBytes(6).toString('hex')}.sealbox-tmp`);
 }
 
+/**
+ * The temporary files this process has created (or is creating) and not yet renamed or removed,
+ * by path: what a signal handler may remove (src/cli/interrupt.ts), and nothing else, not even
+ * another process's temporary file for the same destination.
+ */
+const liveTemporaryFiles = new Set<string>();
+
+/**
+ * Removes every temporary file this process created and has not renamed or removed yet, once
+ * none is still being opened ({@link temporaryFilesSettled}). For a signal handler that is
+ * about to end the process: each write's own clean-up would never run. Best effort; the
+ * writes themselves are not stopped (the process is expected to exit).
+ */
+export async function removeTemporaryFiles(): Promise<void> {
+  await temporaryFilesSettled();
+  for (const tmp of liveTemporaryFiles) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // Already renamed or removed: nothing left to clean.
+    }
+    liveTemporaryFiles.delete(tmp);
+  }
+}
+
 /** Temporary files of {@link writeFileAtomically} being created right now (an open on libuv's thread pool). */
 let opening = 0;
 const openingSettled: (() => void)[] = [];
@@ -127,9 +152,13 @@ export async function writeFileAtomically<T>(dst: string, body: (out: FileHandle
   const tmp = temporaryPathFor(dst);
   // 'wx': never follow or clobber an existing path; 0o600: plaintext is private until renamed.
   opening++;
+  liveTemporaryFiles.add(tmp);
   let out: FileHandle;
   try {
     out = await fs.open(tmp, 'wx', 0o600);
+  } catch (err) {
+    liveTemporaryFiles.delete(tmp);
+    throw err;
   } finally {
     if (--opening === 0) for (const settled of openingSettled.splice(0)) settled();
   }
@@ -142,12 +171,14 @@ export async function writeFileAtomically<T>(dst: string, body: (out: FileHandle
     await fs.close(out);
     await fs.rename(tmp, dst);
     renamed = true;
+    liveTemporaryFiles.delete(tmp);
     await fs.syncDir(dirname(dst));
     return result;
   } finally {
     if (!renamed) {
       if (open) await fs.close(out).catch(() => undefined);
       await fs.unlink(tmp).catch(() => undefined);
+      liveTemporaryFiles.delete(tmp);
     }
   }
 }
@@ -205,6 +236,7 @@ export function writeFileAtomicallySync(dst: string, data: Uint8Array, options: 
 function* writeBytesSteps(dst: string, data: Uint8Array, options: { exclusive?: boolean; mode?: number; syncDir: boolean }, fs: AtomicWriteFs, wait: boolean): Steps<boolean> {
   const tmp = temporaryPathFor(dst);
   const fd = fs.openSync(tmp, 'wx', options.mode ?? 0o600);
+  liveTemporaryFiles.add(tmp);
   let open = true;
   let placed = false;
   try {
@@ -242,5 +274,7 @@ function* writeBytesSteps(dst: string, data: Uint8Array, options: { exclusive?: 
         // Never created or already gone.
       }
     }
+    // Renamed, linked and unlinked, or removed: no longer a temporary file of this process.
+    liveTemporaryFiles.delete(tmp);
   }
 }

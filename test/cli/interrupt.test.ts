@@ -31,7 +31,7 @@ describe('Ctrl-C while -o FILE is written', () => {
     const signals = new EventEmitter();
     const exits: number[] = [];
     const exited = gate();
-    cleanUpOnSignal(output, { events: signals, exit: (status) => (exits.push(status), exited.open()) });
+    cleanUpOnSignal({ events: signals, exit: (status) => (exits.push(status), exited.open()) });
     // An open that completes (and creates the file) only after the signal, as one in flight on
     // libuv's thread pool can; and a body that fails once told to.
     const slowOpen = gate();
@@ -60,20 +60,70 @@ describe('Ctrl-C while -o FILE is written', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it('temporary files that existed before the command are not removed', async () => {
+  it('only temporary files this process made are removed: another process\'s for the same output stay, made before or during the run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sealbox-interrupt-'));
     dirs.push(dir);
     const output = join(dir, 'out.sbx');
     const { writeFileSync } = await import('node:fs');
-    writeFileSync(join(dir, '.out.sbx.0123456789ab.sealbox-tmp'), 'another process');
+    writeFileSync(join(dir, '.out.sbx.0123456789ab.sealbox-tmp'), 'another process, before');
     const signals = new EventEmitter();
     const exited = gate();
     const exits: number[] = [];
-    cleanUpOnSignal(output, { events: signals, exit: (status) => (exits.push(status), exited.open()) });
-    writeFileSync(join(dir, '.out.sbx.ba9876543210.sealbox-tmp'), 'ours');
+    cleanUpOnSignal({ events: signals, exit: (status) => (exits.push(status), exited.open()) });
+    writeFileSync(join(dir, '.out.sbx.0123456789ac.sealbox-tmp'), 'another process, during');
+    const bodyEnds = gate();
+    const started = gate();
+    const writing = writeFileAtomically(output, async () => {
+      started.open();
+      await bodyEnds.opened;
+      throw new Error('stopped');
+    });
+    await started.opened;
+    expect(readdirSync(dir)).toHaveLength(3);
     signals.emit('SIGTERM');
     await exited.opened;
     expect(exits).toEqual([143]);
-    expect(readdirSync(dir)).toEqual(['.out.sbx.0123456789ab.sealbox-tmp']);
+    expect(readdirSync(dir).sort()).toEqual(['.out.sbx.0123456789ab.sealbox-tmp', '.out.sbx.0123456789ac.sealbox-tmp']);
+    bodyEnds.open();
+    await expect(writing).rejects.toThrow('stopped');
+  });
+
+  it('with firstInterrupt: the first Ctrl-C only calls it; a second one removes and exits 130, as SIGHUP does at once (129)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealbox-interrupt-'));
+    dirs.push(dir);
+    const signals = new EventEmitter();
+    const exits: number[] = [];
+    let first = 0;
+    const exited = gate();
+    cleanUpOnSignal({ events: signals, firstInterrupt: () => first++, exit: (status) => (exits.push(status), exited.open()) });
+    const bodyEnds = gate();
+    const started = gate();
+    const writing = writeFileAtomically(join(dir, 'a'), async () => {
+      started.open();
+      await bodyEnds.opened;
+    });
+    await started.opened;
+    signals.emit('SIGINT');
+    expect(first).toBe(1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(exits).toEqual([]);
+    expect(readdirSync(dir)).toHaveLength(1);
+    signals.emit('SIGINT');
+    signals.emit('SIGINT');
+    await exited.opened;
+    expect(first).toBe(1);
+    expect(exits).toEqual([130]);
+    expect(readdirSync(dir)).toEqual([]);
+    bodyEnds.open();
+    await expect(writing).rejects.toThrow();
+
+    const hup = new EventEmitter();
+    const hupExits: number[] = [];
+    const hupExited = gate();
+    cleanUpOnSignal({ events: hup, firstInterrupt: () => first++, exit: (status) => (hupExits.push(status), hupExited.open()) });
+    hup.emit('SIGHUP');
+    await hupExited.opened;
+    expect(hupExits).toEqual([129]);
+    expect(first).toBe(1);
   });
 });
