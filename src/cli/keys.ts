@@ -6,6 +6,8 @@ import { UsageError } from './exit.js';
 import type { GlobalOptions } from './local.js';
 import { kmsPublicKeyPem, parsePairs } from './keyrings.js';
 import { SUPPORTED_KEY_SPECS } from '../local-kms/key-specs.js';
+import { ALIAS_NAME_PATTERN, MAX_ALIAS_NAME_LENGTH, RESERVED_ALIAS_PREFIX } from '../local-kms/ops-aliases.js';
+import { LocalKmsError } from '../local-kms/errors.js';
 import { integerOption, oneOf } from './args.js';
 import { checkOutputPath } from './output-path.js';
 import { writeFileAtomicallySync } from '../node/atomic-write.js';
@@ -61,6 +63,60 @@ async function keyIdOf(kms: LocalKms, key: string): Promise<string> {
   return (await kms.describeKey({ KeyId: key })).KeyMetadata!.KeyId!;
 }
 
+/**
+ * `--alias` of `keys create`, checked as CreateAlias checks it (ops-aliases.ts) but before
+ * anything is created (not the key, not the key store): a usage error.
+ */
+function aliasOption(value: string): string {
+  if (value.length > MAX_ALIAS_NAME_LENGTH || !ALIAS_NAME_PATTERN.test(value)) {
+    throw new UsageError(`--alias must be alias/ then letters, digits and : / _ - (at most ${MAX_ALIAS_NAME_LENGTH} characters), got "${value}"`);
+  }
+  if (value.startsWith(RESERVED_ALIAS_PREFIX)) throw new UsageError(`--alias: names beginning with ${RESERVED_ALIAS_PREFIX} are reserved for AWS managed keys, got "${value}"`);
+  return value;
+}
+
+/** Days before a key made for an alias that could then not be created is deleted (the least KMS allows). */
+const ORPHAN_DELETION_DAYS = 7;
+
+/**
+ * `keys create`: the key, and its alias if asked. An alias that exists is refused before the
+ * key is made (AlreadyExistsException), so a failed command leaves no key behind. If CreateAlias
+ * still fails (another process took the name in between), the new key is scheduled for deletion
+ * and the error names it, with how to keep it.
+ */
+export async function createKey(kms: Pick<LocalKms, 'createKey' | 'createAlias' | 'describeKey' | 'scheduleKeyDeletion'>, opts: { description?: string; spec?: string; usage?: string; alias?: string }): Promise<KeyMetadata | undefined> {
+  if (opts.alias) {
+    const existing = await kms.describeKey({ KeyId: opts.alias }).then(
+      (r) => r.KeyMetadata,
+      (err: unknown) => {
+        if ((err as Error).name === 'NotFoundException') return undefined;
+        throw err;
+      },
+    );
+    if (existing) throw new LocalKmsError('AlreadyExistsException', `${opts.alias} already exists (it names ${existing.KeyId}); no key was created. Choose another name, or point it at a new key later with "sealbox keys alias set"`);
+  }
+  const { KeyMetadata } = await kms.createKey({
+    ...(opts.description ? { Description: opts.description } : {}),
+    ...(opts.spec ? { KeySpec: opts.spec as never } : {}),
+    ...(opts.usage ? { KeyUsage: opts.usage as never } : {}),
+  });
+  if (!opts.alias) return KeyMetadata;
+  const keyId = KeyMetadata!.KeyId!;
+  try {
+    await kms.createAlias({ AliasName: opts.alias, TargetKeyId: keyId });
+  } catch (err) {
+    const name = err instanceof LocalKmsError ? err.name : 'KMSInternalException';
+    const reason = err instanceof Error ? err.message : String(err);
+    try {
+      await kms.scheduleKeyDeletion({ KeyId: keyId, PendingWindowInDays: ORPHAN_DELETION_DAYS });
+    } catch {
+      throw new LocalKmsError(name, `${reason}; the key created for it, ${keyId}, has no alias and could not be scheduled for deletion: delete it with "sealbox keys schedule-deletion ${keyId}"`);
+    }
+    throw new LocalKmsError(name, `${reason}; the key created for it, ${keyId}, was scheduled for deletion in ${ORPHAN_DELETION_DAYS} days ("sealbox keys cancel-deletion ${keyId}" keeps it)`);
+  }
+  return KeyMetadata;
+}
+
 /** `sealbox keys ...`: manage local KMS keys. */
 export function registerKeys(program: Command, globals: () => GlobalOptions): void {
   const keys = program.command('keys').description('Manage keys of the local KMS')
@@ -70,17 +126,9 @@ export function registerKeys(program: Command, globals: () => GlobalOptions): vo
     .option('--description <text>', 'description')
     .option('--spec <spec>', `KeySpec: ${SUPPORTED_KEY_SPECS.join(', ')} (default SYMMETRIC_DEFAULT)`, (v: string) => oneOf(v, '--spec', SUPPORTED_KEY_SPECS))
     .option('--usage <usage>', `KeyUsage: ${KEY_USAGES.join(', ')}`, (v: string) => oneOf(v, '--usage', KEY_USAGES))
-    .option('--alias <alias/name>', 'also create this alias')
+    .option('--alias <alias/name>', 'also create this alias (it must not exist yet)', aliasOption)
     .addHelpText('after', '\nExample:\n  sealbox keys create --alias alias/app --description "app data"')
-    .action(withKms(globals, async (kms, opts: { description?: string; spec?: string; usage?: string; alias?: string }) => {
-      const { KeyMetadata } = await kms.createKey({
-        ...(opts.description ? { Description: opts.description } : {}),
-        ...(opts.spec ? { KeySpec: opts.spec as never } : {}),
-        ...(opts.usage ? { KeyUsage: opts.usage as never } : {}),
-      });
-      if (opts.alias) await kms.createAlias({ AliasName: opts.alias, TargetKeyId: KeyMetadata!.KeyId! });
-      return KeyMetadata;
-    }, describeText));
+    .action(withKms(globals, createKey, describeText));
 
   keys.command('list').description('List keys with their aliases and states')
     .addHelpText('after', '\nExample:\n  sealbox keys list --json')

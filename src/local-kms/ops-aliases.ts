@@ -3,13 +3,19 @@ import { defineOperation } from './operation.js';
 import type { OperationContext } from './operation.js';
 import { aliasArn, getKeyByStorageId } from './key-store.js';
 
-const ALIAS_NAME = { type: 'string', required: true, min: 1, max: 256 } as const;
+export const MAX_ALIAS_NAME_LENGTH = 256;
+const ALIAS_NAME = { type: 'string', required: true, min: 1, max: MAX_ALIAS_NAME_LENGTH } as const;
 const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
+
+/** Alias names: `alias/` then [a-zA-Z0-9:/_-] (and at most 256 characters, ALIAS_NAME). */
+export const ALIAS_NAME_PATTERN = /^alias\/[a-zA-Z0-9:/_-]+$/;
+/** Reserved for AWS managed keys. */
+export const RESERVED_ALIAS_PREFIX = 'alias/aws/';
 
 /** Alias names: `alias/` then [a-zA-Z0-9:/_-]; `alias/aws/` is reserved for AWS managed keys. */
 function checkAliasName(name: string): void {
-  if (!/^alias\/[a-zA-Z0-9:/_-]+$/.test(name)) throw new LocalKmsError('ValidationException', 'AliasName must match ^alias/[a-zA-Z0-9:/_-]+$');
-  if (name.startsWith('alias/aws/')) throw new LocalKmsError('InvalidAliasNameException', 'Alias names beginning with alias/aws/ are reserved');
+  if (!ALIAS_NAME_PATTERN.test(name)) throw new LocalKmsError('ValidationException', 'AliasName must match ^alias/[a-zA-Z0-9:/_-]+$');
+  if (name.startsWith(RESERVED_ALIAS_PREFIX)) throw new LocalKmsError('InvalidAliasNameException', 'Alias names beginning with alias/aws/ are reserved');
 }
 
 /** The key id of a `keys.key_id` (KeyRecord.storageId): a multi-Region row is `mrk-.../<region>`. */
