@@ -8,11 +8,14 @@
  *
  * Every request is bounded before work is spent on it: header size (Node's `maxHeaderSize`),
  * body size (checked against `Content-Length` before reading, and while reading), and time to
- * receive the request. A bad request gets an AWS-shaped error and never stops the server; an
+ * receive the request (see {@link watchConnection}: every connection, even one that never sends a
+ * byte, has a deadline for its next complete request). A bad request gets an AWS-shaped error and never stops the server; an
  * unexpected exception becomes an opaque `KMSInternalException`.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { decodeInput, encodeOutput } from './codec.js';
 import { KmsProtocolError } from './errors.js';
 import type { SignedRequest } from './sigv4.js';
@@ -45,9 +48,17 @@ export interface HttpLimits {
   readonly maxBodyBytes?: number;
   /** Largest request head in bytes (Node `maxHeaderSize`). Default 16 KiB. */
   readonly maxHeaderBytes?: number;
-  /** Milliseconds to receive a whole request. Default 10 s. */
+  /**
+   * Milliseconds to receive a whole request, counted from the connection's opening (for its
+   * first request) or from the end of the idle time allowed after the previous response. A
+   * connection that has not delivered one in time is closed (408 when it sent part of a request).
+   * Default 10 s.
+   */
   readonly requestTimeoutMs?: number;
-  /** Milliseconds an idle keep-alive connection stays open. Default 5 s. */
+  /**
+   * Milliseconds a kept-alive connection may stay idle after a response (Node adds one second of
+   * grace); the next request must then arrive in full within `requestTimeoutMs` more. Default 5 s.
+   */
   readonly keepAliveTimeoutMs?: number;
   /** Open connections at most; further ones are refused by the socket layer. Default 256. */
   readonly maxConnections?: number;
@@ -213,13 +224,83 @@ export function createKmsHttpServer(options: KmsHttpServerOptions): Server {
   );
   server.headersTimeout = Math.min(limits.requestTimeoutMs, 60_000);
   server.maxConnections = limits.maxConnections;
+  server.on('connection', (socket: Socket) => watchConnection(socket, limits.requestTimeoutMs));
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const watch = watches.get(req.socket);
+    if (watch === undefined) return;
+    watch.request = req;
+    watch.answered = false;
+    res.once('finish', () => {
+      if (watch.request !== req) return;
+      watch.answered = true;
+      // Kept alive: idle for keepAliveTimeoutMs at most (Node's timer), then a whole request.
+      armDeadline(req.socket, watch, limits.keepAliveTimeoutMs + limits.requestTimeoutMs);
+    });
+  });
   // A malformed request line or an oversized head: answer 400/431 as Node does, keep serving.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    endAndClose(socket, `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
   return server;
+}
+
+/** What a connection has done since its deadline was set. */
+interface ConnectionWatch {
+  timer: NodeJS.Timeout | undefined;
+  /** The latest request whose head arrived on the connection. */
+  request: IncomingMessage | undefined;
+  /** Whether the response to `request` has been sent. */
+  answered: boolean;
+  /** `socket.bytesRead` when the deadline was set. */
+  bytesRead: number;
+}
+
+const watches = new WeakMap<Socket, ConnectionWatch>();
+
+/**
+ * Gives a new connection `requestTimeoutMs` to deliver its first complete request. Node's own
+ * `requestTimeout` / `headersTimeout` do not close a connection that sends nothing (or only the
+ * blank lines its parser skips between requests), nor a half-closed one after its 408: such
+ * connections would stay open for ever, and `maxConnections` of them lock every client out
+ * without authenticating. After each response the deadline is set again (see the `request`
+ * listener in {@link createKmsHttpServer}); a connection whose complete request is being
+ * answered is left alone.
+ */
+function watchConnection(socket: Socket, requestTimeoutMs: number): void {
+  const watch: ConnectionWatch = { timer: undefined, request: undefined, answered: true, bytesRead: 0 };
+  watches.set(socket, watch);
+  armDeadline(socket, watch, requestTimeoutMs);
+  socket.once('close', () => clearTimeout(watch.timer));
+}
+
+function armDeadline(socket: Socket, watch: ConnectionWatch, ms: number): void {
+  clearTimeout(watch.timer);
+  watch.bytesRead = socket.bytesRead;
+  watch.timer = setTimeout(() => {
+    const { request } = watch;
+    // Received in full and not yet answered: the handler is at work; its response sets the next deadline.
+    if (request !== undefined && !watch.answered && request.complete) return;
+    if (request === undefined || watch.answered) {
+      // No request head since the deadline was set: nothing to answer but a partial request.
+      if (socket.bytesRead > watch.bytesRead && socket.writable) {
+        endAndClose(socket, 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+    }
+    // Silent, or a request whose body is still arriving (its handler then sees the request aborted).
+    socket.destroy();
+  }, ms);
+  watch.timer.unref();
+}
+
+/**
+ * Sends a last answer and closes the connection once it is written. `end` alone would leave it
+ * half-open (the server allows half-open sockets) for as long as the peer keeps its side open.
+ */
+function endAndClose(socket: Duplex, answer: string): void {
+  socket.end(answer, () => socket.destroy());
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, options: KmsHttpServerOptions, maxBodyBytes: number): Promise<void> {

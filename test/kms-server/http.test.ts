@@ -1,5 +1,5 @@
-import type { AddressInfo } from 'node:net';
-import { request as httpRequest, type Server } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { Agent, request as httpRequest, type Server } from 'node:http';
 import {
   DecryptCommand,
   DisabledException,
@@ -13,7 +13,7 @@ import {
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KmsProtocolError } from '../../src/kms-server/errors.js';
-import { createKmsHttpServer, type OperationHandler } from '../../src/kms-server/http.js';
+import { createKmsHttpServer, type HttpLimits, type OperationHandler } from '../../src/kms-server/http.js';
 import { verifySigV4, type SigV4Credential } from '../../src/kms-server/sigv4.js';
 import { signedPost } from './signing.js';
 
@@ -214,6 +214,153 @@ describe('protocol errors', () => {
     });
     expect([408, 'closed']).toContain(status);
     expect((await post('TrentService.Encrypt', '{}')).status).toBe(400);
+  });
+});
+
+/** A server of its own for one test, on 127.0.0.1; `close` stops it and its connections. */
+async function startServer(limits: HttpLimits) {
+  const own = createKmsHttpServer({
+    handler: async (operation, input) => {
+      if (input.KeyId === 'slow') await new Promise((resolve) => setTimeout(resolve, 700));
+      return { KeyMetadata: { KeyId: String(input.KeyId) } };
+    },
+    authenticate: (req) => verifySigV4(req, { region: 'us-east-1', lookup: (id) => (id === CRED.accessKeyId ? CRED : undefined) }),
+    operations: new Set(['DescribeKey']),
+    limits,
+  });
+  await new Promise<void>((resolve) => own.listen(0, '127.0.0.1', resolve));
+  const port = (own.address() as AddressInfo).port;
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    connections: () => new Promise<number>((resolve, reject) => own.getConnections((err, n) => (err ? reject(err) : resolve(n)))),
+    close: async () => {
+      for (const socket of rawSockets.splice(0)) socket.destroy();
+      own.closeAllConnections();
+      await new Promise((resolve) => own.close(resolve));
+    },
+  };
+}
+
+const rawSockets: Socket[] = [];
+
+/** A raw TCP connection (destroyed by the server's `close`) and the milliseconds from `since` until the server closed it (or gave up). */
+function rawConnection(port: number, { halfOpen = false } = {}) {
+  const socket: Socket = connect({ port, host: '127.0.0.1', allowHalfOpen: halfOpen });
+  rawSockets.push(socket);
+  socket.on('error', () => {});
+  let received = '';
+  socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+  const closed = (since: number, giveUpMs: number) =>
+    new Promise<number | 'still open'>((resolve) => {
+      const t = setTimeout(() => resolve('still open'), giveUpMs);
+      // The server closes its side: the end of the stream (a half-open client keeps its own side open).
+      const done = () => {
+        clearTimeout(t);
+        resolve(Date.now() - since);
+      };
+      if (socket.readableEnded || socket.destroyed) done();
+      else {
+        socket.once('end', done);
+        socket.once('close', done);
+      }
+    });
+  return { socket, closed, received: () => received };
+}
+
+describe('connection deadlines', () => {
+  it('closes a connection that sends nothing, only blank lines, or part of a head within requestTimeoutMs', async () => {
+    const server = await startServer({ requestTimeoutMs: 300 });
+    try {
+      const start = Date.now();
+      const silent = rawConnection(server.port);
+      const blank = rawConnection(server.port);
+      const trickle = setInterval(() => blank.socket.writable && blank.socket.write('\r\n'), 50);
+      const partial = rawConnection(server.port, { halfOpen: true });
+      partial.socket.write('POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      const times = await Promise.all([silent, blank, partial].map((c) => c.closed(start, 3000)));
+      clearInterval(trickle);
+      for (const t of times) {
+        expect(t).not.toBe('still open');
+        expect(t).toBeGreaterThanOrEqual(250);
+      }
+      expect(partial.received()).toMatch(/^HTTP\/1\.1 408 /);
+      // The half-open client keeps its side open; the server has closed the connection all the same.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await server.connections()).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('does not let idle connections lock clients out', async () => {
+    const server = await startServer({ requestTimeoutMs: 1000, maxConnections: 16 });
+    try {
+      const start = Date.now();
+      const idle = Array.from({ length: 16 }, () => rawConnection(server.port));
+      for (const t of await Promise.all(idle.map((c) => c.closed(start, 3000)))) expect(t).not.toBe('still open');
+      const res = await signedPost(server.url, 'TrentService.DescribeKey', '{"KeyId":"k"}', CRED);
+      expect(res.status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('closes a kept-alive connection that sends no next request, even one sending blank lines', async () => {
+    const server = await startServer({ requestTimeoutMs: 300, keepAliveTimeoutMs: 200 });
+    try {
+      for (const trickle of [false, true]) {
+        const c = rawConnection(server.port);
+        c.socket.write('POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}');
+        await new Promise<void>((resolve) => c.socket.once('data', () => resolve()));
+        expect(c.received()).toMatch(/^HTTP\/1\.1 400 /); // unsigned: answered and kept alive
+        const answered = Date.now();
+        const timer = trickle ? setInterval(() => c.socket.writable && c.socket.write('\r\n'), 50) : undefined;
+        const t = await c.closed(answered, 4000);
+        clearInterval(timer);
+        expect(t).not.toBe('still open');
+        expect(t).toBeLessThan(2500);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('keeps a kept-alive connection for request after request, and answers a request slower than the timeout', async () => {
+    const server = await startServer({ requestTimeoutMs: 300, keepAliveTimeoutMs: 2000 });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const sdk = new KMSClient({
+      endpoint: server.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: CRED.accessKeyId, secretAccessKey: CRED.secretAccessKey },
+      maxAttempts: 1,
+    });
+    try {
+      const ports = new Set<number>();
+      for (let i = 0; i < 6; i++) {
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = httpRequest(server.url, { method: 'POST', agent, headers: { 'x-amz-target': 'TrentService.DescribeKey' } }, (res) => {
+            ports.add(res.socket.localPort!);
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', reject);
+          req.end('{}');
+        });
+        expect(status).toBe(400); // unsigned
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+      expect(ports.size).toBe(1); // one connection for 6 requests over more than requestTimeoutMs
+      for (let i = 0; i < 4; i++) {
+        const out = await sdk.send(new DescribeKeyCommand({ KeyId: i === 1 ? 'slow' : 'k' }));
+        expect(out.KeyMetadata?.KeyId).toBe(i === 1 ? 'slow' : 'k');
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+    } finally {
+      sdk.destroy();
+      agent.destroy();
+      await server.close();
+    }
   });
 });
 
