@@ -72,25 +72,31 @@ export function openSymmetric(ctx: OperationContext, blob: Uint8Array, context: 
   }
   ctx.requireUsable(key);
   if (key.keyUsage !== 'ENCRYPT_DECRYPT') throw new LocalKmsError('InvalidKeyUsageException', `${key.arn} key usage is ${key.keyUsage}`);
+  // Only a symmetric key makes this blob format: one naming an RSA encryption key is forged,
+  // and that key's material (a PKCS #8 private key) must not be opened, let alone used as AES.
+  if (key.keySpec !== 'SYMMETRIC_DEFAULT') throw invalidCiphertext();
   let material: Uint8Array;
   try {
     material = ctx.material(key, parts.version);
   } catch {
     throw invalidCiphertext();
   }
-  const d = createDecipheriv('aes-256-gcm', material, parts.iv);
-  d.setAAD(blobAad(key.keyId, parts.version, context));
-  d.setAuthTag(parts.sealed.subarray(parts.sealed.length - 16));
-  const pt = d.update(parts.sealed.subarray(0, parts.sealed.length - 16));
+  let pt: Buffer | undefined;
   try {
-    d.final();
-  } catch {
-    pt.fill(0);
-    throw invalidCiphertext();
+    const d = createDecipheriv('aes-256-gcm', material, parts.iv);
+    d.setAAD(blobAad(key.keyId, parts.version, context));
+    d.setAuthTag(parts.sealed.subarray(parts.sealed.length - 16));
+    pt = d.update(parts.sealed.subarray(0, parts.sealed.length - 16));
+    try {
+      d.final();
+    } catch {
+      throw invalidCiphertext();
+    }
+    return { key, plaintext: new Uint8Array(pt) };
   } finally {
     material.fill(0);
+    pt?.fill(0);
   }
-  return { key, plaintext: new Uint8Array(pt) };
 }
 
 function encryptWith(ctx: OperationContext, key: KeyRecord, plaintext: Uint8Array, context: Context, algorithm: string | undefined): { blob: Uint8Array; algorithm: string } {

@@ -52,6 +52,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startKmsServer } from '../../src/kms-server/server.js';
+import { encodeBlob } from '../../src/local-kms/ciphertext-blob.js';
 
 let kms: ServedKms;
 let root: KMSClient;
@@ -212,6 +213,19 @@ describe('asymmetric keys over HTTP', () => {
   it('Encrypt with a SIGN_VERIFY key is InvalidKeyUsageException', async () => {
     const key = await newKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
     expect(await failure(root.send(new EncryptCommand({ KeyId: key, Plaintext: Buffer.from('x') })))).toBeInstanceOf(InvalidKeyUsageException);
+  });
+
+  it('Decrypt and ReEncrypt of a forged blob naming an RSA encryption key are InvalidCiphertextException (400), not a 500', async () => {
+    const rsa = await newKey({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' });
+    const forged = encodeBlob(rsa, 1, new Uint8Array(12), new Uint8Array(32));
+    const errors = [
+      await failure(root.send(new DecryptCommand({ CiphertextBlob: forged }))),
+      await failure(root.send(new ReEncryptCommand({ CiphertextBlob: forged, DestinationKeyId: await newKey() }))),
+    ];
+    for (const err of errors) {
+      expect(err).toBeInstanceOf(InvalidCiphertextException);
+      expect((err as KMSServiceException).$metadata.httpStatusCode).toBe(400);
+    }
   });
 
   it('ML-DSA over HTTP: ML_DSA_65 signs RAW and EXTERNAL_MU; noble verifies with the SPKI key; DIGEST is ValidationException', async () => {

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DecryptCommand, EncryptCommand, GenerateDataKeyCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
 import type { LocalKms } from '../../src/local-kms/index.js';
 import { LocalKmsError } from '../../src/local-kms/index.js';
+import { encodeBlob } from '../../src/local-kms/ciphertext-blob.js';
 import { errorName, freshKms, type TestClock } from './helpers.js';
 
 let kms: LocalKms;
@@ -214,6 +215,17 @@ describe('encryption', () => {
     expect((await kms.decrypt({ CiphertextBlob, KeyId: rsa, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' })).Plaintext).toEqual(bytes('rsa'));
     expect(await errorName(kms.decrypt({ CiphertextBlob, KeyId: rsa, EncryptionAlgorithm: 'RSAES_OAEP_SHA_1' }))).toBe('InvalidCiphertextException');
     expect(await errorName(kms.encrypt({ KeyId: rsa, Plaintext: new Uint8Array(191), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }))).toBe('ValidationException');
+  });
+
+  it('a blob naming an RSA encryption key, without KeyId, is InvalidCiphertextException (Decrypt, ReEncrypt)', async () => {
+    const rsa = (await kms.createKey({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' })).KeyMetadata!.KeyId!;
+    const dest = await newKey();
+    // The symmetric blob format, naming the RSA key: no such ciphertext can exist, so it is forged.
+    const forged = encodeBlob(rsa, 1, new Uint8Array(12), new Uint8Array(32));
+    expect(await errorName(kms.decrypt({ CiphertextBlob: forged }))).toBe('InvalidCiphertextException');
+    expect(await errorName(kms.reEncrypt({ CiphertextBlob: forged, DestinationKeyId: dest }))).toBe('InvalidCiphertextException');
+    // Naming the key is the RSA path, as before: not an OAEP ciphertext either.
+    expect(await errorName(kms.decrypt({ CiphertextBlob: forged, KeyId: rsa, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }))).toBe('InvalidCiphertextException');
   });
 
   it('send() runs @aws-sdk/client-kms commands in-process', async () => {
