@@ -66,7 +66,12 @@ export type MemberType =
   /** An array of `{ TagKey, TagValue }`. */
   | 'tagList'
   /** Any JSON object (checked by the handler). */
-  | 'structure';
+  | 'structure'
+  /**
+   * A member AWS KMS has and the local KMS does not implement (`Recipient`): sent (not null),
+   * it is a SerializationException rather than being ignored.
+   */
+  | 'unsupported';
 
 /** Constraints on one input member. Type mismatches raise SerializationException, constraint violations ValidationException, as AWS does. */
 export interface MemberSpec {

@@ -8,6 +8,7 @@ import { keySpecInfo } from './key-specs.js';
 import { checkMlDsaRequest, isMlDsaKeySpec, mlDsaSign, mlDsaSpki, mlDsaVerify } from './ml-dsa.js';
 import type { MlDsaKeySpec } from './ml-dsa.js';
 import { CONTEXT, sealSymmetric } from './ops-crypto.js';
+import { RECIPIENT } from './validate.js';
 import { DIGEST_BYTES, signDigest, verifyDigest, type SigningHash } from './digest-signing.js';
 
 const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
@@ -213,7 +214,7 @@ function dataKeyPair(ctx: OperationContext, input: PairRequest, action: string) 
   return { key, privateDer, publicDer: new Uint8Array(publicDer), blob };
 }
 
-const generateDataKeyPair = defineOperation<PairRequest>('GenerateDataKeyPair', PAIR_SHAPE, (ctx, input) => {
+const generateDataKeyPair = defineOperation<PairRequest>('GenerateDataKeyPair', { ...PAIR_SHAPE, Recipient: RECIPIENT }, (ctx, input) => {
   const p = dataKeyPair(ctx, input, 'kms:GenerateDataKeyPair');
   return { PrivateKeyCiphertextBlob: p.blob, PrivateKeyPlaintext: p.privateDer, PublicKey: p.publicDer, KeyId: p.key.arn, KeyPairSpec: input.KeyPairSpec };
 });

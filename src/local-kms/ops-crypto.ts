@@ -6,6 +6,7 @@ import type { OperationContext } from './operation.js';
 import type { KeyRecord } from './key-record.js';
 import { blobAad, decodeBlob, encodeBlob } from './ciphertext-blob.js';
 import { rsaOaepDecryptDer } from './rsa-oaep.js';
+import { RECIPIENT } from './validate.js';
 
 type Context = Record<string, string> | undefined;
 const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
@@ -160,6 +161,7 @@ const decrypt = defineOperation<DecryptInput>(
     KeyId: { type: 'string', min: 1, max: 2048 },
     EncryptionAlgorithm: ALGORITHM,
     DryRun: { type: 'boolean' },
+    Recipient: RECIPIENT,
   },
   (ctx, input) => {
     const { key, plaintext, algorithm } = decryptWith(ctx, input, 'kms:Decrypt');
@@ -228,7 +230,7 @@ function dataKey(ctx: OperationContext, input: GenerateDataKeyInput, action: str
   return { key, plaintext, blob: sealSymmetric(ctx, key, plaintext, input.EncryptionContext) };
 }
 
-const generateDataKey = defineOperation<GenerateDataKeyInput>('GenerateDataKey', DATA_KEY_SHAPE, (ctx, input) => {
+const generateDataKey = defineOperation<GenerateDataKeyInput>('GenerateDataKey', { ...DATA_KEY_SHAPE, Recipient: RECIPIENT }, (ctx, input) => {
   const { key, plaintext, blob } = dataKey(ctx, input, 'kms:GenerateDataKey');
   return { CiphertextBlob: blob, Plaintext: plaintext, KeyId: key.arn };
 });

@@ -8,6 +8,7 @@ import { getKey, relatedKeys, storageIdOf } from './key-store.js';
 import { defaultKeyPolicy, parseKeyPolicy } from './policy.js';
 import { keySpecInfo } from './key-specs.js';
 import { checkPolicyLockout } from './access.js';
+import { RECIPIENT } from './validate.js';
 
 
 /** DescribeKey's KeyMetadata for a key, as AWS shapes it. */
@@ -255,12 +256,15 @@ const listResourceTags = defineOperation<{ KeyId: string; Limit?: number; Marker
   },
 );
 
-const generateRandom = defineOperation<{ NumberOfBytes?: number }>(
+const generateRandom = defineOperation<{ NumberOfBytes?: number; CustomKeyStoreId?: string }>(
   'GenerateRandom',
-  { NumberOfBytes: { type: 'integer', min: 1, max: 1024 }, CustomKeyStoreId: { type: 'string' } },
+  { NumberOfBytes: { type: 'integer', min: 1, max: 1024 }, CustomKeyStoreId: { type: 'string', min: 1, max: 64 }, Recipient: RECIPIENT },
   (ctx, input) => {
     ctx.authorize({ action: 'kms:GenerateRandom' });
     if (input.NumberOfBytes === undefined) throw new LocalKmsError('ValidationException', 'NumberOfBytes is required');
+    // Random bytes from a CloudHSM cluster: there are no custom key stores locally (docs/local-kms.md,
+    // "Differences from AWS KMS"); ignoring the member would hand out bytes from elsewhere.
+    if (input.CustomKeyStoreId !== undefined) throw new LocalKmsError('UnsupportedOperationException', 'Custom key stores are not supported by the local KMS');
     return { Plaintext: new Uint8Array(randomBytes(input.NumberOfBytes)) };
   },
 );

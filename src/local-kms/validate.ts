@@ -1,6 +1,13 @@
 import { LocalKmsError } from './errors.js';
 import type { InputShape, MemberSpec } from './operation.js';
 
+/**
+ * `Recipient` (Nitro Enclaves attestation: the result encrypted to an enclave): there are no
+ * enclaves locally, and ignoring the member would return in the clear what the caller asked to
+ * be encrypted to one. docs/local-kms.md, "Differences from AWS KMS".
+ */
+export const RECIPIENT = { type: 'unsupported' } as const;
+
 function serialization(name: string, expected: string): LocalKmsError {
   return new LocalKmsError('SerializationException', `${name} must be ${expected}`);
 }
@@ -62,13 +69,16 @@ function checkMember(name: string, spec: MemberSpec, value: unknown): void {
     case 'structure':
       if (typeof value !== 'object' || value === null || Array.isArray(value)) throw serialization(name, 'a structure');
       return;
+    case 'unsupported':
+      throw new LocalKmsError('SerializationException', `${name} is not supported by the local KMS`);
   }
 }
 
 /**
  * Checks an operation's input as AWS does: wrong member types are SerializationException,
  * constraint violations ValidationException. Members the shape does not list are ignored (a
- * newer SDK may send members this version does not know), and `null` counts as absent.
+ * newer SDK may send members this version does not know), and `null` counts as absent; members
+ * listed as `unsupported` are refused (SerializationException).
  */
 export function validateInput(shape: InputShape, input: unknown): Record<string, unknown> {
   if (input === undefined || input === null) input = {};

@@ -17,6 +17,8 @@ import {
   EnableKeyRotationCommand,
   EncryptCommand,
   GenerateDataKeyCommand,
+  GenerateDataKeyPairCommand,
+  GenerateRandomCommand,
   GenerateDataKeyWithoutPlaintextCommand,
   GetKeyPolicyCommand,
   GetKeyRotationStatusCommand,
@@ -224,6 +226,22 @@ describe('asymmetric keys over HTTP', () => {
     ];
     for (const err of errors) {
       expect(err).toBeInstanceOf(InvalidCiphertextException);
+      expect((err as KMSServiceException).$metadata.httpStatusCode).toBe(400);
+    }
+  });
+
+  it('Recipient (Nitro Enclaves) is SerializationException over HTTP, not a plaintext answer', async () => {
+    const key = await newKey();
+    const Recipient = { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' as const, AttestationDocument: new Uint8Array([1, 2, 3, 4]) };
+    const { CiphertextBlob } = await root.send(new EncryptCommand({ KeyId: key, Plaintext: Buffer.from('enclave-only secret') }));
+    for (const command of [
+      new DecryptCommand({ CiphertextBlob, Recipient }),
+      new GenerateDataKeyCommand({ KeyId: key, KeySpec: 'AES_256', Recipient }),
+      new GenerateDataKeyPairCommand({ KeyId: key, KeyPairSpec: 'ECC_NIST_P256', Recipient }),
+      new GenerateRandomCommand({ NumberOfBytes: 16, Recipient }),
+    ]) {
+      const err = await failure(root.send(command as DecryptCommand));
+      expect(err.name).toBe('SerializationException');
       expect((err as KMSServiceException).$metadata.httpStatusCode).toBe(400);
     }
   });

@@ -110,6 +110,41 @@ describe('Decrypt', () => {
   });
 });
 
+describe('members the local KMS does not implement', () => {
+  // docs/local-kms.md, "Differences from AWS KMS": Recipient (Nitro Enclaves attestation) "is not
+  // accepted (SerializationException)". AWS returns the result encrypted to the enclave
+  // (CiphertextForRecipient) and no Plaintext; ignoring the member returned it in the clear.
+  // https://docs.aws.amazon.com/kms/latest/APIReference/API_Decrypt.html#KMS-Decrypt-request-Recipient
+  const Recipient = { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: new Uint8Array([1, 2, 3, 4]) };
+
+  it('Recipient is SerializationException for Decrypt, GenerateDataKey, GenerateDataKeyPair and GenerateRandom', async () => {
+    const id = await keyOf({});
+    const { CiphertextBlob } = await kms.encrypt({ KeyId: id, Plaintext: new Uint8Array([1, 2, 3]) });
+    const calls: [string, Record<string, unknown>][] = [
+      ['Decrypt', { CiphertextBlob }],
+      ['GenerateDataKey', { KeyId: id, KeySpec: 'AES_256' }],
+      ['GenerateDataKeyPair', { KeyId: id, KeyPairSpec: 'ECC_NIST_P256' }],
+      ['GenerateRandom', { NumberOfBytes: 16 }],
+    ];
+    for (const [operation, input] of calls) {
+      expect(await errorName(kms.execute(operation, { ...input, Recipient }))).toBe('SerializationException');
+      expect(await errorName(kms.execute(operation, { ...input, Recipient: null }))).toBe('no error'); // null is absent
+    }
+    const audit = kms.readAudit({ limit: 8 }).filter((a) => a.error === 'SerializationException');
+    expect(audit.map((a) => a.operation).sort()).toEqual(['Decrypt', 'GenerateDataKey', 'GenerateDataKeyPair', 'GenerateRandom']);
+  });
+
+  // AWS KMS API Reference, GenerateRandom, CustomKeyStoreId: random bytes from the CloudHSM
+  // cluster of that key store; UnsupportedOperationException: "a specified parameter is not
+  // supported". Custom key stores are UnsupportedOperationException locally (docs/local-kms.md).
+  // https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateRandom.html
+  it('GenerateRandom with CustomKeyStoreId is UnsupportedOperationException', async () => {
+    expect(await errorName(kms.generateRandom({ NumberOfBytes: 16, CustomKeyStoreId: 'cks-1234567890abcdef0' }))).toBe('UnsupportedOperationException');
+    expect(await errorName(kms.generateRandom({ NumberOfBytes: 16, CustomKeyStoreId: '' }))).toBe('ValidationException');
+    expect((await kms.generateRandom({ NumberOfBytes: 16 })).Plaintext!.length).toBe(16);
+  });
+});
+
 describe('CreateGrant', () => {
   // AWS KMS API Reference, CreateGrant: "if the grant allows an operation that the KMS key does
   // not support, CreateGrant fails with a ValidationException"; the operations each key type
