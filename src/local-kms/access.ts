@@ -229,7 +229,7 @@ const putKeyPolicy = defineOperation<PutKeyPolicyInput>(
   {
     KeyId: { type: 'string', required: true, min: 1, max: 2048 },
     PolicyName: { type: 'string', min: 1, max: 128, pattern: /^[\w]+$/ },
-    Policy: { type: 'string', required: true, min: 1, max: 32_768 },
+    Policy: { type: 'string', required: true, min: 1, max: 32_768, jsonDocument: true },
     BypassPolicyLockoutSafetyCheck: { type: 'boolean' },
   },
   (ctx: OperationContext, input) => {

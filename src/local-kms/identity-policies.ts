@@ -82,7 +82,7 @@ interface PutInput { Principal: string; PolicyName: string; PolicyDocument: stri
 
 const putPrincipalPolicy = defineOperation<PutInput>(
   'PutPrincipalPolicy',
-  { Principal: PRINCIPAL, PolicyName: POLICY_NAME, PolicyDocument: { type: 'string', required: true, min: 1, max: 32_768 } },
+  { Principal: PRINCIPAL, PolicyName: POLICY_NAME, PolicyDocument: { type: 'string', required: true, min: 1, max: 32_768, jsonDocument: true } },
   (ctx, input) => {
     checkManager(ctx, input.Principal);
     parseKeyPolicy(input.PolicyDocument, { identity: true });

@@ -85,6 +85,11 @@ export interface MemberSpec {
   readonly enum?: readonly string[];
   /** Pattern a string must match. */
   readonly pattern?: RegExp;
+  /**
+   * A string holding a JSON document (a policy): the strings in it, once parsed, must be
+   * well-formed Unicode too (a `\ud800` escape is well-formed text but not a well-formed string).
+   */
+  readonly jsonDocument?: boolean;
 }
 
 /** An operation's input members by name. Members not listed are rejected (SerializationException). */

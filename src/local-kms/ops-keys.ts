@@ -122,7 +122,7 @@ interface CreateKeyInput {
 const createKey = defineOperation<CreateKeyInput>(
   'CreateKey',
   {
-    Policy: { type: 'string', min: 1, max: 32768 },
+    Policy: { type: 'string', min: 1, max: 32768, jsonDocument: true },
     Description: { type: 'string', max: 8192 },
     KeyUsage: { type: 'string', enum: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'] },
     KeySpec: { type: 'string' },

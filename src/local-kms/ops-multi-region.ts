@@ -49,7 +49,7 @@ const replicateKey = defineOperation<ReplicateKeyInput>(
   {
     KeyId: KEY_ID,
     ReplicaRegion: REGION,
-    Policy: { type: 'string', min: 1, max: 32768 },
+    Policy: { type: 'string', min: 1, max: 32768, jsonDocument: true },
     BypassPolicyLockoutSafetyCheck: { type: 'boolean' },
     Description: { type: 'string', max: 8192 },
     Tags: TAGS,

@@ -23,14 +23,51 @@ function mapBytes(map: Readonly<Record<string, string>>): number {
   return total;
 }
 
+/**
+ * Refuses a string that is not well-formed UTF-16 (a lone surrogate, which JSON's `\ud800`
+ * escapes can carry). SQLite stores such a string as U+FFFD, so what would be checked (a policy,
+ * a context against a policy) would not be what is stored and read back.
+ */
+function requireWellFormed(name: string, value: string): void {
+  if (!value.isWellFormed()) throw validation(`${name} must be well-formed Unicode (it holds a lone surrogate)`);
+}
+
+/**
+ * Every string in a parsed JSON value or a structure, member names included, must be
+ * well-formed. Iterative: a deeply nested document is left to its parser, not to the stack.
+ */
+function requireWellFormedDeep(name: string, value: unknown): void {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (typeof next === 'string') requireWellFormed(name, next);
+    else if (typeof next === 'object' && next !== null && !(next instanceof Uint8Array) && !(next instanceof Date)) {
+      for (const [k, v] of Object.entries(next)) {
+        requireWellFormed(name, k);
+        pending.push(v);
+      }
+    }
+  }
+}
+
 function checkMember(name: string, spec: MemberSpec, value: unknown): void {
   switch (spec.type) {
     case 'string':
       if (typeof value !== 'string') throw serialization(name, 'a string');
+      requireWellFormed(name, value);
       if (spec.min !== undefined && value.length < spec.min) throw validation(`${name} must have length >= ${spec.min}`);
       if (spec.max !== undefined && value.length > spec.max) throw validation(`${name} must have length <= ${spec.max}`);
       if (spec.enum && !spec.enum.includes(value)) throw validation(`${name} must be one of ${spec.enum.join(', ')}`);
       if (spec.pattern && !spec.pattern.test(value)) throw validation(`${name} does not match its pattern`);
+      if (spec.jsonDocument) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(value);
+        } catch {
+          return; // not JSON: the operation's own parser answers (MalformedPolicyDocumentException)
+        }
+        requireWellFormedDeep(name, parsed);
+      }
       return;
     case 'blob':
       if (!(value instanceof Uint8Array)) throw serialization(name, 'bytes');
@@ -50,6 +87,7 @@ function checkMember(name: string, spec: MemberSpec, value: unknown): void {
       return;
     case 'stringList':
       if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw serialization(name, 'a list of strings');
+      for (const v of value as string[]) requireWellFormed(name, v);
       if (spec.min !== undefined && value.length < spec.min) throw validation(`${name} must have at least ${spec.min} members`);
       if (spec.max !== undefined && value.length > spec.max) throw validation(`${name} must have at most ${spec.max} members`);
       return;
@@ -57,6 +95,7 @@ function checkMember(name: string, spec: MemberSpec, value: unknown): void {
       if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'string')) {
         throw serialization(name, 'a map of strings');
       }
+      requireWellFormedDeep(name, value);
       if (spec.max !== undefined && mapBytes(value as Record<string, string>) > spec.max) {
         throw validation(`${name} must be at most ${spec.max} bytes (UTF-8, keys and values together)`);
       }
@@ -65,9 +104,14 @@ function checkMember(name: string, spec: MemberSpec, value: unknown): void {
       if (!Array.isArray(value) || !value.every((t) => t && typeof t === 'object' && typeof t.TagKey === 'string' && typeof t.TagValue === 'string')) {
         throw serialization(name, 'a list of { TagKey, TagValue }');
       }
+      for (const t of value as { TagKey: string; TagValue: string }[]) {
+        requireWellFormed(name, t.TagKey);
+        requireWellFormed(name, t.TagValue);
+      }
       return;
     case 'structure':
       if (typeof value !== 'object' || value === null || Array.isArray(value)) throw serialization(name, 'a structure');
+      requireWellFormedDeep(name, value);
       return;
     case 'unsupported':
       throw new LocalKmsError('SerializationException', `${name} is not supported by the local KMS`);
@@ -78,7 +122,9 @@ function checkMember(name: string, spec: MemberSpec, value: unknown): void {
  * Checks an operation's input as AWS does: wrong member types are SerializationException,
  * constraint violations ValidationException. Members the shape does not list are ignored (a
  * newer SDK may send members this version does not know), and `null` counts as absent; members
- * listed as `unsupported` are refused (SerializationException).
+ * listed as `unsupported` are refused (SerializationException). Every string accepted (in lists,
+ * maps, tags, structures and JSON policy documents too, keys included) must be well-formed
+ * Unicode, else ValidationException: the store could not keep it as sent.
  */
 export function validateInput(shape: InputShape, input: unknown): Record<string, unknown> {
   if (input === undefined || input === null) input = {};

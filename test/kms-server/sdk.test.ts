@@ -55,6 +55,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startKmsServer } from '../../src/kms-server/server.js';
 import { encodeBlob } from '../../src/local-kms/ciphertext-blob.js';
+import { signedPost } from './signing.js';
 
 let kms: ServedKms;
 let root: KMSClient;
@@ -411,6 +412,32 @@ describe('authentication and authorization over HTTP', () => {
     // Just under the limit, the hostile value is matched at once: allowed, then denied by the b.
     await encrypt('a'.repeat(8_190));
     expect((await failure(encrypt(`${'a'.repeat(8_189)}b`))).name).toBe('AccessDeniedException');
+  });
+
+  it('a lone surrogate sent as a JSON escape (policy, tag, description, context) is ValidationException, and the policy is not stored', async () => {
+    const key = await newKey();
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${kms.accountId}:root` }, Action: 'kms:*', Resource: '*' },
+        { Effect: 'Deny', Principal: '*', Action: 'kms:Encrypt', Resource: '*', Condition: { StringEquals: { 'kms:EncryptionContext:tenant': '\ud800' } } },
+      ],
+    });
+    // JSON.stringify writes the lone surrogate as the escape \ud800 (valid JSON); stringified
+    // again as the Policy member, the body then carries the character itself once parsed.
+    const bodies: [string, string][] = [
+      ['PutKeyPolicy', JSON.stringify({ KeyId: key, Policy: policy.replace('\\ud800', '\ud800') })],
+      ['PutKeyPolicy', JSON.stringify({ KeyId: key, Policy: policy })],
+      ['TagResource', JSON.stringify({ KeyId: key, Tags: [{ TagKey: 'team', TagValue: '\ud800' }] })],
+      ['UpdateKeyDescription', JSON.stringify({ KeyId: key, Description: 'x\udfff' })],
+      ['Encrypt', JSON.stringify({ KeyId: key, Plaintext: 'AQ==', EncryptionContext: { tenant: '\ud800' } })],
+    ];
+    for (const [operation, body] of bodies) {
+      expect(body.isWellFormed()).toBe(true);
+      const res = await signedPost(kms.url, `TrentService.${operation}`, body, kms.rootCredential, kms.region);
+      expect([operation, res.status, res.json?.__type]).toEqual([operation, 400, 'ValidationException']);
+    }
+    expect((await root.send(new GetKeyPolicyCommand({ KeyId: key }))).Policy).not.toContain('tenant');
   });
 
   it('CreateAlias with the reserved prefix is refused', async () => {
