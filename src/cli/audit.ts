@@ -6,6 +6,7 @@ import { EXIT, UsageError } from './exit.js';
 import { positiveInteger } from './args.js';
 import { writeFileAtomicallySync } from '../node/atomic-write.js';
 import { checkOutputPath } from './output-path.js';
+import { displayText } from './display.js';
 
 /** `sealbox audit show | verify | head | upgrade | export`. */
 export function registerAudit(program: Command, globals: () => GlobalOptions): void {
@@ -28,7 +29,7 @@ export function registerAudit(program: Command, globals: () => GlobalOptions): v
       withStore((kms) => {
         const rows = kms.readAudit({ limit });
         if (globals().json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
-        else for (const r of rows) process.stdout.write(`${r.seq}\t${new Date(r.time).toISOString()}\t${r.operation}\t${r.error ?? 'ok'}\t${r.keyId ?? '-'}\t${r.caller}\n`);
+        else for (const r of rows) process.stdout.write(`${r.seq}\t${new Date(r.time).toISOString()}\t${r.operation}\t${r.error ?? 'ok'}\t${displayText(r.keyId ?? '-')}\t${displayText(r.caller)}\n`);
       });
     });
 

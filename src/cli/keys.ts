@@ -3,6 +3,7 @@ import type { KeyMetadata } from '@aws-sdk/client-kms';
 import type { LocalKms } from '../local-kms/index.js';
 import { DEFAULT_ALIAS, openLocalKms } from './local.js';
 import { UsageError } from './exit.js';
+import { displayLines } from './display.js';
 import type { GlobalOptions } from './local.js';
 import { kmsPublicKeyPem, parsePairs } from './keyrings.js';
 import { SUPPORTED_KEY_SPECS } from '../local-kms/key-specs.js';
@@ -22,7 +23,7 @@ function withKms<A extends unknown[]>(globals: () => GlobalOptions, fn: (kms: Lo
     const kms = openLocalKms(g, readOnly);
     try {
       const result = await fn(kms, ...args);
-      process.stdout.write(g.json ? JSON.stringify(result ?? {}, null, 2) + '\n' : text(result as never));
+      process.stdout.write(g.json ? JSON.stringify(result ?? {}, null, 2) + '\n' : displayLines(text(result as never)));
     } finally {
       kms.close();
     }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
 import { UsageError } from './exit.js';
+import { displayText } from './display.js';
 
 /**
  * The server (and its SigV4 dependencies, ~60 ms to load) only for the commands that use it:
@@ -84,7 +85,7 @@ Examples:
       try {
         const keys = credentialStoreFor(local).list();
         if (globals().json) process.stdout.write(JSON.stringify(keys, null, 2) + '\n');
-        else for (const k of keys) process.stdout.write(`${k.accessKeyId}  ${k.status}  ${k.principal}  ${k.description}\n`);
+        else for (const k of keys) process.stdout.write(`${k.accessKeyId}  ${k.status}  ${displayText(k.principal)}  ${displayText(k.description)}\n`);
       } finally {
         local.close();
       }

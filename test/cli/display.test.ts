@@ -80,3 +80,26 @@ describe('header text on a terminal', () => {
     expect((JSON.parse(json.stdout.toString()) as { error: string }).error).toContain(`fingerprint ${name} (--key file:FILE)`);
   });
 });
+
+describe('key store text on a terminal', () => {
+  it('keys describe, keys list and kms credentials list escape what other principals can set (descriptions)', () => {
+    // A description a kms serve client could have set with UpdateKeyDescription or CreateKey.
+    const created = sealbox(home, ['--json', 'keys', 'create', '--description', FAKE]);
+    expect(created.code, created.stderr).toBe(0);
+    const keyId = (JSON.parse(created.stdout.toString()) as { KeyId: string }).KeyId;
+    for (const args of [['keys', 'describe', keyId], ['keys', 'list']]) {
+      const r = sealbox(home, args);
+      expect(r.code, r.stderr).toBe(0);
+      const out = r.stdout.toString();
+      expect(out, args.join(' ')).not.toMatch(CONTROL);
+      expect(out, args.join(' ')).toContain('x\\x0d\\x1b[3Asigned:');
+    }
+    const json = sealbox(home, ['--json', 'keys', 'describe', keyId]);
+    expect((JSON.parse(json.stdout.toString()) as { Description: string }).Description).toBe(FAKE);
+    const cred = sealbox(home, ['kms', 'credentials', 'create', '--principal', 'arn:aws:iam::111122223333:user/app', '--description', FAKE]);
+    expect(cred.code, cred.stderr).toBe(0);
+    const list = sealbox(home, ['kms', 'credentials', 'list']).stdout.toString();
+    expect(list).not.toMatch(CONTROL);
+    expect(list).toContain('x\\x0d\\x1b[3Asigned:');
+  });
+});
