@@ -48,10 +48,20 @@ export function registerInspect(program: Command, globals: () => GlobalOptions):
         `signed:         ${info.signed ? 'yes (ECDSA P-384; decrypt verifies the signature)' : 'no'}`,
         `message id:     ${info.messageId}`,
         `frame length:   ${info.frameLength}`,
-        `context:        ${Object.keys(info.encryptionContext).length === 0 ? '(none)' : Object.entries(info.encryptionContext).map(([k, v]) => `${displayText(k)}=${displayText(v)}`).join(', ')}`,
+        `context:        ${Object.keys(info.encryptionContext).length === 0 ? '(none)' : Object.entries(info.encryptionContext).map(([k, v]) => `${contextText(k)}=${contextText(v)}`).join(', ')}`,
         `wrapped keys:   ${info.encryptedDataKeys.length}`,
         ...info.encryptedDataKeys.map((e) => `  - ${displayText(e.provider)}: ${displayText(e.key)}`),
       ];
       process.stdout.write(lines.join('\n') + '\n');
     });
+}
+
+/**
+ * A context key or value on the `context:` line: as it is when that cannot be misread, else in
+ * double quotes (an inner quote as `\"`), so that `a, b=c` in a value never looks like a second
+ * pair. Escaped by displayText either way (its backslashes doubled, so `\"` is unambiguous).
+ */
+function contextText(text: string): string {
+  const shown = displayText(text);
+  return text !== '' && !/[\s,="]/.test(text) ? shown : `"${shown.replace(/"/g, '\\"')}"`;
 }

@@ -47,7 +47,7 @@ describe('header text on a terminal', () => {
     const lines = out.trimEnd().split('\n');
     expect(lines).toHaveLength(8);
     expect(lines.filter((l) => l.startsWith('signed:'))).toEqual(['signed:         no']);
-    expect(lines[5]).toBe('context:        rtl=\\u{202e}evil, note=x\\x0d\\x1b[3Asigned:         yes (ECDSA P-384; decrypt verifies the signature)\\x1b[3B');
+    expect(lines[5]).toBe('context:        rtl=\\u{202e}evil, note="x\\x0d\\x1b[3Asigned:         yes (ECDSA P-384; decrypt verifies the signature)\\x1b[3B"');
     const json = sealbox(home, ['--json', 'inspect'], enc.stdout);
     expect((JSON.parse(json.stdout.toString()) as { encryptionContext: Record<string, string> }).encryptionContext).toEqual({ note: FAKE, rtl: '\u202eevil' });
   });
@@ -78,6 +78,16 @@ describe('header text on a terminal', () => {
     expect(many.stderr).toContain('fingerprint k\\x1b]0;pwned\\x07\\x1b[2J (--key file:FILE)');
     const json = sealbox(home, ['--json', 'decrypt', msg, '-d', out, '--key', K]);
     expect((JSON.parse(json.stdout.toString()) as { error: string }).error).toContain(`fingerprint ${name} (--key file:FILE)`);
+  });
+});
+
+describe('the context line cannot be misread', () => {
+  it('a key or value with a comma, =, a quote, a space or nothing is quoted, so it never looks like more pairs', () => {
+    const enc = sealbox(home, ['encrypt', '--key', K, '--context', 'note=a, signer=alice', '--context', 'q=say "hi"', '--context', 'plain=v1'], 'hi\n');
+    expect(enc.code, enc.stderr).toBe(0);
+    const line = sealbox(home, ['inspect'], enc.stdout).stdout.toString().split('\n').find((l) => l.startsWith('context:'));
+    // In the header's (canonical) order: shorter keys first.
+    expect(line).toBe('context:        q="say \\"hi\\"", note="a, signer=alice", plain=v1');
   });
 });
 
