@@ -92,7 +92,11 @@ export interface MemberSpec {
   readonly jsonDocument?: boolean;
 }
 
-/** An operation's input members by name. Members not listed are rejected (SerializationException). */
+/**
+ * An operation's input members by name. Members not listed are dropped before the handler sees
+ * them (validate.ts); list a member the local KMS cannot honour, and refuse it (`type:
+ * 'unsupported'`, or a check in the handler), rather than leave it out.
+ */
 export type InputShape = Readonly<Record<string, MemberSpec>>;
 
 /** Options of {@link OperationContext.resolveKey}. */

@@ -117,6 +117,8 @@ interface CreateKeyInput {
   Tags?: { TagKey: string; TagValue: string }[];
   MultiRegion?: boolean;
   BypassPolicyLockoutSafetyCheck?: boolean;
+  CustomKeyStoreId?: string;
+  XksKeyId?: string;
 }
 
 const createKey = defineOperation<CreateKeyInput>(
@@ -131,9 +133,16 @@ const createKey = defineOperation<CreateKeyInput>(
     Tags: TAGS,
     MultiRegion: { type: 'boolean' },
     BypassPolicyLockoutSafetyCheck: { type: 'boolean' },
+    CustomKeyStoreId: { type: 'string', min: 1, max: 64 },
+    XksKeyId: { type: 'string', min: 1, max: 128 },
   },
   (ctx, input) => {
     ctx.authorize({ action: 'kms:CreateKey' });
+    // A key in a custom key store (CloudHSM or external): there are none locally. Before, these
+    // members were dropped unseen and an ordinary key was made.
+    if (input.CustomKeyStoreId !== undefined || input.XksKeyId !== undefined) {
+      throw new LocalKmsError('UnsupportedOperationException', 'Custom key stores are not supported by the local KMS');
+    }
     const keySpec = (input.KeySpec ?? input.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT') as KeySpec;
     const info = keySpecInfo(keySpec); // ValidationException for unknown specs
     // KeyUsage may be omitted only for symmetric encryption keys (AWS KMS API Reference, CreateKey: KeyUsage).

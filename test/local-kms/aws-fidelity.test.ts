@@ -143,6 +143,14 @@ describe('members the local KMS does not implement', () => {
     expect(await errorName(kms.generateRandom({ NumberOfBytes: 16, CustomKeyStoreId: '' }))).toBe('ValidationException');
     expect((await kms.generateRandom({ NumberOfBytes: 16 })).Plaintext!.length).toBe(16);
   });
+
+  // AWS KMS API Reference, CreateKey, CustomKeyStoreId / XksKeyId: the key is created in that
+  // custom key store. Before, both were dropped and an ordinary key was created.
+  it('CreateKey with CustomKeyStoreId or XksKeyId is UnsupportedOperationException and creates nothing', async () => {
+    expect(await errorName(kms.createKey({ CustomKeyStoreId: 'cks-1234567890abcdef0' }))).toBe('UnsupportedOperationException');
+    expect(await errorName(kms.createKey({ XksKeyId: 'ext-key-1' } as never))).toBe('UnsupportedOperationException');
+    expect((await kms.listKeys({})).Keys).toEqual([]);
+  });
 });
 
 describe('CreateGrant', () => {
