@@ -18,6 +18,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SqliteDatabase as Database } from './sqlite.js';
 import { LocalKmsError } from './errors.js';
+import { SERVICE_PRINCIPAL } from './validate.js';
 import { checkGrantOperationsForKey, grantCovers, validateGrantTerms, type GrantConstraints, type GrantTerms } from './grant-rules.js';
 import { defineOperation, type Caller, type Migration, type OperationContext } from './operation.js';
 
@@ -258,6 +259,8 @@ const createGrant = defineOperation<CreateGrantInput>(
   {
     KeyId: KEY_ID,
     GranteePrincipal: { ...PRINCIPAL, required: true },
+    GranteeServicePrincipal: SERVICE_PRINCIPAL,
+    RetiringServicePrincipal: SERVICE_PRINCIPAL,
     Operations: { type: 'stringList', required: true, min: 1 },
     RetiringPrincipal: PRINCIPAL,
     Constraints: { type: 'structure' },
@@ -367,7 +370,7 @@ interface ListGrantsInput {
 
 const listGrants = defineOperation<ListGrantsInput>(
   'ListGrants',
-  { KeyId: KEY_ID, ...PAGING, GrantId: GRANT_ID, GranteePrincipal: PRINCIPAL },
+  { KeyId: KEY_ID, ...PAGING, GrantId: GRANT_ID, GranteePrincipal: PRINCIPAL, GranteeServicePrincipal: SERVICE_PRINCIPAL },
   (ctx, input) => {
     const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:ListGrants' });
     const limit = input.Limit ?? 50;
@@ -383,7 +386,7 @@ const listGrants = defineOperation<ListGrantsInput>(
 
 const listRetirableGrants = defineOperation<{ RetiringPrincipal: string; Limit?: number; Marker?: string }>(
   'ListRetirableGrants',
-  { RetiringPrincipal: { ...PRINCIPAL, required: true }, ...PAGING },
+  { RetiringPrincipal: { ...PRINCIPAL, required: true }, ...PAGING, RetiringServicePrincipal: SERVICE_PRINCIPAL },
   (ctx, input) => {
     ctx.authorize({ action: 'kms:ListRetirableGrants' });
     const limit = input.Limit ?? 50;

@@ -71,7 +71,13 @@ export type MemberType =
    * A member AWS KMS has and the local KMS does not implement (`Recipient`): sent (not null),
    * it is a SerializationException rather than being ignored.
    */
-  | 'unsupported';
+  | 'unsupported'
+  /**
+   * A parameter of a feature the local KMS does not have (service principals, material versions,
+   * custom key stores): sent (not null), it is UnsupportedOperationException ("a specified
+   * parameter is not supported"), before any other check of the input, with `reason`.
+   */
+  | 'unsupportedParameter';
 
 /** Constraints on one input member. Type mismatches raise SerializationException, constraint violations ValidationException, as AWS does. */
 export interface MemberSpec {
@@ -90,6 +96,8 @@ export interface MemberSpec {
    * well-formed Unicode too (a `\ud800` escape is well-formed text but not a well-formed string).
    */
   readonly jsonDocument?: boolean;
+  /** Why an `unsupportedParameter` member is refused, for its error message. */
+  readonly reason?: string;
 }
 
 /**

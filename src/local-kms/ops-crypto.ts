@@ -9,6 +9,8 @@ import { rsaOaepDecryptDer } from './rsa-oaep.js';
 import { RECIPIENT } from './validate.js';
 
 type Context = Record<string, string> | undefined;
+/** `DryRunModifiers: ['IGNORE_CIPHERTEXT']` (a dry run without a ciphertext): not built; refused rather than ignored. */
+const DRY_RUN_MODIFIERS = { type: 'unsupportedParameter', reason: 'a dry run always checks the ciphertext here' } as const;
 const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
 /** An encryption context, bounded as src/limits.ts explains. */
 export const CONTEXT = { type: 'stringMap', max: MAX_KMS_ENCRYPTION_CONTEXT_BYTES } as const;
@@ -161,6 +163,7 @@ const decrypt = defineOperation<DecryptInput>(
     KeyId: { type: 'string', min: 1, max: 2048 },
     EncryptionAlgorithm: ALGORITHM,
     DryRun: { type: 'boolean' },
+    DryRunModifiers: DRY_RUN_MODIFIERS,
     Recipient: RECIPIENT,
   },
   (ctx, input) => {
@@ -186,6 +189,7 @@ const reEncrypt = defineOperation<ReEncryptInput>(
     DestinationEncryptionAlgorithm: ALGORITHM,
     GrantTokens: GRANT_TOKENS,
     DryRun: { type: 'boolean' },
+    DryRunModifiers: DRY_RUN_MODIFIERS,
   },
   (ctx, input) => {
     const source = decryptWith(

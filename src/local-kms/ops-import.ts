@@ -6,6 +6,9 @@ import type { Migration, OperationContext } from './operation.js';
 import type { KeyRecord } from './key-record.js';
 
 const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
+/** Members of key material versions, which the local KMS does not have (docs/local-kms.md). */
+const MATERIAL_VERSIONS = { type: 'unsupportedParameter', reason: 'a key takes one key material for life' } as const;
+
 /** Import parameters are valid for 24 hours, as in AWS. */
 const TOKEN_LIFETIME_MS = 24 * 60 * 60 * 1000;
 /**
@@ -79,7 +82,7 @@ const getParametersForImport = defineOperation<{ KeyId: string; WrappingAlgorith
   },
 );
 
-interface ImportInput { KeyId: string; ImportToken: Uint8Array; EncryptedKeyMaterial: Uint8Array; ValidTo?: Date; ExpirationModel?: string }
+interface ImportInput { KeyId: string; ImportToken: Uint8Array; EncryptedKeyMaterial: Uint8Array; ValidTo?: Date; ExpirationModel?: string; ImportType?: string }
 
 const importKeyMaterial = defineOperation<ImportInput>(
   'ImportKeyMaterial',
@@ -89,8 +92,14 @@ const importKeyMaterial = defineOperation<ImportInput>(
     EncryptedKeyMaterial: { type: 'blob', required: true, min: 1, max: 6144 },
     ValidTo: { type: 'timestamp' },
     ExpirationModel: { type: 'string', enum: ['KEY_MATERIAL_EXPIRES', 'KEY_MATERIAL_DOES_NOT_EXPIRE'] },
+    // Key material versions (AWS: several imported materials per key) are not built: a key takes
+    // one material for life, which EXISTING_KEY_MATERIAL (re-importing it) is.
+    ImportType: { type: 'string', enum: ['EXISTING_KEY_MATERIAL', 'NEW_KEY_MATERIAL'] },
+    KeyMaterialId: MATERIAL_VERSIONS,
+    KeyMaterialDescription: MATERIAL_VERSIONS,
   },
   (ctx, input) => {
+    if (input.ImportType === 'NEW_KEY_MATERIAL') throw new LocalKmsError('UnsupportedOperationException', 'ImportType NEW_KEY_MATERIAL is not supported by the local KMS: a key takes one key material for life');
     const key = externalKey(ctx, input.KeyId, 'kms:ImportKeyMaterial');
     // The default model is KEY_MATERIAL_EXPIRES, which needs ValidTo (AWS KMS API Reference, ImportKeyMaterial).
     const model = input.ExpirationModel ?? 'KEY_MATERIAL_EXPIRES';

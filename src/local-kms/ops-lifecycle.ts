@@ -108,10 +108,12 @@ const rotateKeyOnDemand = defineOperation<{ KeyId: string }>('RotateKeyOnDemand'
   return { KeyId: key.keyId };
 });
 
-const listKeyRotations = defineOperation<{ KeyId: string; Limit?: number; Marker?: string }>(
+const listKeyRotations = defineOperation<{ KeyId: string; Limit?: number; Marker?: string; IncludeKeyMaterial?: string }>(
   'ListKeyRotations',
-  { KeyId: KEY_ID, Limit: { type: 'integer', min: 1, max: 1000 }, Marker: { type: 'string' } },
+  { KeyId: KEY_ID, Limit: { type: 'integer', min: 1, max: 1000 }, Marker: { type: 'string' }, IncludeKeyMaterial: { type: 'string', enum: ['ALL_KEY_MATERIAL', 'ROTATIONS_ONLY'] } },
   (ctx, input) => {
+    // ALL_KEY_MATERIAL lists imported material versions too, which are not built here.
+    if (input.IncludeKeyMaterial === 'ALL_KEY_MATERIAL') throw new LocalKmsError('UnsupportedOperationException', 'IncludeKeyMaterial ALL_KEY_MATERIAL is not supported by the local KMS: key material versions are not built');
     const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:ListKeyRotations' });
     if (key.keySpec !== 'SYMMETRIC_DEFAULT') throw new LocalKmsError('UnsupportedOperationException', `${key.arn} is not a symmetric key`);
     const rows = ctx.db.prepare('SELECT version, rotated_at, rotation_type FROM rotations WHERE key_id = ? ORDER BY version').all(key.storageId) as { version: number; rotated_at: number; rotation_type: string }[];

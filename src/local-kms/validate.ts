@@ -8,6 +8,9 @@ import type { InputShape, MemberSpec } from './operation.js';
  */
 export const RECIPIENT = { type: 'unsupported' } as const;
 
+/** Grants to AWS service principals (CreateGrant, ListGrants, ListRetirableGrants): no AWS service runs locally. */
+export const SERVICE_PRINCIPAL = { type: 'unsupportedParameter', reason: 'there are no AWS service principals locally' } as const;
+
 function serialization(name: string, expected: string): LocalKmsError {
   return new LocalKmsError('SerializationException', `${name} must be ${expected}`);
 }
@@ -115,6 +118,8 @@ function checkMember(name: string, spec: MemberSpec, value: unknown): void {
       return;
     case 'unsupported':
       throw new LocalKmsError('SerializationException', `${name} is not supported by the local KMS`);
+    case 'unsupportedParameter':
+      return; // refused before every other member (validateInput)
   }
 }
 
@@ -129,6 +134,14 @@ function checkMember(name: string, spec: MemberSpec, value: unknown): void {
 export function validateInput(shape: InputShape, input: unknown): Record<string, unknown> {
   if (input === undefined || input === null) input = {};
   if (typeof input !== 'object' || Array.isArray(input)) throw new LocalKmsError('SerializationException', 'The request must be a JSON object');
+  // First: a feature that is not here is the answer, not a missing member it would replace
+  // (CreateGrant with GranteeServicePrincipal has no GranteePrincipal).
+  for (const [name, spec] of Object.entries(shape)) {
+    const value = (input as Record<string, unknown>)[name];
+    if (spec.type === 'unsupportedParameter' && value !== undefined && value !== null) {
+      throw new LocalKmsError('UnsupportedOperationException', `${name} is not supported by the local KMS${spec.reason ? `: ${spec.reason}` : ''}`);
+    }
+  }
   const out: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(shape)) {
     const value = (input as Record<string, unknown>)[name];

@@ -229,6 +229,42 @@ describe('tags per key', () => {
   });
 });
 
+describe('members of features the local KMS does not have are refused, not dropped', () => {
+  // AWS KMS API Reference: UnsupportedOperationException, "the request was rejected because a
+  // specified parameter is not supported". Before, each was dropped and the request done
+  // without it (a grant to a service, a dry run, a new key material version, ...).
+  it('service principals in CreateGrant, ListGrants and ListRetirableGrants', async () => {
+    const id = await keyOf({});
+    const service = 'dynamodb.amazonaws.com';
+    expect(await errorName(kms.createGrant({ KeyId: id, GranteeServicePrincipal: service, Operations: ['Decrypt'] } as never))).toBe('UnsupportedOperationException');
+    expect(await errorName(kms.createGrant({ KeyId: id, GranteePrincipal: GRANTEE, RetiringServicePrincipal: service, Operations: ['Decrypt'] } as never))).toBe('UnsupportedOperationException');
+    expect((await kms.listGrants({ KeyId: id })).Grants).toEqual([]);
+    expect(await errorName(kms.listGrants({ KeyId: id, GranteeServicePrincipal: service } as never))).toBe('UnsupportedOperationException');
+    expect(await errorName(kms.listRetirableGrants({ RetiringPrincipal: GRANTEE, RetiringServicePrincipal: service } as never))).toBe('UnsupportedOperationException');
+  });
+
+  it("Decrypt and ReEncrypt's DryRunModifiers", async () => {
+    const id = await keyOf({});
+    const { CiphertextBlob } = await kms.encrypt({ KeyId: id, Plaintext: new Uint8Array([1]) });
+    expect(await errorName(kms.decrypt({ CiphertextBlob, DryRun: true, DryRunModifiers: ['IGNORE_CIPHERTEXT'] } as never))).toBe('UnsupportedOperationException');
+    expect(await errorName(kms.reEncrypt({ CiphertextBlob, DestinationKeyId: id, DryRun: true, DryRunModifiers: ['IGNORE_CIPHERTEXT'] } as never))).toBe('UnsupportedOperationException');
+    expect(await errorName(kms.decrypt({ CiphertextBlob, DryRun: true }))).toBe('DryRunOperationException');
+  });
+
+  it('key material versions: ImportType NEW_KEY_MATERIAL, KeyMaterialId, KeyMaterialDescription, ListKeyRotations ALL_KEY_MATERIAL', async () => {
+    const id = await keyOf({ Origin: 'EXTERNAL' });
+    const parts = await importParts(id);
+    for (const extra of [{ ImportType: 'NEW_KEY_MATERIAL' }, { KeyMaterialId: 'a'.repeat(64) }, { KeyMaterialDescription: 'v2' }]) {
+      expect([extra, await errorName(kms.importKeyMaterial({ KeyId: id, ...parts, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', ...extra } as never))]).toEqual([extra, 'UnsupportedOperationException']);
+    }
+    await kms.importKeyMaterial({ KeyId: id, ...parts, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE', ImportType: 'EXISTING_KEY_MATERIAL' } as never);
+    const sym = await keyOf({});
+    await kms.rotateKeyOnDemand({ KeyId: sym });
+    expect((await kms.listKeyRotations({ KeyId: sym, IncludeKeyMaterial: 'ROTATIONS_ONLY' } as never)).Rotations).toHaveLength(1);
+    expect(await errorName(kms.listKeyRotations({ KeyId: sym, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' } as never))).toBe('UnsupportedOperationException');
+  });
+});
+
 describe('resource quotas', () => {
   // AWS KMS Developer Guide, "Resource quotas": exceeding one makes the request that would create
   // one more resource fail with LimitExceededException.
