@@ -24,6 +24,31 @@ import { cachedKeyPolicy, evaluateKeyPolicy, evaluatePolicyDetailed, parseKeyPol
 import { identityPoliciesOf, identityPolicyMigrations } from './identity-policies.js';
 import type { KeyRecord } from './key-record.js';
 
+/**
+ * The operations that may use a KMS key of another account ("Cross-account use: Yes" in the AWS
+ * KMS API Reference).
+ */
+export const CROSS_ACCOUNT_OPERATIONS: ReadonlySet<string> = new Set([
+  'CreateGrant',
+  'Decrypt',
+  'DescribeKey',
+  'Encrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext',
+  'GenerateDataKeyWithoutPlaintext',
+  'GenerateMac',
+  'GetKeyRotationStatus',
+  'GetPublicKey',
+  'ListGrants',
+  'ReEncrypt',
+  'RetireGrant',
+  'RevokeGrant',
+  'Sign',
+  'Verify',
+  'VerifyMac',
+]);
+
 /** The only policy name AWS KMS keys have. */
 const POLICY_NAME = 'default';
 
@@ -43,6 +68,11 @@ function denied(action: string): LocalKmsError {
  */
 export function authorizeAccess(request: AuthorizeRequest): void {
   const { caller, action, key, context } = request;
+  // Only these operations reach a key of another account, whatever its key policy allows
+  // ("Cross-account use: Yes" in each operation's API Reference page; the others say No, and a
+  // permission given to another account for them has no effect). test/local-kms/members.test.ts
+  // checks this list against the SDK's documentation of each operation.
+  if (key !== undefined && caller.accountId !== context.accountId && !CROSS_ACCOUNT_OPERATIONS.has(request.operation)) throw denied(action);
   if (request.grantTokens !== undefined && !request.withoutGrants) checkGrantTokens(context, request.grantTokens);
   // Identity policies count for principals of this account only (another account's IAM is not here).
   const identity = caller.accountId === context.accountId ? identityPoliciesOf(context.db, caller.principal) : [];

@@ -433,6 +433,12 @@ export class LocalKms {
       caller,
       keyArn: (keyId) => keyArn(region, accountId, keyId),
       resolveKey: (keyId, options) => {
+        // A key id or alias without an ARN names a key of the caller's own account (AWS KMS API
+        // Reference, KeyId: "To specify a KMS key in a different AWS account, you must use the
+        // key ARN or alias ARN"): for a caller of another account the store has none.
+        if (caller.accountId !== accountId && !options.fromCiphertext && !keyId.startsWith('arn:')) {
+          throw new LocalKmsError('NotFoundException', `Key '${keyId.slice(0, 256)}' does not exist in account ${caller.accountId}: name a key of another account by its ARN`);
+        }
         const key = resolveKeyId(db, region, accountId, keyId, options.allowAlias);
         onKey(key.storageId);
         if (options.action) {

@@ -115,6 +115,12 @@ export interface ResolveKeyOptions {
   readonly action?: string;
   readonly encryptionContext?: Readonly<Record<string, string>>;
   readonly grantTokens?: readonly string[];
+  /**
+   * The id comes from a ciphertext blob, not from the caller: resolved in the store's account
+   * for a caller of another account too (a blob names its key unambiguously). A bare key id or
+   * alias the caller gives names a key of the caller's own account, as in AWS.
+   */
+  readonly fromCiphertext?: boolean;
 }
 
 /** What an {@link AuthorizeHook} is asked. */

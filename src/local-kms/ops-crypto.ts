@@ -67,7 +67,7 @@ export function openSymmetric(ctx: OperationContext, blob: Uint8Array, context: 
     if (key.keyId !== parts.keyId) throw new LocalKmsError('IncorrectKeyException', 'The ciphertext was not encrypted under the KMS key given');
   } else {
     try {
-      key = ctx.resolveKey(parts.keyId, { allowAlias: false, action, ...(context ? { encryptionContext: context } : {}), ...(grantTokens ? { grantTokens } : {}) });
+      key = ctx.resolveKey(parts.keyId, { allowAlias: false, fromCiphertext: true, action, ...(context ? { encryptionContext: context } : {}), ...(grantTokens ? { grantTokens } : {}) });
     } catch (err) {
       if (err instanceof LocalKmsError && err.name === 'NotFoundException') throw invalidCiphertext();
       throw err;

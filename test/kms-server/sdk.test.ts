@@ -312,7 +312,10 @@ describe('authentication and authorization over HTTP', () => {
     const key = await newKey();
     // The default policy: the whole account, no one else.
     await bobClient.send(new EncryptCommand({ KeyId: key, Plaintext: Buffer.from('x') }));
-    expect((await failure(kms.client(mallory).send(new EncryptCommand({ KeyId: key, Plaintext: Buffer.from('x') })))).name).toBe(
+    // Another account names the key by its ARN (a bare key id would name one of its own: NotFoundException).
+    const keyArn = `arn:aws:kms:us-east-1:${kms.accountId}:key/${key}`;
+    expect((await failure(kms.client(mallory).send(new EncryptCommand({ KeyId: key, Plaintext: Buffer.from('x') })))).name).toBe('NotFoundException');
+    expect((await failure(kms.client(mallory).send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x') })))).name).toBe(
       'AccessDeniedException',
     );
     // Alice alone administers the key; Bob may decrypt only for tenant acme.

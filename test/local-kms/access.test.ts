@@ -35,7 +35,8 @@ async function decryptAs(caller: Caller, context?: Record<string, string>, extra
 }
 
 async function encryptAs(caller: Caller, context?: Record<string, string>, extra: Record<string, unknown> = {}): Promise<unknown> {
-  await run(caller, 'Encrypt', { KeyId: KEY_ID, Plaintext: new Uint8Array([1]), ...(context ? { EncryptionContext: context } : {}), ...extra });
+  // By ARN: a caller of another account can name the key no other way.
+  await run(caller, 'Encrypt', { KeyId: KEY_ARN, Plaintext: new Uint8Array([1]), ...(context ? { EncryptionContext: context } : {}), ...extra });
   return { ok: true };
 }
 
@@ -126,6 +127,46 @@ describe('key policy operations', () => {
     expect(await decryptAs(BOB, { tenant: 'acme' })).toEqual({ ok: true });
     expect(await errorName(decryptAs(BOB, { tenant: 'other' }))).toBe('AccessDeniedException');
     expect(await errorName(encryptAs(BOB, { tenant: 'acme' }))).toBe('AccessDeniedException');
+  });
+});
+
+describe('another account', () => {
+  // AWS KMS API Reference: a key of another account is named by its ARN (a bare key id or alias
+  // names one of the caller's own account), and only the operations marked "Cross-account use:
+  // Yes" reach it, whatever the key policy gives that account. Before, a partner account allowed
+  // kms:* could disable the key, replace its policy (locking the owner out) and delete it.
+  const PARTNER: Caller = { principal: 'arn:aws:iam::444455556666:user/partner', accountId: '444455556666' };
+
+  it('uses a key only by its ARN, only for cryptographic and grant operations, whatever the key policy gives it', async () => {
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { AWS: ROOT.principal }, Action: 'kms:*', Resource: '*' },
+        { Effect: 'Allow', Principal: { AWS: '444455556666' }, Action: 'kms:*', Resource: '*' },
+      ],
+    });
+    await run(ROOT, 'PutKeyPolicy', { KeyId: KEY_ID, Policy: policy });
+    await run(ROOT, 'CreateAlias', { AliasName: 'alias/shared', TargetKeyId: KEY_ID });
+    expect(await errorName(run(PARTNER, 'Encrypt', { KeyId: KEY_ID, Plaintext: new Uint8Array([1]) }))).toBe('NotFoundException');
+    expect(await errorName(run(PARTNER, 'Encrypt', { KeyId: 'alias/shared', Plaintext: new Uint8Array([1]) }))).toBe('NotFoundException');
+    const { CiphertextBlob } = (await run(PARTNER, 'Encrypt', { KeyId: KEY_ARN, Plaintext: new Uint8Array([1]) })) as { CiphertextBlob: Uint8Array };
+    await run(PARTNER, 'Encrypt', { KeyId: KEY_ARN.replace(/key\/.*/, 'alias/shared'), Plaintext: new Uint8Array([1]) });
+    // Decrypt needs no KeyId: the blob names the key.
+    expect(await run(PARTNER, 'Decrypt', { CiphertextBlob })).toMatchObject({ Plaintext: new Uint8Array([1]) });
+    await run(PARTNER, 'DescribeKey', { KeyId: KEY_ARN });
+    await run(PARTNER, 'CreateGrant', { KeyId: KEY_ARN, GranteePrincipal: PARTNER.principal, Operations: ['Decrypt'] });
+    for (const [operation, input] of [
+      ['UpdateKeyDescription', { Description: 'owned' }],
+      ['TagResource', { Tags: [{ TagKey: 'x', TagValue: 'y' }] }],
+      ['DisableKey', {}],
+      ['PutKeyPolicy', { Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: PARTNER.principal }, Action: 'kms:*', Resource: '*' }] }) }],
+      ['ScheduleKeyDeletion', { PendingWindowInDays: 7 }],
+      ['GetKeyPolicy', {}],
+      ['ListResourceTags', {}],
+    ] as const) {
+      expect([operation, await errorName(run(PARTNER, operation, { KeyId: KEY_ARN, ...input }))]).toEqual([operation, 'AccessDeniedException']);
+    }
+    expect(await run(ROOT, 'DescribeKey', { KeyId: KEY_ID })).toMatchObject({ KeyMetadata: { KeyState: 'Enabled', Description: '' } });
   });
 });
 

@@ -209,7 +209,8 @@ describe('DryRun', () => {
     await kms.disableKey({ KeyId: id });
     expect(await errorName(kms.encrypt({ KeyId: id, Plaintext: new Uint8Array([1]), DryRun: true }))).toBe('DisabledException');
     const stranger = { principal: 'arn:aws:iam::444455556666:root', accountId: '444455556666' };
-    await expect(kms.execute('Encrypt', { KeyId: sign, Plaintext: new Uint8Array([1]), DryRun: true }, stranger)).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    const signArn = (await kms.describeKey({ KeyId: sign })).KeyMetadata!.Arn!;
+    await expect(kms.execute('Encrypt', { KeyId: signArn, Plaintext: new Uint8Array([1]), DryRun: true }, stranger)).rejects.toMatchObject({ name: 'AccessDeniedException' });
     expect(kms.readAudit().filter((r) => r.error === 'DryRunOperationException').map((r) => r.operation)).toEqual(['Encrypt', 'GenerateDataKey', 'Decrypt', 'Sign']);
   });
 });

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { policyOperations } from '../../src/local-kms/access.js';
+import { CROSS_ACCOUNT_OPERATIONS, policyOperations } from '../../src/local-kms/access.js';
 import { grantOperations } from '../../src/local-kms/grants.js';
 import { aliasOperations } from '../../src/local-kms/ops-aliases.js';
 import { asymmetricOperations } from '../../src/local-kms/ops-asymmetric.js';
@@ -51,5 +51,19 @@ describe('no AWS KMS input member is silently dropped', () => {
     const members = awsMembers(name);
     expect(members, `${name}Request in the SDK model`).toBeDefined();
     expect(members!.filter((m) => !(m in op.input))).toEqual([]);
+  });
+});
+
+/** "Cross-account use: Yes|No|..." from the SDK's documentation of `<name>Command`. */
+function crossAccount(name: string): string | undefined {
+  const text = readFileSync(join(sdk, 'dist-types', 'commands', `${name}Command.d.ts`), 'utf8');
+  return /Cross-account use<\/b>:\s*(\w+)/.exec(text)?.[1];
+}
+
+describe('operations that reach a key of another account are the ones AWS documents as "Cross-account use: Yes"', () => {
+  it.each(operations.map((op) => [op.name] as const))('%s', (name) => {
+    const documented = crossAccount(name);
+    expect(documented, `${name}Command's documentation`).toBeDefined();
+    expect(CROSS_ACCOUNT_OPERATIONS.has(name), `${name}: documented ${documented}`).toBe(documented === 'Yes');
   });
 });

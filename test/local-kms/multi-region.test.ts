@@ -118,7 +118,9 @@ describe('ReplicateKey', () => {
     const asMallory = { principal: mallory, accountId: ACCOUNT };
     await expect(us.execute('ReplicateKey', { KeyId: id, ReplicaRegion: 'eu-west-1' }, asMallory)).rejects.toMatchObject({ name: 'AccessDeniedException' });
     const stranger = { principal: 'arn:aws:iam::444455556666:root', accountId: '444455556666' };
-    await expect(us.execute('ReplicateKey', { KeyId: id, ReplicaRegion: 'eu-west-1' }, stranger)).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    // By ARN (a bare id from another account names a key of that account: NotFoundException); ReplicateKey does not reach another account's keys.
+    await expect(us.execute('ReplicateKey', { KeyId: id, ReplicaRegion: 'eu-west-1' }, stranger)).rejects.toMatchObject({ name: 'NotFoundException' });
+    await expect(us.execute('ReplicateKey', { KeyId: `arn:aws:kms:us-east-1:${ACCOUNT}:key/${id}`, ReplicaRegion: 'eu-west-1' }, stranger)).rejects.toMatchObject({ name: 'AccessDeniedException' });
     expect(await errorName(eu.describeKey({ KeyId: id }))).toBe('NotFoundException');
   });
 });
