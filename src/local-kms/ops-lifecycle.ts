@@ -48,11 +48,14 @@ function rotatable(key: KeyRecord): void {
   if (key.state === 'Disabled') throw new LocalKmsError('DisabledException', `${key.arn} is disabled.`);
 }
 
-/** Adds a fresh key version and records the rotation (on every related key of a multi-Region key). */
-export function addRotation(ctx: OperationContext, key: KeyRecord, type: 'AUTOMATIC' | 'ON_DEMAND'): number {
+/**
+ * Adds a fresh key version and records the rotation (on every related key of a multi-Region key)
+ * as of `at`: the call time, or for a scheduled rotation the date it fell due.
+ */
+export function addRotation(ctx: OperationContext, key: KeyRecord, type: 'AUTOMATIC' | 'ON_DEMAND', at: Date = ctx.now): number {
   const version = ctx.addMaterial(key.storageId, new Uint8Array(randomBytes(32)));
   const rows = key.multiRegion === undefined ? [key.storageId] : relatedKeys(ctx.db, ctx.accountId, key.keyId).map((k) => k.storageId);
-  for (const row of rows) ctx.db.prepare('INSERT INTO rotations (key_id, version, rotated_at, rotation_type) VALUES (?, ?, ?, ?)').run(row, version, ctx.now.getTime(), type);
+  for (const row of rows) ctx.db.prepare('INSERT INTO rotations (key_id, version, rotated_at, rotation_type) VALUES (?, ?, ?, ?)').run(row, version, at.getTime(), type);
   return version;
 }
 

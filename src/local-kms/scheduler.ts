@@ -6,6 +6,8 @@ import { getKeyByStorageId } from './key-store.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
+interface DueDeletion { key_id: string; mrk_id: string | null; deletion_date: number }
+
 /** The three conditions below, each served by a partial index (core migration 2). */
 const ANY_DUE = `SELECT
   EXISTS (SELECT 1 FROM keys WHERE state = 'PendingDeletion' AND deletion_date <= @t)
@@ -16,8 +18,11 @@ const ANY_DUE = `SELECT
 /**
  * Work that falls due with time, done at the start of every operation's transaction (so the
  * injected clock drives it and nothing runs in the background):
- * - keys whose deletion window has passed are deleted with their material, aliases and tags;
- * - keys with automatic rotation due get a new version;
+ * - keys whose deletion window has passed are deleted with their material, aliases and tags
+ *   (a multi-Region primary's own window, once its last replica is deleted, counts from when
+ *   that replica's deletion fell due);
+ * - keys with automatic rotation due get a new version for every period that has passed, each
+ *   recorded as of its due date, and the next rotation is one period after the last of them;
  * - imported material past its ValidTo is deleted and the key goes to PendingImport.
  * Each event gets its own audit row.
  *
@@ -32,23 +37,32 @@ export function runDueWork(db: Database, now: Date, auditKey: Uint8Array, accoun
   const audit = (operation: string, keyId: string, detail: Record<string, unknown>): void =>
     appendAudit(db, auditKey, { time: t, operation, caller: ctx.caller.principal, keyId, request: JSON.stringify(detail), error: null });
 
-  for (const { key_id } of db.prepare("SELECT key_id FROM keys WHERE state = 'PendingDeletion' AND deletion_date <= ?").all(t) as { key_id: string }[]) {
-    const { mrk_id: mrkId } = db.prepare('SELECT mrk_id FROM keys WHERE key_id = ?').get(key_id) as { mrk_id: string | null };
+  // One due deletion at a time, earliest first: deleting a primary's last replica can put the
+  // primary in PendingDeletion with a date that has itself already passed.
+  const nextDeletion = db.prepare("SELECT key_id, mrk_id, deletion_date FROM keys WHERE state = 'PendingDeletion' AND deletion_date <= ? ORDER BY deletion_date, key_id LIMIT 1");
+  for (let due = nextDeletion.get(t) as DueDeletion | undefined; due !== undefined; due = nextDeletion.get(t) as DueDeletion | undefined) {
+    const { key_id, mrk_id: mrkId, deletion_date: deletedAt } = due;
     db.prepare('DELETE FROM keys WHERE key_id = ?').run(key_id);
     // Grants name the row, and a multi-Region replica's row id comes back if the key is
     // replicated into its region again: a new replica must not inherit the old one's grants.
     db.prepare('DELETE FROM grants WHERE key_id = ?').run(key_id);
-    audit('DeleteKey', key_id, { reason: 'deletion window passed' });
+    audit('DeleteKey', key_id, { reason: 'deletion window passed', due: new Date(deletedAt).toISOString() });
     // A primary waiting for its replicas (PendingReplicaDeletion) starts its own waiting period
-    // when the last of them is deleted (AWS KMS API Reference, ScheduleKeyDeletion).
+    // when the last of them is deleted (AWS KMS API Reference, ScheduleKeyDeletion): when that
+    // deletion fell due, not when the store is next used.
     if (mrkId !== null && (db.prepare("SELECT count(*) AS n FROM keys WHERE mrk_id = ? AND mrk_role = 'REPLICA'").get(mrkId) as { n: number }).n === 0) {
-      db.prepare("UPDATE keys SET state = 'PendingDeletion', deletion_date = ? + pending_window_days * ? WHERE mrk_id = ? AND state = 'PendingReplicaDeletion'").run(t, DAY, mrkId);
+      db.prepare("UPDATE keys SET state = 'PendingDeletion', deletion_date = ? + pending_window_days * ? WHERE mrk_id = ? AND state = 'PendingReplicaDeletion'").run(deletedAt, DAY, mrkId);
     }
   }
-  for (const row of db.prepare("SELECT key_id, rotation_period_days FROM keys WHERE rotation_enabled = 1 AND next_rotation_at <= ? AND state = 'Enabled'").all(t) as { key_id: string; rotation_period_days: number }[]) {
-    const version = addRotation(ctx, getKeyByStorageId(db, accountId, row.key_id)!, 'AUTOMATIC');
-    db.prepare('UPDATE keys SET next_rotation_at = ? WHERE key_id = ?').run(t + row.rotation_period_days * DAY, row.key_id);
-    audit('RotateKey', row.key_id, { rotationType: 'AUTOMATIC', version });
+  // Every rotation that fell due is done, each dated when it fell due, and the next is counted
+  // from that date: the schedule does not drift with the calls, and no period is skipped.
+  for (const row of db.prepare("SELECT key_id, rotation_period_days, next_rotation_at FROM keys WHERE rotation_enabled = 1 AND next_rotation_at <= ? AND state = 'Enabled'").all(t) as { key_id: string; rotation_period_days: number; next_rotation_at: number }[]) {
+    let dueAt = row.next_rotation_at;
+    for (; dueAt <= t; dueAt += row.rotation_period_days * DAY) {
+      const version = addRotation(ctx, getKeyByStorageId(db, accountId, row.key_id)!, 'AUTOMATIC', new Date(dueAt));
+      audit('RotateKey', row.key_id, { rotationType: 'AUTOMATIC', version, due: new Date(dueAt).toISOString() });
+    }
+    db.prepare('UPDATE keys SET next_rotation_at = ? WHERE key_id = ?').run(dueAt, row.key_id);
   }
   for (const { key_id } of db.prepare("SELECT key_id FROM keys WHERE origin = 'EXTERNAL' AND valid_to IS NOT NULL AND valid_to <= ? AND state IN ('Enabled', 'Disabled')").all(t) as { key_id: string }[]) {
     ctx.deleteMaterial(key_id);

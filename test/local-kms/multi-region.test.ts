@@ -253,6 +253,34 @@ describe('deletion', () => {
     expect(await errorName(us.describeKey({ KeyId: id }))).toBe('NotFoundException');
   });
 
+  it("a primary's own window counts from when its last replica's deletion fell due, not from the next call", async () => {
+    const DAY = 86_400_000;
+    const start = clock.time;
+    const id = await primaryKey();
+    await us.replicateKey({ KeyId: id, ReplicaRegion: 'eu-west-1' });
+    await us.replicateKey({ KeyId: id, ReplicaRegion: 'ap-southeast-2' });
+    await us.scheduleKeyDeletion({ KeyId: id, PendingWindowInDays: 7 });
+    await eu.scheduleKeyDeletion({ KeyId: id, PendingWindowInDays: 7 }); // deleted on day 7
+    await ap.scheduleKeyDeletion({ KeyId: id, PendingWindowInDays: 9 }); // deleted on day 9, the last
+    clock.advanceDays(12); // no call until day 12: the primary is PendingDeletion until day 16
+    const meta = (await us.describeKey({ KeyId: id })).KeyMetadata!;
+    expect(meta.KeyState).toBe('PendingDeletion');
+    expect((meta.DeletionDate!.getTime() - start) / DAY).toBe(16);
+    clock.advanceDays(4);
+    expect(await errorName(us.describeKey({ KeyId: id }))).toBe('NotFoundException');
+  });
+
+  it('a primary whose window has passed by the next call is deleted in that call', async () => {
+    const id = await primaryKey();
+    await us.replicateKey({ KeyId: id, ReplicaRegion: 'eu-west-1' });
+    await us.scheduleKeyDeletion({ KeyId: id, PendingWindowInDays: 7 });
+    await eu.scheduleKeyDeletion({ KeyId: id, PendingWindowInDays: 7 });
+    clock.advanceDays(30); // replica due on day 7, primary on day 14
+    expect(await errorName(us.describeKey({ KeyId: id }))).toBe('NotFoundException');
+    const deletions = us.readAudit().filter((r) => r.operation === 'DeleteKey' && r.caller === 'sealbox:scheduler');
+    expect(deletions.map((r) => JSON.parse(r.request).due)).toEqual([7, 14].map((d) => new Date(Date.UTC(2026, 0, 1) + d * 86_400_000).toISOString()));
+  });
+
   it('CancelKeyDeletion of a primary waiting for its replicas leaves it Disabled', async () => {
     const id = await primaryKey();
     await us.replicateKey({ KeyId: id, ReplicaRegion: 'eu-west-1' });

@@ -153,6 +153,25 @@ describe('rotation', () => {
     const rsa = (await kms.createKey({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
     expect(await errorName(kms.enableKeyRotation({ KeyId: rsa }))).toBe('UnsupportedOperationException');
   });
+
+  it('a rotation that fell due while the store was idle is dated when it fell due, and the next counts from there', async () => {
+    const DAY = 86_400_000;
+    const start = clock.time;
+    const id = await newKey();
+    await kms.enableKeyRotation({ KeyId: id, RotationPeriodInDays: 90 });
+    const days = (d: Date | undefined): number => (d!.getTime() - start) / DAY;
+    clock.advanceDays(150); // due on day 90; the first call comes on day 150
+    expect(days((await kms.getKeyRotationStatus({ KeyId: id })).NextRotationDate)).toBe(180);
+    expect((await kms.listKeyRotations({ KeyId: id })).Rotations!.map((r) => days(r.RotationDate))).toEqual([90]);
+    clock.advanceDays(250); // day 400: the rotations due on days 180, 270 and 360 are all done
+    const { Rotations } = await kms.listKeyRotations({ KeyId: id });
+    expect(Rotations!.map((r) => [days(r.RotationDate), r.RotationType])).toEqual([[90, 'AUTOMATIC'], [180, 'AUTOMATIC'], [270, 'AUTOMATIC'], [360, 'AUTOMATIC']]);
+    expect(days((await kms.getKeyRotationStatus({ KeyId: id })).NextRotationDate)).toBe(450);
+    const blob = (await kms.encrypt({ KeyId: id, Plaintext: bytes('x') })).CiphertextBlob!;
+    expect(Buffer.from(blob.subarray(17, 21)).readUInt32BE()).toBe(5);
+    const rows = kms.readAudit().filter((r) => r.operation === 'RotateKey');
+    expect(rows.map((r) => JSON.parse(r.request).due)).toEqual([90, 180, 270, 360].map((d) => new Date(start + d * DAY).toISOString()));
+  });
 });
 
 describe('encryption', () => {
