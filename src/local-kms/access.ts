@@ -124,7 +124,7 @@ const ENCRYPTION_ALGORITHM_MEMBER: Readonly<Record<string, string>> = {
  * tags and aliases, the request's parameters, the time. Lazy: a tag or alias query runs only
  * when a statement tests such a key. Absent keys are undefined, as IAM has them.
  */
-export function conditionLookup(request: Pick<AuthorizeRequest, 'action' | 'context' | 'input' | 'requestAlias'>, key: KeyRecord | undefined): (lowerKey: string) => readonly string[] | undefined {
+export function conditionLookup(request: Pick<AuthorizeRequest, 'action' | 'context' | 'input' | 'requestAlias' | 'keyToCreate'>, key: KeyRecord | undefined): (lowerKey: string) => readonly string[] | undefined {
   const { context: ctx } = request;
   const input = request.input ?? {};
   const action = request.action.toLowerCase();
@@ -135,6 +135,10 @@ export function conditionLookup(request: Pick<AuthorizeRequest, 'action' | 'cont
     (resourceTags ??= Object.fromEntries(
       (ctx.db.prepare('SELECT tag_key, tag_value FROM tags WHERE key_id = ?').all(key?.storageId) as { tag_key: string; tag_value: string }[]).map((t) => [t.tag_key, t.tag_value]),
     ));
+  // The key the properties below describe: the key acted on; for CreateKey (identity policies),
+  // the key to be made: ReplicateKey's replica (keyToCreate), else the one CreateKey's input asks for.
+  const described: Pick<KeyRecord, 'keySpec' | 'keyUsage' | 'origin' | 'multiRegion'> | undefined =
+    key ?? (on('kms:createkey') ? (request.keyToCreate ?? requestedKey(input)) : undefined);
   const requestTags = Array.isArray(input.Tags) ? Object.fromEntries((input.Tags as Tags).map((t) => [t.TagKey, t.TagValue])) : undefined;
   return (lower) => {
     if (lower.startsWith('aws:resourcetag/')) return key && valuesOfKey(tagsOf(), lower.slice('aws:resourcetag/'.length));
@@ -150,17 +154,16 @@ export function conditionLookup(request: Pick<AuthorizeRequest, 'action' | 'cont
         return key && (ctx.db.prepare('SELECT alias_name FROM aliases WHERE key_id = ? ORDER BY alias_name').all(key.storageId) as { alias_name: string }[]).map((a) => a.alias_name);
       case 'kms:requestalias':
         return str(request.requestAlias);
-      // Of the key; for CreateKey (identity policies), of the key requested.
       case 'kms:keyspec':
-        return key ? [key.keySpec] : on('kms:createkey') ? [(input.KeySpec as string | undefined) ?? (input.CustomerMasterKeySpec as string | undefined) ?? 'SYMMETRIC_DEFAULT'] : undefined;
+        return described && [described.keySpec];
       case 'kms:keyusage':
-        return key ? [key.keyUsage] : on('kms:createkey') ? [(input.KeyUsage as string | undefined) ?? 'ENCRYPT_DECRYPT'] : undefined;
+        return described && [described.keyUsage];
       case 'kms:keyorigin':
-        return key ? [key.origin] : on('kms:createkey') ? [(input.Origin as string | undefined) ?? 'AWS_KMS'] : undefined;
+        return described && [described.origin];
       case 'kms:multiregion':
-        return key ? [String(key.multiRegion !== undefined)] : on('kms:createkey') ? [String(input.MultiRegion === true)] : undefined;
+        return described && [String(described.multiRegion !== undefined)];
       case 'kms:multiregionkeytype':
-        return key ? str(key.multiRegion) : on('kms:createkey') && input.MultiRegion === true ? ['PRIMARY'] : undefined;
+        return described && str(described.multiRegion);
       case 'kms:encryptionalgorithm': {
         const member = ENCRYPTION_ALGORITHM_MEMBER[action];
         if (member === undefined) return undefined;
@@ -205,6 +208,16 @@ export function conditionLookup(request: Pick<AuthorizeRequest, 'action' | 'cont
         // kms:ViaService: no AWS service calls the local KMS, so it is never present.
         return undefined;
     }
+  };
+}
+
+/** The key a CreateKey input asks for, with CreateKey's defaults. */
+function requestedKey(input: Readonly<Record<string, unknown>>): Pick<KeyRecord, 'keySpec' | 'keyUsage' | 'origin' | 'multiRegion'> {
+  return {
+    keySpec: ((input.KeySpec ?? input.CustomerMasterKeySpec) as KeyRecord['keySpec'] | undefined) ?? 'SYMMETRIC_DEFAULT',
+    keyUsage: (input.KeyUsage as KeyRecord['keyUsage'] | undefined) ?? 'ENCRYPT_DECRYPT',
+    origin: (input.Origin as KeyRecord['origin'] | undefined) ?? 'AWS_KMS',
+    multiRegion: input.MultiRegion === true ? 'PRIMARY' : undefined,
   };
 }
 

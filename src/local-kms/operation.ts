@@ -140,6 +140,13 @@ export interface AuthorizeRequest {
   readonly input?: Readonly<Record<string, unknown>>;
   /** The alias name the request named the key by (`alias/...`), for `kms:RequestAlias`; absent when it used a key id or ARN. */
   readonly requestAlias?: string;
+  /**
+   * For a key-less `kms:CreateKey` check made by an operation whose input does not describe the
+   * key it makes (ReplicateKey's replica): that key's properties, which `kms:KeySpec`,
+   * `kms:KeyUsage`, `kms:KeyOrigin`, `kms:MultiRegion` and `kms:MultiRegionKeyType` then read.
+   * Absent, CreateKey's own input members give them.
+   */
+  readonly keyToCreate?: Pick<KeyRecord, 'keySpec' | 'keyUsage' | 'origin' | 'multiRegion'>;
   /** The running operation (gives the hook the database and the clock). */
   readonly context: OperationContext;
   /**

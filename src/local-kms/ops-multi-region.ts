@@ -59,8 +59,14 @@ const replicateKey = defineOperation<ReplicateKeyInput>(
     requirePrimary(primary, 'ReplicateKey');
     // A primary pending deletion (or waiting for its replicas to go) cannot be replicated.
     if (primary.state === 'PendingDeletion' || primary.state === 'PendingReplicaDeletion') throw new LocalKmsError('KMSInvalidStateException', `${primary.arn} is ${primary.state}.`);
-    // Making the replica is CreateKey in the replica's region (IAM-only in AWS; here: the account).
-    ctx.authorize({ action: 'kms:CreateKey' });
+    // Making the replica is CreateKey in the replica's region (IAM-only in AWS; here: the account,
+    // and its identity policies). Its conditions see the replica, not ReplicateKey's input (which
+    // names no key spec and no MultiRegion): a multi-Region key with the primary's spec, usage
+    // and origin, so a Deny on making multi-Region (or some spec of) keys holds here too.
+    ctx.authorize({
+      action: 'kms:CreateKey',
+      keyToCreate: { keySpec: primary.keySpec, keyUsage: primary.keyUsage, origin: primary.origin, multiRegion: 'REPLICA' },
+    });
     const storageId = storageIdOf(primary.keyId, input.ReplicaRegion);
     if (ctx.db.prepare('SELECT 1 FROM keys WHERE key_id = ?').get(storageId)) {
       throw new LocalKmsError('AlreadyExistsException', `${primary.keyId} already has a related key in ${input.ReplicaRegion}`);

@@ -58,6 +58,27 @@ describe('identity policies with the default key policy (the account delegates t
     expect(await as(ALICE, 'CreateKey', { KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' })).toBe('AccessDeniedException');
   });
 
+  it("ReplicateKey's kms:CreateKey check sees the replica (multi-Region, the primary's spec, usage, origin), not ReplicateKey's input", async () => {
+    const mrk = (await kms.createKey({ MultiRegion: true })).KeyMetadata!.KeyId!;
+    const signing = (await kms.createKey({ MultiRegion: true, KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+    const replicate = (KeyId: string, ReplicaRegion = 'eu-west-1') => as(ALICE, 'ReplicateKey', { KeyId, ReplicaRegion });
+    // No multi-Region keys: neither made nor replicated.
+    await attach(ALICE, doc(allow('kms:*'), { Effect: 'Deny', Action: 'kms:CreateKey', Resource: '*', Condition: { Bool: { 'kms:MultiRegion': 'true' } } }));
+    expect(await as(ALICE, 'CreateKey', { MultiRegion: true })).toBe('AccessDeniedException');
+    expect(await as(ALICE, 'CreateKey', {})).toBe('ok');
+    expect(await replicate(mrk)).toBe('AccessDeniedException');
+    // Symmetric encryption keys only: the signing key's replica is refused, the symmetric one's made.
+    await attach(ALICE, doc(allow(['kms:ReplicateKey', 'kms:DescribeKey']), allow('kms:CreateKey', '*', {
+      StringEquals: { 'kms:KeySpec': 'SYMMETRIC_DEFAULT', 'kms:KeyUsage': 'ENCRYPT_DECRYPT', 'kms:KeyOrigin': 'AWS_KMS' },
+    })));
+    expect(await replicate(signing)).toBe('AccessDeniedException');
+    expect(await replicate(mrk)).toBe('ok');
+    // Replicas may be made, new primaries may not.
+    await attach(ALICE, doc(allow(['kms:ReplicateKey', 'kms:DescribeKey']), allow('kms:CreateKey', '*', { StringEquals: { 'kms:MultiRegionKeyType': 'REPLICA' } })));
+    expect(await replicate(signing, 'ap-southeast-2')).toBe('ok');
+    expect(await as(ALICE, 'CreateKey', { MultiRegion: true })).toBe('AccessDeniedException');
+  });
+
   it('an explicit Deny in an identity policy beats an Allow in the key policy naming the principal, and a grant', async () => {
     const policy = JSON.parse(defaultKeyPolicy(ACCOUNT)) as { Statement: object[] };
     policy.Statement.push({ Effect: 'Allow', Principal: { AWS: ALICE.principal }, Action: 'kms:Encrypt', Resource: '*' });
