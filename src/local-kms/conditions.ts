@@ -119,10 +119,15 @@ export function operatorApplies(base: string, type: ConditionKeyType): boolean {
   return FAMILIES.get(base)?.types.includes(type) ?? false;
 }
 
-/** A date as IAM reads it: ISO 8601 text or epoch seconds. NaN when neither. */
+/**
+ * A date as IAM reads it: ISO 8601 text or epoch seconds. NaN when neither. A date and time
+ * without a zone is UTC (JavaScript would read it in the host's time zone, so the same policy
+ * would allow or deny depending on where the server runs).
+ */
 export function parseDate(value: string): number {
   if (/^\d{1,12}$/.test(value)) return Number(value) * 1000;
-  return /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value)) return Number.NaN;
+  return Date.parse(/T[\d:.]+$/.test(value) ? `${value}Z` : value);
 }
 
 /** Checks one policy value for an operator family; returns an error message or undefined. */

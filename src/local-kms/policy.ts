@@ -137,6 +137,15 @@ function parseConditions(value: unknown, stored: boolean): PolicyCondition[] {
   return out;
 }
 
+/** MalformedPolicyDocumentException when a statement's Resource or condition values hold a policy variable (`${...}`). */
+function refuseVariables(statement: unknown): void {
+  if (!isObject(statement)) return;
+  const texts: unknown[] = [statement.Resource];
+  if (isObject(statement.Condition)) for (const tests of Object.values(statement.Condition)) if (isObject(tests)) texts.push(...Object.values(tests));
+  const found = texts.flat().find((t) => typeof t === 'string' && t.includes('${'));
+  if (found !== undefined) throw malformed(`Policy variables are not supported by the local KMS (found in ${JSON.stringify(found).slice(0, 80)}): it cannot replace them as AWS does, and read as text they would never match.`);
+}
+
 function parseStatement(value: unknown, stored: boolean, identity: boolean): PolicyStatement {
   if (!isObject(value)) throw malformed('Each Statement must be an object.');
   for (const k of Object.keys(value)) {
@@ -197,6 +206,11 @@ export function parseKeyPolicy(text: string, { stored = false, identity = false 
   }
   const raw = Array.isArray(doc.Statement) ? doc.Statement : doc.Statement === undefined ? [] : [doc.Statement];
   if (raw.length === 0) throw malformed('The policy needs at least one Statement.');
+  // With Version 2012-10-17, AWS replaces policy variables (${aws:PrincipalArn}, ${*}, ...) in
+  // Resource and condition values before comparing; they are not built here, and read as text
+  // they would never match (a Deny built on one would never apply). Refused in new policies
+  // (a stored one keeps being evaluated as it was). Under 2008-10-17 they are plain text in AWS too.
+  if (!stored && doc.Version === '2012-10-17') for (const s of raw) refuseVariables(s);
   return { statements: raw.map((s) => parseStatement(s, stored, identity)) };
 }
 
@@ -284,7 +298,10 @@ function conditionHolds(condition: PolicyCondition, request: PolicyRequest, effe
   const absent = actual === undefined || actual.length === 0;
   if (operator.base === 'Null') return condition.values.some((v) => (v === 'true') === absent);
   if (absent) {
-    // IAM: a missing key fails positive operators, passes negated ones, ...IfExists and ForAllValues.
+    // IAM: a missing key fails positive operators, passes negated ones, ...IfExists and
+    // ForAllValues; ForAnyValue fails whatever its operator, negated ones included ("if the key
+    // is empty or not present, the condition returns false": IAM User Guide, set operators).
+    if (operator.set === 'any') return operator.ifExists;
     return operator.ifExists || operator.negated || operator.set === 'all';
   }
   const one = (value: string) => condition.values.some((expected) => valueMatches(operator.base, value, expected)) !== operator.negated;

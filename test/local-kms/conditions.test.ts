@@ -278,3 +278,45 @@ describe('policies the local KMS refuses rather than half-enforce (MalformedPoli
     expect((await kms.createKey({ Policy: ok, BypassPolicyLockoutSafetyCheck: true })).KeyMetadata!.KeyId).toBeDefined();
   });
 });
+
+describe('review fixes: set operators on an absent key, policy variables, dates without a zone', () => {
+  it('ForAnyValue with a negated operator fails on a request without the key (IAM: ForAnyValue is false when the key is absent)', async () => {
+    // Meant: Mallory may tag with any key but "owner". Before, the Allow also held for every
+    // listed action that carries no tags: Encrypt and ScheduleKeyDeletion went through.
+    const id = await keyWith(policyOf(allow(MALLORY, ['kms:TagResource', 'kms:Encrypt', 'kms:ScheduleKeyDeletion'], { 'ForAnyValue:StringNotEquals': { 'aws:TagKeys': ['owner'] } })));
+    expect(await as(MALLORY, 'Encrypt', { KeyId: id, Plaintext: bytes('x') })).toBe('AccessDeniedException');
+    expect(await as(MALLORY, 'ScheduleKeyDeletion', { KeyId: id, PendingWindowInDays: 7 })).toBe('AccessDeniedException');
+    expect(await as(MALLORY, 'TagResource', { KeyId: id, Tags: [{ TagKey: 'env', TagValue: 'x' }] })).toBe('ok');
+    expect(await as(MALLORY, 'TagResource', { KeyId: id, Tags: [{ TagKey: 'owner', TagValue: 'x' }] })).toBe('AccessDeniedException');
+  });
+
+  it('a policy variable in a condition value or a Resource is refused (MalformedPolicyDocumentException), not compared as text', async () => {
+    // AWS replaces ${aws:PrincipalArn} with the caller's ARN under Version 2012-10-17; as text
+    // it never matched, so this "no self-grants" Deny never applied.
+    const noSelfGrant = deny(ALICE, 'kms:CreateGrant', { StringEquals: { 'kms:GranteePrincipal': '${aws:PrincipalArn}' } });
+    expect(await as(ADMIN, 'CreateKey', { Policy: policyOf(noSelfGrant) })).toBe('MalformedPolicyDocumentException');
+    expect(await as(ADMIN, 'CreateKey', { Policy: policyOf({ ...allow(ALICE, 'kms:Encrypt'), Resource: 'arn:aws:kms:*:${aws:PrincipalAccount}:key/*' }) })).toBe('MalformedPolicyDocumentException');
+    const id = await keyWith(policyOf());
+    expect(await as(ADMIN, 'PutKeyPolicy', { KeyId: id, Policy: policyOf(noSelfGrant) })).toBe('MalformedPolicyDocumentException');
+    // Version 2008-10-17 has no variables: the text is literal there, in AWS too.
+    await keyWith(JSON.stringify({ Version: '2008-10-17', Statement: [admin, noSelfGrant] }));
+  });
+
+  it('a date and time without a zone is UTC, whatever the time zone of the machine', async () => {
+    const previous = process.env.TZ;
+    try {
+      const id = await keyWith(policyOf(allow(ALICE, 'kms:Encrypt', { DateLessThan: { 'aws:CurrentTime': '2026-01-01T12:00:00' } })));
+      clock.time = Date.parse('2026-01-01T13:00:00Z');
+      for (const tz of ['UTC', 'America/Los_Angeles', 'Asia/Tokyo']) {
+        process.env.TZ = tz;
+        expect([tz, await as(ALICE, 'Encrypt', { KeyId: id, Plaintext: bytes('x') })]).toEqual([tz, 'AccessDeniedException']);
+      }
+      clock.time = Date.parse('2026-01-01T11:00:00Z');
+      process.env.TZ = 'America/Los_Angeles';
+      expect(await as(ALICE, 'Encrypt', { KeyId: id, Plaintext: bytes('x') })).toBe('ok');
+    } finally {
+      if (previous === undefined) delete process.env.TZ;
+      else process.env.TZ = previous;
+    }
+  });
+});
