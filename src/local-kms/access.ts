@@ -195,7 +195,7 @@ export function conditionLookup(request: Pick<AuthorizeRequest, 'action' | 'cont
       case 'kms:schedulekeydeletionpendingwindowindays':
         return on('kms:schedulekeydeletion') ? [String((input.PendingWindowInDays as number | undefined) ?? 30)] : undefined;
       case 'kms:bypasspolicylockoutsafetycheck':
-        return on('kms:putkeypolicy', 'kms:replicatekey') ? [String(input.BypassPolicyLockoutSafetyCheck === true)] : undefined;
+        return on('kms:createkey', 'kms:putkeypolicy', 'kms:replicatekey') ? [String(input.BypassPolicyLockoutSafetyCheck === true)] : undefined;
       case 'kms:expirationmodel':
         return on('kms:importkeymaterial') ? [(input.ExpirationModel as string | undefined) ?? 'KEY_MATERIAL_EXPIRES'] : undefined;
       case 'kms:validto':

@@ -133,3 +133,21 @@ describe('managing identity policies', () => {
     expect(await errorName(kms.execute('PutPrincipalPolicy', { Principal: ALICE.principal, PolicyName: 'p', PolicyDocument: doc(allow('kms:*')) }))).toBe('UnknownOperationException');
   });
 });
+
+describe('kms:BypassPolicyLockoutSafetyCheck on CreateKey', () => {
+  // AWS KMS Developer Guide, condition keys: it controls CreateKey and PutKeyPolicy by the
+  // request's BypassPolicyLockoutSafetyCheck. Before, CreateKey's requests never carried it, so
+  // this Deny never applied.
+  it('an identity policy can forbid creating keys that bypass the lockout check', async () => {
+    await attach(ALICE, JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Action: 'kms:*', Resource: '*' },
+        { Effect: 'Deny', Action: 'kms:CreateKey', Resource: '*', Condition: { Bool: { 'kms:BypassPolicyLockoutSafetyCheck': 'true' } } },
+      ],
+    }));
+    const lockedOut = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:user/nobody' }, Action: 'kms:*', Resource: '*' }] });
+    expect(await as(ALICE, 'CreateKey', { Policy: lockedOut, BypassPolicyLockoutSafetyCheck: true })).toBe('AccessDeniedException');
+    expect(await as(ALICE, 'CreateKey', {})).toBe('ok');
+  });
+});
