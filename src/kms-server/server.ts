@@ -137,5 +137,6 @@ export async function startKmsServer(options: KmsServerOptions = {}): Promise<Ru
  * and better-sqlite3's TypeError once `kms` is closed.
  */
 export function credentialStoreFor(kms: LocalKms): CredentialStore {
-  return new CredentialStore(kms.database, kms.deriveKey(CREDENTIAL_SEALING_PURPOSE));
+  // Every change to the access keys is an audit row (no secret in it), as identity policy changes are.
+  return new CredentialStore(kms.database, kms.deriveKey(CREDENTIAL_SEALING_PURPOSE), (operation, request) => kms.auditAction(operation, request));
 }

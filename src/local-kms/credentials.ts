@@ -124,12 +124,25 @@ export class CredentialStore {
    * @param sealingKey 32 bytes derived from the root key.
    * @throws RangeError when the sealing key is not 32 bytes.
    */
-  constructor(db: Database, sealingKey: Uint8Array) {
+  constructor(
+    db: Database,
+    sealingKey: Uint8Array,
+    private readonly audit?: (operation: string, request: Readonly<Record<string, unknown>>) => void,
+  ) {
     if (!(sealingKey instanceof Uint8Array) || sealingKey.length !== 32) {
       throw new RangeError('"sealingKey" expected Uint8Array of length 32');
     }
     this.db = db;
     this.sealingKey = Buffer.from(sealingKey);
+  }
+
+  /** Runs a change and its audit row (no secret in it) in one transaction: neither without the other. */
+  private audited<T>(change: () => T, operation: string, request: Readonly<Record<string, unknown>>): T {
+    return this.db.transaction(() => {
+      const result = change();
+      this.audit?.(operation, request);
+      return result;
+    })();
   }
 
   /**
@@ -147,11 +160,16 @@ export class CredentialStore {
     // 30 random bytes: 40 base64 characters, the length of an AWS secret access key.
     const secretAccessKey = randomBytes(30).toString('base64');
     const createdAt = options.now ?? new Date();
-    this.db
-      .prepare(
-        'INSERT INTO access_keys (access_key_id, principal, account_id, sealed_secret, description, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(accessKeyId, options.principal, match[1]!, this.seal(accessKeyId, secretAccessKey), description, 'Active', createdAt.getTime());
+    this.audited(
+      () =>
+        this.db
+          .prepare(
+            'INSERT INTO access_keys (access_key_id, principal, account_id, sealed_secret, description, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          )
+          .run(accessKeyId, options.principal, match[1]!, this.seal(accessKeyId, secretAccessKey), description, 'Active', createdAt.getTime()),
+      'CreateAccessKey',
+      { AccessKeyId: accessKeyId, Principal: options.principal, Description: description },
+    );
     return { accessKeyId, secretAccessKey, principal: options.principal, accountId: match[1]!, description, status: 'Active', createdAt };
   }
 
@@ -166,8 +184,10 @@ export class CredentialStore {
    * @throws LocalKmsError `NotFoundException` for an unknown access key id.
    */
   setStatus(accessKeyId: string, status: 'Active' | 'Inactive'): void {
-    const changes = this.db.prepare('UPDATE access_keys SET status = ? WHERE access_key_id = ?').run(status, accessKeyId).changes;
-    if (changes === 0) throw new LocalKmsError('NotFoundException', 'No such access key.');
+    this.audited(() => {
+      const n = this.db.prepare('UPDATE access_keys SET status = ? WHERE access_key_id = ?').run(status, accessKeyId).changes;
+      if (n === 0) throw new LocalKmsError('NotFoundException', 'No such access key.');
+    }, 'UpdateAccessKey', { AccessKeyId: accessKeyId, Status: status });
     this.cache.delete(accessKeyId);
   }
 
@@ -177,8 +197,10 @@ export class CredentialStore {
    * @throws LocalKmsError `NotFoundException` for an unknown access key id.
    */
   delete(accessKeyId: string): void {
-    const changes = this.db.prepare('DELETE FROM access_keys WHERE access_key_id = ?').run(accessKeyId).changes;
-    if (changes === 0) throw new LocalKmsError('NotFoundException', 'No such access key.');
+    this.audited(() => {
+      const n = this.db.prepare('DELETE FROM access_keys WHERE access_key_id = ?').run(accessKeyId).changes;
+      if (n === 0) throw new LocalKmsError('NotFoundException', 'No such access key.');
+    }, 'DeleteAccessKey', { AccessKeyId: accessKeyId });
     this.cache.delete(accessKeyId);
   }
 

@@ -280,6 +280,26 @@ export class LocalKms {
     return !this.#changedState && !this.#closed && walBytes(this.dataDir) <= MAX_LOCAL_KMS_WAL_LEFT_BYTES;
   }
 
+  /**
+   * Writes an audit row for a change to the store that is not a KMS operation: the KMS server's
+   * access keys (`CreateAccessKey`, `UpdateAccessKey`, `DeleteAccessKey`, written by
+   * `credentialStoreFor`). `request` must hold no secret; it is stored as JSON. Runs in a
+   * transaction of its own, or as part of the caller's.
+   *
+   * @example
+   * ```ts
+   * kms.auditAction('DeleteAccessKey', { AccessKeyId: 'LKIA...' });
+   * ```
+   * @throws LocalKmsError `KMSInternalException` when the store is closed.
+   */
+  auditAction(operation: string, request: Readonly<Record<string, unknown>>, caller: Caller = this.#caller): void {
+    if (this.#closed) throw new LocalKmsError('KMSInternalException', 'The local KMS is closed', 'server');
+    this.#changedState = true;
+    this.#transaction.immediate(() =>
+      appendAudit(this.#db, this.#auditKey, { time: this.#clock().getTime(), operation, caller: caller.principal, keyId: null, request: JSON.stringify(request), error: null }),
+    );
+  }
+
   /** The open database (for extensions and tools such as the CLI's audit commands). */
   get database(): Database {
     return this.#db;

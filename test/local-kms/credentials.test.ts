@@ -87,3 +87,28 @@ describe('CredentialStore', () => {
     expect(thrownName(() => new CredentialStore(db, randomBytes(16)))).toBe('RangeError');
   });
 });
+
+describe('credentialStoreFor: every change to the access keys is an audit row, without the secret', () => {
+  it('CreateAccessKey, UpdateAccessKey and DeleteAccessKey rows; none for a change that fails; the chain still verifies', async () => {
+    const { freshKms } = await import('./helpers.js');
+    const { credentialStoreFor } = await import('../../src/kms-server/server.js');
+    const { kms, cleanup } = freshKms();
+    try {
+      const store = credentialStoreFor(kms);
+      const key = store.create({ principal: 'arn:aws:iam::111122223333:user/ci', description: 'pipeline' });
+      store.setStatus(key.accessKeyId, 'Inactive');
+      store.delete(key.accessKeyId);
+      expect(thrownName(() => store.delete(key.accessKeyId))).toBe('NotFoundException');
+      const rows = kms.readAudit().filter((r) => r.operation.endsWith('AccessKey'));
+      // Before, none of these was recorded (identity policy changes were).
+      expect(rows.map((r) => r.operation)).toEqual(['CreateAccessKey', 'UpdateAccessKey', 'DeleteAccessKey']);
+      expect(rows.every((r) => r.error === null)).toBe(true);
+      const text = JSON.stringify(kms.readAudit());
+      expect(text).toContain(key.accessKeyId);
+      expect(text).not.toContain(key.secretAccessKey);
+      expect(kms.verifyAudit().ok).toBe(true);
+    } finally {
+      cleanup();
+    }
+  });
+});
