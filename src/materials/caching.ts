@@ -1,4 +1,4 @@
-import { concat, copyBytes, utf8, wipe } from '../crypto/bytes.js';
+import { concat, constantTimeEqual, copyBytes, utf8, wipe } from '../crypto/bytes.js';
 import type { MaybePromise } from '../crypto/aead.js';
 import { sha512 } from '../crypto/sha512.js';
 import { limitExceeded } from '../errors.js';
@@ -14,6 +14,8 @@ import { normalizeRequest } from './materials.js';
 import type { KeySource } from './resolve.js';
 import { resolveMaterialsManager } from './resolve.js';
 import { LruMap } from './lru.js';
+import type { UnwrapRequestNow } from '../keyring/keyring.js';
+import { isMessageKeyNow } from '../keyring/keyring.js';
 
 /** Options of {@link CachingMaterialsManager}. Give exactly one of `keyring` or `materialsManager` (what a miss asks). */
 export interface CachingMaterialsManagerOptions extends KeySource {
@@ -57,6 +59,18 @@ interface DecryptEntry {
 
 type Entry = EncryptEntry | DecryptEntry;
 
+/** A decrypt miss in flight, shared by every request for the same entry. */
+interface DecryptMiss {
+  /** Settles (never rejects) when the underlying manager has answered. */
+  settled: Promise<void>;
+  failed: boolean;
+  error: unknown;
+  /** Copies of the keys the first request's commitment check was asked about. */
+  readonly unwrapped: Uint8Array[];
+  /** Requests still using `unwrapped` (the first one and its waiters). */
+  users: number;
+}
+
 /** AWS's default and the most GCM messages we let one data key protect: far below the key's safe use. */
 const MAX_MESSAGES = 2 ** 32;
 
@@ -74,7 +88,10 @@ const MAX_MESSAGES = 2 ** 32;
  *   caches data keys as for any suite, and every message's signature is still verified.
  * - Decrypt: unwrapped keys cached by suite, encryption context and the exact EDKs, until `maxAgeMs`.
  * - Concurrent misses for the same entry make one call to the underlying manager; its failure
- *   goes to every waiter and is not cached.
+ *   goes to every waiter and is not cached. On decrypt, a failure that came after keys were
+ *   unwrapped (the first request's commitment matched none) goes only to waiters none of those
+ *   keys fits: each waiter runs its own commitment check on them, so a forged copy of a message
+ *   cannot make concurrent decrypts of the real one fail.
  * - Entries that expire, run out or are evicted have their data key zeroed. Each message gets
  *   its own copy of the key, so zeroing never touches a message in flight.
  *
@@ -96,6 +113,7 @@ export class CachingMaterialsManager implements MaterialsManager {
   readonly #backing: MaterialsManager;
   readonly #lru: LruMap<string, Entry>;
   readonly #pending = new Map<string, Promise<unknown>>();
+  readonly #decryptPending = new Map<string, DecryptMiss>();
   readonly #maxAge: number;
   readonly #maxMessages: number;
   readonly #maxBytes: number;
@@ -204,22 +222,107 @@ export class CachingMaterialsManager implements MaterialsManager {
         }
         this.#lru.delete(key);
       }
-      const pending = this.#pending.get(key);
+      const pending = this.#decryptPending.get(key);
       if (pending) {
-        await pending;
+        const own = await this.#waitForMiss(key, pending, request);
+        if (own) return own;
         continue;
       }
-      let mine: DecryptionMaterials | undefined;
-      const miss = this.#backing.getDecryptionMaterials(request).then((materials) => {
+      return this.#decryptMiss(key, request);
+    }
+  }
+
+  /**
+   * Asks the underlying manager for the entry `key`, with this request (and its commitment
+   * check). Every key the check is asked about is copied, so that requests waiting on this miss
+   * can run their own checks on them if this request's check refused them all.
+   */
+  async #decryptMiss(key: string, request: DecryptionMaterialsRequest): Promise<DecryptionMaterials> {
+    const miss: DecryptMiss = { settled: Promise.resolve(), unwrapped: [], users: 1, failed: false, error: undefined };
+    const check = request.isMessageKey;
+    const checkNow = (request as UnwrapRequestNow)[isMessageKeyNow];
+    const keep = (dataKey: Uint8Array): void => {
+      if (dataKey instanceof Uint8Array && !miss.unwrapped.some((k) => constantTimeEqual(k, dataKey))) miss.unwrapped.push(copyBytes(dataKey));
+    };
+    const shared: DecryptionMaterialsRequest & UnwrapRequestNow = check
+      ? {
+          ...request,
+          isMessageKey: async (dataKey) => {
+            keep(dataKey);
+            return check(dataKey);
+          },
+          [isMessageKeyNow]: checkNow && ((dataKey: Uint8Array) => {
+            keep(dataKey);
+            return checkNow(dataKey);
+          }),
+        }
+      : request;
+    let mine: DecryptionMaterials | undefined;
+    miss.settled = this.#backing.getDecryptionMaterials(shared).then(
+      (materials) => {
         // Copy before the entry is shared: it may be evicted and zeroed before we resume.
         mine = { ...materials, dataKey: copyBytes(materials.dataKey) };
         this.#lru.set(key, { materials, created: this.#now() });
-      });
-      this.#misses++;
-      this.#track(key, miss);
-      await miss;
+      },
+      (err: unknown) => {
+        miss.failed = true;
+        miss.error = err;
+      },
+    ).finally(() => {
+      // Before any waiter resumes: a request arriving from now on makes its own miss.
+      if (this.#decryptPending.get(key) === miss) this.#decryptPending.delete(key);
+      // On success the waiters find the entry; the copies are no longer needed.
+      if (!miss.failed) this.#wipeUnwrapped(miss);
+    });
+    this.#misses++;
+    this.#decryptPending.set(key, miss);
+    try {
+      await miss.settled;
+      if (miss.failed) throw miss.error;
       return mine as DecryptionMaterials;
+    } finally {
+      this.#leave(miss);
     }
+  }
+
+  /**
+   * Waits for another request's miss on the same entry. On success, returns undefined (look in
+   * the cache again, where this request's own check runs). On failure, that failure may be the
+   * other request's alone (its message's commitment, e.g. a forged copy of this message): this
+   * request's own check runs on the keys that call unwrapped, and only when none of them is
+   * this message's key (the same keys its own call would unwrap) is the failure passed on.
+   */
+  async #waitForMiss(key: string, miss: DecryptMiss, request: DecryptionMaterialsRequest): Promise<DecryptionMaterials | undefined> {
+    miss.users++;
+    try {
+      await miss.settled;
+      if (!miss.failed) return undefined;
+      for (const candidate of miss.unwrapped) {
+        const dataKey = copyBytes(candidate);
+        // Without a check, the underlying manager would have returned the first key it unwrapped.
+        if (!request.isMessageKey || (await request.isMessageKey(dataKey))) {
+          this.#hits++;
+          const materials: DecryptionMaterials = { suite: request.suite, encryptionContext: request.encryptionContext, dataKey: copyBytes(dataKey) };
+          if (!this.#lru.get(key)) this.#lru.set(key, { materials, created: this.#now() });
+          else wipe(materials.dataKey);
+          return { suite: request.suite, encryptionContext: request.encryptionContext, dataKey };
+        }
+        dataKey.fill(0);
+      }
+      throw miss.error;
+    } finally {
+      this.#leave(miss);
+    }
+  }
+
+  /** One user of a miss is done; the last one zeroes the keys it kept. */
+  #leave(miss: DecryptMiss): void {
+    if (--miss.users === 0) this.#wipeUnwrapped(miss);
+  }
+
+  #wipeUnwrapped(miss: DecryptMiss): void {
+    for (const k of miss.unwrapped) wipe(k);
+    miss.unwrapped.length = 0;
   }
 
   #track(key: string, miss: Promise<unknown>): void {

@@ -311,6 +311,49 @@ describe('CachingMaterialsManager: decrypt', () => {
     expect(isZero(keyring.issued[0]!)).toBe(true);
   });
 
+  it('a forged copy (one commitment byte changed) that misses first fails alone: concurrent decrypts of the real message succeed on the same keyring call', async () => {
+    const { keyring, cmm } = setup();
+    const data = pattern(300);
+    const real = await encrypt(data, { keyring: testKeyring('counted', 3), encryptionContext: { a: '1' } });
+    // Same EDKs and context (same cache entry), another key commitment.
+    const forged = real.ciphertext.slice();
+    const at = Buffer.from(forged).indexOf(Buffer.from(real.header.commitment));
+    expect(at).toBeGreaterThan(0);
+    forged[at]! ^= 1;
+    keyring.delayMs = 10;
+    const settled = await Promise.allSettled([
+      decrypt(forged, { materialsManager: cmm }),
+      ...Array.from({ length: 5 }, () => decrypt(real.ciphertext, { materialsManager: cmm })),
+      decrypt(forged, { materialsManager: cmm }),
+    ]);
+    expect(settled.map((s) => (s.status === 'fulfilled' ? 'ok' : (s.reason as SealboxError).code)))
+      .toEqual(['ERR_COMMITMENT_MISMATCH', 'ok', 'ok', 'ok', 'ok', 'ok', 'ERR_COMMITMENT_MISMATCH']);
+    for (const s of settled.slice(1, 6)) expect(bytesEqual((s as PromiseFulfilledResult<{ plaintext: Uint8Array }>).value.plaintext, data)).toBe(true);
+    // One unwrap for all seven; the real message's key is cached from it.
+    expect(keyring.unwraps).toBe(1);
+    expect(bytesEqual((await decrypt(real.ciphertext, { materialsManager: cmm })).plaintext, data)).toBe(true);
+    expect(keyring.unwraps).toBe(1);
+    expect(cmm.stats.size).toBe(1);
+  });
+
+  it('a failed decrypt miss that unwrapped nothing reaches every waiter once and is not cached', async () => {
+    const m = await encrypt(pattern(10), { keyring: testKeyring('counted', 3) });
+    let unwraps = 0;
+    const down: Keyring = {
+      wrapKey: (r) => testKeyring('counted', 3).wrapKey(r),
+      async unwrapKey() {
+        unwraps++;
+        await new Promise((r) => setTimeout(r, 10));
+        throw new SealboxError('ERR_KEYRING', 'key service down');
+      },
+    };
+    const cmm = new CachingMaterialsManager({ keyring: down, capacity: 10, maxAgeMs: 60_000 });
+    const settled = await Promise.allSettled(Array.from({ length: 10 }, () => decrypt(m.ciphertext, { materialsManager: cmm })));
+    expect(settled.every((s) => s.status === 'rejected' && (s.reason as SealboxError).code === 'ERR_KEYRING')).toBe(true);
+    expect(unwraps).toBe(1);
+    expect(cmm.stats.size).toBe(0);
+  });
+
   it('a message with no matching key is not cached as a success', async () => {
     const { cmm } = setup();
     const m = await encrypt(pattern(10), { keyring: testKeyring('other', 99) });
