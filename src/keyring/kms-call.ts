@@ -48,17 +48,47 @@ async function clientFor(caller: KmsCaller, region: string | undefined): Promise
 
 type KmsOperation = 'GenerateDataKey' | 'Encrypt' | 'Decrypt' | 'GetPublicKey';
 
+/**
+ * One KMS call under the caller's deadline (`timeoutMs`, the SDK's retries included). The deadline
+ * is Sealbox's own timer, raced against every step (the client supplier, loading the SDK, the
+ * call itself), so it holds whatever the client does: one that takes no signal (`execute`), one
+ * that ignores it, or a KMSClient waiting on a credential provider that never answers. The
+ * `abortSignal` given to `send` is aborted at the deadline too, so a client that honours it
+ * stops its work. The timer is cleared when the call settles.
+ */
 async function send<T>(caller: KmsCaller, region: string | undefined, operation: KmsOperation, input: object): Promise<T> {
-  const client = await clientFor(caller, region);
+  const abort = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const reason = new DOMException(`KMS call did not finish within its ${caller.timeoutMs} ms deadline`, 'TimeoutError');
+      // Rejected first, so the deadline wins over what an aborted client rejects with.
+      reject(reason);
+      abort.abort(reason);
+    }, caller.timeoutMs);
+  });
+  deadline.catch(() => {}); // raced below; never unhandled between two steps
+  const failed = (err: unknown): SealboxError =>
+    new SealboxError('ERR_KEYRING', kmsFailure(operation, (input as { KeyId?: unknown }).KeyId, err), { cause: err });
   try {
-    // An in-process key service (LocalKms) takes the operation by name: no SDK needed.
-    if (typeof client.execute === 'function') return (await client.execute(operation, input)) as T;
-    const Command = (await kmsCommands())[`${operation}Command`] as unknown as new (input: object) => object;
-    const command = new Command(input);
-    // The deadline covers the SDK's retries too; per-attempt timeouts live on the request handler.
-    return (await client.send(command, { abortSignal: AbortSignal.timeout(caller.timeoutMs) })) as T;
-  } catch (err) {
-    throw new SealboxError('ERR_KEYRING', kmsFailure(operation, (input as { KeyId?: unknown }).KeyId, err), { cause: err });
+    let client: KmsClientLike;
+    try {
+      client = await Promise.race([clientFor(caller, region), deadline]);
+    } catch (err) {
+      throw err instanceof SealboxError ? err : failed(err);
+    }
+    try {
+      // An in-process key service (LocalKms) takes the operation by name: no SDK needed.
+      if (typeof client.execute === 'function') return (await Promise.race([client.execute(operation, input), deadline])) as T;
+      const Command = (await Promise.race([kmsCommands(), deadline]))[`${operation}Command`] as unknown as new (input: object) => object;
+      const command = new Command(input);
+      // The deadline covers the SDK's retries too; per-attempt timeouts live on the request handler.
+      return (await Promise.race([client.send(command, { abortSignal: abort.signal }), deadline])) as T;
+    } catch (err) {
+      throw failed(err);
+    }
+  } finally {
+    clearTimeout(timer);
   }
 }
 

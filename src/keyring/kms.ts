@@ -19,7 +19,10 @@ export interface KmsConnectionOptions {
   clientSupplier?: KmsClientSupplier;
   /** Grant tokens sent with every KMS call (at most 10, as KMS allows). */
   grantTokens?: readonly string[];
-  /** Deadline of one KMS call including the SDK's retries, in ms (default 60,000). */
+  /**
+   * Deadline of one KMS call including the SDK's retries, in ms (default 60,000). Enforced by
+   * Sealbox whatever the client does (the client's `abortSignal` is aborted then too).
+   */
   timeoutMs?: number;
 }
 
