@@ -85,3 +85,9 @@ export const COMMITMENT_BYTES = 32;
 
 /** Data key length for the AES-256 suite. */
 export const DATA_KEY_BYTES = 32;
+
+/**
+ * Longest delay a timer holds, in ms (2^31 - 1, about 24.8 days): Node's setTimeout and
+ * AbortSignal.timeout fire at once or throw beyond it, so longer deadlines are refused.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;

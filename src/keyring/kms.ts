@@ -1,6 +1,6 @@
 import { fromUtf8, utf8 } from '../crypto/bytes.js';
 import { SealboxError, limitExceeded } from '../errors.js';
-import { MAX_KMS_DISCOVERY_REGIONS } from '../limits.js';
+import { MAX_KMS_DISCOVERY_REGIONS, MAX_TIMER_MS } from '../limits.js';
 import type { EncryptedDataKey } from '../format/edk.js';
 import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from './keyring.js';
 import { acceptDataKey, unwrapFailed } from './keyring.js';
@@ -20,8 +20,9 @@ export interface KmsConnectionOptions {
   /** Grant tokens sent with every KMS call (at most 10, as KMS allows). */
   grantTokens?: readonly string[];
   /**
-   * Deadline of one KMS call including the SDK's retries, in ms (default 60,000). Enforced by
-   * Sealbox whatever the client does (the client's `abortSignal` is aborted then too).
+   * Deadline of one KMS call including the SDK's retries, in ms (default 60,000; at most
+   * 2^31 - 1, the longest a timer holds). Enforced by Sealbox whatever the client does (the
+   * client's `abortSignal` is aborted then too).
    */
   timeoutMs?: number;
 }
@@ -78,7 +79,9 @@ export function kmsCallerFrom(options: KmsConnectionOptions): KmsCaller {
     if (tokens.length > 10) throw new RangeError(`"grantTokens" expected at most 10 tokens, got ${tokens.length}`);
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_KMS_CALL_TIMEOUT_MS;
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new RangeError(`"timeoutMs" expected a positive integer, got ${timeoutMs}`);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMER_MS) {
+    throw new RangeError(`"timeoutMs" expected an integer from 1 to 2^31 - 1 (the longest a timer holds), got ${timeoutMs}`);
+  }
   return { supplier, grantTokens: tokens && tokens.length > 0 ? Object.freeze([...tokens]) : undefined, timeoutMs };
 }
 

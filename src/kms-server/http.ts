@@ -19,6 +19,7 @@ import type { Duplex } from 'node:stream';
 import { decodeInput, encodeOutput } from './codec.js';
 import { KmsProtocolError } from './errors.js';
 import type { SignedRequest } from './sigv4.js';
+import { MAX_TIMER_MS } from '../limits.js';
 
 /** Who made a request, as authentication established it. */
 export interface RequestCaller {
@@ -203,12 +204,20 @@ function parseJson(body: Buffer): unknown {
  * });
  * server.listen(0, '127.0.0.1');
  * ```
- * @throws RangeError when a limit is not a positive integer.
+ * @throws RangeError when a limit is not a positive integer, or a deadline is longer than a timer holds.
  */
 export function createKmsHttpServer(options: KmsHttpServerOptions): Server {
   const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
   for (const [name, value] of Object.entries(limits)) {
     if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`"limits.${name}" expected a positive integer`);
+  }
+  // Both feed timers (a kept-alive connection's deadline is their sum), which hold 2^31 - 1 ms
+  // at most: beyond it Node fires them at once, closing every connection.
+  for (const name of ['requestTimeoutMs', 'keepAliveTimeoutMs'] as const) {
+    if (limits[name] > MAX_TIMER_MS) throw new RangeError(`"limits.${name}" expected at most 2^31 - 1 ms (the longest a timer holds)`);
+  }
+  if (limits.requestTimeoutMs + limits.keepAliveTimeoutMs > MAX_TIMER_MS) {
+    throw new RangeError('"limits.requestTimeoutMs" and "limits.keepAliveTimeoutMs" together expected at most 2^31 - 1 ms (the longest a timer holds)');
   }
   const server = createServer(
     {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { KmsKeyring, KmsRsaKeyring, encrypt, decrypt } from '../../src/index.js';
+import { KmsDiscoveryKeyring, KmsKeyring, KmsRsaKeyring, encrypt, decrypt } from '../../src/index.js';
 import type { KmsClientLike } from '../../src/keyring/kms-client-supplier.js';
 import { SealboxError } from '../../src/errors.js';
 import { thrown } from '../helpers/keys.js';
@@ -89,6 +89,29 @@ describe('KMS keyring: the deadline holds whatever the client does', () => {
       },
     };
     const keyring = new KmsKeyring({ generatorKeyId: ARN, client, timeoutMs: 1_000 });
+    await expect(encrypt(new Uint8Array([1]), { keyring })).resolves.toBeTruthy();
+  });
+});
+
+describe('KMS keyring: timeoutMs a timer can hold', () => {
+  // setTimeout (and AbortSignal.timeout) take at most 2^31 - 1 ms; beyond it Node fires at once
+  // or throws, so such a deadline made every call fail. Refused at construction.
+  const client: KmsClientLike = { send: never };
+  it('accepts 2^31 - 1 ms and refuses 2^31 ms or more with RangeError, in every KMS keyring', () => {
+    expect(() => new KmsKeyring({ generatorKeyId: ARN, client, timeoutMs: 2 ** 31 - 1 })).not.toThrow();
+    for (const timeoutMs of [2 ** 31, 2 ** 32, Number.MAX_SAFE_INTEGER]) {
+      expect(() => new KmsKeyring({ generatorKeyId: ARN, client, timeoutMs })).toThrow(RangeError);
+      expect(() => new KmsDiscoveryKeyring({ client, timeoutMs })).toThrow(RangeError);
+      expect(() => new KmsRsaKeyring({ keyId: ARN, client, timeoutMs })).toThrow(RangeError);
+    }
+  });
+
+  it('the largest accepted deadline lets a call that answers succeed', async () => {
+    const answering: KmsClientLike = {
+      send: async () => ({}),
+      execute: async () => ({ KeyId: ARN, Plaintext: new Uint8Array(32).fill(1), CiphertextBlob: new Uint8Array([1, 2, 3]) }),
+    };
+    const keyring = new KmsKeyring({ generatorKeyId: ARN, client: answering, timeoutMs: 2 ** 31 - 1 });
     await expect(encrypt(new Uint8Array([1]), { keyring })).resolves.toBeTruthy();
   });
 });

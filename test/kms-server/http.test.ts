@@ -269,6 +269,14 @@ function rawConnection(port: number, { halfOpen = false } = {}) {
 }
 
 describe('connection deadlines', () => {
+  it('refuses deadlines beyond what a timer holds (2^31 - 1 ms, also for the two added together)', () => {
+    const make = (limits: HttpLimits) => () => createKmsHttpServer({ handler, authenticate: () => ({ principal: 'p', accountId: '111122223333' }), limits });
+    for (const limits of [{ requestTimeoutMs: 2 ** 31 }, { keepAliveTimeoutMs: 2 ** 31 }, { requestTimeoutMs: 2 ** 30, keepAliveTimeoutMs: 2 ** 30 }]) {
+      expect(make(limits)).toThrow(RangeError);
+    }
+    expect(make({ requestTimeoutMs: 2 ** 30, keepAliveTimeoutMs: 2 ** 30 - 1 })).not.toThrow();
+  });
+
   it('closes a connection that sends nothing, only blank lines, or part of a head within requestTimeoutMs', async () => {
     const server = await startServer({ requestTimeoutMs: 300 });
     try {
