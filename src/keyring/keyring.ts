@@ -171,7 +171,7 @@ function keyringFault(what: string): SealboxError {
 
 /**
  * Wraps a keyring so that what it returns is checked: key length, at least one well-formed
- * EDK, and errors that are not SealboxErrors become `ERR_KEYRING` with the original as `cause`.
+ * EDK (its provider id well-formed Unicode), and errors that are not SealboxErrors become `ERR_KEYRING` with the original as `cause`.
  * `encrypt`/`decrypt` and the multi-keyring apply it to every keyring they are given.
  *
  * @example
@@ -222,7 +222,12 @@ function* checkedWrap(keyring: Keyring, request: WrapRequest): Steps<WrapResult>
   }
   if (request.dataKey && !sameBytes(request.dataKey, result.dataKey)) throw keyringFault('returned a different data key');
   if (!Array.isArray(result.encryptedDataKeys) || result.encryptedDataKeys.length === 0) throw keyringFault('returned no encrypted data key');
-  for (const edk of result.encryptedDataKeys) checkEncryptedDataKey(edk);
+  for (const edk of result.encryptedDataKeys) {
+    checkEncryptedDataKey(edk);
+    // Text that is not well-formed Unicode (a lone surrogate) would be stored as U+FFFD: the
+    // header would name another provider than the keyring's, and no one could decrypt.
+    if (!isWellFormed(edk.providerId)) throw keyringFault('EDK provider id is not well-formed Unicode (a lone surrogate)');
+  }
   return result;
 }
 

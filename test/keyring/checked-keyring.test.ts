@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { DefaultMaterialsManager, MultiKeyring, RawAesKeyring, decrypt, encrypt } from '../../src/index.js';
+import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from '../../src/keyring/keyring.js';
+import type { EncryptionMaterialsRequest, MaterialsManager } from '../../src/materials/materials.js';
+import { SealboxError } from '../../src/errors.js';
+import { bytesEqual, pattern, thrown } from '../helpers/keys.js';
+
+/** A raw AES keyring whose EDKs carry `providerId` instead of its namespace (and that finds them again). */
+function renaming(providerId: string): Keyring {
+  const inner = new RawAesKeyring({ namespace: 'hsm', name: 'k1', wrappingKey: pattern(32, 7) });
+  return {
+    async wrapKey(request: WrapRequest): Promise<WrapResult> {
+      const r = await inner.wrapKey(request);
+      return { dataKey: r.dataKey, encryptedDataKeys: r.encryptedDataKeys.map((e) => ({ ...e, providerId })) };
+    },
+    async unwrapKey(request: UnwrapRequest): Promise<Uint8Array | null> {
+      const mine = request.encryptedDataKeys.filter((e) => e.providerId === providerId);
+      return mine.length ? inner.unwrapKey({ ...request, encryptedDataKeys: mine.map((e) => ({ ...e, providerId: 'hsm' })) }) : null;
+    },
+  };
+}
+
+describe('checkedKeyring: EDK text must survive UTF-8', () => {
+  // A lone surrogate (a name cut in the middle of an emoji) would be written as U+FFFD: the
+  // stored provider id differs from the keyring's, and nothing could decrypt the message.
+  for (const id of ['hsm\uD800', '\uDC00hsm', 'hsm\uDC00\uD83D']) {
+    it(`a keyring returning provider id ${JSON.stringify(id)} fails encrypt with ERR_KEYRING (contract broken)`, async () => {
+      const err = await thrown(() => encrypt(pattern(10), { keyring: renaming(id) }));
+      expect(err).toBeInstanceOf(SealboxError);
+      expect((err as SealboxError).code).toBe('ERR_KEYRING');
+      expect((err as SealboxError).message).toMatch(/broke its contract.*provider id/);
+    });
+  }
+
+  it('the same, as a multi-keyring child', async () => {
+    const generator = new RawAesKeyring({ namespace: 'acme', name: 'k1', wrappingKey: pattern(32, 1) });
+    const err = await thrown(() => encrypt(pattern(10), { keyring: new MultiKeyring({ generator, children: [renaming('hsm\uD800')] }) }));
+    expect((err as SealboxError).code).toBe('ERR_KEYRING');
+  });
+
+  it('a well-formed provider id outside the BMP round-trips', async () => {
+    const keyring = renaming('hsm-\u{1F511}');
+    const { ciphertext, header } = await encrypt(pattern(10), { keyring });
+    expect(header.encryptedDataKeys[0]!.providerId).toBe('hsm-\u{1F511}');
+    expect(bytesEqual((await decrypt(ciphertext, { keyring })).plaintext, pattern(10))).toBe(true);
+  });
+});
+
+describe('encryption context text must survive UTF-8', () => {
+  const keyring = new RawAesKeyring({ namespace: 'acme', name: 'k1', wrappingKey: pattern(32, 1) });
+  const contexts: unknown[] = [{ 'k\uD800': 'v' }, { k: 'v\uDC00' }, new Map([['k', '\uD83D']])];
+
+  it('a context key or value with a lone surrogate is refused before any keyring call (ERR_ENCRYPTION_CONTEXT_INVALID)', async () => {
+    let calls = 0;
+    const counting: Keyring = {
+      wrapKey: (r) => { calls++; return keyring.wrapKey(r); },
+      unwrapKey: (r) => keyring.unwrapKey(r),
+    };
+    for (const encryptionContext of contexts) {
+      const err = await thrown(() => encrypt(pattern(10), { keyring: counting, encryptionContext: encryptionContext as Record<string, string> }));
+      expect((err as SealboxError).code).toBe('ERR_ENCRYPTION_CONTEXT_INVALID');
+      expect((err as SealboxError).message).toContain('well-formed Unicode');
+    }
+    expect(calls).toBe(0);
+    const { ciphertext } = await encrypt(pattern(10), { keyring });
+    for (const expectedEncryptionContext of contexts) {
+      const err = await thrown(() => decrypt(ciphertext, { keyring, expectedEncryptionContext: expectedEncryptionContext as Record<string, string> }));
+      expect((err as SealboxError).code).toBe('ERR_ENCRYPTION_CONTEXT_INVALID');
+    }
+  });
+
+  it('a materials manager returning such a context is refused too, not written as U+FFFD', async () => {
+    const inner = new DefaultMaterialsManager(keyring);
+    const cmm: MaterialsManager = {
+      getEncryptionMaterials: async (request: EncryptionMaterialsRequest) => ({ ...(await inner.getEncryptionMaterials(request)), encryptionContext: { k: 'v\uD800' } }),
+      getDecryptionMaterials: (request) => inner.getDecryptionMaterials(request),
+    };
+    const err = await thrown(() => encrypt(pattern(10), { materialsManager: cmm }));
+    expect((err as SealboxError).code).toBe('ERR_ENCRYPTION_CONTEXT_INVALID');
+  });
+});
