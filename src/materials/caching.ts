@@ -63,6 +63,8 @@ type Entry = EncryptEntry | DecryptEntry;
 interface DecryptMiss {
   /** Settles (never rejects) when the underlying manager has answered. */
   settled: Promise<void>;
+  /** The manager's clear() count when the miss started: it stores nothing after another. */
+  readonly generation: number;
   failed: boolean;
   error: unknown;
   /** Copies of the keys the first request's commitment check was asked about. */
@@ -119,6 +121,8 @@ export class CachingMaterialsManager implements MaterialsManager {
   readonly #maxBytes: number;
   readonly #now: () => number;
   #lastSweep: number;
+  /** Counts clear() calls: a miss started before one stores nothing. */
+  #generation = 0;
   #hits = 0;
   #misses = 0;
   #bypassed = 0;
@@ -146,8 +150,16 @@ export class CachingMaterialsManager implements MaterialsManager {
     return { hits: this.#hits, misses: this.#misses, bypassed: this.#bypassed, size: this.#lru.size };
   }
 
-  /** Drops every entry, zeroing its data key (for shutdown, or after a key was revoked). */
+  /**
+   * Drops every entry, zeroing its data key (for shutdown, or after a key was revoked). Misses
+   * in flight still answer the requests that made them (and those already waiting), but store
+   * nothing, and requests made after clear() do not wait on them: every message started after
+   * clear() returns gets a key fetched after it.
+   */
   clear(): void {
+    this.#generation++;
+    this.#pending.clear();
+    this.#decryptPending.clear();
     this.#lru.clear();
   }
 
@@ -185,12 +197,15 @@ export class CachingMaterialsManager implements MaterialsManager {
         continue;
       }
       let mine: EncryptionMaterials | undefined;
+      const generation = this.#generation;
       const miss = this.#backing.getEncryptionMaterials(request).then((materials) => {
         const fresh: EncryptEntry = { materials, created: this.#now(), messages: 0, bytes: 0, exhausted: false };
         // The caller that missed claims first, so waiters cannot starve it, and copies the key
         // now: by the time it resumes, another miss may have evicted (and zeroed) the entry.
         if (this.#claim(fresh, length)) mine = this.#handOut(fresh, length);
-        this.#lru.set(key, fresh);
+        // Fetched before a clear(): this caller keeps its copy, the cache keeps nothing.
+        if (generation === this.#generation) this.#lru.set(key, fresh);
+        else wipe(materials.dataKey);
         return fresh;
       });
       this.#misses++;
@@ -238,7 +253,7 @@ export class CachingMaterialsManager implements MaterialsManager {
    * can run their own checks on them if this request's check refused them all.
    */
   async #decryptMiss(key: string, request: DecryptionMaterialsRequest): Promise<DecryptionMaterials> {
-    const miss: DecryptMiss = { settled: Promise.resolve(), unwrapped: [], users: 1, failed: false, error: undefined };
+    const miss: DecryptMiss = { settled: Promise.resolve(), generation: this.#generation, unwrapped: [], users: 1, failed: false, error: undefined };
     const check = request.isMessageKey;
     const checkNow = (request as UnwrapRequestNow)[isMessageKeyNow];
     const keep = (dataKey: Uint8Array): void => {
@@ -262,7 +277,9 @@ export class CachingMaterialsManager implements MaterialsManager {
       (materials) => {
         // Copy before the entry is shared: it may be evicted and zeroed before we resume.
         mine = { ...materials, dataKey: copyBytes(materials.dataKey) };
-        this.#lru.set(key, { materials, created: this.#now() });
+        // Fetched before a clear(): answers this request (and its waiters), is not stored.
+        if (miss.generation === this.#generation) this.#lru.set(key, { materials, created: this.#now() });
+        else wipe(materials.dataKey);
       },
       (err: unknown) => {
         miss.failed = true;
@@ -303,7 +320,7 @@ export class CachingMaterialsManager implements MaterialsManager {
         if (!request.isMessageKey || (await request.isMessageKey(dataKey))) {
           this.#hits++;
           const materials: DecryptionMaterials = { suite: request.suite, encryptionContext: request.encryptionContext, dataKey: copyBytes(dataKey) };
-          if (!this.#lru.get(key)) this.#lru.set(key, { materials, created: this.#now() });
+          if (miss.generation === this.#generation && !this.#lru.get(key)) this.#lru.set(key, { materials, created: this.#now() });
           else wipe(materials.dataKey);
           return { suite: request.suite, encryptionContext: request.encryptionContext, dataKey };
         }

@@ -184,6 +184,26 @@ describe('CachingMaterialsManager: encrypt', () => {
     expect(decrypted.every((d) => bytesEqual(d.plaintext, data))).toBe(true);
   });
 
+  it('clear() covers misses in flight: a key fetched before it is not cached, and requests after it make their own call', async () => {
+    const { keyring, cmm } = setup();
+    keyring.delayMs = 20;
+    const before = cmm.getEncryptionMaterials(request());
+    await new Promise((r) => setTimeout(r, 5));
+    cmm.clear(); // "call clear() when credentials are revoked"
+    // Asked after clear(): does not wait for (and share) the key fetched before it.
+    const after = cmm.getEncryptionMaterials(request());
+    const [m1, m2] = await Promise.all([before, after]);
+    expect(keyring.wraps).toBe(2);
+    expect(bytesEqual(m1.dataKey, m2.dataKey)).toBe(false);
+    // The request in flight got its key; the cache's own copy of it is zeroed, not stored.
+    expect(isZero(m1.dataKey)).toBe(false);
+    expect(isZero(keyring.issued[0]!)).toBe(true);
+    expect(cmm.stats.size).toBe(1);
+    const m3 = await cmm.getEncryptionMaterials(request());
+    expect(keyring.wraps).toBe(2);
+    expect(bytesEqual(m3.dataKey, m2.dataKey)).toBe(true);
+  });
+
   it('zeroing a cached key never corrupts a message in flight', async () => {
     const { cmm } = setup();
     const data = pattern(5000, 9);
@@ -352,6 +372,21 @@ describe('CachingMaterialsManager: decrypt', () => {
     expect(settled.every((s) => s.status === 'rejected' && (s.reason as SealboxError).code === 'ERR_KEYRING')).toBe(true);
     expect(unwraps).toBe(1);
     expect(cmm.stats.size).toBe(0);
+  });
+
+  it('clear() covers a decrypt miss in flight: its key is not cached', async () => {
+    const { keyring, cmm } = setup();
+    const m = await encrypt(pattern(10), { keyring: testKeyring('counted', 3) });
+    keyring.delayMs = 20;
+    const before = decrypt(m.ciphertext, { materialsManager: cmm });
+    await new Promise((r) => setTimeout(r, 5));
+    cmm.clear();
+    expect(bytesEqual((await before).plaintext, pattern(10))).toBe(true);
+    expect(cmm.stats.size).toBe(0);
+    expect(isZero(keyring.issued[0]!)).toBe(true);
+    await decrypt(m.ciphertext, { materialsManager: cmm });
+    expect(keyring.unwraps).toBe(2);
+    expect(cmm.stats.size).toBe(1);
   });
 
   it('a message with no matching key is not cached as a success', async () => {
