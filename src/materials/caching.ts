@@ -21,13 +21,19 @@ import { isMessageKeyNow } from '../keyring/keyring.js';
 export interface CachingMaterialsManagerOptions extends KeySource {
   /** Most entries held (encrypt and decrypt together); the least recently used goes first. */
   capacity: number;
-  /** Longest time an entry is used after it was made, in ms. */
+  /**
+   * Longest time an entry is used after it was made, in ms, on a monotonic clock (see `now`): a
+   * system clock stepped back or forward neither extends nor cuts an entry's life.
+   */
   maxAgeMs: number;
   /** Most messages encrypted under one cached data key (default and maximum 2^32). */
   maxMessagesEncrypted?: number;
   /** Most plaintext bytes encrypted under one cached data key (default and maximum 2^53 - 1). */
   maxBytesEncrypted?: number;
-  /** Clock in ms (default `Date.now`); for tests. */
+  /**
+   * Clock in ms that `maxAgeMs` is measured on (default `performance.now()`, monotonic: it never
+   * goes back, whatever happens to the system clock); for tests. Give a monotonic one.
+   */
   now?: () => number;
 }
 
@@ -140,7 +146,8 @@ export class CachingMaterialsManager implements MaterialsManager {
     this.#maxAge = maxAgeMs;
     this.#maxMessages = maxMessages;
     this.#maxBytes = maxBytes;
-    this.#now = options.now ?? Date.now;
+    // Not Date.now: a wall clock stepped back (NTP, an administrator) would extend every entry's life.
+    this.#now = options.now ?? monotonicNow;
     this.#lastSweep = this.#now();
     this.#lru = new LruMap<string, Entry>(capacity, (entry) => wipe(entry.materials.dataKey));
   }
@@ -392,6 +399,11 @@ export class CachingMaterialsManager implements MaterialsManager {
     this.#lastSweep = now;
     this.#lru.prune((entry) => now - entry.created >= this.#maxAge);
   }
+}
+
+/** Milliseconds on a monotonic clock (Node and browsers); looked up on each call. */
+function monotonicNow(): number {
+  return performance.now();
 }
 
 function latin1(bytes: Uint8Array): string {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { decrypt, encrypt, encryptStream } from '../../src/index.js';
 import { SealboxError } from '../../src/errors.js';
 import { DEFAULT_SUITE, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../../src/crypto/suites.js';
@@ -129,6 +129,34 @@ describe('CachingMaterialsManager: encrypt', () => {
     expect(keyring.issued.slice(0, 2).every(isZero)).toBe(true);
     // The copy handed out earlier is untouched.
     expect(isZero(m1.dataKey)).toBe(false);
+  });
+
+  it('max age is measured on a monotonic clock: the system clock stepped back does not extend a key\'s life', async () => {
+    // Real time runs on (performance.now, mocked so the test takes no hour); the wall clock
+    // (Date.now) is stepped back one hour, as NTP or an administrator may do.
+    let monotonic = 5_000;
+    let wall = Date.UTC(2026, 0, 1);
+    const mono = vi.spyOn(performance, 'now').mockImplementation(() => monotonic);
+    const date = vi.spyOn(Date, 'now').mockImplementation(() => wall);
+    try {
+      const keyring = new CountingKeyring();
+      const cmm = new CachingMaterialsManager({ keyring, capacity: 10, maxAgeMs: 60_000 });
+      await cmm.getEncryptionMaterials(request());
+      wall -= 3_600_000;
+      for (let minute = 1; minute <= 60; minute++) {
+        monotonic += 60_000;
+        wall += 60_000;
+        await cmm.getEncryptionMaterials(request());
+      }
+      expect(keyring.wraps).toBe(61);
+      // And a wall clock stepped forward does not cut entries short.
+      wall += 10 * 3_600_000;
+      await cmm.getEncryptionMaterials(request());
+      expect(keyring.wraps).toBe(61);
+    } finally {
+      mono.mockRestore();
+      date.mockRestore();
+    }
   });
 
   it('capacity: the least recently used entry is evicted and zeroed', async () => {
