@@ -85,8 +85,9 @@ function* unwrapInOrderSteps(keyrings: readonly Keyring[], request: UnwrapReques
  * const keyring = new MultiKeyring({ generator: primary, children: [escrow] });
  * ```
  * @throws TypeError when given no keyring; on encrypt, SealboxError ERR_KEYRING (no generator,
- * or a child failed); on decrypt, ERR_KEYRING with every failure in `errors` when some EDK was
- * for one of its keyrings and none could be unwrapped (`null`, "not mine", when none was).
+ * or a child failed: then the data key the generator made is zeroed); on decrypt, ERR_KEYRING
+ * with every failure in `errors` when some EDK was for one of its keyrings and none could be
+ * unwrapped (`null`, "not mine", when none was).
  */
 export class MultiKeyring implements Keyring, KeyringNow {
   readonly #generator: Keyring | undefined;
@@ -121,9 +122,16 @@ export class MultiKeyring implements Keyring, KeyringNow {
     } else if (!dataKey) {
       throw new SealboxError('ERR_KEYRING', 'MultiKeyring without a generator cannot create a data key');
     }
-    for (const child of this.#children) {
-      const r: WrapResult = yield wrapNow(child, { ...request, dataKey });
-      edks.push(...r.encryptedDataKeys);
+    try {
+      for (const child of this.#children) {
+        const r: WrapResult = yield wrapNow(child, { ...request, dataKey });
+        edks.push(...r.encryptedDataKeys);
+      }
+    } catch (err) {
+      // The key the generator made goes to nobody now: zero it (as a KMS keyring zeroes the
+      // key it generated when a later wrap fails). A key the request brought is its caller's.
+      if (!request.dataKey) dataKey.fill(0);
+      throw err;
     }
     return { dataKey, encryptedDataKeys: edks };
   }
