@@ -8,7 +8,8 @@ import { DEFAULT_SUITE, checkSuiteOption } from '../crypto/suites.js';
 import type { MessageSigner, MessageVerifier } from '../crypto/signature.js';
 import { SealboxError, formatInvalid } from '../errors.js';
 import { SIGNING_KEY_CONTEXT_KEY } from '../format/signature.js';
-import { constantTimeEqual, wipe } from '../crypto/bytes.js';
+import { constantTimeEqual, isWellFormed, wipe } from '../crypto/bytes.js';
+import { checkEncryptedDataKey } from '../format/edk.js';
 import type { MessageKeys } from '../crypto/derive.js';
 import { deriveMessageKeys } from '../crypto/derive.js';
 import { canonicalContext, checkExpectedContext, contextObject, normalizeContext } from '../format/context.js';
@@ -109,6 +110,28 @@ export function planEncryption(options: EncryptOptions): EncryptPlan {
 }
 
 /**
+ * The EDKs a materials manager gave, held to what a keyring's are held to (checkedKeyring): at
+ * least one, each well formed and within the format's limits, its provider id well-formed
+ * Unicode. A custom manager's EDK that broke these was written as given, and the message could
+ * never be decrypted (a lone surrogate stored as U+FFFD names another provider; an oversized EDK
+ * is refused by every decoder), though encrypt reported success.
+ *
+ * @throws SealboxError ERR_KEYRING
+ */
+function checkMaterialsEdks(materials: EncryptionMaterials): void {
+  const bad = (what: string): SealboxError => new SealboxError('ERR_KEYRING', `Bad materials: ${what}`);
+  if (!Array.isArray(materials.encryptedDataKeys) || materials.encryptedDataKeys.length === 0) throw bad('no encrypted data key');
+  for (const edk of materials.encryptedDataKeys) {
+    try {
+      checkEncryptedDataKey(edk);
+    } catch (err) {
+      throw bad(err instanceof Error ? err.message : 'malformed encrypted data key');
+    }
+    if (!isWellFormed(edk.providerId)) throw bad('EDK provider id is not well-formed Unicode (a lone surrogate)');
+  }
+}
+
+/**
  * Asks the materials manager for a data key and starts the message (for a signed suite, with a
  * fresh signing key pair). `plaintextLength` is undefined for streams of unknown length.
  */
@@ -130,6 +153,7 @@ function* beginEncryptionSteps(plan: EncryptPlan, plaintextLength: number | unde
   if (materials.suite.id !== suite.id || materials.encryptionContext[SIGNING_KEY_CONTEXT_KEY] !== signing?.keyText) {
     throw new SealboxError('ERR_KEYRING', 'Bad materials');
   }
+  checkMaterialsEdks(materials);
   return (yield startEncryption(materials, plan.frameLength, plan.backend, messageId, signing?.signer, transient, room)) as EncryptSession;
 }
 
