@@ -6,7 +6,8 @@ import { getAeadBackend } from '../crypto/backend.js';
 import type { Suite } from '../crypto/suites.js';
 import { DEFAULT_SUITE, checkSuiteOption } from '../crypto/suites.js';
 import type { MessageSigner, MessageVerifier } from '../crypto/signature.js';
-import { SealboxError, formatInvalid } from '../errors.js';
+import { SealboxError, formatInvalid, limitExceeded } from '../errors.js';
+import { frameLayout } from '../format/frame.js';
 import { SIGNING_KEY_CONTEXT_KEY } from '../format/signature.js';
 import { constantTimeEqual, isWellFormed, wipe } from '../crypto/bytes.js';
 import { checkEncryptedDataKey } from '../format/edk.js';
@@ -17,7 +18,7 @@ import type { HeaderLimits, MessageHeader } from '../format/header.js';
 import { decodeHeader } from '../format/header.js';
 import type { EncryptionContext, UnwrapRequestNow } from '../keyring/keyring.js';
 import { isMessageKeyNow } from '../keyring/keyring.js';
-import { DEFAULT_FRAME_LENGTH, DEFAULT_MAX_ENCRYPTED_DATA_KEYS, DEFAULT_MAX_FRAME_LENGTH, MAX_FRAME_LENGTH, MAX_HEADER_BYTES } from '../limits.js';
+import { DEFAULT_FRAME_LENGTH, DEFAULT_MAX_ENCRYPTED_DATA_KEYS, DEFAULT_MAX_FRAME_LENGTH, MAX_FRAMES, MAX_FRAME_LENGTH, MAX_HEADER_BYTES } from '../limits.js';
 import type { DecryptionMaterials, DecryptionMaterialsRequest, EncryptionMaterials, MaterialsManager } from '../materials/materials.js';
 import { decryptionMaterialsOf, encryptionMaterialsOf } from '../materials/materials.js';
 import type { KeySource } from '../materials/resolve.js';
@@ -142,6 +143,13 @@ export function beginEncryption(plan: EncryptPlan, plaintextLength?: number, mes
 
 function* beginEncryptionSteps(plan: EncryptPlan, plaintextLength: number | undefined, messageId: Uint8Array | undefined, fixedSigner: MessageSigner | undefined, transient: boolean, room: number): Steps<EncryptSession> {
   const { suite } = plan;
+  // A length known up front that needs more frames than a message may have (SPEC rule 28) is
+  // refused now, before a keyring (a KMS call) or any frame: it was found only at frame 2^32,
+  // hours into a large file, or as an allocation error of one-shot encrypt.
+  if (plaintextLength !== undefined) {
+    const frames = frameLayout(plaintextLength, plan.frameLength).regular + 1;
+    if (frames > MAX_FRAMES) throw limitExceeded('frames', frames, MAX_FRAMES);
+  }
   // SPEC §11.1: a signed message's key pair is made first, and its public key goes into the
   // context the keyrings wrap the data key under. It is never reused or cached. (`fixedSigner`:
   // the frozen-vector generator's seeded key only.)
