@@ -23,6 +23,17 @@ import { openHashSession } from './hash-thread.js';
 
 /** About this many bytes per read: few system calls, and still only a few frames in memory. */
 const READ_BYTES = 1024 * 1024;
+/**
+ * Most frames per read: each frame read is held as a few small arrays (and a cipher) until the
+ * read is written, so with tiny frames a 1 MiB read was a million of them (1.4 GiB of memory
+ * for frames of 1 byte, measured). Frames under 1 KiB therefore read fewer bytes at a time.
+ */
+const MAX_FRAMES_PER_READ = 1024;
+
+/** Whole frames per read: about {@link READ_BYTES}, at most {@link MAX_FRAMES_PER_READ}. */
+export function framesPerRead(frameBytes: number): number {
+  return Math.max(1, Math.min(MAX_FRAMES_PER_READ, Math.floor(READ_BYTES / frameBytes)));
+}
 
 /** Largest `concurrency` accepted. */
 const MAX_CONCURRENCY = 64;
@@ -365,7 +376,7 @@ export async function encryptFileWithMessageId(src: string, dst: string, options
   try {
     const { size } = await input.stat();
     // Whole frames per read, so the framer seals straight from the read buffer.
-    const chunk = Math.max(1, Math.floor(READ_BYTES / plan.frameLength)) * plan.frameLength;
+    const chunk = framesPerRead(plan.frameLength) * plan.frameLength;
     const threads = threadCount(requested, plan.backend);
     if (threads > 1) return await encryptPooled(input, dst, plan, size, chunk, threads, messageId);
     if (plan.suite.signed && useHashThread(size, plan.backend)) return await encryptHashThread(input, dst, plan, size, chunk, messageId);
@@ -666,5 +677,5 @@ export async function decryptFile(src: string, dst: string, options: DecryptFile
 /** Bytes per read when decrypting: whole frames, about {@link READ_BYTES}. */
 function decryptChunk(frameLength: number): number {
   const frameBytes = frameLength + REGULAR_FRAME_OVERHEAD;
-  return Math.max(1, Math.floor(READ_BYTES / frameBytes)) * frameBytes;
+  return framesPerRead(frameBytes) * frameBytes;
 }
