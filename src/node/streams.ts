@@ -65,9 +65,10 @@ export function checkChunk(chunk: unknown): Uint8Array {
  * await pipeline(createReadStream('in.bin'), encryptor, createWriteStream('in.bin.sbx'));
  * console.log((await encryptor.header).messageId);
  * ```
- * @throws TypeError/RangeError for bad options (constructor). The stream errors with
- * SealboxError ERR_ENCRYPTION_CONTEXT_INVALID, ERR_LIMIT_EXCEEDED, ERR_KEYRING, ERR_STATE, and
- * TypeError for a chunk that is not a Uint8Array.
+ * @throws TypeError/RangeError for bad options, SealboxError ERR_ENCRYPTION_CONTEXT_INVALID /
+ * ERR_LIMIT_EXCEEDED for a bad encryption context (constructor). The stream errors with
+ * SealboxError ERR_KEYRING, ERR_LIMIT_EXCEEDED (too many frames), ERR_STATE, and TypeError for
+ * a chunk that is not a Uint8Array.
  */
 export class EncryptTransform extends Transform {
   /** Resolves with the header once the data key is wrapped. */
@@ -164,8 +165,9 @@ export class DecryptTransform extends Transform {
  * import { createEncryptStream } from 'sealbox/node';
  * await pipeline(createReadStream('in.bin'), createEncryptStream({ keyring }), createWriteStream('in.bin.sbx'));
  * ```
- * @throws TypeError/RangeError for bad options (synchronously). The stream errors with
- * SealboxError ERR_ENCRYPTION_CONTEXT_INVALID, ERR_LIMIT_EXCEEDED, ERR_KEYRING.
+ * @throws TypeError/RangeError for bad options, SealboxError ERR_ENCRYPTION_CONTEXT_INVALID /
+ * ERR_LIMIT_EXCEEDED for a bad encryption context (synchronously). The stream errors with
+ * SealboxError ERR_KEYRING, ERR_LIMIT_EXCEEDED (too many frames).
  */
 export function createEncryptStream(options: EncryptOptions): EncryptTransform {
   return new EncryptTransform(options);

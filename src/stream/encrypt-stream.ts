@@ -24,9 +24,10 @@ export interface EncryptionStream extends TransformStream<Uint8Array, Uint8Array
  * await fileStream.pipeThrough(enc).pipeTo(uploadStream);
  * const header = await enc.header;
  * ```
- * @throws TypeError/RangeError for bad options (synchronously). The stream errors with
- * SealboxError ERR_ENCRYPTION_CONTEXT_INVALID, ERR_LIMIT_EXCEEDED, ERR_KEYRING, or a TypeError
- * for a chunk that is not a Uint8Array.
+ * @throws TypeError/RangeError for bad options, SealboxError ERR_ENCRYPTION_CONTEXT_INVALID /
+ * ERR_LIMIT_EXCEEDED for a bad encryption context (synchronously). The stream errors with
+ * SealboxError ERR_KEYRING, ERR_LIMIT_EXCEEDED (too many frames), or a TypeError for a chunk
+ * that is not a Uint8Array.
  */
 export function encryptStream(options: EncryptOptions): EncryptionStream {
   return createEncryptionStream(options);
