@@ -177,23 +177,23 @@ Example:
     });
   keys.command('enable').argument('<key>', 'key id, ARN or alias').description('Enable a key')
     .addHelpText('after', '\nExample:\n  sealbox keys enable alias/app')
-    .action(withKms(globals, async (kms, key: string) => kms.enableKey({ KeyId: await keyIdOf(kms, key) }), ok('enabled')));
+    .action(withKms(globals, async (kms, key: string) => kms.enableKey({ KeyId: await keyIdOf(kms, key) }), ok('enabled'), true));
   keys.command('disable').argument('<key>', 'key id, ARN or alias').description('Disable a key (it can no longer encrypt or decrypt)')
     .addHelpText('after', '\nExample:\n  sealbox keys disable alias/app')
-    .action(withKms(globals, async (kms, key: string) => kms.disableKey({ KeyId: await keyIdOf(kms, key) }), ok('disabled')));
+    .action(withKms(globals, async (kms, key: string) => kms.disableKey({ KeyId: await keyIdOf(kms, key) }), ok('disabled'), true));
   keys.command('rotate').argument('<key>', 'key id, ARN or alias').description('Rotate now: new material for new messages, old versions still decrypt')
     .addHelpText('after', '\nExample:\n  sealbox keys rotate alias/app')
-    .action(withKms(globals, async (kms, key: string) => kms.rotateKeyOnDemand({ KeyId: await keyIdOf(kms, key) }), ok('rotated')));
+    .action(withKms(globals, async (kms, key: string) => kms.rotateKeyOnDemand({ KeyId: await keyIdOf(kms, key) }), ok('rotated'), true));
 
   const rotation = keys.command('rotation').description('Automatic rotation')
     .addHelpText('after', '\nExamples:\n  sealbox keys rotation on alias/app --period 90\n  sealbox keys rotation status alias/app\n  sealbox keys rotation off alias/app');
   rotation.command('on').argument('<key>', 'key id, ARN or alias').option('--period <days>', 'rotation period in days (90-2560, default 365)', (v: string) => integerOption(v, '--period', 90, 2560))
     .description('Enable automatic rotation')
     .addHelpText('after', '\nExample:\n  sealbox keys rotation on alias/app --period 90')
-    .action(withKms(globals, async (kms, key: string, opts: { period?: number }) => kms.enableKeyRotation({ KeyId: await keyIdOf(kms, key), ...(opts.period !== undefined ? { RotationPeriodInDays: opts.period } : {}) }), ok('rotation enabled')));
+    .action(withKms(globals, async (kms, key: string, opts: { period?: number }) => kms.enableKeyRotation({ KeyId: await keyIdOf(kms, key), ...(opts.period !== undefined ? { RotationPeriodInDays: opts.period } : {}) }), ok('rotation enabled'), true));
   rotation.command('off').argument('<key>', 'key id, ARN or alias').description('Disable automatic rotation')
     .addHelpText('after', '\nExample:\n  sealbox keys rotation off alias/app')
-    .action(withKms(globals, async (kms, key: string) => kms.disableKeyRotation({ KeyId: await keyIdOf(kms, key) }), ok('rotation disabled')));
+    .action(withKms(globals, async (kms, key: string) => kms.disableKeyRotation({ KeyId: await keyIdOf(kms, key) }), ok('rotation disabled'), true));
   rotation.command('status').argument('<key>', 'key id, ARN or alias').description('Show rotation status')
     .addHelpText('after', '\nExample:\n  sealbox keys rotation status alias/app')
     .action(withKms(globals, async (kms, key: string) => kms.getKeyRotationStatus({ KeyId: await keyIdOf(kms, key) }), (r: { KeyRotationEnabled?: boolean; NextRotationDate?: Date }) =>
@@ -209,10 +209,10 @@ Example:
         process.stderr.write(`sealbox: warning: this is the CLI's default key (${DEFAULT_ALIAS}): encrypt without --key fails from now on, and what it encrypted can no longer be decrypted after ${result.DeletionDate?.toISOString()}; "sealbox keys cancel-deletion ${DEFAULT_ALIAS}" undoes this\n`);
       }
       return result;
-    }, (r: { DeletionDate?: Date }) => `deletion scheduled for ${r.DeletionDate?.toISOString()}\n`));
+    }, (r: { DeletionDate?: Date }) => `deletion scheduled for ${r.DeletionDate?.toISOString()}\n`, true));
   keys.command('cancel-deletion').argument('<key>', 'key id, ARN or alias').description('Cancel a scheduled deletion (the key stays disabled)')
     .addHelpText('after', '\nExamples:\n  sealbox keys cancel-deletion 1234abcd-12ab-34cd-56ef-1234567890ab\n  sealbox keys enable 1234abcd-12ab-34cd-56ef-1234567890ab')
-    .action(withKms(globals, async (kms, key: string) => kms.cancelKeyDeletion({ KeyId: await keyIdOf(kms, key) }), ok('deletion cancelled; the key is disabled')));
+    .action(withKms(globals, async (kms, key: string) => kms.cancelKeyDeletion({ KeyId: await keyIdOf(kms, key) }), ok('deletion cancelled; the key is disabled'), true));
 
   const alias = keys.command('alias').description('Aliases')
     .addHelpText('after', '\nExamples:\n  sealbox keys alias set alias/app 1234abcd-12ab-34cd-56ef-1234567890ab\n  sealbox keys alias list\n  sealbox keys alias rm alias/app');
@@ -222,10 +222,10 @@ Example:
       const exists = (await kms.listAliases({ Limit: 100 })).Aliases?.some((a) => a.AliasName === name);
       const target = await keyIdOf(kms, key);
       return exists ? kms.updateAlias({ AliasName: name, TargetKeyId: target }) : kms.createAlias({ AliasName: name, TargetKeyId: target });
-    }, ok('alias set')));
+    }, ok('alias set'), true));
   alias.command('rm').argument('<alias>', 'alias/name').description('Delete an alias')
     .addHelpText('after', '\nExample:\n  sealbox keys alias rm alias/app')
-    .action(withKms(globals, (kms, name: string) => kms.deleteAlias({ AliasName: name }), ok('alias removed')));
+    .action(withKms(globals, (kms, name: string) => kms.deleteAlias({ AliasName: name }), ok('alias removed'), true));
   alias.command('list').description('List aliases')
     .addHelpText('after', '\nExample:\n  sealbox keys alias list --json')
     .action(withKms(globals, async (kms) => (await kms.listAliases({ Limit: 100 })).Aliases ?? [],
@@ -248,5 +248,5 @@ Example:
         if (!globals().json) for (const k of opts.remove) process.stderr.write(`sealbox: removed tag ${k}\n`);
       }
       return (await kms.listResourceTags({ KeyId })).Tags ?? [];
-    }, (rows: { TagKey?: string; TagValue?: string }[]) => (rows.length === 0 ? 'no tags\n' : rows.map((t) => `${t.TagKey}=${t.TagValue}\n`).join(''))));
+    }, (rows: { TagKey?: string; TagValue?: string }[]) => (rows.length === 0 ? 'no tags\n' : rows.map((t) => `${t.TagKey}=${t.TagValue}\n`).join('')), true));
 }

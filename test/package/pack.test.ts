@@ -86,12 +86,13 @@ describe('the packed package', () => {
     // 450 kB since the CLI became one self-contained file for start-up speed (issue 17: about
     // 100 kB of it, compressed, repeats code the library's own dist/ files hold too). 470 kB
     // since 2026-12-07: the frame worker pool for files, its docs and the session's other
-    // features took the packed size from 435,687 to 459,514 bytes. 500 kB since the same day's
+    // features took the packed size from 435,687 to 459,514 bytes. 500 kB (then 520 kB) since the same day's
     // second session: fixes from three reviews (CLI output targets, signal clean-up, escaping;
     // the KMS endpoint's connection deadlines and input checks; local KMS quotas), their docs
-    // and CHANGELOG entries took it to about 478,500 bytes.
+    // and CHANGELOG entries took it to about 478,500 bytes, and the session's last fixes to
+    // 490,680; 520 kB leaves the usual room.
     console.log(`tarball ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${paths.length} files`);
-    expect(packed.size).toBeLessThan(500_000);
+    expect(packed.size).toBeLessThan(520_000);
   });
 
   it('every entry point imports from ESM, with its exports, printing nothing', () => {
