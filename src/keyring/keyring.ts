@@ -2,7 +2,7 @@ import { SealboxError } from '../errors.js';
 import type { Suite } from '../crypto/suites.js';
 import type { EncryptedDataKey } from '../format/edk.js';
 import { checkEncryptedDataKey } from '../format/edk.js';
-import { isWellFormed, utf8, utf8Length } from '../crypto/bytes.js';
+import { isWellFormed, utf8, utf8Length, wipe } from '../crypto/bytes.js';
 import { MAX_PROVIDER_ID_BYTES, MAX_PROVIDER_INFO_BYTES } from '../limits.js';
 import type { MaybePromise } from '../crypto/aead.js';
 import type { Steps } from '../crypto/maybe.js';
@@ -218,15 +218,24 @@ function* checkedWrap(keyring: Keyring, request: WrapRequest): Steps<WrapResult>
     throw asKeyringError(err, 'wrapping the data key failed');
   }
   if (!result || !(result.dataKey instanceof Uint8Array) || result.dataKey.length !== request.suite.dataKeyLength) {
+    // A key the keyring made for this call goes no further, whatever its length.
+    if (!request.dataKey && result?.dataKey instanceof Uint8Array) wipe(result.dataKey);
     throw keyringFault('data key has the wrong length');
   }
-  if (request.dataKey && !sameBytes(request.dataKey, result.dataKey)) throw keyringFault('returned a different data key');
-  if (!Array.isArray(result.encryptedDataKeys) || result.encryptedDataKeys.length === 0) throw keyringFault('returned no encrypted data key');
-  for (const edk of result.encryptedDataKeys) {
-    checkEncryptedDataKey(edk);
-    // Text that is not well-formed Unicode (a lone surrogate) would be stored as U+FFFD: the
-    // header would name another provider than the keyring's, and no one could decrypt.
-    if (!isWellFormed(edk.providerId)) throw keyringFault('EDK provider id is not well-formed Unicode (a lone surrogate)');
+  try {
+    if (request.dataKey && !sameBytes(request.dataKey, result.dataKey)) throw keyringFault('returned a different data key');
+    if (!Array.isArray(result.encryptedDataKeys) || result.encryptedDataKeys.length === 0) throw keyringFault('returned no encrypted data key');
+    for (const edk of result.encryptedDataKeys) {
+      checkEncryptedDataKey(edk);
+      // Text that is not well-formed Unicode (a lone surrogate) would be stored as U+FFFD: the
+      // header would name another provider than the keyring's, and no one could decrypt.
+      if (!isWellFormed(edk.providerId)) throw keyringFault('EDK provider id is not well-formed Unicode (a lone surrogate)');
+    }
+  } catch (err) {
+    // The answer is refused: a data key the keyring generated for it is nobody's (the caller's
+    // own, when it passed one, is left to the caller).
+    if (!request.dataKey) wipe(result.dataKey);
+    throw err;
   }
   return result;
 }

@@ -79,3 +79,28 @@ describe('encryption context text must survive UTF-8', () => {
     expect((err as SealboxError).code).toBe('ERR_ENCRYPTION_CONTEXT_INVALID');
   });
 });
+
+describe('checkedKeyring: a refused answer leaves no generated data key behind', () => {
+  // A keyring that generated the data key for this call and then broke the contract: the key is
+  // nobody's once the answer is refused, so it is zeroed (before, it stayed in memory as given).
+  it.each([
+    ['no EDK', (r: WrapResult): WrapResult => ({ ...r, encryptedDataKeys: [] })],
+    ['a malformed provider id', (r: WrapResult): WrapResult => ({ ...r, encryptedDataKeys: r.encryptedDataKeys.map((e) => ({ ...e, providerId: 'x\uD800' })) })],
+    ['a key of the wrong length', (r: WrapResult): WrapResult => ({ ...r, dataKey: new Uint8Array([...r.dataKey, 1]) })],
+  ])('%s: ERR_KEYRING, and the key the keyring generated is zeroed', async (_what, spoil) => {
+    const inner = new RawAesKeyring({ namespace: 'acme', name: 'k1', wrappingKey: pattern(32, 2) });
+    let generated: Uint8Array | undefined;
+    const keyring: Keyring = {
+      async wrapKey(request: WrapRequest): Promise<WrapResult> {
+        const r = spoil(await inner.wrapKey(request));
+        generated = r.dataKey;
+        return r;
+      },
+      unwrapKey: (request) => inner.unwrapKey(request),
+    };
+    const err = await thrown(() => encrypt(pattern(10), { keyring }));
+    expect((err as SealboxError).code).toBe('ERR_KEYRING');
+    expect(generated).toBeDefined();
+    expect(generated!.every((b) => b === 0)).toBe(true);
+  });
+});
