@@ -56,7 +56,27 @@ export function parseKmsArn(text: string): KmsKeyArn | undefined {
   if (!m) return undefined;
   const [, partition, region, accountId, resourceType, resourceId] = m as unknown as [string, string, string, string, 'key' | 'alias', string];
   if (resourceType === 'key' && resourceId.includes('/')) return undefined;
+  // A region of another partition than the ARN's names no key that exists. In an EDK, it would
+  // get past a discovery filter on the partition and send the call to that other partition's
+  // endpoint (arn:aws:kms:cn-north-1:... under { partition: 'aws' }).
+  const home = partitionOfRegion(region);
+  if ((KNOWN_PARTITIONS.has(partition) || home !== 'aws') && home !== partition) return undefined;
   return { partition, region, accountId, resourceType, resourceId };
+}
+
+/** The partitions whose regions {@link partitionOfRegion} knows; an ARN of another partition is not checked. */
+const KNOWN_PARTITIONS: ReadonlySet<string> = new Set(['aws', 'aws-cn', 'aws-us-gov', 'aws-iso', 'aws-iso-b', 'aws-iso-e', 'aws-iso-f', 'aws-eusc']);
+
+/** The partition a region name belongs to, by its prefix (the SDK's endpoint rules); 'aws' for all others. */
+function partitionOfRegion(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  if (region.startsWith('us-isob-')) return 'aws-iso-b';
+  if (region.startsWith('us-isof-')) return 'aws-iso-f';
+  if (region.startsWith('us-iso-')) return 'aws-iso';
+  if (region.startsWith('eu-isoe-')) return 'aws-iso-e';
+  if (region.startsWith('eusc-')) return 'aws-eusc';
+  return 'aws';
 }
 
 /** Formats ARN parts back into the ARN string. */

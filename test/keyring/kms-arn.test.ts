@@ -21,6 +21,40 @@ describe('KMS ARNs', () => {
     }
   });
 
+  it("refuses an ARN whose region belongs to another partition (the SDK's partition rules); an unknown partition is not checked", async () => {
+    for (const bad of [
+      'arn:aws:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      'arn:aws:kms:us-gov-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      'arn:aws-cn:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      'arn:aws-iso:kms:us-isob-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    ]) {
+      expect([bad, parseKmsArn(bad)]).toEqual([bad, undefined]);
+    }
+    for (const good of [
+      'arn:aws-cn:kms:cn-northwest-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      'arn:aws-us-gov:kms:us-gov-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      'arn:aws-iso-b:kms:us-isob-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      'arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      'arn:aws-future:kms:xy-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    ]) {
+      expect([good, parseKmsArn(good)?.resourceType]).toEqual([good, 'key']);
+    }
+    // A discovery keyring filtered to the aws partition does not call the China partition for an
+    // EDK that names a cn- region under "aws" (before, it asked its supplier for cn-north-1).
+    const asked: string[] = [];
+    const keyring = new KmsDiscoveryKeyring({
+      discoveryFilter: { accountIds: ['111122223333'], partition: 'aws' },
+      clientSupplier: (region) => {
+        asked.push(String(region));
+        return { send: () => Promise.reject(new Error('no call expected')) };
+      },
+    });
+    const arn = 'arn:aws:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const edk = { providerId: 'aws-kms', providerInfo: new TextEncoder().encode(arn), ciphertext: new Uint8Array([1]) };
+    expect(await keyring.unwrapKey({ suite: DEFAULT_SUITE, encryptionContext: {}, encryptedDataKeys: [edk] })).toBeNull();
+    expect(asked).toEqual([]);
+  });
+
   it('format(parse(x)) === x for every ARN it accepts', () => {
     fc.assert(fc.property(fc.string({ maxLength: 80 }), (s) => {
       const arn = parseKmsArn(s);
