@@ -16,11 +16,15 @@ import { writeFileAtomicallySync } from '../node/atomic-write.js';
 /** The key usages the local KMS knows. */
 const KEY_USAGES = ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC'] as const;
 
-/** Runs `fn` against the local KMS and prints its result (JSON with --json, else `text`). */
-function withKms<A extends unknown[]>(globals: () => GlobalOptions, fn: (kms: LocalKms, ...args: A) => Promise<unknown>, text: (result: never) => string, readOnly = false) {
+/**
+ * Runs `fn` against the local KMS and prints its result (JSON with --json, else `text`). Every
+ * command but `keys create` needs an existing key store (`existing`): one that names a key or
+ * only reads finds none in a new store, so it says there is none instead of creating it.
+ */
+function withKms<A extends unknown[]>(globals: () => GlobalOptions, fn: (kms: LocalKms, ...args: A) => Promise<unknown>, text: (result: never) => string, existing = true) {
   return async (...args: A): Promise<void> => {
     const g = globals();
-    const kms = openLocalKms(g, readOnly);
+    const kms = openLocalKms(g, existing);
     try {
       const result = await fn(kms, ...args);
       process.stdout.write(g.json ? JSON.stringify(result ?? {}, null, 2) + '\n' : displayLines(text(result as never)));
@@ -129,7 +133,7 @@ export function registerKeys(program: Command, globals: () => GlobalOptions): vo
     .option('--usage <usage>', `KeyUsage: ${KEY_USAGES.join(', ')}`, (v: string) => oneOf(v, '--usage', KEY_USAGES))
     .option('--alias <alias/name>', 'also create this alias (it must not exist yet)', aliasOption)
     .addHelpText('after', '\nExample:\n  sealbox keys create --alias alias/app --description "app data"')
-    .action(withKms(globals, createKey, describeText));
+    .action(withKms(globals, createKey, describeText, false));
 
   keys.command('list').description('List keys with their aliases and states')
     .addHelpText('after', '\nExample:\n  sealbox keys list --json')
@@ -147,11 +151,11 @@ export function registerKeys(program: Command, globals: () => GlobalOptions): vo
       } while (marker);
       return out;
     }, (rows: { KeyId: string; State: string; Aliases: string[]; Description: string }[]) =>
-      rows.length === 0 ? 'no keys\n' : table(['KEY ID', 'STATE', 'ALIASES', 'DESCRIPTION'], rows.map((r) => [r.KeyId, r.State, r.Aliases.join(',') || '-', r.Description])), true));
+      rows.length === 0 ? 'no keys\n' : table(['KEY ID', 'STATE', 'ALIASES', 'DESCRIPTION'], rows.map((r) => [r.KeyId, r.State, r.Aliases.join(',') || '-', r.Description]))));
 
   keys.command('describe').argument('<key>', 'key id, alias or ARN').description('Show a key')
     .addHelpText('after', '\nExamples:\n  sealbox keys describe alias/app\n  sealbox --json keys describe alias/app')
-    .action(withKms(globals, async (kms, key: string) => (await kms.describeKey({ KeyId: key })).KeyMetadata, describeText, true));
+    .action(withKms(globals, async (kms, key: string) => (await kms.describeKey({ KeyId: key })).KeyMetadata, describeText));
   keys.command('public-key').argument('<key>', 'key id, alias or ARN of an asymmetric key').description('Print the public key (PEM) of an RSA, ECC or ML-DSA key')
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .addHelpText('after', `
@@ -177,27 +181,27 @@ Example:
     });
   keys.command('enable').argument('<key>', 'key id, ARN or alias').description('Enable a key')
     .addHelpText('after', '\nExample:\n  sealbox keys enable alias/app')
-    .action(withKms(globals, async (kms, key: string) => kms.enableKey({ KeyId: await keyIdOf(kms, key) }), ok('enabled'), true));
+    .action(withKms(globals, async (kms, key: string) => kms.enableKey({ KeyId: await keyIdOf(kms, key) }), ok('enabled')));
   keys.command('disable').argument('<key>', 'key id, ARN or alias').description('Disable a key (it can no longer encrypt or decrypt)')
     .addHelpText('after', '\nExample:\n  sealbox keys disable alias/app')
-    .action(withKms(globals, async (kms, key: string) => kms.disableKey({ KeyId: await keyIdOf(kms, key) }), ok('disabled'), true));
+    .action(withKms(globals, async (kms, key: string) => kms.disableKey({ KeyId: await keyIdOf(kms, key) }), ok('disabled')));
   keys.command('rotate').argument('<key>', 'key id, ARN or alias').description('Rotate now: new material for new messages, old versions still decrypt')
     .addHelpText('after', '\nExample:\n  sealbox keys rotate alias/app')
-    .action(withKms(globals, async (kms, key: string) => kms.rotateKeyOnDemand({ KeyId: await keyIdOf(kms, key) }), ok('rotated'), true));
+    .action(withKms(globals, async (kms, key: string) => kms.rotateKeyOnDemand({ KeyId: await keyIdOf(kms, key) }), ok('rotated')));
 
   const rotation = keys.command('rotation').description('Automatic rotation')
     .addHelpText('after', '\nExamples:\n  sealbox keys rotation on alias/app --period 90\n  sealbox keys rotation status alias/app\n  sealbox keys rotation off alias/app');
   rotation.command('on').argument('<key>', 'key id, ARN or alias').option('--period <days>', 'rotation period in days (90-2560, default 365)', (v: string) => integerOption(v, '--period', 90, 2560))
     .description('Enable automatic rotation')
     .addHelpText('after', '\nExample:\n  sealbox keys rotation on alias/app --period 90')
-    .action(withKms(globals, async (kms, key: string, opts: { period?: number }) => kms.enableKeyRotation({ KeyId: await keyIdOf(kms, key), ...(opts.period !== undefined ? { RotationPeriodInDays: opts.period } : {}) }), ok('rotation enabled'), true));
+    .action(withKms(globals, async (kms, key: string, opts: { period?: number }) => kms.enableKeyRotation({ KeyId: await keyIdOf(kms, key), ...(opts.period !== undefined ? { RotationPeriodInDays: opts.period } : {}) }), ok('rotation enabled')));
   rotation.command('off').argument('<key>', 'key id, ARN or alias').description('Disable automatic rotation')
     .addHelpText('after', '\nExample:\n  sealbox keys rotation off alias/app')
-    .action(withKms(globals, async (kms, key: string) => kms.disableKeyRotation({ KeyId: await keyIdOf(kms, key) }), ok('rotation disabled'), true));
+    .action(withKms(globals, async (kms, key: string) => kms.disableKeyRotation({ KeyId: await keyIdOf(kms, key) }), ok('rotation disabled')));
   rotation.command('status').argument('<key>', 'key id, ARN or alias').description('Show rotation status')
     .addHelpText('after', '\nExample:\n  sealbox keys rotation status alias/app')
     .action(withKms(globals, async (kms, key: string) => kms.getKeyRotationStatus({ KeyId: await keyIdOf(kms, key) }), (r: { KeyRotationEnabled?: boolean; NextRotationDate?: Date }) =>
-      `rotation ${r.KeyRotationEnabled ? `on, next ${r.NextRotationDate?.toISOString()}` : 'off'}\n`, true));
+      `rotation ${r.KeyRotationEnabled ? `on, next ${r.NextRotationDate?.toISOString()}` : 'off'}\n`));
 
   keys.command('schedule-deletion').argument('<key>', 'key id, ARN or alias').option('--days <n>', 'waiting period, 7-30 days (default 30)', (v: string) => integerOption(v, '--days', 7, 30))
     .description('Schedule deletion: the key is unusable now and deleted for good after the waiting period')
@@ -209,10 +213,10 @@ Example:
         process.stderr.write(`sealbox: warning: this is the CLI's default key (${DEFAULT_ALIAS}): encrypt without --key fails from now on, and what it encrypted can no longer be decrypted after ${result.DeletionDate?.toISOString()}; "sealbox keys cancel-deletion ${DEFAULT_ALIAS}" undoes this\n`);
       }
       return result;
-    }, (r: { DeletionDate?: Date }) => `deletion scheduled for ${r.DeletionDate?.toISOString()}\n`, true));
+    }, (r: { DeletionDate?: Date }) => `deletion scheduled for ${r.DeletionDate?.toISOString()}\n`));
   keys.command('cancel-deletion').argument('<key>', 'key id, ARN or alias').description('Cancel a scheduled deletion (the key stays disabled)')
     .addHelpText('after', '\nExamples:\n  sealbox keys cancel-deletion 1234abcd-12ab-34cd-56ef-1234567890ab\n  sealbox keys enable 1234abcd-12ab-34cd-56ef-1234567890ab')
-    .action(withKms(globals, async (kms, key: string) => kms.cancelKeyDeletion({ KeyId: await keyIdOf(kms, key) }), ok('deletion cancelled; the key is disabled'), true));
+    .action(withKms(globals, async (kms, key: string) => kms.cancelKeyDeletion({ KeyId: await keyIdOf(kms, key) }), ok('deletion cancelled; the key is disabled')));
 
   const alias = keys.command('alias').description('Aliases')
     .addHelpText('after', '\nExamples:\n  sealbox keys alias set alias/app 1234abcd-12ab-34cd-56ef-1234567890ab\n  sealbox keys alias list\n  sealbox keys alias rm alias/app');
@@ -222,14 +226,14 @@ Example:
       const exists = (await kms.listAliases({ Limit: 100 })).Aliases?.some((a) => a.AliasName === name);
       const target = await keyIdOf(kms, key);
       return exists ? kms.updateAlias({ AliasName: name, TargetKeyId: target }) : kms.createAlias({ AliasName: name, TargetKeyId: target });
-    }, ok('alias set'), true));
+    }, ok('alias set')));
   alias.command('rm').argument('<alias>', 'alias/name').description('Delete an alias')
     .addHelpText('after', '\nExample:\n  sealbox keys alias rm alias/app')
-    .action(withKms(globals, (kms, name: string) => kms.deleteAlias({ AliasName: name }), ok('alias removed'), true));
+    .action(withKms(globals, (kms, name: string) => kms.deleteAlias({ AliasName: name }), ok('alias removed')));
   alias.command('list').description('List aliases')
     .addHelpText('after', '\nExample:\n  sealbox keys alias list --json')
     .action(withKms(globals, async (kms) => (await kms.listAliases({ Limit: 100 })).Aliases ?? [],
-      (rows: { AliasName?: string; TargetKeyId?: string }[]) => (rows.length === 0 ? 'no aliases\n' : table(['ALIAS', 'KEY ID'], rows.map((a) => [a.AliasName ?? '', a.TargetKeyId ?? '-']))), true));
+      (rows: { AliasName?: string; TargetKeyId?: string }[]) => (rows.length === 0 ? 'no aliases\n' : table(['ALIAS', 'KEY ID'], rows.map((a) => [a.AliasName ?? '', a.TargetKeyId ?? '-'])))));
 
   keys.command('tag').argument('<key>', 'key id, ARN or alias').argument('[pairs...]', 'tags as key=value (none: list the tags)')
     .option('--remove <tagKey>', 'remove a tag (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
@@ -248,5 +252,5 @@ Example:
         if (!globals().json) for (const k of opts.remove) process.stderr.write(`sealbox: removed tag ${k}\n`);
       }
       return (await kms.listResourceTags({ KeyId })).Tags ?? [];
-    }, (rows: { TagKey?: string; TagValue?: string }[]) => (rows.length === 0 ? 'no tags\n' : rows.map((t) => `${t.TagKey}=${t.TagValue}\n`).join('')), true));
+    }, (rows: { TagKey?: string; TagValue?: string }[]) => (rows.length === 0 ? 'no tags\n' : rows.map((t) => `${t.TagKey}=${t.TagValue}\n`).join(''))));
 }
