@@ -174,7 +174,7 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
     throw new UsageError('refusing to write binary ciphertext to a terminal: use -o FILE, redirect stdout, or --armor');
   }
   const parsed = parseCryptOptions(opts, direction);
-  checkOutputPath(opts.output);
+  checkOutputPath(opts.output, target);
   // Decrypt takes an armored message pasted at a terminal; encrypt has nothing to read there.
   const { stream, size, regularFile } = direction === 'decrypt' && readsTerminal(file) ? await terminalArmor() : openInput(file, 'refuse');
   // Decrypt never creates a key store: a new one could not hold the key.

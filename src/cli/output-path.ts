@@ -54,12 +54,11 @@ export function outputTarget(path: string | undefined): OutputTarget {
  * later, through a temporary file beside it; this check only makes the common mistakes fail
  * first, and says so in the user's terms instead of the temporary file's name.) An existing
  * FIFO, device or socket ({@link outputTarget} `stream`) needs only to be writable itself.
- * "-" and undefined mean stdout.
+ * "-" and undefined mean stdout. `target`: {@link outputTarget} of `path` when the caller has it.
  */
-export function checkOutputPath(path: string | undefined): void {
+export function checkOutputPath(path: string | undefined, target: OutputTarget = outputTarget(path)): void {
   if (path === undefined || path === '-') return;
   if (path === '') throw new FileError('cannot write "": the output path is empty', 'ENOENT');
-  const target = outputTarget(path);
   if (target.kind === 'stdout') return;
   if (target.kind === 'stream') {
     try {
