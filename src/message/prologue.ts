@@ -23,6 +23,7 @@ import type { DecryptionMaterials, DecryptionMaterialsRequest, EncryptionMateria
 import { decryptionMaterialsOf, encryptionMaterialsOf } from '../materials/materials.js';
 import type { KeySource } from '../materials/resolve.js';
 import { resolveMaterialsManager } from '../materials/resolve.js';
+import { DefaultMaterialsManager } from '../materials/default.js';
 import type { DecryptSession } from './decrypt-session.js';
 import { startDecryption } from './decrypt-session.js';
 import type { EncryptSession } from './encrypt-session.js';
@@ -161,7 +162,8 @@ function* beginEncryptionSteps(plan: EncryptPlan, plaintextLength: number | unde
   if (materials.suite.id !== suite.id || materials.encryptionContext[SIGNING_KEY_CONTEXT_KEY] !== signing?.keyText) {
     throw new SealboxError('ERR_KEYRING', 'Bad materials');
   }
-  checkMaterialsEdks(materials);
+  // The default manager's EDKs passed checkedKeyring already: not checked twice per message.
+  if (!(plan.cmm instanceof DefaultMaterialsManager)) checkMaterialsEdks(materials);
   return (yield startEncryption(materials, plan.frameLength, plan.backend, messageId, signing?.signer, transient, room)) as EncryptSession;
 }
 
