@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt } from './build.js';
-import { sealbox, tmp } from './run.js';
+import { describe, expect, it } from 'vitest';
+import { rawKeyFixture, sealbox } from './run.js';
 import { displayText } from '../../src/cli/display.js';
 import { encrypt } from '../../src/encrypt.js';
 import { RawAesKeyring } from '../../src/keyring/raw-aes.js';
@@ -11,16 +10,7 @@ import { RawAesKeyring } from '../../src/keyring/raw-aes.js';
 // Header text (context, wrapped-key names) is not authenticated: a crafted message must not be
 // able to drive the terminal of whoever runs `inspect` or `decrypt` on it (docs/cli.md, "inspect").
 
-const dir = tmp('display');
-const home = join(dir, 'home');
-const key = join(dir, 'k.key');
-const K = `file:${key}`;
-
-beforeAll(() => {
-  ensureBuilt();
-  writeFileSync(key, randomBytes(32));
-}, 120_000);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { dir, home, K } = rawKeyFixture('display');
 
 /** Anything a terminal would act on rather than show. */
 // eslint-disable-next-line no-control-regex -- looking for control characters is the point.

@@ -1,24 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt } from './build.js';
+import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { CLI } from './build.js';
-import { CLI_COMMAND, HAS_SCRIPT, cliEnv, onTerminal, q, sealbox, tmp } from './run.js';
+import { CLI_COMMAND, HAS_SCRIPT, cliEnv, onTerminal, q, rawKeyFixture, sealbox } from './run.js';
 
 // `sealbox encrypt|decrypt FILE... --output-dir DIR` (docs/cli.md, "Many files").
 
-const dir = tmp('many');
-const home = join(dir, 'home');
-const key = join(dir, 'team.key');
-const K = `file:${key}`;
-
-beforeAll(() => {
-  ensureBuilt();
-  writeFileSync(key, randomBytes(32));
-}, 120_000);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { dir, home, K } = rawKeyFixture('many', 'team.key');
 
 let n = 0;
 /** A fresh directory with inputs a.txt, b.txt, c.txt and empty sealed/ and plain/. */

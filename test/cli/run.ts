@@ -2,7 +2,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI } from './build.js';
+import { randomBytes } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
+import { CLI, ensureBuilt } from './build.js';
 
 /** What a run of the CLI left. */
 export interface Run {
@@ -85,4 +88,19 @@ export function onTerminal(
     if (options.typed) child.stdin.write(options.typed);
     if (options.eof) child.stdin.end();
   });
+}
+
+/**
+ * A test file's scratch directory with a CLI home and a raw AES key file, made (and the CLI
+ * built) before its tests and removed after them. `K` is the `--key` value naming the key.
+ */
+export function rawKeyFixture(prefix: string, keyName = 'k.key'): { dir: string; home: string; key: string; K: string } {
+  const dir = tmp(prefix);
+  const key = join(dir, keyName);
+  beforeAll(() => {
+    ensureBuilt();
+    writeFileSync(key, randomBytes(32));
+  }, 120_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return { dir, home: join(dir, 'home'), key, K: `file:${key}` };
 }
