@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPair, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { EncryptionAlgorithmSpec, MacAlgorithmSpec, SigningAlgorithmSpec } from '@aws-sdk/client-kms';
 import { LocalKmsError } from './errors.js';
 import { ML_DSA_KEY_SPECS, ML_DSA_SIGNING_ALGORITHM, generateMlDsaSeed } from './ml-dsa.js';
@@ -10,16 +10,40 @@ export interface KeySpecInfo {
   readonly encryptionAlgorithms: EncryptionAlgorithmSpec[];
   readonly signingAlgorithms: SigningAlgorithmSpec[];
   readonly macAlgorithms: MacAlgorithmSpec[];
+  /** For RSA and ECC specs: the key pair their material is, for {@link OperationContext.keyPair}. */
+  readonly keyPair?: KeyPairParams;
   /** Fresh material: raw bytes (symmetric, HMAC), PKCS#8 DER (RSA, ECC) or the 32-byte seed (ML-DSA). */
   generate(): Uint8Array;
 }
 
-const pkcs8 = (type: 'rsa' | 'ec', options: { modulusLength?: number; namedCurve?: string }) => (): Uint8Array => {
-  const { privateKey } = type === 'rsa'
-    ? generateKeyPairSync('rsa', { modulusLength: options.modulusLength!, privateKeyEncoding: { type: 'pkcs8', format: 'der' }, publicKeyEncoding: { type: 'spki', format: 'der' } })
-    : generateKeyPairSync('ec', { namedCurve: options.namedCurve!, privateKeyEncoding: { type: 'pkcs8', format: 'der' }, publicKeyEncoding: { type: 'spki', format: 'der' } });
+/** An RSA or ECC key pair to make (node:crypto's names). */
+export type KeyPairParams = { readonly type: 'rsa'; readonly modulusLength: number } | { readonly type: 'ec'; readonly namedCurve: string };
+
+
+/** A fresh key pair's private key, PKCS#8 DER, made on this thread. */
+export function keyPairDer(params: KeyPairParams): Uint8Array {
+  const privateKey: Buffer = params.type === 'rsa'
+    ? generateKeyPairSync('rsa', { modulusLength: params.modulusLength, privateKeyEncoding: { type: 'pkcs8', format: 'der' }, publicKeyEncoding: { type: 'spki', format: 'der' } }).privateKey
+    : generateKeyPairSync('ec', { namedCurve: params.namedCurve, privateKeyEncoding: { type: 'pkcs8', format: 'der' }, publicKeyEncoding: { type: 'spki', format: 'der' } }).privateKey;
   return new Uint8Array(privateKey);
-};
+}
+
+/**
+ * {@link keyPairDer} on libuv's thread pool: an RSA-4096 pair takes 0.1-1.5 s, and made on the
+ * event loop it would hold every other request of a KMS server for that long.
+ */
+export function keyPairDerAsync(params: KeyPairParams): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, _publicKey: Buffer, privateKey: Buffer): void => (err ? reject(err) : resolve(new Uint8Array(privateKey)));
+    if (params.type === 'rsa') generateKeyPair('rsa', { modulusLength: params.modulusLength, privateKeyEncoding: { type: 'pkcs8', format: 'der' }, publicKeyEncoding: { type: 'spki', format: 'der' } }, done);
+    else generateKeyPair('ec', { namedCurve: params.namedCurve, privateKeyEncoding: { type: 'pkcs8', format: 'der' }, publicKeyEncoding: { type: 'spki', format: 'der' } }, done);
+  });
+}
+
+/** The key pair of an RSA key spec (`RSA_2048`, ...), also for GetParametersForImport's wrapping keys. */
+export const rsaKeyPair = (bits: number): KeyPairParams => ({ type: 'rsa', modulusLength: bits });
+
+const pairSpec = (keyPair: KeyPairParams): Pick<KeySpecInfo, 'keyPair' | 'generate'> => ({ keyPair, generate: () => keyPairDer(keyPair) });
 
 const RSA_SIGN: SigningAlgorithmSpec[] = ['RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512', 'RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PKCS1_V1_5_SHA_512'];
 const rsa = (bits: number): KeySpecInfo => ({
@@ -27,14 +51,14 @@ const rsa = (bits: number): KeySpecInfo => ({
   encryptionAlgorithms: ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'],
   signingAlgorithms: RSA_SIGN,
   macAlgorithms: [],
-  generate: pkcs8('rsa', { modulusLength: bits }),
+  ...pairSpec(rsaKeyPair(bits)),
 });
 const ecc = (curve: string, alg: SigningAlgorithmSpec): KeySpecInfo => ({
   usages: ['SIGN_VERIFY'],
   encryptionAlgorithms: [],
   signingAlgorithms: [alg],
   macAlgorithms: [],
-  generate: pkcs8('ec', { namedCurve: curve }),
+  ...pairSpec({ type: 'ec', namedCurve: curve }),
 });
 const hmac = (bytes: number, alg: MacAlgorithmSpec): KeySpecInfo => ({
   usages: ['GENERATE_VERIFY_MAC'],

@@ -94,6 +94,25 @@ import { builtInExtensions } from './core-ops.js';
 import { runDueWork } from './scheduler.js';
 import { identityPolicyOperations } from './identity-policies.js';
 import type { KeyRecord } from './key-record.js';
+import type { KeyPairParams } from './key-specs.js';
+import { keyPairDer, keyPairDerAsync } from './key-specs.js';
+
+/** Key pairs {@link LocalKms.execute} made off the event loop for the run under way. */
+interface KeyPairSupply {
+  /** Whether a run that needs an RSA pair none was made for stops (KeyPairNeeded) rather than making it. */
+  defer: boolean;
+  readonly ready: { readonly params: KeyPairParams; readonly der: Uint8Array }[];
+}
+
+/** Thrown through a run that needs an RSA key pair not yet made (never leaves LocalKms). */
+class KeyPairNeeded extends Error {
+  constructor(readonly params: KeyPairParams) {
+    super('An RSA key pair is needed');
+  }
+}
+
+const sameKeyPair = (a: KeyPairParams, b: KeyPairParams): boolean =>
+  a.type === 'rsa' ? b.type === 'rsa' && a.modulusLength === b.modulusLength : b.type === 'ec' && a.namedCurve === b.namedCurve;
 
 /** Key versions whose unsealed material is kept in memory at most. */
 const MATERIAL_CACHE_ENTRIES = 256;
@@ -326,7 +345,26 @@ export class LocalKms {
    * @throws LocalKmsError with the AWS exception name; `UnknownOperationException` for unknown names.
    */
   async execute(operation: string, input: unknown, caller: Caller = this.#caller): Promise<unknown> {
-    return this.#executeSync(operation, input, caller);
+    // RSA key pairs (CreateKey, GenerateDataKeyPair, GetParametersForImport) are made on libuv's
+    // thread pool: a run that needs one stops where it would make it (KeyPairNeeded, rolled
+    // back, not audited), and runs again with the pair made. Each run repeats every check, so
+    // nothing that changed in between is missed; a pair left unused is zeroed.
+    const pairs: KeyPairSupply = { defer: true, ready: [] };
+    try {
+      for (let run = 1; ; run++) {
+        try {
+          return this.#executeSync(operation, input, caller, pairs);
+        } catch (err) {
+          if (!(err instanceof KeyPairNeeded)) throw err;
+          // An operation makes one pair; should a run need more than the last one was given,
+          // the next run makes them on the event loop rather than looping.
+          if (run >= 3) pairs.defer = false;
+          pairs.ready.push({ params: err.params, der: await keyPairDerAsync(err.params) });
+        }
+      }
+    } finally {
+      for (const { der } of pairs.ready) der.fill(0);
+    }
   }
 
   /**
@@ -363,14 +401,14 @@ export class LocalKms {
     ) as PromiseSettledResult<unknown>[];
   }
 
-  #executeSync(operation: string, input: unknown, caller: Caller): unknown {
+  #executeSync(operation: string, input: unknown, caller: Caller, pairs?: KeyPairSupply): unknown {
     const op = this.#operations.get(operation);
     if (!op) throw new LocalKmsError('UnknownOperationException', `Unknown operation ${String(operation).slice(0, 64)}`);
-    return this.#run(op, input, caller);
+    return this.#run(op, input, caller, pairs);
   }
 
   /** Runs one operation definition (a KMS operation, or a local one such as PutPrincipalPolicy). */
-  #run(op: OperationDefinition, input: unknown, caller: Caller): unknown {
+  #run(op: OperationDefinition, input: unknown, caller: Caller, pairs?: KeyPairSupply): unknown {
     if (this.#closed) throw new LocalKmsError('KMSInternalException', 'The local KMS is closed', 'server');
     const operation = op.name;
     const region = caller.region ?? this.region;
@@ -388,7 +426,7 @@ export class LocalKms {
       try {
         const valid = validateInput(op.input, input);
         request = sanitizeRequest(valid, op.sensitive);
-        const ctx = this.#contextFor(operation, now, caller, (id) => (auditKeyId = id), valid as Record<string, unknown>);
+        const ctx = this.#contextFor(operation, now, caller, (id) => (auditKeyId = id), valid as Record<string, unknown>, pairs);
         // A nested transaction is a savepoint: a failing handler leaves nothing but its audit row.
         result = transaction(() => {
           const out = op.handler(ctx, valid);
@@ -400,6 +438,8 @@ export class LocalKms {
           return out;
         });
       } catch (err) {
+        // Out of the transaction, rolling it back: execute() makes the pair and runs again.
+        if (err instanceof KeyPairNeeded) throw err;
         error = err instanceof LocalKmsError ? err : new LocalKmsError('KMSInternalException', 'Internal error', 'server');
         if (!(err instanceof LocalKmsError)) (error as Error).cause = err;
       }
@@ -438,7 +478,7 @@ export class LocalKms {
     this.#materialCache.clear();
   }
 
-  #contextFor(operation: string, now: Date, caller: Caller, onKey: (keyId: string) => void, input: Readonly<Record<string, unknown>> = {}): OperationContext {
+  #contextFor(operation: string, now: Date, caller: Caller, onKey: (keyId: string) => void, input: Readonly<Record<string, unknown>> = {}, pairs?: KeyPairSupply): OperationContext {
     const { accountId } = this;
     const region = caller.region ?? this.region;
     const db = this.#db;
@@ -514,6 +554,13 @@ export class LocalKms {
         if (changes.state !== undefined) db.prepare('UPDATE keys SET state = ? WHERE key_id = ?').run(changes.state, keyId);
         if ('validTo' in changes) db.prepare('UPDATE keys SET valid_to = ? WHERE key_id = ?').run(changes.validTo ? changes.validTo.getTime() : null, keyId);
         if (changes.currentVersion !== undefined) db.prepare('UPDATE keys SET current_version = ? WHERE key_id = ?').run(changes.currentVersion, keyId);
+      },
+      keyPair: (params) => {
+        const i = pairs ? pairs.ready.findIndex((p) => sameKeyPair(p.params, params)) : -1;
+        // Handed over: the caller zeroes it, and execute() no longer does.
+        if (i >= 0) return pairs!.ready.splice(i, 1)[0]!.der;
+        if (pairs?.defer && params.type === 'rsa') throw new KeyPairNeeded(params);
+        return keyPairDer(params);
       },
       seal: (label, plaintext) => new Sealer(this.#rootKey, `extension ${label}`).seal(plaintext, label),
       unseal: (label, sealed) => {

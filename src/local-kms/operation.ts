@@ -34,6 +34,7 @@
  */
 import type { SqliteDatabase as Database } from './sqlite.js';
 import type { KeyRecord } from './key-record.js';
+import type { KeyPairParams } from './key-specs.js';
 
 /** Who is calling: an IAM principal ARN and its account. */
 export interface Caller {
@@ -209,6 +210,14 @@ export interface OperationContext {
    * InvalidCiphertextException when the version does not exist.
    */
   material(key: KeyRecord, version?: number): Uint8Array;
+  /**
+   * A fresh key pair's private key (PKCS#8 DER; the caller zeroes it when done). Through
+   * `LocalKms.execute` an RSA pair is made on libuv's thread pool, not on the event loop: the
+   * first run of the operation stops here (everything it did is rolled back, no audit row), the
+   * pair is made, and the operation runs again from the start and is handed it. Elsewhere
+   * (executeBatch, the scheduler) the pair is made at once.
+   */
+  keyPair(params: KeyPairParams): Uint8Array;
   /**
    * Stores material as the key's version 1 (imported keys) or next version, sealed under the
    * root key and bound to key id and version; returns the version number. `storageId` is

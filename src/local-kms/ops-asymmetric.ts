@@ -208,7 +208,7 @@ const PAIR_SHAPE = { KeyId: KEY_ID, KeyPairSpec: { type: 'string', required: tru
 function dataKeyPair(ctx: OperationContext, input: PairRequest, action: string) {
   const key = usable(ctx, input.KeyId, action, 'ENCRYPT_DECRYPT', input.GrantTokens, input.EncryptionContext);
   if (key.keySpec !== 'SYMMETRIC_DEFAULT') throw new LocalKmsError('InvalidKeyUsageException', `${key.arn} is not a symmetric encryption key`);
-  const privateDer = keySpecInfo(input.KeyPairSpec).generate();
+  const privateDer = ctx.keyPair(keySpecInfo(input.KeyPairSpec).keyPair!);
   const publicDer = createPublicKey(createPrivateKey({ key: Buffer.from(privateDer), format: 'der', type: 'pkcs8' })).export({ type: 'spki', format: 'der' });
   const blob = sealSymmetric(ctx, key, privateDer, input.EncryptionContext);
   return { key, privateDer, publicDer: new Uint8Array(publicDer), blob };

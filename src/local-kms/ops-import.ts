@@ -1,4 +1,5 @@
-import { createHash, generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomBytes, timingSafeEqual } from 'node:crypto';
+import { rsaKeyPair } from './key-specs.js';
 import { rsaOaepDecryptDer } from './rsa-oaep.js';
 import { LocalKmsError } from './errors.js';
 import { defineOperation } from './operation.js';
@@ -62,11 +63,8 @@ const getParametersForImport = defineOperation<{ KeyId: string; WrappingAlgorith
   },
   (ctx, input) => {
     const key = externalKey(ctx, input.KeyId, 'kms:GetParametersForImport');
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', {
-      modulusLength: Number(input.WrappingKeySpec.slice(4)),
-      privateKeyEncoding: { type: 'pkcs8', format: 'der' },
-      publicKeyEncoding: { type: 'spki', format: 'der' },
-    });
+    const privateKey = ctx.keyPair(rsaKeyPair(Number(input.WrappingKeySpec.slice(4))));
+    const publicKey = createPublicKey(createPrivateKey({ key: Buffer.from(privateKey.buffer, privateKey.byteOffset, privateKey.length), format: 'der', type: 'pkcs8' })).export({ type: 'spki', format: 'der' });
     const token = new Uint8Array(randomBytes(32));
     const hash = tokenHash(token);
     const expires = ctx.now.getTime() + TOKEN_LIFETIME_MS;

@@ -174,7 +174,7 @@ const createKey = defineOperation<CreateKeyInput>(
       multiRegion: input.MultiRegion === true ? { keyId, role: 'PRIMARY' } : undefined,
     });
     ctx.auditKey(storageId);
-    if (origin === 'AWS_KMS') ctx.addMaterial(storageId, info.generate());
+    if (origin === 'AWS_KMS') ctx.addMaterial(storageId, info.keyPair ? ctx.keyPair(info.keyPair) : info.generate());
     if (input.Tags) putTags(ctx, storageId, input.Tags);
     return describe(ctx, keyId);
   },
