@@ -3,7 +3,7 @@
 // other task of the process) for that long. Each test counts event-loop turns (setImmediate)
 // while the operation runs: made synchronously, none can run before the call settles.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { constants, createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt } from 'node:crypto';
+import { constants, createPrivateKey, createPublicKey, publicEncrypt } from 'node:crypto';
 import type { LocalKms } from '../../src/local-kms/index.js';
 import { errorName, freshKms } from './helpers.js';
 
