@@ -54,7 +54,8 @@ type KmsOperation = 'GenerateDataKey' | 'Encrypt' | 'Decrypt' | 'GetPublicKey';
  * call itself), so it holds whatever the client does: one that takes no signal (`execute`), one
  * that ignores it, or a KMSClient waiting on a credential provider that never answers. The
  * `abortSignal` given to `send` is aborted at the deadline too, so a client that honours it
- * stops its work. The timer is cleared when the call settles.
+ * stops its work; an answer that comes anyway has its `Plaintext` zeroed. The timer is cleared
+ * when the call settles.
  */
 async function send<T>(caller: KmsCaller, region: string | undefined, operation: KmsOperation, input: object): Promise<T> {
   const abort = new AbortController();
@@ -77,19 +78,33 @@ async function send<T>(caller: KmsCaller, region: string | undefined, operation:
     } catch (err) {
       throw err instanceof SealboxError ? err : failed(err);
     }
+    let call: Promise<unknown> | undefined;
     try {
       // An in-process key service (LocalKms) takes the operation by name: no SDK needed.
-      if (typeof client.execute === 'function') return (await Promise.race([client.execute(operation, input), deadline])) as T;
-      const Command = (await Promise.race([kmsCommands(), deadline]))[`${operation}Command`] as unknown as new (input: object) => object;
-      const command = new Command(input);
-      // The deadline covers the SDK's retries too; per-attempt timeouts live on the request handler.
-      return (await Promise.race([client.send(command, { abortSignal: abort.signal }), deadline])) as T;
+      if (typeof client.execute === 'function') {
+        call = Promise.resolve(client.execute(operation, input));
+      } else {
+        const Command = (await Promise.race([kmsCommands(), deadline]))[`${operation}Command`] as unknown as new (input: object) => object;
+        const command = new Command(input);
+        // The deadline covers the SDK's retries too; per-attempt timeouts live on the request handler.
+        call = Promise.resolve(client.send(command, { abortSignal: abort.signal }));
+      }
+      return (await Promise.race([call, deadline])) as T;
     } catch (err) {
+      // The deadline won: the call may still answer (a client that ignores the signal), with a
+      // data key nobody will read. Zero it when it comes.
+      call?.then(wipeLateAnswer, () => {});
       throw failed(err);
     }
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Zeroes the plaintext of an answer that came after its call had failed. */
+function wipeLateAnswer(out: unknown): void {
+  const plaintext = typeof out === 'object' && out !== null ? (out as { Plaintext?: unknown }).Plaintext : undefined;
+  if (plaintext instanceof Uint8Array) plaintext.fill(0);
 }
 
 /**
