@@ -111,14 +111,26 @@ function wipeLateAnswer(out: unknown): void {
  * The message of a failed KMS call: the operation, the key asked for, the exception's name and
  * KMS's own reason ("... is pending deletion."), so that the message alone says what to do.
  * KMS reasons name keys, states and limits, never key material; the request's plaintext and
- * ciphertext are not in them. Control characters are dropped and the reason is kept short.
+ * ciphertext are not in them. Both name and reason come from the endpoint's answer (the SDK
+ * takes the name from its `__type`), so both are made {@link printable} and kept short.
  */
 function kmsFailure(operation: KmsOperation, keyId: unknown, err: unknown): string {
-  const name = err instanceof Error ? err.name : 'Error';
+  const name = (err instanceof Error && typeof err.name === 'string' ? printable(err.name, 100) : '') || 'Error';
   const key = typeof keyId === 'string' ? ` for ${keyId}` : '';
-  const text = err instanceof Error && typeof err.message === 'string' ? err.message.replace(/\p{Cc}+/gu, ' ').trim() : '';
-  const reason = text && text !== name && text !== 'UnknownError' ? `: ${text.length > 300 ? `${text.slice(0, 300)}...` : text}` : '';
+  const text = err instanceof Error && typeof err.message === 'string' ? printable(err.message, 300) : '';
+  const reason = text && text !== name && text !== 'UnknownError' ? `: ${text}` : '';
   return `KMS ${operation} failed${key} (${name})${reason}`;
+}
+
+/**
+ * `text` on one line, for an error message: control and format characters (newlines, escape
+ * sequences, bidirectional overrides) and line and paragraph separators become a space, and
+ * beyond `max` characters it is cut short with "...".
+ */
+function printable(text: string, max: number): string {
+  const line = text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ').trim();
+  // Never cut between the two halves of a surrogate pair.
+  return line.length > max ? `${line.slice(0, max).replace(/[\uD800-\uDBFF]$/, '')}...` : line;
 }
 
 // The SDK types maps as Record<string, string>; Sealbox contexts are frozen plain objects.

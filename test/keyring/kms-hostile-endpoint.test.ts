@@ -1,0 +1,75 @@
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { KmsKeyring } from '../../src/index.js';
+import { SealboxError } from '../../src/errors.js';
+import { DEFAULT_SUITE } from '../../src/crypto/suites.js';
+import { thrown } from '../helpers/keys.js';
+
+// A KMS endpoint on 127.0.0.1 that answers whatever a test scripts: what a hostile or confused
+// endpoint (a broken proxy, a wrong endpoint URL) can send to a real KMSClient. The keyring's
+// errors must stay one readable line, and must not quote key material from the answer.
+const ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+let answer: { status: number; body: string } = { status: 500, body: '' };
+let server: Server;
+let client: KMSClient;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(answer.status, { 'content-type': 'application/x-amz-json-1.1' });
+      res.end(answer.body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  client = new KMSClient({
+    region: 'us-east-1',
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    credentials: { accessKeyId: 'AKIAHOSTILETEST00001', secretAccessKey: 'not-a-secret-for-tests-only-0123456789ab' },
+    maxAttempts: 1,
+  });
+});
+afterAll(async () => {
+  client.destroy();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+async function failureOf(p: () => Promise<unknown>): Promise<SealboxError> {
+  const err = await thrown(p);
+  expect(err).toBeInstanceOf(SealboxError);
+  return err as SealboxError;
+}
+
+const generate = (): Promise<unknown> => new KmsKeyring({ generatorKeyId: ARN, client }).wrapKey({ suite: DEFAULT_SUITE, encryptionContext: {} });
+
+describe('KMS keyring: the error of an answer a hostile endpoint wrote', () => {
+  it('an exception name with line breaks, escapes and bidi overrides is one line in the message', async () => {
+    // The SDK takes the exception's name from __type (cut at ":" and "#"), control characters and all.
+    const forged = 'Denied\nINFO 2024-01-01 admin logged in\r\u001b[2K\u2028\u202eevil';
+    answer = { status: 400, body: JSON.stringify({ __type: forged, message: 'because' }) };
+    const err = await failureOf(generate);
+    expect(err.code).toBe('ERR_KEYRING');
+    expect((err.cause as Error).name).toBe(forged);
+    expect(err.message).not.toMatch(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u);
+    expect(err.message).toContain('Denied INFO 2024-01-01 admin logged in');
+    expect(err.message).toContain(': because');
+  });
+
+  it('a name of 100,000 characters is cut short', async () => {
+    answer = { status: 400, body: JSON.stringify({ __type: 'X'.repeat(100_000), message: 'because' }) };
+    const err = await failureOf(generate);
+    expect((err.cause as Error).name).toHaveLength(100_000);
+    expect(err.message.length).toBeLessThan(300 + ARN.length);
+    expect(err.message).toContain('...');
+  });
+
+  it('line and paragraph separators in the reason become spaces too', async () => {
+    answer = { status: 400, body: JSON.stringify({ __type: 'NotFoundException', message: 'no\u2028such\u2029key\u202e' }) };
+    const err = await failureOf(generate);
+    expect(err.message).toContain('(NotFoundException): no such key');
+    expect(err.message).not.toMatch(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u);
+  });
+});
