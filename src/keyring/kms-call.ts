@@ -69,8 +69,10 @@ async function send<T>(caller: KmsCaller, region: string | undefined, operation:
     }, caller.timeoutMs);
   });
   deadline.catch(() => {}); // raced below; never unhandled between two steps
-  const failed = (err: unknown): SealboxError =>
-    new SealboxError('ERR_KEYRING', kmsFailure(operation, (input as { KeyId?: unknown }).KeyId, err), { cause: err });
+  const failed = (err: unknown): SealboxError => {
+    const cause = unreadableAnswer(err) ?? err;
+    return new SealboxError('ERR_KEYRING', kmsFailure(operation, (input as { KeyId?: unknown }).KeyId, cause), { cause });
+  };
   try {
     let client: KmsClientLike;
     try {
@@ -105,6 +107,23 @@ async function send<T>(caller: KmsCaller, region: string | undefined, operation:
 function wipeLateAnswer(out: unknown): void {
   const plaintext = typeof out === 'object' && out !== null ? (out as { Plaintext?: unknown }).Plaintext : undefined;
   if (plaintext instanceof Uint8Array) plaintext.fill(0);
+}
+
+/**
+ * For an answer the SDK could not read (its error carries the `$response` but is no KMS
+ * exception, which has a `$fault`; or a JSON `SyntaxError`), an error to report instead of it:
+ * the SDK's message quotes the answer's body (V8's JSON.parse quotes up to 10 characters around
+ * the fault), and a GenerateDataKey or Decrypt body holds the data key. The replacement keeps
+ * the error's name, the HTTP status and the request ids (`$metadata`), not the message.
+ */
+function unreadableAnswer(err: unknown): Error | undefined {
+  if (!(err instanceof Error) || !(err.name === 'SyntaxError' || ('$response' in err && !('$fault' in err)))) return undefined;
+  const metadata = (err as { $metadata?: { httpStatusCode?: unknown } }).$metadata;
+  const status = typeof metadata?.httpStatusCode === 'number' ? ` (HTTP ${metadata.httpStatusCode})` : '';
+  const replaced = new Error(`KMS's answer could not be read${status}; the parser's message is left out, as it may quote key material from the answer`);
+  replaced.name = typeof err.name === 'string' ? printable(err.name, 100) : 'Error';
+  if (metadata !== undefined) Object.assign(replaced, { $metadata: { ...metadata } });
+  return replaced;
 }
 
 /**

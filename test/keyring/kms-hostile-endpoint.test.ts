@@ -73,3 +73,42 @@ describe('KMS keyring: the error of an answer a hostile endpoint wrote', () => {
     expect(err.message).not.toMatch(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u);
   });
 });
+
+describe('KMS keyring: an answer the SDK cannot read', () => {
+  // A data key as base64 with the quotes lost: JSON.parse's SyntaxError (and the SDK's message)
+  // quotes the text around the fault, which is the key.
+  const key = Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7 + 1)).toString('base64');
+  const unquoted = `{"KeyId":"${ARN}","Plaintext":${key},"CiphertextBlob":"AQID"}`;
+
+  it('GenerateDataKey: ERR_KEYRING naming the status, with no part of the body in message or cause', async () => {
+    answer = { status: 200, body: unquoted };
+    const err = await failureOf(generate);
+    expect(err.code).toBe('ERR_KEYRING');
+    expect(err.message).toContain('GenerateDataKey');
+    expect(err.message).toContain('(SyntaxError)');
+    expect(err.message).toContain('HTTP 200');
+    const cause = err.cause as Error & { $metadata?: { httpStatusCode?: number } };
+    expect(cause.$metadata?.httpStatusCode).toBe(200);
+    for (const text of [err.message, err.stack ?? '', cause.message, cause.stack ?? '', String(cause)]) {
+      expect(text).not.toContain(key.slice(0, 6));
+    }
+  });
+
+  it('Decrypt: the same', async () => {
+    answer = { status: 200, body: unquoted };
+    const edk = { providerId: 'aws-kms', providerInfo: new TextEncoder().encode(ARN), ciphertext: new Uint8Array([1, 2, 3]) };
+    const keyring = new KmsKeyring({ keyIds: [ARN], client });
+    const err = await failureOf(() => keyring.unwrapKey({ suite: DEFAULT_SUITE, encryptionContext: {}, encryptedDataKeys: [edk] }));
+    expect(err.code).toBe('ERR_KEYRING');
+    const inner = err.errors[0] as SealboxError;
+    expect(inner.message).toContain('Decrypt');
+    for (const text of [err.message, inner.message, (inner.cause as Error).message]) expect(text).not.toContain(key.slice(0, 6));
+  });
+
+  it('a KMS exception keeps its own message as cause', async () => {
+    answer = { status: 400, body: JSON.stringify({ __type: 'DisabledException', message: `${ARN} is disabled.` }) };
+    const err = await failureOf(generate);
+    expect((err.cause as Error).name).toBe('DisabledException');
+    expect(err.message).toContain(`(DisabledException): ${ARN} is disabled.`);
+  });
+});
