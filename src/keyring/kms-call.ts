@@ -81,6 +81,7 @@ async function send<T>(caller: KmsCaller, region: string | undefined, operation:
       throw err instanceof SealboxError ? err : failed(err);
     }
     let call: Promise<unknown> | undefined;
+    let out: unknown;
     try {
       // An in-process key service (LocalKms) takes the operation by name: no SDK needed.
       if (typeof client.execute === 'function') {
@@ -91,13 +92,16 @@ async function send<T>(caller: KmsCaller, region: string | undefined, operation:
         // The deadline covers the SDK's retries too; per-attempt timeouts live on the request handler.
         call = Promise.resolve(client.send(command, { abortSignal: abort.signal }));
       }
-      return (await Promise.race([call, deadline])) as T;
+      out = await Promise.race([call, deadline]);
     } catch (err) {
       // The deadline won: the call may still answer (a client that ignores the signal), with a
       // data key nobody will read. Zero it when it comes.
       call?.then(wipeLateAnswer, () => {});
       throw failed(err);
     }
+    // A client of our caller's (a wrapper, a stub) may answer anything: nothing is no answer.
+    if (typeof out !== 'object' || out === null) throw responseFault(`the client answered ${out === null ? 'null' : typeof out}, not an object`);
+    return out as T;
   } finally {
     clearTimeout(timer);
   }

@@ -3,7 +3,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { KmsKeyring } from '../../src/index.js';
+import { KmsDiscoveryKeyring, KmsKeyring, KmsRsaKeyring } from '../../src/index.js';
+import type { KmsClientLike } from '../../src/keyring/kms-client-supplier.js';
 import { SealboxError } from '../../src/errors.js';
 import { DEFAULT_SUITE } from '../../src/crypto/suites.js';
 import { thrown } from '../helpers/keys.js';
@@ -111,4 +112,35 @@ describe('KMS keyring: an answer the SDK cannot read', () => {
     expect((err.cause as Error).name).toBe('DisabledException');
     expect(err.message).toContain(`(DisabledException): ${ARN} is disabled.`);
   });
+});
+
+describe('KMS keyring: a client that answers no object', () => {
+  // A wrapper or stub of the application's may resolve with nothing: a typed error, not a
+  // TypeError from reading a field of undefined.
+  const edk = { providerId: 'aws-kms', providerInfo: new TextEncoder().encode(ARN), ciphertext: new Uint8Array([1, 2, 3]) };
+  const request = { suite: DEFAULT_SUITE, encryptionContext: {}, encryptedDataKeys: [edk] };
+  for (const value of [undefined, null, 'ok', 32]) {
+    it(`answering ${String(value)}: ERR_KEYRING from every operation`, async () => {
+      const viaSend: KmsClientLike = { send: async () => value };
+      const viaExecute: KmsClientLike = { send: async () => ({}), execute: async () => value };
+      for (const c of [viaSend, viaExecute]) {
+        const onGenerate = await failureOf(() => new KmsKeyring({ generatorKeyId: ARN, client: c }).wrapKey({ suite: DEFAULT_SUITE, encryptionContext: {} }));
+        expect(onGenerate.code).toBe('ERR_KEYRING');
+        expect(onGenerate.message).toContain('KMS response rejected');
+        const onEncrypt = await failureOf(() => new KmsKeyring({ keyIds: [ARN], client: c }).wrapKey({ suite: DEFAULT_SUITE, encryptionContext: {}, dataKey: new Uint8Array(32) }));
+        expect(onEncrypt.code).toBe('ERR_KEYRING');
+        for (const keyring of [new KmsKeyring({ keyIds: [ARN], client: c }), new KmsDiscoveryKeyring({ client: c })]) {
+          const onDecrypt = await failureOf(() => keyring.unwrapKey(request));
+          expect(onDecrypt.code).toBe('ERR_KEYRING');
+          expect((onDecrypt.errors[0] as SealboxError).code).toBe('ERR_KEYRING');
+        }
+        const rsa = new KmsRsaKeyring({ keyId: ARN, client: c });
+        const onPublicKey = await failureOf(() => rsa.wrapKey({ suite: DEFAULT_SUITE, encryptionContext: {} }));
+        expect(onPublicKey.code).toBe('ERR_KEYRING');
+        const rsaEdk = { ...edk, providerId: 'aws-kms-rsa' };
+        const onRsaDecrypt = await failureOf(() => rsa.unwrapKey({ ...request, encryptedDataKeys: [rsaEdk] }));
+        expect(onRsaDecrypt.code).toBe('ERR_KEYRING');
+      }
+    });
+  }
 });
