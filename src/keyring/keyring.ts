@@ -108,7 +108,16 @@ export function unwrapNow(keyring: Keyring, request: UnwrapRequest): MaybePromis
  */
 export function* acceptSteps(request: UnwrapRequest, dataKey: Uint8Array): Steps<boolean> {
   const check = (request as UnwrapRequestNow)[isMessageKeyNow] ?? request.isMessageKey;
-  if (!check || (yield check(dataKey))) return true;
+  if (!check) return true;
+  let accepted: boolean;
+  try {
+    accepted = yield check(dataKey);
+  } catch (err) {
+    // A check that fails decides nothing, and the key goes to nobody.
+    dataKey.fill(0);
+    throw err;
+  }
+  if (accepted) return true;
   dataKey.fill(0);
   return false;
 }
@@ -135,16 +144,26 @@ export function checkRawKeyName(namespace: unknown, name: unknown, infoExtraByte
 /**
  * For a keyring trying its EDKs (SPEC §8.3): true when `dataKey` is the message's key, or when
  * the request has no check; otherwise zeroes `dataKey` and returns false (try the next EDK).
+ * When the check itself throws, `dataKey` is zeroed too and its error passes through.
  *
  * @example
  * ```ts
  * if (await acceptDataKey(request, dataKey)) return dataKey;
  * mismatched = true; // and go on with the next EDK
  * ```
- * @throws Never itself (the check's own errors pass through).
+ * @throws Never itself (the check's own errors pass through, after `dataKey` is zeroed).
  */
 export async function acceptDataKey(request: UnwrapRequest, dataKey: Uint8Array): Promise<boolean> {
-  if (!request.isMessageKey || (await request.isMessageKey(dataKey))) return true;
+  if (!request.isMessageKey) return true;
+  let accepted: boolean;
+  try {
+    accepted = await request.isMessageKey(dataKey);
+  } catch (err) {
+    // A check that fails decides nothing, and the key goes to nobody.
+    dataKey.fill(0);
+    throw err;
+  }
+  if (accepted) return true;
   dataKey.fill(0);
   return false;
 }
