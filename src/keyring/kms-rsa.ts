@@ -57,7 +57,8 @@ export interface KmsRsaKeyringOptions extends KmsConnectionOptions {
  * @throws TypeError / RangeError for bad options (a key id that is not a key ARN, an unknown
  * algorithm, a public key of the wrong kind). SealboxError ERR_KEYRING when GetPublicKey or
  * Decrypt fails (the KMS exception as `cause`), when KMS says the key is not an RSA
- * ENCRYPT_DECRYPT key with the algorithm, or when an EDK naming the key does not open.
+ * ENCRYPT_DECRYPT key with the algorithm, or when an EDK naming the key does not open;
+ * ERR_COMMITMENT_MISMATCH when one opened to a key that is not the message's.
  */
 export class KmsRsaKeyring implements Keyring {
   readonly keyId: string;

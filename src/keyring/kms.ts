@@ -176,7 +176,10 @@ async function unwrapFirst(
  * @throws TypeError / RangeError for bad options. Encrypt: SealboxError ERR_KEYRING (a KMS call
  * failed, `cause` is the KMS exception; or a response was refused, including a key ARN that
  * `allowedKeyArns` does not list). Decrypt: ERR_KEYRING
- * with every failure in `errors` when EDKs matched but none could be decrypted.
+ * with every failure in `errors` when EDKs matched but none could be decrypted;
+ * ERR_COMMITMENT_MISMATCH when one decrypted to a key that is not the message's;
+ * ERR_NO_MATCHING_KEY, saying that a key ARN is needed, when the keyring was given an alias or
+ * bare key id (and no `allowedKeyArns`) and no EDK names a key it knows.
  */
 export class KmsKeyring implements Keyring {
   readonly generatorKeyId: string | undefined;
@@ -299,7 +302,8 @@ export class KmsKeyring implements Keyring {
  * const { plaintext } = await decrypt(ciphertext, { keyring });
  * ```
  * @throws TypeError for bad options; wrapKey always throws SealboxError ERR_KEYRING; decrypt
- * ERR_KEYRING with every failure in `errors` when EDKs were tried and none decrypted.
+ * ERR_KEYRING with every failure in `errors` when EDKs were tried and none decrypted,
+ * ERR_COMMITMENT_MISMATCH when one decrypted to a key that is not the message's.
  */
 export class KmsDiscoveryKeyring implements Keyring {
   readonly #caller: KmsCaller;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { KmsDiscoveryKeyring, KmsKeyring, KmsRsaKeyring } from '../../src/index.js';
 import type { KmsClientLike } from '../../src/keyring/kms-client-supplier.js';
+import type { Keyring } from '../../src/keyring/keyring.js';
 import { SealboxError } from '../../src/errors.js';
 import { DEFAULT_SUITE } from '../../src/crypto/suites.js';
 import { thrown } from '../helpers/keys.js';
@@ -143,4 +144,36 @@ describe('KMS keyring: a client that answers no object', () => {
       }
     });
   }
+});
+
+describe('KMS keyrings: a Decrypt answer for the right key but another message', () => {
+  // A confused endpoint hands back some other EDK's data key under the key asked for: the key
+  // commitment catches it (ERR_COMMITMENT_MISMATCH, as the TSDoc and docs/kms-keyring.md say),
+  // and the wrong key is zeroed.
+  it('KmsKeyring, KmsDiscoveryKeyring and KmsRsaKeyring: ERR_COMMITMENT_MISMATCH, the key zeroed', async () => {
+    const body = JSON.stringify({ KeyId: ARN, Plaintext: Buffer.alloc(32, 5).toString('base64'), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' });
+    answer = { status: 200, body };
+    const edk = { providerId: 'aws-kms', providerInfo: new TextEncoder().encode(ARN), ciphertext: new Uint8Array([1, 2, 3]) };
+    const keyrings: [Keyring, string][] = [
+      [new KmsKeyring({ keyIds: [ARN], client }), 'aws-kms'],
+      [new KmsDiscoveryKeyring({ client }), 'aws-kms'],
+      [new KmsRsaKeyring({ keyId: ARN, client }), 'aws-kms-rsa'],
+    ];
+    for (const [keyring, providerId] of keyrings) {
+      const seen: Uint8Array[] = [];
+      const request = {
+        suite: DEFAULT_SUITE,
+        encryptionContext: {},
+        encryptedDataKeys: [{ ...edk, providerId }],
+        isMessageKey: async (dataKey: Uint8Array) => {
+          seen.push(dataKey);
+          return false;
+        },
+      };
+      const err = await failureOf(() => keyring.unwrapKey(request));
+      expect(err.code).toBe('ERR_COMMITMENT_MISMATCH');
+      expect(seen).toHaveLength(1);
+      expect(seen[0]!.every((b) => b === 0)).toBe(true);
+    }
+  });
 });
