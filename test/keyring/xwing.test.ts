@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { ml_kem768_x25519 } from '@noble/post-quantum/hybrid.js';
 import { describe, expect, it } from 'vitest';
@@ -144,6 +145,21 @@ describe('X-Wing key text', () => {
     expect(code(await thrown(() => new XWingKeyring({ publicKey: publicKey.slice(0, -1) }).ready()))).toBe('ERR_KEYRING');
     // Two keys in one text.
     expect(code(await thrown(() => xwingPublicKey(`${privateKey}\n${privateKey}`)))).toBe('ERR_KEYRING');
+  });
+
+  it('never carries private key text in an error or its causes (mistyped, truncated, wrong length)', async () => {
+    const { privateKey } = await generateXWingKeyPair();
+    const data = privateKey.slice('SEALBOX-XWING-SECRET-KEY-1'.length);
+    const typo = privateKey.slice(0, 40) + (privateKey[40] === 'Q' ? 'P' : 'Q') + privateKey.slice(41);
+    const tooLong = privateKey.slice(0, -6) + 'QQQQQQQQ' + privateKey.slice(-6);
+    for (const bad of [typo, privateKey.slice(0, -1), privateKey.slice(0, 60), tooLong, `# a key file\n${typo}\n`]) {
+      for (const err of [await thrown(() => xwingPublicKey(bad)), await thrown(() => new XWingKeyring({ privateKey: bad }).ready())]) {
+        expect(code(err)).toBe('ERR_KEYRING');
+        // What a logger prints: the message, the stack and every cause.
+        const printed = inspect(err, { depth: Infinity });
+        for (let i = 0; i + 12 <= data.length; i += 6) expect(printed.toUpperCase()).not.toContain(data.slice(i, i + 12));
+      }
+    }
   });
 
   it('refuses wrong kinds and sizes (TypeError / RangeError; key checks run with the lazily loaded code)', async () => {
