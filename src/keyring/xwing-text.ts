@@ -44,8 +44,18 @@ export function xwingKeyKind(text: string): 'public' | 'private' | undefined {
   return undefined;
 }
 
+/** Characters of a key's text: prefix, `1`, the bytes in 5-bit groups, the 6-character checksum. */
+function textLength(prefix: string, bytes: number): number {
+  return prefix.length + 1 + Math.ceil((bytes * 8) / 5) + 6;
+}
+
 function decode(text: string, prefix: string, length: number, what: string): Uint8Array {
   const line = keyLine(text, what);
+  const start = `${prefix === XWING_SECRET_PREFIX ? prefix.toUpperCase() : prefix}1`;
+  if (!line.toLowerCase().startsWith(`${prefix}1`)) throw new XWingKeyTextError(`X-Wing ${what} text must start with "${start}"`);
+  // A key has one length: anything else is refused before the decoder allocates for it.
+  const chars = textLength(prefix, length);
+  if (line.length !== chars) throw new XWingKeyTextError(`X-Wing ${what} text must be ${chars} characters, got ${line.length}`);
   let decoded: { prefix: string; words: number[] };
   try {
     // Bech32m: all upper or all lower case; a mixed-case string is refused as mistyped.
@@ -55,7 +65,7 @@ function decode(text: string, prefix: string, length: number, what: string): Uin
     // in SEALBOX-XWING-SECRET-KEY-1..."), and a mistyped private key is still a private key.
     throw new XWingKeyTextError(`X-Wing ${what} text is not valid Bech32m: mistyped or truncated (the checksum does not match)`);
   }
-  if (decoded.prefix !== prefix) throw new XWingKeyTextError(`X-Wing ${what} text must start with "${prefix === XWING_SECRET_PREFIX ? prefix.toUpperCase() : prefix}1"`);
+  if (decoded.prefix !== prefix) throw new XWingKeyTextError(`X-Wing ${what} text must start with "${start}"`);
   let bytes: Uint8Array;
   try {
     bytes = bech32m.fromWords(decoded.words);

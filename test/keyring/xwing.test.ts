@@ -147,6 +147,23 @@ describe('X-Wing key text', () => {
     expect(code(await thrown(() => xwingPublicKey(`${privateKey}\n${privateKey}`)))).toBe('ERR_KEYRING');
   });
 
+  it('checks the key line\'s length before decoding it (a key has one length)', async () => {
+    const { publicKey, privateKey } = await generateXWingKeyPair();
+    const message = async (p: Promise<unknown>) => {
+      const err = await thrown(() => p);
+      expect(code(err)).toBe('ERR_KEYRING');
+      return (err as Error).message;
+    };
+    // Megabytes of text are refused by their length, not decoded first.
+    const huge = 'sealbox-xwing1' + 'q'.repeat(4_000_000);
+    expect(await message(new XWingKeyring({ publicKey: huge }).ready())).toBe('X-Wing public key text must be 1966 characters, got 4000014');
+    expect(await message(xwingPublicKey('SEALBOX-XWING-SECRET-KEY-1' + 'Q'.repeat(1_000_000)))).toBe('X-Wing private key text must be 84 characters, got 1000026');
+    expect(await message(new XWingKeyring({ publicKey: publicKey + 'q' }).ready())).toMatch(/must be 1966 characters, got 1967$/);
+    expect(await message(xwingPublicKey(privateKey.slice(0, -1)))).toMatch(/must be 84 characters, got 83$/);
+    // The right length and a wrong checksum: the checksum says so.
+    expect(await message(xwingPublicKey(privateKey.slice(0, -1) + (privateKey.endsWith('Q') ? 'P' : 'Q')))).toMatch(/not valid Bech32m/);
+  });
+
   it('never carries private key text in an error or its causes (mistyped, truncated, wrong length)', async () => {
     const { privateKey } = await generateXWingKeyPair();
     const data = privateKey.slice('SEALBOX-XWING-SECRET-KEY-1'.length);
