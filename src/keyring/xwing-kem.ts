@@ -231,7 +231,10 @@ export interface XWingPrivateKey {
 export interface XWingKem {
   readonly x25519: X25519;
   readonly mlkem: MlKem768;
-  /** Parses a 1216-byte public key; throws when its ML-KEM half fails FIPS 203's modulus check. */
+  /**
+   * Parses a 1216-byte public key; throws when its ML-KEM half fails FIPS 203's modulus check or
+   * its X25519 half is a low-order point (the X25519 policy).
+   */
   publicKey(bytes: Uint8Array): XWingPublicKey;
   /** Expands a 32-byte seed (the X-Wing decapsulation key). */
   privateKey(seed: Uint8Array): XWingPrivateKey;
@@ -258,16 +261,29 @@ function checkLength(bytes: Uint8Array, length: number, what: string): void {
 
 /** X-Wing on the given implementations (node:crypto's by default where present, else noble's). */
 export function xwingKem(x: X25519 = nodeX25519 ?? nobleX25519, k: MlKem768 = nodeMlKem768 ?? nobleMlKem768): XWingKem {
-  const publicKey = (bytes: Uint8Array): XWingPublicKey => {
+  // A public scalar (nothing secret rides on it), made on first use: node:crypto's DER import costs ~2 ms.
+  let probe: unknown;
+  /** `own`: the public half of our own key (never low-order), else a key from outside, checked. */
+  const parsePublicKey = (bytes: Uint8Array, own: boolean): XWingPublicKey => {
     checkLength(bytes, XWING_PUBLIC_KEY_BYTES, 'X-Wing public key');
     const x25519Bytes = bytes.slice(MLKEM_PK);
+    const peer = x.peer(x25519Bytes);
+    if (!own) {
+      // The X25519 policy (see X25519) at parse time: a low-order pk_X gives every clamped scalar
+      // an all-zero result, so one multiplication by a fixed scalar finds it (and throws).
+      try {
+        wipe(x.sharedSecret((probe ??= x.secret(new Uint8Array(32).fill(0x5a))), peer));
+      } catch (err) {
+        throw new Error('X-Wing public key: its X25519 half is a low-order point', { cause: err });
+      }
+    }
     // Both implementations run FIPS 203 §7.2's modulus check on the encapsulation key and throw on failure.
-    return { bytes: bytes.slice(), mlkem: k.publicKey(bytes.subarray(0, MLKEM_PK)), x25519: x.peer(x25519Bytes), x25519Bytes };
+    return { bytes: bytes.slice(), mlkem: k.publicKey(bytes.subarray(0, MLKEM_PK)), x25519: peer, x25519Bytes };
   };
   return {
     x25519: x,
     mlkem: k,
-    publicKey,
+    publicKey: (bytes) => parsePublicKey(bytes, false),
     privateKey(seed) {
       checkLength(seed, XWING_SEED_BYTES, 'X-Wing seed');
       // draft §5.2: expanded = SHAKE256(sk, 96): ML-KEM-768 seed d ‖ z (64), X25519 secret (32).
@@ -275,7 +291,7 @@ export function xwingKem(x: X25519 = nodeX25519 ?? nobleX25519, k: MlKem768 = no
       try {
         const mlkem = k.keygen(expanded.subarray(0, 64));
         const x25519Secret = x.secret(expanded.slice(64, 96));
-        const pk = publicKey(concat(mlkem.publicKey, x.publicKey(x25519Secret)));
+        const pk = parsePublicKey(concat(mlkem.publicKey, x.publicKey(x25519Secret)), true);
         return { publicKey: pk, mlkemSecret: mlkem.secretKey, x25519Secret };
       } finally {
         wipe(expanded);

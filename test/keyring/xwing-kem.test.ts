@@ -94,7 +94,22 @@ describe.each(paths)('X-Wing with %s', (_name, x, k) => {
     const pk = sk.publicKey.bytes.slice();
     pk.fill(0, 1184);
     pk[1184] = 1; // pk_X = 1: order 4
-    expect(() => kem.encapsulate(kem.publicKey(pk))).toThrow();
+    expect(() => kem.publicKey(pk)).toThrow();
+  });
+
+  it('refuses a public key whose X25519 half is a low-order point when it is parsed (every Wycheproof one)', () => {
+    interface Test { tcId: number; public: string; flags: string[] }
+    const lowOrder = loadWycheproof<{ tests: Test[] }>('x25519_test.json')
+      .testGroups.flatMap((g) => g.tests)
+      .filter((t) => t.flags.includes('ZeroSharedSecret'));
+    expect(lowOrder.length).toBe(31);
+    const good = kem.privateKey(new Uint8Array(32).fill(3)).publicKey.bytes;
+    expect(kem.publicKey(good).bytes).toEqual(good);
+    for (const t of lowOrder) {
+      const pk = good.slice();
+      pk.set(fromHex(t.public), 1184);
+      expect(() => kem.publicKey(pk), `tcId ${t.tcId}`).toThrow(/low-order/);
+    }
   });
 });
 

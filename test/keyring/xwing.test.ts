@@ -208,5 +208,15 @@ describe('X-Wing key text', () => {
     const bad = decodeXWingPublicKey(a.publicKey);
     bad.fill(0xff, 0, 3);
     expect(code(await thrown(() => new XWingKeyring({ publicKey: bad }).ready()))).toBe('ERR_KEYRING');
+    // A public key whose X25519 half is a low-order point is refused by ready(), not first by
+    // the encapsulation of the first message; as text too.
+    const lowOrder = decodeXWingPublicKey(a.publicKey);
+    lowOrder.fill(0, 1184);
+    const { encodeXWingPublicKey } = await import('../../src/keyring/xwing-text.js');
+    for (const publicKey of [lowOrder, encodeXWingPublicKey(lowOrder)]) {
+      const err = await thrown(() => new XWingKeyring({ publicKey }).ready());
+      expect(code(err)).toBe('ERR_KEYRING');
+      expect((err as Error).message).toBe('X-Wing public key cannot be used (Error)');
+    }
   });
 });
