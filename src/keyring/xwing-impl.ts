@@ -76,9 +76,8 @@ function checkKeyInput(value: unknown, option: string, bytes: number, prefix: st
   if (!lower.includes(prefix)) throw new TypeError(`"${option}" expected X-Wing key text starting "${option === 'publicKey' ? prefix : prefix.toUpperCase()}"`);
 }
 
-/** The X-Wing keyring's operations over the core's functions. */
-export function xwingImpl(core: XWingCore) {
-  const kem: XWingKem = xwingKem();
+/** The X-Wing keyring's operations over the core's functions (`kem`: the tests pass their own). */
+export function xwingImpl(core: XWingCore, kem: XWingKem = xwingKem()) {
   const providerId = PROVIDER_ID;
   const keyringError = (message: string, cause?: unknown): SealboxError => new core.SealboxError('ERR_KEYRING', message, { cause });
   const keyError = (err: unknown, what: string): SealboxError => {
@@ -111,6 +110,7 @@ export function xwingImpl(core: XWingCore) {
         // A public key whose ML-KEM half fails FIPS 203's modulus check, or whose X25519 half is low-order, throws.
         pk ??= kem.publicKey(bytes);
       } catch (err) {
+        if (sk) kem.dispose(sk);
         throw keyError(err, 'public key');
       }
     }
@@ -188,14 +188,20 @@ export function xwingImpl(core: XWingCore) {
     generate(): { publicKey: string; privateKey: string } {
       const seed = randomBytes(XWING_SEED_BYTES);
       try {
-        return { publicKey: encodeXWingPublicKey(kem.privateKey(seed).publicKey.bytes), privateKey: encodeXWingPrivateKey(seed) };
+        const sk = kem.privateKey(seed);
+        kem.dispose(sk); // only its public half is wanted
+        return { publicKey: encodeXWingPublicKey(sk.publicKey.bytes), privateKey: encodeXWingPrivateKey(seed) };
       } finally {
         wipe(seed);
       }
     },
 
     /** The public key text of a private key (text, or a 32-byte seed: copied, never wiped). */
-    publicKeyOf: (privateKey: unknown): string => encodeXWingPublicKey(loadKeys(undefined, privateKey instanceof Uint8Array ? privateKey.slice() : privateKey).publicKey.bytes),
+    publicKeyOf: (privateKey: unknown): string => {
+      const keys = loadKeys(undefined, privateKey instanceof Uint8Array ? privateKey.slice() : privateKey);
+      kem.dispose(keys.privateKey!);
+      return encodeXWingPublicKey(keys.publicKey.bytes);
+    },
   };
   return api;
 }

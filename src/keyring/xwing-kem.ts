@@ -39,7 +39,10 @@ const XWING_LABEL = new Uint8Array([0x5c, 0x2e, 0x2f, 0x2f, 0x5e, 0x5c]);
  */
 export interface X25519 {
   readonly name: 'node' | 'noble';
-  /** A handle for a 32-byte secret (node:crypto parses it once into a KeyObject). */
+  /**
+   * A handle for a 32-byte secret (node:crypto parses it once into a KeyObject; noble keeps a
+   * copy). Never `bytes` itself: the caller wipes its bytes once it has the handle.
+   */
   secret(bytes: Uint8Array): unknown;
   publicKey(secret: unknown): Uint8Array;
   /** A handle for a peer's 32-byte public key. */
@@ -51,7 +54,7 @@ export interface X25519 {
 
 export const nobleX25519: X25519 = {
   name: 'noble',
-  secret: (bytes) => bytes,
+  secret: (bytes) => bytes.slice(),
   publicKey: (secret) => x25519.getPublicKey(secret as Uint8Array),
   peer: (publicKey) => publicKey,
   // noble refuses low-order points before the ladder (throws), which covers every all-zero result.
@@ -241,6 +244,8 @@ export interface XWingKem {
   /** `eseed`: 64 bytes of randomness; only the draft's vectors pass it (noble's ML-KEM only). */
   encapsulate(pk: XWingPublicKey, eseed?: Uint8Array): { cipherText: Uint8Array; sharedSecret: Uint8Array };
   decapsulate(ct: Uint8Array, sk: XWingPrivateKey): Uint8Array;
+  /** Zeroes what a private key holds as bytes (noble's handles; node:crypto's KeyObjects cannot be); it is unusable after. */
+  dispose(sk: XWingPrivateKey): void;
 }
 
 function combine(ssM: Uint8Array, ssX: Uint8Array, ctX: Uint8Array, pkX: Uint8Array): Uint8Array {
@@ -290,7 +295,8 @@ export function xwingKem(x: X25519 = nodeX25519 ?? nobleX25519, k: MlKem768 = no
       const expanded = shake256(seed, { dkLen: 96 });
       try {
         const mlkem = k.keygen(expanded.subarray(0, 64));
-        const x25519Secret = x.secret(expanded.slice(64, 96));
+        // The handle is the implementation's own (a copy or a KeyObject): these bytes are wiped below.
+        const x25519Secret = x.secret(expanded.subarray(64, 96));
         const pk = parsePublicKey(concat(mlkem.publicKey, x.publicKey(x25519Secret)), true);
         return { publicKey: pk, mlkemSecret: mlkem.secretKey, x25519Secret };
       } finally {
@@ -306,13 +312,17 @@ export function xwingKem(x: X25519 = nodeX25519 ?? nobleX25519, k: MlKem768 = no
       const eph = eseed ? undefined : x.ephemeral();
       const ek = eph ? eph.secret : x.secret(eseed!.subarray(32, 64));
       const ctX = eph ? eph.publicKey : x.publicKey(ek);
+      let ssX: Uint8Array | undefined;
       try {
+        // X25519 first: it may throw (low-order pk_X), and then no ML-KEM secret is left to wipe.
+        ssX = x.sharedSecret(ek, pk.x25519);
         const { cipherText: ctM, sharedSecret: ssM } = k.encapsulate(pk.mlkem, m);
-        const ssX = x.sharedSecret(ek, pk.x25519);
         return { cipherText: concat(ctM, ctX), sharedSecret: combine(ssM, ssX, ctX, pk.x25519Bytes) };
       } finally {
+        // combine() wiped ssX on success; this is for an ML-KEM failure.
+        if (ssX) wipe(ssX);
         if (m) wipe(m);
-        if (ek instanceof Uint8Array && eph) wipe(ek);
+        if (ek instanceof Uint8Array) wipe(ek);
       }
     },
     decapsulate(ct, sk) {
@@ -320,9 +330,19 @@ export function xwingKem(x: X25519 = nodeX25519 ?? nobleX25519, k: MlKem768 = no
       const ctX = ct.subarray(MLKEM_CT);
       // X25519 first: it may throw (low-order ct_X), and then no ML-KEM secret is left to wipe.
       const ssX = x.sharedSecret(sk.x25519Secret, x.peer(ctX));
-      // ML-KEM decapsulation never fails on a well-sized ciphertext (implicit rejection).
-      const ssM = k.decapsulate(ct.subarray(0, MLKEM_CT), sk.mlkemSecret, sk.publicKey.mlkem);
+      let ssM: Uint8Array;
+      try {
+        // ML-KEM decapsulation never fails on a well-sized ciphertext (implicit rejection).
+        ssM = k.decapsulate(ct.subarray(0, MLKEM_CT), sk.mlkemSecret, sk.publicKey.mlkem);
+      } catch (err) {
+        wipe(ssX);
+        throw err;
+      }
       return combine(ssM, ssX, ctX, sk.publicKey.x25519Bytes);
+    },
+    dispose(sk) {
+      if (sk.mlkemSecret instanceof Uint8Array) wipe(sk.mlkemSecret);
+      if (sk.x25519Secret instanceof Uint8Array) wipe(sk.x25519Secret);
     },
   };
 }

@@ -113,6 +113,60 @@ describe.each(paths)('X-Wing with %s', (_name, x, k) => {
   });
 });
 
+/** Every byte array in `arrays` is all zeros (and there is at least one). */
+const allWiped = (arrays: Uint8Array[]) => arrays.length > 0 && arrays.every((a) => a.every((b) => b === 0));
+
+describe.each(paths)('X-Wing with %s: secrets are zeroed on every path', (_name, x, k) => {
+  /** `x` and `k`, recording the secrets they are given and return. */
+  const recording = () => {
+    const given: Uint8Array[] = [];
+    const shared: Uint8Array[] = [];
+    const rx: X25519 = { ...x, secret: (bytes) => (given.push(bytes), x.secret(bytes)) };
+    const rk: MlKem768 = {
+      ...k,
+      encapsulate: (pk, m) => {
+        const out = k.encapsulate(pk, m);
+        shared.push(out.sharedSecret);
+        return out;
+      },
+    };
+    return { given, shared, rx, rk };
+  };
+
+  it('the X25519 secret expanded from the seed is not left in memory once it is a handle', () => {
+    const { given, rx, rk } = recording();
+    const kem = xwingKem(rx, rk);
+    const sk = kem.privateKey(new Uint8Array(32).fill(9));
+    // The bytes given to secret() (noble keeps its own copy; node:crypto a KeyObject) are wiped,
+    // and the key still works.
+    expect(allWiped(given)).toBe(true);
+    const { cipherText, sharedSecret } = kem.encapsulate(sk.publicKey);
+    expect(toHex(kem.decapsulate(cipherText, sk))).toBe(toHex(sharedSecret));
+  });
+
+  it('an X25519 failure in encapsulation leaves no ML-KEM shared secret behind', () => {
+    const { shared, rx, rk } = recording();
+    const good = xwingKem(x, k).privateKey(new Uint8Array(32).fill(4)).publicKey;
+    const failing: X25519 = {
+      ...rx,
+      sharedSecret: () => {
+        throw new Error('X25519 failed');
+      },
+    };
+    expect(() => xwingKem(failing, rk).encapsulate(good)).toThrow('X25519 failed');
+    expect(shared.every((a) => a.every((b) => b === 0))).toBe(true);
+  });
+
+  it('dispose() zeroes what a private key holds as bytes', () => {
+    const kem = xwingKem(x, k);
+    const sk = kem.privateKey(new Uint8Array(32).fill(5));
+    const held = [sk.mlkemSecret, sk.x25519Secret].filter((h): h is Uint8Array => h instanceof Uint8Array);
+    expect(held.length).toBe((k.name === 'noble' ? 1 : 0) + (x.name === 'noble' ? 1 : 0));
+    kem.dispose(sk);
+    expect(held.every((a) => a.every((b) => b === 0))).toBe(true);
+  });
+});
+
 describe("Wycheproof x25519_test.json: both X25519 paths, Sealbox's policy", () => {
   // Policy: `valid` cases must give `shared`. Of the `acceptable` ones, those flagged
   // ZeroSharedSecret (low-order public keys) are refused by both paths; the others (twist

@@ -220,3 +220,36 @@ describe('X-Wing key text', () => {
     }
   });
 });
+
+describe('X-Wing private keys made only for a moment', () => {
+  it('generateXWingKeyPair and xwingPublicKey (and a mismatched pair) zero the expanded key they drop', async () => {
+    const { xwingImpl } = await import('../../src/keyring/xwing-impl.js');
+    const { nobleMlKem768, nobleX25519, xwingKem } = await import('../../src/keyring/xwing-kem.js');
+    const { SealboxError } = await import('../../src/errors.js');
+    const { getAeadBackend } = await import('../../src/crypto/backend.js');
+    const { encodeContext } = await import('../../src/format/context.js');
+    const { acceptDataKey, unwrapFailed } = await import('../../src/keyring/keyring.js');
+    // Pure-JS implementations, whose secret handles are bytes, recording each one they return.
+    const handles: Uint8Array[] = [];
+    const kem = xwingKem(
+      { ...nobleX25519, secret: (bytes) => { const h = nobleX25519.secret(bytes) as Uint8Array; handles.push(h); return h; } },
+      { ...nobleMlKem768, keygen: (seed) => { const out = nobleMlKem768.keygen(seed); handles.push(out.secretKey as Uint8Array); return out; } },
+    );
+    const impl = xwingImpl({ SealboxError, getAeadBackend, encodeContext, acceptDataKey, unwrapFailed }, kem);
+    const { publicKey, privateKey } = impl.generate();
+    const other = impl.generate();
+    expect(handles.length).toBe(4);
+    expect(handles.every((h) => h.length > 0 && h.every((b) => b === 0))).toBe(true);
+    handles.length = 0;
+    expect(impl.publicKeyOf(privateKey)).toBe(publicKey);
+    expect(code(await thrown(() => impl.loadKeys(other.publicKey, privateKey)))).toBe('ERR_KEYRING');
+    expect(handles.length).toBe(4);
+    expect(handles.every((h) => h.every((b) => b === 0))).toBe(true);
+    // A keyring's own key stays usable.
+    handles.length = 0;
+    const keys = impl.loadKeys(undefined, privateKey);
+    expect(handles.length).toBe(2);
+    expect(handles.every((h) => h.some((b) => b !== 0))).toBe(true);
+    expect(keys.privateKey).toBeDefined();
+  });
+});
