@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { SealboxError } from '../errors.js';
 import type { Keyring } from '../keyring/keyring.js';
 import { XWingKeyring, generateXWingKeyPair, xwingPublicKey } from '../keyring/xwing.js';
-import { XWING_PUBLIC_PREFIX, xwingKeyKind } from '../keyring/xwing-text.js';
+import { XWING_PUBLIC_PREFIX, XWING_SECRET_PREFIX, xwingKeyKind } from '../keyring/xwing-text.js';
 import type { GlobalOptions } from './local.js';
 import { UsageError, fileError } from './exit.js';
 import { checkOutputPath } from './output-path.js';
@@ -30,6 +30,11 @@ function readText(path: string): string {
  * text itself, or a file holding it or a private key); decrypt with a private key file.
  */
 export async function pqKeyring(spec: string, direction: 'encrypt' | 'decrypt'): Promise<Keyring> {
+  // A private key as text is not a file name: refused without repeating it (the message would
+  // otherwise quote it, "cannot read key file SEALBOX-XWING-SECRET-KEY-1...", into logs).
+  if (spec.trim().toLowerCase().startsWith(`${XWING_SECRET_PREFIX}1`)) {
+    throw new UsageError('pq: takes a private key only as a file (text on the command line is seen in the process list and shell history): put it in a file only you can read and give pq:FILE');
+  }
   const inline = spec.trim().toLowerCase().startsWith(`${XWING_PUBLIC_PREFIX}1`);
   const where = inline ? 'pq: public key' : `key file ${spec}`;
   const text = inline ? spec : readText(spec);

@@ -91,4 +91,17 @@ describe('sealbox keygen --pq and --key pq:', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('ENOENT');
   });
+
+  it('refuses a private key given as text on the command line without repeating it', () => {
+    const line = readFileSync(keyPath, 'utf8').split('\n')[2]!;
+    const data = line.slice('SEALBOX-XWING-SECRET-KEY-1'.length);
+    for (const [command, spec] of [['encrypt', line], ['decrypt', line], ['encrypt', ` ${line.toLowerCase()}`]] as const) {
+      const r = sealbox(home, command === 'encrypt' ? ['encrypt', '--key', `pq:${spec}`] : ['decrypt', join(dir, 'only-me.sbx'), '--key', `pq:${spec}`], 'x');
+      expect(r.code, command).toBe(1);
+      expect(r.stderr).toContain('ERR_USAGE');
+      expect(r.stderr).toContain('private key');
+      expect(r.stdout.length).toBe(0);
+      for (let i = 0; i + 12 <= data.length; i += 6) expect(r.stderr.toUpperCase()).not.toContain(data.slice(i, i + 12));
+    }
+  });
 });
