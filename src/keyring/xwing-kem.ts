@@ -4,7 +4,7 @@ import { x25519 } from '@noble/curves/ed25519.js';
 import { sha3_256, shake256 } from '@noble/hashes/sha3.js';
 import { clean as wipe, concatBytes as concat, randomBytes } from '@noble/hashes/utils.js';
 
-// X-Wing (draft-connolly-cfrg-xwing-kem; HPKE KEM id 0x647a): ML-KEM-768 and X25519 under the
+// X-Wing (draft-connolly-cfrg-xwing-kem-10, the construction of -05 to -10; HPKE KEM id 0x647a): ML-KEM-768 and X25519 under the
 // X-Wing combiner. This module is only ever loaded through import() (see xwing.ts), and imports
 // nothing from the core: a shared module would split the browser core bundle into more chunks
 // (about 1.1 KiB gzipped more, measured). The core's functions it needs are passed in.

@@ -35,7 +35,7 @@ export interface XWingKeyringOptions {
 
 /**
  * A post-quantum hybrid keyring: wraps the data key to a recipient's X-Wing public key
- * (draft-connolly-cfrg-xwing-kem, HPKE KEM id 0x647a: ML-KEM-768 and X25519 under the X-Wing
+ * (draft-connolly-cfrg-xwing-kem-10, HPKE KEM id 0x647a: ML-KEM-768 and X25519 under the X-Wing
  * combiner), so a wrapped key stays closed while either ML-KEM-768 or X25519 holds, including
  * against "harvest now, decrypt later". The wrapping key is HKDF-SHA-256 of the X-Wing shared
  * secret, bound to the recipient and the encapsulation; the data key is sealed with AES-256-GCM

@@ -23,6 +23,14 @@ it('test/vectors/xwing/test-vectors.json is the unmodified upstream file (blob i
   expect(readFileSync(new URL('../vectors/xwing/README.md', import.meta.url), 'utf8')).toContain(blob);
 });
 
+it('the docs name the draft version whose vectors these are', () => {
+  const draft = 'draft-connolly-cfrg-xwing-kem-10';
+  expect(readFileSync(new URL('../vectors/xwing/README.md', import.meta.url), 'utf8')).toContain(`\`${draft}\``);
+  for (const doc of ['SPEC.md', 'keyrings.md']) expect(readFileSync(new URL(`../../docs/${doc}`, import.meta.url), 'utf8'), doc).toContain(draft);
+  // The combiner as the draft writes it, label last (since -05).
+  expect(readFileSync(new URL('../../docs/SPEC.md', import.meta.url), 'utf8')).toContain('SHA3-256(ss_M ‖ ss_X ‖ ct_X ‖ pk_X ‖');
+});
+
 const x25519Paths: [string, X25519][] = [['noble', nobleX25519]];
 if (nodeX25519) x25519Paths.push(['node', nodeX25519]);
 const mlkemPaths: [string, MlKem768][] = [['noble', nobleMlKem768]];
