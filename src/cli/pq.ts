@@ -1,4 +1,4 @@
-import { closeSync, fchmodSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SealboxError } from '../errors.js';
 import type { Keyring } from '../keyring/keyring.js';
@@ -48,7 +48,10 @@ export async function pqKeyring(spec: string, direction: 'encrypt' | 'decrypt'):
   }
 }
 
-/** Writes a new file readable by its owner only; refuses to replace an existing one. */
+/**
+ * Writes a new file readable by its owner only; refuses to replace an existing one. A write
+ * that fails part way (a full disk) removes the file it created: no partial key is left.
+ */
 function writeSecretFile(path: string, text: string): void {
   let fd: number;
   try {
@@ -59,9 +62,17 @@ function writeSecretFile(path: string, text: string): void {
   }
   try {
     fchmodSync(fd, 0o600); // whatever the umask
-    writeSync(fd, text);
-  } finally {
+    writeFileSync(fd, text); // all of it (writeSync may write part)
     closeSync(fd);
+  } catch (err) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed, or closing failed: the file is removed all the same
+    }
+    // Ours: created above with O_EXCL.
+    rmSync(path, { force: true });
+    throw fileError(err, path, 'write');
   }
 }
 
