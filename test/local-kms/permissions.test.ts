@@ -1,9 +1,9 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { randomBytes, scryptSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LocalKms } from '../../src/local-kms/index.js';
 import { ROOT_KEY } from './helpers.js';
 
@@ -97,6 +97,43 @@ describe.skipIf(process.platform === 'win32')('data directory and file modes', (
     expect(err.message).toContain(join(dir, 'root.key'));
     expect(err.message).toContain('chmod 600');
     chmodSync(join(dir, 'root.key'), 0o600);
+    LocalKms.open({ dataDir: dir }).close();
+  });
+});
+
+describe.skipIf(process.platform === 'win32')('data directory and file owners', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('a 0700 data directory owned by another user is refused, naming it, creating nothing (root running the CLI with that user\'s HOME)', () => {
+    const dir = fresh();
+    mkdirSync(dir, { mode: 0o700 });
+    // This process as another user than the directory's owner, as root is for a user's store.
+    vi.spyOn(process, 'geteuid').mockReturnValue(statSync(dir).uid + 1);
+    const err = thrownBy(() => LocalKms.open({ dataDir: dir }));
+    expect(err.name).toBe('InsecurePermissionsException');
+    expect(err.message).toContain(dir);
+    expect(err.message).toContain('owned by another user');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('as root: a root.key or kms.sqlite owned by another user is refused and left as it was', () => {
+    const dir = fresh();
+    LocalKms.open({ dataDir: dir }).close();
+    const nobody = 65534;
+    for (const file of ['root.key', 'kms.sqlite']) {
+      chownSync(join(dir, file), nobody, nobody);
+      chmodSync(join(dir, file), 0o640);
+      const err = thrownBy(() => LocalKms.open({ dataDir: dir }));
+      expect(err.name, file).toBe('InsecurePermissionsException');
+      expect(err.message).toContain(join(dir, file));
+      expect(err.message).toContain('owned by another user');
+      expect(statSync(join(dir, file)).uid).toBe(nobody);
+      expect(mode(join(dir, file))).toBe(0o640);
+      chownSync(join(dir, file), 0, 0);
+      chmodSync(join(dir, file), 0o600);
+    }
     LocalKms.open({ dataDir: dir }).close();
   });
 });
