@@ -117,6 +117,20 @@ const sameKeyPair = (a: KeyPairParams, b: KeyPairParams): boolean =>
 /** Key versions whose unsealed material is kept in memory at most. */
 const MATERIAL_CACHE_ENTRIES = 256;
 
+/**
+ * The associated data key material is sealed under: key id (a multi-Region key's, shared by its
+ * related keys), version, and the key spec, usage and origin it was made for, so material is
+ * only ever used as what it was made for. Without them, someone who can write kms.sqlite (and
+ * holds no root key) could relabel a symmetric key HMAC_256 / GENERATE_VERIFY_MAC and get MACs
+ * under its AES key, or turn a signing key into a decryption key.
+ */
+function materialLabel(keyId: string, version: number, key: { keySpec: string; keyUsage: string; origin: string }): string {
+  return JSON.stringify(['sealbox key material v2', keyId, version, key.keySpec, key.keyUsage, key.origin]);
+}
+
+/** The associated data of material sealed before Sealbox bound it to spec, usage and origin: key id and version only. */
+const legacyMaterialLabel = (keyId: string, version: number): string => `${keyId}/${version}`;
+
 /** Options of {@link LocalKms.open}. */
 export interface LocalKmsOptions {
   /** Data directory. Default: `SEALBOX_HOME`, else the platform data directory (env-paths). */
@@ -463,11 +477,22 @@ export class LocalKms {
    * is never served from memory), and a hot key skips an AES-GCM open per call. The process holds
    * unsealed material while it uses it anyway; the cache is bounded and emptied by `close()`.
    */
-  #material(sealed: Buffer, label: string, sealer: Sealer): Uint8Array {
+  #material(sealed: Buffer, label: string, legacyLabel: string, sealer: Sealer): Uint8Array {
     const cached = this.#materialCache.get(label);
     // A copy: callers zero the material they were given when done.
     if (cached !== undefined && cached.sealed.equals(sealed)) return new Uint8Array(cached.material);
-    const material = sealer.open(sealed, label);
+    let material: Uint8Array;
+    try {
+      material = sealer.open(sealed, label);
+    } catch {
+      // Material sealed by an earlier version, bound to key id and version only; what is sealed
+      // under `label` never opens under this one.
+      try {
+        material = sealer.open(sealed, legacyLabel);
+      } catch {
+        throw new LocalKmsError('KMSInternalException', 'The key material does not open: it is not this key\'s, or the key\'s spec, usage or origin in the store is not the one it was made with', 'server');
+      }
+    }
     if (this.#materialCache.size >= MATERIAL_CACHE_ENTRIES) this.#clearMaterialCache();
     this.#materialCache.set(label, { sealed: Buffer.from(sealed), material: new Uint8Array(material) });
     return material;
@@ -531,15 +556,18 @@ export class LocalKms {
         const row = db.prepare('SELECT sealed_material FROM key_versions WHERE key_id = ? AND version = ?').get(key.storageId, v) as { sealed_material: Buffer } | undefined;
         if (!row) throw new LocalKmsError('InvalidCiphertextException', 'The ciphertext refers to a key version that does not exist');
         // Sealed under the key id, not the row: related multi-Region keys hold the same sealed bytes.
-        return this.#material(row.sealed_material, `${key.keyId}/${v}`, sealer);
+        return this.#material(row.sealed_material, materialLabel(key.keyId, v, key), legacyMaterialLabel(key.keyId, v), sealer);
       },
       addMaterial: (storageId, material) => {
-        // A multi-Region key's material is shared: a new version reaches every related key.
-        const { mrk_id: mrkId } = (db.prepare('SELECT mrk_id FROM keys WHERE key_id = ?').get(storageId) as { mrk_id: string | null } | undefined) ?? { mrk_id: null };
+        // A multi-Region key's material is shared: a new version reaches every related key
+        // (which share spec, usage and origin too).
+        const key = db.prepare('SELECT mrk_id, key_spec, key_usage, origin FROM keys WHERE key_id = ?').get(storageId) as { mrk_id: string | null; key_spec: string; key_usage: string; origin: string } | undefined;
+        if (key === undefined) throw new LocalKmsError('KMSInternalException', 'Internal error', 'server');
+        const mrkId = key.mrk_id;
         const rows = mrkId === null ? [storageId] : (db.prepare('SELECT key_id FROM keys WHERE mrk_id = ?').all(mrkId) as { key_id: string }[]).map((r) => r.key_id);
         const last = db.prepare('SELECT max(version) AS v FROM key_versions WHERE key_id = ?').get(storageId) as { v: number | null };
         const version = (last.v ?? 0) + 1;
-        const sealed = sealer.seal(material, `${mrkId ?? storageId}/${version}`);
+        const sealed = sealer.seal(material, materialLabel(mrkId ?? storageId, version, { keySpec: key.key_spec, keyUsage: key.key_usage, origin: key.origin }));
         for (const row of rows) {
           db.prepare('INSERT INTO key_versions (key_id, version, sealed_material, created_at) VALUES (?, ?, ?, ?)').run(row, version, sealed, now.getTime());
           db.prepare('UPDATE keys SET current_version = ? WHERE key_id = ?').run(version, row);

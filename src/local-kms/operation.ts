@@ -207,7 +207,9 @@ export interface OperationContext {
    * The key material of `version` (default: the current version), unsealed: 32 raw bytes for
    * SYMMETRIC_DEFAULT, raw bytes for HMAC keys, PKCS#8 DER for RSA and ECC keys.
    * @throws KMSInvalidStateException when the key has no material (PendingImport);
-   * InvalidCiphertextException when the version does not exist.
+   * InvalidCiphertextException when the version does not exist; KMSInternalException when the
+   * stored material does not open as this key's (another key's, or a key spec, usage or origin
+   * changed in the store).
    */
   material(key: KeyRecord, version?: number): Uint8Array;
   /**
@@ -220,7 +222,8 @@ export interface OperationContext {
   keyPair(params: KeyPairParams): Uint8Array;
   /**
    * Stores material as the key's version 1 (imported keys) or next version, sealed under the
-   * root key and bound to key id and version; returns the version number. `storageId` is
+   * root key and bound to key id, version, key spec, key usage and origin (as the key's row
+   * holds them now); returns the version number. `storageId` is
    * {@link KeyRecord.storageId}; a multi-Region key's new version reaches all its related keys.
    */
   addMaterial(storageId: string, material: Uint8Array): number;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import Database from 'better-sqlite3';
 import { LocalKms } from '../../src/local-kms/index.js';
+import { Sealer } from '../../src/local-kms/sealing.js';
 import { ROOT_KEY, TestClock, errorName } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sealbox-kms-damaged-'));
@@ -97,5 +98,68 @@ describe('scheduled work on forged rows', () => {
     expect((await kms.listKeyRotations({ KeyId: keyId })).Rotations).toEqual([]);
     expect((await kms.encrypt({ KeyId: keyId, Plaintext: new Uint8Array(1) })).KeyId).toContain(keyId);
     kms.close();
+  });
+});
+
+describe('key material is bound to its key id, version, spec, usage and origin', () => {
+  const material = (dir: string, keyId: string): Buffer => {
+    const db = new Database(join(dir, 'kms.sqlite'), { readonly: true });
+    try {
+      return (db.prepare('SELECT sealed_material FROM key_versions WHERE key_id = ?').get(keyId) as { sealed_material: Buffer }).sealed_material;
+    } finally {
+      db.close();
+    }
+  };
+
+  it('a symmetric key relabelled HMAC_256 makes no MAC with its AES key; restoring the row restores it', async () => {
+    const dir = join(tmp, `s${n++}`);
+    const kms = LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY });
+    const keyId = (await kms.createKey({})).KeyMetadata!.KeyId!;
+    const blob = (await kms.encrypt({ KeyId: keyId, Plaintext: new Uint8Array([1, 2, 3]) })).CiphertextBlob!;
+    forge(dir, "UPDATE keys SET key_spec = 'HMAC_256', key_usage = 'GENERATE_VERIFY_MAC'");
+    expect(await errorName(kms.generateMac({ KeyId: keyId, MacAlgorithm: 'HMAC_SHA_256', Message: new Uint8Array(3) }))).toBe('KMSInternalException');
+    forge(dir, "UPDATE keys SET key_spec = 'SYMMETRIC_DEFAULT', key_usage = 'ENCRYPT_DECRYPT'");
+    expect((await kms.decrypt({ CiphertextBlob: blob })).Plaintext).toEqual(new Uint8Array([1, 2, 3]));
+    kms.close();
+  });
+
+  it('an RSA signing key relabelled ENCRYPT_DECRYPT does not encrypt; its origin changed, it does not sign', async () => {
+    const dir = join(tmp, `s${n++}`);
+    const kms = LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY });
+    const keyId = (await kms.createKey({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+    forge(dir, "UPDATE keys SET key_usage = 'ENCRYPT_DECRYPT'");
+    expect(await errorName(kms.encrypt({ KeyId: keyId, Plaintext: new Uint8Array(3), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }))).toBe('KMSInternalException');
+    forge(dir, "UPDATE keys SET key_usage = 'SIGN_VERIFY', origin = 'EXTERNAL'");
+    expect(await errorName(kms.sign({ KeyId: keyId, Message: new Uint8Array(3), SigningAlgorithm: 'RSASSA_PSS_SHA_256' }))).toBe('KMSInternalException');
+    forge(dir, "UPDATE keys SET origin = 'AWS_KMS'");
+    expect((await kms.sign({ KeyId: keyId, Message: new Uint8Array(3), SigningAlgorithm: 'RSASSA_PSS_SHA_256' })).Signature!.length).toBe(256);
+    kms.close();
+  });
+
+  it('two keys\' sealed material swapped opens as neither', async () => {
+    const dir = join(tmp, `s${n++}`);
+    const kms = LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY });
+    const a = (await kms.createKey({})).KeyMetadata!.KeyId!;
+    const b = (await kms.createKey({})).KeyMetadata!.KeyId!;
+    const [sa, sb] = [material(dir, a), material(dir, b)];
+    forge(dir, 'UPDATE key_versions SET sealed_material = ? WHERE key_id = ?', sb, a);
+    forge(dir, 'UPDATE key_versions SET sealed_material = ? WHERE key_id = ?', sa, b);
+    for (const id of [a, b]) expect(await errorName(kms.encrypt({ KeyId: id, Plaintext: new Uint8Array(1) }))).toBe('KMSInternalException');
+    kms.close();
+  });
+
+  it('material sealed by an earlier version (key id and version only) still opens', async () => {
+    const dir = join(tmp, `s${n++}`);
+    const kms = LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY });
+    const keyId = (await kms.createKey({})).KeyMetadata!.KeyId!;
+    const blob = (await kms.encrypt({ KeyId: keyId, Plaintext: new Uint8Array([7]) })).CiphertextBlob!;
+    // What Sealbox sealed before: the same material under the label `<key id>/<version>`.
+    const sealer = new Sealer(ROOT_KEY, 'key material');
+    const raw = sealer.open(material(dir, keyId), JSON.stringify(['sealbox key material v2', keyId, 1, 'SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT', 'AWS_KMS']));
+    forge(dir, 'UPDATE key_versions SET sealed_material = ? WHERE key_id = ?', Buffer.from(sealer.seal(raw, `${keyId}/1`)), keyId);
+    kms.close();
+    const again = LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY });
+    expect((await again.decrypt({ CiphertextBlob: blob })).Plaintext).toEqual(new Uint8Array([7]));
+    again.close();
   });
 });
