@@ -119,16 +119,38 @@ function setHead(db: Database, key: Uint8Array, seq: number, hash: string): void
   db.prepare("INSERT INTO meta (name, value) VALUES ('audit_head', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value").run(`${seq}:${headMac(key, seq, hash)}`);
 }
 
-/** Appends one row, MAC-chained to the previous one, and moves the head. Call inside the operation's transaction. */
+/**
+ * Appends one row, MAC-chained to the previous one, and moves the head, but only from a head
+ * that names the row before it: once rows were cut from the end, or the head deleted or
+ * altered, the head stays as it is, so {@link verifyAudit} keeps failing (`head`) instead of the
+ * next operation's row making the cut log whole again. Call inside the operation's transaction.
+ */
 export function appendAudit(db: Database, key: Uint8Array, entry: AuditEntry): void {
   const last = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
   const seq = (last?.seq ?? 0) + 1;
   const prevHash = last?.hash ?? GENESIS;
   const hash = rowMac(key, { seq, prevHash, ...entry });
+  const headWasLast = headNamesLastRow(db, key, last);
   db.prepare('INSERT INTO audit (seq, time, operation, caller, key_id, request, error, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
     seq, entry.time, entry.operation, entry.caller, entry.keyId, entry.request, entry.error, prevHash, hash,
   );
-  setHead(db, key, seq, hash);
+  if (headWasLast) setHead(db, key, seq, hash);
+}
+
+/**
+ * Whether the stored head names the last row `last` (no head for an empty log): its keyed MAC,
+ * or the unkeyed head `<seq>:<hash>` of a store written before the chain was keyed, accepted
+ * only while that last row carries the unkeyed hash itself.
+ */
+function headNamesLastRow(db: Database, key: Uint8Array, last: { seq: number; hash: string } | undefined): boolean {
+  const head = readHead(db);
+  if (last === undefined) return head === undefined;
+  const parsed = parseHead(head);
+  if (parsed === undefined) return false;
+  if (parsed.seq === last.seq && timingSafeEqualHex(headMac(key, last.seq, last.hash), parsed.mac)) return true;
+  if (head !== `${last.seq}:${last.hash}`) return false;
+  const row = db.prepare('SELECT * FROM audit WHERE seq = ?').get(last.seq) as AuditRow;
+  return legacyRowHash(toRecord(row)) === row.hash;
 }
 
 interface AuditRow { seq: number; time: number; operation: string; caller: string; key_id: string | null; request: string; error: string | null; prev_hash: string; hash: string }
@@ -191,14 +213,18 @@ function walk(db: Database, key: Uint8Array, options: { legacy?: boolean; anchor
   }
   const last = expected - 1;
   if (options.anchor && !anchored) return fail(last + 1, 'anchor', `the log ends at row ${last}, before the anchored head (row ${options.anchor.seq}): rows were removed or an older copy restored`);
-  if (last === 0) return { result: { ok: true, rows }, legacyRows };
   const head = readHead(db);
-  if (head === undefined) return fail(last + 1, 'head', `the head record is missing: rows after ${last} may have been removed`);
   const parsed = parseHead(head);
+  if (last === 0) return head === undefined ? { result: { ok: true, rows }, legacyRows } : fail(1, 'head', `the log is empty but has a head${parsed ? ` naming row ${parsed.seq}` : ''}: its rows were removed`);
+  if (head === undefined) return fail(last + 1, 'head', `the head record is missing: rows after ${last} may have been removed`);
   const headOk = legacyRows === last
     ? head === `${last}:${prevHash}` // a log with no keyed row yet still has its unkeyed head
     : parsed !== undefined && parsed.seq === last && timingSafeEqualHex(headMac(key, last, prevHash), parsed.mac);
-  if (!headOk) return fail(last + 1, 'head', `the head does not match row ${last}: rows after ${last} were removed or the head was altered`);
+  if (!headOk) {
+    // A head left behind by appendAudit names the row that was last when the log was cut.
+    const names = parsed !== undefined && parsed.seq !== last ? `the head names row ${parsed.seq}, not the last row ${last}: rows were removed from the end (any rows after them were written since)` : `the head does not match row ${last}: rows after ${last} were removed`;
+    return fail(last + 1, 'head', `${names} or the head was altered`);
+  }
   return { result: { ok: true, rows }, legacyRows };
 }
 

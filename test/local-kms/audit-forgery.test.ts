@@ -167,6 +167,37 @@ describe('audit chain against a forger with write access to kms.sqlite', () => {
     expect(verify(dir)).toMatchObject({ ok: false, firstBadSeq: 2, problem: 'head' });
   });
 
+  it('cut the tail, the head or every row, then let the store be used: still fails, "head" (the next rows do not make it whole)', async () => {
+    const cuts: Record<string, (db: Database.Database) => void> = {
+      'the tail': (db) => db.prepare('DELETE FROM audit WHERE seq > 3').run(),
+      'the tail and the head': (db) => {
+        db.prepare('DELETE FROM audit WHERE seq > 3').run();
+        db.prepare("DELETE FROM meta WHERE name = 'audit_head'").run();
+      },
+      'the head': (db) => db.prepare("DELETE FROM meta WHERE name = 'audit_head'").run(),
+      'every row': (db) => db.prepare('DELETE FROM audit').run(),
+    };
+    for (const [cut, edit] of Object.entries(cuts)) {
+      const dir = await storeWithRows(5);
+      forge(dir, edit);
+      // The victim goes on using the store: each call appends a row and (before) a fresh head.
+      const kms = LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY });
+      await kms.generateRandom({ NumberOfBytes: 1 });
+      await kms.generateRandom({ NumberOfBytes: 2 });
+      kms.close();
+      expect(verify(dir), cut).toMatchObject({ ok: false, problem: 'head' });
+    }
+  });
+
+  it('a head left behind by a cut says which row it names', async () => {
+    const dir = await storeWithRows(5);
+    forge(dir, (db) => db.prepare('DELETE FROM audit WHERE seq > 3').run());
+    const kms = LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY });
+    await kms.generateRandom({ NumberOfBytes: 1 });
+    kms.close();
+    expect(verify(dir)).toMatchObject({ ok: false, rows: 4, firstBadSeq: 5, problem: 'head', reason: expect.stringContaining('the head names row 5, not the last row 4') });
+  });
+
   it('reorder two rows, keeping their MACs or recomputing under a wrong key: fails at the first', async () => {
     for (const chain of [undefined, wrongKey]) {
       const dir = await storeWithRows(5);
