@@ -163,3 +163,29 @@ describe('key material is bound to its key id, version, spec, usage and origin',
     again.close();
   });
 });
+
+describe('the root key check value', () => {
+  it('deleted from a store with keys, any root key is refused (RootKeyMismatchException) and nothing is written; restored, the right key opens it', async () => {
+    const dir = join(tmp, `s${n++}`);
+    const kms = LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY });
+    const keyId = (await kms.createKey({})).KeyMetadata!.KeyId!;
+    kms.close();
+    const db = new Database(join(dir, 'kms.sqlite'));
+    const check = (db.prepare("SELECT value FROM meta WHERE name = 'root_key_check'").get() as { value: string }).value;
+    db.prepare("DELETE FROM meta WHERE name = 'root_key_check'").run();
+    db.close();
+    for (const rootKey of [new Uint8Array(32).fill(1), ROOT_KEY]) {
+      let name = 'opened';
+      try {
+        LocalKms.open({ dataDir: dir, rootKey }).close();
+      } catch (err) {
+        name = (err as Error).name;
+      }
+      expect(name).toBe('RootKeyMismatchException');
+    }
+    forge(dir, "INSERT INTO meta (name, value) VALUES ('root_key_check', ?)", check);
+    const again = LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY });
+    expect((await again.encrypt({ KeyId: keyId, Plaintext: new Uint8Array(1) })).KeyId).toContain(keyId);
+    again.close();
+  });
+});
