@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, fstatSync, openSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { FileError, UsageError, fileError } from './exit.js';
 
@@ -98,4 +98,43 @@ export async function terminalArmor(): Promise<Input> {
   }
   if (text.length === 0) throw new UsageError('no input: paste an armored message, give a file, or pipe data to stdin');
   return { stream: Readable.from([Buffer.from(`${text.join('\n')}\n`)]), size: undefined, regularFile: false };
+}
+
+/** Key files (raw, RSA PEM or DER, X-Wing key text, KMS public keys) are at most this long. */
+export const MAX_KEY_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Reads a file a command needs whole and small, such as a key file (`path` '-' is stdin), at
+ * most `max` bytes: a longer one is not what was meant (`--key file:/dev/zero`, a data file
+ * named by mistake), and it is refused after `max` + 1 bytes rather than read to its end, which
+ * for a device never comes. The bytes read are zeroed in the scratch they were read into: the
+ * result is the only copy.
+ *
+ * @throws FileError (the path as `what` names it): the system's reasons, and EFBIG when the
+ * file is longer than `max`.
+ */
+export function readSmallFile(path: string, what: string, max: number = MAX_KEY_FILE_BYTES): Buffer {
+  const name = path === '-' ? 'standard input' : `${what} ${path}`;
+  let fd: number;
+  try {
+    fd = path === '-' ? 0 : openSync(path, 'r');
+  } catch (err) {
+    throw fileError(err, name, 'read');
+  }
+  const scratch = Buffer.allocUnsafeSlow(max + 1);
+  let length = 0;
+  try {
+    for (;;) {
+      const n = readSync(fd, scratch, length, scratch.length - length, null);
+      if (n === 0) break;
+      length += n;
+      if (length > max) throw new FileError(`cannot read ${name}: it is longer than ${max} bytes, more than any key file`, 'EFBIG');
+    }
+    return Buffer.from(scratch.subarray(0, length));
+  } catch (err) {
+    throw err instanceof FileError ? err : fileError(err, name, 'read');
+  } finally {
+    scratch.fill(0, 0, length);
+    if (path !== '-') closeSync(fd);
+  }
 }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { Keyring, UnwrapRequest } from '../keyring/keyring.js';
@@ -12,8 +12,9 @@ import type { KmsClientLike } from '../keyring/kms-client-supplier.js';
 import { SealboxError, decryptionFailed } from '../errors.js';
 import type { LocalKms } from '../local-kms/index.js';
 import type { DescribeKeyResponse } from '@aws-sdk/client-kms';
-import { UsageError, fileError } from './exit.js';
+import { UsageError } from './exit.js';
 import { LOCAL_ACCOUNT } from './local-names.js';
+import { readSmallFile } from './input.js';
 
 /** Options that say how to reach AWS KMS for `kms:` keys. */
 export interface KeyOptions {
@@ -23,11 +24,7 @@ export interface KeyOptions {
 
 /** The bytes of a key file; a usage error naming the file when it cannot be read. */
 function readKeyFile(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw fileError(err, `key file ${path}`, 'read');
-  }
+  return readSmallFile(path, 'key file');
 }
 
 /** Namespace of raw key files in EDKs; the name is the key's fingerprint, so decrypt finds it. */
@@ -140,8 +137,13 @@ async function kmsFor(keyArn: string, local: () => Promise<LocalKms>, endpointUr
 
 function rawKeyring(path: string): Keyring {
   const text = readKeyFile(path);
-  const trimmed = text.toString('utf8').trim();
-  const key = text.length === 32 ? new Uint8Array(text) : /^[0-9a-fA-F]{64}$/.test(trimmed) ? new Uint8Array(Buffer.from(trimmed, 'hex')) : new Uint8Array(Buffer.from(trimmed, 'base64'));
+  let key: Uint8Array;
+  try {
+    const trimmed = text.toString('utf8').trim();
+    key = text.length === 32 ? new Uint8Array(text) : /^[0-9a-fA-F]{64}$/.test(trimmed) ? new Uint8Array(Buffer.from(trimmed, 'hex')) : new Uint8Array(Buffer.from(trimmed, 'base64'));
+  } finally {
+    text.fill(0);
+  }
   if (key.length !== 32) throw new UsageError(`key file ${path} must hold 32 bytes (raw, 64 hex digits or base64)`);
   const name = createHash('sha256').update(key).digest('hex').slice(0, 32);
   return new RawAesKeyring({ namespace: RAW_NAMESPACE, name, wrappingKey: key });

@@ -1,4 +1,4 @@
-import { closeSync, fchmodSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fchmodSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SealboxError } from '../errors.js';
 import type { Keyring } from '../keyring/keyring.js';
@@ -7,6 +7,7 @@ import { XWING_PUBLIC_PREFIX, XWING_SECRET_PREFIX, xwingKeyKind } from '../keyri
 import type { GlobalOptions } from './local.js';
 import { UsageError, fileError } from './exit.js';
 import { checkOutputPath } from './output-path.js';
+import { readSmallFile } from './input.js';
 
 // `sealbox keygen --pq` / `keygen -y` and `--key pq:...`: X-Wing (post-quantum hybrid) keys as
 // text files, after age-keygen. docs/cli.md, "Post-quantum keys".
@@ -18,10 +19,11 @@ function keyTextError(err: unknown, where: string): Error {
 }
 
 function readText(path: string): string {
+  const bytes = readSmallFile(path, 'key file');
   try {
-    return path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
-  } catch (err) {
-    throw fileError(err, path === '-' ? 'standard input' : `key file ${path}`, 'read');
+    return bytes.toString('utf8');
+  } finally {
+    bytes.fill(0);
   }
 }
 

@@ -59,6 +59,27 @@ describe('inputs that cannot be read end with one line and an exit code, for eve
     expect(existsSync(home)).toBe(false);
   });
 
+  it('key files that never end or are far too long (file:/dev/zero, a 1 MiB + 1 byte file): one line, exit 1 (EFBIG), for every kind', () => {
+    // Before, the whole file was read first: /dev/zero until memory ran out.
+    const home = join(tmp('inputs-big-keys'), 'home');
+    const big = join(dir, 'big.key');
+    writeFileSync(big, Buffer.alloc(1024 * 1024 + 1, 0x41));
+    for (const command of ['encrypt', 'decrypt']) {
+      for (const prefix of ['file:', 'rsa:', 'kms-rsa:', 'pq:']) {
+        for (const path of ['/dev/zero', big]) {
+          const r = sealbox(home, [command, '--key', `${prefix}${path}`], 'x', { timeout: 20_000 });
+          expectOneLine(r, 1, /EFBIG/, `${command} ${prefix}${path}`);
+          expect(r.stderr).toContain(`key file ${path}: it is longer than 1048576 bytes`);
+        }
+      }
+    }
+    expectOneLine(sealbox(home, ['keygen', '-y', '/dev/zero'], undefined, { timeout: 20_000 }), 1, /EFBIG/, 'keygen -y');
+    // At the limit it is read, and judged as a key (not one here).
+    writeFileSync(big, Buffer.alloc(1024 * 1024, 0x41));
+    expect(sealbox(home, ['encrypt', '--key', `file:${big}`], 'x').stderr).toContain('must hold 32 bytes');
+    expect(existsSync(home)).toBe(false);
+  }, 120_000);
+
   it('a FIFO whose writer closes early: decrypt and inspect report a truncated message (exit 2), encrypt encrypts what came', async () => {
     const home = tmp('inputs-fifo');
     const enc = sealbox(home, ['encrypt'], Buffer.alloc(100_000, 7));

@@ -23,7 +23,7 @@ export function cliEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.Proc
 }
 
 /** Spawns the built CLI as a user would, with its own SEALBOX_HOME. */
-export function sealbox(home: string, args: string[], input?: Buffer | string, options: { cwd?: string; uid?: number; gid?: number } = {}): Run {
+export function sealbox(home: string, args: string[], input?: Buffer | string, options: { cwd?: string; uid?: number; gid?: number; timeout?: number } = {}): Run {
   const r = spawnSync(process.execPath, [CLI, ...args], { input, env: cliEnv(home), maxBuffer: 64 * 1024 * 1024, ...options });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
 }
