@@ -8,6 +8,7 @@ import { SealboxError } from '../errors.js';
 import { decodeHeader, readPreamble } from '../format/header.js';
 import { MAX_ENCRYPTED_DATA_KEYS, MAX_FRAME_LENGTH, MAX_HEADER_BYTES, TAG_BYTES } from '../limits.js';
 import { nodeAtomicWriteFs } from './atomic-write.js';
+import { lockForRewrap } from './file-lock.js';
 
 /**
  * Crash-safe replacement of a message's header in place, for a new header of exactly the old
@@ -35,7 +36,9 @@ import { nodeAtomicWriteFs } from './atomic-write.js';
  * Recovery runs at the start of every rewrapFile of the file (and the CLI's rewrap), or by
  * calling {@link recoverRewrap}. Before it runs, a reader that ignores the journal may find a
  * header that fails authentication (ERR_DECRYPTION_FAILED), never one that authenticates as
- * something else: the tag covers the whole header.
+ * something else: the tag covers the whole header. Both hold the file's rewrap lock
+ * (src/node/file-lock.ts) from before recovery until the journal is removed, so recovery never
+ * acts on the journal of a rewrap that is still running.
  */
 
 const MAGIC = Buffer.from('SBXRWJ1\n');
@@ -186,13 +189,26 @@ function untrustedJournal(journal: string, path: string): SealboxError {
  * ```
  * @returns `'none'` (no journal), `'completed'` (the new message is in place) or `'discarded'`
  * (an incomplete journal was removed; the old message is in place)
- * @throws SealboxError ERR_STATE when the journal does not belong to the file as it is now
+ * @throws SealboxError ERR_STATE when another rewrap of the file is in progress (its journal
+ * is not a crashed one's: see src/node/file-lock.ts), when the journal does not belong to the file as it is now
  * (another file was put in its place), does not hold a header of the file's message and its
  * rewrap, or could have been written by someone who cannot write the file (another owner,
  * writable by group or others, a symbolic link): both are left as they are. Node file system
  * errors.
  */
 export async function recoverRewrap(path: string): Promise<'none' | 'completed' | 'discarded'> {
+  // A journal exists while a rewrap writes it: only one that no rewrap holds the lock for is
+  // a crashed one's.
+  const release = await lockForRewrap(path);
+  try {
+    return await recoverJournal(path);
+  } finally {
+    await release();
+  }
+}
+
+/** {@link recoverRewrap} for a caller that holds the file's rewrap lock (rewrapFile). */
+export async function recoverJournal(path: string): Promise<'none' | 'completed' | 'discarded'> {
   const journal = journalPath(path);
   let handle: FileHandle;
   try {

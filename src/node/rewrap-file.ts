@@ -10,7 +10,8 @@ import type { RewrapOptions } from '../message/rewrap-session.js';
 import { checkFrameTags, planRewrap, rewrapHeader } from '../message/rewrap-session.js';
 import { writeFileAtomically } from './atomic-write.js';
 import type { StepHook } from './header-journal.js';
-import { readAt, recoverRewrap, writeHeaderInPlace } from './header-journal.js';
+import { readAt, recoverJournal, writeHeaderInPlace } from './header-journal.js';
+import { lockForRewrap } from './file-lock.js';
 
 /** Bytes per positional read and write when the body must move (the header changed length). */
 const COPY_BLOCK = 1024 * 1024;
@@ -141,9 +142,26 @@ export async function rewrapFileWith(src: string, dst: string, options: RewrapFi
   const plan = planRewrap(options);
   const inPlace = options.inPlace ?? 'header';
   if (inPlace !== 'header' && inPlace !== 'copy') throw new TypeError('"inPlace" expected "header" or "copy"');
-  // An in-place rewrap of src that a crash interrupted is finished before src is read.
-  await recoverRewrap(src);
   const same = await sameFile(src, dst);
+  // One rewrap of a file at a time (src/node/file-lock.ts), held until its journal is removed or
+  // its copy renamed; dst's too when it is another file, so that no in-place rewrap of dst is
+  // lost under the rename. Not src's when its directory cannot be written (a read-only archive
+  // read into a new file): no rewrap can write a journal there either.
+  const locks = [await lockForRewrap(src).catch((err: unknown) => {
+    if (!same && ['EACCES', 'EPERM', 'EROFS'].includes((err as NodeJS.ErrnoException).code ?? '')) return async () => undefined;
+    throw err;
+  })];
+  try {
+    if (!same) locks.push(await lockForRewrap(dst));
+    // An in-place rewrap of src that a crash interrupted is finished before src is read.
+    await recoverJournal(src);
+    return await rewrapLocked(src, dst, same, plan, inPlace, step);
+  } finally {
+    for (const release of locks.reverse()) await release();
+  }
+}
+
+async function rewrapLocked(src: string, dst: string, same: boolean, plan: ReturnType<typeof planRewrap>, inPlace: 'header' | 'copy', step?: StepHook): Promise<RewrapFileResult> {
   const input = await open(src, 'r');
   try {
     const { size } = await input.stat();
@@ -161,6 +179,12 @@ export async function rewrapFileWith(src: string, dst: string, options: RewrapFi
     if (same && inPlace === 'header' && headerBytes.length === bodyStart) {
       const file = await open(src, 'r+');
       try {
+        // Still the file whose header was authenticated, with that header: another program may
+        // have renamed a file over src or written it meanwhile (other rewraps wait for the lock).
+        const [was, now] = await Promise.all([input.stat(), file.stat()]);
+        if (was.dev !== now.dev || was.ino !== now.ino || now.size !== size || !(await readAt(file, bodyStart, 0)).equals(old)) {
+          throw new SealboxError('ERR_STATE', 'The source file changed while it was rewrapped');
+        }
         await writeHeaderInPlace(src, file, old, headerBytes, step);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new SealboxError('ERR_STATE', 'Another rewrap of this file is in progress');
@@ -230,7 +254,9 @@ async function verifyFileFrames(input: FileHandle, bodyStart: number, size: numb
  *   its length, else positional reads and writes of 1 MiB); the file keeps `src`'s permissions.
  *
  * Any failure before that point writes nothing and leaves `src` and `dst` untouched. A journal
- * left by an interrupted in-place rewrap of `src` is finished first.
+ * left by an interrupted in-place rewrap of `src` is finished first. One rewrap of a file at a
+ * time: a lock file beside it (src/node/file-lock.ts) is held throughout; while another rewrap
+ * holds it, this one fails at once with ERR_STATE.
  *
  * @example
  * ```ts

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -12,6 +12,7 @@ import { TAG_BYTES } from '../../src/limits.js';
 import type { Keyring } from '../../src/keyring/keyring.js';
 import { recoverRewrap, rewrapFile } from '../../src/node/index.js';
 import { journalPath, writeHeaderInPlace } from '../../src/node/header-journal.js';
+import { rewrapFileWith } from '../../src/node/rewrap-file.js';
 import { rewrap } from '../../src/rewrap/index.js';
 import { bytesEqual, pattern, testKeyring, thrown } from '../helpers/keys.js';
 
@@ -29,7 +30,7 @@ afterAll(async () => {
 
 const code = (err: unknown): string => (err as { code?: string; name: string }).code ?? (err as Error).name;
 const bodyOf = (m: Uint8Array): Uint8Array => m.subarray(readPreamble(m)! + TAG_BYTES);
-const leftovers = async (): Promise<string[]> => (await readdir(dir)).filter((f) => f.includes('sealbox-tmp') || f.includes('sealbox-rewrap'));
+const leftovers = async (): Promise<string[]> => (await readdir(dir)).filter((f) => f.includes('sealbox-tmp') || f.includes('sealbox-rewrap') || f.includes('sealbox-lock'));
 
 /**
  * A message file under oldKey. Suite 3 unless `suite1` (encrypt writes suite 1; its first rewrap
@@ -342,9 +343,92 @@ describe('in-place header replacement survives a crash at any point', () => {
       expect(await stat(join(dir, 'm-out.sbx')).catch(() => null)).toBeNull();
     }
     // A killed process cannot remove its temporary file; it is named so that it is recognisable.
+    // Its rewrap locks stay too, and the next rewrap of the file takes them over (the process ended).
     for (const f of await leftovers()) {
-      expect(f).toMatch(/^\.m(-out)?\.sbx\.[0-9a-f]{12}\.sealbox-tmp$/);
-      await rm(join(dir, f));
+      expect(f).toMatch(/^\.m(-out)?\.sbx\.([0-9a-f]{12}\.sealbox-tmp|sealbox-lock)$/);
+      if (f.endsWith('tmp')) await rm(join(dir, f));
     }
+    expect((await rewrapFile(path, join(dir, 'm-out.sbx'), { keyring: oldKey, to: newKey })).method).toBe('copy');
+    await rm(join(dir, 'm-out.sbx'));
+    expect(await leftovers()).toEqual([]);
   }, 30_000);
+});
+
+describe('two rewraps of one file at once', () => {
+  it('a second rewrap or recovery while one writes the header in place is refused, and touches nothing', async () => {
+    const { path, bytes, plaintext } = await message('race.sbx', 20_000, 1000);
+    for (const step of ['journal-written', 'journal-synced', 'header-written', 'header-synced'] as const) {
+      await writeFile(path, bytes);
+      const seen: unknown[] = [];
+      const r = await rewrapFileWith(path, path, { keyring: oldKey, to: newKey }, async (s) => {
+        if (s !== step) return;
+        // Another process (or another call in this one) starts on the same file right now: its
+        // recovery must not take this live journal for a crashed one, finish or discard it.
+        seen.push(await thrown(() => rewrapFile(path, path, { keyring: oldKey, to: newKey, mode: 'add' })));
+        seen.push(await thrown(() => rewrapFile(path, join(dir, 'race-out.sbx'), { keyring: oldKey, to: newKey })));
+        seen.push(await thrown(() => recoverRewrap(path)));
+      });
+      expect([step, seen.map(code)]).toEqual([step, ['ERR_STATE', 'ERR_STATE', 'ERR_STATE']]);
+      expect([step, r.method]).toEqual([step, 'header']);
+      expect(await opensWith(path, newKey, plaintext)).toBe(true);
+      expect((await decrypt(await readFile(path), { keyring: newKey })).header.encryptedDataKeys.length).toBe(1);
+      expect(await stat(join(dir, 'race-out.sbx')).catch(() => null)).toBeNull();
+      expect(await leftovers()).toEqual([]);
+    }
+  });
+
+  it('the lock of a rewrap in another process is respected; one of a process that has ended is taken over', async () => {
+    const { path, bytes, plaintext } = await message('held.sbx', 20_000, 1000);
+    const { spawn } = await import('node:child_process');
+    const { hostname } = await import('node:os');
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+    const boot = await readFile('/proc/sys/kernel/random/boot_id', 'latin1').then((b) => b.trim(), () => '');
+    const start = (pid: number): Promise<string> => readFile(`/proc/${pid}/stat`, 'latin1').then((t) => t.slice(t.lastIndexOf(')') + 2).split(' ')[19]!, () => '');
+    const lockText = async (pid: number, startTime?: string, host = hostname()): Promise<string> => `sealbox-lock 1\n${pid}\n${startTime ?? (await start(pid))}\n${boot}\n${host}\n`;
+    const lock = join(dir, '.held.sbx.sealbox-lock');
+    try {
+      // A running process's lock, and one of another host (whose processes cannot be seen): refused, nothing touched.
+      for (const text of [await lockText(other.pid!), await lockText(1, '', 'another-host.example')]) {
+        await writeFile(lock, text, { mode: 0o600 });
+        for (const attempt of [() => rewrapFile(path, path, { keyring: oldKey, to: newKey }), () => rewrapFile(path, join(dir, 'held-out.sbx'), { keyring: oldKey, to: newKey }), () => recoverRewrap(path)]) {
+          const err = await thrown(attempt);
+          expect(code(err)).toBe('ERR_STATE');
+          expect((err as Error).message).toMatch(/Another rewrap of held\.sbx is in progress \(process \d+/);
+        }
+        expect(bytesEqual(await readFile(path), bytes)).toBe(true);
+        expect(await readFile(lock, 'latin1')).toBe(text);
+        expect(await stat(join(dir, 'held-out.sbx')).catch(() => null)).toBeNull();
+      }
+    } finally {
+      other.kill('SIGKILL');
+    }
+    await new Promise((resolve) => other.once('exit', resolve));
+    // Stale: its process has ended; this process's id with another start time (the id came
+    // round: Linux only); a lock cut short by a power cut (empty); not a lock at all.
+    const stale = [await lockText(other.pid!), ...(boot ? [await lockText(process.pid, '1')] : []), '', 'junk'];
+    for (const [i, text] of stale.entries()) {
+      await writeFile(lock, text, { mode: 0o600 });
+      expect([i, (await rewrapFile(path, path, { keyring: i % 2 ? newKey : oldKey, to: i % 2 ? oldKey : newKey })).method]).toEqual([i, 'header']);
+      expect(await leftovers()).toEqual([]);
+    }
+    expect(await opensWith(path, stale.length % 2 ? newKey : oldKey, plaintext)).toBe(true);
+  });
+
+  it('a file replaced after its header was read is not written: its own header stays', async () => {
+    const { path, bytes } = await message('swap1.sbx', 20_000, 1000);
+    const other = await message('swap2.sbx', 20_000, 1000);
+    // The same kinds of keys and lengths: the new header has the length of either file's.
+    const swapping: Keyring = {
+      wrapKey: (req) => newKey.wrapKey(req),
+      unwrapKey: async (req) => {
+        // Between the header read and the header write, another program renames a file over it.
+        await rename(other.path, path);
+        return oldKey.unwrapKey(req);
+      },
+    };
+    expect(code(await thrown(() => rewrapFile(path, path, { keyring: swapping, to: newKey })))).toBe('ERR_STATE');
+    expect(bytesEqual(await readFile(path), other.bytes)).toBe(true);
+    expect(bytes.length).toBe(other.bytes.length);
+    expect(await leftovers()).toEqual([]);
+  });
 });
