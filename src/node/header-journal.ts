@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { open, stat, unlink } from 'node:fs/promises';
+import { open, realpath, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { readU32, writeU32, writeU64 } from '../crypto/bytes.js';
 import { SealboxError } from '../errors.js';
@@ -197,11 +197,13 @@ function untrustedJournal(journal: string, path: string): SealboxError {
  * errors.
  */
 export async function recoverRewrap(path: string): Promise<'none' | 'completed' | 'discarded'> {
+  // Through a symbolic link, the file it points to: rewrapFile keeps the journal beside it.
+  const real = await realpath(path).catch(() => path);
   // A journal exists while a rewrap writes it: only one that no rewrap holds the lock for is
   // a crashed one's.
-  const release = await lockForRewrap(path);
+  const release = await lockForRewrap(real);
   try {
-    return await recoverJournal(path);
+    return await recoverJournal(real);
   } finally {
     await release();
   }

@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import { copyFile, open, stat } from 'node:fs/promises';
+import { copyFile, open, realpath, stat } from 'node:fs/promises';
 import { readU32 } from '../crypto/bytes.js';
 import { SealboxError, formatInvalid, limitExceeded } from '../errors.js';
 import { FINAL_FRAME_OVERHEAD, FINAL_FRAME_PREFIX, FRAME_FINAL, FRAME_REGULAR, REGULAR_FRAME_OVERHEAD } from '../format/frame.js';
@@ -138,11 +138,16 @@ async function sameFile(a: string, b: string): Promise<boolean> {
 }
 
 /** {@link rewrapFile} with a step hook (tests stop the process at each step). */
-export async function rewrapFileWith(src: string, dst: string, options: RewrapFileOptions, step?: StepHook): Promise<RewrapFileResult> {
+export async function rewrapFileWith(path: string, to: string, options: RewrapFileOptions, step?: StepHook): Promise<RewrapFileResult> {
   const plan = planRewrap(options);
   const inPlace = options.inPlace ?? 'header';
   if (inPlace !== 'header' && inPlace !== 'copy') throw new TypeError('"inPlace" expected "header" or "copy"');
-  const same = await sameFile(src, dst);
+  const same = await sameFile(path, to);
+  // Through a symbolic link, the file it points to: its journal and lock sit beside it, where a
+  // rewrap by its own name finds them, and in place the link is kept (a rename over the link
+  // replaced the link with the new message and left the file under the old keys).
+  const src = await realpath(path);
+  const dst = same ? src : to;
   // One rewrap of a file at a time (src/node/file-lock.ts), held until its journal is removed or
   // its copy renamed; dst's too when it is another file, so that no in-place rewrap of dst is
   // lost under the rename. Not src's when its directory cannot be written (a read-only archive
@@ -256,7 +261,8 @@ async function verifyFileFrames(input: FileHandle, bodyStart: number, size: numb
  * Any failure before that point writes nothing and leaves `src` and `dst` untouched. A journal
  * left by an interrupted in-place rewrap of `src` is finished first. One rewrap of a file at a
  * time: a lock file beside it (src/node/file-lock.ts) is held throughout; while another rewrap
- * holds it, this one fails at once with ERR_STATE.
+ * holds it, this one fails at once with ERR_STATE. `src` (and `dst` when it names the same file)
+ * may be a symbolic link: the file it points to is rewrapped, and in place the link is kept.
  *
  * @example
  * ```ts

@@ -432,3 +432,40 @@ describe('two rewraps of one file at once', () => {
     expect(await leftovers()).toEqual([]);
   });
 });
+
+describe('rewrapFile through a symbolic link', () => {
+  it('in place, the file it points to is rewrapped and the link kept, both ways of writing; its journal is beside the file', async () => {
+    const { symlink, lstat, readlink } = await import('node:fs/promises');
+    for (const suite1 of [true, false]) {
+      const name = suite1 ? 'target1.sbx' : 'target3.sbx';
+      const { path, plaintext } = await message(name, 20_000, 1000, suite1);
+      const link = join(dir, `link-${name}`);
+      await symlink(name, link);
+      let journalBesideFile = false;
+      const r = await rewrapFileWith(link, link, { keyring: oldKey, to: newKey }, async (s) => {
+        if (s === 'journal-synced') journalBesideFile = (await stat(journalPath(path)).catch(() => null)) !== null;
+      });
+      expect([name, r.method]).toEqual([name, suite1 ? 'copy' : 'header']);
+      if (!suite1) {
+        expect(journalBesideFile).toBe(true);
+        // A crash's journal is found through the link too.
+        const { ciphertext: next } = await rewrap(await readFile(path), { keyring: newKey, to: oldKey });
+        const len = readPreamble(next)! + TAG_BYTES;
+        const f = await (await import('node:fs/promises')).open(path, 'r+');
+        await writeHeaderInPlace(path, f, (await readFile(path)).subarray(0, len), next.subarray(0, len), (s) => {
+          if (s === 'journal-synced') throw new Error('stop');
+        }).catch(() => undefined);
+        await f.close();
+        expect(await recoverRewrap(link)).toBe('completed');
+        expect(await opensWith(path, oldKey, plaintext)).toBe(true);
+        await rewrapFile(link, link, { keyring: oldKey, to: newKey });
+      }
+      expect((await lstat(link)).isSymbolicLink()).toBe(true);
+      expect(await readlink(link)).toBe(name);
+      expect(await opensWith(path, newKey, plaintext)).toBe(true);
+      expect(await opensWith(path, oldKey, plaintext)).toBe(false);
+      await rm(link);
+    }
+    expect(await leftovers()).toEqual([]);
+  });
+});
