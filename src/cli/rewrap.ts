@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
+import type { Stats } from 'node:fs';
 import { statSync } from 'node:fs';
 import { MultiKeyring } from '../keyring/multi.js';
 import type { Keyring } from '../keyring/keyring.js';
 import { rewrapFile } from '../node/rewrap-file.js';
 import type { RewrapFileOptions, RewrapFileResult } from '../node/rewrap-file.js';
 import { lazyLocal } from './crypt.js';
-import { checkOutputPath } from './output-path.js';
+import { checkOutputPath, outputTarget } from './output-path.js';
 import { filesProgress } from './io.js';
 import { cleanUpOnSignal } from './interrupt.js';
 import { displayText } from './display.js';
@@ -36,17 +37,32 @@ async function run(files: string[], opts: RewrapCliOptions, globals: GlobalOptio
   if (opts.output !== undefined && files.length !== 1) throw new UsageError('-o names the output of one file; with several files each is rewrapped in place');
   if (opts.output === '-') throw new UsageError('rewrap writes files: -o - (stdout) is not supported');
   const expected = parsePairs(opts.requireContext, '--require-context');
+  // Each file once: two workers on one file (the same name twice, or two links to it) would
+  // race for it, and rewrapping a file twice is not what naming it twice by mistake meant.
+  const named = new Map<string, string>();
   for (const file of files) {
-    let isFile: boolean;
+    let st: Stats;
     try {
-      isFile = statSync(file).isFile();
+      st = statSync(file);
     } catch (err) {
       throw fileError(err, file, 'read');
     }
-    if (!isFile) throw new FileError(`cannot rewrap ${file}: not a regular file`, 'EISDIR');
+    if (!st.isFile()) throw new FileError(`cannot rewrap ${file}: not a regular file`, 'EISDIR');
+    const first = named.get(`${st.dev}:${st.ino}`);
+    if (first !== undefined) throw new UsageError(`${first} and ${file} are the same file: name each file once`);
+    named.set(`${st.dev}:${st.ino}`, file);
   }
 
-  if (opts.output !== undefined) checkOutputPath(opts.output);
+  // -o as encrypt's and decrypt's: a link to a file writes the file and keeps the link. A FIFO,
+  // device or standard output cannot take a file renamed over it (as root, /dev/null would have
+  // become a regular file).
+  let output: string | undefined;
+  if (opts.output !== undefined) {
+    const target = outputTarget(opts.output);
+    if (target.kind !== 'file') throw new UsageError(`rewrap writes files: -o ${opts.output} is not a regular file`);
+    checkOutputPath(opts.output, target);
+    output = target.path;
+  }
   // Rewrap never creates a key store: a new one holds no key to unwrap with.
   const local = lazyLocal(globals, true);
   let interrupted = 0;
@@ -100,7 +116,7 @@ async function run(files: string[], opts: RewrapCliOptions, globals: GlobalOptio
         const index = next++;
         const file = files[index]!;
         try {
-          report(index, file, await rewrapFile(file, opts.output ?? file, options), undefined);
+          report(index, file, await rewrapFile(file, output ?? file, options), undefined);
         } catch (err) {
           report(index, file, undefined, err);
         }

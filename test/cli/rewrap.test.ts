@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decrypt, encrypt, MultiKeyring, RawAesKeyring } from '../../src/index.js';
@@ -104,6 +104,48 @@ describe('sealbox rewrap', () => {
       expect(r.stderr, args.join(' ')).toMatch(/^sealbox: .*\((ERR_USAGE|ENOENT|EISDIR)\)\n/);
     }
     expect(readdirSync(join(dir)).includes('home')).toBe(false);
+  }, 60_000);
+
+  it('each file once; inputs and -o through links; -o that is not a regular file is refused', async () => {
+    const sub = join(dir, 'paths');
+    mkdirSync(sub);
+    const file = join(sub, 'f.sbx');
+    writeFileSync(file, (await encrypt(Buffer.from('paths'), { keyring: oldKey.keyring })).ciphertext);
+    linkSync(file, join(sub, 'hard.sbx'));
+    symlinkSync('f.sbx', join(sub, 'soft.sbx'));
+    const before = readFileSync(file);
+    const keys = ['--key', `file:${newKey.path}`, '--unwrap-key', `file:${oldKey.path}`];
+    // The same file named twice, by the same name, another spelling, a hard or a symbolic link:
+    // two workers would race for it (and a second rewrap of it is not what was meant).
+    for (const twice of [[file, file], [file, join(sub, '.', 'f.sbx')], [file, join(sub, 'hard.sbx')], [join(sub, 'soft.sbx'), file]]) {
+      const r = sealbox(home, ['--json', 'rewrap', ...twice, ...keys]);
+      expect([twice, r.code]).toEqual([twice, 1]);
+      expect(r.stderr).toMatch(/are the same file: name each file once \(ERR_USAGE\)\n$/);
+      expect(r.stdout).toBe('');
+      expect(readFileSync(file).equals(before)).toBe(true);
+    }
+    // -o into a FIFO (or a device, or standard output): a file renamed over it would replace it.
+    execFileSync('mkfifo', [join(sub, 'pipe')]);
+    const fifo = sealbox(home, ['rewrap', file, '-o', join(sub, 'pipe'), ...keys]);
+    expect(fifo.code).toBe(1);
+    expect(fifo.stderr).toMatch(/-o .*pipe is not a regular file \(ERR_USAGE\)\n$/);
+    expect(lstatSync(join(sub, 'pipe')).isFIFO()).toBe(true);
+    // A FIFO as input is refused at once (not waited on for a writer).
+    expect(sealbox(home, ['rewrap', join(sub, 'pipe'), ...keys]).stderr).toMatch(/not a regular file \(EISDIR\)/);
+    // -o through a symbolic link writes the file it points to and keeps the link, as encrypt's -o.
+    writeFileSync(join(sub, 'out.sbx'), 'old output');
+    symlinkSync('out.sbx', join(sub, 'out-link.sbx'));
+    const viaLink = sealbox(home, ['rewrap', file, '-o', join(sub, 'out-link.sbx'), ...keys]);
+    expect(viaLink.code, viaLink.stderr).toBe(0);
+    expect(lstatSync(join(sub, 'out-link.sbx')).isSymbolicLink()).toBe(true);
+    expect(await opens(readFileSync(join(sub, 'out.sbx')), newKey.keyring)).toBe('paths');
+    expect(readFileSync(file).equals(before)).toBe(true);
+    // In place through a symbolic link: the file is rewrapped, the link kept.
+    const inPlace = sealbox(home, ['rewrap', join(sub, 'soft.sbx'), ...keys]);
+    expect(inPlace.code, inPlace.stderr).toBe(0);
+    expect(lstatSync(join(sub, 'soft.sbx')).isSymbolicLink()).toBe(true);
+    expect(await opens(readFileSync(file), newKey.keyring)).toBe('paths');
+    expect(readdirSync(sub).filter((f) => f.startsWith('.'))).toEqual([]);
   }, 60_000);
 
   it('exit codes as for decrypt; the other files are still rewrapped; a bad file is left as it was', async () => {
