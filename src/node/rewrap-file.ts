@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { copyFile, open, realpath, stat } from 'node:fs/promises';
 import { readU32 } from '../crypto/bytes.js';
@@ -131,6 +132,31 @@ async function copyBody(input: FileHandle, from: number, end: number, out: FileH
   await writing;
 }
 
+/**
+ * In place by rename, the new file takes the old one's owner and group where this user may give
+ * them (root: any; others: a group they are in), then its permission bits again (a change of
+ * owner clears set-id bits). A group that cannot be kept loses its bits: the user's own group,
+ * which the file never had, gets no access to it. Before this the file is 0600 or src's mode,
+ * never wider.
+ */
+async function keepOwner(out: FileHandle, was: Stats): Promise<void> {
+  const now = await out.stat();
+  if (now.uid === was.uid && now.gid === was.gid) return;
+  let mode = was.mode & 0o777;
+  try {
+    await out.chown(was.uid, was.gid);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    try {
+      await out.chown(-1, was.gid);
+    } catch (err2) {
+      if ((err2 as NodeJS.ErrnoException).code !== 'EPERM') throw err2;
+      mode &= ~0o070;
+    }
+  }
+  await out.chmod(mode);
+}
+
 /** True when `a` and `b` name the same existing file (same device and inode). */
 async function sameFile(a: string, b: string): Promise<boolean> {
   const [x, y] = await Promise.all([stat(a), stat(b).catch(() => undefined)]);
@@ -167,7 +193,9 @@ export async function rewrapFileWith(path: string, to: string, options: RewrapFi
 }
 
 async function rewrapLocked(src: string, dst: string, same: boolean, plan: ReturnType<typeof planRewrap>, inPlace: 'header' | 'copy', step?: StepHook): Promise<RewrapFileResult> {
-  const input = await open(src, 'r');
+  // In place, whichever way it is written, the file must be one this user may write: a
+  // read-only file is not replaced by rename merely because its directory can be written.
+  const input = await open(src, same ? 'r+' : 'r');
   try {
     const { size } = await input.stat();
     const preamble = await readAt(input, PREAMBLE_BYTES, 0);
@@ -200,7 +228,8 @@ async function rewrapLocked(src: string, dst: string, same: boolean, plan: Retur
       return done('header', headerBytes.length);
     }
 
-    const { mode } = await input.stat();
+    const was = await input.stat();
+    const { mode } = was;
     const written = await writeFileAtomically(dst, async (out, tmp) => {
       if (headerBytes.length === bodyStart) {
         // Same length: the platform's copy (copy_file_range, or a clone where the file system
@@ -220,6 +249,7 @@ async function rewrapLocked(src: string, dst: string, same: boolean, plan: Retur
         await copyBody(input, bodyStart, size, out, headerBytes.length, step);
         await out.chmod(mode & 0o777);
       }
+      if (same) await keepOwner(out, was);
       let n = 0;
       while (n < headerBytes.length) n += (await out.write(headerBytes, n, headerBytes.length - n, n)).bytesWritten;
       return headerBytes.length + size - bodyStart;

@@ -469,3 +469,44 @@ describe('rewrapFile through a symbolic link', () => {
     expect(await leftovers()).toEqual([]);
   });
 });
+
+describe.skipIf(process.getuid?.() !== 0)('in place by rename: the file keeps its owner; a file the user cannot write is not replaced (as root)', () => {
+  it('owner, group and permissions are kept, for both kinds of copy', async () => {
+    const { chown } = await import('node:fs/promises');
+    for (const [name, suite1] of [['own1.sbx', true], ['own3.sbx', false]] as const) {
+      const { path, plaintext } = await message(name, 20_000, 1000, suite1);
+      await chmod(path, 0o640);
+      await chown(path, 65534, 65534);
+      const r = await rewrapFile(path, path, { keyring: oldKey, to: newKey, inPlace: 'copy' });
+      expect([name, r.method]).toEqual([name, 'copy']);
+      const st = await stat(path);
+      expect([name, st.uid, st.gid, st.mode & 0o7777]).toEqual([name, 65534, 65534, 0o640]);
+      expect(await opensWith(path, newKey, plaintext)).toBe(true);
+    }
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('another user who owns the directory but cannot write the file gets EACCES, and the file stays', async () => {
+    const { chown } = await import('node:fs/promises');
+    const shared = await mkdtemp(join(tmpdir(), 'sealbox-rewrap-owner-'));
+    try {
+      await chmod(shared, 0o755);
+      await chown(shared, 65534, 65534);
+      for (const suite1 of [true, false]) {
+        const path = join(shared, suite1 ? 'root1.sbx' : 'root3.sbx');
+        const { bytes } = await message('root-owned.sbx', 20_000, 1000, suite1);
+        await writeFile(path, bytes, { mode: 0o644 });
+        const inode = (await stat(path)).ino;
+        const r = spawnSync(process.execPath, [child, path, path, 'none', 'replace'], { encoding: 'utf8', uid: 65534, gid: 65534 });
+        expect([suite1, r.status, r.stdout]).toEqual([suite1, 1, '']);
+        expect(r.stderr).toMatch(/EACCES/);
+        const st = await stat(path);
+        expect([suite1, st.ino, st.uid]).toEqual([suite1, inode, 0]);
+        expect(bytesEqual(await readFile(path), bytes)).toBe(true);
+        expect((await readdir(shared)).filter((f) => f.startsWith('.'))).toEqual([]);
+      }
+    } finally {
+      await rm(shared, { recursive: true, force: true });
+    }
+  });
+});
