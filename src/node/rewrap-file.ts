@@ -1,6 +1,8 @@
 import type { Stats } from 'node:fs';
+import { constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { copyFile, open, realpath, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { readU32 } from '../crypto/bytes.js';
 import { SealboxError, formatInvalid, limitExceeded } from '../errors.js';
 import { FINAL_FRAME_OVERHEAD, FINAL_FRAME_PREFIX, FRAME_FINAL, FRAME_REGULAR, REGULAR_FRAME_OVERHEAD } from '../format/frame.js';
@@ -160,6 +162,9 @@ async function keepOwner(out: FileHandle, was: Stats): Promise<void> {
 /** True when `a` and `b` name the same existing file (same device and inode). */
 async function sameFile(a: string, b: string): Promise<boolean> {
   const [x, y] = await Promise.all([stat(a), stat(b).catch(() => undefined)]);
+  // A FIFO, directory or device takes no file renamed over it (run as root, /dev/null would
+  // have become a regular file).
+  if (y !== undefined && !y.isFile()) throw new TypeError(`"dst" ${basename(b)} is not a regular file`);
   return y !== undefined && x.dev === y.dev && x.ino === y.ino;
 }
 
@@ -195,8 +200,11 @@ export async function rewrapFileWith(path: string, to: string, options: RewrapFi
 async function rewrapLocked(src: string, dst: string, same: boolean, plan: ReturnType<typeof planRewrap>, inPlace: 'header' | 'copy', step?: StepHook): Promise<RewrapFileResult> {
   // In place, whichever way it is written, the file must be one this user may write: a
   // read-only file is not replaced by rename merely because its directory can be written.
-  const input = await open(src, same ? 'r+' : 'r');
+  // Non-blocking: a FIFO with no writer would hold the open for ever (it changes nothing for a
+  // regular file). What was opened is checked, not what a stat of the path saw before.
+  const input = await open(src, (same ? constants.O_RDWR : constants.O_RDONLY) | constants.O_NONBLOCK);
   try {
+    if (!(await input.stat()).isFile()) throw new TypeError(`"src" ${basename(src)} is not a regular file`);
     const { size } = await input.stat();
     const preamble = await readAt(input, PREAMBLE_BYTES, 0);
     const headerEnd = readPreamble(preamble, plan.decrypt.limits.maxHeaderBytes);
@@ -304,7 +312,8 @@ async function verifyFileFrames(input: FileHandle, bodyStart: number, size: numb
  * ERR_LIMIT_EXCEEDED, ERR_TRUNCATED, ERR_TRAILING_DATA, ERR_ENCRYPTION_CONTEXT_MISMATCH,
  * ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED), ERR_STATE
  * (another rewrap of the file is in progress, a journal that does not belong to the file, the
- * file changed while it was copied); Node file system errors. TypeError/RangeError for bad options.
+ * file changed while it was copied); Node file system errors. TypeError/RangeError for bad options,
+ * and TypeError for a `src` or an existing `dst` that is not a regular file (a FIFO, directory or device).
  */
 export function rewrapFile(src: string, dst: string, options: RewrapFileOptions): Promise<RewrapFileResult> {
   return rewrapFileWith(src, dst, options);

@@ -516,3 +516,28 @@ describe.skipIf(process.getuid?.() !== 0)('in place by rename: the file keeps it
     }
   });
 });
+
+describe('rewrapFile of what is not a regular file', () => {
+  it('a FIFO, directory or device as src, and a FIFO or directory as dst, are TypeErrors at once; nothing is replaced', async () => {
+    const { path, bytes } = await message('regular.sbx', 5000, 1000);
+    const fifo = join(dir, 'a-fifo');
+    spawnSync('mkfifo', [fifo]);
+    const sub = join(dir, 'a-dir');
+    const { mkdir, lstat } = await import('node:fs/promises');
+    await mkdir(sub);
+    // A FIFO with no writer held the open (and the run) for ever: bounded here.
+    const within = <T>(p: Promise<T>): Promise<T> => Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('still waiting after 3 s')), 3000))]);
+    const cases: [string, string][] = [[fifo, fifo], [fifo, join(dir, 'from-fifo.sbx')], [sub, sub], ['/dev/zero', join(dir, 'from-zero.sbx')], [path, fifo], [path, sub]];
+    for (const [src, dst] of cases) {
+      const err = await within(thrown(() => rewrapFile(src, dst, { keyring: oldKey, to: newKey })));
+      expect([src, dst, (err as Error).name, (err as Error).message]).toEqual([src, dst, 'TypeError', expect.stringMatching(/is not a regular file/)]);
+    }
+    expect((await lstat(fifo)).isFIFO()).toBe(true);
+    expect((await lstat(sub)).isDirectory()).toBe(true);
+    expect(bytesEqual(await readFile(path), bytes)).toBe(true);
+    expect(await stat(join(dir, 'from-fifo.sbx')).catch(() => null)).toBeNull();
+    await rm(fifo);
+    await rm(sub, { recursive: true });
+    expect(await leftovers()).toEqual([]);
+  }, 30_000);
+});
