@@ -105,6 +105,16 @@ export function temporaryPathFor(dst: string): string {
 const liveTemporaryFiles = new Set<string>();
 
 /**
+ * Other files of this process that a signal handler removes with its temporary files: the
+ * rewrap locks it holds (src/node/file-lock.ts), which would otherwise stay until the next
+ * rewrap of the file found their process ended. `held`: false once the file is removed.
+ */
+export function removedOnSignal(path: string, held: boolean): void {
+  if (held) liveTemporaryFiles.add(path);
+  else liveTemporaryFiles.delete(path);
+}
+
+/**
  * Removes every temporary file this process created and has not renamed or removed yet, once
  * none is still being opened ({@link temporaryFilesSettled}). For a signal handler that is
  * about to end the process: each write's own clean-up would never run. Best effort; the

@@ -5,6 +5,7 @@ import { link, open, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { SealboxError } from '../errors.js';
+import { removedOnSignal } from './atomic-write.js';
 
 /**
  * One rewrap of a file at a time, across processes: `rewrapFile` and `recoverRewrap` hold a lock
@@ -129,8 +130,10 @@ export async function lockForRewrap(path: string): Promise<() => Promise<void>> 
       }
       // Whole or not at all: the name appears with its text, and only if it was free.
       await link(tmp, lock);
+      removedOnSignal(lock, true);
       return async () => {
         await unlink(lock).catch(() => undefined);
+        removedOnSignal(lock, false);
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
