@@ -257,6 +257,13 @@ async function rewrapLocked(src: string, dst: string, same: boolean, plan: Retur
         await copyBody(input, bodyStart, size, out, headerBytes.length, step);
         await out.chmod(mode & 0o777);
       }
+      // The body copied is the message authenticated, whole: the file did not grow meanwhile
+      // (what another program appended would be lost by the rename) nor, in place, was another
+      // file renamed over it (which the rename would replace).
+      const [after, at] = await Promise.all([input.stat(), same ? stat(src) : undefined]);
+      if (after.size !== size || (at !== undefined && (at.dev !== after.dev || at.ino !== after.ino))) {
+        throw new SealboxError('ERR_STATE', 'The source file changed while it was rewrapped');
+      }
       if (same) await keepOwner(out, was);
       let n = 0;
       while (n < headerBytes.length) n += (await out.write(headerBytes, n, headerBytes.length - n, n)).bytesWritten;

@@ -541,3 +541,35 @@ describe('rewrapFile of what is not a regular file', () => {
     expect(await leftovers()).toEqual([]);
   }, 30_000);
 });
+
+describe('a file that changes while it is copied', () => {
+  it('grown, or replaced by another file, while the body is copied: ERR_STATE, and what is there now stays', async () => {
+    const { appendFile } = await import('node:fs/promises');
+    for (const how of ['grown', 'replaced'] as const) {
+      for (const inPlace of [true, false]) {
+        const { path, bytes } = await message('moving.sbx', 3 * 1024 * 1024, 65536, true);
+        const other = await message('moving2.sbx', 1000, 100, true);
+        const dst = inPlace ? path : join(dir, 'moving-out.sbx');
+        let blocks = 0;
+        const err = await rewrapFileWith(path, dst, { keyring: oldKey, to: newKey }, async (s) => {
+          if (s !== 'copy-block' || ++blocks !== 1) return;
+          if (how === 'grown') await appendFile(path, 'appended by another program');
+          else await rename(other.path, path);
+        }).then(() => undefined, (e: unknown) => e);
+        const label = `${how}, ${inPlace ? 'in place' : 'into another file'}`;
+        const expected = how === 'grown' ? Buffer.concat([bytes, Buffer.from('appended by another program')]) : other.bytes;
+        if (how === 'replaced' && !inPlace) {
+          // Read from the file opened before, into another file: a whole message of its own.
+          expect([label, err]).toEqual([label, undefined]);
+          expect(await opensWith(join(dir, 'moving-out.sbx'), newKey, pattern(3 * 1024 * 1024, 9))).toBe(true);
+        } else {
+          expect([label, code(err)]).toEqual([label, 'ERR_STATE']);
+          expect(await stat(join(dir, 'moving-out.sbx')).catch(() => null)).toBeNull();
+        }
+        expect([label, bytesEqual(await readFile(path), expected)]).toEqual([label, true]);
+        await rm(join(dir, 'moving-out.sbx'), { force: true });
+        expect(await leftovers()).toEqual([]);
+      }
+    }
+  });
+});
