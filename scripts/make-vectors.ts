@@ -319,7 +319,7 @@ const encodeSigningKey = (key: Uint8Array): string => Buffer.from(key).toString(
 const P384_N = 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n;
 
 /** SPEC §11 (suite 2, signed messages): rules 38-44, and rule 17 after a signature. */
-async function addSignedVectors(unsigned: Made): Promise<void> {
+async function addSignedVectors(unsigned: Made): Promise<Made> {
   const keyRng = drbg('sealbox test vectors signed v1');
   const sk = keyRng(48);
   const ctx = { tenant: 'acme', purpose: 'vectors' };
@@ -411,6 +411,82 @@ async function addSignedVectors(unsigned: Made): Promise<void> {
   neg('policy-refuse-signed-signed', 44, 'ERR_SIGNATURE_POLICY', 'A signed message, decrypt with signaturePolicy refuse-signed', c, { decryptOptions: { signaturePolicy: 'refuse-signed' } });
   neg('order-policy-before-keys', 44, 'ERR_SIGNATURE_POLICY', 'A signed message, signaturePolicy refuse-signed, only gamma offered: breaks rules 44 and 11; the policy comes first', c, { keyring: ['gamma'], decryptOptions: { signaturePolicy: 'refuse-signed' } });
   neg('order-context-before-policy', 10, 'ERR_ENCRYPTION_CONTEXT_MISMATCH', 'A signed message, expected tenant=other and signaturePolicy refuse-signed: breaks rules 10 and 44; the context comes first', c, { decryptOptions: { expectedEncryptionContext: { tenant: 'other' }, signaturePolicy: 'refuse-signed' } });
+  return m;
+}
+
+const P384_P = 0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffffn;
+
+/**
+ * Cases that rules 5, 6, 38, 39, 40 and 42 name in SPEC §8.2 but that no earlier vector showed,
+ * found by a review that wrote a second decoder from the SPEC alone. `unsigned` is the base
+ * message, `signed` the suite 2 one of {@link addSignedVectors}.
+ */
+async function addSpecReviewVectors(unsigned: Made, signed: Made): Promise<void> {
+  const neg = (name: string, rule: number, expect: string, description: string, ciphertext: Uint8Array, extra: Partial<Vector> = {}): void =>
+    add(name, { description, rule, keyring: ['alpha', 'beta'], expect, ciphertext, ...extra });
+  const late = { rangeExpect: 'ERR_SIGNATURE_POLICY' };
+  const m = unsigned;
+  const enc = (item: unknown): Uint8Array => headerEncoder.encode(item) as Uint8Array;
+
+  // Rule 5: the CBOR subset and its encoding, on the bytes, before any field's rule.
+  {
+    // The context value "acme" (4 bytes) replaced by "a" and the 3-byte encoding of the lone surrogate U+D800.
+    const canonical = enc(items(m));
+    const at = toHex(canonical).indexOf(toHex(enc('acme'))) / 2 + 1;
+    const body = canonical.slice();
+    body.set([0x61, 0xed, 0xa0, 0x80], at);
+    neg('header-text-invalid-utf8', 5, 'ERR_FORMAT_INVALID', 'The context value "acme" replaced by "a" and the bytes ED A0 80 (a UTF-16 surrogate, which UTF-8 never encodes); header tag valid', await withHeader(m, body));
+  }
+  {
+    const it = items(m);
+    const edks = it[3] as unknown[];
+    const body = concat(Uint8Array.of(0x86), ...it.slice(0, 3).map(enc), Uint8Array.of(0x9f), ...edks.map(enc), Uint8Array.of(0xff), ...it.slice(4).map(enc));
+    neg('header-indefinite-length', 5, 'ERR_FORMAT_INVALID', 'The EDK list written as an indefinite-length array (0x9f ... 0xff) holding the same two EDKs; header tag valid', await withHeader(m, body));
+    const negative = concat(Uint8Array.of(0x86), ...it.slice(0, 4).map(enc), Uint8Array.of(0x38, 0x3f), enc(it[5]));
+    neg('header-negative-integer', 5, 'ERR_FORMAT_INVALID', 'The frame length written as the negative integer -64 (major type 1, never in a header): an encoding fault (rule 5), not a field of the wrong type (rule 6); header tag valid', await withHeader(m, negative));
+  }
+
+  // Rule 6: the shapes and types of the fields.
+  neg('header-not-array', 6, 'ERR_FORMAT_INVALID', 'The six header items in a map keyed 0 to 5 instead of an array (deterministic CBOR, so rule 5 holds); header tag valid', await withHeader(m, enc(new Map(items(m).map((x, i) => [i, x])))));
+  neg('suite-not-integer', 6, 'ERR_FORMAT_INVALID', 'The suite written as the text "1": not an unsigned integer, so rule 6 (not rule 7); header tag valid', await reheader(m, (it) => { it[0] = '1'; }));
+  neg('context-value-not-text', 6, 'ERR_FORMAT_INVALID', 'The context value of "tenant" written as a byte string (the UTF-8 of "acme"); header tag valid', await reheader(m, (it) => {
+    it[2] = new Map([...(it[2] as Map<string, unknown>).entries()].map(([k, v]) => [k, k === 'tenant' ? utf8(v as string) : v]));
+  }));
+  neg('edk-list-empty', 6, 'ERR_FORMAT_INVALID', 'An empty EDK list (at least one is required); header tag valid', await reheader(m, (it) => { it[3] = []; }));
+  neg('frame-length-zero', 6, 'ERR_FORMAT_INVALID', 'Frame length 0 (1 to 16 MiB); header tag valid', await reheader(m, (it) => { it[4] = 0; }));
+  neg('frame-length-above-16-mib', 6, 'ERR_FORMAT_INVALID', 'Frame length 16 MiB + 1: breaks rule 6 (the format\'s range) and rule 9 (the default decrypt bound, 4 MiB); the range comes first; header tag valid', await reheader(m, (it) => { it[4] = 16 * 1024 * 1024 + 1; }));
+
+  // Rule 38 in suite 3, which does not sign: the signing key pair is refused as in suite 1.
+  {
+    const it = items(m);
+    const keyText = (items(signed)[2] as Map<string, string>).get(SIGNING_KEY_CONTEXT_KEY)!;
+    const salt = random(8);
+    const context = Object.fromEntries((it[2] as Map<string, string>).entries());
+    const body = enc([3, it[1], canonicalMap({ ...context, [SIGNING_KEY_CONTEXT_KEY]: keyText }), ...it.slice(3), salt]);
+    const headerBytes = concat(PREAMBLE(body.length), body);
+    const { contentKey } = await deriveMessageKeys(1, decodeHeader(m.ciphertext.subarray(0, m.headerEnd), { maxHeaderBytes: 1 << 20, maxEncryptedDataKeys: 255, maxFrameLength: 1 << 24 }).suite, m.dataKey, it[1] as Uint8Array);
+    const tag = await (await getAeadBackend('node').importKey(contentKey)).seal(headerNonce(salt), headerBytes, new Uint8Array(0));
+    neg('suite3-public-key-present', 38, 'ERR_FORMAT_INVALID', `A suite 3 header (unsigned) whose context holds "${SIGNING_KEY_CONTEXT_KEY}" (a valid key); header tag valid under its salted nonce`, concat(headerBytes, tag, m.ciphertext.subarray(m.headerEnd + TAG_BYTES)));
+  }
+
+  // Rules 39, 40, 42 on the signed message.
+  const withKeyText = (text: string): Promise<Uint8Array> =>
+    reheader(signed, (it) => {
+      const next = Object.fromEntries((it[2] as Map<string, string>).entries());
+      next[SIGNING_KEY_CONTEXT_KEY] = text;
+      it[2] = canonicalMap(next);
+    });
+  const keyText = (items(signed)[2] as Map<string, string>).get(SIGNING_KEY_CONTEXT_KEY)!;
+  neg('signed-public-key-base64url', 39, 'ERR_FORMAT_INVALID', 'The public key in the URL-safe base64 alphabet ("-" and "_" for "+" and "/"; same bytes, other text); header tag valid', await withKeyText(keyText.replace(/\+/g, '-').replace(/\//g, '_')), late);
+  neg('signed-public-key-x-not-below-p', 40, 'ERR_FORMAT_INVALID', 'The public key 0x02 ‖ p (the field prime as x; canonical text otherwise): x >= p is no point of P-384; header tag valid', await withKeyText(encodeSigningKey(concat(Uint8Array.of(2), fromHexPadded(P384_P.toString(16), 48)))), late);
+  const c = signed.ciphertext;
+  const sigAt = c.length - 96;
+  const rEqualsN = c.slice();
+  rEqualsN.set(fromHexPadded(P384_N.toString(16), 48), sigAt);
+  neg('signed-signature-r-equals-n', 42, 'ERR_FORMAT_INVALID', 'The signature with r = n, the group order (out of range: 1 <= r < n)', rEqualsN, late);
+  const sZero = c.slice();
+  sZero.fill(0, sigAt + 48);
+  neg('signed-signature-s-zero', 42, 'ERR_FORMAT_INVALID', 'The signature with s = 0 (out of range)', sZero, late);
 }
 
 function fromHexPadded(hex: string, length: number): Uint8Array {
@@ -653,7 +729,9 @@ async function main(): Promise<void> {
   await addAsymmetricLayoutVectors(m);
   await addSuite3Vectors(m);
   // ---- Suite 2, signed messages (issue 20), after everything above.
-  await addSignedVectors(m);
+  const signed = await addSignedVectors(m);
+  // ---- Cases of rules 5, 6, 38-42 found by a clean-room review of the SPEC, after everything above.
+  await addSpecReviewVectors(m, signed);
 
   mkdirSync(OUT, { recursive: true });
   for (const f of readdirSync(OUT)) if (f.endsWith('.json') && f !== 'asymmetric-keys.json') rmSync(join(OUT, f));
