@@ -2,7 +2,7 @@ import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import type { MessageHeader } from '../format/header.js';
 import type { RewrapOptions } from '../message/rewrap-session.js';
-import { headerPromise } from '../stream/decrypt-stream.js';
+import { headerPromise, stoppedBeforeHeader } from '../stream/decrypt-stream.js';
 import { RewrapFramer } from '../stream/rewrap-framer.js';
 import { checkChunk, settle } from './streams.js';
 
@@ -11,7 +11,7 @@ import { checkChunk, settle } from './streams.js';
  * {@link createRewrapStream}; the class is exported for `instanceof` and its `header` promise.
  */
 export class RewrapTransform extends Transform {
-  /** Resolves with the new header once the old one is authenticated and rewrapped. */
+  /** Resolves with the new header once the old one is authenticated and rewrapped; rejects as `DecryptTransform`'s header. */
   readonly header: Promise<MessageHeader>;
   readonly #framer: RewrapFramer;
   readonly #reject: (err: unknown) => void;
@@ -32,6 +32,13 @@ export class RewrapTransform extends Transform {
 
   override _flush(callback: TransformCallback): void {
     settle(() => this.#framer.finish(), callback, this.#reject);
+  }
+
+  /** Destroyed (by the caller, or by a pipeline whose source failed): a header not yet emitted never is, and the header promise rejects. */
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.#framer.abort();
+    this.#reject(stoppedBeforeHeader(err ?? undefined));
+    callback(err);
   }
 }
 

@@ -6,7 +6,7 @@ import type { DecryptOptions, EncryptOptions, EncryptPlan } from '../message/pro
 import type { EncryptSession } from '../message/encrypt-session.js';
 import { beginEncryption, planDecryption, planEncryption } from '../message/prologue.js';
 import type { DecryptFramer } from '../stream/decrypt-framer.js';
-import { createDecryptFramer, headerPromise } from '../stream/decrypt-stream.js';
+import { createDecryptFramer, headerPromise, stoppedBeforeHeader } from '../stream/decrypt-stream.js';
 import { EncryptFramer } from '../stream/encrypt-framer.js';
 
 /** Runs one framer step and reports to a Node stream callback, synchronously when it can. */
@@ -42,10 +42,10 @@ const DEFER_BYTES = 16 * 1024;
  * overlapping; deferring let a 256 MiB createReadStream -> Transform -> createWriteStream
  * pipeline go from ~870 ms to ~690 ms here. The writable side holds two chunks (about two
  * frames) so that the source is not paused meanwhile. Small chunks are only copied into the
- * frame buffer: they run at once.
+ * frame buffer: they run at once. A stream destroyed meanwhile skips the chunk.
  */
-function later(chunk: unknown, run: () => void): void {
-  if (chunk instanceof Uint8Array && chunk.length >= DEFER_BYTES) setImmediate(run);
+function later(stream: Transform, chunk: unknown, callback: TransformCallback, run: () => void): void {
+  if (chunk instanceof Uint8Array && chunk.length >= DEFER_BYTES) setImmediate(() => (stream.destroyed ? callback() : run()));
   else run();
 }
 
@@ -104,7 +104,7 @@ export class EncryptTransform extends Transform {
   }
 
   override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
-    later(chunk, () => settle(() => (this.#framer as EncryptFramer).push(checkChunk(chunk), (bytes) => this.push(bytes)), callback));
+    later(this, chunk, callback, () => settle(() => (this.#framer as EncryptFramer).push(checkChunk(chunk), (bytes) => this.push(bytes)), callback));
   }
 
   override _flush(callback: TransformCallback): void {
@@ -130,7 +130,10 @@ export class EncryptTransform extends Transform {
  * message's final frame is pushed only after its signature verifies.
  */
 export class DecryptTransform extends Transform {
-  /** Resolves with the authenticated header before the first plaintext byte. */
+  /**
+   * Resolves with the authenticated header before the first plaintext byte. Rejects with the
+   * stream's error, or, when it is destroyed first, with the destroy error (ERR_STATE without one).
+   */
   readonly header: Promise<MessageHeader>;
   readonly #framer: DecryptFramer;
   readonly #reject: (err: unknown) => void;
@@ -146,11 +149,18 @@ export class DecryptTransform extends Transform {
   }
 
   override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
-    later(chunk, () => settle(() => this.#framer.push(checkChunk(chunk), (bytes) => this.push(bytes)), callback, this.#reject));
+    later(this, chunk, callback, () => settle(() => this.#framer.push(checkChunk(chunk), (bytes) => this.push(bytes)), callback, this.#reject));
   }
 
   override _flush(callback: TransformCallback): void {
     settle(() => this.#framer.finish(), callback, this.#reject);
+  }
+
+  /** Destroyed (by the caller, or by a pipeline whose source failed): nothing more is released, and a header not yet read rejects. */
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.#framer.abort();
+    this.#reject(stoppedBeforeHeader(err ?? undefined));
+    callback(err);
   }
 }
 

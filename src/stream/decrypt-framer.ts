@@ -48,7 +48,7 @@ const enum Phase {
  * - Memory: the header, one frame's ciphertext (only when a frame straddles input chunks; a
  *   frame inside one chunk is opened in place) and the frame being opened.
  *
- * After any error the framer refuses further input (ERR_STATE).
+ * After any error, and after {@link DecryptFramer.abort}, the framer refuses further input (ERR_STATE).
  */
 export class DecryptFramer {
   readonly #hooks: DecryptFramerHooks;
@@ -91,6 +91,15 @@ export class DecryptFramer {
       this.#fail();
       throw new SealboxError('ERR_TRUNCATED', `The message ends ${where}`);
     }
+  }
+
+  /**
+   * Stops the framer for good: its stream was destroyed, cancelled or aborted. A withheld final
+   * frame is zeroed, and work under way (a keyring call, a frame being opened, a signature being
+   * verified) emits nothing when it ends. Later calls throw ERR_STATE.
+   */
+  abort(): void {
+    if (this.#phase !== Phase.Done) this.#fail();
   }
 
   #fail(): void {
@@ -151,6 +160,7 @@ export class DecryptFramer {
           this.#signatureLength = header.suite.signatureLength;
           const resume = pos;
           return this.#hooks.begin(header, headerBytes, all.subarray(all.length - TAG_BYTES)).then((session) => {
+            if (this.#phase === Phase.Failed) return undefined; // aborted meanwhile
             this.#session = session;
             this.#verifier = session.verifier;
             this.#buffer = this.#small;
@@ -200,6 +210,10 @@ export class DecryptFramer {
           if (opened instanceof Promise) {
             const resume = pos;
             return opened.then((plaintext) => {
+              if (this.#phase === Phase.Failed) {
+                plaintext.fill(0); // aborted meanwhile: never released
+                return undefined;
+              }
               this.#frameDone(plaintext, emit);
               return this.#consume(chunk, resume, emit);
             });
@@ -213,6 +227,7 @@ export class DecryptFramer {
           // SPEC §8.1 stage 9: verified before any byte after it is looked at (rule 17).
           const resume = pos;
           return checkSignature(this.#verifier as MessageVerifier, this.#buffer).then(() => {
+            if (this.#phase === Phase.Failed) return undefined; // aborted meanwhile (#fail zeroed the final frame)
             const plaintext = this.#withheld as Uint8Array;
             this.#withheld = undefined;
             this.#phase = Phase.Done;

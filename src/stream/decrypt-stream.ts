@@ -1,5 +1,6 @@
 import type { MaybePromise } from '../crypto/aead.js';
 import { assertBytes } from '../crypto/bytes.js';
+import { SealboxError } from '../errors.js';
 import type { MessageHeader } from '../format/header.js';
 import type { DecryptOptions, DecryptPlan } from '../message/prologue.js';
 import type { DecryptSession } from '../message/decrypt-session.js';
@@ -10,7 +11,9 @@ import { DecryptFramer } from './decrypt-framer.js';
 export interface DecryptionStream extends TransformStream<Uint8Array, Uint8Array> {
   /**
    * Resolves with the header once it is authenticated (data key unwrapped, commitment and
-   * header tag checked), before the first plaintext byte; rejects if that fails.
+   * header tag checked), before the first plaintext byte; rejects if that fails, or if the
+   * stream is cancelled or aborted first (with the reason, or ERR_STATE when it is not an
+   * Error; in runtimes that call a transformer's `cancel`: Node, not browsers yet).
    */
   readonly header: Promise<MessageHeader>;
 }
@@ -79,11 +82,23 @@ export function decryptStream(options: DecryptOptions): DecryptionStream {
 }
 
 /**
+ * What a header promise rejects with when its stream is destroyed, cancelled or aborted before
+ * the header was read: the reason given when it is an Error, else ERR_STATE (with the reason,
+ * if any, as its cause).
+ */
+export function stoppedBeforeHeader(reason: unknown): unknown {
+  if (reason instanceof Error) return reason;
+  return new SealboxError('ERR_STATE', 'The stream was stopped before its header was read', reason === undefined ? {} : { cause: reason });
+}
+
+/**
  * The Web TransformStream around a framer (decrypt, rewrap): chunks are checked and pushed, the
- * end of input declared on flush; any failure errors the stream and goes to `reject` too.
+ * end of input declared on flush; any failure errors the stream and goes to `reject` too. A
+ * cancelled or aborted stream (the transformer's `cancel`, where the runtime calls it) aborts
+ * the framer, so that work under way releases nothing, and rejects a header not yet read.
  */
 export function framerTransform(
-  framer: { push(chunk: Uint8Array, emit: (bytes: Uint8Array) => void): MaybePromise<void>; finish(): void },
+  framer: { push(chunk: Uint8Array, emit: (bytes: Uint8Array) => void): MaybePromise<void>; finish(): void; abort(): void },
   reject: (err: unknown) => void,
 ): TransformStream<Uint8Array, Uint8Array> {
   const fail = (err: unknown): never => {
@@ -93,8 +108,8 @@ export function framerTransform(
   return new TransformStream<Uint8Array, Uint8Array>(
     {
       transform(chunk, controller) {
-        assertBytes('chunk', chunk);
         try {
+          assertBytes('chunk', chunk);
           const r = framer.push(chunk, (bytes) => controller.enqueue(bytes));
           return r instanceof Promise ? r.catch(fail) : undefined;
         } catch (err) {
@@ -108,7 +123,13 @@ export function framerTransform(
           fail(err);
         }
       },
-    },
+      // The Streams standard's hook for a cancelled readable or an aborted writable (Node calls
+      // it; TypeScript's DOM types do not list it yet, and browsers ignore it as yet).
+      cancel(reason: unknown) {
+        framer.abort();
+        reject(stoppedBeforeHeader(reason));
+      },
+    } as Transformer<Uint8Array, Uint8Array>,
     { highWaterMark: 64 * 1024, size: chunkBytes },
     { highWaterMark: 128 * 1024, size: chunkBytes },
   );

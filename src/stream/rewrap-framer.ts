@@ -65,6 +65,17 @@ export class RewrapFramer {
     }
   }
 
+  /**
+   * Stops the framer for good: its stream was destroyed, cancelled or aborted. A header being
+   * rewrapped is not emitted when that ends. Later calls throw ERR_STATE.
+   */
+  abort(): void {
+    if (this.#phase !== Phase.Done) {
+      this.#phase = Phase.Failed;
+      this.#buffer = new Uint8Array(0);
+    }
+  }
+
   #fail(err: unknown): never {
     this.#phase = Phase.Failed;
     this.#buffer = new Uint8Array(0);
@@ -101,6 +112,7 @@ export class RewrapFramer {
           const all = this.#buffer;
           const resume = pos;
           const go = (result: RewrappedHeader): MaybePromise<void> => {
+            if (this.#phase === Phase.Failed) return undefined; // aborted meanwhile
             this.#frameLength = result.header.frameLength;
             this.#buffer = new Uint8Array(4);
             this.#phase = Phase.FrameType;

@@ -5,7 +5,10 @@ import { RewrapFramer } from './rewrap-framer.js';
 
 /** A TransformStream from a Sealbox message to the same message rewrapped, with its new header. */
 export interface RewrapStream extends TransformStream<Uint8Array, Uint8Array> {
-  /** Resolves with the new header once the old one is authenticated and rewrapped; rejects if that fails. */
+  /**
+   * Resolves with the new header once the old one is authenticated and rewrapped; rejects if
+   * that fails, or if the stream is cancelled or aborted first (as `decryptStream`'s header).
+   */
   readonly header: Promise<MessageHeader>;
 }
 
