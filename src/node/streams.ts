@@ -6,7 +6,8 @@ import type { DecryptOptions, EncryptOptions, EncryptPlan } from '../message/pro
 import type { EncryptSession } from '../message/encrypt-session.js';
 import { beginEncryption, planDecryption, planEncryption } from '../message/prologue.js';
 import type { DecryptFramer } from '../stream/decrypt-framer.js';
-import { createDecryptFramer, headerPromise, stoppedBeforeHeader } from '../stream/decrypt-stream.js';
+import type { Gatherer } from '../stream/decrypt-stream.js';
+import { createDecryptFramer, gatherSmall, headerPromise, stoppedBeforeHeader } from '../stream/decrypt-stream.js';
 import { EncryptFramer } from '../stream/encrypt-framer.js';
 
 /** Runs one framer step and reports to a Node stream callback, synchronously when it can. */
@@ -137,6 +138,8 @@ export class DecryptTransform extends Transform {
   readonly header: Promise<MessageHeader>;
   readonly #framer: DecryptFramer;
   readonly #reject: (err: unknown) => void;
+  /** Small frames' plaintext, gathered into larger arrays (see gatherSmall). */
+  readonly #out: Gatherer;
 
   /** @internal Use {@link createDecryptStream}. */
   constructor(options: DecryptOptions) {
@@ -146,10 +149,16 @@ export class DecryptTransform extends Transform {
     this.header = h.promise;
     this.#reject = h.reject;
     this.#framer = createDecryptFramer(plan, h.resolve);
+    this.#out = gatherSmall((bytes) => this.push(bytes));
   }
 
   override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
-    later(this, chunk, callback, () => settle(() => this.#framer.push(checkChunk(chunk), (bytes) => this.push(bytes)), callback, this.#reject));
+    // What the chunk's frames released goes out before the callback, also when a later frame failed.
+    const done: TransformCallback = (err) => {
+      this.#out.flush();
+      callback(err);
+    };
+    later(this, chunk, callback, () => settle(() => this.#framer.push(checkChunk(chunk), this.#out.emit), done, this.#reject));
   }
 
   override _flush(callback: TransformCallback): void {
@@ -159,6 +168,7 @@ export class DecryptTransform extends Transform {
   /** Destroyed (by the caller, or by a pipeline whose source failed): nothing more is released, and a header not yet read rejects. */
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     this.#framer.abort();
+    this.#out.drop();
     this.#reject(stoppedBeforeHeader(err ?? undefined));
     callback(err);
   }
