@@ -1,6 +1,7 @@
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import type { MaybePromise } from '../crypto/aead.js';
+import { SealboxError } from '../errors.js';
 import type { MessageHeader } from '../format/header.js';
 import type { DecryptOptions, EncryptOptions, EncryptPlan } from '../message/prologue.js';
 import type { EncryptSession } from '../message/encrypt-session.js';
@@ -10,22 +11,36 @@ import type { Gatherer } from '../stream/decrypt-stream.js';
 import { createDecryptFramer, gatherSmall, headerPromise, stoppedBeforeHeader } from '../stream/decrypt-stream.js';
 import { EncryptFramer } from '../stream/encrypt-framer.js';
 
+/**
+ * A failure as a Node stream callback can report it. Node reads a falsy error (`undefined`,
+ * `null`, `0`, `''`) as success, and a custom materials manager (or the keyring behind it) may
+ * reject with one: the stream then went on as if it had not failed (a decrypt stream reported
+ * ERR_STATE at its next step, an encrypt stream a TypeError from inside Sealbox). Such a value
+ * becomes ERR_KEYRING with the value as its cause; anything else is passed on as it is.
+ */
+export function failure(err: unknown): Error {
+  if (err) return err as Error;
+  return new SealboxError('ERR_KEYRING', `Failed with ${JSON.stringify(err) ?? String(err)} instead of an Error (a materials manager or keyring)`, { cause: err });
+}
+
 /** Runs one framer step and reports to a Node stream callback, synchronously when it can. */
 export function settle(step: () => MaybePromise<void>, callback: TransformCallback, onError?: (err: unknown) => void): void {
   let r: MaybePromise<void>;
   try {
     r = step();
   } catch (err) {
-    onError?.(err);
-    callback(err as Error);
+    const error = failure(err);
+    onError?.(error);
+    callback(error);
     return;
   }
   if (r instanceof Promise) {
     r.then(
       () => callback(),
       (err: unknown) => {
-        onError?.(err);
-        callback(err as Error);
+        const error = failure(err);
+        onError?.(error);
+        callback(error);
       },
     );
   } else {
@@ -98,8 +113,9 @@ export class EncryptTransform extends Transform {
         callback();
       },
       (err: unknown) => {
-        this.#headerPromise.reject(err);
-        callback(err as Error);
+        const error = failure(err);
+        this.#headerPromise.reject(error);
+        callback(error);
       },
     );
   }

@@ -3,8 +3,9 @@ import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { decryptStream, encrypt, SealboxError, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../../src/index.js';
 import { rewrapStream } from '../../src/rewrap/index.js';
-import { createDecryptStream, createRewrapStream } from '../../src/node/index.js';
+import { createDecryptStream, createEncryptStream, createRewrapStream } from '../../src/node/index.js';
 import type { Keyring } from '../../src/keyring/keyring.js';
+import type { MaterialsManager } from '../../src/materials/materials.js';
 import { pattern, testKeyring } from '../helpers/keys.js';
 
 // A decrypt (or rewrap) stream that stops before its header is read (destroyed, cancelled,
@@ -162,5 +163,28 @@ describe('a stream stopped before its header', async () => {
     expect(pushed).toEqual([]);
     expect(errors).toEqual([]);
     expect(written ?? null).toBe(null);
+  });
+});
+
+describe('Node streams: a materials manager that fails with a value Node reads as "no error"', async () => {
+  const { ciphertext } = await encrypt(pattern(1000), { keyring, frameLength: 100 });
+  const throwing = (value: unknown): MaterialsManager => ({
+    getEncryptionMaterials: () => Promise.reject(value),
+    getDecryptionMaterials: () => Promise.reject(value),
+  });
+
+  it.each([undefined, null, 0, ''])('%j fails the stream and its header with ERR_KEYRING, the value as cause', async (value) => {
+    const sink = (): Writable => new Writable({ write: (_c, _e, cb) => cb() });
+    const dec = createDecryptStream({ materialsManager: throwing(value) });
+    const decrypted = await pipeline(Readable.from([ciphertext.subarray(0, 500), ciphertext.subarray(500)]), dec, sink()).then(() => 'resolved', (err: unknown) => err);
+    expect(decrypted).toMatchObject({ code: 'ERR_KEYRING' });
+    expect((decrypted as SealboxError).cause).toBe(value);
+    expect(await outcome(dec.header)).toBe(decrypted);
+
+    const enc = createEncryptStream({ materialsManager: throwing(value) });
+    const encrypted = await pipeline(Readable.from([pattern(10)]), enc, sink()).then(() => 'resolved', (err: unknown) => err);
+    expect(encrypted).toMatchObject({ code: 'ERR_KEYRING' });
+    expect((encrypted as SealboxError).cause).toBe(value);
+    expect(await outcome(enc.header)).toBe(encrypted);
   });
 });
