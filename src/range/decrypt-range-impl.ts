@@ -124,17 +124,23 @@ async function toRangeReader(source: RangeSource): Promise<RangeReader> {
     };
   }
   const reader = source as RangeReader;
-  if (!Number.isSafeInteger(reader.size) || reader.size < 0 || typeof reader.read !== 'function') {
+  // Read once: a getter could answer something else after the check.
+  const size = reader.size;
+  if (!Number.isSafeInteger(size) || size < 0 || typeof reader.read !== 'function') {
     throw new TypeError('"source" expected { size: non-negative integer, read(offset, length) }');
   }
-  return reader;
+  return { size, read: (offset, length) => reader.read(offset, length) };
 }
 
-/** Reads exactly `length` bytes at `offset`, or fails with ERR_TRUNCATED (the source shrank or lied about its size). */
+/**
+ * Reads exactly `length` bytes at `offset`, or fails with ERR_TRUNCATED (fewer: the source shrank
+ * or lied about its size) or TypeError (more: `read` broke its contract).
+ */
 async function readExactlyWith(Err: RangeCore['SealboxError'], reader: RangeReader, offset: number, length: number): Promise<Uint8Array> {
   const r = reader.read(offset, length);
   const bytes = r instanceof Promise ? await r : r;
   if (!(bytes instanceof Uint8Array)) throw new TypeError('"read" expected to return a Uint8Array');
-  if (bytes.length !== length) throw new Err('ERR_TRUNCATED', 'The source returned fewer bytes than its size promised');
+  if (bytes.length > length) throw new TypeError(`"read" returned ${bytes.length} bytes at offset ${offset} where ${length} were asked`);
+  if (bytes.length < length) throw new Err('ERR_TRUNCATED', 'The source returned fewer bytes than its size promised');
   return bytes;
 }

@@ -66,7 +66,9 @@ export type RangeCore = typeof rangeCore;
  * with a final frame, or the source returned too few bytes), ERR_TRAILING_DATA, ERR_FORMAT_INVALID,
  * ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED, ERR_ENCRYPTION_CONTEXT_MISMATCH, ERR_NO_MATCHING_KEY,
  * ERR_KEYRING, ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED, ERR_SIGNATURE_POLICY (a signed message
- * without `skipSignatureVerification`, or refused by `signaturePolicy`). TypeError/RangeError for bad arguments.
+ * without `skipSignatureVerification`, or refused by `signaturePolicy`). TypeError/RangeError for bad arguments,
+ * and TypeError for a source whose `read` returns something other than a Uint8Array or more bytes
+ * than asked. What the source's `read` throws passes through as it is.
  */
 export async function decryptRange(source: RangeSource, options: DecryptRangeOptions): Promise<DecryptRangeResult> {
   return (await import('./decrypt-range-impl.js')).decryptRangeWith(rangeCore, source, options);

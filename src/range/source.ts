@@ -1,4 +1,7 @@
-/** A random-access reader: `read(offset, length)` returns exactly those bytes (fewer only at the end). */
+/**
+ * A random-access reader: `read(offset, length)` returns exactly those bytes (fewer only at the
+ * end: ERR_TRUNCATED; more is a TypeError). `size` is read once.
+ */
 export interface RangeReader {
   /** Total size of the message in bytes. */
   readonly size: number;

@@ -94,3 +94,28 @@ describe('decryptRange', async () => {
     expect(await thrown(() => decryptRange(liar, { keyring, start: 0, end: 10 }))).toMatchObject({ code: 'ERR_TRUNCATED' });
   });
 });
+
+describe('decryptRange: sources that break their contract', async () => {
+  const plaintext = pattern(1000, 5);
+  const { ciphertext } = await encrypt(plaintext, { keyring, frameLength: F });
+
+  it('more bytes than asked is a TypeError that says so (it was ERR_TRUNCATED, "fewer bytes")', async () => {
+    const generous = { size: ciphertext.length, read: (o: number, l: number) => ciphertext.slice(o, o + l + 1) };
+    const err = await thrown(() => decryptRange(generous, { keyring, start: 0, end: 10 }));
+    expect(err).toBeInstanceOf(TypeError);
+    expect((err as Error).message).toMatch(/9 bytes .* 8 were asked/);
+  });
+
+  it('its size is read once, as it was checked', async () => {
+    let reads = 0;
+    const changing = {
+      get size() {
+        return ++reads === 1 ? ciphertext.length : ciphertext.length + 0.5;
+      },
+      read: (o: number, l: number) => ciphertext.slice(o, o + l),
+    };
+    const r = await decryptRange(changing, { keyring, start: 0, end: 10 });
+    expect(bytesEqual(r.plaintext, plaintext.subarray(0, 10))).toBe(true);
+    expect(reads).toBe(1);
+  });
+});
