@@ -29,7 +29,7 @@ export function registerAudit(program: Command, globals: () => GlobalOptions): v
       withStore((kms) => {
         const rows = kms.readAudit({ limit });
         if (globals().json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
-        else for (const r of rows) process.stdout.write(`${r.seq}\t${new Date(r.time).toISOString()}\t${r.operation}\t${r.error ?? 'ok'}\t${displayText(r.keyId ?? '-')}\t${displayText(r.caller)}\n`);
+        else for (const r of rows) process.stdout.write(`${r.seq}\t${new Date(r.time).toISOString()}\t${displayText(r.operation)}\t${displayText(r.error ?? 'ok')}\t${displayText(r.keyId ?? '-')}\t${displayText(r.caller)}\n`);
       });
     });
 

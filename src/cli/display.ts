@@ -22,13 +22,3 @@ export function displayText(text: string): string {
 
 // eslint-disable-next-line no-control-regex -- matching control characters is the point.
 const UNSAFE = /[\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
-
-/**
- * {@link displayText} of each line of `text`, its line ends kept: for human output made of
- * values from the key store (key descriptions, aliases, tags, audit rows, credential
- * descriptions), which principals other than the one reading it can set (a `kms serve` client
- * sets descriptions and tags).
- */
-export function displayLines(text: string): string {
-  return text.split('\n').map(displayText).join('\n');
-}

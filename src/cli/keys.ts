@@ -3,7 +3,7 @@ import type { KeyMetadata } from '@aws-sdk/client-kms';
 import type { LocalKms } from '../local-kms/index.js';
 import { DEFAULT_ALIAS, openLocalKms } from './local.js';
 import { UsageError } from './exit.js';
-import { displayLines } from './display.js';
+import { displayText } from './display.js';
 import type { GlobalOptions } from './local.js';
 import { kmsPublicKeyPem, parsePairs } from './keyrings.js';
 import { SUPPORTED_KEY_SPECS } from '../local-kms/key-specs.js';
@@ -17,7 +17,10 @@ import { writeFileAtomicallySync } from '../node/atomic-write.js';
 const KEY_USAGES = ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC'] as const;
 
 /**
- * Runs `fn` against the local KMS and prints its result (JSON with --json, else `text`). Every
+ * Runs `fn` against the local KMS and prints its result (JSON with --json, else `text`, which
+ * escapes each value from the key store with {@link displayText} itself: a line end in a
+ * description or tag value is shown as `\x0a`, so it cannot start a line of its own, such as
+ * a forged row of `keys list`). Every
  * command but `keys create` needs an existing key store (`existing`): one that names a key or
  * only reads finds none in a new store, so it says there is none instead of creating it.
  */
@@ -27,29 +30,32 @@ function withKms<A extends unknown[]>(globals: () => GlobalOptions, fn: (kms: Lo
     const kms = openLocalKms(g, existing);
     try {
       const result = await fn(kms, ...args);
-      process.stdout.write(g.json ? JSON.stringify(result ?? {}, null, 2) + '\n' : displayLines(text(result as never)));
+      process.stdout.write(g.json ? JSON.stringify(result ?? {}, null, 2) + '\n' : text(result as never));
     } finally {
       kms.close();
     }
   };
 }
 
+/** A value from the key store as one line of a terminal (display.ts). */
+const show = (value: unknown): string => displayText(String(value ?? ''));
+
 function describeText(m: KeyMetadata): string {
   return [
-    `key id:       ${m.KeyId}`,
-    `arn:          ${m.Arn}`,
-    `state:        ${m.KeyState}`,
-    `spec/usage:   ${m.KeySpec} / ${m.KeyUsage}`,
-    `origin:       ${m.Origin}`,
+    `key id:       ${show(m.KeyId)}`,
+    `arn:          ${show(m.Arn)}`,
+    `state:        ${show(m.KeyState)}`,
+    `spec/usage:   ${show(m.KeySpec)} / ${show(m.KeyUsage)}`,
+    `origin:       ${show(m.Origin)}`,
     `created:      ${m.CreationDate?.toISOString()}`,
     ...(m.DeletionDate ? [`deletion:     ${m.DeletionDate.toISOString()}`] : []),
-    `description:  ${m.Description ?? ''}`,
+    `description:  ${show(m.Description)}`,
   ].join('\n') + '\n';
 }
 
-/** Columns padded to their widest cell (the last one is not padded), under a header line. */
+/** Columns padded to their widest cell (the last one is not padded), under a header line; cells escaped. */
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const all = [header, ...rows];
+  const all = [header, ...rows.map((r) => r.map(show))];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
 }
@@ -249,8 +255,8 @@ Example:
         if (absent.length) throw new UsageError(`the key has no tag ${absent.join(', ')}`);
         await kms.untagResource({ KeyId, TagKeys: opts.remove });
         // Say what went: with no tags left the listing below would be empty.
-        if (!globals().json) for (const k of opts.remove) process.stderr.write(`sealbox: removed tag ${k}\n`);
+        if (!globals().json) for (const k of opts.remove) process.stderr.write(`sealbox: removed tag ${show(k)}\n`);
       }
       return (await kms.listResourceTags({ KeyId })).Tags ?? [];
-    }, (rows: { TagKey?: string; TagValue?: string }[]) => (rows.length === 0 ? 'no tags\n' : rows.map((t) => `${t.TagKey}=${t.TagValue}\n`).join(''))));
+    }, (rows: { TagKey?: string; TagValue?: string }[]) => (rows.length === 0 ? 'no tags\n' : rows.map((t) => `${show(t.TagKey)}=${show(t.TagValue)}\n`).join(''))));
 }

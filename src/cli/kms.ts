@@ -85,7 +85,7 @@ Examples:
       try {
         const keys = credentialStoreFor(local).list();
         if (globals().json) process.stdout.write(JSON.stringify(keys, null, 2) + '\n');
-        else for (const k of keys) process.stdout.write(`${k.accessKeyId}  ${k.status}  ${displayText(k.principal)}  ${displayText(k.description)}\n`);
+        else for (const k of keys) process.stdout.write(`${displayText(k.accessKeyId)}  ${displayText(k.status)}  ${displayText(k.principal)}  ${displayText(k.description)}\n`);
       } finally {
         local.close();
       }
@@ -126,7 +126,7 @@ function registerPolicy(kms: Command, globals: () => GlobalOptions): void {
     .action(async (opts: { principal: string }) => {
       const out = await withKms(true, (local) => local.listPrincipalPolicies({ Principal: opts.principal }));
       if (globals().json) process.stdout.write(JSON.stringify(out.PolicyNames) + '\n');
-      else for (const name of out.PolicyNames) process.stdout.write(`${name}\n`);
+      else for (const name of out.PolicyNames) process.stdout.write(`${displayText(name)}\n`);
     });
   policy.command('delete').description('Remove a policy')
     .requiredOption('--principal <arn>', 'principal ARN')

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rawKeyFixture, sealbox } from './run.js';
 import { displayText } from '../../src/cli/display.js';
+import Database from 'better-sqlite3';
 import { encrypt } from '../../src/encrypt.js';
 import { RawAesKeyring } from '../../src/keyring/raw-aes.js';
 
@@ -101,5 +102,39 @@ describe('key store text on a terminal', () => {
     const list = sealbox(home, ['kms', 'credentials', 'list']).stdout.toString();
     expect(list).not.toMatch(CONTROL);
     expect(list).toContain('x\\x0d\\x1b[3Asigned:');
+  });
+});
+
+describe('a line end in a key store value', () => {
+  // A description or tag value a kms serve client set (CreateKey, UpdateKeyDescription,
+  // TagResource): one line per row or field, never a row that is not there.
+  const FORGED_ROW = 'ffffffff-0000-0000-0000-000000000000  Enabled  alias/sealbox-default  CLI default key';
+
+  it('keys list, keys describe and keys tag show it as \\x0a, so it cannot add a row or a field', () => {
+    const created = sealbox(home, ['--json', 'keys', 'create', '--alias', 'alias/forge', '--description', `app\n${FORGED_ROW}`]);
+    expect(created.code, created.stderr).toBe(0);
+    const list = sealbox(home, ['keys', 'list']).stdout.toString();
+    expect(list).not.toContain(`\n${FORGED_ROW}`);
+    expect(list.split('\n').filter((l) => l.includes('alias/forge'))).toEqual([expect.stringContaining(`app\\x0a${FORGED_ROW}`)]);
+    const describe = sealbox(home, ['keys', 'describe', 'alias/forge']).stdout.toString();
+    expect(describe.trimEnd().split('\n')).toHaveLength(7);
+    expect(describe).toContain(`description:  app\\x0a${FORGED_ROW}\n`);
+    const tagged = sealbox(home, ['keys', 'tag', 'alias/forge', 'team=pay\nenv=prod']);
+    expect(tagged.code, tagged.stderr).toBe(0);
+    expect(tagged.stdout.toString()).toBe('team=pay\\x0aenv=prod\n');
+    const json = sealbox(home, ['--json', 'keys', 'tag', 'alias/forge']);
+    expect(JSON.parse(json.stdout.toString())).toEqual([{ TagKey: 'team', TagValue: 'pay\nenv=prod' }]);
+  });
+
+  it('audit show escapes every column of a row, even one a writer of the database edited', () => {
+    const h = join(dir, 'audit-home');
+    expect(sealbox(h, ['random', '4']).code).toBe(0);
+    const db = new Database(join(h, 'kms.sqlite'));
+    db.prepare('UPDATE audit SET operation = ?, error = ? WHERE seq = 1').run('Decrypt\x1b[2J', 'x\n2\t2026-01-01T00:00:00.000Z\tGenerateRandom\tok');
+    db.close();
+    const shown = sealbox(h, ['audit', 'show']).stdout.toString();
+    expect(shown.replace(/\t/g, ' ')).not.toMatch(CONTROL); // tabs separate the columns
+    expect(shown.trimEnd().split('\n')).toHaveLength(1);
+    expect(shown).toContain('\tDecrypt\\x1b[2J\tx\\x0a2\\x092026-01-01T00:00:00.000Z\\x09GenerateRandom\\x09ok\t');
   });
 });
