@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { Command } from 'commander';
 import { openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
-import { UsageError } from './exit.js';
+import { UsageError, fileError } from './exit.js';
 import { displayText } from './display.js';
 
 /**
@@ -18,6 +18,41 @@ function shellExports(vars: Record<string, string>): string {
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** The most a policy document can be (PutPrincipalPolicy: 32,768 characters) as UTF-8 bytes. */
+const MAX_POLICY_BYTES = 32_768 * 3;
+
+/**
+ * `kms policy put --file`: the document as text. Read up to one byte past the largest document
+ * there can be (never a whole endless or huge input), and decoded strictly: a file that is not
+ * UTF-8 is refused, not stored with U+FFFD where its bytes were. Usage errors (exit 1) naming
+ * the file, before the key store is opened.
+ */
+function readPolicyDocument(file: string): string {
+  const where = file === '-' ? 'standard input' : file;
+  const bytes = Buffer.alloc(MAX_POLICY_BYTES + 1);
+  let length = 0;
+  try {
+    const fd = file === '-' ? 0 : openSync(file, 'r');
+    try {
+      let n: number;
+      do {
+        n = readSync(fd, bytes, length, bytes.length - length, null);
+        length += n;
+      } while (n > 0 && length < bytes.length);
+    } finally {
+      if (fd !== 0) closeSync(fd);
+    }
+  } catch (err) {
+    throw fileError(err, where, 'read');
+  }
+  if (length > MAX_POLICY_BYTES) throw new UsageError(`--file: ${where} is larger than a policy document can be (32,768 characters)`);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, length));
+  } catch {
+    throw new UsageError(`--file: ${where} is not UTF-8 text`);
+  }
+}
 
 /** `sealbox kms serve` and `sealbox kms credentials create|list`. */
 export function registerKms(program: Command, globals: () => GlobalOptions): void {
@@ -111,7 +146,7 @@ function registerPolicy(kms: Command, globals: () => GlobalOptions): void {
     .requiredOption('--name <name>', 'policy name')
     .requiredOption('--file <path>', 'the policy document (JSON); - reads standard input')
     .action(async (opts: { principal: string; name: string; file: string }) => {
-      const document = opts.file === '-' ? readFileSync(0, 'utf8') : readFileSync(opts.file, 'utf8');
+      const document = readPolicyDocument(opts.file);
       await withKms(false, (local) => local.putPrincipalPolicy({ Principal: opts.principal, PolicyName: opts.name, PolicyDocument: document }));
     });
   policy.command('get').description('Print a policy document')
