@@ -31,6 +31,9 @@ const INTEGRITY_CODES = new Set([
   'ERR_SIGNATURE_POLICY',
 ]);
 
+/** Local KMS exceptions that say an argument is wrong, whatever the key's state: exit 1. */
+const ARGUMENT_REFUSED = new Set(['ValidationException', 'MalformedPolicyDocumentException', 'InvalidAliasNameException', 'TagException']);
+
 /**
  * What each key tried said, each failure's own message (which for KMS names the key and KMS's
  * reason, e.g. "... for arn:...:key/... (KMSInvalidStateException): ... is pending deletion."),
@@ -54,8 +57,9 @@ export function describeError(err: unknown): { line: string; code: number } {
     return { line: `${err.message}${cause}${tried(err.errors)} (${err.code})`, code: exit };
   }
   // The key service refusing an argument (a rotation period of 10 days, a 3-day deletion
-  // window) is the user's mistake, not a key service failure.
-  if (err instanceof LocalKmsError) return { line: `${err.message} (${err.name})`, code: err.name === 'ValidationException' ? EXIT.USAGE : EXIT.KEY_SERVICE };
+  // window, a reserved alias name or tag key, a policy document that is not JSON) is the
+  // user's mistake, not a key service failure.
+  if (err instanceof LocalKmsError) return { line: `${err.message} (${err.name})`, code: ARGUMENT_REFUSED.has(err.name) ? EXIT.USAGE : EXIT.KEY_SERVICE };
   if (err instanceof UsageError) return { line: `${err.message} (ERR_USAGE)`, code: EXIT.USAGE };
   if (err instanceof Error && err.name === 'NoKeyStoreError') return { line: `${err.message} (ERR_NO_KEY_STORE)`, code: EXIT.KEY_SERVICE };
   if (err instanceof FileError) return { line: `${err.message} (${err.code})`, code: EXIT.USAGE };

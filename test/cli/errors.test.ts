@@ -114,6 +114,27 @@ describe('common mistakes get a hint, before anything is created', () => {
     expect(existsSync(home)).toBe(false);
   });
 
+  it('an argument the local KMS refuses (a reserved alias or tag key, a policy that is not JSON) is exit 1, as ValidationException is', () => {
+    const home = tmp('err-refused');
+    const created = sealbox(home, ['--json', 'keys', 'create']);
+    expect(created.code, created.stderr).toBe(0);
+    const keyId = (JSON.parse(created.stdout.toString()) as { KeyId: string }).KeyId;
+    for (const [args, input, code] of [
+      [['keys', 'alias', 'set', 'alias/bad name', keyId], undefined, 'ValidationException'],
+      [['keys', 'alias', 'set', 'alias/aws/mine', keyId], undefined, 'InvalidAliasNameException'],
+      [['keys', 'tag', keyId, 'aws:team=x'], undefined, 'TagException'],
+      [['kms', 'policy', 'put', '--principal', 'arn:aws:iam::111122223333:user/ci', '--name', 'p', '--file', '-'], 'not json', 'MalformedPolicyDocumentException'],
+    ] as const) {
+      const r = sealbox(home, [...args], input);
+      expect(r.code, args.join(' ')).toBe(1);
+      oneLine(r.stderr, code);
+    }
+    // What the key's state or existence decides stays a key service failure (exit 3).
+    const missing = sealbox(home, ['keys', 'alias', 'set', 'alias/ok', '1234abcd-12ab-34cd-56ef-1234567890ab']);
+    expect(missing.code).toBe(3);
+    oneLine(missing.stderr, 'NotFoundException');
+  });
+
   it('usage errors are one line with the code at the end, keeping the suggestion', () => {
     const home = join(tmp('err-usage'), 'home');
     for (const args of [['encrpt'], ['keys', 'lst'], ['encrypt', '--bogus'], ['random']]) {
