@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { KeyMetadata } from '@aws-sdk/client-kms';
+import type { AliasListEntry, KeyMetadata } from '@aws-sdk/client-kms';
 import type { LocalKms } from '../local-kms/index.js';
 import { DEFAULT_ALIAS, openLocalKms } from './local.js';
 import { UsageError } from './exit.js';
@@ -60,10 +60,21 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
 }
 
+/** Every alias (of one key, with `keyId`), page after page: ListAliases gives at most 100 at a time. */
+async function allAliases(kms: LocalKms, keyId?: string): Promise<AliasListEntry[]> {
+  const out: AliasListEntry[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await kms.listAliases({ Limit: 100, ...(keyId ? { KeyId: keyId } : {}), ...(marker ? { Marker: marker } : {}) });
+    out.push(...(page.Aliases ?? []));
+    marker = page.Truncated ? page.NextMarker : undefined;
+  } while (marker);
+  return out;
+}
+
 /** True when the CLI's default alias points at this key. */
 async function isDefaultKey(kms: LocalKms, keyId: string): Promise<boolean> {
-  const aliases = (await kms.listAliases({ KeyId: keyId })).Aliases ?? [];
-  return aliases.some((a) => a.AliasName === DEFAULT_ALIAS);
+  return (await allAliases(kms, keyId)).some((a) => a.AliasName === DEFAULT_ALIAS);
 }
 
 const ok = (what: string) => (): string => `${what}\n`;
@@ -145,7 +156,7 @@ export function registerKeys(program: Command, globals: () => GlobalOptions): vo
     .addHelpText('after', '\nExample:\n  sealbox keys list --json')
     .action(withKms(globals, async (kms) => {
       const out: { KeyId: string; State: string; Aliases: string[]; Description: string }[] = [];
-      const aliases = (await kms.listAliases({ Limit: 100 })).Aliases ?? [];
+      const aliases = await allAliases(kms);
       let marker: string | undefined;
       do {
         const page = await kms.listKeys({ Limit: 100, ...(marker ? { Marker: marker } : {}) });
@@ -229,7 +240,7 @@ Example:
   alias.command('set').argument('<alias>', 'alias/name').argument('<key>', 'key id, ARN or alias').description('Point an alias at a key (creating it if needed)')
     .addHelpText('after', '\nExample:\n  sealbox keys alias set alias/app 1234abcd-12ab-34cd-56ef-1234567890ab')
     .action(withKms(globals, async (kms, name: string, key: string) => {
-      const exists = (await kms.listAliases({ Limit: 100 })).Aliases?.some((a) => a.AliasName === name);
+      const exists = (await allAliases(kms)).some((a) => a.AliasName === name);
       const target = await keyIdOf(kms, key);
       return exists ? kms.updateAlias({ AliasName: name, TargetKeyId: target }) : kms.createAlias({ AliasName: name, TargetKeyId: target });
     }, ok('alias set')));
@@ -238,7 +249,7 @@ Example:
     .action(withKms(globals, (kms, name: string) => kms.deleteAlias({ AliasName: name }), ok('alias removed')));
   alias.command('list').description('List aliases')
     .addHelpText('after', '\nExample:\n  sealbox keys alias list --json')
-    .action(withKms(globals, async (kms) => (await kms.listAliases({ Limit: 100 })).Aliases ?? [],
+    .action(withKms(globals, async (kms) => allAliases(kms),
       (rows: { AliasName?: string; TargetKeyId?: string }[]) => (rows.length === 0 ? 'no aliases\n' : table(['ALIAS', 'KEY ID'], rows.map((a) => [a.AliasName ?? '', a.TargetKeyId ?? '-'])))));
 
   keys.command('tag').argument('<key>', 'key id, ARN or alias').argument('[pairs...]', 'tags as key=value (none: list the tags)')
