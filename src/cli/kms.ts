@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
 import { UsageError, fileError } from './exit.js';
+import { integerOption } from './args.js';
 import { displayText } from './display.js';
 
 /**
@@ -64,13 +65,12 @@ Examples:
   aws kms create-key --endpoint-url http://127.0.0.1:4599 --region us-east-1`);
 
   kms.command('serve').description('Serve the local KMS on 127.0.0.1 (SigV4-authenticated); prints its URL')
-    .option('--port <n>', 'TCP port (default: a free one)', '0')
+    .option('--port <n>', 'TCP port, 0-65535 (default 0: a free one)', (v: string) => integerOption(v, '--port', 0, 65535), 0)
     .option('--host <addr>', 'interface (default 127.0.0.1: this machine only)', '127.0.0.1')
     .option('--cors-origin <origin>', 'allow browser calls from this origin (repeatable, or * for any)', collect)
     .addHelpText('after', '\nExample:\n  sealbox kms serve --port 4599 --cors-origin http://localhost:5173')
-    .action(async (opts: { port: string; host: string; corsOrigin?: string[] }) => {
-      const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0-65535');
+    .action(async (opts: { port: number; host: string; corsOrigin?: string[] }) => {
+      const port = opts.port;
       const origins = opts.corsOrigin;
       const { startKmsServer } = await loadServer();
       const server = await startKmsServer({
