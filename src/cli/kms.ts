@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import type { Command } from 'commander';
 import { openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
+import type { CredentialStore } from '../local-kms/credentials.js';
 import { UsageError, fileError } from './exit.js';
 import { integerOption } from './args.js';
 import { displayText } from './display.js';
@@ -55,7 +56,7 @@ function readPolicyDocument(file: string): string {
   }
 }
 
-/** `sealbox kms serve` and `sealbox kms credentials create|list`. */
+/** `sealbox kms serve` and `sealbox kms credentials create|list|deactivate|activate|delete`. */
 export function registerKms(program: Command, globals: () => GlobalOptions): void {
   const kms = program.command('kms').description('The local KMS over the AWS KMS JSON protocol, for AWS SDKs and the AWS CLI')
     .addHelpText('after', `
@@ -91,7 +92,7 @@ Examples:
     });
 
   const creds = kms.command('credentials').description('Access keys for SigV4 clients of `sealbox kms serve`')
-    .addHelpText('after', '\nExamples:\n  sealbox kms credentials create --description ci\n  sealbox kms credentials list');
+    .addHelpText('after', '\nExamples:\n  sealbox kms credentials create --description ci\n  sealbox kms credentials list\n  sealbox kms credentials deactivate LKIAABCDEFGHIJKLMNOP');
   creds.command('create').description('Create an access key; the secret is shown once, here, and never logged')
     .option('--principal <arn>', 'IAM principal ARN the key acts as (default: the local account root)')
     .option('--description <text>', 'what the key is for')
@@ -125,6 +126,30 @@ Examples:
         local.close();
       }
     });
+
+  // A key whose secret leaked, or that is no longer needed: refused by a running server from its
+  // next request on (the server reads the row every time), with an audit row for the change.
+  const change = (done: string, fn: (store: CredentialStore, accessKeyId: string) => Record<string, unknown>) =>
+    async (accessKeyId: string): Promise<void> => {
+      const { credentialStoreFor } = await loadServer();
+      const local = openLocalKms(globals(), true);
+      let result: Record<string, unknown>;
+      try {
+        result = fn(credentialStoreFor(local), accessKeyId);
+      } finally {
+        local.close();
+      }
+      process.stdout.write(globals().json ? JSON.stringify({ accessKeyId, ...result }) + '\n' : `${done}\n`);
+    };
+  creds.command('deactivate').argument('<access-key-id>', 'the key (LKIA...)').description('Refuse an access key from now on (its requests fail as an unknown key); `activate` undoes it')
+    .addHelpText('after', '\nExample:\n  sealbox kms credentials deactivate LKIAABCDEFGHIJKLMNOP')
+    .action(change('access key deactivated', (store, id) => (store.setStatus(id, 'Inactive'), { status: 'Inactive' })));
+  creds.command('activate').argument('<access-key-id>', 'the key (LKIA...)').description('Accept a deactivated access key again')
+    .addHelpText('after', '\nExample:\n  sealbox kms credentials activate LKIAABCDEFGHIJKLMNOP')
+    .action(change('access key activated', (store, id) => (store.setStatus(id, 'Active'), { status: 'Active' })));
+  creds.command('delete').argument('<access-key-id>', 'the key (LKIA...)').description('Delete an access key for good')
+    .addHelpText('after', '\nExample:\n  sealbox kms credentials delete LKIAABCDEFGHIJKLMNOP')
+    .action(change('access key deleted', (store, id) => (store.delete(id), { deleted: true })));
 
   registerPolicy(kms, globals);
 }

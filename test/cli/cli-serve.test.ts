@@ -48,6 +48,39 @@ it('sealbox kms serve: a real KMSClient with credentials from `sealbox kms crede
   wrong.destroy();
 }, 60_000);
 
+it('sealbox kms credentials deactivate | activate | delete: a running server refuses the key from its next request; the audit log has no secret', async () => {
+  const created = spawnSync(process.execPath, [CLI, '--json', 'kms', 'credentials', 'create', '--description', 'leaked'], { env });
+  const { accessKeyId, secretAccessKey, region } = JSON.parse(created.stdout.toString());
+  const client = new KMSClient({ endpoint: url, region, credentials: { accessKeyId, secretAccessKey }, maxAttempts: 1 });
+  const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { env });
+  await client.send(new CreateKeyCommand({}));
+
+  const off = cli('kms', 'credentials', 'deactivate', accessKeyId);
+  expect(off.stderr.toString()).toBe('');
+  expect(off.stdout.toString()).toBe('access key deactivated\n');
+  expect(off.status).toBe(0);
+  await expect(client.send(new CreateKeyCommand({}))).rejects.toMatchObject({ name: 'UnrecognizedClientException' });
+  expect(cli('kms', 'credentials', 'list').stdout.toString()).toMatch(new RegExp(`^${accessKeyId}  Inactive  `, 'm'));
+
+  const on = cli('--json', 'kms', 'credentials', 'activate', accessKeyId);
+  expect(JSON.parse(on.stdout.toString())).toEqual({ accessKeyId, status: 'Active' });
+  await client.send(new CreateKeyCommand({}));
+
+  expect(cli('kms', 'credentials', 'delete', accessKeyId).status).toBe(0);
+  await expect(client.send(new CreateKeyCommand({}))).rejects.toMatchObject({ name: 'UnrecognizedClientException' });
+  expect(cli('kms', 'credentials', 'list').stdout.toString()).not.toContain(accessKeyId);
+  // An unknown key: NotFoundException (exit 3), the id not repeated back.
+  const again = cli('kms', 'credentials', 'delete', accessKeyId);
+  expect(again.stderr.toString()).toBe('sealbox: No such access key. (NotFoundException)\n');
+  expect(again.status).toBe(3);
+
+  const log = cli('audit', 'export').stdout.toString();
+  expect(log).toContain('"operation":"UpdateAccessKey"');
+  expect(log).toContain('"operation":"DeleteAccessKey"');
+  expect(log).not.toContain(secretAccessKey);
+  client.destroy();
+}, 60_000);
+
 const HAS_AWS_CLI = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
 
 // docs/cli.md: eval "$(sealbox kms credentials create)", then the AWS CLI with --endpoint-url.
