@@ -82,13 +82,15 @@ Examples:
         onInternalError: (err) => process.stderr.write(`sealbox: internal error serving a request (${err instanceof Error ? err.name : 'Error'})\n`),
       });
       const local = server.kms as { region?: string; dataDir?: string; close?: () => void };
-      process.stdout.write(`${server.url}\n`);
-      process.stderr.write(`sealbox: local KMS (${local.dataDir}) listening on ${server.url}, every region by the request's SigV4 region (default ${local.region}); Ctrl-C stops it\n`);
+      // Ctrl-C, SIGTERM or a closed terminal stop it cleanly (connections closed, the database
+      // closed and its write-ahead log checkpointed, exit 0), from before the URL is printed: a
+      // client told the URL may stop it at once.
       const stop = (): void => {
         void server.close().finally(() => local.close?.());
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, stop);
+      process.stdout.write(`${server.url}\n`);
+      process.stderr.write(`sealbox: local KMS (${local.dataDir}) listening on ${server.url}, every region by the request's SigV4 region (default ${local.region}); Ctrl-C stops it\n`);
     });
 
   const creds = kms.command('credentials').description('Access keys for SigV4 clients of `sealbox kms serve`')

@@ -1,5 +1,5 @@
 import { beforeAll, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, ensureBuilt } from './build.js';
@@ -19,4 +19,25 @@ it('kms serve --port takes a whole number 0-65535 and nothing else (exit 1, noth
     expect(r.stdout.toString()).toBe('');
   }
   expect(existsSync(home)).toBe(false);
+}, 60_000);
+
+// A signal as soon as the URL is printed (a script that starts the server, uses it and stops
+// it) finds the handlers in place: a clean stop, exit 0, the write-ahead log checkpointed away.
+it('kms serve stopped by SIGINT, SIGTERM or SIGHUP the moment it prints its URL: exit 0, database closed', async () => {
+  const home = join(tmp('serve-signal'), 'home');
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGINT', 'SIGINT', 'SIGTERM'] as const) {
+    const child = spawn(process.execPath, [CLI, 'kms', 'serve'], { env: cliEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, sig) => resolve([code, sig])));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.once('data', () => {
+        child.kill(signal);
+        resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`kms serve exited with ${code}: ${stderr}`)));
+    });
+    expect(await exited, signal).toEqual([0, null]);
+    expect(existsSync(join(home, 'kms.sqlite-wal')), signal).toBe(false);
+  }
 }, 60_000);
