@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
 import { openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
@@ -20,6 +21,11 @@ function shellExports(vars: Record<string, string>): string {
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** Whether a listening address is this machine's loopback only (127.0.0.0/8, ::1, or 127.x mapped to IPv6). */
+export function isLoopbackAddress(address: string): boolean {
+  return /^127\.\d+\.\d+\.\d+$/.test(address) || address === '::1' || /^::ffff:127\.\d+\.\d+\.\d+$/i.test(address);
+}
 
 /** The most a policy document can be (PutPrincipalPolicy: 32,768 characters) as UTF-8 bytes. */
 const MAX_POLICY_BYTES = 32_768 * 3;
@@ -91,6 +97,10 @@ Examples:
       for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, stop);
       process.stdout.write(`${server.url}\n`);
       process.stderr.write(`sealbox: local KMS (${local.dataDir}) listening on ${server.url}, every region by the request's SigV4 region (default ${local.region}); Ctrl-C stops it\n`);
+      // The endpoint has no TLS (docs/security.md): off loopback, data keys and plaintext cross the network in clear.
+      if (!isLoopbackAddress((server.server.address() as AddressInfo).address)) {
+        process.stderr.write(`sealbox: warning: ${server.url} can be reached from other machines and has no TLS: requests and answers, data keys and plaintext included, cross the network in clear; serve on 127.0.0.1, or behind a TLS-terminating proxy you trust\n`);
+      }
     });
 
   const creds = kms.command('credentials').description('Access keys for SigV4 clients of `sealbox kms serve`')

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, ensureBuilt } from './build.js';
 import { cliEnv, tmp } from './run.js';
+import * as kmsCommands from '../../src/cli/kms.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
@@ -40,4 +41,27 @@ it('kms serve stopped by SIGINT, SIGTERM or SIGHUP the moment it prints its URL:
     expect(await exited, signal).toEqual([0, null]);
     expect(existsSync(join(home, 'kms.sqlite-wal')), signal).toBe(false);
   }
+}, 60_000);
+
+// Off loopback, the endpoint (no TLS) sends data keys and plaintext over the network in clear:
+// `serve` warns. Tests never listen off loopback, so the decision is tested on addresses, and
+// the command on 127.0.0.1, where it must not warn.
+it('kms serve warns when it listens where other machines reach it, and only then', async () => {
+  const { isLoopbackAddress } = kmsCommands as { isLoopbackAddress?: (address: string) => boolean };
+  expect(typeof isLoopbackAddress).toBe('function');
+  for (const address of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) expect(isLoopbackAddress!(address), address).toBe(true);
+  for (const address of ['0.0.0.0', '::', '192.168.1.10', '10.0.0.1', '::ffff:192.168.1.10', 'fe80::1', '128.0.0.1', '1127.0.0.1']) expect(isLoopbackAddress!(address), address).toBe(false);
+
+  const child = spawn(process.execPath, [CLI, 'kms', 'serve'], { env: cliEnv(join(tmp('serve-loopback'), 'home')), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`kms serve exited with ${code}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  child.kill('SIGINT');
+  expect(await exited).toBe(0);
+  expect(stderr).toMatch(/^sealbox: local KMS \(.*\) listening on http:\/\/127\.0\.0\.1:\d+, .*Ctrl-C stops it\n$/);
+  expect(stderr).not.toContain('warning');
 }, 60_000);
