@@ -110,11 +110,11 @@ export const MAX_KEY_FILE_BYTES = 1024 * 1024;
  * for a device never comes. The bytes read are zeroed in the scratch they were read into: the
  * result is the only copy.
  *
- * @throws FileError (the path as `what` names it): the system's reasons, and EFBIG when the
+ * @throws FileError (naming the path, after `what` unless it is ''): the system's reasons, and EFBIG when the
  * file is longer than `max`.
  */
 export function readSmallFile(path: string, what: string, max: number = MAX_KEY_FILE_BYTES): Buffer {
-  const name = path === '-' ? 'standard input' : `${what} ${path}`;
+  const name = path === '-' ? 'standard input' : what === '' ? path : `${what} ${path}`;
   let fd: number;
   try {
     fd = path === '-' ? 0 : openSync(path, 'r');
@@ -128,7 +128,7 @@ export function readSmallFile(path: string, what: string, max: number = MAX_KEY_
       const n = readSync(fd, scratch, length, scratch.length - length, null);
       if (n === 0) break;
       length += n;
-      if (length > max) throw new FileError(`cannot read ${name}: it is longer than ${max} bytes, more than any key file`, 'EFBIG');
+      if (length > max) throw new FileError(`cannot read ${name}: it is longer than ${max} bytes`, 'EFBIG');
     }
     return Buffer.from(scratch.subarray(0, length));
   } catch (err) {

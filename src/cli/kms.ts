@@ -1,10 +1,10 @@
-import { closeSync, openSync, readSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
 import { openLocalKms } from './local.js';
 import type { GlobalOptions } from './local.js';
 import type { CredentialStore } from '../local-kms/credentials.js';
-import { UsageError, fileError } from './exit.js';
+import { FileError, UsageError } from './exit.js';
+import { readSmallFile } from './input.js';
 import { integerOption } from './args.js';
 import { displayText } from './display.js';
 
@@ -38,25 +38,15 @@ const MAX_POLICY_BYTES = 32_768 * 3;
  */
 function readPolicyDocument(file: string): string {
   const where = file === '-' ? 'standard input' : file;
-  const bytes = Buffer.alloc(MAX_POLICY_BYTES + 1);
-  let length = 0;
+  let bytes: Buffer;
   try {
-    const fd = file === '-' ? 0 : openSync(file, 'r');
-    try {
-      let n: number;
-      do {
-        n = readSync(fd, bytes, length, bytes.length - length, null);
-        length += n;
-      } while (n > 0 && length < bytes.length);
-    } finally {
-      if (fd !== 0) closeSync(fd);
-    }
+    bytes = readSmallFile(file, '', MAX_POLICY_BYTES);
   } catch (err) {
-    throw fileError(err, where, 'read');
+    if (err instanceof FileError && err.code === 'EFBIG') throw new UsageError(`--file: ${where} is larger than a policy document can be (32,768 characters)`);
+    throw err;
   }
-  if (length > MAX_POLICY_BYTES) throw new UsageError(`--file: ${where} is larger than a policy document can be (32,768 characters)`);
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, length));
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     throw new UsageError(`--file: ${where} is not UTF-8 text`);
   }
