@@ -1,4 +1,4 @@
-import { assertBytes } from './crypto/bytes.js';
+import { copyBytes, ownView } from './crypto/bytes.js';
 import { SealboxError } from './errors.js';
 import { FINAL_FRAME_PREFIX, scanFrames } from './format/frame.js';
 import type { MessageHeader } from './format/header.js';
@@ -25,6 +25,12 @@ export interface DecryptResult {
  * frame and, for a signed message, the signature verify; on any failure the partial output is
  * zeroed.
  *
+ * The header and its tag are copied before they are decoded, and a message in a
+ * SharedArrayBuffer is copied whole first (another thread could change it between a check and
+ * the use of what was checked). Any other message must not change until the promise settles:
+ * its frames are read where they are (docs/security.md, "Input that changes while Sealbox
+ * reads it").
+ *
  * @example
  * ```ts
  * const { plaintext, encryptionContext } = await decrypt(ciphertext, {
@@ -38,16 +44,21 @@ export interface DecryptResult {
  * verify), ERR_SIGNATURE_POLICY (`signaturePolicy` refuses the message).
  */
 export async function decrypt(ciphertext: Uint8Array, options: DecryptOptions): Promise<DecryptResult> {
-  assertBytes('ciphertext', ciphertext);
+  // A SharedArrayBuffer's bytes are copied first: another thread could change a frame between
+  // its tag check and its decryption, or the body between the frames and the signature.
+  ciphertext = ownView('ciphertext', ciphertext, true);
   const plan = planDecryption(options);
 
   const headerEnd = readPreamble(ciphertext, plan.limits.maxHeaderBytes);
   if (headerEnd === undefined || ciphertext.length < headerEnd + TAG_BYTES) {
     throw new SealboxError('ERR_TRUNCATED', 'The message ends inside its header');
   }
-  const headerBytes = ciphertext.subarray(0, headerEnd);
-  const header = acceptHeader(plan, headerBytes);
   const bodyStart = headerEnd + TAG_BYTES;
+  // Our own copy of the header and its tag: the header acted on is the one authenticated, even
+  // if the caller's array changes while a keyring is asked.
+  const headerAll = copyBytes(ciphertext.subarray(0, bodyStart));
+  const headerBytes = headerAll.subarray(0, headerEnd);
+  const header = acceptHeader(plan, headerBytes);
   // The structure is public and read first so the output is allocated once, but reported in
   // SPEC §8.1 order: after the keys, the header tag and the tags of the frames before it.
   const signatureLength = header.suite.signatureLength;
@@ -55,7 +66,7 @@ export async function decrypt(ciphertext: Uint8Array, options: DecryptOptions): 
 
   // A transient content key: disposed of (wiped) as soon as the last frame is open.
   // Synchronous for an unsigned message with a raw keyring on node:crypto: no turn to wait for.
-  const begun = beginDecryption(plan, header, headerBytes, ciphertext.subarray(headerEnd, bodyStart), true);
+  const begun = beginDecryption(plan, header, headerBytes, headerAll.subarray(headerEnd), true);
   const session = begun instanceof Promise ? await begun : begun;
 
   const F = header.frameLength;

@@ -131,6 +131,58 @@ export function fromHex(hex: string): Uint8Array {
   return out;
 }
 
+// The intrinsic getters of typed arrays and of ArrayBuffer: what a subclass (a Node Buffer, a
+// caller's class) overrides, or a Proxy answers, is never asked.
+const typedArrayGetter = (name: string): ((this: unknown) => unknown) =>
+  Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, name)!.get as (this: unknown) => unknown;
+const viewBuffer = typedArrayGetter('buffer');
+const viewByteOffset = typedArrayGetter('byteOffset');
+const viewByteLength = typedArrayGetter('byteLength');
+const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')!.get as (this: unknown) => number;
+
+/** True for an ArrayBuffer of any realm; false for a SharedArrayBuffer (whose byteLength getter is another). */
+function isArrayBuffer(buffer: unknown): boolean {
+  try {
+    arrayBufferByteLength.call(buffer);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `value`, checked as {@link assertBytes} checks it, as a plain Uint8Array of fixed length over
+ * the same memory, found through the intrinsic getters: nothing a subclass (a Node Buffer, a
+ * caller's class) overrides (`length`, `subarray`, `slice`, `buffer`) is used later, and the
+ * view does not grow or shrink with a resizable buffer (shrunk below its end, or detached, it
+ * throws TypeError when read). With `copyShared`, the bytes of a SharedArrayBuffer are copied
+ * into a private array first: another thread may write them at any time, so what is checked
+ * (a header tag, a frame's tag, a signature) and what is used would not be the same bytes.
+ *
+ * @throws TypeError unless a Uint8Array, or when its buffer is detached
+ */
+export function ownView(name: string, value: unknown, copyShared: boolean): Uint8Array {
+  assertBytes(name, value);
+  let buffer: ArrayBufferLike;
+  let offset: number;
+  let length: number;
+  try {
+    buffer = viewBuffer.call(value) as ArrayBufferLike;
+    offset = viewByteOffset.call(value) as number;
+    length = viewByteLength.call(value) as number;
+  } catch {
+    throw new TypeError(`"${name}" expected Uint8Array, got an object that only looks like one`);
+  }
+  const shared = !isArrayBuffer(buffer);
+  let view: Uint8Array;
+  try {
+    view = new Uint8Array(buffer, offset, length);
+  } catch {
+    throw new TypeError(`"${name}" is a view of a detached ArrayBuffer`);
+  }
+  return shared && copyShared ? copyBytes(view) : view;
+}
+
 /** Throws TypeError unless `value` is a Uint8Array (any view, any offset), optionally of `length`. */
 export function assertBytes(name: string, value: unknown, length?: number): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) throw new TypeError(`"${name}" expected Uint8Array, got ${value === null ? 'null' : typeof value}`);

@@ -10,22 +10,24 @@ const BATCH_BYTES = 1024 * 1024;
 
 /** {@link decryptRange}, with the core functions it needs passed in (see {@link rangeCore}). */
 export async function decryptRangeWith(core: RangeCore, source: RangeSource, options: DecryptRangeOptions): Promise<DecryptRangeResult> {
-  const { SealboxError, formatInvalid, limitExceeded, readPreamble, readU32, acceptHeader, beginDecryption, planDecryption } = core;
+  const { SealboxError, formatInvalid, limitExceeded, readPreamble, readU32, acceptHeader, beginDecryption, planDecryption, copyBytes } = core;
   const { FINAL_FRAME_OVERHEAD, FINAL_FRAME_PREFIX, FRAME_FINAL, FRAME_REGULAR, REGULAR_FRAME_OVERHEAD } = core;
   const truncated = (): InstanceType<RangeCore['SealboxError']> => new SealboxError('ERR_TRUNCATED', 'The message has no valid final frame where its size puts it');
-  const readExactly = (reader: RangeReader, offset: number, length: number): Promise<Uint8Array> => readExactlyWith(SealboxError, reader, offset, length);
+  const readExactly = (reader: RangeReader, offset: number, length: number): Promise<Uint8Array> => readExactlyWith(core, reader, offset, length);
   const plan = planDecryption(options);
   const { start, end: endOption } = options;
   if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`"start" expected a non-negative integer, got ${start}`);
   if (endOption !== undefined && (!Number.isSafeInteger(endOption) || endOption < 0)) throw new RangeError(`"end" expected a non-negative integer, got ${endOption}`);
-  const reader = await toRangeReader(source);
+  const reader = await toRangeReader(core, source);
   const size = reader.size;
 
   // Header: preamble (limits checked before the body is read), body, tag.
   const pre = await readExactly(reader, 0, Math.min(size, PREAMBLE_BYTES));
   const headerEnd = readPreamble(pre, plan.limits.maxHeaderBytes);
   if (headerEnd === undefined || size < headerEnd + TAG_BYTES) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside its header');
-  const headerAll = await readExactly(reader, 0, headerEnd + TAG_BYTES);
+  // Our own copy: the header acted on is the one authenticated, even if the source's array
+  // changes while a keyring is asked (a reader reusing one buffer, a concurrent writer).
+  const headerAll = copyBytes(await readExactly(reader, 0, headerEnd + TAG_BYTES));
   const headerBytes = headerAll.subarray(0, headerEnd);
   const header = acceptHeader(plan, headerBytes);
   // SPEC §8.4: a range decoder cannot check a signature without reading everything; it refuses
@@ -102,9 +104,11 @@ function isFileHandle(source: object): source is FileHandleLike {
 }
 
 /** Normalizes a source to a reader whose `read` always returns exactly the bytes asked for. */
-async function toRangeReader(source: RangeSource): Promise<RangeReader> {
+async function toRangeReader(core: RangeCore, source: RangeSource): Promise<RangeReader> {
   if (source instanceof Uint8Array) {
-    return { size: source.length, read: (offset, length) => source.subarray(offset, offset + length) };
+    // Not copied whole (each read is, from a SharedArrayBuffer); a plain view of fixed length.
+    const bytes = core.ownView('source', source, false);
+    return { size: bytes.length, read: (offset, length) => bytes.subarray(offset, offset + length) };
   }
   if (typeof source !== 'object' || source === null) throw new TypeError('"source" expected a Uint8Array, a FileHandle or { size, read(offset, length) }');
   if (isFileHandle(source)) {
@@ -136,11 +140,14 @@ async function toRangeReader(source: RangeSource): Promise<RangeReader> {
  * Reads exactly `length` bytes at `offset`, or fails with ERR_TRUNCATED (fewer: the source shrank
  * or lied about its size) or TypeError (more: `read` broke its contract).
  */
-async function readExactlyWith(Err: RangeCore['SealboxError'], reader: RangeReader, offset: number, length: number): Promise<Uint8Array> {
+async function readExactlyWith(core: RangeCore, reader: RangeReader, offset: number, length: number): Promise<Uint8Array> {
   const r = reader.read(offset, length);
-  const bytes = r instanceof Promise ? await r : r;
-  if (!(bytes instanceof Uint8Array)) throw new TypeError('"read" expected to return a Uint8Array');
+  const read = r instanceof Promise ? await r : r;
+  if (!(read instanceof Uint8Array)) throw new TypeError('"read" expected to return a Uint8Array');
+  // A SharedArrayBuffer's bytes (a Uint8Array source, or what a reader returns) are copied:
+  // another thread could change a frame between its tag check and its decryption.
+  const bytes = core.ownView('read', read, true);
   if (bytes.length > length) throw new TypeError(`"read" returned ${bytes.length} bytes at offset ${offset} where ${length} were asked`);
-  if (bytes.length < length) throw new Err('ERR_TRUNCATED', 'The source returned fewer bytes than its size promised');
+  if (bytes.length < length) throw new core.SealboxError('ERR_TRUNCATED', 'The source returned fewer bytes than its size promised');
   return bytes;
 }

@@ -1,4 +1,4 @@
-import { readU32 } from '../crypto/bytes.js';
+import { copyBytes, ownView, readU32 } from '../crypto/bytes.js';
 import { SealboxError, formatInvalid, limitExceeded } from '../errors.js';
 import { FINAL_FRAME_OVERHEAD, FINAL_FRAME_PREFIX, FRAME_FINAL, FRAME_REGULAR, REGULAR_FRAME_OVERHEAD } from '../format/frame.js';
 import type { MessageHeader } from '../format/header.js';
@@ -40,7 +40,7 @@ export interface DecryptRangeResult {
  * files (larger gzipped than one): so the core hands it these instead.
  */
 export const rangeCore = {
-  SealboxError, formatInvalid, limitExceeded, readPreamble, readU32, acceptHeader, beginDecryption, planDecryption,
+  SealboxError, formatInvalid, limitExceeded, readPreamble, readU32, acceptHeader, beginDecryption, planDecryption, copyBytes, ownView,
   FINAL_FRAME_OVERHEAD, FINAL_FRAME_PREFIX, FRAME_FINAL, FRAME_REGULAR, REGULAR_FRAME_OVERHEAD,
 };
 
@@ -55,6 +55,10 @@ export type RangeCore = typeof rangeCore;
  * range lies far from its end. Every frame returned from was authenticated. A signed message
  * (suite 2) is refused unless `skipSignatureVerification: true` (then its signature is not
  * checked: see that option).
+ *
+ * The header and its tag are copied once read; bytes in a SharedArrayBuffer (a `Uint8Array`
+ * source, or what a source's `read` returns) are copied as they are read, so another thread
+ * cannot change a frame between its tag check and its decryption.
  *
  * @example
  * ```ts

@@ -1,4 +1,4 @@
-import { assertBytes } from '../crypto/bytes.js';
+import { copyBytes, ownView } from '../crypto/bytes.js';
 import { SealboxError } from '../errors.js';
 import { walkFrames } from '../format/frame.js';
 import type { MessageHeader } from '../format/header.js';
@@ -42,6 +42,10 @@ export interface RewrapResult {
  * a key failing the commitment moves on to the next EDK). Signed messages are refused: their
  * signature covers the header.
  *
+ * The old header and its tag are copied before they are decoded, so the new header is made of
+ * the bytes that were authenticated; a message in a SharedArrayBuffer is copied whole first.
+ * Any other message must not change until the promise settles (its body is copied at the end).
+ *
  * @example
  * ```ts
  * import { RawAesKeyring } from 'sealbox';
@@ -59,7 +63,9 @@ export interface RewrapResult {
  * any frame). TypeError/RangeError for bad arguments.
  */
 export async function rewrap(message: Uint8Array, options: RewrapOptions): Promise<RewrapResult> {
-  assertBytes('message', message);
+  // A SharedArrayBuffer's bytes are copied first: another thread could change the body after
+  // its structure was walked.
+  message = ownView('message', message, true);
   const plan = planRewrap(options);
   const headerEnd = readPreamble(message, plan.decrypt.limits.maxHeaderBytes);
   if (headerEnd === undefined || message.length < headerEnd + TAG_BYTES) {
@@ -69,10 +75,14 @@ export async function rewrap(message: Uint8Array, options: RewrapOptions): Promi
   // The body's public structure is walked before any keyring is asked (frame tags: verifyFrames).
   const body = message.subarray(bodyStart);
   // The new header is written at the start of the result's array, with room left for the body.
+  // Our own copy of the old header and its tag: the header authenticated is the one acted on
+  // and spliced into the new header, which gets a valid tag of its own, even if the caller's
+  // array changes while a keyring is asked.
+  const headerAll = copyBytes(message.subarray(0, bodyStart));
   const pending = rewrapHeader(
     plan,
-    message.subarray(0, headerEnd),
-    message.subarray(headerEnd, bodyStart),
+    headerAll.subarray(0, headerEnd),
+    headerAll.subarray(headerEnd),
     (h) => {
       walkFrames(message, bodyStart, h.frameLength);
     },

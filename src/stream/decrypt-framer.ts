@@ -1,5 +1,5 @@
 import type { MaybePromise } from '../crypto/aead.js';
-import { readU32 } from '../crypto/bytes.js';
+import { ownView, readU32 } from '../crypto/bytes.js';
 import { SealboxError, formatInvalid, limitExceeded } from '../errors.js';
 import { FRAME_FINAL, FRAME_REGULAR } from '../format/frame.js';
 import type { MessageHeader } from '../format/header.js';
@@ -77,10 +77,14 @@ export class DecryptFramer {
     return this.#phase === Phase.Done;
   }
 
-  /** Consumes `chunk`; emits plaintext of each frame that verifies. */
+  /**
+   * Consumes `chunk`; emits plaintext of each frame that verifies. A chunk in a
+   * SharedArrayBuffer is copied first: frames are opened in place, and another thread could
+   * change one between its tag check and its decryption, or after the signature hashed it.
+   */
   push(chunk: Uint8Array, emit: Emit): MaybePromise<void> {
     if (this.#phase === Phase.Failed) throw new SealboxError('ERR_STATE', 'The stream already failed');
-    return this.#guard(() => this.#consume(chunk, 0, emit));
+    return this.#guard(() => this.#consume(ownView('chunk', chunk, true), 0, emit));
   }
 
   /** Declares the end of input. */

@@ -114,7 +114,8 @@ export function headerPromise(): { promise: Promise<MessageHeader>; resolve: (h:
  * browsers). Each frame's plaintext is released only after that frame's tag verifies (frames
  * under 4 KiB gathered into arrays of up to 64 KiB, per input chunk); for a
  * signed message (suite 2) the final frame's plaintext only after the signature verifies too,
- * so the stream never closes normally on a forged message.
+ * so the stream never closes normally on a forged message. A chunk in a SharedArrayBuffer is
+ * copied before its frames are opened; any other chunk must not change once written.
  *
  * What a consumer may have received before an error: every frame before the failing point
  * was authenticated on its own, but a stream that errors with ERR_TRUNCATED was cut and its

@@ -1,3 +1,4 @@
+import { copyBytes, ownView } from '../crypto/bytes.js';
 import { SealboxError } from '../errors.js';
 import type { MessageHeader } from '../format/header.js';
 import { decodeHeader, readPreamble } from '../format/header.js';
@@ -44,6 +45,8 @@ async function checked(header: MessageHeader): Promise<MessageHeader> {
  * A ReadableStream is read only as far as the header (plus the rest of the chunk it ends in)
  * and its lock is released; use `stream.tee()` first if the whole message is needed
  * afterwards. An async iterable is closed (its `return()` is called) once the header is read.
+ * The header is decoded from a copy (a `Uint8Array` source in a SharedArrayBuffer could
+ * otherwise change while it is decoded).
  *
  * @example
  * ```ts
@@ -59,9 +62,12 @@ async function checked(header: MessageHeader): Promise<MessageHeader> {
 export async function readHeader(source: HeaderSource, options: ReadHeaderOptions = {}): Promise<MessageHeader> {
   const limits = headerLimits(options);
   if (source instanceof Uint8Array) {
-    const end = readPreamble(source, limits.maxHeaderBytes);
-    if (end === undefined || source.length < end) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside its header');
-    return checked(decodeHeader(source.subarray(0, end), limits));
+    const bytes = ownView('source', source, false);
+    const end = readPreamble(bytes, limits.maxHeaderBytes);
+    if (end === undefined || bytes.length < end) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside its header');
+    // Decoded from our own copy: another thread writing a SharedArrayBuffer could otherwise
+    // change a length or a context between its check and its use.
+    return checked(decodeHeader(copyBytes(bytes.subarray(0, end)), limits));
   }
   const isStream = typeof source === 'object' && source !== null && typeof (source as ReadableStream).getReader === 'function';
   const isIterable = typeof source === 'object' && source !== null && typeof (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function';

@@ -1,5 +1,5 @@
 import type { MaybePromise } from '../crypto/aead.js';
-import { readU32 } from '../crypto/bytes.js';
+import { ownView, readU32 } from '../crypto/bytes.js';
 import { SealboxError, formatInvalid, limitExceeded } from '../errors.js';
 import { FRAME_FINAL, FRAME_REGULAR } from '../format/frame.js';
 import type { MessageHeader } from '../format/header.js';
@@ -44,11 +44,15 @@ export class RewrapFramer {
     this.#onHeader = onHeader;
   }
 
-  /** Consumes `chunk`; emits the new header once, then the body's bytes. */
+  /**
+   * Consumes `chunk`; emits the new header once, then the body's bytes. A chunk in a
+   * SharedArrayBuffer is copied first: the body emitted is the body walked, and not memory
+   * another thread may still write.
+   */
   push(chunk: Uint8Array, emit: Emit): MaybePromise<void> {
     if (this.#phase === Phase.Failed) throw new SealboxError('ERR_STATE', 'The stream already failed');
     try {
-      const r = this.#consume(chunk, 0, emit);
+      const r = this.#consume(ownView('chunk', chunk, true), 0, emit);
       return r instanceof Promise ? r.catch((err: unknown) => this.#fail(err)) : r;
     } catch (err) {
       return this.#fail(err);
