@@ -1,4 +1,4 @@
-import { assertBytes } from './crypto/bytes.js';
+import { ownView } from './crypto/bytes.js';
 import type { MessageSigner } from './crypto/signature.js';
 import { frameLayout, framesByteLength } from './format/frame.js';
 import type { MessageHeader } from './format/header.js';
@@ -16,7 +16,9 @@ export interface EncryptResult {
 }
 
 /**
- * Encrypts `plaintext` under a fresh data key wrapped by the keyring(s).
+ * Encrypts `plaintext` under a fresh data key wrapped by the keyring(s). The plaintext is read as
+ * each frame is sealed, after the keyrings answered: it must not change until the promise
+ * settles (its buffer detached or shrunk below it meanwhile is a TypeError, and nothing is returned).
  *
  * @example
  * ```ts
@@ -42,25 +44,29 @@ export async function encrypt(plaintext: Uint8Array, options: EncryptOptions): P
  * one data key reuses nonces, and a reused signing key would link messages.
  */
 export async function encryptWithMessageId(plaintext: Uint8Array, options: EncryptOptions, messageId?: Uint8Array, fixedSigner?: MessageSigner): Promise<EncryptResult> {
-  assertBytes('plaintext', plaintext);
+  // Read through its own memory, its length once: the output is sized for that length, and
+  // each frame is checked to have its bytes (a resizable buffer may shrink while a keyring is asked).
+  plaintext = ownView('plaintext', plaintext, false);
+  const length = plaintext.length;
   const plan = planEncryption(options);
   const frameLength = plan.frameLength;
   // A transient content key: disposed of (wiped) as soon as the last frame is sealed. The
   // output size is known: the header is written at the start of the one array, with room for
   // the frames (and signature) after it, each written in place.
-  const room = framesByteLength(plaintext.length, frameLength) + plan.suite.signatureLength;
+  const room = framesByteLength(length, frameLength) + plan.suite.signatureLength;
   // Synchronous with a raw keyring on node:crypto: no turn to wait for.
-  const begun = beginEncryption(plan, plaintext.length, messageId, fixedSigner, true, room);
+  const begun = beginEncryption(plan, length, messageId, fixedSigner, true, room);
   const session = begun instanceof Promise ? await begun : begun;
   let pos = session.headerBytes.length;
   const out = new Uint8Array(session.headerBytes.buffer, session.headerBytes.byteOffset, pos + room);
 
-  const { regular, finalLength } = frameLayout(plaintext.length, frameLength);
+  const { regular, finalLength } = frameLayout(length, frameLength);
   try {
     for (let i = 0; i <= regular; i++) {
       const final = i === regular;
       const start = i * frameLength;
       const chunk = plaintext.subarray(start, start + (final ? finalLength : frameLength));
+      if (chunk.length !== (final ? finalLength : frameLength)) throw new TypeError('"plaintext" was detached or shrunk while encrypt was pending');
       // Written straight into the output: no per-frame arrays with node:crypto.
       const written = session.sealFrameInto(i, final, chunk, out, pos);
       pos += written instanceof Promise ? await written : written;
