@@ -102,8 +102,13 @@ export function limitExceeded(what: string, value: number | bigint, limit: numbe
  * ```ts
  * catch (err) { if (isSealboxError(err, 'ERR_NO_MATCHING_KEY')) askForAnotherKey(); }
  * ```
- * @throws Never.
+ * @throws Never: not for a value whose prototype cannot be read either (a revoked Proxy, a
+ * Proxy whose `getPrototypeOf` trap throws), which is not a SealboxError.
  */
 export function isSealboxError(err: unknown, code?: SealboxErrorCode): err is SealboxError {
-  return err instanceof SealboxError && (code === undefined || err.code === code);
+  try {
+    return err instanceof SealboxError && (code === undefined || err.code === code);
+  } catch {
+    return false;
+  }
 }

@@ -1,4 +1,4 @@
-import { SealboxError } from '../errors.js';
+import { SealboxError, isSealboxError } from '../errors.js';
 import type { Suite } from '../crypto/suites.js';
 import type { EncryptedDataKey } from '../format/edk.js';
 import { checkEncryptedDataKey } from '../format/edk.js';
@@ -271,10 +271,20 @@ function* checkedUnwrap(keyring: Keyring, request: UnwrapRequest): Steps<Uint8Ar
   return key;
 }
 
-/** Keep SealboxErrors as they are; wrap anything else as ERR_KEYRING with `cause`. */
+/**
+ * Keep SealboxErrors as they are; wrap anything else as ERR_KEYRING with `cause`. Whatever a
+ * keyring threw: a value whose prototype or `name` cannot be read (a revoked Proxy, a throwing
+ * getter) is wrapped too, named `Error`, rather than throwing from here.
+ */
 export function asKeyringError(err: unknown, message: string): SealboxError {
-  if (err instanceof SealboxError) return err;
-  const name = err instanceof Error ? err.name : 'Error';
+  if (isSealboxError(err)) return err;
+  let name = 'Error';
+  try {
+    const own = err instanceof Error ? err.name : undefined;
+    if (typeof own === 'string') name = own;
+  } catch {
+    // Named Error.
+  }
   return new SealboxError('ERR_KEYRING', `${message} (${name})`, { cause: err });
 }
 

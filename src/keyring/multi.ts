@@ -50,7 +50,7 @@ function* unwrapInOrderSteps(keyrings: readonly Keyring[], request: UnwrapReques
       recognised = true;
       if (isSealboxError(err, 'ERR_COMMITMENT_MISMATCH')) mismatched = true;
       // A nested multi-keyring's (or a KMS keyring's) failures are listed one by one.
-      if (err instanceof SealboxError && err.errors.length > 0) errors.push(...err.errors);
+      if (isSealboxError(err) && err.errors.length > 0) errors.push(...err.errors);
       else errors.push(err);
       continue;
     }
