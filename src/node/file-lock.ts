@@ -94,7 +94,8 @@ function inProgress(path: string, holder: Holder | undefined): SealboxError {
 async function readLock(path: string): Promise<{ text: string; dev: number; ino: number } | undefined> {
   let handle: FileHandle;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // Non-blocking: a FIFO planted under the lock's name would hold a blocking open for ever.
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     // A symbolic link (ELOOP) is not a lock this code made: judged as unreadable text, below.
@@ -102,8 +103,14 @@ async function readLock(path: string): Promise<{ text: string; dev: number; ino:
     throw err;
   }
   try {
-    const [st, bytes] = await Promise.all([handle.stat(), handle.readFile()]);
-    return { text: bytes.length > 256 ? '' : bytes.toString('latin1'), dev: st.dev, ino: st.ino };
+    const st = await handle.stat();
+    // Not a lock this code made, nor one it can move aside and remove (a FIFO, a directory):
+    // another user's doing in a shared directory, refused rather than read or waited on.
+    if (!st.isFile()) throw new SealboxError('ERR_STATE', `The rewrap lock ${basename(path)} is not a regular file; nothing was written (remove it if no rewrap is running)`);
+    // A lock is a few dozen bytes: more is not one (read no further than that).
+    const bytes = Buffer.alloc(257);
+    const { bytesRead } = await handle.read(bytes, 0, bytes.length, 0);
+    return { text: bytesRead > 256 ? '' : bytes.toString('latin1', 0, bytesRead), dev: st.dev, ino: st.ino };
   } finally {
     await handle.close();
   }

@@ -420,6 +420,25 @@ describe('two rewraps of one file at once', () => {
     expect(await opensWith(path, stale.length % 2 ? newKey : oldKey, plaintext)).toBe(true);
   });
 
+  it('a FIFO or a directory under the lock name (another user in a shared directory) is ERR_STATE at once, not waited on', async () => {
+    const { path, bytes } = await message('planted.sbx', 20_000, 1000);
+    const lock = join(dir, '.planted.sbx.sealbox-lock');
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('mkfifo', [lock]);
+    const { mkdir, rm } = await import('node:fs/promises');
+    for (const make of [async () => undefined, async () => (await rm(lock), await mkdir(lock))]) {
+      await make();
+      for (const attempt of [() => rewrapFile(path, path, { keyring: oldKey, to: newKey }), () => recoverRewrap(path)]) {
+        // Before, opening the FIFO waited for a writer that never comes.
+        const err = await Promise.race([thrown(attempt), new Promise((resolve) => setTimeout(() => resolve(new Error('still waiting after 5 s')), 5000))]);
+        expect(code(err)).toBe('ERR_STATE');
+        expect((err as Error).message).toContain('is not a regular file');
+      }
+      expect(bytesEqual(await readFile(path), bytes)).toBe(true);
+    }
+    await rm(lock, { recursive: true });
+  });
+
   it('a file replaced after its header was read is not written: its own header stays', async () => {
     const { path, bytes } = await message('swap1.sbx', 20_000, 1000);
     const other = await message('swap2.sbx', 20_000, 1000);
