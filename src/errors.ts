@@ -112,3 +112,15 @@ export function isSealboxError(err: unknown, code?: SealboxErrorCode): err is Se
     return false;
   }
 }
+
+/**
+ * `text` on one line, for an error message built from what other code supplied (an exception's
+ * name or message from a keyring or an endpoint): control and format characters (newlines,
+ * escape sequences, bidirectional overrides) and line and paragraph separators become a space,
+ * and beyond `max` characters it is cut short with "...". Not exported from the package.
+ */
+export function printable(text: string, max: number): string {
+  const line = text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ').trim();
+  // Never cut between the two halves of a surrogate pair.
+  return line.length > max ? `${line.slice(0, max).replace(/[\uD800-\uDBFF]$/, '')}...` : line;
+}

@@ -1,4 +1,4 @@
-import { SealboxError, isSealboxError } from '../errors.js';
+import { SealboxError, isSealboxError, printable } from '../errors.js';
 import type { Suite } from '../crypto/suites.js';
 import type { EncryptedDataKey } from '../format/edk.js';
 import { checkEncryptedDataKey } from '../format/edk.js';
@@ -281,7 +281,8 @@ export function asKeyringError(err: unknown, message: string): SealboxError {
   let name = 'Error';
   try {
     const own = err instanceof Error ? err.name : undefined;
-    if (typeof own === 'string') name = own;
+    // Text from the keyring's own code (or a service it calls): one short line.
+    if (typeof own === 'string') name = printable(own, 100) || 'Error';
   } catch {
     // Named Error.
   }

@@ -1,5 +1,5 @@
 import type { DecryptCommandOutput, EncryptCommandOutput, GenerateDataKeyCommandOutput, GetPublicKeyCommandOutput } from '@aws-sdk/client-kms';
-import { SealboxError } from '../errors.js';
+import { SealboxError, printable } from '../errors.js';
 import type { EncryptionContext } from './keyring.js';
 import type { KmsClientLike, KmsClientSupplier } from './kms-client-supplier.js';
 import { parseKmsArn } from './kms-arn.js';
@@ -143,17 +143,6 @@ function kmsFailure(operation: KmsOperation, keyId: unknown, err: unknown): stri
   const text = err instanceof Error && typeof err.message === 'string' ? printable(err.message, 300) : '';
   const reason = text && text !== name && text !== 'UnknownError' ? `: ${text}` : '';
   return `KMS ${operation} failed${key} (${name})${reason}`;
-}
-
-/**
- * `text` on one line, for an error message: control and format characters (newlines, escape
- * sequences, bidirectional overrides) and line and paragraph separators become a space, and
- * beyond `max` characters it is cut short with "...".
- */
-function printable(text: string, max: number): string {
-  const line = text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ').trim();
-  // Never cut between the two halves of a surrogate pair.
-  return line.length > max ? `${line.slice(0, max).replace(/[\uD800-\uDBFF]$/, '')}...` : line;
 }
 
 // The SDK types maps as Record<string, string>; Sealbox contexts are frozen plain objects.

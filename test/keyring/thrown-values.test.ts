@@ -52,3 +52,17 @@ describe('a keyring throwing a hostile value', () => {
     for (const [, value] of hostileValues()) expect(isSealboxError(value)).toBe(false);
   });
 });
+
+describe('the name of what a keyring threw, in the ERR_KEYRING message', () => {
+  it('is one line of at most 100 characters: a name cannot write lines of its own into a log', async () => {
+    const forged = Object.assign(new Error('x'), { name: 'Timeout\nsealbox: decrypt ok\u2028\u202e' + 'N'.repeat(500) });
+    for (const run of [() => encrypt(new Uint8Array(1), { keyring: throwing(forged) }), async () => decrypt((await encrypt(new Uint8Array(1), { keyring: testKeyring() })).ciphertext, { keyring: new MultiKeyring({ children: [throwing(forged)] }) })]) {
+      const err = (await thrown(run)) as SealboxError;
+      expect(err.code).toBe('ERR_KEYRING');
+      expect(err.message).not.toMatch(/[\n\u2028\u202e]/);
+      expect(err.message).toContain('(Timeout sealbox: decrypt ok NNN');
+      expect(err.message).not.toContain('N'.repeat(101));
+      expect(err.cause).toBe(forged);
+    }
+  });
+});
