@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs';
 import { constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { copyFile, open, realpath, stat } from 'node:fs/promises';
+import { copyFile, lstat, open, realpath, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { readU32 } from '../crypto/bytes.js';
 import { SealboxError, formatInvalid, limitExceeded } from '../errors.js';
@@ -159,13 +159,18 @@ async function keepOwner(out: FileHandle, was: Stats): Promise<void> {
   await out.chmod(mode);
 }
 
-/** True when `a` and `b` name the same existing file (same device and inode). */
-async function sameFile(a: string, b: string): Promise<boolean> {
-  const [x, y] = await Promise.all([stat(a), stat(b).catch(() => undefined)]);
+/**
+ * Whether `a` and `b` name the same existing file (same device and inode), and whether `a` is a
+ * symbolic link (only then is it resolved: three more system calls a file).
+ */
+async function sameFile(a: string, b: string): Promise<{ same: boolean; link: boolean }> {
+  const [l, y] = await Promise.all([lstat(a), stat(b).catch(() => undefined)]);
+  const link = l.isSymbolicLink();
+  const x = link ? await stat(a) : l;
   // A FIFO, directory or device takes no file renamed over it (run as root, /dev/null would
   // have become a regular file).
   if (y !== undefined && !y.isFile()) throw new TypeError(`"dst" ${basename(b)} is not a regular file`);
-  return y !== undefined && x.dev === y.dev && x.ino === y.ino;
+  return { same: y !== undefined && x.dev === y.dev && x.ino === y.ino, link };
 }
 
 /** {@link rewrapFile} with a step hook (tests stop the process at each step). */
@@ -173,11 +178,11 @@ export async function rewrapFileWith(path: string, to: string, options: RewrapFi
   const plan = planRewrap(options);
   const inPlace = options.inPlace ?? 'header';
   if (inPlace !== 'header' && inPlace !== 'copy') throw new TypeError('"inPlace" expected "header" or "copy"');
-  const same = await sameFile(path, to);
+  const { same, link } = await sameFile(path, to);
   // Through a symbolic link, the file it points to: its journal and lock sit beside it, where a
   // rewrap by its own name finds them, and in place the link is kept (a rename over the link
   // replaced the link with the new message and left the file under the old keys).
-  const src = await realpath(path);
+  const src = link ? await realpath(path) : path;
   const dst = same ? src : to;
   // One rewrap of a file at a time (src/node/file-lock.ts), held until its journal is removed or
   // its copy renamed; dst's too when it is another file, so that no in-place rewrap of dst is
@@ -204,8 +209,10 @@ async function rewrapLocked(src: string, dst: string, same: boolean, plan: Retur
   // regular file). What was opened is checked, not what a stat of the path saw before.
   const input = await open(src, (same ? constants.O_RDWR : constants.O_RDONLY) | constants.O_NONBLOCK);
   try {
-    if (!(await input.stat()).isFile()) throw new TypeError(`"src" ${basename(src)} is not a regular file`);
-    const { size } = await input.stat();
+    // What was opened: its kind, size, mode and owner (the copy checks again before its rename).
+    const was = await input.stat();
+    if (!was.isFile()) throw new TypeError(`"src" ${basename(src)} is not a regular file`);
+    const { size } = was;
     const preamble = await readAt(input, PREAMBLE_BYTES, 0);
     const headerEnd = readPreamble(preamble, plan.decrypt.limits.maxHeaderBytes);
     if (headerEnd === undefined) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside its header');
@@ -222,7 +229,7 @@ async function rewrapLocked(src: string, dst: string, same: boolean, plan: Retur
       try {
         // Still the file whose header was authenticated, with that header: another program may
         // have renamed a file over src or written it meanwhile (other rewraps wait for the lock).
-        const [was, now] = await Promise.all([input.stat(), file.stat()]);
+        const now = await file.stat();
         if (was.dev !== now.dev || was.ino !== now.ino || now.size !== size || !(await readAt(file, bodyStart, 0)).equals(old)) {
           throw new SealboxError('ERR_STATE', 'The source file changed while it was rewrapped');
         }
@@ -236,7 +243,6 @@ async function rewrapLocked(src: string, dst: string, same: boolean, plan: Retur
       return done('header', headerBytes.length);
     }
 
-    const was = await input.stat();
     const { mode } = was;
     const written = await writeFileAtomically(dst, async (out, tmp) => {
       if (headerBytes.length === bodyStart) {
