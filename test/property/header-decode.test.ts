@@ -6,6 +6,7 @@ import { SIGNING_KEY_CONTEXT_KEY } from '../../src/format/signature.js';
 import { encodeContext } from '../../src/format/context.js';
 import { writeU32 } from '../../src/crypto/bytes.js';
 import { SealboxError } from '../../src/errors.js';
+import { isDeterministicItem } from '../../src/format/cbor.js';
 import { headerEncoder } from '../helpers/cbor-encoder.js';
 import { referenceDecodeHeader } from '../helpers/header-reference.js';
 
@@ -306,5 +307,48 @@ describe('decodeHeader (one pass) and the decoder it replaced', () => {
     const misplaced = encodeBody([2, new RawMap(seen), new Uint8Array(32), edks, 100, new Uint8Array(32)]);
     expect(agree(withPreamble(misplaced), limits)).toMatchObject({ code: 'ERR_FORMAT_INVALID' });
   });
-});
+  it('refuses an EDK field of the wrong type even where the last byte of its head reads as a byte string', () => {
+    const limits = { maxHeaderBytes: 1 << 20, maxEncryptedDataKeys: 255, maxFrameLength: 1 << 24 };
+    const ascii = (text: string): number[] => [...Buffer.from(text, 'latin1')];
+    // [suite 1, 32-byte message id, {}, EDKs..., frame length 100, 32-byte commitment], the EDK list written by hand.
+    const body = (edks: number[]): Uint8Array =>
+      Uint8Array.from([0x86, 0x01, 0x58, 0x20, ...new Uint8Array(32), 0xa0, ...edks, 0x18, 0x64, 0x58, 0x20, ...new Uint8Array(32)]);
+    // Each is deterministic CBOR whose only fault is one EDK field of the wrong major type, with a
+    // head whose last byte (0x58, 0x83) is also the head of another item. A decoder that read on
+    // after the type check failed (a step back of one byte) would accept each of the first three
+    // as another header: EDKs with an empty provider id, empty provider info, or empty ciphertext.
+    const cases: Record<string, Uint8Array> = {
+      // Provider id as bytes (0x58 0x58, 88 bytes): re-read, 0x58 0x58 is 88 bytes of provider info.
+      'provider id as bytes': body([0x81, 0x83, 0x58, 0x58, ...ascii('X' + 'a'.repeat(87)), 0x40, 0x41, 0x01]),
+      // Provider info as text of 88 bytes: re-read, 0x58 0x59 is an 89-byte ciphertext running into the real one.
+      'provider info as text': body([0x81, 0x83, 0x61, 0x70, 0x78, 0x58, ...ascii('Y' + 'a'.repeat(87)), 0x41, 0x01]),
+      // Ciphertext as text of 131 bytes (0x83): re-read, the text is a second EDK ['q', h'', 256 bytes].
+      'ciphertext as text': body([
+        0x82,
+        0x83, 0x61, 0x70, 0x40, 0x78, 0x83, ...ascii('aq@Y\x01\x00' + 'a'.repeat(125)),
+        0x83, 0x61, 0x70, 0x40, 0x58, 0x7d, ...ascii('b'.repeat(125)),
+      ]),
+      // The same faults with one-byte heads, for completeness.
+      'provider id as an integer': body([0x81, 0x83, 0x05, 0x40, 0x41, 0x01]),
+      'provider info as an array': body([0x81, 0x83, 0x61, 0x70, 0x80, 0x41, 0x01]),
+      'ciphertext as a map': body([0x81, 0x83, 0x61, 0x70, 0x40, 0xa0]),
+    };
+    for (const [name, b] of Object.entries(cases)) {
+      expect(isDeterministicItem(b), name).toBe(true);
+      const outcome = agree(withPreamble(b), limits);
+      expect(outcome, name).toEqual({ code: 'ERR_FORMAT_INVALID', message: 'Not a valid Sealbox message: encrypted data key fields have the wrong types' });
+    }
+  });
 
+  it('takes exactly the bytes its preamble declares', () => {
+    const limits = { maxHeaderBytes: 1 << 20, maxEncryptedDataKeys: 255, maxFrameLength: 1 << 24 };
+    const valid = withPreamble(encodeBody([1, new Uint8Array(32), new RawMap([]), [['p', new Uint8Array(0), new Uint8Array(1)]], 100, new Uint8Array(32)]));
+    expect(agree(valid, limits)).toHaveProperty('ok');
+    // A whole, valid body, but the preamble declares one byte more (or less) than there is.
+    for (const delta of [1, -1]) {
+      const bytes = valid.slice();
+      writeU32(bytes, 4, valid.length - 8 + delta);
+      expect(run(decodeHeader, bytes, limits), `declared ${delta}`).toEqual({ code: 'ERR_FORMAT_INVALID', message: 'Not a valid Sealbox message: header length does not match its preamble' });
+    }
+  });
+});
