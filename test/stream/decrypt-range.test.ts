@@ -89,6 +89,16 @@ describe('decryptRange', async () => {
     expect(await thrown(() => decryptRange(dropped, { keyring, start: 0, end: 10 }))).toMatchObject({ code: 'ERR_DECRYPTION_FAILED' });
   });
 
+  it('every cut of the message is ERR_TRUNCATED, down to a body too short for any final frame', async () => {
+    // SPEC rule 16 alone: whatever the size, the final frame's position falls on a frame
+    // boundary, and the frame found there is not a final frame of that length. Cuts within the
+    // first 21 bytes after the header tag leave no room for a final frame at all.
+    for (let len = 0; len < ciphertext.length; len++) {
+      const err = await thrown(() => decryptRange(ciphertext.subarray(0, len), { keyring, start: 0, end: 0 }));
+      expect((err as { code?: string }).code, `cut to ${len} bytes`).toBe('ERR_TRUNCATED');
+    }
+  });
+
   it('a source that returns fewer bytes than its size is ERR_TRUNCATED', async () => {
     const liar = { size: ciphertext.length, read: (o: number, l: number) => ciphertext.subarray(o, Math.min(o + l, ciphertext.length - 5)) };
     expect(await thrown(() => decryptRange(liar, { keyring, start: 0, end: 10 }))).toMatchObject({ code: 'ERR_TRUNCATED' });
