@@ -307,6 +307,21 @@ describe('decodeHeader (one pass) and the decoder it replaced', () => {
     const misplaced = encodeBody([2, new RawMap(seen), new Uint8Array(32), edks, 100, new Uint8Array(32)]);
     expect(agree(withPreamble(misplaced), limits)).toMatchObject({ code: 'ERR_FORMAT_INVALID' });
   });
+  it('a context seen in an accepted header is not taken for other bytes of the same length and hash', () => {
+    const limits = { maxHeaderBytes: 1 << 20, maxEncryptedDataKeys: 255, maxFrameLength: 1 << 24 };
+    const header = (value: string): Uint8Array =>
+      withPreamble(encodeBody([1, new Uint8Array(32), new RawMap([['k', value]]), [['p', new Uint8Array(0), new Uint8Array(1)]], 100, new Uint8Array(32)]));
+    // {"k": "aaamdtrw"} and {"k": "aaasckxa"} encode to 12 bytes each with the same FNV-1a hash
+    // (0x5f6dd357), the key the decoder's table of recent contexts is looked up by.
+    const fnv1a = (b: Uint8Array): number => b.reduce((h, x) => Math.imul(h ^ x, 0x01000193), 0x811c9dc5) >>> 0;
+    const a = header('aaamdtrw');
+    const b = header('aaasckxa');
+    expect(fnv1a(a.subarray(8 + 1 + 1 + 2 + 32, 8 + 1 + 1 + 2 + 32 + 12))).toBe(fnv1a(b.subarray(8 + 1 + 1 + 2 + 32, 8 + 1 + 1 + 2 + 32 + 12)));
+    expect(agree(a, limits)).toMatchObject({ ok: { encryptionContext: { k: 'aaamdtrw' } } });
+    expect(agree(b, limits)).toMatchObject({ ok: { encryptionContext: { k: 'aaasckxa' } } });
+    expect(agree(a, limits)).toMatchObject({ ok: { encryptionContext: { k: 'aaamdtrw' } } });
+  });
+
   it('refuses an EDK field of the wrong type even where the last byte of its head reads as a byte string', () => {
     const limits = { maxHeaderBytes: 1 << 20, maxEncryptedDataKeys: 255, maxFrameLength: 1 << 24 };
     const ascii = (text: string): number[] => [...Buffer.from(text, 'latin1')];
