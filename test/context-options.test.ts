@@ -161,4 +161,19 @@ describe('header contexts are shared between messages (per-message cost)', () =>
       expect(bytesEqual(encodeContext(encryptionContext), encodeContext(header.encryptionContext))).toBe(true);
     }
   });
+  it('at the bounds: 1024 pairs and 64 KiB encrypt and decrypt, one pair or one byte more is ERR_LIMIT_EXCEEDED', async () => {
+    const pairs = (n: number): EncryptionContext => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
+    const full = pairs(1024);
+    const { ciphertext: c } = await encrypt(plaintext, { keyring, encryptionContext: full });
+    expect((await decrypt(c, { keyring, expectedEncryptionContext: full })).encryptionContext).toEqual(full);
+    // One pair more: refused by encrypt (a header no decoder accepts is never written) and as an expectation.
+    const over = pairs(1025);
+    expect(await thrown(() => encrypt(plaintext, { keyring, encryptionContext: over }))).toMatchObject({ code: 'ERR_LIMIT_EXCEEDED' });
+    expect(await thrown(() => decrypt(c, { keyring, expectedEncryptionContext: over }))).toMatchObject({ code: 'ERR_LIMIT_EXCEEDED' });
+    // Bytes: keys and values of 64 KiB in all, then one byte more.
+    const bytes = (n: number): EncryptionContext => ({ a: 'x'.repeat(n - 1) });
+    const { ciphertext: b } = await encrypt(plaintext, { keyring, encryptionContext: bytes(64 * 1024) });
+    expect((await decrypt(b, { keyring })).encryptionContext).toEqual(bytes(64 * 1024));
+    expect(await thrown(() => encrypt(plaintext, { keyring, encryptionContext: bytes(64 * 1024 + 1) }))).toMatchObject({ code: 'ERR_LIMIT_EXCEEDED' });
+  });
 });
