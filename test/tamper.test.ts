@@ -56,6 +56,17 @@ describe.each([0, 1, 2])('sample %i', (i) => {
     }
   });
 
+  it('reports every single-bit flip of the key commitment as ERR_COMMITMENT_MISMATCH (checked before the header tag)', async () => {
+    const s = samples[i]!;
+    // Suite 1: the commitment (32 bytes) is the header body's last item.
+    const headerEnd = 8 + new DataView(s.ciphertext.buffer, s.ciphertext.byteOffset).getUint32(4);
+    for (let bit = (headerEnd - 32) * 8; bit < headerEnd * 8; bit++) {
+      const bytes = s.ciphertext.slice();
+      bytes[bit >> 3]! ^= 1 << (bit & 7);
+      expect(await outcome(bytes), `bit ${bit}`).toBe('ERR_COMMITMENT_MISMATCH');
+    }
+  });
+
   it('rejects any appended byte', async () => {
     const s = samples[i]!;
     const longer = new Uint8Array(s.ciphertext.length + 1);
