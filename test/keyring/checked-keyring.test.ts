@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DefaultMaterialsManager, MultiKeyring, RawAesKeyring, decrypt, encrypt } from '../../src/index.js';
+import { DefaultMaterialsManager, MultiKeyring, RawAesKeyring, acceptDataKey, decrypt, encrypt } from '../../src/index.js';
+import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT } from '../../src/crypto/suites.js';
 import type { Keyring, UnwrapRequest, WrapRequest, WrapResult } from '../../src/keyring/keyring.js';
 import type { EncryptionMaterialsRequest, MaterialsManager } from '../../src/materials/materials.js';
 import { SealboxError } from '../../src/errors.js';
@@ -102,5 +103,44 @@ describe('checkedKeyring: a refused answer leaves no generated data key behind',
     expect((err as SealboxError).code).toBe('ERR_KEYRING');
     expect(generated).toBeDefined();
     expect(generated!.every((b) => b === 0)).toBe(true);
+  });
+});
+
+describe('checkedKeyring: a keyring given a data key must wrap that key', () => {
+  it('a multi-keyring child that answers with another data key fails encrypt with ERR_KEYRING', async () => {
+    const generator = new RawAesKeyring({ namespace: 'acme', name: 'gen', wrappingKey: pattern(32, 3) });
+    const inner = new RawAesKeyring({ namespace: 'acme', name: 'child', wrappingKey: pattern(32, 4) });
+    // It wraps a key of its own: its recipient would unwrap a key that is not the message's.
+    const child: Keyring = {
+      wrapKey: (request) => inner.wrapKey({ ...request, dataKey: pattern(32, 5) }),
+      unwrapKey: (request) => inner.unwrapKey(request),
+    };
+    const err = await thrown(() => encrypt(pattern(10), { keyring: new MultiKeyring({ generator, children: [child] }) }));
+    expect((err as SealboxError).code).toBe('ERR_KEYRING');
+  });
+});
+
+describe('acceptDataKey (for custom keyrings trying their EDKs)', () => {
+  const request = (isMessageKey?: (k: Uint8Array) => Promise<boolean>): UnwrapRequest => ({
+    suite: SUITE_AES256_GCM_HKDF_SHA512_COMMIT,
+    encryptionContext: {},
+    encryptedDataKeys: [],
+    ...(isMessageKey ? { isMessageKey } : {}),
+  });
+
+  it('keeps a key that is the message\'s, zeroes one that is not, and one whose check throws', async () => {
+    const good = pattern(32, 6);
+    expect(await acceptDataKey(request(async () => true), good)).toBe(true);
+    expect(good.some((b) => b !== 0)).toBe(true);
+    const bad = pattern(32, 7);
+    expect(await acceptDataKey(request(async () => false), bad)).toBe(false);
+    expect(bad.every((b) => b === 0)).toBe(true);
+    const thrownOn = pattern(32, 8);
+    await expect(acceptDataKey(request(() => Promise.reject(new Error('check failed'))), thrownOn)).rejects.toThrow('check failed');
+    expect(thrownOn.every((b) => b === 0)).toBe(true);
+    // Without a check (a request not made by decrypt), every key is accepted as it is.
+    const unchecked = pattern(32, 9);
+    expect(await acceptDataKey(request(), unchecked)).toBe(true);
+    expect(unchecked.some((b) => b !== 0)).toBe(true);
   });
 });

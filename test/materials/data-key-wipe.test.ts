@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { decrypt, decryptRange, decryptStream, encrypt, encryptStream, SealboxError } from '../../src/index.js';
 import { rewrap } from '../../src/rewrap/index.js';
 import type { DecryptionMaterials, DecryptionMaterialsRequest, EncryptionMaterials, EncryptionMaterialsRequest, MaterialsManager } from '../../src/index.js';
@@ -14,6 +14,11 @@ import { DefaultMaterialsManager } from '../../src/materials/default.js';
 import { createDecryptStream, createEncryptStream, decryptFile, encryptFile } from '../../src/node/index.js';
 import type { Keyring } from '../../src/keyring/keyring.js';
 import { bytesEqual, pattern, testKeyring, thrown } from '../helpers/keys.js';
+import { RawAesKeyring } from '../../src/keyring/raw-aes.js';
+import { getAeadBackend } from '../../src/crypto/backend.js';
+import type { AeadKey } from '../../src/crypto/aead.js';
+import { fromHex } from '../../src/crypto/bytes.js';
+import { loadVectorKeys, loadVectors } from '../helpers/vectors.js';
 import { through } from '../helpers/web-streams.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'sealbox-wipe-'));
@@ -164,4 +169,34 @@ describe('with the caching manager', () => {
       for (const m of front.decrypted) expect(zero(m.dataKey)).toBe(true);
     });
   }
+});
+
+describe('a data key a keyring unwraps that fails the commitment (SPEC §8.3)', () => {
+  it('is zeroed by the raw AES keyring before it tries its next EDK', async () => {
+    const vector = loadVectors().find((v) => v.name === 'keys-mismatch-then-good')!;
+    const { namespace, keys } = loadVectorKeys();
+    // Every key the alpha keyring's wrapping key opens (the data keys it unwraps), as opened.
+    const unwrapped: Uint8Array[] = [];
+    const backend = getAeadBackend();
+    const importKey = backend.importKey.bind(backend);
+    const spy = vi.spyOn(backend, 'importKey').mockImplementationOnce((raw: Uint8Array) => {
+      const key = importKey(raw) as AeadKey;
+      return {
+        seal: key.seal.bind(key),
+        open(nonce, aad, sealed) {
+          const r = key.open(nonce, aad, sealed) as Uint8Array;
+          unwrapped.push(r);
+          return r;
+        },
+      };
+    });
+    const alpha = new RawAesKeyring({ namespace, name: 'alpha', wrappingKey: fromHex(keys.alpha!) });
+    spy.mockRestore();
+    // Alpha's only EDK wraps a key of the right length that is not the message's.
+    const err = await thrown(() => decrypt(new Uint8Array(Buffer.from(vector.ciphertext, 'base64')), { keyring: alpha }));
+    expect((err as SealboxError).code).toBe('ERR_COMMITMENT_MISMATCH');
+    expect(unwrapped).toHaveLength(1);
+    expect(unwrapped[0]!.length).toBe(32);
+    expect(zero(unwrapped[0]!)).toBe(true);
+  });
 });
