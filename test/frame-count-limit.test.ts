@@ -1,7 +1,7 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it, vi } from 'vitest';
-import { decrypt, decryptRange, decryptStream, MultiKeyring, RawAesKeyring } from '../src/index.js';
+import { decrypt, decryptRange, decryptStream, encrypt, encryptStream, MultiKeyring, RawAesKeyring } from '../src/index.js';
 import { createDecryptStream } from '../src/node/index.js';
 import { fromHex } from '../src/crypto/bytes.js';
 import { loadVectorKeys, loadVectors } from './helpers/vectors.js';
@@ -31,5 +31,15 @@ describe('rule 28: the frame count (bound lowered to 3; the vector has 4 frames)
     const three = loadVectors().find((v) => v.name === 'ok-exact-multiple')!; // two regular frames and the final frame
     const { plaintext } = await decrypt(new Uint8Array(Buffer.from(three.ciphertext, 'base64')), { keyring: keyring() });
     expect(plaintext.length).toBe(128);
+  });
+});
+
+describe('rule 28 on the encrypt side (bound lowered to 3)', () => {
+  it('a stream of unknown length never seals a fourth frame; a known length is refused up front', async () => {
+    const code = (p: Promise<unknown>): Promise<unknown> => p.then(() => 'success', (e: { code?: string }) => e.code);
+    expect(await code(through(encryptStream({ keyring: keyring(), frameLength: 16 }), new Uint8Array(3 * 16), 16))).toBe('ERR_LIMIT_EXCEEDED');
+    expect(await code(encrypt(new Uint8Array(3 * 16), { keyring: keyring(), frameLength: 16 }))).toBe('ERR_LIMIT_EXCEEDED');
+    // Two regular frames and the final one: three.
+    expect(await code(through(encryptStream({ keyring: keyring(), frameLength: 16 }), new Uint8Array(2 * 16 + 5), 16))).toBe('success');
   });
 });
