@@ -4,6 +4,7 @@ import { decrypt } from '../../src/decrypt.js';
 import { encrypt } from '../../src/encrypt.js';
 import { fromHex, toHex } from '../../src/crypto/bytes.js';
 import { DEFAULT_SUITE } from '../../src/crypto/suites.js';
+import { encodeContext } from '../../src/format/context.js';
 import { SealboxError, isSealboxError } from '../../src/errors.js';
 import { MultiKeyring } from '../../src/keyring/multi.js';
 import { RawAesKeyring } from '../../src/keyring/raw-aes.js';
@@ -114,6 +115,21 @@ describe('RawRsaKeyring', () => {
     for (const bad of [Uint8Array.from(edk.ciphertext, (b, i) => (i === 100 ? b ^ 1 : b)), edk.ciphertext.subarray(1)]) {
       const tampered = { providerId: edk.providerId, providerInfo: edk.providerInfo, ciphertext: bad };
       expect(isSealboxError(await thrown(() => mine.unwrapKey({ suite: DEFAULT_SUITE, encryptionContext: {}, encryptedDataKeys: [tampered] })), 'ERR_KEYRING')).toBe(true);
+    }
+  });
+
+  it('an EDK that opens to a key of the wrong length is a failed unwrap (ERR_KEYRING), never offered as a key (SPEC §9)', async () => {
+    const publicKey = await importRsaOaepKey(alice.publicPem, 'public', 'SHA-256');
+    const mine = new RawRsaKeyring({ namespace: 'acme', name: 'alice', privateKey: alice.privatePem });
+    for (const length of [16, 31, 33]) {
+      const edk = { providerId: 'acme', providerInfo: new TextEncoder().encode('alice'), ciphertext: await rsaOaepEncrypt(publicKey, pattern(length, 2), encodeContext(context)) };
+      const offered: number[] = [];
+      const isMessageKey = async (key: Uint8Array): Promise<boolean> => (offered.push(key.length), false);
+      for (const request of [{ suite: DEFAULT_SUITE, encryptionContext: context, encryptedDataKeys: [edk] }, { suite: DEFAULT_SUITE, encryptionContext: context, encryptedDataKeys: [edk], isMessageKey }]) {
+        const err = await thrown(() => mine.unwrapKey(request));
+        expect((err as SealboxError).code, `${length} bytes`).toBe('ERR_KEYRING');
+      }
+      expect(offered, `${length} bytes`).toEqual([]);
     }
   });
 
