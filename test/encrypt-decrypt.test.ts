@@ -195,3 +195,28 @@ describe('arguments and limits', () => {
     expect(bytesEqual((await decrypt(ciphertext, { keyring: multi, maxEncryptedDataKeys: 3, maxFrameLength: 8192 })).plaintext, pattern(10))).toBe(true);
   });
 });
+
+// Frame nonces are derived from the frame index (SPEC §6): sealing an index twice, or after the
+// final frame, would reuse a nonce under the content key. The encrypt session refuses both.
+describe('the encrypt session seals each frame index once, in order', () => {
+  it('refuses an index out of order (RangeError) and any frame after the final one (ERR_STATE), on every sealing method', async () => {
+    const { startEncryption } = await import('../src/message/encrypt-session.js');
+    const { getAeadBackend } = await import('../src/crypto/backend.js');
+    const methods = ['sealFrame', 'sealFrameEncoded', 'sealFrameParts', 'sealFrameInto'] as const;
+    for (const method of methods) {
+      const session = await startEncryption(
+        { suite: DEFAULT_SUITE, dataKey: pattern(32, 1), encryptedDataKeys: [{ providerId: 'p', providerInfo: new Uint8Array(0), ciphertext: new Uint8Array(1) }], encryptionContext: {} },
+        16,
+        getAeadBackend(),
+      );
+      const seal = (index: number, final: boolean): unknown => session[method](index, final, new Uint8Array(final ? 3 : 16), new Uint8Array(64), 0);
+      expect(await thrown(() => seal(1, false)), method).toBeInstanceOf(RangeError);
+      await seal(0, false);
+      expect(await thrown(() => seal(0, false)), method).toBeInstanceOf(RangeError);
+      await seal(1, true);
+      for (const [index, final] of [[2, false], [2, true], [1, true]] as const) {
+        expect(await thrown(() => seal(index, final)), `${method} ${index}`).toMatchObject({ code: 'ERR_STATE' });
+      }
+    }
+  });
+});
