@@ -1,4 +1,5 @@
 import { Readable, Writable } from 'node:stream';
+import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { decryptStream, encrypt, SealboxError, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../../src/index.js';
@@ -39,6 +40,19 @@ async function outcome(promise: Promise<unknown>): Promise<unknown> {
   ]);
 }
 
+
+/** What a Node transform pushes (end of stream aside) and the errors it emits, as they come. */
+function watched(t: Transform): { pushed: unknown[]; errors: unknown[] } {
+  const pushed: unknown[] = [];
+  const push = t.push.bind(t);
+  t.push = (chunk: unknown) => {
+    if (chunk !== null) pushed.push(chunk);
+    return push(chunk);
+  };
+  const errors: unknown[] = [];
+  t.on('error', (err) => errors.push(err));
+  return { pushed, errors };
+}
 describe('a stream stopped before its header', async () => {
   const { ciphertext } = await encrypt(pattern(5000), { keyring, frameLength: 100 });
   const head = ciphertext.slice(0, 10);
@@ -127,14 +141,7 @@ describe('a stream stopped before its header', async () => {
     for (const suite of [undefined, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384]) {
       const message = (await encrypt(pattern(5000), { keyring, frameLength: 100, suite })).ciphertext;
       const t = createDecryptStream({ keyring: slow(30) });
-      const pushed: unknown[] = [];
-      const push = t.push.bind(t);
-      t.push = (chunk: unknown) => {
-        if (chunk !== null) pushed.push(chunk);
-        return push(chunk);
-      };
-      const errors: unknown[] = [];
-      t.on('error', (err) => errors.push(err));
+      const { pushed, errors } = watched(t);
       t.write(message);
       await sleep(5);
       t.destroy();
@@ -148,14 +155,7 @@ describe('a stream stopped before its header', async () => {
   it('Node createDecryptStream destroyed while a large chunk waits for its turn: skipped, quietly', async () => {
     const { ciphertext: large } = await encrypt(pattern(100_000), { keyring, frameLength: 1000 });
     const t = createDecryptStream({ keyring });
-    const pushed: unknown[] = [];
-    const push = t.push.bind(t);
-    t.push = (chunk: unknown) => {
-      if (chunk !== null) pushed.push(chunk);
-      return push(chunk);
-    };
-    const errors: unknown[] = [];
-    t.on('error', (err) => errors.push(err));
+    const { pushed, errors } = watched(t);
     let written: unknown = 'not called';
     t.write(large, (err) => (written = err));
     t.destroy();
