@@ -585,6 +585,8 @@ export async function decryptFile(src: string, dst: string, options: DecryptFile
     let header: MessageHeader | undefined;
     const framer = new DecryptFramer({
       maxHeaderBytes: plan.limits.maxHeaderBytes,
+      // The slots and hash ring below are this call's own shared memory.
+      ownSharedChunks: true,
       acceptHeader: (bytes) => acceptHeader(framerPlan, bytes),
       begin: async (h, bytes, tag) => {
         if (pool || !h.suite.signed || !useHashThread(size, plan.backend)) return beginDecryption(framerPlan, h, bytes, tag);

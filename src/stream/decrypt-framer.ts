@@ -20,6 +20,14 @@ export interface DecryptFramerHooks {
   begin(header: MessageHeader, headerBytes: Uint8Array, headerTag: Uint8Array): Promise<DecryptSession>;
   /** Told once the header is authenticated. */
   onHeader?(header: MessageHeader): void;
+  /**
+   * Chunks in shared memory are Sealbox's own (decryptFile's slots, which only its reads
+   * write, and which its frame and hash threads only read): used where they are, not copied.
+   * Copying them took every chunk out of the frame pool's slots (the pool then ran nothing on
+   * its threads) and added a copy of the whole file to a signed decrypt. Internal; never set
+   * for a caller's chunks.
+   */
+  readonly ownSharedChunks?: boolean;
 }
 
 const enum Phase {
@@ -84,7 +92,7 @@ export class DecryptFramer {
    */
   push(chunk: Uint8Array, emit: Emit): MaybePromise<void> {
     if (this.#phase === Phase.Failed) throw new SealboxError('ERR_STATE', 'The stream already failed');
-    return this.#guard(() => this.#consume(ownView('chunk', chunk, true), 0, emit));
+    return this.#guard(() => this.#consume(this.#hooks.ownSharedChunks === true ? chunk : ownView('chunk', chunk, true), 0, emit));
   }
 
   /** Declares the end of input. */
