@@ -90,9 +90,12 @@ describe('the packed package', () => {
     // second session: fixes from three reviews (CLI output targets, signal clean-up, escaping;
     // the KMS endpoint's connection deadlines and input checks; local KMS quotas), their docs
     // and CHANGELOG entries took it to about 478,500 bytes, and the session's last fixes to
-    // 490,680; 520 kB leaves the usual room.
+    // 490,680; 520 kB leaves the usual room. 560 kB since the day's third session: fixes from
+    // nine reviews (shared-memory inputs, the rewrap lock, the local KMS at rest, streams that
+    // stop, X-Wing, the key-service commands), their docs and CHANGELOG entries took it to
+    // 521,477 bytes (the CHANGELOG alone is 123 kB of text).
     console.log(`tarball ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${paths.length} files`);
-    expect(packed.size).toBeLessThan(520_000);
+    expect(packed.size).toBeLessThan(560_000);
   });
 
   it('every entry point imports from ESM, with its exports, printing nothing', () => {
