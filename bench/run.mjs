@@ -331,7 +331,10 @@ Whole benchmark: ${fmt(seconds, 0)} s.
   less than encrypt's. It is about the same (2026-12-07, idle: 23 us against 20 us), which
   puts 1 KiB rewrap at 0.84x encrypt: the 1x target is out of reach on node:crypto with this
   format.
-  The CLI row includes process start-up and three \`fsync\`s per file.
+  The CLI row includes process start-up and three \`fsync\`s per file, and since 2026-12-07
+  the rewrap lock (docs/rewrap.md: one rewrap of a file at a time) with the checks that came
+  with it, about a dozen more system calls a file: by hand, interleaved, 2,000 files in place,
+  3.0-3.5 s against 2.4-2.6 s for the build before them.
 - CLI start-up: the \`sealbox\` command is one CommonJS file (\`dist/cli/main.cjs\`; Node 20
   loads CommonJS faster than ES modules and each extra module file costs a resolution and a
   read) behind a small \`bin.cjs\` that keeps V8's compiled code on disk (Node 22's module
