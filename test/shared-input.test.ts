@@ -314,33 +314,30 @@ describe('inputs read through their own memory', () => {
   });
 });
 
+/** A plaintext of `size` bytes (3s) in a resizable buffer, and a keyring that resizes it to `to` while it wraps. */
+function resizedWhileWrapping(size: number, to: number): { inner: Keyring; data: Uint8Array; keyring: Keyring } {
+  const inner = testKeyring();
+  const buffer = new ArrayBuffer(size, { maxByteLength: 20_000 });
+  const data = new Uint8Array(buffer).fill(3);
+  const keyring: Keyring = {
+    wrapKey: async (req) => {
+      buffer.resize(to);
+      return inner.wrapKey(req);
+    },
+    unwrapKey: (req) => inner.unwrapKey(req),
+  };
+  return { inner, data, keyring };
+}
+
 describe('a plaintext whose buffer is resized while encrypt waits for the keyring', () => {
   it('shrunk: a TypeError, not a message that cannot be decrypted', async () => {
-    const inner = testKeyring();
-    const buffer = new ArrayBuffer(10_000, { maxByteLength: 20_000 });
-    const data = new Uint8Array(buffer).fill(3);
-    const keyring: Keyring = {
-      wrapKey: async (req) => {
-        buffer.resize(5000);
-        return inner.wrapKey(req);
-      },
-      unwrapKey: (req) => inner.unwrapKey(req),
-    };
+    const { data, keyring } = resizedWhileWrapping(10_000, 5000);
     const err = await thrown(() => encrypt(data, { keyring, frameLength: 1024 }));
     expect(err).toBeInstanceOf(TypeError);
   });
 
   it('grown: the bytes it had when encrypt was called', async () => {
-    const inner = testKeyring();
-    const buffer = new ArrayBuffer(5000, { maxByteLength: 20_000 });
-    const data = new Uint8Array(buffer).fill(3);
-    const keyring: Keyring = {
-      wrapKey: async (req) => {
-        buffer.resize(10_000);
-        return inner.wrapKey(req);
-      },
-      unwrapKey: (req) => inner.unwrapKey(req),
-    };
+    const { inner, data, keyring } = resizedWhileWrapping(5000, 10_000);
     const { ciphertext } = await encrypt(data, { keyring, frameLength: 1024 });
     expect((await decrypt(ciphertext, { keyring: inner })).plaintext).toEqual(new Uint8Array(5000).fill(3));
   });

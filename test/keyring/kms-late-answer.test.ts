@@ -37,6 +37,15 @@ async function createKey(): Promise<string> {
   return (await served.root.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
 }
 
+/** Once the one late answer has come: its 32-byte data key is all zeros. */
+async function expectLateKeyZeroed(slow: ReturnType<typeof slowWrapper>): Promise<void> {
+  await Promise.all(slow.delivered);
+  expect(slow.answers).toHaveLength(1);
+  const late = slow.answers[0]!.Plaintext!;
+  expect(late).toHaveLength(32);
+  expect(late.every((b) => b === 0)).toBe(true);
+}
+
 describe('KMS keyring: an answer that comes after the deadline', () => {
   it('GenerateDataKey: encrypt fails at the deadline, and the late data key is zeroed', async () => {
     const arn = await createKey();
@@ -46,11 +55,7 @@ describe('KMS keyring: an answer that comes after the deadline', () => {
     expect(err).toBeInstanceOf(SealboxError);
     expect((err as SealboxError).code).toBe('ERR_KEYRING');
     expect(((err as SealboxError).cause as Error).name).toBe('TimeoutError');
-    await Promise.all(slow.delivered);
-    expect(slow.answers).toHaveLength(1);
-    const late = slow.answers[0]!.Plaintext!;
-    expect(late).toHaveLength(32);
-    expect(late.every((b) => b === 0)).toBe(true);
+    await expectLateKeyZeroed(slow);
   });
 
   it('Decrypt: decrypt fails at the deadline, and the late data key is zeroed', async () => {
@@ -61,11 +66,7 @@ describe('KMS keyring: an answer that comes after the deadline', () => {
     const err = await thrown(() => decrypt(ciphertext, { keyring }));
     expect(err).toBeInstanceOf(SealboxError);
     expect((err as SealboxError).code).toBe('ERR_KEYRING');
-    await Promise.all(slow.delivered);
-    expect(slow.answers).toHaveLength(1);
-    const late = slow.answers[0]!.Plaintext!;
-    expect(late).toHaveLength(32);
-    expect(late.every((b) => b === 0)).toBe(true);
+    await expectLateKeyZeroed(slow);
   });
 
   it('an answer in time is used as before (and the SDK copy zeroed once it is ours)', async () => {
