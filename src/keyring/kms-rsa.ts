@@ -43,7 +43,10 @@ export interface KmsRsaKeyringOptions extends KmsConnectionOptions {
  * KMS takes no encryption context with asymmetric keys, so unlike the other keyrings the
  * wrapped data key is not bound to the context: the header tag (made with the data key)
  * still authenticates the context of every message, but a KMS key policy cannot condition on
- * it. EDK: provider id `aws-kms-rsa`, provider info = the key ARN, ciphertext = OAEP output.
+ * it. Nor can a signed message (suite 2) protect a reader who opens it with this keyring from
+ * other holders of the data key: they can swap in a signing key of their own and re-sign, and
+ * the EDK still opens (docs/security.md, "Insiders").
+ * EDK: provider id `aws-kms-rsa`, provider info = the key ARN, ciphertext = OAEP output.
  *
  * @example
  * ```ts

@@ -11,6 +11,8 @@ import { KmsRsaKeyring } from '../../src/keyring/kms-rsa.js';
 import { MultiKeyring } from '../../src/keyring/multi.js';
 import { LocalKms } from '../../src/local-kms/index.js';
 import { bytesEqual, pattern, thrown } from '../helpers/keys.js';
+import { resignWithOwnKey } from '../helpers/forge.js';
+import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../../src/crypto/suites.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sealbox-kms-rsa-'));
 let kms: LocalKms;
@@ -137,3 +139,25 @@ describe('KmsRsaKeyring (against the local KMS in-process)', () => {
     expect(() => new KmsRsaKeyring({ keyId: rsaKey, publicKey: '-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----' })).toThrow(TypeError);
   });
 });
+
+// SPEC §11.1: a signed message keeps recipients from forging it only through keyrings that bind
+// the encryption context (and so the message's public key) into the wrap. KMS takes no context
+// with asymmetric keys: whoever may call Decrypt on the RSA key can put a key pair of their own
+// in the header, re-sign, and every reader who opens the message with the RSA key accepts it,
+// `require-signed` or not (docs/security.md, docs/kms-keyring.md). A reader of the same message
+// through a symmetric KMS key (bound) refuses the forgery.
+describe('KmsRsaKeyring and the signed suite', () => {
+  it('an insider with Decrypt on the RSA key re-signs a signed message: RSA readers accept it, symmetric-key readers do not', async () => {
+    const rsa = new KmsRsaKeyring({ keyId: rsaKey, client: kms });
+    const symmetric = new KmsKeyring({ generatorKeyId: symmetricKey, client: kms });
+    const sender = new MultiKeyring({ generator: symmetric, children: [rsa] });
+    const data = pattern(300, 5);
+    const { ciphertext } = await encrypt(data, { keyring: sender, frameLength: 128, suite: SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 });
+    const evil = pattern(300, 6);
+    const forged = await resignWithOwnKey(ciphertext, rsa, (i, pt) => evil.subarray(i * 128, i * 128 + pt.length));
+    const opened = await decrypt(forged, { keyring: rsa, signaturePolicy: 'require-signed' });
+    expect(bytesEqual(opened.plaintext, evil)).toBe(true);
+    expect(((await thrown(() => decrypt(forged, { keyring: symmetric }))) as SealboxError).code).toBe('ERR_KEYRING');
+  });
+});
+
