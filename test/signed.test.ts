@@ -14,7 +14,9 @@ import type { Keyring, MaterialsManager } from '../src/index.js';
 import { rewrap } from '../src/rewrap/index.js';
 import { concat } from '../src/crypto/bytes.js';
 import { bytesEqual, pattern, testKeyring, thrown } from './helpers/keys.js';
-import { forgeFrame, parse } from './helpers/forge.js';
+import { forgeFrame, parse, resignWithOwnKey } from './helpers/forge.js';
+import { RawRsaKeyring } from '../src/keyring/raw-rsa.js';
+import { XWingKeyring, generateXWingKeyPair } from '../src/keyring/xwing.js';
 import { ECDH, generateKeyPairSync, sign } from 'node:crypto';
 import { getAeadBackend } from '../src/crypto/backend.js';
 import { deriveMessageKeys } from '../src/crypto/derive.js';
@@ -216,6 +218,25 @@ describe('suite 2: signed messages, one-shot', () => {
     // The forgery is otherwise sound: a keyring that did not bind the context would accept it.
     const unbound: Keyring = { wrapKey: (r) => recipient.wrapKey(r), unwrapKey: (r) => recipient.unwrapKey({ ...r, encryptionContext: header.encryptionContext }) };
     expect(await code(decrypt(forged, { keyring: unbound }))).toBe('PLAINTEXT RETURNED');
+  });
+
+  it('every bundled keyring that binds the context refuses a header re-signed under an insider\'s key (KmsRsaKeyring does not: test/keyring/kms-rsa.test.ts)', async () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const xwing = await generateXWingKeyPair();
+    const pairs: [string, Keyring, Keyring][] = [
+      ['raw AES', testKeyring('b', 2), testKeyring('b', 2)],
+      [
+        'raw RSA',
+        new RawRsaKeyring({ namespace: 'ns', name: 'rsa', publicKey: rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string }),
+        new RawRsaKeyring({ namespace: 'ns', name: 'rsa', privateKey: rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string }),
+      ],
+      ['X-Wing', new XWingKeyring({ publicKey: xwing.publicKey }), new XWingKeyring({ privateKey: xwing.privateKey })],
+    ];
+    for (const [name, sender, reader] of pairs) {
+      const { ciphertext } = await encrypt(pattern(100, 5), { keyring: sender, frameLength: 64, suite: SIGNED });
+      const forged = await resignWithOwnKey(ciphertext, reader, (_, pt) => pt.map((b) => b ^ 1));
+      expect(await code(decrypt(forged, { keyring: reader })), name).toBe('ERR_KEYRING');
+    }
   });
 
   it('rewrap refuses a signed message with a code (its signature covers the header)', async () => {

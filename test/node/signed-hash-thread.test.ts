@@ -11,6 +11,7 @@ import { readPreamble } from '../../src/format/header.js';
 import { TAG_BYTES } from '../../src/limits.js';
 import { MESSAGE_ID } from '../stream/helpers.js';
 import { bytesEqual, counterRandom, pattern, thrown } from '../helpers/keys.js';
+import { forgeFrame, parse } from '../helpers/forge.js';
 
 // A signed encryptFile / decryptFile hashes its message on a hash thread (src/node/hash-thread.ts)
 // from a size on (16 MiB by default; 0 here, so small files take that path). Against the path
@@ -185,6 +186,34 @@ describe('damage: the same codes as the calling-thread path, and no output file'
     swapped.set(other.subarray(other.length - 96), sealed.length - 96);
     expect(await outcome(swapped, ON)).toBe('ERR_DECRYPTION_FAILED');
     expect(await outcome(swapped, OFF)).toBe('ERR_DECRYPTION_FAILED');
+  });
+});
+
+// A bit flip in a frame fails at that frame's tag, before the signature: it cannot show that the
+// hash thread hashed the frames. An insider's frame (every tag valid, SPEC §11) can: only the
+// signature catches it, on the hash thread as on the calling thread and with frame workers.
+describe('an insider\'s forged frame', () => {
+  it('fails every decryptFile path with ERR_DECRYPTION_FAILED and no output file, wherever the frame is', async () => {
+    const F = 4096;
+    await writeFile(path('in'), pattern(2 * 1024 * 1024 + 100, 12));
+    setHashThreadMinBytes(ON);
+    await encryptFile(path('in'), path('good.sbx'), { keyring, suite: SIGNED, frameLength: F });
+    const sealed = await readFile(path('good.sbx'));
+    const frames = parse(sealed).frames.length;
+    // The first frame, one at a read boundary (256 frames a read), the last regular one, the final one.
+    for (const index of [0, 256, frames - 2, frames - 1]) {
+      const forged = await forgeFrame(sealed, keyring, index, pattern(index === frames - 1 ? 100 : F, 13));
+      await writeFile(path('forged.sbx'), forged);
+      for (const [min, concurrency] of [[ON, 1], [OFF, 1], [OFF, 2]] as const) {
+        setHashThreadMinBytes(min);
+        const before = hashSessionCount();
+        const err = await thrown(() => decryptFile(path('forged.sbx'), path('forged.out'), { keyring, concurrency }));
+        expect(code(err), `frame ${index}, hash thread ${min === ON}, concurrency ${concurrency}`).toBe('ERR_DECRYPTION_FAILED');
+        expect(hashSessionCount() - before).toBe(min === ON ? 1 : 0);
+        expect(await exists(path('forged.out'))).toBe(false);
+        expect(await leftovers()).toEqual([]);
+      }
+    }
   });
 });
 
