@@ -116,6 +116,28 @@ describe('suite 2: signed messages, one-shot', () => {
     expect(await code(encrypt(pattern(5), { materialsManager: otherSuite, suite: SIGNED }))).toBe('ERR_KEYRING');
   });
 
+  it('a manager that answers with a look-alike of the suite (same id, other fields) still gets a readable message of the suite asked for', async () => {
+    const inner = new DefaultMaterialsManager(keyring);
+    const changes = [{ derivationId: 1 }, { headerSaltLength: 8 }, { signed: false, signatureLength: 0 }, { derivationId: 2 }, { signed: true, signatureLength: 96 }];
+    for (const suite of [SIGNED, SUITE_AES256_GCM_HKDF_SHA512_COMMIT]) {
+      for (const change of changes) {
+        const lookalike: MaterialsManager = {
+          getEncryptionMaterials: async (r) => {
+            const m = await inner.getEncryptionMaterials(r);
+            return { ...m, suite: { ...m.suite, ...change } };
+          },
+          getDecryptionMaterials: (r) => inner.getDecryptionMaterials(r),
+        };
+        const plaintext = pattern(150, 7);
+        const { ciphertext, header } = await encrypt(plaintext, { materialsManager: lookalike, suite, frameLength: 64 });
+        const what = `${suite.name} ${JSON.stringify(change)}`;
+        expect(await code(decrypt(ciphertext, { keyring, signaturePolicy: suite.signed ? 'require-signed' : 'refuse-signed' })), what).toBe('PLAINTEXT RETURNED');
+        expect(bytesEqual((await decrypt(ciphertext, { keyring })).plaintext, plaintext), what).toBe(true);
+        expect(header.suite, what).toBe(suite);
+      }
+    }
+  });
+
   describe('every bit flip and every truncation is rejected with a code', () => {
     const samples: Uint8Array[] = [];
     beforeAll(async () => {

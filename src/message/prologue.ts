@@ -164,7 +164,11 @@ function* beginEncryptionSteps(plan: EncryptPlan, plaintextLength: number | unde
   }
   // The default manager's EDKs passed checkedKeyring already: not checked twice per message.
   if (!(plan.cmm instanceof DefaultMaterialsManager)) checkMaterialsEdks(materials);
-  return (yield startEncryption(materials, plan.frameLength, plan.backend, messageId, signing?.signer, transient, room)) as EncryptSession;
+  // The suite of that id is Sealbox's own object: a manager's look-alike (a copy with another
+  // derivation, salt length or signing flag) was written as the header's suite id but used for
+  // the keys and the layout, and encrypt reported success for a message no decoder could read.
+  const own = materials.suite === suite ? materials : { ...materials, suite };
+  return (yield startEncryption(own, plan.frameLength, plan.backend, messageId, signing?.signer, transient, room)) as EncryptSession;
 }
 
 /** Decrypt-side limits from options, each checked as a programmer error when out of range. */
