@@ -176,6 +176,48 @@ describe('PresignPool', () => {
   });
 });
 
+it.runIf(availableParallelism() > 1)('two pools in one process (two copies of Sealbox), one of whose workers stops midway: no key and no nonce twice', async () => {
+  // Each copy of the module has a pool and workers of its own; entries come from OpenSSL's
+  // generator in whichever thread makes them, never from state a copy or a restart repeats.
+  const pools = [new PresignPool(nodeCrypto), new PresignPool(nodeCrypto)];
+  const taken: ReturnType<PresignPool['take']>[] = [];
+  for (let i = 0; i < 60; i++) {
+    for (const pool of pools) taken.push(pool.take());
+    if (i === 20) pools[0]!.injectWorkerExit();
+    await new Promise((resolve) => setTimeout(resolve, 3));
+  }
+  expect(pools[1]!.takenFromWorkers).toBeGreaterThan(0);
+  const scalars = taken.flatMap((e) => [e.d, e.k]);
+  expect(new Set(scalars).size).toBe(scalars.length);
+  expect(new Set(taken.map((e) => e.r)).size).toBe(taken.length);
+  expect(new Set(taken.map((e) => hex(e.publicKey))).size).toBe(taken.length);
+}, 30_000);
+
+it('a signed encrypt that fails after its key pair was made (the keyring refuses) never hands that key pair to a later message', async () => {
+  const { encrypt } = await import('../../src/encrypt.js');
+  const { SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384, SIGNING_KEY_CONTEXT_KEY } = await import('../../src/index.js');
+  const { testKeyring } = await import('../helpers/keys.js');
+  const inner = testKeyring('p', 3);
+  const seen: string[] = [];
+  let calls = 0;
+  const keyring = {
+    wrapKey: (request: Parameters<typeof inner.wrapKey>[0]) => {
+      seen.push(request.encryptionContext[SIGNING_KEY_CONTEXT_KEY]!);
+      if (++calls % 2 === 0) throw new Error('refused');
+      return inner.wrapKey(request);
+    },
+    unwrapKey: (request: Parameters<typeof inner.unwrapKey>[0]) => inner.unwrapKey(request),
+  };
+  const written: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    const result = await encrypt(new Uint8Array(10), { keyring, suite: SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 }).catch(() => undefined);
+    if (result) written.push(result.header.encryptionContext[SIGNING_KEY_CONTEXT_KEY]!);
+  }
+  expect(seen.length).toBe(40);
+  expect(written.length).toBe(20);
+  expect(new Set(seen).size).toBe(40);
+});
+
 it('the node backend: 300 messages signed in a row, every signature canonical and valid, no key or r twice', async () => {
   const rs = new Set<string>();
   const keys = new Set<string>();
