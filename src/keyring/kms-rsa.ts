@@ -21,6 +21,21 @@ export type KmsRsaAlgorithm = 'RSAES_OAEP_SHA_256' | 'RSAES_OAEP_SHA_1';
 const HASH_OF: Record<KmsRsaAlgorithm, RsaOaepHash> = { RSAES_OAEP_SHA_256: 'SHA-256', RSAES_OAEP_SHA_1: 'SHA-1' };
 const EMPTY_LABEL = new Uint8Array(0);
 
+/**
+ * A signed suite's promise (no reader can forge a message for another) rests on the keyring
+ * binding the context, and so the message's public key, into its wrap; KMS binds no context to
+ * an RSA key's, so this keyring takes no part in signed messages, on either side: an insider
+ * with Decrypt on the RSA key could re-sign a message under a key pair of their own and the EDK
+ * would still open (docs/security.md, "Insiders").
+ */
+function refuseSigned(signed: boolean, verb: 'wrap' | 'unwrap', keyId: string): void {
+  if (!signed) return;
+  throw new SealboxError(
+    'ERR_KEYRING',
+    `KMS RSA key ${keyId} cannot ${verb} the data key of a signed message (suite 2): KMS binds no encryption context to an RSA key, so the signature would not keep other readers from forging it; use an unsigned suite, or a symmetric KMS key`,
+  );
+}
+
 /** Options of {@link KmsRsaKeyring}. */
 export interface KmsRsaKeyringOptions extends KmsConnectionOptions {
   /** The RSA KMS key (key usage ENCRYPT_DECRYPT), as a key ARN: EDKs record it. */
@@ -43,9 +58,9 @@ export interface KmsRsaKeyringOptions extends KmsConnectionOptions {
  * KMS takes no encryption context with asymmetric keys, so unlike the other keyrings the
  * wrapped data key is not bound to the context: the header tag (made with the data key)
  * still authenticates the context of every message, but a KMS key policy cannot condition on
- * it. Nor can a signed message (suite 2) protect a reader who opens it with this keyring from
- * other holders of the data key: they can swap in a signing key of their own and re-sign, and
- * the EDK still opens (docs/security.md, "Insiders").
+ * it. For the same reason it refuses signed messages (suite 2) on both sides: the signature
+ * could not protect a reader who opens one with this keyring from other holders of the data
+ * key, who could swap in a signing key of their own and re-sign (docs/security.md, "Insiders").
  * EDK: provider id `aws-kms-rsa`, provider info = the key ARN, ciphertext = OAEP output.
  *
  * @example
@@ -60,7 +75,8 @@ export interface KmsRsaKeyringOptions extends KmsConnectionOptions {
  * @throws TypeError / RangeError for bad options (a key id that is not a key ARN, an unknown
  * algorithm, a public key of the wrong kind). SealboxError ERR_KEYRING when GetPublicKey or
  * Decrypt fails (the KMS exception as `cause`), when KMS says the key is not an RSA
- * ENCRYPT_DECRYPT key with the algorithm, or when an EDK naming the key does not open;
+ * ENCRYPT_DECRYPT key with the algorithm, when an EDK naming the key does not open, or when
+ * the message is signed (suite 2), before any KMS call;
  * ERR_COMMITMENT_MISMATCH when one opened to a key that is not the message's.
  */
 export class KmsRsaKeyring implements Keyring {
@@ -89,6 +105,7 @@ export class KmsRsaKeyring implements Keyring {
   }
 
   async wrapKey(request: WrapRequest): Promise<WrapResult> {
+    refuseSigned(request.suite.signed, 'wrap', this.keyId);
     const key = await this.#encryptionKey();
     const dataKey = request.dataKey ?? randomBytes(request.suite.dataKeyLength);
     // KMS decrypts RSAES_OAEP with an empty label.
@@ -99,6 +116,7 @@ export class KmsRsaKeyring implements Keyring {
   async unwrapKey(request: UnwrapRequest): Promise<Uint8Array | null> {
     const mine = request.encryptedDataKeys.filter((edk) => this.#isMine(edk));
     if (mine.length === 0) return null;
+    refuseSigned(request.suite.signed, 'unwrap', this.keyId);
     const errors: unknown[] = [];
     let mismatched = false;
     for (const edk of mine) {

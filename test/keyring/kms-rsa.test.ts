@@ -12,7 +12,8 @@ import { MultiKeyring } from '../../src/keyring/multi.js';
 import { LocalKms } from '../../src/local-kms/index.js';
 import { bytesEqual, pattern, thrown } from '../helpers/keys.js';
 import { resignWithOwnKey } from '../helpers/forge.js';
-import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../../src/crypto/suites.js';
+import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../../src/crypto/suites.js';
+import type { Keyring } from '../../src/keyring/keyring.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sealbox-kms-rsa-'));
 let kms: LocalKms;
@@ -142,22 +143,50 @@ describe('KmsRsaKeyring (against the local KMS in-process)', () => {
 
 // SPEC §11.1: a signed message keeps recipients from forging it only through keyrings that bind
 // the encryption context (and so the message's public key) into the wrap. KMS takes no context
-// with asymmetric keys: whoever may call Decrypt on the RSA key can put a key pair of their own
-// in the header, re-sign, and every reader who opens the message with the RSA key accepts it,
-// `require-signed` or not (docs/security.md, docs/kms-keyring.md). A reader of the same message
-// through a symmetric KMS key (bound) refuses the forgery.
+// with asymmetric keys: whoever may call Decrypt on the RSA key could put a key pair of their own
+// in the header and re-sign, and the RSA EDK would still open. So KmsRsaKeyring takes no part in
+// signed messages: it refuses to wrap for one and to unwrap one, before any KMS call.
 describe('KmsRsaKeyring and the signed suite', () => {
-  it('an insider with Decrypt on the RSA key re-signs a signed message: RSA readers accept it, symmetric-key readers do not', async () => {
-    const rsa = new KmsRsaKeyring({ keyId: rsaKey, client: kms });
+  const signed = SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384;
+  /** The RSA keyring made to wrap and unwrap for a signed message anyway (as a sender of an older version, or a forger, could). */
+  const unguarded = (rsa: KmsRsaKeyring): Keyring => ({
+    wrapKey: (r) => rsa.wrapKey({ ...r, suite: SUITE_AES256_GCM_HKDF_SHA512_COMMIT }),
+    unwrapKey: (r) => rsa.unwrapKey({ ...r, suite: SUITE_AES256_GCM_HKDF_SHA512_COMMIT }),
+  });
+
+  it('refuses to wrap a signed message\'s data key, alone or in a multi-keyring, with no KMS call', async () => {
+    const calls: string[] = [];
+    const rsa = new KmsRsaKeyring({ keyId: rsaKey, publicKey: publicPem, client: recording(calls) });
+    for (const keyring of [rsa, new MultiKeyring({ generator: new KmsKeyring({ generatorKeyId: symmetricKey, client: kms }), children: [rsa] })]) {
+      const err = (await thrown(() => encrypt(pattern(10, 1), { keyring, suite: signed }))) as SealboxError;
+      expect(err.code).toBe('ERR_KEYRING');
+      expect(err.message).toMatch(/signed message/);
+    }
+    expect(calls).toEqual([]);
+    // Unsigned messages are unchanged.
+    const { ciphertext } = await encrypt(pattern(10, 1), { keyring: rsa });
+    expect((await decrypt(ciphertext, { keyring: new KmsRsaKeyring({ keyId: rsaKey, client: kms }) })).plaintext.length).toBe(10);
+  });
+
+  it('an insider with Decrypt on the RSA key re-signs a signed message: an RSA reader refuses it (no KMS call), a symmetric-key reader too', async () => {
+    const calls: string[] = [];
+    const rsa = new KmsRsaKeyring({ keyId: rsaKey, client: recording(calls) });
     const symmetric = new KmsKeyring({ generatorKeyId: symmetricKey, client: kms });
-    const sender = new MultiKeyring({ generator: symmetric, children: [rsa] });
+    const sender = new MultiKeyring({ generator: symmetric, children: [unguarded(new KmsRsaKeyring({ keyId: rsaKey, client: kms }))] });
     const data = pattern(300, 5);
-    const { ciphertext } = await encrypt(data, { keyring: sender, frameLength: 128, suite: SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 });
+    const { ciphertext } = await encrypt(data, { keyring: sender, frameLength: 128, suite: signed });
     const evil = pattern(300, 6);
-    const forged = await resignWithOwnKey(ciphertext, rsa, (i, pt) => evil.subarray(i * 128, i * 128 + pt.length));
-    const opened = await decrypt(forged, { keyring: rsa, signaturePolicy: 'require-signed' });
-    expect(bytesEqual(opened.plaintext, evil)).toBe(true);
+    const forged = await resignWithOwnKey(ciphertext, unguarded(new KmsRsaKeyring({ keyId: rsaKey, client: kms })), (i, pt) => evil.subarray(i * 128, i * 128 + pt.length));
+    // Before: the RSA reader accepted the forgery, with require-signed too.
+    for (const message of [forged, ciphertext]) {
+      const err = (await thrown(() => decrypt(message, { keyring: rsa, signaturePolicy: 'require-signed' }))) as SealboxError;
+      expect(err.code).toBe('ERR_KEYRING');
+      expect(err.message).toMatch(/signed message/);
+    }
+    expect(calls).toEqual([]);
     expect(((await thrown(() => decrypt(forged, { keyring: symmetric }))) as SealboxError).code).toBe('ERR_KEYRING');
+    // The genuine message still opens through the symmetric key, also in a multi-keyring with the RSA one.
+    const reader = new MultiKeyring({ children: [rsa, symmetric] });
+    expect(bytesEqual((await decrypt(ciphertext, { keyring: reader, signaturePolicy: 'require-signed' })).plaintext, data)).toBe(true);
   });
 });
-
