@@ -64,17 +64,30 @@ async function checkBodyShape(input: FileHandle, bodyStart: number, size: number
   }
 }
 
+/** Bytes per read while {@link walkBodyShape} looks for the frames' type bytes. */
+const WALK_BLOCK = 64 * 1024;
+
 /**
  * The frames' structure read in order (each regular frame's type byte, then the final frame's
- * prefix), O(frames) small reads: throws what a sequential reader would find first. Returns when
- * the structure is sound (the caller then throws the guess's error).
+ * prefix): throws what a sequential reader would find first. Returns when the structure is sound
+ * (the caller then throws the guess's error). Reads blocks of {@link WALK_BLOCK} bytes and looks
+ * at every frame's type byte in them: O(size / 64 KiB) reads whatever the frame length. (Runs
+ * before the header is authenticated: one read per frame let a file of 1-byte frames cost a
+ * second per MiB before any key was asked.)
  */
 async function walkBodyShape(input: FileHandle, bodyStart: number, size: number, frameLength: number): Promise<void> {
   const regularSize = frameLength + REGULAR_FRAME_OVERHEAD;
+  let block: Buffer = Buffer.alloc(0);
+  let blockStart = 0;
   for (let pos = bodyStart, frames = 0; ; pos += regularSize) {
     if (++frames > MAX_FRAMES) throw limitExceeded('frames', frames, MAX_FRAMES);
     if (pos + 1 > size) throw new SealboxError('ERR_TRUNCATED', 'The message ends before its final frame');
-    const type = (await readAt(input, 1, pos))[0];
+    if (pos >= blockStart + block.length) {
+      block = await readAt(input, Math.min(WALK_BLOCK, size - pos), pos);
+      blockStart = pos;
+      if (block.length === 0) throw new SealboxError('ERR_TRUNCATED', 'The message ends before its final frame');
+    }
+    const type = block[pos - blockStart];
     if (type === FRAME_REGULAR) {
       if (pos + regularSize > size) throw new SealboxError('ERR_TRUNCATED', 'The message ends inside a frame');
       continue;

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decrypt } from '../../src/decrypt.js';
 import { encrypt } from '../../src/encrypt.js';
 import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_HEADER_SALT } from '../../src/crypto/suites.js';
@@ -208,6 +208,42 @@ describe('rewrapFile refuses damaged bodies with the code decrypt gives for the 
       const expected = code(await thrown(() => decrypt(bytes, { keyring: oldKey })));
       expect([i, expected]).toEqual([i, i < 4 ? 'ERR_TRAILING_DATA' : 'ERR_TRUNCATED']);
       expect([i, code(await thrown(() => rewrapFile(path, join(dir, `shape-${i}.out`), { keyring: oldKey, to: newKey })))]).toEqual([i, expected]);
+    }
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('finding the code reads the body in blocks, not once a frame: 1-byte frames cost no read each (it runs before any key is asked)', async () => {
+    // Anyone can write such a file: a real header of frame length 1 (decoded, not yet
+    // authenticated), then 512 KiB whose every 18th byte says "a regular frame", never a final one.
+    const { ciphertext } = await encrypt(new Uint8Array(0), { keyring: oldKey, frameLength: 1 });
+    const hostile = join(dir, 'tiny-frames.sbx');
+    await writeFile(hostile, Buffer.concat([ciphertext.subarray(0, readPreamble(ciphertext)! + TAG_BYTES), Buffer.alloc(512 * 1024)]));
+    // A real message of 1-byte frames, cut and extended: the walk crosses its 64 KiB blocks.
+    const real = (await encrypt(pattern(10_000, 3), { keyring: oldKey, frameLength: 1 })).ciphertext;
+    const cases: [string, Uint8Array | undefined, string][] = [
+      ['hostile', undefined, 'ERR_TRUNCATED'],
+      ['appended', Buffer.concat([real, Buffer.alloc(18)]), 'ERR_TRAILING_DATA'],
+      ['another message appended', Buffer.concat([real, real]), 'ERR_TRAILING_DATA'],
+      ['cut', real.subarray(0, real.length - 40), 'ERR_TRUNCATED'],
+    ];
+    const probe = await open(hostile, 'r');
+    const proto = Object.getPrototypeOf(probe) as { read: (...args: unknown[]) => unknown };
+    await probe.close();
+    const read = vi.spyOn(proto, 'read');
+    try {
+      for (const [name, bytes, expected] of cases) {
+        const path = bytes === undefined ? hostile : join(dir, 'tiny-frames-real.sbx');
+        if (bytes !== undefined) await writeFile(path, bytes);
+        let calls = 0;
+        const counting: Keyring = { wrapKey: (r) => (calls++, newKey.wrapKey(r)), unwrapKey: (r) => (calls++, oldKey.unwrapKey(r)) };
+        read.mockClear();
+        expect([name, code(await thrown(() => rewrapFile(path, join(dir, 'tiny-frames.out'), { keyring: counting, to: newKey })))]).toEqual([name, expected]);
+        expect([name, calls]).toEqual([name, 0]);
+        // 512 KiB in 64 KiB blocks: 8, plus the preamble, header and guess reads. One a frame was 29,000.
+        expect([name, read.mock.calls.length < 40]).toEqual([name, true]);
+      }
+    } finally {
+      read.mockRestore();
     }
     expect(await leftovers()).toEqual([]);
   });
