@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { readU32, writeU32, writeU64 } from '../crypto/bytes.js';
 import { SealboxError } from '../errors.js';
 import { decodeHeader, readPreamble } from '../format/header.js';
-import { MAX_ENCRYPTED_DATA_KEYS, MAX_FRAME_LENGTH, MAX_HEADER_BYTES, TAG_BYTES } from '../limits.js';
+import { MAX_ENCRYPTED_DATA_KEYS, MAX_FRAME_LENGTH, MAX_HEADER_BYTES, PREAMBLE_BYTES, TAG_BYTES } from '../limits.js';
 import { nodeAtomicWriteFs } from './atomic-write.js';
 import { lockForRewrap } from './file-lock.js';
 
@@ -44,6 +44,8 @@ import { lockForRewrap } from './file-lock.js';
 const MAGIC = Buffer.from('SBXRWJ1\n');
 const FIXED = MAGIC.length + 4 + 8 + 16;
 const DIGEST_BYTES = 32;
+/** The longest journal {@link encodeJournal} writes: two headers of the largest size, each with its preamble and tag. */
+const MAX_JOURNAL_BYTES = FIXED + 2 * (PREAMBLE_BYTES + MAX_HEADER_BYTES + TAG_BYTES) + DIGEST_BYTES;
 /** Bytes of the file's end recorded in the journal: the final frame's tag. */
 export const TAIL_BYTES = 16;
 
@@ -175,6 +177,10 @@ function untrustedJournal(journal: string, path: string): SealboxError {
   );
 }
 
+function notOurs(journal: string, path: string): SealboxError {
+  return new SealboxError('ERR_STATE', `The rewrap journal ${basename(journal)} does not belong to ${basename(path)} as it is now; both were left as they are`);
+}
+
 /**
  * Finishes an in-place rewrap of `path` that a crash interrupted, if there was one: when its
  * journal is complete, the new header is written whole and synced and the journal removed (the
@@ -192,7 +198,7 @@ function untrustedJournal(journal: string, path: string): SealboxError {
  * @throws SealboxError ERR_STATE when another rewrap of the file is in progress (its journal
  * is not a crashed one's: see src/node/file-lock.ts), when the journal does not belong to the file as it is now
  * (another file was put in its place), does not hold a header of the file's message and its
- * rewrap, or could have been written by someone who cannot write the file (another owner,
+ * rewrap, is longer than any journal (it is not read), or could have been written by someone who cannot write the file (another owner,
  * writable by group or others, a symbolic link): both are left as they are. Node file system
  * errors.
  */
@@ -221,7 +227,7 @@ export async function recoverJournal(path: string): Promise<'none' | 'completed'
     if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw untrustedJournal(journal, path);
     throw err;
   }
-  let bytes: Buffer;
+  let bytes: Buffer | undefined;
   try {
     // Only a journal that could have been written by someone who can already write `path` is
     // acted on: its owner is the file's owner or this process's user, and no one else can
@@ -231,7 +237,10 @@ export async function recoverJournal(path: string): Promise<'none' | 'completed'
     const [st, fileSt] = await Promise.all([handle.stat(), stat(path)]);
     const trusted = st.isFile() && (st.mode & 0o022) === 0 && (st.uid === fileSt.uid || st.uid === process.geteuid?.());
     if (!trusted) throw untrustedJournal(journal, path);
-    bytes = await handle.readFile();
+    // No longer than a journal can be, read no further than that (it may grow meanwhile): a
+    // larger file under the journal's name was not written by a rewrap, and is not read whole.
+    if (st.size <= MAX_JOURNAL_BYTES) bytes = await readAt(handle, st.size + 1, 0);
+    if (bytes === undefined || bytes.length > MAX_JOURNAL_BYTES) throw notOurs(journal, path);
   } finally {
     await handle.close();
   }
@@ -250,7 +259,7 @@ export async function recoverJournal(path: string): Promise<'none' | 'completed'
     // this journal was written for, and no other.
     let ours = size === entry.size && tail.equals(entry.tail) && region.length === entry.oldHeader.length && isHeaderPair(entry);
     for (let i = 0; ours && i < region.length; i++) ours = region[i] === entry.oldHeader[i] || region[i] === entry.newHeader[i];
-    if (!ours) throw new SealboxError('ERR_STATE', `The rewrap journal ${basename(journal)} does not belong to ${basename(path)} as it is now; both were left as they are`);
+    if (!ours) throw notOurs(journal, path);
     await writeAt(file, entry.newHeader, 0);
     await file.sync();
   } finally {

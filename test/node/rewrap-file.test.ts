@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, open, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -291,6 +291,20 @@ describe('in-place header replacement survives a crash at any point', () => {
     expect(bytesEqual(await readFile(other.path), other.bytes)).toBe(true);
     expect(code(await thrown(() => rewrapFile(other.path, other.path, { keyring: oldKey, to: newKey })))).toBe('ERR_STATE');
     await rm(journalPath(other.path));
+    expect(await recoverRewrap(path)).toBe('none');
+  });
+
+  it('a file under the journal name longer than any journal is not read: ERR_STATE, both left as they are', async () => {
+    const { path, bytes } = await message('t-long.sbx', 5000, 1000);
+    // Sparse: 4 MiB (two 1 MiB headers cannot make it) and 3 GiB (beyond what readFile reads).
+    for (const size of [4 * 1024 * 1024, 3 * 1024 ** 3]) {
+      await writeFile(journalPath(path), Buffer.alloc(0), { mode: 0o600 });
+      await truncate(journalPath(path), size);
+      expect([size, code(await thrown(() => recoverRewrap(path)))]).toEqual([size, 'ERR_STATE']);
+      expect((await stat(journalPath(path))).size).toBe(size);
+      expect(bytesEqual(await readFile(path), bytes)).toBe(true);
+    }
+    await rm(journalPath(path));
     expect(await recoverRewrap(path)).toBe('none');
   });
 
