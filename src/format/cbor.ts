@@ -149,15 +149,6 @@ export function compareRange(b: Uint8Array, aStart: number, aEnd: number, bStart
   return aEnd - aStart - (bEnd - bStart);
 }
 
-/** One open array or map while scanning: items still to read, and (maps) where the last key was. */
-interface Level {
-  left: number;
-  readonly map: boolean;
-  keyStart: number;
-  prevKeyStart: number;
-  prevKeyEnd: number;
-}
-
 /**
  * True when `body` is exactly one CBOR data item in the header's subset and deterministic
  * encoding (SPEC §3.1, rule 5): major types 0 (unsigned integer), 2 (bytes), 3 (text, valid
@@ -177,13 +168,51 @@ export function isDeterministicItem(body: Uint8Array): boolean {
   }
 }
 
+/**
+ * The open arrays and maps of {@link scanItem}, innermost last, as 32-bit words: an array is one
+ * word, `left * 2` (items still to read); a map is four, its current key's start, the previous
+ * key's start and end (-1 before the first), then `left * 2 + 1`. Counts and offsets are below
+ * the body's length (a count must fit the bytes left), 1 MiB at most for a header. Nesting then
+ * costs 4 bytes a level for arrays (one byte each) and 16 for maps (two bytes at least): at most
+ * 8 bytes a byte of input. An object a level cost about 80 bytes of heap, and most of the time of
+ * a scan of deep nesting (200 ms for a 1 MiB header of nested arrays).
+ */
+class ScanStack {
+  words = new Int32Array(64);
+  top = 0;
+
+  #room(n: number): Int32Array {
+    if (this.top + n > this.words.length) {
+      const grown = new Int32Array(this.words.length * 2);
+      grown.set(this.words);
+      this.words = grown;
+    }
+    return this.words;
+  }
+
+  pushArray(count: number): void {
+    this.#room(1)[this.top++] = count * 2;
+  }
+
+  pushMap(count: number): void {
+    const w = this.#room(4);
+    w[this.top] = 0;
+    w[this.top + 1] = -1;
+    w[this.top + 2] = -1;
+    w[this.top + 3] = count * 2 + 1;
+    this.top += 4;
+  }
+}
+
 function scanItem(r: CborReader): void {
   const n = r.bytes.length;
-  const stack: Level[] = [];
+  const stack = new ScanStack();
   for (;;) {
-    // Start of an item: note where a map key begins.
-    const top = stack[stack.length - 1];
-    if (top?.map && top.left % 2 === 0) top.keyStart = r.pos;
+    // Start of an item: note where a map key begins (a map with an even count left is at a key).
+    if (stack.top > 0) {
+      const last = stack.words[stack.top - 1] as number;
+      if ((last & 1) === 1 && (last >> 1) % 2 === 0) stack.words[stack.top - 4] = r.pos;
+    }
     const value = r.head();
     const major = r.major;
     let completed = true;
@@ -198,7 +227,8 @@ function scanItem(r: CborReader): void {
       // Every item takes at least one byte.
       if (count > n - r.pos) throw new NotDeterministic();
       if (count > 0) {
-        stack.push({ left: count, map: major === 5, keyStart: 0, prevKeyStart: -1, prevKeyEnd: -1 });
+        if (major === 5) stack.pushMap(count);
+        else stack.pushArray(count);
         completed = false;
       }
     } else {
@@ -206,20 +236,25 @@ function scanItem(r: CborReader): void {
     }
     // An item ended: it may end its parents too.
     while (completed) {
-      const level = stack[stack.length - 1];
-      if (!level) {
+      if (stack.top === 0) {
         if (r.pos !== n) throw new NotDeterministic();
         return;
       }
-      level.left--;
-      if (level.map && level.left % 2 === 1) {
+      const w = stack.words;
+      const at = stack.top - 1;
+      const map = ((w[at] as number) & 1) === 1;
+      const left = ((w[at] as number) >> 1) - 1;
+      w[at] = left * 2 + (map ? 1 : 0);
+      if (map && left % 2 === 1) {
         // A key just ended: it must sort strictly after the previous key of this map.
-        if (level.prevKeyStart >= 0 && compareRange(r.bytes, level.prevKeyStart, level.prevKeyEnd, level.keyStart, r.pos) >= 0) throw new NotDeterministic();
-        level.prevKeyStart = level.keyStart;
-        level.prevKeyEnd = r.pos;
+        const keyStart = w[at - 3] as number;
+        const prevKeyStart = w[at - 2] as number;
+        if (prevKeyStart >= 0 && compareRange(r.bytes, prevKeyStart, w[at - 1] as number, keyStart, r.pos) >= 0) throw new NotDeterministic();
+        w[at - 2] = keyStart;
+        w[at - 1] = r.pos;
       }
-      if (level.left > 0) break;
-      stack.pop();
+      if (left > 0) break;
+      stack.top -= map ? 4 : 1;
     }
   }
 }

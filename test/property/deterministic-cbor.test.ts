@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { isDeterministicItem } from '../../src/format/cbor.js';
@@ -83,5 +85,40 @@ describe('isDeterministicItem', () => {
     const deep = new Uint8Array(200_000).fill(0x81);
     deep[deep.length - 1] = 0x00;
     expect(isDeterministicItem(deep)).toBe(true);
+  });
+
+  it('holds deep nesting in a few bytes a level: a 1 MiB header of it is read under a 24 MiB heap', async () => {
+    // decodeHeader scans a header whose field check failed, so the attacker chooses what is
+    // scanned: 1 MiB of nested arrays or maps after a field error of another code (here, 256
+    // EDKs). An object a level held about 80 MiB of heap for the nested arrays.
+    const { outputFiles } = await build({
+      stdin: {
+        contents: `
+          import { decodeHeader } from './src/format/header.js';
+          const n = 1024 * 1024;
+          for (const [nest, end] of [[0x81, 0x00], [0xa1, 0x00]]) {
+            const b = new Uint8Array(8 + n).fill(nest);
+            b.set([0x53, 0x42, 0x58, 1]);
+            new DataView(b.buffer).setUint32(4, n);
+            // [suite 1, 32-byte id, {}, a list of 256 EDKs: rule 22, ERR_LIMIT_EXCEEDED unless rule 5 comes first
+            b.set([0x86, 0x01, 0x58, 0x20], 8);
+            b.fill(0, 12, 44);
+            b.set([0xa0, 0x99, 0x01, 0x00], 44);
+            b[b.length - 1] = end;
+            try { decodeHeader(b, { maxHeaderBytes: n, maxEncryptedDataKeys: 255, maxFrameLength: 1 << 24 }); } catch (e) { console.log(e.code); }
+          }`,
+        resolveDir: process.cwd(),
+        loader: 'ts',
+      },
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      logLevel: 'silent',
+    });
+    const run = spawnSync(process.execPath, ['--max-old-space-size=24', '--input-type=module', '-e', outputFiles[0]!.text], { encoding: 'utf8' });
+    // The nesting is the first of the 256 EDKs, and the body ends before the other 255 (the
+    // nested maps also lack their innermost value): rule 5 comes first, ERR_FORMAT_INVALID.
+    expect([run.status, run.stdout.trim().split('\n')]).toEqual([0, ['ERR_FORMAT_INVALID', 'ERR_FORMAT_INVALID']]);
   });
 });
