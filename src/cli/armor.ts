@@ -65,7 +65,11 @@ function armorError(what: string): SealboxError {
  */
 export function createDearmorStream(): Transform {
   let mode = Mode.Detect;
-  let text = ''; // undecoded text of the current line(s)
+  // The current line's text so far, as the chunks brought it: joined once, when its line ends.
+  // (One string grown by each chunk was copied whole each time it was searched: a line of 1 MiB
+  // in small chunks cost time quadratic in its length.)
+  let pending: string[] = [];
+  let pendingLength = 0;
   let quad = ''; // base64 characters not yet decoded (fewer than 4)
   let padded = false;
 
@@ -79,27 +83,37 @@ export function createDearmorStream(): Transform {
     quad = all.slice(whole);
   };
 
-  const consume = (push: (b: Buffer) => void, final: boolean): void => {
-    for (;;) {
-      const nl = text.indexOf('\n');
-      if (nl === -1 && !final) return;
-      if (nl === -1 && text.length === 0) return;
-      const raw = nl === -1 ? text : text.slice(0, nl);
-      text = nl === -1 ? '' : text.slice(nl + 1);
-      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-      if (mode === Mode.Header) {
-        if (line !== ARMOR_BEGIN) throw armorError(`the first line must be ${ARMOR_BEGIN}`);
-        mode = Mode.Body;
-      } else if (mode === Mode.Body) {
-        if (line === ARMOR_END) {
-          if (quad.length !== 0) throw armorError('the base64 text has a length that is not a multiple of 4');
-          mode = Mode.Footer;
-        } else {
-          decodeLine(line, push);
-        }
-      } else if (line.trim() !== '') {
-        throw new SealboxError('ERR_TRAILING_DATA', `Armored message: text follows ${ARMOR_END}`);
+  const takeLine = (raw: string, push: (b: Buffer) => void): void => {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (mode === Mode.Header) {
+      if (line !== ARMOR_BEGIN) throw armorError(`the first line must be ${ARMOR_BEGIN}`);
+      mode = Mode.Body;
+    } else if (mode === Mode.Body) {
+      if (line === ARMOR_END) {
+        if (quad.length !== 0) throw armorError('the base64 text has a length that is not a multiple of 4');
+        mode = Mode.Footer;
+      } else {
+        decodeLine(line, push);
       }
+    } else if (line.trim() !== '') {
+      throw new SealboxError('ERR_TRAILING_DATA', `Armored message: text follows ${ARMOR_END}`);
+    }
+  };
+
+  /** Takes every line that `text` ends, and keeps the rest for the next chunk. */
+  const consume = (text: string, push: (b: Buffer) => void): void => {
+    let from = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', from)) {
+      const tail = text.slice(from, nl);
+      const line = pending.length > 0 ? pending.join('') + tail : tail;
+      pending = [];
+      pendingLength = 0;
+      from = nl + 1;
+      takeLine(line, push);
+    }
+    if (from < text.length) {
+      pending.push(text.slice(from));
+      pendingLength += text.length - from;
     }
   };
 
@@ -112,10 +126,9 @@ export function createDearmorStream(): Transform {
           return;
         }
         // Armor is ASCII: latin1 keeps every byte one character, so a non-ASCII byte fails the checks.
-        text += chunk.toString('latin1');
-        if (mode === Mode.Header && text.length > ARMOR_BEGIN.length + 2 && !text.includes('\n')) throw armorError(`the first line must be ${ARMOR_BEGIN}`);
-        consume((b) => this.push(b), false);
-        if (text.length > 1024 * 1024) throw armorError('a line is longer than 1 MiB');
+        consume(chunk.toString('latin1'), (b) => this.push(b));
+        if (mode === Mode.Header && pendingLength > ARMOR_BEGIN.length + 2) throw armorError(`the first line must be ${ARMOR_BEGIN}`);
+        if (pendingLength > 1024 * 1024) throw armorError('a line is longer than 1 MiB');
         callback();
       } catch (err) {
         callback(err as Error);
@@ -123,7 +136,12 @@ export function createDearmorStream(): Transform {
     },
     flush(callback: TransformCallback) {
       try {
-        if (mode !== Mode.Detect && mode !== Mode.Binary) consume((b) => this.push(b), true);
+        if (mode !== Mode.Detect && mode !== Mode.Binary && pendingLength > 0) {
+          const last = pending.join('');
+          pending = [];
+          pendingLength = 0;
+          takeLine(last, (b) => this.push(b));
+        }
         if (mode === Mode.Header || mode === Mode.Body) throw new SealboxError('ERR_TRUNCATED', `Armored message: it ends before ${ARMOR_END}`);
         callback();
       } catch (err) {

@@ -80,4 +80,29 @@ describe('CLI armor', () => {
     expect(await code(text(`${ok}junk`))).toBe('ERR_TRAILING_DATA');
     expect(await code(text(`${ok}${ok}`))).toBe('ERR_TRAILING_DATA');
   });
+
+  it('a long line in small chunks costs time linear in its length, as short lines do', async () => {
+    // 1 MiB of base64 (768 KiB of bytes) as one line or as lines of 64, written in 32-byte chunks
+    // straight into the transform. One string grown chunk by chunk, and searched whole each
+    // time, took over 100 times as long for the long line (17 s here).
+    const base64 = Buffer.from(new Uint8Array(768 * 1024).fill(7)).toString('base64');
+    const run = async (body: string): Promise<{ ms: number; bytes: number }> => {
+      const all = Buffer.from(`${ARMOR_BEGIN}\n${body}\n${ARMOR_END}\n`);
+      const d = createDearmorStream();
+      let bytes = 0;
+      d.on('data', (b: Buffer) => (bytes += b.length));
+      const t = performance.now();
+      for (let i = 0; i < all.length; i += 32) d.write(all.subarray(i, i + 32));
+      await new Promise<void>((resolve, reject) => d.on('error', reject).end(resolve));
+      return { ms: performance.now() - t, bytes };
+    };
+    const short = base64.replace(/(.{64})/g, '$1\n').trimEnd();
+    // Best of two each: the machine is shared.
+    const [a, b, c, d] = [await run(short), await run(base64), await run(short), await run(base64)];
+    expect([a.bytes, b.bytes]).toEqual([768 * 1024, 768 * 1024]);
+    expect(Math.min(b.ms, d.ms) / Math.min(a.ms, c.ms)).toBeLessThan(3);
+    // A line one character over the bound is refused, also when it comes in small chunks.
+    const over = Buffer.from(`${ARMOR_BEGIN}\n${'A'.repeat(1024 * 1024 + 1)}`);
+    expect(await code(cut(over, Array.from({ length: 300 }, (_, i) => (i + 1) * 3511)))).toBe('ERR_FORMAT_INVALID');
+  }, 60_000);
 });
