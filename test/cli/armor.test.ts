@@ -97,10 +97,11 @@ describe('CLI armor', () => {
       return { ms: performance.now() - t, bytes };
     };
     const short = base64.replace(/(.{64})/g, '$1\n').trimEnd();
-    // Best of two each: the machine is shared.
+    // Best of two each: the machine is shared. Linear gives about 1; the quadratic reader gave
+    // 238 here. The bound is loose so that a busy CI machine cannot fail it.
     const [a, b, c, d] = [await run(short), await run(base64), await run(short), await run(base64)];
     expect([a.bytes, b.bytes]).toEqual([768 * 1024, 768 * 1024]);
-    expect(Math.min(b.ms, d.ms) / Math.min(a.ms, c.ms)).toBeLessThan(3);
+    expect(Math.min(b.ms, d.ms) / Math.min(a.ms, c.ms)).toBeLessThan(10);
     // A line one character over the bound is refused, also when it comes in small chunks.
     const over = Buffer.from(`${ARMOR_BEGIN}\n${'A'.repeat(1024 * 1024 + 1)}`);
     expect(await code(cut(over, Array.from({ length: 300 }, (_, i) => (i + 1) * 3511)))).toBe('ERR_FORMAT_INVALID');
