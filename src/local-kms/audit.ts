@@ -240,7 +240,15 @@ export function verifyAudit(db: Database, key: Uint8Array, options: { anchor?: s
     anchor = parseHead(options.anchor);
     if (anchor === undefined || anchor.seq === 0) throw new RangeError('"anchor" expected a head as printed by `sealbox audit head` (<seq>:<64 hex digits>)');
   }
-  return walk(db, key, { anchor }).result;
+  // One read transaction: the rows and the head from the same snapshot. Read with a statement
+  // each, a row appended by another process between the walk and the head made a whole log
+  // look cut ('head'), and `sealbox audit verify` report tampering on a store in use.
+  return snapshot(db, () => walk(db, key, { anchor }).result);
+}
+
+/** Runs `read` in one read transaction (BEGIN DEFERRED): every statement sees the same state of the store. */
+function snapshot<T>(db: Database, read: () => T): T {
+  return db.transaction(read)();
 }
 
 /**
@@ -249,8 +257,10 @@ export function verifyAudit(db: Database, key: Uint8Array, options: { anchor?: s
  * replaced by an older copy. Undefined while the log is empty.
  */
 export function auditHead(db: Database): string | undefined {
-  const last = db.prepare('SELECT seq FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number } | undefined;
-  return last ? readHead(db) : undefined;
+  return snapshot(db, () => {
+    const last = db.prepare('SELECT seq FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number } | undefined;
+    return last ? readHead(db) : undefined;
+  });
 }
 
 /**
@@ -281,9 +291,6 @@ export function upgradeAudit(db: Database, key: Uint8Array): { verification: Aud
 
 /** The log as JSON lines, oldest first. */
 export function exportAudit(db: Database): string {
-  return readAudit(db).map((r) => JSON.stringify(r)).join('\n') + (rows(db) ? '\n' : '');
-}
-
-function rows(db: Database): number {
-  return (db.prepare('SELECT count(*) AS n FROM audit').get() as { n: number }).n;
+  const records = readAudit(db);
+  return records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : '');
 }
