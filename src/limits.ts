@@ -56,6 +56,14 @@ export const MAX_KMS_ENCRYPTION_CONTEXT_BYTES = 8 * 1024;
  */
 export const MAX_LOCAL_KMS_WAL_LEFT_BYTES = 256 * 1024;
 
+/**
+ * How long a local KMS call waits for another process's write transaction on the same store
+ * (SQLite's busy timeout) before failing with `DependencyTimeoutException`: each transaction
+ * is one operation (well under a second), so waiting longer means a writer is stuck (stopped
+ * with Ctrl-Z, or a huge `audit upgrade`), and the caller is better told to retry.
+ */
+export const LOCAL_KMS_BUSY_TIMEOUT_MS = 15_000;
+
 /** Most pairs in an encryption context. */
 export const MAX_ENCRYPTION_CONTEXT_PAIRS = 1024;
 

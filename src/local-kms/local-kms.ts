@@ -82,7 +82,7 @@ import envPaths from 'env-paths';
 import { LocalKmsError } from './errors.js';
 import type { Caller, LocalKmsExtension, Migration, OperationContext, OperationDefinition } from './operation.js';
 import { adoptLegacyRegion, coreMigrations, getMeta, initMeta, migrate, openDatabase, walBytes } from './store.js';
-import { MAX_LOCAL_KMS_WAL_LEFT_BYTES } from '../limits.js';
+import { LOCAL_KMS_BUSY_TIMEOUT_MS, MAX_LOCAL_KMS_WAL_LEFT_BYTES } from '../limits.js';
 import { passphraseKdf, resolveRootKey } from './root-key.js';
 import { Sealer } from './sealing.js';
 import { constantTimeEqual } from '../crypto/bytes.js';
@@ -130,6 +130,23 @@ function materialLabel(keyId: string, version: number, key: { keySpec: string; k
 
 /** The associated data of material sealed before Sealbox bound it to spec, usage and origin: key id and version only. */
 const legacyMaterialLabel = (keyId: string, version: number): string => `${keyId}/${version}`;
+
+/**
+ * A store failure as a LocalKmsError a caller can act on. SQLite's "database is locked" (after
+ * the busy timeout: another process held the store's write lock all that time) is
+ * `DependencyTimeoutException`, AWS KMS's "timed out, you can retry" (HTTP 503 over
+ * `sealbox kms serve`, which the AWS SDK retries); any other SQLite error (disk full, I/O) is
+ * `KMSInternalException`. Both keep the SQLite error as `cause`; anything else is returned as is.
+ */
+function storeError(err: unknown): unknown {
+  if (!(err instanceof Error) || err.name !== 'SqliteError') return err;
+  const code = (err as { code?: unknown }).code;
+  const mapped = typeof code === 'string' && /^SQLITE_BUSY(_|$)/.test(code)
+    ? new LocalKmsError('DependencyTimeoutException', `The key store is busy: another process held it for more than ${LOCAL_KMS_BUSY_TIMEOUT_MS / 1000} s; retry the request`, 'server')
+    : new LocalKmsError('KMSInternalException', `The key store failed (${typeof code === 'string' ? code : 'SQLite'})`, 'server');
+  mapped.cause = err;
+  return mapped;
+}
 
 /** Options of {@link LocalKms.open}. */
 export interface LocalKmsOptions {
@@ -201,7 +218,9 @@ const AUDIT_ONLY_OPERATIONS: ReadonlySet<string> = new Set(['DescribeKey', 'Gene
  * kms.close();
  * ```
  * @throws LocalKmsError with the AWS exception name (`NotFoundException`, `DisabledException`,
- * `KMSInvalidStateException`, `InvalidCiphertextException`, `ValidationException`, ...).
+ * `KMSInvalidStateException`, `InvalidCiphertextException`, `ValidationException`, ...);
+ * `DependencyTimeoutException` when another process held the store's write lock past the busy
+ * timeout (retry). Never a raw SQLite error.
  */
 export class LocalKms {
   /** The data directory in use. */
@@ -237,7 +256,11 @@ export class LocalKms {
     this.#clock = options.clock ?? (() => new Date());
     this.#caller = options.caller ?? { principal: `arn:aws:iam::${this.accountId}:root`, accountId: this.accountId };
     const extensions = [...builtInExtensions, ...(options.extensions ?? [])];
-    this.#db = openDatabase(this.dataDir);
+    try {
+      this.#db = openDatabase(this.dataDir);
+    } catch (err) {
+      throw storeError(err);
+    }
     this.#transaction = this.#db.transaction((body: () => unknown): unknown => body());
     try {
       const migrations: Migration[] = [...coreMigrations, ...extensions.flatMap((e) => e.migrations ?? [])];
@@ -265,7 +288,7 @@ export class LocalKms {
       }
     } catch (err) {
       this.#db.close();
-      throw err;
+      throw storeError(err);
     }
   }
 
@@ -277,7 +300,9 @@ export class LocalKms {
    * const kms = LocalKms.open({ dataDir: '/tmp/kms', rootKey: crypto.getRandomValues(new Uint8Array(32)) });
    * ```
    * @throws LocalKmsError `RootKeyMismatchException` when the root key is not this directory's;
-   * RangeError for bad options.
+   * `InsecurePermissionsException` for a data directory or key file others can access or own;
+   * `DependencyTimeoutException` when a first open (or a migration) waited past the busy timeout
+   * for another process's write; RangeError for bad options.
    */
   static open(options: LocalKmsOptions = {}): LocalKms {
     return new LocalKms(options);
@@ -334,7 +359,7 @@ export class LocalKms {
   auditAction(operation: string, request: Readonly<Record<string, unknown>>, caller: Caller = this.#caller): void {
     if (this.#closed) throw new LocalKmsError('KMSInternalException', 'The local KMS is closed', 'server');
     this.#changedState = true;
-    this.#transaction.immediate(() =>
+    this.#immediate(() =>
       appendAudit(this.#db, this.#auditKey, { time: this.#clock().getTime(), operation, caller: caller.principal, keyId: null, request: JSON.stringify(request), error: null }),
     );
   }
@@ -362,7 +387,8 @@ export class LocalKms {
    * ```ts
    * await kms.execute('GenerateRandom', { NumberOfBytes: 32 });
    * ```
-   * @throws LocalKmsError with the AWS exception name; `UnknownOperationException` for unknown names.
+   * @throws LocalKmsError with the AWS exception name; `UnknownOperationException` for unknown names;
+   * `DependencyTimeoutException` when another process held the store's write lock past the busy timeout.
    */
   async execute(operation: string, input: unknown, caller: Caller = this.#caller): Promise<unknown> {
     // RSA key pairs (CreateKey, GenerateDataKeyPair, GetParametersForImport) are made on libuv's
@@ -410,7 +436,7 @@ export class LocalKms {
   async executeBatch(operations: readonly { operation: string; input: unknown }[], caller: Caller = this.#caller): Promise<PromiseSettledResult<unknown>[]> {
     if (!Array.isArray(operations)) throw new TypeError('"operations" expected an array of { operation, input }');
     if (this.#closed) throw new LocalKmsError('KMSInternalException', 'The local KMS is closed', 'server');
-    return this.#transaction.immediate(() =>
+    return this.#immediate(() =>
       operations.map(({ operation, input }): PromiseSettledResult<unknown> => {
         try {
           return { status: 'fulfilled', value: this.#executeSync(operation, input, caller) };
@@ -419,6 +445,18 @@ export class LocalKms {
         }
       }),
     ) as PromiseSettledResult<unknown>[];
+  }
+
+  /**
+   * Runs `body` in one IMMEDIATE transaction (the store's write lock, waited for up to the busy
+   * timeout); a store failure is thrown as {@link storeError} types it, never as a SqliteError.
+   */
+  #immediate<T>(body: () => T): T {
+    try {
+      return this.#transaction.immediate(body) as T;
+    } catch (err) {
+      throw storeError(err);
+    }
   }
 
   #executeSync(operation: string, input: unknown, caller: Caller, pairs?: KeyPairSupply): unknown {
@@ -438,7 +476,7 @@ export class LocalKms {
     let request = '{}';
     const db = this.#db;
     const transaction = this.#transaction;
-    const outcome = transaction.immediate(() => {
+    const outcome = this.#immediate(() => {
       if (runDueWork(db, now, this.#auditKey, this.accountId, () => this.#contextFor('Scheduler', now, { principal: 'sealbox:scheduler', accountId: this.accountId }, () => undefined))) this.#changedState = true;
       if (!AUDIT_ONLY_OPERATIONS.has(operation)) this.#changedState = true;
       let result: unknown;

@@ -6,6 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makePrivateFile, requirePrivate } from './permissions.js';
 import type { Migration } from './operation.js';
+import { LOCAL_KMS_BUSY_TIMEOUT_MS } from '../limits.js';
 
 /** The database file inside the data directory. */
 export const DATABASE_FILE = 'kms.sqlite';
@@ -193,7 +194,7 @@ export function openDatabase(dataDir: string): Db {
   for (const suffix of ['-wal', '-shm', '-journal']) makePrivateFile(file + suffix, { create: false });
   const addon = nativeBinding();
   // `timeout` is SQLite's busy timeout (sqlite3_busy_timeout, as PRAGMA busy_timeout sets it).
-  const db = new Database(file, { timeout: 15000, ...(addon === undefined ? {} : { nativeBinding: addon }) });
+  const db = new Database(file, { timeout: LOCAL_KMS_BUSY_TIMEOUT_MS, ...(addon === undefined ? {} : { nativeBinding: addon }) });
   db.pragma('journal_mode = WAL');
   // NORMAL in WAL mode: a committed transaction survives a killed process (it is in the WAL
   // file); only an OS crash can lose the last commits. FULL would fsync every audit row.

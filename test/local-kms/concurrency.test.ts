@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { build } from 'esbuild';
-import { LocalKms } from '../../src/local-kms/index.js';
-import { ROOT_KEY } from './helpers.js';
+import Database from 'better-sqlite3';
+import { LocalKms, LocalKmsError } from '../../src/local-kms/index.js';
+import { ROOT_KEY, errorName } from './helpers.js';
 
 // Several processes on one store, as CI jobs, `sealbox kms serve` and CLI commands use it.
 const tmp = mkdtempSync(join(tmpdir(), 'sealbox-kms-concurrency-'));
@@ -64,4 +65,31 @@ describe('several processes on one store', () => {
     expect(kms.verifyAudit().ok).toBe(true);
     kms.close();
   }, 30_000);
+
+  it('a write lock held past the busy timeout is DependencyTimeoutException (retryable), never a raw SQLite error; nothing is half-done', async () => {
+    const dir = join(tmp, 'busy');
+    const kms = LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY });
+    const { KeyMetadata } = await kms.createKey({});
+    const keyId = KeyMetadata!.KeyId!;
+    const rows = kms.verifyAudit().rows;
+    // The store's busy timeout is 15 s; this test's connection waits 100 ms.
+    kms.database.pragma('busy_timeout = 100');
+    const other = new Database(join(dir, 'kms.sqlite'));
+    other.prepare('BEGIN IMMEDIATE').run();
+    try {
+      const err = await kms.encrypt({ KeyId: keyId, Plaintext: new Uint8Array([1]) }).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(LocalKmsError);
+      expect(err).toMatchObject({ name: 'DependencyTimeoutException', $fault: 'server', $metadata: { httpStatusCode: 500 } });
+      expect((err as Error).cause).toMatchObject({ code: 'SQLITE_BUSY' });
+      expect(await errorName(kms.executeBatch([{ operation: 'GenerateRandom', input: { NumberOfBytes: 1 } }]))).toBe('DependencyTimeoutException');
+      expect(() => kms.auditAction('DeleteAccessKey', { AccessKeyId: 'LKIAX' })).toThrow(expect.objectContaining({ name: 'DependencyTimeoutException' }));
+    } finally {
+      other.prepare('ROLLBACK').run();
+      other.close();
+    }
+    // Nothing was written while it waited, and the store works once the lock is released.
+    expect(kms.verifyAudit()).toEqual({ ok: true, rows });
+    expect((await kms.encrypt({ KeyId: keyId, Plaintext: new Uint8Array([1]) })).KeyId).toContain(keyId);
+    kms.close();
+  });
 });
