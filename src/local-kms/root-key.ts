@@ -55,6 +55,11 @@ function checkParams(value: unknown): ScryptParams {
  * parameters predates them and uses {@link SCRYPT_LEGACY}.
  */
 export function passphraseKdf(db: SqliteDatabase): { salt: Uint8Array; params: ScryptParams } {
+  // Read first: a store with its salt (every open but the first) needs no write lock, so an
+  // open does not queue behind another process's write. The first open writes both values in
+  // one transaction, so a salt read here comes with the parameters stored beside it.
+  const existing = getMeta(db, 'passphrase_salt');
+  if (existing !== undefined) return kdfOf(existing, getMeta(db, 'passphrase_kdf'));
   return db.transaction(() => {
     let salt = getMeta(db, 'passphrase_salt');
     let stored = getMeta(db, 'passphrase_kdf');
@@ -64,18 +69,23 @@ export function passphraseKdf(db: SqliteDatabase): { salt: Uint8Array; params: S
       db.prepare("INSERT INTO meta (name, value) VALUES ('passphrase_kdf', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value").run(stored);
       db.prepare("INSERT INTO meta (name, value) VALUES ('passphrase_salt', ?)").run(salt);
     }
-    let params = SCRYPT_LEGACY;
-    if (stored !== undefined) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(stored);
-      } catch {
-        parsed = null;
-      }
-      params = checkParams(parsed);
-    }
-    return { salt: Buffer.from(salt, 'hex'), params };
+    return kdfOf(salt, stored);
   }).immediate();
+}
+
+/** The salt and checked parameters from their meta values (no parameters: {@link SCRYPT_LEGACY}). */
+function kdfOf(salt: string, stored: string | undefined): { salt: Uint8Array; params: ScryptParams } {
+  let params = SCRYPT_LEGACY;
+  if (stored !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(stored);
+    } catch {
+      parsed = null;
+    }
+    params = checkParams(parsed);
+  }
+  return { salt: Buffer.from(salt, 'hex'), params };
 }
 
 /** The root key file name inside the data directory (mode 0600). */

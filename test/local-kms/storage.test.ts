@@ -178,6 +178,24 @@ describe('several processes', () => {
     kms.close();
   }, 60_000);
 
+  it('opening a passphrase store takes no write lock either: its salt is only read', async () => {
+    const dir = join(tmp, 'no-write-lock-passphrase');
+    LocalKms.open({ dataDir: dir, passphrase: 'correct horse battery staple' }).close();
+    const other = new Database(join(dir, 'kms.sqlite'), { timeout: 0 });
+    other.prepare('BEGIN IMMEDIATE').run();
+    try {
+      const started = Date.now();
+      const kms = LocalKms.open({ dataDir: dir, passphrase: 'correct horse battery staple' });
+      // scrypt takes 1-2 s here; a wait for the write lock took the 15 s busy timeout and failed.
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(kms.onlyAuditRowsWritten).toBe(true);
+      kms.close();
+    } finally {
+      other.prepare('COMMIT').run();
+      other.close();
+    }
+  }, 60_000);
+
   it('two processes writing at once lose nothing and the audit chain verifies', async () => {
     const dir = join(tmp, 'two');
     LocalKms.open({ dataDir: dir, rootKey: ROOT_KEY }).close();
