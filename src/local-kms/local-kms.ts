@@ -270,8 +270,12 @@ export class LocalKms {
       const expected = Sealer.checkValue(this.#rootKey);
       // A store's first open records the check value before anything is sealed or audited: one
       // holding material or audit rows without it had it deleted, and would take any root key
-      // as its own (new keys sealed under a mistyped passphrase).
-      if (getMeta(this.#db, 'root_key_check') === undefined && (this.#db.prepare('SELECT EXISTS (SELECT 1 FROM key_versions) OR EXISTS (SELECT 1 FROM audit) AS used').get() as { used: number }).used === 1) {
+      // as its own (new keys sealed under a mistyped passphrase). Both read in one read
+      // transaction: between two statements, another process's first open of the same new store
+      // could record the value and commit its first key, and this one read "removed".
+      const removed = this.#db.transaction(() => getMeta(this.#db, 'root_key_check') === undefined
+        && (this.#db.prepare('SELECT EXISTS (SELECT 1 FROM key_versions) OR EXISTS (SELECT 1 FROM audit) AS used').get() as { used: number }).used === 1)();
+      if (removed) {
         throw new LocalKmsError('RootKeyMismatchException', `The key store in ${this.dataDir} holds keys or audit rows but no root key check value (it was removed from the database): the root key given cannot be confirmed`);
       }
       const check = initMeta(this.#db, 'root_key_check', expected);
