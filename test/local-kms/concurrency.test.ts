@@ -8,6 +8,8 @@ import { build } from 'esbuild';
 import Database from 'better-sqlite3';
 import { LocalKms, LocalKmsError } from '../../src/local-kms/index.js';
 import { ROOT_KEY, TestClock, errorName } from './helpers.js';
+import { startServedKms } from '../kms-server/served-kms.js';
+import { GenerateRandomCommand } from '@aws-sdk/client-kms';
 
 // Several processes on one store, as CI jobs, `sealbox kms serve` and CLI commands use it.
 const tmp = mkdtempSync(join(tmpdir(), 'sealbox-kms-concurrency-'));
@@ -104,6 +106,27 @@ describe('several processes on one store', () => {
     expect((await kms.encrypt({ KeyId: keyId, Plaintext: new Uint8Array([1]) })).KeyId).toContain(keyId);
     kms.close();
   });
+  it('over the KMS endpoint, a store kept locked by another process is 503 DependencyTimeoutException, which the AWS SDK retries', async () => {
+    const served = await startServedKms();
+    try {
+      const client = served.client(served.rootCredential);
+      served.kms.database.pragma('busy_timeout = 100');
+      const other = new Database(join(served.kms.dataDir, 'kms.sqlite'));
+      other.prepare('BEGIN IMMEDIATE').run();
+      let err: unknown;
+      try {
+        err = await client.send(new GenerateRandomCommand({ NumberOfBytes: 8 })).then(() => undefined, (e: unknown) => e);
+      } finally {
+        other.prepare('ROLLBACK').run();
+        other.close();
+      }
+      expect(err).toMatchObject({ name: 'DependencyTimeoutException', $fault: 'server', $metadata: { httpStatusCode: 503 } });
+      expect((await client.send(new GenerateRandomCommand({ NumberOfBytes: 8 }))).Plaintext).toHaveLength(8);
+    } finally {
+      await served.close();
+    }
+  });
+
   it('first runs racing on a new directory: one root key, every process succeeds, every file private from the start', async () => {
     const dir = join(tmp, 'first-run', 'store');
     const lines = (await Promise.all(Array.from({ length: 5 }, () => runChild(dir, 'first-run')))).flat();
