@@ -587,6 +587,8 @@ export async function decryptFile(src: string, dst: string, options: DecryptFile
       maxHeaderBytes: plan.limits.maxHeaderBytes,
       // The slots and hash ring below are this call's own shared memory.
       ownSharedChunks: true,
+      // The output is a temporary file, renamed only once the whole message has verified.
+      outputDiscardedOnFailure: true,
       acceptHeader: (bytes) => acceptHeader(framerPlan, bytes),
       begin: async (h, bytes, tag) => {
         if (pool || !h.suite.signed || !useHashThread(size, plan.backend)) return beginDecryption(framerPlan, h, bytes, tag);

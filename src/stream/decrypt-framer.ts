@@ -28,6 +28,12 @@ export interface DecryptFramerHooks {
    * for a caller's chunks.
    */
   readonly ownSharedChunks?: boolean;
+  /**
+   * The caller discards everything emitted unless the whole message verifies (decryptFile: a
+   * temporary file renamed only then). A signed message's frames are then emitted as they open,
+   * none held back for the signature (see {@link DecryptFramer}). Never set by a stream.
+   */
+  readonly outputDiscardedOnFailure?: boolean;
 }
 
 const enum Phase {
@@ -48,9 +54,11 @@ const enum Phase {
  * - The preamble is checked byte by byte as it arrives (magic, version), and the declared
  *   header length against the limit before the header is buffered.
  * - A frame's plaintext is emitted only after its tag verifies; nothing of a failing frame is.
- * - A signed message (SPEC §11): every frame but the final one is emitted as its tag verifies;
- *   the final frame's plaintext is withheld until the signature after it verifies, so a forged
- *   message never reaches its end. A signature that fails drops it (zeroed) unreleased.
+ * - A signed message (SPEC §11): the last frame that has plaintext is withheld until the
+ *   signature after it verifies, so a forged message never reaches its end: the final frame, or,
+ *   when the final frame is empty (a plaintext of whole frames), the last regular frame. Every
+ *   other frame is emitted once the frame after it has verified. A signature that fails drops
+ *   what is withheld (zeroed) unreleased.
  * - Bytes after the final frame (or the signature) fail with ERR_TRAILING_DATA; `finish` before
  *   the final frame (or the signature) has verified fails with ERR_TRUNCATED.
  * - Memory: the header, one frame's ciphertext (only when a frame straddles input chunks; a
@@ -72,8 +80,10 @@ export class DecryptFramer {
   #final = false;
   #signatureLength = 0;
   #verifier: MessageVerifier | undefined;
-  /** The final frame's plaintext while a signed message's signature is awaited. */
+  /** A signed message's last frame with plaintext while its signature is awaited. */
   #withheld: Uint8Array | undefined;
+  /** A signed message's last regular frame, emitted once the next frame has verified. */
+  #held: Uint8Array | undefined;
   readonly #small = new Uint8Array(4);
 
   constructor(hooks: DecryptFramerHooks) {
@@ -118,6 +128,8 @@ export class DecryptFramer {
     this.#phase = Phase.Failed;
     this.#withheld?.fill(0);
     this.#withheld = undefined;
+    this.#held?.fill(0);
+    this.#held = undefined;
     this.#frameBuffer = undefined;
     this.#buffer = new Uint8Array(0);
   }
@@ -240,10 +252,10 @@ export class DecryptFramer {
           const resume = pos;
           return checkSignature(this.#verifier as MessageVerifier, this.#buffer).then(() => {
             if (this.#phase === Phase.Failed) return undefined; // aborted meanwhile (#fail zeroed the final frame)
-            const plaintext = this.#withheld as Uint8Array;
+            const plaintext = this.#withheld;
             this.#withheld = undefined;
             this.#phase = Phase.Done;
-            if (plaintext.length > 0) emit(plaintext);
+            if (plaintext !== undefined && plaintext.length > 0) emit(plaintext);
             return this.#consume(chunk, resume, emit);
           });
         }
@@ -269,8 +281,17 @@ export class DecryptFramer {
     this.#index++;
     this.#filled = 0;
     if (this.#final && this.#signatureLength > 0) {
-      // Withheld until the signature verifies; zeroed if it does not.
-      this.#withheld = plaintext;
+      // Withheld until the signature verifies, zeroed if it does not: the final frame, or when
+      // it is empty the regular frame held before it (an insider choosing a plaintext of whole
+      // frames would otherwise have every byte of a forgery released).
+      const before = this.#held;
+      this.#held = undefined;
+      if (plaintext.length > 0) {
+        if (before) emit(before);
+        this.#withheld = plaintext;
+      } else {
+        this.#withheld = before;
+      }
       this.#phase = Phase.Signature;
       this.#frameBuffer = undefined;
       this.#buffer = new Uint8Array(this.#signatureLength);
@@ -285,6 +306,14 @@ export class DecryptFramer {
       this.#buffer = this.#small;
     }
     // An empty final frame has nothing to release.
-    if (plaintext.length > 0) emit(plaintext);
+    if (plaintext.length === 0) return;
+    if (this.#signatureLength > 0 && this.#hooks.outputDiscardedOnFailure !== true) {
+      // A signed message's regular frame waits for the next frame (see the class comment).
+      const before = this.#held;
+      this.#held = plaintext;
+      if (before) emit(before);
+      return;
+    }
+    emit(plaintext);
   }
 }

@@ -97,6 +97,32 @@ describe.each(Object.entries(paths))('suite 2, %s', (_name, release) => {
     expect(c.released.length).toBe(0);
   });
 
+  it.each([1, 7, 96, 1000])('a plaintext of whole frames (empty final frame): the last regular frame is withheld instead (chunks of %i)', async (chunk) => {
+    // An insider picks the length: with an empty final frame, withholding only the final frame
+    // released every byte of the forgery before its signature failed.
+    const plaintext = pattern(128, 5);
+    const message = await signed(plaintext);
+    const forgedFrame = pattern(64, 96);
+    const a = await release(await forgeFrame(message, keyring, 0, forgedFrame), chunk);
+    expect(a.code).toBe('ERR_DECRYPTION_FAILED');
+    expect(bytesEqual(a.released, forgedFrame)).toBe(true);
+    const b = await release(await forgeFrame(message, keyring, 1, pattern(64, 95)), chunk);
+    expect(b.code).toBe('ERR_DECRYPTION_FAILED');
+    expect(bytesEqual(b.released, plaintext.subarray(0, 64))).toBe(true);
+    // One regular frame and the empty final frame: nothing at all.
+    const one = await release(await forgeFrame(await signed(pattern(64, 6)), keyring, 0, pattern(64, 94)), chunk);
+    expect(one.code).toBe('ERR_DECRYPTION_FAILED');
+    expect(one.released.length).toBe(0);
+    // The signature cut: the same frame is withheld.
+    const cut = await release(message.subarray(0, message.length - 10), chunk);
+    expect(cut.code).toBe('ERR_TRUNCATED');
+    expect(bytesEqual(cut.released, plaintext.subarray(0, 64))).toBe(true);
+    // The genuine message: all of it, once the signature has verified.
+    const ok = await release(message, chunk);
+    expect(ok.code).toBe('OK');
+    expect(bytesEqual(ok.released, plaintext)).toBe(true);
+  });
+
   it('withholds the final frame when the signature is cut or missing (ERR_TRUNCATED), releases it before trailing bytes (ERR_TRAILING_DATA)', async () => {
     const plaintext = pattern(150, 4);
     const message = await signed(plaintext);
