@@ -15,6 +15,11 @@ export async function decryptRangeWith(core: RangeCore, source: RangeSource, opt
   const truncated = (): InstanceType<RangeCore['SealboxError']> => new SealboxError('ERR_TRUNCATED', 'The message has no valid final frame where its size puts it');
   const readExactly = (reader: RangeReader, offset: number, length: number): Promise<Uint8Array> => readExactlyWith(core, reader, offset, length);
   const plan = planDecryption(options);
+  // A caller who requires signed messages wants them verified, which a range read cannot do:
+  // refused before anything is read rather than giving a signed message's range unverified.
+  if (options.skipSignatureVerification === true && options.signaturePolicy === 'require-signed') {
+    throw new TypeError('"skipSignatureVerification" cannot be true with signaturePolicy "require-signed": a range read does not verify the signature');
+  }
   const { start, end: endOption } = options;
   if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`"start" expected a non-negative integer, got ${start}`);
   if (endOption !== undefined && (!Number.isSafeInteger(endOption) || endOption < 0)) throw new RangeError(`"end" expected a non-negative integer, got ${endOption}`);

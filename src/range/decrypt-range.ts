@@ -20,6 +20,7 @@ export interface DecryptRangeOptions extends DecryptOptions {
    * frames returned are authenticated as for an unsigned message (by the content key: against
    * anyone who cannot unwrap the data key), but not against a recipient who can, which only the
    * signature would prove; its last 96 bytes are taken to be the signature and not checked.
+   * With `signaturePolicy: 'require-signed'` (which asks for that proof) it is a TypeError.
    */
   skipSignatureVerification?: boolean;
 }
@@ -70,7 +71,8 @@ export type RangeCore = typeof rangeCore;
  * with a final frame, or the source returned too few bytes), ERR_TRAILING_DATA, ERR_FORMAT_INVALID,
  * ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED, ERR_ENCRYPTION_CONTEXT_MISMATCH, ERR_NO_MATCHING_KEY,
  * ERR_KEYRING, ERR_COMMITMENT_MISMATCH, ERR_DECRYPTION_FAILED, ERR_SIGNATURE_POLICY (a signed message
- * without `skipSignatureVerification`, or refused by `signaturePolicy`). TypeError/RangeError for bad arguments,
+ * without `skipSignatureVerification`, or refused by `signaturePolicy`). TypeError/RangeError for bad arguments
+ * (TypeError for `skipSignatureVerification: true` with `signaturePolicy: 'require-signed'`),
  * and TypeError for a source whose `read` returns something other than a Uint8Array or more bytes
  * than asked. What the source's `read` throws passes through as it is.
  */

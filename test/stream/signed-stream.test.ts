@@ -188,4 +188,15 @@ describe('suite 2, encrypt streams and files', () => {
     const forged = await forgeFrame(message, keyring, 1, pattern(64, 1));
     expect((await decryptRange(forged, { keyring, start: 64, end: 128, skipSignatureVerification: true })).plaintext.length).toBe(64);
   });
+
+  it('decryptRange: skipSignatureVerification with signaturePolicy require-signed is a TypeError, before any key is asked', async () => {
+    const message = await signed(pattern(1000, 9));
+    let asked = 0;
+    const counting = { wrapKey: keyring.wrapKey.bind(keyring), unwrapKey: (r: Parameters<typeof keyring.unwrapKey>[0]) => (asked++, keyring.unwrapKey(r)) };
+    const err = await decryptRange(message, { keyring: counting, start: 0, end: 10, skipSignatureVerification: true, signaturePolicy: 'require-signed' }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(TypeError);
+    expect(asked).toBe(0);
+    // Either option alone is as before.
+    expect((await decryptRange(message, { keyring: counting, start: 0, end: 10, skipSignatureVerification: true, signaturePolicy: 'accept-any' })).plaintext.length).toBe(10);
+  });
 });
