@@ -9,6 +9,15 @@ import module from 'node:module';
 import { join } from 'node:path';
 import { requireWithCompileCache, startupProfile } from './compile-cache.js';
 
+// main.cjs require()s ES-module dependencies (@noble/*, @scure/base; tsup.config.ts), which Node
+// does by default from 20.19 and 22.12 on (package.json "engines", docs/decisions/0001-node-versions.md).
+// Without it (Node 22.0-22.11, or --no-experimental-require-module) a command failed half-way
+// with a require() error naming a dependency file; say so before anything runs.
+if ((process.features as { require_module?: boolean }).require_module !== true) {
+  process.stderr.write(`sealbox: Node.js ${process.version} cannot require() ES modules, which sealbox needs: use Node.js 20.19 or later 20.x, or 22.12 or later (ERR_REQUIRE_ESM)\n`);
+  process.exit(1);
+}
+
 const main = join(__dirname, 'main.cjs');
 const enableCompileCache = (module as { enableCompileCache?: () => unknown }).enableCompileCache;
 if (enableCompileCache) {

@@ -54,6 +54,18 @@ it('a second start with a warm cache gives the same output', () => {
   expect(second.stderr).toBe('');
 });
 
+it('a Node whose require() cannot load ES modules gets one clear line before anything runs (Node 22.0-22.11 by default)', () => {
+  // The CLI require()s @noble/* and @scure/base. On Node 22.11 `sealbox keygen` failed half-way
+  // with "require() of ES Module .../@scure/base/index.js ... not supported".
+  const tmp = mkdtempSync(join(scratch, 'tmp-'));
+  const home = join(tmp, 'home');
+  const r = spawnSync(process.execPath, ['--no-experimental-require-module', BIN, 'keys', 'list'], { env: { ...process.env, TMPDIR: tmp, SEALBOX_HOME: home } });
+  expect(r.status).toBe(1);
+  expect(r.stdout.toString()).toBe('');
+  expect(r.stderr.toString()).toBe(`sealbox: Node.js ${process.version} cannot require() ES modules, which sealbox needs: use Node.js 20.19 or later 20.x, or 22.12 or later (ERR_REQUIRE_ESM)\n`);
+  expect(existsSync(home)).toBe(false);
+});
+
 describe.runIf(!hasCompileCache && process.getuid)('the Node 20 compile cache (src/cli/compile-cache.ts)', () => {
   const ownCache = (tmp: string): string => join(tmp, `sealbox-compile-cache-${process.getuid!()}`);
 

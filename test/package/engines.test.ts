@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 // docs/decisions/0001-node-versions.md: `engines` and the dependency ranges agree. Every
-// runtime dependency as installed accepts the lowest Node Sealbox supports and the Node running
-// this test; while Node 20 is supported, the AWS packages are capped below releases that may
-// need Node 22.
+// runtime dependency as installed accepts the lowest Node of each line Sealbox supports and the
+// Node running this test; while Node 20 is supported, the AWS packages are capped below releases
+// that may need Node 22. `engines` admits only Nodes whose require() loads ES modules by default
+// (20.19+, 22.12+): the CLI require()s ES-module dependencies, and CommonJS users require() Sealbox.
 
 interface Manifest { version: string; engines?: { node?: string }; dependencies?: Record<string, string> }
 const ROOT = process.cwd();
@@ -43,23 +44,34 @@ function satisfies(version: string, range: string): boolean {
 }
 
 describe('engines and dependency ranges (decision 0001)', () => {
-  const floor = /^>=\s*(\d+\.\d+(?:\.\d+)?)$/.exec(pkg.engines?.node ?? '')?.[1];
+  const engines = pkg.engines?.node ?? '';
+  // The lowest version of each line engines admits: `^20.19.0 || >=22.12.0` -> 20.19.0, 22.12.0.
+  const floors = engines.split('||').map((alt) => /^\s*(?:\^|>=)\s*(\d+\.\d+\.\d+)\s*$/.exec(alt)?.[1]);
+  const lowest = floors[0];
 
-  it('engines.node is a plain floor, and the running Node satisfies it', () => {
-    expect(floor).toBeDefined();
-    expect(satisfies(process.versions.node, pkg.engines!.node!)).toBe(true);
+  it('engines.node is one floor per supported line (^20.19.0 || >=22.12.0 form), and the running Node satisfies it', () => {
+    expect(floors.length).toBeGreaterThan(0);
+    for (const f of floors) expect(f, engines).toBeDefined();
+    expect(satisfies(process.versions.node, engines)).toBe(true);
   });
 
-  it.each(Object.keys(pkg.dependencies ?? {}))('%s as installed runs on the engines floor and on this Node', (name) => {
+  it('engines.node admits no Node whose require() cannot load ES modules by default (before 20.19, 21, 22.0-22.11)', () => {
+    // `sealbox keygen` on Node 22.11 failed with "require() of ES Module .../@scure/base/index.js
+    // ... not supported" while `engines` said >=20.19.
+    for (const v of ['20.18.3', '21.7.3', '22.0.0', '22.11.0']) expect(satisfies(v, engines), v).toBe(false);
+    for (const v of ['20.19.0', '20.20.2', '22.12.0', '24.0.0']) expect(satisfies(v, engines), v).toBe(true);
+  });
+
+  it.each(Object.keys(pkg.dependencies ?? {}))('%s as installed runs on every engines floor and on this Node', (name) => {
     const dep = read(join(ROOT, 'node_modules', name, 'package.json'));
     const range = dep.engines?.node;
     if (range === undefined) return;
-    expect(satisfies(floor!, range), `${name}@${dep.version} engines ${range}`).toBe(true);
+    for (const f of floors) expect(satisfies(f!, range), `${name}@${dep.version} engines ${range} on ${f}`).toBe(true);
     expect(satisfies(process.versions.node, range), `${name}@${dep.version} engines ${range}`).toBe(true);
   });
 
   it('while Node 20 is supported, the AWS packages are capped (no floating to releases that need Node 22)', () => {
-    if (parse(floor!)[0] >= 22) return;
+    if (parse(lowest!)[0] >= 22) return;
     for (const name of ['@aws-sdk/client-kms', '@smithy/core', '@smithy/signature-v4']) {
       expect(pkg.dependencies?.[name], name).toMatch(/<\s*\d/);
     }
