@@ -15,8 +15,12 @@ import vm from 'node:vm';
  * created with mode 0700; it is used only if it is a directory owned by this user that no one
  * else can write, and each entry is a file that only this user can write: V8 checks that a
  * cache entry matches the source it is given, but trusting an entry another user could have
- * written would run their code. An entry is named by a hash of Node's version, the platform
- * and the file's contents, so a new build or a new Node never reads a stale one. Any failure
+ * written would run their code. An entry is named by a hash of Node's version, the platform,
+ * the file's path and its contents, so a new build or a new Node never reads a stale one. The
+ * path is in it because Node 20's V8 keeps the file name of the run that compiled an entry:
+ * another install of the same build (another project, a global one) read the entry and its
+ * stack traces named the first install's main.cjs, and so did everything that locates files
+ * from them (`bindings`, better-sqlite3's search for its addon, looked in the other install). Any failure
  * (no such directory possible, a read-only disk, an entry V8 rejects) falls back to compiling
  * as usual: the cache only ever saves time. NODE_DISABLE_COMPILE_CACHE=1 turns it off, as it
  * does Node's own.
@@ -30,17 +34,17 @@ import vm from 'node:vm';
  * docs/cli.md). So each kind of command line (`profile`, {@link startupProfile}) has an entry
  * of its own.
  *
- * Entries of other builds would pile up (one set per Sealbox or Node version, some 400 KiB
- * each): whenever an entry is written, the directory's entries of other builds, and temporary
+ * Entries of other builds would pile up (one set per Sealbox or Node version and install, some
+ * 400 KiB each): whenever an entry is written, the directory's entries of other builds, and temporary
  * files left by a writer that died, are deleted once a day has passed since they were written.
- * A build still in use beside this one (two projects' versions) loses its entries at most once
+ * A build still in use beside this one (two projects' installs) loses its entries at most once
  * a day, and writes them again at its next start.
  */
 export function requireWithCompileCache(file: string, env: NodeJS.ProcessEnv = process.env, profile = 'any'): unknown {
   // A #! line is a comment only at the very start of a script, not inside the module wrapper.
   const source = readFileSync(file, 'utf8').replace(/^#!.*/, '');
   const dir = env.NODE_DISABLE_COMPILE_CACHE ? undefined : privateCacheDir(env);
-  const key = createHash('sha256').update(`${process.version}\0${process.platform}\0${process.arch}\0`).update(source).digest('hex').slice(0, 32);
+  const key = createHash('sha256').update(`${process.version}\0${process.platform}\0${process.arch}\0${file}\0`).update(source).digest('hex').slice(0, 32);
   const entry = dir && join(dir, `${key}-${profile}.v8`);
   const cachedData = entry ? readOwnFile(entry) : undefined;
   // The file must not use import(): a vm.Script has no ES module loader on Node 20 (the CLI's

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,6 +168,28 @@ describe.runIf(!hasCompileCache && process.getuid)('the Node 20 compile cache (s
     for (const name of [current!, files.freshOther, files.oldCurrent, files.unrelated, files.unrelatedLike, `${other}-dir-default.v8`, `${key}-keys-default.v8`]) {
       expect(left.has(name), name).toBe(true);
     }
+  });
+
+  it("another install of the same build does not take the first one's entry: stack traces name its own files", () => {
+    // Node 20's V8 keeps the file name an entry was compiled under. With entries keyed by the
+    // contents alone, a second project's `sealbox` ran the first project's entry, and its stack
+    // traces (and better-sqlite3's `bindings` search for its addon, which reads them) named the
+    // first project's dist/cli/main.cjs.
+    const tmp = mkdtempSync(join(scratch, 'tmp-'));
+    const main = 'process.stdout.write(new Error().stack.split("\\n")[1].trim());\n';
+    const installs = ['a', 'b'].map((name) => {
+      const dir = join(tmp, name, 'dist', 'cli');
+      mkdirSync(dir, { recursive: true });
+      copyFileSync(BIN, join(dir, 'bin.cjs'));
+      writeFileSync(join(dir, 'main.cjs'), main);
+      return dir;
+    });
+    for (const dir of [...installs, ...installs]) {
+      const r = spawnSync(process.execPath, [join(dir, 'bin.cjs')], { env: { ...process.env, TMPDIR: tmp } });
+      expect(r.status, r.stderr.toString()).toBe(0);
+      expect(r.stdout.toString()).toContain(`(${join(dir, 'main.cjs')}:1:`);
+    }
+    expect(readdirSync(ownCache(tmp))).toHaveLength(2);
   });
 
   it('NODE_DISABLE_COMPILE_CACHE turns it off', () => {
