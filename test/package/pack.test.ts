@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import type { SpawnSyncReturns } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { transformSync } from 'esbuild';
+import { gzipSync } from 'node:zlib';
+import { dirname, join } from 'node:path';
+import { buildSync, transformSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../cli/build.js';
 
@@ -100,7 +101,7 @@ describe('the packed package', () => {
 
   it('every entry point imports from ESM, with its exports, printing nothing', () => {
     writeFileSync(join(project, 'imports.mjs'), `
-const expected = { 'sealbox': ['encrypt', 'decrypt', 'RawAesKeyring', 'KmsKeyring'], 'sealbox/node': ['createEncryptStream', 'encryptFile'], 'sealbox/local-kms': ['LocalKms'], 'sealbox/kms-server': ['startKmsServer'] };
+const expected = { 'sealbox': ['encrypt', 'decrypt', 'RawAesKeyring', 'KmsKeyring'], 'sealbox/node': ['createEncryptStream', 'encryptFile'], 'sealbox/local-kms': ['LocalKms'], 'sealbox/kms-server': ['startKmsServer'], 'sealbox/rewrap': ['rewrap', 'rewrapStream'] };
 for (const [entry, names] of Object.entries(expected)) {
   const m = await import(entry);
   for (const n of names) if (typeof m[n] !== 'function') throw new Error(entry + ' lacks ' + n);
@@ -110,12 +111,12 @@ for (const [entry, names] of Object.entries(expected)) {
     const r = nodeRun('imports.mjs');
     expect(r.stderr.toString()).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout.toString().trim().split('\n')).toEqual(['sealbox', 'sealbox/node', 'sealbox/local-kms', 'sealbox/kms-server']);
+    expect(r.stdout.toString().trim().split('\n')).toEqual(['sealbox', 'sealbox/node', 'sealbox/local-kms', 'sealbox/kms-server', 'sealbox/rewrap']);
   });
 
   it('CommonJS require() either loads the ES module (require(esm)) or fails with a clear error code, never crashes', () => {
     writeFileSync(join(project, 'require.cjs'), `
-for (const entry of ['sealbox', 'sealbox/node', 'sealbox/local-kms', 'sealbox/kms-server']) {
+for (const entry of ['sealbox', 'sealbox/node', 'sealbox/local-kms', 'sealbox/kms-server', 'sealbox/rewrap']) {
   try { const m = require(entry); console.log(entry, 'loaded', Object.keys(m).length > 0); }
   catch (err) { console.log(entry, 'error', err.code); }
 }
@@ -123,11 +124,11 @@ for (const entry of ['sealbox', 'sealbox/node', 'sealbox/local-kms', 'sealbox/km
     const r = nodeRun('require.cjs');
     expect(r.status, r.stderr.toString()).toBe(0);
     const lines = r.stdout.toString().trim().split('\n');
-    expect(lines).toHaveLength(4);
+    expect(lines).toHaveLength(5);
     for (const line of lines) expect(line).toMatch(/^\S+ (loaded true|error (ERR_REQUIRE_ESM|ERR_REQUIRE_ASYNC_MODULE))$/);
   });
 
-  it.each(['node16', 'bundler'])('type-checks against the shipped .d.ts (moduleResolution %s, skipLibCheck false, no DOM lib), README examples included', (resolution) => {
+  it.each(['node16', 'nodenext', 'bundler'])('type-checks against the shipped .d.ts (moduleResolution %s, skipLibCheck false, no DOM lib), README examples included', (resolution) => {
     writeFileSync(join(project, 'check.ts'), `
 import { decrypt, encrypt, RawAesKeyring, RawRsaKeyring, SealboxError } from 'sealbox';
 import type { EncryptOptions, Keyring } from 'sealbox';
@@ -151,7 +152,7 @@ export const used = [plaintext, db, createDecryptStream, encryptFile, startKmsSe
         strict: true,
         target: 'es2022',
         lib: ['es2022'],
-        module: resolution === 'bundler' ? 'esnext' : 'node16',
+        module: resolution === 'bundler' ? 'esnext' : resolution,
         moduleResolution: resolution,
         types: ['node'],
         skipLibCheck: false,
@@ -182,6 +183,59 @@ export const used = [plaintext, db, createDecryptStream, encryptFile, startKmsSe
       expect(r.stderr.toString(), `README example ${i + 1}`).toBe('');
     });
   }, 120_000);
+
+  it('every relative link in the shipped Markdown (README, CHANGELOG, docs/) names a file that ships, and a heading that exists', () => {
+    // README.md linked its limits to src/limits.ts, which the package does not ship.
+    const installed = join(project, 'node_modules', 'sealbox');
+    const markdown = packed.files.map((f) => f.path).filter((p) => p.endsWith('.md'));
+    // GitHub's heading ids: lower case, punctuation other than - and _ dropped, spaces to -, -N for repeats.
+    const headings = (file: string): Set<string> => {
+      const ids = new Set<string>();
+      const seen = new Map<string, number>();
+      let fenced = false;
+      for (const line of readFileSync(file, 'utf8').split('\n')) {
+        if (line.startsWith('```')) fenced = !fenced;
+        const m = fenced ? null : /^#{1,6}\s+(.*)$/.exec(line);
+        if (!m) continue;
+        const id = m[1]!.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+        const n = seen.get(id) ?? 0;
+        seen.set(id, n + 1);
+        ids.add(n === 0 ? id : `${id}-${n}`);
+      }
+      return ids;
+    };
+    const broken: string[] = [];
+    for (const doc of markdown) {
+      for (const [, target] of readFileSync(join(installed, doc), 'utf8').matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/i.test(target!)) continue;
+        const [path, anchor] = target!.split('#');
+        const file = path ? join(installed, dirname(doc), path) : join(installed, doc);
+        if (!existsSync(file)) broken.push(`${doc}: ${target} (not in the package)`);
+        else if (anchor && file.endsWith('.md') && !headings(file).has(anchor)) broken.push(`${doc}: ${target} (no such heading)`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+
+  it('a browser bundle of `import { encrypt } from \'sealbox\'` (esbuild, browser platform) imports no Node built-in and stays within the documented budget; sealbox/node does not resolve', () => {
+    writeFileSync(join(project, 'page.js'), "import { encrypt, RawAesKeyring } from 'sealbox';\nexport { encrypt, RawAesKeyring };\n");
+    const out = buildSync({ absWorkingDir: project, entryPoints: ['page.js'], bundle: true, platform: 'browser', format: 'esm', splitting: true, minify: true, outdir: 'page-out', write: false, metafile: true, logLevel: 'silent' });
+    const builtins = Object.values(out.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external || /^node:/.test(i.path)).map((i) => i.path));
+    expect(builtins).toEqual([]);
+    // What the page loads before its first call: the entry and its static imports (docs/browser.md: 30 KiB gzipped).
+    const byPath = new Map(out.outputFiles.map((f) => [f.path.slice(project.length + 1), f.contents]));
+    const loaded = new Set<string>();
+    const visit = (path: string): void => {
+      if (loaded.has(path)) return;
+      loaded.add(path);
+      for (const i of out.metafile.outputs[path]!.imports) if (i.kind === 'import-statement') visit(i.path);
+    };
+    visit('page-out/page.js');
+    const gzipped = [...loaded].reduce((n, p) => n + gzipSync(byPath.get(p)!).length, 0);
+    expect(gzipped).toBeLessThan(30 * 1024);
+    writeFileSync(join(project, 'page-node.js'), "import { encryptFile } from 'sealbox/node';\nexport { encryptFile };\n");
+    expect(() => buildSync({ absWorkingDir: project, entryPoints: ['page-node.js'], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent' })).toThrow(/Could not resolve "sealbox\/node"/);
+  });
 
   it('publint finds nothing on the tarball', () => {
     const r = sh('npx', ['--no-install', 'publint', 'run', '--level', 'suggestion', tarball], { cwd: ROOT });
