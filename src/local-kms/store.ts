@@ -168,6 +168,27 @@ function nativeBinding(): string | undefined {
   }
 }
 
+/**
+ * What to do when better-sqlite3's addon cannot be loaded, in place of what `bindings` or
+ * `dlopen` said (a dozen candidate paths, or an ABI number): the addon was never built (its
+ * install script did not run: `--ignore-scripts`, npm 11's or pnpm's approval of install
+ * scripts) or was built for another Node. The original error is the `cause`. Undefined for any
+ * other error.
+ */
+function addonError(err: unknown): Error | undefined {
+  const message = err instanceof Error ? err.message : '';
+  if (message.startsWith('Could not locate the bindings file')) {
+    return new Error(
+      "The local KMS needs better-sqlite3's native addon, which is not built: its install script did not run. Run `npm rebuild better-sqlite3` (npm 11: `npm install-scripts approve better-sqlite3` first; pnpm: `pnpm approve-builds`)",
+      { cause: err },
+    );
+  }
+  if ((err as NodeJS.ErrnoException).code === 'ERR_DLOPEN_FAILED' && message.includes('NODE_MODULE_VERSION')) {
+    return new Error(`The local KMS needs better-sqlite3's native addon, which was built for another Node.js version than this one (${process.version}): run \`npm rebuild better-sqlite3\``, { cause: err });
+  }
+  return undefined;
+}
+
 /** The addon npm built (or unpacked) in better-sqlite3's package directory `pkg`, if any. */
 function builtAddon(pkg: string): string | undefined {
   for (const build of ['Release', 'Debug']) {
@@ -193,8 +214,13 @@ export function openDatabase(dataDir: string): Db {
   makePrivateFile(file, { create: true });
   for (const suffix of ['-wal', '-shm', '-journal']) makePrivateFile(file + suffix, { create: false });
   const addon = nativeBinding();
-  // `timeout` is SQLite's busy timeout (sqlite3_busy_timeout, as PRAGMA busy_timeout sets it).
-  const db = new Database(file, { timeout: LOCAL_KMS_BUSY_TIMEOUT_MS, ...(addon === undefined ? {} : { nativeBinding: addon }) });
+  let db: Database.Database;
+  try {
+    // `timeout` is SQLite's busy timeout (sqlite3_busy_timeout, as PRAGMA busy_timeout sets it).
+    db = new Database(file, { timeout: LOCAL_KMS_BUSY_TIMEOUT_MS, ...(addon === undefined ? {} : { nativeBinding: addon }) });
+  } catch (err) {
+    throw addonError(err) ?? err;
+  }
   db.pragma('journal_mode = WAL');
   // NORMAL in WAL mode: a committed transaction survives a killed process (it is in the WAL
   // file); only an OS crash can lose the last commits. FULL would fsync every audit row.
