@@ -114,7 +114,7 @@ for (const [entry, names] of Object.entries(expected)) {
     expect(r.stdout.toString().trim().split('\n')).toEqual(['sealbox', 'sealbox/node', 'sealbox/local-kms', 'sealbox/kms-server', 'sealbox/rewrap']);
   });
 
-  it('CommonJS require() either loads the ES module (require(esm)) or fails with a clear error code, never crashes', () => {
+  it('CommonJS require() loads every entry (require(esm): every Node that engines admits has it)', () => {
     writeFileSync(join(project, 'require.cjs'), `
 for (const entry of ['sealbox', 'sealbox/node', 'sealbox/local-kms', 'sealbox/kms-server', 'sealbox/rewrap']) {
   try { const m = require(entry); console.log(entry, 'loaded', Object.keys(m).length > 0); }
@@ -125,7 +125,7 @@ for (const entry of ['sealbox', 'sealbox/node', 'sealbox/local-kms', 'sealbox/km
     expect(r.status, r.stderr.toString()).toBe(0);
     const lines = r.stdout.toString().trim().split('\n');
     expect(lines).toHaveLength(5);
-    for (const line of lines) expect(line).toMatch(/^\S+ (loaded true|error (ERR_REQUIRE_ESM|ERR_REQUIRE_ASYNC_MODULE))$/);
+    for (const line of lines) expect(line).toMatch(/^\S+ loaded true$/);
   });
 
   it.each(['node16', 'nodenext', 'bundler'])('type-checks against the shipped .d.ts (moduleResolution %s, skipLibCheck false, no DOM lib), README examples included', (resolution) => {
