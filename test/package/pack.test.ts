@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import type { SpawnSyncReturns } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,9 +12,15 @@ import { ensureBuilt } from '../cli/build.js';
 // The package as a user gets it: `npm pack`, then `npm install ./sealbox-x.y.z.tgz` in a scratch
 // project outside the repository, and everything below runs from that project.
 //
-// Install: `--prefer-offline --ignore-scripts`, then better-sqlite3's binary is copied from the
-// repository's own install (same version, pinned with `overrides`; built for the Node running
-// this test, which .ci/run rebuilds for each version). A real install compiles better-sqlite3
+// Install: `npm ci --offline --ignore-scripts`, from a lockfile written here: the tarball, and
+// the runtime packages of the repository's own package-lock.json (those not marked dev), at the
+// same paths and versions, plus @types/node for the type checks. Every tarball is then in npm's
+// cache from the repository's own install, and nothing is asked of the registry: a plain
+// `npm install <tarball>` needs the registry's package documents to resolve the dependency
+// ranges, which an install from a lockfile never fetched (a fresh machine has none cached).
+// Dev-only packages stay out, so a shipped .d.ts that imported one would not resolve. Then
+// better-sqlite3's binary is copied from the repository's own install (same version; built for
+// the Node running this test, which .ci/run rebuilds for each version). A real install compiles better-sqlite3
 // from source here (no prebuilt download is reachable), minutes on a loaded machine; the
 // repository's own `npm install` in .ci/run already proves that build. Sealbox itself has no
 // install-time script to skip: the tarball ships dist/.
@@ -58,19 +65,43 @@ function readmeExamples(): string[] {
 }
 const examples = readmeExamples();
 
+/** The scratch project's package.json and package-lock.json (see the top of this file). */
+function writeScratchLock(): void {
+  type Entry = Record<string, unknown> & { dev?: boolean; devOptional?: boolean; peer?: boolean };
+  const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, Entry> };
+  const self = lock.packages['']!;
+  const spec = `file:${tarball}`;
+  const dependencies = { sealbox: spec, '@types/node': version('@types/node') };
+  const packages: Record<string, unknown> = {
+    '': { name: 'sealbox-pack-test', dependencies },
+    'node_modules/sealbox': {
+      version: self.version,
+      resolved: spec,
+      integrity: `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`,
+      license: self.license,
+      dependencies: self.dependencies,
+      bin: self.bin,
+      engines: self.engines,
+    },
+  };
+  for (const [path, entry] of Object.entries(lock.packages)) {
+    const runtime = path !== '' && !entry.dev && !entry.devOptional;
+    if (!runtime && path !== 'node_modules/@types/node' && path !== 'node_modules/undici-types') continue;
+    const { dev: _dev, devOptional: _devOptional, peer: _peer, ...rest } = entry;
+    packages[path] = rest;
+  }
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'sealbox-pack-test', private: true, type: 'module', dependencies }, null, 2));
+  writeFileSync(join(project, 'package-lock.json'), JSON.stringify({ name: 'sealbox-pack-test', lockfileVersion: 3, requires: true, packages }, null, 2));
+}
+
 beforeAll(() => {
   ensureBuilt();
   mkdirSync(project, { recursive: true });
   const pack = ok(sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], { cwd: ROOT }), 'npm pack');
   packed = (JSON.parse(pack) as (typeof packed & { filename: string })[])[0]!;
   tarball = join(scratch, (packed as unknown as { filename: string }).filename);
-  writeFileSync(join(project, 'package.json'), JSON.stringify({
-    name: 'sealbox-pack-test',
-    private: true,
-    type: 'module',
-    overrides: { 'better-sqlite3': version('better-sqlite3') },
-  }, null, 2));
-  ok(sh('npm', ['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball, `@types/node@${version('@types/node')}`]), 'npm install of the tarball');
+  writeScratchLock();
+  ok(sh('npm', ['ci', '--offline', '--ignore-scripts', '--no-audit', '--no-fund']), 'npm ci of the tarball (offline)');
   const release = join(project, 'node_modules', 'better-sqlite3', 'build', 'Release');
   mkdirSync(release, { recursive: true });
   copyFileSync(join(ROOT, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node'), join(release, 'better_sqlite3.node'));
