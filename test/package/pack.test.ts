@@ -4,7 +4,7 @@ import type { SpawnSyncReturns } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { buildSync, transformSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../cli/build.js';
@@ -128,6 +128,15 @@ describe('the packed package', () => {
     // 521,477 bytes (the CHANGELOG alone is 123 kB of text).
     console.log(`tarball ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${paths.length} files`);
     expect(packed.size).toBeLessThan(560_000);
+  });
+
+  it('its package.json is as npm publish would write it: bin paths without ./ (npm corrects them with a warning that says "invalid and removed")', () => {
+    const manifest = JSON.parse(readFileSync(join(project, 'node_modules', 'sealbox', 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    expect(Object.keys(manifest.bin)).toEqual(['sealbox']);
+    // @npmcli/package-json's normalize: a bin target is rewritten unless it equals its own
+    // path.join('/', target) without the leading slash.
+    for (const target of Object.values(manifest.bin)) expect(target).toBe(posix.join('/', target).slice(1));
+    expect(existsSync(join(project, 'node_modules', '.bin', 'sealbox'))).toBe(true);
   });
 
   it('every entry point imports from ESM, with its exports, printing nothing', () => {
