@@ -32,7 +32,7 @@ type NobleCurve = NobleNist['p256' | 'p384' | 'p521'] | NobleK1['secp256k1'];
 let nist: NobleNist | undefined;
 let k1: NobleK1 | undefined;
 /**
- * @noble/curves' NIST curves, loaded on first use (Node 20.19+ loads ES modules with
+ * @noble/curves' NIST curves, loaded on first use (Node 20.19+ and 22.12+ load ES modules with
  * require()): their precomputation costs every `LocalKms.open` (every CLI command) tens of
  * milliseconds otherwise, for digest signing that most stores never do.
  */

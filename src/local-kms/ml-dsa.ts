@@ -8,7 +8,7 @@ let noble: NobleMlDsa | undefined;
 /**
  * @noble/post-quantum's ML-DSA, loaded on first use: building its tables costs tens of
  * milliseconds, which every `LocalKms.open` (every CLI command) would otherwise pay for keys
- * it may never have. Node 20.19+ loads ES modules with require().
+ * it may never have. Node 20.19+ and 22.12+ (package.json "engines") load ES modules with require().
  */
 function nobleModule(): NobleMlDsa {
   return (noble ??= createRequire(import.meta.url)('@noble/post-quantum/ml-dsa.js') as NobleMlDsa);
