@@ -40,7 +40,7 @@ export default defineConfig([
     // `bindings` package that searches for it is left out);
     // the others (native addons, the AWS SDK, @noble's and @scure's arithmetic and encodings,
     // cli-progress) stay the package's own dependencies, required when first used (Node
-    // 20.19+ requires ES modules too), so that compiling this file at start-up stays cheap.
+    // 20.19+ and 22.12+ require ES modules too; bin.ts checks), so that compiling this file at start-up stays cheap.
     // bin.cjs (package.json "bin") keeps compiled code on disk, then runs main.cjs.
     entry: { main: 'src/cli/main.ts', bin: 'src/cli/bin.ts' },
     outDir: 'dist/cli',
