@@ -11,7 +11,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { SqliteDatabase as Database } from './sqlite.js';
-import { LocalKmsError } from './errors.js';
+import { LocalKmsError, storeError } from './errors.js';
 import type { LocalKmsExtension, Migration } from './operation.js';
 
 /** The `access_keys` table, owned by the `credentials` module. */
@@ -138,11 +138,17 @@ export class CredentialStore {
 
   /** Runs a change and its audit row (no secret in it) in one transaction: neither without the other. */
   private audited<T>(change: () => T, operation: string, request: Readonly<Record<string, unknown>>): T {
-    return this.db.transaction(() => {
-      const result = change();
-      this.audit?.(operation, request);
-      return result;
-    })();
+    try {
+      return this.db.transaction(() => {
+        const result = change();
+        this.audit?.(operation, request);
+        return result;
+      })();
+    } catch (err) {
+      // A store another process kept locked past the busy timeout (or a failing disk): typed as
+      // the key operations type it, never a raw SqliteError.
+      throw storeError(err);
+    }
   }
 
   /**

@@ -1,3 +1,5 @@
+import { LOCAL_KMS_BUSY_TIMEOUT_MS } from '../limits.js';
+
 /**
  * Errors of the local KMS. Each carries, as `name`, the exception name AWS KMS uses for the
  * same failure, so code written against `@aws-sdk/client-kms` (which matches on `err.name`)
@@ -62,6 +64,23 @@ export class LocalKmsError extends Error {
     this.$fault = fault;
     this.$metadata = { httpStatusCode: fault === 'server' ? 500 : 400 };
   }
+}
+
+/**
+ * A store failure as a LocalKmsError a caller can act on. SQLite's "database is locked" (after
+ * the busy timeout: another process held the store's write lock all that time) is
+ * `DependencyTimeoutException`, AWS KMS's "timed out, you can retry" (HTTP 503 over
+ * `sealbox kms serve`, which the AWS SDK retries); any other SQLite error (disk full, I/O) is
+ * `KMSInternalException`. Both keep the SQLite error as `cause`; anything else is returned as is.
+ */
+export function storeError(err: unknown): unknown {
+  if (!(err instanceof Error) || err.name !== 'SqliteError') return err;
+  const code = (err as { code?: unknown }).code;
+  const mapped = typeof code === 'string' && /^SQLITE_BUSY(_|$)/.test(code)
+    ? new LocalKmsError('DependencyTimeoutException', `The key store is busy: another process held it for more than ${LOCAL_KMS_BUSY_TIMEOUT_MS / 1000} s; retry the request`, 'server')
+    : new LocalKmsError('KMSInternalException', `The key store failed (${typeof code === 'string' ? code : 'SQLite'})`, 'server');
+  mapped.cause = err;
+  return mapped;
 }
 
 /** Shorthand constructors, one per common failure. */

@@ -79,10 +79,10 @@ import type {
   VerifyResponse,
 } from '@aws-sdk/client-kms';
 import envPaths from 'env-paths';
-import { LocalKmsError } from './errors.js';
+import { LocalKmsError, storeError } from './errors.js';
 import type { Caller, LocalKmsExtension, Migration, OperationContext, OperationDefinition } from './operation.js';
 import { adoptLegacyRegion, coreMigrations, getMeta, initMeta, migrate, openDatabase, walBytes } from './store.js';
-import { LOCAL_KMS_BUSY_TIMEOUT_MS, MAX_LOCAL_KMS_WAL_LEFT_BYTES } from '../limits.js';
+import { MAX_LOCAL_KMS_WAL_LEFT_BYTES } from '../limits.js';
 import { passphraseKdf, resolveRootKey } from './root-key.js';
 import { Sealer } from './sealing.js';
 import { constantTimeEqual } from '../crypto/bytes.js';
@@ -130,23 +130,6 @@ function materialLabel(keyId: string, version: number, key: { keySpec: string; k
 
 /** The associated data of material sealed before Sealbox bound it to spec, usage and origin: key id and version only. */
 const legacyMaterialLabel = (keyId: string, version: number): string => `${keyId}/${version}`;
-
-/**
- * A store failure as a LocalKmsError a caller can act on. SQLite's "database is locked" (after
- * the busy timeout: another process held the store's write lock all that time) is
- * `DependencyTimeoutException`, AWS KMS's "timed out, you can retry" (HTTP 503 over
- * `sealbox kms serve`, which the AWS SDK retries); any other SQLite error (disk full, I/O) is
- * `KMSInternalException`. Both keep the SQLite error as `cause`; anything else is returned as is.
- */
-function storeError(err: unknown): unknown {
-  if (!(err instanceof Error) || err.name !== 'SqliteError') return err;
-  const code = (err as { code?: unknown }).code;
-  const mapped = typeof code === 'string' && /^SQLITE_BUSY(_|$)/.test(code)
-    ? new LocalKmsError('DependencyTimeoutException', `The key store is busy: another process held it for more than ${LOCAL_KMS_BUSY_TIMEOUT_MS / 1000} s; retry the request`, 'server')
-    : new LocalKmsError('KMSInternalException', `The key store failed (${typeof code === 'string' ? code : 'SQLite'})`, 'server');
-  mapped.cause = err;
-  return mapped;
-}
 
 /** Options of {@link LocalKms.open}. */
 export interface LocalKmsOptions {

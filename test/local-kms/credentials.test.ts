@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CredentialStore, credentialMigrations } from '../../src/local-kms/credentials.js';
+import { LocalKmsError } from '../../src/local-kms/errors.js';
 import { thrownName } from '../helpers/errors.js';
 
 const dirs: string[] = [];
@@ -110,5 +111,37 @@ describe('credentialStoreFor: every change to the access keys is an audit row, w
     } finally {
       cleanup();
     }
+  });
+});
+
+describe('CredentialStore with the store locked by another process', () => {
+  it('a change that waits out the busy timeout is DependencyTimeoutException (the SQLite error its cause), and nothing is written', () => {
+    const { db: setup, file } = openDb();
+    setup.close();
+    // A short busy timeout: the store's own is 15 s (LOCAL_KMS_BUSY_TIMEOUT_MS).
+    const db = new Database(file, { timeout: 50 });
+    db.pragma('journal_mode = WAL');
+    const store = new CredentialStore(db, randomBytes(32));
+    const other = new Database(file);
+    other.prepare('BEGIN IMMEDIATE').run();
+    try {
+      let err: unknown;
+      try {
+        store.create({ principal: 'arn:aws:iam::111122223333:root' });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(LocalKmsError);
+      expect((err as LocalKmsError).name).toBe('DependencyTimeoutException');
+      expect((err as LocalKmsError).$fault).toBe('server');
+      expect(((err as Error).cause as Error).name).toBe('SqliteError');
+      expect(thrownName(() => store.setStatus('LKIAAAAAAAAAAAAAAAAA', 'Inactive'))).toBe('DependencyTimeoutException');
+      expect(thrownName(() => store.delete('LKIAAAAAAAAAAAAAAAAA'))).toBe('DependencyTimeoutException');
+    } finally {
+      other.prepare('ROLLBACK').run();
+      other.close();
+    }
+    expect(store.list()).toEqual([]);
+    db.close();
   });
 });
