@@ -23,6 +23,7 @@ import { defineOperation, type AuthorizeRequest, type LocalKmsExtension, type Op
 import { cachedKeyPolicy, evaluateKeyPolicy, evaluatePolicyDetailed, parseKeyPolicy, valuesOfKey, type KeyPolicy, type PolicyRequest } from './policy.js';
 import { identityPoliciesOf, identityPolicyMigrations } from './identity-policies.js';
 import type { KeyRecord } from './key-record.js';
+import { noMarker } from './paging.js';
 
 /**
  * The operations that may use a KMS key of another account ("Cross-account use: Yes" in the AWS
@@ -304,6 +305,8 @@ const listKeyPolicies = defineOperation<{ KeyId: string; Limit?: number; Marker?
   },
   (ctx, input) => {
     ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:ListKeyPolicies' });
+    // One policy a key, never truncated: no marker was issued.
+    noMarker(input.Marker);
     return { PolicyNames: [POLICY_NAME], Truncated: false };
   },
 );

@@ -2,6 +2,7 @@ import { LocalKmsError } from './errors.js';
 import { defineOperation } from './operation.js';
 import type { OperationContext } from './operation.js';
 import { aliasArn, getKeyByStorageId } from './key-store.js';
+import { invalidMarker } from './paging.js';
 
 export const MAX_ALIAS_NAME_LENGTH = 256;
 const ALIAS_NAME = { type: 'string', required: true, min: 1, max: MAX_ALIAS_NAME_LENGTH } as const;
@@ -94,6 +95,8 @@ const listAliases = defineOperation<{ KeyId?: string; Limit?: number; Marker?: s
   { KeyId: { type: 'string', min: 1, max: 2048 }, Limit: { type: 'integer', min: 1, max: 100 }, Marker: { type: 'string', min: 1, max: 1024 } },
   (ctx, input) => {
     ctx.authorize({ action: 'kms:ListAliases' });
+    // The marker is the last alias name listed: anything else was not issued here.
+    if (input.Marker !== undefined && !ALIAS_NAME_PATTERN.test(input.Marker)) throw invalidMarker();
     const keyId = input.KeyId ? ctx.resolveKey(input.KeyId, { allowAlias: false }).storageId : undefined;
     const limit = input.Limit ?? 50;
     const rows = (keyId

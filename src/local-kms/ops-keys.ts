@@ -9,6 +9,7 @@ import { defaultKeyPolicy, parseKeyPolicy } from './policy.js';
 import { keySpecInfo } from './key-specs.js';
 import { checkPolicyLockout } from './access.js';
 import { RECIPIENT } from './validate.js';
+import { keyMarker, readTextMarker, textMarker } from './paging.js';
 
 
 /** DescribeKey's KeyMetadata for a key, as AWS shapes it. */
@@ -195,7 +196,7 @@ const listKeys = defineOperation<{ Limit?: number; Marker?: string }>(
   (ctx, input) => {
     ctx.authorize({ action: 'kms:ListKeys' });
     const limit = input.Limit ?? 100;
-    const rows = ctx.db.prepare('SELECT key_id, mrk_id FROM keys WHERE region = ? AND key_id > ? ORDER BY key_id LIMIT ?').all(ctx.region, input.Marker ?? '', limit + 1) as { key_id: string; mrk_id: string | null }[];
+    const rows = ctx.db.prepare('SELECT key_id, mrk_id FROM keys WHERE region = ? AND key_id > ? ORDER BY key_id LIMIT ?').all(ctx.region, keyMarker(input.Marker), limit + 1) as { key_id: string; mrk_id: string | null }[];
     const page = rows.slice(0, limit);
     const truncated = rows.length > limit;
     return {
@@ -257,11 +258,22 @@ const untagResource = defineOperation<{ KeyId: string; TagKeys: string[] }>(
 
 const listResourceTags = defineOperation<{ KeyId: string; Limit?: number; Marker?: string }>(
   'ListResourceTags',
-  { KeyId: KEY_ID, Limit: { type: 'integer', min: 1, max: 50 }, Marker: { type: 'string' } },
+  { KeyId: KEY_ID, Limit: { type: 'integer', min: 1, max: 50 }, Marker: { type: 'string', min: 1, max: 1024 } },
   (ctx, input) => {
     const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:ListResourceTags' });
-    const tags = ctx.db.prepare('SELECT tag_key, tag_value FROM tags WHERE key_id = ? ORDER BY tag_key').all(key.storageId) as { tag_key: string; tag_value: string }[];
-    return { Tags: tags.map((t) => ({ TagKey: t.tag_key, TagValue: t.tag_value })), Truncated: false };
+    const after = readTextMarker(input.Marker);
+    // Limit 1-50, default 50 (AWS KMS API Reference, ListResourceTags); the marker is the last tag key listed.
+    const limit = input.Limit ?? 50;
+    const rows = ctx.db
+      .prepare('SELECT tag_key, tag_value FROM tags WHERE key_id = ? AND tag_key > ? ORDER BY tag_key LIMIT ?')
+      .all(key.storageId, after, limit + 1) as { tag_key: string; tag_value: string }[];
+    const page = rows.slice(0, limit);
+    const truncated = rows.length > limit;
+    return {
+      Tags: page.map((t) => ({ TagKey: t.tag_key, TagValue: t.tag_value })),
+      Truncated: truncated,
+      ...(truncated ? { NextMarker: textMarker(page[page.length - 1]!.tag_key) } : {}),
+    };
   },
 );
 

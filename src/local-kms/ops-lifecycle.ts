@@ -4,6 +4,7 @@ import { defineOperation } from './operation.js';
 import type { OperationContext } from './operation.js';
 import type { KeyRecord } from './key-record.js';
 import { relatedKeys } from './key-store.js';
+import { numberMarker, readNumberMarker } from './paging.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
@@ -113,14 +114,25 @@ const rotateKeyOnDemand = defineOperation<{ KeyId: string }>('RotateKeyOnDemand'
 
 const listKeyRotations = defineOperation<{ KeyId: string; Limit?: number; Marker?: string; IncludeKeyMaterial?: string }>(
   'ListKeyRotations',
-  { KeyId: KEY_ID, Limit: { type: 'integer', min: 1, max: 1000 }, Marker: { type: 'string' }, IncludeKeyMaterial: { type: 'string', enum: ['ALL_KEY_MATERIAL', 'ROTATIONS_ONLY'] } },
+  { KeyId: KEY_ID, Limit: { type: 'integer', min: 1, max: 1000 }, Marker: { type: 'string', min: 1, max: 1024 }, IncludeKeyMaterial: { type: 'string', enum: ['ALL_KEY_MATERIAL', 'ROTATIONS_ONLY'] } },
   (ctx, input) => {
     // ALL_KEY_MATERIAL lists imported material versions too, which are not built here.
     if (input.IncludeKeyMaterial === 'ALL_KEY_MATERIAL') throw new LocalKmsError('UnsupportedOperationException', 'IncludeKeyMaterial ALL_KEY_MATERIAL is not supported by the local KMS: key material versions are not built');
     const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:ListKeyRotations' });
     if (key.keySpec !== 'SYMMETRIC_DEFAULT') throw new LocalKmsError('UnsupportedOperationException', `${key.arn} is not a symmetric key`);
-    const rows = ctx.db.prepare('SELECT version, rotated_at, rotation_type FROM rotations WHERE key_id = ? ORDER BY version').all(key.storageId) as { version: number; rotated_at: number; rotation_type: string }[];
-    return { Rotations: rows.map((r) => ({ KeyId: key.keyId, RotationDate: new Date(r.rotated_at), RotationType: r.rotation_type })), Truncated: false };
+    // Limit 1-1000, default 100 (AWS KMS API Reference, ListKeyRotations); the marker is the last version listed.
+    const after = readNumberMarker(input.Marker);
+    const limit = input.Limit ?? 100;
+    const rows = ctx.db
+      .prepare('SELECT version, rotated_at, rotation_type FROM rotations WHERE key_id = ? AND version > ? ORDER BY version LIMIT ?')
+      .all(key.storageId, after, limit + 1) as { version: number; rotated_at: number; rotation_type: string }[];
+    const page = rows.slice(0, limit);
+    const truncated = rows.length > limit;
+    return {
+      Rotations: page.map((r) => ({ KeyId: key.keyId, RotationDate: new Date(r.rotated_at), RotationType: r.rotation_type })),
+      Truncated: truncated,
+      ...(truncated ? { NextMarker: numberMarker(page[page.length - 1]!.version) } : {}),
+    };
   },
 );
 
