@@ -264,7 +264,7 @@ const createGrant = defineOperation<CreateGrantInput>(
     Operations: { type: 'stringList', required: true, min: 1 },
     RetiringPrincipal: PRINCIPAL,
     Constraints: { type: 'structure' },
-    GrantTokens: { type: 'stringList', max: MAX_GRANT_TOKENS },
+    GrantTokens: { type: 'stringList', max: MAX_GRANT_TOKENS, memberLength: { min: 1, max: 8192 } },
     Name: { type: 'string', min: 1, max: 256, pattern: /^[a-zA-Z0-9:/_-]+$/ },
     DryRun: { type: 'boolean' },
   },

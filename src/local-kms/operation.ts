@@ -88,6 +88,8 @@ export interface MemberSpec {
   readonly min?: number;
   /** Maximum length (strings, blobs, lists), value (integers), or UTF-8 bytes of keys and values together (string maps). */
   readonly max?: number;
+  /** Length bounds of each string in a `stringList` (GrantTokens: 1-8192, TagKeys: 1-128), as the AWS model gives them. */
+  readonly memberLength?: { readonly min: number; readonly max: number };
   /** Allowed values of a string. */
   readonly enum?: readonly string[];
   /** Pattern a string must match. */

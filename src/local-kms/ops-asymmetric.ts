@@ -12,7 +12,19 @@ import { RECIPIENT } from './validate.js';
 import { DIGEST_BYTES, signDigest, verifyDigest, type SigningHash } from './digest-signing.js';
 
 const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
-const GRANT_TOKENS = { type: 'stringList', max: 10 } as const;
+const GRANT_TOKENS = { type: 'stringList', max: 10, memberLength: { min: 1, max: 8192 } } as const;
+/**
+ * The SigningAlgorithmSpec values of the AWS KMS API: a value outside them is ValidationException
+ * (as for any enum member); one the key does not support is InvalidKeyUsageException.
+ */
+const SIGNING_ALGORITHM = {
+  type: 'string',
+  required: true,
+  enum: [
+    'RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512', 'RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PKCS1_V1_5_SHA_512',
+    'ECDSA_SHA_256', 'ECDSA_SHA_384', 'ECDSA_SHA_512', 'SM2DSA', 'ML_DSA_SHAKE_256', 'ED25519_SHA_512', 'ED25519_PH_SHA_512',
+  ],
+} as const;
 type Hash = SigningHash;
 
 /** Signing algorithms: hash, padding, and AWS's PSS salt length (= digest length). */
@@ -104,7 +116,7 @@ export function verifySignature(algorithm: string, publicKey: KeyObject, message
 
 const signOp = defineOperation<SignRequest>(
   'Sign',
-  { KeyId: KEY_ID, Message: { type: 'blob', required: true, min: 1, max: 4096 }, MessageType: { type: 'string', enum: ['RAW', 'DIGEST', 'EXTERNAL_MU'] }, SigningAlgorithm: { type: 'string', required: true }, GrantTokens: GRANT_TOKENS, DryRun: { type: 'boolean' } },
+  { KeyId: KEY_ID, Message: { type: 'blob', required: true, min: 1, max: 4096 }, MessageType: { type: 'string', enum: ['RAW', 'DIGEST', 'EXTERNAL_MU'] }, SigningAlgorithm: SIGNING_ALGORITHM, GrantTokens: GRANT_TOKENS, DryRun: { type: 'boolean' } },
   (ctx, input) => {
     const key = usable(ctx, input.KeyId, 'kms:Sign', 'SIGN_VERIFY', input.GrantTokens);
     if (isMlDsaKeySpec(key.keySpec)) {
@@ -126,7 +138,7 @@ interface VerifyRequest extends SignRequest { Signature: Uint8Array }
 
 const verifyOp = defineOperation<VerifyRequest>(
   'Verify',
-  { KeyId: KEY_ID, Message: { type: 'blob', required: true, min: 1, max: 4096 }, MessageType: { type: 'string', enum: ['RAW', 'DIGEST', 'EXTERNAL_MU'] }, Signature: { type: 'blob', required: true, min: 1, max: 6144 }, SigningAlgorithm: { type: 'string', required: true }, GrantTokens: GRANT_TOKENS, DryRun: { type: 'boolean' } },
+  { KeyId: KEY_ID, Message: { type: 'blob', required: true, min: 1, max: 4096 }, MessageType: { type: 'string', enum: ['RAW', 'DIGEST', 'EXTERNAL_MU'] }, Signature: { type: 'blob', required: true, min: 1, max: 6144 }, SigningAlgorithm: SIGNING_ALGORITHM, GrantTokens: GRANT_TOKENS, DryRun: { type: 'boolean' } },
   (ctx, input) => {
     const key = usable(ctx, input.KeyId, 'kms:Verify', 'SIGN_VERIFY', input.GrantTokens);
     if (isMlDsaKeySpec(key.keySpec)) {

@@ -14,7 +14,7 @@ const DRY_RUN_MODIFIERS = { type: 'unsupportedParameter', reason: 'a dry run alw
 const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
 /** An encryption context, bounded as src/limits.ts explains. */
 export const CONTEXT = { type: 'stringMap', max: MAX_KMS_ENCRYPTION_CONTEXT_BYTES } as const;
-const GRANT_TOKENS = { type: 'stringList', max: 10 } as const;
+const GRANT_TOKENS = { type: 'stringList', max: 10, memberLength: { min: 1, max: 8192 } } as const;
 const ALGORITHM = { type: 'string', enum: ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE'] } as const;
 
 function invalidCiphertext(): LocalKmsError {

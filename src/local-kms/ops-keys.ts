@@ -183,7 +183,7 @@ const createKey = defineOperation<CreateKeyInput>(
 
 const describeKey = defineOperation<{ KeyId: string; GrantTokens?: string[] }>(
   'DescribeKey',
-  { KeyId: { type: 'string', required: true, min: 1, max: 2048 }, GrantTokens: { type: 'stringList', max: 10 } },
+  { KeyId: { type: 'string', required: true, min: 1, max: 2048 }, GrantTokens: { type: 'stringList', max: 10, memberLength: { min: 1, max: 8192 } } },
   (ctx, input) => {
     const key = ctx.resolveKey(input.KeyId, { allowAlias: true, action: 'kms:DescribeKey', ...(input.GrantTokens ? { grantTokens: input.GrantTokens } : {}) });
     return { KeyMetadata: keyMetadata(ctx, key) };
@@ -247,7 +247,7 @@ const tagResource = defineOperation<{ KeyId: string; Tags: { TagKey: string; Tag
 
 const untagResource = defineOperation<{ KeyId: string; TagKeys: string[] }>(
   'UntagResource',
-  { KeyId: KEY_ID, TagKeys: { type: 'stringList', required: true, max: 50 } },
+  { KeyId: KEY_ID, TagKeys: { type: 'stringList', required: true, max: 50, memberLength: { min: 1, max: 128 } } },
   (ctx, input) => {
     const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:UntagResource' });
     if (key.state === 'PendingDeletion' || key.state === 'PendingReplicaDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);

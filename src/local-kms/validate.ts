@@ -90,7 +90,12 @@ function checkMember(name: string, spec: MemberSpec, value: unknown): void {
       return;
     case 'stringList':
       if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw serialization(name, 'a list of strings');
-      for (const v of value as string[]) requireWellFormed(name, v);
+      for (const v of value as string[]) {
+        requireWellFormed(name, v);
+        if (spec.memberLength && (v.length < spec.memberLength.min || v.length > spec.memberLength.max)) {
+          throw validation(`Each member of ${name} must have length ${spec.memberLength.min} to ${spec.memberLength.max}`);
+        }
+      }
       if (spec.min !== undefined && value.length < spec.min) throw validation(`${name} must have at least ${spec.min} members`);
       if (spec.max !== undefined && value.length > spec.max) throw validation(`${name} must have at most ${spec.max} members`);
       return;

@@ -5,14 +5,20 @@
  */
 import {
   CreateKeyCommand,
+  DescribeKeyCommand,
+  EncryptCommand,
   InvalidMarkerException,
+  KMSServiceException,
   ListAliasesCommand,
   ListKeyPoliciesCommand,
   ListKeyRotationsCommand,
   ListKeysCommand,
   ListResourceTagsCommand,
   RotateKeyOnDemandCommand,
+  SignCommand,
   TagResourceCommand,
+  UntagResourceCommand,
+  VerifyCommand,
   paginateListKeyRotations,
   paginateListResourceTags,
 } from '@aws-sdk/client-kms';
@@ -90,5 +96,47 @@ describe('pagination (API Reference: Limit, Marker, NextMarker, Truncated; Inval
     const whole = await served.root.send(new ListKeyRotationsCommand({ KeyId: key }));
     expect(whole.Rotations!.length).toBe(3);
     expect(whole.Truncated).toBe(false);
+  });
+});
+
+/** A ValidationException (400) as the SDK reports it: a KMSServiceException with that name. */
+async function validationError(p: Promise<unknown>): Promise<void> {
+  const err = await failure(p);
+  expect(err).toBeInstanceOf(KMSServiceException);
+  expect(err.name).toBe('ValidationException');
+  expect((err as KMSServiceException).$metadata.httpStatusCode).toBe(400);
+}
+
+describe('member constraints of the API Reference are ValidationException', () => {
+  // GrantTokens: "Array Members: Minimum number of 0 items. Maximum number of 10 items. Length
+  // Constraints: Minimum length of 1. Maximum length of 8192." An empty or overlong token was
+  // read as a token (InvalidGrantTokenException).
+  it.each([['empty', ''], ['of 8,193 characters', 'x'.repeat(8193)]])('a grant token %s is ValidationException', async (_label, token) => {
+    const key = await newKey();
+    await validationError(served.root.send(new DescribeKeyCommand({ KeyId: key, GrantTokens: [token] })));
+    await validationError(served.root.send(new EncryptCommand({ KeyId: key, Plaintext: new Uint8Array(1), GrantTokens: [token] })));
+  });
+
+  // UntagResource, TagKeys: "Length Constraints: Minimum length of 1. Maximum length of 128." An
+  // empty or overlong tag key was accepted and removed nothing.
+  it.each([['empty', ''], ['of 129 characters', 'k'.repeat(129)]])('UntagResource with a tag key %s is ValidationException', async (_label, tagKey) => {
+    const key = await newKey();
+    await validationError(served.root.send(new UntagResourceCommand({ KeyId: key, TagKeys: [tagKey] })));
+  });
+
+  // Sign and Verify, SigningAlgorithm: "Valid Values: RSASSA_PSS_SHA_256 | ..." A value outside
+  // the enum was InvalidKeyUsageException, as if it were a real algorithm the key lacks; one the
+  // key lacks still is.
+  it('a SigningAlgorithm that is no AWS value is ValidationException; one the key lacks stays InvalidKeyUsageException', async () => {
+    const key = (await served.root.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.KeyId!;
+    const message = new Uint8Array([1, 2, 3]);
+    await validationError(served.root.send(new SignCommand({ KeyId: key, Message: message, SigningAlgorithm: 'ECDSA_SHA_1024' as never })));
+    await validationError(
+      served.root.send(new VerifyCommand({ KeyId: key, Message: message, Signature: new Uint8Array(64), SigningAlgorithm: 'ecdsa_sha_256' as never })),
+    );
+    const lacking = await failure(served.root.send(new SignCommand({ KeyId: key, Message: message, SigningAlgorithm: 'RSASSA_PSS_SHA_256' })));
+    expect(lacking.name).toBe('InvalidKeyUsageException');
+    const signed = await served.root.send(new SignCommand({ KeyId: key, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' }));
+    expect(signed.SigningAlgorithm).toBe('ECDSA_SHA_256');
   });
 });
