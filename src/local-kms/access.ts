@@ -20,7 +20,7 @@ import { LocalKmsError } from './errors.js';
 import { grantCovers } from './grant-rules.js';
 import { checkGrantTokens, grantMigrations, grantOperations, grantsForCaller } from './grants.js';
 import { defineOperation, type AuthorizeRequest, type LocalKmsExtension, type OperationContext } from './operation.js';
-import { cachedKeyPolicy, evaluateKeyPolicy, evaluatePolicyDetailed, parseKeyPolicy, valuesOfKey, type KeyPolicy, type PolicyRequest } from './policy.js';
+import { KEY_POLICY_TEXT, cachedKeyPolicy, evaluateKeyPolicy, evaluatePolicyDetailed, parseKeyPolicy, valuesOfKey, type KeyPolicy, type PolicyRequest } from './policy.js';
 import { identityPoliciesOf, identityPolicyMigrations } from './identity-policies.js';
 import type { KeyRecord } from './key-record.js';
 import { noMarker } from './paging.js';
@@ -273,7 +273,7 @@ const putKeyPolicy = defineOperation<PutKeyPolicyInput>(
   {
     KeyId: { type: 'string', required: true, min: 1, max: 2048 },
     PolicyName: { type: 'string', min: 1, max: 128, pattern: /^[\w]+$/ },
-    Policy: { type: 'string', required: true, min: 1, max: 32_768, jsonDocument: true },
+    Policy: { type: 'string', required: true, min: 1, max: 32_768, pattern: KEY_POLICY_TEXT, jsonDocument: true },
     BypassPolicyLockoutSafetyCheck: { type: 'boolean' },
   },
   (ctx: OperationContext, input) => {

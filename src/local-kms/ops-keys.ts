@@ -5,7 +5,7 @@ import { defineOperation } from './operation.js';
 import type { OperationContext } from './operation.js';
 import type { KeyRecord } from './key-record.js';
 import { getKey, relatedKeys, storageIdOf } from './key-store.js';
-import { defaultKeyPolicy, parseKeyPolicy } from './policy.js';
+import { KEY_POLICY_TEXT, defaultKeyPolicy, parseKeyPolicy } from './policy.js';
 import { keySpecInfo } from './key-specs.js';
 import { checkPolicyLockout } from './access.js';
 import { RECIPIENT } from './validate.js';
@@ -125,7 +125,7 @@ interface CreateKeyInput {
 const createKey = defineOperation<CreateKeyInput>(
   'CreateKey',
   {
-    Policy: { type: 'string', min: 1, max: 32768, jsonDocument: true },
+    Policy: { type: 'string', min: 1, max: 32768, pattern: KEY_POLICY_TEXT, jsonDocument: true },
     Description: { type: 'string', max: 8192 },
     KeyUsage: { type: 'string', enum: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'] },
     KeySpec: { type: 'string' },

@@ -18,7 +18,7 @@ import { defineOperation } from './operation.js';
 import type { OperationContext } from './operation.js';
 import type { KeyRecord } from './key-record.js';
 import { getKey, REGION_NAME, relatedKeys, storageIdOf } from './key-store.js';
-import { defaultKeyPolicy, parseKeyPolicy } from './policy.js';
+import { KEY_POLICY_TEXT, defaultKeyPolicy, parseKeyPolicy } from './policy.js';
 import { insertKey, keyMetadata, putTags, TAGS } from './ops-keys.js';
 import { checkPolicyLockout } from './access.js';
 
@@ -49,7 +49,7 @@ const replicateKey = defineOperation<ReplicateKeyInput>(
   {
     KeyId: KEY_ID,
     ReplicaRegion: REGION,
-    Policy: { type: 'string', min: 1, max: 32768, jsonDocument: true },
+    Policy: { type: 'string', min: 1, max: 32768, pattern: KEY_POLICY_TEXT, jsonDocument: true },
     BypassPolicyLockoutSafetyCheck: { type: 'boolean' },
     Description: { type: 'string', max: 8192 },
     Tags: TAGS,

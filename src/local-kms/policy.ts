@@ -172,6 +172,14 @@ function parseStatement(value: unknown, stored: boolean, identity: boolean): Pol
 }
 
 /**
+ * The characters a key policy document may hold (AWS KMS API Reference, CreateKey, PutKeyPolicy
+ * and ReplicateKey, Policy: "Pattern: [\u0009\u000A\u000D\u0020-\u00FF]+"; Developer Guide,
+ * "Key policy format"): printable ASCII and Latin-1, tab, line feed and carriage return. Other
+ * characters can still be written as JSON escapes (`\u20ac`).
+ */
+export const KEY_POLICY_TEXT = /^[\t\n\r\u0020-\u00FF]+$/;
+
+/**
  * Parses and validates a key policy document. `stored: true` reads a policy already in the
  * database: it skips the checks that only refuse new policies (`ForAllValues:` with
  * `kms:EncryptionContext:<key>`, refused as `OverlyPermissiveCondition`), so a key whose policy

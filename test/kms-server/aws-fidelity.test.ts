@@ -14,6 +14,8 @@ import {
   ListKeyRotationsCommand,
   ListKeysCommand,
   ListResourceTagsCommand,
+  PutKeyPolicyCommand,
+  GetKeyPolicyCommand,
   RotateKeyOnDemandCommand,
   SignCommand,
   TagResourceCommand,
@@ -138,5 +140,42 @@ describe('member constraints of the API Reference are ValidationException', () =
     expect(lacking.name).toBe('InvalidKeyUsageException');
     const signed = await served.root.send(new SignCommand({ KeyId: key, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' }));
     expect(signed.SigningAlgorithm).toBe('ECDSA_SHA_256');
+  });
+});
+
+describe('key policy text (API Reference, Policy: "Pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+")', () => {
+  const policy = (sid: string) =>
+    JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Sid: sid, Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${served.kms.accountId}:root` }, Action: 'kms:*', Resource: '*' }],
+    });
+
+  // "A key policy document can include only the following characters: printable ASCII ...,
+  // printable characters in the Basic Latin and Latin-1 Supplement character set, the tab,
+  // line feed, and carriage return special characters" (Developer Guide, "Key policy format").
+  // A policy with other characters was stored, and AWS refuses it.
+  it.each([['€ (U+20AC)', 'Euro €'], ['CJK', '鍵'], ['an emoji', 'key 🔑']])(
+    'CreateKey and PutKeyPolicy refuse a policy holding %s with ValidationException and change nothing',
+    async (_label, sid) => {
+      const before = (await served.root.send(new ListKeysCommand({ Limit: 1000 }))).Keys!.length;
+      await validationError(served.root.send(new CreateKeyCommand({ Policy: policy(sid) })));
+      expect((await served.root.send(new ListKeysCommand({ Limit: 1000 }))).Keys!.length).toBe(before);
+      const key = await newKey();
+      const original = (await served.root.send(new GetKeyPolicyCommand({ KeyId: key }))).Policy;
+      await validationError(served.root.send(new PutKeyPolicyCommand({ KeyId: key, Policy: policy(sid) })));
+      expect((await served.root.send(new GetKeyPolicyCommand({ KeyId: key }))).Policy).toBe(original);
+    },
+  );
+
+  it('Latin-1 text, tabs and newlines, and any character written as a JSON escape, are accepted', async () => {
+    const key = await newKey();
+    const text = policy('Schlüssel für Zoë').replace('{', '{\n\t').replace('}', '\r\n}');
+    await served.root.send(new PutKeyPolicyCommand({ KeyId: key, Policy: text }));
+    expect((await served.root.send(new GetKeyPolicyCommand({ KeyId: key }))).Policy).toBe(text);
+    // The policy text holds the six ASCII characters \u20ac; the Sid it means holds the euro sign.
+    const escaped = policy('Euro €').replace('€', '\\u20ac');
+    expect(JSON.parse(escaped).Statement[0].Sid).toBe('Euro €');
+    await served.root.send(new PutKeyPolicyCommand({ KeyId: key, Policy: escaped }));
+    expect((await served.root.send(new CreateKeyCommand({ Policy: escaped }))).KeyMetadata!.KeyState).toBe('Enabled');
   });
 });
