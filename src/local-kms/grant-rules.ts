@@ -171,11 +171,29 @@ export function validateGrantTerms(operations: unknown, constraints: unknown): v
 }
 
 /**
- * True when a request's encryption context satisfies a grant's constraints.
+ * True when the request's context satisfies one constraint pair. In a grant constraint the key is
+ * not case sensitive and the value is (AWS KMS API Reference, GrantConstraints): the pair holds
+ * when the request has the key exactly with that value, or has it only in other letter cases,
+ * each with that value. (Keys that differ only in case are ambiguous; as for a condition in an
+ * Allow, every one of them must match.)
+ */
+function pairHolds(actual: Readonly<Record<string, string>>, key: string, value: string): boolean {
+  if (Object.hasOwn(actual, key)) return actual[key] === value;
+  const lower = key.toLowerCase();
+  const variants = Object.keys(actual).filter((k) => k.toLowerCase() === lower);
+  return variants.length > 0 && variants.every((k) => actual[k] === value);
+}
+
+/**
+ * True when a request's encryption context satisfies a grant's constraints: constraint keys
+ * match context keys ignoring case, values match exactly (AWS KMS API Reference,
+ * GrantConstraints).
  *
  * @example
  * ```ts
  * constraintsAllow({ EncryptionContextSubset: { a: '1' } }, { a: '1', b: '2' }); // true
+ * constraintsAllow({ EncryptionContextSubset: { Tenant: 'x' } }, { tenant: 'x' }); // true
+ * constraintsAllow({ EncryptionContextSubset: { tenant: 'x' } }, { tenant: 'X' }); // false
  * constraintsAllow({ EncryptionContextEquals: { a: '1' } }, { a: '1', b: '2' }); // false
  * ```
  */
@@ -186,11 +204,14 @@ export function constraintsAllow(constraints: GrantConstraints | undefined, cont
   if (equals !== undefined) {
     const keys = Object.keys(equals);
     if (keys.length !== Object.keys(actual).length) return false;
-    if (!keys.every((k) => Object.hasOwn(actual, k) && actual[k] === equals[k])) return false;
+    if (!keys.every((k) => pairHolds(actual, k, equals[k]!))) return false;
+    // Nothing beyond the constraint: every request key is one of its keys (ignoring case).
+    const lowered = new Set(keys.map((k) => k.toLowerCase()));
+    if (!Object.keys(actual).every((k) => lowered.has(k.toLowerCase()))) return false;
   }
   const subset = constraints.EncryptionContextSubset;
   if (subset !== undefined) {
-    if (!Object.keys(subset).every((k) => Object.hasOwn(actual, k) && actual[k] === subset[k])) return false;
+    if (!Object.keys(subset).every((k) => pairHolds(actual, k, subset[k]!))) return false;
   }
   return true;
 }

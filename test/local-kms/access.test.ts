@@ -222,6 +222,14 @@ describe('grants', () => {
     );
   });
 
+  // AWS KMS API Reference, GrantConstraints: the key of each pair is not case sensitive, the
+  // value is. A grant AWS honours for a context key spelled in another case was refused.
+  it('a constraint key matches the context key in any letter case; the value must match exactly', async () => {
+    await grantBob({ Constraints: { EncryptionContextSubset: { Tenant: 'acme' } } });
+    expect(await decryptAs(BOB, { tenant: 'acme' })).toEqual({ ok: true });
+    expect(await errorName(decryptAs(BOB, { tenant: 'ACME' }))).toBe('AccessDeniedException');
+  });
+
   it('an explicit Deny in the policy beats a grant', async () => {
     grantBob();
     const policy = JSON.stringify({

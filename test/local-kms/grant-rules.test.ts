@@ -24,8 +24,32 @@ describe('constraintsAllow', () => {
   it('EncryptionContextSubset needs the pairs and allows more', () => {
     const c = { EncryptionContextSubset: { tenant: 'a' } };
     expect(constraintsAllow(c, { tenant: 'a', x: 'y' })).toBe(true);
-    expect(constraintsAllow(c, { Tenant: 'a' })).toBe(false);
+    expect(constraintsAllow(c, { tenant: 'A' })).toBe(false);
     expect(constraintsAllow(c, {})).toBe(false);
+  });
+
+  // AWS KMS API Reference, GrantConstraints: "in a grant constraint, the key in each key-value
+  // pair is not case sensitive, but the value is case sensitive". Keys were compared exactly,
+  // so a grant AWS honours was refused locally.
+  it('constraint keys match context keys ignoring case; values match exactly', () => {
+    const subset = { EncryptionContextSubset: { Tenant: 'acme' } };
+    expect(constraintsAllow(subset, { tenant: 'acme', x: 'y' })).toBe(true);
+    expect(constraintsAllow(subset, { TENANT: 'acme' })).toBe(true);
+    expect(constraintsAllow(subset, { tenant: 'Acme' })).toBe(false);
+    const equals = { EncryptionContextEquals: { Tenant: 'acme', app: 'x' } };
+    expect(constraintsAllow(equals, { tenant: 'acme', APP: 'x' })).toBe(true);
+    expect(constraintsAllow(equals, { tenant: 'acme', APP: 'X' })).toBe(false);
+    expect(constraintsAllow(equals, { tenant: 'acme', other: 'x' })).toBe(false);
+    expect(constraintsAllow(equals, { tenant: 'acme', app: 'x', more: 'y' })).toBe(false);
+  });
+
+  it('context keys differing only in case: an exact key decides, else every variant must match', () => {
+    const c = { EncryptionContextSubset: { tenant: 'acme' } };
+    expect(constraintsAllow(c, { tenant: 'acme', Tenant: 'evil' })).toBe(true); // the exact key, as before
+    expect(constraintsAllow(c, { Tenant: 'acme', TENANT: 'evil' })).toBe(false);
+    expect(constraintsAllow(c, { Tenant: 'acme', TENANT: 'acme' })).toBe(true);
+    // Equals: as many keys as the constraint, each of them one of its keys.
+    expect(constraintsAllow({ EncryptionContextEquals: { tenant: 'acme' } }, { Tenant: 'acme', TENANT: 'acme' })).toBe(false);
   });
 
   it('a context satisfies Subset of any of its own subsets, and Equals of itself only', () => {
