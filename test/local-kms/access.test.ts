@@ -207,7 +207,7 @@ describe('grants', () => {
   });
 
   it('constraints limit a grant to matching encryption contexts', async () => {
-    grantBob({ Constraints: { EncryptionContextSubset: { tenant: 'acme' } } });
+    await grantBob({ Constraints: { EncryptionContextSubset: { tenant: 'acme' } } });
     expect(await decryptAs(BOB, { tenant: 'acme', file: 'x' })).toEqual({ ok: true });
     expect(await errorName(decryptAs(BOB, { tenant: 'evil' }))).toBe('AccessDeniedException');
     await run(ALICE, 'CreateGrant', {
@@ -231,7 +231,7 @@ describe('grants', () => {
   });
 
   it('an explicit Deny in the policy beats a grant', async () => {
-    grantBob();
+    await grantBob();
     const policy = JSON.stringify({
       Version: '2012-10-17',
       Statement: [
