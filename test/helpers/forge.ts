@@ -5,6 +5,7 @@ import { FINAL_FRAME_PREFIX, frameAad, frameNonce, headerNonce } from '../../src
 import type { MessageHeader } from '../../src/format/header.js';
 import { decodeHeader, readPreamble } from '../../src/format/header.js';
 import type { Keyring } from '../../src/keyring/keyring.js';
+import type { AeadKey } from '../../src/crypto/aead.js';
 import { TAG_BYTES } from '../../src/limits.js';
 
 const LIMITS = { maxHeaderBytes: 1 << 20, maxEncryptedDataKeys: 255, maxFrameLength: 1 << 24 };
@@ -39,6 +40,14 @@ export function parse(message: Uint8Array): Parsed {
   }
 }
 
+/** The content key of a message whose header is `header`, as a holder of `keyring` (an insider) derives it. */
+async function insiderKey(header: MessageHeader, keyring: Keyring): Promise<AeadKey> {
+  const dataKey = await keyring.unwrapKey({ suite: header.suite, encryptionContext: header.encryptionContext, encryptedDataKeys: header.encryptedDataKeys });
+  if (!dataKey) throw new Error('the forger holds no key for this message');
+  const keys = await deriveMessageKeys(header.version, header.suite, dataKey, header.messageId);
+  return getAeadBackend('node').importKey(keys.contentKey);
+}
+
 /**
  * The insider of SPEC §11 (docs/security.md): someone who can unwrap a message's data key (any
  * recipient) rewrites frame `index` to carry `plaintext` (same length), recomputes that frame's
@@ -48,10 +57,7 @@ export function parse(message: Uint8Array): Parsed {
 export async function forgeFrame(message: Uint8Array, keyring: Keyring, index: number, plaintext: Uint8Array): Promise<Uint8Array> {
   const p = parse(message);
   const { header } = p;
-  const dataKey = await keyring.unwrapKey({ suite: header.suite, encryptionContext: header.encryptionContext, encryptedDataKeys: header.encryptedDataKeys });
-  if (!dataKey) throw new Error('the forger holds no key for this message');
-  const keys = await deriveMessageKeys(header.version, header.suite, dataKey, header.messageId);
-  const key = await getAeadBackend('node').importKey(keys.contentKey);
+  const key = await insiderKey(header, keyring);
   const frame = p.frames[index]!;
   const prefix = frame.final ? FINAL_FRAME_PREFIX : 1;
   if (frame.end - frame.start - prefix - TAG_BYTES !== plaintext.length) throw new Error('same length only');
@@ -75,10 +81,7 @@ export async function resignWithOwnKey(message: Uint8Array, keyring: Keyring, re
   const { SIGNING_KEY_CONTEXT_KEY } = await import('../../src/format/signature.js');
   const p = parse(message);
   const { header } = p;
-  const dataKey = await keyring.unwrapKey({ suite: header.suite, encryptionContext: header.encryptionContext, encryptedDataKeys: header.encryptedDataKeys });
-  if (!dataKey) throw new Error('the forger holds no key for this message');
-  const keys = await deriveMessageKeys(header.version, header.suite, dataKey, header.messageId);
-  const key = await getAeadBackend('node').importKey(keys.contentKey);
+  const key = await insiderKey(header, keyring);
   const own = generateKeyPairSync('ec', { namedCurve: 'P-384' });
   const raw = own.publicKey.export({ format: 'der', type: 'spki' }).subarray(-97);
   const compressed = ECDH.convertKey(raw, 'secp384r1', undefined, undefined, 'compressed') as Buffer;
