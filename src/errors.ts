@@ -34,7 +34,7 @@ export type SealboxErrorCode =
   | 'ERR_RANGE'
   /** An operation was used in the wrong order or state (e.g. writing after end). */
   | 'ERR_STATE'
-  /** A worker thread Sealbox started for the operation stopped or failed (Node files: the hash thread of a signed file). No output is left. */
+  /** A worker thread Sealbox started for the operation stopped or failed (Node files: a frame worker thread of `concurrency` >= 2, the hash thread of a signed file). No output is left. */
   | 'ERR_WORKER'
   /**
    * The message is signed or unsigned against the caller's `signaturePolicy` ('require-signed',

@@ -360,8 +360,8 @@ async function pump(
  * await encryptFile('video.mp4', 'video.mp4.sbx', { keyring, concurrency: 2 });
  * ```
  * @throws SealboxError ERR_ENCRYPTION_CONTEXT_INVALID, ERR_LIMIT_EXCEEDED, ERR_KEYRING,
- * ERR_WORKER (a signed file's hash thread stopped); Node file system errors (ENOENT, EACCES,
- * ...); Error if a frame worker thread stops. TypeError/RangeError for
+ * ERR_WORKER (a frame worker thread (`concurrency` >= 2) or a signed file's hash thread stopped
+ * or failed); Node file system errors (ENOENT, EACCES, ...). TypeError/RangeError for
  * bad options (`concurrency`: TypeError unless a number, RangeError unless an integer from 1 to 64).
  */
 export async function encryptFile(src: string, dst: string, options: EncryptFileOptions): Promise<FileResult> {
@@ -561,8 +561,8 @@ async function encryptPooled(input: FileHandle, dst: string, plan: EncryptPlan, 
  * @throws SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED,
  * ERR_ENCRYPTION_CONTEXT_MISMATCH, ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH,
  * ERR_DECRYPTION_FAILED (a tag, or a signed message's signature: then no file appears either),
- * ERR_TRUNCATED, ERR_TRAILING_DATA, ERR_SIGNATURE_POLICY, ERR_WORKER (a signed file's hash
- * thread stopped); Node file system errors; Error if a frame worker thread stops. TypeError/RangeError for bad options (as {@link encryptFile}).
+ * ERR_TRUNCATED, ERR_TRAILING_DATA, ERR_SIGNATURE_POLICY, ERR_WORKER (a frame worker thread or
+ * a signed file's hash thread stopped or failed); Node file system errors. TypeError/RangeError for bad options (as {@link encryptFile}).
  */
 export async function decryptFile(src: string, dst: string, options: DecryptFileOptions): Promise<FileResult> {
   const plan = planDecryption(options);

@@ -20,7 +20,7 @@ import { createSecretKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { AeadBackend, AeadKey, MaybePromise } from '../crypto/aead.js';
-import { decryptionFailed } from '../errors.js';
+import { SealboxError, decryptionFailed } from '../errors.js';
 import { TAG_BYTES } from '../limits.js';
 import { IdleThreads } from './idle-threads.js';
 
@@ -114,7 +114,7 @@ function spawn(): FrameThread {
     thread.dead = true;
     idle.forget(thread);
     // A fixed message: whatever the worker's error said stays out of it.
-    for (const p of thread.pending.splice(0)) p.reject(new Error('A Sealbox frame worker thread stopped'));
+    for (const p of thread.pending.splice(0)) p.reject(new SealboxError('ERR_WORKER', 'A Sealbox frame worker thread stopped'));
   };
   worker.on('error', die);
   worker.on('exit', die);
@@ -289,7 +289,7 @@ export function openFramePool(real: AeadBackend, open: boolean): FramePool {
     },
     dispatch(job) {
       const live = mine.filter((t) => !t.dead);
-      if (live.length === 0) return Promise.reject(new Error('A Sealbox frame worker thread stopped'));
+      if (live.length === 0) return Promise.reject(new SealboxError('ERR_WORKER', 'A Sealbox frame worker thread stopped'));
       const thread = live.reduce((a, b) => ((b.online && !a.online) || (b.online === a.online && b.pending.length < a.pending.length) ? b : a));
       return new Promise<JobResult>((resolve, reject) => {
         thread.pending.push({ resolve, reject });
@@ -297,7 +297,7 @@ export function openFramePool(real: AeadBackend, open: boolean): FramePool {
         injected = undefined;
         thread.worker.postMessage({ key: keyObject, input: job.slot.input.buffer, output: job.slot.output.buffer, ops: job.ops, meta: job.meta, open, ...(fault ? { [fault]: true } : {}) });
       }).then((r) => {
-        if (r.error) throw new Error('A Sealbox frame worker thread failed');
+        if (r.error) throw new SealboxError('ERR_WORKER', 'A Sealbox frame worker thread failed');
         if (r.failed !== undefined && r.failed >= 0) throw decryptionFailed();
       });
     },

@@ -2,7 +2,7 @@ import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../../src/index.js';
+import { SealboxError, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../../src/index.js';
 import { decryptFile, encryptFile } from '../../src/node/index.js';
 import { encryptFileWithMessageId } from '../../src/node/files.js';
 import { idleFrameThreadCount, injectFrameWorkerFault, setSlotPlacement } from '../../src/node/frame-pool.js';
@@ -165,10 +165,12 @@ describe('failures on the pool leave no output file', () => {
       await rm(path('w'), { force: true });
       injectFrameWorkerFault(kind);
       const e = await thrown(() => encryptFile(path('p'), path('w.sbx'), { keyring, frameLength: F, concurrency: 2 }));
-      expect(e).toBeInstanceOf(Error);
+      // A SealboxError with the code the README and src/errors.ts give for a worker thread Sealbox started.
+      expect(e).toBeInstanceOf(SealboxError);
+      expect(code(e)).toBe('ERR_WORKER');
       expect(await stat(path('w.sbx')).catch(() => null)).toBeNull();
       injectFrameWorkerFault(kind);
-      await thrown(() => decryptFile(path('p.sbx'), path('w'), { keyring, concurrency: 2 }));
+      expect(code(await thrown(() => decryptFile(path('p.sbx'), path('w'), { keyring, concurrency: 2 })))).toBe('ERR_WORKER');
       expect(await stat(path('w')).catch(() => null)).toBeNull();
       expect(await leftovers()).toEqual([]);
       // The pool replaces a dead thread.
