@@ -4,6 +4,7 @@ import type { Keyring } from '../keyring/keyring.js';
 import { parseKmsArn } from '../keyring/kms-arn.js';
 import { XWING_PROVIDER_ID } from '../keyring/xwing.js';
 import { RAW_NAMESPACE, RSA_NAMESPACE } from './keyrings.js';
+import { LOCAL_ACCOUNT } from './local-names.js';
 
 /** Text, or undefined for bytes that are not UTF-8. */
 function text(bytes: Uint8Array): string | undefined {
@@ -35,7 +36,9 @@ function neededKey(edk: EncryptedDataKey): string {
     case RSA_NAMESPACE:
       return `the RSA private key with fingerprint ${key} (--key rsa:FILE)`;
     case 'aws-kms':
-      return `KMS key ${key} (--key kms:${key})`;
+      // A key ARN of the local account is the local KMS's (as --key ARN and kms-rsa: read it):
+      // kms: would send the request to AWS KMS instead.
+      return parseKmsArn(key)?.accountId === LOCAL_ACCOUNT ? `local KMS key ${key} (--key ${key})` : `KMS key ${key} (--key kms:${key})`;
     case XWING_PROVIDER_ID:
       return `the X-Wing private key whose public key has SHA-256 ${key} (--key pq:FILE)`;
     case 'aws-kms-rsa':

@@ -7,8 +7,8 @@ import { CLI, ensureBuilt } from './build.js';
 import { q, tmp } from './run.js';
 
 /**
- * The example sessions of docs/cli.md, run as written, so that they cannot drift from what the
- * CLI prints. The convention (docs/cli.md, "About the examples"):
+ * The example sessions of docs/cli.md (and of the other pages in DOCS), run as written, so that
+ * they cannot drift from what the CLI prints. The convention (docs/cli.md, "About the examples"):
  *
  * - Every ```console block is a session, unless the line before it is
  *   `<!-- not run: <reason> -->`. Lines starting `$ ` are commands (bash, run in order in one
@@ -29,17 +29,27 @@ interface Session {
   steps: { command: string; expected: string[] }[];
 }
 
-function extractSessions(markdown: string): Session[] {
+/** The pages whose ```console blocks are sessions, and how many each has at least (a block made
+ * into ```sh by mistake would otherwise drop out of the test unnoticed). */
+const DOCS: readonly (readonly [page: string, atLeast: number])[] = [
+  ['docs/cli.md', 10],
+  ['README.md', 1],
+  ['docs/kms-server.md', 2],
+];
+
+function extractSessions(markdown: string, page: string): Session[] {
   const lines = markdown.split('\n');
   const sessions: Session[] = [];
   for (let i = 0; i < lines.length; i++) {
-    if (lines[i] !== '```console') continue;
-    const skipped = /^<!-- not run: .+ -->$/.test(lines[i - 1] ?? '');
+    // A block may be indented (inside a list item): its lines are read without the indent.
+    const indent = /^( *)```console$/.exec(lines[i]!)?.[1];
+    if (indent === undefined) continue;
+    const skipped = /^<!-- not run: .+ -->$/.test((lines[i - 1] ?? '').trim());
     const session: Session = { line: i + 1, steps: [] };
-    for (i++; i < lines.length && lines[i] !== '```'; i++) {
-      const line = lines[i]!;
+    for (i++; i < lines.length && lines[i] !== `${indent}\`\`\``; i++) {
+      const line = lines[i]!.startsWith(indent) ? lines[i]!.slice(indent.length) : lines[i]!;
       if (line.startsWith('$ ')) session.steps.push({ command: line.slice(2), expected: [] });
-      else if (session.steps.length === 0) throw new Error(`docs/cli.md:${i + 1}: a session must start with a "$ " command`);
+      else if (session.steps.length === 0) throw new Error(`${page}:${i + 1}: a session must start with a "$ " command`);
       else session.steps.at(-1)!.expected.push(line);
     }
     if (!skipped) sessions.push(session);
@@ -114,20 +124,22 @@ async function runSession(session: Session): Promise<{ actual: string[]; expecte
 
 beforeAll(() => ensureBuilt(), 120_000);
 
-describe('docs/cli.md example sessions', () => {
-  const sessions = extractSessions(readFileSync(join(process.cwd(), 'docs', 'cli.md'), 'utf8'));
+for (const [page, atLeast] of DOCS) {
+  describe(`${page} example sessions`, () => {
+    const sessions = extractSessions(readFileSync(join(process.cwd(), page), 'utf8'), page);
 
-  it('there are sessions to run', () => {
-    expect(sessions.length).toBeGreaterThanOrEqual(3);
+    it(`there are at least ${atLeast} sessions to run`, () => {
+      expect(sessions.length).toBeGreaterThanOrEqual(atLeast);
+    });
+
+    for (const session of sessions) {
+      it(`the session at ${page}:${session.line} prints what the docs show`, async () => {
+        const { actual, expected } = await runSession(session);
+        // Every step that differs, at once: the docs show what the CLI prints.
+        const differing = session.steps.flatMap((step, i) =>
+          pattern(expected[i]!).test(actual[i] ?? '') ? [] : [`$ ${step.command}\n--- docs:\n${expected[i]}\n--- printed:\n${actual[i]}`]);
+        expect(differing.join('\n\n'), `${page}:${session.line}`).toBe('');
+      }, 90_000);
+    }
   });
-
-  for (const session of sessions) {
-    it(`the session at docs/cli.md:${session.line} prints what the docs show`, async () => {
-      const { actual, expected } = await runSession(session);
-      // Every step that differs, at once: the docs show what the CLI prints.
-      const differing = session.steps.flatMap((step, i) =>
-        pattern(expected[i]!).test(actual[i] ?? '') ? [] : [`$ ${step.command}\n--- docs:\n${expected[i]}\n--- printed:\n${actual[i]}`]);
-      expect(differing.join('\n\n'), `docs/cli.md:${session.line}`).toBe('');
-    }, 90_000);
-  }
-});
+}
