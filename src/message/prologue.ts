@@ -39,7 +39,11 @@ import { checkFrameLength, startEncryption } from './encrypt-session.js';
 export interface EncryptOptions extends KeySource {
   /** Text pairs authenticated with the message and stored in its header (not secret): a plain object or a Map. */
   encryptionContext?: EncryptionContext | ReadonlyMap<string, string>;
-  /** Plaintext bytes per frame; default 64 KiB. */
+  /**
+   * Plaintext bytes per frame; default 64 KiB. An integer from 1 to 16 MiB (RangeError otherwise);
+   * above 4 MiB, decrypt refuses the message (ERR_LIMIT_EXCEEDED) unless given a `maxFrameLength`
+   * at least as large (SPEC §7).
+   */
   frameLength?: number;
   /** Force an AES-GCM backend (default: the fastest this runtime has). */
   backend?: AeadBackendName;
