@@ -84,7 +84,7 @@ export function checkChunk(chunk: unknown): Uint8Array {
  * @throws TypeError/RangeError for bad options, SealboxError ERR_ENCRYPTION_CONTEXT_INVALID /
  * ERR_LIMIT_EXCEEDED for a bad encryption context (constructor). The stream errors with
  * SealboxError ERR_KEYRING, ERR_LIMIT_EXCEEDED (too many frames), ERR_STATE, and TypeError for
- * a chunk that is not a Uint8Array.
+ * a chunk that is not a Uint8Array, or whose buffer is detached or shrunk before it is sealed.
  */
 export class EncryptTransform extends Transform {
   /** Resolves with the header once the data key is wrapped. */

@@ -1,4 +1,5 @@
 import type { MaybePromise } from '../crypto/aead.js';
+import { ownView } from '../crypto/bytes.js';
 import { SealboxError } from '../errors.js';
 import type { EncryptSession } from '../message/encrypt-session.js';
 
@@ -37,11 +38,17 @@ export class EncryptFramer {
     this.#frameLength = session.header.frameLength;
   }
 
-  /** Consumes `chunk` (which the caller must not change until the result settles). */
+  /**
+   * Consumes `chunk` (which the caller must not change until the result settles). It is read
+   * through its own memory and its length taken once, as one-shot `encrypt` reads its
+   * plaintext: a chunk detached (transferred) or shrunk before or while it is sealed is a
+   * TypeError, never a valid message without its bytes (a detached view reads as empty).
+   */
   push(chunk: Uint8Array, emit: Emit): MaybePromise<void> {
     if (this.#done) throw new SealboxError('ERR_STATE', 'The stream was already finished');
+    const view = ownView('chunk', chunk, false);
     this.#sendHeader(emit);
-    return this.#consume(chunk, 0, emit);
+    return this.#consume(view, view.length, 0, emit);
   }
 
   /** Seals the final frame (and, for a signed suite, emits the signature). After this the framer accepts nothing more. */
@@ -80,7 +87,9 @@ export class EncryptFramer {
   }
 
   /** Loops synchronously while the backend answers synchronously; resumes after a promise otherwise. */
-  #consume(chunk: Uint8Array, offset: number, emit: Emit): MaybePromise<void> {
+  #consume(chunk: Uint8Array, length: number, offset: number, emit: Emit): MaybePromise<void> {
+    // Only another turn can detach or shrink the chunk: checked on entry and on each resume.
+    if (chunk.length !== length) throw new TypeError('"chunk" was detached or shrunk while it was encrypted');
     const F = this.#frameLength;
     let pos = offset;
     while (pos < chunk.length) {
@@ -104,7 +113,7 @@ export class EncryptFramer {
         const resume = pos;
         return sealed.then((frame) => {
           for (const part of frame) this.#out(part, emit);
-          return this.#consume(chunk, resume, emit);
+          return this.#consume(chunk, length, resume, emit);
         });
       }
       for (const part of sealed) this.#out(part, emit);

@@ -27,7 +27,7 @@ export interface EncryptionStream extends TransformStream<Uint8Array, Uint8Array
  * @throws TypeError/RangeError for bad options, SealboxError ERR_ENCRYPTION_CONTEXT_INVALID /
  * ERR_LIMIT_EXCEEDED for a bad encryption context (synchronously). The stream errors with
  * SealboxError ERR_KEYRING, ERR_LIMIT_EXCEEDED (too many frames), or a TypeError for a chunk
- * that is not a Uint8Array.
+ * that is not a Uint8Array, or whose buffer is detached or shrunk before its frames are sealed.
  */
 export function encryptStream(options: EncryptOptions): EncryptionStream {
   return createEncryptionStream(options);
