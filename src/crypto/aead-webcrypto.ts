@@ -10,12 +10,16 @@ export function subtleCrypto(): SubtleCrypto | undefined {
 }
 
 /**
- * A view WebCrypto accepts. It refuses views of a SharedArrayBuffer (cross-origin-isolated
- * pages, wasm memory), which node:crypto and noble take, so those are copied: every backend
- * accepts the same inputs. Plain views pass through uncopied (WebCrypto copies them itself).
+ * A view WebCrypto accepts. Browsers refuse views of a SharedArrayBuffer (cross-origin-isolated
+ * pages, wasm memory) and of a resizable ArrayBuffer (WebIDL's BufferSource without
+ * [AllowResizable]: Chromium throws a TypeError), which node:crypto, noble and Node's own
+ * WebCrypto take, so those are copied: every backend accepts the same inputs. Views of a plain
+ * ArrayBuffer pass through uncopied (WebCrypto copies them itself).
  */
 export function webCryptoView(view: Uint8Array): Uint8Array<ArrayBuffer> {
-  return (view.buffer instanceof ArrayBuffer ? view : copyBytes(view)) as Uint8Array<ArrayBuffer>;
+  const buffer = view.buffer;
+  const plain = buffer instanceof ArrayBuffer && (buffer as { resizable?: boolean }).resizable !== true;
+  return (plain ? view : copyBytes(view)) as Uint8Array<ArrayBuffer>;
 }
 
 /**

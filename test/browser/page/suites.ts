@@ -157,6 +157,68 @@ const suites = {
     return { checked, failures };
   },
 
+  /**
+   * Inputs in a resizable ArrayBuffer (which Chromium's WebCrypto refuses, and node:crypto,
+   * noble and Node's WebCrypto take) through every entry point; and an encryptStream chunk
+   * detached (transferred) after it was written. Returns each outcome: 'ok' or what it threw.
+   */
+  async awkwardBuffers(): Promise<Record<string, string>> {
+    const F = 1024;
+    const plaintext = pattern(5 * F + 7, 31);
+    const { ciphertext } = await api.encrypt(plaintext, { keyring, frameLength: F });
+    const resizable = (bytes: Uint8Array): Uint8Array => {
+      const buffer = new ArrayBuffer(bytes.length, { maxByteLength: 2 * bytes.length + 1 });
+      const view = new Uint8Array(buffer);
+      view.set(bytes);
+      return view;
+    };
+    const failed = (err: unknown): string => (err instanceof api.SealboxError ? err.code : `foreign:${(err as Error)?.name}`);
+    const attempt = async (f: () => Promise<boolean>): Promise<string> => {
+      try {
+        return (await f()) ? 'ok' : 'wrong output';
+      } catch (err) {
+        return failed(err);
+      }
+    };
+    const collectFrom = async (ts: TransformStream<Uint8Array, Uint8Array>, input: Uint8Array): Promise<Uint8Array> => {
+      const writer = ts.writable.getWriter();
+      void writer.write(input).catch(() => undefined);
+      void writer.close().catch(() => undefined);
+      const parts: Uint8Array[] = [];
+      const reader = ts.readable.getReader();
+      for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value);
+      return Uint8Array.from(parts.flatMap((p) => [...p]));
+    };
+    const out: Record<string, string> = {
+      encrypt: await attempt(async () => equalBytes((await api.decrypt((await api.encrypt(resizable(plaintext), { keyring, frameLength: F })).ciphertext, { keyring })).plaintext, plaintext)),
+      decrypt: await attempt(async () => equalBytes((await api.decrypt(resizable(ciphertext), { keyring })).plaintext, plaintext)),
+      encryptStream: await attempt(async () => equalBytes((await api.decrypt(await collectFrom(api.encryptStream({ keyring, frameLength: F }), resizable(plaintext)), { keyring })).plaintext, plaintext)),
+      decryptStream: await attempt(async () => equalBytes(await collectFrom(api.decryptStream({ keyring }), resizable(ciphertext)), plaintext)),
+      decryptRange: await attempt(async () => equalBytes((await api.decryptRange(resizable(ciphertext), { keyring, start: 100, end: 3000 })).plaintext, plaintext.subarray(100, 3000))),
+      wrappingKey: await attempt(async () => {
+        const k = new api.RawAesKeyring({ namespace: 'page', name: 'k', wrappingKey: resizable(pattern(32, 7)) });
+        return equalBytes((await api.decrypt(ciphertext, { keyring: k })).plaintext, plaintext);
+      }),
+    };
+    // A chunk transferred away while it waits for its turn: the stream errors, it does not
+    // write a valid message without those bytes.
+    out.detachedChunk = await attempt(async () => {
+      const enc = api.encryptStream({ keyring, frameLength: F });
+      const writer = enc.writable.getWriter();
+      const chunk = plaintext.slice();
+      const written = writer.write(chunk);
+      (chunk.buffer as ArrayBuffer & { transfer(): ArrayBuffer }).transfer();
+      void written.catch(() => undefined);
+      void writer.close().catch(() => undefined);
+      const parts: Uint8Array[] = [];
+      const reader = enc.readable.getReader();
+      for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value);
+      const message = Uint8Array.from(parts.flatMap((p) => [...p]));
+      return (await api.decrypt(message, { keyring })).plaintext.length === plaintext.length;
+    });
+    return out;
+  },
+
   /** Wycheproof AES-GCM (the SDK profile) on the bundle's in-page backends; returns failing tcIds. */
   async wycheproofAesGcm(cases: Array<{ tcId: number; key: string; iv: string; aad: string; msg: string; ct: string; tag: string; result: string }>, backend: AeadBackendName) {
     const failures: string[] = [];
