@@ -102,7 +102,10 @@ export class DecryptFramer {
    */
   push(chunk: Uint8Array, emit: Emit): MaybePromise<void> {
     if (this.#phase === Phase.Failed) throw new SealboxError('ERR_STATE', 'The stream already failed');
-    return this.#guard(() => this.#consume(this.#hooks.ownSharedChunks === true ? chunk : ownView('chunk', chunk, true), 0, emit));
+    return this.#guard(() => {
+      const view = this.#hooks.ownSharedChunks === true ? chunk : ownView('chunk', chunk, true);
+      return this.#consume(view, view.length, 0, emit);
+    });
   }
 
   /** Declares the end of input. */
@@ -158,7 +161,11 @@ export class DecryptFramer {
     return pos + take;
   }
 
-  #consume(chunk: Uint8Array, offset: number, emit: Emit): MaybePromise<void> {
+  #consume(chunk: Uint8Array, length: number, offset: number, emit: Emit): MaybePromise<void> {
+    // A chunk detached or shrunk while a keyring, a frame or the signature was awaited (only
+    // another turn can do it) would read as ending here: the rest silently skipped, trailing
+    // bytes unseen. Checked on entry and on each resume.
+    if (chunk.length !== length) throw new TypeError('"chunk" was detached or shrunk while it was decrypted');
     let pos = offset;
     while (pos < chunk.length) {
       switch (this.#phase) {
@@ -190,7 +197,7 @@ export class DecryptFramer {
             this.#buffer = this.#small;
             this.#phase = Phase.FrameType;
             this.#hooks.onHeader?.(header);
-            return this.#consume(chunk, resume, emit);
+            return this.#consume(chunk, length, resume, emit);
           });
         }
         case Phase.FrameType: {
@@ -239,7 +246,7 @@ export class DecryptFramer {
                 return undefined;
               }
               this.#frameDone(plaintext, emit);
-              return this.#consume(chunk, resume, emit);
+              return this.#consume(chunk, length, resume, emit);
             });
           }
           this.#frameDone(opened, emit);
@@ -256,7 +263,7 @@ export class DecryptFramer {
             this.#withheld = undefined;
             this.#phase = Phase.Done;
             if (plaintext !== undefined && plaintext.length > 0) emit(plaintext);
-            return this.#consume(chunk, resume, emit);
+            return this.#consume(chunk, length, resume, emit);
           });
         }
         case Phase.Done:

@@ -2,7 +2,10 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { decrypt } from '../../src/decrypt.js';
 import { SealboxError } from '../../src/errors.js';
+import { decryptStream } from '../../src/stream/decrypt-stream.js';
 import { encryptStream } from '../../src/stream/encrypt-stream.js';
+import { encrypt } from '../../src/encrypt.js';
+import type { Keyring } from '../../src/keyring/keyring.js';
 import { createEncryptStream } from '../../src/node/streams.js';
 import { concat } from '../../src/crypto/bytes.js';
 import { pattern, testKeyring } from '../helpers/keys.js';
@@ -92,4 +95,32 @@ describe('encrypt streams: a chunk detached after it was written', () => {
     expect(await failed).toBeInstanceOf(TypeError);
     expect(await opened(concat(...parts))).toBe('ERR_TRUNCATED');
   }, 5000); // before the fix the stream neither failed nor ended
+});
+
+describe('decrypt streams: a chunk detached while it is read', () => {
+  it.each(['node', 'webcrypto'] as const)('Web decryptStream (%s): detached while the keyring is asked, the stream fails with a TypeError and releases nothing', async (backend) => {
+    const { ciphertext } = await encrypt(pattern(5 * F + 3, 4), { keyring, frameLength: F });
+    let asked!: () => void;
+    const waiting = new Promise<void>((resolve) => (asked = resolve));
+    const slow: Keyring = {
+      wrapKey: (request) => keyring.wrapKey(request),
+      unwrapKey: async (request) => {
+        asked();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        return keyring.unwrapKey(request);
+      },
+    };
+    const dec = decryptStream({ keyring: slow, backend });
+    const writer = dec.writable.getWriter();
+    const chunk = ciphertext.slice();
+    void writer.write(chunk).catch(() => undefined);
+    void writer.close().catch(() => undefined);
+    const drained = drain(dec.readable);
+    await waiting;
+    detach(chunk);
+    const { out, error } = await drained;
+    // It read as a message cut after its header: ERR_TRUNCATED, which blamed the sender.
+    expect(error).toBeInstanceOf(TypeError);
+    expect(out.length).toBe(0);
+  });
 });
