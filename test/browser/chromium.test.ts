@@ -5,6 +5,7 @@ import * as sealbox from '../../src/index.js';
 import { encryptWithMessageId } from '../../src/encrypt.js';
 import { loadVectorKeys, loadVectors } from '../helpers/vectors.js';
 import { loadWycheproof } from '../helpers/wycheproof.js';
+import { forgeFrame } from '../helpers/forge.js';
 import { buildBrowserBundle, buildPageScript } from './build.js';
 import { BROWSER_SKIP, INDEX_HTML, launchChromium } from './chromium.js';
 import type { Suites } from './page/suites.js';
@@ -229,6 +230,32 @@ describe.skipIf(BROWSER_SKIP)('cross-runtime', () => {
     } finally {
       await fresh.close();
     }
+  });
+
+  it('signed suite: the page\'s decryptStream withholds the last frame with plaintext until the signature verifies, as Node\'s does (WebCrypto and noble pages)', async () => {
+    const suite = sealbox.SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384;
+    const keyring = crossKeyring(sealbox);
+    const F = 64;
+    const signed = async (plaintext: Uint8Array): Promise<Uint8Array> => (await sealbox.encrypt(plaintext, { keyring, frameLength: F, suite })).ciphertext;
+    const partial = pattern(150, 2); // a final frame of 22 bytes
+    const whole = pattern(128, 5); // whole frames: the final frame is empty
+    const partialMessage = await signed(partial);
+    const wholeMessage = await signed(whole);
+    const forgedFrame = pattern(64, 99);
+    // [message, what may be released, code]: an insider's frames (every tag valid) and cut signatures.
+    const expected: Array<[Uint8Array, Uint8Array, string]> = [
+      [partialMessage, partial, 'OK'],
+      [wholeMessage, whole, 'OK'],
+      [await forgeFrame(partialMessage, keyring, 0, forgedFrame), Uint8Array.of(...forgedFrame, ...partial.subarray(64, 128)), 'ERR_DECRYPTION_FAILED'],
+      [await forgeFrame(wholeMessage, keyring, 0, forgedFrame), forgedFrame, 'ERR_DECRYPTION_FAILED'],
+      [await forgeFrame(wholeMessage, keyring, 1, forgedFrame), whole.subarray(0, 64), 'ERR_DECRYPTION_FAILED'],
+      [await forgeFrame(await signed(pattern(64, 6)), keyring, 0, forgedFrame), new Uint8Array(0), 'ERR_DECRYPTION_FAILED'],
+      [partialMessage.subarray(0, partialMessage.length - 10), partial.subarray(0, 128), 'ERR_TRUNCATED'],
+      [wholeMessage.subarray(0, wholeMessage.length - 96), whole.subarray(0, 64), 'ERR_TRUNCATED'],
+    ];
+    const cases = expected.flatMap(([message]) => [7, 1000].map((chunk) => ({ b64: toBase64(message), chunk })));
+    const want = expected.flatMap(([, released, code]) => [7, 1000].map(() => ({ released: toBase64(released), code })));
+    for (const target of [page, fallback]) expect(await run(target, 'signedRelease', cases)).toEqual(want);
   });
 
   it('RSA keyring: Node encrypts to a public key, the page decrypts with the PEM private key, and the reverse', async () => {

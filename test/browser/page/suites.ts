@@ -8,7 +8,7 @@ import { encryptWithMessageId } from '../../../src/encrypt.js';
 import { createEncryptionStream } from '../../../src/stream/encrypt-stream.js';
 import { CROSS, crossKeyring, equalBytes, fixedMessage, fromBase64, hexToBytes, outcome, pattern, sizeGrid, sortedJson, tamperSummary, toBase64, vectorOutcomes } from '../shared.js';
 import type { VectorFile } from '../shared.js';
-import { through } from '../../helpers/web-streams.js';
+import { readableOf, through } from '../../helpers/web-streams.js';
 
 const keyring = new api.RawAesKeyring({ namespace: 'page', name: 'k', wrappingKey: pattern(32, 7) });
 
@@ -397,6 +397,26 @@ const suites = {
     const plaintext = await streamPlaintext(api.decryptStream(options), bytes, 65536);
     const forgedStream = await streamOutcome(api.decryptStream(options), forgedBytes, 65536);
     return { oneShot, stream: plaintext !== undefined && equalBytes(plaintext, pattern(CROSS.size, 5)) ? 'match' : 'mismatch', forged, forgedStream };
+  },
+
+  /**
+   * Signed suite through the bundle's decryptStream: for each message (base64) and write size,
+   * what the stream released before it ended (base64) and how it ended ('OK' or the code).
+   */
+  async signedRelease(cases: Array<{ b64: string; chunk: number }>): Promise<Array<{ released: string; code: string }>> {
+    const out: Array<{ released: string; code: string }> = [];
+    for (const { b64, chunk } of cases) {
+      const parts: number[] = [];
+      const reader = readableOf(fromBase64(b64), chunk).pipeThrough(api.decryptStream({ keyring: crossKeyring(api) })).getReader();
+      let code = 'OK';
+      try {
+        for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(...r.value);
+      } catch (err) {
+        code = err instanceof api.SealboxError ? err.code : `foreign:${(err as Error)?.name}`;
+      }
+      out.push({ released: toBase64(Uint8Array.from(parts)), code });
+    }
+    return out;
   },
 
   async crossDecrypt(b64: string): Promise<string> {
