@@ -1,6 +1,7 @@
-import type { AeadBackend, AeadKey } from './aead.js';
+import type { AeadBackend, TransientAeadKey } from './aead.js';
 import { authFailure, withHeadroom } from './aead.js';
 import { copyBytes } from './bytes.js';
+import { SealboxError } from '../errors.js';
 
 type Gcm = typeof import('@noble/ciphers/aes.js').gcm;
 let gcmModule: Promise<Gcm> | undefined;
@@ -14,21 +15,34 @@ let gcmModule: Promise<Gcm> | undefined;
 export function createNobleAeadBackend(): AeadBackend {
   return {
     name: 'noble',
-    async importKey(raw: Uint8Array): Promise<AeadKey> {
+    // The key is our copy in JavaScript memory (there is no CryptoKey to hold it): it can be
+    // disposed of, which wipes it. One-shot encrypt and decrypt do so once the last frame is
+    // done, as they do node:crypto's transient keys (disposeKey); keyrings and streams never.
+    async importKey(raw: Uint8Array): Promise<TransientAeadKey> {
       if (raw.length !== 32 && raw.length !== 16) throw new RangeError(`"key" expected Uint8Array of length 16 or 32, got length=${raw.length}`);
       const key = copyBytes(raw);
       const gcm = await (gcmModule ??= import('@noble/ciphers/aes.js').then((m) => m.gcm));
+      let disposed = false;
+      const current = (): Uint8Array => {
+        if (disposed) throw new SealboxError('ERR_STATE', 'The key was disposed of');
+        return key;
+      };
       return {
         seal(nonce, aad, plaintext, headroom = 0) {
-          return withHeadroom(gcm(key, nonce, aad).encrypt(plaintext), headroom);
+          return withHeadroom(gcm(current(), nonce, aad).encrypt(plaintext), headroom);
         },
         open(nonce, aad, sealed) {
+          const k = current();
           try {
             // noble verifies the tag before it produces any plaintext.
-            return gcm(key, nonce, aad).decrypt(sealed);
+            return gcm(k, nonce, aad).decrypt(sealed);
           } catch {
             return authFailure();
           }
+        },
+        dispose() {
+          disposed = true;
+          key.fill(0);
         },
       };
     },
