@@ -3,6 +3,7 @@
 // last frame is done, as they wipe node:crypto's transient keys (docs/browser.md, "Keys in a page").
 import { describe, expect, it, vi } from 'vitest';
 import { decrypt, decryptStream, encrypt, getAeadBackend, SealboxError } from '../../src/index.js';
+import { disposeKey } from '../../src/crypto/aead.js';
 import { pattern, testKeyring } from '../helpers/keys.js';
 import { through } from '../helpers/web-streams.js';
 
@@ -40,7 +41,7 @@ describe('noble backend: content keys', () => {
     const key = await getAeadBackend('noble').importKey(pattern(32, 2));
     const nonce = new Uint8Array(12);
     const sealed = await key.seal(nonce, new Uint8Array(0), pattern(10, 3));
-    (key as { dispose(): void }).dispose();
+    disposeKey(key);
     for (const call of [() => key.seal(nonce, new Uint8Array(0), pattern(10, 3)), () => key.open(nonce, new Uint8Array(0), sealed)]) {
       let err: unknown;
       try {
