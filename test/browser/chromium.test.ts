@@ -227,6 +227,15 @@ describe.skipIf(BROWSER_SKIP)('cross-runtime', () => {
       const forged = ciphertext.slice();
       forged[forged.length - 1]! ^= 1;
       expect(await outcome(sealbox, () => sealbox.decrypt(forged, options))).toBe('ERR_DECRYPTION_FAILED');
+      // Signed through the page's encryptStream: verifies in Node too.
+      const streamed = fromBase64(await run(fresh, 'signedEncryptStream'));
+      const fromStream = await sealbox.decrypt(streamed, options);
+      expect(fromStream.header.suite.signed).toBe(true);
+      expect(Buffer.from(fromStream.plaintext).equals(Buffer.from(pattern(CROSS.size, 5)))).toBe(true);
+      expect(fromStream.encryptionContext).toMatchObject(CROSS.encryptionContext);
+      const forgedStream = streamed.slice();
+      forgedStream[forgedStream.length - 1]! ^= 1;
+      expect(await outcome(sealbox, () => sealbox.decrypt(forgedStream, options))).toBe('ERR_DECRYPTION_FAILED');
     } finally {
       await fresh.close();
     }

@@ -377,6 +377,17 @@ const suites = {
     return toBase64(ciphertext);
   },
 
+  /** Signed suite: the agreed plaintext through the bundle's encryptStream with suite 2, in writes of 10,000 bytes, for Node. */
+  async signedEncryptStream(): Promise<string> {
+    const enc = api.encryptStream({
+      keyring: crossKeyring(api),
+      frameLength: CROSS.frameLength,
+      encryptionContext: CROSS.encryptionContext,
+      suite: api.SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384,
+    });
+    return toBase64(await through(enc, pattern(CROSS.size, 5), 10_000));
+  },
+
   /**
    * Signed suite: decrypts a message Node signed, one-shot and through a Web stream, requiring a
    * signature; then the same message with the last byte of its signature changed.
