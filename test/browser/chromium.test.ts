@@ -141,7 +141,8 @@ describe.skipIf(BROWSER_SKIP)('the page', () => {
   it('inputs in a resizable ArrayBuffer work on every entry point; a chunk detached after it was written errors the encrypt stream', async () => {
     // Chromium's WebCrypto throws a TypeError for a view of a resizable buffer (node:crypto and
     // Node's WebCrypto take it); a detached chunk read as empty wrote a valid, shorter message.
-    expect(await run(page, 'awkwardBuffers')).toEqual({
+    const { byobLoop, ...rest } = await run(page, 'awkwardBuffers');
+    expect(rest).toEqual({
       encrypt: 'ok',
       decrypt: 'ok',
       encryptStream: 'ok',
@@ -150,6 +151,8 @@ describe.skipIf(BROWSER_SKIP)('the page', () => {
       wrappingKey: 'ok',
       detachedChunk: 'foreign:TypeError',
     });
+    // Timing decides which; before the fix it wrote a valid message of the first reads only.
+    expect(['ok', 'foreign:TypeError']).toContain(byobLoop);
   });
 
   it('passes Wycheproof AES-GCM (128/256-bit keys, 96-bit IV, 128-bit tag) on WebCrypto and noble', async () => {
