@@ -23,8 +23,9 @@ export interface DecryptSession {
   openFrameInto(index: number, final: boolean, sealed: Uint8Array, out: Uint8Array, offset: number): MaybePromise<void>;
   /**
    * A signed message's verifier (SPEC §11), already given the header bytes and tag: the reader
-   * passes it every frame's encoding, in order, and must not release the final frame's plaintext
-   * before {@link checkSignature} resolves. Undefined for an unsigned suite.
+   * passes it every frame's encoding, in order, and must not release the last frame that has
+   * plaintext (the final frame, or the last regular frame when the final frame is empty) before
+   * {@link checkSignature} resolves. Undefined for an unsigned suite.
    */
   readonly verifier?: MessageVerifier;
   /**

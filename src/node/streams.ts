@@ -144,7 +144,8 @@ export class EncryptTransform extends Transform {
  * SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED,
  * ERR_ENCRYPTION_CONTEXT_MISMATCH, ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH,
  * ERR_DECRYPTION_FAILED, ERR_TRUNCATED, ERR_TRAILING_DATA, ERR_SIGNATURE_POLICY, ERR_STATE. A signed
- * message's final frame is pushed only after its signature verifies.
+ * message's last frame with plaintext (the final frame, or the last regular frame when the final
+ * frame is empty) is pushed only after its signature verifies (docs/streaming.md).
  */
 export class DecryptTransform extends Transform {
   /**

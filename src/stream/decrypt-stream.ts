@@ -113,9 +113,12 @@ export function headerPromise(): { promise: Promise<MessageHeader>; resolve: (h:
  * Decrypts a Sealbox message arriving as a stream of chunks (Web Streams: Node >= 18 and
  * browsers). Each frame's plaintext is released only after that frame's tag verifies (frames
  * under 4 KiB gathered into arrays of up to 64 KiB, per input chunk); for a
- * signed message (suite 2) the final frame's plaintext only after the signature verifies too,
- * so the stream never closes normally on a forged message. A chunk in a SharedArrayBuffer is
- * copied before its frames are opened; any other chunk must not change once written.
+ * signed message (suite 2) the last frame that has plaintext (the final frame, or the last
+ * regular frame when the final frame is empty) only after the signature verifies too, each
+ * other frame once the frame after it has verified, so the stream never closes normally on a
+ * forged message and never releases one whole. A chunk in a SharedArrayBuffer is copied
+ * before its frames are opened; any other chunk must not change once written, and one
+ * detached or shrunk before its frames are done fails the stream with a TypeError.
  *
  * What a consumer may have received before an error: every frame before the failing point
  * was authenticated on its own, but a stream that errors with ERR_TRUNCATED was cut and its
