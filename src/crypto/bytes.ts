@@ -140,6 +140,18 @@ const viewByteOffset = typedArrayGetter('byteOffset');
 const viewByteLength = typedArrayGetter('byteLength');
 const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')!.get as (this: unknown) => number;
 
+/**
+ * The number of bytes a typed array views, read by the intrinsic getter: what a subclass
+ * overrides or a Proxy answers is never asked. Undefined for anything else (a Proxy included).
+ */
+export function ownByteLength(value: unknown): number | undefined {
+  try {
+    return viewByteLength.call(value) as number;
+  } catch {
+    return undefined;
+  }
+}
+
 /** True for an ArrayBuffer of any realm; false for a SharedArrayBuffer (whose byteLength getter is another). */
 function isArrayBuffer(buffer: unknown): boolean {
   try {

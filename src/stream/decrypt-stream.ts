@@ -1,5 +1,5 @@
 import type { MaybePromise } from '../crypto/aead.js';
-import { assertBytes } from '../crypto/bytes.js';
+import { assertBytes, ownByteLength } from '../crypto/bytes.js';
 import { SealboxError } from '../errors.js';
 import type { MessageHeader } from '../format/header.js';
 import type { DecryptOptions, DecryptPlan } from '../message/prologue.js';
@@ -32,10 +32,12 @@ export function createDecryptFramer(plan: DecryptPlan, onHeader?: (header: Messa
 /**
  * Queue size of a chunk in bytes. Not-bytes count as 1 so that they reach `transform`, which
  * rejects them with a TypeError that errors both sides (a throwing size() would error only
- * the writable side and leave readers hanging).
+ * the writable side and leave readers hanging). The length is read by the intrinsic getter, as
+ * `transform` reads the chunk: a subclass's `byteLength` (which may throw or be NaN) is not
+ * asked, and a Proxy of a Uint8Array counts as 1 and is refused there.
  */
 export function chunkBytes(chunk: unknown): number {
-  return chunk instanceof Uint8Array ? chunk.byteLength : 1;
+  return chunk instanceof Uint8Array ? (ownByteLength(chunk) ?? 1) : 1;
 }
 
 /** Arrays below this many bytes are gathered by {@link gatherSmall}. */
