@@ -150,6 +150,7 @@ describe.skipIf(BROWSER_SKIP)('the page', () => {
       decryptRange: 'ok',
       wrappingKey: 'ok',
       detachedChunk: 'foreign:TypeError',
+      proxyChunk: 'foreign:TypeError',
     });
     // Timing decides which; before the fix it wrote a valid message of the first reads only.
     expect(['ok', 'foreign:TypeError']).toContain(byobLoop);

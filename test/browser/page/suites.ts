@@ -217,6 +217,14 @@ const suites = {
       void writer.close().catch(() => undefined);
       return (await api.decrypt(await readAll(enc.readable), { keyring })).plaintext.length === plaintext.length;
     });
+    // A Proxy of a Uint8Array passes `instanceof`: it fails both sides of the stream with a
+    // TypeError (the queue once asked it its byteLength, which threw, and the reader waited).
+    out.proxyChunk = await attempt(() =>
+      Promise.race([
+        collectFrom(api.decryptStream({ keyring }), new Proxy(ciphertext, {})).then((b) => equalBytes(b, plaintext)),
+        new Promise<boolean>((_, reject) => setTimeout(() => reject(new Error('hangs')), 2000)),
+      ]),
+    );
     // The same through a BYOB reader of a Blob that reads into the buffer of the chunk it just
     // wrote, without awaiting the write (each read detaches that buffer): the stream either kept
     // up or fails; it never writes a message that decrypts to less.
