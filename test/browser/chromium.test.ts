@@ -138,6 +138,12 @@ describe.skipIf(BROWSER_SKIP)('the page', () => {
     expect(checked).toBe(2 * 7 * 6 + 4);
   });
 
+  it('every key Sealbox imports into WebCrypto is non-extractable (AES wrapping and content keys, HKDF input, RSA keys)', async () => {
+    const seen = await run(page, 'importedKeys');
+    for (const kind of ['AES-GCM:raw', 'HKDF:raw', 'RSA-OAEP:spki', 'RSA-OAEP:pkcs8']) expect(seen.some((k) => k.startsWith(kind))).toBe(true);
+    expect(seen.filter((k) => !k.endsWith(':false'))).toEqual([]);
+  });
+
   it('inputs in a resizable ArrayBuffer work on every entry point; a chunk detached after it was written errors the encrypt stream', async () => {
     // Chromium's WebCrypto throws a TypeError for a view of a resizable buffer (node:crypto and
     // Node's WebCrypto take it); a detached chunk read as empty wrote a valid, shorter message.

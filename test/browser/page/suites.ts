@@ -158,6 +158,40 @@ const suites = {
   },
 
   /**
+   * Every key Sealbox imports into WebCrypto (wrapping keys, HKDF input, content keys, RSA keys
+   * from DER) over one-shot, streamed, signed, cached and RSA paths: "ALG:format:extractable".
+   */
+  async importedKeys(): Promise<string[]> {
+    const seen: string[] = [];
+    const proto = SubtleCrypto.prototype as unknown as { importKey: (...a: unknown[]) => Promise<CryptoKey> };
+    const original = proto.importKey;
+    proto.importKey = function (this: SubtleCrypto, ...a: unknown[]) {
+      const alg = a[2] as string | { name: string };
+      seen.push(`${typeof alg === 'string' ? alg : alg.name}:${String(a[0])}:${String(a[3])}`);
+      return original.apply(this, a);
+    };
+    try {
+      const aes = new api.RawAesKeyring({ namespace: 'page', name: 'x', wrappingKey: pattern(32, 8) });
+      const { ciphertext } = await api.encrypt(pattern(100), { keyring: aes, suite: api.SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 });
+      await api.decrypt(ciphertext, { keyring: aes });
+      await through(api.decryptStream({ keyring: aes }), ciphertext, 64);
+      await through(api.encryptStream({ keyring: aes }), pattern(100), 64);
+      await api.decrypt(ciphertext, { materialsManager: new api.CachingMaterialsManager({ keyring: aes, capacity: 2, maxAgeMs: 1000 }) });
+      const pair = await crypto.subtle.generateKey({ name: 'RSA-OAEP', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, ['encrypt', 'decrypt']);
+      const rsa = new api.RawRsaKeyring({
+        namespace: 'page',
+        name: 'rsa',
+        publicKey: new Uint8Array(await crypto.subtle.exportKey('spki', pair.publicKey)),
+        privateKey: new Uint8Array(await crypto.subtle.exportKey('pkcs8', pair.privateKey)),
+      });
+      await api.decrypt((await api.encrypt(pattern(10), { keyring: rsa })).ciphertext, { keyring: rsa });
+    } finally {
+      proto.importKey = original;
+    }
+    return seen;
+  },
+
+  /**
    * Inputs in a resizable ArrayBuffer (which Chromium's WebCrypto refuses, and node:crypto,
    * noble and Node's WebCrypto take) through every entry point; and an encryptStream chunk
    * detached (transferred) after it was written. Returns each outcome: 'ok' or what it threw.
