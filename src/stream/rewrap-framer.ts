@@ -45,9 +45,9 @@ export class RewrapFramer {
   }
 
   /**
-   * Consumes `chunk`; emits the new header once, then the body's bytes. A chunk in a
-   * SharedArrayBuffer is copied first: the body emitted is the body walked, and not memory
-   * another thread may still write.
+   * Consumes `chunk`; emits the new header once, then copies of the body's bytes (the caller may
+   * reuse its chunk once this settles). A chunk in a SharedArrayBuffer is copied first: the
+   * body emitted is the body walked, and not memory another thread may still write.
    */
   push(chunk: Uint8Array, emit: Emit): MaybePromise<void> {
     if (this.#phase === Phase.Failed) throw new SealboxError('ERR_STATE', 'The stream already failed');
@@ -169,7 +169,10 @@ export class RewrapFramer {
           throw new SealboxError('ERR_STATE', 'The stream already failed');
       }
     }
-    if (start >= 0 && start < chunk.length) emit(chunk.subarray(start));
+    // A copy, not a view of the caller's chunk: the caller may reuse or transfer its buffer once
+    // the write has resolved (a BYOB read loop), while these bytes still wait in the readable
+    // queue; a view would then change, or read as empty, and the rewrapped copy be corrupt.
+    if (start >= 0 && start < chunk.length) emit(chunk.slice(start));
     return undefined;
   }
 }

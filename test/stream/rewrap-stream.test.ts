@@ -32,6 +32,36 @@ describe('rewrapStream', () => {
     });
   }
 
+  it('the body it emits is its own: a writer that reuses or transfers its chunk once the write resolved changes nothing', async () => {
+    const plaintext = pattern(3000, 8);
+    const { ciphertext } = await encrypt(plaintext, { keyring: oldKey, frameLength: F });
+    const oneShot = await rewrap(ciphertext, { keyring: oldKey, to: newKey });
+    for (const reuse of ['overwrite', 'transfer'] as const) {
+      const rw = rewrapStream({ keyring: oldKey, to: newKey });
+      const writer = rw.writable.getWriter();
+      const outputs: Uint8Array[] = [];
+      const reading = (async () => {
+        const reader = rw.readable.getReader();
+        for (let r = await reader.read(); !r.done; r = await reader.read()) outputs.push(r.value);
+      })();
+      // One buffer for every chunk, as a BYOB read loop has: filled, written, then reused.
+      let buffer = new Uint8Array(500);
+      for (let i = 0; i < ciphertext.length; i += 500) {
+        const n = Math.min(500, ciphertext.length - i);
+        buffer.set(ciphertext.subarray(i, i + n));
+        await writer.write(buffer.subarray(0, n));
+        if (reuse === 'overwrite') buffer.fill(0xee);
+        else buffer = new Uint8Array(structuredClone(buffer.buffer, { transfer: [buffer.buffer] }));
+      }
+      await writer.close();
+      await reading;
+      const out = Buffer.concat(outputs);
+      expect(out.length, reuse).toBe(oneShot.ciphertext.length);
+      expect(bytesEqual(bodyOf(out), bodyOf(ciphertext)), reuse).toBe(true);
+      expect(bytesEqual((await decrypt(out, { keyring: newKey })).plaintext, plaintext), reuse).toBe(true);
+    }
+  });
+
   it('errors with the structure codes; a tampered header emits nothing', async () => {
     const { ciphertext } = await encrypt(pattern(1000), { keyring: oldKey, frameLength: F });
     const cases: [Uint8Array, string][] = [
