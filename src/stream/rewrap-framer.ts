@@ -115,8 +115,12 @@ export class RewrapFramer {
           if (this.#filled < this.#need) break;
           const all = this.#buffer;
           const resume = pos;
+          const length = chunk.length;
           const go = (result: RewrappedHeader): MaybePromise<void> => {
             if (this.#phase === Phase.Failed) return undefined; // aborted meanwhile
+            // A chunk detached or shrunk while the keyring was asked would read as ending here:
+            // a truncation blamed on the message.
+            if (chunk.length !== length) throw new TypeError('"chunk" was detached or shrunk while the header was rewrapped');
             this.#frameLength = result.header.frameLength;
             this.#buffer = new Uint8Array(4);
             this.#phase = Phase.FrameType;

@@ -62,6 +62,24 @@ describe('rewrapStream', () => {
     }
   });
 
+  it('a chunk transferred while the keyring is asked is a TypeError, not a truncation of the message', async () => {
+    const { ciphertext } = await encrypt(pattern(3000, 8), { keyring: oldKey, frameLength: F });
+    const chunk = ciphertext.slice();
+    const detaching = {
+      wrapKey: (r: Parameters<typeof oldKey.wrapKey>[0]) => oldKey.wrapKey(r),
+      unwrapKey: async (r: Parameters<typeof oldKey.unwrapKey>[0]) => {
+        structuredClone(chunk.buffer, { transfer: [chunk.buffer] });
+        return oldKey.unwrapKey(r);
+      },
+    };
+    const rw = rewrapStream({ keyring: detaching, to: newKey });
+    rw.header.catch(() => undefined);
+    const reading = rw.readable.pipeTo(new WritableStream()).then(() => undefined, (e: unknown) => e);
+    const err = await rw.writable.getWriter().write(chunk).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(TypeError);
+    expect(await reading).toBeInstanceOf(TypeError);
+  });
+
   it('errors with the structure codes; a tampered header emits nothing', async () => {
     const { ciphertext } = await encrypt(pattern(1000), { keyring: oldKey, frameLength: F });
     const cases: [Uint8Array, string][] = [
