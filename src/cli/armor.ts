@@ -13,6 +13,9 @@ export const ARMOR_END = '-----END SEALBOX MESSAGE-----';
 /** Bytes per armor line: 48 bytes are 64 base64 characters. */
 const LINE_BYTES = 48;
 
+/** Longest line the reader takes (a CR before its LF counted), however the input is cut into chunks. */
+const MAX_LINE = 1024 * 1024;
+
 /** Encodes its input into armor. */
 export function createArmorStream(): Transform {
   let carry = Buffer.alloc(0);
@@ -84,6 +87,9 @@ export function createDearmorStream(): Transform {
   };
 
   const takeLine = (raw: string, push: (b: Buffer) => void): void => {
+    // Checked on every whole line too, not only on a line still pending at a chunk's end: a
+    // long line inside one chunk passed, the same line cut by a chunk boundary failed.
+    if (raw.length > MAX_LINE) throw armorError('a line is longer than 1 MiB');
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (mode === Mode.Header) {
       if (line !== ARMOR_BEGIN) throw armorError(`the first line must be ${ARMOR_BEGIN}`);
@@ -128,7 +134,7 @@ export function createDearmorStream(): Transform {
         // Armor is ASCII: latin1 keeps every byte one character, so a non-ASCII byte fails the checks.
         consume(chunk.toString('latin1'), (b) => this.push(b));
         if (mode === Mode.Header && pendingLength > ARMOR_BEGIN.length + 2) throw armorError(`the first line must be ${ARMOR_BEGIN}`);
-        if (pendingLength > 1024 * 1024) throw armorError('a line is longer than 1 MiB');
+        if (pendingLength > MAX_LINE) throw armorError('a line is longer than 1 MiB');
         callback();
       } catch (err) {
         callback(err as Error);

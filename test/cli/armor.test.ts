@@ -106,4 +106,22 @@ describe('CLI armor', () => {
     const over = Buffer.from(`${ARMOR_BEGIN}\n${'A'.repeat(1024 * 1024 + 1)}`);
     expect(await code(cut(over, Array.from({ length: 300 }, (_, i) => (i + 1) * 3511)))).toBe('ERR_FORMAT_INVALID');
   }, 60_000);
+
+  it('a line over 1 MiB is refused however the input is cut: in one chunk too, not only when a chunk ends inside it', async () => {
+    // 1 MiB + 4 base64 characters: valid base64, a whole line, then the END line. It passed in
+    // one chunk (only a line still pending at a chunk's end was measured) and failed when a
+    // chunk boundary fell 1 MiB into it: the outcome depended on how the pipe cut the input.
+    const long = Buffer.from(`${ARMOR_BEGIN}\n${'A'.repeat(1024 * 1024 + 4)}\n${ARMOR_END}\n`);
+    const cutAt = ARMOR_BEGIN.length + 1 + 1024 * 1024 + 2;
+    expect(await code([long])).toBe('ERR_FORMAT_INVALID');
+    expect(await code(cut(long, [cutAt]))).toBe('ERR_FORMAT_INVALID');
+    expect(await code(cut(long, [100]))).toBe('ERR_FORMAT_INVALID');
+    // Exactly 1 MiB, with or without a CR before the LF counted in it, is taken in every cut
+    // (base64 may continue on the next line: the CR line's 1 MiB - 1 characters need one more).
+    const edge = (cr: string): Buffer => Buffer.from(`${ARMOR_BEGIN}\n${'A'.repeat(1024 * 1024 - cr.length)}${cr}\n${cr ? 'A\r\n' : ''}${ARMOR_END}\n`);
+    for (const cr of ['', '\r']) {
+      const b = edge(cr);
+      expect([await code([b]), await code(cut(b, [cutAt - 3])), await code(cut(b, [cutAt - 1]))]).toEqual(['ok', 'ok', 'ok']);
+    }
+  }, 60_000);
 });
