@@ -12,8 +12,12 @@ export function invalidMarker(): LocalKmsError {
   return new LocalKmsError('InvalidMarkerException', 'The marker is not valid.');
 }
 
-/** A key's storage id (`keys.key_id`): a key id, or a multi-Region key id with its region. */
-const KEY_MARKER = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}\/[a-z0-9-]{1,64})$/;
+/**
+ * A key's storage id (`keys.key_id`): a key id, or a multi-Region key id with its region, any
+ * name the LocalKms constructor accepts (`[a-z0-9-]+`, unbounded: a bound of 64 refused the
+ * marker ListKeys itself issued for a multi-Region key of a longer region name).
+ */
+const KEY_MARKER = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}\/[a-z0-9-]+)$/;
 
 /** ListKeys: the marker is the storage id of the last key listed. @throws InvalidMarkerException */
 export function keyMarker(marker: string | undefined): string {
