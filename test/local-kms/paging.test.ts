@@ -35,7 +35,7 @@ describe('text markers (ListResourceTags)', () => {
         if (outcome === 'accepted') expect(textMarker(read!)).toBe(changed);
         else expect(outcome).toBe('InvalidMarkerException');
       }),
-      { numRuns: 2000 },
+      { numRuns: 1000 },
     );
   });
 });
@@ -50,7 +50,7 @@ describe('number markers (ListKeyRotations)', () => {
         if (outcome === 'accepted') expect(numberMarker(read!)).toBe(changed);
         else expect(outcome).toBe('InvalidMarkerException');
       }),
-      { numRuns: 2000 },
+      { numRuns: 1000 },
     );
   });
 });
