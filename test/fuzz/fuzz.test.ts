@@ -9,13 +9,17 @@ import type { MessageTarget } from './messages.js';
 import { MESSAGE_TARGETS, checkInput, fuzzKeyring, makeSeeds, runMessageFuzz } from './messages.js';
 import { Rng } from './rng.js';
 import { readHeader } from '../../src/stream/read-header.js';
+import { DecryptFramer } from '../../src/stream/decrypt-framer.js';
+import type { DecryptPlan } from '../../src/message/prologue.js';
+import { acceptHeader, beginDecryption } from '../../src/message/prologue.js';
+import { framerChunksWith } from './differential.js';
 
 const SEED = 20261206;
 
 describe('message fuzzer, short run', () => {
   for (const target of MESSAGE_TARGETS) {
     // The stream entry points cost about ten times a one-shot decrypt per input.
-    const n = target.weight >= 4 ? 3000 : 1000;
+    const n = target.ciInputs ?? (target.weight >= 4 ? 3000 : 1000);
     it(`${target.name}: ${n} inputs, every outcome the right plaintext or a coded error`, async () => {
       const report = await runMessageFuzz({ seed: SEED, iterations: n, targets: [target] });
       expect(report.inputs).toBe(n);
@@ -59,7 +63,7 @@ describe('message fuzzer, short run', () => {
         for (let i = 0; i < 4; i++) {
           const { violation, outcome } = await checkInput(target, input, 'none', seed, seeds, new Rng(i), keyring, { timeoutMs: 10_000 });
           expect(violation?.detail, `${seed.name} ${target.name}`).toBeUndefined();
-          const expected = target.name === 'readHeader' ? ['header'] : target.name === 'rewrap' ? ['ERR_UNSUPPORTED_VERSION'] : target.name === 'decryptRange' ? ['plaintext', 'ERR_SIGNATURE_POLICY'] : ['plaintext'];
+          const expected = target.name === 'readHeader' ? ['header'] : target.name === 'rewrap' || target.name === 'rewrapFile' ? ['ERR_UNSUPPORTED_VERSION'] : target.name === 'decryptRange' ? ['plaintext', 'ERR_SIGNATURE_POLICY'] : ['plaintext'];
           expect(expected, `${seed.name} ${target.name}`).toContain(outcome);
         }
       }
@@ -114,6 +118,22 @@ describe('the oracle fails when it should', () => {
       targets: [broken('lossy', async (input, _rng, keyring) => ({ plaintext: (await decrypt(input, { keyring })).plaintext.subarray(1) }))],
     });
     expect(lossy.violations.map((v) => v.kind)).toContain('wrong-plaintext');
+  });
+
+  it('a framer that releases a signed message\'s last regular frame before its signature (a plaintext of whole frames) is caught', async () => {
+    // The framer as it was before it held the last regular frame back (it withheld only the
+    // final frame, empty for a plaintext of whole frames): outputDiscardedOnFailure emits each
+    // regular frame at once, as only decryptFile may.
+    const early = (plan: DecryptPlan): DecryptFramer =>
+      new DecryptFramer({ maxHeaderBytes: plan.limits.maxHeaderBytes, acceptHeader: (b) => acceptHeader(plan, b), begin: (h, b, t) => Promise.resolve(beginDecryption(plan, h, b, t)), outputDiscardedOnFailure: true });
+    const report = await runMessageFuzz({ seed: SEED, iterations: 400, targets: [broken('early-release', framerChunksWith(early))] });
+    expect(report.violations.length).toBeGreaterThan(0);
+    expect(report.violations.every((v) => v.detail.includes('its last frame with plaintext included'))).toBe(true);
+    // Only the signed seeds of whole frames: elsewhere the final frame has plaintext and is withheld.
+    const seeds = await makeSeeds();
+    const whole = seeds.filter((s) => s.signed && s.plaintext.length > 0 && s.plaintext.length % s.frameLength === 0);
+    expect(whole.map((s) => s.name)).toEqual(['signed-whole-frames', 'signed-one-whole-frame']);
+    expect(report.violations.every((v) => whole.some((s) => Buffer.from(v.input).subarray(0, s.headerEnd + 16).equals(s.bytes.subarray(0, s.headerEnd + 16))))).toBe(true);
   });
 
   it('an allocation far beyond the limits is a memory violation', async () => {

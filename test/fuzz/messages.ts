@@ -27,6 +27,7 @@ import { readHeader } from '../../src/stream/read-header.js';
 import { rewrap } from '../../src/rewrap/rewrap.js';
 import type { Mutated, SeedMessage } from './mutate.js';
 import { armorBytes, mutateArmor, mutateMessage } from './mutate.js';
+import { armorChunks, framerChunks, rewrapFileTarget } from './differential.js';
 import { Rng } from './rng.js';
 
 /** Every code a SealboxError may carry (a compile error here when the union grows). */
@@ -84,6 +85,8 @@ export interface MessageTarget {
   readonly weight: number;
   /** Feeds armored text instead of a binary message. */
   readonly armored?: boolean;
+  /** Inputs in the short run of `npm test` (test/fuzz/fuzz.test.ts), when not the default. */
+  readonly ciInputs?: number;
   run(input: Uint8Array, rng: Rng, keyring: Keyring, hint: SeedMessage | undefined): Promise<TargetResult>;
 }
 
@@ -192,6 +195,29 @@ export const MESSAGE_TARGETS: readonly MessageTarget[] = [
     armored: true,
     run: async (input, rng, keyring) => ({ plaintext: await drainNode(Readable.from(chunked(input, rng)), createDearmorStream(), createDecryptStream({ keyring })) }),
   },
+  {
+    // test/fuzz/differential.ts: random chunkings against one-shot decrypt; what a failure
+    // released is a prefix of the plaintext, and a signed message's last frame is never in it.
+    name: 'framerChunks',
+    weight: 1,
+    ciInputs: 500,
+    run: framerChunks,
+  },
+  {
+    // test/fuzz/differential.ts: the armor reader over random chunkings against one chunk and a reference decoder.
+    name: 'armorChunks',
+    weight: 1,
+    armored: true,
+    ciInputs: 500,
+    run: armorChunks,
+  },
+  {
+    // test/fuzz/differential.ts: rewrapFile (the body's structure read from a file) against rewrap of the same bytes.
+    name: 'rewrapFile',
+    weight: 1,
+    ciInputs: 300,
+    run: rewrapFileTarget,
+  },
 ];
 
 /** Why an outcome broke the oracle. */
@@ -240,6 +266,11 @@ export async function makeSeeds(keyring: Keyring = fuzzKeyring()): Promise<SeedM
     ['signed-empty', 0, 65536, {}, mine, true],
     ['signed-small-frames', 300, 64, { tenant: 'acme' }, mine, true],
     ['signed-two-edks', 1000, 333, { purpose: 'fuzz' }, new MultiKeyring({ generator: other, children: [mine] }), true],
+    // Plaintexts of whole frames (an empty final frame): a signed one's last regular frame is
+    // what waits for the signature. Last, so that the seeds above keep their bytes.
+    ['whole-frames', 256, 64, { tenant: 'acme' }, mine],
+    ['signed-whole-frames', 256, 64, {}, mine, true],
+    ['signed-one-whole-frame', 64, 64, { a: 'b' }, mine, true],
   ];
   const seeds: SeedMessage[] = [];
   for (const [name, n, F, encryptionContext, wrap, signed = false] of specs) {

@@ -285,13 +285,29 @@ export function mutateArmor(rng: Rng, seed: SeedMessage, seeds: readonly SeedMes
   const text = Buffer.from(seed.armored).toString('latin1');
   const at = rng.below(text.length + 1);
   let out: string;
-  switch (rng.below(7)) {
+  switch (rng.below(8)) {
     case 0: out = text.slice(0, at) + rng.pick([...BASE64]) + text.slice(at + 1); break;
     case 1: out = text.slice(0, at) + rng.pick(TEXT_NOISE) + text.slice(at); break;
     case 2: out = text.slice(0, at) + text.slice(at + rng.between(1, 80)); break;
     case 3: out = text.replace(/\n/g, '\r\n'); break;
     case 4: out = text + rng.pick(['\n', '  \n', 'x', '\n\n\t', '-----END SEALBOX MESSAGE-----\n']); break;
     case 5: out = text.slice(0, at); break;
+    case 6: {
+      // The same base64 in lines of another width (1 to 200 characters, or one line; rarely one
+      // line just over or at the 1 MiB bound, padded out with 'A's), LF or CRLF.
+      const lines = text.split('\n');
+      let base64 = lines.slice(1, lines.indexOf('-----END SEALBOX MESSAGE-----')).join('');
+      const nl = rng.chance(0.3) ? '\r\n' : '\n';
+      let width = rng.chance(0.2) ? base64.length : rng.between(1, 200);
+      if (rng.chance(1 / 32)) {
+        width = 1024 * 1024 + rng.between(-1, 4) - nl.length + 1;
+        base64 = 'A'.repeat(Math.max(0, width - base64.length - (width % 4))) + base64;
+      }
+      const body: string[] = [];
+      for (let i = 0; i < base64.length; i += Math.max(1, width)) body.push(base64.slice(i, i + Math.max(1, width)));
+      out = ['-----BEGIN SEALBOX MESSAGE-----', ...body, '-----END SEALBOX MESSAGE-----', ''].join(nl);
+      break;
+    }
     default: {
       const lines = text.split('\n');
       const i = rng.below(lines.length);
