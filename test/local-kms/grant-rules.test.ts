@@ -65,6 +65,33 @@ describe('constraintsAllow', () => {
   });
 });
 
+describe('constraintsAllow against a model of GrantConstraints', () => {
+  // Where no two keys differ only in case (then there is no ambiguity): a Subset pair holds when
+  // some context key equal to it ignoring case has its value exactly; Equals when, besides,
+  // the context has no other key. Keys drawn from a few letters in both cases, `__proto__` and
+  // `constructor` among them, so that case variants and prototype names meet often.
+  const key = fc.constantFrom('a', 'A', 'b', 'B', 'ab', 'aB', 'Ab', '__proto__', '__PROTO__', 'constructor', 'é', 'É', 'ß', 'SS');
+  const value = fc.constantFrom('x', 'X', '', 'y');
+  const map = fc.array(fc.tuple(key, value), { maxLength: 5 }).map((pairs) => {
+    const seen = new Set<string>();
+    return Object.fromEntries(pairs.filter(([k]) => !seen.has(k.toLowerCase()) && seen.add(k.toLowerCase())));
+  });
+  const holds = (constraint: Record<string, string>, ctx: Record<string, string>): boolean =>
+    Object.entries(constraint).every(([k, v]) => Object.entries(ctx).some(([ck, cv]) => ck.toLowerCase() === k.toLowerCase() && cv === v));
+
+  it('Subset and Equals agree with the model for every pair of maps without case-duplicate keys', () => {
+    fc.assert(
+      fc.property(map, map, (constraint, ctx) => {
+        expect(constraintsAllow({ EncryptionContextSubset: constraint }, ctx)).toBe(holds(constraint, ctx));
+        const equal = holds(constraint, ctx) && Object.keys(ctx).every((ck) => Object.keys(constraint).some((k) => k.toLowerCase() === ck.toLowerCase()));
+        expect(constraintsAllow({ EncryptionContextEquals: constraint }, ctx)).toBe(equal);
+        expect(constraintsAllow({ EncryptionContextEquals: constraint, EncryptionContextSubset: constraint }, ctx)).toBe(equal);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
 describe('grantCovers', () => {
   const grant = { granteePrincipal: ALICE, operations: ['Decrypt', 'GenerateDataKey'], constraints: { EncryptionContextSubset: { tenant: 'a' } } };
   it('covers the grantee, the operations and the context it names, nothing else', () => {
