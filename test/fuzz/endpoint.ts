@@ -65,6 +65,9 @@ function templates(keyId: string, alias: string, blob: string): [string, Record<
     ['ReEncrypt', { CiphertextBlob: blob, SourceEncryptionContext: { tenant: 'acme' }, DestinationKeyId: keyId }],
     ['GetKeyPolicy', { KeyId: keyId, PolicyName: 'default' }],
     ['ListGrants', { KeyId: keyId }],
+    ['ListKeys', { Limit: 1 }],
+    ['ListResourceTags', { KeyId: keyId, Limit: 1 }],
+    ['ListKeyRotations', { KeyId: keyId, Limit: 1 }],
   ];
 }
 
@@ -73,6 +76,21 @@ const ODD_TARGETS = [
   'TrentService.toString', 'TrentService.hasOwnProperty', 'TrentService.Encrypt ', 'TrentService.Encrypt.Decrypt', `TrentService.${'A'.repeat(70)}`,
   'TrentService.NoSuchOperation', 'TrentService.Encrypt$', 'TrentService.Décrypt',
 ];
+/** List markers a client might send: near the forms issued (key ids, base64url text, numbers) and not. */
+function markerValue(rng: Rng): string {
+  const hex = (n: number): string => Buffer.from(rng.bytes(n)).toString('hex');
+  switch (rng.below(8)) {
+    case 0: return Buffer.from(rng.bytes(rng.between(1, 40))).toString('base64url'); // often not UTF-8
+    case 1: return Buffer.from(rng.bytes(rng.between(1, 40))).toString('base64');
+    case 2: return `${hex(4)}-${hex(2)}-${hex(2)}-${hex(2)}-${hex(6)}${rng.pick(['', 'X', '/us-east-1', '\u0000'])}`;
+    case 3: return `mrk-${hex(16)}/${rng.pick(['us-east-1', 'US-EAST-1', '', 'a'.repeat(200), '../x'])}`;
+    case 4: return rng.pick(['0', '1', '-1', '01', '1e3', '0x10', '9'.repeat(15), '9'.repeat(16), '9'.repeat(400), ' 1', '1.0']);
+    case 5: return rng.pick(['', '=', 'AA==', 'AA', '\u00e9', '\ud800', 'x'.repeat(1024), 'x'.repeat(1025), 'x'.repeat(100_000)]);
+    case 6: return Buffer.from(rng.pick(['alias/a', 'tag', '\u{1F600}', '\uFFFD'])).toString('base64url');
+    default: return String(rng.between(1, 2 ** 31));
+  }
+}
+
 const WRONG_VALUES: unknown[] = [1, -1, 0, 1.5, 1e308, true, false, [], [1, 2], {}, { a: 1 }, '', 'x', 'A'.repeat(10_000)];
 const HUGE_NUMBERS = ['1e308', '1e400', '-1e400', '9007199254740993', '-1', '0', '1.5', '1e-400', '123456789012345678901234567890', '-0', '2147483648', '4294967296'];
 const BAD_BASE64 = ['!!!!', 'abc', 'ab==cd==', '====', 'aGVsbG8', 'aGVs bG8=', 'aGVs\nbG8=', '-_-_', 'aGVsbG8=\u0000', '\u00e9\u00e9\u00e9\u00e9', 'A'.repeat(4 * 40_000)];
@@ -88,7 +106,7 @@ export function makeRequest(rng: Rng, keyId: string, alias: string, blob: string
   const members = Object.keys(input);
   const with_ = (kind: string, value: unknown): FuzzRequest => ({ ...base, kind, body: jsonBytes(JSON.stringify({ ...input, [rng.pick(members)]: value })) });
   const text = JSON.stringify(input);
-  switch (rng.below(16)) {
+  switch (rng.below(17)) {
     case 0: return { ...base, kind: 'valid', body: jsonBytes(text) };
     case 1: return { ...base, kind: 'bad-json', body: jsonBytes(text.slice(0, rng.below(text.length))) };
     case 2: return { ...base, kind: 'bad-json', body: rng.chance(0.5) ? rng.bytes(rng.between(1, 200)) : jsonBytes(rng.pick(['{"a":}', '{', '[', 'null', '1', '"x"', '\ufeff{}', '{"KeyId":"a","KeyId":"b"}', `${'['.repeat(20_000)}${']'.repeat(20_000)}`, `{"a":${'{"a":'.repeat(5000)}1${'}'.repeat(5001)}`])) };
@@ -115,6 +133,10 @@ export function makeRequest(rng: Rng, keyId: string, alias: string, blob: string
       return { ...base, kind: 'big-context', body: jsonBytes(JSON.stringify({ ...input, EncryptionContext: ctx })) };
     }
     case 14: return with_('null-member', null);
+    case 15: {
+      const [listOp, listInput] = rng.pick(templates(keyId, alias, blob).filter(([op]) => op.startsWith('List')));
+      return { ...base, target: PREFIX + listOp, kind: 'marker', body: jsonBytes(JSON.stringify({ ...listInput, Marker: markerValue(rng) })) };
+    }
     default: {
       const bytes = jsonBytes(text);
       for (let i = 0; i < rng.between(1, 3); i++) bytes[rng.below(bytes.length)] = rng.below(128);
