@@ -266,19 +266,6 @@ export async function armorChunks(input: Uint8Array, rng: Rng, keyring: Keyring)
 /** The keyring the rewrapFile target moves messages to (as messages.ts's rewrap target). */
 const REWRAP_TO = new RawAesKeyring({ namespace: 'fuzz', name: 'rewrapped', wrappingKey: new Uint8Array(32).fill(0x24) });
 
-let scratch: string | undefined;
-let files = 0;
-
-/** A directory for the rewrapFile target's files, removed when the process exits. */
-function scratchDir(): string {
-  if (scratch === undefined) {
-    const dir = mkdtempSync(join(tmpdir(), 'sealbox-fuzz-'));
-    scratch = dir;
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  }
-  return scratch;
-}
-
 /**
  * The one documented difference between rewrapFile and rewrap (docs/rewrap.md, "What rewrap
  * checks"): a file's body is checked by its length and the final frame's prefix where the length
@@ -315,9 +302,10 @@ export async function rewrapFileTarget(input: Uint8Array, rng: Rng, keyring: Key
     if (!(err instanceof SealboxError)) throw err;
     bytes = err;
   }
-  const n = files++;
-  const src = join(scratchDir(), `m${n}`);
-  const dst = inPlace ? src : join(scratchDir(), `m${n}.out`);
+  // A directory of its own, removed with whatever is in it (journals, locks) when the input is done.
+  const dir = mkdtempSync(join(tmpdir(), 'sealbox-fuzz-'));
+  const src = join(dir, 'm');
+  const dst = inPlace ? src : join(dir, 'm.out');
   writeFileSync(src, input);
   try {
     let written: Uint8Array;
@@ -349,7 +337,6 @@ export async function rewrapFileTarget(input: Uint8Array, rng: Rng, keyring: Key
     }
     return { plaintext };
   } finally {
-    rmSync(src, { force: true });
-    rmSync(dst, { force: true });
+    rmSync(dir, { recursive: true, force: true });
   }
 }
