@@ -8,7 +8,7 @@ import { decrypt, decryptStream, encrypt, SealboxError, SUITE_AES256_GCM_HKDF_SH
 import { getAeadBackend } from '../src/crypto/backend.js';
 import type { AeadKey, MaybePromise } from '../src/crypto/aead.js';
 import { concat } from '../src/crypto/bytes.js';
-import { forgeFrame } from './helpers/forge.js';
+import { forgeFrame, parse } from './helpers/forge.js';
 import { pattern, testKeyring } from './helpers/keys.js';
 import { readableOf } from './helpers/web-streams.js';
 
@@ -99,5 +99,50 @@ describe('plaintext of a failing message is zeroed', () => {
       expect(zero(final[0]!), `forged frame ${index}`).toBe(true);
       vi.restoreAllMocks();
     }
+  });
+
+  it('decryptStream: a signed message\'s held regular frame when a later frame fails, the message ends, or the stream is cancelled', async () => {
+    // Frame 1 of a signed message is held until frame 2 verifies (docs: every frame but the
+    // last is released once the frame after it verifies); each way of failing here zeroes it.
+    const message = (await encrypt(pattern(3 * F + 22, 6), { keyring, frameLength: F, suite: SIGNED })).ciphertext;
+    const frame2 = parse(message).frames[2]!;
+    const flipped = message.slice();
+    flipped[frame2.start + 1] = flipped[frame2.start + 1]! ^ 1;
+    const cases: [string, Uint8Array, string][] = [
+      ['frame 2 fails its tag', flipped, 'ERR_DECRYPTION_FAILED'],
+      ['the message ends inside frame 2', message.subarray(0, frame2.start + 10), 'ERR_TRUNCATED'],
+    ];
+    for (const [name, input, expected] of cases) {
+      const opened = recordOpened('importKey');
+      const reader = readableOf(input, 50).pipeThrough(decryptStream({ keyring })).getReader();
+      const released: Uint8Array[] = [];
+      const outcome = await (async () => {
+        for (let r = await reader.read(); !r.done; r = await reader.read()) released.push(r.value);
+      })().then(() => 'OK', (e: unknown) => (e as SealboxError).code);
+      expect(outcome, name).toBe(expected);
+      expect(concat(...released), name).toEqual(pattern(3 * F + 22, 6).subarray(0, F));
+      // Frames 0 and 1 were opened (the header tag's empty open aside); frame 1 was held,
+      // never released, and is zero now.
+      const frames = opened.filter((b) => b.length === F);
+      expect(frames, name).toHaveLength(2);
+      expect(zero(frames[1]!), name).toBe(true);
+      vi.restoreAllMocks();
+    }
+    // Cancelled by its reader after frame 0 arrived, with frame 1 held (the input stays open).
+    const opened = recordOpened('importKey');
+    const open = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(message.slice(0, frame2.start));
+      },
+    });
+    const reader = open.pipeThrough(decryptStream({ keyring })).getReader();
+    const first = await reader.read();
+    expect(first.value).toEqual(pattern(3 * F + 22, 6).subarray(0, F));
+    await new Promise((r) => setTimeout(r, 20));
+    const frames = opened.filter((b) => b.length === F);
+    expect(frames).toHaveLength(2);
+    expect(zero(frames[1]!)).toBe(false);
+    await reader.cancel();
+    expect(zero(frames[1]!)).toBe(true);
   });
 });

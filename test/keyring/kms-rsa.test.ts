@@ -189,4 +189,16 @@ describe('KmsRsaKeyring and the signed suite', () => {
     const reader = new MultiKeyring({ children: [rsa, symmetric] });
     expect(bytesEqual((await decrypt(ciphertext, { keyring: reader, signaturePolicy: 'require-signed' })).plaintext, data)).toBe(true);
   });
+
+  it('a signed message with no EDK of the RSA key is "not mine", as an unsigned one is: not the signed refusal', async () => {
+    const rsa = new KmsRsaKeyring({ keyId: rsaKey, client: noKms });
+    const symmetric = new KmsKeyring({ generatorKeyId: symmetricKey, client: kms });
+    const unsigned = (await encrypt(pattern(10, 7), { keyring: symmetric })).ciphertext;
+    const signedMessage = (await encrypt(pattern(10, 7), { keyring: symmetric, suite: signed })).ciphertext;
+    const notMine = (await thrown(() => decrypt(unsigned, { keyring: rsa }))) as SealboxError;
+    const err = (await thrown(() => decrypt(signedMessage, { keyring: rsa }))) as SealboxError;
+    expect(err.code).toBe(notMine.code);
+    expect(err.code).not.toBe('ERR_KEYRING');
+    expect(err.message).not.toMatch(/signed message/);
+  });
 });
