@@ -50,6 +50,11 @@ describe('constraintsAllow', () => {
     expect(constraintsAllow(c, { Tenant: 'acme', TENANT: 'acme' })).toBe(true);
     // Equals: as many keys as the constraint, each of them one of its keys.
     expect(constraintsAllow({ EncryptionContextEquals: { tenant: 'acme' } }, { Tenant: 'acme', TENANT: 'acme' })).toBe(false);
+    // Equals whose keys differ only in case (CreateGrant takes them): both name one context key,
+    // so a context of as many keys with another key besides is not the constraint's.
+    const twice = { EncryptionContextEquals: { tenant: 'acme', Tenant: 'acme' } };
+    expect(constraintsAllow(twice, { tenant: 'acme', other: 'x' })).toBe(false);
+    expect(constraintsAllow(twice, { tenant: 'acme', TENANT: 'acme' })).toBe(true);
   });
 
   it('a context satisfies Subset of any of its own subsets, and Equals of itself only', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import * as wildcard from '../../src/local-kms/wildcard.js';
 import { evaluateKeyPolicy, parseKeyPolicy } from '../../src/local-kms/policy.js';
+import { valueMatches } from '../../src/local-kms/conditions.js';
 
 // Counts the patterns compiled; matching is unchanged.
 vi.mock('../../src/local-kms/wildcard.js', async (original) => {
@@ -48,5 +49,30 @@ describe('policy condition patterns', () => {
     for (let i = 0; i < 50; i++) expect(ask(`team-${i}`)).toBe('allow');
     expect(ask('other')).toBe('implicitDeny');
     expect(compile.mock.calls.length).toBe(0);
+  });
+
+  it('a cached pattern is found by its exact text: patterns differing only in case stay case sensitive', () => {
+    // StringLike and ArnLike are case sensitive (IAM): a pattern compiled before must not stand in
+    // for one that differs from it only in letter case.
+    expect(valueMatches('StringLike', 'acme-1', 'acme-*')).toBe(true);
+    expect(valueMatches('StringLike', 'acme-1', 'ACME-*')).toBe(false);
+    expect(valueMatches('StringLike', 'ACME-1', 'ACME-*')).toBe(true);
+    expect(valueMatches('StringLike', 'ACME-1', 'acme-*')).toBe(false);
+    expect(valueMatches('ArnLike', 'arn:aws:iam::111122223333:role/ops-1', 'arn:aws:iam::*:role/ops-*')).toBe(true);
+    expect(valueMatches('ArnLike', 'arn:aws:iam::111122223333:role/ops-1', 'arn:aws:iam::*:role/Ops-*')).toBe(false);
+    expect(valueMatches('ArnLike', 'arn:aws:iam::111122223333:role/Ops-1', 'arn:aws:iam::*:role/Ops-*')).toBe(true);
+  });
+
+  it('the cache is bounded: after 4,096 other patterns, the first is compiled again', () => {
+    // Policies come and go over a server's life; their patterns must not accumulate for ever.
+    const compile = vi.mocked(wildcard.compileWildcard);
+    expect(valueMatches('StringLike', 'first-x', 'first-pattern-*')).toBe(false);
+    compile.mockClear();
+    expect(valueMatches('StringLike', 'first-pattern-x', 'first-pattern-*')).toBe(true);
+    expect(compile).not.toHaveBeenCalled();
+    for (let i = 0; i < 4096; i++) valueMatches('StringLike', 'v', `other-${i}-*`);
+    compile.mockClear();
+    expect(valueMatches('StringLike', 'first-pattern-x', 'first-pattern-*')).toBe(true);
+    expect(compile).toHaveBeenCalledTimes(1);
   });
 });
