@@ -283,6 +283,32 @@ describe('rewrapFile and rewrap agree on damaged bodies (the walk in 64 KiB bloc
   }, 60_000);
 });
 
+describe('the body walk at its block edges', () => {
+  it('frames of 4,096 bytes put a type byte at each 64 KiB block edge and one at the file\'s last byte: the codes decrypt gives', async () => {
+    // Frame length 4,079: a regular frame is 4,096 bytes, so every 16th frame's type byte is the
+    // first byte of a 64 KiB block of the walk (one past the block before it).
+    const F = 4079;
+    const RS = F + 17;
+    const real = (await encrypt(pattern(40 * F + 5, 4), { keyring: oldKey, frameLength: F })).ciphertext;
+    const bodyStart = readPreamble(real)! + TAG_BYTES;
+    const unknownLast = Buffer.from(real.subarray(0, bodyStart + 33 * RS + 1));
+    unknownLast[unknownLast.length - 1] = 7;
+    const cases: [string, Uint8Array, string][] = [
+      ['appended', Buffer.concat([real, Buffer.alloc(RS)]), 'ERR_TRAILING_DATA'],
+      ['cut after 33 frames', real.subarray(0, bodyStart + 33 * RS), 'ERR_TRUNCATED'],
+      ['cut inside frame 34', real.subarray(0, bodyStart + 33 * RS + 100), 'ERR_TRUNCATED'],
+      ['an unknown type byte as the last byte', unknownLast, 'ERR_FORMAT_INVALID'],
+    ];
+    for (const [name, bytes, expected] of cases) {
+      const path = join(dir, 'block-edges.sbx');
+      await writeFile(path, bytes);
+      expect([name, code(await thrown(() => decrypt(bytes, { keyring: oldKey })))]).toEqual([name, expected]);
+      expect([name, code(await thrown(() => rewrapFile(path, join(dir, 'block-edges.out'), { keyring: oldKey, to: newKey })))]).toEqual([name, expected]);
+    }
+    expect(await leftovers()).toEqual([]);
+  });
+});
+
 describe('in-place header replacement survives a crash at any point', () => {
   it('a torn header with its journal: recovery gives the new message, for every tear point', async () => {
     const { path, bytes, plaintext } = await message('t.sbx', 5000, 1000);
