@@ -124,4 +124,26 @@ describe('CLI armor', () => {
       expect([await code([b]), await code(cut(b, [cutAt - 3])), await code(cut(b, [cutAt - 1]))]).toEqual(['ok', 'ok', 'ok']);
     }
   }, 60_000);
+
+  it('the 1 MiB bound is a line\'s: a message of many lines, megabytes long, in small chunks decodes', async () => {
+    // 2 MiB of bytes, 2.7 MiB of armor in lines of 64, written in 32-byte chunks: each chunk ends
+    // inside a line, so what is held between chunks must start again at every line.
+    const data = Buffer.alloc(2 * 1024 * 1024);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
+    const body = data.toString('base64').replace(/(.{64})/g, '$1\n').trimEnd();
+    const all = Buffer.from(`${ARMOR_BEGIN}\n${body}\n${ARMOR_END}\n`);
+    const chunks: Uint8Array[] = [];
+    for (let i = 0; i < all.length; i += 32) chunks.push(all.subarray(i, i + 32));
+    expect((await through(createDearmorStream(), chunks)).equals(data)).toBe(true);
+  }, 30_000);
+
+  it('a first line that cannot be the BEGIN line fails as soon as it is longer, before its line ends or the input does', async () => {
+    const d = createDearmorStream();
+    const failed = new Promise<unknown>((resolve) => d.on('error', resolve));
+    d.write(Buffer.from(`-${'x'.repeat(100)}`));
+    // The input is not ended: the error comes from the first line's length alone.
+    const err = await Promise.race([failed, new Promise((resolve) => setTimeout(() => resolve('no error'), 500))]);
+    expect(err).toBeInstanceOf(SealboxError);
+    expect((err as SealboxError).code).toBe('ERR_FORMAT_INVALID');
+  });
 });
