@@ -75,6 +75,8 @@ describe('isDeterministicItem', () => {
     ['invalid UTF-8', '62c328'],
     ['map keys out of order', 'a2616201616101'],
     ['map key twice', 'a2616101616101'],
+    ['map key twice, with different values', 'a2616101616102'],
+    ['map key twice in a nested map, with different values', 'a16178a2616101616102'],
     ['byte string longer than the input', '45010203'],
     ['array count beyond the input', '9bffffffffffffffff'],
   ])('refuses %s', (_name, hex) => {
