@@ -26,15 +26,20 @@ beforeEach(() => {
   failure.error = undefined;
 });
 
+/** What `fn` throws (undefined if nothing). */
+function caught(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
 it('an addon that was never built: the error says to rebuild it (and approve its install script)', () => {
   const original = new Error('Could not locate the bindings file. Tried:\n → /somewhere/build/better_sqlite3.node\n → /somewhere/build/Release/better_sqlite3.node');
   failure.error = original;
-  let thrown: unknown;
-  try {
-    openDatabase(join(dir, 'a'));
-  } catch (err) {
-    thrown = err;
-  }
+  const thrown = caught(() => openDatabase(join(dir, 'a')));
   expect(thrown).toBeInstanceOf(Error);
   expect((thrown as Error).message).toBe(
     "The local KMS needs better-sqlite3's native addon, which is not built: its install script did not run. Run `npm rebuild better-sqlite3` (npm 11: `npm install-scripts approve better-sqlite3` first; pnpm: `pnpm approve-builds`)",
@@ -51,13 +56,7 @@ it('an addon built for another Node: the error says so, with this Node version',
 it('any other error is thrown as it was', () => {
   const original = Object.assign(new Error('SQLITE_CANTOPEN: unable to open database file'), { code: 'SQLITE_CANTOPEN' });
   failure.error = original;
-  let thrown: unknown;
-  try {
-    openDatabase(join(dir, 'c'));
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBe(original);
+  expect(caught(() => openDatabase(join(dir, 'c')))).toBe(original);
   failure.error = undefined;
   const db = openDatabase(join(dir, 'd'));
   expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
