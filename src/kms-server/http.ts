@@ -346,7 +346,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: KmsHtt
     const caller = await options.authenticate({
       method: 'POST',
       path: '/',
-      headers: req.headers,
+      // Every value of every header line, as SigV4 signs them (a repeated header's values
+      // comma-joined): `req.headers` keeps only the first Host, Content-Type or Authorization
+      // line, so a line of those added after signing would go unseen by the signature check.
+      headers: req.headersDistinct,
       body: raw,
     });
     const input = decodeInput(operation, parseJson(raw));

@@ -46,6 +46,11 @@ export interface SignedRequest {
   /** The path, without the query string. */
   readonly path: string;
   readonly query?: Readonly<Record<string, string | string[]>>;
+  /**
+   * Every header line sent: a header sent more than once is the array of its values, which
+   * SigV4 signs comma-joined (Node's `req.headersDistinct`; `req.headers` drops repeated Host,
+   * Content-Type and Authorization lines). Two Authorization lines are refused.
+   */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: Uint8Array;
 }
@@ -282,7 +287,8 @@ async function smithySignature(
  * with.
  *
  * @throws KmsProtocolError named `MissingAuthenticationTokenException`,
- *   `IncompleteSignatureException`, `UnrecognizedClientException` or `InvalidSignatureException`.
+ *   `IncompleteSignatureException` (also for two Authorization headers),
+ *   `UnrecognizedClientException` or `InvalidSignatureException`.
  * @example
  * ```ts
  * const cred = await verifySigV4(request, { region: 'us-east-1', lookup: (id) => store.get(id) });
@@ -294,6 +300,10 @@ export async function verifySigV4(request: SignedRequest, options: SigV4VerifyOp
   const authorization = header(request.headers, 'authorization');
   if (authorization === undefined || authorization === '') {
     throw refuse(AUTH_ERRORS.missing, 'Missing Authentication Token');
+  }
+  // Two Authorization lines (an array): which one counts would be the server's guess.
+  if (Array.isArray(request.headers.authorization) && request.headers.authorization.length > 1) {
+    throw refuse(AUTH_ERRORS.incomplete, 'The request must carry one Authorization header.');
   }
   const auth = parseAuthorization(authorization);
   const amzDate = header(request.headers, 'x-amz-date');

@@ -125,6 +125,22 @@ describe('verifySigV4', () => {
     expect(await refusal(verify({ ...req, headers: noDate }))).toBe('IncompleteSignatureException');
   });
 
+  it('refuses two Authorization headers, even two copies of the right one', async () => {
+    const req = await signed();
+    const auth = String(req.headers.authorization);
+    await expect(verify({ ...req, headers: { ...req.headers, authorization: [auth] } })).resolves.toBe(ALICE);
+    for (const pair of [[auth, auth], [auth, 'Basic abc'], ['Basic abc', auth]]) {
+      expect(await refusal(verify({ ...req, headers: { ...req.headers, authorization: pair } }))).toBe('IncompleteSignatureException');
+    }
+  });
+
+  it('signs a repeated header as its values comma-joined, and refuses a value added after signing', async () => {
+    const req = await signed({ extraHeaders: { 'x-amz-meta': 'a,b' } });
+    await expect(verify({ ...req, headers: { ...req.headers, 'x-amz-meta': ['a', 'b'] } })).resolves.toBe(ALICE);
+    const host = String(req.headers.host);
+    expect(await refusal(verify({ ...req, headers: { ...req.headers, host: [host, 'evil.example'] } }))).toBe('InvalidSignatureException');
+  });
+
   it('refuses an unknown access key and any session token', async () => {
     expect(await refusal(verify(await signed({ accessKeyId: 'AKIAUNKNOWN000000000' })))).toBe('UnrecognizedClientException');
     const req = await signed({ extraHeaders: { 'x-amz-security-token': 'tok' } });
