@@ -184,6 +184,23 @@ function targetOperation(req: IncomingMessage, operations: ReadonlySet<string> |
   return operation;
 }
 
+/**
+ * The request's headers with every line sent: a header sent on several lines is the array of
+ * its values, which SigV4 signs comma-joined. `req.headers` keeps only the first Host,
+ * Content-Type or Authorization line (and joins others with ", "), so a line of those added
+ * after signing would go unseen by the signature check. Headers sent once stay strings, as
+ * `req.headers` has them.
+ */
+function everyHeaderLine(req: IncomingMessage): SignedRequest['headers'] {
+  const headers = req.headers;
+  if (req.rawHeaders.length === 2 * Object.keys(headers).length) return headers; // no name repeated
+  const all: Record<string, string | string[] | undefined> = { ...headers };
+  for (const [name, values] of Object.entries(req.headersDistinct)) {
+    if (values !== undefined && values.length > 1) all[name] = values;
+  }
+  return all;
+}
+
 function parseJson(body: Buffer): unknown {
   if (body.length === 0) return {};
   try {
@@ -346,10 +363,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: KmsHtt
     const caller = await options.authenticate({
       method: 'POST',
       path: '/',
-      // Every value of every header line, as SigV4 signs them (a repeated header's values
-      // comma-joined): `req.headers` keeps only the first Host, Content-Type or Authorization
-      // line, so a line of those added after signing would go unseen by the signature check.
-      headers: req.headersDistinct,
+      headers: everyHeaderLine(req),
       body: raw,
     });
     const input = decodeInput(operation, parseJson(raw));

@@ -48,8 +48,8 @@ export interface SignedRequest {
   readonly query?: Readonly<Record<string, string | string[]>>;
   /**
    * Every header line sent: a header sent more than once is the array of its values, which
-   * SigV4 signs comma-joined (Node's `req.headersDistinct`; `req.headers` drops repeated Host,
-   * Content-Type and Authorization lines). Two Authorization lines are refused.
+   * SigV4 signs comma-joined (Node's `req.headers` drops repeated Host, Content-Type and
+   * Authorization lines; the KMS server passes them all). Two Authorization lines are refused.
    */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: Uint8Array;
