@@ -7,6 +7,9 @@
 import { request as httpRequest } from 'node:http';
 import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
+import type { AddressInfo } from 'node:net';
+import { createKmsHttpServer } from '../../src/kms-server/http.js';
+import type { SignedRequest } from '../../src/kms-server/sigv4.js';
 import { credentialStoreFor } from '../../src/kms-server/server.js';
 import { useServedKms } from './served-kms.js';
 import { postRaw, signHeaders } from './signing.js';
@@ -153,5 +156,31 @@ describe('failed authentication', () => {
       }
     }
     expect(kms.kms.readAudit().length).toBe(auditRows);
+  });
+});
+
+describe('what an authenticator is given', () => {
+  it('a header sent once as a string, as req.headers has it; one sent on several lines as all its values', async () => {
+    const seen: SignedRequest['headers'][] = [];
+    const server = createKmsHttpServer({
+      handler: async () => ({}),
+      authenticate: (request) => {
+        seen.push(request.headers);
+        return { principal: 'arn:aws:iam::111122223333:user/u', accountId: '111122223333' };
+      },
+      operations: new Set(['ListKeys']),
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const target: [string, string] = ['X-Amz-Target', 'TrentService.ListKeys'];
+      expect((await rawPost(url, [['Host', 'a'], target, ['X-Amz-Meta', 'x']], '{}')).status).toBe(200);
+      expect((await rawPost(url, [['Host', 'a'], ['Host', 'b'], target, ['X-Amz-Meta', 'x'], ['x-amz-meta', 'y']], '{}')).status).toBe(200);
+      expect([seen[0]!.host, seen[0]!['x-amz-target'], seen[0]!['x-amz-meta']]).toEqual(['a', 'TrentService.ListKeys', 'x']);
+      expect([seen[1]!.host, seen[1]!['x-amz-target'], seen[1]!['x-amz-meta']]).toEqual([['a', 'b'], 'TrentService.ListKeys', ['x', 'y']]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
