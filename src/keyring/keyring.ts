@@ -191,6 +191,7 @@ function keyringFault(what: string): SealboxError {
 /**
  * Wraps a keyring so that what it returns is checked: key length, at least one well-formed
  * EDK (its provider id well-formed Unicode), and errors that are not SealboxErrors become `ERR_KEYRING` with the original as `cause`.
+ * A key it refuses (wrong length, or a generated key whose EDKs are refused) is zeroed.
  * `encrypt`/`decrypt` and the multi-keyring apply it to every keyring they are given.
  *
  * @example
@@ -267,7 +268,12 @@ function* checkedUnwrap(keyring: Keyring, request: UnwrapRequest): Steps<Uint8Ar
     throw asKeyringError(err, 'unwrapping the data key failed');
   }
   if (key === null) return null;
-  if (!(key instanceof Uint8Array) || key.length !== request.suite.dataKeyLength) throw keyringFault('unwrapped key has the wrong length');
+  if (!(key instanceof Uint8Array) || key.length !== request.suite.dataKeyLength) {
+    // Refused, so nobody else will zero it: whatever secret a broken keyring handed back (a key
+    // of another suite, a whole key blob) goes no further, as on the wrap side.
+    if (key instanceof Uint8Array) wipe(key);
+    throw keyringFault('unwrapped key has the wrong length');
+  }
   return key;
 }
 

@@ -120,6 +120,32 @@ describe('checkedKeyring: a keyring given a data key must wrap that key', () => 
   });
 });
 
+describe('checkedKeyring: an unwrapped key of the wrong length', () => {
+  // A broken keyring (one that returns the key of another suite, or a whole key blob): the
+  // answer is refused, and nobody downstream would ever zero the bytes it handed back.
+  for (const length of [16, 31, 33, 64]) {
+    it(`${length} bytes: decrypt fails with ERR_KEYRING and the refused bytes are zeroed`, async () => {
+      const inner = new RawAesKeyring({ namespace: 'acme', name: 'k1', wrappingKey: pattern(32, 3) });
+      const { ciphertext } = await encrypt(pattern(10), { keyring: inner });
+      let handed: Uint8Array | undefined;
+      const keyring: Keyring = {
+        wrapKey: (request) => inner.wrapKey(request),
+        async unwrapKey(request) {
+          const key = await inner.unwrapKey(request);
+          handed = new Uint8Array(length);
+          handed.set(key!.subarray(0, Math.min(length, 32)));
+          if (length > 32) handed.fill(0xa5, 32);
+          return handed;
+        },
+      };
+      const err = await thrown(() => decrypt(ciphertext, { keyring }));
+      expect((err as SealboxError).code).toBe('ERR_KEYRING');
+      expect((err as SealboxError).message).toMatch(/broke its contract.*wrong length/);
+      expect(handed!.every((b) => b === 0)).toBe(true);
+    });
+  }
+});
+
 describe('acceptDataKey (for custom keyrings trying their EDKs)', () => {
   const request = (isMessageKey?: (k: Uint8Array) => Promise<boolean>): UnwrapRequest => ({
     suite: SUITE_AES256_GCM_HKDF_SHA512_COMMIT,
