@@ -28,7 +28,11 @@ export interface CachingMaterialsManagerOptions extends KeySource {
   maxAgeMs: number;
   /** Most messages encrypted under one cached data key (default and maximum 2^32). */
   maxMessagesEncrypted?: number;
-  /** Most plaintext bytes encrypted under one cached data key (default and maximum 2^53 - 1). */
+  /**
+   * Most plaintext bytes encrypted under one cached data key (default and maximum 2^53 - 1). With
+   * 0, only empty messages share keys: every other message, and every stream of unknown length,
+   * gets its own.
+   */
   maxBytesEncrypted?: number;
   /**
    * Clock in ms that `maxAgeMs` is measured on (default `performance.now()`, monotonic: it never
@@ -43,7 +47,10 @@ export interface CachingMaterialsManagerStats {
   readonly hits: number;
   /** Requests that asked the underlying manager (one per miss, however many callers waited on it). */
   readonly misses: number;
-  /** Encrypt requests that bypassed the cache (plaintext longer than `maxBytesEncrypted`, or a signed suite). */
+  /**
+   * Encrypt requests that bypassed the cache (plaintext longer than `maxBytesEncrypted`, a
+   * stream of unknown length when `maxBytesEncrypted` is 0, or a signed suite).
+   */
   readonly bypassed: number;
   /** Entries currently held. */
   readonly size: number;
@@ -89,8 +96,9 @@ const MAX_MESSAGES = 2 ** 32;
  * - Encrypt: one data key (and its EDKs) per encryption context, reused until it is `maxAgeMs`
  *   old, has protected `maxMessagesEncrypted` messages or `maxBytesEncrypted` bytes. A message
  *   whose known length alone exceeds `maxBytesEncrypted` bypasses the cache. A stream of unknown
- *   length uses the cache and counts its bytes frame by frame: a frame that would carry the data
- *   key past `maxBytesEncrypted` fails with ERR_LIMIT_EXCEEDED.
+ *   length uses the cache (unless `maxBytesEncrypted` is 0: then it bypasses it) and counts its
+ *   bytes frame by frame: a frame that would carry the data key past `maxBytesEncrypted` fails
+ *   with ERR_LIMIT_EXCEEDED.
  * - Signed suite (suite 2): encrypt bypasses the cache (each message's context holds its own
  *   public key, which its EDKs are bound to), and the signing key is never cached; decrypt
  *   caches data keys as for any suite, and every message's signature is still verified.
@@ -177,8 +185,9 @@ export class CachingMaterialsManager implements MaterialsManager {
     // A signed suite's context holds the message's own public key (SPEC §11.1), which its EDKs
     // are bound to: no two messages share a context, so caching could only fill the cache with
     // keys never reused. Such a message gets its own key; the signing key is never cached.
-    if (request.suite.signed || (length !== undefined && length > this.#maxBytes)) {
-      // (Or: this message alone would exhaust a cached key.)
+    if (request.suite.signed || (length === undefined ? this.#maxBytes === 0 : length > this.#maxBytes)) {
+      // (Or: this message alone would exhaust a cached key; or the cached key may protect no
+      // byte at all, and a stream of unknown length would fail at its first one.)
       this.#bypassed++;
       return this.#backing.getEncryptionMaterials(request);
     }
@@ -364,7 +373,8 @@ export class CachingMaterialsManager implements MaterialsManager {
   /** Counts one more message (and its bytes, when known) against the entry's limits, if they allow. */
   #claim(entry: EncryptEntry, length: number | undefined): boolean {
     if (entry.exhausted || entry.messages + 1 > this.#maxMessages) return false;
-    if (length === undefined ? entry.bytes >= this.#maxBytes && this.#maxBytes > 0 : entry.bytes + length > this.#maxBytes) return false;
+    // Unknown length: claimable while the key has a byte left (maxBytes 0 bypasses the cache).
+    if (length === undefined ? entry.bytes >= this.#maxBytes : entry.bytes + length > this.#maxBytes) return false;
     entry.messages++;
     entry.bytes += length ?? 0;
     return true;

@@ -293,6 +293,26 @@ describe('CachingMaterialsManager: encrypt', () => {
     expect(keyring.wraps).toBe(2);
   });
 
+  it('maxBytesEncrypted 0: a stream of unknown length bypasses the cache (a cached key may protect no byte), as a non-empty one-shot message does', async () => {
+    const { keyring, cmm } = setup({ maxBytesEncrypted: 0 });
+    const run = async (length: number): Promise<Uint8Array> => {
+      const source = new Blob([pattern(length, length) as Uint8Array<ArrayBuffer>]).stream();
+      return new Uint8Array(await new Response(source.pipeThrough(encryptStream({ materialsManager: cmm, frameLength: 1024 }))).arrayBuffer());
+    };
+    for (const length of [1, 5_000]) {
+      const out = await run(length); // was ERR_LIMIT_EXCEEDED at the first byte, after a keyring call
+      expect(bytesEqual((await decrypt(out, { keyring: testKeyring('counted', 3) })).plaintext, pattern(length, length))).toBe(true);
+    }
+    expect(keyring.wraps).toBe(2);
+    expect(cmm.stats).toMatchObject({ hits: 0, misses: 0, bypassed: 2, size: 0 });
+    // A bypassed request's materials carry no byte counter at all.
+    expect((await cmm.getEncryptionMaterials(request({ a: '1' }, null))).onPlaintext).toBeUndefined();
+    // An empty one-shot message protects no byte: it may still share a cached key.
+    await encrypt(new Uint8Array(0), { materialsManager: cmm, encryptionContext: { a: '1' } });
+    await encrypt(new Uint8Array(0), { materialsManager: cmm, encryptionContext: { a: '1' } });
+    expect(cmm.stats).toMatchObject({ hits: 1, misses: 1, bypassed: 3, size: 1 });
+  });
+
   it('property: no handed-out key exceeds max messages, max bytes or max age', async () => {
     await fc.assert(fc.asyncProperty(
       fc.array(fc.record({
