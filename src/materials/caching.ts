@@ -15,7 +15,7 @@ import type { KeySource } from './resolve.js';
 import { resolveMaterialsManager } from './resolve.js';
 import { LruMap } from './lru.js';
 import type { UnwrapRequestNow } from '../keyring/keyring.js';
-import { isMessageKeyNow } from '../keyring/keyring.js';
+import { acceptDataKey, isMessageKeyNow } from '../keyring/keyring.js';
 
 /** Options of {@link CachingMaterialsManager}. Give exactly one of `keyring` or `materialsManager` (what a miss asks). */
 export interface CachingMaterialsManagerOptions extends KeySource {
@@ -244,11 +244,9 @@ export class CachingMaterialsManager implements MaterialsManager {
           this.#hits++;
           const dataKey = copyBytes(entry.materials.dataKey);
           // Same EDKs, but another message may commit to another key (SPEC §8.3): then the
-          // backing manager tries the EDKs for this message, and nothing is cached.
-          if (request.isMessageKey && !(await request.isMessageKey(dataKey))) {
-            dataKey.fill(0);
-            return this.#backing.getDecryptionMaterials(request);
-          }
+          // backing manager tries the EDKs for this message, and nothing is cached. The copy
+          // is zeroed when the check says no, and when it throws.
+          if (!(await acceptDataKey(request, dataKey))) return this.#backing.getDecryptionMaterials(request);
           return { ...entry.materials, dataKey };
         }
         this.#lru.delete(key);
@@ -333,14 +331,14 @@ export class CachingMaterialsManager implements MaterialsManager {
       for (const candidate of miss.unwrapped) {
         const dataKey = copyBytes(candidate);
         // Without a check, the underlying manager would have returned the first key it unwrapped.
-        if (!request.isMessageKey || (await request.isMessageKey(dataKey))) {
+        // The copy is zeroed when the check says no, and when it throws.
+        if (await acceptDataKey(request, dataKey)) {
           this.#hits++;
           const materials: DecryptionMaterials = { suite: request.suite, encryptionContext: request.encryptionContext, dataKey: copyBytes(dataKey) };
           if (miss.generation === this.#generation && !this.#lru.get(key)) this.#lru.set(key, { materials, created: this.#now() });
           else wipe(materials.dataKey);
           return { suite: request.suite, encryptionContext: request.encryptionContext, dataKey };
         }
-        dataKey.fill(0);
       }
       throw miss.error;
     } finally {

@@ -437,6 +437,37 @@ describe('CachingMaterialsManager: decrypt', () => {
     expect(cmm.stats.size).toBe(1);
   });
 
+  it('a commitment check that throws gets a copy of the cached key that is zeroed, on a hit and as a waiter on a failed miss', async () => {
+    const { keyring, cmm } = setup();
+    const m = await encrypt(pattern(10), { keyring: testKeyring('counted', 3), encryptionContext: { a: '1' } });
+    const { suite, encryptionContext, encryptedDataKeys } = m.header;
+    const seen: Uint8Array[] = [];
+    const throwing = async (dataKey: Uint8Array): Promise<boolean> => {
+      seen.push(dataKey);
+      throw new Error('check failed');
+    };
+    // A waiter on a miss whose own request's check refused every key: it checks the keys that
+    // call unwrapped itself, and its check throws.
+    keyring.delayMs = 10;
+    const settled = await Promise.allSettled([
+      cmm.getDecryptionMaterials({ suite, encryptionContext, encryptedDataKeys, isMessageKey: async () => false }),
+      cmm.getDecryptionMaterials({ suite, encryptionContext, encryptedDataKeys, isMessageKey: throwing }),
+    ]);
+    expect(settled.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'ok'))).toEqual([expect.stringMatching(/commitment/), 'check failed']);
+    expect(seen).toHaveLength(1);
+    // A hit: the cached key's copy goes to the check, which throws.
+    keyring.delayMs = 0;
+    await decrypt(m.ciphertext, { materialsManager: cmm });
+    expect(cmm.stats.size).toBe(1);
+    await expect(cmm.getDecryptionMaterials({ suite, encryptionContext, encryptedDataKeys, isMessageKey: throwing })).rejects.toThrow('check failed');
+    expect(seen).toHaveLength(2);
+    for (const copy of seen) expect(isZero(copy)).toBe(true);
+    // The cache's own key is intact: the message still decrypts from it.
+    const unwraps = keyring.unwraps;
+    expect(bytesEqual((await decrypt(m.ciphertext, { materialsManager: cmm })).plaintext, pattern(10))).toBe(true);
+    expect(keyring.unwraps).toBe(unwraps);
+  });
+
   it('a message with no matching key is not cached as a success', async () => {
     const { cmm } = setup();
     const m = await encrypt(pattern(10), { keyring: testKeyring('other', 99) });
