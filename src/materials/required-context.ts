@@ -1,3 +1,4 @@
+import { isWellFormed } from '../crypto/bytes.js';
 import { SealboxError } from '../errors.js';
 import { RESERVED_CONTEXT_PREFIX } from '../format/context.js';
 import type { EncryptionContext } from '../keyring/keyring.js';
@@ -42,7 +43,12 @@ function missing(context: EncryptionContext, keys: readonly string[]): string | 
  * await encrypt(data, { materialsManager: cmm, encryptionContext: { tenant: 'acme' } });
  * await decrypt(bytes, { materialsManager: cmm, expectedEncryptionContext: { tenant: 'acme' } });
  * ```
- * @throws TypeError / RangeError for bad options; SealboxError ERR_ENCRYPTION_CONTEXT_INVALID
+ * Keys are compared exactly, as the context stores them: `Tenant`, `tenant ` or another
+ * Unicode normalization of a key is another key, and a message that has only such a variant
+ * is refused.
+ *
+ * @throws TypeError / RangeError for bad options (an empty key, a key with the reserved
+ * `sealbox:` prefix or a lone surrogate); SealboxError ERR_ENCRYPTION_CONTEXT_INVALID
  * (encrypt without a required key), ERR_ENCRYPTION_CONTEXT_MISMATCH (decrypt of a message without one),
  * and whatever the underlying manager throws.
  */
@@ -58,6 +64,8 @@ export class RequiredContextMaterialsManager implements MaterialsManager {
       if (typeof k !== 'string' || k.length === 0) throw new TypeError('"requiredKeys" expected non-empty strings');
       // Callers cannot set reserved keys, so requiring one would refuse every message.
       if (k.startsWith(RESERVED_CONTEXT_PREFIX)) throw new RangeError(`"requiredKeys" entry ${JSON.stringify(k)} uses the reserved prefix`);
+      // No context can hold a key with a lone surrogate (encrypt refuses it): the same.
+      if (!isWellFormed(k)) throw new RangeError(`"requiredKeys" entry ${JSON.stringify(k)} is not well-formed Unicode (a lone surrogate)`);
     }
     this.requiredKeys = Object.freeze([...new Set(keys)]);
     this.#backing = resolveMaterialsManager(options);

@@ -72,5 +72,57 @@ describe('RequiredContextMaterialsManager', () => {
     expect(() => new RequiredContextMaterialsManager({ keyring, requiredKeys: [''] })).toThrow(TypeError);
     expect(() => new RequiredContextMaterialsManager({ keyring, requiredKeys: ['sealbox:x'] })).toThrow(RangeError);
     expect(() => new RequiredContextMaterialsManager({ requiredKeys: ['a'] })).toThrow(TypeError);
+    // No message can carry such a key: requiring one would refuse every message.
+    for (const k of ['ten\uD800ant', '\uDC00', 'a\uDC00\uD83D']) {
+      expect(() => new RequiredContextMaterialsManager({ keyring, requiredKeys: ['tenant', k] })).toThrow(RangeError);
+    }
+  });
+
+  it('decrypt: a case, spacing or Unicode variant of a required key is another key (refused before the keyring)', async () => {
+    const keyring = counted(testKeyring());
+    const cmm = new RequiredContextMaterialsManager({ keyring, requiredKeys: ['tenant', 'caf\u00e9'] });
+    const variants = ['Tenant', 'TENANT', 'tenant ', ' tenant', 'ten\u200bant', '\uff54\uff45\uff4e\uff41\uff4e\uff54', 'tenant\u0000'];
+    for (const variant of variants) {
+      const { ciphertext } = await encrypt(data, { keyring: testKeyring(), encryptionContext: { [variant]: 'acme', 'caf\u00e9': 'x' } });
+      const err = await thrown(() => decrypt(ciphertext, { materialsManager: cmm }));
+      expect([variant, (err as SealboxError).code]).toEqual([variant, 'ERR_ENCRYPTION_CONTEXT_MISMATCH']);
+    }
+    // NFD é (e + combining acute) is not the required NFC key.
+    const nfd = await encrypt(data, { keyring: testKeyring(), encryptionContext: { tenant: 'acme', 'cafe\u0301': 'x' } });
+    expect(((await thrown(() => decrypt(nfd.ciphertext, { materialsManager: cmm }))) as SealboxError).code).toBe('ERR_ENCRYPTION_CONTEXT_MISMATCH');
+    expect(keyring.calls).toBe(0);
+    const exact = await encrypt(data, { keyring: testKeyring(), encryptionContext: { tenant: 'acme', 'caf\u00e9': 'x' } });
+    expect(bytesEqual((await decrypt(exact.ciphertext, { materialsManager: cmm })).plaintext, data)).toBe(true);
+  });
+
+  it('keys named like Object.prototype members are required like any other', async () => {
+    const cmm = new RequiredContextMaterialsManager({ keyring: testKeyring(), requiredKeys: ['__proto__', 'constructor', 'hasOwnProperty'] });
+    const err = await thrown(() => encrypt(data, { materialsManager: cmm, encryptionContext: new Map([['constructor', 'x'], ['hasOwnProperty', 'y']]) }));
+    expect((err as SealboxError).code).toBe('ERR_ENCRYPTION_CONTEXT_INVALID');
+    const context = new Map([['__proto__', 'p'], ['constructor', 'x'], ['hasOwnProperty', 'y']]);
+    const { ciphertext } = await encrypt(data, { materialsManager: cmm, encryptionContext: context });
+    const out = await decrypt(ciphertext, { materialsManager: cmm });
+    expect(Object.getOwnPropertyDescriptor(out.encryptionContext, '__proto__')?.value).toBe('p');
+    const missing = await encrypt(data, { keyring: testKeyring(), encryptionContext: new Map([['constructor', 'x'], ['hasOwnProperty', 'y']]) });
+    expect(((await thrown(() => decrypt(missing.ciphertext, { materialsManager: cmm }))) as SealboxError).code).toBe('ERR_ENCRYPTION_CONTEXT_MISMATCH');
+  });
+
+  it('an underlying manager that drops a required key on encrypt is refused, and its data key zeroed', async () => {
+    const inner = new CachingMaterialsManager({ keyring: testKeyring(), capacity: 4, maxAgeMs: 60_000 });
+    const handed: Uint8Array[] = [];
+    const dropping = {
+      async getEncryptionMaterials(request: Parameters<CachingMaterialsManager['getEncryptionMaterials']>[0]) {
+        const m = await inner.getEncryptionMaterials(request);
+        handed.push(m.dataKey);
+        const { tenant: _dropped, ...rest } = m.encryptionContext;
+        return { ...m, encryptionContext: rest };
+      },
+      getDecryptionMaterials: (request: Parameters<CachingMaterialsManager['getDecryptionMaterials']>[0]) => inner.getDecryptionMaterials(request),
+    };
+    const cmm = new RequiredContextMaterialsManager({ materialsManager: dropping, requiredKeys: ['tenant'] });
+    const err = await thrown(() => encrypt(data, { materialsManager: cmm, encryptionContext: { tenant: 'acme', other: 'x' } }));
+    expect((err as SealboxError).code).toBe('ERR_ENCRYPTION_CONTEXT_INVALID');
+    expect(handed).toHaveLength(1);
+    expect(handed[0]!.every((b) => b === 0)).toBe(true);
   });
 });
