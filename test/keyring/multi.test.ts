@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MultiKeyring, RawAesKeyring, encrypt } from '../../src/index.js';
+import { MultiKeyring, RawAesKeyring, decrypt, encrypt } from '../../src/index.js';
 import { DEFAULT_SUITE } from '../../src/crypto/suites.js';
 import type { Keyring, WrapRequest, WrapResult } from '../../src/keyring/keyring.js';
 import { SealboxError } from '../../src/errors.js';
@@ -52,5 +52,63 @@ describe('MultiKeyring: a child failure on encrypt', () => {
     const r = await multi.wrapKey({ suite: DEFAULT_SUITE, encryptionContext: {} });
     expect(r.encryptedDataKeys).toHaveLength(2);
     expect(isZero(r.dataKey)).toBe(false);
+  });
+});
+
+describe('MultiKeyring: decrypt asks its keyrings in order and returns only the message\'s key', () => {
+  /** A custom keyring (no commitment check of its own) whose EDK opens to `wrong` bytes: a liar, or an insider's EDK. */
+  function lying(name: string, asked: string[], handed: Uint8Array[]): Keyring {
+    return {
+      async wrapKey(request) {
+        return { dataKey: request.dataKey!, encryptedDataKeys: [{ providerId: 'liar', providerInfo: new TextEncoder().encode(name), ciphertext: new Uint8Array([1]) }] };
+      },
+      async unwrapKey(request) {
+        asked.push(name);
+        if (!request.encryptedDataKeys.some((e) => e.providerId === 'liar')) return null;
+        const wrong = pattern(32, 90 + handed.length);
+        handed.push(wrong);
+        return wrong;
+      },
+    };
+  }
+
+  function logging(name: string, inner: Keyring, asked: string[]): Keyring {
+    return { wrapKey: (r) => inner.wrapKey(r), unwrapKey: (r) => { asked.push(name); return inner.unwrapKey(r); } };
+  }
+
+  it('a keyring returning a key that fails the commitment is passed over (the key zeroed); the next one gives the message\'s key', async () => {
+    const real = new RawAesKeyring({ namespace: 'acme', name: 'real', wrappingKey: pattern(32, 7) });
+    const asked: string[] = [];
+    const handed: Uint8Array[] = [];
+    const data = pattern(100, 3);
+    // The liar's EDK comes first in the header.
+    const { ciphertext } = await encrypt(data, { keyring: new MultiKeyring({ generator: real, children: [lying('liar', [], [])] }) });
+    const reader = new MultiKeyring({ generator: lying('liar', asked, handed), children: [logging('other', keeping(8), asked), logging('real', real, asked), logging('after', real, asked)] });
+    const { plaintext } = await decrypt(ciphertext, { keyring: reader });
+    expect(Buffer.from(plaintext).equals(Buffer.from(data))).toBe(true);
+    expect(asked).toEqual(['liar', 'other', 'real']);
+    expect(handed).toHaveLength(1);
+    expect(isZero(handed[0]!)).toBe(true);
+  });
+
+  it('when every keyring lies: ERR_COMMITMENT_MISMATCH, each wrong key zeroed, nothing decrypted', async () => {
+    const real = new RawAesKeyring({ namespace: 'acme', name: 'real', wrappingKey: pattern(32, 7) });
+    const { ciphertext } = await encrypt(pattern(100, 3), { keyring: new MultiKeyring({ generator: real, children: [lying('liar', [], [])] }) });
+    const asked: string[] = [];
+    const handed: Uint8Array[] = [];
+    const reader = new MultiKeyring({ generator: lying('one', asked, handed), children: [lying('two', asked, handed)] });
+    const err = await thrown(() => decrypt(ciphertext, { keyring: reader }));
+    expect((err as SealboxError).code).toBe('ERR_COMMITMENT_MISMATCH');
+    expect(asked).toEqual(['one', 'two']);
+    expect(handed).toHaveLength(2);
+    expect(handed.every(isZero)).toBe(true);
+  });
+
+  it('a keyring that throws is passed over; a later one decrypts', async () => {
+    const real = new RawAesKeyring({ namespace: 'acme', name: 'real', wrappingKey: pattern(32, 7) });
+    const { ciphertext } = await encrypt(pattern(10), { keyring: real });
+    const broken: Keyring = { wrapKey: async () => { throw new Error('x'); }, unwrapKey: async () => { throw new Error('HSM offline'); } };
+    const { plaintext } = await decrypt(ciphertext, { keyring: new MultiKeyring({ generator: broken, children: [real] }) });
+    expect(Buffer.from(plaintext).equals(Buffer.from(pattern(10)))).toBe(true);
   });
 });
