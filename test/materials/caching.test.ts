@@ -468,6 +468,44 @@ describe('CachingMaterialsManager: decrypt', () => {
     expect(keyring.unwraps).toBe(unwraps);
   });
 
+  it('a header with the cached message\'s suite, context and commitment but other EDKs misses: its keyring decides, not the cache', async () => {
+    const { keyring, cmm } = setup();
+    const data = pattern(50);
+    const m = await encrypt(data, { keyring: testKeyring('counted', 3), encryptionContext: { a: '1' } });
+    await decrypt(m.ciphertext, { materialsManager: cmm });
+    expect(keyring.unwraps).toBe(1);
+    const { suite, encryptionContext, encryptedDataKeys } = m.header;
+    const edk = encryptedDataKeys[0]!;
+    const variants = [
+      [{ ...edk, ciphertext: edk.ciphertext.map((b, i) => (i === 0 ? b ^ 1 : b)) }], // damaged: the keyring cannot open it
+      [{ ...edk, providerId: 'other' }], // another key's EDK: "not mine"
+      [edk, edk], // the same EDK twice
+    ];
+    const outcomes: string[] = [];
+    for (const edks of variants) {
+      // The cached key would pass this check; the cache must not be asked for it.
+      const request = { suite, encryptionContext, encryptedDataKeys: edks, isMessageKey: async () => true };
+      outcomes.push(await cmm.getDecryptionMaterials(request).then((mat) => (mat.dataKey.fill(0), 'key'), (err: SealboxError) => err.code));
+    }
+    expect(outcomes).toEqual(['ERR_KEYRING', 'ERR_NO_MATCHING_KEY', 'key']);
+    expect(keyring.unwraps).toBe(1 + variants.length);
+    expect(cmm.stats.hits).toBe(0);
+  });
+
+  it('two managers over different keyrings never share a key, whatever the context', async () => {
+    const a = new CachingMaterialsManager({ keyring: testKeyring('alice', 1), capacity: 4, maxAgeMs: 60_000 });
+    const b = new CachingMaterialsManager({ keyring: testKeyring('bob', 2), capacity: 4, maxAgeMs: 60_000 });
+    const data = pattern(20);
+    const fromA = await encrypt(data, { materialsManager: a, encryptionContext: { tenant: 'acme' } });
+    const fromB = await encrypt(data, { materialsManager: b, encryptionContext: { tenant: 'acme' } });
+    expect(fromB.header.encryptedDataKeys.map((e) => new TextDecoder().decode(e.providerInfo.subarray(0, 3)))).toEqual(['bob']);
+    // Decrypt through the other's (warm) cache: its keyring has no EDK, and the cache has no key for it.
+    await decrypt(fromA.ciphertext, { materialsManager: a });
+    const err = await thrown(() => decrypt(fromA.ciphertext, { materialsManager: b }));
+    expect((err as SealboxError).code).toBe('ERR_NO_MATCHING_KEY');
+    expect(bytesEqual((await decrypt(fromB.ciphertext, { materialsManager: b })).plaintext, data)).toBe(true);
+  });
+
   it('a message with no matching key is not cached as a success', async () => {
     const { cmm } = setup();
     const m = await encrypt(pattern(10), { keyring: testKeyring('other', 99) });
