@@ -161,13 +161,24 @@ function* beginEncryptionSteps(plan: EncryptPlan, plaintextLength: number | unde
   const signing: { signer: MessageSigner; keyText: string } | undefined = suite.signed ? yield import('./signing.js').then((m) => m.newSigner(fixedSigner)) : undefined;
   const encryptionContext = signing ? contextObject(canonicalContext({ ...plan.encryptionContext, [SIGNING_KEY_CONTEXT_KEY]: signing.keyText }, true)) : plan.encryptionContext;
   const materials: EncryptionMaterials = yield encryptionMaterialsOf(plan.cmm, { suite, encryptionContext, plaintextLength });
-  // A manager that answered for another suite, or dropped or changed the public key, would make
-  // an unsigned or unreadable message: refuse it rather than write it.
-  if (materials.suite.id !== suite.id || materials.encryptionContext[SIGNING_KEY_CONTEXT_KEY] !== signing?.keyText) {
-    throw new SealboxError('ERR_KEYRING', 'Bad materials');
+  try {
+    // A manager that answered for another suite, or dropped or changed the public key, would make
+    // an unsigned or unreadable message: refuse it rather than write it.
+    if (materials.suite.id !== suite.id || materials.encryptionContext[SIGNING_KEY_CONTEXT_KEY] !== signing?.keyText) {
+      throw new SealboxError('ERR_KEYRING', 'Bad materials');
+    }
+    // A data key of another length (SPEC §9: never used as a key) would still derive a content
+    // key: from an empty or short one, a content key anyone could find, under EDKs that wrap
+    // some other key. checkedKeyring checks what keyrings return; a manager is checked here.
+    const length = materials.dataKey instanceof Uint8Array ? materials.dataKey.length : undefined;
+    if (length !== suite.dataKeyLength) throw new SealboxError('ERR_KEYRING', `Bad materials: the data key has ${length ?? 'no'} bytes, expected ${suite.dataKeyLength}`);
+    // The default manager's EDKs passed checkedKeyring already: not checked twice per message.
+    if (!(plan.cmm instanceof DefaultMaterialsManager)) checkMaterialsEdks(materials);
+  } catch (err) {
+    // Refused materials go to no message: their data key is zeroed, as a used one is.
+    if (materials?.dataKey instanceof Uint8Array) wipe(materials.dataKey);
+    throw err;
   }
-  // The default manager's EDKs passed checkedKeyring already: not checked twice per message.
-  if (!(plan.cmm instanceof DefaultMaterialsManager)) checkMaterialsEdks(materials);
   // The suite of that id is Sealbox's own object: a manager's look-alike (a copy with another
   // derivation, salt length or signing flag) was written as the header's suite id but used for
   // the keys and the layout, and encrypt reported success for a message no decoder could read.
@@ -307,6 +318,13 @@ function* findDataKeySteps(plan: DecryptPlan, header: MessageHeader): Steps<Foun
   } catch (err) {
     wipe(accepted?.contentKey);
     throw err;
+  }
+  // A key of another length is never used as one (SPEC §9), whatever a manager returns.
+  const length = materials?.dataKey instanceof Uint8Array ? materials.dataKey.length : undefined;
+  if (length !== header.suite.dataKeyLength) {
+    wipe(accepted?.contentKey);
+    if (materials?.dataKey instanceof Uint8Array) wipe(materials.dataKey);
+    throw new SealboxError('ERR_KEYRING', `Bad materials: the data key has ${length ?? 'no'} bytes, expected ${header.suite.dataKeyLength}`);
   }
   // Only for the very array that was checked: a manager may return another key.
   const checked = accepted?.dataKey === materials.dataKey ? accepted.contentKey : undefined;
