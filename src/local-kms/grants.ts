@@ -18,6 +18,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SqliteDatabase as Database } from './sqlite.js';
 import { LocalKmsError } from './errors.js';
+import { keyStateError } from './key-store.js';
 import { SERVICE_PRINCIPAL } from './validate.js';
 import { checkGrantOperationsForKey, grantCovers, validateGrantTerms, type GrantConstraints, type GrantTerms } from './grant-rules.js';
 import { defineOperation, type Caller, type Migration, type OperationContext } from './operation.js';
@@ -281,8 +282,11 @@ const createGrant = defineOperation<CreateGrantInput>(
       ...(firstContext ? { encryptionContext: firstContext } : {}),
     });
     for (const encryptionContext of moreContexts) ctx.authorize({ action: 'kms:CreateGrant', key, keyArn: key.arn, encryptionContext });
-    if (key.state === 'PendingDeletion' || key.state === 'Unavailable') {
-      throw new LocalKmsError('KMSInvalidStateException', `The key is ${key.state}.`);
+    // AWS KMS Developer Guide, key state table, CreateGrant: Disabled is DisabledException;
+    // pending deletion (or replica deletion), pending import and Creating are
+    // KMSInvalidStateException; Unavailable and Updating keys take grants.
+    if (key.state === 'Disabled' || key.state === 'PendingDeletion' || key.state === 'PendingReplicaDeletion' || key.state === 'PendingImport' || key.state === 'Creating') {
+      throw keyStateError(key);
     }
     checkGrantOperationsForKey(input.Operations, key, input.Constraints);
     // A caller allowed only through a grant with CreateGrant may pass on no more than that

@@ -131,10 +131,32 @@ export function resolveKeyId(db: Database, region: string, accountId: string, ke
   return key;
 }
 
+/** How AWS's messages name each key state: `<key ARN> is pending deletion.` (AWS KMS Developer Guide, "Key states of AWS KMS keys"). */
+const STATE_WORDS: Readonly<Record<string, string>> = {
+  Enabled: 'enabled',
+  Disabled: 'disabled',
+  PendingDeletion: 'pending deletion',
+  PendingReplicaDeletion: 'pending replica deletion',
+  PendingImport: 'pending import',
+  Unavailable: 'unavailable',
+  Creating: 'creating',
+  Updating: 'updating',
+};
+
+/**
+ * The error for a key whose state does not allow the operation, worded as in the footnotes of
+ * AWS's key state table: `DisabledException: <key ARN> is disabled.` for a Disabled key,
+ * `KMSInvalidStateException: <key ARN> is pending deletion.` (pending import, ...) otherwise.
+ */
+export function keyStateError(key: KeyRecord): LocalKmsError {
+  const words = STATE_WORDS[key.state] ?? key.state;
+  return new LocalKmsError(key.state === 'Disabled' ? 'DisabledException' : 'KMSInvalidStateException', `${key.arn} is ${words}.`);
+}
+
 /** Throws unless the key may be used for cryptography (AWS key-state table). */
 export function requireUsable(key: KeyRecord): void {
   if (key.state === 'Enabled') return;
-  if (key.state === 'Disabled') throw new LocalKmsError('DisabledException', `${key.arn} is disabled.`);
-  // PendingDeletion, PendingReplicaDeletion, PendingImport, Creating, Updating, Unavailable.
-  throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
+  // Disabled: DisabledException. PendingDeletion, PendingReplicaDeletion, PendingImport, Creating,
+  // Updating, Unavailable: KMSInvalidStateException.
+  throw keyStateError(key);
 }

@@ -1,7 +1,7 @@
 import { LocalKmsError } from './errors.js';
 import { defineOperation } from './operation.js';
 import type { OperationContext } from './operation.js';
-import { aliasArn, getKeyByStorageId } from './key-store.js';
+import { aliasArn, getKeyByStorageId, keyStateError } from './key-store.js';
 import { invalidMarker } from './paging.js';
 
 export const MAX_ALIAS_NAME_LENGTH = 256;
@@ -43,7 +43,9 @@ export const MAX_ALIASES_PER_KEY = 50;
 function targetKey(ctx: OperationContext, keyId: string, action: string, current?: string) {
   // Aliases point at keys, never at other aliases.
   const key = ctx.resolveKey(keyId, { allowAlias: false, action });
-  if (key.state === 'PendingDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+  // AWS KMS Developer Guide, key state table, CreateAlias and UpdateAlias: a target pending
+  // deletion or pending replica deletion (one column) is KMSInvalidStateException.
+  if (key.state === 'PendingDeletion' || key.state === 'PendingReplicaDeletion') throw keyStateError(key);
   const { n } = ctx.db.prepare('SELECT count(*) AS n FROM aliases WHERE key_id = ?').get(key.storageId) as { n: number };
   if (n >= MAX_ALIASES_PER_KEY && key.storageId !== current) throw new LocalKmsError('LimitExceededException', `${key.arn} already has ${MAX_ALIASES_PER_KEY} aliases, the most a key may have.`);
   return key;

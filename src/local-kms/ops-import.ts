@@ -45,10 +45,11 @@ export const importMigrations: readonly Migration[] = [
   },
 ];
 
-function externalKey(ctx: OperationContext, keyId: string, action: string): KeyRecord {
+/** A key with EXTERNAL origin (UnsupportedOperationException otherwise), pending deletion only where `pendingDeletion` allows it. */
+function externalKey(ctx: OperationContext, keyId: string, action: string, pendingDeletion: 'refused' | 'allowed' = 'refused'): KeyRecord {
   const key = ctx.resolveKey(keyId, { allowAlias: false, action });
   if (key.origin !== 'EXTERNAL') throw new LocalKmsError('UnsupportedOperationException', `${key.arn} does not have EXTERNAL origin`);
-  if (key.state === 'PendingDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+  if (key.state === 'PendingDeletion' && pendingDeletion === 'refused') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
   return key;
 }
 
@@ -142,9 +143,12 @@ const importKeyMaterial = defineOperation<ImportInput>(
 );
 
 const deleteImportedKeyMaterial = defineOperation<{ KeyId: string }>('DeleteImportedKeyMaterial', { KeyId: KEY_ID, KeyMaterialId: { type: 'string' } }, (ctx, input) => {
-  const key = externalKey(ctx, input.KeyId, 'kms:DeleteImportedKeyMaterial');
+  // "When the specified KMS key is in the PendingDeletion state, this operation does not change
+  // the KMS key's state. Otherwise, it changes the KMS key's state to PendingImport" (AWS KMS API
+  // Reference, DeleteImportedKeyMaterial; the key state table's pending deletion cell succeeds).
+  const key = externalKey(ctx, input.KeyId, 'kms:DeleteImportedKeyMaterial', 'allowed');
   ctx.deleteMaterial(key.storageId);
-  ctx.updateKey(key.storageId, { state: 'PendingImport', validTo: undefined });
+  ctx.updateKey(key.storageId, { ...(key.state === 'PendingDeletion' ? {} : { state: 'PendingImport' as const }), validTo: undefined });
   return { KeyId: key.arn };
 });
 

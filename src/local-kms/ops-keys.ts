@@ -4,7 +4,7 @@ import { LocalKmsError } from './errors.js';
 import { defineOperation } from './operation.js';
 import type { OperationContext } from './operation.js';
 import type { KeyRecord } from './key-record.js';
-import { getKey, relatedKeys, storageIdOf } from './key-store.js';
+import { getKey, keyStateError, relatedKeys, storageIdOf } from './key-store.js';
 import { KEY_POLICY_TEXT, defaultKeyPolicy, parseKeyPolicy } from './policy.js';
 import { keySpecInfo } from './key-specs.js';
 import { checkPolicyLockout } from './access.js';
@@ -211,14 +211,14 @@ const KEY_ID = { type: 'string', required: true, min: 1, max: 2048 } as const;
 
 const enableKey = defineOperation<{ KeyId: string }>('EnableKey', { KeyId: KEY_ID }, (ctx, input) => {
   const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:EnableKey' });
-  if (key.state !== 'Enabled' && key.state !== 'Disabled') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
+  if (key.state !== 'Enabled' && key.state !== 'Disabled') throw keyStateError(key);
   ctx.updateKey(key.storageId, { state: 'Enabled' });
   return {};
 });
 
 const disableKey = defineOperation<{ KeyId: string }>('DisableKey', { KeyId: KEY_ID }, (ctx, input) => {
   const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:DisableKey' });
-  if (key.state !== 'Enabled' && key.state !== 'Disabled') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
+  if (key.state !== 'Enabled' && key.state !== 'Disabled') throw keyStateError(key);
   ctx.updateKey(key.storageId, { state: 'Disabled' });
   return {};
 });
@@ -228,7 +228,7 @@ const updateKeyDescription = defineOperation<{ KeyId: string; Description: strin
   { KeyId: KEY_ID, Description: { type: 'string', required: true, max: 8192 } },
   (ctx, input) => {
     const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:UpdateKeyDescription' });
-    if (key.state === 'PendingDeletion' || key.state === 'PendingReplicaDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
+    if (key.state === 'PendingDeletion' || key.state === 'PendingReplicaDeletion') throw keyStateError(key);
     ctx.db.prepare('UPDATE keys SET description = ? WHERE key_id = ?').run(input.Description, key.storageId);
     return {};
   },
@@ -239,7 +239,7 @@ const tagResource = defineOperation<{ KeyId: string; Tags: { TagKey: string; Tag
   { KeyId: KEY_ID, Tags: { ...TAGS, required: true } },
   (ctx, input) => {
     const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:TagResource' });
-    if (key.state === 'PendingDeletion' || key.state === 'PendingReplicaDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
+    if (key.state === 'PendingDeletion' || key.state === 'PendingReplicaDeletion') throw keyStateError(key);
     putTags(ctx, key.storageId, input.Tags);
     return {};
   },
@@ -250,7 +250,7 @@ const untagResource = defineOperation<{ KeyId: string; TagKeys: string[] }>(
   { KeyId: KEY_ID, TagKeys: { type: 'stringList', required: true, max: 50, memberLength: { min: 1, max: 128 } } },
   (ctx, input) => {
     const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:UntagResource' });
-    if (key.state === 'PendingDeletion' || key.state === 'PendingReplicaDeletion') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
+    if (key.state === 'PendingDeletion' || key.state === 'PendingReplicaDeletion') throw keyStateError(key);
     for (const k of input.TagKeys) ctx.db.prepare('DELETE FROM tags WHERE key_id = ? AND tag_key = ?').run(key.storageId, k);
     return {};
   },

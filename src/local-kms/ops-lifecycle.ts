@@ -3,7 +3,7 @@ import { LocalKmsError } from './errors.js';
 import { defineOperation } from './operation.js';
 import type { OperationContext } from './operation.js';
 import type { KeyRecord } from './key-record.js';
-import { relatedKeys } from './key-store.js';
+import { keyStateError, relatedKeys } from './key-store.js';
 import { numberMarker, readNumberMarker } from './paging.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -42,11 +42,12 @@ function rotatable(key: KeyRecord): void {
   // Rotation is shared by related multi-Region keys and set on the primary (AWS KMS Developer
   // Guide, "Rotating multi-Region keys"): a replica cannot change it or rotate on demand.
   if (key.multiRegion === 'REPLICA') throw new LocalKmsError('UnsupportedOperationException', `${key.arn} is a multi-Region replica key: rotate its primary key`);
+  // Worded as AWS's key state table words it for a key with imported material (footnote 6).
+  if (key.origin === 'EXTERNAL') throw new LocalKmsError('UnsupportedOperationException', `${key.arn} origin is EXTERNAL which is not valid for this operation.`);
   if (key.keySpec !== 'SYMMETRIC_DEFAULT' || key.origin !== 'AWS_KMS') {
     throw new LocalKmsError('UnsupportedOperationException', `${key.arn}: only symmetric keys with AWS_KMS origin rotate`);
   }
-  if (key.state === 'PendingDeletion' || key.state === 'PendingReplicaDeletion' || key.state === 'PendingImport') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
-  if (key.state === 'Disabled') throw new LocalKmsError('DisabledException', `${key.arn} is disabled.`);
+  if (key.state !== 'Enabled') throw keyStateError(key);
 }
 
 /**
@@ -89,10 +90,14 @@ const getKeyRotationStatus = defineOperation<{ KeyId: string }>('GetKeyRotationS
   const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:GetKeyRotationStatus' });
   if (key.keySpec !== 'SYMMETRIC_DEFAULT') throw new LocalKmsError('UnsupportedOperationException', `${key.arn} is not a symmetric key`);
   const owner = rotationOwner(ctx, key);
+  // "While a KMS key is pending deletion, its key rotation status is false ... If you cancel the
+  // deletion, the original key rotation status returns to true" (AWS KMS API Reference,
+  // GetKeyRotationStatus): the setting is kept, and reported false meanwhile.
+  const enabled = owner.rotationEnabled && key.state !== 'PendingDeletion' && key.state !== 'PendingReplicaDeletion';
   return {
     KeyId: key.arn,
-    KeyRotationEnabled: owner.rotationEnabled,
-    ...(owner.rotationEnabled ? { RotationPeriodInDays: owner.rotationPeriodInDays, NextRotationDate: owner.nextRotationAt } : {}),
+    KeyRotationEnabled: enabled,
+    ...(enabled ? { RotationPeriodInDays: owner.rotationPeriodInDays, NextRotationDate: owner.nextRotationAt } : {}),
   };
 });
 

@@ -17,7 +17,7 @@ import { LocalKmsError } from './errors.js';
 import { defineOperation } from './operation.js';
 import type { OperationContext } from './operation.js';
 import type { KeyRecord } from './key-record.js';
-import { getKey, REGION_NAME, relatedKeys, storageIdOf } from './key-store.js';
+import { getKey, keyStateError, REGION_NAME, relatedKeys, storageIdOf } from './key-store.js';
 import { KEY_POLICY_TEXT, defaultKeyPolicy, parseKeyPolicy } from './policy.js';
 import { insertKey, keyMetadata, putTags, TAGS } from './ops-keys.js';
 import { checkPolicyLockout } from './access.js';
@@ -32,7 +32,7 @@ function requirePrimary(key: KeyRecord, operation: string): void {
 }
 
 function requireEnabledOrDisabled(key: KeyRecord): void {
-  if (key.state !== 'Enabled' && key.state !== 'Disabled') throw new LocalKmsError('KMSInvalidStateException', `${key.arn} is ${key.state}.`);
+  if (key.state !== 'Enabled' && key.state !== 'Disabled') throw keyStateError(key);
 }
 
 interface ReplicateKeyInput {
@@ -57,8 +57,10 @@ const replicateKey = defineOperation<ReplicateKeyInput>(
   (ctx, input) => {
     const primary = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:ReplicateKey' });
     requirePrimary(primary, 'ReplicateKey');
-    // A primary pending deletion (or waiting for its replicas to go) cannot be replicated.
-    if (primary.state === 'PendingDeletion' || primary.state === 'PendingReplicaDeletion') throw new LocalKmsError('KMSInvalidStateException', `${primary.arn} is ${primary.state}.`);
+    // Only an Enabled primary is replicated: Disabled is DisabledException, pending deletion (or
+    // waiting for its replicas to go) KMSInvalidStateException (AWS KMS Developer Guide, key state
+    // table, ReplicateKey).
+    if (primary.state !== 'Enabled') throw keyStateError(primary);
     // Making the replica is CreateKey in the replica's region (IAM-only in AWS; here: the account,
     // and its identity policies). Its conditions see the replica, not ReplicateKey's input (which
     // names no key spec and no MultiRegion): a multi-Region key with the primary's spec, usage
@@ -113,7 +115,10 @@ const updatePrimaryRegion = defineOperation<{ KeyId: string; PrimaryRegion: stri
     if (replica === undefined) throw new LocalKmsError('NotFoundException', `${primary.keyId} has no replica key in ${input.PrimaryRegion}`);
     // The caller needs kms:UpdatePrimaryRegion on both keys, each under its own policy.
     ctx.authorize({ action: 'kms:UpdatePrimaryRegion', keyArn: replica.arn, key: replica });
-    requireEnabledOrDisabled(primary);
+    // The primary named must be Enabled: Disabled is DisabledException (AWS KMS Developer Guide,
+    // key state table, UpdatePrimaryRegion). The table says nothing of the replica's state: a
+    // Disabled replica is accepted, one pending deletion is not.
+    if (primary.state !== 'Enabled') throw keyStateError(primary);
     requireEnabledOrDisabled(replica);
     swapPrimary(ctx, primary, replica);
     return {};
