@@ -213,6 +213,13 @@ const enableKey = defineOperation<{ KeyId: string }>('EnableKey', { KeyId: KEY_I
   const key = ctx.resolveKey(input.KeyId, { allowAlias: false, action: 'kms:EnableKey' });
   if (key.state !== 'Enabled' && key.state !== 'Disabled') throw keyStateError(key);
   ctx.updateKey(key.storageId, { state: 'Enabled' });
+  // A Disabled key is not rotated. Re-enabled after its rotation date passed, it is rotated once,
+  // now, and every period from now; before it, it keeps its schedule (AWS KMS API Reference,
+  // GetKeyRotationStatus, "Disabled"). Without this, the scheduler rotated it for every period
+  // it was disabled, each dated inside that time.
+  if (key.state === 'Disabled' && key.rotationEnabled && key.nextRotationAt !== undefined && key.nextRotationAt.getTime() < ctx.now.getTime()) {
+    ctx.db.prepare('UPDATE keys SET next_rotation_at = ? WHERE key_id = ?').run(ctx.now.getTime(), key.storageId);
+  }
   return {};
 });
 

@@ -174,6 +174,47 @@ describe('rotation', () => {
   });
 });
 
+describe('rotation of a disabled key', () => {
+  // AWS KMS API Reference, GetKeyRotationStatus, "Disabled": "while the KMS key is disabled, KMS
+  // does not rotate the key material. When you re-enable the KMS key, rotation resumes. If the
+  // key material in the re-enabled KMS key hasn't been rotated in one year [the rotation period],
+  // KMS rotates it immediately, and every year thereafter. If it's been less than a year since
+  // the key material in the re-enabled KMS key was rotated, the KMS key resumes its prior
+  // rotation schedule."
+  const DAY = 86_400_000;
+
+  it('is not rotated while disabled; re-enabled past its date, it is rotated once, then, and every period from then', async () => {
+    const start = clock.time;
+    const days = (d: Date | undefined): number => (d!.getTime() - start) / DAY;
+    const id = await newKey();
+    await kms.enableKeyRotation({ KeyId: id, RotationPeriodInDays: 90 });
+    clock.advanceDays(10);
+    await kms.disableKey({ KeyId: id });
+    clock.advanceDays(190); // day 200: the dates of days 90 and 180 passed while it was disabled
+    expect((await kms.listKeyRotations({ KeyId: id })).Rotations).toEqual([]);
+    expect(await errorName(kms.enableKeyRotation({ KeyId: id, RotationPeriodInDays: 90 }))).toBe('DisabledException');
+    expect((await kms.getKeyRotationStatus({ KeyId: id })).KeyRotationEnabled).toBe(true);
+    await kms.enableKey({ KeyId: id });
+    const { Rotations } = await kms.listKeyRotations({ KeyId: id });
+    expect(Rotations!.map((r) => [days(r.RotationDate), r.RotationType])).toEqual([[200, 'AUTOMATIC']]);
+    expect(days((await kms.getKeyRotationStatus({ KeyId: id })).NextRotationDate)).toBe(290);
+  });
+
+  it('re-enabled before its date, it keeps its schedule', async () => {
+    const start = clock.time;
+    const days = (d: Date | undefined): number => (d!.getTime() - start) / DAY;
+    const id = await newKey();
+    await kms.enableKeyRotation({ KeyId: id, RotationPeriodInDays: 90 });
+    clock.advanceDays(10);
+    await kms.disableKey({ KeyId: id });
+    clock.advanceDays(50);
+    await kms.enableKey({ KeyId: id });
+    expect(days((await kms.getKeyRotationStatus({ KeyId: id })).NextRotationDate)).toBe(90);
+    clock.advanceDays(40);
+    expect((await kms.listKeyRotations({ KeyId: id })).Rotations!.map((r) => days(r.RotationDate))).toEqual([90]);
+  });
+});
+
 describe('encryption', () => {
   it('Encrypt/Decrypt bind the exact encryption context; Decrypt KeyId is optional and checked', async () => {
     const id = await newKey();
