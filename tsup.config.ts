@@ -2,6 +2,13 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 import { browserStubs } from './scripts/browser-stubs.js';
 import { builtinDefaultImports } from './scripts/builtin-default-imports.js';
+import { thirdPartyNotices } from './scripts/third-party-notices.js';
+
+// dist/THIRD_PARTY_NOTICES.md: every package whose code the three builds below copy into dist/,
+// with its version and licence text, written from esbuild's record of each build's inputs once
+// all three have ended (MIT and the like require the notice to travel with copies).
+// test/package/pack.test.ts checks it against a build of its own.
+const notices = thirdPartyNotices('dist/THIRD_PARTY_NOTICES.md', ['library', 'cli', 'browser']);
 
 export default defineConfig([
   {
@@ -26,6 +33,7 @@ export default defineConfig([
     // chunk" on every build.
     treeshake: false,
     external: [/^node:/, 'better-sqlite3', /^@aws-sdk\//, /^@smithy\//, 'env-paths'],
+    esbuildPlugins: [notices.plugin('library')],
   },
   {
     // dist/cli/main.cjs: the `sealbox` command as ONE CommonJS file (docs/performance.md, CLI
@@ -92,7 +100,7 @@ export default defineConfig([
     // import.meta.url (createRequire of optional parts) in CommonJS terms.
     define: { 'import.meta.url': '__sealboxModuleUrl' },
     // Default imports of Node built-ins in bundled dependencies as plain require()s.
-    esbuildPlugins: [builtinDefaultImports],
+    esbuildPlugins: [builtinDefaultImports, notices.plugin('cli')],
     banner: {
       js: [
         "const __sealboxModuleUrl = require('node:url').pathToFileURL(__filename).href;",
@@ -124,6 +132,6 @@ export default defineConfig([
     noExternal: [/^(?!@aws-sdk\/)/],
     external: [/^@aws-sdk\//],
     // Node-only files (X.ts with an X.browser.ts beside it) are built from their browser stand-ins.
-    esbuildPlugins: [browserStubs],
+    esbuildPlugins: [browserStubs, notices.plugin('browser')],
   },
 ]);

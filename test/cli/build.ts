@@ -14,8 +14,13 @@ function newestSource(dir: string): number {
   return newest;
 }
 
-/** Builds dist/ with the project's own build when it is missing or older than src/. */
+/** Written by every build since 0.1's third-party notices (tsup.config.ts): a dist/ without it is older. */
+const NOTICES = join(process.cwd(), 'dist', 'THIRD_PARTY_NOTICES.md');
+
+/** Builds dist/ with the project's own build when it is missing or older than src/ or the build's own files. */
 export function ensureBuilt(): void {
-  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestSource(join(process.cwd(), 'src'))) return;
+  const root = process.cwd();
+  const newest = Math.max(newestSource(join(root, 'src')), newestSource(join(root, 'scripts')), statSync(join(root, 'tsup.config.ts')).mtimeMs);
+  if (existsSync(CLI) && existsSync(NOTICES) && statSync(CLI).mtimeMs >= newest) return;
   execFileSync(process.execPath, [join(process.cwd(), 'node_modules', 'tsup', 'dist', 'cli-default.js')], { stdio: 'ignore' });
 }

@@ -1,13 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type { SpawnSyncReturns } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { dirname, join, posix } from 'node:path';
 import { buildSync, transformSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../cli/build.js';
+import { bundledByBuild } from './bundled.js';
 
 // The package as a user gets it: `npm pack`, then `npm install ./sealbox-x.y.z.tgz` in a scratch
 // project outside the repository, and everything below runs from that project.
@@ -110,10 +111,10 @@ beforeAll(() => {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('the packed package', () => {
-  it('holds dist/, docs/, README, CHANGELOG, LICENSE and package.json only: no sources, tests, bench or source maps', () => {
+  it('holds dist/ (with its third-party notices), docs/, README, CHANGELOG, LICENSE and package.json only: no sources, tests, bench or source maps', () => {
     const paths = packed.files.map((f) => f.path);
-    for (const p of paths) expect(p).toMatch(/^(dist\/.+\.(js|d\.ts)|dist\/cli\/(bin|main)\.cjs|docs\/.+\.md|README\.md|CHANGELOG\.md|LICENSE|package\.json)$/);
-    for (const p of ['LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/bin.cjs', 'dist/browser/sealbox.min.js']) expect(paths).toContain(p);
+    for (const p of paths) expect(p).toMatch(/^(dist\/.+\.(js|d\.ts)|dist\/cli\/(bin|main)\.cjs|dist\/THIRD_PARTY_NOTICES\.md|docs\/.+\.md|README\.md|CHANGELOG\.md|LICENSE|package\.json)$/);
+    for (const p of ['LICENSE', 'dist/THIRD_PARTY_NOTICES.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/bin.cjs', 'dist/browser/sealbox.min.js']) expect(paths).toContain(p);
     // README.md states the size; the budget leaves room for growth, not for a regression like shipped maps.
     // 450 kB since the CLI became one self-contained file for start-up speed (issue 17: about
     // 100 kB of it, compressed, repeats code the library's own dist/ files hold too). 470 kB
@@ -129,6 +130,24 @@ describe('the packed package', () => {
     console.log(`tarball ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${paths.length} files`);
     expect(packed.size).toBeLessThan(560_000);
   });
+
+  it('dist/THIRD_PARTY_NOTICES.md lists every package the build copies into dist/, at its version, with the full text of its own licence file(s), and nothing else', async () => {
+    // The CLI inlined commander, env-paths and better-sqlite3's JavaScript, and the browser
+    // bundle @noble/* and @scure/base, all MIT (their notice must travel with copies), while the
+    // package shipped no notice of them. The list comes from a build of this test's own
+    // (test/package/bundled.ts), not from the file under test.
+    const bundled = await bundledByBuild();
+    expect(bundled.map((b) => b.name)).toEqual(expect.arrayContaining(['commander', 'better-sqlite3', '@noble/curves']));
+    const notices = readFileSync(join(project, 'node_modules', 'sealbox', 'dist', 'THIRD_PARTY_NOTICES.md'), 'utf8');
+    const sections = new Map(notices.split(/^(?=## )/m).slice(1).map((s) => [/^## (.+)$/m.exec(s)![1]!, s]));
+    expect([...sections.keys()].sort()).toEqual([...new Set(bundled.map((b) => `${b.name} ${b.version}`))].sort());
+    for (const b of bundled) {
+      const section = sections.get(`${b.name} ${b.version}`)!;
+      const licences = readdirSync(b.dir).filter((f) => /^(licen[cs]e|copying)([.-].*)?$/i.test(f));
+      expect(licences, `${b.name} has a licence file`).not.toEqual([]);
+      for (const f of licences) expect(section, `${b.name}'s ${f}`).toContain(readFileSync(join(b.dir, f), 'utf8').trim());
+    }
+  }, 120_000);
 
   it('its package.json is as npm publish would write it: bin paths without ./ (npm corrects them with a warning that says "invalid and removed")', () => {
     const manifest = JSON.parse(readFileSync(join(project, 'node_modules', 'sealbox', 'package.json'), 'utf8')) as { bin: Record<string, string> };
