@@ -45,7 +45,9 @@ export default defineConfig([
     // used. The dependencies every command needs (commander, env-paths) are inlined,
     // and so is better-sqlite3's JavaScript (about 15 small files, whose resolution alone took
     // 15-20 ms of every local KMS command; its native addon is loaded by path, store.ts, so the
-    // `bindings` package that searches for it is left out);
+    // `bindings` package that searches for it is left out; package.json pins better-sqlite3 to
+    // the exact version bundled here, so the addon a user's install builds is the same release as
+    // this JavaScript: test/package/bundled.test.ts);
     // the others (native addons, the AWS SDK, @noble's and @scure's arithmetic and encodings,
     // cli-progress) stay the package's own dependencies, required when first used (Node
     // 20.19+ and 22.12+ require ES modules too; bin.ts checks), so that compiling this file at start-up stays cheap.
