@@ -224,6 +224,22 @@ export const used = [plaintext, db, createDecryptStream, encryptFile, startKmsSe
     expect(r.status).toBe(0);
   }, 300_000);
 
+  it('old resolvers find the root entry: top-level main and types name the files of exports["."], and TypeScript\'s node10 resolution type-checks an import of it', () => {
+    // package.json had an exports map only: resolvers that predate exports (TypeScript's
+    // node10, older bundlers) found nothing for `sealbox` at all.
+    const manifest = JSON.parse(readFileSync(join(project, 'node_modules', 'sealbox', 'package.json'), 'utf8')) as { main?: string; types?: string; exports: Record<string, Record<string, string>> };
+    expect(manifest.main).toBe(manifest.exports['.']!.default);
+    expect(manifest.types).toBe(manifest.exports['.']!.types);
+    writeFileSync(join(project, 'check-node10.ts'), "import { encrypt, RawAesKeyring } from 'sealbox';\nexport const used = [encrypt, RawAesKeyring];\n");
+    writeFileSync(join(project, 'tsconfig.node10.json'), JSON.stringify({
+      compilerOptions: { strict: true, target: 'es2022', lib: ['es2022'], module: 'commonjs', moduleResolution: 'node10', types: ['node'], skipLibCheck: false, noEmit: true },
+      files: ['check-node10.ts'],
+    }));
+    const r = tsc('tsconfig.node10.json');
+    expect(r.stdout.toString() + r.stderr.toString()).toBe('');
+    expect(r.status).toBe(0);
+  }, 300_000);
+
   it('npx sealbox does the main job: echo hello | sealbox encrypt | sealbox decrypt', () => {
     const enc = sh('npx', ['--no-install', 'sealbox', 'encrypt'], { input: 'hello\n' });
     expect(enc.status, enc.stderr.toString()).toBe(0);
