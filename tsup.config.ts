@@ -61,8 +61,8 @@ export default defineConfig([
     clean: true,
     splitting: false,
     treeshake: false,
-    noExternal: [/^(?!bindings$|cbor-extract$|cli-progress$|@aws-sdk\/|@smithy\/|@noble\/|@scure\/)/],
-    external: ['bindings', 'cbor-extract', 'cli-progress', /^@aws-sdk\//, /^@smithy\//, /^@noble\//, /^@scure\//],
+    noExternal: [/^(?!bindings$|cli-progress$|@aws-sdk\/|@smithy\/|@noble\/|@scure\/)/],
+    external: ['bindings', 'cli-progress', /^@aws-sdk\//, /^@smithy\//, /^@noble\//, /^@scure\//],
     // import() of the dependencies left out becomes require() (Node 20.19+ and 22.12+ require ES
     // modules too): no ES module loader at start-up, and compile-cache.ts need not provide one.
     esbuildOptions(options) {
