@@ -6,6 +6,7 @@ import { registerCrypt } from './crypt.js';
 import { registerInspect } from './inspect.js';
 import { registerRewrap } from './rewrap.js';
 import { localKmsLeftOpen } from './local-names.js';
+import { removeTemporaryFiles } from '../node/atomic-write.js';
 import type { GlobalOptions } from './local-names.js';
 
 // The AWS SDK warns on every run under Node 20 that its 2027 releases will need Node 22; the
@@ -86,8 +87,16 @@ function namedCommand(args: readonly string[]): string | undefined {
 async function main(): Promise<void> {
   // The reader of stdout went away (`sealbox decrypt big.sbx | head -c 10`): stop at once, as a
   // process killed by SIGPIPE would, with its status (128 + 13), never 0: the rest of the message
-  // was neither verified nor delivered. Silent, as for any program in a pipeline.
-  const brokenPipe = (): never => process.exit(EXIT.BROKEN_PIPE);
+  // was neither verified nor delivered. Silent, as for any program in a pipeline. The temporary
+  // files of outputs not yet renamed into place (`--json ... --output-dir DIR | head`: for
+  // decrypt, plaintext) are removed first, as on Ctrl-C (interrupt.ts): exiting at once left them.
+  let leaving = false;
+  const brokenPipe = (): void => {
+    process.exitCode = EXIT.BROKEN_PIPE;
+    if (leaving) return;
+    leaving = true;
+    void removeTemporaryFiles().then(() => process.exit(EXIT.BROKEN_PIPE));
+  };
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') brokenPipe();
   });
@@ -122,7 +131,7 @@ async function main(): Promise<void> {
   }
   // The local KMS was left open (it wrote audit rows only): end here, once stdout has been
   // flushed, so that better-sqlite3 does not close and checkpoint the database at exit.
-  if (localKmsLeftOpen.value) process.stdout.write('', () => process.exit());
+  if (localKmsLeftOpen.value && !leaving) process.stdout.write('', () => process.exit());
 }
 
 // No top-level await: the CLI is built as one CommonJS file (tsup.config.ts), which loads

@@ -199,4 +199,26 @@ describe('many files per command', () => {
     expect(dec.code, dec.stderr).toBe(0);
     for (const name of names) expect(readFileSync(join(plain, name), 'utf8')).toBe(`${name}\n`);
   });
+
+  it('--json with stdout closed early (| head -c 1): exit 141 and no temporary file left, for decrypt none holding plaintext', () => {
+    const { root, sealed, plain } = setUp();
+    const names = Array.from({ length: 200 }, (_, i) => `p${i}.txt`);
+    for (const name of names) writeFileSync(join(root, name), `${name} secret\n`);
+    expect(sealbox(home, ['encrypt', ...names.map((f) => join(root, f)), '-d', sealed, '-k', K]).code).toBe(0);
+    for (const [direction, inputs, out] of [
+      ['encrypt', names.map((f) => join(root, f)), join(root, 'sealed-again')],
+      ['decrypt', names.map((f) => join(sealed, `${f}.sbx`)), plain],
+    ] as const) {
+      mkdirSync(out, { recursive: true });
+      // The first JSON line gets through; the next write meets the closed pipe while other files are still being written.
+      const r = spawnSync('bash', ['-c', `${CLI_COMMAND} --json ${direction} ${inputs.map(q).join(' ')} -d ${q(out)} -k ${q(K)} 2>/dev/null | head -c 1 > /dev/null; echo "\${PIPESTATUS[0]}"`], { env: cliEnv(home) });
+      expect(r.stdout.toString(), direction).toBe('141\n');
+      expect(leftovers(out), direction).toEqual([]);
+      // What was renamed into place is whole.
+      for (const file of readdirSync(out)) {
+        if (direction === 'decrypt') expect(readFileSync(join(out, file), 'utf8')).toBe(`${file} secret\n`);
+        else expect(sealbox(home, ['decrypt', join(out, file), '-k', K]).stdout.toString()).toBe(`${file.slice(0, -4)} secret\n`);
+      }
+    }
+  });
 });
