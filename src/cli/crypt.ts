@@ -167,6 +167,26 @@ function explained(err: unknown, file: string | undefined, remembered: ReturnTyp
   return inputError(err, file);
 }
 
+/**
+ * `-o` naming the input itself (by another spelling, a link, or stdin redirected from it): the
+ * output would replace the file being read, so `encrypt notes.txt -o notes.txt --key
+ * rsa:bob.pub.pem` left only what Bob can open. A usage error before anything is read, as
+ * --output-dir refuses an output that is one of its inputs (rage refuses it too).
+ */
+function refuseInputAsOutput(file: string | undefined, output: string, given: string): void {
+  let input;
+  let out;
+  try {
+    input = file === undefined || file === '-' ? fstatSync(0) : statSync(file);
+    out = statSync(output);
+  } catch {
+    return; // no output yet (or no input: openInput says so)
+  }
+  if (input.isFile() && input.dev === out.dev && input.ino === out.ino) {
+    throw new UsageError(`-o ${given} is the input: the output would replace it; write it to another file`);
+  }
+}
+
 async function run(file: string | undefined, opts: CryptOptions, globals: GlobalOptions, direction: Direction): Promise<void> {
   const target = outputTarget(opts.output);
   if (direction === 'encrypt' && !opts.armor && target.kind === 'stdout' && process.stdout.isTTY) {
@@ -175,6 +195,7 @@ async function run(file: string | undefined, opts: CryptOptions, globals: Global
   }
   const parsed = parseCryptOptions(opts, direction);
   checkOutputPath(opts.output, target);
+  if (target.kind === 'file') refuseInputAsOutput(file, target.path, opts.output!);
   // Decrypt takes an armored message pasted at a terminal; encrypt has nothing to read there.
   const { stream, size, regularFile } = direction === 'decrypt' && readsTerminal(file) ? await terminalArmor() : openInput(file, 'refuse');
   // Decrypt never creates a key store: a new one could not hold the key.

@@ -1,15 +1,27 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ensureBuilt } from './build.js';
-import { sealbox, tmp } from './run.js';
+import { CLI, ensureBuilt } from './build.js';
+import { cliEnv, sealbox, tmp } from './run.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
 /** Exactly one line on stderr, ending with the code in parentheses. */
 function oneLine(stderr: string, code: string): void {
   expect(stderr).toMatch(new RegExp(`^sealbox: [^\\n]*\\(${code}\\)\\n$`));
+}
+
+/** The CLI with stdin opened on `file`, as `sealbox ARGS < file` runs it. */
+function redirected(home: string, args: string[], file: string): { code: number | null; stderr: string } {
+  const fd = openSync(file, 'r');
+  try {
+    const r = spawnSync(process.execPath, [CLI, ...args], { env: cliEnv(home), stdio: [fd, 'pipe', 'pipe'] });
+    return { code: r.status, stderr: r.stderr.toString() };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The key ARN of the first wrapped key, as inspect shows it. */
@@ -170,6 +182,37 @@ describe('common mistakes get a hint, before anything is created', () => {
     }
     expect(existsSync(home)).toBe(false);
     expect(readdirSync(join(dir, 'sub'))).toEqual([]);
+  });
+
+  it('-o naming the input itself (another spelling, a link, stdin redirected from it) is a usage error and the input stays', () => {
+    const home = join(tmp('err-same'), 'home');
+    const dir = tmp('err-same-data');
+    const input = join(dir, 'notes.txt');
+    writeFileSync(input, 'the only copy\n');
+    symlinkSync(input, join(dir, 'link.txt'));
+    const key = join(dir, 'k.key');
+    writeFileSync(key, Buffer.alloc(32, 7));
+    const sealed = join(dir, 'notes.sbx');
+    expect(sealbox(home, ['encrypt', input, '-o', sealed, '--key', `file:${key}`]).code).toBe(0);
+    const before = readFileSync(sealed);
+    for (const [args, stdin] of [
+      [['encrypt', input, '-o', input, '--key', `file:${key}`], undefined],
+      [['encrypt', input, '-o', join(dir, '.', 'notes.txt'), '--key', `file:${key}`, '--armor'], undefined],
+      [['encrypt', input, '-o', join(dir, 'link.txt'), '--key', `file:${key}`], undefined],
+      [['encrypt', '-o', input, '--key', `file:${key}`], 'stdin'],
+      [['decrypt', sealed, '-o', sealed, '--key', `file:${key}`], undefined],
+    ] as const) {
+      // `sealbox encrypt -o notes.txt < notes.txt`: stdin is the file itself.
+      const r = stdin ? redirected(home, [...args], input) : sealbox(home, [...args]);
+      expect(r.code, args.join(' ')).toBe(1);
+      oneLine(r.stderr, 'ERR_USAGE');
+      expect(r.stderr).toContain('is the input');
+    }
+    expect(readFileSync(input, 'utf8')).toBe('the only copy\n');
+    expect(lstatSync(join(dir, 'link.txt')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(sealed)).toEqual(before);
+    expect(readdirSync(dir).sort()).toEqual(['k.key', 'link.txt', 'notes.sbx', 'notes.txt']);
+    expect(existsSync(home)).toBe(false);
   });
 
   it('--endpoint-url with a local key or with no key is a usage error', () => {
