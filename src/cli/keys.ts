@@ -191,6 +191,8 @@ Example:
         // Whole or not at all (never a truncated key beside a good one), and on disk before exit;
         // readable by others (0644 under the usual umask), as a public key is made to be shared.
         if (opts.output && opts.output !== '-') writeFileAtomicallySync(opts.output, Buffer.from(pem), { mode: 0o644 });
+        // --json: the GetPublicKey response, its DER public key in base64 as the AWS CLI prints it.
+        else if (globals().json) process.stdout.write(JSON.stringify({ ...out, PublicKey: Buffer.from(out.PublicKey).toString('base64') }, null, 2) + '\n');
         else process.stdout.write(pem);
       } finally {
         kms.close();

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBuilt } from './build.js';
@@ -87,6 +88,20 @@ describe('small things a new user meets', () => {
     const dflt = sealbox(home, ['keys', 'schedule-deletion', 'alias/sealbox-default', '--days', '7']);
     expect(dflt.code).toBe(0);
     expect(dflt.stderr).toMatch(/^sealbox: warning: .*alias\/sealbox-default.*cancel-deletion/);
+  });
+
+  it('keys public-key --json prints the GetPublicKey response (the DER key in base64, as the AWS CLI does), not PEM', () => {
+    const home = tmp('public-key-json');
+    expect(sealbox(home, ['keys', 'create', '--spec', 'RSA_2048', '--usage', 'ENCRYPT_DECRYPT', '--alias', 'alias/inbox']).code).toBe(0);
+    const pem = sealbox(home, ['keys', 'public-key', 'alias/inbox']).stdout.toString();
+    const arn = pem.split('\n')[0]!.slice('KMS key: '.length);
+    for (const args of [['--json', 'keys', 'public-key', 'alias/inbox'], ['keys', 'public-key', 'alias/inbox', '--json']]) {
+      const r = sealbox(home, args);
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout.toString()) as Record<string, unknown>;
+      expect(out).toMatchObject({ KeyId: arn, KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' });
+      expect(createPublicKey({ key: Buffer.from(out.PublicKey as string, 'base64'), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' })).toBe(pem.slice(pem.indexOf('-----BEGIN')));
+    }
   });
 
   it('stdout closed early (| head -c 10): decrypt and encrypt exit 141, not 0, and print nothing', () => {
