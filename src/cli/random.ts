@@ -19,7 +19,8 @@ export function registerRandom(program: Command, globals: () => GlobalOptions): 
       try {
         const { Plaintext } = await kms.generateRandom({ NumberOfBytes: n });
         const buf = Buffer.from(Plaintext!);
-        if (globals().json) process.stdout.write(JSON.stringify({ bytes: n, hex: buf.toString('hex') }) + '\n');
+        // JSON in the encoding asked for (raw bytes cannot be a JSON string: hex).
+        if (globals().json) process.stdout.write(JSON.stringify(opts.encoding === 'base64' ? { bytes: n, base64: buf.toString('base64') } : { bytes: n, hex: buf.toString('hex') }) + '\n');
         else process.stdout.write(opts.encoding === 'raw' ? buf : buf.toString(opts.encoding as 'hex' | 'base64') + '\n');
       } finally {
         kms.close();

@@ -104,6 +104,14 @@ describe('small things a new user meets', () => {
     }
   });
 
+  it('random --json follows --encoding: base64 gives a "base64" field, hex (the default) and raw a "hex" field', () => {
+    const home = tmp('random-json');
+    const field = (...extra: string[]): Record<string, unknown> => JSON.parse(sealbox(home, ['--json', 'random', '12', ...extra]).stdout.toString()) as Record<string, unknown>;
+    expect(Object.keys(field('--encoding', 'base64'))).toEqual(['bytes', 'base64']);
+    expect(Buffer.from(field('--encoding', 'base64').base64 as string, 'base64')).toHaveLength(12);
+    for (const extra of [[], ['--encoding', 'hex'], ['--encoding', 'raw']]) expect(field(...extra).hex, extra.join(' ')).toMatch(/^[0-9a-f]{24}$/);
+  });
+
   it('stdout closed early (| head -c 10): decrypt and encrypt exit 141, not 0, and print nothing', () => {
     const home = tmp('epipe');
     const dir = tmp('epipe-data');
