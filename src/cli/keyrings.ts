@@ -159,6 +159,11 @@ async function awsClient(arn: string, endpointUrl: string | undefined) {
 
 /** What one --key names: a keyring usable for encrypt (generator) and for decrypt. */
 async function keyringFor(spec: string, local: () => Promise<LocalKms>, endpointUrl: string | undefined, direction: 'encrypt' | 'decrypt'): Promise<Keyring> {
+  // `--key "file:$KEYFILE"` with the variable unset, or `--key ""`: say that nothing was named,
+  // not "cannot read key file : no such file or directory" with the empty name invisible.
+  if (/^((file|raw|rsa|pq|kms-rsa|kms):)?$/.test(spec)) {
+    throw new UsageError(`--key "${spec}" names no key: give a key id, alias/NAME or ARN of the local KMS, or kms:ARN, kms-rsa:FILE, file:FILE, rsa:FILE or pq:KEY`);
+  }
   if (spec.startsWith('file:') || spec.startsWith('raw:')) return rawKeyring(spec.slice(spec.indexOf(':') + 1));
   if (spec.startsWith('rsa:')) return rsaKeyring(spec.slice(4), direction);
   // Loaded only for pq: keys: the post-quantum arithmetic is most of the CLI's code.

@@ -215,6 +215,22 @@ describe('common mistakes get a hint, before anything is created', () => {
     expect(existsSync(home)).toBe(false);
   });
 
+  it('--key with nothing after its prefix (an unset variable: --key "file:$KEY") or empty says so, before the key store exists', () => {
+    const dir = tmp('err-empty-key');
+    const home = join(dir, 'home');
+    const message = join(dir, 'x.sbx');
+    writeFileSync(message, 'not read');
+    for (const key of ['file:', 'raw:', 'rsa:', 'pq:', 'kms-rsa:', 'kms:', '']) {
+      for (const args of [['encrypt', '--key', key], ['decrypt', '--key', key], ['rewrap', message, '--key', key]]) {
+        const r = sealbox(home, args, 'x');
+        expect(r.code, args.join(' ')).toBe(1);
+        oneLine(r.stderr, 'ERR_USAGE');
+        expect(r.stderr, args.join(' ')).toContain(`--key "${key}" names no key`);
+      }
+    }
+    expect(existsSync(home)).toBe(false);
+  });
+
   it('--endpoint-url with a local key or with no key is a usage error', () => {
     const home = join(tmp('err-endpoint'), 'home');
     for (const args of [['encrypt', '--endpoint-url', 'http://127.0.0.1:1'], ['decrypt', '--endpoint-url', 'http://127.0.0.1:1'], ['encrypt', '--key', 'alias/app', '--endpoint-url', 'http://127.0.0.1:1']]) {
