@@ -62,18 +62,19 @@ Examples:
   aws kms create-key --endpoint-url http://127.0.0.1:4599 --region us-east-1`);
 
   kms.command('serve').description('Serve the local KMS on 127.0.0.1 (SigV4-authenticated); prints its URL')
-    .option('--port <n>', 'TCP port, 0-65535 (default 0: a free one)', (v: string) => integerOption(v, '--port', 0, 65535), 0)
-    .option('--host <addr>', 'interface (default 127.0.0.1: this machine only)', '127.0.0.1')
+    // Defaults applied in the action: given to commander, they were shown twice in --help ("(default 0: a free one) (default: 0)").
+    .option('--port <n>', 'TCP port, 0-65535 (default 0: a free one)', (v: string) => integerOption(v, '--port', 0, 65535))
+    .option('--host <addr>', 'interface (default 127.0.0.1: this machine only)')
     .option('--cors-origin <origin>', 'allow browser calls from this origin (repeatable, or * for any)', collect)
     .addHelpText('after', '\nExample:\n  sealbox kms serve --port 4599 --cors-origin http://localhost:5173')
-    .action(async (opts: { port: number; host: string; corsOrigin?: string[] }) => {
-      const port = opts.port;
+    .action(async (opts: { port?: number; host?: string; corsOrigin?: string[] }) => {
+      const port = opts.port ?? 0;
       const origins = opts.corsOrigin;
       const { startKmsServer } = await loadServer();
       const server = await startKmsServer({
         kms: openLocalKms(globals()),
         port,
-        host: opts.host,
+        host: opts.host ?? '127.0.0.1',
         ...(origins ? { cors: { origins: origins.includes('*') ? '*' : origins } } : {}),
         onInternalError: (err) => process.stderr.write(`sealbox: internal error serving a request (${err instanceof Error ? err.name : 'Error'})\n`),
       });

@@ -65,3 +65,21 @@ it('kms serve warns when it listens where other machines reach it, and only then
   expect(stderr).toMatch(/^sealbox: local KMS \(.*\) listening on http:\/\/127\.0\.0\.1:\d+, .*Ctrl-C stops it\n$/);
   expect(stderr).not.toContain('warning');
 }, 60_000);
+
+// Every command's --help, found by walking the "Commands:" lists: no option shows its default twice,
+// once in its own words and once as commander's "(default: ...)" (kms serve --port and --host did).
+it('no --help line gives an option\'s default twice', () => {
+  const home = join(tmp('help-defaults'), 'home');
+  const seen: string[] = [];
+  const walk = (command: string[]): void => {
+    const help = spawnSync(process.execPath, [CLI, ...command, '--help'], { env: cliEnv(home) }).stdout.toString();
+    seen.push(command.join(' '));
+    // Wrapped descriptions: an option's text runs on to the next line.
+    expect(help.replace(/\n\s+/g, ' '), command.join(' ')).not.toMatch(/\(default [^)]*\)\s*\(default: /);
+    const list = help.split(/\nCommands:\n/)[1]?.split(/\n\n/)[0] ?? '';
+    for (const name of list.split('\n').map((l) => /^ {2}([a-z-]+)/.exec(l)?.[1]).filter((n): n is string => n !== undefined && n !== 'help')) walk([...command, name]);
+  };
+  walk([]);
+  expect(seen).toContain('kms serve');
+  expect(existsSync(home)).toBe(false);
+}, 120_000);
