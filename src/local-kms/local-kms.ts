@@ -249,7 +249,10 @@ export class LocalKms {
       const migrations: Migration[] = [...coreMigrations, ...extensions.flatMap((e) => e.migrations ?? [])];
       migrate(this.#db, migrations);
       adoptLegacyRegion(this.#db, this.region);
-      this.#rootKey = resolveRootKey(this.dataDir, options, () => passphraseKdf(this.#db));
+      // Sealed already: it recorded a root key's check value, or holds material or audit rows.
+      const sealedAlready = (): boolean => getMeta(this.#db, 'root_key_check') !== undefined
+        || (this.#db.prepare('SELECT EXISTS (SELECT 1 FROM key_versions) OR EXISTS (SELECT 1 FROM audit) AS used').get() as { used: number }).used === 1;
+      this.#rootKey = resolveRootKey(this.dataDir, options, () => passphraseKdf(this.#db), sealedAlready);
       const expected = Sealer.checkValue(this.#rootKey);
       // A store's first open records the check value before anything is sealed or audited: one
       // holding material or audit rows without it had it deleted, and would take any root key

@@ -103,10 +103,18 @@ function decodeKeyText(text: string, from: string): Uint8Array {
  * passphrase (`options.passphrase` or `SEALBOX_PASSPHRASE`) stretched with scrypt and the salt
  * and parameters from `getKdf`, else the key file in `dataDir`, created with mode 0600 on
  * first use and refused when group or others can read it. The root key never enters the database.
+ * The key file is created only for a store not yet sealed (`sealedAlready` false): a sealed store
+ * whose key file is missing is refused rather than given a new key that cannot open it.
  *
- * @throws LocalKmsError `InsecurePermissionsException` for a key file others can access.
+ * @throws LocalKmsError `InsecurePermissionsException` for a key file others can access,
+ * `RootKeyMismatchException` for a sealed store without its key file.
  */
-export function resolveRootKey(dataDir: string, source: RootKeySource, getKdf: () => { salt: Uint8Array; params: ScryptParams }): Uint8Array {
+export function resolveRootKey(
+  dataDir: string,
+  source: RootKeySource,
+  getKdf: () => { salt: Uint8Array; params: ScryptParams },
+  sealedAlready: () => boolean = () => false,
+): Uint8Array {
   if (source.rootKey !== undefined) {
     if (!(source.rootKey instanceof Uint8Array) || source.rootKey.length !== 32) throw new RangeError('"rootKey" expected Uint8Array of length 32');
     return copyBytes(source.rootKey);
@@ -121,6 +129,16 @@ export function resolveRootKey(dataDir: string, source: RootKeySource, getKdf: (
   }
   const file = join(dataDir, ROOT_KEY_FILE);
   if (!existsSync(file)) {
+    // A store that already recorded its root key's check value was sealed under some root key:
+    // a key file made now could not open it, and would stay behind to be mistaken for the lost
+    // one (a restore of kms.sqlite without root.key, or a store made with a passphrase or
+    // SEALBOX_ROOT_KEY and opened without them).
+    if (sealedAlready()) {
+      throw new LocalKmsError(
+        'RootKeyMismatchException',
+        `The key store in ${dataDir} is sealed under a root key, and ${ROOT_KEY_FILE} is missing: restore that file, or give the root key (SEALBOX_ROOT_KEY) or the passphrase (SEALBOX_PASSPHRASE) the store was made with; no new ${ROOT_KEY_FILE} was created`,
+      );
+    }
     // Written whole to a private temporary file, fsynced, then linked into place: link is
     // atomic and fails if the name exists, so a process starting at the same moment either
     // wins or reads the complete key of the one that did (never a half-written file), and a
