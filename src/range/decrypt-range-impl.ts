@@ -12,7 +12,6 @@ const BATCH_BYTES = 1024 * 1024;
 export async function decryptRangeWith(core: RangeCore, source: RangeSource, options: DecryptRangeOptions): Promise<DecryptRangeResult> {
   const { SealboxError, formatInvalid, limitExceeded, readPreamble, readU32, acceptHeader, beginDecryption, planDecryption, copyBytes } = core;
   const { FINAL_FRAME_OVERHEAD, FINAL_FRAME_PREFIX, FRAME_FINAL, FRAME_REGULAR, REGULAR_FRAME_OVERHEAD } = core;
-  const truncated = (): InstanceType<RangeCore['SealboxError']> => new SealboxError('ERR_TRUNCATED', 'The message has no valid final frame where its size puts it');
   const readExactly = (reader: RangeReader, offset: number, length: number): Promise<Uint8Array> => readExactlyWith(core, reader, offset, length);
   const plan = planDecryption(options);
   // A caller who requires signed messages wants them verified, which a range read cannot do:
@@ -47,29 +46,27 @@ export async function decryptRangeWith(core: RangeCore, source: RangeSource, opt
   // Layout from the size: x = n (F + 17) + L with 0 <= L < F.
   const F = header.frameLength;
   const R = F + REGULAR_FRAME_OVERHEAD;
-  const x = size - header.suite.signatureLength - bodyStart - FINAL_FRAME_OVERHEAD;
-  if (x < 0) throw truncated();
+  const signatureLength = header.suite.signatureLength;
+  const x = size - signatureLength - bodyStart - FINAL_FRAME_OVERHEAD;
   const n = Math.floor(x / R);
   const L = x - n * R;
-  if (L >= F) throw truncated();
-  if (n + 1 > MAX_FRAMES) throw limitExceeded('frames', n + 1, MAX_FRAMES);
+  const shaped = x >= 0 && L < F;
+  if (shaped && n + 1 > MAX_FRAMES) throw limitExceeded('frames', n + 1, MAX_FRAMES);
+
+  // The final frame first, whatever the range: it proves the message is whole.
+  const finalBytes = shaped ? await readExactly(reader, bodyStart + n * R, L + FINAL_FRAME_OVERHEAD) : undefined;
+  if (finalBytes === undefined || finalBytes[0] !== FRAME_FINAL || readU32(finalBytes, 1) !== L) {
+    // No final frame where the size puts it: the message was cut or extended, or a frame is
+    // malformed. Named as a reader that goes front to back names it (SPEC §8.1 stage 9): bytes
+    // after a complete message are ERR_TRAILING_DATA, not a frame cut short. Only failures pay
+    // for this walk over the frames' type bytes.
+    throw await structureFault(core, reader, session, bodyStart, size, F, signatureLength);
+  }
   const plaintextLength = n * F + L;
   const end = endOption ?? plaintextLength;
   if (start > end || end > plaintextLength) {
     throw new SealboxError('ERR_RANGE', `Range [${start}, ${end}) is outside the plaintext of ${plaintextLength} bytes`);
   }
-
-
-  // The final frame first, whatever the range: it proves the message is whole.
-  const finalBytes = await readExactly(reader, bodyStart + n * R, L + FINAL_FRAME_OVERHEAD);
-  if (finalBytes[0] !== FRAME_FINAL) {
-    if (finalBytes[0] === FRAME_REGULAR) throw truncated();
-    throw formatInvalid('unknown frame type');
-  }
-  const declared = readU32(finalBytes, 1);
-  if (declared >= F) throw formatInvalid('final frame length must be below the frame length');
-  if (declared < L) throw new SealboxError('ERR_TRAILING_DATA', 'Bytes follow the final frame');
-  if (declared > L) throw truncated();
   const opened = session.openFrame(n, true, finalBytes.subarray(FINAL_FRAME_PREFIX));
   const finalPlaintext = opened instanceof Promise ? await opened : opened;
 
@@ -102,6 +99,60 @@ export async function decryptRangeWith(core: RangeCore, source: RangeSource, opt
     throw err;
   }
   return { plaintext: out, plaintextLength, encryptionContext: header.encryptionContext, header };
+}
+
+/** Bytes per read while {@link structureFault} looks for the frames' type bytes. */
+const WALK_BLOCK = 64 * 1024;
+
+/**
+ * The first structural fault of a body whose size puts no final frame where it should, as a
+ * reader going front to back finds it (SPEC §8.1 stage 9): input ending before a frame or inside
+ * it (rule 16), the frame count (28), a type byte (18), the final frame's length (18), a missing
+ * signature (41), bytes after the final frame or its signature (17). A final frame that is whole
+ * is authenticated first: its tag failing (rule 14) comes before what follows it. Reads each
+ * frame's type byte, in blocks of {@link WALK_BLOCK} bytes when frames are smaller. Never returns
+ * for a sound body (the caller came here because it is not); a reader that changed its mind is
+ * reported as truncated.
+ */
+async function structureFault(
+  core: RangeCore,
+  reader: RangeReader,
+  session: Awaited<ReturnType<RangeCore['beginDecryption']>>,
+  bodyStart: number,
+  size: number,
+  frameLength: number,
+  signatureLength: number,
+): Promise<Error> {
+  const { SealboxError, formatInvalid, limitExceeded, readU32, FINAL_FRAME_OVERHEAD, FINAL_FRAME_PREFIX, FRAME_FINAL, FRAME_REGULAR, REGULAR_FRAME_OVERHEAD } = core;
+  const R = frameLength + REGULAR_FRAME_OVERHEAD;
+  const truncated = (where: string): Error => new SealboxError('ERR_TRUNCATED', `The message ends ${where}`);
+  let block: Uint8Array = new Uint8Array(0);
+  let blockStart = 0;
+  for (let pos = bodyStart, index = 0; ; pos += R, index++) {
+    if (pos >= size) return truncated('before its final frame');
+    if (index + 1 > MAX_FRAMES) return limitExceeded('frames', index + 1, MAX_FRAMES);
+    if (pos >= blockStart + block.length) {
+      block = await readExactlyWith(core, reader, pos, R >= WALK_BLOCK ? 1 : Math.min(WALK_BLOCK, size - pos));
+      blockStart = pos;
+    }
+    const type = block[pos - blockStart];
+    if (type === FRAME_REGULAR) {
+      if (pos + R > size) return truncated('inside a frame');
+      continue;
+    }
+    if (type !== FRAME_FINAL) return formatInvalid('unknown frame type');
+    if (pos + FINAL_FRAME_PREFIX > size) return truncated('inside the final frame');
+    const declared = readU32(await readExactlyWith(core, reader, pos, FINAL_FRAME_PREFIX), 1);
+    if (declared >= frameLength) return formatInvalid('final frame length must be below the frame length');
+    const end = pos + FINAL_FRAME_OVERHEAD + declared;
+    if (end > size) return truncated('inside the final frame');
+    const sealed = await readExactlyWith(core, reader, pos + FINAL_FRAME_PREFIX, declared + TAG_BYTES);
+    const opened = session.openFrame(index, true, sealed);
+    (opened instanceof Promise ? await opened : opened).fill(0);
+    if (end + signatureLength > size) return truncated('inside its signature');
+    if (end + signatureLength < size) return new SealboxError('ERR_TRAILING_DATA', 'Bytes follow the final frame');
+    return truncated('where its size says it does not');
+  }
 }
 
 function isFileHandle(source: object): source is FileHandleLike {

@@ -53,7 +53,10 @@ export type RangeCore = typeof rangeCore;
  * header, the frames that cover the range, and the final frame, whose position follows from
  * the total size (SPEC §6: regular frames are F + 17 bytes, the final one L + 21). The final
  * frame is always authenticated, so a truncated or extended message is rejected even when the
- * range lies far from its end. Every frame returned from was authenticated. A signed message
+ * range lies far from its end; when the size puts no final frame where it should (a message cut
+ * or extended), the frames' type bytes are read from the start to report what `decrypt` reports
+ * (ERR_TRAILING_DATA for bytes after the end, not ERR_TRUNCATED). Every frame returned from was
+ * authenticated. A signed message
  * (suite 2) is refused unless `skipSignatureVerification: true` (then its signature is not
  * checked: see that option).
  *
