@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +65,9 @@ interface Case {
   readonly beforeFinal?: boolean;
   /** The CLI runs it too: the CLI's key, or a fault found before any key is used. */
   readonly cli?: boolean;
+  /** For a message damaged here: its plaintext, and how much of it a failing stream may have released (the frames whole and untouched before the damage; for a signed message never its last frame with plaintext). */
+  readonly plaintext?: Uint8Array;
+  readonly releasable?: number;
 }
 
 const { namespace, keys, asymmetric } = loadVectorKeys();
@@ -106,12 +109,38 @@ async function outcome(run: () => Promise<unknown>): Promise<Outcome> {
   }
 }
 
+/** What the last stream run released (emitted), failing or not. */
+let released: Uint8Array[] = [];
+/** The output file of the last decryptFile run. */
+let lastOutput = '';
+
 async function nodeDecrypt(c: Case, chunk: number): Promise<void> {
   const pieces: Uint8Array[] = [];
   for (let i = 0; i < c.bytes.length; i += chunk) pieces.push(c.bytes.slice(i, i + chunk));
   const decryptor = createDecryptStream(optionsFor(c));
   decryptor.header.catch(() => undefined);
-  await pipeline(Readable.from(pieces), decryptor, new Writable({ write: (_c, _e, cb) => cb() }));
+  await pipeline(
+    Readable.from(pieces),
+    decryptor,
+    new Writable({
+      write: (bytes: Uint8Array, _e, cb) => {
+        released.push(new Uint8Array(bytes));
+        cb();
+      },
+    }),
+  );
+}
+
+async function webDecrypt(c: Case, chunk: number): Promise<void> {
+  const s = decryptStream(optionsFor(c));
+  s.header.catch(() => undefined);
+  const reader = readableOf(c.bytes, chunk).pipeThrough(s).getReader();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) released.push(r.value);
+}
+
+function outputPath(): string {
+  lastOutput = join(dir, `out-${fileCount++}`);
+  return lastOutput;
 }
 
 async function nodeRewrap(c: Case): Promise<void> {
@@ -132,23 +161,15 @@ function fileOf(c: Case): string {
 /** Every library path that reads a message, by name. */
 const paths: Record<string, (c: Case) => Promise<unknown>> = {
   decrypt: (c) => decrypt(c.bytes, optionsFor(c)),
-  'decryptStream (7-byte chunks)': (c) => {
-    const s = decryptStream(optionsFor(c));
-    s.header.catch(() => undefined);
-    return through(s, c.bytes, 7);
-  },
-  'decryptStream (one chunk)': (c) => {
-    const s = decryptStream(optionsFor(c));
-    s.header.catch(() => undefined);
-    return through(s, c.bytes, Math.max(1, c.bytes.length));
-  },
+  'decryptStream (7-byte chunks)': (c) => webDecrypt(c, 7),
+  'decryptStream (one chunk)': (c) => webDecrypt(c, Math.max(1, c.bytes.length)),
   'createDecryptStream (13-byte chunks)': (c) => nodeDecrypt(c, 13),
-  'decryptFile (concurrency 1)': (c) => decryptFile(fileOf(c), join(dir, 'out'), { ...optionsFor(c), concurrency: 1 }),
-  'decryptFile (concurrency 2)': (c) => decryptFile(fileOf(c), join(dir, 'out'), { ...optionsFor(c), concurrency: 2 }),
+  'decryptFile (concurrency 1)': (c) => decryptFile(fileOf(c), outputPath(), { ...optionsFor(c), concurrency: 1 }),
+  'decryptFile (concurrency 2)': (c) => decryptFile(fileOf(c), outputPath(), { ...optionsFor(c), concurrency: 2 }),
   'decryptFile (hash thread)': async (c) => {
     setHashThreadMinBytes(0);
     try {
-      return await decryptFile(fileOf(c), join(dir, 'out'), { ...optionsFor(c), concurrency: 1 });
+      return await decryptFile(fileOf(c), outputPath(), { ...optionsFor(c), concurrency: 1 });
     } finally {
       setHashThreadMinBytes(16 * 1024 * 1024);
     }
@@ -203,6 +224,7 @@ const SIGNATURE_RULES = new Set([41, 42, 43]);
 const F = 64;
 
 interface Built {
+  readonly plaintext: Uint8Array;
   readonly bytes: Uint8Array;
   readonly bodyStart: number;
   readonly headerEnd: number;
@@ -225,7 +247,7 @@ async function build(length: number, signed: boolean): Promise<Built> {
   let pos = bodyStart;
   for (let i = 0; i < regular; i++, pos += F + REGULAR_FRAME_OVERHEAD) frames.push({ start: pos, end: pos + F + REGULAR_FRAME_OVERHEAD, final: false });
   frames.push({ start: pos, end: pos + (length % F) + FINAL_FRAME_OVERHEAD, final: true });
-  return { bytes: ciphertext, bodyStart, headerEnd, frames, signatureStart: frames.at(-1)!.end };
+  return { plaintext, bytes: ciphertext, bodyStart, headerEnd, frames, signatureStart: frames.at(-1)!.end };
 }
 
 const flip = (bytes: Uint8Array, at: number): Uint8Array => {
@@ -244,6 +266,7 @@ async function constructedCases(): Promise<Case[]> {
     for (const [label, length] of [['', 3 * F + 10], ['empty final frame, ', 2 * F]] as const) {
       const m = await build(length, signed);
       const { bytes, headerEnd, bodyStart, frames, signatureStart } = m;
+      const first = cases.length;
       const last = frames.at(-1)!;
       cases.push({ ...base, name: `${p}${label}valid`, bytes, expect: 'success', rule: null });
       // Cut at every structural boundary, and one byte past it.
@@ -309,6 +332,19 @@ async function constructedCases(): Promise<Case[]> {
       if (signed) {
         cases.push({ ...base, name: `${p}${label}signature changed`, bytes: flip(bytes, bytes.length - 1), expect: 'ERR_DECRYPTION_FAILED', rule: 43 });
         cases.push({ ...base, name: `${p}${label}signature changed, then a byte`, bytes: cat(flip(bytes, bytes.length - 1), Uint8Array.of(0)), expect: 'ERR_DECRYPTION_FAILED', rule: 43, structure: 'ERR_TRAILING_DATA' });
+      }
+      // What a failing stream may have released: the plaintext of the frames that are whole and
+      // untouched before the first byte that differs (a wrong key: none); for a signed message
+      // whose signature fails or is cut, never its last frame with plaintext (SPEC §11.3).
+      const withheld = m.plaintext.length % F || F;
+      for (let i = first; i < cases.length; i++) {
+        const c = cases[i]!;
+        let d = c.keys[0] === 'cli' ? c.bytes.findIndex((b, at) => at >= bytes.length || b !== bytes[at]) : 0;
+        if (d < 0) d = c.bytes.length < bytes.length ? c.bytes.length : Infinity;
+        const whole = frames.filter((f) => f.end <= d).length;
+        // (Bytes after a whole signed message come after its signature verified: all of it.)
+        const releasable = Math.min(whole * F, signed && d < bytes.length ? m.plaintext.length - withheld : m.plaintext.length);
+        cases[i] = { ...c, plaintext: m.plaintext, releasable };
       }
     }
   }
@@ -475,8 +511,16 @@ describe('SPEC §8: every path that reads a message reports one code per damaged
     const failures: string[] = [];
     for (const [path, run] of Object.entries(paths)) {
       const want = expected(path, c);
+      released = [];
+      lastOutput = '';
       const got = await outcome(() => run(c));
       if (got !== want) failures.push(`${path}: ${got}, expected ${want}`);
+      if (got === 'success') continue;
+      // No path releases what it has not authenticated: a failing stream released at most the
+      // frames before the damage, as they are; a failing decryptFile left no output file.
+      const out = Buffer.concat(released);
+      if (c.plaintext && (out.length > c.releasable! || !out.equals(c.plaintext.subarray(0, out.length)))) failures.push(`${path} released ${out.length} bytes (at most ${c.releasable} authentic ones allowed)`);
+      if (lastOutput && existsSync(lastOutput)) failures.push(`${path} left ${lastOutput}`);
     }
     expect(failures).toEqual([]);
   });
