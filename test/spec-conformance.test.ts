@@ -23,6 +23,7 @@ import type { DecryptOptions, Keyring } from '../src/index.js';
 import { rewrap, rewrapStream } from '../src/rewrap/index.js';
 import { createDecryptStream, createRewrapStream, decryptFile, rewrapFile } from '../src/node/index.js';
 import { setHashThreadMinBytes } from '../src/node/files.js';
+import { setSlotPlacement } from '../src/node/frame-pool.js';
 import { fromHex } from '../src/crypto/bytes.js';
 import { FINAL_FRAME_OVERHEAD, REGULAR_FRAME_OVERHEAD } from '../src/format/frame.js';
 import { readPreamble } from '../src/format/header.js';
@@ -534,4 +535,86 @@ describe('SPEC §8: every path that reads a message reports one code per damaged
       expect(failures).toEqual([]);
     });
   });
+});
+
+// --- messages of several reads: decryptFile's frame pool and hash thread ----------------------
+
+// decryptFile reads about 1 MiB at a time; with `concurrency` >= 2 each read (a slot) is opened on
+// a worker thread while the next is read, and a signed file's hash thread hashes the reads. A
+// fault must be reported in SPEC order across slots: a tag failure in one slot before a
+// structural fault in a later one, and the reverse.
+describe('SPEC §8 across decryptFile reads (frame pool, hash thread)', () => {
+  const BIG_F = 64 * 1024;
+  const FRAME = BIG_F + REGULAR_FRAME_OVERHEAD;
+  const big: Case[] = [];
+  beforeAll(async () => {
+    for (const signed of [false, true]) {
+      const p = signed ? 'signed ' : '';
+      const plaintext = Uint8Array.from({ length: 56 * BIG_F + 1000 }, (_, i) => (i * 13) & 0xff);
+      const { ciphertext: bytes } = await encrypt(plaintext, { keyring: cliKeyring('cli'), frameLength: BIG_F, ...(signed ? { suite: SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } : {}) });
+      const bodyStart = readPreamble(bytes)! + TAG_BYTES;
+      const frameAt = (i: number): number => bodyStart + i * FRAME;
+      const tagOf = (i: number): number => frameAt(i) + FRAME - 1;
+      const typeAt = (b: Uint8Array, i: number): Uint8Array => Uint8Array.from(b, (x, at) => (at === frameAt(i) ? 9 : x));
+      const finalEnd = frameAt(56) + 1000 + FINAL_FRAME_OVERHEAD;
+      const withheld = signed ? 1000 : 0;
+      const add = (name: string, b: Uint8Array, expect: Outcome, releasable: number): void => {
+        big.push({ name: `${p}${name}`, bytes: b, keys: ['cli'], options: {}, expect, rule: null, signed, plaintext, releasable: releasable === Infinity ? plaintext.length : Math.min(releasable, plaintext.length - withheld) });
+      };
+      add('valid', bytes, 'success', plaintext.length);
+      add('bad tag in frame 40 (third read)', flip(bytes, tagOf(40)), 'ERR_DECRYPTION_FAILED', 40 * BIG_F);
+      add('bad tag in frame 5, then cut in frame 50', flip(bytes, tagOf(5)).slice(0, frameAt(50) + 100), 'ERR_DECRYPTION_FAILED', 5 * BIG_F);
+      add('bad type byte in frame 20, then a bad tag in frame 40', typeAt(flip(bytes, tagOf(40)), 20), 'ERR_FORMAT_INVALID', 20 * BIG_F);
+      add('bad tag in frame 20, then a bad type byte in frame 40', typeAt(flip(bytes, tagOf(20)), 40), 'ERR_DECRYPTION_FAILED', 20 * BIG_F);
+      add('cut in frame 50', bytes.slice(0, frameAt(50) + 100), 'ERR_TRUNCATED', 50 * BIG_F);
+      add('cut before the final frame', bytes.slice(0, frameAt(56)), 'ERR_TRUNCATED', 56 * BIG_F);
+      add('bad tag in the final frame', flip(bytes, finalEnd - 1), 'ERR_DECRYPTION_FAILED', 56 * BIG_F);
+      // After a whole message (its signature verified): all of it.
+      add('followed by a byte', cat(bytes, Uint8Array.of(0)), 'ERR_TRAILING_DATA', Infinity);
+      if (signed) {
+        add('signature changed', flip(bytes, bytes.length - 1), 'ERR_DECRYPTION_FAILED', plaintext.length);
+        add('cut in the signature', bytes.slice(0, bytes.length - 1), 'ERR_TRUNCATED', plaintext.length);
+        add('signature changed, then a byte', cat(flip(bytes, bytes.length - 1), Uint8Array.of(0)), 'ERR_DECRYPTION_FAILED', plaintext.length);
+      }
+    }
+  }, 60_000);
+  afterAll(() => setSlotPlacement('auto'));
+
+  const filePaths: Record<string, (c: Case) => Promise<unknown>> = {
+    decrypt: paths.decrypt!,
+    'decryptStream (64 KiB + 5 chunks)': (c) => webDecrypt(c, 64 * 1024 + 5),
+    'createDecryptStream (1000-byte chunks)': (c) => nodeDecrypt(c, 1000),
+    'decryptFile (concurrency 1)': paths['decryptFile (concurrency 1)']!,
+    'decryptFile (hash thread)': paths['decryptFile (hash thread)']!,
+    'decryptFile (concurrency 2, slots on workers)': (c) => {
+      setSlotPlacement('workers');
+      return decryptFile(fileOf(c), outputPath(), { ...optionsFor(c), concurrency: 2 });
+    },
+    'decryptFile (concurrency 3, slots on workers)': (c) => {
+      setSlotPlacement('workers');
+      return decryptFile(fileOf(c), outputPath(), { ...optionsFor(c), concurrency: 3 });
+    },
+    'decryptFile (concurrency 2, slots here)': (c) => {
+      setSlotPlacement('here');
+      return decryptFile(fileOf(c), outputPath(), { ...optionsFor(c), concurrency: 2 });
+    },
+  };
+
+  it('every decryptFile form reports what decrypt does, and releases nothing it has not authenticated', async () => {
+    expect(big.length).toBe(21);
+    const failures: string[] = [];
+    for (const c of big) {
+      for (const [path, run] of Object.entries(filePaths)) {
+        released = [];
+        lastOutput = '';
+        const got = await outcome(() => run(c));
+        if (got !== c.expect) failures.push(`${c.name}: ${path}: ${got}, expected ${c.expect}`);
+        if (got === 'success') continue;
+        const out = Buffer.concat(released);
+        if (out.length > c.releasable! || !out.equals(c.plaintext!.subarray(0, out.length))) failures.push(`${c.name}: ${path} released ${out.length} bytes (at most ${c.releasable} authentic ones allowed)`);
+        if (lastOutput && existsSync(lastOutput)) failures.push(`${c.name}: ${path} left its output file`);
+      }
+    }
+    expect(failures).toEqual([]);
+  }, 300_000);
 });
