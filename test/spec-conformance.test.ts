@@ -392,7 +392,7 @@ const vectorCases: Case[] = loadVectors().map((v) => {
 // --- what each path reports ------------------------------------------------------------------
 
 /** Full decoders: SPEC §8.1 applies to them as written. */
-const DECODERS = ['decrypt', 'decryptStream (7-byte chunks)', 'decryptStream (one chunk)', 'createDecryptStream (13-byte chunks)', 'decryptFile (concurrency 1)', 'decryptFile (concurrency 2)', 'decryptFile (hash thread)', 'sealbox decrypt'];
+const DECODERS = ['decrypt', 'decryptStream (7-byte chunks)', 'decryptStream (one chunk)', 'createDecryptStream (13-byte chunks)', 'decryptFile (concurrency 1)', 'decryptFile (concurrency 2)', 'decryptFile (hash thread)', 'sealbox decrypt', 'sealbox decrypt (stdin)'];
 
 /**
  * What `path` must report for `c`. A full decoder reports `c.expect` (SPEC §8.1). The other
@@ -492,6 +492,14 @@ function runCli(cases: Case[]): void {
     const run = sealbox(join(dir, 'home'), ['inspect', path]);
     inspecting.set(c, run.code === 0 ? 'success' : /\((\w+)\)\n?$/.exec(run.stderr)![1]!);
   }
+  // From standard input (a Node stream behind the armor reader): a case of each kind, signed and not.
+  const piped = new Map<Case, Outcome>();
+  const kinds = /valid|cut after the header tag|cut after the final length|cut inside the signature|followed by a zero byte|followed by 54|bad tag in a middle frame|bad tag in the final frame$|signature changed$|wrong key/;
+  for (const c of eligible.filter((x) => !x.name.startsWith('vector') && !x.name.includes('empty final frame') && kinds.test(x.name))) {
+    const run = sealbox(join(dir, 'home'), ['decrypt', '--key', `file:${cliKeyFile(c.keys[0]!)}`], Buffer.from(c.bytes));
+    piped.set(c, run.code === 0 ? 'success' : /\((\w+)\)\n?$/.exec(run.stderr)![1]!);
+  }
+  cliOutcomes.set('sealbox decrypt (stdin)', piped);
   cliOutcomes.set('sealbox decrypt', decrypting);
   cliOutcomes.set('sealbox rewrap', rewrapping);
   cliOutcomes.set('sealbox inspect', inspecting);
@@ -528,9 +536,9 @@ describe('SPEC §8: every path that reads a message reports one code per damaged
 
   describe('the sealbox command', () => {
     beforeAll(() => runCli(allCases), 120_000);
-    it.each(['sealbox decrypt', 'sealbox rewrap', 'sealbox inspect'])('%s', (command) => {
+    it.each(['sealbox decrypt', 'sealbox decrypt (stdin)', 'sealbox rewrap', 'sealbox inspect'])('%s', (command) => {
       const got = cliOutcomes.get(command)!;
-      expect(got.size).toBeGreaterThan(command === 'sealbox inspect' ? 10 : 100);
+      expect(got.size).toBeGreaterThan(command === 'sealbox decrypt' || command === 'sealbox rewrap' ? 100 : 10);
       const failures = [...got].filter(([c, o]) => o !== expected(command, c)).map(([c, o]) => `${c.name}: ${o}, expected ${expected(command, c)}`);
       expect(failures).toEqual([]);
     });
