@@ -40,7 +40,11 @@ import { sealbox } from './cli/run.js';
 // header or in the first, a middle or the final frame, a cut empty final frame, the same for a
 // signed message) goes through every path below, and each path must report the case's code,
 // except where `expected` says otherwise; every such difference is intended and documented in
-// docs/SPEC.md §8.5 (paths that read part of a message or do not decrypt).
+// docs/SPEC.md §8.4 (range: what it reads) and §8.5 (header readers and rewrap). A path that
+// fails must also have released nothing unauthenticated (SPEC §8.2, §11.3): a stream, at most the
+// frames before the damage (for a signed message, never its last frame with plaintext before
+// the signature verified); decryptFile, no output file. The last block runs messages of many
+// reads through decryptFile's frame pool and hash thread.
 
 type Outcome = string; // 'success', a SealboxError code, or 'RangeError' / 'TypeError'
 
