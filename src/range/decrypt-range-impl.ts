@@ -60,7 +60,7 @@ export async function decryptRangeWith(core: RangeCore, source: RangeSource, opt
     // malformed. Named as a reader that goes front to back names it (SPEC §8.1 stage 9): bytes
     // after a complete message are ERR_TRAILING_DATA, not a frame cut short. Only failures pay
     // for this walk over the frames' type bytes.
-    throw await structureFault(core, reader, session, bodyStart, size, F, signatureLength);
+    throw await structureFault(core, reader, session, bodyStart, size, F, signatureLength, source instanceof Uint8Array ? Infinity : WALK_MAX_READS);
   }
   const plaintextLength = n * F + L;
   const end = endOption ?? plaintextLength;
@@ -105,12 +105,22 @@ export async function decryptRangeWith(core: RangeCore, source: RangeSource, opt
 const WALK_BLOCK = 64 * 1024;
 
 /**
+ * Most reads {@link structureFault} makes of a file or a caller's reader (each may be a system
+ * call or a network request, such as an HTTP range request): a damaged or extended object of
+ * many frames costs at most this many to name its fault; past them the fault is reported as
+ * ERR_TRUNCATED, as before the walk. 1,024 reads cover 64 MiB of 64 KiB frames. A message in
+ * memory is walked whole.
+ */
+const WALK_MAX_READS = 1024;
+
+/**
  * The first structural fault of a body whose size puts no final frame where it should, as a
  * reader going front to back finds it (SPEC §8.1 stage 9): input ending before a frame or inside
  * it (rule 16), the frame count (28), a type byte (18), the final frame's length (18), a missing
  * signature (41), bytes after the final frame or its signature (17). A final frame that is whole
  * is authenticated first: its tag failing (rule 14) comes before what follows it. Reads each
- * frame's type byte, in blocks of {@link WALK_BLOCK} bytes when frames are smaller. Never returns
+ * frame's type byte, in blocks of {@link WALK_BLOCK} bytes when frames are smaller, at most
+ * `maxReads` of them (then ERR_TRUNCATED, the fault as the size alone shows it). Never returns
  * for a sound body (the caller came here because it is not); a reader that changed its mind is
  * reported as truncated.
  */
@@ -122,16 +132,19 @@ async function structureFault(
   size: number,
   frameLength: number,
   signatureLength: number,
+  maxReads: number,
 ): Promise<Error> {
   const { SealboxError, formatInvalid, limitExceeded, readU32, FINAL_FRAME_OVERHEAD, FINAL_FRAME_PREFIX, FRAME_FINAL, FRAME_REGULAR, REGULAR_FRAME_OVERHEAD } = core;
   const R = frameLength + REGULAR_FRAME_OVERHEAD;
   const truncated = (where: string): Error => new SealboxError('ERR_TRUNCATED', `The message ends ${where}`);
   let block: Uint8Array = new Uint8Array(0);
   let blockStart = 0;
+  let reads = 0;
   for (let pos = bodyStart, index = 0; ; pos += R, index++) {
     if (pos >= size) return truncated('before its final frame');
     if (index + 1 > MAX_FRAMES) return limitExceeded('frames', index + 1, MAX_FRAMES);
     if (pos >= blockStart + block.length) {
+      if (++reads > maxReads) return new SealboxError('ERR_TRUNCATED', `The message has no valid final frame where its size puts it (its first ${maxReads} reads found no other fault)`);
       block = await readExactlyWith(core, reader, pos, R >= WALK_BLOCK ? 1 : Math.min(WALK_BLOCK, size - pos));
       blockStart = pos;
     }

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { decryptRange, encrypt, isSealboxError, RawAesKeyring } from '../src/index.js';
+import { readPreamble } from '../src/format/header.js';
+import { FRAME_REGULAR } from '../src/format/frame.js';
+import { TAG_BYTES } from '../src/limits.js';
+
+// decryptRange, given a message whose size puts no final frame where it should, walks the frames'
+// type bytes from the start to name the fault as a front-to-back decoder would (SPEC §8.4). For a
+// file or a caller's reader each step may be a system call or an HTTP range request: a damaged
+// object of many 64 KiB frames cost one read per frame. The walk is bounded (1,024 reads); a
+// message in memory is walked whole.
+
+const keyring = new RawAesKeyring({ namespace: 'test', name: 'range-walk', wrappingKey: new Uint8Array(32).fill(3) });
+const F = 64 * 1024;
+
+
+async function makeReader(frames: number) {
+  const { ciphertext } = await encrypt(new Uint8Array(F * 2 + 10), { keyring, frameLength: F });
+  const bodyStart = readPreamble(ciphertext)! + TAG_BYTES;
+  // The regular frame's size from a real message: its second frame starts where the first ends.
+  const R = F + 1 + TAG_BYTES;
+  expect(ciphertext[bodyStart]).toBe(FRAME_REGULAR);
+  expect(ciphertext[bodyStart + R]).toBe(FRAME_REGULAR);
+  const size = bodyStart + frames * R + 1;
+  let reads = 0;
+  const reader = {
+    size,
+    read(offset: number, length: number): Uint8Array {
+      reads++;
+      const out = new Uint8Array(length);
+      for (let i = 0; i < length; i++) {
+        const at = offset + i;
+        if (at < bodyStart) out[i] = ciphertext[at]!;
+        else if ((at - bodyStart) % R === 0) out[i] = FRAME_REGULAR;
+      }
+      return out;
+    },
+  };
+  return { reader, reads: () => reads };
+}
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    if (isSealboxError(err)) return err.code;
+    throw err;
+  }
+  throw new Error('resolved');
+}
+
+describe('decryptRange on a message with no final frame where its size puts it', () => {
+  it('a reader over 3,000 frames of 64 KiB is read at most about 1,024 times, and the fault is ERR_TRUNCATED', async () => {
+    const { reader, reads } = await makeReader(3000);
+    expect(await code(decryptRange(reader, { keyring, start: 0, end: 1 }))).toBe('ERR_TRUNCATED');
+    expect(reads()).toBeLessThanOrEqual(1024 + 8);
+  });
+
+  it('a short one is walked to its fault (the extra byte after the last whole frame: ERR_TRUNCATED inside a frame)', async () => {
+    const { reader, reads } = await makeReader(20);
+    expect(await code(decryptRange(reader, { keyring, start: 0, end: 1 }))).toBe('ERR_TRUNCATED');
+    expect(reads()).toBeGreaterThanOrEqual(20);
+  });
+});
