@@ -1,4 +1,5 @@
-import { chmodSync, closeSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, openSync, realpathSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { LocalKmsError } from './errors.js';
 
 /**
@@ -45,6 +46,46 @@ export function requirePrivate(path: string, kind: 'directory' | 'file'): void {
     'InsecurePermissionsException',
     `The ${kind === 'directory' ? 'data directory' : 'key file'} ${path} is accessible to other users (mode ${mode.toString(8).padStart(4, '0')}); run: ${fix} ${JSON.stringify(path)}`,
   );
+}
+
+/**
+ * Refuses a data directory that someone else could take away and replace: one whose parent
+ * directories (up to `/`, after symbolic links) another user owns, or group or others can
+ * write without the sticky bit, or whose path goes through a symbolic link another user owns.
+ * Whoever can do that can rename the store away and put one of their own in its place (with a
+ * root key they know, between the checks of the directory and the opening of its files), or
+ * point the link at one: the checks of the directory itself cannot see it. As sshd's
+ * StrictModes checks every directory above `authorized_keys`; root's directories are trusted,
+ * and a sticky directory such as `/tmp` lets no one else rename what is yours.
+ *
+ * @throws LocalKmsError `InsecurePermissionsException`.
+ */
+export function requireSafeParents(dir: string): void {
+  const euid = process.geteuid?.();
+  if (!POSIX || euid === undefined) return;
+  const trusted = (uid: number): boolean => uid === euid || uid === 0;
+  const refuse = (why: string): never => {
+    throw new LocalKmsError('InsecurePermissionsException', `${why}: they could replace the key store in ${dir} with one of their own; use a data directory whose parents only you (or root) can change`);
+  };
+  // The path as given: each symbolic link on it is followed at every open. (Parts that do not
+  // exist yet are made by this process, private: checked before they are made.)
+  const given = resolve(dir);
+  let existing: string | undefined;
+  for (let p = given; p !== dirname(p); p = dirname(p)) {
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    if (st === undefined) continue;
+    existing ??= p;
+    if (st.isSymbolicLink() && !trusted(st.uid)) refuse(`The data directory's path goes through the symbolic link ${p}, owned by another user (uid ${st.uid})`);
+  }
+  // Where it leads: every directory above the data directory.
+  const real = realpathSync(existing ?? '/');
+  for (let p = existing === given ? dirname(real) : real; ; p = dirname(p)) {
+    const st = statSync(p);
+    if (!trusted(st.uid)) refuse(`The directory ${p} above the data directory is owned by another user (uid ${st.uid})`);
+    const mode = st.mode & 0o7777;
+    if ((mode & 0o022) !== 0 && (mode & 0o1000) === 0) refuse(`The directory ${p} above the data directory can be written by other users (mode ${mode.toString(8).padStart(4, '0')}, not sticky)`);
+    if (p === dirname(p)) return;
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makePrivateFile, requirePrivate } from './permissions.js';
+import { makePrivateFile, requirePrivate, requireSafeParents } from './permissions.js';
 import type { Migration } from './operation.js';
 import { LOCAL_KMS_BUSY_TIMEOUT_MS } from '../limits.js';
 
@@ -199,12 +199,14 @@ function builtAddon(pkg: string): string | undefined {
 }
 
 /**
- * Opens (creating if needed) the SQLite database of a data directory (which must be private:
+ * Opens (creating if needed) the SQLite database of a data directory (which must be private,
+ * with parents no other user can change:
  * `InsecurePermissionsException` otherwise; files 0600): WAL so readers never
  * block the writer and a killed process loses no committed transaction, a busy timeout so
  * several processes queue instead of failing, foreign keys on.
  */
 export function openDatabase(dataDir: string): Db {
+  requireSafeParents(dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   requirePrivate(dataDir, 'directory');
   const file = join(dataDir, DATABASE_FILE);

@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { randomBytes, scryptSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,6 +135,71 @@ describe.skipIf(process.platform === 'win32')('data directory and file owners', 
       chmodSync(join(dir, file), 0o600);
     }
     LocalKms.open({ dataDir: dir }).close();
+  });
+});
+
+// Another user who can change a directory above the store can rename the store away and put one
+// of their own there (with a root key they know) between the checks and the opening of the files.
+describe.skipIf(process.platform === 'win32')('the directories above the data directory', () => {
+  const refused = (dataDir: string, what: RegExp): void => {
+    const err = thrownBy(() => LocalKms.open({ dataDir }));
+    expect(err.name).toBe('InsecurePermissionsException');
+    expect(err.message).toMatch(what);
+    expect(err.message).toContain(dataDir);
+    // Nothing was made there.
+    expect(existsSync(dataDir)).toBe(false);
+  };
+
+  for (const loose of [0o777, 0o770, 0o757]) {
+    it(`a parent that others can write (mode ${loose.toString(8)}, not sticky) is refused before anything is made`, () => {
+      const parent = fresh();
+      mkdirSync(parent);
+      chmodSync(parent, loose);
+      refused(join(parent, 'store'), new RegExp(`${parent} above the data directory can be written by other users \\(mode 0${loose.toString(8)}, not sticky\\)`));
+      // Also further up, with directories still to be made in between.
+      refused(join(parent, 'a', 'b', 'store'), /can be written by other users/);
+      // And for a store made before the check.
+      chmodSync(parent, 0o700);
+      LocalKms.open({ dataDir: join(parent, 'old') }).close();
+      chmodSync(parent, loose);
+      const err = thrownBy(() => LocalKms.open({ dataDir: join(parent, 'old') }));
+      expect(err.name).toBe('InsecurePermissionsException');
+    });
+  }
+
+  it('a sticky parent that everyone can write (as /tmp) is accepted: no one else can rename what is yours', async () => {
+    const parent = fresh();
+    mkdirSync(parent);
+    chmodSync(parent, 0o1777);
+    const kms = LocalKms.open({ dataDir: join(parent, 'store') });
+    await use(kms);
+    kms.close();
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('as root: a parent owned by another user is refused (its owner can rename the store), one owned by root or this user is not', () => {
+    const parent = fresh();
+    mkdirSync(parent, { mode: 0o755 });
+    chownSync(parent, 65534, 65534);
+    refused(join(parent, 'store'), new RegExp(`${parent} above the data directory is owned by another user \\(uid 65534\\)`));
+    chownSync(parent, 0, 0);
+    LocalKms.open({ dataDir: join(parent, 'store') }).close();
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('as root: a symbolic link on the path owned by another user is refused (they can point it elsewhere); one of this user is followed', () => {
+    const parent = fresh();
+    mkdirSync(parent, { mode: 0o700 });
+    mkdirSync(join(parent, 'real'), { mode: 0o700 });
+    symlinkSync(join(parent, 'real'), join(parent, 'link'));
+    LocalKms.open({ dataDir: join(parent, 'link', 'store') }).close();
+    expect(existsSync(join(parent, 'real', 'store', 'kms.sqlite'))).toBe(true);
+    lchownSync(join(parent, 'link'), 65534, 65534);
+    const err = thrownBy(() => LocalKms.open({ dataDir: join(parent, 'link', 'store') }));
+    expect(err.name).toBe('InsecurePermissionsException');
+    expect(err.message).toContain(`symbolic link ${join(parent, 'link')}, owned by another user (uid 65534)`);
+    // The data directory itself as such a link.
+    symlinkSync(join(parent, 'real', 'store'), join(parent, 'store-link'));
+    lchownSync(join(parent, 'store-link'), 65534, 65534);
+    expect(thrownBy(() => LocalKms.open({ dataDir: join(parent, 'store-link') })).name).toBe('InsecurePermissionsException');
   });
 });
 
