@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { closeSync, createWriteStream, fstatSync, open as openFd } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Transform, Writable } from 'node:stream';
 import type { Readable } from 'node:stream';
@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { writeFileAtomically } from '../node/atomic-write.js';
 import { fileError } from './exit.js';
 import type { OutputTarget } from './output-path.js';
+import { requireOwnStream } from './output-path.js';
 
 /** Inputs above this size get a progress bar when stderr is a terminal. */
 const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
@@ -125,7 +126,21 @@ export async function runPipeline(input: Readable, stages: Transform[], output: 
   if (output.kind === 'stream') {
     // A FIFO or device: opened and written as it is (it cannot be renamed over). Its own errors
     // name it (ENOSPC on /dev/full, EPIPE when the reader went away).
-    const out = createWriteStream(output.path, { flags: 'w' });
+    // Opened here and checked as opened (not as a stat of the path saw it a moment before): a
+    // named pipe of another user is refused (output-path.ts, requireOwnStream).
+    let fd: number;
+    try {
+      fd = await new Promise<number>((resolve, reject) => openFd(output.path, 'w', (err, n) => (err ? reject(err) : resolve(n))));
+    } catch (err) {
+      throw fileError(err, output.path, 'write');
+    }
+    try {
+      requireOwnStream(fstatSync(fd), output.path);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    const out = createWriteStream(output.path, { fd });
     let failed: unknown;
     out.once('error', (err) => (failed = err));
     try {

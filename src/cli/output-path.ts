@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { accessSync, constants, fstatSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FileError, fileError } from './exit.js';
@@ -48,6 +49,22 @@ export function outputTarget(path: string | undefined): OutputTarget {
 }
 
 /**
+ * Refuses to write into a FIFO or socket that another user (not root) made: in a shared
+ * directory (`/tmp`, a project directory others can write) a named pipe planted under the
+ * output's name is that user's way to read what was meant for a file, the plaintext of a
+ * decrypt. (Linux's `fs.protected_fifos` refuses it in sticky directories when it is on; macOS,
+ * containers and other directories have no such guard.) Devices are not checked: only root
+ * makes them. `st`: a stat of what is about to be written (after symbolic links).
+ *
+ * @throws FileError EPERM.
+ */
+export function requireOwnStream(st: Stats, path: string): void {
+  const euid = process.geteuid?.();
+  if (euid === undefined || st.uid === euid || st.uid === 0 || !(st.isFIFO() || st.isSocket())) return;
+  throw new FileError(`cannot write ${path}: it is a ${st.isFIFO() ? 'named pipe' : 'socket'} of another user (uid ${st.uid}), who would read what is written into it; remove it or give another path`, 'EPERM');
+}
+
+/**
  * Refuses an output path that cannot be written, before any work and before the key store is
  * opened or created, naming the path as the user gave it: a directory, a missing or
  * non-directory parent, a parent without write permission. (The output itself is written
@@ -63,8 +80,9 @@ export function checkOutputPath(path: string | undefined, target: OutputTarget =
   if (target.kind === 'stream') {
     try {
       accessSync(path, constants.W_OK);
+      requireOwnStream(statSync(path), path);
     } catch (err) {
-      throw fileError(err, path, 'write');
+      throw err instanceof FileError ? err : fileError(err, path, 'write');
     }
     return;
   }

@@ -5,11 +5,13 @@
  * /dev/stdout) was replaced by a regular file holding the output, and a link by a file.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { lstatSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, readSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ensureBuilt } from './build.js';
 import { cliEnv, sealbox, tmp } from './run.js';
+import { runPipeline } from '../../src/cli/io.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
@@ -89,5 +91,89 @@ describe('-o onto what is not a plain file', () => {
     const r = spawnSync('sh', ['-c', `"$0" "$1" decrypt "$2" -o "$5" --key "$3" >> "$4"`, process.execPath, CLI, message, `file:${key}`, log, stdoutLink], { env: cliEnv(home) });
     expect(r.status, r.stderr.toString()).toBe(0);
     expect(readFileSync(log, 'utf8')).toBe('before\nthe plaintext\n');
+  });
+});
+
+/**
+ * Another user who can create files in a directory the output goes to (a sticky /tmp, a shared
+ * project directory) plants a named pipe under the output's name and reads it: the plaintext
+ * meant for a private 0600 file went to them. (Linux's fs.protected_fifos=1 stops this in
+ * sticky directories only, and only where it is on; macOS and containers have no such guard.)
+ */
+describe.skipIf(!hasMkfifo || process.getuid?.() !== 0)('-o onto a named pipe another user made (as root: the pipe is given to uid 4242)', () => {
+  const dir = tmp('outputs-foreign');
+  const home = tmp('outputs-foreign-home');
+  const key = join(dir, 'k.key');
+  writeFileSync(key, Buffer.alloc(32, 7));
+  const keyArg = ['--key', `file:${key}`];
+  const message = join(dir, 'm.sbx');
+  writeFileSync(join(dir, 'm.txt'), 'the plaintext\n');
+  const shared = join(dir, 'shared');
+  mkdirSync(shared);
+  chmodSync(shared, 0o1777);
+
+  /** A FIFO of uid 4242 in the shared directory, and the attacker's end of it (open, non-blocking). */
+  function planted(name: string): { fifo: string; read: () => string; close: () => void } {
+    const fifo = join(shared, name);
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    chownSync(fifo, 4242, 4242);
+    const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    return {
+      fifo,
+      read: () => {
+        const buf = Buffer.alloc(65536);
+        try {
+          return buf.toString('utf8', 0, readSync(fd, buf, 0, buf.length, null));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return '';
+          throw err;
+        }
+      },
+      close: () => closeSync(fd),
+    };
+  }
+
+  it('decrypt -o and encrypt -o refuse it (EPERM, exit 1) and write nothing into it', () => {
+    expect(sealbox(home, ['encrypt', join(dir, 'm.txt'), '-o', message, ...keyArg]).code).toBe(0);
+    for (const args of [['decrypt', message], ['encrypt', join(dir, 'm.txt')]]) {
+      const pipe = planted(`out-${args[0]}`);
+      try {
+        const r = sealbox(home, [...args, '-o', pipe.fifo, ...keyArg], undefined, { timeout: 20_000 });
+        // On the old code: exit 0, and the attacker read "the plaintext".
+        expect([args[0], pipe.read()]).toEqual([args[0], '']);
+        expect(r.stderr).toBe(`sealbox: cannot write ${pipe.fifo}: it is a named pipe of another user (uid 4242), who would read what is written into it; remove it or give another path (EPERM)\n`);
+        expect(r.code).toBe(1);
+        expect(statSync(pipe.fifo).isFIFO()).toBe(true);
+      } finally {
+        pipe.close();
+      }
+    }
+  });
+
+  it('the pipe is checked as opened, not only as a stat of the path saw it before (it may be swapped in between)', async () => {
+    const pipe = planted('swapped');
+    try {
+      const err = await runPipeline(Readable.from([Buffer.from('the plaintext')]), [], { kind: 'stream', path: pipe.fifo }).then(
+        () => undefined,
+        (e: unknown) => e as { code?: string },
+      );
+      expect(err?.code).toBe('EPERM');
+      expect(pipe.read()).toBe('');
+    } finally {
+      pipe.close();
+    }
+  });
+
+  it('a named pipe of root (as /dev/null, a device, is) is still written', async () => {
+    const fifo = join(shared, 'roots');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      await runPipeline(Readable.from([Buffer.from('for root')]), [], { kind: 'stream', path: fifo });
+      const buf = Buffer.alloc(64);
+      expect(buf.toString('utf8', 0, readSync(fd, buf, 0, 64, null))).toBe('for root');
+    } finally {
+      closeSync(fd);
+    }
   });
 });
