@@ -1,4 +1,5 @@
-import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { FileError, UsageError, fileError } from './exit.js';
 
@@ -104,22 +105,63 @@ export async function terminalArmor(): Promise<Input> {
 export const MAX_KEY_FILE_BYTES = 1024 * 1024;
 
 /**
+ * Refuses a key file (open as `fd`) that any user can change: one writable by others, or in a
+ * directory others can write without the sticky bit (where they can replace it). Whoever can
+ * put their own key there gets what is encrypted to it, or has forged messages opened with it.
+ * As ssh refuses a private key file others can access and an `ssh_config` others can write, and
+ * as gpg warns about a file or its directory writable by others. Group write is allowed (a
+ * team's key file), and so are symbolic links (ssh and age follow them); pipes and devices
+ * (`file:/dev/fd/3`) are not checked. Windows has no mode bits: not checked.
+ *
+ * @throws FileError EPERM.
+ */
+function requireKeyFileKept(fd: number, path: string, name: string): void {
+  if (process.platform === 'win32') return;
+  const st = fstatSync(fd);
+  if (!st.isFile()) return;
+  if ((st.mode & 0o002) !== 0) {
+    throw new FileError(`cannot use ${name}: any user can change it (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}), and could have put their own key there; run: chmod o-w ${JSON.stringify(path)}`, 'EPERM');
+  }
+  let dir: string;
+  let mode: number;
+  try {
+    dir = dirname(realpathSync(path));
+    mode = statSync(dir).mode;
+  } catch {
+    return; // Gone meanwhile: what was opened is what is read.
+  }
+  if ((mode & 0o002) !== 0 && (mode & 0o1000) === 0) {
+    throw new FileError(`cannot use ${name}: any user can replace it, in ${dir} (mode ${(mode & 0o777).toString(8).padStart(4, '0')}, not sticky), and could have put their own key there; move it to a directory of your own`, 'EPERM');
+  }
+}
+
+/**
  * Reads a file a command needs whole and small, such as a key file (`path` '-' is stdin), at
  * most `max` bytes: a longer one is not what was meant (`--key file:/dev/zero`, a data file
  * named by mistake), and it is refused after `max` + 1 bytes rather than read to its end, which
  * for a device never comes. The bytes read are zeroed in the scratch they were read into: the
  * result is the only copy.
  *
- * @throws FileError (naming the path, after `what` unless it is ''): the system's reasons, and EFBIG when the
- * file is longer than `max`.
+ * With `key`, a regular file that any user can change is refused (see {@link requireKeyFileKept}).
+ *
+ * @throws FileError (naming the path, after `what` unless it is ''): the system's reasons, EFBIG when the
+ * file is longer than `max`, EPERM for a key file any user can change.
  */
-export function readSmallFile(path: string, what: string, max: number = MAX_KEY_FILE_BYTES): Buffer {
+export function readSmallFile(path: string, what: string, max: number = MAX_KEY_FILE_BYTES, key = false): Buffer {
   const name = path === '-' ? 'standard input' : what === '' ? path : `${what} ${path}`;
   let fd: number;
   try {
     fd = path === '-' ? 0 : openSync(path, 'r');
   } catch (err) {
     throw fileError(err, name, 'read');
+  }
+  if (key && path !== '-') {
+    try {
+      requireKeyFileKept(fd, path, name);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
   }
   const scratch = Buffer.allocUnsafeSlow(max + 1);
   let length = 0;

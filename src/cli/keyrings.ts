@@ -24,7 +24,7 @@ export interface KeyOptions {
 
 /** The bytes of a key file; a usage error naming the file when it cannot be read. */
 function readKeyFile(path: string): Buffer {
-  return readSmallFile(path, 'key file');
+  return readSmallFile(path, 'key file', undefined, true);
 }
 
 /** Namespace of raw key files in EDKs; the name is the key's fingerprint, so decrypt finds it. */

@@ -19,7 +19,7 @@ function keyTextError(err: unknown, where: string): Error {
 }
 
 function readText(path: string): string {
-  const bytes = readSmallFile(path, 'key file');
+  const bytes = readSmallFile(path, 'key file', undefined, true);
   try {
     return bytes.toString('utf8');
   } finally {
