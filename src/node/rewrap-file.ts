@@ -1,5 +1,5 @@
 import type { Stats } from 'node:fs';
-import { constants } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { copyFile, lstat, open, realpath, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -173,6 +173,15 @@ async function keepOwner(out: FileHandle, was: Stats): Promise<void> {
 }
 
 /**
+ * A path that opens the very file `handle` is open on, whatever has become of its name: Linux's
+ * `/proc/self/fd/N` (a link to the open file itself). Elsewhere `name`, the file's name.
+ */
+function openFilePath(handle: FileHandle, name: string): string {
+  const byFd = `/proc/self/fd/${handle.fd}`;
+  return process.platform === 'linux' && existsSync(byFd) ? byFd : name;
+}
+
+/**
  * Whether `a` and `b` name the same existing file (same device and inode), and whether `a` is a
  * symbolic link (only then is it resolved: three more system calls a file).
  */
@@ -262,9 +271,13 @@ async function rewrapLocked(src: string, dst: string, same: boolean, plan: Retur
         // Same length: the platform's copy (copy_file_range, or a clone where the file system
         // has them), then the header overwritten in the copy, which nobody else sees yet.
         // Onto the temporary file writeFileAtomically created ('wx'): same inode, truncated first.
-        await copyFile(src, tmp);
+        // By the open file where the system names it (Linux: /proc/self/fd), not by its name: in
+        // a directory others can write, the name could have been swapped for a symbolic link to
+        // another file of this user's, which the copy (it opens by path) would have overwritten.
+        const into = openFilePath(out, tmp);
+        await copyFile(src, into);
         // The copy came from the path: it must still be the message whose header was authenticated.
-        const check = await open(tmp, 'r');
+        const check = await open(into, 'r');
         try {
           const copied = await readAt(check, bodyStart, 0);
           if ((await check.stat()).size !== size || !copied.equals(old)) throw new SealboxError('ERR_STATE', 'The source file changed while it was rewrapped');
