@@ -25,6 +25,28 @@ function sameAsStdout(st: { dev: number; ino: number }): boolean {
   }
 }
 
+/**
+ * Refuses to follow a symbolic link that another user (not root) put in a sticky directory
+ * everyone can write (`/tmp`) and that is not the directory owner's: Linux's
+ * `fs.protected_symlinks` rule, applied here on every system (macOS has no such guard, and
+ * containers often turn it off). Such a link at the output's name is another user's way to have
+ * the output (a decrypt's plaintext) replace a file of yours they chose, such as `~/.bashrc`.
+ *
+ * @throws FileError EPERM.
+ */
+function refuseForeignLink(link: Stats, path: string): void {
+  const euid = process.geteuid?.();
+  if (euid === undefined || link.uid === euid || link.uid === 0) return;
+  let dir: Stats;
+  try {
+    dir = statSync(dirname(path));
+  } catch {
+    return;
+  }
+  if ((dir.mode & 0o1002) !== 0o1002 || dir.uid === link.uid) return;
+  throw new FileError(`cannot write ${path}: it is a symbolic link of another user (uid ${link.uid}) in ${dirname(path)}, where everyone can create files; following it would write where they chose. Remove it or give another path`, 'EPERM');
+}
+
 /** Where `-o path` writes (see {@link OutputTarget}); the path must exist for `stream`. */
 export function outputTarget(path: string | undefined): OutputTarget {
   if (path === undefined || path === '-') return { kind: 'stdout' };
@@ -38,7 +60,9 @@ export function outputTarget(path: string | undefined): OutputTarget {
   // is (a socket cannot be opened by path; a file opened by `>>` must be appended to, not replaced).
   if (!st.isDirectory() && sameAsStdout(st)) return { kind: 'stdout' };
   if (!st.isFile() && !st.isDirectory()) return { kind: 'stream', path };
-  if (st.isFile() && lstatSync(path).isSymbolicLink()) {
+  const link = st.isFile() ? lstatSync(path) : undefined;
+  if (link?.isSymbolicLink()) {
+    refuseForeignLink(link, path);
     try {
       return { kind: 'file', path: realpathSync(path) };
     } catch {

@@ -5,7 +5,7 @@
  * /dev/stdout) was replaced by a regular file holding the output, and a link by a file.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, readSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, existsSync, lchownSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -175,5 +175,59 @@ describe.skipIf(!hasMkfifo || process.getuid?.() !== 0)('-o onto a named pipe an
     } finally {
       closeSync(fd);
     }
+  });
+});
+
+/**
+ * A symbolic link another user planted under the output's name in a sticky directory everyone
+ * can write (/tmp): following it (as -o does for links, to keep them) replaced the file it
+ * points to, one of the victim's, with the plaintext. Linux's fs.protected_symlinks=1 stops the
+ * stat that follows it; macOS and containers (this one: 0) have no such guard.
+ */
+describe.skipIf(process.getuid?.() !== 0)('-o onto a symbolic link another user made in a sticky directory (as root: the link is given to uid 4242)', () => {
+  const dir = tmp('outputs-link');
+  const home = tmp('outputs-link-home');
+  const key = join(dir, 'k.key');
+  writeFileSync(key, Buffer.alloc(32, 7));
+  const keyArg = ['--key', `file:${key}`];
+  const message = join(dir, 'm.sbx');
+  writeFileSync(join(dir, 'm.txt'), 'the plaintext\n');
+  const shared = join(dir, 'shared');
+  mkdirSync(shared);
+  chmodSync(shared, 0o1777);
+  const precious = join(dir, 'bashrc');
+
+  it('decrypt -o and rewrap -o refuse it (EPERM, exit 1); the file it points to is untouched', () => {
+    expect(sealbox(home, ['encrypt', join(dir, 'm.txt'), '-o', message, ...keyArg]).code).toBe(0);
+    writeFileSync(precious, 'export PATH=/usr/bin\n');
+    const link = join(shared, 'out.txt');
+    symlinkSync(precious, link);
+    lchownSync(link, 4242, 4242);
+    for (const args of [['decrypt', message, '-o', link, ...keyArg], ['rewrap', message, '-o', link, ...keyArg]]) {
+      const r = sealbox(home, args);
+      // On the old code: exit 0, and the victim's file held the plaintext.
+      expect([args[0], readFileSync(precious, 'utf8')]).toEqual([args[0], 'export PATH=/usr/bin\n']);
+      expect(r.stderr).toBe(`sealbox: cannot write ${link}: it is a symbolic link of another user (uid 4242) in ${shared}, where everyone can create files; following it would write where they chose. Remove it or give another path (EPERM)\n`);
+      expect(r.code).toBe(1);
+      expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    }
+  });
+
+  it('a link of this user, or one outside such a directory, is still followed', () => {
+    expect(sealbox(home, ['encrypt', join(dir, 'm.txt'), '-o', message, ...keyArg]).code).toBe(0);
+    const target = join(dir, 'mine.txt');
+    writeFileSync(target, 'old');
+    const own = join(shared, 'own-link');
+    symlinkSync(target, own);
+    expect(sealbox(home, ['decrypt', message, '-o', own, ...keyArg]).code).toBe(0);
+    expect(readFileSync(target, 'utf8')).toBe('the plaintext\n');
+    // Another user's link in a directory only this user can write (they cannot have put it there).
+    const elsewhere = join(dir, 'their-link');
+    writeFileSync(target, 'old');
+    symlinkSync(target, elsewhere);
+    lchownSync(elsewhere, 4242, 4242);
+    expect(sealbox(home, ['decrypt', message, '-o', elsewhere, ...keyArg]).code).toBe(0);
+    expect(readFileSync(target, 'utf8')).toBe('the plaintext\n');
+    expect(existsSync(elsewhere)).toBe(true);
   });
 });
