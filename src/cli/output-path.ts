@@ -30,11 +30,13 @@ function sameAsStdout(st: { dev: number; ino: number }): boolean {
  * everyone can write (`/tmp`) and that is not the directory owner's: Linux's
  * `fs.protected_symlinks` rule, applied here on every system (macOS has no such guard, and
  * containers often turn it off). Such a link at the output's name is another user's way to have
- * the output (a decrypt's plaintext) replace a file of yours they chose, such as `~/.bashrc`.
+ * the output (a decrypt's plaintext) replace a file of yours they chose, such as `~/.bashrc`;
+ * at a file `sealbox rewrap` rewrites in place, to have a file of yours they chose rewrapped to
+ * the keys you give (`--add` a recipient of theirs).
  *
  * @throws FileError EPERM.
  */
-function refuseForeignLink(link: Stats, path: string): void {
+export function refuseForeignLink(link: Stats, path: string): void {
   const euid = process.geteuid?.();
   if (euid === undefined || link.uid === euid || link.uid === 0) return;
   let dir: Stats;

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import type { Stats } from 'node:fs';
-import { statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { MultiKeyring } from '../keyring/multi.js';
 import type { Keyring } from '../keyring/keyring.js';
 import { rewrapFile } from '../node/rewrap-file.js';
 import type { RewrapFileOptions, RewrapFileResult } from '../node/rewrap-file.js';
 import { lazyLocal } from './crypt.js';
-import { checkOutputPath, outputTarget } from './output-path.js';
+import { checkOutputPath, outputTarget, refuseForeignLink } from './output-path.js';
 import { filesProgress } from './io.js';
 import { cleanUpOnSignal } from './interrupt.js';
 import { displayText } from './display.js';
@@ -47,6 +47,9 @@ async function run(files: string[], opts: RewrapCliOptions, globals: GlobalOptio
     } catch (err) {
       throw fileError(err, file, 'read');
     }
+    // Rewrapped through a link is the file it points to: not where another user's link says.
+    const link = lstatSync(file);
+    if (link.isSymbolicLink()) refuseForeignLink(link, file);
     if (!st.isFile()) throw new FileError(`cannot rewrap ${file}: not a regular file`, 'EISDIR');
     const first = named.get(`${st.dev}:${st.ino}`);
     if (first !== undefined) throw new UsageError(`${first} and ${file} are the same file: name each file once`);

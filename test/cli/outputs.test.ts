@@ -213,6 +213,21 @@ describe.skipIf(process.getuid?.() !== 0)('-o onto a symbolic link another user 
     }
   });
 
+  it('rewrap FILE in place through such a link is refused, and the file it points to keeps its keys', () => {
+    expect(sealbox(home, ['encrypt', join(dir, 'm.txt'), '-o', message, ...keyArg]).code).toBe(0);
+    const before = readFileSync(message);
+    const link = join(shared, 'colleague.sbx');
+    symlinkSync(message, link);
+    lchownSync(link, 4242, 4242);
+    const theirs = join(dir, 'theirs.key');
+    writeFileSync(theirs, Buffer.alloc(32, 9));
+    const r = sealbox(home, ['rewrap', link, '--add', '--key', `file:${theirs}`, '--unwrap-key', `file:${key}`]);
+    // On the old code: exit 0, and the victim's message opened with the other user's key too.
+    expect(readFileSync(message).equals(before)).toBe(true);
+    expect(r.stderr).toContain(`cannot write ${link}: it is a symbolic link of another user (uid 4242)`);
+    expect(r.code).toBe(1);
+  });
+
   it('a link of this user, or one outside such a directory, is still followed', () => {
     expect(sealbox(home, ['encrypt', join(dir, 'm.txt'), '-o', message, ...keyArg]).code).toBe(0);
     const target = join(dir, 'mine.txt');
