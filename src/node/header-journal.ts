@@ -173,7 +173,7 @@ export async function writeHeaderInPlace(path: string, file: FileHandle, oldHead
 function untrustedJournal(journal: string, path: string): SealboxError {
   return new SealboxError(
     'ERR_STATE',
-    `The rewrap journal ${basename(journal)} is not a file owned by the owner of ${basename(path)} or by this user that only its owner can write; both were left as they are (remove it if you did not put it there)`,
+    `The rewrap journal ${basename(journal)} is not a file owned by the owner of ${basename(path)} or by this user, that only its owner can write and that has no other name (hard link); both were left as they are (remove it if you did not put it there)`,
   );
 }
 
@@ -199,7 +199,7 @@ function notOurs(journal: string, path: string): SealboxError {
  * is not a crashed one's: see src/node/file-lock.ts), when the journal does not belong to the file as it is now
  * (another file was put in its place), does not hold a header of the file's message and its
  * rewrap, is longer than any journal (it is not read), or could have been written by someone who cannot write the file (another owner,
- * writable by group or others, a symbolic link): both are left as they are. Node file system
+ * writable by group or others, a symbolic link, a hard link): both are left as they are. Node file system
  * errors.
  */
 export async function recoverRewrap(path: string): Promise<'none' | 'completed' | 'discarded'> {
@@ -235,7 +235,11 @@ export async function recoverJournal(path: string): Promise<'none' | 'completed'
     // could otherwise plant a journal that passes every check below and have this process
     // write its bytes into a file they cannot write.
     const [st, fileSt] = await Promise.all([handle.stat(), stat(path)]);
-    const trusted = st.isFile() && (st.mode & 0o022) === 0 && (st.uid === fileSt.uid || st.uid === process.geteuid?.());
+    // And it has no other name: a hard link is another file of that owner's under the journal's
+    // name, whose content someone else may have chosen (a decrypted message they sent), made by
+    // anyone who can write the directory where the system lets them link files they do not own
+    // (fs.protected_hardlinks off, macOS). A journal rewrapFile writes has one link.
+    const trusted = st.isFile() && st.nlink === 1 && (st.mode & 0o022) === 0 && (st.uid === fileSt.uid || st.uid === process.geteuid?.());
     if (!trusted) throw untrustedJournal(journal, path);
     // No longer than a journal can be, read no further than that (it may grow meanwhile): a
     // larger file under the journal's name was not written by a rewrap, and is not read whole.

@@ -6,14 +6,18 @@
  * (Journals planted by others: test/node/rewrap-file.test.ts, "recovery refuses".)
  */
 import { constants } from 'node:fs';
-import { chmod, link, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, mkdtemp, open, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { encrypt } from '../../src/encrypt.js';
 import { decryptFile, encryptFile, rewrapFile } from '../../src/node/index.js';
 import { lockPath } from '../../src/node/file-lock.js';
+import { journalPath, writeHeaderInPlace } from '../../src/node/header-journal.js';
+import { recoverRewrap } from '../../src/node/index.js';
 import { nodeAtomicWriteFs, writeFileAtomically } from '../../src/node/atomic-write.js';
+import { readPreamble } from '../../src/format/header.js';
+import { TAG_BYTES } from '../../src/limits.js';
 import { rewrap } from '../../src/rewrap/index.js';
 import { pattern, testKeyring, thrown } from '../helpers/keys.js';
 
@@ -132,6 +136,39 @@ describe('rewrapFile in a directory others can write', () => {
     // On the old code: the message was copied over the victim's file (and its mode set to the message's).
     expect(await readFile(precious, 'utf8')).toBe(victim);
     expect((await stat(precious)).mode & 0o777).toBe(0o600);
+  });
+
+  it('a hard link at the journal\'s name to a file of the user\'s whose content another chose is refused by recovery (ERR_STATE), nothing written', async () => {
+    // A journal that passes every check of its content: old header = the file's, new header = a
+    // rewrap of it (in a real attack, an old header of the file, still wrapped for the attacker).
+    const dir = await shared();
+    const path = await message(dir);
+    const bytes = await readFile(path);
+    const len = readPreamble(bytes)! + TAG_BYTES;
+    const next = (await rewrap(bytes, { keyring, to: other })).ciphertext;
+    expect(readPreamble(next)! + TAG_BYTES).toBe(len);
+    const stop = new Error('stop');
+    const f = await open(path, 'r+');
+    await writeHeaderInPlace(path, f, bytes.subarray(0, len), next.subarray(0, len), (step) => {
+      if (step === 'journal-synced') throw stop;
+    }).catch((e: unknown) => expect(e).toBe(stop));
+    await f.close();
+    // Those bytes as a file of the user's elsewhere (a message the attacker sent, decrypted to a
+    // 0600 file), linked under the journal's name by the attacker.
+    const theirs = join(root, `decrypted-${n++}`);
+    await rename(journalPath(path), theirs);
+    await link(theirs, journalPath(path));
+    const err = await thrown(() => recoverRewrap(path));
+    // On the old code: 'completed', and the file had the header the attacker chose.
+    expect(code(err)).toBe('ERR_STATE');
+    expect((err as Error).message).toContain('no other name');
+    expect((await readFile(path)).equals(bytes)).toBe(true);
+    expect(code(await thrown(() => rewrapFile(path, path, { keyring, to: other })))).toBe('ERR_STATE');
+    expect((await readFile(path)).equals(bytes)).toBe(true);
+    // The journal with its one name is a crashed rewrap's, and is finished.
+    await rm(journalPath(path));
+    await rename(theirs, journalPath(path));
+    expect(await recoverRewrap(path)).toBe('completed');
   });
 
   it('a symbolic link planted at the lock\'s name is taken for a stale lock and removed, its target untouched', async () => {
