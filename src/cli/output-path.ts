@@ -74,19 +74,25 @@ export function outputTarget(path: string | undefined): OutputTarget {
   return { kind: 'file', path };
 }
 
+/** Names of descriptors already open in this process. */
+const HANDED = /^\/(?:dev\/(?:fd\/|stdout$|stderr$)|proc\/(?:self|thread-self|\d+)\/fd\/)/;
+
 /**
  * Refuses to write into a FIFO or socket that another user (not root) made: in a shared
  * directory (`/tmp`, a project directory others can write) a named pipe planted under the
  * output's name is that user's way to read what was meant for a file, the plaintext of a
  * decrypt. (Linux's `fs.protected_fifos` refuses it in sticky directories when it is on; macOS,
  * containers and other directories have no such guard.) Devices are not checked: only root
- * makes them. `st`: a stat of what is about to be written (after symbolic links).
+ * makes them. Nor is a descriptor this process was handed (`/dev/fd/N`, `/dev/stderr`,
+ * `/proc/self/fd/N`: a shell's `>(command)` or `3>FIFO`, as root too): whoever started the
+ * command chose it, nobody planted it. `st`: a stat of what is about to be written (after
+ * symbolic links).
  *
  * @throws FileError EPERM.
  */
 export function requireOwnStream(st: Stats, path: string): void {
   const euid = process.geteuid?.();
-  if (euid === undefined || st.uid === euid || st.uid === 0 || !(st.isFIFO() || st.isSocket())) return;
+  if (euid === undefined || st.uid === euid || st.uid === 0 || !(st.isFIFO() || st.isSocket()) || HANDED.test(path)) return;
   throw new FileError(`cannot write ${path}: it is a ${st.isFIFO() ? 'named pipe' : 'socket'} of another user (uid ${st.uid}), who would read what is written into it; remove it or give another path`, 'EPERM');
 }
 

@@ -150,6 +150,19 @@ describe.skipIf(!hasMkfifo || process.getuid?.() !== 0)('-o onto a named pipe an
     }
   });
 
+  it('one handed to the command as a descriptor (3>FIFO, -o /dev/fd/3) is written: whoever started it chose it', () => {
+    expect(sealbox(home, ['encrypt', join(dir, 'm.txt'), '-o', message, ...keyArg]).code).toBe(0);
+    const pipe = planted('handed');
+    try {
+      const r = spawnSync('sh', ['-c', '"$0" "$1" decrypt "$2" --key "$3" -o /dev/fd/3 3>"$4"', process.execPath, CLI, message, `file:${key}`, pipe.fifo], { env: cliEnv(home), timeout: 20_000 });
+      expect(r.stderr.toString()).toBe('');
+      expect(r.status).toBe(0);
+      expect(pipe.read()).toBe('the plaintext\n');
+    } finally {
+      pipe.close();
+    }
+  });
+
   it('the pipe is checked as opened, not only as a stat of the path saw it before (it may be swapped in between)', async () => {
     const pipe = planted('swapped');
     try {
