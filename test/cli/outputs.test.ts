@@ -241,6 +241,24 @@ describe.skipIf(process.getuid?.() !== 0)('-o onto a symbolic link another user 
     expect(r.code).toBe(1);
   });
 
+  it('--output-dir: another user\'s link at an output name is never written through (refused as existing, or with --force not followed)', () => {
+    const outDir = join(shared, 'plain');
+    mkdirSync(outDir);
+    chmodSync(outDir, 0o1777);
+    const sealed = join(dir, 'report.txt.sbx');
+    expect(sealbox(home, ['encrypt', join(dir, 'm.txt'), '-o', sealed, ...keyArg]).code).toBe(0);
+    writeFileSync(precious, 'export PATH=/usr/bin\n');
+    const link = join(outDir, 'report.txt');
+    symlinkSync(precious, link);
+    lchownSync(link, 4242, 4242);
+    for (const force of [[], ['--force']]) {
+      const r = sealbox(home, ['decrypt', sealed, '--output-dir', outDir, ...force, ...keyArg]);
+      expect([force, r.code]).toEqual([force, 1]);
+      expect(readFileSync(precious, 'utf8')).toBe('export PATH=/usr/bin\n');
+      expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    }
+  });
+
   it('a link of this user, or one outside such a directory, is still followed', () => {
     expect(sealbox(home, ['encrypt', join(dir, 'm.txt'), '-o', message, ...keyArg]).code).toBe(0);
     const target = join(dir, 'mine.txt');
