@@ -290,7 +290,9 @@ export class LocalKms {
    * const kms = LocalKms.open({ dataDir: '/tmp/kms', rootKey: crypto.getRandomValues(new Uint8Array(32)) });
    * ```
    * @throws LocalKmsError `RootKeyMismatchException` when the root key is not this directory's;
-   * `InsecurePermissionsException` for a data directory or key file others can access or own;
+   * `InsecurePermissionsException` for a data directory or key file others can access or own,
+   * or a data directory below a directory another user owns or others can write (not sticky),
+   * or reached through another user's symbolic link;
    * `DependencyTimeoutException` when a first open (or a migration) waited past the busy timeout
    * for another process's write; RangeError for bad options.
    */
