@@ -1,4 +1,5 @@
-import { chmodSync, closeSync, lstatSync, openSync, realpathSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, openSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { LocalKmsError } from './errors.js';
 
@@ -49,9 +50,40 @@ export function requirePrivate(path: string, kind: 'directory' | 'file'): void {
 }
 
 /**
+ * Whether `gid` is this user's private group (the user-private-group scheme of Debian, Ubuntu,
+ * Fedora: each user's primary group has the user's name and no one else in it; with umask 002
+ * their directories are group-writable and that gives nobody else anything). Read from
+ * /etc/group and /etc/passwd: the group must be this process's effective group, be named as the
+ * user, list no other member, and be no other user's primary group. A group that is not found
+ * there (a directory service) is not taken as private. As Debian's sshd allows a group-writable
+ * directory above `authorized_keys` when its group has no member but the user.
+ */
+function isPrivateGroup(gid: number): boolean {
+  if (gid !== process.getegid?.()) return false;
+  let user: string;
+  let groups: string;
+  let passwd: string;
+  try {
+    user = userInfo().username;
+    groups = readFileSync('/etc/group', 'utf8');
+    passwd = readFileSync('/etc/passwd', 'utf8');
+  } catch {
+    return false;
+  }
+  const entries = (text: string): string[][] => text.split('\n').filter((line) => line !== '' && !line.startsWith('#')).map((line) => line.split(':'));
+  const group = entries(groups).filter((f) => f[2] === String(gid));
+  if (group.length === 0) return false;
+  for (const [name, , , members = ''] of group) {
+    if (name !== user || members.split(',').some((m) => m !== '' && m !== user)) return false;
+  }
+  return !entries(passwd).some((f) => f[3] === String(gid) && f[0] !== user);
+}
+
+/**
  * Refuses a data directory that someone else could take away and replace: one whose parent
  * directories (up to `/`, after symbolic links) another user owns, or group or others can
- * write without the sticky bit, or whose path goes through a symbolic link another user owns.
+ * write without the sticky bit (group write is allowed when the group is the user's private
+ * group, see {@link isPrivateGroup}), or whose path goes through a symbolic link another user owns.
  * Whoever can do that can rename the store away and put one of their own in its place (with a
  * root key they know, between the checks of the directory and the opening of its files), or
  * point the link at one: the checks of the directory itself cannot see it. As sshd's
@@ -83,7 +115,8 @@ export function requireSafeParents(dir: string): void {
     const st = statSync(p);
     if (!trusted(st.uid)) refuse(`The directory ${p} above the data directory is owned by another user (uid ${st.uid})`);
     const mode = st.mode & 0o7777;
-    if ((mode & 0o022) !== 0 && (mode & 0o1000) === 0) refuse(`The directory ${p} above the data directory can be written by other users (mode ${mode.toString(8).padStart(4, '0')}, not sticky)`);
+    const writable = (mode & 0o002) !== 0 || ((mode & 0o020) !== 0 && !isPrivateGroup(st.gid));
+    if (writable && (mode & 0o1000) === 0) refuse(`The directory ${p} above the data directory can be written by other users (mode ${mode.toString(8).padStart(4, '0')}, not sticky)`);
     if (p === dirname(p)) return;
   }
 }
