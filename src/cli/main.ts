@@ -103,10 +103,18 @@ async function main(): Promise<void> {
 
   // A last resort: whatever escapes (an 'error' event nobody listens to) is still one line and an
   // exit status, never a stack trace. The known paths handle their errors themselves.
+  // Outputs not yet renamed into place (for decrypt: plaintext) are removed before the exit, as
+  // on a closed stdout and on Ctrl-C; exiting at once left their temporary files behind. At most
+  // 2 s: an exit is what a fault needs most.
   const fail = (err: unknown): void => {
     const { line, code } = describeError(err);
     process.stderr.write(`sealbox: ${displayText(line)}\n`);
-    process.exit(code);
+    process.exitCode = code;
+    if (leaving) return;
+    leaving = true;
+    const exit = (): never => process.exit(code);
+    setTimeout(exit, 2000);
+    void removeTemporaryFiles().then(exit, exit);
   };
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);

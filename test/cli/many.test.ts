@@ -221,4 +221,27 @@ describe('many files per command', () => {
       }
     }
   });
+
+  it('an error nobody handles (the last-resort handler) while files are being written: one line, a failing exit, and no temporary file left', () => {
+    const { root, sealed, plain } = setUp();
+    const names = Array.from({ length: 200 }, (_, i) => `u${i}.txt`);
+    for (const name of names) writeFileSync(join(root, name), `${name} secret\n`);
+    expect(sealbox(home, ['encrypt', ...names.map((f) => join(root, f)), '-d', sealed, '-k', K]).code).toBe(0);
+    // A fault injected from outside: on the 20th fsync an exception is thrown from a callback,
+    // which nothing in the CLI catches, while other outputs' temporary files are still open.
+    const preload = join(root, 'fault.cjs');
+    writeFileSync(preload, [
+      "const fs = require('node:fs');",
+      'const real = fs.fsync;',
+      'let n = 0;',
+      "fs.fsync = function (fd, cb) { if (++n === 20) setImmediate(() => { throw new Error('injected fault'); }); return real.call(this, fd, cb); };",
+    ].join('\n'));
+    const r = spawnSync(process.execPath, [CLI, 'decrypt', ...names.map((f) => join(sealed, `${f}.sbx`)), '-d', plain, '-k', K], {
+      env: { ...cliEnv(home), NODE_OPTIONS: `--require ${preload}` },
+    });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr.toString()).toMatch(/^sealbox: .*injected fault/m);
+    expect(leftovers(plain)).toEqual([]);
+    for (const file of readdirSync(plain)) expect(readFileSync(join(plain, file), 'utf8')).toBe(`${file} secret\n`);
+  });
 });
