@@ -77,6 +77,16 @@ export function authorizeAccess(request: AuthorizeRequest): void {
   if (request.grantTokens !== undefined && !request.withoutGrants) checkGrantTokens(context, request.grantTokens);
   // Identity policies count for principals of this account only (another account's IAM is not here).
   const identity = caller.accountId === context.accountId ? identityPoliciesOf(context.db, caller.principal) : [];
+  if (request.retireAllowedByGrant !== undefined && key !== undefined) {
+    // RetireGrant: the grant decides who may retire it; "the kms:RetireGrant permission is not
+    // effective in a key policy", but "to deny permission to retire a grant, you can use a Deny
+    // action with the kms:RetireGrant permission" (AWS KMS Developer Guide, "Retiring and
+    // revoking grants"). Before, identity policies were never asked: a Deny did not hold.
+    const retireRequest = { principal: caller.principal, accountId: caller.accountId, action, keyArn: key.arn, lookup: conditionLookup(request, key) };
+    if (identity.length > 0 && identityDecision(identity, retireRequest) === 'deny') throw denied(action);
+    if (request.retireAllowedByGrant) return;
+    throw new LocalKmsError('AccessDeniedException', 'The caller may not retire this grant.');
+  }
   if (key === undefined) {
     if (caller.accountId !== context.accountId) throw denied(action);
     if (identity.length === 0) return;

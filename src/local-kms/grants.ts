@@ -18,7 +18,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SqliteDatabase as Database } from './sqlite.js';
 import { LocalKmsError } from './errors.js';
-import { keyStateError } from './key-store.js';
+import { getKeyByStorageId, keyStateError } from './key-store.js';
+import type { KeyRecord } from './key-record.js';
 import { SERVICE_PRINCIPAL } from './validate.js';
 import { checkGrantOperationsForKey, grantCovers, validateGrantTerms, type GrantConstraints, type GrantTerms } from './grant-rules.js';
 import { defineOperation, type Caller, type Migration, type OperationContext } from './operation.js';
@@ -418,27 +419,31 @@ const retireGrant = defineOperation<RetireGrantInput>(
   { GrantToken: { type: 'string', min: 1, max: 8192 }, KeyId: { type: 'string', min: 1, max: 2048 }, GrantId: GRANT_ID, DryRun: { type: 'boolean' } },
   (ctx, input) => {
     let grant: StoredGrant | undefined;
+    let key: KeyRecord | undefined;
     if (input.GrantToken !== undefined) {
       const [grantId] = checkGrantTokens(ctx, [input.GrantToken]);
       grant = grantId === undefined ? undefined : findGrant(ctx.db, grantId);
       if (grant === undefined) throw new LocalKmsError('NotFoundException', 'The grant does not exist.');
+      key = getKeyByStorageId(ctx.db, ctx.accountId, grant.keyId);
     } else {
       if (input.KeyId === undefined || input.GrantId === undefined) {
         throw new LocalKmsError('ValidationException', 'RetireGrant needs GrantToken, or KeyId and GrantId.');
       }
-      const key = ctx.resolveKey(input.KeyId, { allowAlias: false });
+      key = ctx.resolveKey(input.KeyId, { allowAlias: false });
       grant = findGrant(ctx.db, input.GrantId);
       if (grant === undefined || grant.keyId !== key.storageId) throw new LocalKmsError('NotFoundException', 'The grant does not exist.');
     }
     ctx.auditKey(grant.keyId);
+    if (key === undefined) throw new LocalKmsError('NotFoundException', 'The grant does not exist.');
     // Who may retire (AWS): the retiring principal, the grantee when the grant includes
-    // RetireGrant, and the account that issued the grant.
+    // RetireGrant, and the account that issued the grant; the authorize hook adds what identity
+    // policies say (a Deny of kms:RetireGrant holds).
     const caller = ctx.caller;
     const allowed =
       caller.principal === grant.retiringPrincipal ||
       (caller.principal === grant.granteePrincipal && grant.operations.includes('RetireGrant')) ||
       isAccountRoot(caller, grant.issuingAccount);
-    if (!allowed) throw new LocalKmsError('AccessDeniedException', 'The caller may not retire this grant.');
+    ctx.authorize({ action: 'kms:RetireGrant', key, keyArn: key.arn, retireAllowedByGrant: allowed });
     dryRun(input);
     ctx.db.prepare('DELETE FROM grants WHERE grant_id = ?').run(grant.grantId);
     return undefined;

@@ -158,6 +158,13 @@ export interface AuthorizeRequest {
    * its own gives. A hook that knows nothing of grants can ignore it.
    */
   readonly withoutGrants?: boolean;
+  /**
+   * For `kms:RetireGrant` only: whether the grant itself lets the caller retire it (its retiring
+   * principal, its grantee when it allows RetireGrant, its account). AWS decides RetireGrant by
+   * the grant, not the key policy; an identity policy can still deny it (AWS KMS Developer
+   * Guide, "Retiring and revoking grants"). A hook that knows nothing of grants can ignore it.
+   */
+  readonly retireAllowedByGrant?: boolean;
 }
 
 /**

@@ -1,0 +1,103 @@
+/**
+ * Grants probed by a grantee, a retiring principal and an unrelated principal, against the
+ * documented AWS KMS grant semantics (AWS KMS Developer Guide, "Grants in AWS KMS", "Creating
+ * grants", "Managing grants": "Retiring and revoking grants", "Using a grant token"; the API
+ * Reference of CreateGrant, ListGrants, ListRetirableGrants, RetireGrant and RevokeGrant).
+ * test/local-kms/access.test.ts has the basic grant tests; this file adds what they miss.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalKms } from '../../src/local-kms/local-kms.js';
+import type { Caller } from '../../src/local-kms/operation.js';
+
+const ACCOUNT = '111122223333';
+const who = (name: string): Caller => ({ principal: `arn:aws:iam::${ACCOUNT}:user/${name}`, accountId: ACCOUNT });
+const ROOT: Caller = { principal: `arn:aws:iam::${ACCOUNT}:root`, accountId: ACCOUNT };
+const ALICE = who('alice');
+const BOB = who('bob');
+const CAROL = who('carol');
+
+let kms: LocalKms;
+let dir: string;
+let KEY_ID: string;
+let KEY_ARN: string;
+
+function run(caller: Caller, operation: string, input: Record<string, unknown>): Promise<unknown> {
+  return kms.execute(operation, input, caller);
+}
+
+async function errorName(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return (err as Error).name;
+  }
+  return 'none';
+}
+
+const policyDoc = (...Statement: object[]): string => JSON.stringify({ Version: '2012-10-17', Statement });
+const attach = (caller: Caller, ...statements: object[]) =>
+  kms.putPrincipalPolicy({ Principal: caller.principal, PolicyName: 'p', PolicyDocument: policyDoc(...statements) });
+const grantIds = async (): Promise<string[]> =>
+  ((await run(ALICE, 'ListGrants', { KeyId: KEY_ID })) as { Grants: { GrantId: string }[] }).Grants.map((g) => g.GrantId);
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'sealbox-grants-'));
+  kms = LocalKms.open({ dataDir: dir, rootKey: new Uint8Array(32).fill(9), accountId: ACCOUNT });
+  const created = (await run(ROOT, 'CreateKey', {})) as { KeyMetadata: { KeyId: string; Arn: string } };
+  KEY_ID = created.KeyMetadata.KeyId;
+  KEY_ARN = created.KeyMetadata.Arn;
+  // Only alice administers the key.
+  await run(ROOT, 'PutKeyPolicy', {
+    KeyId: KEY_ID,
+    Policy: policyDoc({ Effect: 'Allow', Principal: { AWS: ALICE.principal }, Action: 'kms:*', Resource: '*' }),
+    BypassPolicyLockoutSafetyCheck: true,
+  });
+});
+
+afterEach(() => {
+  kms.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('RetireGrant and identity policies', () => {
+  // AWS KMS Developer Guide, "Retiring and revoking grants": "To deny permission to retire a
+  // grant, you can use a Deny action with the kms:RetireGrant permission." Before, RetireGrant
+  // never asked the caller's identity policies: a Deny did not stop the retiring principal.
+  // https://docs.aws.amazon.com/kms/latest/developerguide/grant-delete.html
+  it('a Deny of kms:RetireGrant in an identity policy stops the retiring principal and the grantee', async () => {
+    const grant = (await run(ALICE, 'CreateGrant', {
+      KeyId: KEY_ID,
+      GranteePrincipal: BOB.principal,
+      RetiringPrincipal: CAROL.principal,
+      Operations: ['Decrypt', 'RetireGrant'],
+    })) as { GrantId: string; GrantToken: string };
+    const deny = { Effect: 'Deny', Action: 'kms:RetireGrant', Resource: '*' };
+    await attach(CAROL, { Effect: 'Allow', Action: 'kms:*', Resource: '*' }, deny);
+    await attach(BOB, deny);
+    for (const caller of [CAROL, BOB]) {
+      expect(await errorName(run(caller, 'RetireGrant', { GrantToken: grant.GrantToken }))).toBe('AccessDeniedException');
+      expect(await errorName(run(caller, 'RetireGrant', { KeyId: KEY_ARN, GrantId: grant.GrantId }))).toBe('AccessDeniedException');
+      expect(await errorName(run(caller, 'RetireGrant', { GrantToken: grant.GrantToken, DryRun: true }))).toBe('AccessDeniedException');
+    }
+    expect(await grantIds()).toEqual([grant.GrantId]);
+    // A Deny limited to another key does not apply; nor one whose condition does not hold.
+    await attach(CAROL, { Effect: 'Deny', Action: 'kms:RetireGrant', Resource: `arn:aws:kms:*:${ACCOUNT}:key/other` });
+    await attach(BOB, { Effect: 'Deny', Action: 'kms:RetireGrant', Resource: '*', Condition: { StringEquals: { 'aws:ResourceTag/team': 'x' } } });
+    expect(await errorName(run(BOB, 'RetireGrant', { GrantToken: grant.GrantToken, DryRun: true }))).toBe('DryRunOperationException');
+    await run(CAROL, 'RetireGrant', { GrantToken: grant.GrantToken });
+    expect(await grantIds()).toEqual([]);
+  });
+
+  it("a Deny whose condition reads the key's tags holds when the grant is named by its token", async () => {
+    await run(ALICE, 'TagResource', { KeyId: KEY_ID, Tags: [{ TagKey: 'team', TagValue: 'x' }] });
+    const grant = (await run(ALICE, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, RetiringPrincipal: CAROL.principal, Operations: ['Decrypt'] })) as {
+      GrantToken: string;
+    };
+    await attach(CAROL, { Effect: 'Deny', Action: 'kms:RetireGrant', Resource: '*', Condition: { StringEquals: { 'aws:ResourceTag/team': 'x' } } });
+    expect(await errorName(run(CAROL, 'RetireGrant', { GrantToken: grant.GrantToken }))).toBe('AccessDeniedException');
+    expect((await grantIds()).length).toBe(1);
+  });
+});
