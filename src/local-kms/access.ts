@@ -90,7 +90,8 @@ export function authorizeAccess(request: AuthorizeRequest): void {
   if (key === undefined) {
     if (caller.accountId !== context.accountId) throw denied(action);
     if (identity.length === 0) return;
-    const keyless = { principal: caller.principal, accountId: caller.accountId, action, keyArn: '*', lookup: conditionLookup(request, undefined) };
+    // The resource is `*`, or what the operation names (ListRetirableGrants: the retiring principal).
+    const keyless = { principal: caller.principal, accountId: caller.accountId, action, keyArn: request.keyArn ?? '*', lookup: conditionLookup(request, undefined) };
     if (identityDecision(identity, keyless) !== 'allow') throw denied(action);
     return;
   }

@@ -393,7 +393,10 @@ const listRetirableGrants = defineOperation<{ RetiringPrincipal: string; Limit?:
   'ListRetirableGrants',
   { RetiringPrincipal: { ...PRINCIPAL, required: true }, ...PAGING, RetiringServicePrincipal: SERVICE_PRINCIPAL },
   (ctx, input) => {
-    ctx.authorize({ action: 'kms:ListRetirableGrants' });
+    // "The authorized resource in ListRetirableGrants calls is the retiring principal specified
+    // in the request" (AWS KMS API Reference, ListRetirableGrants): an identity policy's Resource
+    // is matched against it. (Before, against `*`: a Deny naming the principal never applied.)
+    ctx.authorize({ action: 'kms:ListRetirableGrants', keyArn: input.RetiringPrincipal });
     const limit = input.Limit ?? 50;
     const rows = ctx.db
       .prepare('SELECT rowid, * FROM grants WHERE retiring_principal = ? AND rowid > ? ORDER BY rowid LIMIT ?')

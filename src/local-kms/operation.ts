@@ -133,7 +133,11 @@ export interface AuthorizeRequest {
   readonly action: string;
   /** The operation name, e.g. `Encrypt`. */
   readonly operation: string;
-  /** The key the action is on; absent for key-less actions (CreateKey, ListKeys, GenerateRandom, ...). */
+  /**
+   * The key the action is on; absent for key-less actions (CreateKey, ListKeys, GenerateRandom,
+   * ...), whose resource is `*`. A key-less action on another resource gives its ARN here
+   * without `key` (ListRetirableGrants: the retiring principal).
+   */
   readonly keyArn?: string;
   /** The key itself (its `policy` text is what a policy evaluator reads). */
   readonly key?: KeyRecord;

@@ -101,3 +101,27 @@ describe('RetireGrant and identity policies', () => {
     expect((await grantIds()).length).toBe(1);
   });
 });
+
+describe('ListRetirableGrants', () => {
+  // AWS KMS API Reference, ListRetirableGrants: "The authorized resource in ListRetirableGrants
+  // calls is the retiring principal specified in the request." Before, identity policies were
+  // matched against Resource "*": a Deny naming one retiring principal never applied.
+  // https://docs.aws.amazon.com/kms/latest/APIReference/API_ListRetirableGrants.html
+  it("an identity policy's Resource is the retiring principal asked about", async () => {
+    const forAlice = (await run(ALICE, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, RetiringPrincipal: ALICE.principal, Operations: ['Decrypt'] })) as {
+      GrantId: string;
+    };
+    const forCarol = (await run(ALICE, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, RetiringPrincipal: CAROL.principal, Operations: ['Decrypt'] })) as {
+      GrantId: string;
+    };
+    await attach(BOB, { Effect: 'Allow', Action: 'kms:*', Resource: '*' }, { Effect: 'Deny', Action: 'kms:ListRetirableGrants', Resource: ALICE.principal });
+    expect(await errorName(run(BOB, 'ListRetirableGrants', { RetiringPrincipal: ALICE.principal }))).toBe('AccessDeniedException');
+    const carols = (await run(BOB, 'ListRetirableGrants', { RetiringPrincipal: CAROL.principal })) as { Grants: { GrantId: string }[] };
+    expect(carols.Grants.map((g) => g.GrantId)).toEqual([forCarol.GrantId]);
+    // An Allow for one principal's grants only.
+    await attach(CAROL, { Effect: 'Allow', Action: 'kms:ListRetirableGrants', Resource: `arn:aws:iam::${ACCOUNT}:user/a*` });
+    const alices = (await run(CAROL, 'ListRetirableGrants', { RetiringPrincipal: ALICE.principal })) as { Grants: { GrantId: string }[] };
+    expect(alices.Grants.map((g) => g.GrantId)).toEqual([forAlice.GrantId]);
+    expect(await errorName(run(CAROL, 'ListRetirableGrants', { RetiringPrincipal: CAROL.principal }))).toBe('AccessDeniedException');
+  });
+});
