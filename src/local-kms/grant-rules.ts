@@ -216,6 +216,42 @@ export function constraintsAllow(constraints: GrantConstraints | undefined, cont
   return true;
 }
 
+function sameMap(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && b[k] === a[k]);
+}
+
+/**
+ * True when a grant with constraints `child` is at least as strict as one with `parent`: every
+ * request `child` allows, `parent` allows too. A grantee that got CreateGrant from a grant may
+ * only create grants whose "grant constraints ... must be at least as strict as those in the
+ * parent grant": it "can add pairs to an EncryptionContextSubset constraint in the parent grant,
+ * but it cannot remove them", and "can change an EncryptionContextSubset constraint to an
+ * EncryptionContextEquals constraint, but not the reverse" (AWS KMS Developer Guide, "Creating
+ * grants", "Granting CreateGrant permission"). Pairs compare exactly, key spelling included: the
+ * child then tests each of the parent's pairs exactly as the parent does ({@link constraintsAllow}),
+ * whatever case variants a request holds; a parent `EncryptionContextEquals` must be the child's
+ * `EncryptionContextEquals` as it is.
+ *
+ * @example
+ * ```ts
+ * constraintsAtLeastAsStrict({ EncryptionContextSubset: { a: '1', b: '2' } }, { EncryptionContextSubset: { a: '1' } }); // true
+ * constraintsAtLeastAsStrict({ EncryptionContextEquals: { a: '1' } }, { EncryptionContextSubset: { a: '1' } }); // true
+ * constraintsAtLeastAsStrict({ EncryptionContextSubset: { a: '1' } }, { EncryptionContextEquals: { a: '1' } }); // false
+ * constraintsAtLeastAsStrict(undefined, { EncryptionContextSubset: { a: '1' } }); // false
+ * ```
+ */
+export function constraintsAtLeastAsStrict(child: GrantConstraints | undefined, parent: GrantConstraints | undefined): boolean {
+  const childEquals = child?.EncryptionContextEquals;
+  const childSubset = child?.EncryptionContextSubset;
+  const parentEquals = parent?.EncryptionContextEquals;
+  if (parentEquals !== undefined && (childEquals === undefined || !sameMap(childEquals, parentEquals))) return false;
+  const parentSubset = parent?.EncryptionContextSubset;
+  if (parentSubset === undefined) return true;
+  const has = (map: Readonly<Record<string, string>> | undefined, k: string, v: string): boolean => map !== undefined && Object.hasOwn(map, k) && map[k] === v;
+  return Object.entries(parentSubset).every(([k, v]) => has(childSubset, k, v) || has(childEquals, k, v));
+}
+
 /**
  * True when a grant lets `principal` perform `action` (`kms:Decrypt`) with `context`. A grantee
  * that is an account root (`arn:aws:iam::<account>:root`) covers every principal of the account.

@@ -21,7 +21,7 @@ import { LocalKmsError } from './errors.js';
 import { getKeyByStorageId, keyStateError } from './key-store.js';
 import type { KeyRecord } from './key-record.js';
 import { SERVICE_PRINCIPAL } from './validate.js';
-import { checkGrantOperationsForKey, grantCovers, validateGrantTerms, type GrantConstraints, type GrantTerms } from './grant-rules.js';
+import { checkGrantOperationsForKey, constraintsAtLeastAsStrict, grantCovers, validateGrantTerms, type GrantConstraints, type GrantTerms } from './grant-rules.js';
 import { defineOperation, type Caller, type Migration, type OperationContext } from './operation.js';
 
 /** Most grant tokens one request may carry (AWS limit). */
@@ -291,7 +291,7 @@ const createGrant = defineOperation<CreateGrantInput>(
     }
     checkGrantOperationsForKey(input.Operations, key, input.Constraints);
     // A caller allowed only through a grant with CreateGrant may pass on no more than that
-    // grant gives: the same or fewer operations under the same constraints (AWS).
+    // grant gives: the same or fewer operations under constraints at least as strict (AWS).
     // Allowed "by policy" means as the authorize hooks decide with grants left out: the key
     // policy with its conditions on this request (kms:GranteePrincipal, ...) and the caller's
     // identity policies, combined as for any other call. (The key policy alone said "allow"
@@ -308,12 +308,11 @@ const createGrant = defineOperation<CreateGrantInput>(
       }
     });
     if (!byPolicy) {
-      const wanted = JSON.stringify(input.Constraints ?? null);
       const parent = grantsForCaller(ctx.db, key.storageId, caller).find(
         (g) =>
           grantCovers({ ...g, constraints: undefined }, caller) &&
           input.Operations.every((op) => g.operations.includes(op)) &&
-          (g.constraints === undefined || JSON.stringify(g.constraints) === wanted),
+          constraintsAtLeastAsStrict(input.Constraints, g.constraints),
       );
       if (parent === undefined) throw new LocalKmsError('AccessDeniedException', 'A grant may only pass on what it allows.');
     }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { constraintsAllow, grantCovers, validateGrantTerms } from '../../src/local-kms/grant-rules.js';
+import { constraintsAllow, constraintsAtLeastAsStrict, grantCovers, validateGrantTerms, type GrantConstraints } from '../../src/local-kms/grant-rules.js';
 import { thrownName } from '../helpers/errors.js';
 
 const ALICE = 'arn:aws:iam::111122223333:user/alice';
@@ -93,6 +93,56 @@ describe('constraintsAllow against a model of GrantConstraints', () => {
         expect(constraintsAllow({ EncryptionContextEquals: constraint, EncryptionContextSubset: constraint }, ctx)).toBe(equal);
       }),
       { numRuns: 3000 },
+    );
+  });
+});
+
+describe('constraintsAtLeastAsStrict', () => {
+  // AWS KMS Developer Guide, "Creating grants", "Granting CreateGrant permission": a child grant
+  // may add pairs to the parent's EncryptionContextSubset, or make it an EncryptionContextEquals,
+  // never remove a pair or go from Equals back to Subset.
+  it('allows added Subset pairs and Subset to Equals; refuses dropped pairs, other values, Equals to Subset', () => {
+    const sub = (m: Record<string, string>): GrantConstraints => ({ EncryptionContextSubset: m });
+    const eq = (m: Record<string, string>): GrantConstraints => ({ EncryptionContextEquals: m });
+    expect(constraintsAtLeastAsStrict(undefined, undefined)).toBe(true);
+    expect(constraintsAtLeastAsStrict(sub({ a: '1' }), undefined)).toBe(true);
+    expect(constraintsAtLeastAsStrict(sub({ a: '1' }), sub({ a: '1' }))).toBe(true);
+    expect(constraintsAtLeastAsStrict(sub({ b: '2', a: '1' }), sub({ a: '1' }))).toBe(true);
+    expect(constraintsAtLeastAsStrict(eq({ a: '1' }), sub({ a: '1' }))).toBe(true);
+    expect(constraintsAtLeastAsStrict(eq({ a: '1', b: '2' }), sub({ a: '1' }))).toBe(true);
+    expect(constraintsAtLeastAsStrict(eq({ b: '2', a: '1' }), eq({ a: '1', b: '2' }))).toBe(true);
+    expect(constraintsAtLeastAsStrict(undefined, sub({ a: '1' }))).toBe(false);
+    expect(constraintsAtLeastAsStrict(sub({}), sub({ a: '1' }))).toBe(false);
+    expect(constraintsAtLeastAsStrict(sub({ b: '2' }), sub({ a: '1', b: '2' }))).toBe(false);
+    expect(constraintsAtLeastAsStrict(sub({ a: '2' }), sub({ a: '1' }))).toBe(false);
+    expect(constraintsAtLeastAsStrict(sub({ a: '1' }), eq({ a: '1' }))).toBe(false);
+    expect(constraintsAtLeastAsStrict(eq({ a: '1', b: '2' }), eq({ a: '1' }))).toBe(false);
+    expect(constraintsAtLeastAsStrict(eq({}), eq({ a: '1' }))).toBe(false);
+    expect(constraintsAtLeastAsStrict(undefined, eq({}))).toBe(false);
+    // Key spelling counts: { A } tests a request differently from { a } when both are present.
+    expect(constraintsAtLeastAsStrict(sub({ A: '1' }), sub({ a: '1' }))).toBe(false);
+  });
+
+  // Soundness: whatever the child allows, the parent allows, for every request context, case
+  // variants and prototype names included. A wrong "stricter" would let a grantee pass on more.
+  it('never lets a child allow a context its parent refuses', () => {
+    const key = fc.constantFrom('a', 'A', 'b', 'B', '__proto__', 'constructor');
+    const value = fc.constantFrom('x', 'X', 'y');
+    const map = fc.array(fc.tuple(key, value), { maxLength: 3 }).map((pairs) => Object.fromEntries(pairs));
+    const constraints = fc.record({ EncryptionContextEquals: map, EncryptionContextSubset: map }, { requiredKeys: [] });
+    fc.assert(
+      fc.property(fc.option(constraints, { nil: undefined }), fc.option(constraints, { nil: undefined }), fc.array(map, { minLength: 20, maxLength: 20 }), (child, parent, contexts) => {
+        if (!constraintsAtLeastAsStrict(child, parent)) return;
+        // Contexts the child is built to allow, with another pair or with case variants of its
+        // keys holding another value, and random ones.
+        const own = [child?.EncryptionContextEquals, child?.EncryptionContextSubset].filter((m) => m !== undefined);
+        const swapped = (k: string): string => [...k].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('');
+        const variants = own.map((m) => ({ ...Object.fromEntries(Object.keys(m).map((k) => [swapped(k), 'y'])), ...m }));
+        for (const ctx of [...own, ...own.map((m) => ({ ...m, b: 'y' })), ...variants, ...contexts]) {
+          if (constraintsAllow(child, ctx)) expect([child, parent, ctx, constraintsAllow(parent, ctx)]).toEqual([child, parent, ctx, true]);
+        }
+      }),
+      { numRuns: 5000 },
     );
   });
 });

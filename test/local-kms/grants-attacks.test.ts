@@ -125,3 +125,58 @@ describe('ListRetirableGrants', () => {
     expect(await errorName(run(CAROL, 'ListRetirableGrants', { RetiringPrincipal: CAROL.principal }))).toBe('AccessDeniedException');
   });
 });
+
+describe('CreateGrant through a grant', () => {
+  // AWS KMS Developer Guide, "Creating grants", "Granting CreateGrant permission": a grantee that
+  // got CreateGrant from a grant "can only create grants that allow some or all of the
+  // operations in the parent grant", whose constraints are "at least as strict": it "can add
+  // pairs to an EncryptionContextSubset constraint ... but it cannot remove them", and "can
+  // change an EncryptionContextSubset constraint to an EncryptionContextEquals constraint, but
+  // not the reverse". Before, only the parent's constraints exactly were accepted.
+  // https://docs.aws.amazon.com/kms/latest/developerguide/create-grant-overview.html
+  const child = (constraints?: object, operations = ['Decrypt']) =>
+    run(BOB, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: CAROL.principal, Operations: operations, ...(constraints ? { Constraints: constraints } : {}) });
+
+  it('a child grant may be stricter than its parent, never wider', async () => {
+    await run(ALICE, 'CreateGrant', {
+      KeyId: KEY_ID,
+      GranteePrincipal: BOB.principal,
+      Operations: ['GenerateDataKey', 'Decrypt', 'CreateGrant'],
+      Constraints: { EncryptionContextSubset: { Department: 'IT' } },
+    });
+    await child({ EncryptionContextSubset: { Department: 'IT' } }, ['CreateGrant', 'Decrypt']);
+    await child({ EncryptionContextSubset: { Department: 'IT', Purpose: 'Test' } });
+    await child({ EncryptionContextEquals: { Department: 'IT' } });
+    await child({ EncryptionContextEquals: { Department: 'IT', Purpose: 'Test' } });
+    for (const [constraints, operations] of [
+      [undefined, ['Decrypt']],
+      [{ EncryptionContextSubset: {} }, ['Decrypt']],
+      [{ EncryptionContextSubset: { Purpose: 'Test' } }, ['Decrypt']],
+      [{ EncryptionContextSubset: { Department: 'HR' } }, ['Decrypt']],
+      [{ EncryptionContextEquals: { Purpose: 'Test' } }, ['Decrypt']],
+      [{ EncryptionContextSubset: { Department: 'IT' } }, ['Encrypt']],
+      [{ EncryptionContextSubset: { Department: 'IT' } }, ['Decrypt', 'RetireGrant']],
+    ] as const) {
+      expect([constraints, operations, await errorName(child(constraints, [...operations]))]).toEqual([constraints, operations, 'AccessDeniedException']);
+    }
+    expect((await grantIds()).length).toBe(5);
+  });
+
+  it('under a parent with EncryptionContextEquals, only the same Equals', async () => {
+    await run(ALICE, 'CreateGrant', {
+      KeyId: KEY_ID,
+      GranteePrincipal: BOB.principal,
+      Operations: ['Decrypt', 'CreateGrant'],
+      Constraints: { EncryptionContextEquals: { Department: 'IT', Team: 'a' } },
+    });
+    await child({ EncryptionContextEquals: { Team: 'a', Department: 'IT' } });
+    for (const constraints of [
+      { EncryptionContextSubset: { Department: 'IT', Team: 'a' } },
+      { EncryptionContextEquals: { Department: 'IT' } },
+      { EncryptionContextEquals: { Department: 'IT', Team: 'a', Purpose: 'Test' } },
+      undefined,
+    ]) {
+      expect([constraints, await errorName(child(constraints))]).toEqual([constraints, 'AccessDeniedException']);
+    }
+  });
+});
