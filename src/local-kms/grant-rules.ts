@@ -30,10 +30,13 @@ export const GRANT_OPERATIONS = [
 export type GrantOperation = (typeof GRANT_OPERATIONS)[number];
 
 /**
- * Operations that take an encryption context, and so may appear in a grant with constraints
- * (plus CreateGrant and RetireGrant, which AWS also allows there).
+ * Operations that take an encryption context, and so may appear in a grant with constraints,
+ * plus CreateGrant, RetireGrant and DescribeKey, which AWS also allows there: "Grants with grant
+ * constraints can include the DescribeKey and RetireGrant operations, but the constraint doesn't
+ * apply to these operations" (AWS KMS API Reference, CreateGrant, Constraints).
  */
 const CONSTRAINABLE = new Set<string>([
+  'DescribeKey',
   'Decrypt',
   'Encrypt',
   'GenerateDataKey',
@@ -268,5 +271,7 @@ export function grantCovers(
   const operation = request.action.startsWith('kms:') ? request.action.slice(4) : request.action;
   const grantee = grant.granteePrincipal;
   const principalOk = grantee === request.principal || grantee === `arn:aws:iam::${request.accountId}:root`;
-  return principalOk && grant.operations.includes(operation) && constraintsAllow(grant.constraints, request.encryptionContext);
+  // A grant's constraints do not apply to DescribeKey, which takes no encryption context (see CONSTRAINABLE).
+  const contextOk = operation === 'DescribeKey' || constraintsAllow(grant.constraints, request.encryptionContext);
+  return principalOk && grant.operations.includes(operation) && contextOk;
 }

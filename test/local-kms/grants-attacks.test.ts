@@ -180,3 +180,25 @@ describe('CreateGrant through a grant', () => {
     }
   });
 });
+
+describe('constraints and operations without an encryption context', () => {
+  // AWS KMS API Reference, CreateGrant, Constraints: "Grants with grant constraints can include
+  // the DescribeKey and RetireGrant operations, but the constraint doesn't apply to these
+  // operations." Before, a constrained grant naming DescribeKey was ValidationException.
+  // https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html
+  it('a constrained grant may include DescribeKey and RetireGrant, which its constraint does not limit', async () => {
+    const grant = (await run(ALICE, 'CreateGrant', {
+      KeyId: KEY_ID,
+      GranteePrincipal: BOB.principal,
+      Operations: ['Decrypt', 'DescribeKey', 'RetireGrant'],
+      Constraints: { EncryptionContextSubset: { tenant: 'a' } },
+    })) as { GrantId: string };
+    expect(await run(BOB, 'DescribeKey', { KeyId: KEY_ID })).toMatchObject({ KeyMetadata: { KeyId: KEY_ID } });
+    const { CiphertextBlob } = (await run(ALICE, 'Encrypt', { KeyId: KEY_ID, Plaintext: new Uint8Array([1]) })) as { CiphertextBlob: Uint8Array };
+    expect(await errorName(run(BOB, 'Decrypt', { CiphertextBlob }))).toBe('AccessDeniedException');
+    // The grant allows nothing it does not name.
+    expect(await errorName(run(BOB, 'Encrypt', { KeyId: KEY_ID, Plaintext: new Uint8Array([1]), EncryptionContext: { tenant: 'a' } }))).toBe('AccessDeniedException');
+    await run(BOB, 'RetireGrant', { KeyId: KEY_ARN, GrantId: grant.GrantId });
+    expect(await errorName(run(BOB, 'DescribeKey', { KeyId: KEY_ID }))).toBe('AccessDeniedException');
+  });
+});
