@@ -83,8 +83,14 @@ export function authorizeAccess(request: AuthorizeRequest): void {
     // action with the kms:RetireGrant permission" (AWS KMS Developer Guide, "Retiring and
     // revoking grants"). Before, identity policies were never asked: a Deny did not hold.
     const retireRequest = { principal: caller.principal, accountId: caller.accountId, action, keyArn: key.arn, lookup: conditionLookup(request, key) };
-    if (identity.length > 0 && identityDecision(identity, retireRequest) === 'deny') throw denied(action);
+    const fromIdentity = identity.length > 0 ? identityDecision(identity, retireRequest) : 'implicitDeny';
+    if (fromIdentity === 'deny') throw denied(action);
     if (request.retireAllowedByGrant) return;
+    // "The AWS account that owns the KMS key can use the kms:RetireGrant permission to delegate
+    // permission to retire the grant to an IAM user in the account" (same page): an identity
+    // policy that allows it. (A principal with no identity policy is not given it: only the
+    // grant's principals and the account's root retire by default.)
+    if (caller.accountId === context.accountId && fromIdentity === 'allow') return;
     throw new LocalKmsError('AccessDeniedException', 'The caller may not retire this grant.');
   }
   if (key === undefined) {

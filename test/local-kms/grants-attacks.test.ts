@@ -91,6 +91,28 @@ describe('RetireGrant and identity policies', () => {
     expect(await grantIds()).toEqual([]);
   });
 
+  // Same page: "The AWS account that owns the KMS key can use the kms:RetireGrant permission to
+  // delegate permission to retire the grant to an IAM user in the account"; API Reference,
+  // RetireGrant: "It can also be called by principals to whom permission for retiring a grant is
+  // delegated." Before, only the grant's principals and the account's root could retire.
+  it('an identity policy of the key\'s account that allows kms:RetireGrant on the key delegates retiring', async () => {
+    const dave = who('dave');
+    const grant = (await run(ALICE, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, RetiringPrincipal: CAROL.principal, Operations: ['Decrypt'] })) as {
+      GrantId: string;
+      GrantToken: string;
+    };
+    // No identity policy, or one for another key only: not delegated.
+    expect(await errorName(run(dave, 'RetireGrant', { GrantToken: grant.GrantToken }))).toBe('AccessDeniedException');
+    await attach(dave, { Effect: 'Allow', Action: 'kms:RetireGrant', Resource: `arn:aws:kms:*:${ACCOUNT}:key/other` });
+    expect(await errorName(run(dave, 'RetireGrant', { GrantToken: grant.GrantToken }))).toBe('AccessDeniedException');
+    // Nor does the key policy delegate it ("not effective in a key policy"): alice has kms:* there.
+    expect(await errorName(run(ALICE, 'RetireGrant', { GrantToken: grant.GrantToken }))).toBe('AccessDeniedException');
+    expect(await grantIds()).toEqual([grant.GrantId]);
+    await attach(dave, { Effect: 'Allow', Action: 'kms:RetireGrant', Resource: KEY_ARN });
+    await run(dave, 'RetireGrant', { KeyId: KEY_ARN, GrantId: grant.GrantId });
+    expect(await grantIds()).toEqual([]);
+  });
+
   it("a Deny whose condition reads the key's tags holds when the grant is named by its token", async () => {
     await run(ALICE, 'TagResource', { KeyId: KEY_ID, Tags: [{ TagKey: 'team', TagValue: 'x' }] });
     const grant = (await run(ALICE, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, RetiringPrincipal: CAROL.principal, Operations: ['Decrypt'] })) as {
