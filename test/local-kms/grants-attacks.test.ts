@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalKms } from '../../src/local-kms/local-kms.js';
 import type { Caller } from '../../src/local-kms/operation.js';
+import { TestClock } from './helpers.js';
 
 const ACCOUNT = '111122223333';
 const who = (name: string): Caller => ({ principal: `arn:aws:iam::${ACCOUNT}:user/${name}`, accountId: ACCOUNT });
@@ -18,8 +19,10 @@ const ROOT: Caller = { principal: `arn:aws:iam::${ACCOUNT}:root`, accountId: ACC
 const ALICE = who('alice');
 const BOB = who('bob');
 const CAROL = who('carol');
+const MALLORY: Caller = { principal: 'arn:aws:iam::444455556666:user/mallory', accountId: '444455556666' };
 
 let kms: LocalKms;
+let clock: TestClock;
 let dir: string;
 let KEY_ID: string;
 let KEY_ARN: string;
@@ -45,7 +48,8 @@ const grantIds = async (): Promise<string[]> =>
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sealbox-grants-'));
-  kms = LocalKms.open({ dataDir: dir, rootKey: new Uint8Array(32).fill(9), accountId: ACCOUNT });
+  clock = new TestClock();
+  kms = LocalKms.open({ dataDir: dir, rootKey: new Uint8Array(32).fill(9), accountId: ACCOUNT, clock: clock.now });
   const created = (await run(ROOT, 'CreateKey', {})) as { KeyMetadata: { KeyId: string; Arn: string } };
   KEY_ID = created.KeyMetadata.KeyId;
   KEY_ARN = created.KeyMetadata.Arn;
@@ -222,5 +226,152 @@ describe('constraints and operations without an encryption context', () => {
     expect(await errorName(run(BOB, 'Encrypt', { KeyId: KEY_ID, Plaintext: new Uint8Array([1]), EncryptionContext: { tenant: 'a' } }))).toBe('AccessDeniedException');
     await run(BOB, 'RetireGrant', { KeyId: KEY_ARN, GrantId: grant.GrantId });
     expect(await errorName(run(BOB, 'DescribeKey', { KeyId: KEY_ID }))).toBe('AccessDeniedException');
+  });
+});
+
+describe('a grant is for one key', () => {
+  // AWS KMS Developer Guide, "Grants in AWS KMS": "Each grant allows access to exactly one KMS key."
+  // https://docs.aws.amazon.com/kms/latest/developerguide/grants.html
+  let other: { KeyId: string; Arn: string };
+  beforeEach(async () => {
+    other = ((await run(ROOT, 'CreateKey', {})) as { KeyMetadata: { KeyId: string; Arn: string } }).KeyMetadata;
+    // Only an administrator other than alice manages the other key.
+    await run(ROOT, 'PutKeyPolicy', {
+      KeyId: other.KeyId,
+      Policy: policyDoc({ Effect: 'Allow', Principal: { AWS: who('admin2').principal }, Action: 'kms:*', Resource: '*' }),
+      BypassPolicyLockoutSafetyCheck: true,
+    });
+  });
+
+  it("neither a grant nor its token allows anything on another key; another key's administrator cannot revoke it", async () => {
+    const grant = (await run(ALICE, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, RetiringPrincipal: CAROL.principal, Operations: ['Encrypt', 'CreateGrant'] })) as {
+      GrantId: string;
+      GrantToken: string;
+    };
+    const plaintext = new Uint8Array([1]);
+    await run(BOB, 'Encrypt', { KeyId: KEY_ID, Plaintext: plaintext, GrantTokens: [grant.GrantToken] });
+    expect(await errorName(run(BOB, 'Encrypt', { KeyId: other.KeyId, Plaintext: plaintext, GrantTokens: [grant.GrantToken] }))).toBe('AccessDeniedException');
+    expect(await errorName(run(BOB, 'CreateGrant', { KeyId: other.KeyId, GranteePrincipal: BOB.principal, Operations: ['Encrypt'] }))).toBe('AccessDeniedException');
+    // The grant named with the wrong key is not found, whoever asks.
+    expect(await errorName(run(who('admin2'), 'RevokeGrant', { KeyId: other.KeyId, GrantId: grant.GrantId }))).toBe('NotFoundException');
+    expect(await errorName(run(CAROL, 'RetireGrant', { KeyId: other.Arn, GrantId: grant.GrantId }))).toBe('NotFoundException');
+    expect(await errorName(run(who('admin2'), 'RevokeGrant', { KeyId: KEY_ID, GrantId: grant.GrantId }))).toBe('AccessDeniedException');
+    expect(await grantIds()).toEqual([grant.GrantId]);
+  });
+
+  it('a grant names its key by key id or ARN, not by alias', async () => {
+    await run(ALICE, 'CreateAlias', { AliasName: 'alias/app', TargetKeyId: KEY_ID });
+    for (const KeyId of ['alias/app', KEY_ARN.replace(/key\/.*/, 'alias/app')]) {
+      expect(await errorName(run(ALICE, 'CreateGrant', { KeyId, GranteePrincipal: BOB.principal, Operations: ['Encrypt'] }))).toBe('NotFoundException');
+    }
+    expect(await grantIds()).toEqual([]);
+    // Once made, the grant covers calls that name the key by its alias.
+    await run(ALICE, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, Operations: ['Encrypt'] });
+    await run(BOB, 'Encrypt', { KeyId: 'alias/app', Plaintext: new Uint8Array([1]) });
+  });
+});
+
+describe('grants and key states', () => {
+  it('a disabled key keeps its grants, which work again once it is enabled; a deleted key takes them with it', async () => {
+    await run(ALICE, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, Operations: ['Encrypt'] });
+    const encrypt = () => run(BOB, 'Encrypt', { KeyId: KEY_ID, Plaintext: new Uint8Array([1]) });
+    await run(ALICE, 'DisableKey', { KeyId: KEY_ID });
+    expect(await errorName(encrypt())).toBe('DisabledException');
+    expect((await grantIds()).length).toBe(1);
+    await run(ALICE, 'EnableKey', { KeyId: KEY_ID });
+    await encrypt();
+    await run(ALICE, 'ScheduleKeyDeletion', { KeyId: KEY_ID, PendingWindowInDays: 7 });
+    expect(await errorName(encrypt())).toBe('KMSInvalidStateException');
+    await run(ALICE, 'CancelKeyDeletion', { KeyId: KEY_ID });
+    expect((await grantIds()).length).toBe(1);
+    await run(ALICE, 'ScheduleKeyDeletion', { KeyId: KEY_ID, PendingWindowInDays: 7 });
+    clock.advanceDays(8);
+    expect(await errorName(encrypt())).toBe('NotFoundException');
+    expect(kms.database.prepare('SELECT count(*) AS n FROM grants').get()).toEqual({ n: 0 });
+  });
+});
+
+describe('CreateGrant Name', () => {
+  // AWS KMS API Reference, CreateGrant, Name: "When this value is present, you can retry a
+  // CreateGrant request with identical parameters; if the grant already exists, the original
+  // GrantId is returned without creating a new grant."
+  // https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html
+  it('the same name with other parameters, or on another key, is another grant', async () => {
+    const base = { KeyId: KEY_ID, GranteePrincipal: BOB.principal, Operations: ['Decrypt'], Name: 'n' };
+    const first = (await run(ALICE, 'CreateGrant', base)) as { GrantId: string };
+    expect(((await run(ALICE, 'CreateGrant', base)) as { GrantId: string }).GrantId).toBe(first.GrantId);
+    const variants = [
+      { Operations: ['Decrypt', 'Encrypt'] },
+      { GranteePrincipal: CAROL.principal },
+      { RetiringPrincipal: CAROL.principal },
+      { Constraints: { EncryptionContextSubset: { a: '1' } } },
+      { Constraints: { EncryptionContextEquals: { a: '1' } } },
+    ];
+    const ids = new Set([first.GrantId]);
+    for (const v of variants) ids.add(((await run(ALICE, 'CreateGrant', { ...base, ...v })) as { GrantId: string }).GrantId);
+    expect(ids.size).toBe(variants.length + 1);
+    expect((await grantIds()).length).toBe(variants.length + 1);
+    const other = ((await run(ROOT, 'CreateKey', {})) as { KeyMetadata: { KeyId: string } }).KeyMetadata.KeyId;
+    expect(((await run(ROOT, 'CreateGrant', { ...base, KeyId: other })) as { GrantId: string }).GrantId).not.toBe(first.GrantId);
+  });
+
+  it('a repeat is authorized like a new grant: a principal may not get a token for a grant it could not make', async () => {
+    const base = { KeyId: KEY_ID, GranteePrincipal: CAROL.principal, Operations: ['Decrypt'], Name: 'n' };
+    await run(ALICE, 'CreateGrant', base);
+    await run(ALICE, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: BOB.principal, Operations: ['Encrypt', 'CreateGrant'] });
+    expect(await errorName(run(BOB, 'CreateGrant', base))).toBe('AccessDeniedException');
+    expect(await errorName(run(MALLORY, 'CreateGrant', { ...base, KeyId: KEY_ARN }))).toBe('AccessDeniedException');
+  });
+});
+
+describe('ListGrants filters', () => {
+  // AWS KMS API Reference, ListGrants: GrantId "returns only the grant with the specified grant
+  // ID"; GranteePrincipal "returns only grants where the specified principal is the grantee".
+  // https://docs.aws.amazon.com/kms/latest/APIReference/API_ListGrants.html
+  it('by grant id and by grantee, paged, on this key only', async () => {
+    const make = async (grantee: Caller) =>
+      ((await run(ALICE, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: grantee.principal, Operations: ['Decrypt'] })) as { GrantId: string }).GrantId;
+    const bobs = [await make(BOB), await make(CAROL), await make(BOB), await make(BOB)].filter((_, i) => i !== 1);
+    const list = async (input: Record<string, unknown>): Promise<string[]> => {
+      const seen: string[] = [];
+      let marker: string | undefined;
+      do {
+        const page = (await run(ALICE, 'ListGrants', { KeyId: KEY_ID, Limit: 1, ...input, ...(marker ? { Marker: marker } : {}) })) as {
+          Grants: { GrantId: string; GranteePrincipal: string }[];
+          Truncated: boolean;
+          NextMarker?: string;
+        };
+        seen.push(...page.Grants.map((g) => g.GrantId));
+        marker = page.Truncated ? page.NextMarker : undefined;
+      } while (marker !== undefined);
+      return seen;
+    };
+    expect(await list({ GranteePrincipal: BOB.principal })).toEqual(bobs);
+    expect(await list({ GrantId: bobs[1] })).toEqual([bobs[1]]);
+    expect(await list({ GrantId: bobs[1], GranteePrincipal: CAROL.principal })).toEqual([]);
+    const other = ((await run(ROOT, 'CreateKey', {})) as { KeyMetadata: { KeyId: string } }).KeyMetadata.KeyId;
+    expect(((await run(ROOT, 'ListGrants', { KeyId: other, GrantId: bobs[0] })) as { Grants: unknown[] }).Grants).toEqual([]);
+    // A grantee learns nothing through ListGrants: no grant gives it.
+    expect(await errorName(run(BOB, 'ListGrants', { KeyId: KEY_ID, GranteePrincipal: BOB.principal }))).toBe('AccessDeniedException');
+  });
+});
+
+describe('a principal of another account', () => {
+  // AWS KMS API Reference, RetireGrant: "Cross-account use: Yes. You can retire a grant on a KMS
+  // key in a different AWS account." ListGrants and RevokeGrant need a policy, which no grant gives.
+  it('uses and retires its grant by the key ARN or token, and can do nothing else with grants', async () => {
+    const grant = (await run(ALICE, 'CreateGrant', { KeyId: KEY_ID, GranteePrincipal: MALLORY.principal, RetiringPrincipal: MALLORY.principal, Operations: ['Encrypt', 'DescribeKey'] })) as {
+      GrantId: string;
+      GrantToken: string;
+    };
+    await run(MALLORY, 'Encrypt', { KeyId: KEY_ARN, Plaintext: new Uint8Array([1]) });
+    expect(await errorName(run(MALLORY, 'Encrypt', { KeyId: KEY_ID, Plaintext: new Uint8Array([1]) }))).toBe('NotFoundException');
+    expect(await errorName(run(MALLORY, 'ListGrants', { KeyId: KEY_ARN }))).toBe('AccessDeniedException');
+    expect(await errorName(run(MALLORY, 'RevokeGrant', { KeyId: KEY_ARN, GrantId: grant.GrantId }))).toBe('AccessDeniedException');
+    expect(await errorName(run(MALLORY, 'CreateGrant', { KeyId: KEY_ARN, GranteePrincipal: MALLORY.principal, Operations: ['Encrypt'] }))).toBe('AccessDeniedException');
+    expect(await errorName(run(MALLORY, 'RetireGrant', { KeyId: KEY_ID, GrantId: grant.GrantId }))).toBe('NotFoundException');
+    await run(MALLORY, 'RetireGrant', { GrantToken: grant.GrantToken });
+    expect(await grantIds()).toEqual([]);
+    expect(await errorName(run(MALLORY, 'DescribeKey', { KeyId: KEY_ARN }))).toBe('AccessDeniedException');
   });
 });
