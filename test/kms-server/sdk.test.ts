@@ -32,6 +32,7 @@ import {
   ListAliasesCommand,
   ListKeysCommand,
   ListGrantsCommand,
+  ListRetirableGrantsCommand,
   ListKeyRotationsCommand,
   NotFoundException,
   PutKeyPolicyCommand,
@@ -382,6 +383,40 @@ describe('authentication and authorization over HTTP', () => {
       expect(log).not.toContain(secret);
     }
     expect(kms.kms.verifyAudit().ok).toBe(true);
+  });
+
+  it('grants over SigV4: identity policies bound retiring and listing retirable grants; a grantee passes on only what it has', async () => {
+    const admin = kms.createCredential(`arn:aws:iam::${kms.accountId}:user/grant-admin`);
+    const holder = kms.createCredential(`arn:aws:iam::${kms.accountId}:user/grant-holder`);
+    const retirer = kms.createCredential(`arn:aws:iam::${kms.accountId}:user/grant-retirer`);
+    const adminClient = kms.client(admin);
+    const holderClient = kms.client(holder);
+    const retirerClient = kms.client(retirer);
+    const onlyAdmin = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: admin.principal }, Action: 'kms:*', Resource: '*' }] });
+    const key = await newKey({ Policy: onlyAdmin, BypassPolicyLockoutSafetyCheck: true });
+    const grant = await adminClient.send(
+      new CreateGrantCommand({
+        KeyId: key,
+        GranteePrincipal: holder.principal,
+        RetiringPrincipal: retirer.principal,
+        Operations: ['Decrypt', 'CreateGrant'],
+        Constraints: { EncryptionContextSubset: { tenant: 'acme' } },
+      }),
+    );
+    const deny = (Action: string, Resource: string) =>
+      JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }, { Effect: 'Deny', Action, Resource }] });
+    await kms.kms.putPrincipalPolicy({ Principal: retirer.principal, PolicyName: 'no-retire', PolicyDocument: deny('kms:RetireGrant', '*') });
+    await kms.kms.putPrincipalPolicy({ Principal: holder.principal, PolicyName: 'no-list', PolicyDocument: deny('kms:ListRetirableGrants', retirer.principal) });
+    expect((await failure(retirerClient.send(new RetireGrantCommand({ GrantToken: grant.GrantToken })))).name).toBe('AccessDeniedException');
+    expect((await failure(holderClient.send(new ListRetirableGrantsCommand({ RetiringPrincipal: retirer.principal })))).name).toBe('AccessDeniedException');
+    // The holder may pass on Decrypt under a stricter constraint, never a wider one.
+    const third = `arn:aws:iam::${kms.accountId}:user/grant-third`;
+    await holderClient.send(new CreateGrantCommand({ KeyId: key, GranteePrincipal: third, Operations: ['Decrypt'], Constraints: { EncryptionContextEquals: { tenant: 'acme' } } }));
+    expect((await failure(holderClient.send(new CreateGrantCommand({ KeyId: key, GranteePrincipal: third, Operations: ['Decrypt'] })))).name).toBe('AccessDeniedException');
+    expect((await adminClient.send(new ListGrantsCommand({ KeyId: key }))).Grants).toHaveLength(2);
+    await kms.kms.deletePrincipalPolicy({ Principal: retirer.principal, PolicyName: 'no-retire' });
+    await retirerClient.send(new RetireGrantCommand({ GrantToken: grant.GrantToken }));
+    expect((await adminClient.send(new ListGrantsCommand({ KeyId: key }))).Grants).toHaveLength(1);
   });
 
   it('a second principal cannot repoint an alias of a key it has no rights on to a key of its own', async () => {
