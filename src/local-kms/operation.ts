@@ -165,8 +165,9 @@ export interface AuthorizeRequest {
   /**
    * For `kms:RetireGrant` only: whether the grant itself lets the caller retire it (its retiring
    * principal, its grantee when it allows RetireGrant, its account). AWS decides RetireGrant by
-   * the grant, not the key policy; an identity policy can still deny it (AWS KMS Developer
-   * Guide, "Retiring and revoking grants"). A hook that knows nothing of grants can ignore it.
+   * the grant, not the key policy; an identity policy can still deny it, or delegate it to a
+   * principal of the key's account (AWS KMS Developer Guide, "Retiring and revoking grants"). A
+   * hook that knows nothing of grants can ignore it.
    */
   readonly retireAllowedByGrant?: boolean;
 }
