@@ -164,6 +164,13 @@ async function keyringFor(spec: string, local: () => Promise<LocalKms>, endpoint
   if (/^((file|raw|rsa|pq|kms-rsa|kms):)?$/.test(spec)) {
     throw new UsageError(`--key "${spec}" names no key: give a key id, alias/NAME or ARN of the local KMS, or kms:ARN, kms-rsa:FILE, file:FILE, rsa:FILE or pq:KEY`);
   }
+  // X-Wing private key text anywhere in a --key (without pq:, after another prefix, in a
+  // path): refused without repeating it. The errors below quote the spec ("--key ... is not a
+  // key id", "cannot read key file ..."), which would print the key into logs. The prefix is
+  // XWING_SECRET_PREFIX's (xwing-text.ts, not imported: it would load the post-quantum code).
+  if (spec.toLowerCase().includes('sealbox-xwing-secret-key-1')) {
+    throw new UsageError('--key holds an X-Wing private key as text (SEALBOX-XWING-SECRET-KEY-1...), which the command line shows in the process list and shell history: put it in a file only you can read and give --key pq:FILE');
+  }
   if (spec.startsWith('file:') || spec.startsWith('raw:')) return rawKeyring(spec.slice(spec.indexOf(':') + 1));
   if (spec.startsWith('rsa:')) return rsaKeyring(spec.slice(4), direction);
   // Loaded only for pq: keys: the post-quantum arithmetic is most of the CLI's code.

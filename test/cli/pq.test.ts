@@ -104,4 +104,24 @@ describe('sealbox keygen --pq and --key pq:', () => {
       for (let i = 0; i + 12 <= data.length; i += 6) expect(r.stderr.toUpperCase()).not.toContain(data.slice(i, i + 12));
     }
   });
+
+  it('refuses a private key as --key text without pq: (or after another prefix, or in a path) without repeating it', () => {
+    const line = readFileSync(keyPath, 'utf8').split('\n')[2]!;
+    const data = line.slice('SEALBOX-XWING-SECRET-KEY-1'.length);
+    const specs = [line, line.toLowerCase(), `PQ:${line}`, `file:${line}`, `rsa:${line}`, `kms-rsa:${line}`, `kms:${line}`, `pq:./${line}`, `alias/${line}`];
+    for (const spec of specs) {
+      const runs = [
+        sealbox(home, ['encrypt', '--key', spec], 'x'),
+        sealbox(home, ['decrypt', join(dir, 'only-me.sbx'), '--key', spec]),
+        sealbox(home, ['rewrap', join(dir, 'only-me.sbx'), '--key', `pq:${join(dir, 'me.pub')}`, '--unwrap-key', spec]),
+      ];
+      for (const r of runs) {
+        expect(r.code, spec).toBe(1);
+        expect(r.stderr, spec).toContain('ERR_USAGE');
+        expect(r.stderr, spec).toContain('private key');
+        expect(r.stdout.length).toBe(0);
+        for (let i = 0; i + 12 <= data.length; i += 6) expect(r.stderr.toUpperCase(), spec).not.toContain(data.slice(i, i + 12));
+      }
+    }
+  });
 });
