@@ -87,8 +87,14 @@ export function xwingImpl(core: XWingCore, kem: XWingKem = xwingKem()) {
 
   /** Decodes text or bytes; when both keys are given, the public one must be the private key's. */
   const loadKeys = (publicKey: unknown, privateKey: unknown): XWingKeys => {
-    checkKeyInput(publicKey, 'publicKey', XWING_PUBLIC_KEY_BYTES, 'sealbox-xwing1');
-    checkKeyInput(privateKey, 'privateKey', XWING_SEED_BYTES, 'sealbox-xwing-secret-key-1');
+    try {
+      checkKeyInput(publicKey, 'publicKey', XWING_PUBLIC_KEY_BYTES, 'sealbox-xwing1');
+      checkKeyInput(privateKey, 'privateKey', XWING_SEED_BYTES, 'sealbox-xwing-secret-key-1');
+    } catch (err) {
+      // Seed bytes are the caller's copy (xwing.ts makes it): wiped on refusal as on success.
+      if (privateKey instanceof Uint8Array) wipe(privateKey);
+      throw err;
+    }
     let sk: XWingPrivateKey | undefined;
     if (privateKey !== undefined) {
       let seed: Uint8Array | undefined;

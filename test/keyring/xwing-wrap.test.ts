@@ -139,3 +139,24 @@ describe('X-Wing keyring: the wrap around the KEM', async () => {
     }
   });
 });
+
+describe('X-Wing keyring: secrets zeroed', () => {
+  it("a keyring's copy of a seed is zeroed when the options are refused (a bad public key or a seed of the wrong length)", async () => {
+    const impl = xwingImpl(baseCore);
+    const seed = decodeXWingPrivateKey(impl.generate().privateKey);
+    const cases: [unknown, Uint8Array, string][] = [
+      [42, seed.slice(), 'TypeError'],
+      ['age1notakey', seed.slice(), 'TypeError'],
+      [new Uint8Array(1215), seed.slice(), 'RangeError'],
+      [undefined, new Uint8Array([...seed, 1]), 'RangeError'],
+    ];
+    for (const [publicKey, copy, expected] of cases) {
+      expect(code(await thrown(() => impl.keyring({ publicKey, privateKey: copy }, copy)))).toBe(expected);
+      expect(copy.every((b) => b === 0), String(publicKey)).toBe(true);
+    }
+    // xwingPublicKey() works on its own copy: the caller's bytes are left as they are.
+    const long = new Uint8Array([...seed, 7]);
+    expect(code(await thrown(() => impl.publicKeyOf(long)))).toBe('RangeError');
+    expect(long.some((b) => b !== 0)).toBe(true);
+  });
+});
