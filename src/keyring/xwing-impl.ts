@@ -1,7 +1,7 @@
 import { expand, extract } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { clean as wipe, concatBytes as concat, randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
-import type { AeadBackend } from '../crypto/aead.js';
+import type { AeadBackend, AeadKey, TransientAeadKey } from '../crypto/aead.js';
 import type { SealboxError } from '../errors.js';
 import type { EncryptedDataKey } from '../format/edk.js';
 import type { EncryptionContext, UnwrapRequest, WrapRequest, WrapResult } from './keyring.js';
@@ -58,6 +58,25 @@ function wrappingKey(sharedSecret: Uint8Array, keyId: Uint8Array, encapsulation:
     return expand(sha256, prk, info, 32);
   } finally {
     wipe(prk, sharedSecret);
+  }
+}
+
+/**
+ * Runs `use` with the one-use AEAD key `key` (wiped here), disposed of once `use` is done: a
+ * transient key where the backend has one (its bytes wiped by dispose(); noble's importKey
+ * gives such a key too), else a KeyObject / CryptoKey, which holds its own copy.
+ */
+async function withWrappingKey<T>(backend: AeadBackend, key: Uint8Array, use: (aead: AeadKey) => T | Promise<T>): Promise<T> {
+  let aead: AeadKey;
+  try {
+    aead = backend.importTransientKey ? backend.importTransientKey(key) : await backend.importKey(key);
+  } finally {
+    wipe(key);
+  }
+  try {
+    return await use(aead);
+  } finally {
+    (aead as Partial<TransientAeadKey>).dispose?.();
   }
 }
 
@@ -148,9 +167,7 @@ export function xwingImpl(core: XWingCore, kem: XWingKem = xwingKem()) {
         throw keyError(err, 'public key');
       }
       const key = wrappingKey(encapsulated.sharedSecret, keys.keyId, encapsulated.cipherText);
-      const aead = await core.getAeadBackend().importKey(key);
-      wipe(key);
-      const sealed = await aead.seal(ZERO_NONCE, core.encodeContext(request.encryptionContext), dataKey);
+      const sealed = await withWrappingKey(core.getAeadBackend(), key, (aead) => aead.seal(ZERO_NONCE, core.encodeContext(request.encryptionContext), dataKey));
       const edk: EncryptedDataKey = { providerId: providerId, providerInfo: keys.keyId.slice(), ciphertext: concat(encapsulated.cipherText, sealed) };
       return { dataKey, encryptedDataKeys: [edk] };
     },
@@ -174,11 +191,9 @@ export function xwingImpl(core: XWingCore, kem: XWingKem = xwingKem()) {
           continue; // a low-order X25519 ciphertext: not a real encapsulation
         }
         const key = wrappingKey(shared, keys.keyId, encapsulation);
-        const aead = await core.getAeadBackend().importKey(key);
-        wipe(key);
         let dataKey: Uint8Array;
         try {
-          dataKey = await aead.open(ZERO_NONCE, aad, edk.ciphertext.subarray(XWING_CIPHERTEXT_BYTES));
+          dataKey = await withWrappingKey(core.getAeadBackend(), key, (aead) => aead.open(ZERO_NONCE, aad, edk.ciphertext.subarray(XWING_CIPHERTEXT_BYTES)));
         } catch (err) {
           if (!(err instanceof core.SealboxError && err.code === 'ERR_DECRYPTION_FAILED')) throw err;
           continue;

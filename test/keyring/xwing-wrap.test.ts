@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { ml_kem768_x25519 } from '@noble/post-quantum/hybrid.js';
 import { describe, expect, it } from 'vitest';
+import type { AeadBackend, AeadKey } from '../../src/crypto/aead.js';
 import { getAeadBackend } from '../../src/crypto/backend.js';
 import { DEFAULT_SUITE } from '../../src/crypto/suites.js';
 import { SealboxError, isSealboxError } from '../../src/errors.js';
@@ -9,7 +10,7 @@ import { encodeContext } from '../../src/format/context.js';
 import { acceptDataKey, unwrapFailed } from '../../src/keyring/keyring.js';
 import { xwingImpl } from '../../src/keyring/xwing-impl.js';
 import type { XWingCore } from '../../src/keyring/xwing-impl.js';
-import { xwingKem } from '../../src/keyring/xwing-kem.js';
+import { nobleMlKem768, nobleX25519, xwingKem } from '../../src/keyring/xwing-kem.js';
 import type { XWingKem } from '../../src/keyring/xwing-kem.js';
 import { decodeXWingPrivateKey } from '../../src/keyring/xwing-text.js';
 import { bytesEqual, thrown } from '../helpers/keys.js';
@@ -158,5 +159,39 @@ describe('X-Wing keyring: secrets zeroed', () => {
     const long = new Uint8Array([...seed, 7]);
     expect(code(await thrown(() => impl.publicKeyOf(long)))).toBe('RangeError');
     expect(long.some((b) => b !== 0)).toBe(true);
+  });
+
+  it('every one-use wrapping key is disposed of (its bytes wiped) after the wrap and the unwrap, on success and failure', async () => {
+    for (const name of ['node', 'noble'] as const) {
+      const backend = getAeadBackend(name);
+      const imported: { disposed: boolean }[] = [];
+      /** The backend, each key it gives recording whether it was disposed of. */
+      const recording: AeadBackend = {
+        name: backend.name,
+        importKey: async (raw) => track(await backend.importKey(raw)),
+        ...(backend.importTransientKey ? { importTransientKey: (raw: Uint8Array) => track(backend.importTransientKey!(raw)) } : {}),
+      };
+      function track<K extends AeadKey>(key: K): K {
+        const entry = { disposed: false };
+        imported.push(entry);
+        const dispose = (key as { dispose?: () => void }).dispose;
+        return Object.assign(Object.create(key) as K, {
+          seal: key.seal.bind(key),
+          open: key.open.bind(key),
+          dispose() {
+            entry.disposed = true;
+            dispose?.call(key);
+          },
+        });
+      }
+      const impl = xwingImpl({ ...baseCore, getAeadBackend: () => recording }, xwingKem(nobleX25519, nobleMlKem768));
+      const keys = impl.loadKeys(undefined, impl.generate().privateKey);
+      const wrapped = await impl.wrap(keys, { suite: DEFAULT_SUITE, encryptionContext: CONTEXT });
+      const edk = wrapped.encryptedDataKeys[0]!;
+      expect(bytesEqual((await impl.unwrap(keys, { suite: DEFAULT_SUITE, encryptionContext: CONTEXT, encryptedDataKeys: [edk] }))!, wrapped.dataKey)).toBe(true);
+      expect(code(await thrown(() => impl.unwrap(keys, { suite: DEFAULT_SUITE, encryptionContext: {}, encryptedDataKeys: [edk] })))).toBe('ERR_KEYRING');
+      expect(imported.length, name).toBe(3);
+      expect(imported.every((k) => k.disposed), name).toBe(true);
+    }
   });
 });
