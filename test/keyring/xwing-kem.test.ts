@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { x25519 } from '@noble/curves/ed25519.js';
+import { sha3_256, shake256 } from '@noble/hashes/sha3.js';
+import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { ml_kem768_x25519 } from '@noble/post-quantum/hybrid.js';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../src/crypto/bytes.js';
@@ -75,6 +78,43 @@ describe.each(paths)('X-Wing with %s', (_name, x, k) => {
         const ours = kem.encapsulate(pk);
         expect(toHex(reference.decapsulate(ours.cipherText, reference.privateKey(fromHex(v.sk))))).toBe(toHex(ours.sharedSecret));
       }
+    }
+  });
+
+  it('is the draft written out: SHAKE-256 key expansion (d ‖ z, sk_X) and the combiner SHA3-256(ss_M ‖ ss_X ‖ ct_X ‖ pk_X ‖ 5c2e2f2f5e5c)', () => {
+    // Built from the primitives alone (draft §5.2 to §5.5), not from this module's helpers.
+    for (const v of VECTORS) {
+      const expanded = shake256(fromHex(v.seed), { dkLen: 96 });
+      const mlkem = ml_kem768.keygen(expanded.subarray(0, 64));
+      const pkX = x25519.getPublicKey(expanded.subarray(64, 96));
+      expect(toHex(mlkem.publicKey) + toHex(pkX)).toBe(v.pk);
+      const ct = fromHex(v.ct);
+      const ssM = ml_kem768.decapsulate(ct.subarray(0, 1088), mlkem.secretKey);
+      const ctX = ct.subarray(1088);
+      const ssX = x25519.getSharedSecret(expanded.subarray(64, 96), ctX);
+      const label = fromHex('5c2e2f2f5e5c');
+      expect(new TextDecoder().decode(label)).toBe('\\.//^\\');
+      const ss = sha3_256(new Uint8Array([...ssM, ...ssX, ...ctX, ...pkX, ...label]));
+      expect(toHex(ss)).toBe(v.ss);
+      // The path under test gives the same, and a combiner with the label first (drafts before
+      // -05) or pk_X and ct_X swapped would not.
+      expect(toHex(kem.decapsulate(ct, kem.privateKey(fromHex(v.seed))))).toBe(v.ss);
+      expect(toHex(sha3_256(new Uint8Array([...label, ...ssM, ...ssX, ...ctX, ...pkX])))).not.toBe(v.ss);
+      expect(toHex(sha3_256(new Uint8Array([...ssM, ...ssX, ...pkX, ...ctX, ...label])))).not.toBe(v.ss);
+    }
+  });
+
+  it('ML-KEM implicit rejection: a changed ct_M decapsulates (no throw) to the reference\'s pseudo-random secret, not the real one', () => {
+    const v = VECTORS[0]!;
+    const sk = kem.privateKey(fromHex(v.seed));
+    for (const i of [0, 541, 1087]) {
+      const ct = fromHex(v.ct);
+      ct[i]! ^= 0x01;
+      const ss = toHex(kem.decapsulate(ct, sk));
+      expect(ss).not.toBe(v.ss);
+      // FIPS 203's K̄ = J(z ‖ c), combined as usual: the same as noble's X-Wing, on every run.
+      expect(ss).toBe(toHex(ml_kem768_x25519.decapsulate(ct, fromHex(v.seed))));
+      expect(toHex(kem.decapsulate(ct, sk))).toBe(ss);
     }
   });
 
