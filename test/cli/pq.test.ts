@@ -1,10 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XWingKeyring, decrypt, encrypt } from '../../src/index.js';
-import { ensureBuilt } from './build.js';
-import { sealbox, tmp } from './run.js';
+import { CLI, ensureBuilt } from './build.js';
+import { cliEnv, sealbox, tmp } from './run.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 
@@ -26,6 +27,19 @@ describe('sealbox keygen --pq and --key pq:', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('ERR_USAGE');
     expect(readFileSync(keyPath, 'utf8')).toBe(text);
+  });
+
+  it('keygen --pq -o: 0600 under umask 000 too; a dangling symlink at the path is refused, not followed', () => {
+    const open = join(dir, 'umask0.key');
+    const r = spawnSync('/bin/sh', ['-c', 'umask 000 && exec "$0" "$@"', process.execPath, CLI, 'keygen', '--pq', '-o', open], { env: cliEnv(home) });
+    expect(r.status).toBe(0);
+    expect(statSync(open).mode & 0o777).toBe(0o600);
+    const target = join(dir, 'elsewhere.key');
+    symlinkSync(target, join(dir, 'link.key'));
+    const link = sealbox(home, ['keygen', '--pq', '-o', join(dir, 'link.key')]);
+    expect(link.code).toBe(1);
+    expect(link.stderr).toContain('exists');
+    expect(existsSync(target)).toBe(false);
   });
 
   it('keygen -y prints the public key (file or stdin); keygen without --pq is a usage error', () => {
@@ -90,6 +104,45 @@ describe('sealbox keygen --pq and --key pq:', () => {
     const missing = sealbox(home, ['encrypt', '--key', `pq:${join(dir, 'nope.key')}`], 'x');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('ENOENT');
+  });
+
+  it('hostile private key files: a usage error (exit 1) naming the file, never the key; a BOM and CRLF are fine', () => {
+    const msg = join(dir, 'only-me.sbx');
+    const text = readFileSync(keyPath, 'utf8');
+    const line = text.split('\n')[2]!;
+    const pub = readFileSync(join(dir, 'me.pub'), 'utf8').trim();
+    const data = line.slice('SEALBOX-XWING-SECRET-KEY-1'.length);
+    // Accepted: what editors do to a text file.
+    for (const [name, body] of [['bom.key', `\uFEFF${line}\r\n`], ['crlf.key', text.replace(/\n/g, '\r\n')], ['lower.key', line.toLowerCase()]] as const) {
+      writeFileSync(join(dir, name), body);
+      const r = sealbox(home, ['decrypt', msg, '--key', `pq:${join(dir, name)}`]);
+      expect(r.code, name).toBe(0);
+      expect(r.stdout.toString()).toBe('x');
+    }
+    const hostile: [string, string | Buffer, RegExp][] = [
+      ['empty.key', '', /holds no X-Wing key/],
+      ['trailing.key', `${line} trailing\n`, /must be 84 characters, got 93/],
+      ['nul.key', `${line}\0\n`, /must be 84 characters, got 85/],
+      ['not-utf8.key', Buffer.concat([Buffer.from(line), Buffer.from([0xff, 0x0a])]), /must be 84 characters, got 85/],
+      ['two.key', `${line}\n${line}\n`, /exactly one key line \(found 2\)/],
+      ['pub-and-priv.key', `${pub}\n${line}\n`, /exactly one key line \(found 2\)/],
+      ['public.key', `${pub}\n`, /holds a public key: decrypting needs the private key file/],
+      ['cut.key', line.slice(0, 60), /must be 84 characters, got 60/],
+      ['mixed-case.key', line.slice(0, 40) + line.slice(40).toLowerCase(), /not valid Bech32m/],
+      ['wrong-prefix.key', line.replace('SEALBOX-XWING-SECRET-KEY-1', 'SEALBOX-XWING-SECRET-KEY-2'), /holds no X-Wing key/],
+    ];
+    for (const [name, body, message] of hostile) {
+      writeFileSync(join(dir, name), body);
+      for (const args of [['decrypt', msg, '--key', `pq:${join(dir, name)}`], ['keygen', '-y', join(dir, name)]]) {
+        const r = sealbox(home, args);
+        expect(r.code, `${name} ${args[0]}`).toBe(1);
+        expect(r.stderr, name).toContain('ERR_USAGE');
+        if (args[0] === 'decrypt') expect(r.stderr, name).toMatch(message);
+        expect(r.stderr, name).toContain(name);
+        expect(r.stdout.length).toBe(0);
+        for (let i = 0; i + 12 <= data.length; i += 6) expect(r.stderr.toUpperCase(), name).not.toContain(data.slice(i, i + 12));
+      }
+    }
   });
 
   it('refuses a private key given as text on the command line without repeating it', () => {
