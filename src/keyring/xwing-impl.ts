@@ -219,7 +219,8 @@ export function xwingImpl(core: XWingCore, kem: XWingKem = xwingKem()) {
 
     /** The public key text of a private key (text, or a 32-byte seed: copied, never wiped). */
     publicKeyOf: (privateKey: unknown): string => {
-      const keys = loadKeys(undefined, privateKey instanceof Uint8Array ? privateKey.slice() : privateKey);
+      // A copy (new Uint8Array, not slice(): a Node Buffer's slice() is a view), wiped by loadKeys.
+      const keys = loadKeys(undefined, privateKey instanceof Uint8Array ? new Uint8Array(privateKey) : privateKey);
       kem.dispose(keys.privateKey!);
       return encodeXWingPublicKey(keys.publicKey.bytes);
     },

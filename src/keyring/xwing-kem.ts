@@ -54,7 +54,8 @@ export interface X25519 {
 
 export const nobleX25519: X25519 = {
   name: 'noble',
-  secret: (bytes) => bytes.slice(),
+  // A copy (new Uint8Array, not slice(): a Node Buffer's slice() is a view of the caller's bytes).
+  secret: (bytes) => new Uint8Array(bytes),
   publicKey: (secret) => x25519.getPublicKey(secret as Uint8Array),
   peer: (publicKey) => publicKey,
   // noble refuses low-order points before the ladder (throws), which covers every all-zero result.
@@ -269,9 +270,12 @@ export function xwingKem(x: X25519 = nodeX25519 ?? nobleX25519, k: MlKem768 = no
   // A public scalar (nothing secret rides on it), made on first use: node:crypto's DER import costs ~2 ms.
   let probe: unknown;
   /** `own`: the public half of our own key (never low-order), else a key from outside, checked. */
-  const parsePublicKey = (bytes: Uint8Array, own: boolean): XWingPublicKey => {
-    checkLength(bytes, XWING_PUBLIC_KEY_BYTES, 'X-Wing public key');
-    const x25519Bytes = bytes.slice(MLKEM_PK);
+  const parsePublicKey = (given: Uint8Array, own: boolean): XWingPublicKey => {
+    checkLength(given, XWING_PUBLIC_KEY_BYTES, 'X-Wing public key');
+    // Our copy, made with new Uint8Array and not slice(): a Node Buffer's slice() is a view of
+    // bytes the caller may reuse, and pk_X goes into every encapsulation's combiner.
+    const bytes = new Uint8Array(given);
+    const x25519Bytes = bytes.subarray(MLKEM_PK);
     const peer = x.peer(x25519Bytes);
     if (!own) {
       // The X25519 policy (see X25519) at parse time: a low-order pk_X gives every clamped scalar
@@ -283,7 +287,7 @@ export function xwingKem(x: X25519 = nodeX25519 ?? nobleX25519, k: MlKem768 = no
       }
     }
     // Both implementations run FIPS 203 §7.2's modulus check on the encapsulation key and throw on failure.
-    return { bytes: bytes.slice(), mlkem: k.publicKey(bytes.subarray(0, MLKEM_PK)), x25519: peer, x25519Bytes };
+    return { bytes, mlkem: k.publicKey(bytes.subarray(0, MLKEM_PK)), x25519: peer, x25519Bytes };
   };
   return {
     x25519: x,
@@ -308,7 +312,7 @@ export function xwingKem(x: X25519 = nodeX25519 ?? nobleX25519, k: MlKem768 = no
       // draft §5.4: eseed = m (ML-KEM, 32) ‖ ek_X (32). Without eseed (every real message) the
       // same values come from the CSPRNG: m from noble's (or OpenSSL's, inside node:crypto's
       // encapsulate), ek_X from the X25519 implementation.
-      const m = eseed ? eseed.slice(0, 32) : k.name === 'noble' ? randomBytes(32) : undefined;
+      const m = eseed ? new Uint8Array(eseed.subarray(0, 32)) : k.name === 'noble' ? randomBytes(32) : undefined;
       const eph = eseed ? undefined : x.ephemeral();
       const ek = eph ? eph.secret : x.secret(eseed!.subarray(32, 64));
       const ctX = eph ? eph.publicKey : x.publicKey(ek);

@@ -67,7 +67,9 @@ export class XWingKeyring implements Keyring {
   constructor(options: XWingKeyringOptions) {
     // Every check runs in the lazily loaded code (the core bundle stays small); only the copy
     // of a private key's bytes is made now, so that the caller may wipe its own at once.
-    const seed = options?.privateKey instanceof Uint8Array ? options.privateKey.slice() : undefined;
+    // new Uint8Array, not slice(): a Node Buffer's slice() is a view of the caller's bytes, which
+    // the keyring wipes once it has expanded them.
+    const seed = options?.privateKey instanceof Uint8Array ? new Uint8Array(options.privateKey) : undefined;
     this.#ring = load().then((m) => m.keyring(options, seed));
     this.#ring.catch(() => undefined); // reported on use, not as an unhandled rejection
   }

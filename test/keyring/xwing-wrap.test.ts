@@ -195,3 +195,46 @@ describe('X-Wing keyring: secrets zeroed', () => {
     }
   });
 });
+
+describe('X-Wing keys given as Node Buffers (whose slice() is a view, not a copy)', () => {
+  it("the caller's seed Buffer is left as it is: a second keyring or xwingPublicKey from it is the same key, never the all-zero seed's", async () => {
+    const { XWingKeyring, generateXWingKeyPair, xwingPublicKey } = await import('../../src/keyring/xwing.js');
+    const { encrypt } = await import('../../src/encrypt.js');
+    const { decrypt } = await import('../../src/decrypt.js');
+    const { publicKey, privateKey } = await generateXWingKeyPair();
+    const seed = Buffer.from(decodeXWingPrivateKey(privateKey));
+    const before = seed.toString('hex');
+    const first = await new XWingKeyring({ privateKey: seed }).ready();
+    expect(seed.toString('hex')).toBe(before);
+    expect(await xwingPublicKey(seed)).toBe(publicKey);
+    expect(seed.toString('hex')).toBe(before);
+    // A second keyring from the same Buffer encrypts to the same key, not to the all-zero
+    // seed's (whose private key anyone can compute): the first keyring and the text key open it.
+    const second = new XWingKeyring({ privateKey: seed });
+    const { ciphertext } = await encrypt(new Uint8Array([1, 2, 3]), { keyring: second });
+    for (const keyring of [first, new XWingKeyring({ privateKey })]) expect([...(await decrypt(ciphertext, { keyring })).plaintext]).toEqual([1, 2, 3]);
+    const zero = new XWingKeyring({ privateKey: new Uint8Array(32) });
+    expect(code(await thrown(() => decrypt(ciphertext, { keyring: zero })))).toBe('ERR_NO_MATCHING_KEY');
+  });
+
+  it("a public key Buffer is copied: the caller reusing it after ready() changes nothing the keyring encrypts to", async () => {
+    const { XWingKeyring, generateXWingKeyPair } = await import('../../src/keyring/xwing.js');
+    const { decodeXWingPublicKey } = await import('../../src/keyring/xwing-text.js');
+    const { encrypt } = await import('../../src/encrypt.js');
+    const { decrypt } = await import('../../src/decrypt.js');
+    const { publicKey, privateKey } = await generateXWingKeyPair();
+    const buffer = Buffer.from(decodeXWingPublicKey(publicKey));
+    const toMe = await new XWingKeyring({ publicKey: buffer }).ready();
+    buffer.fill(0x42); // the caller's buffer, reused for something else
+    const { ciphertext } = await encrypt(new Uint8Array([4, 5]), { keyring: toMe });
+    expect([...(await decrypt(ciphertext, { keyring: new XWingKeyring({ privateKey }) })).plaintext]).toEqual([4, 5]);
+  });
+
+  it("the KEM's derandomized encapsulation leaves the caller's eseed Buffer as it is (noble's X25519)", () => {
+    const kem = xwingKem(nobleX25519, nobleMlKem768);
+    const pk = kem.privateKey(new Uint8Array(32).fill(1)).publicKey;
+    const eseed = Buffer.alloc(64, 0x33);
+    kem.encapsulate(pk, eseed);
+    expect(eseed.every((b) => b === 0x33)).toBe(true);
+  });
+});
