@@ -157,6 +157,19 @@ async function awsClient(arn: string, endpointUrl: string | undefined) {
   return new KMSClient({ region: parsed.region, ...(endpointUrl ? { endpoint: endpointUrl } : {}) });
 }
 
+/**
+ * Whether a --key value is key material rather than a name: 32 bytes as 64 hex digits or as
+ * base64 (standard or URL-safe, padded or not), a PEM private key, or X-Wing key text (its
+ * Bech32 body after a `SEALBOX-XWING-` prefix, however the rest of the prefix was typed).
+ */
+function looksLikeKeyText(value: string): boolean {
+  if (value.startsWith('alias/') || value.startsWith('arn:')) return false;
+  return /^[0-9a-fA-F]{64}$/.test(value)
+    || /^[A-Za-z0-9+/_-]{43}=?$/.test(value)
+    || /PRIVATE KEY/.test(value)
+    || (/^sealbox-xwing-/i.test(value) && value.length > 100);
+}
+
 /** What one --key names: a keyring usable for encrypt (generator) and for decrypt. */
 async function keyringFor(spec: string, local: () => Promise<LocalKms>, endpointUrl: string | undefined, direction: 'encrypt' | 'decrypt'): Promise<Keyring> {
   // `--key "file:$KEYFILE"` with the variable unset, or `--key ""`: say that nothing was named,
@@ -170,6 +183,14 @@ async function keyringFor(spec: string, local: () => Promise<LocalKms>, endpoint
   // XWING_SECRET_PREFIX's (xwing-text.ts, not imported: it would load the post-quantum code).
   if (spec.toLowerCase().includes('sealbox-xwing-secret-key-1')) {
     throw new UsageError('--key holds an X-Wing private key as text (SEALBOX-XWING-SECRET-KEY-1...), which the command line shows in the process list and shell history: put it in a file only you can read and give --key pq:FILE');
+  }
+  // Key material typed in place of a file name or key id (a raw key as 64 hex digits or base64, a
+  // PEM private key, X-Wing private key text with its prefix mistyped): the errors below would
+  // print it ("--key ... is not a key id", "cannot read key file ..."). Refused without repeating
+  // it, unless a file of that name exists.
+  const value = spec.replace(/^(file|raw|rsa|pq|kms-rsa):/, '').trim();
+  if (looksLikeKeyText(value) && !existsSync(value)) {
+    throw new UsageError('--key holds what looks like key material (a raw key in hex or base64, a private key, or X-Wing key text), not shown here: the command line shows it in the process list and shell history. Put the key in a file only you can read and give --key file:FILE, rsa:FILE or pq:FILE');
   }
   if (spec.startsWith('file:') || spec.startsWith('raw:')) return rawKeyring(spec.slice(spec.indexOf(':') + 1));
   if (spec.startsWith('rsa:')) return rsaKeyring(spec.slice(4), direction);

@@ -231,6 +231,34 @@ describe('common mistakes get a hint, before anything is created', () => {
     expect(existsSync(home)).toBe(false);
   });
 
+  it('--key holding key material (a raw key in hex or base64, a PEM private key, X-Wing key text with a mistyped prefix) is refused without printing it, before the key store exists', () => {
+    const dir = tmp('err-key-text');
+    const home = join(dir, 'home');
+    const message = join(dir, 'x.sbx');
+    writeFileSync(message, 'not read');
+    const hex = 'c0ffee'.repeat(10) + 'abcd';
+    const b64 = Buffer.alloc(32, 7).toString('base64');
+    const b64url = Buffer.alloc(32, 9).toString('base64url');
+    const pem = '-----BEGIN PRIVATE KEY-----MIIEvQIBADANBgkqhkiG9w0BAQEFAASC-----END PRIVATE KEY-----';
+    const xwing = `SEALBOX-XWING-SECRETXKEY-1${'q'.repeat(120)}`;
+    for (const secret of [hex, b64, b64url, pem, xwing]) {
+      for (const key of [secret, `file:${secret}`, `rsa:${secret}`, `pq:${secret}`]) {
+        for (const args of [['encrypt', '--key', key], ['decrypt', '--key', key], ['rewrap', message, '--key', key]]) {
+          const r = sealbox(home, args, 'x');
+          expect(r.code, args.join(' ')).toBe(1);
+          oneLine(r.stderr, 'ERR_USAGE');
+          expect(r.stderr, args.join(' ')).toContain('looks like key material');
+          expect(r.stderr).not.toContain(secret.slice(8, 40));
+        }
+      }
+    }
+    expect(existsSync(home)).toBe(false);
+    // A file of such a name is read as a key file, as before.
+    const named = join(dir, hex);
+    writeFileSync(named, Buffer.alloc(32, 1), { mode: 0o600 });
+    expect(sealbox(home, ['encrypt', '--key', `file:${named}`], 'x').code).toBe(0);
+  });
+
   it('--endpoint-url with a local key or with no key is a usage error', () => {
     const home = join(tmp('err-endpoint'), 'home');
     for (const args of [['encrypt', '--endpoint-url', 'http://127.0.0.1:1'], ['decrypt', '--endpoint-url', 'http://127.0.0.1:1'], ['encrypt', '--key', 'alias/app', '--endpoint-url', 'http://127.0.0.1:1']]) {
