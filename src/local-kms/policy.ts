@@ -7,8 +7,9 @@
  * (`"*"` or `{ "AWS": ARN | account id | "*" | [...] }`), `Action` (`kms:` names, `*` and `?`
  * wildcards, case-insensitive), `Resource` (`"*"` or key ARN patterns) and `Condition` with the
  * operators and condition keys of conditions.ts (values from {@link PolicyRequest.lookup}).
- * Anything else (NotAction, NotPrincipal, other operators and keys) is refused when the policy
- * is stored, with `MalformedPolicyDocumentException`, rather than silently ignored.
+ * Anything else (NotAction, NotPrincipal, other operators and keys, a name twice in one object)
+ * is refused when the policy is stored, with `MalformedPolicyDocumentException`, rather than
+ * silently ignored.
  *
  * Evaluation: an explicit Deny wins; otherwise an Allow allows; otherwise the request is
  * implicitly denied (grants may still allow it). A principal `arn:aws:iam::<account>:root`
@@ -172,6 +173,47 @@ function parseStatement(value: unknown, stored: boolean, identity: boolean): Pol
 }
 
 /**
+ * The first member name that appears twice in one object of a JSON text (names compared after
+ * unescaping, so `"Effect"` and `"Eff\u0065ct"` are the same), or undefined. `text` must be
+ * valid JSON (JSON.parse accepted it); one pass, no recursion.
+ *
+ * @example
+ * ```ts
+ * duplicateMemberName('{"Effect":"Deny","Effect":"Allow"}'); // 'Effect'
+ * ```
+ * @throws Never for valid JSON.
+ */
+function duplicateMemberName(text: string): string | undefined {
+  // One frame per open object (its names so far, and whether a name comes next) or array.
+  const stack: { names: Set<string> | undefined; nameNext: boolean }[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (top?.names !== undefined && top.nameNext) {
+        const name = JSON.parse(text.slice(i, end + 1)) as string;
+        if (top.names.has(name)) return name;
+        top.names.add(name);
+        top.nameNext = false;
+      }
+      i = end;
+    } else if (c === '{') {
+      stack.push({ names: new Set(), nameNext: true });
+    } else if (c === '[') {
+      stack.push({ names: undefined, nameNext: false });
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+    } else if (c === ',') {
+      const top = stack[stack.length - 1];
+      if (top?.names !== undefined) top.nameNext = true;
+    }
+  }
+  return undefined;
+}
+
+/**
  * The characters a key policy document may hold (AWS KMS API Reference, CreateKey, PutKeyPolicy
  * and ReplicateKey, Policy: "Pattern: [\u0009\u000A\u000D\u0020-\u00FF]+"; Developer Guide,
  * "Key policy format"): printable ASCII and Latin-1, tab, line feed and carriage return. Other
@@ -186,8 +228,9 @@ export const KEY_POLICY_TEXT = /^[\t\n\r\u0020-\u00FF]+$/;
  * predates them is still evaluated, and can be given a new policy. `identity: true` reads an
  * identity (IAM) policy: the same grammar without `Principal`.
  *
- * @throws LocalKmsError `MalformedPolicyDocumentException` for invalid JSON, an unsupported
- *   element, operator or condition key, or an overly permissive condition;
+ * @throws LocalKmsError `MalformedPolicyDocumentException` for invalid JSON, a name that
+ *   appears twice in one object, an unsupported element, operator or condition key, or an
+ *   overly permissive condition;
  *   `ValidationException` when longer than 32768 characters.
  * @example
  * ```ts
@@ -206,6 +249,17 @@ export function parseKeyPolicy(text: string, { stored = false, identity = false 
     throw malformed('The policy is not valid JSON.');
   }
   if (!isObject(doc)) throw malformed('The policy must be a JSON object.');
+  // JSON.parse keeps only the last of members with the same name, so a second `Effect`,
+  // `Statement` or Condition operator would silently drop the first (a Deny turned Allow, a
+  // condition gone). AWS refuses duplicate elements in new policies (IAM User Guide,
+  // "Troubleshoot IAM policies", "More than one effect, action, or resource element"); a stored
+  // policy keeps being evaluated as it was.
+  if (!stored) {
+    const duplicate = duplicateMemberName(text);
+    if (duplicate !== undefined) {
+      throw malformed(`The name ${JSON.stringify(duplicate).slice(0, 80)} appears twice in one object of the policy: write each element, operator and condition key once (a list holds several values).`);
+    }
+  }
   for (const k of Object.keys(doc)) {
     if (!['Version', 'Id', 'Statement'].includes(k)) throw malformed(`Policy element ${k} is not supported.`);
   }
