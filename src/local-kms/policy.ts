@@ -86,7 +86,18 @@ function stringList(value: unknown, what: string): string[] {
 }
 
 
-function parsePrincipal(value: unknown): string[] {
+/**
+ * The principal ARNs a policy may name (IAM User Guide, "AWS JSON policy elements: Principal"):
+ * the account root, an IAM user or role (with its path), an assumed-role session or a federated
+ * user session. Anything else names no principal that could ever make a request: a user group
+ * ("You cannot identify a user group as a principal"), `:ROOT`, a name with a space. AWS refuses
+ * such a policy (the principals in a key policy "must exist": API Reference, PutKeyPolicy,
+ * Policy); accepted, a Deny naming one would silently never apply.
+ */
+const PRINCIPAL_ARN =
+  /^arn:aws[a-z-]*:(?:iam::\d{12}:(?:root|(?:user|role)\/[\w+=,.@/-]+)|sts::\d{12}:(?:assumed-role\/[\w+=,.@/-]+\/[\w+=,.@-]+|federated-user\/[\w+=,.@-]+))$/;
+
+function parsePrincipal(value: unknown, stored: boolean): string[] {
   if (value === '*') return ['*'];
   if (!isObject(value) || Object.keys(value).some((k) => k !== 'AWS') || value.AWS === undefined) {
     throw malformed('Principal must be "*" or { "AWS": ... }.');
@@ -95,6 +106,10 @@ function parsePrincipal(value: unknown): string[] {
   for (const p of list) {
     if (p !== '*' && !/^\d{12}$/.test(p) && !/^arn:aws[a-z-]*:(iam|sts)::\d{12}:[^*?]+$/.test(p)) {
       throw malformed('Principal.AWS entries must be "*", an account id, or an IAM ARN without wildcards.');
+    }
+    // A policy stored before this check keeps being read as it was (no key locked out).
+    if (!stored && p !== '*' && !/^\d{12}$/.test(p) && !PRINCIPAL_ARN.test(p)) {
+      throw malformed(`Principal.AWS ${JSON.stringify(p).slice(0, 120)} is not an account, IAM user, IAM role or role session ARN, so it could never match a caller.`);
     }
   }
   return list;
@@ -165,7 +180,7 @@ function parseStatement(value: unknown, stored: boolean, identity: boolean): Pol
     sid: value.Sid,
     effect: value.Effect,
     // Identity policies (IAM) have no Principal: they apply to the principal they are attached to.
-    principals: identity ? ['*'] : parsePrincipal(value.Principal),
+    principals: identity ? ['*'] : parsePrincipal(value.Principal, stored),
     actions,
     resources,
     conditions: parseConditions(value.Condition, stored),

@@ -20,6 +20,7 @@ import { errorName, freshKms, outcomeAs } from './helpers.js';
 const ACCOUNT = '111122223333';
 const who = (name: string): Caller => ({ principal: `arn:aws:iam::${ACCOUNT}:${name}`, accountId: ACCOUNT });
 const ADMIN = who('user/admin');
+const ROOT = who('root');
 const ALICE = who('user/alice');
 const BOB = who('user/bob');
 const MALLORY = who('user/mallory');
@@ -103,6 +104,49 @@ describe('a name twice in one object of a policy is refused, not collapsed to it
   it('a policy stored before the check is still read (as JSON.parse reads it), so no key is locked out', () => {
     const stored = `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}}`;
     const request = { principal: ALICE.principal, accountId: ACCOUNT, action: 'kms:PutKeyPolicy', keyArn: `arn:aws:kms:us-east-1:${ACCOUNT}:key/k` };
+    expect(evaluateKeyPolicy(cachedKeyPolicy(stored), request)).toBe('allow');
+  });
+});
+
+describe('Principal: only ARNs that can name a caller are accepted', () => {
+  // IAM User Guide, "AWS JSON policy elements: Principal": an account (id or root ARN), an IAM
+  // user or role, a role session or federated user session, or "*"; "You cannot identify a user
+  // group as a principal". AWS KMS refuses a key policy whose principals do not exist (API
+  // Reference, PutKeyPolicy, Policy: "The principals in the key policy must exist"). Before, any
+  // ARN text was stored: a Deny naming a group or `:ROOT` never applied, and nothing said so.
+  const refused = [
+    `arn:aws:iam::${ACCOUNT}:group/contractors`,
+    `arn:aws:iam::${ACCOUNT}:ROOT`,
+    `arn:aws:iam::${ACCOUNT}:user/mallory `,
+    `arn:aws:iam::${ACCOUNT}:user/`,
+    `arn:aws:iam::${ACCOUNT}:mallory`,
+    `arn:aws:iam::${ACCOUNT}:policy/admin`,
+    `arn:aws:sts::${ACCOUNT}:assumed-role/app`,
+  ];
+  it.each(refused)('%s is MalformedPolicyDocumentException at CreateKey and PutKeyPolicy', async (principal) => {
+    const policy = policyOf(statement('Allow', { AWS: ALICE.principal }, 'kms:*'), statement('Deny', { AWS: principal }, 'kms:Decrypt'));
+    expect(await errorName(kms.execute('CreateKey', { Policy: policy }, ADMIN))).toBe('MalformedPolicyDocumentException');
+    const key = await keyWith(policyOf());
+    expect(await errorName(kms.execute('PutKeyPolicy', { KeyId: key, Policy: policy }, ADMIN))).toBe('MalformedPolicyDocumentException');
+  });
+
+  it('accepts the account (id or root ARN), users and roles with paths, role and federated sessions, other partitions, "*"', async () => {
+    const principals = [
+      ACCOUNT,
+      ROOT.principal,
+      `arn:aws:iam::${ACCOUNT}:user/division/team/alice`,
+      `arn:aws:iam::${ACCOUNT}:role/app+role=x,y.z@w-1`,
+      `arn:aws:sts::${ACCOUNT}:assumed-role/app/session-1`,
+      `arn:aws:sts::${ACCOUNT}:federated-user/bob`,
+      `arn:aws-cn:iam::${ACCOUNT}:root`,
+      '*',
+    ];
+    expect(await keyWith(policyOf(statement('Deny', { AWS: principals }, 'kms:ScheduleKeyDeletion')))).toMatch(/^arn:aws:kms:/);
+  });
+
+  it('a policy stored before the check is still read', () => {
+    const stored = JSON.stringify({ Version: '2012-10-17', Statement: [statement('Allow', { AWS: [`arn:aws:iam::${ACCOUNT}:group/g`, ALICE.principal] }, 'kms:*')] });
+    const request = { principal: ALICE.principal, accountId: ACCOUNT, action: 'kms:Encrypt', keyArn: `arn:aws:kms:us-east-1:${ACCOUNT}:key/k` };
     expect(evaluateKeyPolicy(cachedKeyPolicy(stored), request)).toBe('allow');
   });
 });
