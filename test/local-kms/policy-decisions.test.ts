@@ -18,12 +18,14 @@ import { cachedKeyPolicy, evaluateKeyPolicy } from '../../src/local-kms/policy.j
 import { errorName, freshKms, outcomeAs } from './helpers.js';
 
 const ACCOUNT = '111122223333';
-const who = (name: string): Caller => ({ principal: `arn:aws:iam::${ACCOUNT}:${name}`, accountId: ACCOUNT });
-const ADMIN = who('user/admin');
+const OTHER = '444455556666';
+const who = (name: string, account = ACCOUNT): Caller => ({ principal: `arn:aws:iam::${account}:${name}`, accountId: account });
 const ROOT = who('root');
+const ADMIN = who('user/admin');
 const ALICE = who('user/alice');
 const BOB = who('user/bob');
 const MALLORY = who('user/mallory');
+const PARTNER = who('user/partner', OTHER);
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 let kms: LocalKms;
@@ -148,5 +150,192 @@ describe('Principal: only ARNs that can name a caller are accepted', () => {
     const stored = JSON.stringify({ Version: '2012-10-17', Statement: [statement('Allow', { AWS: [`arn:aws:iam::${ACCOUNT}:group/g`, ALICE.principal] }, 'kms:*')] });
     const request = { principal: ALICE.principal, accountId: ACCOUNT, action: 'kms:Encrypt', keyArn: `arn:aws:kms:us-east-1:${ACCOUNT}:key/k` };
     expect(evaluateKeyPolicy(cachedKeyPolicy(stored), request)).toBe('allow');
+  });
+});
+
+describe('which callers a Principal covers', () => {
+  // IAM User Guide, "Principal": an account id or its root ARN delegates to the account (the
+  // local KMS trusts principals without identity policies as IAM administrators would be); "*"
+  // and {"AWS": "*"} are everyone, other accounts included; a user ARN is that user only.
+  const cases: [string, unknown, Record<'root' | 'alice' | 'bob' | 'partner', string>][] = [
+    ['"*"', '*', { root: 'ok', alice: 'ok', bob: 'ok', partner: 'ok' }],
+    ['{"AWS": "*"}', { AWS: '*' }, { root: 'ok', alice: 'ok', bob: 'ok', partner: 'ok' }],
+    ['the account id', { AWS: ACCOUNT }, { root: 'ok', alice: 'ok', bob: 'ok', partner: 'AccessDeniedException' }],
+    ['the account root ARN', { AWS: ROOT.principal }, { root: 'ok', alice: 'ok', bob: 'ok', partner: 'AccessDeniedException' }],
+    ['another account', { AWS: `arn:aws:iam::${OTHER}:root` }, { root: 'AccessDeniedException', alice: 'AccessDeniedException', bob: 'AccessDeniedException', partner: 'ok' }],
+    ['one user', { AWS: ALICE.principal }, { root: 'AccessDeniedException', alice: 'ok', bob: 'AccessDeniedException', partner: 'AccessDeniedException' }],
+    ['a list', { AWS: [BOB.principal, PARTNER.principal] }, { root: 'AccessDeniedException', alice: 'AccessDeniedException', bob: 'ok', partner: 'ok' }],
+  ];
+  it.each(cases)('Allow to %s', async (_name, principal, expected) => {
+    const key = await keyWith(policyOf(statement('Allow', principal, 'kms:Encrypt')));
+    const got = { root: await encryptAs(ROOT, key), alice: await encryptAs(ALICE, key), bob: await encryptAs(BOB, key), partner: await encryptAs(PARTNER, key) };
+    expect(got).toEqual(expected);
+  });
+
+  it.each(cases)('Deny to %s, after an Allow to "*": explicit Deny wins for exactly those callers', async (_name, principal, allowed) => {
+    const key = await keyWith(policyOf(statement('Allow', '*', 'kms:Encrypt'), statement('Deny', principal, 'kms:Encrypt')));
+    const flip = (o: string) => (o === 'ok' ? 'AccessDeniedException' : 'ok');
+    const got = { root: await encryptAs(ROOT, key), alice: await encryptAs(ALICE, key), bob: await encryptAs(BOB, key), partner: await encryptAs(PARTNER, key) };
+    expect(got).toEqual({ root: flip(allowed.root), alice: flip(allowed.alice), bob: flip(allowed.bob), partner: flip(allowed.partner) });
+  });
+});
+
+describe('Action patterns: * and ? wildcards, case-insensitive, whole-name match', () => {
+  const operations = ['Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'DescribeKey', 'GetKeyPolicy'] as const;
+  const cases: [unknown, string[]][] = [
+    ['kms:Gen*', ['GenerateDataKey', 'GenerateDataKeyWithoutPlaintext']],
+    ['kms:GenerateDataKey', ['GenerateDataKey']],
+    ['KMS:ENCRYPT', ['Encrypt']],
+    ['kms:?ncrypt', ['Encrypt']],
+    ['kms:??crypt', ['Encrypt']],
+    ['kms:*Key', ['GenerateDataKey', 'DescribeKey']],
+    ['kms:Get*', ['GetKeyPolicy']],
+    ['kms:*', [...operations]],
+    ['*', [...operations]],
+    [['kms:Describe*', 'kms:Encrypt'], ['Encrypt', 'DescribeKey']],
+  ];
+  const inputs: Record<(typeof operations)[number], (key: string) => Record<string, unknown>> = {
+    Encrypt: (KeyId) => ({ KeyId, Plaintext: bytes('x') }),
+    GenerateDataKey: (KeyId) => ({ KeyId, KeySpec: 'AES_256' }),
+    GenerateDataKeyWithoutPlaintext: (KeyId) => ({ KeyId, KeySpec: 'AES_256' }),
+    DescribeKey: (KeyId) => ({ KeyId }),
+    GetKeyPolicy: (KeyId) => ({ KeyId }),
+  };
+  it.each(cases)('Allow %j', async (action, expected) => {
+    const key = await keyWith(policyOf(statement('Allow', { AWS: ALICE.principal }, action)));
+    const allowed: string[] = [];
+    for (const operation of operations) if ((await as(ALICE, operation, inputs[operation](key))) === 'ok') allowed.push(operation);
+    expect(allowed).toEqual(expected);
+  });
+});
+
+describe('condition operators on the encryption context (Encrypt as alice)', () => {
+  // IAM User Guide, "Condition operators": a missing key fails positive operators and passes Not
+  // operators; ...IfExists passes when the key is missing; Null "true" means missing; several
+  // values of one key are OR (NOR for a Not operator). "Conditions with multiple context keys or
+  // values": ForAllValues is true for an empty or missing set, ForAnyValue false. KMS Developer
+  // Guide, kms:EncryptionContext:context-key: the whole condition key is case-insensitive, the
+  // value follows the operator; kms:EncryptionContextKeys values follow the operator too.
+  type Row = [Record<string, string> | undefined, 'ok' | 'AccessDeniedException'];
+  const ok = 'ok' as const;
+  const no = 'AccessDeniedException' as const;
+  const allowCases: [string, object, Row[]][] = [
+    ['StringEquals', { StringEquals: { 'kms:EncryptionContext:tenant': 'a' } }, [[{ tenant: 'a' }, ok], [{ Tenant: 'a' }, ok], [{ tenant: 'A' }, no], [{ tenant: 'a', TENANT: 'b' }, no], [{}, no], [undefined, no]]],
+    ['StringEqualsIgnoreCase', { StringEqualsIgnoreCase: { 'kms:EncryptionContext:tenant': 'a' } }, [[{ tenant: 'A' }, ok], [{ tenant: 'b' }, no]]],
+    ['StringLike with * and ?', { StringLike: { 'kms:EncryptionContext:tenant': 'a?c*' } }, [[{ tenant: 'abc' }, ok], [{ tenant: 'abcdef' }, ok], [{ tenant: 'ac' }, no], [{ tenant: 'Abc' }, no]]],
+    ['StringEquals treats * literally', { StringEquals: { 'kms:EncryptionContext:tenant': 'a*' } }, [[{ tenant: 'a*' }, ok], [{ tenant: 'ab' }, no]]],
+    ['StringNotEquals (absent passes)', { StringNotEquals: { 'kms:EncryptionContext:tenant': 'a' } }, [[{ tenant: 'b' }, ok], [{}, ok], [{ tenant: 'a' }, no]]],
+    ['StringNotEquals, two values: NOR', { StringNotEquals: { 'kms:EncryptionContext:tenant': ['a', 'b'] } }, [[{ tenant: 'c' }, ok], [{ tenant: 'b' }, no]]],
+    ['StringEqualsIfExists', { StringEqualsIfExists: { 'kms:EncryptionContext:tenant': 'a' } }, [[undefined, ok], [{ other: 'x' }, ok], [{ tenant: 'a' }, ok], [{ tenant: 'b' }, no]]],
+    ['two keys: AND', { StringEquals: { 'kms:EncryptionContext:tenant': 'a', 'kms:EncryptionContext:env': 'prod' } }, [[{ tenant: 'a', env: 'prod' }, ok], [{ tenant: 'a' }, no]]],
+    ['Null "true"', { Null: { 'kms:EncryptionContext:tenant': 'true' } }, [[undefined, ok], [{ other: 'x' }, ok], [{ tenant: 'x' }, no]]],
+    ['Null "false"', { Null: { 'kms:EncryptionContext:tenant': 'false' } }, [[{ TENANT: 'x' }, ok], [undefined, no]]],
+    ['ForAllValues:StringEquals keys', { 'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['tenant', 'env'] } }, [[undefined, ok], [{}, ok], [{ tenant: 'x' }, ok], [{ tenant: 'x', other: 'y' }, no], [{ Tenant: 'x' }, no]]],
+    ['ForAnyValue:StringEquals keys', { 'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': 'tenant' } }, [[undefined, no], [{}, no], [{ other: 'y', tenant: 'x' }, ok], [{ TENANT: 'x' }, no]]],
+    ['ForAnyValue:StringNotLike keys (missing set: false)', { 'ForAnyValue:StringNotLike': { 'kms:EncryptionContextKeys': 'ten*' } }, [[undefined, no], [{ tenant: 'x' }, no], [{ tenant: 'x', y: 'z' }, ok]]],
+    ['ForAllValues:StringNotEquals keys (missing set: true)', { 'ForAllValues:StringNotEquals': { 'kms:EncryptionContextKeys': 'secret' } }, [[undefined, ok], [{ a: 'x' }, ok], [{ a: 'x', secret: 'y' }, no]]],
+  ];
+  it.each(allowCases)('Allow with %s', async (_name, condition, rows) => {
+    const key = await keyWith(policyOf(statement('Allow', { AWS: ALICE.principal }, 'kms:Encrypt', condition)));
+    const got: Row[] = [];
+    for (const [context] of rows) got.push([context, (await encryptAs(ALICE, key, context)) as Row[1]]);
+    expect(got).toEqual(rows);
+  });
+
+  const denyCases: [string, object, Row[]][] = [
+    ['StringEquals', { StringEquals: { 'kms:EncryptionContext:class': 'secret' } }, [[{ class: 'secret' }, no], [{ CLASS: 'secret' }, no], [{ class: 'public', Class: 'secret' }, no], [{ class: 'Secret' }, ok], [undefined, ok]]],
+    ['StringNotEquals (absent: denied)', { StringNotEquals: { 'kms:EncryptionContext:class': 'public' } }, [[undefined, no], [{ class: 'other' }, no], [{ class: 'public' }, ok]]],
+    // "with a negated condition operator like StringNotEqualsIfExists, the request is still denied even if the tag is missing"
+    ['StringNotEqualsIfExists (absent: denied too)', { StringNotEqualsIfExists: { 'kms:EncryptionContext:class': 'public' } }, [[undefined, no], [{ class: 'other' }, no], [{ class: 'public' }, ok]]],
+    ['StringEqualsIfExists (absent: denied)', { StringEqualsIfExists: { 'kms:EncryptionContext:class': 'secret' } }, [[undefined, no], [{ class: 'secret' }, no], [{ class: 'public' }, ok]]],
+    ['StringLike', { StringLike: { 'kms:EncryptionContext:class': 's*' } }, [[{ class: 'sx' }, no], [{ Class: 'S' }, ok]]],
+    ['Null "true" on the keys (no context: denied)', { Null: { 'kms:EncryptionContextKeys': 'true' } }, [[undefined, no], [{}, no], [{ a: 'b' }, ok]]],
+    ['ForAnyValue:StringEquals keys (value case-sensitive)', { 'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': 'secret' } }, [[{ a: 'b', secret: 'c' }, no], [{ SECRET: 'c' }, ok], [undefined, ok]]],
+    ['ForAnyValue:StringEqualsIgnoreCase keys', { 'ForAnyValue:StringEqualsIgnoreCase': { 'kms:EncryptionContextKeys': 'secret' } }, [[{ SECRET: 'c' }, no]]],
+  ];
+  it.each(denyCases)('Deny with %s, after an unconditional Allow', async (_name, condition, rows) => {
+    const key = await keyWith(policyOf(statement('Allow', { AWS: ALICE.principal }, 'kms:Encrypt'), statement('Deny', { AWS: ALICE.principal }, 'kms:Encrypt', condition)));
+    const got: Row[] = [];
+    for (const [context] of rows) got.push([context, (await encryptAs(ALICE, key, context)) as Row[1]]);
+    expect(got).toEqual(rows);
+  });
+});
+
+describe('key policy x identity policy x grant, for a principal of the key account', () => {
+  // KMS Developer Guide, "Default key policy": the account principal lets IAM policies allow;
+  // "Without this permission, IAM policies that allow access to the key are ineffective, although
+  // IAM policies that deny access to the key are still effective". IAM User Guide, "Policy
+  // evaluation logic": within one account, an Allow in either the key policy (naming the
+  // principal) or, where delegated, the identity policy suffices; an explicit Deny anywhere wins.
+  const keyPolicies = {
+    account: policyOf(statement('Allow', { AWS: ROOT.principal }, 'kms:*')),
+    alice: policyOf(statement('Allow', { AWS: ALICE.principal }, 'kms:Encrypt')),
+    'admin only': policyOf(),
+  } as const;
+  const identity = {
+    none: undefined,
+    'allow Encrypt': { Effect: 'Allow', Action: 'kms:Encrypt', Resource: '*' },
+    'allow Decrypt': { Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*' },
+    'deny Encrypt': { Effect: 'Deny', Action: 'kms:Encrypt', Resource: '*' },
+  } as const;
+  const cases: [keyof typeof keyPolicies, keyof typeof identity, boolean, string][] = [
+    ['account', 'none', false, 'ok'],
+    ['account', 'allow Encrypt', false, 'ok'],
+    ['account', 'allow Decrypt', false, 'AccessDeniedException'],
+    ['account', 'allow Decrypt', true, 'ok'],
+    ['account', 'deny Encrypt', false, 'AccessDeniedException'],
+    ['account', 'deny Encrypt', true, 'AccessDeniedException'],
+    ['alice', 'none', false, 'ok'],
+    ['alice', 'allow Decrypt', false, 'ok'],
+    ['alice', 'deny Encrypt', false, 'AccessDeniedException'],
+    ['admin only', 'none', false, 'AccessDeniedException'],
+    ['admin only', 'none', true, 'ok'],
+    ['admin only', 'allow Encrypt', false, 'AccessDeniedException'],
+    ['admin only', 'allow Encrypt', true, 'ok'],
+    ['admin only', 'deny Encrypt', true, 'AccessDeniedException'],
+  ];
+  it.each(cases)('key policy naming %s, identity policy %s, grant %s: %s', async (policy, attached, grant, expected) => {
+    const key = await keyWith(keyPolicies[policy]);
+    const statementOf = identity[attached];
+    if (statementOf) await kms.putPrincipalPolicy({ Principal: ALICE.principal, PolicyName: 'p', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [statementOf] }) });
+    if (grant) await kms.execute('CreateGrant', { KeyId: key, GranteePrincipal: ALICE.principal, Operations: ['Encrypt'] }, ADMIN);
+    expect(await encryptAs(ALICE, key)).toBe(expected);
+  });
+});
+
+describe('another account', () => {
+  // IAM User Guide, "Cross-account policy evaluation logic": the key policy must allow the other
+  // account or principal (its own IAM is not in the local store); KMS Developer Guide,
+  // kms:CallerAccount and aws:PrincipalAccount restrict "*" to accounts.
+  const cases: [string, string, Record<'alice' | 'partner', string>][] = [
+    ['"*" limited by kms:CallerAccount', policyOf(statement('Allow', '*', 'kms:Encrypt', { StringEquals: { 'kms:CallerAccount': ACCOUNT } })), { alice: 'ok', partner: 'AccessDeniedException' }],
+    ['"*" limited by aws:PrincipalAccount', policyOf(statement('Allow', '*', 'kms:Encrypt', { StringEquals: { 'aws:PrincipalAccount': OTHER } })), { alice: 'AccessDeniedException', partner: 'ok' }],
+    [
+      'a Deny of other accounts by StringNotEquals kms:CallerAccount',
+      policyOf(statement('Allow', '*', 'kms:Encrypt'), statement('Deny', '*', 'kms:*', { StringNotEquals: { 'kms:CallerAccount': ACCOUNT } })),
+      { alice: 'ok', partner: 'AccessDeniedException' },
+    ],
+    ['ArnLike aws:PrincipalArn on the other account', policyOf(statement('Allow', '*', 'kms:Encrypt', { ArnLike: { 'aws:PrincipalArn': `arn:aws:iam::${OTHER}:user/*` } })), { alice: 'AccessDeniedException', partner: 'ok' }],
+  ];
+  it.each(cases)('%s', async (_name, policy, expected) => {
+    const key = await keyWith(policy);
+    expect({ alice: await encryptAs(ALICE, key), partner: await encryptAs(PARTNER, key) }).toEqual(expected);
+  });
+});
+
+describe('elements the local KMS does not implement are refused, not ignored', () => {
+  const base = { Effect: 'Allow', Principal: { AWS: ALICE.principal }, Action: 'kms:Encrypt', Resource: '*' };
+  const cases: [string, object][] = [
+    ['NotPrincipal', { Effect: 'Deny', NotPrincipal: { AWS: ALICE.principal }, Action: 'kms:*', Resource: '*' }],
+    ['NotAction', { Effect: 'Deny', Principal: '*', NotAction: 'kms:Encrypt', Resource: '*' }],
+    ['NotResource', { Effect: 'Deny', Principal: '*', Action: 'kms:*', NotResource: 'arn:aws:kms:*:*:key/x' }],
+    ['a service principal', { ...base, Principal: { Service: 'logs.amazonaws.com' } }],
+    ['an AWS and a Service principal', { ...base, Principal: { AWS: ALICE.principal, Service: 'logs.amazonaws.com' } }],
+    ['a partial wildcard principal', { ...base, Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/*` } }],
+    ['a lower-case element name', { effect: 'Deny', Principal: '*', Action: 'kms:*', Resource: '*' }],
+  ];
+  it.each(cases)('%s: MalformedPolicyDocumentException at PutKeyPolicy', async (_name, extra) => {
+    const key = await keyWith(policyOf());
+    expect(await errorName(kms.execute('PutKeyPolicy', { KeyId: key, Policy: policyOf(extra) }, ADMIN))).toBe('MalformedPolicyDocumentException');
   });
 });
