@@ -123,8 +123,15 @@ function parseConditions(value: unknown, stored: boolean): PolicyCondition[] {
     const operator = parseOperator(rawOperator);
     if (operator === undefined) throw malformed(`Condition operator ${rawOperator} is not supported.`);
     if (!isObject(tests)) throw malformed(`Condition ${rawOperator} must map keys to values.`);
+    const seen = new Set<string>();
     for (const [key, values] of Object.entries(tests)) {
       const lower = key.toLowerCase();
+      // Condition key names are not case-sensitive (IAM User Guide, "Condition"): two spellings
+      // of one key in one operator are the same name twice (see duplicateMemberName), and read
+      // as two tests they would have to hold together, so a Deny listing two values that way
+      // would never apply.
+      if (!stored && seen.has(lower)) throw malformed(`Condition ${rawOperator} names ${key} twice (condition keys are not case-sensitive): list its values in one entry.`);
+      seen.add(lower);
       const info = conditionKeyInfo(lower);
       if (info === undefined) throw malformed(`Condition key ${key} is not supported.`);
       if (!operatorApplies(operator.base, info.type)) throw malformed(`Condition operator ${rawOperator} does not apply to ${key} (a ${info.type} key).`);

@@ -71,6 +71,11 @@ describe('a name twice in one object of a policy is refused, not collapsed to it
       'a condition key twice in one operator',
       doc(`{"Effect":"Allow","Principal":{"AWS":${M}},"Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:EncryptionContext:tenant":"mallory","kms:EncryptionContext:tenant":"alice"}}}`),
     ],
+    [
+      // Condition key names are not case-sensitive (IAM User Guide, "Condition"): one key twice.
+      'a condition key twice in one operator, in two letter cases',
+      doc(`{"Effect":"Allow","Principal":{"AWS":${M}},"Action":"kms:*","Resource":"*"},{"Effect":"Deny","Principal":{"AWS":${M}},"Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:EncryptionContext:tenant":"alice","KMS:EncryptionContext:Tenant":"bob"}}}`),
+    ],
     ['Action twice in a Deny', doc(`{"Effect":"Allow","Principal":{"AWS":${M}},"Action":"kms:*","Resource":"*"},{"Effect":"Deny","Principal":{"AWS":${M}},"Action":"kms:Decrypt","Action":"kms:Encrypt","Resource":"*"}`)],
     ['Principal "AWS" twice in a Deny', doc(`{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"},{"Effect":"Deny","Principal":{"AWS":${M},"AWS":${A}},"Action":"kms:Decrypt","Resource":"*"}`)],
   ];
