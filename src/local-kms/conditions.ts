@@ -23,6 +23,8 @@ export type ConditionKeyType = 'String' | 'Arn' | 'Numeric' | 'Date' | 'Bool';
 /** What the local KMS knows about one condition key. */
 export interface ConditionKeyInfo {
   readonly type: ConditionKeyType;
+  /** A second type whose operators the key takes too (`aws:EpochTime`: date and numeric operators). */
+  readonly alsoType?: ConditionKeyType;
   /** A multivalued key (a set: `aws:TagKeys`, `kms:ResourceAliases`, ...) needs ForAnyValue/ForAllValues. */
   readonly multivalued: boolean;
 }
@@ -36,7 +38,8 @@ const KEYS: ReadonlyMap<string, ConditionKeyInfo> = new Map([
   ['aws:principalaccount', S()],
   ['aws:tagkeys', S(true)],
   ['aws:currenttime', T('Date')],
-  ['aws:epochtime', T('Date')],
+  // "Works with date operators or numeric operators" (IAM User Guide, "AWS global condition context keys").
+  ['aws:epochtime', { type: 'Date', alsoType: 'Numeric', multivalued: false }],
   ['kms:calleraccount', S()],
   ['kms:encryptioncontextkeys', S(true)],
   ['kms:resourcealiases', S(true)],
@@ -114,9 +117,10 @@ export function parseOperator(raw: string): ParsedOperator | undefined {
   return { set, base, family: info.family, ifExists, negated: base.includes('Not') };
 }
 
-/** Whether `type` keys take operators of `base`. */
-export function operatorApplies(base: string, type: ConditionKeyType): boolean {
-  return FAMILIES.get(base)?.types.includes(type) ?? false;
+/** Whether `type` keys (or a key of this type and `alsoType`) take operators of `base`. */
+export function operatorApplies(base: string, type: ConditionKeyType, alsoType?: ConditionKeyType): boolean {
+  const types = FAMILIES.get(base)?.types;
+  return types !== undefined && (types.includes(type) || (alsoType !== undefined && types.includes(alsoType)));
 }
 
 /**

@@ -134,7 +134,7 @@ function parseConditions(value: unknown, stored: boolean): PolicyCondition[] {
       seen.add(lower);
       const info = conditionKeyInfo(lower);
       if (info === undefined) throw malformed(`Condition key ${key} is not supported.`);
-      if (!operatorApplies(operator.base, info.type)) throw malformed(`Condition operator ${rawOperator} does not apply to ${key} (a ${info.type} key).`);
+      if (!operatorApplies(operator.base, info.type, info.alsoType)) throw malformed(`Condition operator ${rawOperator} does not apply to ${key} (a ${info.type} key).`);
       if (info.multivalued && operator.set === undefined && operator.base !== 'Null') {
         throw malformed(`${key} is multivalued: it needs a ForAnyValue: or ForAllValues: operator.`);
       }

@@ -15,7 +15,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalKms } from '../../src/local-kms/index.js';
 import type { Caller } from '../../src/local-kms/operation.js';
 import { cachedKeyPolicy, evaluateKeyPolicy } from '../../src/local-kms/policy.js';
-import { errorName, freshKms, outcomeAs } from './helpers.js';
+import { errorName, freshKms, outcomeAs, type TestClock } from './helpers.js';
 
 const ACCOUNT = '111122223333';
 const OTHER = '444455556666';
@@ -29,8 +29,9 @@ const PARTNER = who('user/partner', OTHER);
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 let kms: LocalKms;
+let clock: TestClock;
 let cleanup: () => void;
-beforeEach(() => ({ kms, cleanup } = freshKms()));
+beforeEach(() => ({ kms, clock, cleanup } = freshKms()));
 afterEach(() => cleanup());
 
 const adminStatement = { Sid: 'admin', Effect: 'Allow', Principal: { AWS: ADMIN.principal }, Action: 'kms:*', Resource: '*' };
@@ -263,6 +264,28 @@ describe('condition operators on the encryption context (Encrypt as alice)', () 
     const got: Row[] = [];
     for (const [context] of rows) got.push([context, (await encryptAs(ALICE, key, context)) as Row[1]]);
     expect(got).toEqual(rows);
+  });
+});
+
+describe('aws:EpochTime takes date and numeric operators', () => {
+  // IAM User Guide, "AWS global condition context keys", aws:EpochTime: "Works with date
+  // operators or numeric operators". Before, Numeric* on it was MalformedPolicyDocumentException.
+  it.each([
+    ['NumericLessThan', { NumericLessThan: { 'aws:EpochTime': String(Date.UTC(2026, 0, 2) / 1000) } }],
+    ['DateLessThan (epoch seconds)', { DateLessThan: { 'aws:EpochTime': String(Date.UTC(2026, 0, 2) / 1000) } }],
+    ['DateLessThan (ISO 8601)', { DateLessThan: { 'aws:EpochTime': '2026-01-02T00:00:00Z' } }],
+  ])('Allow until 2026-01-02 with %s', async (_name, condition) => {
+    const key = await keyWith(policyOf(statement('Allow', { AWS: ALICE.principal }, 'kms:Encrypt', condition)));
+    expect(await encryptAs(ALICE, key)).toBe('ok'); // the clock starts at 2026-01-01
+    clock.advanceDays(1);
+    expect(await encryptAs(ALICE, key)).toBe('AccessDeniedException');
+  });
+
+  it('other numeric keys still refuse date operators, and aws:CurrentTime numeric ones', async () => {
+    const key = await keyWith(policyOf());
+    for (const condition of [{ DateLessThan: { 'kms:RotationPeriodInDays': '2026-01-01' } }, { NumericLessThan: { 'aws:CurrentTime': '1' } }]) {
+      expect(await errorName(kms.execute('PutKeyPolicy', { KeyId: key, Policy: policyOf(statement('Allow', '*', 'kms:Encrypt', condition)) }, ADMIN))).toBe('MalformedPolicyDocumentException');
+    }
   });
 });
 
