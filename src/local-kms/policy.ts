@@ -389,8 +389,12 @@ function conditionHolds(condition: PolicyCondition, request: PolicyRequest, effe
     return operator.ifExists || operator.negated || operator.set === 'all';
   }
   const one = (value: string) => condition.values.some((expected) => valueMatches(operator.base, value, expected)) !== operator.negated;
-  if (operator.set === 'all') return actual.every(one);
-  if (operator.set === 'any') return actual.some(one);
+  // A single-valued key has one value in AWS; several here are case variants of one context or
+  // tag key, read by the rule above whatever the set operator (ForAnyValue: on such a key let a
+  // variant borrow an Allow: {tenant: alice, TENANT: bob} passed "tenant is alice").
+  const multivalued = conditionKeyInfo(condition.key.toLowerCase())?.multivalued ?? false;
+  if (multivalued && operator.set === 'all') return actual.every(one);
+  if (multivalued && operator.set === 'any') return actual.some(one);
   return effect === 'Deny' ? actual.some(one) : actual.every(one);
 }
 

@@ -267,6 +267,38 @@ describe('condition operators on the encryption context (Encrypt as alice)', () 
   });
 });
 
+describe('ForAnyValue: on a single-valued key: case variants cannot borrow an Allow', () => {
+  // A context or tag key is single-valued; several values arise only from keys differing in case.
+  // docs/kms-server.md: a Deny applies if any matches, an Allow only if all do. ForAnyValue: read
+  // them as a set, so one matching variant was enough for an Allow.
+  it('kms:EncryptionContext:<key> (Encrypt as mallory)', async () => {
+    const key = await keyWith(policyOf(statement('Allow', { AWS: MALLORY.principal }, 'kms:Encrypt', { 'ForAnyValue:StringEquals': { 'kms:EncryptionContext:tenant': 'mallory' } })));
+    const rows: [Record<string, string> | undefined, string][] = [
+      [{ tenant: 'mallory' }, 'ok'],
+      [{ TENANT: 'mallory' }, 'ok'],
+      [{ tenant: 'mallory', TENANT: 'alice' }, 'AccessDeniedException'],
+      [{ tenant: 'alice' }, 'AccessDeniedException'],
+      [undefined, 'AccessDeniedException'],
+    ];
+    const got: [Record<string, string> | undefined, string][] = [];
+    for (const [context] of rows) got.push([context, await encryptAs(MALLORY, key, context)]);
+    expect(got).toEqual(rows);
+  });
+
+  it('aws:RequestTag/<tag> (TagResource as mallory): no ENV=prod smuggled next to env=dev', async () => {
+    const key = await keyWith(policyOf(statement('Allow', { AWS: MALLORY.principal }, 'kms:TagResource', { 'ForAnyValue:StringEquals': { 'aws:RequestTag/env': 'dev' } })));
+    expect(await as(MALLORY, 'TagResource', { KeyId: key, Tags: [{ TagKey: 'env', TagValue: 'dev' }, { TagKey: 'ENV', TagValue: 'prod' }] })).toBe('AccessDeniedException');
+    expect(((await kms.execute('ListResourceTags', { KeyId: key }, ADMIN)) as { Tags: unknown[] }).Tags).toEqual([]);
+    expect(await as(MALLORY, 'TagResource', { KeyId: key, Tags: [{ TagKey: 'env', TagValue: 'dev' }] })).toBe('ok');
+  });
+
+  it('a Deny with ForAnyValue: still applies when any variant matches', async () => {
+    const key = await keyWith(policyOf(statement('Allow', { AWS: MALLORY.principal }, 'kms:Encrypt'), statement('Deny', '*', 'kms:Encrypt', { 'ForAnyValue:StringEquals': { 'kms:EncryptionContext:class': 'secret' } })));
+    expect(await encryptAs(MALLORY, key, { class: 'public', CLASS: 'secret' })).toBe('AccessDeniedException');
+    expect(await encryptAs(MALLORY, key, { class: 'public' })).toBe('ok');
+  });
+});
+
 describe('aws:EpochTime takes date and numeric operators', () => {
   // IAM User Guide, "AWS global condition context keys", aws:EpochTime: "Works with date
   // operators or numeric operators". Before, Numeric* on it was MalformedPolicyDocumentException.
