@@ -117,6 +117,9 @@ Examples:
         writeSecretFile(opts.output, file);
         process.stderr.write(json ? '' : `Public key: ${publicKey}\n`);
         if (json) process.stdout.write(JSON.stringify({ publicKey, file: opts.output }) + '\n');
+      } else if (json) {
+        // --json to stdout: the two keys as JSON (as -o prints {publicKey, file}), not the key file's text.
+        process.stdout.write(JSON.stringify({ publicKey, privateKey }) + '\n');
       } else {
         process.stdout.write(file);
       }

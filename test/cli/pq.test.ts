@@ -29,6 +29,18 @@ describe('sealbox keygen --pq and --key pq:', () => {
     expect(readFileSync(keyPath, 'utf8')).toBe(text);
   });
 
+  it('keygen --pq --json without -o prints {publicKey, privateKey} as one JSON line; the private key opens what the public key sealed', async () => {
+    const r = sealbox(home, ['--json', 'keygen', '--pq']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.toString()) as { publicKey: string; privateKey: string };
+    expect(Object.keys(out).sort()).toEqual(['privateKey', 'publicKey']);
+    expect(out.publicKey).toMatch(/^sealbox-xwing1[a-z0-9]+$/);
+    expect(out.privateKey).toMatch(/^SEALBOX-XWING-SECRET-KEY-1[A-Z0-9]{58}$/);
+    const sealed = await encrypt(new TextEncoder().encode('pq json'), { keyring: new XWingKeyring({ publicKey: out.publicKey }) });
+    const opened = await decrypt(sealed.ciphertext, { keyring: new XWingKeyring({ privateKey: out.privateKey }) });
+    expect(new TextDecoder().decode(opened.plaintext)).toBe('pq json');
+  });
+
   it('keygen --pq -o: 0600 under umask 000 too; a dangling symlink at the path is refused, not followed', () => {
     const open = join(dir, 'umask0.key');
     const r = spawnSync('/bin/sh', ['-c', 'umask 000 && exec "$0" "$@"', process.execPath, CLI, 'keygen', '--pq', '-o', open], { env: cliEnv(home) });
