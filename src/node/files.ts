@@ -180,7 +180,7 @@ async function poolPump(
     while (free.length === 0 && !failed) await new Promise<void>((resolve) => (wake = resolve));
     return failed ? undefined : free.pop();
   };
-  const readInto = (slot: Slot): Promise<{ slot: Slot; bytesRead: number }> => input.read(slot.input, 0, chunk, null).then(({ bytesRead }) => ({ slot, bytesRead }));
+  const readInto = (slot: Slot): Promise<{ slot: Slot; bytesRead: number }> => handled(input.read(slot.input, 0, chunk, null).then(({ bytesRead }) => ({ slot, bytesRead })));
   let reading: Promise<{ slot: Slot; bytesRead: number }> | undefined;
   try {
     const first = await take();
@@ -259,6 +259,12 @@ async function poolPump(
   }
 }
 
+/** `promise`, with a handler that does nothing: its rejection is thrown where it is awaited, later. */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
 /** Slots for `threads` workers: two each, so that one waits while the other is worked on. */
 function poolSlots(threads: number, inputBytes: number, outputBytes: number): Slot[] {
   return Array.from({ length: 2 * threads }, () => newSlot(inputBytes, outputBytes));
@@ -309,7 +315,10 @@ async function pump(
   const buffers = reuse?.buffers ?? [Buffer.allocUnsafe(chunkBytes()), Buffer.allocUnsafe(chunkBytes())];
   const holds: (Promise<void> | undefined)[] = [];
   let which = 0;
-  let reading = input.read(buffers[0] as Buffer, 0, chunkBytes(), null);
+  // Each read is awaited later (its error thrown then), after the write or the hash thread
+  // awaited meanwhile: handled at once, or a failed read would be an unhandled rejection, which
+  // ends the process (the temporary file left behind).
+  let reading = handled(input.read(buffers[0] as Buffer, 0, chunkBytes(), null));
   try {
     for (;;) {
       const { bytesRead, buffer } = await reading;
@@ -319,7 +328,7 @@ async function pump(
       await holds[which];
       const size = chunkBytes();
       if ((buffers[which] as Buffer).length < size) buffers[which] = Buffer.allocUnsafe(size);
-      reading = input.read(buffers[which] as Buffer, 0, size, null);
+      reading = handled(input.read(buffers[which] as Buffer, 0, size, null));
       const parts: Uint8Array[] = [];
       const r = process(buffer.subarray(0, bytesRead), (bytes) => parts.push(bytes));
       if (r instanceof Promise) await r;
@@ -333,8 +342,10 @@ async function pump(
       write(parts);
     }
   } finally {
-    // Let an outstanding read finish before the handle is closed.
+    // Let an outstanding read finish before the handle is closed; a write still in flight after
+    // a failure settles too (its own error goes no further: the first one is thrown).
     await reading.catch(() => undefined);
+    await pendingWrite.catch(() => undefined);
     await sync.settle().catch(() => undefined);
   }
   await pendingWrite;
