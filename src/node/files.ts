@@ -372,7 +372,8 @@ async function pump(
  * ```
  * @throws SealboxError ERR_ENCRYPTION_CONTEXT_INVALID, ERR_LIMIT_EXCEEDED, ERR_KEYRING,
  * ERR_WORKER (a frame worker thread (`concurrency` >= 2) or a signed file's hash thread stopped
- * or failed); Node file system errors (ENOENT, EACCES, ...). TypeError/RangeError for
+ * or failed; a thread that cannot be created is no error: this thread does its work); Node
+ * file system errors (ENOENT, EACCES, ...). TypeError/RangeError for
  * bad options (`concurrency`: TypeError unless a number, RangeError unless an integer from 1 to 64).
  */
 export async function encryptFile(src: string, dst: string, options: EncryptFileOptions): Promise<FileResult> {
@@ -390,7 +391,9 @@ export async function encryptFileWithMessageId(src: string, dst: string, options
     const chunk = framesPerRead(plan.frameLength) * plan.frameLength;
     const threads = threadCount(requested, plan.backend);
     if (threads > 1) return await encryptPooled(input, dst, plan, size, chunk, threads, messageId);
-    if (plan.suite.signed && useHashThread(size, plan.backend)) return await encryptHashThread(input, dst, plan, size, chunk, messageId);
+    // First: a new thread starts (tens of milliseconds) while the keyring is asked for a data key.
+    const hash = plan.suite.signed && useHashThread(size, plan.backend) ? openHashSession(true) : undefined;
+    if (hash) return await encryptHashThread(input, dst, plan, size, chunk, hash, messageId);
     const session = await beginEncryption(plan, size, messageId);
     const framer = new EncryptFramer(session, { parts: true });
     const bytesWritten = await writeFileAtomically(dst, async (out) => {
@@ -484,9 +487,7 @@ function outputRing(count: number, bytes: number, shared: boolean): {
  * (pump writes a chunk's output before the chunk after next is processed). Same framer, same
  * session, same bytes as the calling-thread path.
  */
-async function encryptHashThread(input: FileHandle, dst: string, plan: EncryptPlan, size: number, chunk: number, messageId?: Uint8Array): Promise<FileResult> {
-  // First: a new thread starts (tens of milliseconds) while the keyring is asked for a data key.
-  const hash = openHashSession(true);
+async function encryptHashThread(input: FileHandle, dst: string, plan: EncryptPlan, size: number, chunk: number, hash: HashSession, messageId?: Uint8Array): Promise<FileResult> {
   try {
     const signer = await (await getSignatureBackend()).createSigner(hash);
     const session = await beginEncryption(plan, size, messageId, signer);
@@ -573,7 +574,7 @@ async function encryptPooled(input: FileHandle, dst: string, plan: EncryptPlan, 
  * ERR_ENCRYPTION_CONTEXT_MISMATCH, ERR_NO_MATCHING_KEY, ERR_KEYRING, ERR_COMMITMENT_MISMATCH,
  * ERR_DECRYPTION_FAILED (a tag, or a signed message's signature: then no file appears either),
  * ERR_TRUNCATED, ERR_TRAILING_DATA, ERR_SIGNATURE_POLICY, ERR_WORKER (a frame worker thread or
- * a signed file's hash thread stopped or failed); Node file system errors. TypeError/RangeError for bad options (as {@link encryptFile}).
+ * a signed file's hash thread stopped or failed; one that cannot be created is no error); Node file system errors. TypeError/RangeError for bad options (as {@link encryptFile}).
  */
 export async function decryptFile(src: string, dst: string, options: DecryptFileOptions): Promise<FileResult> {
   const plan = planDecryption(options);
@@ -605,6 +606,8 @@ export async function decryptFile(src: string, dst: string, options: DecryptFile
         if (pool || !h.suite.signed || !useHashThread(size, plan.backend)) return beginDecryption(framerPlan, h, bytes, tag);
         // First: a new thread starts (tens of milliseconds) while the keyring unwraps the data key.
         hash = openHashSession(false);
+        // No thread to be had: this thread hashes, as for a small file.
+        if (!hash) return beginDecryption(framerPlan, h, bytes, tag);
         const session = await beginDecryption(plan, h, bytes, tag);
         // The session's own verifier (fed the header on this thread) is set aside for one that
         // hashes on the thread; the key was checked (rules 39, 40) before the keyring was asked.

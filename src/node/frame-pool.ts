@@ -249,7 +249,16 @@ export function openFramePool(real: AeadBackend, open: boolean): FramePool {
       for (let i = 0; i < threads; i++) {
         // Referenced while this file uses it (take() does it; a new worker is): the process
         // waits for the jobs it was sent.
-        const thread = idle.take() ?? spawn();
+        let thread = idle.take();
+        if (!thread) {
+          try {
+            thread = spawn();
+          } catch {
+            // No thread to be had (a process at its thread limit: ERR_WORKER_INIT_FAILED): the
+            // calling thread does the slots no worker can take, as while workers start.
+            break;
+          }
+        }
         mine.push(thread);
       }
     },

@@ -100,13 +100,19 @@ export function injectHashThreadExit(): void {
   faultNext = true;
 }
 
-function spawn(): HashThread {
+/** A new thread; undefined when none can be created (Node's Worker throws ERR_WORKER_INIT_FAILED). */
+function spawnIfPossible(): HashThread | undefined {
+  let worker: Worker;
+  try {
+    worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      // The worker allocates next to nothing (its input is shared memory): small heaps.
+      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
+    });
+  } catch {
+    return undefined;
+  }
   spawned++;
-  const worker = new Worker(WORKER_SOURCE, {
-    eval: true,
-    // The worker allocates next to nothing (its input is shared memory): small heaps.
-    resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
-  });
   const thread: HashThread = { worker, dead: false };
   worker.on('message', (r: Reply) => thread.session?.reply(r));
   const die = (): void => {
@@ -146,11 +152,14 @@ export function hashSessionCount(): number {
 /**
  * A session on an idle (or new) hash thread, for signing (`sign` true) or verifying. Take it
  * early: a new thread takes tens of milliseconds to start, and bytes sent meanwhile wait.
+ * Undefined when no thread can be created (a process at its thread limit): the caller hashes
+ * on its own thread then.
  */
-export function openHashSession(sign: boolean): HashSession {
+export function openHashSession(sign: boolean): HashSession | undefined {
   // Referenced while in use (take() does it; a new worker is): the process waits for the
   // answers this session awaits.
-  const thread = idle.take() ?? spawn();
+  const thread = idle.take() ?? spawnIfPossible();
+  if (!thread) return undefined;
   const s = ++sessions;
   let acks = 0;
   const waiting = new Map<number, { resolve(): void; reject(e: unknown): void }>();

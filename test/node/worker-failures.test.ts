@@ -8,7 +8,7 @@
  * code, or the file system's error), leaves no output and no temporary file, and never hangs.
  * Child-process cases (exit while busy, memory, ENOSPC): worker-process.test.ts.
  */
-import { mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker as RealWorker } from 'node:worker_threads';
@@ -29,10 +29,12 @@ vi.mock('node:worker_threads', async (importOriginal) => {
   return { ...real, Worker, default: { ...real, Worker } };
 });
 
-const { SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } = await import('../../src/index.js');
+const { SealboxError, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } = await import('../../src/index.js');
 const { decryptFile, encryptFile } = await import('../../src/node/index.js');
 const { setHashThreadMinBytes } = await import('../../src/node/files.js');
-const { pattern, testKeyring, thrown } = await import('../helpers/keys.js');
+const { idleFrameThreadCount } = await import('../../src/node/frame-pool.js');
+const { hashThreadSpawns } = await import('../../src/node/hash-thread.js');
+const { bytesEqual, pattern, testKeyring, thrown } = await import('../helpers/keys.js');
 
 const SIGNED = SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384;
 const MIB = 1024 * 1024;
@@ -67,6 +69,75 @@ const paths = [
   ['the frame pool (concurrency 3)', { concurrency: 3 }],
   ['the hash thread (signed)', { suite: SIGNED, hashThread: true }],
 ] as const;
+
+describe('worker threads that cannot be had', () => {
+  // A process at its thread limit: Node's Worker constructor throws ERR_WORKER_INIT_FAILED (the
+  // thread could not be created), or the thread fails before it runs anything.
+  const setup = async (): Promise<Uint8Array> => {
+    const plaintext = pattern(3 * MIB + 9, 5);
+    await writeFile(path('n'), plaintext);
+    await encryptFile(path('n'), path('n.sbx'), { keyring });
+    setHashThreadMinBytes(Number.MAX_SAFE_INTEGER);
+    await encryptFile(path('n'), path('ns.sbx'), { keyring, suite: SIGNED });
+    return plaintext;
+  };
+
+  it('cannot be created: the frame pool and the hash thread leave the work to the calling thread, and the file is done', async () => {
+    const plaintext = await setup();
+    // Threads parked by earlier calls would be taken instead of new ones: none may be idle (these
+    // tests come first in the file).
+    expect(idleFrameThreadCount()).toBe(0);
+    workers.mode = 'throw';
+    setHashThreadMinBytes(0);
+    const tried = workers.tried;
+    const spawned = hashThreadSpawns();
+    await encryptFile(path('n'), path('n2.sbx'), { keyring, concurrency: 4 });
+    await decryptFile(path('n2.sbx'), path('n2.out'), { keyring, concurrency: 4 });
+    expect(bytesEqual(await readFile(path('n2.out')), plaintext)).toBe(true);
+    await encryptFile(path('n'), path('ns2.sbx'), { keyring, suite: SIGNED });
+    await decryptFile(path('ns2.sbx'), path('ns2.out'), { keyring, signaturePolicy: 'require-signed' });
+    expect(bytesEqual(await readFile(path('ns2.out')), plaintext)).toBe(true);
+    await decryptFile(path('ns.sbx'), path('ns.out'), { keyring, signaturePolicy: 'require-signed' });
+    expect(bytesEqual(await readFile(path('ns.out')), plaintext)).toBe(true);
+    // Each call tried (the frame pool gives up at the first thread it cannot have).
+    expect(workers.tried - tried).toBe(5);
+    expect(hashThreadSpawns()).toBe(spawned);
+    expect(idleFrameThreadCount()).toBe(0);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('fail at start: the frame pool leaves the work to the calling thread (or, once a thread ran, ERR_WORKER); a hash thread is ERR_WORKER; no file', async () => {
+    const plaintext = await setup();
+    workers.mode = 'die-at-start';
+    // A thread that failed before it came online is as one still starting: the calling thread
+    // does the slots. One that came online first may have been sent a slot: ERR_WORKER then.
+    const run = async (): Promise<void> => {
+      await encryptFile(path('n'), path('n3.sbx'), { keyring, concurrency: 3 });
+      await decryptFile(path('n3.sbx'), path('n3.out'), { keyring, concurrency: 3 });
+      expect(bytesEqual(await readFile(path('n3.out')), plaintext)).toBe(true);
+    };
+    const pooled = await run().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    if (pooled !== undefined) {
+      expect(pooled).toBeInstanceOf(SealboxError);
+      expect(code(pooled)).toBe('ERR_WORKER');
+      expect(await exists(path('n3.out'))).toBe(false);
+    }
+    // Threads given back before their failure was known are dropped once it is.
+    await vi.waitFor(() => expect(idleFrameThreadCount()).toBe(0));
+    setHashThreadMinBytes(0);
+    const e = await thrown(() => encryptFile(path('n'), path('ns3.sbx'), { keyring, suite: SIGNED }));
+    expect(e).toBeInstanceOf(SealboxError);
+    expect(code(e)).toBe('ERR_WORKER');
+    const d = await thrown(() => decryptFile(path('ns.sbx'), path('ns3.out'), { keyring }));
+    expect(code(d)).toBe('ERR_WORKER');
+    expect(await exists(path('ns3.sbx'))).toBe(false);
+    expect(await exists(path('ns3.out'))).toBe(false);
+    expect(await leftovers()).toEqual([]);
+  });
+});
 
 describe('a read that fails mid-file while a write (slow disk) or the hash thread is awaited', () => {
   // The next read is under way while a chunk is written: a read that failed then was a promise
