@@ -307,17 +307,21 @@ async function pump(
   const write = (parts: Uint8Array[]): void => {
     if (parts.length === 0) return;
     const prev = pendingWrite;
-    pendingWrite = prev.then(() => out.writev(parts)).then((r) => {
-      written += r.bytesWritten;
-      sync.wrote(r.bytesWritten);
-    });
+    // Awaited before the next chunk's write (its error thrown then), after the next read and,
+    // for a signed file, the hash thread: handled at once, like the reads below.
+    pendingWrite = handled(
+      prev.then(() => out.writev(parts)).then((r) => {
+        written += r.bytesWritten;
+        sync.wrote(r.bytesWritten);
+      }),
+    );
   };
   const buffers = reuse?.buffers ?? [Buffer.allocUnsafe(chunkBytes()), Buffer.allocUnsafe(chunkBytes())];
   const holds: (Promise<void> | undefined)[] = [];
   let which = 0;
   // Each read is awaited later (its error thrown then), after the write or the hash thread
   // awaited meanwhile: handled at once, or a failed read would be an unhandled rejection, which
-  // ends the process (the temporary file left behind).
+  // ends the process (the temporary file left behind). So is each write (above).
   let reading = handled(input.read(buffers[0] as Buffer, 0, chunkBytes(), null));
   try {
     for (;;) {

@@ -217,6 +217,58 @@ async function atWrite(n: number, hook: () => unknown): Promise<void> {
   });
 }
 
+
+describe('a write that fails (ENOSPC) while the next read, or the hash thread, is awaited', () => {
+  // The chunk's write was awaited only when the next chunk's output was ready: a write that
+  // failed meanwhile was a rejection with no handler (Node ended the process; a real full
+  // tmpfs showed it, test/node/worker-process.test.ts).
+  let unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+  const undo: (() => void)[] = [];
+  beforeEach(() => {
+    unhandled = [];
+    process.on('unhandledRejection', onUnhandled);
+  });
+  afterEach(() => {
+    process.off('unhandledRejection', onUnhandled);
+    for (const u of undo.splice(0)) u();
+  });
+
+  for (const [name, options] of paths) {
+    it(`${name}: rejects with ENOSPC, no unhandled rejection, no file`, async () => {
+      await writeFile(path('w'), pattern(6 * MIB + 5, 7));
+      const { hashThread, ...opts } = { hashThread: false, ...options };
+      if (hashThread) setHashThreadMinBytes(0);
+      await encryptFile(path('w'), path('w.sbx'), { keyring, ...opts });
+      const proto = await fileHandleProto();
+      const { read, writev } = proto;
+      undo.push(() => Object.assign(proto, { read, writev }));
+      let writes = 0;
+      // By hand, not vi.spyOn (which handles what it returns). The second write fails; reads
+      // take 20 ms more than they do, so that the failure comes while one is awaited.
+      proto.writev = function (this: unknown, ...args: unknown[]) {
+        if (++writes === 2) return Promise.reject(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+        return writev.apply(this, args);
+      };
+      proto.read = function (this: unknown, ...args: unknown[]) {
+        return read.apply(this, args).then(async (r) => {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          return r;
+        });
+      };
+      const e = await thrown(() => encryptFile(path('w'), path('w2.sbx'), { keyring, ...opts }));
+      expect(code(e)).toBe('ENOSPC');
+      writes = 0;
+      const d = await thrown(() => decryptFile(path('w.sbx'), path('w.out'), { keyring, ...opts }));
+      expect(code(d)).toBe('ENOSPC');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(unhandled).toEqual([]);
+      expect(await exists(path('w2.sbx'))).toBe(false);
+      expect(await exists(path('w.out'))).toBe(false);
+      expect(await leftovers()).toEqual([]);
+    });
+  }
+});
 describe('a worker ended from outside mid-file (Worker.terminate through its handle)', () => {
   const plaintext = pattern(6 * MIB + 77, 9);
   const live = (): RealWorker[] => workers.made.filter((w) => w.threadId > 0);
