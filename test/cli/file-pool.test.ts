@@ -1,6 +1,6 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ensureBuilt } from './build.js';
@@ -66,4 +66,47 @@ describe('frame workers in the built package', () => {
       expect(existsSync(join(dir, 'bad.sbx')), bad).toBe(false);
     }
   });
+});
+
+describe.skipIf(process.platform === 'win32')('Ctrl-C while frame workers are busy (--threads 2)', () => {
+  /** A sparse file: long to encrypt, no disk space to read. */
+  const sparse = (path: string, bytes: number): string => {
+    const fd = openSync(path, 'w');
+    ftruncateSync(fd, bytes);
+    closeSync(fd);
+    return path;
+  };
+
+  it('encrypt and decrypt -o FILE: exit 130, neither the output nor its temporary file left', async () => {
+    const key = join(dir, 'int.key');
+    writeFileSync(key, randomBytes(32));
+    const env = cliEnv(join(dir, 'home-int'));
+    const message = join(dir, 'int-message.sbx');
+    const made = spawnSync(process.execPath, [CLI, 'encrypt', sparse(join(dir, 'int-300m'), 300 * 1024 * 1024), '-o', message, '--key', `file:${key}`], { env });
+    expect(made.status, made.stderr.toString()).toBe(0);
+    for (const args of [
+      ['encrypt', sparse(join(dir, 'int-2g'), 2 * 1024 * 1024 * 1024)],
+      ['decrypt', message],
+    ]) {
+      const out = join(dir, `int-out-${args[0]}`);
+      mkdirSync(out);
+      const child = spawn(process.execPath, [CLI, ...args, '-o', join(out, 'result'), '--threads', '2', '--key', `file:${key}`], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+      let exited = false;
+      void closed.then(() => (exited = true));
+      // The moment the temporary output appears the command is stopped, sent SIGINT, and let go
+      // on: the signal arrives while the workers are sealing or opening frames.
+      while (!exited && !readdirSync(out).some((f) => f.endsWith('.sealbox-tmp'))) await new Promise((r) => setTimeout(r, 2));
+      expect(exited, `${args[0]} ended before its temporary file appeared: ${stderr}`).toBe(false);
+      child.kill('SIGSTOP');
+      child.kill('SIGINT');
+      child.kill('SIGCONT');
+      expect(await closed, `${args[0]}: ${stderr}`).toEqual({ code: 130, signal: null });
+      expect(readdirSync(out), args[0]).toEqual([]);
+    }
+    // The 300 MiB message takes disk space.
+    for (const name of ['int-message.sbx', 'int-300m', 'int-2g']) rmSync(join(dir, name), { force: true });
+  }, 90_000);
 });

@@ -54,15 +54,15 @@ describe('a process using Sealbox\'s threads', () => {
   });
 
   it('frame pool with a slow writer: peak RSS stays within the slots and worker heaps of docs/streaming.md', async () => {
-    // docs/streaming.md: two slots of about 2 MiB per thread and a worker's heap (32 MiB old, 8 MiB
-    // young generation at most; about 9-10 MiB) per worker. With concurrency 3, over a baseline
-    // that holds the idle workers: 12 MiB of slots, the workers' heaps growing to their working
-    // size, the calling thread's garbage: measured about 23 MiB. A pool that read ahead of a slow
-    // writer would hold the file (96 MiB, encrypted then decrypted).
+    // docs/streaming.md: two slots of about 2 MiB per thread and a worker's heap (about 9-10 MiB;
+    // at most 32 MiB old and 8 MiB young generation) per worker. With concurrency 3, over a
+    // baseline that holds the idle workers: 12 MiB of slots, the workers' heaps growing to their
+    // working size, the calling thread's garbage (collected later on a busy machine): measured
+    // 21-41 MiB. A pool that read ahead of a slow writer would hold the file: 160 MiB.
     const r = await run('memory', '3');
     expect(r.status, r.stderr).toBe(0);
     const { baseline, peak } = r.lines[0] as { baseline: number; peak: number };
-    expect(peak - baseline).toBeLessThan(40 * MIB);
+    expect(peak - baseline).toBeLessThan(64 * MIB);
   });
 });
 
