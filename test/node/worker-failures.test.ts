@@ -33,7 +33,7 @@ vi.mock('node:worker_threads', async (importOriginal) => {
 const { SealboxError, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } = await import('../../src/index.js');
 const { decryptFile, encryptFile } = await import('../../src/node/index.js');
 const { encryptFileWithMessageId, setHashThreadMinBytes } = await import('../../src/node/files.js');
-const { idleFrameThreadCount, injectFrameWorkerFault, setSlotPlacement } = await import('../../src/node/frame-pool.js');
+const { framePoolStarts, idleFrameThreadCount, injectFrameWorkerFault, setSlotPlacement } = await import('../../src/node/frame-pool.js');
 const { hashSessionCount, hashThreadSpawns } = await import('../../src/node/hash-thread.js');
 const { FixedMaterialsManager, MESSAGE_ID } = await import('../stream/helpers.js');
 const { getAeadBackend } = await import('../../src/crypto/backend.js');
@@ -532,5 +532,26 @@ describe('keys and plaintext on other threads', () => {
     }
     expect(logged).toEqual([]);
     expect(stderr).not.toHaveBeenCalled();
+  });
+});
+
+describe('the concurrency option, beyond test/node/file-pool.test.ts\'s values', () => {
+  it('-0, 1e9, 2^53, MAX_VALUE: RangeError; true, an object with a valueOf, a numeric string: TypeError; 1 and 64 accepted; no file, no thread', async () => {
+    await writeFile(path('v'), pattern(1000));
+    await encryptFile(path('v'), path('v.sbx'), { keyring });
+    const starts = framePoolStarts();
+    for (const [value, type] of [[-0, RangeError], [1e9, RangeError], [2 ** 53, RangeError], [Number.MAX_VALUE, RangeError], [true, TypeError], [{ valueOf: () => 2 }, TypeError], ['3', TypeError]] as const) {
+      expect(await thrown(() => encryptFile(path('v'), path('bad.sbx'), { keyring, concurrency: value as number })), String(value)).toBeInstanceOf(type);
+      expect(await thrown(() => decryptFile(path('v.sbx'), path('bad'), { keyring, concurrency: value as number })), String(value)).toBeInstanceOf(type);
+    }
+    expect(await exists(path('bad.sbx'))).toBe(false);
+    expect(await exists(path('bad'))).toBe(false);
+    // The bounds, on the noble backend (no worker: the calling thread does the work whatever `concurrency` says).
+    for (const concurrency of [1, 64]) {
+      await encryptFile(path('v'), path('ok.sbx'), { keyring, concurrency, backend: 'noble' });
+      await decryptFile(path('ok.sbx'), path('ok'), { keyring, concurrency, backend: 'noble' });
+      expect(bytesEqual(await readFile(path('ok')), await readFile(path('v')))).toBe(true);
+    }
+    expect(framePoolStarts()).toBe(starts);
   });
 });
