@@ -104,13 +104,38 @@ export function temporaryPathFor(dst: string): string {
  */
 const liveTemporaryFiles = new Set<string>();
 
+let exitHook = false;
+
+/**
+ * Adds `path` to {@link liveTemporaryFiles}. The first time, a process 'exit' listener is added
+ * that removes whatever is still there: a program calling `process.exit()` (or ending) while a
+ * write is under way skips that write's own clean-up, and a `decryptFile`'s temporary file
+ * holds plaintext not yet verified. Synchronous, as an 'exit' listener must be. (A process
+ * killed by a signal runs no listener: the CLI handles its signals, src/cli/interrupt.ts.)
+ */
+function track(path: string): void {
+  liveTemporaryFiles.add(path);
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const tmp of liveTemporaryFiles) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // Already renamed or removed.
+      }
+    }
+    liveTemporaryFiles.clear();
+  });
+}
+
 /**
  * Other files of this process that a signal handler removes with its temporary files: the
  * rewrap locks it holds (src/node/file-lock.ts), which would otherwise stay until the next
  * rewrap of the file found their process ended. `held`: false once the file is removed.
  */
 export function removedOnSignal(path: string, held: boolean): void {
-  if (held) liveTemporaryFiles.add(path);
+  if (held) track(path);
   else liveTemporaryFiles.delete(path);
 }
 
@@ -162,7 +187,7 @@ export async function writeFileAtomically<T>(dst: string, body: (out: FileHandle
   const tmp = temporaryPathFor(dst);
   // 'wx': never follow or clobber an existing path; 0o600: plaintext is private until renamed.
   opening++;
-  liveTemporaryFiles.add(tmp);
+  track(tmp);
   let out: FileHandle;
   try {
     out = await fs.open(tmp, 'wx', 0o600);
@@ -246,7 +271,7 @@ export function writeFileAtomicallySync(dst: string, data: Uint8Array, options: 
 function* writeBytesSteps(dst: string, data: Uint8Array, options: { exclusive?: boolean; mode?: number; syncDir: boolean }, fs: AtomicWriteFs, wait: boolean): Steps<boolean> {
   const tmp = temporaryPathFor(dst);
   const fd = fs.openSync(tmp, 'wx', options.mode ?? 0o600);
-  liveTemporaryFiles.add(tmp);
+  track(tmp);
   let open = true;
   let placed = false;
   try {

@@ -41,9 +41,10 @@ describe('a process using Sealbox\'s threads', () => {
     expect(r.signal, r.stderr).toBeNull();
     expect(r.status, r.stderr).toBe(7);
     expect(r.lines).toEqual([{ exiting: true }]);
-    // No output file appeared (process.exit skips the clean-up of temporary files: see the CLI's
-    // signal handling for that).
+    // No output file appeared, and no temporary file is left: process.exit skips each write's
+    // own clean-up, and Sealbox's 'exit' listener removes them (a decryptFile's holds plaintext).
     expect(r.files.filter((f) => !f.startsWith('.') && !['big', 'small', 'small.sbx'].includes(f))).toEqual([]);
+    expect(r.files.filter((f) => f.endsWith('.sealbox-tmp'))).toEqual([]);
   });
 
   it('ends by itself once its work is done, after frame workers, hash threads and the made-ahead ECDSA worker', async () => {
