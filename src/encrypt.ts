@@ -22,7 +22,7 @@ export interface EncryptResult {
  *
  * @example
  * ```ts
- * import { encrypt, RawAesKeyring } from 'sealbox';
+ * import { encrypt, RawAesKeyring, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from 'sealbox';
  * const keyring = new RawAesKeyring({ namespace: 'app', name: 'key-1', wrappingKey });
  * const { ciphertext } = await encrypt(new TextEncoder().encode('hello'), {
  *   keyring,

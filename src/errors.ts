@@ -59,7 +59,8 @@ export interface SealboxErrorOptions {
  * try {
  *   await decrypt(bytes, { keyring });
  * } catch (err) {
- *   if (err instanceof SealboxError && err.code === 'ERR_DECRYPTION_FAILED') { ... }
+ *   if (err instanceof SealboxError && err.code === 'ERR_DECRYPTION_FAILED') console.error('not authentic');
+ *   else throw err;
  * }
  * ```
  */
@@ -100,7 +101,12 @@ export function limitExceeded(what: string, value: number | bigint, limit: numbe
  *
  * @example
  * ```ts
- * catch (err) { if (isSealboxError(err, 'ERR_NO_MATCHING_KEY')) askForAnotherKey(); }
+ * try {
+ *   await decrypt(bytes, { keyring });
+ * } catch (err) {
+ *   if (isSealboxError(err, 'ERR_NO_MATCHING_KEY')) askForAnotherKey();
+ *   else throw err;
+ * }
  * ```
  * @throws Never: not for a value whose prototype cannot be read either (a revoked Proxy, a
  * Proxy whose `getPrototypeOf` trap throws), which is not a SealboxError.

@@ -40,7 +40,7 @@ export interface Suite {
  *
  * @example
  * ```ts
- * header.suite === SUITE_AES256_GCM_HKDF_SHA512_COMMIT; // every v1 message
+ * header.suite === SUITE_AES256_GCM_HKDF_SHA512_COMMIT; // encrypt's default: unsigned, never rewrapped
  * ```
  */
 export const SUITE_AES256_GCM_HKDF_SHA512_COMMIT: Suite = Object.freeze({

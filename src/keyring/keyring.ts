@@ -55,8 +55,15 @@ export interface UnwrapRequest {
  * @example
  * ```ts
  * const keyring: Keyring = {
- *   async wrapKey(req) { ... return { dataKey, encryptedDataKeys: [edk] }; },
- *   async unwrapKey(req) { ... return null; },
+ *   async wrapKey({ suite, encryptionContext, dataKey }) {
+ *     dataKey ??= crypto.getRandomValues(new Uint8Array(suite.dataKeyLength));
+ *     const ciphertext = await wrapWithMyHsm(dataKey, encryptionContext);
+ *     return { dataKey, encryptedDataKeys: [{ providerId: 'my-hsm', providerInfo: new TextEncoder().encode('key-1'), ciphertext }] };
+ *   },
+ *   async unwrapKey({ encryptionContext, encryptedDataKeys }) {
+ *     const mine = encryptedDataKeys.find((edk) => edk.providerId === 'my-hsm');
+ *     return mine ? unwrapWithMyHsm(mine.ciphertext, encryptionContext) : null; // null: "not mine"
+ *   },
  * };
  * ```
  */
@@ -148,8 +155,24 @@ export function checkRawKeyName(namespace: unknown, name: unknown, infoExtraByte
  *
  * @example
  * ```ts
- * if (await acceptDataKey(request, dataKey)) return dataKey;
- * mismatched = true; // and go on with the next EDK
+ * async function unwrapKey(request: UnwrapRequest): Promise<Uint8Array | null> {
+ *   const mine = request.encryptedDataKeys.filter((edk) => edk.providerId === 'my-hsm');
+ *   if (mine.length === 0) return null; // "not mine"
+ *   let mismatched = false;
+ *   const errors: unknown[] = [];
+ *   for (const edk of mine) {
+ *     let dataKey: Uint8Array;
+ *     try {
+ *       dataKey = await unwrapWithMyHsm(edk.ciphertext, request.encryptionContext);
+ *     } catch (err) {
+ *       errors.push(err);
+ *       continue;
+ *     }
+ *     if (await acceptDataKey(request, dataKey)) return dataKey;
+ *     mismatched = true; // and go on with the next EDK
+ *   }
+ *   throw unwrapFailed('HSM key "ops"', mismatched, { errors });
+ * }
  * ```
  * @throws Never itself (the check's own errors pass through, after `dataKey` is zeroed).
  */

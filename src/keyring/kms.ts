@@ -165,7 +165,7 @@ async function unwrapFirst(
  *
  * @example
  * ```ts
- * import { KMSClient } from '@aws-sdk/client-kms';
+ * import { encrypt, KmsKeyring, kmsClientSupplier } from 'sealbox';
  * const keyring = new KmsKeyring({
  *   generatorKeyId: 'arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd',
  *   keyIds: ['arn:aws:kms:eu-west-1:111122223333:key/0f1e2d3c-...'],

@@ -174,6 +174,7 @@ export async function rsaOaepDecrypt(key: CryptoKey, ciphertext: Uint8Array, lab
  * @example
  * ```ts
  * import { readFileSync } from 'node:fs';
+ * import { decrypt, encrypt, RawRsaKeyring } from 'sealbox';
  * const recipient = new RawRsaKeyring({ namespace: 'acme', name: 'ops-2026', publicKey: readFileSync('ops.pub.pem', 'utf8') });
  * const { ciphertext } = await encrypt(data, { keyring: recipient });
  * // on the recipient's side

@@ -291,7 +291,7 @@ async function smithySignature(
  *   `UnrecognizedClientException` or `InvalidSignatureException`.
  * @example
  * ```ts
- * const cred = await verifySigV4(request, { region: 'us-east-1', lookup: (id) => store.get(id) });
+ * const cred = await verifySigV4(request, { region: 'us-east-1', lookup: (id) => store.lookup(id) });
  * console.log(cred.principal);
  * ```
  */

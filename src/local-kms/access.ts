@@ -336,7 +336,7 @@ export const policyOperations = [putKeyPolicy, getKeyPolicy, listKeyPolicies] as
  *
  * @example
  * ```ts
- * const kms = await LocalKms.open({ dataDir, extensions: [accessControlExtension] });
+ * const kms = LocalKms.open({ dataDir, extensions: [accessControlExtension] });
  * ```
  */
 export const accessControlExtension: LocalKmsExtension = {

@@ -47,8 +47,12 @@ export type LocalKmsErrorName =
  *
  * @example
  * ```ts
- * try { await kms.decrypt({ CiphertextBlob: blob }); }
- * catch (err) { if (err instanceof LocalKmsError && err.name === 'InvalidCiphertextException') { ... } }
+ * try {
+ *   await kms.decrypt({ CiphertextBlob: blob });
+ * } catch (err) {
+ *   if (err instanceof LocalKmsError && err.name === 'InvalidCiphertextException') console.error('not a ciphertext of this KMS');
+ *   else throw err;
+ * }
  * ```
  */
 export class LocalKmsError extends Error {

@@ -48,7 +48,6 @@ export interface RewrapResult {
  *
  * @example
  * ```ts
- * import { RawAesKeyring } from 'sealbox';
  * import { rewrap } from 'sealbox/rewrap';
  * // Retire key-1: the message then opens with key-2 only.
  * const { ciphertext } = await rewrap(message, { keyring: key1, to: key2 });

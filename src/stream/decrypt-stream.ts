@@ -132,7 +132,7 @@ export function headerPromise(): { promise: Promise<MessageHeader>; resolve: (h:
  * const dec = decryptStream({ keyring, expectedEncryptionContext: { file: 'report.pdf' } });
  * await download.pipeThrough(dec).pipeTo(fileSink);
  * // Only signed messages: unsigned ones error with ERR_SIGNATURE_POLICY before any key is used.
- * await download.pipeThrough(decryptStream({ keyring, signaturePolicy: 'require-signed' })).pipeTo(fileSink);
+ * const signedOnly = decryptStream({ keyring, signaturePolicy: 'require-signed' });
  * ```
  * @throws TypeError/RangeError for bad options (synchronously). The stream errors with
  * SealboxError ERR_FORMAT_INVALID, ERR_UNSUPPORTED_VERSION, ERR_LIMIT_EXCEEDED,
