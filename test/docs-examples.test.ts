@@ -18,7 +18,7 @@ import type { Example } from './helpers/doc-examples.js';
  *
  * Each example becomes a module of its own that imports from the package's entry points as a user
  * would ('sealbox', 'sealbox/node', ...; mapped to src/ with `paths`), and all of them are checked
- * in one program (strict, NodeNext, the DOM and Node types: what a user's project has).
+ * in one program (strict with noUncheckedIndexedAccess, NodeNext, the DOM and Node types).
  *
  * - An example with import declarations must import every name it uses from the package or any
  *   other module. An example without any (a fragment of a page or a TSDoc comment, whose
@@ -338,6 +338,7 @@ function prepare(example: Example, index: number, exported: Map<string, string>)
 
 const COMPILER_OPTIONS: ts.CompilerOptions = {
   strict: true,
+  noUncheckedIndexedAccess: true, // as this repository's own code is checked
   target: ts.ScriptTarget.ES2022,
   module: ts.ModuleKind.NodeNext,
   moduleResolution: ts.ModuleResolutionKind.NodeNext,

@@ -420,7 +420,7 @@ export class LocalKms {
    *   { operation: 'GenerateDataKey', input: { KeyId: 'alias/app', KeySpec: 'AES_256' } },
    *   { operation: 'GenerateDataKey', input: { KeyId: 'alias/app', KeySpec: 'AES_256' } },
    * ]);
-   * if (results[0].status === 'fulfilled') console.log(results[0].value);
+   * for (const result of results) if (result.status === 'fulfilled') console.log(result.value);
    * ```
    * @throws LocalKmsError when the transaction cannot commit (then for every operation);
    * each operation's own failure is its `rejected` result, as {@link execute} would throw it.
