@@ -68,7 +68,12 @@ export type RangeCore = typeof rangeCore;
  * ```ts
  * // Bytes 1 000 000 to 1 000 999 of a large encrypted file, reading about two frames.
  * const fh = await fs.promises.open('video.sbx');
- * const { plaintext } = await decryptRange(fh, { keyring, start: 1_000_000, end: 1_001_000 });
+ * try {
+ *   const { plaintext } = await decryptRange(fh, { keyring, start: 1_000_000, end: 1_001_000 });
+ *   console.log(plaintext.length); // 1000
+ * } finally {
+ *   await fh.close(); // the caller's handle: decryptRange does not close it
+ * }
  * ```
  * @throws SealboxError ERR_RANGE (range outside the plaintext), ERR_TRUNCATED (size inconsistent
  * with a final frame, or the source returned too few bytes), ERR_TRAILING_DATA, ERR_FORMAT_INVALID,
