@@ -87,12 +87,17 @@ export function checkChunk(chunk: unknown): Uint8Array {
  * a chunk that is not a Uint8Array, or whose buffer is detached or shrunk before it is sealed.
  */
 export class EncryptTransform extends Transform {
-  /** Resolves with the header once the data key is wrapped. */
+  /**
+   * Resolves with the header once the data key is wrapped. Rejects with the stream's error, or,
+   * when it is destroyed first, with the destroy error (ERR_STATE without one).
+   */
   readonly header: Promise<MessageHeader>;
   readonly #plan: EncryptPlan;
   readonly #messageId: Uint8Array | undefined;
   readonly #headerPromise = headerPromise();
   #framer: EncryptFramer | undefined;
+  /** Settles once the materials manager has answered: resolves when the framer is made, rejects with the stream's error. */
+  #ready: Promise<void> = Promise.resolve();
 
   /** @internal Use {@link createEncryptStream}. */
   constructor(options: EncryptOptions, messageId?: Uint8Array) {
@@ -104,28 +109,53 @@ export class EncryptTransform extends Transform {
     this.header = this.#headerPromise.promise;
   }
 
+  /**
+   * Asks the materials manager, but reports the stream constructed at once: Node holds back
+   * `_destroy` until `_construct`'s callback, so a stream destroyed (or a pipeline aborted) while
+   * the keyring was asked stayed open until it answered, and a keyring failing after a plain
+   * `destroy()` then emitted 'error' (an uncaught exception without a listener). Writes and the
+   * end wait for the answer instead; a failure destroys the stream with it, as before.
+   */
   override _construct(callback: (error?: Error | null) => void): void {
+    // Node calls this also for a stream destroyed as soon as it was made: no keyring call then.
+    if (this.destroyed) return callback();
     // A promise whatever beginEncryption does (it may answer at once, or throw at once).
-    new Promise<EncryptSession>((resolve) => resolve(beginEncryption(this.#plan, undefined, this.#messageId))).then(
+    this.#ready = new Promise<EncryptSession>((resolve) => resolve(beginEncryption(this.#plan, undefined, this.#messageId))).then(
       (session) => {
+        if (this.destroyed) return; // stopped meanwhile: the session is dropped unused
         this.#framer = new EncryptFramer(session);
         this.#headerPromise.resolve(session.header);
-        callback();
       },
       (err: unknown) => {
         const error = failure(err);
         this.#headerPromise.reject(error);
-        callback(error);
+        this.destroy(error); // no-op when already destroyed: a stopped stream reports nothing more
+        throw error;
       },
     );
+    this.#ready.catch(() => undefined);
+    callback();
+  }
+
+  /** Runs `step` with the framer once the keyring has answered; a stream destroyed meanwhile skips it. */
+  #withFramer(callback: TransformCallback, step: (framer: EncryptFramer) => void): void {
+    const framer = this.#framer;
+    if (framer !== undefined) step(framer);
+    else this.#ready.then(() => (this.#framer === undefined ? callback() : step(this.#framer)), callback);
   }
 
   override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
-    later(this, chunk, callback, () => settle(() => (this.#framer as EncryptFramer).push(checkChunk(chunk), (bytes) => this.push(bytes)), callback));
+    this.#withFramer(callback, (framer) => later(this, chunk, callback, () => settle(() => framer.push(checkChunk(chunk), (bytes) => this.push(bytes)), callback)));
   }
 
   override _flush(callback: TransformCallback): void {
-    settle(() => (this.#framer as EncryptFramer).finish((bytes) => this.push(bytes)), callback);
+    this.#withFramer(callback, (framer) => settle(() => framer.finish((bytes) => this.push(bytes)), callback));
+  }
+
+  /** Destroyed (by the caller, or by a pipeline): a header not yet made rejects. */
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.#headerPromise.reject(stoppedBeforeHeader(err ?? undefined));
+    callback(err);
   }
 }
 
