@@ -152,8 +152,9 @@ export class EncryptTransform extends Transform {
     this.#withFramer(callback, (framer) => settle(() => framer.finish((bytes) => this.push(bytes)), callback));
   }
 
-  /** Destroyed (by the caller, or by a pipeline): a header not yet made rejects. */
+  /** Destroyed (by the caller, or by a pipeline): the plaintext of a partly filled frame is zeroed, and a header not yet made rejects. */
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.#framer?.abort();
     this.#headerPromise.reject(stoppedBeforeHeader(err ?? undefined));
     callback(err);
   }

@@ -25,6 +25,7 @@ export class EncryptFramer {
   #index = 0;
   #headerSent = false;
   #done = false;
+  #aborted = false;
 
   readonly #parts: boolean;
 
@@ -66,6 +67,19 @@ export class EncryptFramer {
       return this.#session.signer?.sign().then(emit);
     };
     return sealed instanceof Promise ? sealed.then(after) : after(sealed);
+  }
+
+  /**
+   * Stops the framer for good: its stream was destroyed. The plaintext it holds (a partly filled
+   * frame) is zeroed, a chunk being sealed is not read further when its frame is done, and later
+   * calls throw ERR_STATE.
+   */
+  abort(): void {
+    this.#done = true;
+    this.#aborted = true;
+    this.#buffer?.fill(0);
+    this.#buffer = undefined;
+    this.#filled = 0;
   }
 
   #seal(index: number, final: boolean, plaintext: Uint8Array): MaybePromise<Uint8Array[]> {
@@ -112,6 +126,7 @@ export class EncryptFramer {
       if (sealed instanceof Promise) {
         const resume = pos;
         return sealed.then((frame) => {
+          if (this.#aborted) return undefined;
           for (const part of frame) this.#out(part, emit);
           return this.#consume(chunk, length, resume, emit);
         });

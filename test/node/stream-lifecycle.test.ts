@@ -4,6 +4,7 @@
 // AbortError; a stalled consumer bounds what is pulled from the source; writes that are not
 // bytes are TypeErrors. And what Sealbox adds: nothing is released after a stop, what is held
 // is zeroed, and work still under way (a keyring call) never surfaces afterwards.
+import { once } from 'node:events';
 import { Readable, Writable } from 'node:stream';
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -13,6 +14,8 @@ import type { AeadKey } from '../../src/crypto/aead.js';
 import { concat } from '../../src/crypto/bytes.js';
 import { createDecryptStream, createEncryptStream, createRewrapStream } from '../../src/node/index.js';
 import type { Keyring } from '../../src/keyring/keyring.js';
+import { beginEncryption, planEncryption } from '../../src/message/prologue.js';
+import { EncryptFramer } from '../../src/stream/encrypt-framer.js';
 import { parse } from '../helpers/forge.js';
 import { bytesEqual, pattern, testKeyring } from '../helpers/keys.js';
 
@@ -174,6 +177,55 @@ describe('createEncryptStream destroyed while its keyring is asked', () => {
     expect(written).toBeInstanceOf(Error);
     expect(closes()).toBe(1);
     expect(await settled(t.header)).toBe(errors[0]);
+  });
+});
+
+describe('createEncryptStream destroyed with a partly filled frame', () => {
+  it('zeroes the plaintext it held', async () => {
+    const F = 1000;
+    const t = createEncryptStream({ keyring, frameLength: F });
+    await t.header;
+    // The framer's frame buffer is the only array of F bytes that Uint8Array.prototype.set writes
+    // the chunk into; keep every such array.
+    const targets: Uint8Array[] = [];
+    const set = Uint8Array.prototype.set;
+    vi.spyOn(Uint8Array.prototype, 'set').mockImplementation(function (this: Uint8Array, source: ArrayLike<number>, offset?: number) {
+      if (this.length === F) targets.push(this);
+      return set.call(this, source, offset);
+    });
+    const plaintext = pattern(F - 300, 9).map((b) => b | 1);
+    await new Promise<void>((resolve, reject) => t.write(plaintext, (err) => (err ? reject(err) : resolve())));
+    vi.restoreAllMocks();
+    expect(targets.length).toBeGreaterThan(0);
+    expect(targets.some((b) => bytesEqual(b.subarray(0, F - 300), plaintext))).toBe(true);
+    t.destroy();
+    await once(t, 'close');
+    expect(targets.every(zero)).toBe(true);
+  });
+});
+
+describe('EncryptFramer.abort while a chunk is sealed (an asynchronous backend)', () => {
+  it('seals and copies nothing more of the chunk; later calls are ERR_STATE', async () => {
+    const F = 100;
+    const session = await beginEncryption(planEncryption({ keyring, frameLength: F, backend: 'webcrypto' }));
+    const framer = new EncryptFramer(session);
+    const emitted: Uint8Array[] = [];
+    const targets: Uint8Array[] = [];
+    const set = Uint8Array.prototype.set;
+    vi.spyOn(Uint8Array.prototype, 'set').mockImplementation(function (this: Uint8Array, source: ArrayLike<number>, offset?: number) {
+      if (this.length === F) targets.push(this);
+      return set.call(this, source, offset);
+    });
+    // Two whole frames (sealed in place, one after the other) and 50 bytes for the frame buffer.
+    const pushed = framer.push(pattern(2 * F + 50, 4), (b) => emitted.push(b));
+    expect(pushed).toBeInstanceOf(Promise);
+    framer.abort();
+    await pushed;
+    vi.restoreAllMocks();
+    // The header only: frame 0, sealed when the abort came, is dropped, and the rest not read.
+    expect(emitted).toEqual([session.headerBytes]);
+    expect(targets).toEqual([]);
+    expect(() => framer.finish(() => undefined)).toThrow(expect.objectContaining({ code: 'ERR_STATE' }));
   });
 });
 
