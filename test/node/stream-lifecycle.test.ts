@@ -320,12 +320,15 @@ describe('createDecryptStream in a pipeline aborted through its AbortSignal', ()
   });
 });
 
-describe('createRewrapStream destroyed or aborted while its keyring is asked', () => {
-  it('destroy(): closes once, never errors when the keyring fails later, pushes nothing; a pipeline abort is AbortError', async () => {
+describe('createDecryptStream and createRewrapStream destroyed or aborted while the keyring is asked', () => {
+  it.each([
+    ['decrypt', (k: Keyring) => createDecryptStream({ keyring: k })],
+    ['rewrap', (k: Keyring) => createRewrapStream({ keyring: k, to: newKey })],
+  ])('%s: destroy() closes once, never errors when the keyring fails later, pushes nothing; a pipeline abort is AbortError', async (_name, make) => {
     const { ciphertext } = await encrypt(pattern(3000), { keyring, frameLength: 500 });
     for (const outcome of ['fail', 'answer'] as const) {
       const held = heldKeyring();
-      const t = createRewrapStream({ keyring: held.keyring, to: newKey });
+      const t = make(held.keyring);
       const { pushed, errors, closes } = watched(t);
       t.write(ciphertext);
       await held.asked;
@@ -340,7 +343,7 @@ describe('createRewrapStream destroyed or aborted while its keyring is asked', (
     }
     const held = heldKeyring();
     const ac = new AbortController();
-    const t = createRewrapStream({ keyring: held.keyring, to: newKey });
+    const t = make(held.keyring);
     const { pushed } = watched(t);
     const piping = pipeline(Readable.from([Buffer.from(ciphertext)]), t, sink(), { signal: ac.signal });
     await held.asked;
