@@ -439,6 +439,36 @@ describe('writes that are not bytes, and writes after end', () => {
   });
 });
 
+describe('empty and one-byte input', () => {
+  const run = async (t: Transform, input: Uint8Array[]): Promise<{ out: Uint8Array; code: string }> => {
+    const out: Uint8Array[] = [];
+    const code = await pipeline(Readable.from(input.map((b) => Buffer.from(b)), { objectMode: false }), t, new Writable({ write: (c: Uint8Array, _e, cb) => (out.push(c), cb()) })).then(
+      () => 'OK',
+      (e: unknown) => (e as { code?: string }).code ?? String(e),
+    );
+    return { out: concat(...out), code };
+  };
+
+  it('encrypt: an empty message and a one-byte one, which decrypt', async () => {
+    for (const input of [[], [Uint8Array.of(7)]]) {
+      const { out, code } = await run(createEncryptStream({ keyring }), input);
+      expect(code).toBe('OK');
+      const back = await run(createDecryptStream({ keyring }), [out]);
+      expect(back.code).toBe('OK');
+      expect(back.out).toEqual(concat(...input));
+    }
+  });
+
+  it.each([
+    ['decrypt', () => createDecryptStream({ keyring })],
+    ['rewrap', () => createRewrapStream({ keyring, to: newKey })],
+  ])('%s: no input or one byte of the magic is ERR_TRUNCATED, one other byte ERR_FORMAT_INVALID; nothing comes out', async (_name, make) => {
+    expect(await run(make(), [])).toEqual({ out: new Uint8Array(0), code: 'ERR_TRUNCATED' });
+    expect(await run(make(), [Uint8Array.of(0x53)])).toEqual({ out: new Uint8Array(0), code: 'ERR_TRUNCATED' });
+    expect(await run(make(), [Uint8Array.of(0x00)])).toEqual({ out: new Uint8Array(0), code: 'ERR_FORMAT_INVALID' });
+  });
+});
+
 describe('a source that fails', () => {
   it('fails the pipeline with its error; the destination gets nothing after it', async () => {
     const F = 1000;
