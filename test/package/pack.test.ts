@@ -126,9 +126,12 @@ describe('the packed package', () => {
     // 490,680; 520 kB leaves the usual room. 560 kB since the day's third session: fixes from
     // nine reviews (shared-memory inputs, the rewrap lock, the local KMS at rest, streams that
     // stop, X-Wing, the key-service commands), their docs and CHANGELOG entries took it to
-    // 521,477 bytes (the CHANGELOG alone is 123 kB of text).
+    // 521,477 bytes (the CHANGELOG alone is 123 kB of text). 620 kB since 2026-12-08: the third-
+    // party notices file (the licence texts of the nine packages bundled into dist/), and the
+    // fixes of thirteen reviews with their docs and CHANGELOG entries (178 kB of text now), took
+    // it to about 572,000 bytes.
     console.log(`tarball ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${paths.length} files`);
-    expect(packed.size).toBeLessThan(560_000);
+    expect(packed.size).toBeLessThan(620_000);
   });
 
   it('dist/THIRD_PARTY_NOTICES.md lists every package the build copies into dist/, at its version, with the full text of its own licence file(s), and nothing else', async () => {
