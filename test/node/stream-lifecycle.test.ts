@@ -9,8 +9,7 @@ import { Readable, Writable } from 'node:stream';
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { encrypt, getAeadBackend, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../../src/index.js';
-import type { AeadKey } from '../../src/crypto/aead.js';
+import { encrypt, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../../src/index.js';
 import { concat } from '../../src/crypto/bytes.js';
 import { createDecryptStream, createEncryptStream, createRewrapStream } from '../../src/node/index.js';
 import type { Keyring } from '../../src/keyring/keyring.js';
@@ -18,6 +17,7 @@ import { beginEncryption, planEncryption } from '../../src/message/prologue.js';
 import { EncryptFramer } from '../../src/stream/encrypt-framer.js';
 import { parse } from '../helpers/forge.js';
 import { bytesEqual, pattern, testKeyring } from '../helpers/keys.js';
+import { recordOpens } from '../helpers/record-opens.js';
 
 const keyring = testKeyring('life', 3);
 const newKey = testKeyring('life-new', 4);
@@ -73,24 +73,9 @@ function watched(t: Transform): { pushed: Uint8Array[]; errors: unknown[]; close
   return { pushed, errors, closes: () => closes };
 }
 
-/** Every array the default backend's frame keys opened (decrypt) or were given to seal, in order. */
+/** Every array the default backend's frame keys opened (decrypt), in order. */
 function recordKeys(): { opened: Uint8Array[] } {
-  const opened: Uint8Array[] = [];
-  const aead = getAeadBackend();
-  const importKey = aead.importKey.bind(aead);
-  vi.spyOn(aead, 'importKey').mockImplementation((raw) => {
-    const wrap = (key: AeadKey): AeadKey => ({
-      seal: key.seal.bind(key),
-      open: (nonce, aad, sealed) => {
-        const r = key.open(nonce, aad, sealed);
-        const keep = (p: Uint8Array): Uint8Array => (opened.push(p), p);
-        return r instanceof Promise ? r.then(keep) : keep(r);
-      },
-    });
-    const k = importKey(raw);
-    return k instanceof Promise ? k.then(wrap) : wrap(k);
-  });
-  return { opened };
+  return { opened: recordOpens() };
 }
 
 const zero = (b: Uint8Array): boolean => b.every((x) => x === 0);

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { decryptStream, encrypt, getAeadBackend, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../../src/index.js';
-import type { AeadKey } from '../../src/crypto/aead.js';
+import { decryptStream, encrypt, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../../src/index.js';
 import { concat } from '../../src/crypto/bytes.js';
 import { bytesEqual, pattern, testKeyring } from '../helpers/keys.js';
+import { recordOpens } from '../helpers/record-opens.js';
 
 // docs/streaming.md, "Signed messages": a Web decrypt stream cancelled (Node calls the
 // transformer's cancel) while a signed message's signature is awaited releases nothing more,
@@ -14,26 +14,6 @@ const SIGNED = SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384;
 
 afterEach(() => vi.restoreAllMocks());
 
-/** Every plaintext array the backend's frame opens returned. */
-function recordOpens(backend: 'node' | 'webcrypto'): Uint8Array[] {
-  const opened: Uint8Array[] = [];
-  const aead = getAeadBackend(backend);
-  const importKey = aead.importKey.bind(aead);
-  vi.spyOn(aead, 'importKey').mockImplementation((raw) => {
-    const wrap = (key: AeadKey): AeadKey => ({
-      ...key,
-      seal: key.seal.bind(key),
-      open: (nonce, aad, sealed) => {
-        const r = key.open(nonce, aad, sealed);
-        const keep = (p: Uint8Array): Uint8Array => (opened.push(p), p);
-        return r instanceof Promise ? r.then(keep) : keep(r);
-      },
-    });
-    const k = importKey(raw);
-    return k instanceof Promise ? k.then(wrap) : wrap(k);
-  });
-  return opened;
-}
 
 describe.each(['node', 'webcrypto'] as const)('signed decryptStream cancelled before its signature (%s)', (backend) => {
   it.each([
