@@ -95,14 +95,12 @@ describe('-o onto what is not a plain file', () => {
 });
 
 /**
- * Another user who can create files in a directory the output goes to (a sticky /tmp, a shared
- * project directory) plants a named pipe under the output's name and reads it: the plaintext
- * meant for a private 0600 file went to them. (Linux's fs.protected_fifos=1 stops this in
- * sticky directories only, and only where it is on; macOS and containers have no such guard.)
+ * A directory with a raw key file, a plaintext `m.txt` (its message to be made at `m.sbx`) and a
+ * sticky world-writable `shared/` (as /tmp), where another user plants things.
  */
-describe.skipIf(!hasMkfifo || process.getuid?.() !== 0)('-o onto a named pipe another user made (as root: the pipe is given to uid 4242)', () => {
-  const dir = tmp('outputs-foreign');
-  const home = tmp('outputs-foreign-home');
+function sharedDirFixture(name: string): { dir: string; home: string; key: string; keyArg: string[]; message: string; shared: string } {
+  const dir = tmp(name);
+  const home = tmp(`${name}-home`);
   const key = join(dir, 'k.key');
   writeFileSync(key, Buffer.alloc(32, 7));
   const keyArg = ['--key', `file:${key}`];
@@ -111,6 +109,17 @@ describe.skipIf(!hasMkfifo || process.getuid?.() !== 0)('-o onto a named pipe an
   const shared = join(dir, 'shared');
   mkdirSync(shared);
   chmodSync(shared, 0o1777);
+  return { dir, home, key, keyArg, message, shared };
+}
+
+/**
+ * Another user who can create files in a directory the output goes to (a sticky /tmp, a shared
+ * project directory) plants a named pipe under the output's name and reads it: the plaintext
+ * meant for a private 0600 file went to them. (Linux's fs.protected_fifos=1 stops this in
+ * sticky directories only, and only where it is on; macOS and containers have no such guard.)
+ */
+describe.skipIf(!hasMkfifo || process.getuid?.() !== 0)('-o onto a named pipe another user made (as root: the pipe is given to uid 4242)', () => {
+  const { dir, home, key, keyArg, message, shared } = sharedDirFixture('outputs-foreign');
 
   /** A FIFO of uid 4242 in the shared directory, and the attacker's end of it (open, non-blocking). */
   function planted(name: string): { fifo: string; read: () => string; close: () => void } {
@@ -198,16 +207,7 @@ describe.skipIf(!hasMkfifo || process.getuid?.() !== 0)('-o onto a named pipe an
  * stat that follows it; macOS and containers (this one: 0) have no such guard.
  */
 describe.skipIf(process.getuid?.() !== 0)('-o onto a symbolic link another user made in a sticky directory (as root: the link is given to uid 4242)', () => {
-  const dir = tmp('outputs-link');
-  const home = tmp('outputs-link-home');
-  const key = join(dir, 'k.key');
-  writeFileSync(key, Buffer.alloc(32, 7));
-  const keyArg = ['--key', `file:${key}`];
-  const message = join(dir, 'm.sbx');
-  writeFileSync(join(dir, 'm.txt'), 'the plaintext\n');
-  const shared = join(dir, 'shared');
-  mkdirSync(shared);
-  chmodSync(shared, 0o1777);
+  const { dir, home, key, keyArg, message, shared } = sharedDirFixture('outputs-link');
   const precious = join(dir, 'bashrc');
 
   it('decrypt -o and rewrap -o refuse it (EPERM, exit 1); the file it points to is untouched', () => {
