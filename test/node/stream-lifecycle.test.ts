@@ -30,6 +30,18 @@ async function turns(n = 20): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 }
 
+/**
+ * How a pipeline stopped through its AbortSignal rejects: with an AbortError, or (Node 24, when
+ * the abort comes while a stream is still starting or its source has ended) with
+ * ERR_STREAM_PREMATURE_CLOSE for a stream the abort destroyed. Either is Node's report that the
+ * pipeline was stopped; what these tests check of Sealbox is that it settles at once (not
+ * 'pending') and that nothing is released afterwards.
+ */
+function isStop(value: unknown): boolean {
+  const e = value as { name?: string; code?: string } | null;
+  return e?.name === 'AbortError' || e?.code === 'ERR_STREAM_PREMATURE_CLOSE';
+}
+
 /** How `promise` has settled after a few event-loop turns: the error, 'resolved', or 'pending'. */
 async function settled(promise: Promise<unknown>): Promise<unknown> {
   let state: unknown = 'pending';
@@ -128,8 +140,8 @@ describe('createEncryptStream destroyed while its keyring is asked', () => {
     const piping = pipeline(Readable.from([Buffer.from(pattern(1000))]), t, sink(), { signal: ac.signal });
     await held.asked;
     ac.abort();
-    expect(await settled(piping)).toMatchObject({ name: 'AbortError' });
-    expect(await settled(t.header)).toMatchObject({ name: 'AbortError' });
+    expect(isStop(await settled(piping)), 'stopped at once').toBe(true);
+    expect(isStop(await settled(t.header)), 'stopped at once').toBe(true);
     held.answer();
     await turns();
     expect(pushed).toEqual([]);
@@ -215,19 +227,30 @@ describe('EncryptFramer.abort while a chunk is sealed (an asynchronous backend)'
 });
 
 describe('createDecryptStream in a pipeline aborted through its AbortSignal', () => {
-  /** A source that yields `parts`, then waits for `go` before yielding `rest` (which it never does when aborted). */
+  /**
+   * A source that pushes `parts`, then waits for `go` before pushing `rest` (which it never does
+   * once destroyed). A plain Readable, not an async generator: Node 22 and 24 let a pipeline
+   * settle only once every stream has closed, and a generator suspended at an await closes only
+   * when that await returns.
+   */
   function pausedSource(parts: Uint8Array[], rest: Uint8Array[]) {
-    let go!: () => void;
-    const gate = new Promise<void>((r) => (go = r));
     let reached!: () => void;
     const atGate = new Promise<void>((r) => (reached = r));
-    async function* generate() {
-      for (const p of parts) yield Buffer.from(p);
-      reached();
-      await gate;
-      for (const p of rest) yield Buffer.from(p);
-    }
-    return { source: Readable.from(generate(), { objectMode: false }), atGate, go };
+    let started = false;
+    const source = new Readable({
+      read() {
+        if (started) return;
+        started = true;
+        for (const p of parts) this.push(Buffer.from(p));
+        reached();
+      },
+    });
+    const go = (): void => {
+      if (source.destroyed) return;
+      for (const p of rest) source.push(Buffer.from(p));
+      source.push(null);
+    };
+    return { source, atGate, go };
   }
 
   function collectingSink(): { sink: Writable; received: Uint8Array[] } {
@@ -245,13 +268,14 @@ describe('createDecryptStream in a pipeline aborted through its AbortSignal', ()
     const piping = pipeline(Readable.from([Buffer.from(ciphertext)]), t, out, { signal: ac.signal });
     await held.asked;
     ac.abort();
-    expect(await settled(piping)).toMatchObject({ name: 'AbortError' });
-    expect(await settled(t.header)).toMatchObject({ name: 'AbortError' });
+    expect(isStop(await settled(piping)), 'stopped at once').toBe(true);
+    expect(isStop(await settled(t.header)), 'stopped at once').toBe(true);
     held.answer();
     await turns();
     expect(pushed).toEqual([]);
     expect(received).toEqual([]);
-    expect(errors.map((e) => (e as Error).name)).toEqual(['AbortError']);
+    expect(errors).toHaveLength(1);
+    expect(isStop(errors[0])).toBe(true);
     expect(closes()).toBe(1);
   });
 
@@ -271,7 +295,7 @@ describe('createDecryptStream in a pipeline aborted through its AbortSignal', ()
     await atGate;
     await turns();
     ac.abort();
-    expect(await settled(piping)).toMatchObject({ name: 'AbortError' });
+    expect(isStop(await settled(piping)), 'stopped at once').toBe(true);
     go();
     await turns();
     expect(bytesEqual(concat(...pushed), plaintext.subarray(0, 2 * F))).toBe(true);
@@ -295,7 +319,7 @@ describe('createDecryptStream in a pipeline aborted through its AbortSignal', ()
     expect(final).toHaveLength(1);
     expect(zero(final[0]!)).toBe(false);
     ac.abort();
-    expect(await settled(piping)).toMatchObject({ name: 'AbortError' });
+    expect(isStop(await settled(piping)), 'stopped at once').toBe(true);
     go();
     await turns();
     // The regular frames were released as the frames after them verified; the final frame never.
@@ -333,7 +357,7 @@ describe('createDecryptStream and createRewrapStream destroyed or aborted while 
     const piping = pipeline(Readable.from([Buffer.from(ciphertext)]), t, sink(), { signal: ac.signal });
     await held.asked;
     ac.abort();
-    expect(await settled(piping)).toMatchObject({ name: 'AbortError' });
+    expect(isStop(await settled(piping)), 'stopped at once').toBe(true);
     held.answer();
     await turns();
     expect(pushed).toEqual([]);
