@@ -109,6 +109,20 @@ describe('a name twice in one object of a policy is refused, not collapsed to it
     expect(await encryptAs(BOB, key, { tenant: '"Effect":"x","Effect":"y"' })).toBe('ok');
   });
 
+  it('a name after a string holding an escaped quote is still seen twice (the scan skips \\" inside strings)', async () => {
+    // One escaped quote before the duplicate and one after: a scan that ended a string at \"
+    // would read every string in between out of phase and find no name at all.
+    const policy = `{"Version":"2012-10-17","Statement":[${admin},{"Sid":"say \\"hi","Effect":"Deny","Effect":"Allow","Principal":{"AWS":${M}},"Action":"kms:Decrypt","Resource":"*"}],"Id":"a \\" b"}`;
+    expect(() => JSON.parse(policy) as unknown).not.toThrow();
+    expect(await errorName(kms.execute('CreateKey', { Policy: policy }, ADMIN))).toBe('MalformedPolicyDocumentException');
+  });
+
+  it('a list (not an object) may hold one value twice', async () => {
+    const policy = `{"Version":"2012-10-17","Statement":[${admin},{"Effect":"Allow","Principal":{"AWS":["${ALICE.principal}","${ALICE.principal}"]},"Action":["kms:Encrypt","kms:Encrypt"],"Resource":"*","Condition":{"StringEquals":{"kms:EncryptionContext:tenant":["a","a"]}}}]}`;
+    const key = await keyWith(policy);
+    expect(await encryptAs(ALICE, key, { tenant: 'a' })).toBe('ok');
+  });
+
   it('a policy stored before the check is still read (as JSON.parse reads it), so no key is locked out', () => {
     const stored = `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}}`;
     const request = { principal: ALICE.principal, accountId: ACCOUNT, action: 'kms:PutKeyPolicy', keyArn: `arn:aws:kms:us-east-1:${ACCOUNT}:key/k` };
