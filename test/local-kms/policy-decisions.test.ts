@@ -311,6 +311,19 @@ describe('ForAnyValue: on a single-valued key: case variants cannot borrow an Al
     expect(await encryptAs(MALLORY, key, { class: 'public', CLASS: 'secret' })).toBe('AccessDeniedException');
     expect(await encryptAs(MALLORY, key, { class: 'public' })).toBe('ok');
   });
+
+  it('a stored Deny with ForAllValues: (refused in new policies) applies when any variant matches, too', () => {
+    // Read as a set, ForAllValues: wanted every variant to match: CLASS=public next to
+    // class=secret took the Deny away. Only a policy stored before the OverlyPermissiveCondition
+    // check can hold it, and it is still evaluated.
+    const stored = policyOf(statement('Allow', { AWS: MALLORY.principal }, 'kms:Encrypt'), statement('Deny', '*', 'kms:Encrypt', { 'ForAllValues:StringEquals': { 'kms:EncryptionContext:class': 'secret' } }));
+    const decide = (encryptionContext: Record<string, string>) =>
+      evaluateKeyPolicy(cachedKeyPolicy(stored), { principal: MALLORY.principal, accountId: ACCOUNT, action: 'kms:Encrypt', keyArn: `arn:aws:kms:us-east-1:${ACCOUNT}:key/k`, encryptionContext });
+    expect(decide({ class: 'secret', CLASS: 'public' })).toBe('deny');
+    expect(decide({ CLASS: 'secret', class: 'public' })).toBe('deny');
+    expect(decide({ class: 'secret' })).toBe('deny');
+    expect(decide({ class: 'public' })).toBe('allow');
+  });
 });
 
 describe('aws:EpochTime takes date and numeric operators', () => {
