@@ -144,6 +144,8 @@ describe('Principal: only ARNs that can name a caller are accepted', () => {
     `arn:aws:iam::${ACCOUNT}:mallory`,
     `arn:aws:iam::${ACCOUNT}:policy/admin`,
     `arn:aws:sts::${ACCOUNT}:assumed-role/app`,
+    // STS API Reference, GetFederationToken, Name: alphanumerics and _=,.@- (no slash, no path).
+    `arn:aws:sts::${ACCOUNT}:federated-user/bob/admin`,
   ];
   it.each(refused)('%s is MalformedPolicyDocumentException at CreateKey and PutKeyPolicy', async (principal) => {
     const policy = policyOf(statement('Allow', { AWS: ALICE.principal }, 'kms:*'), statement('Deny', { AWS: principal }, 'kms:Decrypt'));
