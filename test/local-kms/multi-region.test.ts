@@ -253,6 +253,21 @@ describe('deletion', () => {
     expect(await errorName(us.describeKey({ KeyId: id }))).toBe('NotFoundException');
   });
 
+  it('a primary in PendingReplicaDeletion reports rotation off, as any key pending deletion; cancelled, its setting is back', async () => {
+    // AWS KMS API Reference, GetKeyRotationStatus: "While a KMS key is pending deletion, its key
+    // rotation status is false ... If you cancel the deletion, the original key rotation status
+    // returns to true."
+    const id = await primaryKey();
+    await us.enableKeyRotation({ KeyId: id });
+    await us.replicateKey({ KeyId: id, ReplicaRegion: 'eu-west-1' });
+    expect((await us.scheduleKeyDeletion({ KeyId: id, PendingWindowInDays: 7 })).KeyState).toBe('PendingReplicaDeletion');
+    const pending = await us.getKeyRotationStatus({ KeyId: id });
+    expect(pending.KeyRotationEnabled).toBe(false);
+    expect(pending.NextRotationDate).toBeUndefined();
+    await us.cancelKeyDeletion({ KeyId: id });
+    expect((await us.getKeyRotationStatus({ KeyId: id })).KeyRotationEnabled).toBe(true);
+  });
+
   it("a primary's own window counts from when its last replica's deletion fell due, not from the next call", async () => {
     const DAY = 86_400_000;
     const start = clock.time;
