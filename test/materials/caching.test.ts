@@ -293,6 +293,19 @@ describe('CachingMaterialsManager: encrypt', () => {
     expect(keyring.wraps).toBe(2);
   });
 
+  it('a key whose bytes are used up exactly is not handed to a stream of unknown length (it would fail at its first byte): the stream gets a fresh key', async () => {
+    const { keyring, cmm } = setup({ maxBytesEncrypted: 10 });
+    const run = async (length: number): Promise<Uint8Array> => {
+      const source = new Blob([pattern(length, length) as Uint8Array<ArrayBuffer>]).stream();
+      return new Uint8Array(await new Response(source.pipeThrough(encryptStream({ materialsManager: cmm, frameLength: 1024, encryptionContext: { a: '1' } }))).arrayBuffer());
+    };
+    await encrypt(pattern(10), { materialsManager: cmm, encryptionContext: { a: '1' } }); // all 10 bytes of the key
+    expect(keyring.wraps).toBe(1);
+    const out = await run(5);
+    expect(bytesEqual((await decrypt(out, { keyring: testKeyring('counted', 3) })).plaintext, pattern(5, 5))).toBe(true);
+    expect(keyring.wraps).toBe(2);
+  });
+
   it('maxBytesEncrypted 0: a stream of unknown length bypasses the cache (a cached key may protect no byte), as a non-empty one-shot message does', async () => {
     const { keyring, cmm } = setup({ maxBytesEncrypted: 0 });
     const run = async (length: number): Promise<Uint8Array> => {
