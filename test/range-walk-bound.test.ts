@@ -14,7 +14,8 @@ const keyring = new RawAesKeyring({ namespace: 'test', name: 'range-walk', wrapp
 const F = 64 * 1024;
 
 
-async function makeReader(frames: number) {
+/** A reader of `frames` regular frames (and one byte more), the frame at index `badFrame` (if any) of unknown type. */
+async function makeReader(frames: number, badFrame = -1) {
   const { ciphertext } = await encrypt(new Uint8Array(F * 2 + 10), { keyring, frameLength: F });
   const bodyStart = readPreamble(ciphertext)! + TAG_BYTES;
   // The regular frame's size from a real message: its second frame starts where the first ends.
@@ -31,7 +32,7 @@ async function makeReader(frames: number) {
       for (let i = 0; i < length; i++) {
         const at = offset + i;
         if (at < bodyStart) out[i] = ciphertext[at]!;
-        else if ((at - bodyStart) % R === 0) out[i] = FRAME_REGULAR;
+        else if ((at - bodyStart) % R === 0) out[i] = (at - bodyStart) / R === badFrame ? 0x7f : FRAME_REGULAR;
       }
       return out;
     },
@@ -54,6 +55,21 @@ describe('decryptRange on a message with no final frame where its size puts it',
     const { reader, reads } = await makeReader(3000);
     expect(await code(decryptRange(reader, { keyring, start: 0, end: 1 }))).toBe('ERR_TRUNCATED');
     expect(reads()).toBeLessThanOrEqual(1024 + 8);
+  });
+
+  it('the bound is 1,024 reads exactly: an unknown frame type met by the 1,024th read is named, one the 1,025th would meet is not', async () => {
+    for (const [badFrame, expected] of [[1023, 'ERR_FORMAT_INVALID'], [1024, 'ERR_TRUNCATED']] as const) {
+      const { reader, reads } = await makeReader(3000, badFrame);
+      expect(await code(decryptRange(reader, { keyring, start: 0, end: 1 })), `frame ${badFrame}`).toBe(expected);
+      expect(reads()).toBeLessThanOrEqual(1024 + 8);
+    }
+  });
+
+  it('a message in memory is walked whole, past 1,024 frames, to its fault', async () => {
+    // 1,101 frames of 64 KiB (about 72 MB, zero-filled): each frame's type byte is one step.
+    const { reader } = await makeReader(1101, 1100);
+    const message = reader.read(0, reader.size);
+    expect(await code(decryptRange(message, { keyring, start: 0, end: 1 }))).toBe('ERR_FORMAT_INVALID');
   });
 
   it('a short one is walked to its fault (the extra byte after the last whole frame: ERR_TRUNCATED inside a frame)', async () => {
