@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalKms } from '../../src/local-kms/index.js';
 
@@ -69,6 +70,27 @@ describe('a sealed store whose root key is not given', () => {
     const again = LocalKms.open({ dataDir: dir });
     expect((await again.describeKey({ KeyId: id })).KeyMetadata!.KeyId).toBe(id);
     again.close();
+  });
+
+  it('a store opened once and never used (its check value recorded, nothing sealed yet): refused, no root.key created', () => {
+    const dir = freshDir();
+    LocalKms.open({ dataDir: dir }).close();
+    unlinkSync(join(dir, 'root.key'));
+    expect(() => LocalKms.open({ dataDir: dir })).toThrow(expect.objectContaining({ name: 'RootKeyMismatchException' }));
+    expect(existsSync(join(dir, 'root.key'))).toBe(false);
+  });
+
+  it('a store holding keys whose check value was deleted: refused, no root.key created', async () => {
+    const dir = freshDir();
+    const kms = LocalKms.open({ dataDir: dir });
+    await kms.createKey({});
+    kms.close();
+    const db = new Database(join(dir, 'kms.sqlite'));
+    expect(db.prepare("DELETE FROM meta WHERE name = 'root_key_check'").run().changes).toBe(1);
+    db.close();
+    unlinkSync(join(dir, 'root.key'));
+    expect(() => LocalKms.open({ dataDir: dir })).toThrow(expect.objectContaining({ name: 'RootKeyMismatchException' }));
+    expect(existsSync(join(dir, 'root.key'))).toBe(false);
   });
 
   it('a new store still gets its root.key on first open, and opens with it again', async () => {
