@@ -165,11 +165,13 @@ describe('X-Wing keyring: secrets zeroed', () => {
     for (const name of ['node', 'noble'] as const) {
       const backend = getAeadBackend(name);
       const imported: { disposed: boolean }[] = [];
+      /** The raw wrapping keys handed to the backend: each must be zeroed once imported. */
+      const raws: Uint8Array[] = [];
       /** The backend, each key it gives recording whether it was disposed of. */
       const recording: AeadBackend = {
         name: backend.name,
-        importKey: async (raw) => track(await backend.importKey(raw)),
-        ...(backend.importTransientKey ? { importTransientKey: (raw: Uint8Array) => track(backend.importTransientKey!(raw)) } : {}),
+        importKey: async (raw) => (raws.push(raw), track(await backend.importKey(raw))),
+        ...(backend.importTransientKey ? { importTransientKey: (raw: Uint8Array) => (raws.push(raw), track(backend.importTransientKey!(raw))) } : {}),
       };
       function track<K extends AeadKey>(key: K): K {
         const entry = { disposed: false };
@@ -192,6 +194,8 @@ describe('X-Wing keyring: secrets zeroed', () => {
       expect(code(await thrown(() => impl.unwrap(keys, { suite: DEFAULT_SUITE, encryptionContext: {}, encryptedDataKeys: [edk] })))).toBe('ERR_KEYRING');
       expect(imported.length, name).toBe(3);
       expect(imported.every((k) => k.disposed), name).toBe(true);
+      expect(raws.length, name).toBe(3);
+      expect(raws.every((raw) => raw.length === 32 && raw.every((b) => b === 0)), name).toBe(true);
     }
   });
 });
