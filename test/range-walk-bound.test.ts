@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decryptRange, encrypt, isSealboxError, RawAesKeyring } from '../src/index.js';
+import { decrypt, decryptRange, encrypt, isSealboxError, RawAesKeyring } from '../src/index.js';
 import { readPreamble } from '../src/format/header.js';
-import { FRAME_REGULAR } from '../src/format/frame.js';
+import { FINAL_FRAME_OVERHEAD, FRAME_FINAL, FRAME_REGULAR, REGULAR_FRAME_OVERHEAD } from '../src/format/frame.js';
 import { TAG_BYTES } from '../src/limits.js';
 
 // decryptRange, given a message whose size puts no final frame where it should, walks the frames'
@@ -76,5 +76,37 @@ describe('decryptRange on a message with no final frame where its size puts it',
     const { reader, reads } = await makeReader(20);
     expect(await code(decryptRange(reader, { keyring, start: 0, end: 1 }))).toBe('ERR_TRUNCATED');
     expect(reads()).toBeGreaterThanOrEqual(20);
+  });
+
+  /** A message of 3 regular frames of 64 bytes and a final one of 10, with the final frame's offset. */
+  async function small() {
+    const F = 64;
+    const { ciphertext } = await encrypt(new Uint8Array(3 * F + 10).fill(7), { keyring, frameLength: F });
+    const finalAt = readPreamble(ciphertext)! + TAG_BYTES + 3 * (F + REGULAR_FRAME_OVERHEAD);
+    expect(ciphertext[finalAt]).toBe(FRAME_FINAL);
+    expect(ciphertext.length).toBe(finalAt + FINAL_FRAME_OVERHEAD + 10);
+    return { F, ciphertext, finalAt };
+  }
+
+  // Each backend: webcrypto opens frames asynchronously, the others at once.
+  it.each(['node', 'webcrypto', 'noble'] as const)('a final frame with a bad tag, followed by a byte: its tag fails first, as decrypt reports it, not ERR_TRAILING_DATA (%s)', async (backend) => {
+    const { ciphertext, finalAt } = await small();
+    const bad = new Uint8Array(ciphertext.length + 1);
+    bad.set(ciphertext);
+    bad[finalAt + 5] ^= 1; // the final frame's first ciphertext byte
+    const expected = await code(decrypt(bad, { keyring, backend }));
+    expect(expected).toBe('ERR_DECRYPTION_FAILED');
+    expect(await code(decryptRange(bad, { keyring, backend, start: 0, end: 1 }))).toBe(expected);
+  });
+
+  it('a final frame declaring the frame length or more, where the size would put one that long: ERR_FORMAT_INVALID, as decrypt reports it', async () => {
+    const { F, ciphertext, finalAt } = await small();
+    // 60 bytes more put a final frame of 70 bytes (at least F, less than F + 17) where the size says.
+    const bad = new Uint8Array(ciphertext.length + 60);
+    bad.set(ciphertext);
+    new DataView(bad.buffer).setUint32(finalAt + 1, 70);
+    expect(70).toBeGreaterThanOrEqual(F);
+    expect(await code(decrypt(bad, { keyring }))).toBe('ERR_FORMAT_INVALID');
+    expect(await code(decryptRange(bad, { keyring, start: 0, end: 1 }))).toBe('ERR_FORMAT_INVALID');
   });
 });
