@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decrypt, decryptRange, encrypt, isSealboxError, RawAesKeyring } from '../src/index.js';
+import { decrypt, decryptRange, encrypt, isSealboxError, RawAesKeyring, SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 } from '../src/index.js';
 import { readPreamble } from '../src/format/header.js';
 import { FINAL_FRAME_OVERHEAD, FRAME_FINAL, FRAME_REGULAR, REGULAR_FRAME_OVERHEAD } from '../src/format/frame.js';
 import { TAG_BYTES } from '../src/limits.js';
@@ -40,6 +40,16 @@ async function makeReader(frames: number, badFrame = -1) {
   return { reader, reads: () => reads };
 }
 
+async function message(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    if (isSealboxError(err)) return err.message;
+    throw err;
+  }
+  throw new Error('resolved');
+}
+
 async function code(p: Promise<unknown>): Promise<string> {
   try {
     await p;
@@ -76,6 +86,14 @@ describe('decryptRange on a message with no final frame where its size puts it',
     const { reader, reads } = await makeReader(20);
     expect(await code(decryptRange(reader, { keyring, start: 0, end: 1 }))).toBe('ERR_TRUNCATED');
     expect(reads()).toBeGreaterThanOrEqual(20);
+    expect(await message(decryptRange(reader, { keyring, start: 0, end: 1 }))).toContain('ends inside a frame');
+  });
+
+  it('a signed message cut inside its signature: ERR_TRUNCATED saying so (the final frame is whole)', async () => {
+    const { ciphertext } = await encrypt(new Uint8Array(100).fill(1), { keyring, frameLength: 64, suite: SUITE_AES256_GCM_HKDF_SHA512_COMMIT_ECDSA_P384 });
+    const cut = ciphertext.subarray(0, ciphertext.length - 1);
+    expect(await code(decryptRange(cut, { keyring, start: 0, end: 1, skipSignatureVerification: true }))).toBe('ERR_TRUNCATED');
+    expect(await message(decryptRange(cut, { keyring, start: 0, end: 1, skipSignatureVerification: true }))).toContain('inside its signature');
   });
 
   /** A message of 3 regular frames of 64 bytes and a final one of 10, with the final frame's offset. */
