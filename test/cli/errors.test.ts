@@ -238,7 +238,8 @@ describe('common mistakes get a hint, before anything is created', () => {
     writeFileSync(message, 'not read');
     const hex = 'c0ffee'.repeat(10) + 'abcd';
     const b64 = Buffer.alloc(32, 7).toString('base64');
-    const b64url = Buffer.alloc(32, 9).toString('base64url');
+    const b64url = Buffer.alloc(32, 0xfb).toString('base64url'); // with - and _, the URL-safe letters
+    expect(b64url).toMatch(/^(?=.*-)(?=.*_)[A-Za-z0-9_-]{43}$/);
     const pem = '-----BEGIN PRIVATE KEY-----MIIEvQIBADANBgkqhkiG9w0BAQEFAASC-----END PRIVATE KEY-----';
     const xwing = `SEALBOX-XWING-SECRETXKEY-1${'q'.repeat(120)}`;
     for (const secret of [hex, b64, b64url, pem, xwing]) {
