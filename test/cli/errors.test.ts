@@ -258,6 +258,8 @@ describe('common mistakes get a hint, before anything is created', () => {
     const named = join(dir, hex);
     writeFileSync(named, Buffer.alloc(32, 1), { mode: 0o600 });
     expect(sealbox(home, ['encrypt', '--key', `file:${named}`], 'x').code).toBe(0);
+    // Also when the name itself, given relative to the working directory, looks like a key.
+    expect(sealbox(home, ['encrypt', '--key', `file:${hex}`], 'x', { cwd: dir }).code).toBe(0);
   });
 
   it('--endpoint-url with a local key or with no key is a usage error', () => {
