@@ -262,6 +262,23 @@ describe('common mistakes get a hint, before anything is created', () => {
     expect(sealbox(home, ['encrypt', '--key', `file:${hex}`], 'x', { cwd: dir }).code).toBe(0);
   });
 
+  it('--key holding X-Wing private key text anywhere (any letter case, after any prefix, in a path) is refused as such, without printing it', () => {
+    const dir = tmp('err-xwing-text');
+    const home = join(dir, 'home');
+    const body = 'Q'.repeat(29) + '7'.repeat(29);
+    for (const secret of [`SEALBOX-XWING-SECRET-KEY-1${body}`, `sealbox-xwing-secret-key-1${body.toLowerCase()}`]) {
+      for (const key of [`pq:${secret}`, `kms:${secret}`, `file:./keys/${secret}`, secret]) {
+        const r = sealbox(home, ['encrypt', '--key', key], 'x');
+        expect(r.code, key).toBe(1);
+        oneLine(r.stderr, 'ERR_USAGE');
+        expect(r.stderr, key).toContain('holds an X-Wing private key as text');
+        expect(r.stderr).not.toContain(body.slice(20, 50));
+        expect(r.stderr).not.toContain(body.toLowerCase().slice(20, 50));
+      }
+    }
+    expect(existsSync(home)).toBe(false);
+  });
+
   it('--endpoint-url with a local key or with no key is a usage error', () => {
     const home = join(tmp('err-endpoint'), 'home');
     for (const args of [['encrypt', '--endpoint-url', 'http://127.0.0.1:1'], ['decrypt', '--endpoint-url', 'http://127.0.0.1:1'], ['encrypt', '--key', 'alias/app', '--endpoint-url', 'http://127.0.0.1:1']]) {
