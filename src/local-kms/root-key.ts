@@ -133,7 +133,10 @@ export function resolveRootKey(
     // a key file made now could not open it, and would stay behind to be mistaken for the lost
     // one (a restore of kms.sqlite without root.key, or a store made with a passphrase or
     // SEALBOX_ROOT_KEY and opened without them).
-    if (sealedAlready()) {
+    // The check value is recorded only once the key file is in place: a store found sealed
+    // whose file has appeared since the look above is another process's first open that just
+    // finished (its file is read below), not a missing file.
+    if (sealedAlready() && !existsSync(file)) {
       throw new LocalKmsError(
         'RootKeyMismatchException',
         `The key store in ${dataDir} is sealed under a root key, and ${ROOT_KEY_FILE} is missing: restore that file, or give the root key (SEALBOX_ROOT_KEY) or the passphrase (SEALBOX_PASSPHRASE) the store was made with; no new ${ROOT_KEY_FILE} was created`,

@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalKms } from '../../src/local-kms/index.js';
+import { resolveRootKey } from '../../src/local-kms/root-key.js';
 
 // A store already sealed under a root key, opened without it: the local KMS used to create a new
 // random root.key, fail with RootKeyMismatchException, and leave that key file behind, where it
@@ -102,5 +103,19 @@ describe('a sealed store whose root key is not given', () => {
     const again = LocalKms.open({ dataDir: dir });
     expect((await again.describeKey({ KeyId: id })).KeyMetadata!.KeyId).toBe(id);
     again.close();
+  });
+
+  it('another process finishing its first open between the two looks (its root.key appears, then its check value): that key is read, not refused', () => {
+    // A new store opened by two processes at once: this one finds no root.key, the other links
+    // its root.key into place and records its check value, then this one finds the store sealed.
+    // (test/local-kms/concurrency.test.ts races real processes; this is the same order, forced.)
+    const dir = freshDir();
+    mkdirSync(dir, { mode: 0o700 });
+    const theirs = 'cd'.repeat(32);
+    const key = resolveRootKey(dir, {}, () => { throw new Error('no passphrase here'); }, () => {
+      writeFileSync(join(dir, 'root.key'), `${theirs}\n`, { mode: 0o600 });
+      return true;
+    });
+    expect(Buffer.from(key).toString('hex')).toBe(theirs);
   });
 });
