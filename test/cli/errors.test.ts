@@ -242,7 +242,7 @@ describe('common mistakes get a hint, before anything is created', () => {
     expect(b64url).toMatch(/^(?=.*-)(?=.*_)[A-Za-z0-9_-]{43}$/);
     const pem = '-----BEGIN PRIVATE KEY-----MIIEvQIBADANBgkqhkiG9w0BAQEFAASC-----END PRIVATE KEY-----';
     const xwing = `SEALBOX-XWING-SECRETXKEY-1${'q'.repeat(120)}`;
-    for (const secret of [hex, b64, b64url, pem, xwing]) {
+    for (const secret of [hex, b64, b64url, pem, xwing, ` ${hex}\n`]) {
       for (const key of [secret, `file:${secret}`, `rsa:${secret}`, `pq:${secret}`]) {
         for (const args of [['encrypt', '--key', key], ['decrypt', '--key', key], ['rewrap', message, '--key', key]]) {
           const r = sealbox(home, args, 'x');
