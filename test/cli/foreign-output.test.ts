@@ -1,0 +1,64 @@
+/**
+ * The two guards of src/cli/output-path.ts, called directly (no CLI build): refuseForeignLink
+ * follows Linux's fs.protected_symlinks rule (a link in a sticky world-writable directory is
+ * followed only when its owner is the follower, root, or the directory's owner), and
+ * requireOwnStream refuses another user's FIFO unless the path names a descriptor this process
+ * was handed (/dev/fd/N, /proc/self/fd/N, /proc/<pid>/fd/N, /proc/thread-self/fd/N). As root (to
+ * give files to another uid).
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { refuseForeignLink, requireOwnStream } from '../../src/cli/output-path.js';
+
+const asRoot = process.getuid?.() === 0 && process.platform !== 'win32';
+const tmp = mkdtempSync(join(tmpdir(), 'sealbox-foreign-output-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const code = (fn: () => void): string | undefined => {
+  try {
+    fn();
+    return undefined;
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  }
+};
+
+describe.skipIf(!asRoot)('refuseForeignLink: a link in a sticky directory everyone can write', () => {
+  it('is followed when its owner owns the directory (as protected_symlinks), refused when another user made it', () => {
+    const shared = join(tmp, 'shared');
+    mkdirSync(shared);
+    chownSync(shared, 4242, 4242);
+    chmodSync(shared, 0o1777);
+    const target = join(tmp, 'target');
+    writeFileSync(target, 'x');
+    const byOwner = join(shared, 'by-owner');
+    symlinkSync(target, byOwner);
+    lchownSync(byOwner, 4242, 4242);
+    expect(code(() => refuseForeignLink(lstatSync(byOwner), byOwner))).toBeUndefined();
+    const byOther = join(shared, 'by-other');
+    symlinkSync(target, byOther);
+    lchownSync(byOther, 4343, 4343);
+    expect(code(() => refuseForeignLink(lstatSync(byOther), byOther))).toBe('EPERM');
+  });
+});
+
+const hasMkfifo = spawnSync('mkfifo', ['--version']).status === 0;
+
+describe.skipIf(!asRoot || !hasMkfifo)('requireOwnStream: another user\'s named pipe', () => {
+  it('is refused by its name, and written when the path names a descriptor this process holds', () => {
+    const fifo = join(tmp, 'fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    chownSync(fifo, 4242, 4242);
+    const st = statSync(fifo);
+    expect(code(() => requireOwnStream(st, fifo))).toBe('EPERM');
+    for (const handed of ['/dev/fd/3', '/proc/self/fd/3', `/proc/${process.pid}/fd/3`, '/proc/thread-self/fd/3', '/dev/stdout', '/dev/stderr']) {
+      expect(code(() => requireOwnStream(st, handed)), handed).toBeUndefined();
+    }
+    for (const planted of ['/proc/self/fdx/3', '/dev/fdx', '/dev/stdout2', join(tmp, 'dev', 'fd', '3')]) {
+      expect(code(() => requireOwnStream(st, planted)), planted).toBe('EPERM');
+    }
+  });
+});
