@@ -388,6 +388,9 @@ describe('in-place header replacement survives a crash at any point', () => {
     // Writable by others (as a journal created by another user in a shared directory can be).
     await chmod(journalPath(path), 0o666);
     await refused('mode 0666');
+    // Writable by its group (anyone in it could have written it).
+    await chmod(journalPath(path), 0o620);
+    await refused('mode 0620');
     // A symbolic link to a journal.
     await rm(journalPath(path));
     await writeFile(join(dir, 'elsewhere'), genuine, { mode: 0o600 });
