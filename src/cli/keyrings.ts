@@ -158,6 +158,12 @@ async function awsClient(arn: string, endpointUrl: string | undefined) {
 }
 
 /**
+ * Shortest X-Wing private key text a mistyped prefix can leave: `SEALBOX-XWING-` (14 characters)
+ * and the 58-character Bech32 body of a seed (the whole text is 84 with `SECRET-KEY-1`).
+ */
+const MIN_XWING_KEY_TEXT = 14 + 58;
+
+/**
  * Whether a --key value is key material rather than a name: 32 bytes as 64 hex digits or as
  * base64 (standard or URL-safe, padded or not), a PEM private key, or X-Wing key text (its
  * Bech32 body after a `SEALBOX-XWING-` prefix, however the rest of the prefix was typed).
@@ -167,7 +173,7 @@ function looksLikeKeyText(value: string): boolean {
   return /^[0-9a-fA-F]{64}$/.test(value)
     || /^[A-Za-z0-9+/_-]{43}=?$/.test(value)
     || /PRIVATE KEY/.test(value)
-    || (/^sealbox-xwing-/i.test(value) && value.length > 100);
+    || (/^sealbox-xwing-/i.test(value) && value.length >= MIN_XWING_KEY_TEXT);
 }
 
 /** What one --key names: a keyring usable for encrypt (generator) and for decrypt. */

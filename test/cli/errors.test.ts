@@ -242,7 +242,11 @@ describe('common mistakes get a hint, before anything is created', () => {
     expect(b64url).toMatch(/^(?=.*-)(?=.*_)[A-Za-z0-9_-]{43}$/);
     const pem = '-----BEGIN PRIVATE KEY-----MIIEvQIBADANBgkqhkiG9w0BAQEFAASC-----END PRIVATE KEY-----';
     const xwing = `SEALBOX-XWING-SECRETXKEY-1${'q'.repeat(120)}`;
-    for (const secret of [hex, b64, b64url, pem, xwing, ` ${hex}\n`]) {
+    // As long as real private key text (26-character prefix, 58-character Bech32 body: 84 in all),
+    // the prefix mistyped: a hyphen dropped, the version wrong, lower case with a letter off.
+    const body = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l'.repeat(2).slice(0, 58).toUpperCase();
+    const xwingReal = [`SEALBOX-XWING-SECRETKEY-1${body}`, `SEALBOX-XWING-SECRET-KEY-2${body}`, `sealbox-xwing-secret-kee-1${body.toLowerCase()}`];
+    for (const secret of [hex, b64, b64url, pem, xwing, ` ${hex}\n`, ...xwingReal]) {
       for (const key of [secret, `file:${secret}`, `rsa:${secret}`, `pq:${secret}`]) {
         for (const args of [['encrypt', '--key', key], ['decrypt', '--key', key], ['rewrap', message, '--key', key]]) {
           const r = sealbox(home, args, 'x');
