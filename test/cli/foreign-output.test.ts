@@ -2,7 +2,7 @@
  * The two guards of src/cli/output-path.ts, called directly (no CLI build): refuseForeignLink
  * follows Linux's fs.protected_symlinks rule (a link in a sticky world-writable directory is
  * followed only when its owner is the follower, root, or the directory's owner), and
- * requireOwnStream refuses another user's FIFO unless the path names a descriptor this process
+ * requireOwnStream (and checkOutputPath, before any work) refuses another user's FIFO unless the path names a descriptor this process
  * was handed (/dev/fd/N, /proc/self/fd/N, /proc/<pid>/fd/N, /proc/thread-self/fd/N). As root (to
  * give files to another uid).
  */
@@ -11,7 +11,7 @@ import { chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, rm
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { refuseForeignLink, requireOwnStream } from '../../src/cli/output-path.js';
+import { checkOutputPath, refuseForeignLink, requireOwnStream } from '../../src/cli/output-path.js';
 
 const asRoot = process.getuid?.() === 0 && process.platform !== 'win32';
 const tmp = mkdtempSync(join(tmpdir(), 'sealbox-foreign-output-'));
@@ -42,6 +42,21 @@ describe.skipIf(!asRoot)('refuseForeignLink: a link in a sticky directory everyo
     symlinkSync(target, byOther);
     lchownSync(byOther, 4343, 4343);
     expect(code(() => refuseForeignLink(lstatSync(byOther), byOther))).toBe('EPERM');
+    // Root's links are trusted, as the kernel trusts them.
+    const byRoot = join(shared, 'by-root');
+    symlinkSync(target, byRoot);
+    expect(lstatSync(byRoot).uid).toBe(0);
+    expect(code(() => refuseForeignLink(lstatSync(byRoot), byRoot))).toBeUndefined();
+    // Also for a process that is not root (its own uid is no longer root's).
+    chmodSync(tmp, 0o755);
+    process.seteuid!(4444);
+    try {
+      expect(code(() => refuseForeignLink(lstatSync(byRoot), byRoot))).toBeUndefined();
+      expect(code(() => refuseForeignLink(lstatSync(byOther), byOther))).toBe('EPERM');
+    } finally {
+      process.seteuid!(0);
+      chmodSync(tmp, 0o700);
+    }
   });
 });
 
@@ -54,6 +69,8 @@ describe.skipIf(!asRoot || !hasMkfifo)('requireOwnStream: another user\'s named 
     chownSync(fifo, 4242, 4242);
     const st = statSync(fifo);
     expect(code(() => requireOwnStream(st, fifo))).toBe('EPERM');
+    // And checkOutputPath, which runs before any work (before a key store is opened), refuses it.
+    expect(code(() => checkOutputPath(fifo))).toBe('EPERM');
     for (const handed of ['/dev/fd/3', '/proc/self/fd/3', `/proc/${process.pid}/fd/3`, '/proc/thread-self/fd/3', '/dev/stdout', '/dev/stderr']) {
       expect(code(() => requireOwnStream(st, handed)), handed).toBeUndefined();
     }
