@@ -246,7 +246,7 @@ describe('common mistakes get a hint, before anything is created', () => {
     // the prefix mistyped: a hyphen dropped, the version wrong, lower case with a letter off.
     const body = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l'.repeat(2).slice(0, 58).toUpperCase();
     const xwingReal = [`SEALBOX-XWING-SECRETKEY-1${body}`, `SEALBOX-XWING-SECRET-KEY-2${body}`, `sealbox-xwing-secret-kee-1${body.toLowerCase()}`];
-    for (const secret of [hex, b64, b64url, pem, xwing, ` ${hex}\n`, ...xwingReal]) {
+    for (const secret of [hex, hex.toUpperCase(), b64, b64url, pem, xwing, ` ${hex}\n`, ...xwingReal]) {
       for (const key of [secret, `file:${secret}`, `rsa:${secret}`, `pq:${secret}`]) {
         for (const args of [['encrypt', '--key', key], ['decrypt', '--key', key], ['rewrap', message, '--key', key]]) {
           const r = sealbox(home, args, 'x');
