@@ -28,22 +28,22 @@ const code = (fn: () => void): string | undefined => {
 
 describe.skipIf(!asRoot)('refuseForeignLink: a link in a sticky directory everyone can write', () => {
   it('is followed when its owner owns the directory (as protected_symlinks), refused when another user made it', () => {
-    const shared = join(tmp, 'shared');
-    mkdirSync(shared);
-    chownSync(shared, 4242, 4242);
-    chmodSync(shared, 0o1777);
+    const sticky = join(tmp, 'sticky');
+    mkdirSync(sticky);
+    chownSync(sticky, 4242, 4242);
+    chmodSync(sticky, 0o1777);
     const target = join(tmp, 'target');
     writeFileSync(target, 'x');
-    const byOwner = join(shared, 'by-owner');
+    const byOwner = join(sticky, 'by-owner');
     symlinkSync(target, byOwner);
     lchownSync(byOwner, 4242, 4242);
     expect(code(() => refuseForeignLink(lstatSync(byOwner), byOwner))).toBeUndefined();
-    const byOther = join(shared, 'by-other');
+    const byOther = join(sticky, 'by-other');
     symlinkSync(target, byOther);
     lchownSync(byOther, 4343, 4343);
     expect(code(() => refuseForeignLink(lstatSync(byOther), byOther))).toBe('EPERM');
     // Root's links are trusted, as the kernel trusts them.
-    const byRoot = join(shared, 'by-root');
+    const byRoot = join(sticky, 'by-root');
     symlinkSync(target, byRoot);
     expect(lstatSync(byRoot).uid).toBe(0);
     expect(code(() => refuseForeignLink(lstatSync(byRoot), byRoot))).toBeUndefined();

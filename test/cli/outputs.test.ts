@@ -96,9 +96,9 @@ describe('-o onto what is not a plain file', () => {
 
 /**
  * A directory with a raw key file, a plaintext `m.txt` (its message to be made at `m.sbx`) and a
- * sticky world-writable `shared/` (as /tmp), where another user plants things.
+ * sticky world-writable `sticky/` (as /tmp), where another user plants things.
  */
-function sharedDirFixture(name: string): { dir: string; home: string; key: string; keyArg: string[]; message: string; shared: string } {
+function stickyDirFixture(name: string): { dir: string; home: string; key: string; keyArg: string[]; message: string; sticky: string } {
   const dir = tmp(name);
   const home = tmp(`${name}-home`);
   const key = join(dir, 'k.key');
@@ -106,10 +106,10 @@ function sharedDirFixture(name: string): { dir: string; home: string; key: strin
   const keyArg = ['--key', `file:${key}`];
   const message = join(dir, 'm.sbx');
   writeFileSync(join(dir, 'm.txt'), 'the plaintext\n');
-  const shared = join(dir, 'shared');
-  mkdirSync(shared);
-  chmodSync(shared, 0o1777);
-  return { dir, home, key, keyArg, message, shared };
+  const sticky = join(dir, 'sticky');
+  mkdirSync(sticky);
+  chmodSync(sticky, 0o1777);
+  return { dir, home, key, keyArg, message, sticky };
 }
 
 /**
@@ -119,11 +119,11 @@ function sharedDirFixture(name: string): { dir: string; home: string; key: strin
  * sticky directories only, and only where it is on; macOS and containers have no such guard.)
  */
 describe.skipIf(!hasMkfifo || process.getuid?.() !== 0)('-o onto a named pipe another user made (as root: the pipe is given to uid 4242)', () => {
-  const { dir, home, key, keyArg, message, shared } = sharedDirFixture('outputs-foreign');
+  const { dir, home, key, keyArg, message, sticky } = stickyDirFixture('outputs-foreign');
 
-  /** A FIFO of uid 4242 in the shared directory, and the attacker's end of it (open, non-blocking). */
+  /** A FIFO of uid 4242 in the sticky directory, and the attacker's end of it (open, non-blocking). */
   function planted(name: string): { fifo: string; read: () => string; close: () => void } {
-    const fifo = join(shared, name);
+    const fifo = join(sticky, name);
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
     chownSync(fifo, 4242, 4242);
     const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -187,7 +187,7 @@ describe.skipIf(!hasMkfifo || process.getuid?.() !== 0)('-o onto a named pipe an
   });
 
   it('a named pipe of root (as /dev/null, a device, is) is still written', async () => {
-    const fifo = join(shared, 'roots');
+    const fifo = join(sticky, 'roots');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
     const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
@@ -207,20 +207,20 @@ describe.skipIf(!hasMkfifo || process.getuid?.() !== 0)('-o onto a named pipe an
  * stat that follows it; macOS and containers (this one: 0) have no such guard.
  */
 describe.skipIf(process.getuid?.() !== 0)('-o onto a symbolic link another user made in a sticky directory (as root: the link is given to uid 4242)', () => {
-  const { dir, home, key, keyArg, message, shared } = sharedDirFixture('outputs-link');
+  const { dir, home, key, keyArg, message, sticky } = stickyDirFixture('outputs-link');
   const precious = join(dir, 'bashrc');
 
   it('decrypt -o and rewrap -o refuse it (EPERM, exit 1); the file it points to is untouched', () => {
     expect(sealbox(home, ['encrypt', join(dir, 'm.txt'), '-o', message, ...keyArg]).code).toBe(0);
     writeFileSync(precious, 'export PATH=/usr/bin\n');
-    const link = join(shared, 'out.txt');
+    const link = join(sticky, 'out.txt');
     symlinkSync(precious, link);
     lchownSync(link, 4242, 4242);
     for (const args of [['decrypt', message, '-o', link, ...keyArg], ['rewrap', message, '-o', link, ...keyArg]]) {
       const r = sealbox(home, args);
       // On the old code: exit 0, and the victim's file held the plaintext.
       expect([args[0], readFileSync(precious, 'utf8')]).toEqual([args[0], 'export PATH=/usr/bin\n']);
-      expect(r.stderr).toBe(`sealbox: cannot write ${link}: it is a symbolic link of another user (uid 4242) in ${shared}, where everyone can create files; following it would write where they chose. Remove it or give another path (EPERM)\n`);
+      expect(r.stderr).toBe(`sealbox: cannot write ${link}: it is a symbolic link of another user (uid 4242) in ${sticky}, where everyone can create files; following it would write where they chose. Remove it or give another path (EPERM)\n`);
       expect(r.code).toBe(1);
       expect(lstatSync(link).isSymbolicLink()).toBe(true);
     }
@@ -229,7 +229,7 @@ describe.skipIf(process.getuid?.() !== 0)('-o onto a symbolic link another user 
   it('rewrap FILE in place through such a link is refused, and the file it points to keeps its keys', () => {
     expect(sealbox(home, ['encrypt', join(dir, 'm.txt'), '-o', message, ...keyArg]).code).toBe(0);
     const before = readFileSync(message);
-    const link = join(shared, 'colleague.sbx');
+    const link = join(sticky, 'colleague.sbx');
     symlinkSync(message, link);
     lchownSync(link, 4242, 4242);
     const theirs = join(dir, 'theirs.key');
@@ -242,7 +242,7 @@ describe.skipIf(process.getuid?.() !== 0)('-o onto a symbolic link another user 
   });
 
   it('--output-dir: another user\'s link at an output name is never written through (refused as existing, or with --force not followed)', () => {
-    const outDir = join(shared, 'plain');
+    const outDir = join(sticky, 'plain');
     mkdirSync(outDir);
     chmodSync(outDir, 0o1777);
     const sealed = join(dir, 'report.txt.sbx');
@@ -263,7 +263,7 @@ describe.skipIf(process.getuid?.() !== 0)('-o onto a symbolic link another user 
     expect(sealbox(home, ['encrypt', join(dir, 'm.txt'), '-o', message, ...keyArg]).code).toBe(0);
     const target = join(dir, 'mine.txt');
     writeFileSync(target, 'old');
-    const own = join(shared, 'own-link');
+    const own = join(sticky, 'own-link');
     symlinkSync(target, own);
     expect(sealbox(home, ['decrypt', message, '-o', own, ...keyArg]).code).toBe(0);
     expect(readFileSync(target, 'utf8')).toBe('the plaintext\n');

@@ -32,16 +32,16 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   return { ...real, default: { ...real, copyFile }, copyFile };
 });
 
-const keyring = testKeyring('shared', 3);
+const keyring = testKeyring('sticky', 3);
 const other = testKeyring('second', 4);
-const root = await mkdtemp(join(tmpdir(), 'sealbox-shared-dir-'));
+const root = await mkdtemp(join(tmpdir(), 'sealbox-sticky-dir-'));
 afterAll(() => rm(root, { recursive: true, force: true }));
 afterEach(() => {
   hooks.beforeCopy = undefined;
 });
 let n = 0;
 /** A fresh directory that every user may write (not sticky): the attacker's playground. */
-async function shared(): Promise<string> {
+async function stickyDir(): Promise<string> {
   const dir = join(root, `d${n++}`);
   await mkdir(dir);
   await chmod(dir, 0o777);
@@ -52,7 +52,7 @@ const victim = 'the victim\'s own file, which no one meant to write\n';
 
 describe('outputs of encryptFile and decryptFile in a directory others can write', () => {
   it('a symbolic link planted at the output name is replaced, never written through', async () => {
-    const dir = await shared();
+    const dir = await stickyDir();
     const precious = join(root, `precious-${n++}`);
     await writeFile(precious, victim);
     await writeFile(join(dir, 'in.txt'), 'secret plaintext');
@@ -66,7 +66,7 @@ describe('outputs of encryptFile and decryptFile in a directory others can write
   });
 
   it('a hard link planted at the output name keeps its old content under its other name', async () => {
-    const dir = await shared();
+    const dir = await stickyDir();
     const precious = join(root, `precious-${n++}`);
     await writeFile(precious, victim);
     await link(precious, join(dir, 'out.txt'));
@@ -78,7 +78,7 @@ describe('outputs of encryptFile and decryptFile in a directory others can write
   });
 
   it('plaintext is private (0600) whatever the umask and whatever mode the file it replaces had', async () => {
-    const dir = await shared();
+    const dir = await stickyDir();
     const sealed = join(dir, 'm.sbx');
     await writeFile(sealed, (await encrypt(new TextEncoder().encode('secret plaintext'), { keyring })).ciphertext);
     await writeFile(join(dir, 'out.txt'), 'old', { mode: 0o666 });
@@ -93,7 +93,7 @@ describe('outputs of encryptFile and decryptFile in a directory others can write
   });
 
   it('a symbolic link already at the temporary file\'s name is never opened: the write fails and nothing is written anywhere', async () => {
-    const dir = await shared();
+    const dir = await stickyDir();
     const precious = join(root, `precious-${n++}`);
     await writeFile(precious, victim);
     // The name is random (48 bits); an attacker who guessed it, or won a race to it, gets EEXIST.
@@ -118,7 +118,7 @@ describe('rewrapFile in a directory others can write', () => {
   }
 
   it.skipIf(process.platform !== 'linux')('the temporary file swapped for a symbolic link just before the copy: the copy goes into the file opened, not through the link', async () => {
-    const dir = await shared();
+    const dir = await stickyDir();
     const path = await message(dir);
     const precious = join(root, `precious-${n++}`);
     await writeFile(precious, victim, { mode: 0o600 });
@@ -141,7 +141,7 @@ describe('rewrapFile in a directory others can write', () => {
   it('a hard link at the journal\'s name to a file of the user\'s whose content another chose is refused by recovery (ERR_STATE), nothing written', async () => {
     // A journal that passes every check of its content: old header = the file's, new header = a
     // rewrap of it (in a real attack, an old header of the file, still wrapped for the attacker).
-    const dir = await shared();
+    const dir = await stickyDir();
     const path = await message(dir);
     const bytes = await readFile(path);
     const len = readPreamble(bytes)! + TAG_BYTES;
@@ -172,7 +172,7 @@ describe('rewrapFile in a directory others can write', () => {
   });
 
   it('a symbolic link planted at the lock\'s name is taken for a stale lock and removed, its target untouched', async () => {
-    const dir = await shared();
+    const dir = await stickyDir();
     const path = await message(dir);
     const precious = join(root, `precious-${n++}`);
     await writeFile(precious, victim);
@@ -184,7 +184,7 @@ describe('rewrapFile in a directory others can write', () => {
   });
 
   it('a lock planted in the name of a running process denies the rewrap (ERR_STATE) and changes nothing: the file and the lock stay as they were', async () => {
-    const dir = await shared();
+    const dir = await stickyDir();
     const path = await message(dir);
     const before = await readFile(path);
     // This process is running: a planted lock naming it cannot be told from a live rewrap's.
@@ -200,7 +200,7 @@ describe('rewrapFile in a directory others can write', () => {
   });
 
   it('a FIFO planted at the lock\'s name is refused at once (ERR_STATE), not waited on', async () => {
-    const dir = await shared();
+    const dir = await stickyDir();
     const path = await message(dir);
     const { spawnSync } = await import('node:child_process');
     if (spawnSync('mkfifo', [lockPath(path)]).status !== 0) return;
