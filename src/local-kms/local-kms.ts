@@ -249,9 +249,10 @@ export class LocalKms {
       const migrations: Migration[] = [...coreMigrations, ...extensions.flatMap((e) => e.migrations ?? [])];
       migrate(this.#db, migrations);
       adoptLegacyRegion(this.#db, this.region);
+      // Whether the store holds key material or audit rows (both written only under a root key).
+      const used = (): boolean => (this.#db.prepare('SELECT EXISTS (SELECT 1 FROM key_versions) OR EXISTS (SELECT 1 FROM audit) AS used').get() as { used: number }).used === 1;
       // Sealed already: it recorded a root key's check value, or holds material or audit rows.
-      const sealedAlready = (): boolean => getMeta(this.#db, 'root_key_check') !== undefined
-        || (this.#db.prepare('SELECT EXISTS (SELECT 1 FROM key_versions) OR EXISTS (SELECT 1 FROM audit) AS used').get() as { used: number }).used === 1;
+      const sealedAlready = (): boolean => getMeta(this.#db, 'root_key_check') !== undefined || used();
       this.#rootKey = resolveRootKey(this.dataDir, options, () => passphraseKdf(this.#db), sealedAlready);
       const expected = Sealer.checkValue(this.#rootKey);
       // A store's first open records the check value before anything is sealed or audited: one
@@ -259,8 +260,7 @@ export class LocalKms {
       // as its own (new keys sealed under a mistyped passphrase). Both read in one read
       // transaction: between two statements, another process's first open of the same new store
       // could record the value and commit its first key, and this one read "removed".
-      const removed = this.#db.transaction(() => getMeta(this.#db, 'root_key_check') === undefined
-        && (this.#db.prepare('SELECT EXISTS (SELECT 1 FROM key_versions) OR EXISTS (SELECT 1 FROM audit) AS used').get() as { used: number }).used === 1)();
+      const removed = this.#db.transaction(() => getMeta(this.#db, 'root_key_check') === undefined && used())();
       if (removed) {
         throw new LocalKmsError('RootKeyMismatchException', `The key store in ${this.dataDir} holds keys or audit rows but no root key check value (it was removed from the database): the root key given cannot be confirmed`);
       }
